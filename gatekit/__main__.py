@@ -1,0 +1,5 @@
+"""``python -m gatekit`` runs the CLI."""
+
+from gatekit.cli import entry
+
+entry()

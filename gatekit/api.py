@@ -1,0 +1,93 @@
+"""Python API: run a policy as the CLI does and get a :class:`~gatekit.results.GateReport`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekit.errors import input_error
+from gatekit.inputs import InputOptions, load_inputs
+from gatekit.metrics.registry import MetricRegistry, default_registry
+from gatekit.orchestrator import evaluate
+from gatekit.policy.loader import LoadedPolicy, load_policy
+from gatekit.results import GateReport
+
+
+def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
+    """Combine the policy's ``inputs:`` section with explicit values.
+
+    Paths in the policy are relative to the policy file; paths given as overrides are taken as they
+    are (relative to the current directory). An override that is None leaves the policy's value.
+    Giving one of ``score``, ``prediction`` and ``model`` as an override clears the policy's others.
+    """
+    spec = policy.policy.inputs
+    base = policy.base_dir
+    opts = InputOptions()
+    if spec is not None:
+        for key in ("target", "positive_label", "score", "prediction", "model_sha256", "trust_model",
+                    "features", "task"):
+            setattr(opts, key, getattr(spec, key))
+        opts.sensitive = list(spec.sensitive)
+        for key in ("data", "model", "metrics"):
+            val = getattr(spec, key)
+            setattr(opts, key, (base / val) if val else None)
+    if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
+        opts.score = opts.prediction = opts.model = None
+    for key, val in overrides.items():
+        if val is None or (key == "sensitive" and not val):
+            continue
+        if not hasattr(opts, key):
+            raise TypeError(f"unknown input option {key!r}")
+        if key in ("data", "model", "metrics"):
+            val = Path(val)
+        setattr(opts, key, list(val) if key in ("sensitive", "features") else val)
+    return opts
+
+
+def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,
+        out: str | Path | None = None, **inputs: Any) -> GateReport:
+    """Run a policy and return its report.
+
+    Parameters
+    ----------
+    policy : str, pathlib.Path, dict or LoadedPolicy
+        Policy file, parsed mapping, or an already loaded policy.
+    registry : MetricRegistry, optional
+        Metric registry; default :func:`~gatekit.metrics.default_registry`.
+    out : str or pathlib.Path, optional
+        When given, write ``gate_report.json`` and ``gate_report.html`` into this folder.
+    **inputs
+        Overrides of the policy's ``inputs:``: ``data``, ``target``, ``positive_label``, ``score``,
+        ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
+        ``metrics``, ``task``.
+
+    Returns
+    -------
+    GateReport
+
+    Raises
+    ------
+    PolicyError
+        The policy is invalid.
+    InputError
+        An input is missing or unusable.
+
+    Examples
+    --------
+    >>> report = gatekit.run("policies/seed_example_1.yaml", metrics="run.json")  # doctest: +SKIP
+    >>> report.decision.value  # doctest: +SKIP
+    'pass'
+    """
+    registry = registry or default_registry()
+    lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry)
+    try:
+        opts = merge_options(lp, **inputs)
+    except TypeError as exc:
+        raise input_error(str(exc)) from None
+    loaded = load_inputs(opts, registry, lp.policy.decision_threshold, lp.policy.strict)
+    report = evaluate(lp, loaded, registry)
+    if out is not None:
+        from gatekit.report import write_reports
+
+        write_reports(report, Path(out))
+    return report

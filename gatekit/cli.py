@@ -1,0 +1,177 @@
+"""Command line: thin layer over the Python API. Exit codes: 0 pass/warn, 1 block, 2 invalid, 3 internal."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gatekit import __version__
+
+EXIT_PASS, EXIT_BLOCK, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="gatekit",
+    help="Model quality gate: evaluate a model against a YAML policy; exit 0 pass/warn, 1 block, "
+         "2 invalid policy or inputs, 3 internal error.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = 160
+    return console
+
+
+def _fail(exc: Exception, what: str) -> None:
+    err = _console(stderr=True)
+    err.print(f"[bold red]{what}[/]", markup=True)
+    for line in str(exc).splitlines():
+        err.print(f"  {line}", markup=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _internal(exc: BaseException) -> None:
+    err = _console(stderr=True)
+    err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+    if os.environ.get("GATEKIT_DEBUG"):
+        err.print(traceback.format_exc(), markup=False)
+    else:
+        err.print("(set GATEKIT_DEBUG=1 for the traceback; please report it)", markup=False)
+    raise typer.Exit(EXIT_INTERNAL)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gatekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """gatekit: one policy over data quality, performance, fairness and drift checks."""
+
+
+@app.command()
+def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+    """Check a policy without running it: exit 0 if valid, 2 if not (every problem with file:line)."""
+    from gatekit.errors import PolicyError
+    from gatekit.policy import load_policy
+
+    try:
+        lp = load_policy(policy)
+    except PolicyError as exc:
+        _fail(exc, f"invalid policy: {policy}")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    n = len(lp.policy.metrics) + len(lp.policy.gates)
+    typer.echo(f"valid: {policy} (policy {lp.name!r} version {lp.policy.version}, {n} metric/gate rules, "
+               f"sha256 {lp.sha256[:12]})")
+
+
+@app.command()
+def run(
+    policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
+    metrics: Annotated[Path | None, typer.Option(help="JSON of metrics already computed, e.g. "
+                                                       '{"auc_roc": 0.91}.')] = None,
+    data: Annotated[Path | None, typer.Option(help="Evaluation data (.csv or .parquet).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column in --data.")] = None,
+    positive_label: Annotated[str | None, typer.Option(help="Target value meaning positive (e.g. yes).")] = None,
+    score: Annotated[str | None, typer.Option(help="Score / probability (or forecast) column.")] = None,
+    prediction: Annotated[str | None, typer.Option(help="Predicted label (or forecast) column.")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .joblib).")] = None,
+    model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
+    trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
+    sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default reports/<run id>/).")] = None,
+    fail_on_warn: Annotated[bool, typer.Option(help="Exit 1 on a warn decision too.")] = False,
+    warn_only: Annotated[bool, typer.Option(help="Pilot mode: report what would block, exit 0.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the decision line.")] = False,
+) -> None:
+    """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
+    from gatekit.api import run as api_run
+    from gatekit.errors import InputError, PolicyError
+    from gatekit.report import write_reports
+    from gatekit.report.terminal import print_summary
+    from gatekit.results import Decision
+
+    if sum(x is not None for x in (score, prediction, model)) > 1:
+        _fail(ValueError("give only one of --score, --prediction and --model"), "invalid inputs")
+    try:
+        report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
+                         score=score, prediction=prediction, model=model, model_sha256=model_sha256,
+                         trust_model=trust_model or None, sensitive=sensitive or None)
+        report.metadata["enforcement"] = "warn_only" if warn_only else "enforced"
+        out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
+        written = write_reports(report, out_dir)
+    except PolicyError as exc:
+        _fail(exc, f"invalid policy: {policy}")
+    except InputError as exc:
+        _fail(exc, "invalid inputs")
+    except OSError as exc:
+        _fail(exc, "cannot write the report")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    print_summary(report, written, _console(), quiet=quiet, warn_only=warn_only)
+    if warn_only:
+        raise typer.Exit(EXIT_PASS)
+    if report.decision == Decision.BLOCK or (fail_on_warn and report.decision == Decision.WARN):
+        raise typer.Exit(EXIT_BLOCK)
+    raise typer.Exit(EXIT_PASS)
+
+
+@app.command("metrics")
+def list_metrics() -> None:
+    """List the metric names a policy may use, with units and definitions."""
+    from gatekit.metrics import default_registry
+
+    reg = default_registry()
+    for spec in reg.specs():
+        name = spec.name.replace("_at_T", "_at_<T>  (e.g. " + spec.name.replace("_at_T", "_at_0_5") + ")")
+        aliases = f"  aliases: {', '.join(spec.aliases)}" if spec.aliases else ""
+        params = f"  params: {', '.join(spec.params)}" if spec.params else ""
+        typer.echo(f"{name}  [{spec.section}, {spec.unit}]  {spec.description}{aliases}{params}")
+
+
+@app.command()
+def demo(
+    root: Annotated[Path | None, typer.Option(help="Repository root holding data/ and policies/ "
+                                                    "(default: found from the current folder).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default <root>/reports/demo).")] = None,
+) -> None:
+    """Train candidate models on the bundled HMDA and electricity data, then gate them with both policies."""
+    from gatekit.demo import run_demo
+    from gatekit.errors import GatekitError
+
+    try:
+        code = run_demo(root, out, _console())
+    except GatekitError as exc:
+        _fail(exc, "demo failed")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    raise typer.Exit(code)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    entry()

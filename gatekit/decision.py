@@ -1,0 +1,79 @@
+"""The shared comparison of observed values with thresholds, and the gate decision.
+
+Decision contract (see README "Decision semantics"):
+
+- ``block`` if any ``block`` rule failed, or, in strict mode, any ``block`` rule is not a clean
+  pass (error, not computable, skipped);
+- otherwise ``warn`` if any rule is not a clean pass (a ``warn`` rule failed or could not be
+  evaluated, or in non-strict mode a ``block`` rule could not be evaluated);
+- otherwise ``pass``. A policy that evaluated no rule at all does not pass.
+"""
+
+from __future__ import annotations
+
+from gatekit.policy.expressions import compare
+from gatekit.results import CheckResult, Decision, OnFail, Status
+
+
+def margin(observed: float, op: str, threshold: float) -> float | None:
+    """Signed distance to the threshold, positive on the passing side.
+
+    ``observed - threshold`` for ``>=`` and ``>``; ``threshold - observed`` for ``<=`` and ``<``;
+    None for ``==`` and ``!=`` (no direction).
+    """
+    if op in (">=", ">"):
+        return observed - threshold
+    if op in ("<=", "<"):
+        return threshold - observed
+    return None
+
+
+def evaluate_threshold(observed: float, op: str, threshold: float) -> tuple[Status, float | None]:
+    """Compare ``observed OP threshold``; return the status and the margin."""
+    return (Status.PASS if compare(observed, op, threshold) else Status.FAIL), margin(observed, op, threshold)
+
+
+def fmt(x: float | None) -> str:
+    """Format a figure for messages: up to 4 significant digits, no trailing zeros."""
+    if x is None:
+        return "n/a"
+    if x == int(x) and abs(x) < 1e12:
+        return str(int(x))
+    return f"{x:.4g}"
+
+
+def _describe(c: CheckResult) -> str:
+    if c.status == Status.FAIL and c.observed is not None and c.op:
+        return f"{c.name} = {fmt(c.observed)}, required {c.op} {fmt(c.threshold)}"
+    if c.status == Status.FAIL:
+        return f"{c.name} failed ({c.message})"
+    return f"{c.name} is {c.status.value.replace('_', ' ')} ({c.message})"
+
+
+def decide(checks: list[CheckResult], strict: bool) -> tuple[Decision, str]:
+    """Decide pass / warn / block from the checks.
+
+    Parameters
+    ----------
+    checks : list of CheckResult
+    strict : bool
+        Strict mode: a ``block`` rule that is not a clean pass blocks.
+
+    Returns
+    -------
+    decision : Decision
+    reason : str
+        One sentence: the first blocking (or warning) check and its figures.
+    """
+    if not checks:
+        return (Decision.BLOCK if strict else Decision.WARN), "the policy has no rules, so nothing was checked"
+    blocking = [c for c in checks if c.on_fail == OnFail.BLOCK and
+                (c.status == Status.FAIL or (strict and c.status != Status.PASS))]
+    if blocking:
+        more = f"; {len(blocking) - 1} more blocking check(s)" if len(blocking) > 1 else ""
+        return Decision.BLOCK, f"Blocked: {_describe(blocking[0])}{more}."
+    warning = [c for c in checks if c.status != Status.PASS]
+    if warning:
+        more = f"; {len(warning) - 1} more" if len(warning) > 1 else ""
+        return Decision.WARN, f"Passed with warnings: {_describe(warning[0])}{more}."
+    return Decision.PASS, f"Passed: all {len(checks)} checks passed."

@@ -1,0 +1,413 @@
+"""Run inputs: evaluation data, scores or a model, sensitive features and observed metrics.
+
+Everything is read once, here, and shared read-only by the section adapters. Each file's sha256 is
+recorded for the report. Problems raise :class:`~gatekit.errors.InputError` naming the file and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gatekit.errors import InputError, Problem, input_error
+from gatekit.metrics.registry import EvalData, MetricRegistry
+
+_POSITIVE_TEXT = {("no", "yes"): "yes", ("false", "true"): "true", ("n", "y"): "y",
+                  ("negative", "positive"): "positive", ("0", "1"): "1"}
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+@dataclass
+class InputOptions:
+    """Input locations and column names, after merging CLI flags over the policy's ``inputs:``.
+
+    Paths are absolute or relative to the current directory here (policy-relative paths are resolved
+    by :func:`merge_options`).
+    """
+
+    data: Path | None = None
+    target: str | None = None
+    positive_label: Any = None
+    score: str | None = None
+    prediction: str | None = None
+    model: Path | None = None
+    model_sha256: str | None = None
+    trust_model: bool = False
+    features: list[str] | None = None
+    sensitive: list[str] = field(default_factory=list)
+    metrics: Path | None = None
+    task: str | None = None
+
+
+@dataclass
+class ObservedMetric:
+    """A metric value read from a metrics file."""
+
+    name: str
+    value: float | None
+    file: str
+
+
+@dataclass
+class RunInputs:
+    """Everything a run reads, loaded once.
+
+    Parameters
+    ----------
+    eval_data : EvalData or None
+        Arrays for metric functions; None when no evaluation data was given.
+    observed : dict of str to ObservedMetric
+        Metrics-file values keyed by canonical metric name.
+    files : dict
+        Role -> ``{"path", "sha256", "bytes"}`` for every file read.
+    info : dict
+        Facts for the report: rows, columns, task, positive label, model details, unused metric names.
+    """
+
+    eval_data: EvalData | None = None
+    observed: dict[str, ObservedMetric] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _record(files: dict[str, dict[str, Any]], role: str, path: Path) -> str:
+    digest = sha256_file(path)
+    files[role] = {"path": str(path), "sha256": digest, "bytes": path.stat().st_size}
+    return digest
+
+
+def _must_exist(path: Path, role: str, hint: str = "") -> None:
+    if not path.is_file():
+        raise input_error(f"{role} file not found{hint}", str(path))
+
+
+def read_frame(path: Path) -> Any:
+    """Read a CSV or Parquet file into a pandas DataFrame.
+
+    Raises
+    ------
+    InputError
+        Unknown extension, unreadable or malformed file (naming the file and, for CSV, the line).
+    """
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt") or path.name.lower().endswith(".csv.gz"):
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except pd.errors.ParserError as exc:
+        raise input_error(f"malformed CSV: {exc}", str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise input_error("the file is empty (no header row)", str(path)) from None
+    except (OSError, ValueError, ImportError) as exc:
+        raise input_error(f"cannot read the data file: {exc}", str(path)) from None
+    raise input_error(f"unsupported data format {suffix!r}; use .csv or .parquet", str(path))
+
+
+def _column(frame: Any, name: str, role: str, file: str) -> Any:
+    if name not in frame.columns:
+        close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        cols = ", ".join(map(str, frame.columns[:30]))
+        raise input_error(f"{role} column {name!r} not found{hint} Columns: {cols}", file, key=role)
+    return frame[name]
+
+
+def _infer_positive(values: list[Any], declared: Any, file: str, column: str) -> Any:
+    if declared is not None:
+        return declared
+    uniq = sorted({str(v).strip().lower() for v in values})
+    if set(uniq) <= {"0", "1", "0.0", "1.0"}:
+        return 1
+    if set(uniq) <= {"true", "false"} and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return True
+    for pair, pos in _POSITIVE_TEXT.items():
+        if set(uniq) <= set(pair):
+            return pos
+    raise input_error(
+        f"cannot tell which value of target {column!r} is positive (values: {uniq[:10]}); set "
+        "inputs.positive_label (or --positive-label)", file, key="positive_label")
+
+
+def _to01(series: Any, positive: Any) -> np.ndarray:
+    """Map labels to 1.0 (positive) / 0.0, keeping missing values as NaN."""
+    out = np.full(len(series), np.nan)
+    mask = series.notna().to_numpy()
+    vals = series[mask]
+    if isinstance(positive, str):
+        hit = vals.astype(str).str.strip().str.lower() == positive.strip().lower()
+    else:
+        hit = vals == positive
+        if not isinstance(positive, bool):
+            try:
+                hit = vals.astype(float) == float(positive)
+            except (TypeError, ValueError):
+                hit = vals.astype(str) == str(positive)
+    out[mask] = hit.to_numpy().astype(float)
+    return out
+
+
+def _infer_task(target: Any, declared: str | None) -> str:
+    if declared:
+        return declared
+    nonnull = target.dropna()
+    if target.dtype == bool or nonnull.nunique() <= 2:
+        return "classification"
+    if np.issubdtype(target.dtype, np.number):
+        return "regression"
+    return "multiclass"
+
+
+def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]]) -> Any:
+    """Load a scikit-learn model artifact safely.
+
+    ``.skops`` files are loaded with skops' type allow-list: types skops does not trust by default are
+    refused unless ``expected_sha256`` matches or ``trust`` is set. ``.joblib`` / ``.pkl`` files
+    (arbitrary code on load) are never unpickled unless ``expected_sha256`` matches or ``trust`` is set.
+
+    Raises
+    ------
+    InputError
+        Missing file, hash mismatch, untrusted content, unsupported format or a load failure.
+    """
+    _must_exist(path, "model")
+    digest = _record(files, "model", path)
+    verified = False
+    if expected_sha256:
+        if digest.lower() != expected_sha256.lower():
+            raise input_error(f"model sha256 {digest} does not match the expected {expected_sha256.lower()}; "
+                              "the artifact is not the one the policy names", str(path), key="model_sha256")
+        verified = True
+    files["model"]["verified_sha256"] = verified
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        import skops.io as sio
+
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+            if untrusted and not (verified or trust):
+                raise input_error(
+                    f"the skops file holds types skops does not trust by default: {untrusted}; set "
+                    "inputs.model_sha256 to the file's sha256 or trust_model: true (--trust-model) if you vouch "
+                    "for it", str(path), key="model")
+            return sio.load(path, trusted=untrusted or None)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any load failure is an input problem
+            raise input_error(f"cannot load the skops model: {exc}", str(path)) from None
+    if suffix in PICKLE_SUFFIXES:
+        if not (verified or trust):
+            raise input_error(
+                f"refusing to unpickle {path.name}: pickle/joblib files run arbitrary code when loaded. Set "
+                f"inputs.model_sha256: {digest} if this is the artifact you expect, or trust_model: true "
+                "(--trust-model); better, save the model with skops", str(path), key="model")
+        import joblib
+
+        try:
+            return joblib.load(path)
+        except Exception as exc:  # noqa: BLE001
+            raise input_error(f"cannot load the model: {exc}", str(path)) from None
+    raise input_error(f"unsupported model format {suffix!r}; use .skops, .joblib or .pkl", str(path), key="model")
+
+
+def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
+                      info: dict[str, Any]) -> np.ndarray:
+    features = opts.features or [str(c) for c in getattr(model, "feature_names_in_", [])]
+    if not features:
+        raise input_error("the model does not record its feature names (feature_names_in_); list them in "
+                          "inputs.features", file, key="features")
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise input_error(f"the model needs columns missing from the data: {missing}", file, key="features")
+    X = frame[features]
+    info["model"] = {"class": type(model).__name__, "features": features}
+    try:
+        if task == "classification":
+            if not hasattr(model, "predict_proba"):
+                raise input_error("the classifier has no predict_proba; give a score column instead", file)
+            classes = list(getattr(model, "classes_", []))
+            idx = _positive_index(classes, positive)
+            info["model"]["positive_class_index"] = idx
+            return np.asarray(model.predict_proba(X)[:, idx], dtype=float)
+        return np.asarray(model.predict(X), dtype=float)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
+        raise input_error(f"the model failed to score the data: {type(exc).__name__}: {exc}", file) from None
+
+
+def _positive_index(classes: list[Any], positive: Any) -> int:
+    for i, c in enumerate(classes):
+        if c == positive or str(c).strip().lower() == str(positive).strip().lower():
+            return i
+    if len(classes) == 2 and {str(c) for c in classes} <= {"0", "1", "False", "True"}:
+        return [str(c) in ("1", "True") for c in classes].index(True)
+    raise input_error(f"positive label {positive!r} is not among the model's classes {classes}")
+
+
+def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[str, Any]],
+                  info: dict[str, Any]) -> dict[str, ObservedMetric]:
+    """Read a metrics JSON file: a flat object of metric name -> number (or null).
+
+    An object with a ``"metrics"`` key holding that mapping is accepted too. Names are resolved with
+    the registry (``auc_roc`` and ``roc_auc`` are the same metric); unknown names are listed in the
+    report as unused. ``null`` and NaN mean "not computable".
+
+    Raises
+    ------
+    InputError
+        Missing file, invalid JSON (with line and column), a non-numeric value (naming its key).
+    """
+    _must_exist(path, "metrics")
+    _record(files, "metrics", path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(f"invalid JSON: {exc.msg}", str(path), exc.lineno, exc.colno)]) from None
+    except UnicodeDecodeError:
+        raise input_error("not UTF-8 text", str(path)) from None
+    if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+        data = data["metrics"]
+    if not isinstance(data, dict):
+        raise input_error("expected a JSON object mapping metric names to numbers, e.g. "
+                          '{"auc_roc": 0.91, "precision_at_0_5": 0.76}', str(path))
+    out: dict[str, ObservedMetric] = {}
+    unused: list[str] = []
+    problems: list[Problem] = []
+    for name, value in data.items():
+        if isinstance(value, bool) or not (value is None or isinstance(value, (int, float))):
+            problems.append(Problem(f"value of {name!r} must be a number or null, not {value!r}", str(path),
+                                    key=name))
+            continue
+        res = registry.resolve(name)
+        if res is None:
+            unused.append(name)
+            continue
+        v = None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
+        if res.canonical in out:
+            problems.append(Problem(f"{name!r} and {out[res.canonical].name!r} name the same metric", str(path),
+                                    key=name))
+            continue
+        out[res.canonical] = ObservedMetric(name, v, str(path))
+    if problems:
+        raise InputError(problems)
+    info["unused_metrics_in_file"] = unused
+    return out
+
+
+def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float = 0.5,
+                strict: bool = True) -> RunInputs:
+    """Load every input named in ``opts`` once.
+
+    Parameters
+    ----------
+    opts : InputOptions
+    registry : MetricRegistry
+        To resolve names in a metrics file.
+    decision_threshold : float
+        Score threshold for predicted labels, passed on to :class:`EvalData`.
+    strict : bool
+        Passed on to :class:`EvalData` (missing sensitive values are errors in strict mode).
+
+    Returns
+    -------
+    RunInputs
+
+    Raises
+    ------
+    InputError
+        A file or column is missing or unusable.
+    """
+    run = RunInputs()
+    if opts.metrics is not None:
+        run.observed = load_observed(opts.metrics, registry, run.files, run.info)
+    if opts.data is None:
+        for flag, val in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
+                          ("model", opts.model), ("sensitive", opts.sensitive)):
+            if val:
+                raise input_error(f"{flag} is set but no evaluation data is: give --data (or inputs.data)", key=flag)
+        if opts.metrics is None:
+            raise input_error("nothing to evaluate: give evaluation data (--data with --target and --score, "
+                              "--prediction or --model) or a metrics file (--metrics), on the command line or "
+                              "in the policy's inputs: section")
+        return run
+    _must_exist(opts.data, "data")
+    _record(run.files, "data", opts.data)
+    frame = read_frame(opts.data)
+    file = str(opts.data)
+    run.info["data"] = {"rows": int(len(frame)), "columns": int(frame.shape[1])}
+    if opts.target is None:
+        raise input_error("evaluation data is given but no target column: set --target (or inputs.target)", file,
+                          key="target")
+    if sum(x is not None for x in (opts.score, opts.prediction, opts.model)) > 1:
+        raise input_error("give only one of score, prediction and model", file)
+    target = _column(frame, opts.target, "target", file)
+    n_missing_target = int(target.isna().sum())
+    if n_missing_target:
+        rows = (np.flatnonzero(target.isna().to_numpy())[:5] + 2).tolist()
+        raise input_error(f"{n_missing_target} rows have no target value (file lines {rows}...); remove or fill "
+                          "them: a gate never drops rows silently", file, key=opts.target)
+    task = _infer_task(target, opts.task)
+    if task == "multiclass":
+        raise input_error(f"target {opts.target!r} has {target.nunique()} classes; gatekit supports binary "
+                          "classification and regression (declare inputs.task to override)", file, key="target")
+    data = EvalData(task=task, decision_threshold=decision_threshold, strict=strict)
+    positive = None
+    if task == "classification":
+        positive = _infer_positive(target.dropna().unique().tolist(), opts.positive_label, file, opts.target)
+        data.y_true = _to01(target, positive).astype(int)
+        data.positive_label = positive
+    else:
+        try:
+            data.y_true = target.astype(float).to_numpy()
+        except (TypeError, ValueError):
+            raise input_error(f"regression target {opts.target!r} is not numeric", file, key="target") from None
+    if opts.score is not None:
+        col = _column(frame, opts.score, "score", file)
+        try:
+            data.y_score = col.astype(float).to_numpy()
+        except (TypeError, ValueError):
+            raise input_error(f"score column {opts.score!r} is not numeric", file, key="score") from None
+    elif opts.prediction is not None:
+        col = _column(frame, opts.prediction, "prediction", file)
+        if task == "classification":
+            data.y_pred = _to01(col, positive)
+        else:
+            try:
+                data.y_pred = col.astype(float).to_numpy()
+            except (TypeError, ValueError):
+                raise input_error(f"prediction column {opts.prediction!r} is not numeric", file,
+                                  key="prediction") from None
+    elif opts.model is not None:
+        model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files)
+        data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
+    if opts.sensitive:
+        for c in opts.sensitive:
+            _column(frame, c, "sensitive", file)
+        sf = frame[opts.sensitive].copy()
+        for c in sf.columns:
+            sf[c] = sf[c].where(sf[c].isna(), sf[c].astype(str))
+        data.sensitive = sf
+    run.eval_data = data
+    run.info.update({"task": task, "target": opts.target, "positive_label": positive,
+                     "score": opts.score, "prediction": opts.prediction,
+                     "model": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})
+    return run

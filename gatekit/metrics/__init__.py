@@ -1,0 +1,8 @@
+"""Named metrics: the registry that maps policy metric names to their definitions.
+
+Use :func:`default_registry` to get a fresh registry; nothing is registered at import time.
+"""
+
+from gatekit.metrics.registry import EvalData, MetricRegistry, MetricSpec, MetricValue, default_registry
+
+__all__ = ["EvalData", "MetricRegistry", "MetricSpec", "MetricValue", "default_registry"]

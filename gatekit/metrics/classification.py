@@ -1,0 +1,218 @@
+"""Binary classification metrics (scikit-learn), with undefined cases made explicit.
+
+Conventions pinned here (recorded in each value's ``details``):
+
+- Labels are 0/1 with 1 the positive label (see :class:`~gatekit.metrics.registry.EvalData`).
+- A score becomes a positive prediction when ``score >= threshold`` (inclusive). When only a
+  prediction column is given, threshold metrics use it as is and record ``threshold: null``.
+- Undefined values raise :class:`~gatekit.errors.NotComputable` instead of returning 0 or NaN
+  (scikit-learn's ``zero_division`` and one-class behaviours are not used).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gatekit.errors import NotComputable
+from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite
+
+
+def _y_true(data: EvalData) -> np.ndarray:
+    if data.y_true is None:
+        raise NotComputable("no target column: give --target (or inputs.target) with the evaluation data")
+    if data.task == "regression":
+        raise NotComputable("needs a binary target; the target is numeric with many values (regression)")
+    if len(data.y_true) == 0:
+        raise NotComputable("the evaluation data has no rows")
+    return data.y_true
+
+
+def _scores(data: EvalData, metric: str) -> np.ndarray:
+    if data.y_score is None:
+        raise NotComputable(f"{metric} needs a score (probability) column or a model; only labels were given")
+    _no_missing(data.y_score, "score")
+    return data.y_score
+
+
+def _no_missing(values: np.ndarray, what: str) -> None:
+    bad = int(np.sum(~np.isfinite(values)))
+    if bad:
+        raise NotComputable(f"{bad} of {len(values)} {what} values are missing or not finite",
+                            {f"n_missing_{what}": bad})
+
+
+def _labels_pred(data: EvalData, threshold: float | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Predicted 0/1 labels and the rule that produced them."""
+    if data.y_score is not None:
+        _no_missing(data.y_score, "score")
+        t = data.decision_threshold if threshold is None else threshold
+        return (data.y_score >= t).astype(int), {"threshold": t, "rule": "score >= threshold"}
+    if data.y_pred is not None:
+        _no_missing(data.y_pred, "prediction")
+        return data.y_pred.astype(int), {"threshold": None, "rule": "prediction column used as is"}
+    raise NotComputable("needs a score column, a prediction column or a model")
+
+
+def _two_classes(y: np.ndarray) -> None:
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise NotComputable(
+            f"y_true has a single class ({int(classes[0])}); the metric needs both classes",
+            {"n": int(len(y)), "class": int(classes[0])},
+        )
+
+
+def _prob_range(s: np.ndarray, metric: str) -> None:
+    if np.nanmin(s) < 0 or np.nanmax(s) > 1:
+        raise NotComputable(f"{metric} needs probabilities in [0, 1]; scores range "
+                            f"{float(np.nanmin(s)):.4g} to {float(np.nanmax(s)):.4g}")
+
+
+def roc_auc(data: EvalData) -> MetricValue:
+    """Area under the ROC curve.
+
+    Source: ``sklearn.metrics.roc_auc_score`` (trapezoidal area; ties in scores count one half).
+    Not computable when ``y_true`` has a single class.
+
+    Returns
+    -------
+    MetricValue
+        Fraction in [0, 1].
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = _y_true(data)
+    s = _scores(data, "roc_auc")
+    _two_classes(y)
+    v = check_finite(roc_auc_score(y, s), "roc_auc")
+    return MetricValue(v, {"n": len(y), "n_positive": int(y.sum()), "definition": "sklearn roc_auc_score"})
+
+
+def pr_auc(data: EvalData) -> MetricValue:
+    """Area under the precision-recall curve, as average precision.
+
+    ``AP = sum_n (R_n - R_{n-1}) P_n`` (step-wise, no interpolation).
+    Source: ``sklearn.metrics.average_precision_score``. Not computable without positive labels.
+    """
+    from sklearn.metrics import average_precision_score
+
+    y = _y_true(data)
+    s = _scores(data, "pr_auc")
+    if y.sum() == 0:
+        raise NotComputable("y_true has no positive labels; precision-recall is undefined", {"n": len(y)})
+    v = check_finite(average_precision_score(y, s), "pr_auc")
+    return MetricValue(v, {"n": len(y), "definition": "average precision (sklearn), step-wise"})
+
+
+def accuracy(data: EvalData) -> MetricValue:
+    """Share of correct predictions at the policy's decision threshold.
+
+    Source: ``sklearn.metrics.accuracy_score``.
+    """
+    from sklearn.metrics import accuracy_score
+
+    y = _y_true(data)
+    yp, rule = _labels_pred(data, None)
+    return MetricValue(float(accuracy_score(y, yp)), {"n": len(y), **rule})
+
+
+def log_loss(data: EvalData) -> MetricValue:
+    """Mean negative log-likelihood of the labels under the predicted probabilities (natural log).
+
+    ``-mean(y log p + (1 - y) log(1 - p))``; probabilities are clipped by scikit-learn to
+    machine epsilon. Source: ``sklearn.metrics.log_loss`` with ``labels=[0, 1]``.
+    """
+    from sklearn.metrics import log_loss as sk_log_loss
+
+    y = _y_true(data)
+    s = _scores(data, "log_loss")
+    _prob_range(s, "log_loss")
+    p = np.clip(s, np.finfo(float).eps, 1 - np.finfo(float).eps)
+    v = check_finite(sk_log_loss(y, p, labels=[0, 1]), "log_loss")
+    return MetricValue(v, {"n": len(y), "definition": "natural log, probabilities clipped to [eps, 1-eps]"})
+
+
+def brier_score(data: EvalData) -> MetricValue:
+    """Brier score: ``mean((p - y)^2)``. Source: ``sklearn.metrics.brier_score_loss``."""
+    from sklearn.metrics import brier_score_loss
+
+    y = _y_true(data)
+    s = _scores(data, "brier_score")
+    _prob_range(s, "brier_score")
+    return MetricValue(float(brier_score_loss(y, s)), {"n": len(y)})
+
+
+def _confusion(data: EvalData, threshold: float) -> tuple[int, int, int, int, dict[str, Any]]:
+    y = _y_true(data)
+    yp, rule = _labels_pred(data, threshold)
+    tp = int(np.sum((yp == 1) & (y == 1)))
+    fp = int(np.sum((yp == 1) & (y == 0)))
+    fn = int(np.sum((yp == 0) & (y == 1)))
+    tn = int(np.sum((yp == 0) & (y == 0)))
+    return tp, fp, fn, tn, {**rule, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def precision_at(data: EvalData, threshold: float) -> MetricValue:
+    """Precision ``TP / (TP + FP)`` with positives predicted where ``score >= threshold``.
+
+    Not computable when nothing is predicted positive (TP + FP = 0), instead of scikit-learn's
+    ``zero_division`` value.
+    """
+    tp, fp, _fn, _tn, d = _confusion(data, threshold)
+    if tp + fp == 0:
+        raise NotComputable(f"no positive predictions at threshold {threshold} (TP + FP = 0)", d)
+    return MetricValue(tp / (tp + fp), d)
+
+
+def recall_at(data: EvalData, threshold: float) -> MetricValue:
+    """Recall (true positive rate) ``TP / (TP + FN)`` at ``score >= threshold``.
+
+    Not computable without positive labels (TP + FN = 0).
+    """
+    tp, _fp, fn, _tn, d = _confusion(data, threshold)
+    if tp + fn == 0:
+        raise NotComputable("y_true has no positive labels (TP + FN = 0)", d)
+    return MetricValue(tp / (tp + fn), d)
+
+
+def f1_at(data: EvalData, threshold: float) -> MetricValue:
+    """F1 ``2 TP / (2 TP + FP + FN)`` at ``score >= threshold``.
+
+    Not computable when precision or recall is undefined (no positive predictions or no positive
+    labels), so a degenerate model cannot score a defined F1 of 0 or 1 by convention.
+    """
+    tp, fp, fn, _tn, d = _confusion(data, threshold)
+    if tp + fp == 0:
+        raise NotComputable(f"no positive predictions at threshold {threshold}; precision undefined", d)
+    if tp + fn == 0:
+        raise NotComputable("y_true has no positive labels; recall undefined", d)
+    return MetricValue(2 * tp / (2 * tp + fp + fn), d)
+
+
+def _threshold_param(v: Any) -> float:
+    t = float(v)
+    if not 0.0 <= t <= 1.0:
+        raise ValueError("threshold must be in [0, 1]")
+    return t
+
+
+SPECS = (
+    MetricSpec("roc_auc", "performance", "fraction", "Area under the ROC curve (sklearn roc_auc_score).",
+               roc_auc, aliases=("auc_roc", "auc"), higher_is_better=True),
+    MetricSpec("pr_auc", "performance", "fraction", "Average precision (sklearn average_precision_score).",
+               pr_auc, aliases=("average_precision",), higher_is_better=True),
+    MetricSpec("accuracy", "performance", "fraction", "Accuracy at the policy's decision threshold.",
+               accuracy, higher_is_better=True),
+    MetricSpec("log_loss", "performance", "nats", "Mean negative log-likelihood (sklearn log_loss).",
+               log_loss, higher_is_better=False),
+    MetricSpec("brier_score", "performance", "fraction", "Mean squared error of probabilities (Brier 1950).",
+               brier_score, aliases=("brier",), higher_is_better=False),
+    MetricSpec("precision_at_T", "performance", "fraction", "Precision TP/(TP+FP) at score >= T.",
+               precision_at, params={"threshold": _threshold_param}, higher_is_better=True),
+    MetricSpec("recall_at_T", "performance", "fraction", "Recall TP/(TP+FN) at score >= T.",
+               recall_at, params={"threshold": _threshold_param}, higher_is_better=True),
+    MetricSpec("f1_at_T", "performance", "fraction", "F1 2TP/(2TP+FP+FN) at score >= T.",
+               f1_at, params={"threshold": _threshold_param}, higher_is_better=True),
+)

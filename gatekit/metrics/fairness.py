@@ -1,0 +1,157 @@
+"""Group fairness metrics on fairlearn's ``MetricFrame``, with undefined cases made explicit.
+
+fairlearn returns a difference of 0.0 for a single group and a true positive rate of 0.0 for a group
+with no positive labels, silently. gatekit checks those cases first and reports them as not computable.
+
+Predicted labels come from ``score >= threshold`` (the rule's ``threshold`` parameter, else the
+policy's ``decision_threshold``, default 0.5). With several sensitive columns, groups are their
+intersections (fairlearn's behaviour for a DataFrame of sensitive features).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from gatekit.errors import NotComputable
+from gatekit.metrics.classification import _labels_pred, _threshold_param, _y_true
+from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
+
+MISSING_GROUP = "(missing)"
+
+
+def _sensitive(data: EvalData, columns: list[str] | None) -> pd.DataFrame:
+    if data.sensitive is None or len(data.sensitive.columns) == 0:
+        raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
+    sf = data.sensitive
+    if columns:
+        unknown = [c for c in columns if c not in sf.columns]
+        if unknown:
+            raise NotComputable(f"sensitive column(s) {unknown} not among the inputs' {list(sf.columns)}")
+        sf = sf[columns]
+    missing = sf.isna().any(axis=1)
+    if missing.any():
+        n = int(missing.sum())
+        cols = [c for c in sf.columns if sf[c].isna().any()]
+        if data.strict:
+            raise ValueError(
+                f"{n} rows have a missing sensitive value in {cols}; strict mode refuses to drop or guess "
+                "them: fill them (e.g. with 'unknown') or set strict: false to report them as their own group"
+            )
+        sf = sf.fillna(MISSING_GROUP)
+    return sf.astype(str)
+
+
+def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
+
+    y = _y_true(data)
+    yp, rule = _labels_pred(data, threshold)
+    sf = _sensitive(data, columns)
+    mf = MetricFrame(
+        metrics={
+            "count": count,
+            "selection_rate": selection_rate,
+            "true_positive_rate": true_positive_rate,
+            "false_positive_rate": false_positive_rate,
+        },
+        y_true=y,
+        y_pred=yp,
+        sensitive_features=sf if sf.shape[1] > 1 else sf.iloc[:, 0],
+    )
+    key = sf.apply(lambda r: " & ".join(r.values), axis=1) if sf.shape[1] > 1 else sf.iloc[:, 0]
+    pos = pd.Series(y).groupby(key.values).sum()
+    n = pd.Series(y).groupby(key.values).size()
+    by_group: dict[str, dict[str, Any]] = {}
+    for idx, row in mf.by_group.iterrows():
+        g = " & ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
+        n_pos = int(pos.get(g, 0))
+        n_neg = int(n.get(g, 0)) - n_pos
+        by_group[g] = {
+            "count": int(row["count"]),
+            "n_positive": n_pos,
+            "n_negative": n_neg,
+            "selection_rate": float(row["selection_rate"]),
+            "true_positive_rate": float(row["true_positive_rate"]) if n_pos else None,
+            "false_positive_rate": float(row["false_positive_rate"]) if n_neg else None,
+        }
+    details = {**rule, "sensitive_columns": list(sf.columns), "by_group": by_group,
+               "n_missing_sensitive": int((sf == MISSING_GROUP).any(axis=1).sum())}
+    if len(by_group) < 2:
+        raise NotComputable(
+            f"the sensitive feature has a single group ({', '.join(by_group)}); a between-group "
+            "difference needs at least two", details)
+    return mf, details
+
+
+def _require(details: dict[str, Any], field: str, what: str) -> None:
+    bad = [g for g, v in details["by_group"].items() if v[field] == 0]
+    if bad:
+        raise NotComputable(f"group(s) {', '.join(bad)} have no {what}; the rate is undefined there", details)
+
+
+def _between(values: list[float]) -> float:
+    return float(max(values) - min(values))
+
+
+def demographic_parity_difference(data: EvalData, threshold: float | None = None,
+                                  sensitive: list[str] | None = None) -> MetricValue:
+    """Largest difference in selection rate ``P(y_pred = 1 | group)`` between groups.
+
+    Source: fairlearn ``demographic_parity_difference`` (method ``between_groups``); Agarwal et al.
+    (2018), "A Reductions Approach to Fair Classification". Fraction in [0, 1].
+    """
+    _mf, d = _frame(data, threshold, sensitive)
+    return MetricValue(_between([v["selection_rate"] for v in d["by_group"].values()]), d)
+
+
+def equal_opportunity_difference(data: EvalData, threshold: float | None = None,
+                                 sensitive: list[str] | None = None) -> MetricValue:
+    """Largest difference in true positive rate between groups (Hardt et al. 2016, equal opportunity).
+
+    Source: fairlearn ``equal_opportunity_difference``. Not computable when a group has no positive
+    labels (its TPR is 0/0; fairlearn would report 0.0).
+    """
+    _mf, d = _frame(data, threshold, sensitive)
+    _require(d, "n_positive", "positive labels")
+    return MetricValue(_between([v["true_positive_rate"] for v in d["by_group"].values()]), d)
+
+
+def equalized_odds_difference(data: EvalData, threshold: float | None = None,
+                              sensitive: list[str] | None = None) -> MetricValue:
+    """Larger of the between-group TPR and FPR differences (Hardt et al. 2016, equalized odds).
+
+    Source: fairlearn ``equalized_odds_difference`` (``agg="worst_case"``). Not computable when a
+    group has no positive or no negative labels.
+    """
+    _mf, d = _frame(data, threshold, sensitive)
+    _require(d, "n_positive", "positive labels")
+    _require(d, "n_negative", "negative labels")
+    tpr = _between([v["true_positive_rate"] for v in d["by_group"].values()])
+    fpr = _between([v["false_positive_rate"] for v in d["by_group"].values()])
+    d["tpr_difference"], d["fpr_difference"] = tpr, fpr
+    return MetricValue(max(tpr, fpr), d)
+
+
+def _columns(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+        return v
+    raise ValueError("sensitive must be a column name or a non-empty list of column names")
+
+
+_PARAMS = {"threshold": _threshold_param, "sensitive": _columns}
+
+SPECS = (
+    MetricSpec("demographic_parity_difference", "fairness", "fraction",
+               "Max minus min selection rate across groups (fairlearn).", demographic_parity_difference,
+               params=_PARAMS, aliases=("fairness_demographic_parity_diff",), higher_is_better=False),
+    MetricSpec("equal_opportunity_difference", "fairness", "fraction",
+               "Max minus min true positive rate across groups (fairlearn).", equal_opportunity_difference,
+               params=_PARAMS, aliases=("fairness_equal_opportunity_diff",), higher_is_better=False),
+    MetricSpec("equalized_odds_difference", "fairness", "fraction",
+               "Max of TPR and FPR between-group differences (fairlearn).", equalized_odds_difference,
+               params=_PARAMS, aliases=("fairness_equalized_odds_diff",), higher_is_better=False),
+)

@@ -1,0 +1,228 @@
+"""Metric registry: policy names -> metric definitions.
+
+A :class:`MetricRegistry` is an ordinary object (no global state). :func:`default_registry` builds one
+holding gatekit's built-in metrics; callers may register more.
+
+Names
+-----
+Canonical names follow the field's terms (``roc_auc``, ``demographic_parity_difference``); the seed
+policy format's names (``auc_roc``, ``fairness_demographic_parity_diff``) are aliases of them.
+Threshold metrics are parametric: ``precision_at_0_5`` is precision with positives predicted where
+``score >= 0.5``; any ``<digits>_<digits>`` threshold in [0, 1] is accepted (``recall_at_0_35``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gatekit.errors import NotComputable
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A computed metric value and how it was obtained.
+
+    Parameters
+    ----------
+    value : float
+        The metric's value, finite.
+    details : dict
+        Definition used (formula, variant, threshold), counts and, for fairness metrics, per-group values.
+    """
+
+    value: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalData:
+    """Evaluation arrays shared read-only by all metric functions.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,) or None
+        Target. For classification, 0/1 integers (1 = the positive label); for regression, floats.
+    y_score : ndarray of shape (n_samples,) or None
+        Predicted probability / score of the positive class (classification) or the forecast
+        (regression).
+    y_pred : ndarray of shape (n_samples,) or None
+        Predicted labels 0/1 given directly (classification) or the forecast (regression), when no
+        score is given.
+    sensitive : pandas.DataFrame of shape (n_samples, n_sensitive) or None
+        Sensitive feature columns for fairness metrics, as strings; missing values kept as NaN.
+    task : {"classification", "regression"} or None
+        Problem type, inferred from the target when not declared.
+    decision_threshold : float
+        Threshold turning scores into predicted labels (``score >= threshold`` is positive).
+    strict : bool
+        Strict mode: a missing sensitive value is an error instead of its own reported group.
+    """
+
+    y_true: np.ndarray | None = None
+    y_score: np.ndarray | None = None
+    y_pred: np.ndarray | None = None
+    sensitive: Any = None
+    task: str | None = None
+    decision_threshold: float = 0.5
+    strict: bool = True
+    positive_label: Any = None
+
+
+MetricFn = Callable[..., MetricValue]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """Definition of one named metric.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name.
+    section : str
+        Report section (``performance``, ``fairness``, ``operational``, ``drift``).
+    unit : str
+        Unit of the value (``fraction``, ``%``, ``ms``, ...).
+    description : str
+        One line: what it measures and the formula's source.
+    fn : callable or None
+        ``fn(data: EvalData, **params) -> MetricValue``; raises :class:`NotComputable`.
+        None for metrics gatekit does not compute yet: they can only be observed (``--metrics``).
+    params : mapping of str to callable
+        Allowed rule parameters and their validators (each returns the cleaned value or raises
+        ``ValueError``).
+    aliases : tuple of str
+        Other accepted names.
+    higher_is_better : bool or None
+        Direction, used for the report's margin display only.
+    """
+
+    name: str
+    section: str
+    unit: str
+    description: str
+    fn: MetricFn | None = None
+    params: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    higher_is_better: bool | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedMetric:
+    """A policy name resolved to a spec, with parameters taken from the name itself."""
+
+    spec: MetricSpec
+    name_params: dict[str, Any]
+
+    @property
+    def canonical(self) -> str:
+        """Canonical name including name parameters, e.g. ``precision_at_0_5``."""
+        if "threshold" in self.name_params:
+            return f"{self.spec.name[: -len('_at_T')]}_at_{_threshold_token(self.name_params['threshold'])}"
+        return self.spec.name
+
+
+_AT_RE = re.compile(r"^(?P<base>[a-z0-9_]+?)_at_(?P<int>\d+)_(?P<frac>\d+)$")
+
+
+def _threshold_token(t: float) -> str:
+    s = repr(float(t))
+    return s.replace(".", "_")
+
+
+class MetricRegistry:
+    """Name -> :class:`MetricSpec` lookup, with aliases, parametric names and suggestions."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, MetricSpec] = {}
+        self._alias: dict[str, str] = {}
+
+    def register(self, spec: MetricSpec) -> None:
+        """Add ``spec``; raises ``ValueError`` if its name or an alias is already taken."""
+        for n in (spec.name, *spec.aliases):
+            if n in self._alias:
+                raise ValueError(f"metric name {n!r} is already registered")
+            self._alias[n] = spec.name
+        self._specs[spec.name] = spec
+
+    def resolve(self, name: str) -> ResolvedMetric | None:
+        """Resolve a policy name; None if unknown.
+
+        ``precision_at_0_5`` resolves to the ``precision_at_T`` spec with threshold 0.5.
+        """
+        if name in self._alias:
+            return ResolvedMetric(self._specs[self._alias[name]], {})
+        m = _AT_RE.match(name)
+        if m:
+            base = m.group("base") + "_at_T"
+            if base in self._alias:
+                t = float(f"{m.group('int')}.{m.group('frac')}")
+                if 0.0 <= t <= 1.0:
+                    return ResolvedMetric(self._specs[self._alias[base]], {"threshold": t})
+        return None
+
+    def names(self) -> list[str]:
+        """All accepted names (canonical and aliases; parametric ones as ``*_at_T``)."""
+        return sorted(self._alias)
+
+    def specs(self) -> list[MetricSpec]:
+        """All registered specs, in registration order."""
+        return list(self._specs.values())
+
+    def suggest(self, name: str) -> str | None:
+        """Closest accepted name to a misspelt one (difflib ratio >= 0.6), or None."""
+        candidates = [n.replace("_at_T", "_at_0_5") for n in self.names()]
+        best = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+        return best[0] if best else None
+
+
+def default_registry() -> MetricRegistry:
+    """Build a registry holding gatekit's built-in metrics.
+
+    Returns
+    -------
+    MetricRegistry
+        Classification (``roc_auc``, ``pr_auc``, ``accuracy``, ``log_loss``, ``brier_score``,
+        ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), regression (``rmse``, ``mae``, ``r2``,
+        ``mape``, ``smape``), fairness (``demographic_parity_difference``,
+        ``equal_opportunity_difference``, ``equalized_odds_difference``) and observed-only
+        operational / drift names (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``,
+        ``psi_feature_drift``, ``drift_share``).
+    """
+    from gatekit.metrics import classification, fairness, regression
+
+    reg = MetricRegistry()
+    for spec in (*classification.SPECS, *regression.SPECS, *fairness.SPECS, *_observed_only_specs()):
+        reg.register(spec)
+    return reg
+
+
+def _observed_only_specs() -> tuple[MetricSpec, ...]:
+    """Metric names the policy may use today with values from a metrics file."""
+    later = "gatekit does not compute it yet; give it in the metrics file (--metrics)"
+    return (
+        MetricSpec("latency_p50_ms", "operational", "ms", f"Median online latency. {later}.",
+                   higher_is_better=False),
+        MetricSpec("latency_p95_ms", "operational", "ms", f"95th percentile online latency. {later}.",
+                   higher_is_better=False),
+        MetricSpec("latency_p99_ms", "operational", "ms", f"99th percentile online latency. {later}.",
+                   higher_is_better=False),
+        MetricSpec("psi_feature_drift", "drift", "index",
+                   f"Population stability index, max over features. {later}.", higher_is_better=False),
+        MetricSpec("drift_share", "drift", "fraction", f"Share of drifted features. {later}.",
+                   higher_is_better=False),
+    )
+
+
+def check_finite(value: float, what: str) -> MetricValue | float:
+    """Return ``value`` as float or raise :class:`NotComputable` if it is NaN or infinite."""
+    v = float(value)
+    if not np.isfinite(v):
+        raise NotComputable(f"{what} is not finite ({v})")
+    return v

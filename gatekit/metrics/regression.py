@@ -1,0 +1,124 @@
+"""Regression / forecast metrics, with the competing definitions pinned.
+
+MAPE and sMAPE are returned in percent. Rows where the actual or the forecast is missing are not
+dropped silently: they make the metric not computable, with their count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gatekit.errors import NotComputable
+from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite
+
+SMAPE_VARIANTS = ("0-200", "0-100")
+
+
+def _pair(data: EvalData) -> tuple[np.ndarray, np.ndarray]:
+    if data.y_true is None:
+        raise NotComputable("no target column: give --target (or inputs.target)")
+    if data.task == "classification":
+        raise NotComputable("needs a numeric target; the target is binary (classification)")
+    f = data.y_score if data.y_score is not None else data.y_pred
+    if f is None:
+        raise NotComputable("needs a forecast: a prediction/score column or a model")
+    y = np.asarray(data.y_true, dtype=float)
+    f = np.asarray(f, dtype=float)
+    if len(y) == 0:
+        raise NotComputable("the evaluation data has no rows")
+    bad = int(np.sum(~np.isfinite(y) | ~np.isfinite(f)))
+    if bad:
+        raise NotComputable(f"{bad} rows have a missing or non-finite actual or forecast", {"n_missing": bad})
+    return y, f
+
+
+def rmse(data: EvalData) -> MetricValue:
+    """Root mean squared error ``sqrt(mean((y - f)^2))``, in the target's unit."""
+    y, f = _pair(data)
+    return MetricValue(float(np.sqrt(np.mean((y - f) ** 2))), {"n": len(y)})
+
+
+def mae(data: EvalData) -> MetricValue:
+    """Mean absolute error ``mean(|y - f|)``, in the target's unit."""
+    y, f = _pair(data)
+    return MetricValue(float(np.mean(np.abs(y - f))), {"n": len(y)})
+
+
+def r2(data: EvalData) -> MetricValue:
+    """Coefficient of determination ``1 - SS_res / SS_tot`` (sklearn ``r2_score``).
+
+    Not computable with fewer than two rows or a constant target (SS_tot = 0).
+    """
+    y, f = _pair(data)
+    if len(y) < 2:
+        raise NotComputable("needs at least two rows")
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    if ss_tot == 0:
+        raise NotComputable("the target is constant (SS_tot = 0)")
+    return MetricValue(1.0 - float(np.sum((y - f) ** 2)) / ss_tot, {"n": len(y)})
+
+
+def mape(data: EvalData) -> MetricValue:
+    """Mean absolute percentage error ``100 * mean(|y - f| / |y|)``, in percent.
+
+    Not computable when any actual is 0 (the count is reported), instead of scikit-learn's
+    ``mean_absolute_percentage_error`` which divides by machine epsilon and returns ~1e15.
+    Source: Hyndman & Koehler (2006), "Another look at measures of forecast accuracy", IJF 22(4).
+    """
+    y, f = _pair(data)
+    zeros = int(np.sum(y == 0))
+    if zeros:
+        raise NotComputable(f"{zeros} of {len(y)} actuals are 0; MAPE divides by the actual",
+                            {"n_zero_actuals": zeros, "n": len(y)})
+    return MetricValue(float(100.0 * np.mean(np.abs(y - f) / np.abs(y))), {"n": len(y), "unit": "%"})
+
+
+def smape(data: EvalData, variant: str = "0-200") -> MetricValue:
+    """Symmetric mean absolute percentage error, in percent.
+
+    Parameters
+    ----------
+    variant : {"0-200", "0-100"}
+        ``"0-200"`` (default): ``100 * mean(|y - f| / ((|y| + |f|) / 2))``, range 0-200 %
+        (Makridakis 1993; the M3/M4 competitions' form). ``"0-100"``:
+        ``100 * mean(|y - f| / (|y| + |f|))``, range 0-100 %.
+
+    Notes
+    -----
+    A pair with ``y = f = 0`` (0/0) is an exact forecast and contributes 0; their count is reported
+    as ``n_zero_pairs``.
+    """
+    if variant not in SMAPE_VARIANTS:
+        raise NotComputable(f"unknown smape variant {variant!r}; use one of {SMAPE_VARIANTS}")
+    y, f = _pair(data)
+    num = np.abs(y - f)
+    den = np.abs(y) + np.abs(f)
+    if variant == "0-200":
+        den = den / 2.0
+    zero_pairs = den == 0
+    terms = np.divide(num, den, out=np.zeros_like(num), where=~zero_pairs)
+    v = check_finite(100.0 * float(np.mean(terms)), "smape")
+    details: dict[str, Any] = {"n": len(y), "variant": variant, "unit": "%", "n_zero_pairs": int(zero_pairs.sum())}
+    return MetricValue(v, details)
+
+
+def _variant(v: Any) -> str:
+    s = str(v)
+    if s not in SMAPE_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(SMAPE_VARIANTS)}")
+    return s
+
+
+SPECS = (
+    MetricSpec("rmse", "performance", "target unit", "Root mean squared error.", rmse, higher_is_better=False),
+    MetricSpec("mae", "performance", "target unit", "Mean absolute error.", mae, higher_is_better=False),
+    MetricSpec("r2", "performance", "fraction", "Coefficient of determination (sklearn r2_score).", r2,
+               aliases=("r2_score",), higher_is_better=True),
+    MetricSpec("mape", "performance", "%", "Mean absolute percentage error, percent (Hyndman & Koehler 2006).",
+               mape, higher_is_better=False),
+    MetricSpec("smape", "performance", "%",
+               "Symmetric MAPE, percent; variant 0-200 (default, denominator (|y|+|f|)/2) or 0-100.",
+               smape, params={"variant": _variant}, higher_is_better=False),
+)

@@ -1,0 +1,111 @@
+"""Plan the sections, run each one without letting it crash the others, and decide."""
+
+from __future__ import annotations
+
+import platform
+import time
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+from gatekit import __version__
+from gatekit.decision import decide
+from gatekit.inputs import RunInputs
+from gatekit.metrics.registry import MetricRegistry
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.results import CheckResult, GateReport, Status
+from gatekit.sections import Section, default_sections
+from gatekit.sections.base import RunContext
+
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "fairlearn", "pydantic", "pyyaml", "skops", "jinja2",
+             "great-expectations", "pandera", "evidently")
+
+SECTION_ORDER = ("data_quality", "compatibility", "performance", "gates", "fairness", "drift", "operational",
+                 "robustness", "artifact", "security", "rollout")
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of the libraries a report may depend on (None when not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version(), "gatekit": __version__}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry,
+                 sections: list[Section] | None = None) -> list[CheckResult]:
+    """Run every section adapter; a section that raises turns its planned checks into ``error``.
+
+    Returns
+    -------
+    list of CheckResult
+        Ordered by report section (:data:`SECTION_ORDER`), then policy order.
+    """
+    ctx = RunContext(policy=policy, inputs=inputs, registry=registry)
+    checks: list[CheckResult] = []
+    for section in sections if sections is not None else default_sections():
+        try:
+            checks.extend(section.run(ctx))
+        except Exception as exc:  # noqa: BLE001 - one crashing adapter never aborts the others
+            msg = f"the {section.name} section failed: {type(exc).__name__}: {exc}"
+            planned = section.planned(policy) or [(f"{section.name}_section", None)]
+            for name, on_fail in planned:
+                checks.append(CheckResult(name=name, section=section.name, status=Status.ERROR,
+                                          on_fail=on_fail or _default_on_fail(), message=msg))
+    rank = {s: i for i, s in enumerate(SECTION_ORDER)}
+    return sorted(checks, key=lambda c: rank.get(c.section, len(rank)))
+
+
+def _default_on_fail() -> Any:
+    from gatekit.results import OnFail
+
+    return OnFail.BLOCK
+
+
+def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, *, run_id: str | None = None,
+             sections: list[Section] | None = None) -> GateReport:
+    """Evaluate a loaded policy on loaded inputs and return the report.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+    inputs : RunInputs
+    registry : MetricRegistry
+    run_id : str, optional
+        Defaults to ``<UTC timestamp>-<policy sha256[:8]>``.
+    sections : list of Section, optional
+        Adapters to run; default :func:`gatekit.sections.default_sections`.
+
+    Returns
+    -------
+    GateReport
+    """
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    checks = run_sections(policy, inputs, registry, sections)
+    decision, reason = decide(checks, policy.policy.strict)
+    finished = datetime.now(timezone.utc)
+    run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%SZ')}-{policy.sha256[:8]}"
+    meta = {
+        "run_id": run_id,
+        "gatekit_version": __version__,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - t0, 3),
+        "policy": {
+            "name": policy.name,
+            "path": str(policy.path) if policy.path else None,
+            "sha256": policy.sha256,
+            "version": policy.policy.version,
+            "strict": policy.policy.strict,
+            "decision_threshold": policy.policy.decision_threshold,
+            "resolved": policy.policy.model_dump(mode="json", exclude_none=True),
+        },
+        "inputs": {"files": inputs.files, **inputs.info},
+        "libraries": library_versions(),
+        "platform": platform.platform(),
+    }
+    return GateReport(decision=decision, reason=reason, checks=checks, metadata=meta)

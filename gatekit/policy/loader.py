@@ -1,0 +1,271 @@
+"""Load a policy YAML file into a validated :class:`~gatekit.policy.models.Policy`.
+
+Every problem is reported with the file, the line and the key, all at once (not only the first):
+YAML syntax errors, duplicate keys (which PyYAML would silently overwrite), unknown keys, wrong types,
+unknown operators, unknown metric names (with the closest valid one), bad metric parameters,
+duplicate metric rules and malformed ``require:`` expressions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gatekit.errors import PolicyError, Problem
+from gatekit.metrics.registry import MetricRegistry, ResolvedMetric, default_registry
+from gatekit.policy.expressions import Node, parse
+from gatekit.policy.models import Policy
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass
+class LoadedPolicy:
+    """A validated policy with what the report needs to record about it.
+
+    Parameters
+    ----------
+    policy : Policy
+        The typed spec.
+    path : pathlib.Path or None
+        The file it came from (None for a policy given as a mapping).
+    sha256 : str
+        sha256 of the file's bytes (or of the canonical JSON of a mapping).
+    resolved : dict of int to ResolvedMetric
+        ``metrics[i]`` resolved against the registry.
+    expressions : dict of int to Node
+        ``gates[i].require`` parsed.
+    positions : dict
+        Key path -> (line, column), 1-based, for messages.
+    """
+
+    policy: Policy
+    path: Path | None
+    sha256: str
+    resolved: dict[int, ResolvedMetric] = field(default_factory=dict)
+    expressions: dict[int, Node] = field(default_factory=dict)
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The policy's name, or the file's stem."""
+        return self.policy.name or (self.path.stem if self.path else "policy")
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder against which relative input paths are resolved."""
+        return self.path.parent if self.path else Path.cwd()
+
+
+def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], problems: list[Problem],
+          file: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(Problem(
+                    f"duplicate key {key!r} (first at line {seen[key]}); YAML would silently keep only the "
+                    "last one: remove or rename one of them", file, line, key_node.start_mark.column + 1,
+                    _dotted((*path, key))))
+            seen[key] = line
+            pos[(*path, key)] = (line, key_node.start_mark.column + 1)
+            pos[(*path, key, "__value__")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            _walk(value_node, (*path, key), pos, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            pos[(*path, i)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            _walk(item, (*path, i), pos, problems, file)
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def _where(loc: Path_, pos: dict[Path_, tuple[int, int]]) -> tuple[int | None, int | None]:
+    for n in range(len(loc), -1, -1):
+        if tuple(loc[:n]) in pos:
+            return pos[tuple(loc[:n])]
+    return None, None
+
+
+def _clean_loc(loc: Path_, data: Any) -> Path_:
+    """Drop pydantic's union-branch markers (``'int'``, ``'str'``) that are not real keys."""
+    out: list[Any] = []
+    cur = data
+    for p in loc:
+        if isinstance(cur, dict) and p in cur:
+            out.append(p)
+            cur = cur[p]
+        elif isinstance(cur, list) and isinstance(p, int) and p < len(cur):
+            out.append(p)
+            cur = cur[p]
+        elif isinstance(cur, dict) and isinstance(p, str) and not out[-1:] == [p]:
+            # a missing required key: keep it so the message names it
+            if p.isidentifier() and p not in ("int", "str", "float", "bool", "list", "dict"):
+                out.append(p)
+            break
+        else:
+            break
+    return tuple(out)
+
+
+def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[int, int]],
+                       file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[Path_, str]] = set()
+    for e in err.errors(include_url=False):
+        loc = _clean_loc(tuple(e["loc"]), data)
+        etype = e["type"]
+        msg = e["msg"]
+        if etype == "missing":
+            msg = f"required key {loc[-1]!r} is missing"
+            line, col = _where(loc[:-1], pos)
+        elif etype == "unknown_key":
+            key = e["ctx"]["key"]
+            loc = (*loc, key)
+            line, col = _where(loc, pos)
+        else:
+            line, col = _where(loc, pos)
+            given = e.get("input")
+            if etype.endswith("_type") or etype in ("literal_error", "string_pattern_mismatch"):
+                msg = f"{msg} (got {given!r})"
+        key = (loc, msg)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.append(Problem(msg, file, line, col, _dotted(loc) or None))
+    return problems
+
+
+def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) -> list[Problem]:
+    pol, pos = lp.policy, lp.positions
+    problems: list[Problem] = []
+
+    def at(loc: Path_) -> tuple[int | None, int | None]:
+        return _where(loc, pos)
+
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, rule in enumerate(pol.metrics):
+        res = registry.resolve(rule.name)
+        if res is None:  # already reported by the model's validator
+            continue
+        lp.resolved[i] = res
+        clean: dict[str, Any] = {}
+        for pname, pval in rule.params.items():
+            ploc = ("metrics", i, "params", pname)
+            if pname not in res.spec.params:
+                allowed = ", ".join(res.spec.params) or "none"
+                problems.append(Problem(f"metric {res.canonical!r} has no parameter {pname!r} (allowed: {allowed})",
+                                        file, *at(ploc), _dotted(ploc)))
+                continue
+            if pname in res.name_params:
+                problems.append(Problem(f"parameter {pname!r} is already set by the metric name {rule.name!r}",
+                                        file, *at(ploc), _dotted(ploc)))
+                continue
+            try:
+                clean[pname] = res.spec.params[pname](pval)
+            except (ValueError, TypeError) as exc:
+                problems.append(Problem(f"bad value {pval!r} for parameter {pname!r}: {exc}", file, *at(ploc),
+                                        _dotted(ploc)))
+        dup_key = (res.canonical, rule.op, tuple(sorted((k, repr(v)) for k, v in clean.items())))
+        if dup_key in seen:
+            first = seen[dup_key]
+            problems.append(Problem(
+                f"duplicate rule: {rule.name} {rule.op} ... repeats metrics[{first}] "
+                f"(line {at(('metrics', first))[0]}); keep one", file, *at(("metrics", i)), _dotted(("metrics", i))))
+        else:
+            seen[dup_key] = i
+
+    gate_names: dict[str, int] = {}
+    for i, gate in enumerate(pol.gates):
+        loc = ("gates", i, "require")
+        if gate.gate in gate_names:
+            problems.append(Problem(f"duplicate gate name {gate.gate!r} (also gates[{gate_names[gate.gate]}])",
+                                    file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))
+        gate_names.setdefault(gate.gate, i)
+        lp.expressions[i] = parse(gate.require)  # validated by GateRule
+    return problems
+
+
+def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | None = None) -> LoadedPolicy:
+    """Read and validate a policy.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or dict
+        Path of a YAML file, or an already parsed mapping.
+    registry : MetricRegistry, optional
+        Metric names to accept; default :func:`~gatekit.metrics.default_registry`.
+
+    Returns
+    -------
+    LoadedPolicy
+
+    Raises
+    ------
+    PolicyError
+        Listing every problem found, each with file, line, column and key.
+    """
+    registry = registry or default_registry()
+    pos: dict[Path_, tuple[int, int]] = {}
+    problems: list[Problem] = []
+    if isinstance(source, dict):
+        import json
+
+        data: Any = source
+        path = None
+        file = "<policy>"
+        digest = hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()
+    else:
+        path = Path(source)
+        file = str(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise PolicyError([Problem("policy file not found; check the path", file)]) from None
+        except OSError as exc:
+            raise PolicyError([Problem(f"cannot read the policy file: {exc.strerror}", file)]) from None
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            line = mark.line + 1 if mark else None
+            col = mark.column + 1 if mark else None
+            raise PolicyError([Problem(f"YAML syntax error: {exc.problem}", file, line, col)]) from None
+        except yaml.YAMLError as exc:
+            raise PolicyError([Problem(f"YAML error: {exc}", file)]) from None
+        if root is not None:
+            _walk(root, (), pos, problems, file)
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
+                                   file, 1)])
+    try:
+        policy = Policy.model_validate(data, context={"registry": registry})
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, data, pos, file))
+        raise PolicyError(problems) from None
+    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos)
+    problems.extend(_semantic_problems(lp, registry, file))
+    if problems:
+        raise PolicyError(problems)
+    return lp

@@ -1,0 +1,56 @@
+"""Self-contained HTML report (jinja2, autoescaped; no scripts, no network, no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekit.decision import fmt
+from gatekit.orchestrator import SECTION_ORDER
+from gatekit.results import GateReport
+
+SECTION_TITLES = {
+    "data_quality": "Data quality", "compatibility": "Compatibility", "performance": "Performance",
+    "gates": "Gates", "fairness": "Fairness", "drift": "Drift", "operational": "Operational",
+    "robustness": "Robustness", "artifact": "Artifact", "security": "Security", "rollout": "Rollout",
+}
+
+
+def _margin_bar(c: dict[str, Any]) -> dict[str, Any] | None:
+    m, t = c.get("margin"), c.get("threshold")
+    if m is None or t is None:
+        return None
+    scale = abs(t) if t else 1.0
+    width = min(50.0, 50.0 * abs(m) / scale) if scale else 0.0
+    return {"width": round(max(width, 1.0), 1), "positive": m >= 0, "text": f"{'+' if m >= 0 else ''}{fmt(m)}"}
+
+
+def render_html(report: GateReport) -> str:
+    """Render the report as one HTML page.
+
+    Parameters
+    ----------
+    report : GateReport
+
+    Returns
+    -------
+    str
+        A complete HTML document. Every value from the policy or the data is escaped by jinja2's
+        autoescape; the page loads nothing from the network.
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("gatekit.report", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["num"] = fmt
+    data = report.to_dict()
+    sections: list[dict[str, Any]] = []
+    names = [s for s in SECTION_ORDER] + sorted({c["section"] for c in data["checks"]} - set(SECTION_ORDER))
+    for s in names:
+        rows = [c for c in data["checks"] if c["section"] == s]
+        if not rows:
+            continue
+        for c in rows:
+            c["bar"] = _margin_bar(c)
+        sections.append({"key": s, "title": SECTION_TITLES.get(s, s.replace("_", " ").title()), "checks": rows})
+    fairness = [c for c in data["checks"] if c["details"].get("by_group")]
+    return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness)

@@ -1,0 +1,44 @@
+"""One-screen terminal summary (rich; plain text without colour when stdout is not a terminal)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekit.decision import fmt
+from gatekit.results import GateReport, Status
+
+_STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
+
+
+def print_summary(report: GateReport, written: dict[str, Path], console: Any, quiet: bool = False,
+                  warn_only: bool = False) -> None:
+    """Print the decision, the reason, the checks that did not pass and where the reports are."""
+    from rich.table import Table
+    from rich.text import Text
+
+    d = report.decision.value
+    head = Text(f"gatekit: {d.upper()}", style=_STYLE[d])
+    head.append(f"  {report.metadata.get('policy', {}).get('name', '')}", style="")
+    if warn_only and d == "block":
+        head.append("  (warn-only pilot: would block, exit 0)", style="bold")
+    console.print(head)
+    console.print(Text(report.reason))
+    if quiet:
+        return
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
+    console.print(Text(f"{len(report.checks)} checks: {counts}"))
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("section", "check", "status", "severity", "observed", "rule"):
+        table.add_column(col)
+    for c in report.checks:
+        rule = f"{c.op} {fmt(c.threshold)}" if c.op else ""
+        style = "green" if c.status == Status.PASS else ("red" if c.on_fail.value == "block" else "yellow")
+        table.add_row(c.section, c.name, Text(c.status.value, style=style), c.on_fail.value,
+                      fmt(c.observed) if c.observed is not None else "-", rule)
+    console.print(table)
+    for c in report.checks:
+        if c.status != Status.PASS:
+            console.print(Text(f"  - {c.name}: {c.message}"))
+    for kind, path in written.items():
+        console.print(Text(f"{kind} report: {path}"))

@@ -1,0 +1,23 @@
+"""Section adapters: one per policy section. Each turns its part of the policy into CheckResults.
+
+Adding a gate type = one spec model + one adapter class here + tests; the orchestrator does not change.
+"""
+
+from gatekit.sections.base import RunContext, Section
+from gatekit.sections.gates import GatesSection
+from gatekit.sections.metric_rules import MetricRulesSection
+from gatekit.sections.pending import PendingSection
+
+
+def default_sections() -> list[Section]:
+    """The adapters run by default, in report order (data checks first)."""
+    return [
+        PendingSection("data_quality"),
+        PendingSection("compatibility"),
+        MetricRulesSection(),
+        GatesSection(),
+        PendingSection("drift"),
+    ]
+
+
+__all__ = ["RunContext", "Section", "default_sections"]

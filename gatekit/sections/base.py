@@ -1,0 +1,102 @@
+"""What every section adapter receives, and the shared, cached metric evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gatekit.errors import NotComputable
+from gatekit.inputs import RunInputs
+from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.results import CheckResult, OnFail
+
+
+@dataclass
+class Observation:
+    """The value of one metric for this run, or why there is none.
+
+    Parameters
+    ----------
+    value : float or None
+    state : {"ok", "not_computable", "error"}
+    reason : str
+        Why there is no value (empty when ``state == "ok"``).
+    source : {"computed", "metrics_file"} or None
+    details : dict
+    """
+
+    value: float | None
+    state: str
+    reason: str = ""
+    source: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """Read-only inputs of a run plus the metric cache (compute each metric once)."""
+
+    policy: LoadedPolicy
+    inputs: RunInputs
+    registry: MetricRegistry
+    _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
+
+    def metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
+        """Value of a metric: computed from the evaluation data when possible, else from the metrics file.
+
+        A computed value takes precedence; a metrics-file value for the same metric is kept in
+        ``details["metrics_file_value"]``. A metric that raised becomes ``state="error"``.
+        """
+        params = {**resolved.name_params, **(params or {})}
+        key = (resolved.canonical, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        if key not in self._cache:
+            self._cache[key] = self._compute(resolved, params)
+        return self._cache[key]
+
+    def _compute(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
+        spec = resolved.spec
+        observed = self.inputs.observed.get(resolved.canonical)
+        reason = ""
+        if spec.fn is not None and self.inputs.eval_data is not None:
+            try:
+                mv = spec.fn(self.inputs.eval_data, **params)
+                details = dict(mv.details)
+                if observed is not None:
+                    details["metrics_file_value"] = observed.value
+                return Observation(mv.value, "ok", source="computed", details=details)
+            except NotComputable as exc:
+                reason = exc.reason
+                nc_details = exc.details
+                if observed is None:
+                    return Observation(None, "not_computable", reason, "computed", nc_details)
+            except Exception as exc:  # noqa: BLE001 - a failing metric must not stop the others
+                return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
+        if observed is not None:
+            details = {"file": observed.file, "name_in_file": observed.name}
+            if reason:
+                details["not_computed_because"] = reason
+            if observed.value is None:
+                return Observation(None, "not_computable", "the metrics file gives null / NaN", "metrics_file",
+                                   details)
+            return Observation(observed.value, "ok", source="metrics_file", details=details)
+        if spec.fn is None:
+            why = f"no value: {spec.description.split('. ', 1)[-1].rstrip('.')}"
+        else:
+            why = ("no value: no evaluation data was given and the metrics file does not have it"
+                   if self.inputs.eval_data is None else reason)
+        return Observation(None, "not_computable", why)
+
+
+class Section(Protocol):
+    """A section adapter."""
+
+    name: str
+
+    def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
+        """Names and severities of the checks this section will produce (used if it crashes)."""
+        ...
+
+    def run(self, ctx: RunContext) -> list[CheckResult]:
+        """Evaluate the section's rules."""
+        ...

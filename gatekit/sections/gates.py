@@ -1,0 +1,67 @@
+"""The ``gates:`` section: named gates with a ``require:`` boolean expression over metric names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekit.decision import fmt
+from gatekit.policy.expressions import Comparison, compare, comparisons, evaluate
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.results import CheckResult, OnFail, Status
+from gatekit.sections.base import Observation, RunContext
+
+
+class GatesSection:
+    """Evaluates each gate's expression in three-valued logic (an unknown value never passes)."""
+
+    name = "gates"
+
+    def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
+        """One check per gate."""
+        return [(g.gate, g.on_fail) for g in policy.policy.gates]
+
+    def run(self, ctx: RunContext) -> list[CheckResult]:
+        """Evaluate every gate; record each comparison's values and outcome in ``details``."""
+        out: list[CheckResult] = []
+        for i, gate in enumerate(ctx.policy.policy.gates):
+            node = ctx.policy.expressions[i]
+            values: dict[str, Observation] = {}
+            for cmp in comparisons(node):
+                for name in cmp.names():
+                    res = ctx.registry.resolve(name)
+                    assert res is not None  # validated at load time
+                    values[name] = ctx.metric(res)
+
+            def side(x: str | float) -> float | None:
+                return x if isinstance(x, float) else values[x].value
+
+            def leaf(c: Comparison) -> bool | None:
+                a, b = side(c.left), side(c.right)
+                return None if a is None or b is None else compare(a, c.op, b)
+
+            result = evaluate(node, leaf)
+            conditions: list[dict[str, Any]] = []
+            for c in comparisons(node):
+                r = leaf(c)
+                conditions.append({"condition": str(c), "left": side(c.left), "right": side(c.right),
+                                   "result": None if r is None else bool(r)})
+            parts = []
+            for c, cond in zip(comparisons(node), conditions, strict=True):
+                shown = ", ".join(f"{n} = {fmt(values[n].value)}" if values[n].value is not None
+                                  else f"{n}: {values[n].reason}" for n in c.names())
+                mark = {True: "holds", False: "fails", None: "unknown"}[cond["result"]]
+                parts.append(f"{c} {mark} ({shown})")
+            if result is True:
+                status = Status.PASS
+            elif result is False:
+                status = Status.FAIL
+            elif any(v.state == "error" for v in values.values()):
+                status = Status.ERROR
+            else:
+                status = Status.NOT_COMPUTABLE
+            details = {"require": gate.require, "conditions": conditions, "description": gate.description,
+                       "values": {n: {"value": v.value, "state": v.state, "source": v.source, "reason": v.reason}
+                                  for n, v in values.items()}}
+            out.append(CheckResult(name=gate.gate, section="gates", status=status, on_fail=gate.on_fail,
+                                   message="; ".join(parts), details=details))
+        return out

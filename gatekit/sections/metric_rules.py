@@ -1,0 +1,42 @@
+"""The ``metrics:`` section: threshold rules on named metrics (performance, fairness, operational, drift)."""
+
+from __future__ import annotations
+
+from gatekit.decision import evaluate_threshold, fmt
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.results import CheckResult, OnFail, Status
+from gatekit.sections.base import RunContext
+
+_STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
+
+
+class MetricRulesSection:
+    """Evaluates each ``metrics:`` rule; the report section is the metric's own (``performance``, ...)."""
+
+    name = "metrics"
+
+    def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
+        """One check per metric rule."""
+        return [(r.name, r.on_fail) for r in policy.policy.metrics]
+
+    def run(self, ctx: RunContext) -> list[CheckResult]:
+        """Compute or look up each rule's metric and compare it with the threshold."""
+        out: list[CheckResult] = []
+        for i, rule in enumerate(ctx.policy.policy.metrics):
+            res = ctx.policy.resolved[i]
+            params = {k: res.spec.params[k](v) for k, v in rule.params.items()}
+            obs = ctx.metric(res, params)
+            base = dict(name=rule.name, section=res.spec.section, on_fail=rule.on_fail, op=rule.op,
+                        threshold=rule.value, metric=res.canonical, source=obs.source,
+                        details={**obs.details, "unit": res.spec.unit, "params": params,
+                                 "description": rule.description})
+            if obs.state != "ok" or obs.value is None:
+                out.append(CheckResult(status=_STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
+                                       message=obs.reason, **base))
+                continue
+            status, m = evaluate_threshold(obs.value, rule.op, rule.value)
+            verdict = "meets" if status == Status.PASS else "does not meet"
+            unit = f" {res.spec.unit}" if res.spec.unit in ("%", "ms") else ""
+            msg = f"{rule.name} = {fmt(obs.value)}{unit} {verdict} {rule.op} {fmt(rule.value)}{unit}"
+            out.append(CheckResult(status=status, observed=obs.value, margin=m, message=msg, **base))
+        return out
