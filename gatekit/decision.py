@@ -70,10 +70,12 @@ def decide(checks: list[CheckResult], strict: bool) -> tuple[Decision, str]:
     blocking = [c for c in checks if c.on_fail == OnFail.BLOCK and
                 (c.status == Status.FAIL or (strict and c.status != Status.PASS))]
     if blocking:
+        blocking.sort(key=lambda c: c.status != Status.FAIL)  # stable: real failures first, policy order kept
         more = f"; {len(blocking) - 1} more blocking check(s)" if len(blocking) > 1 else ""
         return Decision.BLOCK, f"Blocked: {_describe(blocking[0])}{more}."
     warning = [c for c in checks if c.status != Status.PASS]
     if warning:
+        warning.sort(key=lambda c: c.status != Status.FAIL)
         more = f"; {len(warning) - 1} more" if len(warning) > 1 else ""
         return Decision.WARN, f"Passed with warnings: {_describe(warning[0])}{more}."
     return Decision.PASS, f"Passed: all {len(checks)} checks passed."

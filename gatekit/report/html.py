@@ -52,5 +52,16 @@ def render_html(report: GateReport) -> str:
         for c in rows:
             c["bar"] = _margin_bar(c)
         sections.append({"key": s, "title": SECTION_TITLES.get(s, s.replace("_", " ").title()), "checks": rows})
-    fairness = [c for c in data["checks"] if c["details"].get("by_group")]
+    fairness: list[dict[str, Any]] = []
+    for c in data["checks"]:
+        groups = c["details"].get("by_group")
+        if not groups:
+            continue
+        key = (tuple(c["details"].get("sensitive_columns", [])), c["details"].get("threshold"), repr(groups))
+        for f in fairness:
+            if f["key"] == key:
+                f["names"].append(c["name"])
+                break
+        else:
+            fairness.append({"key": key, "check": c, "names": [c["name"]]})
     return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness)

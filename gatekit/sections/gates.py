@@ -50,6 +50,7 @@ class GatesSection:
                 shown = ", ".join(f"{n} = {fmt(values[n].value)}" if values[n].value is not None
                                   else f"{n}: {values[n].reason}" for n in c.names())
                 mark = {True: "holds", False: "fails", None: "unknown"}[cond["result"]]
+                cond["shown"] = shown
                 parts.append(f"{c} {mark} ({shown})")
             if result is True:
                 status = Status.PASS
