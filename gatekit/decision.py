@@ -56,6 +56,7 @@ def decide(checks: list[CheckResult], strict: bool) -> tuple[Decision, str]:
     Parameters
     ----------
     checks : list of CheckResult
+        Every check of the run.
     strict : bool
         Strict mode: a ``block`` rule that is not a clean pass blocks.
 

@@ -106,6 +106,7 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
         Output folder; default ``<root>/reports/demo``. The policies read their inputs from
         ``<root>/reports/demo/artifacts``, so a custom ``out`` also receives the artifacts there.
     console : rich.console.Console
+        Where progress and the summaries are printed.
 
     Returns
     -------

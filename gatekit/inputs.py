@@ -320,6 +320,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     Parameters
     ----------
     opts : InputOptions
+        Where the inputs are and which columns to use.
     registry : MetricRegistry
         To resolve names in a metrics file.
     decision_threshold : float
@@ -353,7 +354,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     _record(run.files, "data", opts.data)
     frame = read_frame(opts.data)
     file = str(opts.data)
-    run.info["data"] = {"rows": int(len(frame)), "columns": int(frame.shape[1])}
+    run.info["data"] = {"rows": len(frame), "columns": int(frame.shape[1])}
     if opts.target is None:
         raise input_error("evaluation data is given but no target column: set --target (or inputs.target)", file,
                           key="target")

@@ -72,8 +72,11 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     Parameters
     ----------
     policy : LoadedPolicy
+        The validated policy.
     inputs : RunInputs
+        Inputs loaded once, shared read-only by the sections.
     registry : MetricRegistry
+        Metric definitions.
     run_id : str, optional
         Defaults to ``<UTC timestamp>-<policy sha256[:8]>``.
     sections : list of Section, optional

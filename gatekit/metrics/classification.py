@@ -60,7 +60,7 @@ def _two_classes(y: np.ndarray) -> None:
     if len(classes) < 2:
         raise NotComputable(
             f"y_true has a single class ({int(classes[0])}); the metric needs both classes",
-            {"n": int(len(y)), "class": int(classes[0])},
+            {"n": len(y), "class": int(classes[0])},
         )
 
 

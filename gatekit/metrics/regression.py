@@ -80,6 +80,8 @@ def smape(data: EvalData, variant: str = "0-200") -> MetricValue:
 
     Parameters
     ----------
+    data : EvalData
+        ``y_true`` (actuals) and the forecast in ``y_score`` or ``y_pred``, shape (n_samples,).
     variant : {"0-200", "0-100"}
         ``"0-200"`` (default): ``100 * mean(|y - f| / ((|y| + |f|) / 2))``, range 0-200 %
         (Makridakis 1993; the M3/M4 competitions' form). ``"0-100"``:

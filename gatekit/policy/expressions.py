@@ -269,6 +269,7 @@ def evaluate(node: Node, leaf: Callable[[Comparison], bool | None]) -> bool | No
     Parameters
     ----------
     node : Comparison or BoolOp
+        Parsed expression.
     leaf : callable
         ``leaf(comparison) -> True | False | None``; None means unknown (a value is missing or not
         computable).

@@ -191,7 +191,6 @@ def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) ->
 
     gate_names: dict[str, int] = {}
     for i, gate in enumerate(pol.gates):
-        loc = ("gates", i, "require")
         if gate.gate in gate_names:
             problems.append(Problem(f"duplicate gate name {gate.gate!r} (also gates[{gate_names[gate.gate]}])",
                                     file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))

@@ -37,7 +37,8 @@ class Spec(BaseModel):
                     raise PydanticCustomError(
                         "unknown_key",
                         "unknown key {qkey}{hint} Allowed keys here: {allowed}",
-                        {"key": str(key), "qkey": repr(str(key)), "hint": hint or ".", "allowed": ", ".join(sorted(allowed))},
+                        {"key": str(key), "qkey": repr(str(key)), "hint": hint or ".",
+                         "allowed": ", ".join(sorted(allowed))},
                     )
         return data
 
@@ -53,7 +54,8 @@ def _unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError
 
 def _check_op(v: str) -> str:
     if v not in OPS:
-        guess = _OP_TYPOS.get(v.strip()) or next(iter(difflib.get_close_matches(v, OPS, n=1, cutoff=0.3)), None)
+        close = difflib.get_close_matches(v, OPS, n=1, cutoff=0.3)
+        guess = _OP_TYPOS.get(v.strip()) or (close[0] if close else None)
         hint = f"; did you mean {guess!r}?" if guess else ""
         raise PydanticCustomError(
             "unknown_op", "unknown op {op}{hint} Use one of: {ops}",

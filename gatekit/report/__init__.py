@@ -15,8 +15,11 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
     Parameters
     ----------
     report : GateReport
+        The run's report.
     out_dir : pathlib.Path
+        Folder to write into.
     formats : tuple of {"json", "html"}
+        Which files to write.
 
     Returns
     -------

@@ -30,6 +30,7 @@ def render_html(report: GateReport) -> str:
     Parameters
     ----------
     report : GateReport
+        The run's report.
 
     Returns
     -------

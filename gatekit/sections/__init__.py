@@ -10,7 +10,7 @@ from gatekit.sections.pending import PendingSection
 
 
 def default_sections() -> list[Section]:
-    """The adapters run by default, in report order (data checks first)."""
+    """Return the adapters run by default, in report order (data checks first)."""
     return [
         PendingSection("data_quality"),
         PendingSection("compatibility"),

@@ -32,10 +32,10 @@ class GatesSection:
                     assert res is not None  # validated at load time
                     values[name] = ctx.metric(res)
 
-            def side(x: str | float) -> float | None:
+            def side(x: str | float, values: dict[str, Observation] = values) -> float | None:
                 return x if isinstance(x, float) else values[x].value
 
-            def leaf(c: Comparison) -> bool | None:
+            def leaf(c: Comparison, side: Any = side) -> bool | None:
                 a, b = side(c.left), side(c.right)
                 return None if a is None or b is None else compare(a, c.op, b)
 

@@ -1,0 +1,66 @@
+"""The main job on real data: `gatekit demo` trains, scores, gates and writes both reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import mean_absolute_percentage_error, roc_auc_score
+
+from tests.conftest import run_cli
+
+STATUSES = {"pass", "fail", "error", "not_computable", "skipped"}
+
+
+def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
+    proc = run_cli("demo", "--root", str(demo_root))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("loan_approval", "demand_forecast"):
+        out = demo_root / "reports" / "demo" / name
+        report = json.loads((out / "gate_report.json").read_text())
+        assert report["decision"] in {"pass", "warn", "block"}
+        assert report["checks"], name
+        for c in report["checks"]:
+            assert c["status"] in STATUSES
+            for key in ("name", "section", "on_fail", "observed", "op", "threshold", "message"):
+                assert key in c
+        html = (out / "gate_report.html").read_text()
+        assert report["decision"].upper() in html
+        assert "http://" not in html and "https://" not in html
+
+    # The loan report's AUC is the held-out AUC of the saved model, recomputed here independently.
+    import skops.io as sio
+
+    art = demo_root / "reports" / "demo" / "artifacts"
+    hold = pd.read_csv(art / "hmda_holdout.csv")
+    path = art / "hmda_candidate.skops"
+    model = sio.load(path, trusted=sio.get_untrusted_types(file=path) or None)
+    proba = model.predict_proba(hold[list(model.feature_names_in_)])[:, list(model.classes_).index("yes")]
+    expected_auc = roc_auc_score((hold["deny"] == "yes").astype(int), proba)
+    loan = json.loads((demo_root / "reports/demo/loan_approval/gate_report.json").read_text())
+    auc = next(c for c in loan["checks"] if c["name"] == "auc_roc")
+    assert auc["source"] == "computed"
+    assert abs(auc["observed"] - expected_auc) < 1e-12
+    assert 0.6 < auc["observed"] < 0.95  # a real model on real data, not a constant
+
+    dem = pd.read_csv(art / "elecdemand_holdout.csv")
+    demand = json.loads((demo_root / "reports/demo/demand_forecast/gate_report.json").read_text())
+    mape = next(c for c in demand["checks"] if c["name"] == "mape")
+    expected_mape = 100 * mean_absolute_percentage_error(dem["Demand"], dem["forecast"])
+    assert np.isclose(mape["observed"], expected_mape, rtol=1e-9)
+    assert len(dem) == 61 * 48  # November and December, half-hourly
+
+
+def test_policy_runs_alone_after_demo(demo_root: Path) -> None:
+    assert run_cli("demo", "--root", str(demo_root)).returncode == 0
+    proc = run_cli("run", str(demo_root / "policies" / "loan_approval.yaml"), "--out", str(demo_root / "o"))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert (demo_root / "o" / "gate_report.json").is_file()
+
+
+def test_policy_before_demo_names_the_missing_file(demo_root: Path) -> None:
+    proc = run_cli("run", str(demo_root / "policies" / "loan_approval.yaml"), "--out", str(demo_root / "o"))
+    assert proc.returncode == 2
+    assert "hmda_holdout.csv" in proc.stderr and "not found" in proc.stderr

@@ -1,0 +1,81 @@
+"""One failing rule or section never stops the others, and never counts as a pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import gatekit
+from gatekit import cli
+from gatekit.inputs import InputOptions, load_inputs
+from gatekit.metrics.registry import MetricSpec, default_registry
+from gatekit.orchestrator import evaluate
+from gatekit.policy import load_policy
+from gatekit.results import Status
+from gatekit.sections import default_sections
+
+
+def _boom(data, **_):
+    raise ZeroDivisionError("deliberate")
+
+
+def _data(tmp_path: Path) -> Path:
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"y": [0, 1, 0, 1], "s": [0.1, 0.8, 0.3, 0.9]}).to_csv(path, index=False)
+    return path
+
+
+def test_a_raising_metric_is_error_and_the_others_still_run(tmp_path: Path) -> None:
+    reg = default_registry()
+    reg.register(MetricSpec("exploding_metric", "performance", "fraction", "raises", _boom))
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n"
+                 "  - {name: exploding_metric, op: '>=', value: 0, on_fail: warn}\n"
+                 "  - {name: auc_roc, op: '>=', value: 0.9}\n")
+    report = gatekit.run(p, registry=reg, data=_data(tmp_path), target="y", score="s")
+    boom, auc = report.checks
+    assert boom.status == Status.ERROR and "ZeroDivisionError: deliberate" in boom.message
+    assert auc.status == Status.PASS and auc.observed == 1.0
+    assert report.decision.value == "warn"  # a warn rule that errored never passes
+
+
+def test_a_crashing_section_turns_its_checks_into_errors(tmp_path: Path) -> None:
+    class Crashing:
+        name = "metrics"
+
+        def planned(self, policy):
+            return [(r.name, r.on_fail) for r in policy.policy.metrics]
+
+        def run(self, ctx):
+            raise RuntimeError("adapter bug")
+
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n  - {name: auc_roc, op: '>=', value: 0.9}\n"
+                 "gates:\n  - {gate: g, require: auc_roc >= 0.9}\n")
+    reg = default_registry()
+    lp = load_policy(p, reg)
+    inputs = load_inputs(InputOptions(data=_data(tmp_path), target="y", score="s"), reg)
+    sections = [s for s in default_sections() if s.name != "metrics"] + [Crashing()]
+    report = evaluate(lp, inputs, reg, sections=sections)
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["auc_roc"].status == Status.ERROR and "adapter bug" in by_name["auc_roc"].message
+    assert by_name["g"].status == Status.PASS  # the gates section still ran
+    assert report.decision.value == "block"
+
+
+def test_internal_error_exits_3(tmp_path: Path, monkeypatch) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n  - {name: auc_roc, op: '>=', value: 0.9}\n")
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({"auc_roc": 0.95}))
+
+    def broken(*a, **k):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("gatekit.api.run", broken)
+    result = CliRunner().invoke(cli.app, ["run", str(p), "--metrics", str(m), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError: bug" in result.output
