@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from gatekit.errors import NotComputable
 from gatekit.metrics.classification import _labels_pred, _threshold_param, _y_true
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
@@ -21,7 +19,7 @@ from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
 MISSING_GROUP = "(missing)"
 
 
-def _sensitive(data: EvalData, columns: list[str] | None) -> pd.DataFrame:
+def _sensitive(data: EvalData, columns: list[str] | None) -> Any:
     if data.sensitive is None or len(data.sensitive.columns) == 0:
         raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
     sf = data.sensitive
@@ -39,11 +37,12 @@ def _sensitive(data: EvalData, columns: list[str] | None) -> pd.DataFrame:
                 f"{n} rows have a missing sensitive value in {cols}; strict mode refuses to drop or guess "
                 "them: fill them (e.g. with 'unknown') or set strict: false to report them as their own group"
             )
-        sf = sf.fillna(MISSING_GROUP)
+        sf = sf.astype(object).fillna(MISSING_GROUP)
     return sf.astype(str)
 
 
 def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    import pandas as pd
     from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
 
     y = _y_true(data)
@@ -65,6 +64,8 @@ def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -
     n = pd.Series(y).groupby(key.values).size()
     by_group: dict[str, dict[str, Any]] = {}
     for idx, row in mf.by_group.iterrows():
+        if pd.isna(row["count"]) or row["count"] == 0:
+            continue  # a combination of several sensitive columns that has no rows
         g = " & ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
         n_pos = int(pos.get(g, 0))
         n_neg = int(n.get(g, 0)) - n_pos

@@ -132,8 +132,8 @@ _AT_RE = re.compile(r"^(?P<base>[a-z0-9_]+?)_at_(?P<int>\d+)_(?P<frac>\d+)$")
 
 
 def _threshold_token(t: float) -> str:
-    s = repr(float(t))
-    return s.replace(".", "_")
+    """``0.5 -> "0_5"``, ``1e-05 -> "0_00001"`` (positional, never scientific notation)."""
+    return np.format_float_positional(float(t), trim="0").replace(".", "_")
 
 
 class MetricRegistry:
@@ -156,6 +156,8 @@ class MetricRegistry:
 
         ``precision_at_0_5`` resolves to the ``precision_at_T`` spec with threshold 0.5.
         """
+        if name.endswith("_at_T"):
+            return None  # a placeholder, not a name: write precision_at_0_5
         if name in self._alias:
             return ResolvedMetric(self._specs[self._alias[name]], {})
         m = _AT_RE.match(name)
