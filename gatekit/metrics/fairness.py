@@ -42,43 +42,77 @@ def _sensitive(data: EvalData, columns: list[str] | None) -> Any:
 
 
 def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    """Per-group counts and rates, computed once per (threshold, columns) and shared by the three metrics.
+
+    The rows are first reduced to their distinct (group, y_true, y_pred) cells with a count each;
+    fairlearn's ``MetricFrame`` then computes ``selection_rate``, ``true_positive_rate`` and
+    ``false_positive_rate`` on those cells weighted by the counts. The rates are ratios of weighted
+    counts, so this is exactly fairlearn's value on the full rows, at a cost independent of n
+    (fairlearn on 1M rows takes ~16 s per MetricFrame here; the reduction takes well under 1 s).
+    """
+    key = ("fairness_frame", threshold if threshold is not None else data.decision_threshold,
+           tuple(columns or ()))
+    if key not in data.cache:
+        try:
+            data.cache[key] = _build_frame(data, threshold, columns)
+        except NotComputable as exc:
+            data.cache[key] = exc
+    hit = data.cache[key]
+    if isinstance(hit, NotComputable):
+        raise NotComputable(hit.reason, dict(hit.details))
+    mf, details = hit
+    return mf, dict(details)
+
+
+def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
     import pandas as pd
-    from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
+    from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 
     y = _y_true(data)
     yp, rule = _labels_pred(data, threshold)
     sf = _sensitive(data, columns)
+    cols = [str(c) for c in sf.columns]
+    cells = (
+        pd.DataFrame({**{f"s{i}": sf.iloc[:, i].to_numpy() for i in range(len(cols))},
+                      "y": y.astype(int), "yp": yp.astype(int)})
+        .groupby([*(f"s{i}" for i in range(len(cols))), "y", "yp"], sort=True, observed=True)
+        .size().rename("n").reset_index()
+    )
+    w = cells["n"].to_numpy()
+    sens = cells[[f"s{i}" for i in range(len(cols))]]
+    sens.columns = cols
     mf = MetricFrame(
         metrics={
-            "count": count,
             "selection_rate": selection_rate,
             "true_positive_rate": true_positive_rate,
             "false_positive_rate": false_positive_rate,
         },
-        y_true=y,
-        y_pred=yp,
-        sensitive_features=sf if sf.shape[1] > 1 else sf.iloc[:, 0],
+        y_true=cells["y"].to_numpy(),
+        y_pred=cells["yp"].to_numpy(),
+        sensitive_features=sens if len(cols) > 1 else sens.iloc[:, 0],
+        sample_params={m: {"sample_weight": w} for m in
+                       ("selection_rate", "true_positive_rate", "false_positive_rate")},
     )
-    key = sf.apply(lambda r: " & ".join(r.values), axis=1) if sf.shape[1] > 1 else sf.iloc[:, 0]
-    pos = pd.Series(y).groupby(key.values).sum()
-    n = pd.Series(y).groupby(key.values).size()
+    gkey = cells[[f"s{i}" for i in range(len(cols))]].astype(str).agg(" & ".join, axis=1)
+    counts = cells.assign(g=gkey.to_numpy(), pos=cells["n"] * cells["y"]).groupby("g")[["n", "pos"]].sum()
     by_group: dict[str, dict[str, Any]] = {}
     for idx, row in mf.by_group.iterrows():
-        if pd.isna(row["count"]) or row["count"] == 0:
-            continue  # a combination of several sensitive columns that has no rows
         g = " & ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
-        n_pos = int(pos.get(g, 0))
-        n_neg = int(n.get(g, 0)) - n_pos
+        if g not in counts.index:
+            continue  # a combination of several sensitive columns that has no rows
+        n_all, n_pos = int(counts.at[g, "n"]), int(counts.at[g, "pos"])
+        n_neg = n_all - n_pos
         by_group[g] = {
-            "count": int(row["count"]),
+            "count": n_all,
             "n_positive": n_pos,
             "n_negative": n_neg,
             "selection_rate": float(row["selection_rate"]),
             "true_positive_rate": float(row["true_positive_rate"]) if n_pos else None,
             "false_positive_rate": float(row["false_positive_rate"]) if n_neg else None,
         }
-    details = {**rule, "sensitive_columns": list(sf.columns), "by_group": by_group,
-               "n_missing_sensitive": int((sf == MISSING_GROUP).any(axis=1).sum())}
+    details = {**rule, "sensitive_columns": cols, "by_group": by_group,
+               "n_missing_sensitive": int((sf == MISSING_GROUP).any(axis=1).sum()),
+               "method": "fairlearn MetricFrame on (group, y_true, y_pred) cells weighted by their counts"}
     if len(by_group) < 2:
         raise NotComputable(
             f"the sensitive feature has a single group ({', '.join(by_group)}); a between-group "

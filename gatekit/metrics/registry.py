@@ -62,6 +62,11 @@ class EvalData:
         Threshold turning scores into predicted labels (``score >= threshold`` is positive).
     strict : bool
         Strict mode: a missing sensitive value is an error instead of its own reported group.
+    positive_label : object
+        The target value mapped to 1 (for the report).
+    cache : dict
+        Intermediate results shared between metrics (e.g. per-group confusion counts); the arrays
+        themselves are never modified.
     """
 
     y_true: np.ndarray | None = None
@@ -72,6 +77,7 @@ class EvalData:
     decision_threshold: float = 0.5
     strict: bool = True
     positive_label: Any = None
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]
