@@ -27,7 +27,7 @@ app = typer.Typer(
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    console = Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not console.is_terminal:
         console.width = 160
     return console

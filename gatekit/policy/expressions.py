@@ -25,7 +25,7 @@ from dataclasses import dataclass
 OPS = (">=", ">", "<=", "<", "==", "!=")
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)"
+    r"\s*(?:(?P<num>-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_0-9.]))"
     r"|(?P<op>>=|<=|==|!=|>|<)"
     r"|(?P<paren>[()])"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
@@ -113,6 +113,9 @@ def tokenize(text: str) -> list[Token]:
             hint = " (use AND / OR / NOT, not && / || / !)" if bad in "&|!" else ""
             if bad == "=":
                 hint = " (use == for equality, >= or <= for bounds)"
+            glued = re.match(r"-?[\d.]+(?:[eE][-+]?\d+)?[A-Za-z_]\w*", text[col - 1:])
+            if glued:
+                raise ExpressionError(f"{glued.group(0)!r}: put a space between a number and the next word", col)
             raise ExpressionError(f"unexpected character {bad!r}{hint}", col)
         kind = m.lastgroup or ""
         txt = m.group(kind)
@@ -127,7 +130,7 @@ def tokenize(text: str) -> list[Token]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text = text
+        self.text = text.rstrip()
         self.tokens = tokenize(text)
         self.i = 0
 

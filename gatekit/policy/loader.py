@@ -8,13 +8,14 @@ duplicate metric rules and malformed ``require:`` expressions.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gatekit.errors import PolicyError, Problem
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric, default_registry
@@ -122,6 +123,39 @@ def _clean_loc(loc: Path_, data: Any) -> Path_:
     return tuple(out)
 
 
+def _model_fields_at(path: Path_) -> list[str] | None:
+    """Field names of the spec model that sits at ``path`` in the policy (None if not a model)."""
+    model: Any = Policy
+    for p in path:
+        if isinstance(p, int):
+            continue
+        field_info = model.model_fields.get(p)
+        if field_info is None:
+            return None
+        model = _find_model(field_info.annotation)
+        if model is None:
+            return None
+    return sorted(model.model_fields)
+
+
+def _find_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_key_message(loc: Path_) -> str:
+    key = str(loc[-1])
+    allowed = _model_fields_at(loc[:-1]) or []
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    return f"unknown key {key!r}{hint} Allowed keys here: {', '.join(allowed)}"
+
+
 def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[int, int]],
                        file: str) -> list[Problem]:
     problems: list[Problem] = []
@@ -133,9 +167,11 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[i
         if etype == "missing":
             msg = f"required key {loc[-1]!r} is missing"
             line, col = _where(loc[:-1], pos)
-        elif etype == "unknown_key":
-            key = e["ctx"]["key"]
-            loc = (*loc, key)
+            if line is None and len(loc) == 1:
+                line, col = 1, 1
+        elif etype == "extra_forbidden":
+            loc = tuple(e["loc"])
+            msg = _unknown_key_message(loc)
             line, col = _where(loc, pos)
         else:
             line, col = _where(loc, pos)
@@ -262,9 +298,9 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         policy = Policy.model_validate(data, context={"registry": registry})
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, data, pos, file))
-        raise PolicyError(problems) from None
+        raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
     lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos)
     problems.extend(_semantic_problems(lp, registry, file))
     if problems:
-        raise PolicyError(problems)
+        raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     return lp

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.policy.expressions import OPS, ExpressionError, comparisons, parse
@@ -21,26 +21,9 @@ _OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": 
 
 
 class Spec(BaseModel):
-    """Base of all spec models: frozen, strict, unknown keys rejected with a suggestion."""
+    """Base of all spec models: frozen, strict, unknown keys rejected (the loader adds a suggestion)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            allowed = set(cls.model_fields)
-            for key in data:
-                if key not in allowed:
-                    close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise PydanticCustomError(
-                        "unknown_key",
-                        "unknown key {qkey}{hint} Allowed keys here: {allowed}",
-                        {"key": str(key), "qkey": repr(str(key)), "hint": hint or ".",
-                         "allowed": ", ".join(sorted(allowed))},
-                    )
-        return data
 
 
 def _unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError:
