@@ -84,6 +84,11 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         opts = merge_options(lp, **inputs)
     except TypeError as exc:
         raise input_error(str(exc)) from None
+    for rule in lp.policy.metrics:  # columns a fairness rule names in params are loaded as well
+        named = rule.params.get("sensitive")
+        for col in [named] if isinstance(named, str) else (named or []):
+            if isinstance(col, str) and col not in opts.sensitive:
+                opts.sensitive.append(col)
     loaded = load_inputs(opts, registry, lp.policy.decision_threshold, lp.policy.strict)
     report = evaluate(lp, loaded, registry)
     if out is not None:

@@ -211,3 +211,25 @@ def test_inputs_section_paths_are_relative_to_the_policy(tmp_path) -> None:
 def test_nothing_to_evaluate_is_an_input_error(tmp_path) -> None:
     with pytest.raises(InputError, match="nothing to evaluate"):
         gatekit.run(_policy(tmp_path))
+
+
+def test_sensitive_column_named_by_a_rule_is_loaded(tmp_path) -> None:
+    path = tmp_path / "d.csv"
+    # group a: predictions (score >= 0.5) 1,1,0 -> rate 2/3; group b: 0,0,1 -> 1/3; difference 1/3 by hand
+    pd.DataFrame({"y": [1, 0, 1, 0, 1, 0], "s": [0.9, 0.6, 0.2, 0.1, 0.3, 0.7],
+                  "g": ["a", "a", "a", "b", "b", "b"]}).to_csv(path, index=False)
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n"
+                 "  - {name: demographic_parity_difference, op: '<=', value: 0.5, params: {sensitive: g}}\n")
+    r = gatekit.run(p, data=path, target="y", score="s")
+    assert r.checks[0].observed == pytest.approx(1 / 3)
+
+
+def test_metrics_file_value_for_a_parametrised_rule_carries_a_note(tmp_path) -> None:
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({"smape": 10.0}))
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n  - {name: smape, op: '<=', value: 14, params: {variant: '0-100'}}\n")
+    r = gatekit.run(p, metrics=m)
+    assert r.checks[0].status.value == "pass"
+    assert "does not say which definition" in r.checks[0].details["note"]

@@ -505,3 +505,28 @@ def test_policy_error_str_lists_every_problem(tmp_path: Path) -> None:
     text = str(info.value)
     assert f"{p}:4" in text
     assert f"{p}:6" in text
+
+
+def test_non_finite_threshold_is_rejected(tmp_path: Path) -> None:
+    # value: .nan would make `!=` pass everything (NaN is never close to anything): fail open
+    p = write(tmp_path, """
+        version: 1
+        metrics:
+          - {name: mape, op: "!=", value: .nan}
+          - {name: smape, op: "<=", value: .inf}
+    """)
+    got = {(x.line, x.key) for x in problems_of(p)}
+    assert got == {(3, "metrics[0].value"), (4, "metrics[1].value")}
+
+
+def test_duplicate_rule_counts_default_params(tmp_path: Path) -> None:
+    # smape's default variant is "0-200", so these two rules are the same rule
+    p = write(tmp_path, """
+        version: 1
+        metrics:
+          - {name: smape, op: "<=", value: 14}
+          - {name: smape, op: "<=", value: 12, params: {variant: "0-200"}}
+          - {name: smape, op: "<=", value: 7, params: {variant: "0-100"}}
+    """)
+    probs = problems_of(p)
+    assert len(probs) == 1 and probs[0].line == 4 and "duplicate" in probs[0].message

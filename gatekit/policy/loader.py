@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -186,6 +187,15 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[i
     return problems
 
 
+def _param_defaults(res: ResolvedMetric) -> dict[str, Any]:
+    """Default values of a metric's rule parameters (from its function signature)."""
+    if res.spec.fn is None:
+        return {}
+    sig = inspect.signature(res.spec.fn)
+    return {k: p.default for k, p in sig.parameters.items()
+            if k in res.spec.params and k not in res.name_params and p.default is not inspect.Parameter.empty}
+
+
 def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) -> list[Problem]:
     pol, pos = lp.policy, lp.positions
     problems: list[Problem] = []
@@ -216,7 +226,8 @@ def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) ->
             except (ValueError, TypeError) as exc:
                 problems.append(Problem(f"bad value {pval!r} for parameter {pname!r}: {exc}", file, *at(ploc),
                                         _dotted(ploc)))
-        dup_key = (res.canonical, rule.op, tuple(sorted((k, repr(v)) for k, v in clean.items())))
+        applied = {**_param_defaults(res), **clean}
+        dup_key = (res.canonical, rule.op, tuple(sorted((k, repr(v)) for k, v in applied.items())))
         if dup_key in seen:
             first = seen[dup_key]
             problems.append(Problem(

@@ -23,7 +23,7 @@ _OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": 
 class Spec(BaseModel):
     """Base of all spec models: frozen, strict, unknown keys rejected (the loader adds a suggestion)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 def _unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +56,13 @@ class RunContext:
         return self._cache[key]
 
     def _compute(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
+        obs = self._compute_raw(resolved, params)
+        if obs.value is not None and not math.isfinite(obs.value):
+            return Observation(None, "not_computable", f"the value is not finite ({obs.value})", obs.source,
+                               obs.details)
+        return obs
+
+    def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
         reason = ""
@@ -73,7 +81,10 @@ class RunContext:
             except Exception as exc:  # noqa: BLE001 - a failing metric must not stop the others
                 return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
         if observed is not None:
-            details = {"file": observed.file, "name_in_file": observed.name}
+            details: dict[str, Any] = {"file": observed.file, "name_in_file": observed.name}
+            if params:
+                details["note"] = (f"the metrics file does not say which definition it used; the rule's "
+                                   f"parameters {params} are assumed to match")
             if reason:
                 details["not_computed_because"] = reason
             if observed.value is None:
