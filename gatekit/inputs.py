@@ -148,19 +148,24 @@ def _infer_positive(values: list[Any], declared: Any, file: str, column: str) ->
 
 
 def _to01(series: Any, positive: Any) -> np.ndarray:
-    """Map labels to 1.0 (positive) / 0.0, keeping missing values as NaN."""
+    """Map labels to 1.0 (positive) / 0.0, keeping missing values as NaN.
+
+    Numeric and boolean columns compare numerically (``"1"`` matches ``1.0``); text columns compare
+    case-insensitively after stripping spaces.
+    """
+    import pandas as pd
+
     out = np.full(len(series), np.nan)
     mask = series.notna().to_numpy()
     vals = series[mask]
-    if isinstance(positive, str):
-        hit = vals.astype(str).str.strip().str.lower() == positive.strip().lower()
-    else:
-        hit = vals == positive
-        if not isinstance(positive, bool):
-            try:
-                hit = vals.astype(float) == float(positive)
-            except (TypeError, ValueError):
-                hit = vals.astype(str) == str(positive)
+    hit = None
+    if pd.api.types.is_numeric_dtype(vals) or pd.api.types.is_bool_dtype(vals):
+        try:
+            hit = vals.astype(float) == float(positive)
+        except (TypeError, ValueError):
+            hit = None
+    if hit is None:
+        hit = vals.astype(str).str.strip().str.lower() == str(positive).strip().lower()
     out[mask] = hit.to_numpy().astype(float)
     return out
 
@@ -375,6 +380,10 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     if task == "classification":
         positive = _infer_positive(target.dropna().unique().tolist(), opts.positive_label, file, opts.target)
         data.y_true = _to01(target, positive).astype(int)
+        distinct = target.dropna().unique().tolist()
+        if data.y_true.sum() == 0 and len(distinct) == 2:
+            raise input_error(f"positive label {positive!r} matches no value of target {opts.target!r} "
+                              f"(values: {distinct}); check inputs.positive_label", file, key="positive_label")
         data.positive_label = positive
     else:
         try:

@@ -233,3 +233,12 @@ def test_metrics_file_value_for_a_parametrised_rule_carries_a_note(tmp_path) -> 
     r = gatekit.run(p, metrics=m)
     assert r.checks[0].status.value == "pass"
     assert "does not say which definition" in r.checks[0].details["note"]
+
+
+def test_positive_label_text_matches_numeric_target_and_typos_are_refused(tmp_path) -> None:
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"y": [1.0, 0.0, 1.0, 0.0], "s": [0.9, 0.2, 0.7, 0.4]}).to_csv(path, index=False)
+    r = gatekit.run(_policy(tmp_path), data=path, target="y", score="s", positive_label="1")
+    assert r.checks[0].observed == 1.0  # both positives outrank both negatives
+    with pytest.raises(InputError, match="matches no value"):
+        gatekit.run(_policy(tmp_path), data=path, target="y", score="s", positive_label="yes")
