@@ -259,11 +259,13 @@ def test_null_in_metrics_file_is_not_computable(tmp_path: Path) -> None:
 
 
 def test_policy_without_rules_does_not_pass(tmp_path: Path) -> None:
+    # a policy with no rules could never pass: it is refused at validation (exit 2), never run to a pass
+    from gatekit.errors import PolicyError
+
     pol = policy_file(tmp_path, "version: 1\nmetrics: []\n")
     m = metrics_file(tmp_path, {"auc_roc": 0.95})
-    report = gatekit.run(pol, metrics=m)
-    assert report.checks == []
-    assert report.decision != Decision.PASS
+    with pytest.raises(PolicyError, match="no rules"):
+        gatekit.run(pol, metrics=m)
 
 
 # ---- require: gates ------------------------------------------------------------------------------

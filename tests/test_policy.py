@@ -320,6 +320,8 @@ def test_duplicate_top_level_yaml_key(tmp_path: Path) -> None:
         version: 1
         strict: true
         strict: false
+        metrics:
+          - {name: auc_roc, op: ">=", value: 0.9}
     """)
     prob = only(problems_of(p))
     assert (prob.line, prob.key) == (3, "strict")
@@ -530,3 +532,38 @@ def test_duplicate_rule_counts_default_params(tmp_path: Path) -> None:
     """)
     probs = problems_of(p)
     assert len(probs) == 1 and probs[0].line == 4 and "duplicate" in probs[0].message
+
+
+def test_rule_level_problems_are_reported_with_structural_ones(tmp_path: Path) -> None:
+    p = write(tmp_path, """
+        version: 1
+        metrics:
+          - {name: auc_roc, op: "=>", value: 0.9}
+          - {name: smape, op: "<=", value: 14, params: {variant: "0-50"}}
+          - {name: mape, op: "<=", value: 12}
+          - {name: mape, op: "<=", value: 10}
+        gates:
+          - {gate: g, require: "auc_roc >= 0.9"}
+          - {gate: g, require: "auc_roc >= 0.8"}
+    """)
+    got = {(x.line, x.key) for x in problems_of(p)}
+    assert got == {(3, "metrics[0].op"), (4, "metrics[1].params.variant"), (6, "metrics[3]"), (9, "gates[1].gate")}
+
+
+def test_warn_and_block_tiers_on_one_metric_are_not_duplicates(tmp_path: Path) -> None:
+    p = write(tmp_path, """
+        version: 1
+        metrics:
+          - {name: auc_roc, op: ">=", value: 0.75, on_fail: block}
+          - {name: auc_roc, op: ">=", value: 0.85, on_fail: warn}
+    """)
+    assert len(load_policy(p).policy.metrics) == 2
+
+
+def test_policy_without_rules_is_invalid(tmp_path: Path) -> None:
+    p = write(tmp_path, """
+        version: 1
+        metrics: []
+    """)
+    prob = only(problems_of(p))
+    assert "no rules" in prob.message and prob.line == 1

@@ -196,21 +196,30 @@ def _param_defaults(res: ResolvedMetric) -> dict[str, Any]:
             if k in res.spec.params and k not in res.name_params and p.default is not inspect.Parameter.empty}
 
 
-def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) -> list[Problem]:
-    pol, pos = lp.policy, lp.positions
+def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
+                   file: str) -> list[Problem]:
+    """Cross-rule and parameter checks, on the raw mapping so they run even when other keys are invalid.
+
+    A duplicate rule is one with the same metric, the same parameters (defaults filled in), the same
+    operator and the same ``on_fail``: the looser of the two could never decide anything. Tiers on one
+    metric (``auc_roc >= 0.85`` warn and ``auc_roc >= 0.75`` block) differ in ``on_fail`` and are fine.
+    """
     problems: list[Problem] = []
 
     def at(loc: Path_) -> tuple[int | None, int | None]:
         return _where(loc, pos)
 
+    rules = data.get("metrics")
     seen: dict[tuple[Any, ...], int] = {}
-    for i, rule in enumerate(pol.metrics):
-        res = registry.resolve(rule.name)
-        if res is None:  # already reported by the model's validator
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
             continue
-        lp.resolved[i] = res
+        res = registry.resolve(rule["name"])
+        if res is None:  # reported by the model's validator
+            continue
+        params = rule.get("params") or {}
         clean: dict[str, Any] = {}
-        for pname, pval in rule.params.items():
+        for pname, pval in (params.items() if isinstance(params, dict) else []):
             ploc = ("metrics", i, "params", pname)
             if pname not in res.spec.params:
                 allowed = ", ".join(res.spec.params) or "none"
@@ -218,7 +227,7 @@ def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) ->
                                         file, *at(ploc), _dotted(ploc)))
                 continue
             if pname in res.name_params:
-                problems.append(Problem(f"parameter {pname!r} is already set by the metric name {rule.name!r}",
+                problems.append(Problem(f"parameter {pname!r} is already set by the metric name {rule['name']!r}",
                                         file, *at(ploc), _dotted(ploc)))
                 continue
             try:
@@ -227,23 +236,37 @@ def _semantic_problems(lp: LoadedPolicy, registry: MetricRegistry, file: str) ->
                 problems.append(Problem(f"bad value {pval!r} for parameter {pname!r}: {exc}", file, *at(ploc),
                                         _dotted(ploc)))
         applied = {**_param_defaults(res), **clean}
-        dup_key = (res.canonical, rule.op, tuple(sorted((k, repr(v)) for k, v in applied.items())))
+        dup_key = (res.canonical, str(rule.get("op")), str(rule.get("on_fail", "block")),
+                   tuple(sorted((k, repr(v)) for k, v in applied.items())))
         if dup_key in seen:
             first = seen[dup_key]
             problems.append(Problem(
-                f"duplicate rule: {rule.name} {rule.op} ... repeats metrics[{first}] "
-                f"(line {at(('metrics', first))[0]}); keep one", file, *at(("metrics", i)), _dotted(("metrics", i))))
+                f"duplicate rule: {rule['name']} {rule.get('op')} ... with on_fail {dup_key[2]} repeats "
+                f"metrics[{first}] (line {at(('metrics', first))[0]}); keep the stricter one",
+                file, *at(("metrics", i)), _dotted(("metrics", i))))
         else:
             seen[dup_key] = i
 
+    gates = data.get("gates")
     gate_names: dict[str, int] = {}
-    for i, gate in enumerate(pol.gates):
-        if gate.gate in gate_names:
-            problems.append(Problem(f"duplicate gate name {gate.gate!r} (also gates[{gate_names[gate.gate]}])",
+    for i, gate in enumerate(gates if isinstance(gates, list) else []):
+        name = gate.get("gate") if isinstance(gate, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in gate_names:
+            problems.append(Problem(f"duplicate gate name {name!r} (also gates[{gate_names[name]}])",
                                     file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))
-        gate_names.setdefault(gate.gate, i)
-        lp.expressions[i] = parse(gate.require)  # validated by GateRule
+        gate_names.setdefault(name, i)
     return problems
+
+
+def _has_rules(policy: Policy) -> bool:
+    if policy.metrics or policy.gates or policy.drift is not None:
+        return True
+    comp, dq = policy.compatibility, policy.data_quality
+    if comp is not None and (comp.feature_signature not in (None, "off") or comp.model_format is not None):
+        return True
+    return dq is not None and bool(dq.required_columns or dq.max_null_fraction is not None or dq.min_rows is not None)
 
 
 def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | None = None) -> LoadedPolicy:
@@ -305,13 +328,23 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
                                    file, 1)])
+    problems.extend(_rule_problems(data, pos, registry, file))
     try:
         policy = Policy.model_validate(data, context={"registry": registry})
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, data, pos, file))
-        raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
-    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos)
-    problems.extend(_semantic_problems(lp, registry, file))
+        policy = None
+    if policy is not None and not _has_rules(policy):
+        problems.append(Problem("the policy has no rules (metrics:, gates: or a section), so it could never pass; "
+                                "add at least one rule", file, 1, 1))
     if problems:
         raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+    assert policy is not None
+    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos)
+    for i, rule in enumerate(policy.metrics):
+        resolved = registry.resolve(rule.name)
+        assert resolved is not None  # validated by MetricRule
+        lp.resolved[i] = resolved
+    for i, gate in enumerate(policy.gates):
+        lp.expressions[i] = parse(gate.require)  # validated by GateRule
     return lp
