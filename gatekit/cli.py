@@ -99,22 +99,26 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Report folder (default reports/<run id>/).")] = None,
     fail_on_warn: Annotated[bool, typer.Option(help="Exit 1 on a warn decision too.")] = False,
     warn_only: Annotated[bool, typer.Option(help="Pilot mode: report what would block, exit 0.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the decision line.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the decision and its reason.")] = False,
 ) -> None:
     """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
     from gatekit.api import run as api_run
     from gatekit.errors import InputError, PolicyError
     from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
-    from gatekit.results import Decision
 
     if sum(x is not None for x in (score, prediction, model)) > 1:
         _fail(ValueError("give only one of --score, --prediction and --model"), "invalid inputs")
+    if warn_only and fail_on_warn:
+        _fail(ValueError("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
+                         "other; choose one"), "invalid usage")
     try:
         report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
                          score=score, prediction=prediction, model=model, model_sha256=model_sha256,
                          trust_model=trust_model or None, sensitive=sensitive or None)
-        report.metadata["enforcement"] = "warn_only" if warn_only else "enforced"
+        code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
+        report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")
+        report.metadata["exit_code"] = code
         out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
         written = write_reports(report, out_dir)
     except PolicyError as exc:
@@ -126,11 +130,18 @@ def run(
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
     print_summary(report, written, _console(), quiet=quiet, warn_only=warn_only)
+    raise typer.Exit(code)
+
+
+def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = False) -> int:
+    """Map a decision to the CLI's exit code (0 pass/warn, 1 block; see README "Exit codes")."""
+    from gatekit.results import Decision
+
     if warn_only:
-        raise typer.Exit(EXIT_PASS)
-    if report.decision == Decision.BLOCK or (fail_on_warn and report.decision == Decision.WARN):
-        raise typer.Exit(EXIT_BLOCK)
-    raise typer.Exit(EXIT_PASS)
+        return EXIT_PASS
+    if decision == Decision.BLOCK or (fail_on_warn and decision == Decision.WARN):
+        return EXIT_BLOCK
+    return EXIT_PASS
 
 
 @app.command("metrics")

@@ -67,16 +67,24 @@ def decide(checks: list[CheckResult], strict: bool) -> tuple[Decision, str]:
         One sentence: the first blocking (or warning) check and its figures.
     """
     if not checks:
-        return (Decision.BLOCK if strict else Decision.WARN), "the policy has no rules, so nothing was checked"
+        if strict:
+            return Decision.BLOCK, "Blocked: the policy has no rules, so nothing was checked."
+        return Decision.WARN, "Passed with warnings: the policy has no rules, so nothing was checked."
     blocking = [c for c in checks if c.on_fail == OnFail.BLOCK and
                 (c.status == Status.FAIL or (strict and c.status != Status.PASS))]
     if blocking:
         blocking.sort(key=lambda c: c.status != Status.FAIL)  # stable: real failures first, policy order kept
-        more = f"; {len(blocking) - 1} more blocking check(s)" if len(blocking) > 1 else ""
+        more = f"; also blocking: {_names(blocking[1:])}" if len(blocking) > 1 else ""
         return Decision.BLOCK, f"Blocked: {_describe(blocking[0])}{more}."
     warning = [c for c in checks if c.status != Status.PASS]
     if warning:
         warning.sort(key=lambda c: c.status != Status.FAIL)
-        more = f"; {len(warning) - 1} more" if len(warning) > 1 else ""
+        more = f"; also: {_names(warning[1:])}" if len(warning) > 1 else ""
         return Decision.WARN, f"Passed with warnings: {_describe(warning[0])}{more}."
-    return Decision.PASS, f"Passed: all {len(checks)} checks passed."
+    return Decision.PASS, "Passed: the only check passed." if len(checks) == 1 else \
+        f"Passed: all {len(checks)} checks passed."
+
+
+def _names(checks: list[CheckResult], limit: int = 5) -> str:
+    shown = ", ".join(c.name for c in checks[:limit])
+    return shown + (f" and {len(checks) - limit} more" if len(checks) > limit else "")

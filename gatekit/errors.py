@@ -35,13 +35,13 @@ class Problem:
     key: str | None = None
 
     def __str__(self) -> str:
-        where = self.file or "<policy>"
-        if self.line is not None:
+        where = self.file or ""
+        if self.file and self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
+        parts = [p for p in (where, self.key) if p]
+        return f"{': '.join(parts)}: {self.message}" if parts else self.message
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable mapping of the problem's fields."""

@@ -127,7 +127,8 @@ def _column(frame: Any, name: str, role: str, file: str) -> Any:
         close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         cols = ", ".join(map(str, frame.columns[:30]))
-        raise input_error(f"{role} column {name!r} not found{hint} Columns: {cols}", file, key=role)
+        more = f" (and {len(frame.columns) - 30} more)" if len(frame.columns) > 30 else ""
+        raise input_error(f"{role} column {name!r} not found{hint or '.'} Columns: {cols}{more}", file, key=role)
     return frame[name]
 
 
@@ -221,9 +222,11 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     if suffix in PICKLE_SUFFIXES:
         if not (verified or trust):
             raise input_error(
-                f"refusing to unpickle {path.name}: pickle/joblib files run arbitrary code when loaded. Set "
-                f"inputs.model_sha256: {digest} if this is the artifact you expect, or trust_model: true "
-                "(--trust-model); better, save the model with skops", str(path), key="model")
+                f"refusing to unpickle {path.name}: pickle/joblib files run arbitrary code when loaded. Pin the "
+                "sha256 your training job recorded for the artifact in inputs.model_sha256 (--model-sha256); "
+                f"this file's is {digest}, which proves nothing about where it came from. Or set "
+                "trust_model: true (--trust-model) if you vouch for it; better, save the model with skops",
+                str(path), key="model")
         import joblib
 
         try:
@@ -307,6 +310,12 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
             unused.append(name)
             continue
         v = None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
+        if v is not None and res.spec.out_of_bounds(v):
+            lo, hi = res.spec.bounds
+            rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+            problems.append(Problem(f"{name!r} = {v:g} is outside the range of {res.canonical} {rng}"
+                                    f"{' (a fraction, not percent)' if hi == 1 else ''}", str(path), key=name))
+            continue
         if res.canonical in out:
             problems.append(Problem(f"{name!r} and {out[res.canonical].name!r} name the same metric", str(path),
                                     key=name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import secrets
 import time
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
@@ -91,7 +92,8 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     checks = run_sections(policy, inputs, registry, sections)
     decision, reason = decide(checks, policy.policy.strict)
     finished = datetime.now(timezone.utc)
-    run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%SZ')}-{policy.sha256[:8]}"
+    # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
+    run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%SZ')}-{policy.sha256[:8]}-{secrets.token_hex(3)}"
     meta = {
         "run_id": run_id,
         "gatekit_version": __version__,

@@ -182,11 +182,11 @@ _PARAMS = {"threshold": _threshold_param, "sensitive": _columns}
 SPECS = (
     MetricSpec("demographic_parity_difference", "fairness", "fraction",
                "Max minus min selection rate across groups (fairlearn).", demographic_parity_difference,
-               params=_PARAMS, aliases=("fairness_demographic_parity_diff",), higher_is_better=False),
+               params=_PARAMS, aliases=("fairness_demographic_parity_diff",), higher_is_better=False, bounds=(0, 1)),
     MetricSpec("equal_opportunity_difference", "fairness", "fraction",
                "Max minus min true positive rate across groups (fairlearn).", equal_opportunity_difference,
-               params=_PARAMS, aliases=("fairness_equal_opportunity_diff",), higher_is_better=False),
+               params=_PARAMS, aliases=("fairness_equal_opportunity_diff",), higher_is_better=False, bounds=(0, 1)),
     MetricSpec("equalized_odds_difference", "fairness", "fraction",
                "Max of TPR and FPR between-group differences (fairlearn).", equalized_odds_difference,
-               params=_PARAMS, aliases=("fairness_equalized_odds_diff",), higher_is_better=False),
+               params=_PARAMS, aliases=("fairness_equalized_odds_diff",), higher_is_better=False, bounds=(0, 1)),
 )

@@ -107,6 +107,8 @@ class MetricSpec:
         Other accepted names.
     higher_is_better : bool or None
         Direction, used for the report's margin display only.
+    bounds : tuple of (float or None, float or None)
+        The metric's range (inclusive); a metrics-file value outside it is refused as invalid input.
     """
 
     name: str
@@ -117,6 +119,12 @@ class MetricSpec:
     params: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     higher_is_better: bool | None = None
+    bounds: tuple[float | None, float | None] = (None, None)
+
+    def out_of_bounds(self, value: float) -> bool:
+        """Return True when ``value`` lies outside :attr:`bounds`."""
+        lo, hi = self.bounds
+        return (lo is not None and value < lo) or (hi is not None and value > hi)
 
 
 @dataclass(frozen=True)
@@ -216,15 +224,16 @@ def _observed_only_specs() -> tuple[MetricSpec, ...]:
     later = "gatekit does not compute it yet; give it in the metrics file (--metrics)"
     return (
         MetricSpec("latency_p50_ms", "operational", "ms", f"Median online latency. {later}.",
-                   higher_is_better=False),
+                   higher_is_better=False, bounds=(0, None)),
         MetricSpec("latency_p95_ms", "operational", "ms", f"95th percentile online latency. {later}.",
-                   higher_is_better=False),
+                   higher_is_better=False, bounds=(0, None)),
         MetricSpec("latency_p99_ms", "operational", "ms", f"99th percentile online latency. {later}.",
-                   higher_is_better=False),
+                   higher_is_better=False, bounds=(0, None)),
         MetricSpec("psi_feature_drift", "drift", "index",
-                   f"Population stability index, max over features. {later}.", higher_is_better=False),
+                   f"Population stability index, max over features. {later}.", higher_is_better=False,
+                   bounds=(0, None)),
         MetricSpec("drift_share", "drift", "fraction", f"Share of drifted features. {later}.",
-                   higher_is_better=False),
+                   higher_is_better=False, bounds=(0, 1)),
     )
 
 

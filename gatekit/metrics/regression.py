@@ -114,13 +114,15 @@ def _variant(v: Any) -> str:
 
 
 SPECS = (
-    MetricSpec("rmse", "performance", "target unit", "Root mean squared error.", rmse, higher_is_better=False),
-    MetricSpec("mae", "performance", "target unit", "Mean absolute error.", mae, higher_is_better=False),
+    MetricSpec("rmse", "performance", "target unit", "Root mean squared error.", rmse, higher_is_better=False,
+               bounds=(0, None)),
+    MetricSpec("mae", "performance", "target unit", "Mean absolute error.", mae, higher_is_better=False,
+               bounds=(0, None)),
     MetricSpec("r2", "performance", "fraction", "Coefficient of determination (sklearn r2_score).", r2,
-               aliases=("r2_score",), higher_is_better=True),
+               aliases=("r2_score",), higher_is_better=True, bounds=(None, 1)),
     MetricSpec("mape", "performance", "%", "Mean absolute percentage error, percent (Hyndman & Koehler 2006).",
-               mape, higher_is_better=False),
+               mape, higher_is_better=False, bounds=(0, None)),
     MetricSpec("smape", "performance", "%",
                "Symmetric MAPE, percent; variant 0-200 (default, denominator (|y|+|f|)/2) or 0-100.",
-               smape, params={"variant": _variant}, higher_is_better=False),
+               smape, params={"variant": _variant}, higher_is_better=False, bounds=(0, 200)),
 )

@@ -11,6 +11,13 @@ from gatekit.results import GateReport, Status
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
 
 
+def display_name(name: str, params: dict[str, Any] | None) -> str:
+    """``smape`` with ``{variant: "0-100"}`` -> ``smape[variant=0-100]``, so two rules on one metric differ."""
+    if not params:
+        return name
+    return f"{name}[{', '.join(f'{k}={v}' for k, v in params.items())}]"
+
+
 def print_summary(report: GateReport, written: dict[str, Path], console: Any, quiet: bool = False,
                   warn_only: bool = False) -> None:
     """Print the decision, the reason, the checks that did not pass and where the reports are."""
@@ -22,6 +29,8 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     head.append(f"  {report.metadata.get('policy', {}).get('name', '')}", style="")
     if warn_only and d == "block":
         head.append("  (warn-only pilot: would block, exit 0)", style="bold")
+    elif report.metadata.get("enforcement") == "fail_on_warn" and d == "warn":
+        head.append("  (--fail-on-warn: exit 1)", style="bold")
     console.print(head)
     console.print(Text(report.reason))
     if quiet:
@@ -29,13 +38,17 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
     console.print(Text(f"{len(report.checks)} checks: {counts}"))
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for col in ("section", "check", "status", "severity", "observed", "rule"):
-        table.add_column(col)
+    for col in ("section", "check", "status", "on fail", "observed", "rule"):
+        table.add_column(col, overflow="fold")
     for c in report.checks:
-        rule = f"{c.op} {fmt(c.threshold)}" if c.op else ""
+        unit = c.details.get("unit")
+        unit = f" {unit}" if unit in ("%", "ms") else ""
+        rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op else (c.details.get("require") or "")
         style = "green" if c.status == Status.PASS else ("red" if c.on_fail.value == "block" else "yellow")
-        table.add_row(c.section, c.name, Text(c.status.value, style=style), c.on_fail.value,
-                      fmt(c.observed) if c.observed is not None else "-", rule)
+        # every cell is a Text: names and expressions come from the user and must never be read as rich markup
+        table.add_row(Text(c.section), Text(display_name(c.name, c.details.get("params"))),
+                      Text(c.status.value, style=style), Text(c.on_fail.value),
+                      Text(f"{fmt(c.observed)}{unit}" if c.observed is not None else "-"), Text(rule))
     console.print(table)
     for c in report.checks:
         if c.status != Status.PASS:

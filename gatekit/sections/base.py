@@ -78,6 +78,8 @@ class RunContext:
                 nc_details = exc.details
                 if observed is None:
                     return Observation(None, "not_computable", reason, "computed", nc_details)
+            except ValueError as exc:  # a refused input (e.g. a missing sensitive value in strict mode)
+                return Observation(None, "error", str(exc), "computed")
             except Exception as exc:  # noqa: BLE001 - a failing metric must not stop the others
                 return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
         if observed is not None:

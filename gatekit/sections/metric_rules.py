@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from gatekit.decision import evaluate_threshold, fmt
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.results import CheckResult, OnFail, Status
@@ -38,5 +40,8 @@ class MetricRulesSection:
             verdict = "meets" if status == Status.PASS else "does not meet"
             unit = f" {res.spec.unit}" if res.spec.unit in ("%", "ms") else ""
             msg = f"{rule.name} = {fmt(obs.value)}{unit} {verdict} {rule.op} {fmt(rule.value)}{unit}"
+            file_value = obs.details.get("metrics_file_value")
+            if file_value is not None and not math.isclose(file_value, obs.value, rel_tol=1e-6, abs_tol=1e-9):
+                msg += f" (computed from the data; the metrics file says {fmt(file_value)})"
             out.append(CheckResult(status=status, observed=obs.value, margin=m, message=msg, **base))
         return out

@@ -1,0 +1,81 @@
+"""Report contents: run ids, enforcement mode, escaping in HTML and terminal, strict JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import gatekit
+from gatekit.errors import InputError
+from gatekit.report.html import render_html
+from gatekit.report.terminal import print_summary
+from tests.conftest import run_cli
+
+POLICY = """version: 1
+name: "[bold]x[/bold] <img src=x onerror=alert(1)>"
+metrics:
+  - {name: smape, op: "<=", value: 14, params: {variant: "0-100"}}
+  - {name: smape, op: "<=", value: 14}
+  - {name: auc_roc, op: ">=", value: 0.9, on_fail: warn}
+"""
+
+
+def _files(tmp_path: Path, metrics: dict) -> tuple[Path, Path]:
+    p = tmp_path / "p.yaml"
+    p.write_text(POLICY)
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps(metrics))
+    return p, m
+
+
+def test_two_runs_in_the_same_second_get_different_ids(tmp_path: Path) -> None:
+    p, m = _files(tmp_path, {"smape": 12, "auc_roc": 0.95})
+    ids = {gatekit.run(p, metrics=m).metadata["run_id"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_enforcement_mode_and_exit_code_are_recorded_and_shown(tmp_path: Path) -> None:
+    p, m = _files(tmp_path, {"smape": 12, "auc_roc": 0.8})  # warn: auc_roc fails a warn rule
+    proc = run_cli("run", str(p), "--metrics", str(m), "--out", str(tmp_path / "o"), "--fail-on-warn")
+    assert proc.returncode == 1
+    report = json.loads((tmp_path / "o" / "gate_report.json").read_text())
+    assert (report["decision"], report["metadata"]["enforcement"], report["metadata"]["exit_code"]) == (
+        "warn", "fail_on_warn", 1)
+    assert "treats warnings as failures (exit code 1)" in (tmp_path / "o" / "gate_report.html").read_text()
+
+    proc = run_cli("run", str(p), "--metrics", str(m), "--out", str(tmp_path / "o2"), "--fail-on-warn",
+                   "--warn-only")
+    assert proc.returncode == 2 and "contradict" in proc.stderr
+
+
+def test_user_strings_are_escaped_in_html_and_not_markup_in_terminal(tmp_path: Path) -> None:
+    p, m = _files(tmp_path, {"smape": 12, "auc_roc": 0.95})
+    report = gatekit.run(p, metrics=m)
+    html = render_html(report)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    buf = io.StringIO()
+    print_summary(report, {}, Console(file=buf, width=200, color_system=None))
+    out = buf.getvalue()
+    assert "[bold]x[/bold]" in out  # printed literally, not interpreted by rich
+    assert "smape[variant=0-100]" in out  # two rules on one metric are told apart
+
+
+def test_json_report_is_strict_json(tmp_path: Path) -> None:
+    p, m = _files(tmp_path, {"smape": None, "auc_roc": 0.95})
+    text = gatekit.run(p, metrics=m).to_json()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+
+
+@pytest.mark.parametrize(("name", "value"), [("precision_at_0_5", 1.5), ("demographic_parity_difference", -0.1),
+                                             ("smape", 250.0), ("auc_roc", 91.0)])
+def test_metrics_file_value_outside_the_metric_range_is_refused(tmp_path: Path, name: str, value: float) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(f"version: 1\nmetrics:\n  - {{name: {name}, op: '<=', value: 1000}}\n")
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({name: value}))
+    with pytest.raises(InputError, match="outside the range"):
+        gatekit.run(p, metrics=m)
