@@ -33,6 +33,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             setattr(opts, key, (base / val) if val else None)
     if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
         opts.score = opts.prediction = opts.model = None
+        # the policy's hash and trust vouch for the policy's model only, never for one given instead
+        opts.model_sha256 = None
+        opts.trust_model = False
     for key, val in overrides.items():
         if val is None or (key == "sensitive" and not val):
             continue
@@ -41,6 +44,7 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         if key in ("data", "model", "metrics"):
             val = Path(val)
         setattr(opts, key, list(val) if key in ("sensitive", "features") else val)
+    opts.sensitive = list(dict.fromkeys(opts.sensitive))  # a column given twice is one column
     return opts
 
 
@@ -84,7 +88,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         opts = merge_options(lp, **inputs)
     except TypeError as exc:
         raise input_error(str(exc)) from None
-    for rule in lp.policy.metrics:  # columns a fairness rule names in params are loaded as well
+    for rule in lp.policy.metrics if opts.data is not None else []:  # columns named in fairness params
         named = rule.params.get("sensitive")
         for col in [named] if isinstance(named, str) else (named or []):
             if isinstance(col, str) and col not in opts.sensitive:

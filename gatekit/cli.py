@@ -96,6 +96,7 @@ def run(
     model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
+    task: Annotated[str | None, typer.Option(help="classification or regression (default: inferred).")] = None,
     out: Annotated[Path | None, typer.Option(help="Report folder (default reports/<run id>/).")] = None,
     fail_on_warn: Annotated[bool, typer.Option(help="Exit 1 on a warn decision too.")] = False,
     warn_only: Annotated[bool, typer.Option(help="Pilot mode: report what would block, exit 0.")] = False,
@@ -109,13 +110,15 @@ def run(
 
     if sum(x is not None for x in (score, prediction, model)) > 1:
         _fail(ValueError("give only one of --score, --prediction and --model"), "invalid inputs")
+    if task not in (None, "classification", "regression"):
+        _fail(ValueError(f"--task must be classification or regression, not {task!r}"), "invalid usage")
     if warn_only and fail_on_warn:
         _fail(ValueError("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
                          "other; choose one"), "invalid usage")
     try:
         report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
                          score=score, prediction=prediction, model=model, model_sha256=model_sha256,
-                         trust_model=trust_model or None, sensitive=sensitive or None)
+                         trust_model=trust_model or None, sensitive=sensitive or None, task=task)
         code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
         report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")
         report.metadata["exit_code"] = code

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from gatekit.metrics.registry import EvalData, MetricRegistry
 _POSITIVE_TEXT = {("no", "yes"): "yes", ("false", "true"): "true", ("n", "y"): "y",
                   ("negative", "positive"): "positive", ("0", "1"): "1"}
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+MAX_METRICS_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -87,7 +89,10 @@ def sha256_file(path: Path) -> str:
 
 
 def _record(files: dict[str, dict[str, Any]], role: str, path: Path) -> str:
-    digest = sha256_file(path)
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise input_error(f"cannot read the {role} file: {exc.strerror}", str(path)) from None
     files[role] = {"path": str(path), "sha256": digest, "bytes": path.stat().st_size}
     return digest
 
@@ -145,7 +150,8 @@ def _infer_positive(values: list[Any], declared: Any, file: str, column: str) ->
             return pos
     raise input_error(
         f"cannot tell which value of target {column!r} is positive (values: {uniq[:10]}); set "
-        "inputs.positive_label (or --positive-label)", file, key="positive_label")
+        "inputs.positive_label (or --positive-label), or, if the target is a numeric quantity, "
+        "task: regression (--task regression)", file, key="positive_label")
 
 
 def _to01(series: Any, positive: Any) -> np.ndarray:
@@ -171,6 +177,33 @@ def _to01(series: Any, positive: Any) -> np.ndarray:
     return out
 
 
+def _norm_label(v: Any) -> Any:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v).strip().lower()
+
+
+def _check_label_space(pred: Any, target: Any, pred_name: str, target_name: str, file: str) -> None:
+    """Refuse a prediction column whose values are not labels of the target.
+
+    Predicted ``yes``/``no`` against a 0/1 target would otherwise all read as negative, and probabilities
+    in a prediction column would all read as "not the positive label": both make a model look fair.
+    """
+    pred_vals = {_norm_label(v) for v in pred.dropna().unique()}
+    target_vals = {_norm_label(v) for v in target.dropna().unique()}
+    extra = pred_vals - target_vals
+    if not extra:
+        return
+    shown = sorted(map(str, extra))[:5]
+    if all(isinstance(v, float) for v in extra) and any(0 < v < 1 for v in extra):
+        hint = "; it looks like probabilities: give it as the score column (--score / inputs.score)"
+    else:
+        hint = "; predictions must use the target's labels"
+    raise input_error(f"prediction column {pred_name!r} has values {shown} that are not labels of target "
+                      f"{target_name!r} ({sorted(map(str, target_vals))[:5]}){hint}", file, key="prediction")
+
+
 def _infer_task(target: Any, declared: str | None) -> str:
     if declared:
         return declared
@@ -185,55 +218,69 @@ def _infer_task(target: Any, declared: str | None) -> str:
 def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]]) -> Any:
     """Load a scikit-learn model artifact safely.
 
-    ``.skops`` files are loaded with skops' type allow-list: types skops does not trust by default are
-    refused unless ``expected_sha256`` matches or ``trust`` is set. ``.joblib`` / ``.pkl`` files
-    (arbitrary code on load) are never unpickled unless ``expected_sha256`` matches or ``trust`` is set.
+    The file is read into memory once; the hash is taken of those bytes and the model is loaded from the
+    same bytes, so the file cannot be swapped between the check and the load. ``.skops`` files are loaded
+    with skops' type allow-list: types skops does not trust by default are refused unless
+    ``expected_sha256`` matches or ``trust`` is set. ``.joblib`` / ``.pkl`` files (arbitrary code on
+    load) are never unpickled unless ``expected_sha256`` matches or ``trust`` is set.
 
     Raises
     ------
     InputError
-        Missing file, hash mismatch, untrusted content, unsupported format or a load failure.
+        Missing file, malformed or mismatched hash, untrusted content, unsupported format or a load
+        failure.
     """
+    import io
+
     _must_exist(path, "model")
-    digest = _record(files, "model", path)
+    suffix = path.suffix.lower()
+    if suffix not in (".skops", *PICKLE_SUFFIXES):
+        raise input_error(f"unsupported model format {suffix!r}; use .skops, .joblib or .pkl", str(path),
+                          key="model")
+    if expected_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expected_sha256):
+        raise input_error(f"model_sha256 must be 64 hexadecimal characters, not {expected_sha256!r}", str(path),
+                          key="model_sha256")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise input_error(f"cannot read the model file: {exc.strerror}", str(path)) from None
+    digest = hashlib.sha256(raw).hexdigest()
+    files["model"] = {"path": str(path), "sha256": digest, "bytes": len(raw)}
     verified = False
     if expected_sha256:
-        if digest.lower() != expected_sha256.lower():
+        if digest != expected_sha256.lower():
             raise input_error(f"model sha256 {digest} does not match the expected {expected_sha256.lower()}; "
                               "the artifact is not the one the policy names", str(path), key="model_sha256")
         verified = True
     files["model"]["verified_sha256"] = verified
-    suffix = path.suffix.lower()
     if suffix == ".skops":
         import skops.io as sio
 
         try:
-            untrusted = sio.get_untrusted_types(file=path)
+            untrusted = sio.get_untrusted_types(data=raw)
             if untrusted and not (verified or trust):
                 raise input_error(
                     f"the skops file holds types skops does not trust by default: {untrusted}; set "
-                    "inputs.model_sha256 to the file's sha256 or trust_model: true (--trust-model) if you vouch "
-                    "for it", str(path), key="model")
-            return sio.load(path, trusted=untrusted or None)
+                    "inputs.model_sha256 to the sha256 your training job recorded, or trust_model: true "
+                    "(--trust-model) if you vouch for it", str(path), key="model")
+            return sio.loads(raw, trusted=untrusted or None)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - any load failure is an input problem
             raise input_error(f"cannot load the skops model: {exc}", str(path)) from None
-    if suffix in PICKLE_SUFFIXES:
-        if not (verified or trust):
-            raise input_error(
-                f"refusing to unpickle {path.name}: pickle/joblib files run arbitrary code when loaded. Pin the "
-                "sha256 your training job recorded for the artifact in inputs.model_sha256 (--model-sha256); "
-                f"this file's is {digest}, which proves nothing about where it came from. Or set "
-                "trust_model: true (--trust-model) if you vouch for it; better, save the model with skops",
-                str(path), key="model")
-        import joblib
+    if not (verified or trust):
+        raise input_error(
+            f"refusing to unpickle {path.name}: pickle/joblib files run arbitrary code when loaded. Pin the "
+            "sha256 your training job recorded for the artifact in inputs.model_sha256 (--model-sha256); "
+            f"this file's is {digest}, which proves nothing about where it came from. Or set "
+            "trust_model: true (--trust-model) if you vouch for it; better, save the model with skops",
+            str(path), key="model")
+    import joblib
 
-        try:
-            return joblib.load(path)
-        except Exception as exc:  # noqa: BLE001
-            raise input_error(f"cannot load the model: {exc}", str(path)) from None
-    raise input_error(f"unsupported model format {suffix!r}; use .skops, .joblib or .pkl", str(path), key="model")
+    try:
+        return joblib.load(io.BytesIO(raw))
+    except Exception as exc:  # noqa: BLE001
+        raise input_error(f"cannot load the model: {exc}", str(path)) from None
 
 
 def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
@@ -286,13 +333,38 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
     """
     _must_exist(path, "metrics")
     _record(files, "metrics", path)
+    if path.stat().st_size > MAX_METRICS_BYTES:
+        raise input_error(f"the metrics file is {path.stat().st_size:,} bytes; a metrics file is a small JSON "
+                          f"object (limit {MAX_METRICS_BYTES:,} bytes)", str(path))
+    duplicates: list[str] = []
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in seen:
+                duplicates.append(k)
+            seen[k] = v
+        return seen
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise InputError([Problem(f"invalid JSON: {exc.msg}", str(path), exc.lineno, exc.colno)]) from None
     except UnicodeDecodeError:
         raise input_error("not UTF-8 text", str(path)) from None
+    except RecursionError:
+        raise input_error("the JSON is nested too deeply; expected a flat object of metric names to numbers",
+                          str(path)) from None
+    except ValueError as exc:  # e.g. an integer literal with thousands of digits
+        raise input_error(f"invalid JSON value: {exc}", str(path)) from None
+    if duplicates:
+        raise input_error(f"duplicate key(s) {sorted(set(duplicates))}: JSON parsers keep only one of them; "
+                          "remove the others", str(path))
     if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+        clash = [k for k in data if k != "metrics" and registry.resolve(k) is not None]
+        if clash:
+            raise input_error(f"metric(s) {clash} appear both at the top level and under 'metrics'; give each "
+                              "metric once", str(path))
         data = data["metrics"]
     if not isinstance(data, dict):
         raise input_error("expected a JSON object mapping metric names to numbers, e.g. "
@@ -309,7 +381,11 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
         if res is None:
             unused.append(name)
             continue
-        v = None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
+        try:
+            v = None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
+        except OverflowError:
+            problems.append(Problem(f"value of {name!r} is too large to be a metric", str(path), key=name))
+            continue
         if v is not None and res.spec.out_of_bounds(v):
             lo, hi = res.spec.bounds
             rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
@@ -408,6 +484,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     elif opts.prediction is not None:
         col = _column(frame, opts.prediction, "prediction", file)
         if task == "classification":
+            _check_label_space(col, target, opts.prediction, opts.target, file)
             data.y_pred = _to01(col, positive)
         else:
             try:

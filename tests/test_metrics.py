@@ -533,7 +533,7 @@ def test_hmda_fairness_intersection_of_two_columns(hmda_clf, name):
     ours, theirs = FAIRLEARN[name]
     yp = (s >= 0.3).astype(int)
     expected_fl = theirs(y, yp, sensitive_features=sf.reset_index(drop=True))
-    table = _by_hand(y, yp, (sf["afam"] + " & " + sf["single"]).to_numpy())
+    table = _by_hand(y, yp, ("afam=" + sf["afam"] + ", single=" + sf["single"]).to_numpy())
     assert len(table) == 4
     assert expected_fl == pytest.approx(_hand_value(name, table), abs=1e-12)
     mv = ours(clf_data(y, s, sensitive=sf), threshold=0.3)
@@ -567,7 +567,7 @@ def test_fairness_intersection_with_an_empty_combination():
     sf = {"a": list("xxxxyyyy"), "b": list("pqpqpppp")}
     mv = fair.demographic_parity_difference(clf_data(y, s, sensitive=sf))
     assert mv.value == pytest.approx(0.5)
-    assert set(mv.details["by_group"]) == {"x & p", "x & q", "y & p"}
+    assert set(mv.details["by_group"]) == {"a=x, b=p", "a=x, b=q", "a=y, b=p"}
     assert flm.demographic_parity_difference(y, (np.asarray(s) >= 0.5).astype(int),
                                              sensitive_features=pd.DataFrame(sf)) == pytest.approx(0.5)
 
@@ -706,8 +706,8 @@ def test_default_registry_is_fresh_each_time():
 
 def test_threshold_param_validator():
     validate = default_registry().resolve("precision_at_0_5").spec.params["threshold"]
-    assert validate("0.3") == pytest.approx(0.3)
-    for bad in (1.5, -0.1):
+    assert validate(0.3) == pytest.approx(0.3)
+    for bad in (1.5, -0.1, "0.3", True):  # strict: YAML `yes` is a boolean, "0.3" a string
         with pytest.raises(ValueError):
             validate(bad)
 
@@ -733,3 +733,31 @@ def test_every_accepted_name_is_evaluable_from_its_name_alone():
             continue
         assert isinstance(mv, MetricValue), name
         assert np.isfinite(mv.value), name
+
+
+def test_group_names_never_merge_distinct_groups():
+    """Values containing the separator must not make two groups one (this hid a disparity of 1.0)."""
+    y = np.array([1, 0, 1, 0, 1, 0])
+    s = np.array([0.9, 0.9, 0.1, 0.1, 0.9, 0.9])
+    sf = pd.DataFrame({"a": ["p, b=q", "p, b=q", "p", "p", "s", "s"], "b": ["r", "r", "q, b=r", "q, b=r", "t", "t"]})
+    mv = fair.demographic_parity_difference(clf_data(y, s, sensitive=sf))
+    yp = (s >= 0.5).astype(int)
+    expected = flm.demographic_parity_difference(y, yp, sensitive_features=sf)
+    assert len(mv.details["by_group"]) == 3
+    assert mv.value == pytest.approx(expected) == pytest.approx(1.0)
+
+
+def test_literal_missing_label_does_not_merge_with_missing_values():
+    y = np.array([1, 0, 1, 0])
+    s = np.array([0.9, 0.9, 0.1, 0.1])
+    sf = pd.DataFrame({"g": ["(missing)", "(missing)", None, None]})
+    mv = fair.demographic_parity_difference(clf_data(y, s, sensitive=sf, strict=False))
+    assert len(mv.details["by_group"]) == 2 and mv.value == pytest.approx(1.0)
+
+
+def test_threshold_metrics_refuse_scores_outside_unit_interval():
+    y = np.array([1, 0, 1, 0])
+    s = np.array([90.0, 10.0, 60.0, 40.0])  # percent, not probabilities
+    with pytest.raises(NotComputable, match=r"\[0, 1\]"):
+        clf.precision_at(clf_data(y, s), 0.5)
+    assert clf.roc_auc(clf_data(y, s)).value == 1.0  # ranking metrics do not care about scale

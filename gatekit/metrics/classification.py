@@ -47,10 +47,15 @@ def _labels_pred(data: EvalData, threshold: float | None) -> tuple[np.ndarray, d
     """Predicted 0/1 labels and the rule that produced them."""
     if data.y_score is not None:
         _no_missing(data.y_score, "score")
+        _prob_range(data.y_score, "a decision threshold")
         t = data.decision_threshold if threshold is None else threshold
         return (data.y_score >= t).astype(int), {"threshold": t, "rule": "score >= threshold"}
     if data.y_pred is not None:
         _no_missing(data.y_pred, "prediction")
+        if threshold is not None and threshold != data.decision_threshold:
+            raise NotComputable(f"a threshold of {threshold} needs scores; the prediction column holds labels "
+                                f"made at the model's own threshold (taken as decision_threshold "
+                                f"{data.decision_threshold})")
         return data.y_pred.astype(int), {"threshold": None, "rule": "prediction column used as is"}
     raise NotComputable("needs a score column, a prediction column or a model")
 
@@ -192,6 +197,8 @@ def f1_at(data: EvalData, threshold: float) -> MetricValue:
 
 
 def _threshold_param(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"threshold must be a number in [0, 1], not {type(v).__name__}")
     t = float(v)
     if not 0.0 <= t <= 1.0:
         raise ValueError("threshold must be in [0, 1]")

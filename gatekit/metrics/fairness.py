@@ -19,7 +19,16 @@ from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
 MISSING_GROUP = "(missing)"
 
 
-def _sensitive(data: EvalData, columns: list[str] | None) -> Any:
+def _missing_label(sf: Any) -> str:
+    """``(missing)``, or a variant of it that no real value of ``sf`` uses (so groups never merge)."""
+    label = MISSING_GROUP
+    values = {str(v) for c in sf.columns for v in sf[c].dropna().unique()}
+    while label in values:
+        label = f"({label})"
+    return label
+
+
+def _sensitive(data: EvalData, columns: list[str] | None) -> tuple[Any, str]:
     if data.sensitive is None or len(data.sensitive.columns) == 0:
         raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
     sf = data.sensitive
@@ -37,8 +46,9 @@ def _sensitive(data: EvalData, columns: list[str] | None) -> Any:
                 f"{n} rows have a missing sensitive value in {cols}; strict mode refuses to drop or guess "
                 "them: fill them (e.g. with 'unknown') or set strict: false to report them as their own group"
             )
-        sf = sf.astype(object).fillna(MISSING_GROUP)
-    return sf.astype(str)
+        label = _missing_label(sf)
+        return sf.astype(object).fillna(label).astype(str), label
+    return sf.astype(str), MISSING_GROUP
 
 
 def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
@@ -70,7 +80,7 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
 
     y = _y_true(data)
     yp, rule = _labels_pred(data, threshold)
-    sf = _sensitive(data, columns)
+    sf, missing_label = _sensitive(data, columns)
     cols = [str(c) for c in sf.columns]
     cells = (
         pd.DataFrame({**{f"s{i}": sf.iloc[:, i].to_numpy() for i in range(len(cols))},
@@ -93,14 +103,18 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
         sample_params={m: {"sample_weight": w} for m in
                        ("selection_rate", "true_positive_rate", "false_positive_rate")},
     )
-    gkey = cells[[f"s{i}" for i in range(len(cols))]].astype(str).agg(" & ".join, axis=1)
-    counts = cells.assign(g=gkey.to_numpy(), pos=cells["n"] * cells["y"]).groupby("g")[["n", "pos"]].sum()
+    scols = [f"s{i}" for i in range(len(cols))]
+    counts = cells.assign(pos=cells["n"] * cells["y"]).groupby(scols)[["n", "pos"]].sum()
+    index = {(k if isinstance(k, tuple) else (k,)): v for k, v in
+             zip(counts.index, counts[["n", "pos"]].itertuples(index=False, name=None), strict=True)}
+    names = _group_names(list(index), cols)
     by_group: dict[str, dict[str, Any]] = {}
     for idx, row in mf.by_group.iterrows():
-        g = " & ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
-        if g not in counts.index:
+        key = tuple(map(str, idx)) if isinstance(idx, tuple) else (str(idx),)
+        if key not in index:
             continue  # a combination of several sensitive columns that has no rows
-        n_all, n_pos = int(counts.at[g, "n"]), int(counts.at[g, "pos"])
+        g = names[key]
+        n_all, n_pos = (int(x) for x in index[key])
         n_neg = n_all - n_pos
         by_group[g] = {
             "count": n_all,
@@ -111,13 +125,27 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
             "false_positive_rate": float(row["false_positive_rate"]) if n_neg else None,
         }
     details = {**rule, "sensitive_columns": cols, "by_group": by_group,
-               "n_missing_sensitive": int((sf == MISSING_GROUP).any(axis=1).sum()),
+               "n_missing_sensitive": int((sf == missing_label).any(axis=1).sum()) if data.sensitive is not None
+               and not data.strict else 0,
                "method": "fairlearn MetricFrame on (group, y_true, y_pred) cells weighted by their counts"}
     if len(by_group) < 2:
         raise NotComputable(
             f"the sensitive feature has a single group ({', '.join(by_group)}); a between-group "
             "difference needs at least two", details)
     return mf, details
+
+
+def _group_names(keys: list[tuple[str, ...]], cols: list[str]) -> dict[tuple[str, ...], str]:
+    """Readable, unique group names: ``yes`` for one column, ``afam=yes, single=no`` for several.
+
+    Values are quoted (``a='p, q'``) when the plain form would make two groups look the same.
+    """
+    if len(cols) == 1:
+        return {k: k[0] for k in keys}
+    plain = {k: ", ".join(f"{c}={v}" for c, v in zip(cols, k, strict=True)) for k in keys}
+    if len(set(plain.values())) == len(keys):
+        return plain
+    return {k: ", ".join(f"{c}={v!r}" for c, v in zip(cols, k, strict=True)) for k in keys}
 
 
 def _require(details: dict[str, Any], field: str, what: str) -> None:

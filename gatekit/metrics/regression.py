@@ -107,7 +107,9 @@ def smape(data: EvalData, variant: str = "0-200") -> MetricValue:
 
 
 def _variant(v: Any) -> str:
-    s = str(v)
+    if not isinstance(v, str):
+        raise ValueError(f"variant must be one of {', '.join(SMAPE_VARIANTS)} (a string, quoted in YAML)")
+    s = v
     if s not in SMAPE_VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(SMAPE_VARIANTS)}")
     return s

@@ -46,8 +46,11 @@ class RunContext:
     def metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
         """Value of a metric: computed from the evaluation data when possible, else from the metrics file.
 
-        A computed value takes precedence; a metrics-file value for the same metric is kept in
-        ``details["metrics_file_value"]``. A metric that raised becomes ``state="error"``.
+        When evaluation data is given, a metric gatekit can compute is always computed, and its outcome
+        stands even when it is not computable (a one-class target): a metrics-file value for it is kept
+        in ``details["metrics_file_value"]`` but never replaces it, so a stale file cannot pass a gate the
+        data cannot. The metrics file supplies metrics gatekit does not compute, and all metrics when no
+        data is given. A metric that raised becomes ``state="error"``.
         """
         params = {**resolved.name_params, **(params or {})}
         key = (resolved.canonical, tuple(sorted((k, repr(v)) for k, v in params.items())))
@@ -65,7 +68,6 @@ class RunContext:
     def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
-        reason = ""
         if spec.fn is not None and self.inputs.eval_data is not None:
             try:
                 mv = spec.fn(self.inputs.eval_data, **params)
@@ -74,10 +76,11 @@ class RunContext:
                     details["metrics_file_value"] = observed.value
                 return Observation(mv.value, "ok", source="computed", details=details)
             except NotComputable as exc:
-                reason = exc.reason
-                nc_details = exc.details
-                if observed is None:
-                    return Observation(None, "not_computable", reason, "computed", nc_details)
+                nc_details = dict(exc.details)
+                if observed is not None:
+                    nc_details["metrics_file_value"] = observed.value
+                    nc_details["metrics_file_ignored"] = "the evaluation data was given and decides"
+                return Observation(None, "not_computable", exc.reason, "computed", nc_details)
             except ValueError as exc:  # a refused input (e.g. a missing sensitive value in strict mode)
                 return Observation(None, "error", str(exc), "computed")
             except Exception as exc:  # noqa: BLE001 - a failing metric must not stop the others
@@ -87,8 +90,6 @@ class RunContext:
             if params:
                 details["note"] = (f"the metrics file does not say which definition it used; the rule's "
                                    f"parameters {params} are assumed to match")
-            if reason:
-                details["not_computed_because"] = reason
             if observed.value is None:
                 return Observation(None, "not_computable", "the metrics file gives null / NaN", "metrics_file",
                                    details)
@@ -96,8 +97,7 @@ class RunContext:
         if spec.fn is None:
             why = f"no value: {spec.description.split('. ', 1)[-1].rstrip('.')}"
         else:
-            why = ("no value: no evaluation data was given and the metrics file does not have it"
-                   if self.inputs.eval_data is None else reason)
+            why = "no value: no evaluation data was given and the metrics file does not have it"
         return Observation(None, "not_computable", why)
 
 
