@@ -34,16 +34,22 @@ def _console(stderr: bool = False) -> Any:
 
 
 def _fail(exc: Exception, what: str) -> None:
+    from rich.text import Text
+
+    from gatekit.report.terminal import printable
+
     err = _console(stderr=True)
-    err.print(f"[bold red]{what}[/]", markup=True)
+    err.print(Text(printable(what), style="bold red"))
     for line in str(exc).splitlines():
-        err.print(f"  {line}", markup=False)
+        err.print(Text(f"  {printable(line)}"))
     raise typer.Exit(EXIT_INVALID)
 
 
 def _internal(exc: BaseException) -> None:
+    from gatekit.report.terminal import printable
+
     err = _console(stderr=True)
-    err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+    err.print(printable(f"internal error: {type(exc).__name__}: {exc}"), markup=False)
     if os.environ.get("GATEKIT_DEBUG"):
         err.print(traceback.format_exc(), markup=False)
     else:
@@ -115,6 +121,14 @@ def run(
     if warn_only and fail_on_warn:
         _fail(ValueError("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
                          "other; choose one"), "invalid usage")
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            _fail(ValueError(f"--out {out} exists and is not a folder"), "invalid usage")
+        for stale in ("gate_report.json", "gate_report.html"):  # never leave an old decision behind
+            try:
+                (out / stale).unlink(missing_ok=True)
+            except OSError as exc:
+                _fail(exc, f"cannot remove the previous report in {out}")
     try:
         report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
                          score=score, prediction=prediction, model=model, model_sha256=model_sha256,
@@ -132,7 +146,10 @@ def run(
         _fail(exc, "cannot write the report")
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
-    print_summary(report, written, _console(), quiet=quiet, warn_only=warn_only)
+    try:
+        print_summary(report, written, _console(), quiet=quiet, warn_only=warn_only)
+    except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
+        pass
     raise typer.Exit(code)
 
 
@@ -174,6 +191,8 @@ def demo(
         code = run_demo(root, out, _console())
     except GatekitError as exc:
         _fail(exc, "demo failed")
+    except OSError as exc:
+        _fail(exc, "demo failed: cannot write its output")
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
     raise typer.Exit(code)

@@ -115,6 +115,12 @@ def read_frame(path: Path) -> Any:
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt") or path.name.lower().endswith(".csv.gz"):
+            first = pd.read_csv(path, nrows=1, header=None, dtype=str, keep_default_na=False)
+            header = first.iloc[0].tolist() if len(first) else []
+            dup = sorted({str(h) for h in header if header.count(h) > 1})
+            if dup:
+                raise input_error(f"duplicate column name(s) {dup} in the header; pandas would rename the copies "
+                                  "and use the first silently: rename them", str(path))
             return pd.read_csv(path)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 OPS = (">=", ">", "<=", "<", "==", "!=")
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_0-9.]))"
+    r"\s*(?:(?P<num>-?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?(?![A-Za-z_0-9.]))"
     r"|(?P<op>>=|<=|==|!=|>|<)"
     r"|(?P<paren>[()])"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
 )
 
 _KEYWORDS = {"AND", "OR", "NOT"}
+MAX_EXPRESSION_CHARS = 10_000
 
 
 class ExpressionError(ValueError):
@@ -113,7 +114,7 @@ def tokenize(text: str) -> list[Token]:
             hint = " (use AND / OR / NOT, not && / || / !)" if bad in "&|!" else ""
             if bad == "=":
                 hint = " (use == for equality, >= or <= for bounds)"
-            glued = re.match(r"-?[\d.]+(?:[eE][-+]?\d+)?[A-Za-z_]\w*", text[col - 1:])
+            glued = re.match(r"-?[0-9.]+(?:[eE][-+]?[0-9]+)?[A-Za-z_]\w*", text[col - 1:])
             if glued:
                 raise ExpressionError(f"{glued.group(0)!r}: put a space between a number and the next word", col)
             raise ExpressionError(f"unexpected character {bad!r}{hint}", col)
@@ -190,7 +191,10 @@ class _Parser:
     def operand(self) -> str | float:
         t = self.take()
         if t.kind == "num":
-            return float(t.text)
+            value = float(t.text)
+            if not math.isfinite(value):
+                raise ExpressionError(f"the number {t.text[:20]}... is too large", t.column)
+            return value
         if t.kind == "name":
             return t.text
         raise ExpressionError(f"expected a metric name or a number, found {t.text!r}", t.column)
@@ -227,7 +231,12 @@ def parse(text: str) -> Node:
     ExpressionError
         With the 1-based column of the problem.
     """
-    return _Parser(text).parse()
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"the expression is {len(text):,} characters long (limit {MAX_EXPRESSION_CHARS:,})", 1)
+    try:
+        return _Parser(text).parse()
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply (parentheses or NOT)", 1) from None
 
 
 def comparisons(node: Node) -> list[Comparison]:
@@ -241,28 +250,35 @@ def comparisons(node: Node) -> list[Comparison]:
 
 
 def compare(observed: float, op: str, threshold: float) -> bool:
-    """Apply ``observed OP threshold``.
+    """Apply ``observed OP threshold``, with values within floating-point noise of the threshold equal to it.
 
-    ``==`` and ``!=`` use :func:`math.isclose` with ``rel_tol=1e-9, abs_tol=1e-12`` so a value that
-    went through decimal text compares equal to its literal.
+    "Equal" means :func:`math.isclose` with ``rel_tol=1e-9, abs_tol=1e-12``: a difference of rates such
+    as 0.07 - 0.05 = 0.020000000000000018 meets ``<= 0.02``, and a value that went through decimal text
+    compares equal to its literal. So ``>=`` / ``<=`` include the near-equal band and ``>`` / ``<``
+    exclude it; no real difference in a model is that small.
 
     Raises
     ------
     ValueError
         If ``op`` is not one of :data:`OPS`.
     """
+    if op not in OPS:
+        raise ValueError(f"unknown operator {op!r}")
+    if math.isnan(observed) or math.isnan(threshold):
+        return False  # fail closed: NaN meets no rule, not even !=
+    equal = math.isclose(observed, threshold, rel_tol=1e-9, abs_tol=1e-12)
     if op == ">=":
-        return observed >= threshold
+        return equal or observed > threshold
     if op == ">":
-        return observed > threshold
+        return not equal and observed > threshold
     if op == "<=":
-        return observed <= threshold
+        return equal or observed < threshold
     if op == "<":
-        return observed < threshold
+        return not equal and observed < threshold
     if op == "==":
-        return math.isclose(observed, threshold, rel_tol=1e-9, abs_tol=1e-12)
+        return equal
     if op == "!=":
-        return not math.isclose(observed, threshold, rel_tol=1e-9, abs_tol=1e-12)
+        return not equal
     raise ValueError(f"unknown operator {op!r}")
 
 

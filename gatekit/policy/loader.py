@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import inspect
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -64,8 +65,55 @@ class LoadedPolicy:
         return self.path.parent if self.path else Path.cwd()
 
 
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_POLICY_NODES = 100_000
+
+
+def _expanded_size(root: yaml.Node) -> int | None:
+    """Count the nodes of the document with YAML aliases expanded; None if an alias is recursive.
+
+    Computed on the node graph with memoisation, so an alias bomb ("billion laughs") is measured in
+    time proportional to its text, never expanded.
+    """
+    memo: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            active.discard(nid)
+            kids = _children(node)
+            memo[nid] = min(1 + sum(memo[id(k)] for k in kids), MAX_POLICY_NODES + 1)
+            continue
+        if nid in memo:
+            continue
+        if nid in active:
+            return None
+        active.add(nid)
+        stack.append((node, True))
+        for k in _children(node):
+            if id(k) in active:
+                return None
+            if id(k) not in memo:
+                stack.append((k, False))
+    return memo[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], problems: list[Problem],
-          file: str) -> None:
+          file: str, seen_nodes: set[int] | None = None) -> None:
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:  # an alias of a node already walked: its positions are the anchor's
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -79,11 +127,11 @@ def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], probl
             seen[key] = line
             pos[(*path, key)] = (line, key_node.start_mark.column + 1)
             pos[(*path, key, "__value__")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), pos, problems, file)
+            _walk(value_node, (*path, key), pos, problems, file, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             pos[(*path, i)] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _walk(item, (*path, i), pos, problems, file)
+            _walk(item, (*path, i), pos, problems, file, seen_nodes)
 
 
 def _dotted(path: Path_) -> str:
@@ -178,7 +226,7 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[i
             line, col = _where(loc, pos)
             given = e.get("input")
             if etype.endswith("_type") or etype in ("literal_error", "string_pattern_mismatch"):
-                msg = f"{msg} (got {given!r})"
+                msg = f"{msg} (got {reprlib.repr(given)})"
         key = (loc, msg)
         if key in seen:
             continue
@@ -301,6 +349,11 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     else:
         path = Path(source)
         file = str(path)
+        if path.exists() and not path.is_file():
+            raise PolicyError([Problem("not a regular file; give the policy's YAML file", file)])
+        if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
+            raise PolicyError([Problem(f"the file is {path.stat().st_size:,} bytes; a policy is a small YAML file "
+                                       f"(limit {MAX_POLICY_BYTES:,} bytes)", file)])
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -314,7 +367,19 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
             raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
+            size = _expanded_size(root) if root is not None else 0
+            if size is None:
+                raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
+            if size > MAX_POLICY_NODES:
+                raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
+                                           "YAML aliases; a policy this large is not a policy", file)])
             data = yaml.safe_load(text)
+            if root is not None:
+                _walk(root, (), pos, problems, file)
+        except RecursionError:
+            raise PolicyError([Problem("the YAML is nested too deeply", file)]) from None
+        except ValueError as exc:  # e.g. an integer with thousands of digits
+            raise PolicyError([Problem(f"YAML value error: {exc}", file)]) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             line = mark.line + 1 if mark else None
@@ -322,8 +387,6 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
             raise PolicyError([Problem(f"YAML syntax error: {exc.problem}", file, line, col)]) from None
         except yaml.YAMLError as exc:
             raise PolicyError([Problem(f"YAML error: {exc}", file)]) from None
-        if root is not None:
-            _walk(root, (), pos, problems, file)
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
@@ -334,6 +397,8 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, data, pos, file))
         policy = None
+    except RecursionError:
+        raise PolicyError([Problem("the policy is nested too deeply", file)]) from None
     if policy is not None and not _has_rules(policy):
         problems.append(Problem("the policy has no rules (metrics:, gates: or a section), so it could never pass; "
                                 "add at least one rule", file, 1, 1))

@@ -7,6 +7,7 @@ boolean), so a typo never silently turns a rule off.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -128,7 +129,7 @@ class GateRule(Spec):
         except ExpressionError as exc:
             raise PydanticCustomError(
                 "expression", "malformed expression at character {col} of {expr}: {why}",
-                {"col": exc.column, "expr": repr(v), "why": exc.message},
+                {"col": exc.column, "expr": reprlib.repr(v), "why": exc.message},
             ) from None
         registry = (info.context or {}).get("registry")
         if registry is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gatekit.results import GateReport
@@ -29,16 +30,26 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     if "json" in formats:
-        p = out_dir / "gate_report.json"
-        p.write_text(report.to_json() + "\n", encoding="utf-8")
-        written["json"] = p
+        written["json"] = _write_atomic(out_dir / "gate_report.json", report.to_json() + "\n")
     if "html" in formats:
         from gatekit.report.html import render_html
 
-        p = out_dir / "gate_report.html"
-        p.write_text(render_html(report), encoding="utf-8")
-        written["html"] = p
+        written["html"] = _write_atomic(out_dir / "gate_report.html", render_html(report))
     return written
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Write via a temporary file and a rename, so a reader never sees a half-written report.
+
+    Text that cannot be UTF-8 (a lone surrogate from a malformed policy) is written as a backslash escape.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 __all__ = ["FORMATS", "write_reports"]

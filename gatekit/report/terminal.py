@@ -9,6 +9,17 @@ from gatekit.decision import fmt
 from gatekit.results import GateReport, Status
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def printable(text: object) -> str:
+    """Return ``text`` safe for a terminal.
+
+    Control characters (ANSI escapes included) and lone surrogates are shown as escapes, so data can
+    never move the cursor or forge a log line.
+    """
+    s = str(text).translate(_CONTROL)
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def display_name(name: str, params: dict[str, Any] | None) -> str:
@@ -26,13 +37,13 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
 
     d = report.decision.value
     head = Text(f"gatekit: {d.upper()}", style=_STYLE[d])
-    head.append(f"  {report.metadata.get('policy', {}).get('name', '')}", style="")
+    head.append(f"  {printable(report.metadata.get('policy', {}).get('name', ''))}", style="")
     if warn_only and d == "block":
         head.append("  (warn-only pilot: would block, exit 0)", style="bold")
     elif report.metadata.get("enforcement") == "fail_on_warn" and d == "warn":
         head.append("  (--fail-on-warn: exit 1)", style="bold")
     console.print(head)
-    console.print(Text(report.reason))
+    console.print(Text(printable(report.reason)))
     if quiet:
         return
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
@@ -46,12 +57,12 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
         rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op else (c.details.get("require") or "")
         style = "green" if c.status == Status.PASS else ("red" if c.on_fail.value == "block" else "yellow")
         # every cell is a Text: names and expressions come from the user and must never be read as rich markup
-        table.add_row(Text(c.section), Text(display_name(c.name, c.details.get("params"))),
+        table.add_row(Text(c.section), Text(printable(display_name(c.name, c.details.get("params")))),
                       Text(c.status.value, style=style), Text(c.on_fail.value),
-                      Text(f"{fmt(c.observed)}{unit}" if c.observed is not None else "-"), Text(rule))
+                      Text(f"{fmt(c.observed)}{unit}" if c.observed is not None else "-"), Text(printable(rule)))
     console.print(table)
     for c in report.checks:
         if c.status != Status.PASS:
-            console.print(Text(f"  - {c.name}: {c.message}"))
+            console.print(Text(printable(f"  - {c.name}: {c.message}")))
     for kind, path in written.items():
-        console.print(Text(f"{kind} report: {path}"))
+        console.print(Text(printable(f"{kind} report: {path}")))
