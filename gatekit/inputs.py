@@ -459,8 +459,10 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     target = _column(frame, opts.target, "target", file)
     n_missing_target = int(target.isna().sum())
     if n_missing_target:
-        rows = (np.flatnonzero(target.isna().to_numpy())[:5] + 2).tolist()
-        raise input_error(f"{n_missing_target} rows have no target value (file lines {rows}...); remove or fill "
+        idx = np.flatnonzero(target.isna().to_numpy())[:5]
+        where = (f"file lines {(idx + 2).tolist()}" if opts.data.suffix.lower() in (".csv", ".txt")
+                 else f"rows {idx.tolist()}, counted from 0")
+        raise input_error(f"{n_missing_target} rows have no target value ({where}...); remove or fill "
                           "them: a gate never drops rows silently", file, key=opts.target)
     task = _infer_task(target, opts.task)
     if task == "multiclass":

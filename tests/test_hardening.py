@@ -155,3 +155,19 @@ def test_duplicate_csv_columns_are_refused(tmp_path: Path) -> None:
     proc = run_cli("run", str(pol), "--data", str(tmp_path / "d.csv"), "--target", "y", "--score", "s",
                    "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "duplicate column name(s) ['s']" in proc.stderr
+
+
+def test_an_identifier_as_sensitive_feature_is_not_computable_quickly(tmp_path: Path) -> None:
+    import numpy as np
+
+    from gatekit.errors import NotComputable
+    from gatekit.metrics import EvalData, fairness
+
+    n = 2002  # 1,001 groups of 2 rows: over the limit of 1,000
+    data = EvalData(y_true=np.tile([0, 1], n // 2), y_score=np.tile([0.2, 0.8], n // 2),
+                    sensitive=pd.DataFrame({"id": np.repeat(np.arange(n // 2), 2).astype(str)}),
+                    task="classification")
+    t0 = time.perf_counter()
+    with pytest.raises(NotComputable, match="1,001 groups"):
+        fairness.demographic_parity_difference(data)
+    assert time.perf_counter() - t0 < 5

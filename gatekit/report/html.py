@@ -8,6 +8,8 @@ from gatekit.decision import fmt
 from gatekit.orchestrator import SECTION_ORDER
 from gatekit.results import GateReport
 
+MAX_GROUPS_SHOWN = 200
+
 SECTION_TITLES = {
     "data_quality": "Data quality", "compatibility": "Compatibility", "performance": "Performance",
     "gates": "Gates", "fairness": "Fairness", "drift": "Drift", "operational": "Operational",
@@ -59,6 +61,9 @@ def render_html(report: GateReport) -> str:
         if not groups:
             continue
         key = (tuple(c["details"].get("sensitive_columns", [])), c["details"].get("threshold"), repr(groups))
+        if len(groups) > MAX_GROUPS_SHOWN:
+            c = {**c, "details": {**c["details"], "by_group": dict(list(groups.items())[:MAX_GROUPS_SHOWN]),
+                                  "groups_not_shown": len(groups) - MAX_GROUPS_SHOWN}}
         for f in fairness:
             if f["key"] == key:
                 f["names"].append(c["name"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,8 +71,12 @@ class RunContext:
         observed = self.inputs.observed.get(resolved.canonical)
         if spec.fn is not None and self.inputs.eval_data is not None:
             try:
-                mv = spec.fn(self.inputs.eval_data, **params)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    mv = spec.fn(self.inputs.eval_data, **params)
                 details = dict(mv.details)
+                if caught:  # library warnings belong to the check, not to stderr
+                    details["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
                 if observed is not None:
                     details["metrics_file_value"] = observed.value
                 return Observation(mv.value, "ok", source="computed", details=details)
