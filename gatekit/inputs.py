@@ -183,6 +183,14 @@ def _to01(series: Any, positive: Any) -> np.ndarray:
     return out
 
 
+def _numeric(col: Any, what: str, name: str, file: str, key: str) -> np.ndarray:
+    """Return a column as a float array, or raise an InputError naming it."""
+    try:
+        return col.astype(float).to_numpy()
+    except (TypeError, ValueError):
+        raise input_error(f"{what} {name!r} is not numeric", file, key=key) from None
+
+
 def _norm_label(v: Any) -> Any:
     try:
         return float(v)
@@ -479,27 +487,17 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                               f"(values: {distinct}); check inputs.positive_label", file, key="positive_label")
         data.positive_label = positive
     else:
-        try:
-            data.y_true = target.astype(float).to_numpy()
-        except (TypeError, ValueError):
-            raise input_error(f"regression target {opts.target!r} is not numeric", file, key="target") from None
+        data.y_true = _numeric(target, "regression target", opts.target, file, "target")
     if opts.score is not None:
         col = _column(frame, opts.score, "score", file)
-        try:
-            data.y_score = col.astype(float).to_numpy()
-        except (TypeError, ValueError):
-            raise input_error(f"score column {opts.score!r} is not numeric", file, key="score") from None
+        data.y_score = _numeric(col, "score column", opts.score, file, "score")
     elif opts.prediction is not None:
         col = _column(frame, opts.prediction, "prediction", file)
         if task == "classification":
             _check_label_space(col, target, opts.prediction, opts.target, file)
             data.y_pred = _to01(col, positive)
         else:
-            try:
-                data.y_pred = col.astype(float).to_numpy()
-            except (TypeError, ValueError):
-                raise input_error(f"prediction column {opts.prediction!r} is not numeric", file,
-                                  key="prediction") from None
+            data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
     elif opts.model is not None:
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files)
         data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)

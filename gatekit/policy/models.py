@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 import reprlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.policy.expressions import OPS, ExpressionError, comparisons, parse
@@ -48,6 +48,18 @@ def _check_op(v: str) -> str:
     return v
 
 
+def _on_fail_value(v: Any) -> Any:
+    if isinstance(v, str) and v in ("block", "warn"):
+        return OnFail(v)
+    if isinstance(v, OnFail):
+        return v
+    raise PydanticCustomError("on_fail", "on_fail must be 'block' or 'warn', not {v}", {"v": repr(v)})
+
+
+OnFailField = Annotated[OnFail, BeforeValidator(_on_fail_value)]
+"""``block`` or ``warn``; any other value is an error naming it."""
+
+
 class MetricRule(Spec):
     """One threshold rule on a named metric: ``name op value``.
 
@@ -71,7 +83,7 @@ class MetricRule(Spec):
     name: str = Field(min_length=1)
     op: str
     value: float
-    on_fail: OnFail = OnFail.BLOCK
+    on_fail: OnFailField = OnFail.BLOCK
     params: dict[str, Any] = Field(default_factory=dict)
     description: str | None = None
 
@@ -88,18 +100,6 @@ class MetricRule(Spec):
             raise _unknown_metric(registry, v, "")
         return v
 
-    @field_validator("on_fail", mode="before")
-    @classmethod
-    def _on_fail(cls, v: Any) -> Any:
-        return _on_fail_value(v)
-
-
-def _on_fail_value(v: Any) -> Any:
-    if isinstance(v, str) and v in ("block", "warn"):
-        return OnFail(v)
-    if isinstance(v, OnFail):
-        return v
-    raise PydanticCustomError("on_fail", "on_fail must be 'block' or 'warn', not {v}", {"v": repr(v)})
 
 
 class GateRule(Spec):
@@ -118,7 +118,7 @@ class GateRule(Spec):
 
     gate: str = Field(min_length=1)
     require: str = Field(min_length=1)
-    on_fail: OnFail = OnFail.BLOCK
+    on_fail: OnFailField = OnFail.BLOCK
     description: str | None = None
 
     @field_validator("require")
@@ -139,10 +139,6 @@ class GateRule(Spec):
                         raise _unknown_metric(registry, name, " in the require expression")
         return v
 
-    @field_validator("on_fail", mode="before")
-    @classmethod
-    def _on_fail(cls, v: Any) -> Any:
-        return _on_fail_value(v)
 
 
 class ModelFormatSpec(Spec):
@@ -165,12 +161,8 @@ class CompatibilitySpec(Spec):
 
     feature_signature: Literal["strict", "compatible", "off"] | None = None
     model_format: ModelFormatSpec | None = None
-    on_fail: OnFail = OnFail.BLOCK
+    on_fail: OnFailField = OnFail.BLOCK
 
-    @field_validator("on_fail", mode="before")
-    @classmethod
-    def _on_fail(cls, v: Any) -> Any:
-        return _on_fail_value(v)
 
 
 class DriftSpec(Spec):
@@ -180,12 +172,8 @@ class DriftSpec(Spec):
     threshold: float = 0.2
     features: list[str] | None = None
     reference: str | None = None
-    on_fail: OnFail = OnFail.WARN
+    on_fail: OnFailField = OnFail.WARN
 
-    @field_validator("on_fail", mode="before")
-    @classmethod
-    def _on_fail(cls, v: Any) -> Any:
-        return _on_fail_value(v)
 
 
 class DataQualitySpec(Spec):
@@ -194,12 +182,8 @@ class DataQualitySpec(Spec):
     required_columns: list[str] = Field(default_factory=list)
     max_null_fraction: float | None = Field(default=None, ge=0, le=1)
     min_rows: int | None = Field(default=None, ge=0)
-    on_fail: OnFail = OnFail.BLOCK
+    on_fail: OnFailField = OnFail.BLOCK
 
-    @field_validator("on_fail", mode="before")
-    @classmethod
-    def _on_fail(cls, v: Any) -> Any:
-        return _on_fail_value(v)
 
 
 class InputsSpec(Spec):
