@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
-SEED1 = POLICIES / "seed_example_1.yaml"
+SEED1 = POLICIES / "seed_exercise_1.yaml"
 SEED2 = POLICIES / "seed_example_2.yaml"
 SEED_FORMAT = POLICIES / "seed_format.yaml"
 
@@ -135,7 +135,7 @@ def test_version(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_seed_example_1_warns_exit_0(tmp_path: Path) -> None:
+def test_exercise_1_policy_on_example_1_metrics_warns_exit_0(tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = gk("run", SEED1, "--metrics", write_json(tmp_path, EX1), "--out", out, cwd=tmp_path)
     assert res.returncode == 0, res.stderr

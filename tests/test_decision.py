@@ -153,9 +153,9 @@ def by_name(report: GateReport) -> dict[str, CheckResult]:
     return {c.name: c for c in report.checks}
 
 
-def test_seed_example_1_without_drift_and_latency_warns(tmp_path: Path) -> None:
+def test_exercise_1_policy_without_drift_and_latency_warns(tmp_path: Path) -> None:
     m = metrics_file(tmp_path, {"auc_roc": 0.92, "precision_at_0_5": 0.77, "fairness_demographic_parity_diff": 0.08})
-    report = gatekit.run(POLICIES / "seed_example_1.yaml", metrics=m)
+    report = gatekit.run(POLICIES / "seed_exercise_1.yaml", metrics=m)
     checks = by_name(report)
     assert set(checks) == {"auc_roc", "precision_at_0_5", "fairness_demographic_parity_diff", "psi_feature_drift",
                            "latency_p95_ms"}
@@ -171,20 +171,8 @@ def test_seed_example_1_without_drift_and_latency_warns(tmp_path: Path) -> None:
     assert report.decision == Decision.WARN
 
 
-def test_own_policy_three_block_rules_passes(tmp_path: Path) -> None:
-    pol = policy_file(tmp_path, """
-        version: 1
-        metrics:
-          - name: auc_roc
-            op: ">="
-            value: 0.90
-          - name: precision_at_0_5
-            op: ">="
-            value: 0.75
-          - name: fairness_demographic_parity_diff
-            op: "<="
-            value: 0.10
-    """)
+def test_seed_example_1_passes(tmp_path: Path) -> None:
+    pol = POLICIES / "seed_example_1.yaml"
     m = metrics_file(tmp_path, {"auc_roc": 0.92, "precision_at_0_5": 0.77, "fairness_demographic_parity_diff": 0.08})
     report = gatekit.run(pol, metrics=m)
     assert [c.status for c in report.checks] == [Status.PASS] * 3
@@ -225,7 +213,7 @@ def test_seed_example_2_blocks_on_smape_only(tmp_path: Path) -> None:
 def test_exercise_2_blocks_on_parity_only(tmp_path: Path) -> None:
     m = metrics_file(tmp_path, {"auc_roc": 0.91, "precision_at_0_5": 0.76, "fairness_demographic_parity_diff": 0.12,
                                 "psi_feature_drift": 0.18, "latency_p95_ms": 130})
-    report = gatekit.run(POLICIES / "seed_example_1.yaml", metrics=m)
+    report = gatekit.run(POLICIES / "seed_exercise_1.yaml", metrics=m)
     checks = by_name(report)
     assert report.decision == Decision.BLOCK
     blocking = [c.name for c in report.checks if c.on_fail == OnFail.BLOCK and c.status != Status.PASS]
@@ -246,7 +234,7 @@ def test_exercise_2_blocks_on_parity_only(tmp_path: Path) -> None:
 def test_exercise_2_without_parity_failure_only_warns(tmp_path: Path) -> None:
     m = metrics_file(tmp_path, {"auc_roc": 0.91, "precision_at_0_5": 0.76, "fairness_demographic_parity_diff": 0.09,
                                 "psi_feature_drift": 0.18, "latency_p95_ms": 130})
-    report = gatekit.run(POLICIES / "seed_example_1.yaml", metrics=m)
+    report = gatekit.run(POLICIES / "seed_exercise_1.yaml", metrics=m)
     assert report.decision == Decision.WARN
     assert [c.name for c in report.checks if c.status != Status.PASS] == ["latency_p95_ms"]
 

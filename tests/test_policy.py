@@ -59,7 +59,7 @@ def test_seed_format_loads() -> None:
     assert list(pol.compatibility.model_format.allowed) == ["onnx", "pickle_v2"]
 
 
-@pytest.mark.parametrize("name", ["seed_example_1.yaml", "seed_example_2.yaml"])
+@pytest.mark.parametrize("name", ["seed_example_1.yaml", "seed_example_2.yaml", "seed_exercise_1.yaml"])
 def test_seed_examples_load(name: str) -> None:
     lp = load_policy(POLICIES / name)
     assert lp.policy.metrics
