@@ -43,7 +43,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             raise TypeError(f"unknown input option {key!r}")
         if key in ("data", "model", "metrics"):
             val = Path(val)
-        setattr(opts, key, list(val) if key in ("sensitive", "features") else val)
+        if key in ("sensitive", "features"):
+            val = [val] if isinstance(val, str) else list(val)  # "afam" is one column, not four letters
+        setattr(opts, key, val)
     opts.sensitive = list(dict.fromkeys(opts.sensitive))  # a column given twice is one column
     return opts
 

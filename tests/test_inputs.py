@@ -242,3 +242,13 @@ def test_positive_label_text_matches_numeric_target_and_typos_are_refused(tmp_pa
     assert r.checks[0].observed == 1.0  # both positives outrank both negatives
     with pytest.raises(InputError, match="matches no value"):
         gatekit.run(_policy(tmp_path), data=path, target="y", score="s", positive_label="yes")
+
+
+def test_api_accepts_one_sensitive_column_as_a_string(tmp_path) -> None:
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"y": [1, 0, 1, 0], "s": [0.9, 0.6, 0.3, 0.1], "grp": ["a", "a", "b", "b"]}).to_csv(path, index=False)
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n  - {name: demographic_parity_difference, op: '<=', value: 1}\n")
+    r = gatekit.run(p, data=path, target="y", score="s", sensitive="grp")
+    assert r.checks[0].observed == pytest.approx(1.0)  # a: both predicted positive, b: none (by hand)
+    assert r.checks[0].details["sensitive_columns"] == ["grp"]

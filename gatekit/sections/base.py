@@ -45,7 +45,7 @@ class RunContext:
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
 
     def metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
-        """Value of a metric: computed from the evaluation data when possible, else from the metrics file.
+        """Return a metric's value: from the evaluation data when gatekit computes it, else the metrics file.
 
         When evaluation data is given, a metric gatekit can compute is always computed, and its outcome
         stands even when it is not computable (a one-class target): a metrics-file value for it is kept
@@ -92,9 +92,10 @@ class RunContext:
                 return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
         if observed is not None:
             details: dict[str, Any] = {"file": observed.file, "name_in_file": observed.name}
-            if params:
+            rule_params = {k: v for k, v in params.items() if k not in resolved.name_params}
+            if rule_params:
                 details["note"] = (f"the metrics file does not say which definition it used; the rule's "
-                                   f"parameters {params} are assumed to match")
+                                   f"parameters {rule_params} are assumed to match")
             if observed.value is None:
                 return Observation(None, "not_computable", "the metrics file gives null / NaN", "metrics_file",
                                    details)
