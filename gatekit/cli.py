@@ -143,7 +143,7 @@ def run(
     except InputError as exc:
         _fail(exc, "invalid inputs")
     except OSError as exc:
-        _fail(exc, "cannot write the report")
+        _fail(exc, "cannot read an input or write the report")
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
     try:
