@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -109,6 +109,8 @@ class MetricSpec:
         Direction, used for the report's margin display only.
     bounds : tuple of (float or None, float or None)
         The metric's range (inclusive); a metrics-file value outside it is refused as invalid input.
+    label : str
+        Plain-language name for people who do not read metric names (shown first in the HTML report).
     """
 
     name: str
@@ -120,6 +122,7 @@ class MetricSpec:
     aliases: tuple[str, ...] = ()
     higher_is_better: bool | None = None
     bounds: tuple[float | None, float | None] = (None, None)
+    label: str = ""
 
     def out_of_bounds(self, value: float) -> bool:
         """Return True when ``value`` lies outside :attr:`bounds`."""
@@ -215,8 +218,33 @@ def default_registry() -> MetricRegistry:
 
     reg = MetricRegistry()
     for spec in (*classification.SPECS, *regression.SPECS, *fairness.SPECS, *_observed_only_specs()):
-        reg.register(spec)
+        reg.register(replace(spec, label=spec.label or LABELS.get(spec.name, "")))
     return reg
+
+
+LABELS = {
+    "roc_auc": "Ranking quality (ROC AUC: 0.5 is chance, 1 is perfect)",
+    "pr_auc": "Precision-recall quality (average precision)",
+    "accuracy": "Share of correct predictions",
+    "log_loss": "Probability error (log loss; lower is better)",
+    "brier_score": "Probability error (Brier score; lower is better)",
+    "precision_at_T": "Of the cases flagged positive, share that really are",
+    "recall_at_T": "Of the real positive cases, share that are flagged",
+    "f1_at_T": "Balance of precision and recall (F1)",
+    "rmse": "Typical error size (RMSE, in the target's unit)",
+    "mae": "Average error size (MAE, in the target's unit)",
+    "r2": "Share of variation explained (R²)",
+    "mape": "Average error in percent of the actual value (MAPE)",
+    "smape": "Average error in percent, symmetric (sMAPE)",
+    "demographic_parity_difference": "Gap in positive-prediction rates between groups",
+    "equal_opportunity_difference": "Gap between groups in how many real positives are caught",
+    "equalized_odds_difference": "Largest gap between groups in caught positives or false alarms",
+    "latency_p50_ms": "Typical response time (median, ms)",
+    "latency_p95_ms": "Slow-request response time (95th percentile, ms)",
+    "latency_p99_ms": "Slowest-request response time (99th percentile, ms)",
+    "psi_feature_drift": "Largest shift in an input's distribution (PSI)",
+    "drift_share": "Share of inputs whose distribution shifted",
+}
 
 
 def _observed_only_specs() -> tuple[MetricSpec, ...]:

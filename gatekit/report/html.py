@@ -45,6 +45,7 @@ def render_html(report: GateReport) -> str:
     env = Environment(loader=PackageLoader("gatekit.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["num"] = fmt
+    env.filters["pct"] = lambda x: "n/a" if x is None else f"{100 * x:.1f} %"
     data = report.to_dict()
     sections: list[dict[str, Any]] = []
     names = [s for s in SECTION_ORDER] + sorted({c["section"] for c in data["checks"]} - set(SECTION_ORDER))
@@ -70,4 +71,7 @@ def render_html(report: GateReport) -> str:
                 break
         else:
             fairness.append({"key": key, "check": c, "names": [c["name"]]})
-    return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness)
+    inputs = data["metadata"].get("inputs", {})
+    target, positive = inputs.get("target"), inputs.get("positive_label")
+    pos_name = f"{target} = {positive}" if target and positive is not None else "positive"
+    return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name)

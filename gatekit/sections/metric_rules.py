@@ -30,7 +30,7 @@ class MetricRulesSection:
             obs = ctx.metric(res, params)
             base = dict(name=rule.name, section=res.spec.section, on_fail=rule.on_fail, op=rule.op,
                         threshold=rule.value, metric=res.canonical, source=obs.source,
-                        details={**obs.details, "unit": res.spec.unit, "params": params,
+                        details={**obs.details, "unit": res.spec.unit, "params": params, "label": res.spec.label,
                                  "description": rule.description})
             if obs.state != "ok" or obs.value is None:
                 out.append(CheckResult(status=_STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
