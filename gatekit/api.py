@@ -93,8 +93,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     for rule in lp.policy.metrics if opts.data is not None else []:  # columns named in fairness params
         named = rule.params.get("sensitive")
         for col in [named] if isinstance(named, str) else (named or []):
-            if isinstance(col, str) and col not in opts.sensitive:
-                opts.sensitive.append(col)
+            if isinstance(col, str) and col not in opts.sensitive and col not in opts.extra_sensitive:
+                opts.extra_sensitive.append(col)  # loaded, but only the rules that name it group by it
     loaded = load_inputs(opts, registry, lp.policy.decision_threshold, lp.policy.strict)
     report = evaluate(lp, loaded, registry)
     if out is not None:

@@ -42,9 +42,22 @@ def fmt(x: float | None) -> str:
     return f"{x:.4g}"
 
 
+def fmt_pair(observed: float, threshold: float) -> tuple[str, str]:
+    """Format a value and its threshold with as many digits as it takes to tell them apart.
+
+    0.89996 against 0.9 reads "0.89996" and "0.9", never "0.9 does not meet >= 0.9".
+    """
+    for digits in range(4, 16):
+        a, b = f"{observed:.{digits}g}", f"{threshold:.{digits}g}"
+        if a != b or observed == threshold:
+            return (fmt(observed) if digits == 4 else a), (fmt(threshold) if digits == 4 else b)
+    return repr(observed), repr(threshold)
+
+
 def _describe(c: CheckResult) -> str:
-    if c.status == Status.FAIL and c.observed is not None and c.op:
-        return f"{c.name} = {fmt(c.observed)}, required {c.op} {fmt(c.threshold)}"
+    if c.status == Status.FAIL and c.observed is not None and c.op and c.threshold is not None:
+        shown, limit = fmt_pair(c.observed, c.threshold)
+        return f"{c.name} = {shown}, required {c.op} {limit}"
     if c.status == Status.FAIL:
         return f"{c.name} failed ({c.message})"
     return f"{c.name} is {c.status.value.replace('_', ' ')} ({c.message})"

@@ -44,6 +44,7 @@ class InputOptions:
     trust_model: bool = False
     features: list[str] | None = None
     sensitive: list[str] = field(default_factory=list)
+    extra_sensitive: list[str] = field(default_factory=list)
     metrics: Path | None = None
     task: str | None = None
 
@@ -121,7 +122,7 @@ def read_frame(path: Path) -> Any:
             if dup:
                 raise input_error(f"duplicate column name(s) {dup} in the header; pandas would rename the copies "
                                   "and use the first silently: rename them", str(path))
-            return pd.read_csv(path)
+            return pd.read_csv(path, index_col=False)  # a trailing comma on every row must not shift columns
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
     except pd.errors.ParserError as exc:
@@ -135,6 +136,9 @@ def read_frame(path: Path) -> Any:
 
 def _column(frame: Any, name: str, role: str, file: str) -> Any:
     if name not in frame.columns:
+        same = [c for c in frame.columns if str(c) == name]  # Parquet may have non-text column names
+        if len(same) == 1:
+            return frame[same[0]]
         close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         cols = ", ".join(map(str, frame.columns[:30]))
@@ -163,24 +167,26 @@ def _infer_positive(values: list[Any], declared: Any, file: str, column: str) ->
 def _to01(series: Any, positive: Any) -> np.ndarray:
     """Map labels to 1.0 (positive) / 0.0, keeping missing values as NaN.
 
-    Numeric and boolean columns compare numerically (``"1"`` matches ``1.0``); text columns compare
-    case-insensitively after stripping spaces.
+    Labels are compared in one normal form (:func:`_norm_label`): ``1``, ``1.0``, ``"1"``, ``"1.0"``
+    and ``True`` are the same label, and text compares case-insensitively after stripping spaces.
+    The mapping is computed once per distinct value.
     """
-    import pandas as pd
-
     out = np.full(len(series), np.nan)
     mask = series.notna().to_numpy()
     vals = series[mask]
-    hit = None
-    if pd.api.types.is_numeric_dtype(vals) or pd.api.types.is_bool_dtype(vals):
-        try:
-            hit = vals.astype(float) == float(positive)
-        except (TypeError, ValueError):
-            hit = None
-    if hit is None:
-        hit = vals.astype(str).str.strip().str.lower() == str(positive).strip().lower()
-    out[mask] = hit.to_numpy().astype(float)
+    want = _norm_label(positive)
+    lookup = {v: float(_norm_label(v) == want) for v in vals.unique()}
+    out[mask] = vals.map(lookup).to_numpy(dtype=float)
     return out
+
+
+def _scalar_column(col: Any, role: str, name: str, file: str) -> None:
+    """Refuse a column holding lists, dicts or arrays (possible in Parquet): labels must be scalars."""
+    if col.dtype == object:
+        bad = col.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).to_numpy()
+        if bad.any():
+            raise input_error(f"{role} column {name!r} holds lists or arrays (first at row {int(np.argmax(bad))}); "
+                              "it must hold one value per row", file, key=role)
 
 
 def _numeric(col: Any, what: str, name: str, file: str, key: str) -> np.ndarray:
@@ -192,6 +198,19 @@ def _numeric(col: Any, what: str, name: str, file: str, key: str) -> np.ndarray:
 
 
 def _norm_label(v: Any) -> Any:
+    """Return a class label in one normal form.
+
+    Numbers, numeric text, booleans and "true"/"false" become floats; other text is stripped and
+    lower-cased.
+    """
+    if isinstance(v, str):
+        t = v.strip().lower()
+        if t in ("true", "false"):
+            return 1.0 if t == "true" else 0.0
+        try:
+            return float(t)
+        except ValueError:
+            return t
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -207,10 +226,11 @@ def _check_label_space(pred: Any, target: Any, pred_name: str, target_name: str,
     pred_vals = {_norm_label(v) for v in pred.dropna().unique()}
     target_vals = {_norm_label(v) for v in target.dropna().unique()}
     extra = pred_vals - target_vals
-    if not extra:
-        return
+    probabilities = all(isinstance(v, float) for v in extra) and any(0 < v < 1 for v in extra)
+    if not extra or (len(pred_vals | target_vals) <= 2 and not probabilities):
+        return  # a one-class holdout may still be predicted with the other label
     shown = sorted(map(str, extra))[:5]
-    if all(isinstance(v, float) for v in extra) and any(0 < v < 1 for v in extra):
+    if probabilities:
         hint = "; it looks like probabilities: give it as the score column (--score / inputs.score)"
     else:
         hint = "; predictions must use the target's labels"
@@ -324,12 +344,18 @@ def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, pos
 
 
 def _positive_index(classes: list[Any], positive: Any) -> int:
-    for i, c in enumerate(classes):
-        if c == positive or str(c).strip().lower() == str(positive).strip().lower():
-            return i
-    if len(classes) == 2 and {str(c) for c in classes} <= {"0", "1", "False", "True"}:
-        return [str(c) in ("1", "True") for c in classes].index(True)
-    raise input_error(f"positive label {positive!r} is not among the model's classes {classes}")
+    """Column of ``predict_proba`` that belongs to the positive label.
+
+    The label must be one of the model's classes (in :func:`_norm_label` form). A model trained on 0/1
+    scoring a yes/no target is refused: which class means "yes" is not recorded anywhere.
+    """
+    want = _norm_label(positive)
+    hits = [i for i, c in enumerate(classes) if _norm_label(c) == want]
+    if len(hits) == 1:
+        return hits[0]
+    raise input_error(f"the positive label {positive!r} is not one of the model's classes {classes}; the target "
+                      "must use the labels the model was trained on (or give a score column instead)",
+                      key="positive_label")
 
 
 def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[str, Any]],
@@ -472,10 +498,18 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                  else f"rows {idx.tolist()}, counted from 0")
         raise input_error(f"{n_missing_target} rows have no target value ({where}...); remove or fill "
                           "them: a gate never drops rows silently", file, key=opts.target)
+    if opts.task not in (None, "classification", "regression"):
+        raise input_error(f"task must be 'classification' or 'regression', not {opts.task!r}", file, key="task")
+    for role, name in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
+                       *(("sensitive", c) for c in (*opts.sensitive, *opts.extra_sensitive))):
+        if name is not None and name in frame.columns:
+            _scalar_column(frame[name], role, name, file)
     task = _infer_task(target, opts.task)
-    if task == "multiclass":
-        raise input_error(f"target {opts.target!r} has {target.nunique()} classes; gatekit supports binary "
-                          "classification and regression (declare inputs.task to override)", file, key="target")
+    n_classes = target.dropna().map(_norm_label).nunique()
+    if task == "multiclass" or (task == "classification" and n_classes > 2):
+        raise input_error(f"target {opts.target!r} has {n_classes} classes; gatekit supports binary "
+                          "classification and regression, not multiclass (one-vs-rest numbers would look "
+                          "better than the model is)", file, key="target")
     data = EvalData(task=task, decision_threshold=decision_threshold, strict=strict)
     positive = None
     if task == "classification":
@@ -501,15 +535,18 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     elif opts.model is not None:
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files)
         data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
-    if opts.sensitive:
-        for c in opts.sensitive:
+    all_sensitive = [*opts.sensitive, *(c for c in opts.extra_sensitive if c not in opts.sensitive)]
+    data.sensitive_default = list(opts.sensitive)
+    if all_sensitive:
+        for c in all_sensitive:
             _column(frame, c, "sensitive", file)
-        sf = frame[opts.sensitive].copy()
+        sf = frame[all_sensitive].copy()
         for c in sf.columns:
-            sf[c] = sf[c].where(sf[c].isna(), sf[c].astype(str))
+            col = sf[c].astype(object)  # nullable booleans and categoricals hold NA that astype(str) rejects
+            sf[c] = col.where(col.isna(), col.map(str))
         data.sensitive = sf
     run.eval_data = data
     run.info.update({"task": task, "target": opts.target, "positive_label": positive,
                      "score": opts.score, "prediction": opts.prediction,
-                     "model": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})
+                     "model_path": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})
     return run

@@ -50,7 +50,9 @@ def test_cli_model_does_not_inherit_the_policys_trust(tmp_path: Path) -> None:
     ("recursive", "version: 1\ndescription: &a [*a]\n", "refers to itself"),
     ("deep", "version: 1\ndescription: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
     ("parens", "version: 1\ngates:\n  - {gate: g, require: \"" + "(" * 500 + "auc_roc > 0.5" + ")" * 500 + "\"}\n",
-     "nested too deeply"),
+     "nested more than 50 levels"),
+    ("nots", "version: 1\ngates:\n  - {gate: g, require: \"" + "NOT " * 900 + "auc_roc > 0.5\"}\n",
+     "nested more than 50 levels"),
     ("bigint", "version: " + "1" * 5000 + "\nmetrics:\n  - {name: auc_roc, op: '>=', value: 0.9}\n", "digits"),
 ])
 def test_pathological_yaml_is_a_policy_error_and_fast(tmp_path: Path, name: str, text: str, expected: str) -> None:

@@ -567,3 +567,31 @@ def test_policy_without_rules_is_invalid(tmp_path: Path) -> None:
     """)
     prob = only(problems_of(p))
     assert "no rules" in prob.message and prob.line == 1
+
+
+def test_yaml_1_2_exponent_floats_are_numbers(tmp_path: Path) -> None:
+    # PyYAML (YAML 1.1) reads 1e-3 as a string; a policy author means 0.001
+    p = write(tmp_path, """
+        version: 1
+        decision_threshold: 5e-1
+        metrics:
+          - {name: log_loss, op: "<=", value: 1e-3}
+          - {name: brier_score, op: "<=", value: "1e-3"}
+    """)
+    probs = problems_of(p)
+    assert [(x.line, x.key) for x in probs] == [(5, "metrics[1].value")]  # only the quoted one is a string
+    p.write_text(p.read_text().replace('value: "1e-3"', "value: 2E-3"))
+    lp = load_policy(p)
+    assert lp.policy.decision_threshold == 0.5
+    assert [r.value for r in lp.policy.metrics] == [0.001, 0.002]
+
+
+def test_yaml_tags_for_python_objects_are_refused(tmp_path: Path) -> None:
+    p = write(tmp_path, """
+        version: 1
+        description: !!python/object/apply:os.system ["touch pwned"]
+        metrics:
+          - {name: auc_roc, op: ">=", value: 0.9}
+    """)
+    assert problems_of(p)
+    assert not (tmp_path / "pwned").exists()

@@ -33,6 +33,11 @@ def _sensitive(data: EvalData, columns: list[str] | None) -> tuple[Any, str]:
     if data.sensitive is None or len(data.sensitive.columns) == 0:
         raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
     sf = data.sensitive
+    if not columns and data.sensitive_default is not None:
+        if not data.sensitive_default:
+            raise NotComputable("no sensitive feature column for this rule: give --sensitive (or "
+                                "inputs.sensitive), or params: {sensitive: <column>}")
+        columns = data.sensitive_default
     if columns:
         unknown = [c for c in columns if c not in sf.columns]
         if unknown:
@@ -165,6 +170,15 @@ def _between(values: list[float]) -> float:
     return float(max(values) - min(values))
 
 
+def _trivial_note(details: dict[str, Any]) -> dict[str, Any]:
+    rates = {v["selection_rate"] for v in details["by_group"].values()}
+    if rates <= {0.0} or rates <= {1.0}:
+        who = "no one" if rates <= {0.0} else "everyone"
+        details["note"] = (f"the model predicts positive for {who} in every group, so the differences are 0 "
+                           "trivially; check precision/recall too")
+    return details
+
+
 def demographic_parity_difference(data: EvalData, threshold: float | None = None,
                                   sensitive: list[str] | None = None) -> MetricValue:
     """Largest difference in selection rate ``P(y_pred = 1 | group)`` between groups.
@@ -173,7 +187,7 @@ def demographic_parity_difference(data: EvalData, threshold: float | None = None
     (2018), "A Reductions Approach to Fair Classification". Fraction in [0, 1].
     """
     _mf, d = _frame(data, threshold, sensitive)
-    return MetricValue(_between([v["selection_rate"] for v in d["by_group"].values()]), d)
+    return MetricValue(_between([v["selection_rate"] for v in d["by_group"].values()]), _trivial_note(d))
 
 
 def equal_opportunity_difference(data: EvalData, threshold: float | None = None,
@@ -185,7 +199,7 @@ def equal_opportunity_difference(data: EvalData, threshold: float | None = None,
     """
     _mf, d = _frame(data, threshold, sensitive)
     _require(d, "n_positive", "positive labels")
-    return MetricValue(_between([v["true_positive_rate"] for v in d["by_group"].values()]), d)
+    return MetricValue(_between([v["true_positive_rate"] for v in d["by_group"].values()]), _trivial_note(d))
 
 
 def equalized_odds_difference(data: EvalData, threshold: float | None = None,
@@ -201,14 +215,14 @@ def equalized_odds_difference(data: EvalData, threshold: float | None = None,
     tpr = _between([v["true_positive_rate"] for v in d["by_group"].values()])
     fpr = _between([v["false_positive_rate"] for v in d["by_group"].values()])
     d["tpr_difference"], d["fpr_difference"] = tpr, fpr
-    return MetricValue(max(tpr, fpr), d)
+    return MetricValue(max(tpr, fpr), _trivial_note(d))
 
 
 def _columns(v: Any) -> list[str]:
     if isinstance(v, str):
         return [v]
     if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
-        return v
+        return list(dict.fromkeys(v))  # [a, a] is one column
     raise ValueError("sensitive must be a column name or a non-empty list of column names")
 
 

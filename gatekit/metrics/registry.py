@@ -64,6 +64,9 @@ class EvalData:
         Strict mode: a missing sensitive value is an error instead of its own reported group.
     positive_label : object
         The target value mapped to 1 (for the report).
+    sensitive_default : list of str or None
+        Columns a fairness rule without its own ``sensitive`` parameter groups by (the run's
+        ``--sensitive`` / ``inputs.sensitive``); None means every column of ``sensitive``.
     cache : dict
         Intermediate results shared between metrics (e.g. per-group confusion counts); the arrays
         themselves are never modified.
@@ -78,6 +81,7 @@ class EvalData:
     strict: bool = True
     positive_label: Any = None
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    sensitive_default: list[str] | None = None
 
 
 MetricFn = Callable[..., MetricValue]

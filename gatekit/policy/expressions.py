@@ -33,6 +33,7 @@ _TOKEN = re.compile(
 
 _KEYWORDS = {"AND", "OR", "NOT"}
 MAX_EXPRESSION_CHARS = 10_000
+MAX_EXPRESSION_DEPTH = 50
 
 
 class ExpressionError(ValueError):
@@ -131,6 +132,7 @@ def tokenize(text: str) -> list[Token]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        self.depth = 0
         self.text = text.rstrip()
         self.tokens = tokenize(text)
         self.i = 0
@@ -168,18 +170,29 @@ class _Parser:
             parts.append(self.not_expr())
         return parts[0] if len(parts) == 1 else BoolOp("AND", tuple(parts))
 
+    def nest(self, t: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_EXPRESSION_DEPTH:
+            raise ExpressionError(f"the expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep "
+                                  "(parentheses or NOT)", t.column)
+
     def not_expr(self) -> Node:
         t = self.peek()
         if t is not None and t.kind == "kw" and t.text == "NOT":
             self.take()
-            return BoolOp("NOT", (self.not_expr(),))
+            self.nest(t)
+            node = BoolOp("NOT", (self.not_expr(),))
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         t = self.peek()
         if t is not None and t.kind == "paren" and t.text == "(":
             self.take()
+            self.nest(t)
             node = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.text != ")":
                 col = close.column if close else len(self.text) + 1

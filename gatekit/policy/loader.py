@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import inspect
+import re
 import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,20 @@ class LoadedPolicy:
         """Folder against which relative input paths are resolved."""
         return self.path.parent if self.path else Path.cwd()
 
+
+class PolicyYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no Python objects) that also reads YAML 1.2 floats such as ``1e-3``.
+
+    PyYAML follows YAML 1.1, where a float needs a dot, so ``value: 1e-3`` would be the string
+    ``"1e-3"`` and then a type error; YAML 1.2 and every other parser read it as 0.001.
+    """
+
+
+PolicyYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_POLICY_NODES = 100_000
@@ -366,14 +381,14 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         except UnicodeDecodeError as exc:
             raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = yaml.compose(text, Loader=PolicyYamlLoader)
             size = _expanded_size(root) if root is not None else 0
             if size is None:
                 raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
             if size > MAX_POLICY_NODES:
                 raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
                                            "YAML aliases; a policy this large is not a policy", file)])
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=PolicyYamlLoader)  # a SafeLoader subclass: no Python objects
             if root is not None:
                 _walk(root, (), pos, problems, file)
         except RecursionError:

@@ -9,7 +9,7 @@ from gatekit.decision import fmt
 from gatekit.results import GateReport, Status
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
-_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
 
 
 def printable(text: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gatekit.decision import evaluate_threshold, fmt
+from gatekit.decision import evaluate_threshold, fmt, fmt_pair
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.results import CheckResult, OnFail, Status
 from gatekit.sections.base import RunContext
@@ -39,7 +39,10 @@ class MetricRulesSection:
             status, m = evaluate_threshold(obs.value, rule.op, rule.value)
             verdict = "meets" if status == Status.PASS else "does not meet"
             unit = f" {res.spec.unit}" if res.spec.unit in ("%", "ms") else ""
-            msg = f"{rule.name} = {fmt(obs.value)}{unit} {verdict} {rule.op} {fmt(rule.value)}{unit}"
+            shown, limit = fmt_pair(obs.value, rule.value)
+            msg = f"{rule.name} = {shown}{unit} {verdict} {rule.op} {limit}{unit}"
+            if obs.details.get("note"):
+                msg += f"; note: {obs.details['note']}"
             file_value = obs.details.get("metrics_file_value")
             if file_value is not None and not math.isclose(file_value, obs.value, rel_tol=1e-6, abs_tol=1e-9):
                 msg += f" (computed from the data; the metrics file says {fmt(file_value)})"
