@@ -182,7 +182,11 @@ def _to01(series: Any, positive: Any) -> np.ndarray:
 
 def _scalar_column(col: Any, role: str, name: str, file: str) -> None:
     """Refuse a column holding lists, dicts or arrays (possible in Parquet): labels must be scalars."""
-    if col.dtype == object:
+    import pandas as pd
+
+    # infer_dtype scans in C; only a column of mixed kinds needs the per-value look
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in (
+            "string", "bytes", "integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"):
         bad = col.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).to_numpy()
         if bad.any():
             raise input_error(f"{role} column {name!r} holds lists or arrays (first at row {int(np.argmax(bad))}); "
@@ -505,7 +509,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         if name is not None and name in frame.columns:
             _scalar_column(frame[name], role, name, file)
     task = _infer_task(target, opts.task)
-    n_classes = target.dropna().map(_norm_label).nunique()
+    n_classes = len({_norm_label(v) for v in target.dropna().unique()})
     if task == "multiclass" or (task == "classification" and n_classes > 2):
         raise input_error(f"target {opts.target!r} has {n_classes} classes; gatekit supports binary "
                           "classification and regression, not multiclass (one-vs-rest numbers would look "

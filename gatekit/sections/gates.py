@@ -61,7 +61,10 @@ class GatesSection:
             else:
                 status = Status.NOT_COMPUTABLE
             details = {"require": gate.require, "conditions": conditions, "description": gate.description,
-                       "values": {n: {"value": v.value, "state": v.state, "source": v.source, "reason": v.reason}
+                       "values": {n: {"value": v.value, "state": v.state, "source": v.source, "reason": v.reason,
+                                      # which definition a name in an expression used (defaults apply there)
+                                      **{k: v.details[k] for k in ("threshold", "sensitive_columns", "variant")
+                                         if k in v.details}}
                                   for n, v in values.items()}}
             out.append(CheckResult(name=gate.gate, section="gates", status=status, on_fail=gate.on_fail,
                                    message="; ".join(parts), details=details))
