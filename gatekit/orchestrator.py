@@ -7,14 +7,13 @@ import secrets
 import time
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
-from typing import Any
 
 from gatekit import __version__
 from gatekit.decision import decide
 from gatekit.inputs import RunInputs
 from gatekit.metrics.registry import MetricRegistry
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, GateReport, Status
+from gatekit.results import CheckResult, GateReport, OnFail, Status
 from gatekit.sections import Section, default_sections
 from gatekit.sections.base import RunContext
 
@@ -52,18 +51,15 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
             checks.extend(section.run(ctx))
         except Exception as exc:  # noqa: BLE001 - one crashing adapter never aborts the others
             msg = f"the {section.name} section failed: {type(exc).__name__}: {exc}"
-            planned = section.planned(policy) or [(f"{section.name}_section", None)]
-            for name, on_fail in planned:
+            try:
+                planned = section.planned(policy)
+            except Exception:  # noqa: BLE001 - even its plan is unknown: one blocking error stands for it
+                planned = []
+            for name, on_fail in planned or [(f"{section.name}_section", OnFail.BLOCK)]:
                 checks.append(CheckResult(name=name, section=section.name, status=Status.ERROR,
-                                          on_fail=on_fail or _default_on_fail(), message=msg))
+                                          on_fail=on_fail, message=msg))
     rank = {s: i for i, s in enumerate(SECTION_ORDER)}
     return sorted(checks, key=lambda c: rank.get(c.section, len(rank)))
-
-
-def _default_on_fail() -> Any:
-    from gatekit.results import OnFail
-
-    return OnFail.BLOCK
 
 
 def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, *, run_id: str | None = None,

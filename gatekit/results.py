@@ -109,9 +109,6 @@ class GateReport:
         One per rule, in policy order within each section.
     metadata : dict
         Run metadata: run id, policy path/sha256/version, input sha256s, library versions, timestamps.
-    warn_only : bool
-        Pilot mode: the decision that would have been taken is kept in ``decision``; the CLI does not
-        block on it.
     """
 
     decision: Decision
