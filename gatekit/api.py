@@ -30,7 +30,7 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         opts.sensitive = list(spec.sensitive)
         for key in ("data", "model", "metrics"):
             val = getattr(spec, key)
-            setattr(opts, key, (base / val) if val else None)
+            setattr(opts, key, (base / val).resolve() if val else None)  # no "policies/../" in reports
     if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
         opts.score = opts.prediction = opts.model = None
         # the policy's hash and trust vouch for the policy's model only, never for one given instead
