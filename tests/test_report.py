@@ -79,3 +79,26 @@ def test_metrics_file_value_outside_the_metric_range_is_refused(tmp_path: Path, 
     m.write_text(json.dumps({name: value}))
     with pytest.raises(InputError, match="outside the range"):
         gatekit.run(p, metrics=m)
+
+
+def test_reports_validate_against_the_published_json_schema(tmp_path: Path, demo_root: Path) -> None:
+    import jsonschema
+
+    from gatekit.report import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    # a blocking CLI run with every status kind that a metrics file can produce
+    p, m = _files(tmp_path, {"smape": 15, "auc_roc": None})
+    assert run_cli("run", str(p), "--metrics", str(m), "--out", str(tmp_path / "o")).returncode == 1
+    validator.validate(json.loads((tmp_path / "o" / "gate_report.json").read_text()))
+    # the demo's two real reports (model scored, fairness by group, regression)
+    assert run_cli("demo", "--root", str(demo_root)).returncode == 0
+    for name in ("loan_approval", "demand_forecast"):
+        validator.validate(json.loads((demo_root / "reports/demo" / name / "gate_report.json").read_text()))
+    # and the schema is not vacuous: a report without a decision fails it
+    broken = json.loads((tmp_path / "o" / "gate_report.json").read_text())
+    del broken["decision"]
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(broken)

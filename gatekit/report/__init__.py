@@ -8,6 +8,8 @@ from pathlib import Path
 from gatekit.results import GateReport
 
 FORMATS = ("json", "html")
+SCHEMA_PATH = Path(__file__).parent / "schema" / "gate_report.v1.schema.json"
+"""JSON Schema (draft 2020-12) of ``gate_report.json``, schema version 1."""
 
 
 def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
@@ -52,4 +54,4 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-__all__ = ["FORMATS", "write_reports"]
+__all__ = ["FORMATS", "SCHEMA_PATH", "write_reports"]
