@@ -103,8 +103,8 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     root : pathlib.Path or None
         Repository root; found automatically when None.
     out : pathlib.Path or None
-        Output folder; default ``<root>/reports/demo``. The policies read their inputs from
-        ``<root>/reports/demo/artifacts``, so a custom ``out`` also receives the artifacts there.
+        Folder for the two reports; default ``<root>/reports/demo``. The trained models and held-out
+        rows always go to ``<root>/reports/demo/artifacts``, where the policies' ``inputs:`` read them.
     console : rich.console.Console
         Where progress and the summaries are printed.
 
