@@ -57,6 +57,8 @@ def fmt_pair(observed: float, threshold: float) -> tuple[str, str]:
 def _describe(c: CheckResult) -> str:
     if c.status == Status.FAIL and c.observed is not None and c.op and c.threshold is not None:
         shown, limit = fmt_pair(c.observed, c.threshold)
+        if c.on_fail == OnFail.WARN:
+            return f"{c.name} = {shown}, expected {c.op} {limit} (a warn rule)"
         return f"{c.name} = {shown}, required {c.op} {limit}"
     if c.status == Status.FAIL:
         return f"{c.name} failed ({c.message})"
