@@ -519,8 +519,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     if task == "classification":
         positive = _infer_positive(target.dropna().unique().tolist(), opts.positive_label, file, opts.target)
         data.y_true = _to01(target, positive).astype(int)
-        distinct = target.dropna().unique().tolist()
-        if data.y_true.sum() == 0 and len(distinct) == 2:
+        if data.y_true.sum() == 0 and n_classes == 2:
+            distinct = target.dropna().unique().tolist()[:10]
             raise input_error(f"positive label {positive!r} matches no value of target {opts.target!r} "
                               f"(values: {distinct}); check inputs.positive_label", file, key="positive_label")
         data.positive_label = positive
