@@ -29,7 +29,8 @@ def _missing_label(sf: Any) -> str:
     return label
 
 
-def _sensitive(data: EvalData, columns: list[str] | None) -> tuple[Any, str]:
+def _sensitive(data: EvalData, columns: list[str] | None) -> tuple[Any, int]:
+    """Return the sensitive columns a rule groups by, as text, and how many rows had a missing value."""
     if data.sensitive is None or len(data.sensitive.columns) == 0:
         raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
     sf = data.sensitive
@@ -52,12 +53,11 @@ def _sensitive(data: EvalData, columns: list[str] | None) -> tuple[Any, str]:
                 f"{n} rows have a missing sensitive value in {cols}; strict mode refuses to drop or guess "
                 "them: fill them (e.g. with 'unknown') or set strict: false to report them as their own group"
             )
-        label = _missing_label(sf)
-        return sf.astype(object).fillna(label).astype(str), label
-    return sf.astype(str), MISSING_GROUP
+        return sf.astype(object).fillna(_missing_label(sf)).astype(str), n
+    return sf.astype(str), 0
 
 
-def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
+def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> dict[str, Any]:
     """Per-group counts and rates, computed once per (threshold, columns) and shared by the three metrics.
 
     The rows are first reduced to their distinct (group, y_true, y_pred) cells with a count each;
@@ -76,45 +76,40 @@ def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -
     hit = data.cache[key]
     if isinstance(hit, NotComputable):
         raise NotComputable(hit.reason, dict(hit.details))
-    mf, details = hit
-    return mf, dict(details)
+    return dict(hit)
 
 
-def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> tuple[Any, dict[str, Any]]:
+def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> dict[str, Any]:
     import pandas as pd
     from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 
     y = _y_true(data)
     yp, rule = _labels_pred(data, threshold)
-    sf, missing_label = _sensitive(data, columns)
+    sf, n_missing = _sensitive(data, columns)
     cols = [str(c) for c in sf.columns]
+    scols = [f"s{i}" for i in range(len(cols))]  # positional names: a sensitive column may be called "y"
     cells = (
-        pd.DataFrame({**{f"s{i}": sf.iloc[:, i].to_numpy() for i in range(len(cols))},
+        pd.DataFrame({**{s: sf.iloc[:, i].to_numpy() for i, s in enumerate(scols)},
                       "y": y.astype(int), "yp": yp.astype(int)})
-        .groupby([*(f"s{i}" for i in range(len(cols))), "y", "yp"], sort=True, observed=True)
+        .groupby([*scols, "y", "yp"], sort=True, observed=True)
         .size().rename("n").reset_index()
     )
-    scols = [f"s{i}" for i in range(len(cols))]
     n_groups = len(cells.drop_duplicates(scols))
     if n_groups > MAX_GROUPS:
         raise NotComputable(
             f"the sensitive feature {cols} has {n_groups:,} groups (limit {MAX_GROUPS:,}); between-group "
             "differences over so many small groups measure noise, and an identifier column is a likely "
             "mistake: bin the attribute into meaningful groups", {"n_groups": n_groups, "sensitive_columns": cols})
-    w = cells["n"].to_numpy()
-    sens = cells[[f"s{i}" for i in range(len(cols))]]
-    sens.columns = cols
+    sens = cells[scols].set_axis(cols, axis=1)
+    rates = {"selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
+             "false_positive_rate": false_positive_rate}
+    weight = cells["n"].to_numpy()
     mf = MetricFrame(
-        metrics={
-            "selection_rate": selection_rate,
-            "true_positive_rate": true_positive_rate,
-            "false_positive_rate": false_positive_rate,
-        },
+        metrics=rates,
         y_true=cells["y"].to_numpy(),
         y_pred=cells["yp"].to_numpy(),
         sensitive_features=sens if len(cols) > 1 else sens.iloc[:, 0],
-        sample_params={m: {"sample_weight": w} for m in
-                       ("selection_rate", "true_positive_rate", "false_positive_rate")},
+        sample_params={m: {"sample_weight": weight} for m in rates},
     )
     counts = cells.assign(pos=cells["n"] * cells["y"]).groupby(scols)[["n", "pos"]].sum()
     index = {(k if isinstance(k, tuple) else (k,)): v for k, v in
@@ -137,14 +132,13 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
             "false_positive_rate": float(row["false_positive_rate"]) if n_neg else None,
         }
     details = {**rule, "sensitive_columns": cols, "by_group": by_group,
-               "n_missing_sensitive": int((sf == missing_label).any(axis=1).sum()) if data.sensitive is not None
-               and not data.strict else 0,
+               "n_missing_sensitive": n_missing,
                "method": "fairlearn MetricFrame on (group, y_true, y_pred) cells weighted by their counts"}
     if len(by_group) < 2:
         raise NotComputable(
             f"the sensitive feature has a single group ({', '.join(by_group)}); a between-group "
             "difference needs at least two", details)
-    return mf, details
+    return details
 
 
 def _group_names(keys: list[tuple[str, ...]], cols: list[str]) -> dict[tuple[str, ...], str]:
@@ -186,7 +180,7 @@ def demographic_parity_difference(data: EvalData, threshold: float | None = None
     Source: fairlearn ``demographic_parity_difference`` (method ``between_groups``); Agarwal et al.
     (2018), "A Reductions Approach to Fair Classification". Fraction in [0, 1].
     """
-    _mf, d = _frame(data, threshold, sensitive)
+    d = _frame(data, threshold, sensitive)
     return MetricValue(_between([v["selection_rate"] for v in d["by_group"].values()]), _trivial_note(d))
 
 
@@ -197,7 +191,7 @@ def equal_opportunity_difference(data: EvalData, threshold: float | None = None,
     Source: fairlearn ``equal_opportunity_difference``. Not computable when a group has no positive
     labels (its TPR is 0/0; fairlearn would report 0.0).
     """
-    _mf, d = _frame(data, threshold, sensitive)
+    d = _frame(data, threshold, sensitive)
     _require(d, "n_positive", "positive labels")
     return MetricValue(_between([v["true_positive_rate"] for v in d["by_group"].values()]), _trivial_note(d))
 
@@ -209,7 +203,7 @@ def equalized_odds_difference(data: EvalData, threshold: float | None = None,
     Source: fairlearn ``equalized_odds_difference`` (``agg="worst_case"``). Not computable when a
     group has no positive or no negative labels.
     """
-    _mf, d = _frame(data, threshold, sensitive)
+    d = _frame(data, threshold, sensitive)
     _require(d, "n_positive", "positive labels")
     _require(d, "n_negative", "negative labels")
     tpr = _between([v["true_positive_rate"] for v in d["by_group"].values()])
