@@ -41,17 +41,14 @@ class GatesSection:
 
             result = evaluate(node, leaf)
             conditions: list[dict[str, Any]] = []
+            parts = []
             for c in comparisons(node):
                 r = leaf(c)
-                conditions.append({"condition": str(c), "left": side(c.left), "right": side(c.right),
-                                   "result": None if r is None else bool(r)})
-            parts = []
-            for c, cond in zip(comparisons(node), conditions, strict=True):
                 shown = ", ".join(f"{n} = {fmt(values[n].value)}" if values[n].value is not None
                                   else f"{n}: {values[n].reason}" for n in c.names())
-                mark = {True: "holds", False: "fails", None: "unknown"}[cond["result"]]
-                cond["shown"] = shown
-                parts.append(f"{c} {mark} ({shown})")
+                conditions.append({"condition": str(c), "left": side(c.left), "right": side(c.right),
+                                   "result": r, "shown": shown})
+                parts.append(f"{c} {({True: 'holds', False: 'fails', None: 'unknown'})[r]} ({shown})")
             if result is True:
                 status = Status.PASS
             elif result is False:
