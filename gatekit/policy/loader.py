@@ -42,6 +42,8 @@ class LoadedPolicy:
         sha256 of the file's bytes (or of the canonical JSON of a mapping).
     resolved : dict of int to ResolvedMetric
         ``metrics[i]`` resolved against the registry.
+    params : dict of int to dict
+        ``metrics[i].params`` after the metric's own validators (e.g. a threshold as float).
     expressions : dict of int to Node
         ``gates[i].require`` parsed.
     positions : dict
@@ -52,6 +54,7 @@ class LoadedPolicy:
     path: Path | None
     sha256: str
     resolved: dict[int, ResolvedMetric] = field(default_factory=dict)
+    params: dict[int, dict[str, Any]] = field(default_factory=dict)
     expressions: dict[int, Node] = field(default_factory=dict)
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
@@ -260,7 +263,7 @@ def _param_defaults(res: ResolvedMetric) -> dict[str, Any]:
 
 
 def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
-                   file: str) -> list[Problem]:
+                   file: str) -> tuple[list[Problem], dict[int, dict[str, Any]]]:
     """Cross-rule and parameter checks, on the raw mapping so they run even when other keys are invalid.
 
     A duplicate rule is one with the same metric, the same parameters (defaults filled in), the same
@@ -268,6 +271,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
     metric (``auc_roc >= 0.85`` warn and ``auc_roc >= 0.75`` block) differ in ``on_fail`` and are fine.
     """
     problems: list[Problem] = []
+    cleaned: dict[int, dict[str, Any]] = {}
 
     def at(loc: Path_) -> tuple[int | None, int | None]:
         return _where(loc, pos)
@@ -298,6 +302,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
             except (ValueError, TypeError) as exc:
                 problems.append(Problem(f"bad value {pval!r} for parameter {pname!r}: {exc}", file, *at(ploc),
                                         _dotted(ploc)))
+        cleaned[i] = clean
         applied = {**_param_defaults(res), **clean}
         dup_key = (res.canonical, str(rule.get("op")), str(rule.get("on_fail", "block")),
                    tuple(sorted((k, repr(v)) for k, v in applied.items())))
@@ -320,7 +325,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
             problems.append(Problem(f"duplicate gate name {name!r} (also gates[{gate_names[name]}])",
                                     file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))
         gate_names.setdefault(name, i)
-    return problems
+    return problems, cleaned
 
 
 def _has_rules(policy: Policy) -> bool:
@@ -406,7 +411,8 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
                                    file, 1)])
-    problems.extend(_rule_problems(data, pos, registry, file))
+    rule_problems, cleaned_params = _rule_problems(data, pos, registry, file)
+    problems.extend(rule_problems)
     try:
         policy = Policy.model_validate(data, context={"registry": registry})
     except ValidationError as exc:
@@ -420,7 +426,7 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     if problems:
         raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     assert policy is not None
-    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos)
+    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos, params=cleaned_params)
     for i, rule in enumerate(policy.metrics):
         resolved = registry.resolve(rule.name)
         assert resolved is not None  # validated by MetricRule

@@ -26,7 +26,7 @@ class MetricRulesSection:
         out: list[CheckResult] = []
         for i, rule in enumerate(ctx.policy.policy.metrics):
             res = ctx.policy.resolved[i]
-            params = {k: res.spec.params[k](v) for k, v in rule.params.items()}
+            params = ctx.policy.params.get(i, {})  # validated and cleaned once, by the loader
             obs = ctx.metric(res, params)
             base = dict(name=rule.name, section=res.spec.section, on_fail=rule.on_fail, op=rule.op,
                         threshold=rule.value, metric=res.canonical, source=obs.source,
