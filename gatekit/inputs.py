@@ -89,12 +89,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _record(files: dict[str, dict[str, Any]], role: str, path: Path) -> str:
-    try:
-        digest = sha256_file(path)
-    except OSError as exc:
-        raise input_error(f"cannot read the {role} file: {exc.strerror}", str(path)) from None
-    files[role] = {"path": str(path), "sha256": digest, "bytes": path.stat().st_size}
+def _record(files: dict[str, dict[str, Any]], role: str, path: Path, raw: bytes | None = None) -> str:
+    """Record a file's path, sha256 and size for the report; hash ``raw`` when the caller holds the bytes."""
+    if raw is not None:
+        digest, size = hashlib.sha256(raw).hexdigest(), len(raw)
+    else:
+        try:
+            digest, size = sha256_file(path), path.stat().st_size
+        except OSError as exc:
+            raise input_error(f"cannot read the {role} file: {exc.strerror}", str(path)) from None
+    files[role] = {"path": str(path), "sha256": digest, "bytes": size}
     return digest
 
 
@@ -282,8 +286,7 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         raw = path.read_bytes()
     except OSError as exc:
         raise input_error(f"cannot read the model file: {exc.strerror}", str(path)) from None
-    digest = hashlib.sha256(raw).hexdigest()
-    files["model"] = {"path": str(path), "sha256": digest, "bytes": len(raw)}
+    digest = _record(files, "model", path, raw)
     verified = False
     if expected_sha256:
         if digest != expected_sha256.lower():

@@ -269,7 +269,7 @@ def _observed_only_specs() -> tuple[MetricSpec, ...]:
     )
 
 
-def check_finite(value: float, what: str) -> MetricValue | float:
+def check_finite(value: float, what: str) -> float:
     """Return ``value`` as float or raise :class:`NotComputable` if it is NaN or infinite."""
     v = float(value)
     if not np.isfinite(v):
