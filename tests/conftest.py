@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,20 @@ def demo_root(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "data", tmp_path / "data")
     shutil.copytree(REPO / "policies", tmp_path / "policies")
     return tmp_path
+
+
+def write_json(tmp_path: Path, data: object, name: str = "metrics.json") -> Path:
+    """Write ``data`` as a JSON file in ``tmp_path``."""
+    p = tmp_path / name
+    p.write_text(json.dumps(data), encoding="utf-8")
+    return p
+
+
+def write_policy(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
+    """Write an indented YAML snippet as a policy file in ``tmp_path``."""
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return p
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import write_json, write_policy
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 SEED1 = POLICIES / "seed_exercise_1.yaml"
@@ -46,18 +47,6 @@ def gk(*args: object, cwd: Path, script: bool = False) -> subprocess.CompletedPr
 def flat(text: str) -> str:
     """Collapse whitespace (the terminal renderer may wrap long lines)."""
     return " ".join(text.split())
-
-
-def write_json(tmp_path: Path, data: object, name: str = "metrics.json") -> Path:
-    p = tmp_path / name
-    p.write_text(json.dumps(data), encoding="utf-8")
-    return p
-
-
-def write_policy(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
 
 
 def _reject_constant(name: str) -> None:

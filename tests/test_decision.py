@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,8 @@ import pytest
 import gatekit
 from gatekit.decision import decide, evaluate_threshold, margin
 from gatekit.results import CheckResult, Decision, GateReport, OnFail, Status
+from tests.conftest import write_json as metrics_file
+from tests.conftest import write_policy as policy_file
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
@@ -133,18 +133,6 @@ def test_margin_zero_at_inclusive_boundary_passes() -> None:
 # --------------------------------------------------------------------------------------------------
 # Whole runs on observed metrics (gatekit.run)
 # --------------------------------------------------------------------------------------------------
-
-
-def metrics_file(tmp_path: Path, values: dict, name: str = "metrics.json") -> Path:
-    p = tmp_path / name
-    p.write_text(json.dumps(values), encoding="utf-8")
-    return p
-
-
-def policy_file(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
 
 
 def by_name(report: GateReport) -> dict[str, CheckResult]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,9 @@ import pytest
 from gatekit.errors import PolicyError, Problem
 from gatekit.policy import load_policy
 from gatekit.results import OnFail
+from tests.conftest import write_policy as write
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
-
-
-def write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
 
 
 def problems_of(path: Path) -> list[Problem]:
