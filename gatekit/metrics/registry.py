@@ -110,7 +110,7 @@ class MetricSpec:
     aliases : tuple of str
         Other accepted names.
     higher_is_better : bool or None
-        Direction, used for the report's margin display only.
+        Direction of the metric, recorded for tooling; decisions and margins follow the rule's operator.
     bounds : tuple of (float or None, float or None)
         The metric's range (inclusive); a metrics-file value outside it is refused as invalid input.
     label : str

@@ -16,8 +16,6 @@ from pydantic_core import PydanticCustomError
 from gatekit.policy.expressions import OPS, ExpressionError, comparisons, parse
 from gatekit.results import OnFail
 
-SECTIONS_NOT_IMPLEMENTED = ("compatibility", "drift", "data_quality")
-
 _OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
 
 
