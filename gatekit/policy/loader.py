@@ -385,15 +385,17 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
+        loader = None
         try:
-            root = yaml.compose(text, Loader=PolicyYamlLoader)
+            loader = PolicyYamlLoader(text)  # a SafeLoader subclass: no Python objects; may reject the text
+            root = loader.get_single_node()  # parsed once: sized, walked for positions, then constructed
             size = _expanded_size(root) if root is not None else 0
             if size is None:
                 raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
             if size > MAX_POLICY_NODES:
                 raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
                                            "YAML aliases; a policy this large is not a policy", file)])
-            data = yaml.load(text, Loader=PolicyYamlLoader)  # a SafeLoader subclass: no Python objects
+            data = loader.construct_document(root) if root is not None else None
             if root is not None:
                 _walk(root, (), pos, problems, file)
         except RecursionError:
@@ -407,6 +409,9 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
             raise PolicyError([Problem(f"YAML syntax error: {exc.problem}", file, line, col)]) from None
         except yaml.YAMLError as exc:
             raise PolicyError([Problem(f"YAML error: {exc}", file)]) from None
+        finally:
+            if loader is not None:
+                loader.dispose()
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
