@@ -28,7 +28,7 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
                     "features", "task"):
             setattr(opts, key, getattr(spec, key))
         opts.sensitive = list(spec.sensitive)
-        for key in ("data", "model", "metrics"):
+        for key in ("data", "model", "metrics", "reference"):
             val = getattr(spec, key)
             setattr(opts, key, (base / val).resolve() if val else None)  # no "policies/../" in reports
     if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
@@ -41,7 +41,7 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             continue
         if not hasattr(opts, key):
             raise TypeError(f"unknown input option {key!r}")
-        if key in ("data", "model", "metrics"):
+        if key in ("data", "model", "metrics", "reference"):
             val = Path(val)
         if key in ("sensitive", "features"):
             val = [val] if isinstance(val, str) else list(val)  # "afam" is one column, not four letters
@@ -65,7 +65,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     **inputs
         Overrides of the policy's ``inputs:``: ``data``, ``target``, ``positive_label``, ``score``,
         ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
-        ``metrics``, ``task``.
+        ``metrics``, ``reference``, ``task``.
 
     Returns
     -------
@@ -95,7 +95,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         for col in [named] if isinstance(named, str) else (named or []):
             if isinstance(col, str) and col not in opts.sensitive and col not in opts.extra_sensitive:
                 opts.extra_sensitive.append(col)  # loaded, but only the rules that name it group by it
-    loaded = load_inputs(opts, registry, lp.policy.decision_threshold, lp.policy.strict)
+    pol = lp.policy
+    needs_inputs = bool(pol.metrics or pol.gates or pol.data_quality is not None or pol.drift is not None)
+    loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
     report = evaluate(lp, loaded, registry)
     if out is not None:
         from gatekit.report import write_reports

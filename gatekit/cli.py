@@ -98,7 +98,9 @@ def run(
     positive_label: Annotated[str | None, typer.Option(help="Target value meaning positive (e.g. yes).")] = None,
     score: Annotated[str | None, typer.Option(help="Score / probability (or forecast) column.")] = None,
     prediction: Annotated[str | None, typer.Option(help="Predicted label (or forecast) column.")] = None,
-    model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .joblib).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .joblib; .onnx is "
+                                                    "inspected, not run).")] = None,
+    reference: Annotated[Path | None, typer.Option(help="Reference (training) data, .csv or .parquet.")] = None,
     model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
@@ -132,6 +134,7 @@ def run(
     try:
         report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
                          score=score, prediction=prediction, model=model, model_sha256=model_sha256,
+                         reference=reference,
                          trust_model=trust_model or None, sensitive=sensitive or None, task=task)
         code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
         report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")

@@ -55,6 +55,8 @@ def fmt_pair(observed: float, threshold: float) -> tuple[str, str]:
 
 
 def _describe(c: CheckResult) -> str:
+    if c.status == Status.FAIL and c.section in ("data_quality", "compatibility") and c.message:
+        return f"{c.name}: {c.message}"  # a count against 0 says less than the sentence that names the column
     if c.status == Status.FAIL and c.observed is not None and c.op and c.threshold is not None:
         shown, limit = fmt_pair(c.observed, c.threshold)
         if c.on_fail == OnFail.WARN:

@@ -22,7 +22,6 @@ from gatekit.metrics.registry import EvalData, MetricRegistry
 
 _POSITIVE_TEXT = {("no", "yes"): "yes", ("false", "true"): "true", ("n", "y"): "y",
                   ("negative", "positive"): "positive", ("0", "1"): "1"}
-PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 MAX_METRICS_BYTES = 10 * 1024 * 1024
 
 
@@ -46,6 +45,7 @@ class InputOptions:
     sensitive: list[str] = field(default_factory=list)
     extra_sensitive: list[str] = field(default_factory=list)
     metrics: Path | None = None
+    reference: Path | None = None
     task: str | None = None
 
 
@@ -72,12 +72,37 @@ class RunInputs:
         Role -> ``{"path", "sha256", "bytes"}`` for every file read.
     info : dict
         Facts for the report: rows, columns, task, positive label, model details, unused metric names.
+    frame : pandas.DataFrame or None
+        The evaluation data as read (data-quality and compatibility sections validate it).
+    reference : pandas.DataFrame or None
+        The reference (training) data, when given.
+    model : object or None
+        The loaded candidate model (None for ONNX files, which gatekit inspects but does not run).
+    model_path : pathlib.Path or None
+    model_bytes : bytes or None
+        The model file's bytes, read once (format detection and signature reading use the same bytes
+        that were hashed).
+    model_format : gatekit.artifacts.FormatInfo or None
+        The format detected from the model file's content.
+    no_eval_reason : str
+        Why ``eval_data`` is None (shown by metric rules that cannot be computed).
+    scoring_error : str or None
+        Why the model could not score the data (metric rules report it as their error; the data-quality
+        and compatibility sections still run).
     """
 
     eval_data: EvalData | None = None
     observed: dict[str, ObservedMetric] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    frame: Any = None
+    reference: Any = None
+    model: Any = None
+    model_path: Path | None = None
+    model_bytes: bytes | None = None
+    model_format: Any = None
+    no_eval_reason: str = "no evaluation data was given and the metrics file does not have it"
+    scoring_error: str | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -257,28 +282,41 @@ def _infer_task(target: Any, declared: str | None) -> str:
     return "multiclass"
 
 
-def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]]) -> Any:
-    """Load a scikit-learn model artifact safely.
+def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]],
+               run: RunInputs | None = None) -> Any:
+    """Load a scikit-learn model artifact safely, by the format its content has (never its extension).
 
-    The file is read into memory once; the hash is taken of those bytes and the model is loaded from the
-    same bytes, so the file cannot be swapped between the check and the load. ``.skops`` files are loaded
-    with skops' type allow-list: types skops does not trust by default are refused unless
-    ``expected_sha256`` matches or ``trust`` is set. ``.joblib`` / ``.pkl`` files (arbitrary code on
-    load) are never unpickled unless ``expected_sha256`` matches or ``trust`` is set.
+    The file is read into memory once; the hash is taken of those bytes, the format is detected from them
+    (:func:`gatekit.artifacts.detect_format`) and the model is loaded from the same bytes, so the file
+    cannot be swapped between the check and the load. skops files are loaded with skops' type
+    allow-list: types skops does not trust by default are refused unless ``expected_sha256`` matches or
+    ``trust`` is set. pickle / joblib content (arbitrary code on load) is never unpickled unless
+    ``expected_sha256`` matches or ``trust`` is set, whatever the file is called. ONNX files are
+    inspected, not run: the return value is None.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The model file.
+    expected_sha256 : str or None
+        64 hex digits.
+    trust : bool
+        The user vouches for the file.
+    files : dict
+        The run's file records (role ``model`` is added).
+    run : RunInputs, optional
+        Receives ``model_path``, ``model_bytes`` and ``model_format``.
 
     Raises
     ------
     InputError
-        Missing file, malformed or mismatched hash, untrusted content, unsupported format or a load
-        failure.
+        Missing file, malformed or mismatched hash, untrusted content, unknown format or a load failure.
     """
     import io
 
+    from gatekit.artifacts import detect_format
+
     _must_exist(path, "model")
-    suffix = path.suffix.lower()
-    if suffix not in (".skops", *PICKLE_SUFFIXES):
-        raise input_error(f"unsupported model format {suffix!r}; use .skops, .joblib or .pkl", str(path),
-                          key="model")
     if expected_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expected_sha256):
         raise input_error(f"model_sha256 must be 64 hexadecimal characters, not {expected_sha256!r}", str(path),
                           key="model_sha256")
@@ -287,6 +325,10 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     except OSError as exc:
         raise input_error(f"cannot read the model file: {exc.strerror}", str(path)) from None
     digest = _record(files, "model", path, raw)
+    fmt = detect_format(raw)
+    files["model"]["format"] = fmt.format
+    if run is not None:
+        run.model_path, run.model_bytes, run.model_format = path, raw, fmt
     verified = False
     if expected_sha256:
         if digest != expected_sha256.lower():
@@ -294,7 +336,9 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
                               "the artifact is not the one the policy names", str(path), key="model_sha256")
         verified = True
     files["model"]["verified_sha256"] = verified
-    if suffix == ".skops":
+    if fmt.format == "onnx":
+        return None
+    if fmt.format == "skops":
         import skops.io as sio
 
         try:
@@ -309,11 +353,15 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
             raise
         except Exception as exc:  # noqa: BLE001 - any load failure is an input problem
             raise input_error(f"cannot load the skops model: {exc}", str(path)) from None
+    if fmt.format not in ("pickle", "joblib"):
+        why = fmt.details.get("reason", "")
+        raise input_error(f"unsupported model format ({why}); gatekit loads skops, joblib and pickle files and "
+                          "inspects ONNX files", str(path), key="model")
     if not (verified or trust):
         raise input_error(
-            f"refusing to unpickle {path.name}: pickle/joblib files run arbitrary code when loaded. Pin the "
-            "sha256 your training job recorded for the artifact in inputs.model_sha256 (--model-sha256); "
-            f"this file's is {digest}, which proves nothing about where it came from. Or set "
+            f"refusing to unpickle {path.name} (its content is {fmt.format}): pickle/joblib files run arbitrary "
+            "code when loaded. Pin the sha256 your training job recorded for the artifact in inputs.model_sha256 "
+            f"(--model-sha256); this file's is {digest}, which proves nothing about where it came from. Or set "
             "trust_model: true (--trust-model) if you vouch for it; better, save the model with skops",
             str(path), key="model")
     import joblib
@@ -324,6 +372,10 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         raise input_error(f"cannot load the model: {exc}", str(path)) from None
 
 
+class _MissingFeatures(Exception):
+    """The data lacks feature columns the model needs (a data problem the run reports, not a usage error)."""
+
+
 def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
                       info: dict[str, Any]) -> np.ndarray:
     features = opts.features or [str(c) for c in getattr(model, "feature_names_in_", [])]
@@ -332,7 +384,8 @@ def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, pos
                           "inputs.features", file, key="features")
     missing = [c for c in features if c not in frame.columns]
     if missing:
-        raise input_error(f"the model needs columns missing from the data: {missing}", file, key="features")
+        msg = f"the model needs columns missing from the data: {missing}"
+        raise input_error(msg, file, key="features") from _MissingFeatures(msg)
     X = frame[features]
     info["model"] = {"class": type(model).__name__, "features": features}
     try:
@@ -451,7 +504,7 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
 
 
 def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float = 0.5,
-                strict: bool = True) -> RunInputs:
+                strict: bool = True, allow_empty: bool = False) -> RunInputs:
     """Load every input named in ``opts`` once.
 
     Parameters
@@ -464,6 +517,9 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         Score threshold for predicted labels, passed on to :class:`EvalData`.
     strict : bool
         Passed on to :class:`EvalData` (missing sensitive values are errors in strict mode).
+    allow_empty : bool
+        Accept no data and no metrics file (a policy whose rules need neither, such as a compatibility
+        check between two declared signatures).
 
     Returns
     -------
@@ -477,12 +533,17 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     run = RunInputs()
     if opts.metrics is not None:
         run.observed = load_observed(opts.metrics, registry, run.files, run.info)
+    if opts.reference is not None:
+        _must_exist(opts.reference, "reference")
+        _record(run.files, "reference", opts.reference)
+        run.reference = read_frame(opts.reference)
+        run.info["reference"] = {"rows": len(run.reference), "columns": int(run.reference.shape[1])}
     if opts.data is None:
         for flag, val in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
                           ("model", opts.model), ("sensitive", opts.sensitive)):
             if val:
                 raise input_error(f"{flag} is set but no evaluation data is: give --data (or inputs.data)", key=flag)
-        if opts.metrics is None:
+        if opts.metrics is None and not (allow_empty and opts.reference is None):
             raise input_error("nothing to evaluate: give evaluation data (--data with --target and --score, "
                               "--prediction or --model) or a metrics file (--metrics), on the command line or "
                               "in the policy's inputs: section")
@@ -490,13 +551,23 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     _must_exist(opts.data, "data")
     _record(run.files, "data", opts.data)
     frame = read_frame(opts.data)
+    run.frame = frame
     file = str(opts.data)
     run.info["data"] = {"rows": len(frame), "columns": int(frame.shape[1])}
-    if opts.target is None:
-        raise input_error("evaluation data is given but no target column: set --target (or inputs.target)", file,
-                          key="target")
     if sum(x is not None for x in (opts.score, opts.prediction, opts.model)) > 1:
         raise input_error("give only one of score, prediction and model", file)
+    model = None
+    if opts.model is not None:
+        model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run)
+        run.model = model
+    if opts.target is None:
+        for flag, val in (("score", opts.score), ("prediction", opts.prediction), ("sensitive", opts.sensitive)):
+            if val:
+                raise input_error(f"{flag} is set but no target column is: set --target (or inputs.target)", file,
+                                  key="target")
+        # data-quality and compatibility rules need no target; metric rules report what is missing
+        run.no_eval_reason = "no target column was given (inputs.target / --target), so no metric is computed"
+        return run
     target = _column(frame, opts.target, "target", file)
     n_missing_target = int(target.isna().sum())
     if n_missing_target:
@@ -540,8 +611,17 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         else:
             data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
     elif opts.model is not None:
-        model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files)
-        data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
+        if model is None:  # an ONNX file: inspected, not run
+            raise input_error("gatekit inspects ONNX models but does not run them yet: give the model's scores "
+                              "as a column (--score) next to --model", str(opts.model), key="model")
+        try:
+            data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
+        except InputError as exc:
+            if not isinstance(exc.__cause__, _MissingFeatures):
+                raise
+            # the data lacks columns the model needs: the metric rules cannot be computed, but the
+            # data-quality and compatibility sections still run and say which columns are missing
+            run.scoring_error = str(exc.__cause__)
     all_sensitive = [*opts.sensitive, *(c for c in opts.extra_sensitive if c not in opts.sensitive)]
     data.sensitive_default = list(opts.sensitive)
     if all_sensitive:

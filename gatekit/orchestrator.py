@@ -7,6 +7,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
+from typing import Any
 
 from gatekit import __version__
 from gatekit.decision import decide
@@ -36,15 +37,24 @@ def library_versions() -> dict[str, str | None]:
 
 
 def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry,
-                 sections: list[Section] | None = None) -> list[CheckResult]:
+                 sections: list[Section] | None = None, info: dict[str, Any] | None = None) -> list[CheckResult]:
     """Run every section adapter; a section that raises turns its planned checks into ``error``.
+
+    Parameters
+    ----------
+    policy, inputs, registry
+        As for :func:`evaluate`.
+    sections : list of Section, optional
+        Adapters to run; default :func:`gatekit.sections.default_sections`.
+    info : dict, optional
+        Receives what the sections report about the run (keyed by section), for the report's metadata.
 
     Returns
     -------
     list of CheckResult
         Ordered by report section (:data:`SECTION_ORDER`), then policy order.
     """
-    ctx = RunContext(policy=policy, inputs=inputs, registry=registry)
+    ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {})
     checks: list[CheckResult] = []
     for section in sections if sections is not None else default_sections():
         try:
@@ -85,7 +95,8 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     """
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    checks = run_sections(policy, inputs, registry, sections)
+    section_info: dict[str, Any] = {}
+    checks = run_sections(policy, inputs, registry, sections, section_info)
     decision, reason = decide(checks, policy.policy.strict)
     finished = datetime.now(timezone.utc)
     # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
@@ -106,6 +117,7 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
             "resolved": policy.policy.model_dump(mode="json", exclude_none=True),
         },
         "inputs": {"files": inputs.files, **inputs.info},
+        "sections": section_info,
         "libraries": library_versions(),
         "platform": platform.platform(),
     }

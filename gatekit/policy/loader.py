@@ -331,10 +331,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
 def _has_rules(policy: Policy) -> bool:
     if policy.metrics or policy.gates or policy.drift is not None:
         return True
-    comp, dq = policy.compatibility, policy.data_quality
-    if comp is not None and (comp.feature_signature not in (None, "off") or comp.model_format is not None):
-        return True
-    return dq is not None and bool(dq.required_columns or dq.max_null_fraction is not None or dq.min_rows is not None)
+    return any(spec is not None and spec.rule_count() > 0 for spec in (policy.compatibility, policy.data_quality))
 
 
 def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | None = None) -> LoadedPolicy:

@@ -10,7 +10,7 @@ import difflib
 import reprlib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.policy.expressions import OPS, ExpressionError, comparisons, parse
@@ -140,27 +140,131 @@ class GateRule(Spec):
 
 
 class ModelFormatSpec(Spec):
-    """Allowed model artifact formats, e.g. ``["onnx", "skops"]``."""
-
-    allowed: list[str] = Field(min_length=1)
-
-
-class CompatibilitySpec(Spec):
-    """Feature-signature and model-format compatibility (evaluated from a later release on).
+    """Allowed model artifact formats, detected from the file's content (never its extension).
 
     Parameters
     ----------
-    feature_signature : {"strict", "compatible", "off"}, optional
-        ``strict``: same columns, order and dtypes as the reference; ``compatible``: a superset with
-        compatible dtypes.
-    model_format : ModelFormatSpec, optional
-    on_fail : {"block", "warn"}
+    allowed : list of str
+        Any of ``onnx``, ``skops``, ``joblib``, ``pickle`` (any protocol) and ``pickle_v0`` ..
+        ``pickle_v5`` (one pickle protocol), e.g. ``["onnx", "skops"]``.
+    on_fail : {"block", "warn"}, optional
+        Default: the section's.
     """
 
-    feature_signature: Literal["strict", "compatible", "off"] | None = None
+    allowed: list[str] = Field(min_length=1)
+    on_fail: OnFailField | None = None
+
+    @field_validator("allowed")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        from gatekit.artifacts import KNOWN_FORMAT_NAMES
+
+        for name in v:
+            if name not in KNOWN_FORMAT_NAMES:
+                close = difflib.get_close_matches(name, KNOWN_FORMAT_NAMES, n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise PydanticCustomError("model_format", "unknown model format {name}{hint} Known: {known}",
+                                          {"name": repr(name), "hint": hint or ".",
+                                           "known": ", ".join(KNOWN_FORMAT_NAMES)})
+        return v
+
+
+def _logical_type(v: Any) -> str:
+    from gatekit.logical_types import normalize_type
+
+    if not isinstance(v, str):
+        raise PydanticCustomError("type_name", "a type must be a name such as float, not {v}", {"v": repr(v)})
+    try:
+        return normalize_type(v)
+    except ValueError as exc:
+        raise PydanticCustomError("type_name", "{msg}", {"msg": str(exc)}) from None
+
+
+LogicalType = Annotated[str, BeforeValidator(_logical_type)]
+"""A logical column type (:mod:`gatekit.logical_types`), aliases such as ``str`` or ``int`` accepted."""
+
+
+class FeatureSignatureSpec(Spec):
+    """Feature-signature compatibility between what the data producer sends and what the candidate expects.
+
+    Parameters
+    ----------
+    mode : {"strict", "backward"}
+        ``strict``: the candidate expects exactly the expected features (names and logical types).
+        ``backward``: the candidate may drop nothing the expected signature has, may not change a type
+        (integer -> float widening allowed), and every feature it adds needs a default.
+    expected : dict of str to type, optional
+        The producer's / production model's signature, e.g. ``{item_id: str, price: float}``.
+    expected_file : str, optional
+        A signature file (relative to the policy): a JSON / YAML mapping of name to type, or an MLflow
+        ``MLmodel`` file.
+    expected_model : str, optional
+        The production model artifact (relative to the policy); its input signature is the expected one.
+    candidate : dict of str to type, optional
+        The candidate's declared input signature, when the artifact does not name its inputs (default:
+        read from the candidate model: ONNX graph inputs, MLflow ``MLmodel``, scikit-learn
+        ``feature_names_in_`` with types from the evaluation data).
+    defaults : dict, optional
+        Defaults for features the candidate adds (``{discount_rate: 0.0}``).
+    validate_data : bool
+        Also validate the evaluation data against the candidate's signature with pandera (default true).
+    on_fail : {"block", "warn"}, optional
+        Default: the section's.
+    """
+
+    mode: Literal["strict", "backward"] = "strict"
+    expected: dict[str, LogicalType] | None = None
+    expected_file: str | None = None
+    expected_model: str | None = None
+    candidate: dict[str, LogicalType] | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    validate_data: bool = True
+    on_fail: OnFailField | None = None
+
+    @field_validator("expected_model")
+    @classmethod
+    def _one_source(cls, v: str | None, info: ValidationInfo) -> str | None:
+        given = [k for k in ("expected", "expected_file") if info.data.get(k) is not None]
+        if v is not None:
+            given.append("expected_model")
+        if len(given) > 1:
+            raise PydanticCustomError("signature_source", "give one expected signature, not {given}",
+                                      {"given": " and ".join(given)})
+        return v
+
+
+def _signature_shorthand(v: Any) -> Any:
+    if v == "compatible":  # the seed's word for backward compatibility
+        return {"mode": "backward"}
+    if isinstance(v, str) and v in ("strict", "backward"):
+        return {"mode": v}
+    return v
+
+
+class CompatibilitySpec(Spec):
+    """Feature-signature and model-format compatibility (pandera + artifact inspection).
+
+    Parameters
+    ----------
+    feature_signature : FeatureSignatureSpec or {"strict", "backward", "compatible", "off"}, optional
+        A mode name alone means: expected = the evaluation data's columns and types.
+    model_format : ModelFormatSpec, optional
+    on_fail : {"block", "warn"}
+        Default ``block``.
+    """
+
+    feature_signature: Annotated[FeatureSignatureSpec | None, BeforeValidator(_signature_shorthand)] = None
     model_format: ModelFormatSpec | None = None
     on_fail: OnFailField = OnFail.BLOCK
 
+    @field_validator("feature_signature", mode="before")
+    @classmethod
+    def _off(cls, v: Any) -> Any:
+        return None if v == "off" else v
+
+    def rule_count(self) -> int:
+        """Return the number of rules this section evaluates."""
+        return (self.feature_signature is not None) + (self.model_format is not None)
 
 
 class DriftSpec(Spec):
@@ -173,15 +277,172 @@ class DriftSpec(Spec):
     on_fail: OnFailField = OnFail.WARN
 
 
+Scalar = str | int | float | bool
+
+
+class ColumnRules(Spec):
+    """Rules on one column of the evaluation data. Each rule given becomes one Great Expectations expectation.
+
+    Parameters
+    ----------
+    type : str, optional
+        Logical type (:mod:`gatekit.logical_types`): integer, float, number, string, boolean, datetime,
+        category. Great Expectations: gatekit's ``expect_column_logical_type_to_be``.
+    timezone : str, optional
+        Required with ``type: datetime``: ``naive``, ``aware``, ``UTC`` or an IANA zone name.
+    required : bool
+        The column must be present (default true). ``expect_column_to_exist``.
+    max_null_fraction : float, optional
+        At most this fraction of rows may be null (0 = no nulls). ``expect_column_values_to_not_be_null``
+        with ``mostly = 1 - max_null_fraction``.
+    min, max : float, optional
+        Inclusive range of the non-null values. ``expect_column_values_to_be_between`` with ``mostly``.
+    allowed : list, optional
+        The allowed values. ``expect_column_values_to_be_in_set`` with ``mostly``.
+    mostly : float
+        Fraction of the non-null values that must meet ``min``/``max``/``allowed`` (default 1.0, as in
+        Great Expectations).
+    max_distinct : int, optional
+        At most this many distinct values (category explosion).
+        ``expect_column_unique_value_count_to_be_between``.
+    max_unseen_share : float, optional
+        At most this fraction of the non-null values may be values never seen in the reference data
+        (``inputs.reference``). ``expect_column_values_to_be_in_set`` over the reference's values with
+        ``mostly = 1 - max_unseen_share``.
+    unique : bool
+        Every non-null value is distinct (id columns). ``expect_column_values_to_be_unique``.
+    on_fail : {"block", "warn"}, optional
+        Default: the section's.
+    description : str, optional
+    """
+
+    type: LogicalType | None = None
+    timezone: str | None = None
+    required: bool = True
+    max_null_fraction: float | None = Field(default=None, ge=0, le=1)
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Scalar] | None = Field(default=None, min_length=1)
+    mostly: float = Field(default=1.0, gt=0, le=1)
+    max_distinct: int | None = Field(default=None, ge=1)
+    max_unseen_share: float | None = Field(default=None, ge=0, le=1)
+    unique: bool = False
+    on_fail: OnFailField | None = None
+    description: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from gatekit.logical_types import check_timezone_rule
+
+        if v is None:
+            return v
+        if info.data.get("type") != "datetime":
+            raise PydanticCustomError("timezone", "timezone applies only to type: datetime", {})
+        try:
+            return check_timezone_rule(v)
+        except ValueError as exc:
+            raise PydanticCustomError("timezone", "{msg}", {"msg": str(exc)}) from None
+
+    @field_validator("max")
+    @classmethod
+    def _range(cls, v: float | None, info: ValidationInfo) -> float | None:
+        lo = info.data.get("min")
+        if v is not None and lo is not None and lo > v:
+            raise PydanticCustomError("range", "min {lo} is greater than max {hi}", {"lo": lo, "hi": v})
+        return v
+
+    @model_validator(mode="after")
+    def _datetime_needs_tz(self) -> ColumnRules:
+        """Require a time-zone rule for datetime columns (explicit, never assumed)."""
+        if self.type == "datetime" and self.timezone is None:
+            raise PydanticCustomError("timezone", "type: datetime needs timezone: naive, aware, UTC or a zone name "
+                                      "such as Europe/Berlin", {})
+        return self
+
+
+class RowCountSpec(Spec):
+    """Bounds on the number of rows of the evaluation data (``expect_table_row_count_to_be_between``)."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    on_fail: OnFailField | None = None
+
+
+class ExpectationRule(Spec):
+    """Any Great Expectations expectation, built-in or custom (``expectations/``), by its snake_case name.
+
+    Parameters
+    ----------
+    type : str
+        The expectation's name, e.g. ``expect_column_values_to_match_regex`` or a custom one such as
+        ``expect_column_values_to_not_contain_pii``.
+    kwargs : dict
+        Its arguments, exactly as Great Expectations names them (``column``, ``mostly``, ...).
+    name : str, optional
+        Check name in the report; default ``<type>(<column>)``.
+    on_fail : {"block", "warn"}, optional
+        Default: the section's.
+    description : str, optional
+    """
+
+    type: str = Field(pattern=r"^expect_[a-z0-9_]+$")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = Field(default=None, min_length=1)
+    on_fail: OnFailField | None = None
+    description: str | None = None
+
+
+class SuiteRef(Spec):
+    """A Great Expectations suite JSON file, run as is (relative to the policy)."""
+
+    path: str = Field(min_length=1)
+    on_fail: OnFailField | None = None
+
+
+def _suite_shorthand(v: Any) -> Any:
+    return [{"path": x} if isinstance(x, str) else x for x in v] if isinstance(v, list) else v
+
 
 class DataQualitySpec(Spec):
-    """Data quality rules on the evaluation data (evaluated from a later release on)."""
+    """Data quality rules on the evaluation data, run on Great Expectations (in memory, nothing on disk).
 
+    Parameters
+    ----------
+    columns : dict of str to ColumnRules
+        Per-column rules, keyed by column name.
+    required_columns : list of str
+        Columns that must be present (shorthand for ``columns: {c: {}}``).
+    row_count : RowCountSpec, optional
+        Row count bounds; ``min_rows`` is a shorthand for ``row_count: {min: n}``.
+    max_null_fraction : float, optional
+        Null limit for every column of the data that has no ``max_null_fraction`` of its own.
+    expectations : list of ExpectationRule
+        Further expectations, built-in or custom, by name.
+    suites : list of str or SuiteRef
+        Great Expectations suite JSON files to run as they are.
+    expectations_dir : str, optional
+        Folder of custom expectations (relative to the policy). Default: the first ``expectations/``
+        folder found beside the policy, in its parent folder, or in the current directory.
+    on_fail : {"block", "warn"}
+        Default severity of the section's rules (``block``).
+    """
+
+    columns: dict[str, ColumnRules] = Field(default_factory=dict)
     required_columns: list[str] = Field(default_factory=list)
-    max_null_fraction: float | None = Field(default=None, ge=0, le=1)
+    row_count: RowCountSpec | None = None
     min_rows: int | None = Field(default=None, ge=0)
+    max_null_fraction: float | None = Field(default=None, ge=0, le=1)
+    expectations: list[ExpectationRule] = Field(default_factory=list)
+    suites: Annotated[list[SuiteRef], BeforeValidator(_suite_shorthand)] = Field(default_factory=list)
+    expectations_dir: str | None = None
     on_fail: OnFailField = OnFail.BLOCK
 
+    def rule_count(self) -> int:
+        """Return the number of rules given (a section without rules is not a gate)."""
+        return (len(self.columns) + len(self.required_columns) + (self.row_count is not None)
+                + (self.min_rows is not None) + (self.max_null_fraction is not None) + len(self.expectations)
+                + len(self.suites))
 
 
 class InputsSpec(Spec):
@@ -213,6 +474,9 @@ class InputsSpec(Spec):
         Sensitive feature column(s) for fairness metrics.
     metrics : str, optional
         JSON file of metrics already computed, ``{"auc_roc": 0.91, ...}``.
+    reference : str, optional
+        Reference (training) data, ``.csv`` or ``.parquet``: the values data-quality rules compare with
+        (``max_unseen_share``) and, from a later release, drift.
     task : {"classification", "regression"}, optional
         Declared problem type; inferred from the target when absent.
     """
@@ -228,6 +492,7 @@ class InputsSpec(Spec):
     features: list[str] | None = None
     sensitive: list[str] = Field(default_factory=list)
     metrics: str | None = None
+    reference: str | None = None
     task: Literal["classification", "regression"] | None = None
 
     @field_validator("sensitive", mode="before")

@@ -42,6 +42,8 @@ class RunContext:
     policy: LoadedPolicy
     inputs: RunInputs
     registry: MetricRegistry
+    info: dict[str, Any] = field(default_factory=dict)
+    """Facts sections report about the run itself (e.g. custom expectations loaded); goes to the metadata."""
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
 
     def metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
@@ -69,6 +71,9 @@ class RunContext:
     def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
+        if spec.fn is not None and self.inputs.scoring_error:
+            return Observation(None, "error", f"the model could not score the data: {self.inputs.scoring_error}",
+                               "computed")
         if spec.fn is not None and self.inputs.eval_data is not None:
             try:
                 with warnings.catch_warnings(record=True) as caught:
@@ -103,7 +108,7 @@ class RunContext:
         if spec.fn is None:
             why = f"no value: {spec.description.split('. ', 1)[-1].rstrip('.')}"
         else:
-            why = "no value: no evaluation data was given and the metrics file does not have it"
+            why = f"no value: {self.inputs.no_eval_reason}"
         return Observation(None, "not_computable", why)
 
 
