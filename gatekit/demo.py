@@ -4,6 +4,9 @@
    from the applicant's ratios and credit history (``afam`` is not a feature; it is the sensitive
    attribute), trained on a stratified 70 % split; saved with skops; the held-out 30 % is written out.
    ``policies/loan_approval.yaml`` then loads the model, scores the held-out rows and gates it.
+   ``policies/loan_approval_v2.yaml`` gates a second candidate trained on a *new version* of the HMDA
+   frame: ``pirat`` renamed ``payment_income_ratio`` and ``other_debt_ratio`` (pirat - hirat) added. The
+   production model is the first candidate; the schema change breaks its interface and the gate blocks.
 2. elecdemand (Victoria, 2014): a gradient-boosted regressor forecasting half-hourly demand from
    temperature, work day, time of day and day of week, trained on January-October; its forecasts for
    November-December are written out and ``policies/demand_forecast.yaml`` gates them.
@@ -61,6 +64,38 @@ def train_hmda(root: Path, artifacts: Path) -> dict[str, Any]:
     model.fit(train[HMDA_FEATURES_NUM + HMDA_FEATURES_CAT], train["deny"])
     sio.dump(model, artifacts / "hmda_candidate.skops")
     hold.to_csv(artifacts / "hmda_holdout.csv", index=False)
+    train.to_csv(artifacts / "hmda_train.csv", index=False)  # the reference data of the data-quality rules
+    return {"train_rows": len(train), "holdout_rows": len(hold)}
+
+
+def hmda_v2(df: Any) -> Any:
+    """The HMDA frame's "new version": ``pirat`` renamed, ``other_debt_ratio`` = pirat - hirat added."""
+    v2 = df.rename(columns={"pirat": "payment_income_ratio"})
+    v2.insert(2, "other_debt_ratio", (df["pirat"] - df["hirat"]).clip(lower=0).round(4))
+    return v2
+
+
+def train_hmda_v2(root: Path, artifacts: Path) -> dict[str, Any]:
+    """Train a candidate on the new HMDA schema; write ``hmda_v2_candidate.skops`` and ``hmda_v2_holdout.csv``."""
+    import pandas as pd
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    df = hmda_v2(pd.read_csv(root / "data" / "hmda" / "hmda.csv"))
+    num = ["payment_income_ratio", "other_debt_ratio", *HMDA_FEATURES_NUM[1:]]
+    train, hold = train_test_split(df, test_size=0.3, random_state=SEED, stratify=df["deny"])
+    model = Pipeline([
+        ("prep", ColumnTransformer([("num", StandardScaler(), num),
+                                    ("cat", OneHotEncoder(handle_unknown="ignore"), HMDA_FEATURES_CAT)])),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ])
+    model.fit(train[num + HMDA_FEATURES_CAT], train["deny"])
+    sio.dump(model, artifacts / "hmda_v2_candidate.skops")
+    hold.to_csv(artifacts / "hmda_v2_holdout.csv", index=False)
     return {"train_rows": len(train), "holdout_rows": len(hold)}
 
 
@@ -96,14 +131,14 @@ def train_demand(root: Path, artifacts: Path) -> dict[str, Any]:
 
 
 def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
-    """Train both candidates, run both policies, write both reports.
+    """Train the candidates, run the three policies, write their reports.
 
     Parameters
     ----------
     root : pathlib.Path or None
         Repository root; found automatically when None.
     out : pathlib.Path or None
-        Folder for the two reports; default ``<root>/reports/demo``. The trained models and held-out
+        Folder for the reports; default ``<root>/reports/demo``. The trained models and held-out
         rows always go to ``<root>/reports/demo/artifacts``, where the policies' ``inputs:`` read them.
     console : rich.console.Console
         Where progress and the summaries are printed.
@@ -111,7 +146,7 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     Returns
     -------
     int
-        0 when both gates ran (whatever their decisions), so the demo command itself succeeds.
+        0 when every gate ran (whatever its decision), so the demo command itself succeeds.
     """
     from gatekit.api import run
     from gatekit.report import write_reports
@@ -124,10 +159,12 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     console.print("Training the loan-approval candidate on HMDA (70 % stratified split) ...")
     h = train_hmda(root, artifacts)
     console.print(f"  {h['train_rows']} training rows, {h['holdout_rows']} held-out rows")
+    console.print("Training a second candidate on a new HMDA schema (pirat renamed, other_debt_ratio added) ...")
+    train_hmda_v2(root, artifacts)
     console.print("Training the demand forecaster on elecdemand (Jan-Oct 2014; held out Nov-Dec) ...")
     d = train_demand(root, artifacts)
     console.print(f"  {d['train_rows']} training rows, {d['holdout_rows']} held-out rows")
-    for name in ("loan_approval", "demand_forecast"):
+    for name in ("loan_approval", "loan_approval_v2", "demand_forecast"):
         console.print()
         report = run(root / "policies" / f"{name}.yaml")
         written = write_reports(report, out / name)

@@ -180,7 +180,7 @@ def test_exercise_2_blocks_on_parity_exit_1(tmp_path: Path) -> None:
     assert checks["psi_feature_drift"]["status"] == "pass"
 
 
-def test_seed_format_blocks_on_skipped_compatibility(tmp_path: Path) -> None:
+def test_seed_format_blocks_on_uncheckable_compatibility(tmp_path: Path) -> None:
     out = tmp_path / "out"
     metrics = {"auc_roc": 0.95, "precision_at_0_5": 0.80, "fairness_demographic_parity_diff": 0.05,
                "latency_p95_ms": 100}
@@ -188,9 +188,10 @@ def test_seed_format_blocks_on_skipped_compatibility(tmp_path: Path) -> None:
     assert res.returncode == 1, res.stderr
     report = load_report(out)
     assert report["decision"] == "block"
-    skipped = [c for c in report["checks"] if c["status"] == "skipped"]
-    assert {c["name"] for c in skipped} == {"feature_signature", "model_format"}
-    assert all(c["section"] == "compatibility" and "not implemented" in c["message"] for c in skipped)
+    # only a metrics file: no model, no data, so neither signature nor format can be checked: fail closed
+    nc = [c for c in report["checks"] if c["status"] == "not_computable"]
+    assert {c["name"] for c in nc} == {"feature_signature", "data_signature", "model_format"}
+    assert all(c["section"] == "compatibility" for c in nc)
     assert all(c["status"] == "pass" for c in report["checks"] if c["section"] != "compatibility")
 
 

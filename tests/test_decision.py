@@ -332,18 +332,17 @@ ALL_GOOD = {"auc_roc": 0.95, "precision_at_0_5": 0.80, "fairness_demographic_par
             "latency_p95_ms": 100}
 
 
-def test_seed_format_compatibility_is_skipped_and_blocks_in_strict_mode(tmp_path: Path) -> None:
+def test_seed_format_compatibility_without_a_model_blocks_in_strict_mode(tmp_path: Path) -> None:
     report = gatekit.run(POLICIES / "seed_format.yaml", metrics=metrics_file(tmp_path, ALL_GOOD))
     compat = [c for c in report.checks if c.section == "compatibility"]
-    assert {c.name for c in compat} == {"feature_signature", "model_format"}
+    assert {c.name for c in compat} == {"feature_signature", "data_signature", "model_format"}
     for c in compat:
-        assert c.status == Status.SKIPPED
+        assert c.status == Status.NOT_COMPUTABLE
         assert c.on_fail == OnFail.BLOCK
-        assert "not implemented" in c.message
     others = [c for c in report.checks if c.section != "compatibility"]
     assert {c.name for c in others} == {"auc_roc", "fairness_demographic_parity_diff", "latency_p95_ms",
                                         "model_performance"}
-    assert all(c.status == Status.PASS for c in others)  # so the block comes from the skipped rules alone
+    assert all(c.status == Status.PASS for c in others)  # so the block comes from the uncheckable rules alone
     assert report.decision == Decision.BLOCK
 
 

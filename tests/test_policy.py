@@ -48,7 +48,8 @@ def test_seed_format_loads() -> None:
     assert [(g.gate, g.on_fail) for g in pol.gates] == [("model_performance", OnFail.BLOCK)]
     assert pol.gates[0].require == "auc_roc >= 0.90 AND precision_at_0_5 >= 0.75"
     assert pol.compatibility is not None
-    assert pol.compatibility.feature_signature == "strict"
+    assert pol.compatibility.feature_signature is not None
+    assert pol.compatibility.feature_signature.mode == "strict"
     assert pol.compatibility.model_format is not None
     assert list(pol.compatibility.model_format.allowed) == ["onnx", "pickle_v2"]
 

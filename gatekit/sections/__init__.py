@@ -4,6 +4,8 @@ Adding a gate type = one spec model + one adapter class here + tests; the orches
 """
 
 from gatekit.sections.base import RunContext, Section
+from gatekit.sections.compatibility import CompatibilitySection
+from gatekit.sections.data_quality import DataQualitySection
 from gatekit.sections.gates import GatesSection
 from gatekit.sections.metric_rules import MetricRulesSection
 from gatekit.sections.pending import PendingSection
@@ -12,8 +14,8 @@ from gatekit.sections.pending import PendingSection
 def default_sections() -> list[Section]:
     """Return the adapters run by default, in report order (data checks first)."""
     return [
-        PendingSection("data_quality"),
-        PendingSection("compatibility"),
+        DataQualitySection(),
+        CompatibilitySection(),
         MetricRulesSection(),
         GatesSection(),
         PendingSection("drift"),

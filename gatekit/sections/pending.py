@@ -18,25 +18,9 @@ NOT_IMPLEMENTED = "not implemented: this gatekit version parses and validates th
 def _rules(section: str, spec: Any) -> list[tuple[str, dict[str, Any]]]:
     if spec is None:
         return []
-    if section == "compatibility":
-        out = []
-        if spec.feature_signature not in (None, "off"):
-            out.append(("feature_signature", {"mode": spec.feature_signature}))
-        if spec.model_format is not None:
-            out.append(("model_format", {"allowed": list(spec.model_format.allowed)}))
-        return out
     if section == "drift":
         return [(f"drift_{spec.method}", {"method": spec.method, "threshold": spec.threshold,
                                          "features": spec.features})]
-    if section == "data_quality":
-        out = []
-        if spec.required_columns:
-            out.append(("required_columns", {"columns": list(spec.required_columns)}))
-        if spec.max_null_fraction is not None:
-            out.append(("max_null_fraction", {"value": spec.max_null_fraction}))
-        if spec.min_rows is not None:
-            out.append(("min_rows", {"value": spec.min_rows}))
-        return out
     return []
 
 

@@ -1,0 +1,266 @@
+"""Great Expectations at run time: an ephemeral context, gatekit's own expectations, custom expectations.
+
+Imported only by the data-quality section, so ``gatekit --help`` never pays for Great Expectations'
+import. Nothing is written to disk: the context is ephemeral (``gx.get_context(mode="ephemeral")``) and
+validation results stay in memory.
+
+Great Expectations keeps one process-wide registry of expectation classes, filled when a class is
+defined. gatekit's own expectation is defined on first use (:func:`builtin_expectations`); custom ones
+are defined when :func:`load_custom_expectations` imports their files, explicitly, at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOGICAL_TYPE_EXPECTATION = "expect_column_logical_type_to_be"
+
+
+def _quiet() -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+
+@functools.cache
+def builtin_expectations() -> dict[str, type]:
+    """Define (once per process) gatekit's own expectations and return them by snake_case name.
+
+    ``expect_column_logical_type_to_be(column, type_, timezone=None)``: the column holds the logical
+    type (:mod:`gatekit.logical_types`). Its observed value is the column's dtype; ``result.details``
+    holds the full description. An all-null column cannot show its type: the expectation does not
+    succeed and says so (fail closed).
+    """
+    _quiet()
+    from great_expectations.execution_engine import PandasExecutionEngine
+    from great_expectations.expectations.expectation import ColumnAggregateExpectation
+    from great_expectations.expectations.metrics import ColumnAggregateMetricProvider, column_aggregate_value
+
+    from gatekit.logical_types import describe_column, type_matches
+
+    class GatekitColumnDescription(ColumnAggregateMetricProvider):
+        """The column's storage as plain data (:func:`gatekit.logical_types.describe_column`)."""
+
+        metric_name = "gatekit.column.description"
+
+        @column_aggregate_value(engine=PandasExecutionEngine)
+        def _pandas(cls, column: Any, **kwargs: Any) -> dict[str, Any]:
+            return describe_column(column)
+
+    class ExpectColumnLogicalTypeToBe(ColumnAggregateExpectation):
+        """Expect a column to hold a logical type (integer, float, number, string, boolean, datetime, category).
+
+        Parameters
+        ----------
+        column : str
+        type_ : str
+            A logical type from :mod:`gatekit.logical_types`.
+        timezone : str, optional
+            For datetime: ``naive``, ``aware`` or a zone name.
+        """
+
+        type_: str
+        timezone: str | None = None
+        metric_dependencies = ("gatekit.column.description",)
+        success_keys = ("type_", "timezone")
+
+        def _validate(self, metrics: dict[str, Any], runtime_configuration: dict | None = None,
+                      execution_engine: Any = None) -> dict[str, Any]:
+            desc = metrics["gatekit.column.description"]
+            kwargs = self.configuration.kwargs
+            ok, note = type_matches(desc, kwargs["type_"], kwargs.get("timezone"))
+            return {"success": bool(ok), "result": {"observed_value": desc["dtype"],
+                                                    "details": {**desc, "note": note, "determinable": ok is not None}}}
+
+    return {LOGICAL_TYPE_EXPECTATION: ExpectColumnLogicalTypeToBe}
+
+
+@dataclass
+class CustomLoad:
+    """What :func:`load_custom_expectations` found.
+
+    Parameters
+    ----------
+    folder : str or None
+    loaded : list of dict
+        ``{"name", "class", "file"}`` per expectation class defined.
+    errors : list of dict
+        ``{"file", "line", "message"}`` per file that failed to import.
+    """
+
+    folder: str | None
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_info(self) -> dict[str, Any]:
+        """Return the load as plain data for the report's metadata."""
+        return {"folder": self.folder, "loaded": self.loaded, "errors": self.errors}
+
+
+def _error_line(exc: BaseException, path: Path) -> int | None:
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path.resolve():
+            line = frame.lineno  # the innermost frame inside the file is where it broke
+    return line
+
+
+def load_custom_expectations(folder: Path | None) -> CustomLoad:
+    """Import every ``*.py`` file of ``folder`` (except ``_*.py``) and report the expectations each defines.
+
+    Each file is imported under its own module name (``gatekit_expectations.<stem>``) with
+    :func:`importlib.util.spec_from_file_location`; defining a Great Expectations ``Expectation`` subclass
+    registers it by its snake_case name. A file that fails to import is recorded with its line and
+    message and the others still load.
+
+    Parameters
+    ----------
+    folder : pathlib.Path or None
+        None or a missing folder loads nothing.
+
+    Returns
+    -------
+    CustomLoad
+    """
+    _quiet()
+    result = CustomLoad(str(folder) if folder is not None else None)
+    if folder is None or not folder.is_dir():
+        return result
+    from great_expectations.expectations.expectation import Expectation
+
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"gatekit_expectations.{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError("not a loadable Python file")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module  # dataclasses / pydantic look the module up while defining
+            spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - a broken custom file is reported, never fatal
+            sys.modules.pop(module_name, None)
+            result.errors.append({"file": str(path), "line": _error_line(exc, path),
+                                  "message": f"{type(exc).__name__}: {exc}"})
+            continue
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, Expectation) and obj.__module__ == module_name
+                    and not obj.__name__.startswith("_")):
+                try:
+                    name = obj.expectation_type
+                except Exception:  # noqa: BLE001 - an abstract helper class has no name
+                    continue
+                result.loaded.append({"name": name, "class": obj.__name__, "file": str(path)})
+    return result
+
+
+def expectation_class(name: str) -> type | None:
+    """Return the registered expectation class for a snake_case name, or None."""
+    from great_expectations.expectations.registry import _registered_expectations
+
+    builtin_expectations()
+    return _registered_expectations.get(name)
+
+
+def known_expectations() -> list[str]:
+    """Return the snake_case names of every registered expectation (built-in, gatekit's and custom)."""
+    from great_expectations.expectations.registry import _registered_expectations
+
+    builtin_expectations()
+    return sorted(_registered_expectations)
+
+
+def read_suite(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    """Read a Great Expectations suite JSON file (1.x format, or 0.x ``expectation_type`` keys).
+
+    Returns
+    -------
+    name : str
+    expectations : list of dict
+        ``{"type", "kwargs", "meta"}`` each.
+
+    Raises
+    ------
+    ValueError
+        Unreadable JSON or no ``expectations`` list; the message names the file.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the suite: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
+        raise ValueError(f"{path}: not a Great Expectations suite (no 'expectations' list)")
+    name = str(data.get("name") or data.get("expectation_suite_name") or path.stem)
+    out = []
+    for i, exp in enumerate(data["expectations"]):
+        etype = exp.get("type") or exp.get("expectation_type") if isinstance(exp, dict) else None
+        if not isinstance(etype, str):
+            raise ValueError(f"{path}: expectations[{i}] has no 'type'")
+        kwargs = exp.get("kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"{path}: expectations[{i}].kwargs is not a mapping")
+        out.append({"type": etype, "kwargs": kwargs, "meta": exp.get("meta") or {}})
+    return name, out
+
+
+class Validator:
+    """One ephemeral context and one in-memory batch of a DataFrame; validates expectation lists."""
+
+    def __init__(self, frame: Any) -> None:
+        _quiet()
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        builtin_expectations()
+        self._gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        asset = self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
+        self.batch = asset.add_batch_definition_whole_dataframe("all_rows").get_batch(
+            batch_parameters={"dataframe": frame})
+
+    def validate(self, expectations: list[Any], examples: int = 20) -> list[Any]:
+        """Validate expectation objects; return their results in the same order.
+
+        Parameters
+        ----------
+        expectations : list of great_expectations Expectation
+            The expectations to run, each once.
+        examples : int
+            Example failing values kept per expectation (``partial_unexpected_count``).
+
+        Returns
+        -------
+        list of ExpectationValidationResult
+        """
+        if not expectations:
+            return []
+        suite = self._gx.ExpectationSuite(name="gatekit")
+        first: dict[str, int] = {}  # a suite holds each configuration once: identical rules share one result
+        same_as: list[int] = []
+        for i, exp in enumerate(expectations):
+            key = json.dumps([exp.expectation_type, exp.configuration.kwargs], sort_keys=True, default=str)
+            if key not in first:
+                first[key] = i
+                exp.meta = {**(exp.meta or {}), "gatekit_index": i}
+                suite.add_expectation(exp)
+            same_as.append(first[key])
+        res = self.batch.validate(suite, result_format={"result_format": "SUMMARY",
+                                                        "partial_unexpected_count": examples})
+        by_index = {r.expectation_config.meta.get("gatekit_index"): r for r in res.results}
+        return [by_index.get(j) for j in same_as]

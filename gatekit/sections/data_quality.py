@@ -1,0 +1,408 @@
+"""The ``data_quality:`` section on Great Expectations: every rule is one expectation, run in memory.
+
+Rules are turned into expectations, validated together on one ephemeral batch of the evaluation data
+(:class:`gatekit.gx.Validator`) and each result becomes one :class:`~gatekit.results.CheckResult`
+with the observed value, the unexpected count and percent and up to 20 example failing values.
+
+Where a rule has a threshold (a null fraction, a share of values outside a range or set, a distinct
+count), the observed value is compared with it by gatekit's shared comparison
+(:func:`gatekit.decision.evaluate_threshold`); Great Expectations' own ``success`` is kept in the
+details. Expectations named directly (built-in, custom or from a suite file) are decided by Great
+Expectations' ``success``.
+
+A column missing from the data fails its own rules with a message naming it; every other rule still
+runs. A custom expectation file that does not import is one ``error`` check naming its file and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekit.decision import evaluate_threshold, fmt, fmt_pair
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.policy.models import ColumnRules, DataQualitySpec
+from gatekit.results import CheckResult, OnFail, Status
+
+SECTION = "data_quality"
+EXAMPLES = 20
+
+
+@dataclass
+class _Item:
+    """One planned check: its expectation (or a verdict reached without one) and how to read the result."""
+
+    name: str
+    on_fail: OnFail
+    kind: str  # present, type, nulls, share, distinct, unique, rows, generic
+    column: str | None = None
+    threshold: float | None = None
+    expectation_type: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    bounds: tuple[float | None, float | None] | None = None
+    verdict: CheckResult | None = None  # decided before Great Expectations runs (missing column, bad kwargs)
+    expectation: Any = None
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            return str(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return str(v)
+
+
+def _column_rules(spec: DataQualitySpec) -> dict[str, ColumnRules]:
+    rules = dict(spec.columns)
+    for col in spec.required_columns:
+        rules.setdefault(col, ColumnRules())
+    return rules
+
+
+def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
+    """Plan the checks of the section (``columns`` is None when there is no data: plan from the policy only)."""
+    items: list[_Item] = []
+    section_on_fail = spec.on_fail
+    row_count = spec.row_count
+    if row_count is None and spec.min_rows is not None:
+        from gatekit.policy.models import RowCountSpec
+
+        row_count = RowCountSpec(min=spec.min_rows)
+    if row_count is not None and (row_count.min is not None or row_count.max is not None):
+        items.append(_Item("row_count", row_count.on_fail or section_on_fail, "rows",
+                           expectation_type="expect_table_row_count_to_be_between",
+                           kwargs={"min_value": row_count.min, "max_value": row_count.max},
+                           bounds=(row_count.min, row_count.max)))
+    for col, r in _column_rules(spec).items():
+        sev = r.on_fail or section_on_fail
+        if columns is not None and col not in columns and not r.required:
+            continue  # an optional column that is absent: its rules do not apply
+        if r.required:
+            items.append(_Item(f"{col}.present", sev, "present", col, expectation_type="expect_column_to_exist",
+                               kwargs={"column": col}, description=r.description))
+        if r.type is not None:
+            kw = {"column": col, "type_": r.type, **({"timezone": r.timezone} if r.timezone else {})}
+            items.append(_Item(f"{col}.type", sev, "type", col, expectation_type="expect_column_logical_type_to_be",
+                               kwargs=kw, description=r.description))
+        if r.max_null_fraction is not None:
+            items.append(_nulls(col, r.max_null_fraction, sev, r.description))
+        if r.min is not None or r.max is not None:
+            items.append(_Item(f"{col}.range", sev, "share", col, threshold=_share(r.mostly),
+                               expectation_type="expect_column_values_to_be_between",
+                               kwargs={"column": col, "min_value": r.min, "max_value": r.max, "mostly": r.mostly},
+                               bounds=(r.min, r.max), description=r.description))
+        if r.allowed is not None:
+            items.append(_Item(f"{col}.allowed", sev, "share", col, threshold=_share(r.mostly),
+                               expectation_type="expect_column_values_to_be_in_set",
+                               kwargs={"column": col, "value_set": list(r.allowed), "mostly": r.mostly},
+                               description=r.description))
+        if r.max_distinct is not None:
+            items.append(_Item(f"{col}.distinct", sev, "distinct", col, threshold=float(r.max_distinct),
+                               expectation_type="expect_column_unique_value_count_to_be_between",
+                               kwargs={"column": col, "max_value": r.max_distinct}, description=r.description))
+        if r.max_unseen_share is not None:
+            items.append(_Item(f"{col}.unseen_share", sev, "unseen", col, threshold=r.max_unseen_share,
+                               expectation_type="expect_column_values_to_be_in_set",
+                               kwargs={"column": col, "mostly": 1.0 - r.max_unseen_share}, description=r.description))
+        if r.unique:
+            items.append(_Item(f"{col}.unique", sev, "unique", col, threshold=0.0,
+                               expectation_type="expect_column_values_to_be_unique", kwargs={"column": col},
+                               description=r.description))
+    if spec.max_null_fraction is not None and columns is not None:
+        own = {c for c, r in spec.columns.items() if r.max_null_fraction is not None}
+        for col in columns:
+            if col not in own:
+                items.append(_nulls(col, spec.max_null_fraction, section_on_fail, None))
+    for e in spec.expectations:
+        col = e.kwargs.get("column")
+        name = e.name or (f"{e.type}({col})" if isinstance(col, str) else e.type)
+        items.append(_Item(name, e.on_fail or section_on_fail, "generic", col if isinstance(col, str) else None,
+                           expectation_type=e.type, kwargs=dict(e.kwargs), description=e.description))
+    return items
+
+
+def _share(mostly: float) -> float:
+    return round(1.0 - mostly, 12)
+
+
+def _nulls(col: str, limit: float, sev: OnFail, description: str | None) -> _Item:
+    return _Item(f"{col}.max_null_fraction", sev, "nulls", col, threshold=limit,
+                 expectation_type="expect_column_values_to_not_be_null",
+                 kwargs={"column": col, "mostly": round(1.0 - limit, 12)}, description=description)
+
+
+def _custom_folder(spec: DataQualitySpec, policy: LoadedPolicy) -> Path | None:
+    if spec.expectations_dir is not None:
+        return (policy.base_dir / spec.expectations_dir).resolve()
+    for base in (policy.base_dir, policy.base_dir.parent, Path.cwd()):
+        cand = base / "expectations"
+        if cand.is_dir():
+            return cand.resolve()
+    return None
+
+
+class DataQualitySection:
+    """Adapter for ``data_quality:`` (Great Expectations 1.x, ephemeral context)."""
+
+    name = SECTION
+
+    def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
+        """Return the checks planned from the policy alone (used if the section crashes)."""
+        spec = policy.policy.data_quality
+        return [] if spec is None else [(i.name, i.on_fail) for i in _plan(spec, None)]
+
+    def run(self, ctx: Any) -> list[CheckResult]:
+        """Validate the evaluation data against every data-quality rule."""
+        spec: DataQualitySpec | None = ctx.policy.policy.data_quality
+        if spec is None:
+            return []
+        frame = ctx.inputs.frame
+        if frame is None:
+            return [CheckResult(name=n, section=SECTION, status=Status.NOT_COMPUTABLE, on_fail=s,
+                                message="no evaluation data was given (inputs.data / --data)")
+                    for n, s in self.planned(ctx.policy)]
+        from gatekit import gx
+
+        columns = [str(c) for c in frame.columns]
+        out: list[CheckResult] = []
+        load = gx.load_custom_expectations(_custom_folder(spec, ctx.policy))
+        ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": len(frame)}
+        for err in load.errors:
+            where = f"{err['file']}:{err['line']}" if err["line"] else err["file"]
+            out.append(CheckResult(name=f"custom_expectations:{Path(err['file']).name}", section=SECTION,
+                                   status=Status.ERROR, on_fail=spec.on_fail,
+                                   message=f"{where}: the custom expectation file failed to load: {err['message']}; "
+                                           "fix the file (the other checks ran)",
+                                   details=err))
+        items = _plan(spec, columns)
+        for path_ref in spec.suites:
+            items.extend(self._suite_items(path_ref, spec, ctx.policy))
+        failed_files = {Path(e["file"]).stem: e for e in load.errors}
+        for item in items:
+            if item.verdict is None:
+                self._prepare(item, frame, columns, ctx.inputs.reference, failed_files)
+        runnable = [i for i in items if i.verdict is None and i.expectation is not None]
+        results = gx.Validator(frame).validate([i.expectation for i in runnable], EXAMPLES) if runnable else []
+        by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
+        for item in items:
+            if item.verdict is not None:
+                out.append(item.verdict)
+            else:
+                out.append(self._interpret(item, by_id.get(id(item)), len(frame)))
+        return out
+
+    # planning helpers ---------------------------------------------------------------------------------
+
+    def _suite_items(self, ref: Any, spec: DataQualitySpec, policy: LoadedPolicy) -> list[_Item]:
+        from gatekit import gx
+
+        path = (policy.base_dir / ref.path).resolve()
+        sev = ref.on_fail or spec.on_fail
+        try:
+            suite_name, exps = gx.read_suite(path)
+        except ValueError as exc:
+            return [_Item(f"suite:{Path(ref.path).name}", sev, "generic",
+                          verdict=CheckResult(name=f"suite:{Path(ref.path).name}", section=SECTION,
+                                              status=Status.ERROR, on_fail=sev, message=str(exc)))]
+        items = []
+        for e in exps:
+            col = e["kwargs"].get("column")
+            label = f"{e['type']}({col})" if isinstance(col, str) else e["type"]
+            items.append(_Item(f"{suite_name}:{label}", sev, "generic", col if isinstance(col, str) else None,
+                               expectation_type=e["type"], kwargs=dict(e["kwargs"]),
+                               description=f"from suite {path.name}"))
+        return items
+
+    def _prepare(self, item: _Item, frame: Any, columns: list[str], reference: Any,
+                 failed_files: dict[str, dict[str, Any]]) -> None:
+        """Build the item's expectation, or decide it now (missing column, no reference, bad arguments)."""
+        from gatekit import gx
+
+        def verdict(status: Status, message: str, **extra: Any) -> None:
+            item.verdict = CheckResult(name=item.name, section=SECTION, status=status, on_fail=item.on_fail,
+                                       message=message, details=_json_safe({"expectation": item.expectation_type,
+                                                                            "kwargs": item.kwargs, **extra}))
+
+        if item.column is not None and item.kind != "present" and item.column not in columns:
+            close = difflib.get_close_matches(item.column, columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            verdict(Status.FAIL, f"column {item.column!r} is missing from the data{hint}, so this rule fails")
+            return
+        if item.kind == "unseen":
+            if reference is None:
+                verdict(Status.NOT_COMPUTABLE, "no reference data was given (inputs.reference / --reference), so "
+                                               "unseen values cannot be counted")
+                return
+            if item.column not in reference.columns:
+                verdict(Status.NOT_COMPUTABLE, f"column {item.column!r} is not in the reference data")
+                return
+            item.kwargs["value_set"] = reference[item.column].dropna().unique().tolist()
+        cls = gx.expectation_class(item.expectation_type or "")
+        if cls is None:
+            known = gx.known_expectations()
+            close = difflib.get_close_matches(item.expectation_type or "", known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            broken = [f"{e['file']}:{e['line']}" for e in failed_files.values()]
+            also = f"; custom expectation files that failed to load: {', '.join(broken)}" if broken else ""
+            verdict(Status.ERROR, f"unknown expectation {item.expectation_type!r}: not part of Great Expectations and "
+                                  f"not defined in the custom expectations folder{hint}{also}")
+            return
+        try:
+            item.expectation = cls(**item.kwargs)
+        except Exception as exc:  # noqa: BLE001 - pydantic or the class itself refused the arguments
+            first = str(exc).strip().splitlines()
+            verdict(Status.ERROR, f"invalid arguments for {item.expectation_type}: "
+                                  f"{'; '.join(first[:3]) if first else type(exc).__name__}")
+
+    # result interpretation ----------------------------------------------------------------------------
+
+    def _interpret(self, item: _Item, res: Any, n_rows: int) -> CheckResult:
+        base = dict(name=item.name, section=SECTION, on_fail=item.on_fail)
+        kwargs_shown = dict(item.kwargs)
+        if item.kind == "unseen":
+            values = kwargs_shown.pop("value_set", [])
+            kwargs_shown["reference_distinct_values"] = len(values)
+        details: dict[str, Any] = {"expectation": item.expectation_type, "kwargs": kwargs_shown,
+                                   "description": item.description}
+        if res is None:
+            return CheckResult(status=Status.ERROR, message="Great Expectations returned no result for this rule",
+                               details=_json_safe(details), **base)
+        r = dict(res.result or {})
+        info = res.exception_info or {}
+        if info.get("raised_exception"):
+            msg = str(info.get("exception_message") or "the expectation raised").strip().splitlines()[0]
+            details["exception"] = msg
+            return CheckResult(status=Status.ERROR, message=f"Great Expectations could not evaluate "
+                                                            f"{item.expectation_type}: {msg}",
+                               details=_json_safe(details), **base)
+        for key in ("element_count", "unexpected_count", "unexpected_percent", "missing_count",
+                    "observed_value"):
+            if key in r:
+                details[key] = r[key]
+        if "partial_unexpected_list" in r:
+            details["examples"] = list(r["partial_unexpected_list"])[:EXAMPLES]
+        if isinstance(r.get("details"), dict):
+            details["result_details"] = r["details"]
+        details["great_expectations_success"] = bool(res.success)
+        return _json_safe_result(self._verdict(item, r, bool(res.success), details, n_rows), base, details)
+
+    def _verdict(self, item: _Item, r: dict[str, Any], success: bool, details: dict[str, Any],
+                 n_rows: int) -> tuple[Status, float | None, str | None, float | None, str]:
+        col = item.column
+        if item.kind == "present":
+            return ((Status.PASS, None, None, None, f"column {col!r} is present") if success else
+                    (Status.FAIL, None, None, None, f"required column {col!r} is missing from the data"))
+        if item.kind == "type":
+            d = r.get("details") or {}
+            want = item.kwargs["type_"] + (f" ({item.kwargs['timezone']})" if item.kwargs.get("timezone") else "")
+            note = d.get("note", r.get("observed_value"))
+            if d.get("determinable") is False:
+                return Status.NOT_COMPUTABLE, None, None, None, f"expected {want}; {note}"
+            return (Status.PASS if success else Status.FAIL), None, None, None, \
+                f"expected {want}; found {note}"
+        if item.kind == "rows":
+            rows = r.get("observed_value")
+            lo, hi = item.bounds or (None, None)
+            if not isinstance(rows, (int, float)):
+                return Status.ERROR, None, None, None, "Great Expectations gave no row count"
+            op, thr = (("<=", float(hi)) if hi is not None and (lo is None or rows > hi) else (">=", float(lo or 0)))
+            status, _ = evaluate_threshold(float(rows), op, thr)
+            want = " and ".join(x for x in (f">= {fmt(lo)}" if lo is not None else "",
+                                             f"<= {fmt(hi)}" if hi is not None else "") if x)
+            return status, float(rows), op, thr, f"{fmt(rows)} rows; required {want}"
+        if item.kind == "distinct":
+            n = r.get("observed_value")
+            if not isinstance(n, (int, float)):
+                return Status.ERROR, None, None, None, "Great Expectations gave no distinct count"
+            status, _ = evaluate_threshold(float(n), "<=", float(item.threshold or 0))
+            return status, float(n), "<=", item.threshold, \
+                f"{fmt(n)} distinct values; at most {fmt(item.threshold)} allowed"
+        if item.kind == "generic":
+            return self._generic(item, r, success)
+        unexpected = r.get("unexpected_count")
+        if not isinstance(unexpected, (int, float)):
+            return Status.ERROR, None, None, None, "Great Expectations gave no unexpected count"
+        if item.kind == "unique":
+            status, _ = evaluate_threshold(float(unexpected), "<=", 0.0)
+            msg = ("every non-null value is distinct" if status == Status.PASS else
+                   f"{fmt(unexpected)} rows hold a value that another row also holds")
+            return status, float(unexpected), "<=", 0.0, msg
+        if item.kind == "nulls":
+            total = r.get("element_count") or n_rows
+            frac = unexpected / total if total else None
+            if frac is None:
+                return Status.NOT_COMPUTABLE, None, None, None, "the data has no rows"
+            status, _ = evaluate_threshold(frac, "<=", float(item.threshold or 0))
+            shown, limit = fmt_pair(frac, float(item.threshold or 0))
+            verdict = "meets" if status == Status.PASS else "does not meet"
+            return status, frac, "<=", item.threshold, \
+                f"null fraction {shown} ({fmt(unexpected)} of {fmt(total)} rows) {verdict} <= {limit}"
+        # share of non-null values outside a range / set / the reference's values
+        non_null = (r.get("element_count") or 0) - (r.get("missing_count") or 0)
+        if non_null <= 0:
+            return Status.NOT_COMPUTABLE, None, None, None, f"column {col!r} has no non-null values to check"
+        share = unexpected / non_null
+        status, _ = evaluate_threshold(share, "<=", float(item.threshold or 0))
+        what = {"range": _range_text(item.bounds), "allowed": "outside the allowed set",
+                "unseen_share": "never seen in the reference data"}[item.name.rsplit(".", 1)[-1]]
+        examples = ", ".join(map(repr, details.get("examples", [])[:5]))
+        msg = f"{fmt(unexpected)} of {fmt(non_null)} non-null values ({fmt(100 * share)} %) are {what}"
+        msg += f"; at most {fmt(100 * (item.threshold or 0))} % allowed"
+        if examples and unexpected:
+            msg += f"; e.g. {examples}"
+        allowed = item.kwargs.get("value_set") if item.name.endswith(".allowed") else None
+        if status == Status.FAIL and allowed and any(isinstance(v, bool) for v in allowed):
+            msg += ("; note: the allowed list holds booleans, and YAML reads unquoted yes/no/on/off as booleans: "
+                    "quote them ('yes') if the column holds text")
+        return status, share, "<=", item.threshold, msg
+
+    def _generic(self, item: _Item, r: dict[str, Any], success: bool) -> tuple[Any, ...]:
+        status = Status.PASS if success else Status.FAIL
+        if isinstance(r.get("unexpected_count"), (int, float)) and r.get("unexpected_percent") is not None:
+            pct = float(r["unexpected_percent"])
+            mostly = item.kwargs.get("mostly", 1.0)
+            thr = _share(mostly) if isinstance(mostly, (int, float)) else None
+            examples = ", ".join(map(repr, list(r.get("partial_unexpected_list") or [])[:5]))
+            msg = f"{fmt(r['unexpected_count'])} unexpected values ({fmt(pct)} %)"
+            if examples:
+                msg += f"; e.g. {examples}"
+            return status, pct / 100.0, "<=" if thr is not None else None, thr, msg
+        obs = r.get("observed_value")
+        shown = fmt(obs) if isinstance(obs, (int, float)) and not isinstance(obs, bool) else repr(obs)
+        verdict = "holds" if success else "does not hold"
+        observed = float(obs) if isinstance(obs, (int, float)) and not isinstance(obs, bool) else None
+        if observed is not None and not math.isfinite(observed):
+            observed = None
+        if obs is None and not success:
+            return Status.NOT_COMPUTABLE if isinstance(r.get("details"), dict) else status, None, None, None, \
+                f"{item.expectation_type} has no observed value ({(r.get('details') or {}).get('reason', 'none')})"
+        return status, observed, None, None, f"{item.expectation_type} {verdict}; observed {shown}"
+
+
+def _range_text(bounds: tuple[float | None, float | None] | None) -> str:
+    lo, hi = bounds or (None, None)
+    if lo is not None and hi is not None:
+        return f"outside [{fmt(lo)}, {fmt(hi)}]"
+    return f"below {fmt(lo)}" if lo is not None else f"above {fmt(hi)}"
+
+
+def _json_safe_result(v: tuple[Any, ...], base: dict[str, Any], details: dict[str, Any]) -> CheckResult:
+    from gatekit.decision import margin
+
+    status, observed, op, threshold, message = v
+    m = margin(observed, op, threshold) if observed is not None and op and threshold is not None else None
+    return CheckResult(status=status, observed=observed, op=op, threshold=threshold, margin=m, message=message,
+                       details=_json_safe(details), **base)
