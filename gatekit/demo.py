@@ -69,7 +69,7 @@ def train_hmda(root: Path, artifacts: Path) -> dict[str, Any]:
 
 
 def hmda_v2(df: Any) -> Any:
-    """The HMDA frame's "new version": ``pirat`` renamed, ``other_debt_ratio`` = pirat - hirat added."""
+    """Return the HMDA frame's "new version": ``pirat`` renamed, ``other_debt_ratio`` (pirat - hirat) added."""
     v2 = df.rename(columns={"pirat": "payment_income_ratio"})
     v2.insert(2, "other_debt_ratio", (df["pirat"] - df["hirat"]).clip(lower=0).round(4))
     return v2
