@@ -533,6 +533,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     run = RunInputs()
     if opts.metrics is not None:
         run.observed = load_observed(opts.metrics, registry, run.files, run.info)
+    if opts.data is not None:
+        _must_exist(opts.data, "data")  # the evaluation data is named first when both are missing
     if opts.reference is not None:
         _must_exist(opts.reference, "reference")
         _record(run.files, "reference", opts.reference)

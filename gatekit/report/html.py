@@ -71,7 +71,38 @@ def render_html(report: GateReport) -> str:
                 break
         else:
             fairness.append({"key": key, "check": c, "names": [c["name"]]})
+    custom = (data["metadata"].get("sections") or {}).get("data_quality")
+    if custom:
+        custom = {**custom.get("custom_expectations", {}), "rows": custom.get("rows")}
     inputs = data["metadata"].get("inputs", {})
     target, positive = inputs.get("target"), inputs.get("positive_label")
     pos_name = f"{target} = {positive}" if target and positive is not None else "positive"
-    return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name)
+    return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name,
+                                                     custom=custom, signature=_signature_table(data["checks"]))
+
+
+def _signature_table(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Rows feature / expected type / candidate type / change, from the feature_signature check's details."""
+    c = next((c for c in checks if c["section"] == "compatibility" and c["name"] == "feature_signature"
+              and "expected" in c["details"]), None)
+    if c is None:
+        return None
+    d = c["details"]
+    exp, cand, defaults = d["expected"], d["candidate"], d.get("defaults", {})
+    rows = []
+    for name in list(exp) + [n for n in cand if n not in exp]:
+        e, k = exp.get(name, "—"), cand.get(name, "—")
+        if name not in cand:
+            change, breaking = "removed", True
+        elif name not in exp:
+            change = f"new, default {defaults[name]}" if name in defaults else "new, no default"
+            breaking = name not in defaults or d["mode"] == "strict"
+        elif e != k:
+            change = "type changed"
+            breaking = not (d["mode"] == "backward" and e == "integer" and k in ("float", "number"))
+        else:
+            change, breaking = "same", False
+        rows.append({"name": name, "expected": e or "unknown", "candidate": k or "unknown", "change": change,
+                     "breaking": breaking})
+    return {"mode": d["mode"], "expected_source": d.get("expected_source"),
+            "candidate_source": d.get("candidate_source"), "rows": rows}

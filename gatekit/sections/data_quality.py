@@ -46,6 +46,7 @@ class _Item:
     bounds: tuple[float | None, float | None] | None = None
     verdict: CheckResult | None = None  # decided before Great Expectations runs (missing column, bad kwargs)
     expectation: Any = None
+    hint: str = ""
 
 
 def _json_safe(v: Any) -> Any:
@@ -191,9 +192,10 @@ class DataQualitySection:
         for path_ref in spec.suites:
             items.extend(self._suite_items(path_ref, spec, ctx.policy))
         failed_files = {Path(e["file"]).stem: e for e in load.errors}
+        named = {i.column for i in items if i.column is not None}
         for item in items:
             if item.verdict is None:
-                self._prepare(item, frame, columns, ctx.inputs.reference, failed_files)
+                self._prepare(item, frame, columns, ctx.inputs.reference, failed_files, named)
         runnable = [i for i in items if i.verdict is None and i.expectation is not None]
         results = gx.Validator(frame).validate([i.expectation for i in runnable], EXAMPLES) if runnable else []
         by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
@@ -227,7 +229,7 @@ class DataQualitySection:
         return items
 
     def _prepare(self, item: _Item, frame: Any, columns: list[str], reference: Any,
-                 failed_files: dict[str, dict[str, Any]]) -> None:
+                 failed_files: dict[str, dict[str, Any]], named: set[str]) -> None:
         """Build the item's expectation, or decide it now (missing column, no reference, bad arguments)."""
         from gatekit import gx
 
@@ -236,11 +238,15 @@ class DataQualitySection:
                                        message=message, details=_json_safe({"expectation": item.expectation_type,
                                                                             "kwargs": item.kwargs, **extra}))
 
-        if item.column is not None and item.kind != "present" and item.column not in columns:
-            close = difflib.get_close_matches(item.column, columns, n=1)
+        if item.column is not None and item.column not in columns:
+            # suggest only columns the policy does not already name: they have rules of their own
+            close = difflib.get_close_matches(item.column, [c for c in columns if c not in named], n=1, cutoff=0.75)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            verdict(Status.FAIL, f"column {item.column!r} is missing from the data{hint}, so this rule fails")
-            return
+            if item.kind == "present":
+                item.hint = hint  # Great Expectations runs expect_column_to_exist; the hint joins its verdict
+            else:
+                verdict(Status.FAIL, f"column {item.column!r} is missing from the data{hint}, so this rule fails")
+                return
         if item.kind == "unseen":
             if reference is None:
                 verdict(Status.NOT_COMPUTABLE, "no reference data was given (inputs.reference / --reference), so "
@@ -280,7 +286,7 @@ class DataQualitySection:
         if res is None:
             return CheckResult(status=Status.ERROR, message="Great Expectations returned no result for this rule",
                                details=_json_safe(details), **base)
-        r = dict(res.result or {})
+        r = _json_safe(dict(res.result or {}))  # numpy scalars (np.int64 maxima) become plain numbers
         info = res.exception_info or {}
         if info.get("raised_exception"):
             msg = str(info.get("exception_message") or "the expectation raised").strip().splitlines()[0]
@@ -292,7 +298,7 @@ class DataQualitySection:
                     "observed_value"):
             if key in r:
                 details[key] = r[key]
-        if "partial_unexpected_list" in r:
+        if "partial_unexpected_list" in r and item.kind != "nulls":  # null examples would all read None
             details["examples"] = list(r["partial_unexpected_list"])[:EXAMPLES]
         if isinstance(r.get("details"), dict):
             details["result_details"] = r["details"]
@@ -304,7 +310,8 @@ class DataQualitySection:
         col = item.column
         if item.kind == "present":
             return ((Status.PASS, None, None, None, f"column {col!r} is present") if success else
-                    (Status.FAIL, None, None, None, f"required column {col!r} is missing from the data"))
+                    (Status.FAIL, None, None, None, f"required column {col!r} is missing from the data"
+                                                    f"{item.hint}"))
         if item.kind == "type":
             d = r.get("details") or {}
             want = item.kwargs["type_"] + (f" ({item.kwargs['timezone']})" if item.kwargs.get("timezone") else "")
