@@ -48,6 +48,11 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
         return
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
     console.print(Text(f"{len(report.checks)} checks: {counts}"))
+    custom = (report.metadata.get("sections") or {}).get("data_quality", {}).get("custom_expectations") or {}
+    if custom.get("loaded") or custom.get("errors"):
+        names = ", ".join(e["name"] for e in custom.get("loaded", [])) or "none"
+        bad = f"; {len(custom['errors'])} file(s) failed to load" if custom.get("errors") else ""
+        console.print(Text(printable(f"custom expectations from {custom.get('folder')}: {names}{bad}")))
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("section", "check", "status", "on fail", "observed", "rule"):
         table.add_column(col, overflow="fold")
