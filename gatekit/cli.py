@@ -116,8 +116,9 @@ def run(
     from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
 
-    if sum(x is not None for x in (score, prediction, model)) > 1:
-        _fail(ValueError("give only one of --score, --prediction and --model"), "invalid inputs")
+    if score is not None and prediction is not None:
+        _fail(ValueError("give only one of --score and --prediction (with --model, the model file is then "
+                         "inspected, not run)"), "invalid inputs")
     if task not in (None, "classification", "regression"):
         _fail(ValueError(f"--task must be classification or regression, not {task!r}"), "invalid usage")
     if warn_only and fail_on_warn:

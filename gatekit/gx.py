@@ -150,7 +150,11 @@ def load_custom_expectations(folder: Path | None) -> CustomLoad:
                 raise ImportError("not a loadable Python file")
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module  # dataclasses / pydantic look the module up while defining
-            spec.loader.exec_module(module)
+            before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the user's folder
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.dont_write_bytecode = before
         except Exception as exc:  # noqa: BLE001 - a broken custom file is reported, never fatal
             sys.modules.pop(module_name, None)
             result.errors.append({"file": str(path), "line": _error_line(exc, path),

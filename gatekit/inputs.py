@@ -556,8 +556,10 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     run.frame = frame
     file = str(opts.data)
     run.info["data"] = {"rows": len(frame), "columns": int(frame.shape[1])}
-    if sum(x is not None for x in (opts.score, opts.prediction, opts.model)) > 1:
-        raise input_error("give only one of score, prediction and model", file)
+    if opts.score is not None and opts.prediction is not None:
+        raise input_error("give only one of score and prediction", file)
+    # a model given with a score or prediction column is inspected (format, signature), not run: the
+    # column holds its output (how an ONNX model, which gatekit does not run, is gated)
     model = None
     if opts.model is not None:
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run)
@@ -635,6 +637,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
             sf[c] = col.where(col.isna(), col.map(str))
         data.sensitive = sf
     run.eval_data = data
+    if opts.model is not None and (opts.score is not None or opts.prediction is not None):
+        run.info["model_scored_by"] = "the score / prediction column (the model file is inspected, not run)"
     run.info.update({"task": task, "target": opts.target, "positive_label": positive,
                      "score": opts.score, "prediction": opts.prediction,
                      "model_path": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})

@@ -438,6 +438,18 @@ class DataQualitySpec(Spec):
     expectations_dir: str | None = None
     on_fail: OnFailField = OnFail.BLOCK
 
+    @model_validator(mode="after")
+    def _no_contradictions(self) -> DataQualitySpec:
+        """Refuse two spellings of one rule that disagree (one would be ignored silently)."""
+        if self.min_rows is not None and self.row_count is not None:
+            raise PydanticCustomError("row_count", "give row_count: {{min: {n}}} or min_rows, not both (min_rows is "
+                                      "row_count's shorthand)", {"n": self.min_rows})
+        optional = [c for c in self.required_columns if c in self.columns and not self.columns[c].required]
+        if optional:
+            raise PydanticCustomError("required", "column(s) {cols} are in required_columns but say required: false "
+                                      "under columns:; choose one", {"cols": ", ".join(map(repr, optional))})
+        return self
+
     def rule_count(self) -> int:
         """Return the number of rules given (a section without rules is not a gate)."""
         return (len(self.columns) + len(self.required_columns) + (self.row_count is not None)

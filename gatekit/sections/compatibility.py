@@ -35,13 +35,29 @@ class SignatureUnavailable(Exception):
     """A signature cannot be determined (the check is not computable)."""
 
 
-def frame_types(frame: Any) -> Signature:
-    """Return each column's logical type as stored (:func:`gatekit.logical_types.describe_column`)."""
+def frame_types(frame: Any, exclude: set[str] | None = None) -> Signature:
+    """Return each column's logical type as stored (:func:`gatekit.logical_types.describe_column`).
+
+    A float column with missing values whose other values are all whole numbers is ``integer``: that is
+    how CSV readers hold an integer column with gaps (an integer column without gaps would be int64).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data.
+    exclude : set of str, optional
+        Columns left out (the target, score and sensitive columns are not model features).
+    """
     from gatekit.logical_types import LOGICAL_TYPES, describe_column
 
     out: Signature = {}
     for c in frame.columns:
-        logical = describe_column(frame[c])["logical"]
+        if exclude and str(c) in exclude:
+            continue
+        desc = describe_column(frame[c])
+        logical = desc["logical"]
+        if logical == "float" and desc.get("integral") and desc["non_null"] < len(frame):
+            logical = "integer"
         out[str(c)] = logical if logical in LOGICAL_TYPES else None
     return out
 
@@ -223,7 +239,7 @@ def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -
             return ok is True
 
         return pa.Check(check, element_wise=False, name=f"logical_type_{expected}",
-                        error=f"values are not of logical type {expected}")
+                        error=f"logical_type_{expected}")
 
     columns = {name: pa.Column(None, checks=[logical(t)] if t else [], required=name not in defaults,
                                nullable=True)
@@ -238,8 +254,9 @@ def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -
             failure = row.get("failure_case")
             if row.get("check") == "column_in_dataframe":
                 col, failure = failure, "missing"
-            elif str(row.get("check", "")).startswith("logical_type_"):
+            elif "logical_type_" in str(row.get("check", "")):  # pandera reports the check's error text
                 failure = describe_column(frame[col])["dtype"] if col in frame.columns else failure
+                row["check"] = f"not {str(row['check']).split('logical_type_', 1)[1].split()[0]}"
             out.append({"column": None if col is None else str(col), "check": str(row.get("check")),
                         "failure": None if failure is None else str(failure)})
         return out
@@ -290,7 +307,11 @@ class CompatibilitySection:
         if ctx.inputs.frame is None:
             raise SignatureUnavailable("no expected signature: give feature_signature.expected, expected_file or "
                                        "expected_model, or evaluation data (its columns are the default)")
-        return frame_types(ctx.inputs.frame), "evaluation data columns"
+        info = ctx.inputs.info
+        not_features = {c for c in (info.get("target"), info.get("score"), info.get("prediction"),
+                                    *(info.get("sensitive") or [])) if c}
+        return frame_types(ctx.inputs.frame, not_features), \
+            "evaluation data columns (less target, score, prediction and sensitive columns)"
 
     def _production_model(self, ctx: Any, path: Path) -> tuple[Signature, str]:
         from gatekit.artifacts import detect_format
@@ -335,12 +356,19 @@ class CompatibilitySection:
         out: list[CheckResult] = []
         candidate: Signature | None = None
         try:
-            expected, exp_src = self._expected(ctx, fs)
             candidate, cand_src = self._candidate(ctx, fs)
+            cand_problem = None
+        except SignatureUnavailable as exc:
+            cand_problem = str(exc)
+        try:
+            if cand_problem is not None:
+                raise SignatureUnavailable(cand_problem)
+            expected, exp_src = self._expected(ctx, fs)
         except SignatureUnavailable as exc:
             out.append(CheckResult(name="feature_signature", section=SECTION, status=Status.NOT_COMPUTABLE,
                                    on_fail=sev, message=str(exc), details={"mode": fs.mode}))
         else:
+            assert candidate is not None
             breaking, notes, unverified = compare_signatures(expected, candidate, fs.mode, fs.defaults)
             details = {"mode": fs.mode, "expected": expected, "expected_source": exp_src, "candidate": candidate,
                        "candidate_source": cand_src, "breaking": breaking, "notes": notes, "unverified": unverified,

@@ -135,6 +135,16 @@ def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
     return items
 
 
+def _unique_names(items: list[_Item]) -> None:
+    """Suffix repeated check names (``name#2``) so every check can be told apart in the report."""
+    seen: dict[str, int] = {}
+    for item in items:
+        n = seen.get(item.name, 0) + 1
+        seen[item.name] = n
+        if n > 1:
+            item.name = f"{item.name}#{n}"
+
+
 def _share(mostly: float) -> float:
     return round(1.0 - mostly, 12)
 
@@ -179,8 +189,13 @@ class DataQualitySection:
 
         columns = [str(c) for c in frame.columns]
         out: list[CheckResult] = []
-        load = gx.load_custom_expectations(_custom_folder(spec, ctx.policy))
+        folder = _custom_folder(spec, ctx.policy)
+        load = gx.load_custom_expectations(folder)
         ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": len(frame)}
+        if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
+            out.append(CheckResult(name="custom_expectations", section=SECTION, status=Status.ERROR,
+                                   on_fail=spec.on_fail, message=f"expectations_dir {spec.expectations_dir!r} is not a "
+                                   f"folder ({folder}); fix the path in the policy (relative to the policy file)"))
         for err in load.errors:
             where = f"{err['file']}:{err['line']}" if err["line"] else err["file"]
             out.append(CheckResult(name=f"custom_expectations:{Path(err['file']).name}", section=SECTION,
@@ -191,6 +206,7 @@ class DataQualitySection:
         items = _plan(spec, columns)
         for path_ref in spec.suites:
             items.extend(self._suite_items(path_ref, spec, ctx.policy))
+        _unique_names(items)
         failed_files = {Path(e["file"]).stem: e for e in load.errors}
         named = {i.column for i in items if i.column is not None}
         for item in items:
