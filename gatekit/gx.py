@@ -19,6 +19,8 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,7 +119,67 @@ def _error_line(exc: BaseException, path: Path) -> int | None:
     return line
 
 
-def load_custom_expectations(folder: Path | None) -> CustomLoad:
+def _builtin(obj: Any) -> bool:
+    return not str(getattr(obj, "__module__", "")).startswith("gatekit_expectations.")
+
+
+def _restore_shadowed(exp_snap: dict[str, Any], met_snap: dict[str, Any]) -> list[str]:
+    """Put back built-in expectations and metric providers a custom file replaced; return their names."""
+    from great_expectations.expectations import registry as reg
+
+    shadowed = []
+    for name, cls in exp_snap.items():
+        if reg._registered_expectations.get(name) is not cls and _builtin(cls):
+            reg._registered_expectations[name] = cls
+            shadowed.append(name)
+    for name, definition in met_snap.items():
+        current = reg._registered_metrics.get(name)
+        for engine, provider in definition["providers"].items():
+            if current is not None and current["providers"].get(engine) != provider and _builtin(provider[0]):
+                current["providers"][engine] = provider
+                shadowed.append(f"metric {name}")
+    return sorted(set(shadowed))
+
+
+@contextmanager
+def custom_expectations(folder: Path | None) -> Iterator[CustomLoad]:
+    """Load a custom expectations folder for the duration of one run, then forget it.
+
+    Great Expectations' registries are process-wide: without this, expectations a run loaded would
+    stay visible to later runs in the same process (the Python API), and a custom class named like a
+    built-in would replace it. Inside the block, built-in expectations and metrics cannot be replaced (a
+    file that tries is reported as an error and the built-in is restored); on exit the registries and
+    ``sys.modules`` are put back as they were.
+
+    Parameters
+    ----------
+    folder : pathlib.Path or None
+        The custom expectations folder (None or a missing folder loads nothing).
+
+    Yields
+    ------
+    CustomLoad
+    """
+    builtin_expectations()
+    from great_expectations.expectations import registry as reg
+
+    exp_snap = dict(reg._registered_expectations)
+    met_snap = {k: {**v, "providers": dict(v.get("providers", {}))} for k, v in reg._registered_metrics.items()}
+    modules_before = set(sys.modules)
+    try:
+        yield load_custom_expectations(folder, exp_snap, met_snap)
+    finally:
+        reg._registered_expectations.clear()
+        reg._registered_expectations.update(exp_snap)
+        reg._registered_metrics.clear()
+        reg._registered_metrics.update(met_snap)
+        for name in set(sys.modules) - modules_before:
+            if name.startswith("gatekit_expectations"):
+                del sys.modules[name]
+
+
+def load_custom_expectations(folder: Path | None, exp_snap: dict[str, Any] | None = None,
+                             met_snap: dict[str, Any] | None = None) -> CustomLoad:
     """Import every ``*.py`` file of ``folder`` (except ``_*.py``) and report the expectations each defines.
 
     Each file is imported under its own module name (``gatekit_expectations.<stem>``) with
@@ -129,6 +191,9 @@ def load_custom_expectations(folder: Path | None) -> CustomLoad:
     ----------
     folder : pathlib.Path or None
         None or a missing folder loads nothing.
+    exp_snap, met_snap : dict, optional
+        The expectation and metric registries before loading (:func:`custom_expectations` passes
+        them): a file that replaces a built-in is reported as an error and the built-in restored.
 
     Returns
     -------
@@ -155,11 +220,19 @@ def load_custom_expectations(folder: Path | None) -> CustomLoad:
                 spec.loader.exec_module(module)
             finally:
                 sys.dont_write_bytecode = before
-        except Exception as exc:  # noqa: BLE001 - a broken custom file is reported, never fatal
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - even sys.exit() in a custom file is reported, never fatal
             sys.modules.pop(module_name, None)
             result.errors.append({"file": str(path), "line": _error_line(exc, path),
                                   "message": f"{type(exc).__name__}: {exc}"})
             continue
+        if exp_snap is not None and met_snap is not None:
+            shadowed = _restore_shadowed(exp_snap, met_snap)
+            if shadowed:
+                result.errors.append({"file": str(path), "line": None, "message": (
+                    f"it redefines {', '.join(shadowed)}, already defined by Great Expectations or gatekit; a custom "
+                    "expectation may not replace a built-in one (the built-in was kept): rename it")})
         for obj in vars(module).values():
             if (isinstance(obj, type) and issubclass(obj, Expectation) and obj.__module__ == module_name
                     and not obj.__name__.startswith("_")):
@@ -201,14 +274,23 @@ def read_suite(path: Path) -> tuple[str, list[dict[str, Any]]]:
     ValueError
         Unreadable JSON or no ``expectations`` list; the message names the file.
     """
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"{path}: duplicate key(s) {dup} in the suite; JSON keeps only the last")
+        return dict(pairs)
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the suite: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
         raise ValueError(f"{path}: not a Great Expectations suite (no 'expectations' list)")
+    if not data["expectations"]:
+        raise ValueError(f"{path}: the suite has no expectations, so it would check nothing")
     name = str(data.get("name") or data.get("expectation_suite_name") or path.stem)
     out = []
     for i, exp in enumerate(data["expectations"]):

@@ -59,7 +59,10 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
     for section in sections if sections is not None else default_sections():
         try:
             checks.extend(section.run(ctx))
-        except Exception as exc:  # noqa: BLE001 - one crashing adapter never aborts the others
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one crashing adapter (even sys.exit in user code) never
+            # aborts the others, and never ends the run with exit 0 and no report
             msg = f"the {section.name} section failed: {type(exc).__name__}: {exc}"
             try:
                 planned = section.planned(policy)

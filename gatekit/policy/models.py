@@ -221,16 +221,18 @@ class FeatureSignatureSpec(Spec):
     validate_data: bool = True
     on_fail: OnFailField | None = None
 
-    @field_validator("expected_model")
-    @classmethod
-    def _one_source(cls, v: str | None, info: ValidationInfo) -> str | None:
-        given = [k for k in ("expected", "expected_file") if info.data.get(k) is not None]
-        if v is not None:
-            given.append("expected_model")
+    @model_validator(mode="after")
+    def _one_source(self) -> FeatureSignatureSpec:
+        """Refuse two expected signatures (one would be ignored silently) and defaults of None."""
+        given = [k for k in ("expected", "expected_file", "expected_model") if getattr(self, k) is not None]
         if len(given) > 1:
             raise PydanticCustomError("signature_source", "give one expected signature, not {given}",
                                       {"given": " and ".join(given)})
-        return v
+        nulls = [k for k, v in self.defaults.items() if v is None]
+        if nulls:
+            raise PydanticCustomError("defaults", "defaults {names} are null; a default must be a value the model "
+                                      "can take", {"names": ", ".join(map(repr, nulls))})
+        return self
 
 
 def _signature_shorthand(v: Any) -> Any:
@@ -367,6 +369,16 @@ class RowCountSpec(Spec):
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0)
     on_fail: OnFailField | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RowCountSpec:
+        """Require at least one bound, and min <= max."""
+        if self.min is None and self.max is None:
+            raise PydanticCustomError("row_count", "row_count needs min, max or both", {})
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError("row_count", "row_count min {lo} is greater than max {hi}",
+                                      {"lo": self.min, "hi": self.max})
+        return self
 
 
 class ExpectationRule(Spec):

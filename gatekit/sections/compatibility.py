@@ -132,16 +132,33 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
     """
     from gatekit.artifacts import mlflow_signature, onnx_signature, sklearn_signature
 
-    sig = None
+    own = None  # what the artifact itself says: ONNX graph inputs or scikit-learn feature_names_in_
+    if fmt is not None and fmt.format == "onnx" and raw is not None:
+        own = onnx_signature(raw)
+    elif model is not None:
+        own = sklearn_signature(model)
+    sig = own if own is not None and own.features is not None else None
+    mlmodel = None
     if path is not None:
         try:
-            sig = mlflow_signature(path)
+            mlmodel = mlflow_signature(path)
         except ValueError as exc:
             raise SignatureUnavailable(str(exc)) from None
-    if (sig is None or sig.features is None) and fmt is not None and fmt.format == "onnx" and raw is not None:
-        sig = onnx_signature(raw)
-    if (sig is None or sig.features is None) and model is not None:
-        sig = sklearn_signature(model) or sig
+    if mlmodel is not None and mlmodel.features is not None:
+        if sig is not None and [f.name for f in sig.features] != [f.name for f in mlmodel.features]:
+            # an MLmodel file beside the artifact must describe it, not another model
+            raise SignatureUnavailable(
+                f"the MLmodel beside {path.name if path else 'the model'} lists inputs "
+                f"{[f.name for f in mlmodel.features]} but the artifact takes {[f.name for f in sig.features]}")
+        if sig is None:
+            sig = mlmodel
+        else:  # same names: the MLmodel adds the types scikit-learn does not record
+            types = {f.name: f.type for f in mlmodel.features}
+            sig = type(sig)(source=f"{sig.source} + mlflow", features=[
+                type(f)(f.name, f.type or types.get(f.name), f.required) for f in sig.features],
+                tensor_inputs=sig.tensor_inputs, notes=sig.notes)
+    if sig is None:
+        sig = own
     if sig is None or sig.features is None:
         notes = "; ".join(sig.notes) if sig is not None and sig.notes else "no model artifact was given"
         raise SignatureUnavailable(f"the model does not name its input features ({notes})")
@@ -338,18 +355,32 @@ class CompatibilitySection:
             raise SignatureUnavailable(f"{path.name} is a {fmt.format} file and gatekit never unpickles a production "
                                        "model to read its signature; give expected / expected_file, or save it with "
                                        "skops or ONNX")
+        elif fmt.format == "unknown":
+            raise SignatureUnavailable(f"{path.name} is not a model file gatekit can read "
+                                       f"({fmt.details.get('reason', 'unknown format')})")
         fill = ctx.inputs.reference if ctx.inputs.reference is not None else ctx.inputs.frame
         sig, source = model_signature(raw, fmt, model, path, fill)
         return sig, f"production model {path.name} ({source})"
 
     def _candidate(self, ctx: Any, fs: FeatureSignatureSpec) -> tuple[Signature, str]:
-        if fs.candidate is not None:
-            return dict(fs.candidate), "policy (candidate)"
         inp = ctx.inputs
         if inp.model_path is None:
+            if fs.candidate is not None:
+                return dict(fs.candidate), "policy (candidate)"
             raise SignatureUnavailable("the candidate's signature is unknown: give a model artifact (inputs.model) "
                                        "or feature_signature.candidate")
-        sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path, inp.frame)
+        try:
+            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path, inp.frame)
+        except SignatureUnavailable:
+            if fs.candidate is None:
+                raise
+            return dict(fs.candidate), "policy (candidate; the model artifact does not name its inputs)"
+        if fs.candidate is not None and list(fs.candidate) != list(sig):
+            # the policy's declaration must describe the artifact being gated, never replace it
+            raise SignatureUnavailable(f"feature_signature.candidate lists {list(fs.candidate)} but the model "
+                                       f"{inp.model_path.name} takes {list(sig)}; fix or remove the declaration")
+        if fs.candidate is not None:
+            sig = {n: sig[n] or fs.candidate[n] for n in sig}
         return sig, f"candidate model {inp.model_path.name} ({source})"
 
     def _signature(self, ctx: Any, fs: FeatureSignatureSpec, sev: OnFail) -> list[CheckResult]:

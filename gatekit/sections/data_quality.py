@@ -49,21 +49,47 @@ class _Item:
     hint: str = ""
 
 
-def _json_safe(v: Any) -> Any:
+MAX_TEXT = 200  # characters of one example value kept in the report
+
+
+def _plain(v: Any, finite: bool = False) -> Any:
+    """Return plain Python data: numpy scalars unwrapped, other objects as text (``finite``: inf/NaN as text)."""
     if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
+        return {str(k): _plain(x, finite) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
+        return [_plain(x, finite) for x in v]
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
         try:
             v = v.item()
         except (ValueError, AttributeError):
             return str(v)
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
+    if isinstance(v, float) and finite and not math.isfinite(v):
+        return str(v)  # "inf" / "nan": strict JSON has no such number, and None would read as "no value"
     if v is None or isinstance(v, (str, int, float, bool)):
         return v
     return str(v)
+
+
+def _json_safe(v: Any) -> Any:
+    return _plain(v, finite=True)
+
+
+def _short(v: Any) -> Any:
+    if isinstance(v, str) and len(v) > MAX_TEXT:
+        return f"{v[:MAX_TEXT]}... ({len(v)} characters)"
+    return v
+
+
+def _raised(info: Any) -> str | None:
+    """Return the message of an exception Great Expectations caught (top level or per metric), or None."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "the expectation raised").strip().splitlines()[0]
+    for sub in info.values():
+        if isinstance(sub, dict) and sub.get("raised_exception"):
+            return str(sub.get("exception_message") or "a metric raised").strip().splitlines()[0]
+    return None
 
 
 def _column_rules(spec: DataQualitySpec) -> dict[str, ColumnRules]:
@@ -190,36 +216,48 @@ class DataQualitySection:
         columns = [str(c) for c in frame.columns]
         out: list[CheckResult] = []
         folder = _custom_folder(spec, ctx.policy)
-        load = gx.load_custom_expectations(folder)
-        ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": len(frame)}
-        if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
-            out.append(CheckResult(name="custom_expectations", section=SECTION, status=Status.ERROR,
-                                   on_fail=spec.on_fail, message=f"expectations_dir {spec.expectations_dir!r} is not a "
-                                   f"folder ({folder}); fix the path in the policy (relative to the policy file)"))
-        for err in load.errors:
-            where = f"{err['file']}:{err['line']}" if err["line"] else err["file"]
-            out.append(CheckResult(name=f"custom_expectations:{Path(err['file']).name}", section=SECTION,
-                                   status=Status.ERROR, on_fail=spec.on_fail,
-                                   message=f"{where}: the custom expectation file failed to load: {err['message']}; "
-                                           "fix the file (the other checks ran)",
-                                   details=err))
-        items = _plan(spec, columns)
-        for path_ref in spec.suites:
-            items.extend(self._suite_items(path_ref, spec, ctx.policy))
-        _unique_names(items)
-        failed_files = {Path(e["file"]).stem: e for e in load.errors}
-        named = {i.column for i in items if i.column is not None}
-        for item in items:
-            if item.verdict is None:
-                self._prepare(item, frame, columns, ctx.inputs.reference, failed_files, named)
-        runnable = [i for i in items if i.verdict is None and i.expectation is not None]
-        results = gx.Validator(frame).validate([i.expectation for i in runnable], EXAMPLES) if runnable else []
+        with gx.custom_expectations(folder) as load:  # loaded for this run only
+            ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": len(frame)}
+            if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
+                out.append(CheckResult(name="custom_expectations", section=SECTION, status=Status.ERROR,
+                                       on_fail=spec.on_fail, message=f"expectations_dir {spec.expectations_dir!r} is "
+                                       f"not a folder ({folder}); fix the path in the policy (relative to the policy "
+                                       "file)"))
+            for k, err in enumerate(load.errors):
+                where = f"{err['file']}:{err['line']}" if err["line"] else err["file"]
+                same = sum(e["file"] == err["file"] for e in load.errors[:k])
+                out.append(CheckResult(name=f"custom_expectations:{Path(err['file']).name}" + (f"#{same + 1}" if same
+                                                                                               else ""),
+                                       section=SECTION, status=Status.ERROR, on_fail=spec.on_fail,
+                                       message=f"{where}: the custom expectation file failed to load: "
+                                               f"{err['message']}; fix the file (the other checks ran)",
+                                       details=err))
+            items = _plan(spec, columns)
+            for path_ref in spec.suites:
+                items.extend(self._suite_items(path_ref, spec, ctx.policy))
+            _unique_names(items)
+            failed_files = {Path(e["file"]).stem: e for e in load.errors}
+            named = {i.column for i in items if i.column is not None}
+            for item in items:
+                if item.verdict is None:
+                    try:
+                        self._prepare(item, frame, columns, ctx.inputs.reference, failed_files, named)
+                    except Exception as exc:  # noqa: BLE001 - one unusable column never stops the other rules
+                        item.verdict = CheckResult(name=item.name, section=SECTION, status=Status.ERROR,
+                                                   on_fail=item.on_fail, message=f"cannot prepare this rule: "
+                                                   f"{type(exc).__name__}: {exc}")
+            runnable = [i for i in items if i.verdict is None and i.expectation is not None]
+            results = gx.Validator(frame).validate([i.expectation for i in runnable], EXAMPLES) if runnable else []
         by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
         for item in items:
             if item.verdict is not None:
                 out.append(item.verdict)
-            else:
-                out.append(self._interpret(item, by_id.get(id(item)), len(frame)))
+                continue
+            try:
+                out.append(self._interpret(item, by_id.get(id(item)), frame))
+            except Exception as exc:  # noqa: BLE001 - an unreadable result is this rule's error alone
+                out.append(CheckResult(name=item.name, section=SECTION, status=Status.ERROR, on_fail=item.on_fail,
+                                       message=f"cannot read Great Expectations' result: {type(exc).__name__}: {exc}"))
         return out
 
     # planning helpers ---------------------------------------------------------------------------------
@@ -291,7 +329,7 @@ class DataQualitySection:
 
     # result interpretation ----------------------------------------------------------------------------
 
-    def _interpret(self, item: _Item, res: Any, n_rows: int) -> CheckResult:
+    def _interpret(self, item: _Item, res: Any, frame: Any) -> CheckResult:
         base = dict(name=item.name, section=SECTION, on_fail=item.on_fail)
         kwargs_shown = dict(item.kwargs)
         if item.kind == "unseen":
@@ -302,10 +340,9 @@ class DataQualitySection:
         if res is None:
             return CheckResult(status=Status.ERROR, message="Great Expectations returned no result for this rule",
                                details=_json_safe(details), **base)
-        r = _json_safe(dict(res.result or {}))  # numpy scalars (np.int64 maxima) become plain numbers
-        info = res.exception_info or {}
-        if info.get("raised_exception"):
-            msg = str(info.get("exception_message") or "the expectation raised").strip().splitlines()[0]
+        r = _plain(dict(res.result or {}))  # numpy scalars (np.int64 maxima) become plain numbers
+        msg = _raised(res.exception_info)
+        if msg is not None:
             details["exception"] = msg
             return CheckResult(status=Status.ERROR, message=f"Great Expectations could not evaluate "
                                                             f"{item.expectation_type}: {msg}",
@@ -315,15 +352,20 @@ class DataQualitySection:
             if key in r:
                 details[key] = r[key]
         if "partial_unexpected_list" in r and item.kind != "nulls":  # null examples would all read None
-            details["examples"] = list(r["partial_unexpected_list"])[:EXAMPLES]
+            details["examples"] = [_short(x) for x in list(r["partial_unexpected_list"])[:EXAMPLES]]
         if isinstance(r.get("details"), dict):
             details["result_details"] = r["details"]
-        details["great_expectations_success"] = bool(res.success)
-        return _json_safe_result(self._verdict(item, r, bool(res.success), details, n_rows), base, details)
+        success = res.success is True  # a custom _validate returning "false" or NaN is not a success
+        details["great_expectations_success"] = success
+        return _json_safe_result(self._verdict(item, r, success, details, frame), base, details)
 
     def _verdict(self, item: _Item, r: dict[str, Any], success: bool, details: dict[str, Any],
-                 n_rows: int) -> tuple[Status, float | None, str | None, float | None, str]:
+                 frame: Any) -> tuple[Status, float | None, str | None, float | None, str]:
         col = item.column
+        n_rows = len(frame)
+        non_null_in_frame = int(frame[col].notna().sum()) if col is not None and col in frame.columns else None
+        if item.kind in ("unique", "distinct") and non_null_in_frame == 0:
+            return Status.NOT_COMPUTABLE, None, None, None, f"column {col!r} has no non-null values to check"
         if item.kind == "present":
             return ((Status.PASS, None, None, None, f"column {col!r} is present") if success else
                     (Status.FAIL, None, None, None, f"required column {col!r} is missing from the data"
@@ -394,11 +436,16 @@ class DataQualitySection:
 
     def _generic(self, item: _Item, r: dict[str, Any], success: bool) -> tuple[Any, ...]:
         status = Status.PASS if success else Status.FAIL
+        if isinstance(r.get("element_count"), int) and isinstance(r.get("unexpected_count"), (int, float)):
+            checked = r["element_count"] - (r.get("missing_count") or 0)
+            if checked <= 0:  # nothing was looked at: "0 unexpected" proves nothing (fail closed)
+                why = "the data has no rows" if r["element_count"] == 0 else "every value is null"
+                return Status.NOT_COMPUTABLE, None, None, None, f"{item.expectation_type} checked no value ({why})"
         if isinstance(r.get("unexpected_count"), (int, float)) and r.get("unexpected_percent") is not None:
             pct = float(r["unexpected_percent"])
             mostly = item.kwargs.get("mostly", 1.0)
             thr = _share(mostly) if isinstance(mostly, (int, float)) else None
-            examples = ", ".join(map(repr, list(r.get("partial_unexpected_list") or [])[:5]))
+            examples = ", ".join(repr(_short(x)) for x in list(r.get("partial_unexpected_list") or [])[:5])
             msg = f"{fmt(r['unexpected_count'])} unexpected values ({fmt(pct)} %)"
             if examples:
                 msg += f"; e.g. {examples}"
@@ -409,9 +456,11 @@ class DataQualitySection:
         observed = float(obs) if isinstance(obs, (int, float)) and not isinstance(obs, bool) else None
         if observed is not None and not math.isfinite(observed):
             observed = None
-        if obs is None and not success:
-            return Status.NOT_COMPUTABLE if isinstance(r.get("details"), dict) else status, None, None, None, \
-                f"{item.expectation_type} has no observed value ({(r.get('details') or {}).get('reason', 'none')})"
+        if obs is None and ("observed_value" in r or not success):
+            reason = (r.get("details") or {}).get("reason") if isinstance(r.get("details"), dict) else None
+            if reason or "observed_value" in r:  # computed nothing (all-null column, no rows): fail closed
+                return Status.NOT_COMPUTABLE, None, None, None, \
+                    f"{item.expectation_type} has no observed value ({reason or 'nothing to compute it from'})"
         return status, observed, None, None, f"{item.expectation_type} {verdict}; observed {shown}"
 
 
