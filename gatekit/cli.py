@@ -27,7 +27,14 @@ app = typer.Typer(
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 when the reader hangs up (`gatekit run ... | head -1`); 1 means "block" here, so
+            # drop the rest of the output instead and let the decision set the exit code
+            _silence_stdout()
+            raise OSError("stdout closed")
+
+    console = _Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not console.is_terminal:
         console.width = 160
     return console
@@ -83,8 +90,13 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
         _fail(exc, f"invalid policy: {policy}")
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
-    n = len(lp.policy.metrics) + len(lp.policy.gates)
-    typer.echo(f"valid: {policy} (policy {lp.name!r} version {lp.policy.version}, {n} metric/gate rules, "
+    pol = lp.policy
+    parts = [f"{len(pol.metrics)} metric rules", f"{len(pol.gates)} gates"]
+    for section in (pol.data_quality, pol.compatibility):
+        if section is not None:
+            parts.append(f"{section.rule_count()} {'data-quality' if section is pol.data_quality else 'compatibility'} "
+                         "rules")
+    typer.echo(f"valid: {policy} (policy {lp.name!r} version {pol.version}, {', '.join(parts)}, "
                f"sha256 {lp.sha256[:12]})")
 
 
@@ -153,8 +165,19 @@ def run(
     try:
         print_summary(report, written, _console(), quiet=quiet, warn_only=warn_only)
     except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
-        pass
+        _silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
     raise typer.Exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null after a broken pipe (``gatekit run ... | head -1``), as Python's docs advise."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = False) -> int:

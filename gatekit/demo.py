@@ -167,6 +167,8 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     for name in ("loan_approval", "loan_approval_v2", "demand_forecast"):
         console.print()
         report = run(root / "policies" / f"{name}.yaml")
+        report.metadata["enforcement"] = "enforced"
+        report.metadata["exit_code"] = 1 if report.decision.value == "block" else 0  # what `gatekit run` exits
         written = write_reports(report, out / name)
         print_summary(report, written, console)
     return 0

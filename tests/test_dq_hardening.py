@@ -196,3 +196,40 @@ def test_an_empty_suite_is_an_error_not_a_pass(tmp_path: Path) -> None:
     c = by_name(gatekit.run(policy, data=data))
     assert c["suite:s.json"].status == Status.ERROR and "no expectations" in c["suite:s.json"].message
     assert c["suite:dup.json"].status == Status.ERROR and "duplicate key" in c["suite:dup.json"].message
+
+
+def test_unknown_column_key_suggests_the_right_one(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\ndata_quality:\n  columns:\n    chist: {minimum: 1}\n")
+    proc = run_cli("validate", str(policy))
+    assert proc.returncode == 2
+    assert "p.yaml:4:13" in proc.stderr and "did you mean 'min'?" in proc.stderr
+
+
+def test_compatible_is_backward_also_as_a_mode() -> None:
+    from gatekit.policy.models import FeatureSignatureSpec
+
+    assert FeatureSignatureSpec.model_validate({"mode": "compatible"}).mode == "backward"
+
+
+def test_section_null_limit_takes_the_columns_severity_and_examples_are_distinct(tmp_path: Path) -> None:
+    data = csv(tmp_path, {"a": [1.0, None, 3.0, 3.0], "id": [6, 6, 7, 8]})
+    pol = {"version": 1, "data_quality": {"max_null_fraction": 0.0,
+                                          "columns": {"a": {"on_fail": "warn"}, "id": {"unique": True}}}}
+    c = by_name(gatekit.run(pol, data=data))
+    assert c["a.max_null_fraction"].status == Status.FAIL and c["a.max_null_fraction"].on_fail.value == "warn"
+    assert c["id.unique"].details["examples"] == [6]  # GE lists 6 twice; one example says it
+    assert "e.g. 6" in c["id.unique"].message
+
+
+def test_a_closed_stdout_keeps_the_decisions_exit_code(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\ndata_quality:\n  required_columns: [x]\n")
+    data = csv(tmp_path, {"x": [1] * 3})
+    proc = subprocess.run(f"{sys.executable} -m gatekit run {policy} --data {data} --out {tmp_path / 'o'} | head -c1; "
+                          "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr  # a pass, even though the reader hung up

@@ -193,16 +193,29 @@ def _clean_loc(loc: Path_, data: Any) -> Path_:
 def _model_fields_at(path: Path_) -> list[str] | None:
     """Field names of the spec model that sits at ``path`` in the policy (None if not a model)."""
     model: Any = Policy
+    keyed = False  # the previous field was a mapping of user keys (data_quality.columns.<name>)
     for p in path:
         if isinstance(p, int):
+            continue
+        if keyed:
+            keyed = False
             continue
         field_info = model.model_fields.get(p)
         if field_info is None:
             return None
+        keyed = _is_mapping(field_info.annotation)
         model = _find_model(field_info.annotation)
         if model is None:
             return None
     return sorted(model.model_fields)
+
+
+def _is_mapping(annotation: Any) -> bool:
+    from typing import get_origin
+
+    if get_origin(annotation) is dict:
+        return True
+    return any(_is_mapping(a) for a in get_args(annotation))
 
 
 def _find_model(annotation: Any) -> Any:

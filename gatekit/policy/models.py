@@ -212,7 +212,8 @@ class FeatureSignatureSpec(Spec):
         Default: the section's.
     """
 
-    mode: Literal["strict", "backward"] = "strict"
+    mode: Annotated[Literal["strict", "backward"],
+                    BeforeValidator(lambda v: "backward" if v == "compatible" else v)] = "strict"
     expected: dict[str, LogicalType] | None = None
     expected_file: str | None = None
     expected_model: str | None = None

@@ -47,7 +47,7 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     if quiet:
         return
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
-    console.print(Text(f"{len(report.checks)} checks: {counts}"))
+    console.print(Text(f"{len(report.checks)} check{'s' if len(report.checks) != 1 else ''}: {counts}"))
     custom = (report.metadata.get("sections") or {}).get("data_quality", {}).get("custom_expectations") or {}
     if custom.get("loaded") or custom.get("errors"):
         names = ", ".join(e["name"] for e in custom.get("loaded", [])) or "none"

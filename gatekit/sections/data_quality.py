@@ -151,8 +151,10 @@ def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
     if spec.max_null_fraction is not None and columns is not None:
         own = {c for c, r in spec.columns.items() if r.max_null_fraction is not None}
         for col in columns:
-            if col not in own:
-                items.append(_nulls(col, spec.max_null_fraction, section_on_fail, None))
+            if col not in own:  # a column's own on_fail applies to every rule on it, this one included
+                col_rules = spec.columns.get(col)
+                sev = (col_rules.on_fail if col_rules is not None else None) or section_on_fail
+                items.append(_nulls(col, spec.max_null_fraction, sev, None))
     for e in spec.expectations:
         col = e.kwargs.get("column")
         name = e.name or (f"{e.type}({col})" if isinstance(col, str) else e.type)
@@ -195,6 +197,7 @@ class DataQualitySection:
     """Adapter for ``data_quality:`` (Great Expectations 1.x, ephemeral context)."""
 
     name = SECTION
+    _folder_note = "the custom expectations folder"
 
     def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
         """Return the checks planned from the policy alone (used if the section crashes)."""
@@ -216,6 +219,9 @@ class DataQualitySection:
         columns = [str(c) for c in frame.columns]
         out: list[CheckResult] = []
         folder = _custom_folder(spec, ctx.policy)
+        self._folder_note = (f"the custom expectations folder {folder}" if folder is not None else
+                             "a custom expectations folder (none found: no expectations/ beside the policy, in its "
+                             "parent folder or in the current directory; set data_quality.expectations_dir)")
         with gx.custom_expectations(folder) as load:  # loaded for this run only
             ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": len(frame)}
             if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
@@ -318,7 +324,7 @@ class DataQualitySection:
             broken = [f"{e['file']}:{e['line']}" for e in failed_files.values()]
             also = f"; custom expectation files that failed to load: {', '.join(broken)}" if broken else ""
             verdict(Status.ERROR, f"unknown expectation {item.expectation_type!r}: not part of Great Expectations and "
-                                  f"not defined in the custom expectations folder{hint}{also}")
+                                  f"not defined in {self._folder_note}{hint}{also}")
             return
         try:
             item.expectation = cls(**item.kwargs)
@@ -352,7 +358,11 @@ class DataQualitySection:
             if key in r:
                 details[key] = r[key]
         if "partial_unexpected_list" in r and item.kind != "nulls":  # null examples would all read None
-            details["examples"] = [_short(x) for x in list(r["partial_unexpected_list"])[:EXAMPLES]]
+            distinct: list[Any] = []  # distinct values, first seen first: "6, 6" tells nothing "6" does not
+            for x in r["partial_unexpected_list"]:
+                if x not in distinct:
+                    distinct.append(x)
+            details["examples"] = [_short(x) for x in distinct[:EXAMPLES]]
         if isinstance(r.get("details"), dict):
             details["result_details"] = r["details"]
         success = res.success is True  # a custom _validate returning "false" or NaN is not a success
@@ -402,8 +412,10 @@ class DataQualitySection:
             return Status.ERROR, None, None, None, "Great Expectations gave no unexpected count"
         if item.kind == "unique":
             status, _ = evaluate_threshold(float(unexpected), "<=", 0.0)
+            shown = ", ".join(map(repr, details.get("examples", [])[:5]))
             msg = ("every non-null value is distinct" if status == Status.PASS else
-                   f"{fmt(unexpected)} rows hold a value that another row also holds")
+                   f"{fmt(unexpected)} rows hold a value that another row also holds" + (f"; e.g. {shown}" if shown
+                                                                                       else ""))
             return status, float(unexpected), "<=", 0.0, msg
         if item.kind == "nulls":
             total = r.get("element_count") or n_rows
@@ -446,7 +458,8 @@ class DataQualitySection:
             mostly = item.kwargs.get("mostly", 1.0)
             thr = _share(mostly) if isinstance(mostly, (int, float)) else None
             examples = ", ".join(repr(_short(x)) for x in list(r.get("partial_unexpected_list") or [])[:5])
-            msg = f"{fmt(r['unexpected_count'])} unexpected values ({fmt(pct)} %)"
+            n = r["unexpected_count"]
+            msg = f"{fmt(n)} unexpected value{'' if n == 1 else 's'} ({fmt(pct)} %)"
             if examples:
                 msg += f"; e.g. {examples}"
             return status, pct / 100.0, "<=" if thr is not None else None, thr, msg
@@ -461,7 +474,11 @@ class DataQualitySection:
             if reason or "observed_value" in r:  # computed nothing (all-null column, no rows): fail closed
                 return Status.NOT_COMPUTABLE, None, None, None, \
                     f"{item.expectation_type} has no observed value ({reason or 'nothing to compute it from'})"
-        return status, observed, None, None, f"{item.expectation_type} {verdict}; observed {shown}"
+        args = ", ".join(f"{k}={_short(v)!r}" for k, v in item.kwargs.items() if k not in ("column", "meta"))
+        extra = r.get("details") if isinstance(r.get("details"), dict) else {}
+        more = f"; most common value {extra['value']!r}" if "value" in extra else ""
+        return status, observed, None, None, \
+            f"{item.expectation_type} {verdict}; observed {shown}" + (f" ({args})" if args else "") + more
 
 
 def _range_text(bounds: tuple[float | None, float | None] | None) -> str:
