@@ -151,11 +151,16 @@ def read_frame(path: Path) -> Any:
             if dup:
                 raise input_error(f"duplicate column name(s) {dup} in the header; pandas would rename the copies "
                                   "and use the first silently: rename them", str(path))
-            return pd.read_csv(path, index_col=False)  # a trailing comma on every row must not shift columns
+            import warnings
+
+            with warnings.catch_warnings():  # a row with more fields than the header would lose its extra values
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(path, index_col=False)  # a trailing comma on every row must not shift columns
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-    except pd.errors.ParserError as exc:
-        raise input_error(f"malformed CSV: {exc}", str(path)) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        raise input_error(f"malformed CSV: {str(exc).strip()}; every row needs as many fields as the header",
+                          str(path)) from None
     except pd.errors.EmptyDataError:
         raise input_error("the file is empty (no header row)", str(path)) from None
     except (OSError, ValueError, ImportError) as exc:

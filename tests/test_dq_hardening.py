@@ -233,3 +233,13 @@ def test_a_closed_stdout_keeps_the_decisions_exit_code(tmp_path: Path) -> None:
                           "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr  # a pass, even though the reader hung up
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused_not_truncated(tmp_path: Path) -> None:
+    from gatekit.errors import InputError
+    from gatekit.inputs import read_frame
+
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n6,7\n")
+    with pytest.raises(InputError, match="line 3"):
+        read_frame(path)
