@@ -169,9 +169,14 @@ def custom_expectations(folder: Path | None) -> Iterator[CustomLoad]:
     try:
         yield load_custom_expectations(folder, exp_snap, met_snap)
     finally:
-        reg._registered_expectations.clear()
+        # forget what the custom files defined; keep anything Great Expectations registered lazily meanwhile
+        for name, cls in list(reg._registered_expectations.items()):
+            if name not in exp_snap and not _builtin(cls):
+                del reg._registered_expectations[name]
         reg._registered_expectations.update(exp_snap)
-        reg._registered_metrics.clear()
+        for name, definition in list(reg._registered_metrics.items()):
+            if name not in met_snap and not all(_builtin(p[0]) for p in definition.get("providers", {}).values()):
+                del reg._registered_metrics[name]
         reg._registered_metrics.update(met_snap)
         for name in set(sys.modules) - modules_before:
             if name.startswith("gatekit_expectations"):
