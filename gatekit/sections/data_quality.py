@@ -433,14 +433,15 @@ class DataQualitySection:
             return Status.NOT_COMPUTABLE, None, None, None, f"column {col!r} has no non-null values to check"
         share = unexpected / non_null
         status, _ = evaluate_threshold(share, "<=", float(item.threshold or 0))
-        what = {"range": _range_text(item.bounds), "allowed": "outside the allowed set",
-                "unseen_share": "never seen in the reference data"}[item.name.rsplit(".", 1)[-1]]
+        is_set = item.expectation_type == "expect_column_values_to_be_in_set"
+        what = (_range_text(item.bounds) if not is_set else
+                "never seen in the reference data" if item.kind == "unseen" else "outside the allowed set")
         examples = ", ".join(map(repr, details.get("examples", [])[:5]))
         msg = f"{fmt(unexpected)} of {fmt(non_null)} non-null values ({fmt(100 * share)} %) are {what}"
         msg += f"; at most {fmt(100 * (item.threshold or 0))} % allowed"
         if examples and unexpected:
             msg += f"; e.g. {examples}"
-        allowed = item.kwargs.get("value_set") if item.name.endswith(".allowed") else None
+        allowed = item.kwargs.get("value_set") if is_set and item.kind == "share" else None
         if status == Status.FAIL and allowed and any(isinstance(v, bool) for v in allowed):
             msg += ("; note: the allowed list holds booleans, and YAML reads unquoted yes/no/on/off as booleans: "
                     "quote them ('yes') if the column holds text")
