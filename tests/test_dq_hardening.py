@@ -243,3 +243,17 @@ def test_a_row_with_more_fields_than_the_header_is_refused_not_truncated(tmp_pat
     path.write_text("a,b\n1,2\n3,4,5\n6,7\n")
     with pytest.raises(InputError, match="line 3"):
         read_frame(path)
+
+
+def test_html_shows_a_row_per_column_and_the_signature_table(tmp_path: Path) -> None:
+    from gatekit.report.html import render_html
+
+    data = csv(tmp_path, {"a": [1.0, 2.0], "b": ["x", "<script>alert(1)</script>"]})
+    pol = {"version": 1,
+           "data_quality": {"columns": {"a": {"type": "float", "min": 0}, "b": {"allowed": ["x"]}, "gone": {}}},
+           "compatibility": {"feature_signature": {"mode": "backward", "expected": {"a": "float"},
+                                                   "candidate": {"a": "float", "n": "float"}, "validate_data": False}}}
+    html = render_html(gatekit.run(pol, data=data))
+    assert html.count('class="dq-row"') == 3  # a, b and the missing column
+    assert html.count('class="sig-row"') == 2 and "new, no default" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html

@@ -78,7 +78,25 @@ def render_html(report: GateReport) -> str:
     target, positive = inputs.get("target"), inputs.get("positive_label")
     pos_name = f"{target} = {positive}" if target and positive is not None else "positive"
     return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name,
-                                                     custom=custom, signature=_signature_table(data["checks"]))
+                                                     custom=custom, signature=_signature_table(data["checks"]),
+                                                     dq_matrix=_column_matrix(data["checks"]))
+
+
+DQ_RULES = ("present", "type", "max_null_fraction", "range", "allowed", "distinct", "unseen_share", "unique")
+
+
+def _column_matrix(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Data-quality column rules as a grid: one row per column, one cell per rule kind (status + message)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for c in checks:
+        rule, col = c["details"].get("rule"), c["details"].get("column")
+        if c["section"] != "data_quality" or rule not in DQ_RULES or col is None:
+            continue
+        rows.setdefault(col, {})[rule] = {"status": c["status"], "message": c["message"]}
+    if not rows:
+        return None
+    used = [r for r in DQ_RULES if any(r in cells for cells in rows.values())]
+    return {"rules": used, "rows": [{"column": col, "cells": cells} for col, cells in rows.items()]}
 
 
 def _signature_table(checks: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -47,6 +47,7 @@ class _Item:
     verdict: CheckResult | None = None  # decided before Great Expectations runs (missing column, bad kwargs)
     expectation: Any = None
     hint: str = ""
+    rule: str | None = None  # for column rules: present, type, max_null_fraction, range, allowed, ...
 
 
 MAX_TEXT = 200  # characters of one example value kept in the report
@@ -114,40 +115,10 @@ def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
                            kwargs={"min_value": row_count.min, "max_value": row_count.max},
                            bounds=(row_count.min, row_count.max)))
     for col, r in _column_rules(spec).items():
-        sev = r.on_fail or section_on_fail
-        if columns is not None and col not in columns and not r.required:
-            continue  # an optional column that is absent: its rules do not apply
-        if r.required:
-            items.append(_Item(f"{col}.present", sev, "present", col, expectation_type="expect_column_to_exist",
-                               kwargs={"column": col}, description=r.description))
-        if r.type is not None:
-            kw = {"column": col, "type_": r.type, **({"timezone": r.timezone} if r.timezone else {})}
-            items.append(_Item(f"{col}.type", sev, "type", col, expectation_type="expect_column_logical_type_to_be",
-                               kwargs=kw, description=r.description))
-        if r.max_null_fraction is not None:
-            items.append(_nulls(col, r.max_null_fraction, sev, r.description))
-        if r.min is not None or r.max is not None:
-            items.append(_Item(f"{col}.range", sev, "share", col, threshold=_share(r.mostly),
-                               expectation_type="expect_column_values_to_be_between",
-                               kwargs={"column": col, "min_value": r.min, "max_value": r.max, "mostly": r.mostly},
-                               bounds=(r.min, r.max), description=r.description))
-        if r.allowed is not None:
-            items.append(_Item(f"{col}.allowed", sev, "share", col, threshold=_share(r.mostly),
-                               expectation_type="expect_column_values_to_be_in_set",
-                               kwargs={"column": col, "value_set": list(r.allowed), "mostly": r.mostly},
-                               description=r.description))
-        if r.max_distinct is not None:
-            items.append(_Item(f"{col}.distinct", sev, "distinct", col, threshold=float(r.max_distinct),
-                               expectation_type="expect_column_unique_value_count_to_be_between",
-                               kwargs={"column": col, "max_value": r.max_distinct}, description=r.description))
-        if r.max_unseen_share is not None:
-            items.append(_Item(f"{col}.unseen_share", sev, "unseen", col, threshold=r.max_unseen_share,
-                               expectation_type="expect_column_values_to_be_in_set",
-                               kwargs={"column": col, "mostly": 1.0 - r.max_unseen_share}, description=r.description))
-        if r.unique:
-            items.append(_Item(f"{col}.unique", sev, "unique", col, threshold=0.0,
-                               expectation_type="expect_column_values_to_be_unique", kwargs={"column": col},
-                               description=r.description))
+        first = len(items)
+        _column_items(items, col, r, r.on_fail or section_on_fail, columns)
+        for item in items[first:]:
+            item.rule = item.name[len(col) + 1:]
     if spec.max_null_fraction is not None and columns is not None:
         own = {c for c, r in spec.columns.items() if r.max_null_fraction is not None}
         for col in columns:
@@ -155,12 +126,50 @@ def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
                 col_rules = spec.columns.get(col)
                 sev = (col_rules.on_fail if col_rules is not None else None) or section_on_fail
                 items.append(_nulls(col, spec.max_null_fraction, sev, None))
+                items[-1].rule = "max_null_fraction"
     for e in spec.expectations:
         col = e.kwargs.get("column")
         name = e.name or (f"{e.type}({col})" if isinstance(col, str) else e.type)
         items.append(_Item(name, e.on_fail or section_on_fail, "generic", col if isinstance(col, str) else None,
                            expectation_type=e.type, kwargs=dict(e.kwargs), description=e.description))
     return items
+
+
+def _column_items(items: list[_Item], col: str, r: ColumnRules, sev: OnFail, columns: list[str] | None) -> None:
+    """Append the checks of one column's rules."""
+    if columns is not None and col not in columns and not r.required:
+        return  # an optional column that is absent: its rules do not apply
+    if r.required:
+        items.append(_Item(f"{col}.present", sev, "present", col, expectation_type="expect_column_to_exist",
+                           kwargs={"column": col}, description=r.description))
+    if r.type is not None:
+        kw = {"column": col, "type_": r.type, **({"timezone": r.timezone} if r.timezone else {})}
+        items.append(_Item(f"{col}.type", sev, "type", col, expectation_type="expect_column_logical_type_to_be",
+                           kwargs=kw, description=r.description))
+    if r.max_null_fraction is not None:
+        items.append(_nulls(col, r.max_null_fraction, sev, r.description))
+    if r.min is not None or r.max is not None:
+        items.append(_Item(f"{col}.range", sev, "share", col, threshold=_share(r.mostly),
+                           expectation_type="expect_column_values_to_be_between",
+                           kwargs={"column": col, "min_value": r.min, "max_value": r.max, "mostly": r.mostly},
+                           bounds=(r.min, r.max), description=r.description))
+    if r.allowed is not None:
+        items.append(_Item(f"{col}.allowed", sev, "share", col, threshold=_share(r.mostly),
+                           expectation_type="expect_column_values_to_be_in_set",
+                           kwargs={"column": col, "value_set": list(r.allowed), "mostly": r.mostly},
+                           description=r.description))
+    if r.max_distinct is not None:
+        items.append(_Item(f"{col}.distinct", sev, "distinct", col, threshold=float(r.max_distinct),
+                           expectation_type="expect_column_unique_value_count_to_be_between",
+                           kwargs={"column": col, "max_value": r.max_distinct}, description=r.description))
+    if r.max_unseen_share is not None:
+        items.append(_Item(f"{col}.unseen_share", sev, "unseen", col, threshold=r.max_unseen_share,
+                           expectation_type="expect_column_values_to_be_in_set",
+                           kwargs={"column": col, "mostly": 1.0 - r.max_unseen_share}, description=r.description))
+    if r.unique:
+        items.append(_Item(f"{col}.unique", sev, "unique", col, threshold=0.0,
+                           expectation_type="expect_column_values_to_be_unique", kwargs={"column": col},
+                           description=r.description))
 
 
 def _unique_names(items: list[_Item]) -> None:
@@ -295,8 +304,9 @@ class DataQualitySection:
 
         def verdict(status: Status, message: str, **extra: Any) -> None:
             item.verdict = CheckResult(name=item.name, section=SECTION, status=status, on_fail=item.on_fail,
-                                       message=message, details=_json_safe({"expectation": item.expectation_type,
-                                                                            "kwargs": item.kwargs, **extra}))
+                                       message=message, details=_json_safe({
+                                           "expectation": item.expectation_type, "kwargs": item.kwargs,
+                                           "column": item.column, "rule": item.rule, **extra}))
 
         if item.column is not None and item.column not in columns:
             # suggest only columns the policy does not already name: they have rules of their own
@@ -342,7 +352,7 @@ class DataQualitySection:
             values = kwargs_shown.pop("value_set", [])
             kwargs_shown["reference_distinct_values"] = len(values)
         details: dict[str, Any] = {"expectation": item.expectation_type, "kwargs": kwargs_shown,
-                                   "description": item.description}
+                                   "description": item.description, "column": item.column, "rule": item.rule}
         if res is None:
             return CheckResult(status=Status.ERROR, message="Great Expectations returned no result for this rule",
                                details=_json_safe(details), **base)
