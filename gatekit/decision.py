@@ -11,6 +11,8 @@ Decision contract (see README "Decision semantics"):
 
 from __future__ import annotations
 
+import math
+
 from gatekit.policy.expressions import compare
 from gatekit.results import CheckResult, Decision, OnFail, Status
 
@@ -37,6 +39,8 @@ def fmt(x: float | None) -> str:
     """Format a figure for messages: up to 4 significant digits, no trailing zeros."""
     if x is None:
         return "n/a"
+    if not math.isfinite(x):
+        return str(x)  # inf, -inf, nan
     if x == int(x) and abs(x) < 1e12:
         return str(int(x))
     return f"{x:.4g}"

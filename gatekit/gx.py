@@ -108,6 +108,10 @@ class CustomLoad:
         """Return the load as plain data for the report's metadata."""
         return {"folder": self.folder, "loaded": self.loaded, "errors": self.errors}
 
+    def tampered(self) -> list[str]:
+        """Return built-in entries replaced since loading (and restore them); set by :func:`custom_expectations`."""
+        return []
+
 
 def _error_line(exc: BaseException, path: Path) -> int | None:
     if isinstance(exc, SyntaxError) and exc.lineno is not None:
@@ -119,23 +123,51 @@ def _error_line(exc: BaseException, path: Path) -> int | None:
     return line
 
 
-def _builtin(obj: Any) -> bool:
-    return not str(getattr(obj, "__module__", "")).startswith("gatekit_expectations.")
+def _source_file(cls: Any) -> str | None:
+    import inspect
+
+    try:
+        return str(Path(inspect.getfile(cls)).resolve())
+    except (TypeError, OSError):
+        return None
+
+
+def _same_source(old: Any, new: Any) -> bool:
+    """Whether ``new`` is ``old`` defined again by the same file (the caller loaded that file before us)."""
+    a, b = _source_file(old), _source_file(new)
+    return a is not None and a == b
 
 
 def _restore_shadowed(exp_snap: dict[str, Any], met_snap: dict[str, Any]) -> list[str]:
-    """Put back built-in expectations and metric providers a custom file replaced; return their names."""
+    """Put back every expectation and metric provider registered before the custom files loaded.
+
+    Everything in the snapshots was registered before this run's custom files loaded (Great Expectations'
+    core at import, gatekit's own, or classes the caller defined itself; earlier runs' custom classes are
+    removed when their run ends), so any replaced entry, whatever its ``__module__`` claims, was replaced
+    by this run's custom code; the one exception is the same file defining its class again.
+
+    Returns
+    -------
+    list of str
+        Names of the entries that had been replaced.
+    """
     from great_expectations.expectations import registry as reg
 
     shadowed = []
     for name, cls in exp_snap.items():
-        if reg._registered_expectations.get(name) is not cls and _builtin(cls):
+        now = reg._registered_expectations.get(name)
+        if now is not cls and not _same_source(cls, now):
             reg._registered_expectations[name] = cls
             shadowed.append(name)
     for name, definition in met_snap.items():
         current = reg._registered_metrics.get(name)
+        if current is None:
+            reg._registered_metrics[name] = {**definition, "providers": dict(definition["providers"])}
+            shadowed.append(f"metric {name}")
+            continue
         for engine, provider in definition["providers"].items():
-            if current is not None and current["providers"].get(engine) != provider and _builtin(provider[0]):
+            now = current["providers"].get(engine)
+            if now != provider and not (now is not None and _same_source(provider[0], now[0])):
                 current["providers"][engine] = provider
                 shadowed.append(f"metric {name}")
     return sorted(set(shadowed))
@@ -148,8 +180,12 @@ def custom_expectations(folder: Path | None) -> Iterator[CustomLoad]:
     Great Expectations' registries are process-wide: without this, expectations a run loaded would
     stay visible to later runs in the same process (the Python API), and a custom class named like a
     built-in would replace it. Inside the block, built-in expectations and metrics cannot be replaced (a
-    file that tries is reported as an error and the built-in is restored); on exit the registries and
-    ``sys.modules`` are put back as they were.
+    file that tries is reported as an error and the built-in is restored; :meth:`CustomLoad.tampered`
+    finds replacements made later, while expectations are built or validated); on exit the registries and
+    ``sys.modules`` are put back exactly as they were.
+
+    Custom expectations are code the user chose to run in this process: this guards against mistakes
+    and name clashes, not against code written to subvert the gate (which could patch anything).
 
     Parameters
     ----------
@@ -167,17 +203,16 @@ def custom_expectations(folder: Path | None) -> Iterator[CustomLoad]:
     met_snap = {k: {**v, "providers": dict(v.get("providers", {}))} for k, v in reg._registered_metrics.items()}
     modules_before = set(sys.modules)
     try:
-        yield load_custom_expectations(folder, exp_snap, met_snap)
+        load = load_custom_expectations(folder, exp_snap, met_snap)
+        load.tampered = lambda: _restore_shadowed(exp_snap, met_snap)  # type: ignore[method-assign]
+        yield load
     finally:
-        # forget what the custom files defined; keep anything Great Expectations registered lazily meanwhile
-        for name, cls in list(reg._registered_expectations.items()):
-            if name not in exp_snap and not _builtin(cls):
-                del reg._registered_expectations[name]
+        # Great Expectations registers its core at import, so the snapshot is the whole built-in registry:
+        # put it back exactly, forgetting every class and metric this run's custom files defined
+        reg._registered_expectations.clear()
         reg._registered_expectations.update(exp_snap)
-        for name, definition in list(reg._registered_metrics.items()):
-            if name not in met_snap and not all(_builtin(p[0]) for p in definition.get("providers", {}).values()):
-                del reg._registered_metrics[name]
-        reg._registered_metrics.update(met_snap)
+        reg._registered_metrics.clear()
+        reg._registered_metrics.update({k: {**v, "providers": dict(v["providers"])} for k, v in met_snap.items()})
         for name in set(sys.modules) - modules_before:
             if name.startswith("gatekit_expectations"):
                 del sys.modules[name]
@@ -232,12 +267,6 @@ def load_custom_expectations(folder: Path | None, exp_snap: dict[str, Any] | Non
             result.errors.append({"file": str(path), "line": _error_line(exc, path),
                                   "message": f"{type(exc).__name__}: {exc}"})
             continue
-        if exp_snap is not None and met_snap is not None:
-            shadowed = _restore_shadowed(exp_snap, met_snap)
-            if shadowed:
-                result.errors.append({"file": str(path), "line": None, "message": (
-                    f"it redefines {', '.join(shadowed)}, already defined by Great Expectations or gatekit; a custom "
-                    "expectation may not replace a built-in one (the built-in was kept): rename it")})
         for obj in vars(module).values():
             if (isinstance(obj, type) and issubclass(obj, Expectation) and obj.__module__ == module_name
                     and not obj.__name__.startswith("_")):
@@ -246,6 +275,13 @@ def load_custom_expectations(folder: Path | None, exp_snap: dict[str, Any] | Non
                 except Exception:  # noqa: BLE001 - an abstract helper class has no name
                     continue
                 result.loaded.append({"name": name, "class": obj.__name__, "file": str(path)})
+        if exp_snap is not None and met_snap is not None:
+            shadowed = _restore_shadowed(exp_snap, met_snap)
+            result.loaded = [e for e in result.loaded if e["name"] not in shadowed]  # refused, so not loaded
+            if shadowed:
+                result.errors.append({"file": str(path), "line": None, "message": (
+                    f"it redefines {', '.join(shadowed)}, already defined by Great Expectations or gatekit; a custom "
+                    "expectation may not replace a built-in one (the built-in was kept): rename it")})
     return result
 
 

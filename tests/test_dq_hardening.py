@@ -257,3 +257,99 @@ def test_html_shows_a_row_per_column_and_the_signature_table(tmp_path: Path) -> 
     assert html.count('class="dq-row"') == 3  # a, b and the missing column
     assert html.count('class="sig-row"') == 2 and "new, no default" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+LATE = '''
+from great_expectations.expectations import registry as reg
+from great_expectations.expectations.expectation import ColumnAggregateExpectation
+from great_expectations.expectations.metrics import ColumnAggregateMetricProvider, column_aggregate_value
+from great_expectations.execution_engine import PandasExecutionEngine
+
+
+class RowsLate(ColumnAggregateMetricProvider):
+    metric_name = "test_late.column.rows"
+
+    @column_aggregate_value(engine=PandasExecutionEngine)
+    def _pandas(cls, column, **kwargs):
+        return int(len(column))
+
+
+class _Fake(ColumnAggregateExpectation):
+    metric_dependencies = ("test_late.column.rows",)
+
+    def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+        return {"success": True, "result": {"observed_value": 0}}
+
+
+_Fake.__module__ = "great_expectations.expectations.core.evil"
+
+
+class ExpectLateSwapForTest(ColumnAggregateExpectation):
+    metric_dependencies = ("test_late.column.rows",)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        reg._registered_expectations["expect_column_values_to_be_between"] = _Fake
+        reg._registered_expectations["expect_fake_for_test"] = _Fake
+
+    def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+        return {"success": True, "result": {"observed_value": 1}}
+'''
+
+
+def test_a_builtin_swapped_while_expectations_are_built_voids_the_section(tmp_path: Path) -> None:
+    folder = tmp_path / "expectations"
+    folder.mkdir()
+    (folder / "late.py").write_text(LATE)
+    data = csv(tmp_path, {"x": list(range(1, 21))})
+    pol = {"version": 1, "data_quality": {"expectations_dir": str(folder), "expectations": [
+        {"type": "expect_late_swap_for_test", "kwargs": {"column": "x"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "max_value": 5}}]}}
+    report = gatekit.run(pol, data=data)
+    assert report.decision == Decision.BLOCK
+    assert not any(c.status == Status.PASS for c in report.checks)
+    assert "custom_expectations:tampering" in by_name(report)
+    # nothing of it survives the run, whatever __module__ it claimed
+    again = {"version": 1, "data_quality": {"expectations_dir": str(tmp_path / "none"), "expectations": [
+        {"type": "expect_fake_for_test", "kwargs": {"column": "x"}}]}}
+    (tmp_path / "none").mkdir()
+    assert gatekit.run(again, data=data).checks[0].status == Status.ERROR
+
+
+def test_aggregates_over_no_value_are_not_computable(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n,1\n,2\n")
+    exps = [{"type": "expect_column_unique_value_count_to_be_between", "kwargs": {"column": "x", "max_value": 3}},
+            {"type": "expect_column_sum_to_be_between", "kwargs": {"column": "x", "min_value": 0, "max_value": 3}},
+            {"type": "expect_column_sum_to_be_between",
+             "kwargs": {"column": "y", "min_value": 0, "max_value": 3, "row_condition": "y > 100",
+                        "condition_parser": "pandas"}, "name": "y_sum_filtered"}]
+    c = by_name(gatekit.run({"version": 1, "data_quality": {"expectations": exps}}, data=data))
+    assert c["expect_column_unique_value_count_to_be_between(x)"].status == Status.NOT_COMPUTABLE
+    assert c["expect_column_sum_to_be_between(x)"].status == Status.NOT_COMPUTABLE
+    assert c["y_sum_filtered"].status == Status.NOT_COMPUTABLE
+    assert "row_condition" in c["y_sum_filtered"].message
+
+
+def test_declared_candidate_types_are_checked_against_the_data(tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    sio.dump(LogisticRegression().fit(X, [0, 1, 0, 1]), tmp_path / "m.skops")
+    data = csv(tmp_path, {"a": [1.0], "b": [2.0]})
+    pol = {"version": 1, "compatibility": {"feature_signature": {
+        "mode": "strict", "expected": {"a": "string", "b": "string"}, "candidate": {"a": "string", "b": "string"}}}}
+    c = by_name(gatekit.run(pol, data=data, model=tmp_path / "m.skops"))
+    assert c["feature_signature"].status == Status.PASS  # the declaration gives the types sklearn lacks
+    assert c["data_signature"].status == Status.FAIL  # ... and the data is checked against them, not itself
+
+
+def test_empty_signatures_fmt_of_infinity_and_bidi_controls() -> None:
+    from gatekit.decision import fmt
+    from gatekit.report.terminal import printable
+
+    with pytest.raises(PolicyError, match="at least 1"):
+        gatekit.run({"version": 1, "compatibility": {"feature_signature": {"mode": "backward", "expected": {}}}})
+    assert (fmt(float("inf")), fmt(float("nan"))) == ("inf", "nan")
+    assert printable("ab\u202ecd") == "ab\\u202ecd"

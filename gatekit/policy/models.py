@@ -214,10 +214,10 @@ class FeatureSignatureSpec(Spec):
 
     mode: Annotated[Literal["strict", "backward"],
                     BeforeValidator(lambda v: "backward" if v == "compatible" else v)] = "strict"
-    expected: dict[str, LogicalType] | None = None
+    expected: dict[str, LogicalType] | None = Field(default=None, min_length=1)
     expected_file: str | None = None
     expected_model: str | None = None
-    candidate: dict[str, LogicalType] | None = None
+    candidate: dict[str, LogicalType] | None = Field(default=None, min_length=1)
     defaults: dict[str, Any] = Field(default_factory=dict)
     validate_data: bool = True
     on_fail: OnFailField | None = None

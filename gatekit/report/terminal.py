@@ -10,13 +10,15 @@ from gatekit.results import GateReport, Status
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
 _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
+# bidirectional overrides and isolates reorder the rest of the line (a column name could read reversed)
+_CONTROL.update({i: f"\\u{i:04x}" for i in [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 
 
 def printable(text: object) -> str:
     """Return ``text`` safe for a terminal.
 
-    Control characters (ANSI escapes included) and lone surrogates are shown as escapes, so data can
-    never move the cursor or forge a log line.
+    Control characters (ANSI escapes included), bidirectional overrides and lone surrogates are shown
+    as escapes, so data can never move the cursor, reorder a line or forge a log line.
     """
     s = str(text).translate(_CONTROL)
     return s.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -369,18 +369,26 @@ class CompatibilitySection:
                 return dict(fs.candidate), "policy (candidate)"
             raise SignatureUnavailable("the candidate's signature is unknown: give a model artifact (inputs.model) "
                                        "or feature_signature.candidate")
-        try:
-            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path, inp.frame)
+        declared = fs.candidate
+        try:  # the artifact's own record first; types it lacks come from the declaration, then the data
+            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path,
+                                          None if declared is not None else inp.frame)
         except SignatureUnavailable:
-            if fs.candidate is None:
+            if declared is None:
                 raise
-            return dict(fs.candidate), "policy (candidate; the model artifact does not name its inputs)"
-        if fs.candidate is not None and list(fs.candidate) != list(sig):
+            return dict(declared), "policy (candidate; the model artifact does not name its inputs)"
+        if declared is not None:
             # the policy's declaration must describe the artifact being gated, never replace it
-            raise SignatureUnavailable(f"feature_signature.candidate lists {list(fs.candidate)} but the model "
-                                       f"{inp.model_path.name} takes {list(sig)}; fix or remove the declaration")
-        if fs.candidate is not None:
-            sig = {n: sig[n] or fs.candidate[n] for n in sig}
+            if list(declared) != list(sig):
+                raise SignatureUnavailable(f"feature_signature.candidate lists {list(declared)} but the model "
+                                           f"{inp.model_path.name} takes {list(sig)}; fix or remove the declaration")
+            clash = [f"{n}: {declared[n]} declared, {t} in the artifact" for n, t in sig.items()
+                     if t is not None and t != declared[n]]
+            if clash:
+                raise SignatureUnavailable(f"feature_signature.candidate disagrees with the model "
+                                           f"{inp.model_path.name} on types ({'; '.join(clash)})")
+            sig = {n: t or declared[n] for n, t in sig.items()}
+            source += " (types declared in the policy)"
         return sig, f"candidate model {inp.model_path.name} ({source})"
 
     def _signature(self, ctx: Any, fs: FeatureSignatureSpec, sev: OnFail) -> list[CheckResult]:

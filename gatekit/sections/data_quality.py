@@ -261,8 +261,10 @@ class DataQualitySection:
                         item.verdict = CheckResult(name=item.name, section=SECTION, status=Status.ERROR,
                                                    on_fail=item.on_fail, message=f"cannot prepare this rule: "
                                                    f"{type(exc).__name__}: {exc}")
+            tampered = load.tampered()  # custom code run while the expectations were built
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
             results = gx.Validator(frame).validate([i.expectation for i in runnable], EXAMPLES) if runnable else []
+            tampered += load.tampered()  # ... or while they were validated
         by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
         for item in items:
             if item.verdict is not None:
@@ -273,6 +275,14 @@ class DataQualitySection:
             except Exception as exc:  # noqa: BLE001 - an unreadable result is this rule's error alone
                 out.append(CheckResult(name=item.name, section=SECTION, status=Status.ERROR, on_fail=item.on_fail,
                                        message=f"cannot read Great Expectations' result: {type(exc).__name__}: {exc}"))
+        if tampered:  # a built-in was swapped mid-run: no result of this section can be trusted to pass
+            why = (f"custom expectation code replaced {', '.join(sorted(set(tampered)))} while the checks ran "
+                   "(restored now); this section's results are not trusted")
+            for c in out:
+                if c.status == Status.PASS:
+                    c.status, c.message = Status.ERROR, f"{why}; it read: {c.message}"
+            out.insert(0, CheckResult(name="custom_expectations:tampering", section=SECTION, status=Status.ERROR,
+                                      on_fail=spec.on_fail, message=why))
         return out
 
     # planning helpers ---------------------------------------------------------------------------------
@@ -416,6 +426,12 @@ class DataQualitySection:
             return status, float(n), "<=", item.threshold, \
                 f"{fmt(n)} distinct values; at most {fmt(item.threshold)} allowed"
         if item.kind == "generic":
+            looked = _values_looked_at(item, frame)
+            if looked == 0 and success and item.expectation_type not in _ABOUT_NULLS_OR_SCHEMA:
+                why = ("no row matches its row_condition" if item.kwargs.get("row_condition") else
+                       "the data has no rows" if len(frame) == 0 else "every value is null")
+                return Status.NOT_COMPUTABLE, None, None, None, \
+                    f"{item.expectation_type} looked at no value ({why}), so its success proves nothing"
             return self._generic(item, r, success)
         unexpected = r.get("unexpected_count")
         if not isinstance(unexpected, (int, float)):
@@ -462,7 +478,8 @@ class DataQualitySection:
         if isinstance(r.get("element_count"), int) and isinstance(r.get("unexpected_count"), (int, float)):
             checked = r["element_count"] - (r.get("missing_count") or 0)
             if checked <= 0:  # nothing was looked at: "0 unexpected" proves nothing (fail closed)
-                why = "the data has no rows" if r["element_count"] == 0 else "every value is null"
+                why = ("no row matches its row_condition" if item.kwargs.get("row_condition") else
+                       "the data has no rows" if r["element_count"] == 0 else "every value is null")
                 return Status.NOT_COMPUTABLE, None, None, None, f"{item.expectation_type} checked no value ({why})"
         if isinstance(r.get("unexpected_count"), (int, float)) and r.get("unexpected_percent") is not None:
             pct = float(r["unexpected_percent"])
@@ -490,6 +507,30 @@ class DataQualitySection:
         more = f"; most common value {extra['value']!r}" if "value" in extra else ""
         return status, observed, None, None, \
             f"{item.expectation_type} {verdict}; observed {shown}" + (f" ({args})" if args else "") + more
+
+
+# expectations whose answer is about nulls or the schema, so an all-null column is a real answer for them
+_ABOUT_NULLS_OR_SCHEMA = frozenset({
+    "expect_column_to_exist", "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
+    "expect_column_proportion_of_non_null_values_to_be_between", "expect_column_values_to_be_of_type",
+    "expect_column_values_to_be_in_type_list", "expect_column_type_to_be",
+})
+
+
+def _values_looked_at(item: _Item, frame: Any) -> int | None:
+    """Non-null values of the item's column the expectation saw (after a pandas ``row_condition``), if known."""
+    col = item.column
+    if col is None or col not in frame.columns:
+        return None
+    cond = item.kwargs.get("row_condition")
+    if cond:
+        if item.kwargs.get("condition_parser") not in (None, "pandas"):
+            return None  # another condition syntax: gatekit does not re-evaluate it
+        try:
+            frame = frame.query(cond)
+        except Exception:  # noqa: BLE001 - a condition pandas cannot read: Great Expectations reports it
+            return None
+    return int(frame[col].notna().sum())
 
 
 def _range_text(bounds: tuple[float | None, float | None] | None) -> str:
