@@ -37,7 +37,8 @@ def library_versions() -> dict[str, str | None]:
 
 
 def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry,
-                 sections: list[Section] | None = None, info: dict[str, Any] | None = None) -> list[CheckResult]:
+                 sections: list[Section] | None = None, info: dict[str, Any] | None = None,
+                 attachments: dict[str, Any] | None = None) -> list[CheckResult]:
     """Run every section adapter; a section that raises turns its planned checks into ``error``.
 
     Parameters
@@ -48,13 +49,16 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
         Adapters to run; default :func:`gatekit.sections.default_sections`.
     info : dict, optional
         Receives what the sections report about the run (keyed by section), for the report's metadata.
+    attachments : dict, optional
+        Receives files the sections want written beside the report (name -> callable returning text).
 
     Returns
     -------
     list of CheckResult
         Ordered by report section (:data:`SECTION_ORDER`), then policy order.
     """
-    ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {})
+    ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {},
+                     attachments=attachments if attachments is not None else {})
     checks: list[CheckResult] = []
     for section in sections if sections is not None else default_sections():
         try:
@@ -99,7 +103,8 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     section_info: dict[str, Any] = {}
-    checks = run_sections(policy, inputs, registry, sections, section_info)
+    attachments: dict[str, Any] = {}
+    checks = run_sections(policy, inputs, registry, sections, section_info, attachments)
     decision, reason = decide(checks, policy.policy.strict)
     finished = datetime.now(timezone.utc)
     # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
@@ -124,4 +129,4 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         "libraries": library_versions(),
         "platform": platform.platform(),
     }
-    return GateReport(decision=decision, reason=reason, checks=checks, metadata=meta)
+    return GateReport(decision=decision, reason=reason, checks=checks, metadata=meta, attachments=attachments)

@@ -116,6 +116,9 @@ class GateReport:
     checks: list[CheckResult]
     metadata: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    attachments: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """File name -> callable returning the file's text (evidently's drift report); written beside the
+    report by :func:`gatekit.report.write_reports`, never part of the JSON."""
 
     def counts(self) -> dict[str, int]:
         """Return the number of checks per status (every status present, zeros included)."""

@@ -27,10 +27,20 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
     Returns
     -------
     dict of str to pathlib.Path
-        Format -> file written (``gate_report.json``, ``gate_report.html``).
+        Format -> file written (``gate_report.json``, ``gate_report.html``), and each attachment by its
+        file name (``evidently_drift.html``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    files: dict[str, str] = {}
+    for name, render in report.attachments.items():  # first, so the JSON and HTML can link what was written
+        try:
+            written[name] = _write_atomic(out_dir / name, render())
+            files[name] = name
+        except Exception as exc:  # noqa: BLE001 - a failing attachment never costs the report itself
+            files[name] = f"not written: {type(exc).__name__}: {exc}"
+    if files:
+        report.metadata["attachments"] = files
     if "json" in formats:
         written["json"] = _write_atomic(out_dir / "gate_report.json", report.to_json() + "\n")
     if "html" in formats:

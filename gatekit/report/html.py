@@ -79,7 +79,32 @@ def render_html(report: GateReport) -> str:
     pos_name = f"{target} = {positive}" if target and positive is not None else "positive"
     return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name,
                                                      custom=custom, signature=_signature_table(data["checks"]),
-                                                     dq_matrix=_column_matrix(data["checks"]))
+                                                     dq_matrix=_column_matrix(data["checks"]),
+                                                     drift_bars=_drift_chart(data["checks"]),
+                                                     attachments=data["metadata"].get("attachments") or {})
+
+
+def _drift_chart(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Bars of each feature's drift relative to its limit (score / threshold; threshold / p for p-values).
+
+    1 is the limit: a bar past the marked line is drift. Capped at 3 so one wild feature does not flatten
+    the others; the score itself is printed beside each bar.
+    """
+    bars = []
+    for c in checks:
+        d = c["details"]
+        if c["section"] != "drift" or "method" not in d or c["observed"] is None or not c["threshold"]:
+            continue
+        score, limit = float(c["observed"]), float(c["threshold"])
+        if d["method"] in ("ks", "chisquare"):
+            ratio = limit / score if score > 0 else 3.0
+        else:
+            ratio = score / limit
+        ratio = min(ratio, 3.0)
+        bars.append({"feature": d.get("feature", c["name"]), "method": d["method"], "score": fmt(score),
+                     "limit": fmt(limit), "status": c["status"], "width": round(100 * ratio / 3, 1),
+                     "past": ratio > 1})
+    return bars
 
 
 DQ_RULES = ("present", "type", "max_null_fraction", "range", "allowed", "distinct", "unseen_share", "unique")

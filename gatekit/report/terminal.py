@@ -72,4 +72,5 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
         if c.status != Status.PASS:
             console.print(Text(printable(f"  - {c.name}: {c.message}")))
     for kind, path in written.items():
-        console.print(Text(printable(f"{kind} report: {path}")))
+        label = f"{kind} report" if kind in ("json", "html") else "attached"
+        console.print(Text(printable(f"{label}: {path}")))

@@ -6,9 +6,9 @@ Adding a gate type = one spec model + one adapter class here + tests; the orches
 from gatekit.sections.base import RunContext, Section
 from gatekit.sections.compatibility import CompatibilitySection
 from gatekit.sections.data_quality import DataQualitySection
+from gatekit.sections.drift import DriftSection
 from gatekit.sections.gates import GatesSection
 from gatekit.sections.metric_rules import MetricRulesSection
-from gatekit.sections.pending import PendingSection
 
 
 def default_sections() -> list[Section]:
@@ -18,7 +18,7 @@ def default_sections() -> list[Section]:
         CompatibilitySection(),
         MetricRulesSection(),
         GatesSection(),
-        PendingSection("drift"),
+        DriftSection(),
     ]
 
 

@@ -44,7 +44,18 @@ class RunContext:
     registry: MetricRegistry
     info: dict[str, Any] = field(default_factory=dict)
     """Facts sections report about the run itself (e.g. custom expectations loaded); goes to the metadata."""
+    attachments: dict[str, Any] = field(default_factory=dict)
+    """File name -> callable returning its text, written beside the report (evidently's drift report)."""
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
+    _drift: Any = None
+
+    def drift(self) -> Any:
+        """Return the run's drift comparison (:func:`gatekit.sections.drift.compute_drift`), computed once."""
+        if self._drift is None:
+            from gatekit.sections.drift import compute_drift
+
+            self._drift = compute_drift(self)
+        return self._drift
 
     def metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
         """Return a metric's value: from the evaluation data when gatekit computes it, else the metrics file.
@@ -68,9 +79,30 @@ class RunContext:
                                obs.details)
         return obs
 
+    def _drift_metric(self, name: str, observed: Any) -> Observation:
+        """``psi_feature_drift`` / ``drift_share`` from the run's drift comparison (the data decides)."""
+        from gatekit.sections.drift import aggregate
+
+        try:
+            value, details = aggregate(self.drift(), name)
+        except NotComputable as exc:
+            details = dict(exc.details)
+            if observed is not None:
+                details["metrics_file_value"] = observed.value
+                details["metrics_file_ignored"] = "the reference and current data were given and decide"
+            return Observation(None, "not_computable", exc.reason, "computed", details)
+        except Exception as exc:  # noqa: BLE001 - a failing drift computation must not stop the other rules
+            return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
+        if observed is not None:
+            details["metrics_file_value"] = observed.value
+        return Observation(value, "ok", source="computed", details=details)
+
     def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
+        if spec.section == "drift" and self.inputs.frame is not None and (
+                self.inputs.reference is not None or self.policy.policy.drift is not None):
+            return self._drift_metric(resolved.canonical, observed)
         if spec.fn is not None and self.inputs.scoring_error:
             return Observation(None, "error", f"the model could not score the data: {self.inputs.scoring_error}",
                                "computed")

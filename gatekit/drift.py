@@ -1,0 +1,276 @@
+r"""Drift and label-leakage computations gatekit defines itself (vectorised numpy / pandas).
+
+Population stability index, textbook credit-risk form (Siddiqi, *Credit Risk Scorecards*, Wiley 2006,
+ch. 8; Yurdakul, "Statistical Properties of Population Stability Index", 2018):
+
+.. math:: \mathrm{PSI} = \sum_i (c_i - r_i) \ln(c_i / r_i)
+
+where :math:`r_i` and :math:`c_i` are the shares of the reference and current values in bin *i*.
+
+- Numerical columns: bin edges are the reference's quantiles at 1/k, ..., (k-1)/k (``k = bins``,
+  default 10, numpy's default linear quantile), taken from the reference only; duplicate edges (ties)
+  are removed; the outer bins are open, ``(-inf, e_1)`` and ``[e_m, +inf)``; bins are closed on the
+  left, ``[e_{i-1}, e_i)``. A column whose reference values fill fewer than 2 bins is not computable.
+- Categorical columns: one bin per category seen on either side; a category seen only in the current
+  data is reported by name.
+- An empty bin's share (on either side) is replaced by ``smoothing`` (default 1e-4) before the sum, so
+  the index stays finite; no other share changes. The value used is recorded with the edges.
+- Missing values are left out on both sides (their counts are recorded).
+
+evidently's own PSI (equal-width Sturges bins over reference and current together) is the
+``binning: evidently`` option of the drift section, computed by evidently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gatekit.errors import NotComputable
+
+DEFAULT_BINS = 10
+DEFAULT_SMOOTHING = 1e-4
+
+
+@dataclass
+class PsiResult:
+    """One column's PSI and everything needed to recompute it.
+
+    Parameters
+    ----------
+    value : float
+        The index (dimensionless, >= 0).
+    kind : {"numerical", "categorical"}
+    bins : list
+        Numerical: the inner edges ``[e_1, ..., e_m]`` (bins ``(-inf, e_1), [e_1, e_2), ..., [e_m, inf)``).
+        Categorical: the categories, in order.
+    reference_counts, current_counts : list of int
+        Values per bin.
+    n_reference, n_current : int
+        Non-missing values compared.
+    missing_reference, missing_current : int
+        Missing values left out.
+    smoothing : float
+        Share used for an empty bin.
+    unseen : list
+        Categories present only in the current data.
+    contributions : list of float
+        Each bin's term of the sum.
+    """
+
+    value: float
+    kind: str
+    bins: list[Any]
+    reference_counts: list[int]
+    current_counts: list[int]
+    n_reference: int
+    n_current: int
+    missing_reference: int
+    missing_current: int
+    smoothing: float
+    unseen: list[Any] = field(default_factory=list)
+    contributions: list[float] = field(default_factory=list)
+
+
+def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, smoothing: float) -> tuple[float, np.ndarray]:
+    """Return PSI and the per-bin terms for two count vectors of shape (n_bins,).
+
+    Shares are counts / total; an empty bin's share becomes ``smoothing`` (see the module docstring).
+    """
+    r = ref_counts / ref_counts.sum()
+    c = cur_counts / cur_counts.sum()
+    r = np.where(ref_counts == 0, smoothing, r)
+    c = np.where(cur_counts == 0, smoothing, c)
+    terms = (c - r) * np.log(c / r)
+    return float(terms.sum()), terms
+
+
+def _split_missing(values: Any) -> tuple[np.ndarray, int]:
+    import pandas as pd
+
+    s = pd.Series(values)
+    mask = s.isna().to_numpy()
+    return s[~mask].to_numpy(), int(mask.sum())
+
+
+def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
+                  smoothing: float = DEFAULT_SMOOTHING) -> PsiResult:
+    """PSI of a numerical column over reference-quantile bins.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_reference,) and (n_current,)
+        Numbers; missing values are left out.
+    bins : int
+        Number of quantile bins before duplicate edges are removed (>= 2).
+    smoothing : float
+        Share used for an empty bin (> 0).
+
+    Returns
+    -------
+    PsiResult
+
+    Raises
+    ------
+    NotComputable
+        One side has no value, or the reference's quantiles give fewer than 2 bins (one value).
+    """
+    ref, miss_r = _split_missing(reference)
+    cur, miss_c = _split_missing(current)
+    ref = ref.astype(float)
+    cur = cur.astype(float)
+    if len(ref) == 0 or len(cur) == 0:
+        side = "reference" if len(ref) == 0 else "current"
+        raise NotComputable(f"every {side} value is missing", {"missing_reference": miss_r, "missing_current": miss_c})
+    if not (np.isfinite(ref).all() and np.isfinite(cur).all()):
+        raise NotComputable("the column holds infinite values; quantile bins are undefined")
+    edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))  # sorted, duplicates removed
+    ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    if int((ref_counts > 0).sum()) < 2:
+        raise NotComputable(f"fewer than 2 usable bins: every reference value is {ref[0]:g}",
+                            {"n_reference": len(ref)})
+    cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+    value, terms = psi_from_counts(ref_counts, cur_counts, smoothing)
+    return PsiResult(value, "numerical", edges.tolist(), ref_counts.tolist(), cur_counts.tolist(), len(ref),
+                     len(cur), miss_r, miss_c, smoothing, contributions=terms.tolist())
+
+
+def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMOOTHING) -> PsiResult:
+    """PSI of a categorical column, one bin per category seen on either side.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_reference,) and (n_current,)
+        Category labels (compared as text); missing values are left out.
+    smoothing : float
+        Share used for an empty bin (> 0).
+
+    Returns
+    -------
+    PsiResult
+        ``unseen`` lists the categories present only in the current data.
+
+    Raises
+    ------
+    NotComputable
+        One side has no value.
+    """
+    import pandas as pd
+
+    r = pd.Series(reference)
+    c = pd.Series(current)
+    miss_r, miss_c = int(r.isna().sum()), int(c.isna().sum())
+    r_counts = r.dropna().astype(str).value_counts()
+    c_counts = c.dropna().astype(str).value_counts()
+    if r_counts.sum() == 0 or c_counts.sum() == 0:
+        side = "reference" if r_counts.sum() == 0 else "current"
+        raise NotComputable(f"every {side} value is missing", {"missing_reference": miss_r, "missing_current": miss_c})
+    cats = sorted(set(r_counts.index) | set(c_counts.index))
+    rc = r_counts.reindex(cats, fill_value=0).to_numpy()
+    cc = c_counts.reindex(cats, fill_value=0).to_numpy()
+    value, terms = psi_from_counts(rc, cc, smoothing)
+    unseen = [k for k in cats if k not in r_counts.index]
+    return PsiResult(value, "categorical", cats, rc.tolist(), cc.tolist(), int(rc.sum()), int(cc.sum()), miss_r,
+                     miss_c, smoothing, unseen=unseen, contributions=terms.tolist())
+
+
+def column_kind(series: Any) -> str | None:
+    """Return ``numerical`` (integer / float), ``categorical`` (string, category, boolean) or None (other).
+
+    Decided from the logical type (:mod:`gatekit.logical_types`), never by evidently's inference.
+    """
+    from gatekit.logical_types import describe_column
+
+    desc = describe_column(series)
+    logical = desc["logical"]
+    if logical == "category":
+        return "categorical"
+    if logical in ("integer", "float"):
+        return "numerical"
+    if logical in ("string", "boolean"):
+        return "categorical"
+    return None
+
+
+@dataclass
+class LeakageResult:
+    """How well one feature alone predicts the target.
+
+    Parameters
+    ----------
+    measure : {"auc", "nmi", "spearman"}
+        ``auc``: single-feature ROC AUC folded to >= 0.5 (``max(AUC, 1 - AUC)``), numerical feature and
+        binary target; ``nmi``: normalized mutual information (arithmetic mean normalization), a
+        categorical feature, or any feature against a regression target cut into deciles; ``spearman``:
+        absolute Spearman correlation, numerical feature and regression target.
+    value : float
+    n_pairs : int
+        Rows where both the feature and the target are present.
+    """
+
+    measure: str
+    value: float
+    n_pairs: int
+
+
+def leakage_score(feature: Any, target: np.ndarray, kind: str, task: str, min_pairs: int = 30) -> LeakageResult:
+    """Score how well ``feature`` alone predicts ``target`` (label-leakage scan).
+
+    Parameters
+    ----------
+    feature : array-like of shape (n_samples,)
+        The feature's values on the evaluation rows.
+    target : ndarray of shape (n_samples,)
+        0/1 for classification, numbers for regression.
+    kind : {"numerical", "categorical"}
+        The feature's kind (:func:`column_kind`).
+    task : {"classification", "regression"}
+        The target's kind.
+    min_pairs : int
+        Fewer valid (feature, target) pairs than this -> not computable.
+
+    Returns
+    -------
+    LeakageResult
+
+    Raises
+    ------
+    NotComputable
+        Too few valid pairs, or a single class / a constant feature.
+
+    Notes
+    -----
+    ROC AUC: :func:`sklearn.metrics.roc_auc_score`; NMI: :func:`sklearn.metrics.normalized_mutual_info_score`
+    (Strehl & Ghosh, JMLR 3, 2002); Spearman: :func:`scipy.stats.spearmanr`.
+    """
+    import pandas as pd
+
+    f = pd.Series(feature).reset_index(drop=True)
+    t = pd.Series(target).reset_index(drop=True)
+    ok = (f.notna() & t.notna()).to_numpy()
+    n = int(ok.sum())
+    if n < min_pairs:
+        raise NotComputable(f"only {n} rows have both the feature and the target (at least {min_pairs} needed)",
+                            {"n_pairs": n})
+    f, t = f[ok], t[ok]
+    if kind == "numerical" and task == "classification":
+        from sklearn.metrics import roc_auc_score
+
+        if t.nunique() < 2:
+            raise NotComputable("the target has one class in these rows", {"n_pairs": n})
+        auc = float(roc_auc_score(t.astype(int), f.astype(float)))
+        return LeakageResult("auc", max(auc, 1.0 - auc), n)
+    if kind == "numerical":
+        from scipy.stats import spearmanr
+
+        if f.nunique() < 2 or t.nunique() < 2:
+            raise NotComputable("the feature or the target is constant in these rows", {"n_pairs": n})
+        rho = spearmanr(f.astype(float), t.astype(float)).statistic
+        return LeakageResult("spearman", abs(float(rho)), n)
+    from sklearn.metrics import normalized_mutual_info_score
+
+    labels = t.astype(int) if task == "classification" else pd.qcut(t.astype(float), 10, labels=False,
+                                                                     duplicates="drop")
+    return LeakageResult("nmi", float(normalized_mutual_info_score(labels, f.astype(str))), n)
