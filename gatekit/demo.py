@@ -127,6 +127,7 @@ def train_demand(root: Path, artifacts: Path) -> dict[str, Any]:
     hold["forecast"] = model.predict(demand_features(hold))
     sio.dump(model, artifacts / "demand_candidate.skops")
     hold.to_csv(artifacts / "elecdemand_holdout.csv", index=False, float_format="%.6f")
+    train.to_csv(artifacts / "elecdemand_train.csv", index=False, float_format="%.6f")  # drift's reference
     return {"train_rows": int(cut.sum()), "holdout_rows": len(hold)}
 
 
