@@ -262,10 +262,12 @@ def _observed_only_specs() -> tuple[MetricSpec, ...]:
         MetricSpec("latency_p99_ms", "operational", "ms", f"99th percentile online latency. {later}.",
                    higher_is_better=False, bounds=(0, None)),
         MetricSpec("psi_feature_drift", "drift", "index",
-                   f"Population stability index, max over features. {later}.", higher_is_better=False,
-                   bounds=(0, None)),
-        MetricSpec("drift_share", "drift", "fraction", f"Share of drifted features. {later}.",
-                   higher_is_better=False, bounds=(0, 1)),
+                   "Population stability index, max over features (and which feature). Computed from the "
+                   "reference and current data (the drift section's definition), else read from the metrics file.",
+                   higher_is_better=False, bounds=(0, None)),
+        MetricSpec("drift_share", "drift", "fraction",
+                   "Share of features whose drift rule failed. Computed from the reference and current data, else "
+                   "read from the metrics file.", higher_is_better=False, bounds=(0, 1)),
     )
 
 
