@@ -7,7 +7,9 @@ ch. 8; Yurdakul, "Statistical Properties of Population Stability Index", 2018):
 
 where :math:`r_i` and :math:`c_i` are the shares of the reference and current values in bin *i*.
 
-- Numerical columns: bin edges are the reference's quantiles at 1/k, ..., (k-1)/k (``k = bins``,
+- Numerical columns with at most ``bins`` distinct reference values (codes, counts, flags): one bin per
+  value, a value seen only in the current data getting its own bin (quantiles of such a column collapse).
+- Other numerical columns: bin edges are the reference's quantiles at 1/k, ..., (k-1)/k (``k = bins``,
   default 10, numpy's default linear quantile), taken from the reference only; duplicate edges (ties)
   are removed; the outer bins are open, ``(-inf, e_1)`` and ``[e_m, +inf)``; bins are closed on the
   left, ``[e_{i-1}, e_i)``. A column whose reference values fill fewer than 2 bins is not computable.
@@ -42,7 +44,7 @@ class PsiResult:
     ----------
     value : float
         The index (dimensionless, >= 0).
-    kind : {"numerical", "categorical"}
+    kind : {"numerical", "discrete", "categorical"}
     bins : list
         Numerical: the inner edges ``[e_1, ..., e_m]`` (bins ``(-inf, e_1), [e_1, e_2), ..., [e_m, inf)``).
         Categorical: the categories, in order.
@@ -126,15 +128,53 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
         raise NotComputable(f"every {side} value is missing", {"missing_reference": miss_r, "missing_current": miss_c})
     if not (np.isfinite(ref).all() and np.isfinite(cur).all()):
         raise NotComputable("the column holds infinite values; quantile bins are undefined")
+    distinct = np.unique(ref)
+    if len(distinct) == 1:
+        raise NotComputable(f"fewer than 2 usable bins: every reference value is {distinct[0]:g}",
+                            {"n_reference": len(ref)})
+    if len(distinct) <= bins:
+        # a discrete column (codes, counts, flags): one bin per value is exact where quantiles would collapse
+        res = _psi_by_value(ref, cur, smoothing)
+        res.missing_reference, res.missing_current = miss_r, miss_c
+        return res
     edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))  # sorted, duplicates removed
     ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
     if int((ref_counts > 0).sum()) < 2:
-        raise NotComputable(f"fewer than 2 usable bins: every reference value is {ref[0]:g}",
-                            {"n_reference": len(ref)})
+        values, counts = np.unique(ref, return_counts=True)
+        top = counts.argmax()
+        raise NotComputable(f"fewer than 2 usable bins: {100 * counts[top] / len(ref):.1f} % of the reference "
+                            f"values are {values[top]:g}, so its quantiles collapse; list the column in "
+                            "categorical_features or use psi.binning: evidently", {"n_reference": len(ref)})
     cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
     value, terms = psi_from_counts(ref_counts, cur_counts, smoothing)
     return PsiResult(value, "numerical", edges.tolist(), ref_counts.tolist(), cur_counts.tolist(), len(ref),
                      len(cur), miss_r, miss_c, smoothing, contributions=terms.tolist())
+
+
+def _psi_by_value(ref: np.ndarray, cur: np.ndarray, smoothing: float) -> PsiResult:
+    values = np.union1d(ref, cur)
+    rc = np.bincount(np.searchsorted(values, ref), minlength=len(values))
+    cc = np.bincount(np.searchsorted(values, cur), minlength=len(values))
+    value, terms = psi_from_counts(rc, cc, smoothing)
+    unseen = [float(v) for v, n in zip(values, rc, strict=True) if n == 0]
+    return PsiResult(value, "discrete", values.tolist(), rc.tolist(), cc.tolist(), len(ref), len(cur), 0, 0,
+                     smoothing, unseen=unseen, contributions=terms.tolist())
+
+
+def _labels(values: Any) -> Any:
+    """Category labels as text, with whole-number floats written as integers (1.0 -> "1").
+
+    A code column read as int64 on one side and float64 on the other (one missing value) must not make
+    every category look new.
+    """
+    import pandas as pd
+
+    s = pd.Series(values).dropna()
+    if pd.api.types.is_float_dtype(s.dtype) and len(s) and bool(((s % 1) == 0).all()):
+        return s.astype("int64").astype(str)
+    if pd.api.types.is_object_dtype(s.dtype):
+        return s.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    return s.astype(str)
 
 
 def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMOOTHING) -> PsiResult:
@@ -162,8 +202,8 @@ def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMO
     r = pd.Series(reference)
     c = pd.Series(current)
     miss_r, miss_c = int(r.isna().sum()), int(c.isna().sum())
-    r_counts = r.dropna().astype(str).value_counts()
-    c_counts = c.dropna().astype(str).value_counts()
+    r_counts = _labels(r).value_counts()
+    c_counts = _labels(c).value_counts()
     if r_counts.sum() == 0 or c_counts.sum() == 0:
         side = "reference" if r_counts.sum() == 0 else "current"
         raise NotComputable(f"every {side} value is missing", {"missing_reference": miss_r, "missing_current": miss_c})

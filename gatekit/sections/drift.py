@@ -115,10 +115,14 @@ def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Featu
         else:
             kind = None
         typedef = spec.numerical if kind == "numerical" else spec.categorical if kind == "categorical" else None
-        method = (col.method if col and col.method else None) or (typedef.method if typedef else None) \
-            or spec.method or "psi"
-        threshold = next((t for t in (col.threshold if col else None, typedef.threshold if typedef else None,
-                                      spec.threshold) if t is not None), DEFAULT_DRIFT_THRESHOLDS[method])
+        section_method = spec.method or "psi"
+        type_method = (typedef.method if typedef and typedef.method else None) or section_method
+        method = (col.method if col and col.method else None) or type_method
+        # a threshold belongs to the method of its own level: a column that only changes the method
+        # (ks) never inherits a distance limit set for its type's method (psi 0.2)
+        levels = [(method, col.threshold if col else None), (type_method, typedef.threshold if typedef else None),
+                  (section_method, spec.threshold)]
+        threshold = next((t for m, t in levels if t is not None and m == method), DEFAULT_DRIFT_THRESHOLDS[method])
         on_fail = (col.on_fail if col else None) or (typedef.on_fail if typedef else None) or spec.on_fail
         engine = "gatekit" if method == "psi" and spec.psi.binning == "quantile" else "evidently"
         f = _Feature(name, kind, method, float(threshold), on_fail, engine)
@@ -157,6 +161,8 @@ def _run_evidently(features: list[_Feature], ref: Any, cur: Any, spec: DriftSpec
     Returns values by feature name, errors by feature name, and a renderer of evidently's HTML (or None).
     """
     need = [f for f in features if f.problem is None and (f.engine == "evidently" or report)]
+    # with evidently's PSI binning, psi_feature_drift needs evidently's PSI of every feature, whatever its method
+    extra_psi = [f for f in need if spec.psi.binning == "evidently" and f.method != "psi"]
     if not need:
         return {}, {}, None
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -170,6 +176,7 @@ def _run_evidently(features: list[_Feature], ref: Any, cur: Any, spec: DriftSpec
                                 categorical_columns=[f.name for f in need if f.kind == "categorical"])
     metrics = [ValueDrift(column=f.name, method=f.method if f.engine == "evidently" else "psi",
                           threshold=f.threshold) for f in need]
+    metrics += [ValueDrift(column=f.name, method="psi") for f in extra_psi]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy's divide-by-zero notes on empty bins: the values stand
@@ -181,13 +188,14 @@ def _run_evidently(features: list[_Feature], ref: Any, cur: Any, spec: DriftSpec
         return {}, {f.name: msg for f in need if f.engine == "evidently"}, None
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
-    for f, res in zip(need, results, strict=True):
-        if f.engine != "evidently":
+    keys = [f.name if f.engine == "evidently" else None for f in need] + [f"{f.name}#psi" for f in extra_psi]
+    for key, res in zip(keys, results, strict=True):
+        if key is None:
             continue
         try:
-            values[f.name] = float(res["value"])
+            values[key] = float(res["value"])
         except (TypeError, ValueError, KeyError):
-            errors[f.name] = f"evidently returned no value ({res.get('value')!r})"
+            errors[key] = f"evidently returned no value ({res.get('value')!r})"
     return values, errors, ((lambda: snapshot.get_html_str(as_iframe=False)) if report else None)
 
 
@@ -224,7 +232,13 @@ def compute_drift(ctx: Any) -> DriftOutcome:
                 "psi": {"binning": spec.psi.binning, "bins": spec.psi.bins, "smoothing": spec.psi.smoothing},
                 "evidently_report": out.evidently_html is not None}
     for f in features:
-        out.checks.append(_feature_check(f, ref, cur, spec, ev_values, ev_errors, out))
+        try:
+            out.checks.append(_feature_check(f, ref, cur, spec, ev_values, ev_errors, out))
+        except Exception as exc:  # noqa: BLE001 - one column that cannot be compared never hides the others
+            msg = f"cannot compare {f.name!r}: {type(exc).__name__}: {exc}"
+            out.psi_missing[f.name] = out.not_compared[f.name] = msg
+            out.checks.append(CheckResult(name=f"{f.name}.{f.method}", section=SECTION, status=Status.ERROR,
+                                          on_fail=f.on_fail, message=msg, details={"feature": f.name}))
     if spec.leakage is not None:
         out.checks.extend(_leakage_checks(ctx, spec, features, cur))
     return out
@@ -249,16 +263,23 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
             out.psi[f.name] = psi_res.value
         except NotComputable as exc:
             out.psi_missing[f.name] = exc.reason
+    elif f.method != "psi":  # evidently's PSI, computed beside this feature's own method
+        if f"{f.name}#psi" in ev_values:
+            out.psi[f.name] = ev_values[f"{f.name}#psi"]
+        else:
+            out.psi_missing[f.name] = ev_errors.get(f"{f.name}#psi", "evidently gave no PSI")
     if f.engine == "gatekit":
         if psi_res is None:
             out.not_compared[f.name] = out.psi_missing[f.name]
             return CheckResult(status=Status.NOT_COMPUTABLE, message=out.psi_missing[f.name], details=details, **base)
         value = psi_res.value
-        details.update({"bins" if f.kind == "numerical" else "categories": psi_res.bins,
+        binning = {"numerical": f"{spec.psi.bins} reference-quantile bins, duplicate edges removed, open outer "
+                                 "bins, closed on the left",
+                   "discrete": f"one bin per value (the reference has at most {spec.psi.bins} distinct values)",
+                   "categorical": "one bin per category"}[psi_res.kind]
+        details.update({"bins" if psi_res.kind == "numerical" else "categories": psi_res.bins,
                         "reference_counts": psi_res.reference_counts, "current_counts": psi_res.current_counts,
-                        "smoothing": psi_res.smoothing, "unseen_categories": psi_res.unseen,
-                        "binning": f"{spec.psi.bins} reference-quantile bins, duplicate edges removed, open outer "
-                                   "bins, closed on the left" if f.kind == "numerical" else "one bin per category"})
+                        "smoothing": psi_res.smoothing, "unseen_categories": psi_res.unseen, "binning": binning})
     else:
         if f.name in ev_errors or f.name not in ev_values:
             out.not_compared[f.name] = ev_errors.get(f.name, "evidently gave no value")
@@ -281,7 +302,7 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
         msg = f"{METHOD_LABEL[f.method]} {shown} {'meets' if status == Status.PASS else 'exceeds'} " \
               f"{base['op']} {limit} ({sizes})"
     if f.method == "psi" and f.engine == "gatekit" and psi_res is not None:
-        k = len(psi_res.bins) + 1 if f.kind == "numerical" else len(psi_res.bins)
+        k = len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)
         # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
         expected = (k - 1) * (1 / n_ref + 1 / n_cur)
         details["psi_without_drift_expected"] = expected
@@ -289,8 +310,9 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
         if psi_res.unseen:
             shown_unseen = ", ".join(repr(u) for u in psi_res.unseen[:10])
             more = f" and {len(psi_res.unseen) - 10} more" if len(psi_res.unseen) > 10 else ""
-            msg += f"; categories only in the current data: {shown_unseen}{more}"
-        if f.kind == "numerical":
+            what = "categories" if psi_res.kind == "categorical" else "values"
+            msg += f"; {what} only in the current data: {shown_unseen}{more}"
+        if psi_res.kind != "categorical":
             msg += f"; smoothing {psi_res.smoothing:g} for empty bins"
     return CheckResult(status=status, observed=value, margin=margin, message=msg, details=details, **base)
 
