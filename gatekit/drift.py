@@ -161,20 +161,24 @@ def _psi_by_value(ref: np.ndarray, cur: np.ndarray, smoothing: float) -> PsiResu
                      smoothing, unseen=unseen, contributions=terms.tolist())
 
 
-def _labels(values: Any) -> Any:
-    """Category labels as text, with whole-number floats written as integers (1.0 -> "1").
+def _label(v: Any) -> str:
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _label_counts(values: Any) -> Any:
+    """Count values per category label (text), whole-number floats written as integers (1.0 -> "1").
 
     A code column read as int64 on one side and float64 on the other (one missing value) must not make
-    every category look new.
+    every category look new. Values are counted first and only the distinct ones relabelled, so a million
+    rows cost one hash pass.
     """
     import pandas as pd
 
-    s = pd.Series(values).dropna()
-    if pd.api.types.is_float_dtype(s.dtype) and len(s) and bool(((s % 1) == 0).all()):
-        return s.astype("int64").astype(str)
-    if pd.api.types.is_object_dtype(s.dtype):
-        return s.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-    return s.astype(str)
+    counts = pd.Series(values).value_counts(dropna=True)
+    labels = [_label(v) for v in counts.index]
+    return pd.Series(counts.to_numpy(), index=labels).groupby(level=0, sort=False).sum()
 
 
 def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMOOTHING) -> PsiResult:
@@ -202,8 +206,8 @@ def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMO
     r = pd.Series(reference)
     c = pd.Series(current)
     miss_r, miss_c = int(r.isna().sum()), int(c.isna().sum())
-    r_counts = _labels(r).value_counts()
-    c_counts = _labels(c).value_counts()
+    r_counts = _label_counts(r)
+    c_counts = _label_counts(c)
     if r_counts.sum() == 0 or c_counts.sum() == 0:
         side = "reference" if r_counts.sum() == 0 else "current"
         raise NotComputable(f"every {side} value is missing", {"missing_reference": miss_r, "missing_current": miss_c})
