@@ -505,10 +505,25 @@ def test_a_random_feature_passes_with_the_folded_auc(leak: dict[str, Any]) -> No
     assert c.status == Status.PASS and c.details["n_pairs"] == len(cur)
 
 
-def test_a_text_copy_of_the_target_has_full_mutual_information(leak: dict[str, Any]) -> None:
+def test_a_text_copy_of_the_target_leaks_through_its_target_encoding(leak: dict[str, Any]) -> None:
     c = leak["checks"]["txt.leakage"]
-    assert c.details["measure"] == "nmi"
-    assert c.observed == pytest.approx(1.0, abs=1e-12) and c.status == Status.FAIL and c.threshold == 0.5
+    assert c.details["measure"] == "auc" and c.details["target_encoded"] is True
+    assert c.observed == pytest.approx(1.0, abs=1e-12) and c.status == Status.FAIL and c.threshold == 0.9
+
+
+def test_a_many_valued_category_that_decides_the_target_is_flagged_and_an_id_is_not(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    n = 600
+    code = rng.integers(0, 20, n)
+    t = (code % 2 == 0).astype(int)  # the 20-valued code decides the target exactly
+    ref = pd.DataFrame({"code": code.astype(str), "row_id": np.arange(n).astype(str), "t": t})
+    cur = ref.copy()
+    # CSV reads the codes back as integers: say they are categories
+    drift = {**NO_HTML, "leakage": {}, "categorical_features": ["code", "row_id"]}
+    c = by_name(run_drift(tmp_path, ref, cur, drift, target="t"))
+    assert c["code.leakage"].observed == pytest.approx(1.0) and c["code.leakage"].status == Status.FAIL
+    # an id recurs in no other fold: its encoding is the overall mean, which separates nothing
+    assert c["row_id.leakage"].observed < 0.6 and c["row_id.leakage"].status == Status.PASS
 
 
 def test_too_few_pairs_is_not_evaluated_never_pass(leak: dict[str, Any]) -> None:
@@ -628,3 +643,28 @@ def test_a_metrics_file_psi_does_not_fill_in_a_not_computable_aggregate(
     c = by_name(run_drift(tmp_path, ref, cur, NO_HTML, AGG_RULES[:1], metrics=metrics))["psi_feature_drift"]
     assert c.status == Status.NOT_COMPUTABLE and c.observed is None
     assert c.details["metrics_file_value"] == 0.01 and "metrics_file_ignored" in c.details
+
+
+def test_a_columns_rule_for_no_compared_column_is_not_a_silent_pass(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"y": np.linspace(0, 1, 60)})
+    c = by_name(run_drift(tmp_path, ref, ref.copy(), {**NO_HTML, "columns": {"yy": {"on_fail": "block"}}}))
+    assert c["yy.drift"].status == Status.NOT_COMPUTABLE and c["yy.drift"].on_fail.value == "block"
+    assert "'yy'" in c["yy.drift"].message
+
+
+def test_a_non_psi_rule_shows_the_psi_that_psi_feature_drift_counts(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"r": ["a"] * 50 + ["b"] * 50})
+    cur = pd.DataFrame({"r": ["a"] * 50 + ["west"] * 50})
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "columns": {"r": {"method": "chisquare"}}}, AGG_RULES))
+    assert c["r.chisquare"].details["psi"] == pytest.approx(c["psi_feature_drift"].observed)
+    assert "PSI" in c["r.chisquare"].message and "'west'" in c["r.chisquare"].message
+
+
+def test_a_type_default_that_does_not_fit_is_reported_at_its_line(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\ndrift:\n  on_fail: warn\n  categorical: {method: wasserstein}\n"
+                      "  numerical: {method: chisquare}\n")
+    with pytest.raises(PolicyError) as err:
+        gatekit.run(policy)
+    lines = sorted(p.line for p in err.value.problems)
+    assert lines == [4, 5]

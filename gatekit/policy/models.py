@@ -325,14 +325,11 @@ class LeakageSpec(Spec):
     Parameters
     ----------
     auc : float
-        Flag a numerical feature of a binary target whose single-feature ROC AUC, folded to
-        ``max(AUC, 1 - AUC)``, exceeds this (default 0.9).
-    nmi : float
-        Flag a categorical feature (or any feature of a regression target, cut into deciles) whose
-        normalized mutual information with the target exceeds this (default 0.5).
+        Binary target: flag a feature whose single-feature ROC AUC, folded to ``max(AUC, 1 - AUC)``,
+        exceeds this (default 0.9). A categorical feature is scored through its out-of-fold target mean.
     spearman : float
-        Flag a numerical feature of a regression target whose absolute Spearman correlation exceeds this
-        (default 0.95).
+        Regression target: flag a feature whose absolute Spearman correlation with the target exceeds
+        this (default 0.95); categorical features through their out-of-fold target mean.
     min_pairs : int
         Fewer valid (feature, target) rows -> not computable, never "no leakage" (default 30).
     features : list of str, optional
@@ -342,7 +339,6 @@ class LeakageSpec(Spec):
     """
 
     auc: float = Field(default=0.9, ge=0.5, le=1)
-    nmi: float = Field(default=0.5, ge=0, le=1)
     spearman: float = Field(default=0.95, ge=0, le=1)
     min_pairs: int = Field(default=30, ge=2)
     features: list[str] | None = None
@@ -392,14 +388,19 @@ class DriftSpec(Spec):
     evidently_report: bool | Literal["auto"] = "auto"
     on_fail: OnFailField = OnFail.WARN
 
+    @field_validator("numerical", "categorical")
+    @classmethod
+    def _method_fits_type(cls, rule: DriftRule | None, info: ValidationInfo) -> DriftRule | None:
+        """Refuse a default method that does not apply to its column type (reported at its own line)."""
+        allowed = NUMERICAL_METHODS if info.field_name == "numerical" else CATEGORICAL_METHODS
+        if rule is not None and rule.method is not None and rule.method not in allowed:
+            raise PydanticCustomError("drift_method", "{m} does not apply to {kind} columns; use one of {ok}",
+                                      {"m": rule.method, "kind": info.field_name, "ok": ", ".join(allowed)})
+        return rule
+
     @model_validator(mode="after")
-    def _methods_fit_types(self) -> DriftSpec:
-        """Refuse a default method that does not apply to its column type."""
-        for kind, rule, allowed in (("numerical", self.numerical, NUMERICAL_METHODS),
-                                    ("categorical", self.categorical, CATEGORICAL_METHODS)):
-            if rule is not None and rule.method is not None and rule.method not in allowed:
-                raise PydanticCustomError("drift_method", "{m} does not apply to {kind} columns; use one of {ok}",
-                                          {"m": rule.method, "kind": kind, "ok": ", ".join(allowed)})
+    def _types_once(self) -> DriftSpec:
+        """Refuse a column listed as both numerical and categorical."""
         both = set(self.numerical_features) & set(self.categorical_features)
         if both:
             raise PydanticCustomError("drift_types", "column(s) {c} are listed as both numerical and categorical",

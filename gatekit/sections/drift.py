@@ -224,6 +224,16 @@ def compute_drift(ctx: Any) -> DriftOutcome:
                            "no current data (inputs.data / --data)") + ": drift compares the two"
         return out
     features = _plan_features(ctx, spec, ref, cur)
+    compared = {f.name for f in features}
+    for name, rule in spec.columns.items():  # an override that applies to nothing is a typo, not a pass
+        if name not in compared:
+            where = ("not in `features`" if spec.features else
+                     "not a column of both the reference and the current data (or it is the target / score)")
+            out.checks.append(CheckResult(
+                name=f"{name}.drift", section=SECTION, status=Status.NOT_COMPUTABLE,
+                on_fail=rule.on_fail or spec.on_fail,
+                message=f"drift.columns has a rule for {name!r}, which is {where}; fix the name or remove the rule"))
+            out.not_compared[name] = "its drift.columns rule applies to no compared column"
     report = _want_evidently_report(spec, ref, cur)
     ev_values, ev_errors, out.evidently_html = _run_evidently(features, ref, cur, spec, report)
     out.info = {"reference_rows": len(ref), "current_rows": len(cur),
@@ -301,18 +311,23 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
     else:
         msg = f"{METHOD_LABEL[f.method]} {shown} {'meets' if status == Status.PASS else 'exceeds'} " \
               f"{base['op']} {limit} ({sizes})"
-    if f.method == "psi" and f.engine == "gatekit" and psi_res is not None:
-        k = len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)
-        # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
-        expected = (k - 1) * (1 / n_ref + 1 / n_cur)
-        details["psi_without_drift_expected"] = expected
-        msg += f"; about {fmt(expected)} is expected from sampling alone"
+    if psi_res is not None:
+        if f.method != "psi":  # the PSI psi_feature_drift uses for this feature, shown where it is counted
+            details["psi"] = psi_res.value
+            msg += f"; PSI {fmt(psi_res.value)} (counted by psi_feature_drift)"
+        else:
+            k = len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)
+            # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
+            expected = (k - 1) * (1 / n_ref + 1 / n_cur)
+            details["psi_without_drift_expected"] = expected
+            msg += f"; about {fmt(expected)} is expected from sampling alone"
         if psi_res.unseen:
             shown_unseen = ", ".join(repr(u) for u in psi_res.unseen[:10])
             more = f" and {len(psi_res.unseen) - 10} more" if len(psi_res.unseen) > 10 else ""
             what = "categories" if psi_res.kind == "categorical" else "values"
             msg += f"; {what} only in the current data: {shown_unseen}{more}"
-        if psi_res.kind != "categorical":
+            details.setdefault("unseen_categories", psi_res.unseen)
+        if f.method == "psi" and (0 in psi_res.reference_counts or 0 in psi_res.current_counts):
             msg += f"; smoothing {psi_res.smoothing:g} for empty bins"
     return CheckResult(status=status, observed=value, margin=margin, message=msg, details=details, **base)
 
@@ -349,17 +364,17 @@ def _leakage_checks(ctx: Any, spec: DriftSpec, features: list[_Feature], cur: An
         except Exception as exc:  # noqa: BLE001 - one feature's failure is its own error
             out.append(CheckResult(status=Status.ERROR, message=f"{type(exc).__name__}: {exc}", **base))
             continue
-        limit = {"auc": lk.auc, "nmi": lk.nmi, "spearman": lk.spearman}[res.measure]
+        limit = {"auc": lk.auc, "spearman": lk.spearman}[res.measure]
         status, margin = evaluate_threshold(res.value, "<=", limit)
-        label = {"auc": "single-feature ROC AUC (folded)", "nmi": "normalized mutual information with the target",
-                 "spearman": "|Spearman correlation| with the target"}[res.measure]
+        label = {"auc": "single-feature ROC AUC (folded)", "spearman": "|Spearman correlation| with the target"}[
+            res.measure] + (" of its out-of-fold target mean" if res.encoded else "")
         shown, lim = fmt_pair(res.value, limit)
         verdict = "no sign of leakage" if status == Status.PASS else "possible label leakage: this feature alone " \
                                                                      "predicts the target"
         out.append(CheckResult(status=status, observed=res.value, op="<=", threshold=limit, margin=margin,
                                message=f"{label} {shown} (n = {res.n_pairs:,}); {verdict} (limit {lim})",
                                details={"measure": res.measure, "n_pairs": res.n_pairs, "feature": name,
-                                        "label": f"Leakage: {label}"}, **base))
+                                        "target_encoded": res.encoded, "label": f"Leakage: {label}"}, **base))
     return out
 
 
