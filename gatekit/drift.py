@@ -17,7 +17,8 @@ where :math:`r_i` and :math:`c_i` are the shares of the reference and current va
   data is reported by name.
 - An empty bin's share (on either side) is replaced by ``smoothing`` (default 1e-4) before the sum, so
   the index stays finite; no other share changes. The value used is recorded with the edges.
-- Missing values are left out on both sides (their counts are recorded).
+- Missing values form one more bin when either side has any (a jump in the missing share is drift);
+  a side with no value at all is not comparable.
 
 evidently's own PSI (equal-width Sturges bins over reference and current together) is the
 ``binning: evidently`` option of the drift section, computed by evidently.
@@ -60,6 +61,8 @@ class PsiResult:
         Categories present only in the current data.
     contributions : list of float
         Each bin's term of the sum.
+    missing_bin : bool
+        Whether the last count is a bin of missing values (present when either side has any).
     """
 
     value: float
@@ -74,6 +77,22 @@ class PsiResult:
     smoothing: float
     unseen: list[Any] = field(default_factory=list)
     contributions: list[float] = field(default_factory=list)
+    missing_bin: bool = False
+
+
+def _psi(kind: str, bins: list[Any], rc: np.ndarray, cc: np.ndarray, miss_r: int, miss_c: int, smoothing: float,
+         unseen: list[Any] | None = None) -> PsiResult:
+    """PSI over value bins plus, when either side has missing values, one bin of missing values.
+
+    A column whose missing share jumps from 0 to 90 % has drifted, even if its other values did not move.
+    """
+    n_r, n_c = int(rc.sum()), int(cc.sum())
+    missing_bin = bool(miss_r or miss_c)
+    if missing_bin:
+        rc, cc = np.append(rc, miss_r), np.append(cc, miss_c)
+    value, terms = psi_from_counts(rc, cc, smoothing)
+    return PsiResult(value, kind, bins, rc.tolist(), cc.tolist(), n_r, n_c, miss_r, miss_c, smoothing,
+                     unseen=unseen or [], contributions=terms.tolist(), missing_bin=missing_bin)
 
 
 def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, smoothing: float) -> tuple[float, np.ndarray]:
@@ -134,9 +153,7 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
                             {"n_reference": len(ref)})
     if len(distinct) <= bins:
         # a discrete column (codes, counts, flags): one bin per value is exact where quantiles would collapse
-        res = _psi_by_value(ref, cur, smoothing)
-        res.missing_reference, res.missing_current = miss_r, miss_c
-        return res
+        return _psi_by_value(ref, cur, smoothing, miss_r, miss_c)
     edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))  # sorted, duplicates removed
     ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
     if int((ref_counts > 0).sum()) < 2:
@@ -146,19 +163,15 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
                             f"values are {values[top]:g}, so its quantiles collapse; list the column in "
                             "categorical_features or use psi.binning: evidently", {"n_reference": len(ref)})
     cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    value, terms = psi_from_counts(ref_counts, cur_counts, smoothing)
-    return PsiResult(value, "numerical", edges.tolist(), ref_counts.tolist(), cur_counts.tolist(), len(ref),
-                     len(cur), miss_r, miss_c, smoothing, contributions=terms.tolist())
+    return _psi("numerical", edges.tolist(), ref_counts, cur_counts, miss_r, miss_c, smoothing)
 
 
-def _psi_by_value(ref: np.ndarray, cur: np.ndarray, smoothing: float) -> PsiResult:
+def _psi_by_value(ref: np.ndarray, cur: np.ndarray, smoothing: float, miss_r: int, miss_c: int) -> PsiResult:
     values = np.union1d(ref, cur)
     rc = np.bincount(np.searchsorted(values, ref), minlength=len(values))
     cc = np.bincount(np.searchsorted(values, cur), minlength=len(values))
-    value, terms = psi_from_counts(rc, cc, smoothing)
     unseen = [float(v) for v, n in zip(values, rc, strict=True) if n == 0]
-    return PsiResult(value, "discrete", values.tolist(), rc.tolist(), cc.tolist(), len(ref), len(cur), 0, 0,
-                     smoothing, unseen=unseen, contributions=terms.tolist())
+    return _psi("discrete", values.tolist(), rc, cc, miss_r, miss_c, smoothing, unseen)
 
 
 def _label(v: Any) -> str:
@@ -214,10 +227,8 @@ def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMO
     cats = sorted(set(r_counts.index) | set(c_counts.index))
     rc = r_counts.reindex(cats, fill_value=0).to_numpy()
     cc = c_counts.reindex(cats, fill_value=0).to_numpy()
-    value, terms = psi_from_counts(rc, cc, smoothing)
     unseen = [k for k in cats if k not in r_counts.index]
-    return PsiResult(value, "categorical", cats, rc.tolist(), cc.tolist(), int(rc.sum()), int(cc.sum()), miss_r,
-                     miss_c, smoothing, unseen=unseen, contributions=terms.tolist())
+    return _psi("categorical", cats, rc, cc, miss_r, miss_c, smoothing, unseen)
 
 
 def column_kind(series: Any) -> str | None:
@@ -248,7 +259,9 @@ class LeakageResult:
         ``auc`` (binary target): the feature's ROC AUC folded to >= 0.5 (``max(AUC, 1 - AUC)``);
         ``spearman`` (regression target): the absolute Spearman correlation. A categorical feature is first
         replaced by its out-of-fold target mean (5 folds), so a category that decides the target scores
-        1 while an id-like column, whose categories do not recur across folds, scores about 0.5 / 0.
+        1 while an id-like column, whose categories do not recur across folds, scores about 0.5 / 0. A
+        numerical feature scores the larger of its raw value and its deciles' out-of-fold target mean,
+        so a leak that is not monotonic is caught too.
     value : float
     n_pairs : int
         Rows where both the feature and the target are present.
@@ -344,15 +357,32 @@ def leakage_score(feature: Any, target: np.ndarray, kind: str, task: str, min_pa
     f, t = f[ok], t[ok].astype(float)
     if t.nunique() < 2:
         raise NotComputable("the target has one value in these rows", {"n_pairs": n})
-    encoded = kind != "numerical"
-    x = out_of_fold_target_mean(f, t.to_numpy()) if encoded else f.astype(float).to_numpy()
-    if task == "classification":
-        from sklearn.metrics import roc_auc_score
+    y = t.to_numpy()
+    candidates = []  # (score, encoded)
+    if kind == "numerical":
+        x = f.astype(float).to_numpy()
+        candidates.append((x, False))
+        # a non-monotonic leak (the target sits in the middle of the range) escapes a rank measure: also
+        # score the feature's deciles through their out-of-fold target mean
+        deciles = pd.qcut(x, 10, labels=False, duplicates="drop")
+        candidates.append((out_of_fold_target_mean(deciles, y), True))
+    else:
+        candidates.append((out_of_fold_target_mean(f, y), True))
+    best: LeakageResult | None = None
+    for x, encoded in candidates:
+        if task == "classification":
+            from sklearn.metrics import roc_auc_score
 
-        auc = float(roc_auc_score(t.astype(int), x))
-        return LeakageResult("auc", max(auc, 1.0 - auc), n, encoded)
-    from scipy.stats import spearmanr
+            auc = float(roc_auc_score(y.astype(int), x))
+            res = LeakageResult("auc", max(auc, 1.0 - auc), n, encoded)
+        else:
+            from scipy.stats import spearmanr
 
-    if len(np.unique(x)) < 2:
+            if len(np.unique(x)) < 2:
+                continue
+            res = LeakageResult("spearman", abs(float(spearmanr(x, y).statistic)), n, encoded)
+        if best is None or res.value > best.value:
+            best = res
+    if best is None:
         raise NotComputable("the feature is constant in these rows", {"n_pairs": n})
-    return LeakageResult("spearman", abs(float(spearmanr(x, t.to_numpy()).statistic)), n, encoded)
+    return best

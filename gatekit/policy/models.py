@@ -270,6 +270,15 @@ class CompatibilitySpec(Spec):
         return (self.feature_signature is not None) + (self.model_format is not None)
 
 
+def _refuse_repeats(v: list[str] | None) -> list[str] | None:
+    if v:
+        twice = sorted({c for c in v if v.count(c) > 1})
+        if twice:
+            raise PydanticCustomError("duplicate", "column(s) {c} listed more than once",
+                                      {"c": ", ".join(map(repr, twice))})
+    return v
+
+
 DriftMethod = Literal["psi", "jensenshannon", "ks", "wasserstein", "chisquare"]
 NUMERICAL_METHODS = ("psi", "jensenshannon", "ks", "wasserstein")
 CATEGORICAL_METHODS = ("psi", "jensenshannon", "chisquare")
@@ -344,6 +353,12 @@ class LeakageSpec(Spec):
     features: list[str] | None = None
     on_fail: OnFailField | None = None
 
+    @field_validator("features")
+    @classmethod
+    def _no_repeats(cls, v: list[str] | None) -> list[str] | None:
+        """Refuse a column listed twice."""
+        return _refuse_repeats(v)
+
 
 class DriftSpec(Spec):
     """Feature drift between reference (training) and current (evaluation) data, per feature.
@@ -397,6 +412,12 @@ class DriftSpec(Spec):
             raise PydanticCustomError("drift_method", "{m} does not apply to {kind} columns; use one of {ok}",
                                       {"m": rule.method, "kind": info.field_name, "ok": ", ".join(allowed)})
         return rule
+
+    @field_validator("features", "numerical_features", "categorical_features")
+    @classmethod
+    def _no_repeats(cls, v: list[str] | None) -> list[str] | None:
+        """Refuse a column listed twice (it would count twice in drift_share)."""
+        return _refuse_repeats(v)
 
     @model_validator(mode="after")
     def _types_once(self) -> DriftSpec:

@@ -100,8 +100,8 @@ class RunContext:
     def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
-        if spec.section == "drift" and self.inputs.frame is not None and (
-                self.inputs.reference is not None or self.policy.policy.drift is not None):
+        if spec.section == "drift" and (self.inputs.reference is not None or self.policy.policy.drift is not None):
+            # reference data or a drift section given: the data decides (no current data: not computable)
             return self._drift_metric(resolved.canonical, observed)
         if spec.fn is not None and self.inputs.scoring_error:
             return Observation(None, "error", f"the model could not score the data: {self.inputs.scoring_error}",

@@ -154,6 +154,10 @@ def _want_evidently_report(spec: DriftSpec, ref: Any, cur: Any) -> bool:
     return bool(spec.evidently_report)
 
 
+def _safe_name(name: str) -> bool:
+    return name.isprintable() and not any(ch in name for ch in "<>&\"'`\\/")
+
+
 def _run_evidently(features: list[_Feature], ref: Any, cur: Any, spec: DriftSpec,
                    report: bool) -> tuple[dict[str, float], dict[str, str], Any]:
     """Run evidently's ValueDrift on the features that need it (and on every feature when its HTML is wanted).
@@ -171,12 +175,17 @@ def _run_evidently(features: list[_Feature], ref: Any, cur: Any, spec: DriftSpec
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
 
+    # evidently writes column names raw into a <script> block of its HTML: a name with markup characters
+    # goes to it under an alias (gatekit_column_<i>), so its report can never run code from the header
+    alias = {f.name: (f.name if _safe_name(f.name) else f"gatekit_column_{i}") for i, f in enumerate(need)}
     names = [f.name for f in need]
-    definition = DataDefinition(numerical_columns=[f.name for f in need if f.kind == "numerical"],
-                                categorical_columns=[f.name for f in need if f.kind == "categorical"])
-    metrics = [ValueDrift(column=f.name, method=f.method if f.engine == "evidently" else "psi",
+    definition = DataDefinition(numerical_columns=[alias[f.name] for f in need if f.kind == "numerical"],
+                                categorical_columns=[alias[f.name] for f in need if f.kind == "categorical"])
+    metrics = [ValueDrift(column=alias[f.name], method=f.method if f.engine == "evidently" else "psi",
                           threshold=f.threshold) for f in need]
-    metrics += [ValueDrift(column=f.name, method="psi") for f in extra_psi]
+    metrics += [ValueDrift(column=alias[f.name], method="psi") for f in extra_psi]
+    cur, ref = cur[names].rename(columns=alias), ref[names].rename(columns=alias)
+    names = [alias[n] for n in names]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy's divide-by-zero notes on empty bins: the values stand
@@ -287,12 +296,15 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
                                  "bins, closed on the left",
                    "discrete": f"one bin per value (the reference has at most {spec.psi.bins} distinct values)",
                    "categorical": "one bin per category"}[psi_res.kind]
-        details.update({"bins" if psi_res.kind == "numerical" else "categories": psi_res.bins,
+        details.update({"missing_bin": psi_res.missing_bin,
+                        "bins" if psi_res.kind == "numerical" else "categories": psi_res.bins,
                         "reference_counts": psi_res.reference_counts, "current_counts": psi_res.current_counts,
                         "smoothing": psi_res.smoothing, "unseen_categories": psi_res.unseen, "binning": binning})
     else:
         if f.name in ev_errors or f.name not in ev_values:
             out.not_compared[f.name] = ev_errors.get(f.name, "evidently gave no value")
+            if f.method == "psi":
+                out.psi_missing[f.name] = out.not_compared[f.name]
             return CheckResult(status=Status.ERROR, message=out.not_compared[f.name], details=details, **base)
         value = ev_values[f.name]
         if f.method == "psi":
@@ -316,7 +328,7 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
             details["psi"] = psi_res.value
             msg += f"; PSI {fmt(psi_res.value)} (counted by psi_feature_drift)"
         else:
-            k = len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)
+            k = (len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)) + psi_res.missing_bin
             # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
             expected = (k - 1) * (1 / n_ref + 1 / n_cur)
             details["psi_without_drift_expected"] = expected
