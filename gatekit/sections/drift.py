@@ -19,7 +19,6 @@ from typing import Any
 
 from gatekit.decision import evaluate_threshold, fmt, fmt_pair
 from gatekit.drift import (
-    DEFAULT_SMOOTHING,
     PsiResult,
     column_kind,
     leakage_score,
@@ -95,8 +94,13 @@ def _reference(ctx: Any, spec: DriftSpec) -> Any:
     path = (ctx.policy.base_dir / spec.reference).resolve()
     if not path.is_file():
         raise NotComputable(f"drift.reference not found: {path}")
-    _record(ctx.inputs.files, "drift_reference", path)
-    return read_frame(path)
+    from gatekit.errors import InputError
+
+    try:
+        _record(ctx.inputs.files, "drift_reference", path)
+        return read_frame(path)
+    except InputError as exc:  # an unreadable reference makes drift not computable; the other sections run
+        raise NotComputable(str(exc)) from None
 
 
 def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Feature]:
@@ -448,4 +452,4 @@ def aggregate(outcome: DriftOutcome, name: str) -> tuple[float, dict[str, Any]]:
     return outcome.drifted / outcome.compared, {"drifted": outcome.drifted, "compared": outcome.compared}
 
 
-__all__ = ["DEFAULT_SMOOTHING", "DriftOutcome", "DriftSection", "aggregate", "compute_drift"]
+__all__ = ["DriftOutcome", "DriftSection", "aggregate", "compute_drift"]
