@@ -353,3 +353,14 @@ def test_empty_signatures_fmt_of_infinity_and_bidi_controls() -> None:
         gatekit.run({"version": 1, "compatibility": {"feature_signature": {"mode": "backward", "expected": {}}}})
     assert (fmt(float("inf")), fmt(float("nan"))) == ("inf", "nan")
     assert printable("ab\u202ecd") == "ab\\u202ecd"
+
+
+def test_a_long_run_lists_only_what_did_not_pass_on_the_terminal(tmp_path: Path) -> None:
+    cols = {f"c{i}": [1.0, 2.0, 3.0] for i in range(40)}
+    data = csv(tmp_path, {**cols, "bad": [1.0, 2.0, 99.0]})
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\ndata_quality:\n  max_null_fraction: 0\n  columns:\n    bad: {max: 10}\n")
+    proc = run_cli("run", str(policy), "--data", str(data), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "bad.range" in proc.stdout and "c7.max_null_fraction" not in proc.stdout
+    assert "passing checks not listed" in proc.stdout

@@ -14,6 +14,9 @@ _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x20), 0x7F, *range(0x80, 0x
 _CONTROL.update({i: f"\\u{i:04x}" for i in [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 
 
+MAX_TABLE_ROWS = 30
+
+
 def printable(text: object) -> str:
     """Return ``text`` safe for a terminal.
 
@@ -58,7 +61,10 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("section", "check", "status", "on fail", "observed", "rule"):
         table.add_column(col, overflow="fold")
-    for c in report.checks:
+    # one screen: a long run lists the checks that did not pass; the reports hold every check
+    shown = report.checks if len(report.checks) <= MAX_TABLE_ROWS else \
+        [c for c in report.checks if c.status != Status.PASS]
+    for c in shown:
         unit = c.details.get("unit")
         unit = f" {unit}" if unit in ("%", "ms") else ""
         rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op else (c.details.get("require") or "")
@@ -67,7 +73,11 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
         table.add_row(Text(c.section), Text(printable(display_name(c.name, c.details.get("params")))),
                       Text(c.status.value, style=style), Text(c.on_fail.value),
                       Text(f"{fmt(c.observed)}{unit}" if c.observed is not None else "-"), Text(printable(rule)))
-    console.print(table)
+    if shown:
+        console.print(table)
+    if len(shown) < len(report.checks):
+        console.print(Text(f"({len(report.checks) - len(shown)} passing checks not listed; the reports have them "
+                           "all)"))
     for c in report.checks:
         if c.status != Status.PASS:
             console.print(Text(printable(f"  - {c.name}: {c.message}")))
