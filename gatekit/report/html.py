@@ -125,27 +125,14 @@ def _column_matrix(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _signature_table(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Rows feature / expected type / candidate type / change, from the feature_signature check's details."""
+    """Rows feature / expected type / candidate type / change, as the feature_signature check classified them."""
     c = next((c for c in checks if c["section"] == "compatibility" and c["name"] == "feature_signature"
-              and "expected" in c["details"]), None)
+              and "features" in c["details"]), None)
     if c is None:
         return None
     d = c["details"]
-    exp, cand, defaults = d["expected"], d["candidate"], d.get("defaults", {})
-    rows = []
-    for name in list(exp) + [n for n in cand if n not in exp]:
-        e, k = exp.get(name, "—"), cand.get(name, "—")
-        if name not in cand:
-            change, breaking = "removed", True
-        elif name not in exp:
-            change = f"new, default {defaults[name]}" if name in defaults else "new, no default"
-            breaking = name not in defaults or d["mode"] == "strict"
-        elif e != k:
-            change = "type changed"
-            breaking = not (d["mode"] == "backward" and e == "integer" and k in ("float", "number"))
-        else:
-            change, breaking = "same", False
-        rows.append({"name": name, "expected": e or "unknown", "candidate": k or "unknown", "change": change,
-                     "breaking": breaking})
+    rows = [{**r, "expected": r["expected"] or ("—" if r["name"] not in d["expected"] else "unknown"),
+             "candidate": r["candidate"] or ("—" if r["name"] not in d["candidate"] else "unknown")}
+            for r in d["features"]]
     return {"mode": d["mode"], "expected_source": d.get("expected_source"),
             "candidate_source": d.get("candidate_source"), "rows": rows}

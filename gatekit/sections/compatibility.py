@@ -172,7 +172,7 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
 
 
 def compare_signatures(expected: Signature, candidate: Signature, mode: str,
-                       defaults: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+                       defaults: dict[str, Any]) -> tuple[list[str], list[str], list[str], list[dict[str, Any]]]:
     """Compare two signatures.
 
     Parameters
@@ -194,38 +194,59 @@ def compare_signatures(expected: Signature, candidate: Signature, mode: str,
         Compatible differences (a new feature with a default, a widening, order).
     unverified : list of str
         Features present on both sides whose type one side does not record.
+    features : list of dict
+        One row per feature (expected ones first, then the candidate's new ones): ``name``, ``expected``,
+        ``candidate`` (type or None), ``change`` (``same``, ``removed``, ``new, no default``,
+        ``new, default <value>``, ``type changed``, ``widened``, ``type unknown``) and ``breaking``; the
+        report's signature table is drawn from it.
     """
     breaking: list[str] = []
     notes: list[str] = []
     unverified: list[str] = []
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(name: str, change: str, is_breaking: bool) -> None:
+        rows[name] = {"name": name, "expected": expected.get(name), "candidate": candidate.get(name),
+                      "change": change, "breaking": is_breaking}
+
     for name in expected:
         if name not in candidate:
             breaking.append(f"breaking change: feature {name} removed (the candidate does not take it)")
+            row(name, "removed", True)
     for name, typ in candidate.items():
         if name in expected:
             continue
         if mode == "backward" and name in defaults:
             notes.append(f"new feature {name} ({typ or 'type unknown'}) defaults to {defaults[name]!r}")
+            row(name, f"new, default {defaults[name]!r}", False)
         elif mode == "backward":
             breaking.append(f"breaking change: new required feature {name} without default")
+            row(name, "new, no default", True)
         else:
             breaking.append(f"breaking change: new feature {name} ({typ or 'type unknown'}) not in the expected "
                             "signature (strict)")
+            row(name, "new, default " + repr(defaults[name]) if name in defaults else "new, no default", True)
     for name, want in expected.items():
         got = candidate.get(name, "absent")
         if got == "absent":
             continue
         if want is None or got is None:
             unverified.append(name)
+            row(name, "type unknown", False)
         elif want != got:
             if mode == "backward" and want == "integer" and got in ("float", "number"):
                 notes.append(f"{name}: integer -> {got} (a widening)")
+                row(name, "widened", False)
             else:
                 breaking.append(f"breaking change: type of {name} changed from {want} to {got}")
+                row(name, "type changed", True)
+        else:
+            row(name, "same", False)
     if mode == "strict" and not breaking and [n for n in candidate if n in expected] != \
             [n for n in expected if n in candidate]:
         notes.append("same features in a different order (models that take named columns are not affected)")
-    return breaking, notes, unverified
+    order = list(expected) + [n for n in candidate if n not in expected]
+    return breaking, notes, unverified, [rows[n] for n in order]
 
 
 def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -> list[dict[str, Any]]:
@@ -402,10 +423,10 @@ class CompatibilitySection:
                                    on_fail=sev, message=str(exc), details={"mode": fs.mode}))
         else:
             assert candidate is not None
-            breaking, notes, unverified = compare_signatures(expected, candidate, fs.mode, fs.defaults)
+            breaking, notes, unverified, features = compare_signatures(expected, candidate, fs.mode, fs.defaults)
             details = {"mode": fs.mode, "expected": expected, "expected_source": exp_src, "candidate": candidate,
                        "candidate_source": cand_src, "breaking": breaking, "notes": notes, "unverified": unverified,
-                       "defaults": {k: repr(v) for k, v in fs.defaults.items()}}
+                       "defaults": {k: repr(v) for k, v in fs.defaults.items()}, "features": features}
             if breaking:
                 status, msg = Status.FAIL, "; ".join(breaking)
             elif unverified:
