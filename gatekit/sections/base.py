@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,19 +80,31 @@ class RunContext:
                                obs.details)
         return obs
 
-    def _drift_metric(self, name: str, observed: Any) -> Observation:
-        """``psi_feature_drift`` / ``drift_share`` from the run's drift comparison (the data decides)."""
-        from gatekit.sections.drift import aggregate
+    @staticmethod
+    def _from_data(compute: Callable[[], tuple[float, dict[str, Any]]], observed: Any,
+                   file_ignored: str) -> Observation:
+        """Run ``compute`` (value, details) on the data; the data decides, a metrics-file value is only kept.
 
+        Library warnings go into the details, not to stderr. ``NotComputable`` becomes ``not_computable``;
+        a ``ValueError`` (a refused input, e.g. a missing sensitive value in strict mode) and any other
+        exception become ``error``, so one failing metric never stops the others.
+        """
         try:
-            value, details = aggregate(self.drift(), name)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value, raw_details = compute()
+            details = dict(raw_details)
+            if caught:  # library warnings belong to the check, not to stderr
+                details["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
         except NotComputable as exc:
-            details = dict(exc.details)
+            nc_details = dict(exc.details)
             if observed is not None:
-                details["metrics_file_value"] = observed.value
-                details["metrics_file_ignored"] = "the reference and current data were given and decide"
-            return Observation(None, "not_computable", exc.reason, "computed", details)
-        except Exception as exc:  # noqa: BLE001 - a failing drift computation must not stop the other rules
+                nc_details["metrics_file_value"] = observed.value
+                nc_details["metrics_file_ignored"] = file_ignored
+            return Observation(None, "not_computable", exc.reason, "computed", nc_details)
+        except ValueError as exc:
+            return Observation(None, "error", str(exc), "computed")
+        except Exception as exc:  # noqa: BLE001 - a failing metric must not stop the others
             return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
         if observed is not None:
             details["metrics_file_value"] = observed.value
@@ -102,31 +115,21 @@ class RunContext:
         observed = self.inputs.observed.get(resolved.canonical)
         if spec.section == "drift" and (self.inputs.reference is not None or self.policy.policy.drift is not None):
             # reference data or a drift section given: the data decides (no current data: not computable)
-            return self._drift_metric(resolved.canonical, observed)
+            from gatekit.sections.drift import aggregate
+
+            return self._from_data(lambda: aggregate(self.drift(), resolved.canonical), observed,
+                                   "the reference and current data were given and decide")
         if spec.fn is not None and self.inputs.scoring_error:
             return Observation(None, "error", f"the model could not score the data: {self.inputs.scoring_error}",
                                "computed")
         if spec.fn is not None and self.inputs.eval_data is not None:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    mv = spec.fn(self.inputs.eval_data, **params)
-                details = dict(mv.details)
-                if caught:  # library warnings belong to the check, not to stderr
-                    details["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-                if observed is not None:
-                    details["metrics_file_value"] = observed.value
-                return Observation(mv.value, "ok", source="computed", details=details)
-            except NotComputable as exc:
-                nc_details = dict(exc.details)
-                if observed is not None:
-                    nc_details["metrics_file_value"] = observed.value
-                    nc_details["metrics_file_ignored"] = "the evaluation data was given and decides"
-                return Observation(None, "not_computable", exc.reason, "computed", nc_details)
-            except ValueError as exc:  # a refused input (e.g. a missing sensitive value in strict mode)
-                return Observation(None, "error", str(exc), "computed")
-            except Exception as exc:  # noqa: BLE001 - a failing metric must not stop the others
-                return Observation(None, "error", f"{type(exc).__name__}: {exc}", "computed")
+            fn, data = spec.fn, self.inputs.eval_data
+
+            def compute() -> tuple[float, dict[str, Any]]:
+                mv = fn(data, **params)
+                return mv.value, mv.details
+
+            return self._from_data(compute, observed, "the evaluation data was given and decides")
         if observed is not None:
             details: dict[str, Any] = {"file": observed.file, "name_in_file": observed.name}
             rule_params = {k: v for k, v in params.items() if k not in resolved.name_params}
