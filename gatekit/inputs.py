@@ -287,6 +287,45 @@ def _infer_task(target: Any, declared: str | None) -> str:
     return "multiclass"
 
 
+class UntrustedTypes(Exception):
+    """A skops file holds types outside skops' default allow-list (``types``: their names)."""
+
+    def __init__(self, types: list[str]) -> None:
+        super().__init__(", ".join(types))
+        self.types = types
+
+
+def load_skops(raw: bytes, allow_untrusted: bool) -> Any:
+    """Load a skops file's bytes through skops' type allow-list.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's content.
+    allow_untrusted : bool
+        Load types outside skops' default allow-list too (the file's hash was verified, or the user
+        vouches for it).
+
+    Returns
+    -------
+    object
+        The model.
+
+    Raises
+    ------
+    UntrustedTypes
+        The file holds types outside the allow-list and ``allow_untrusted`` is false.
+    Exception
+        Whatever skops raises for a malformed file (callers turn it into their own error).
+    """
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(data=raw)
+    if untrusted and not allow_untrusted:
+        raise UntrustedTypes(list(untrusted))
+    return sio.loads(raw, trusted=untrusted or None)
+
+
 def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]],
                run: RunInputs | None = None) -> Any:
     """Load a scikit-learn model artifact safely, by the format its content has (never its extension).
@@ -344,18 +383,13 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     if fmt.format == "onnx":
         return None
     if fmt.format == "skops":
-        import skops.io as sio
-
         try:
-            untrusted = sio.get_untrusted_types(data=raw)
-            if untrusted and not (verified or trust):
-                raise input_error(
-                    f"the skops file holds types skops does not trust by default: {untrusted}; set "
-                    "inputs.model_sha256 to the sha256 your training job recorded, or trust_model: true "
-                    "(--trust-model) if you vouch for it", str(path), key="model")
-            return sio.loads(raw, trusted=untrusted or None)
-        except InputError:
-            raise
+            return load_skops(raw, allow_untrusted=verified or trust)
+        except UntrustedTypes as exc:
+            raise input_error(
+                f"the skops file holds types skops does not trust by default: {exc.types}; set "
+                "inputs.model_sha256 to the sha256 your training job recorded, or trust_model: true "
+                "(--trust-model) if you vouch for it", str(path), key="model") from None
         except Exception as exc:  # noqa: BLE001 - any load failure is an input problem
             raise input_error(f"cannot load the skops model: {exc}", str(path)) from None
     if fmt.format not in ("pickle", "joblib"):

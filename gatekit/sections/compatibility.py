@@ -360,16 +360,14 @@ class CompatibilitySection:
         fmt = detect_format(raw)
         model = None
         if fmt.format == "skops":
-            import skops.io as sio
+            from gatekit.inputs import UntrustedTypes, load_skops
 
             try:
-                untrusted = sio.get_untrusted_types(data=raw)
-                if untrusted:
-                    raise SignatureUnavailable(f"{path.name}: the skops file holds types skops does not trust by "
-                                               f"default ({untrusted}); give the expected signature as a file instead")
-                model = sio.loads(raw)
-            except SignatureUnavailable:
-                raise
+                model = load_skops(raw, allow_untrusted=False)
+            except UntrustedTypes as exc:
+                raise SignatureUnavailable(f"{path.name}: the skops file holds types skops does not trust by "
+                                           f"default ({exc.types}); give the expected signature as a file "
+                                           "instead") from None
             except Exception as exc:  # noqa: BLE001 - an unreadable production model is not a pass
                 raise SignatureUnavailable(f"{path.name}: cannot load the skops model: {exc}") from None
         elif fmt.format in ("pickle", "joblib"):
