@@ -589,7 +589,6 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                               "--prediction or --model) or a metrics file (--metrics), on the command line or "
                               "in the policy's inputs: section")
         return run
-    _must_exist(opts.data, "data")
     _record(run.files, "data", opts.data)
     frame = read_frame(opts.data)
     run.frame = frame

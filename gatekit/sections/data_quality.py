@@ -393,8 +393,7 @@ class DataQualitySection:
                  frame: Any) -> tuple[Status, float | None, str | None, float | None, str]:
         col = item.column
         n_rows = len(frame)
-        non_null_in_frame = int(frame[col].notna().sum()) if col is not None and col in frame.columns else None
-        if item.kind in ("unique", "distinct") and non_null_in_frame == 0:
+        if item.kind in ("unique", "distinct") and _values_looked_at(item, frame) == 0:
             return Status.NOT_COMPUTABLE, None, None, None, f"column {col!r} has no non-null values to check"
         if item.kind == "present":
             return ((Status.PASS, None, None, None, f"column {col!r} is present") if success else
