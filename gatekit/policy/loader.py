@@ -44,6 +44,8 @@ class LoadedPolicy:
         ``metrics[i]`` resolved against the registry.
     params : dict of int to dict
         ``metrics[i].params`` after the metric's own validators (e.g. a threshold as float).
+    canary_resolved, canary_params : dict of int
+        The same for ``canary.rules[i]``.
     expressions : dict of int to Node
         ``gates[i].require`` parsed.
     positions : dict
@@ -55,6 +57,8 @@ class LoadedPolicy:
     sha256: str
     resolved: dict[int, ResolvedMetric] = field(default_factory=dict)
     params: dict[int, dict[str, Any]] = field(default_factory=dict)
+    canary_resolved: dict[int, ResolvedMetric] = field(default_factory=dict)
+    canary_params: dict[int, dict[str, Any]] = field(default_factory=dict)
     expressions: dict[int, Node] = field(default_factory=dict)
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
@@ -276,20 +280,48 @@ def _param_defaults(res: ResolvedMetric) -> dict[str, Any]:
 
 
 def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
-                   file: str) -> tuple[list[Problem], dict[int, dict[str, Any]]]:
+                   file: str) -> tuple[list[Problem], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
     """Cross-rule and parameter checks, on the raw mapping so they run even when other keys are invalid.
 
     A duplicate rule is one with the same metric, the same parameters (defaults filled in), the same
-    operator and the same ``on_fail``: the looser of the two could never decide anything. Tiers on one
-    metric (``auc_roc >= 0.85`` warn and ``auc_roc >= 0.75`` block) differ in ``on_fail`` and are fine.
+    operator (or baseline-relative key) and the same ``on_fail``: the looser of the two could never decide
+    anything. Tiers on one metric (``auc_roc >= 0.85`` warn and ``auc_roc >= 0.75`` block) differ in
+    ``on_fail`` and are fine. Returns the problems and the cleaned parameters of ``metrics:`` and of
+    ``canary.rules``.
     """
     problems: list[Problem] = []
+    canary = data.get("canary")
+    cleaned = _list_rule_problems(data.get("metrics"), ("metrics",), pos, registry, file, problems)
+    canary_cleaned = _list_rule_problems(canary.get("rules") if isinstance(canary, dict) else None,
+                                         ("canary", "rules"), pos, registry, file, problems)
+
+    def at(loc: Path_) -> tuple[int | None, int | None]:
+        return _where(loc, pos)
+
+    gates = data.get("gates")
+    gate_names: dict[str, int] = {}
+    for i, gate in enumerate(gates if isinstance(gates, list) else []):
+        name = gate.get("gate") if isinstance(gate, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in gate_names:
+            problems.append(Problem(f"duplicate gate name {name!r} (also gates[{gate_names[name]}])",
+                                    file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))
+        gate_names.setdefault(name, i)
+    return problems, cleaned, canary_cleaned
+
+
+def _list_rule_problems(rules: Any, prefix: Path_, pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
+                        file: str, problems: list[Problem]) -> dict[int, dict[str, Any]]:
+    """Validate the parameters of one list of metric rules and find repeated rules; return cleaned params."""
+    from gatekit.policy.models import RELATIVE_KEYS
+
     cleaned: dict[int, dict[str, Any]] = {}
 
     def at(loc: Path_) -> tuple[int | None, int | None]:
         return _where(loc, pos)
 
-    rules = data.get("metrics")
+    where = ".".join(str(p) for p in prefix)
     seen: dict[tuple[Any, ...], int] = {}
     for i, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
@@ -300,7 +332,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
         params = rule.get("params") or {}
         clean: dict[str, Any] = {}
         for pname, pval in (params.items() if isinstance(params, dict) else []):
-            ploc = ("metrics", i, "params", pname)
+            ploc = (*prefix, i, "params", pname)
             if pname not in res.spec.params:
                 allowed = ", ".join(res.spec.params) or "none"
                 problems.append(Problem(f"metric {res.canonical!r} has no parameter {pname!r} (allowed: {allowed})",
@@ -317,32 +349,22 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
                                         _dotted(ploc)))
         cleaned[i] = clean
         applied = {**_param_defaults(res), **clean}
-        dup_key = (res.canonical, str(rule.get("op")), str(rule.get("on_fail", "block")),
+        form = rule.get("op") or next((k for k in RELATIVE_KEYS if k in rule), None)
+        dup_key = (res.canonical, str(form), str(rule.get("on_fail", "block")),
                    tuple(sorted((k, repr(v)) for k, v in applied.items())))
         if dup_key in seen:
             first = seen[dup_key]
             problems.append(Problem(
-                f"duplicate rule: {rule['name']} {rule.get('op')} ... with on_fail {dup_key[2]} repeats "
-                f"metrics[{first}] (line {at(('metrics', first))[0]}); keep the stricter one",
-                file, *at(("metrics", i)), _dotted(("metrics", i))))
+                f"duplicate rule: {rule['name']} {form} ... with on_fail {dup_key[2]} repeats "
+                f"{where}[{first}] (line {at((*prefix, first))[0]}); keep the stricter one",
+                file, *at((*prefix, i)), _dotted((*prefix, i))))
         else:
             seen[dup_key] = i
-
-    gates = data.get("gates")
-    gate_names: dict[str, int] = {}
-    for i, gate in enumerate(gates if isinstance(gates, list) else []):
-        name = gate.get("gate") if isinstance(gate, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in gate_names:
-            problems.append(Problem(f"duplicate gate name {name!r} (also gates[{gate_names[name]}])",
-                                    file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))
-        gate_names.setdefault(name, i)
-    return problems, cleaned
+    return cleaned
 
 
 def _has_rules(policy: Policy) -> bool:
-    if policy.metrics or policy.gates or policy.drift is not None:
+    if policy.metrics or policy.gates or policy.drift is not None or policy.canary is not None:
         return True
     return any(spec is not None and spec.rule_count() > 0 for spec in (policy.compatibility, policy.data_quality))
 
@@ -426,7 +448,7 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
                                    file, 1)])
-    rule_problems, cleaned_params = _rule_problems(data, pos, registry, file)
+    rule_problems, cleaned_params, canary_params = _rule_problems(data, pos, registry, file)
     problems.extend(rule_problems)
     try:
         policy = Policy.model_validate(data, context={"registry": registry})
@@ -441,11 +463,16 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     if problems:
         raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     assert policy is not None
-    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos, params=cleaned_params)
+    lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos, params=cleaned_params,
+                      canary_params=canary_params)
     for i, rule in enumerate(policy.metrics):
         resolved = registry.resolve(rule.name)
         assert resolved is not None  # validated by MetricRule
         lp.resolved[i] = resolved
+    for i, rule in enumerate(policy.canary.rules if policy.canary else []):
+        resolved = registry.resolve(rule.name)
+        assert resolved is not None
+        lp.canary_resolved[i] = resolved
     for i, gate in enumerate(policy.gates):
         lp.expressions[i] = parse(gate.require)  # validated by GateRule
     return lp

@@ -58,17 +58,48 @@ OnFailField = Annotated[OnFail, BeforeValidator(_on_fail_value)]
 """``block`` or ``warn``; any other value is an error naming it."""
 
 
+RELATIVE_KEYS = ("max_drop", "max_drop_pct", "max_increase", "max_increase_pct", "within", "within_pct")
+"""The keys of a baseline-relative rule (one per rule)."""
+
+GUARDBANDS = ("proven_harm", "proven_safe")
+
+
 class MetricRule(Spec):
-    """One threshold rule on a named metric: ``name op value``.
+    """One rule on a named metric: an absolute threshold ``name op value``, or a change from the baseline.
 
     Parameters
     ----------
     name : str
         A metric name (``gatekit metrics`` lists them), e.g. ``auc_roc``, ``precision_at_0_5``.
     op : str
-        One of ``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``.
+        One of ``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=`` (absolute rules).
     value : float
         Threshold, in the metric's unit (fractions for rates, percent for MAPE/sMAPE, ms for latency).
+    max_drop, max_increase, within : float, optional
+        A baseline-relative rule on ``delta = candidate - baseline`` in the metric's unit: ``max_drop: d``
+        holds when ``delta >= -d``, ``max_increase: d`` when ``delta <= d``, ``within: d`` when
+        ``|delta| <= d``. "Drop" is literal: a fall in the value, whatever the metric's direction (use
+        ``max_increase`` for an error or latency).
+    max_drop_pct, max_increase_pct, within_pct : float, optional
+        The same on the relative change ``100 * (candidate - baseline) / |baseline|`` in percent; a
+        baseline of 0 makes the rule not computable.
+    confidence : float, optional
+        Two-sided confidence level in (0.5, 1), e.g. 0.95: decide on the confidence interval's bound
+        instead of the point value (see ``guardband``).
+    guardband : {"proven_harm", "proven_safe"}, optional
+        ``proven_harm`` fails the rule only when the whole interval lies on the failing side (the data
+        proves the limit is broken); ``proven_safe`` passes it only when the whole interval lies on the
+        passing side (the data proves the limit holds). Default: ``proven_harm`` for relative rules
+        (project 2: "block if worse by more than 2 % with 95 % confidence"), ``proven_safe`` for
+        absolute rules (``>= X`` passes only if the lower bound is ``>= X``).
+    interval : {"bootstrap", "delong"}
+        ``bootstrap``: percentile bootstrap over evaluation rows, stratified by class, paired when the
+        baseline scored the same rows; ``delong``: DeLong's variance (``roc_auc`` only, absolute change or
+        value). Default ``bootstrap``.
+    resamples : int
+        Bootstrap resamples (default 2000, at least 200).
+    seed : int
+        Bootstrap seed (recorded in the report).
     on_fail : {"block", "warn"}
         Severity; default ``block`` (fail closed).
     params : dict
@@ -76,19 +107,36 @@ class MetricRule(Spec):
         for fairness metrics.
     description : str, optional
         Why the rule exists; shown in the report.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        Both or neither of an absolute and a relative form, a confidence option without ``confidence``,
+        ``delong`` on a metric other than ROC AUC or on a percent change, ``confidence`` with ``==``/``!=``.
     """
 
     name: str = Field(min_length=1)
-    op: str
-    value: float
+    op: str | None = None
+    value: float | None = None
+    max_drop: float | None = Field(default=None, ge=0)
+    max_drop_pct: float | None = Field(default=None, ge=0)
+    max_increase: float | None = Field(default=None, ge=0)
+    max_increase_pct: float | None = Field(default=None, ge=0)
+    within: float | None = Field(default=None, ge=0)
+    within_pct: float | None = Field(default=None, ge=0)
+    confidence: float | None = Field(default=None, gt=0.5, lt=1)
+    guardband: Literal["proven_harm", "proven_safe"] | None = None
+    interval: Literal["bootstrap", "delong"] | None = None
+    resamples: int | None = Field(default=None, ge=200, le=100_000)
+    seed: int | None = Field(default=None, ge=0)
     on_fail: OnFailField = OnFail.BLOCK
     params: dict[str, Any] = Field(default_factory=dict)
     description: str | None = None
 
     @field_validator("op")
     @classmethod
-    def _op(cls, v: str) -> str:
-        return _check_op(v)
+    def _op(cls, v: str | None) -> str | None:
+        return v if v is None else _check_op(v)
 
     @field_validator("name")
     @classmethod
@@ -98,6 +146,61 @@ class MetricRule(Spec):
             raise _unknown_metric(registry, v, "")
         return v
 
+    @model_validator(mode="after")
+    def _one_form(self, info: ValidationInfo) -> MetricRule:
+        relative = [k for k in RELATIVE_KEYS if getattr(self, k) is not None]
+        absolute = self.op is not None or self.value is not None
+        if len(relative) > 1:
+            raise PydanticCustomError("rule_form", "give one of {keys}, not several", {"keys": ", ".join(relative)})
+        if absolute and relative:
+            raise PydanticCustomError("rule_form", "a rule is either absolute (op + value) or relative to the "
+                                      "baseline ({key}), not both; write two rules", {"key": relative[0]})
+        if not relative and (self.op is None or self.value is None):
+            raise PydanticCustomError(
+                "rule_form", "a metric rule needs op and value (e.g. op: '>=', value: 0.8) or a baseline-relative "
+                "limit ({keys})", {"keys": ", ".join(RELATIVE_KEYS)})
+        if self.confidence is None:
+            given = [k for k in ("guardband", "interval", "resamples", "seed") if getattr(self, k) is not None]
+            if given:
+                raise PydanticCustomError("confidence", "{keys} only apply with confidence (e.g. confidence: 0.95)",
+                                          {"keys": ", ".join(given)})
+            return self
+        if self.op in ("==", "!="):
+            raise PydanticCustomError("confidence", "confidence needs a one-sided rule (>=, >, <=, <), not {op}",
+                                      {"op": self.op})
+        if self.interval == "delong":
+            if relative and relative[0].endswith("_pct"):
+                raise PydanticCustomError("confidence", "interval: delong bounds an AUC or an AUC difference; "
+                                          "use interval: bootstrap for a percent change", {})
+            registry = (info.context or {}).get("registry")
+            res = registry.resolve(self.name) if registry is not None else None
+            if res is not None and res.spec.name != "roc_auc":
+                raise PydanticCustomError("confidence", "interval: delong is DeLong's test for ROC AUC; {name} "
+                                          "needs interval: bootstrap", {"name": repr(self.name)})
+            if self.resamples is not None or self.seed is not None:
+                raise PydanticCustomError("confidence", "resamples and seed apply to interval: bootstrap, not "
+                                          "delong", {})
+        return self
+
+    @property
+    def relative(self) -> tuple[str, float] | None:
+        """``(key, limit)`` of a baseline-relative rule (e.g. ``("max_drop", 0.015)``), None for an absolute one."""
+        for k in RELATIVE_KEYS:
+            v = getattr(self, k)
+            if v is not None:
+                return k, v
+        return None
+
+    @property
+    def check_name(self) -> str:
+        """Name of the rule's check in the report: the metric name, plus ``vs baseline`` for a relative rule."""
+        return f"{self.name} vs baseline" if self.relative else self.name
+
+    @property
+    def form(self) -> str:
+        """The operator or relative key (used to tell repeated rules apart)."""
+        rel = self.relative
+        return rel[0] if rel else str(self.op)
 
 
 class GateRule(Spec):
@@ -619,6 +722,112 @@ class DataQualitySpec(Spec):
                 + len(self.suites))
 
 
+class BaselineSpec(Spec):
+    """The production (baseline) model's results on the evaluation rows. Paths are relative to the policy.
+
+    Give one of ``score``, ``prediction`` and ``model`` (the baseline scored on the same rows: shadow
+    mode, paired comparisons), and/or ``metrics`` (its figures, e.g. a load test's latency, for metrics
+    gatekit cannot compute from the rows).
+
+    Parameters
+    ----------
+    score : str, optional
+        Column of ``inputs.data`` holding the production model's score (probability or forecast).
+    prediction : str, optional
+        Column of ``inputs.data`` holding the production model's predicted labels / forecasts.
+    model : str, optional
+        The production model artifact; gatekit scores the evaluation rows with it (same loading rules
+        as ``inputs.model``).
+    model_sha256 : str, optional
+        Expected sha256 of the production model file.
+    trust_model : bool
+        Allow loading a pickle-based production model without a hash.
+    metrics : str, optional
+        JSON file of the production model's metrics, ``{"latency_p95_ms": 41.2, ...}``.
+    """
+
+    score: str | None = None
+    prediction: str | None = None
+    model: str | None = None
+    model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    trust_model: bool = False
+    metrics: str | None = None
+
+    @model_validator(mode="after")
+    def _one_output(self) -> BaselineSpec:
+        given = [k for k in ("score", "prediction", "model") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise PydanticCustomError("baseline", "give one of baseline score, prediction and model, not {keys}",
+                                      {"keys": " and ".join(given)})
+        if not given and self.metrics is None:
+            raise PydanticCustomError("baseline", "a baseline needs score, prediction, model or metrics", {})
+        return self
+
+
+class CanarySpec(Spec):
+    """A canary traffic log: rows served by the candidate or by production, with their outcomes.
+
+    Each rule compares the candidate arm with the production arm (unpaired: different rows), by a
+    percentile bootstrap that resamples each arm on its own, stratified by class.
+
+    Parameters
+    ----------
+    data : str
+        The traffic log, ``.csv`` or ``.parquet`` (relative to the policy).
+    arm : str
+        Column naming which model served the row (default ``arm``).
+    candidate_arm, baseline_arm : str
+        Values of ``arm`` for the candidate and for production (defaults ``candidate``, ``production``).
+    target : str
+        Outcome column.
+    positive_label : str, int or bool, optional
+        As in ``inputs``.
+    score, prediction : str, optional
+        Column holding the served model's score (or label); one of them.
+    sensitive : str or list of str
+        Sensitive columns for fairness rules.
+    min_rows_per_arm : int
+        Fewer rows in an arm make every rule not computable (too small to decide); default 100.
+    rules : list of MetricRule
+        Baseline-relative rules (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms).
+    """
+
+    data: str
+    arm: str = "arm"
+    candidate_arm: str = "candidate"
+    baseline_arm: str = "production"
+    target: str
+    positive_label: str | int | bool | None = None
+    score: str | None = None
+    prediction: str | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    min_rows_per_arm: int = Field(default=100, ge=2)
+    rules: list[MetricRule] = Field(min_length=1)
+
+    @field_validator("sensitive", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _checks(self) -> CanarySpec:
+        if (self.score is None) == (self.prediction is None):
+            raise PydanticCustomError("canary", "give one of canary score and prediction (the served model's "
+                                      "output column)", {})
+        if self.candidate_arm == self.baseline_arm:
+            raise PydanticCustomError("canary", "candidate_arm and baseline_arm must differ", {})
+        absolute = [r.name for r in self.rules if r.relative is None]
+        if absolute:
+            raise PydanticCustomError("canary", "canary rules compare the two arms: use max_drop, max_increase or "
+                                      "within (or their _pct forms), not op/value ({names})",
+                                      {"names": ", ".join(absolute)})
+        delong = [r.name for r in self.rules if r.interval == "delong"]
+        if delong:
+            raise PydanticCustomError("canary", "the arms hold different rows, so DeLong's paired test does not "
+                                      "apply; use interval: bootstrap ({names})", {"names": ", ".join(delong)})
+        return self
+
+
 class InputsSpec(Spec):
     """Where the run's inputs are. Paths are relative to the policy file.
 
@@ -650,9 +859,11 @@ class InputsSpec(Spec):
         JSON file of metrics already computed, ``{"auc_roc": 0.91, ...}``.
     reference : str, optional
         Reference (training) data, ``.csv`` or ``.parquet``: the values data-quality rules compare with
-        (``max_unseen_share``) and, from a later release, drift.
+        (``max_unseen_share``) and drift.
     task : {"classification", "regression"}, optional
         Declared problem type; inferred from the target when absent.
+    baseline : BaselineSpec, optional
+        The production model's results on the same rows (for baseline-relative rules and shadow metrics).
     """
 
     data: str | None = None
@@ -668,6 +879,7 @@ class InputsSpec(Spec):
     metrics: str | None = None
     reference: str | None = None
     task: Literal["classification", "regression"] | None = None
+    baseline: BaselineSpec | None = None
 
     @field_validator("sensitive", mode="before")
     @classmethod
@@ -693,7 +905,9 @@ class Policy(Spec):
     metrics : list of MetricRule
     gates : list of GateRule
     compatibility, drift, data_quality : optional
-        Parsed and validated; evaluated from later releases on (reported as ``skipped``).
+        Section specs (see their classes).
+    canary : CanarySpec, optional
+        A canary traffic log and the rules comparing its two arms.
     """
 
     version: int | str
@@ -707,3 +921,4 @@ class Policy(Spec):
     compatibility: CompatibilitySpec | None = None
     drift: DriftSpec | None = None
     data_quality: DataQualitySpec | None = None
+    canary: CanarySpec | None = None
