@@ -31,17 +31,30 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         for key in ("data", "model", "metrics", "reference"):
             val = getattr(spec, key)
             setattr(opts, key, (base / val).resolve() if val else None)  # no "policies/../" in reports
+        if spec.baseline is not None:
+            b = spec.baseline
+            opts.baseline_score, opts.baseline_prediction = b.score, b.prediction
+            opts.baseline_model_sha256, opts.baseline_trust_model = b.model_sha256, b.trust_model
+            opts.baseline_model = (base / b.model).resolve() if b.model else None
+            opts.baseline_metrics = (base / b.metrics).resolve() if b.metrics else None
     if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
         opts.score = opts.prediction = opts.model = None
         # the policy's hash and trust vouch for the policy's model only, never for one given instead
         opts.model_sha256 = None
         opts.trust_model = False
+    if policy.policy.canary is not None:
+        opts.canary = policy.policy.canary
+        opts.canary_data = (base / policy.policy.canary.data).resolve()
+    if any(overrides.get(k) is not None for k in ("baseline_score", "baseline_prediction", "baseline_model")):
+        opts.baseline_score = opts.baseline_prediction = opts.baseline_model = None
+        opts.baseline_model_sha256 = None
+        opts.baseline_trust_model = False
     for key, val in overrides.items():
         if val is None or (key == "sensitive" and not val):
             continue
         if not hasattr(opts, key):
             raise TypeError(f"unknown input option {key!r}")
-        if key in ("data", "model", "metrics", "reference"):
+        if key in ("data", "model", "metrics", "reference", "baseline_model", "baseline_metrics", "canary_data"):
             val = Path(val)
         if key in ("sensitive", "features"):
             val = [val] if isinstance(val, str) else list(val)  # "afam" is one column, not four letters
@@ -65,7 +78,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     **inputs
         Overrides of the policy's ``inputs:``: ``data``, ``target``, ``positive_label``, ``score``,
         ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
-        ``metrics``, ``reference``, ``task``.
+        ``metrics``, ``reference``, ``task``; the production model's ``baseline_score``,
+        ``baseline_prediction``, ``baseline_model``, ``baseline_model_sha256``, ``baseline_trust_model``,
+        ``baseline_metrics``; ``canary_data`` (the canary traffic log).
 
     Returns
     -------
@@ -96,7 +111,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
             if isinstance(col, str) and col not in opts.sensitive and col not in opts.extra_sensitive:
                 opts.extra_sensitive.append(col)  # loaded, but only the rules that name it group by it
     pol = lp.policy
-    needs_inputs = bool(pol.metrics or pol.gates or pol.data_quality is not None or pol.drift is not None)
+    needs_inputs = bool(pol.metrics or pol.gates or pol.data_quality is not None or pol.drift is not None
+                        or opts.has_baseline_rows)
     loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
     report = evaluate(lp, loaded, registry)
     if out is not None:

@@ -117,6 +117,17 @@ def run(
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
     task: Annotated[str | None, typer.Option(help="classification or regression (default: inferred).")] = None,
+    baseline_score: Annotated[str | None, typer.Option(help="Column of --data with the production model's "
+                                                            "score (baseline; shadow).")] = None,
+    baseline_prediction: Annotated[str | None, typer.Option(help="Column of --data with the production "
+                                                                 "model's predicted label.")] = None,
+    baseline_model: Annotated[Path | None, typer.Option(help="Production model artifact; gatekit scores --data "
+                                                             "with it.")] = None,
+    baseline_model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --baseline-model.")] = None,
+    baseline_trust_model: Annotated[bool, typer.Option(help="Allow unpickling --baseline-model without a "
+                                                            "hash.")] = False,
+    baseline_metrics: Annotated[Path | None, typer.Option(help="JSON of the production model's metrics.")] = None,
+    canary_log: Annotated[Path | None, typer.Option(help="Canary traffic log (replaces canary.data).")] = None,
     out: Annotated[Path | None, typer.Option(help="Report folder (default reports/<run id>/).")] = None,
     fail_on_warn: Annotated[bool, typer.Option(help="Exit 1 on a warn decision too.")] = False,
     warn_only: Annotated[bool, typer.Option(help="Pilot mode: report what would block, exit 0.")] = False,
@@ -128,6 +139,9 @@ def run(
     from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
 
+    if sum(x is not None for x in (baseline_score, baseline_prediction, baseline_model)) > 1:
+        _fail(ValueError("give only one of --baseline-score, --baseline-prediction and --baseline-model"),
+              "invalid inputs")
     if score is not None and prediction is not None:
         _fail(ValueError("give only one of --score and --prediction (with --model, the model file is then "
                          "inspected, not run)"), "invalid inputs")
@@ -148,7 +162,11 @@ def run(
         report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
                          score=score, prediction=prediction, model=model, model_sha256=model_sha256,
                          reference=reference,
-                         trust_model=trust_model or None, sensitive=sensitive or None, task=task)
+                         trust_model=trust_model or None, sensitive=sensitive or None, task=task,
+                         baseline_score=baseline_score, baseline_prediction=baseline_prediction,
+                         baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,
+                         baseline_trust_model=baseline_trust_model or None, baseline_metrics=baseline_metrics,
+                         canary_data=canary_log)
         code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
         report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")
         report.metadata["exit_code"] = code

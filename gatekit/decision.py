@@ -61,7 +61,13 @@ def fmt_pair(observed: float, threshold: float) -> tuple[str, str]:
 def _describe(c: CheckResult) -> str:
     if c.status == Status.FAIL and c.section in ("data_quality", "compatibility") and c.message:
         return f"{c.name}: {c.message}"  # a count against 0 says less than the sentence that names the column
-    if c.status == Status.FAIL and c.observed is not None and c.op and c.threshold is not None:
+    iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
+    if c.status == Status.FAIL and iv:
+        cmp = c.details.get("comparison", {})
+        what = {"change": "change", "relative_change_pct": "relative change (%)"}.get(cmp.get("statistic"), "value")
+        return (f"{c.name}: {what} {fmt(c.observed)}, {iv['confidence']:.0%} CI [{fmt(iv['low'])}, {fmt(iv['high'])}] "
+                f"vs limit {cmp.get('rule')} ({c.details.get('guardband')})")
+    if c.status == Status.FAIL and c.observed is not None and c.op and c.threshold is not None and c.op != "within":
         shown, limit = fmt_pair(c.observed, c.threshold)
         if c.on_fail == OnFail.WARN:
             return f"{c.name} = {shown}, expected {c.op} {limit} (a warn rule)"

@@ -47,6 +47,20 @@ class InputOptions:
     metrics: Path | None = None
     reference: Path | None = None
     task: str | None = None
+    baseline_score: str | None = None
+    baseline_prediction: str | None = None
+    baseline_model: Path | None = None
+    baseline_model_sha256: str | None = None
+    baseline_trust_model: bool = False
+    baseline_metrics: Path | None = None
+    canary: Any = None
+    """The policy's ``canary:`` spec (:class:`gatekit.policy.models.CanarySpec`), when it has one."""
+    canary_data: Path | None = None
+
+    @property
+    def has_baseline_rows(self) -> bool:
+        """True when the baseline model's output on the evaluation rows is given (column or model)."""
+        return any(x is not None for x in (self.baseline_score, self.baseline_prediction, self.baseline_model))
 
 
 @dataclass
@@ -56,6 +70,23 @@ class ObservedMetric:
     name: str
     value: float | None
     file: str
+
+
+@dataclass
+class CanaryArms:
+    """A canary traffic log split by arm.
+
+    Parameters
+    ----------
+    candidate, baseline : EvalData
+        The rows served by the candidate and by production (each with its own outcomes).
+    info : dict
+        File, rows per arm, rows in neither arm, positives per arm.
+    """
+
+    candidate: EvalData
+    baseline: EvalData
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,6 +120,14 @@ class RunInputs:
     scoring_error : str or None
         Why the model could not score the data (metric rules report it as their error; the data-quality
         and compatibility sections still run).
+    baseline_observed : dict of str to ObservedMetric
+        The baseline (production) model's metrics file values.
+    baseline_model : object or None
+        The loaded production model, when given.
+    baseline_scoring_error : str or None
+        Why the production model could not score the data.
+    canary : CanaryArms or None
+        The canary traffic log split into its two arms.
     """
 
     eval_data: EvalData | None = None
@@ -103,6 +142,10 @@ class RunInputs:
     model_format: Any = None
     no_eval_reason: str = "no evaluation data was given and the metrics file does not have it"
     scoring_error: str | None = None
+    baseline_observed: dict[str, ObservedMetric] = field(default_factory=dict)
+    baseline_model: Any = None
+    baseline_scoring_error: str | None = None
+    canary: CanaryArms | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -458,7 +501,7 @@ def _positive_index(classes: list[Any], positive: Any) -> int:
 
 
 def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[str, Any]],
-                  info: dict[str, Any]) -> dict[str, ObservedMetric]:
+                  info: dict[str, Any], role: str = "metrics") -> dict[str, ObservedMetric]:
     """Read a metrics JSON file: a flat object of metric name -> number (or null).
 
     An object with a ``"metrics"`` key holding that mapping is accepted too. Names are resolved with
@@ -470,8 +513,8 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
     InputError
         Missing file, invalid JSON (with line and column), a non-numeric value (naming its key).
     """
-    _must_exist(path, "metrics")
-    _record(files, "metrics", path)
+    _must_exist(path, role)
+    _record(files, role, path)
     if path.stat().st_size > MAX_METRICS_BYTES:
         raise input_error(f"the metrics file is {path.stat().st_size:,} bytes; a metrics file is a small JSON "
                           f"object (limit {MAX_METRICS_BYTES:,} bytes)", str(path))
@@ -538,8 +581,152 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
         out[res.canonical] = ObservedMetric(name, v, str(path))
     if problems:
         raise InputError(problems)
-    info["unused_metrics_in_file"] = unused
+    info["unused_metrics_in_file" if role == "metrics" else f"unused_metrics_in_{role}_file"] = unused
     return out
+
+
+def _listed(v: Any) -> list[str]:
+    return [v] if isinstance(v, str) else [x for x in (v or []) if isinstance(x, str)]
+
+
+def _load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: Any, task: str, positive: Any,
+                        file: str) -> None:
+    """Attach the production model's output on the evaluation rows as ``run.eval_data.baseline``.
+
+    From a score column, a prediction column, or the production model scoring the same rows (loaded
+    under the same rules as the candidate's). Same target and sensitive columns as the candidate.
+    """
+    from dataclasses import replace
+
+    data = run.eval_data
+    assert data is not None
+    base = replace(data, y_score=None, y_pred=None, cache={}, baseline=None)
+    if opts.baseline_score is not None:
+        col = _column(frame, opts.baseline_score, "baseline score", file)
+        _scalar_column(col, "baseline score", opts.baseline_score, file)
+        base.y_score = _numeric(col, "baseline score column", opts.baseline_score, file, "baseline.score")
+        source = f"score column {opts.baseline_score!r}"
+    elif opts.baseline_prediction is not None:
+        col = _column(frame, opts.baseline_prediction, "baseline prediction", file)
+        _scalar_column(col, "baseline prediction", opts.baseline_prediction, file)
+        if task == "classification":
+            _check_label_space(col, target, opts.baseline_prediction, opts.target or "", file)
+            base.y_pred = _to01(col, positive)
+        else:
+            base.y_pred = _numeric(col, "baseline prediction column", opts.baseline_prediction, file,
+                                   "baseline.prediction")
+        source = f"prediction column {opts.baseline_prediction!r}"
+    else:
+        assert opts.baseline_model is not None
+        files: dict[str, dict[str, Any]] = {}
+        model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files)
+        run.files["baseline_model"] = files["model"]
+        if model is None:
+            raise input_error("gatekit inspects ONNX models but does not run them yet: give the production "
+                              "model's scores as a column (--baseline-score)", str(opts.baseline_model),
+                              key="baseline.model")
+        run.baseline_model = model
+        info: dict[str, Any] = {}
+        try:
+            # the production model reads its own recorded features, not the candidate's list
+            base.y_score = _score_with_model(model, frame, replace(opts, features=None), task, positive, file,
+                                             info)
+        except InputError as exc:
+            if not isinstance(exc.__cause__, _MissingFeatures):
+                raise
+            run.baseline_scoring_error = str(exc.__cause__)
+        run.info["baseline_model"] = info.get("model")
+        source = f"model {opts.baseline_model.name}"
+    data.baseline = base
+    run.info["baseline"] = {"source": source, "paired": True}
+
+
+def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decision_threshold: float = 0.5,
+                strict: bool = True, extra_sensitive: list[str] | None = None) -> CanaryArms:
+    """Read a canary traffic log and split it into the candidate's and production's arms.
+
+    Parameters
+    ----------
+    spec : gatekit.policy.models.CanarySpec
+        Column names and arm values.
+    path : pathlib.Path
+        The log, ``.csv`` or ``.parquet``.
+    files : dict
+        The run's file records (role ``canary_log`` is added).
+    decision_threshold, strict : float, bool
+        As for :class:`EvalData`.
+    extra_sensitive : list of str, optional
+        Sensitive columns named by the rules' parameters.
+
+    Returns
+    -------
+    CanaryArms
+
+    Raises
+    ------
+    InputError
+        Missing file or column, an arm with no rows, missing outcomes, a non-numeric score.
+    """
+    _must_exist(path, "canary log")
+    _record(files, "canary_log", path)
+    frame = read_frame(path)
+    file = str(path)
+    arm = _column(frame, spec.arm, "arm", file)
+    arm_text = arm.astype(object).map(lambda v: None if v is None or v != v else str(v))
+    target = _column(frame, spec.target, "target", file)
+    counts = {str(k): int(v) for k, v in arm_text.value_counts(dropna=False).items()}
+    for which, value in (("candidate_arm", spec.candidate_arm), ("baseline_arm", spec.baseline_arm)):
+        if counts.get(str(value), 0) == 0:
+            raise input_error(f"no row has {spec.arm} = {value!r} ({which}); the column holds {counts}", file,
+                              key=spec.arm)
+    if target.isna().any():
+        idx = np.flatnonzero(target.isna().to_numpy())[:5]
+        raise input_error(f"{int(target.isna().sum())} rows have no outcome (rows {idx.tolist()}, counted from 0); "
+                          "a canary comparison never drops rows silently", file, key=spec.target)
+    task = _infer_task(target, None)
+    if task == "multiclass":
+        raise input_error(f"outcome {spec.target!r} has more than two classes; gatekit compares binary "
+                          "classifiers and regressors", file, key=spec.target)
+    positive = None
+    if task == "classification":
+        positive = _infer_positive(target.unique().tolist(), spec.positive_label, file, spec.target)
+        y = _to01(target, positive).astype(int)
+    else:
+        y = _numeric(target, "outcome", spec.target, file, spec.target)
+    out_col = spec.score or spec.prediction
+    col = _column(frame, out_col, "score" if spec.score else "prediction", file)
+    if spec.score is not None or task == "regression":
+        values = _numeric(col, "score column" if spec.score else "prediction column", out_col, file, out_col)
+    else:
+        _check_label_space(col, target, out_col, spec.target, file)
+        values = _to01(col, positive)
+    sens_cols = list(dict.fromkeys([*spec.sensitive, *(extra_sensitive or [])]))
+    sf = None
+    if sens_cols:
+        for c in sens_cols:
+            _column(frame, c, "sensitive", file)
+        sf = frame[sens_cols].astype(object)
+        sf = sf.apply(lambda c: c.where(c.isna(), c.map(str)))
+    arms: dict[str, EvalData] = {}
+    for name, value in (("candidate", spec.candidate_arm), ("baseline", spec.baseline_arm)):
+        mask = (arm_text == str(value)).to_numpy()
+        d = EvalData(y_true=y[mask], task=task, decision_threshold=decision_threshold, strict=strict,
+                     positive_label=positive, sensitive_default=list(spec.sensitive))
+        if spec.score is not None:
+            d.y_score = values[mask]
+        else:
+            d.y_pred = values[mask]
+        if sf is not None:
+            d.sensitive = sf[mask].reset_index(drop=True)
+        arms[name] = d
+    info = {"file": file, "rows": len(frame), "arm_column": spec.arm,
+            "rows_candidate": len(arms["candidate"].y_true), "rows_baseline": len(arms["baseline"].y_true),
+            "rows_in_neither_arm": int(len(frame) - len(arms["candidate"].y_true) - len(arms["baseline"].y_true)),
+            "task": task, "positive_label": positive}
+    if task == "classification":
+        info["positives_candidate"] = int(arms["candidate"].y_true.sum())
+        info["positives_baseline"] = int(arms["baseline"].y_true.sum())
+    return CanaryArms(arms["candidate"], arms["baseline"], info)
 
 
 def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float = 0.5,
@@ -570,8 +757,17 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         A file or column is missing or unusable.
     """
     run = RunInputs()
+    if opts.canary is not None:
+        if opts.canary_data is None:
+            raise input_error("the policy has a canary: section but no traffic log; set canary.data or --canary-log")
+        named = [p for r in opts.canary.rules for p in _listed(r.params.get("sensitive"))]
+        run.canary = load_canary(opts.canary, opts.canary_data, run.files, decision_threshold, strict, named)
+        run.info["canary"] = run.canary.info
     if opts.metrics is not None:
         run.observed = load_observed(opts.metrics, registry, run.files, run.info)
+    if opts.baseline_metrics is not None:
+        run.baseline_observed = load_observed(opts.baseline_metrics, registry, run.files, run.info,
+                                              role="baseline_metrics")
     if opts.data is not None:
         _must_exist(opts.data, "data")  # the evaluation data is named first when both are missing
     if opts.reference is not None:
@@ -581,7 +777,9 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         run.info["reference"] = {"rows": len(run.reference), "columns": int(run.reference.shape[1])}
     if opts.data is None:
         for flag, val in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
-                          ("model", opts.model), ("sensitive", opts.sensitive)):
+                          ("model", opts.model), ("sensitive", opts.sensitive),
+                          ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
+                          ("baseline model", opts.baseline_model)):
             if val:
                 raise input_error(f"{flag} is set but no evaluation data is: give --data (or inputs.data)", key=flag)
         if opts.metrics is None and not (allow_empty and opts.reference is None):
@@ -603,7 +801,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run)
         run.model = model
     if opts.target is None:
-        for flag, val in (("score", opts.score), ("prediction", opts.prediction), ("sensitive", opts.sensitive)):
+        for flag, val in (("score", opts.score), ("prediction", opts.prediction), ("sensitive", opts.sensitive),
+                          ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction)):
             if val:
                 raise input_error(f"{flag} is set but no target column is: set --target (or inputs.target)", file,
                                   key="target")
@@ -675,6 +874,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
             sf[c] = col.where(col.isna(), col.map(str))
         data.sensitive = sf
     run.eval_data = data
+    if opts.has_baseline_rows:
+        _load_baseline_rows(opts, run, frame, target, task, positive, file)
     if opts.model is not None and (opts.score is not None or opts.prediction is not None):
         run.info["model_scored_by"] = "the score / prediction column (the model file is inspected, not run)"
     run.info.update({"task": task, "target": opts.target, "positive_label": positive,

@@ -183,6 +183,88 @@ def stratified_index_batches(y: np.ndarray, resamples: int, seed: int, batch: in
         done += k
 
 
+def weight_batches(strata: np.ndarray, resamples: int, seed: Any) -> Any:
+    """Yield row-multiplicity matrices of shape (k, n_samples) for stratified resamples.
+
+    The draws are those of :func:`stratified_index_batches` with the same seed; row ``r`` of a matrix
+    says how many times resample ``r`` draws each row. Batches hold at most about 4 million cells, so
+    memory stays bounded at any number of rows.
+
+    Parameters
+    ----------
+    strata : ndarray of shape (n_samples,)
+        Class labels, or one value for all rows (no stratification).
+    resamples : int
+        Number of resamples in all.
+    seed : int or numpy.random.SeedSequence
+        Seed of the draws.
+
+    Yields
+    ------
+    ndarray of int, shape (k, n_samples)
+    """
+    n = len(strata)
+    batch = int(max(1, min(256, 4_000_000 // max(n, 1))))
+    for idx in stratified_index_batches(strata, resamples, seed, batch):
+        k = len(idx)
+        yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+
+
+def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: list[np.ndarray], estimate: float,
+                        confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                        max_failed: float = 0.01) -> Interval:
+    """Percentile bootstrap interval of any statistic of one or several independent samples.
+
+    One sample: candidate and baseline scored on the same rows (paired), or one model's metric. Two
+    samples: a canary's arms (unpaired), each resampled on its own within its classes.
+
+    Parameters
+    ----------
+    stat : callable
+        ``stat([W_1, ..., W_s]) -> ndarray of shape (k,)``: the statistic on each of ``k`` resamples, given
+        one row-multiplicity matrix of shape (k, n_i) per sample; NaN where undefined.
+    strata : list of ndarray
+        Per sample, the stratum (class) of each row.
+    estimate : float
+        The statistic on the full samples.
+    confidence : float
+        Two-sided level in (0, 1).
+    resamples : int
+        Number of resamples (default 2000).
+    seed : int
+        Sample ``i`` of several draws from child ``i`` of ``numpy.random.SeedSequence(seed)``; a single
+        sample draws from ``seed`` itself (the draws of :func:`bootstrap_difference`).
+    max_failed : float
+        Largest share of resamples on which the statistic may be undefined.
+
+    Returns
+    -------
+    Interval
+        Method ``bootstrap_percentile``; ``details`` has resamples, seed, failed, samples.
+
+    Raises
+    ------
+    NotComputable
+        The estimate is not finite, or the statistic is undefined on more than ``max_failed`` of the
+        resamples (too few rows, or a group or class that vanishes from resamples).
+    """
+    if not np.isfinite(estimate):
+        raise NotComputable("the statistic is not defined on the evaluation rows")
+    seeds: list[Any] = [seed] if len(strata) == 1 else list(np.random.SeedSequence(seed).spawn(len(strata)))
+    gens = [weight_batches(s, resamples, sd) for s, sd in zip(strata, seeds, strict=True)]
+    values = np.concatenate([np.asarray(stat(list(ws)), dtype=float) for ws in zip(*gens, strict=True)])
+    ok = np.isfinite(values)
+    failed = int((~ok).sum())
+    if failed > max_failed * resamples:
+        raise NotComputable(f"the statistic is undefined on {failed} of {resamples} resamples (more than "
+                            f"{max_failed:.0%}): too few rows, or a class or group too small for an interval",
+                            {"failed": failed, "resamples": resamples})
+    alpha = 1 - confidence
+    low, high = np.quantile(values[ok], [alpha / 2, 1 - alpha / 2])
+    return Interval(float(estimate), float(low), float(high), confidence, "bootstrap_percentile",
+                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata)})
+
+
 def bootstrap_difference(metric: Callable[[np.ndarray, np.ndarray], float], y_true: Any, candidate: Any,
                          baseline: Any | None = None, confidence: float = 0.95,
                          resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,

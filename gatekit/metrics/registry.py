@@ -70,6 +70,9 @@ class EvalData:
     cache : dict
         Intermediate results shared between metrics (e.g. per-group confusion counts); the arrays
         themselves are never modified.
+    baseline : EvalData or None
+        The production (baseline) model's outputs on the same rows (same target and sensitive columns),
+        when given: shadow metrics compare the two, baseline-relative rules compute the metric on both.
     """
 
     y_true: np.ndarray | None = None
@@ -82,6 +85,7 @@ class EvalData:
     positive_label: Any = None
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     sensitive_default: list[str] | None = None
+    baseline: EvalData | None = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]
@@ -214,14 +218,16 @@ def default_registry() -> MetricRegistry:
         Classification (``roc_auc``, ``pr_auc``, ``accuracy``, ``log_loss``, ``brier_score``,
         ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), regression (``rmse``, ``mae``, ``r2``,
         ``mape``, ``smape``), fairness (``demographic_parity_difference``,
-        ``equal_opportunity_difference``, ``equalized_odds_difference``) and observed-only
+        ``equal_opportunity_difference``, ``equalized_odds_difference``), shadow comparisons with the
+        production model (``prediction_agreement_rate``, ``mean_score_difference``,
+        ``abs_score_difference_p95``, ``score_distribution_ks``) and observed-only
         operational / drift names (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``,
         ``psi_feature_drift``, ``drift_share``).
     """
-    from gatekit.metrics import classification, fairness, regression
+    from gatekit.metrics import classification, fairness, regression, shadow
 
     reg = MetricRegistry()
-    for spec in (*classification.SPECS, *regression.SPECS, *fairness.SPECS, *_observed_only_specs()):
+    for spec in (*classification.SPECS, *regression.SPECS, *fairness.SPECS, *shadow.SPECS, *_observed_only_specs()):
         reg.register(replace(spec, label=spec.label or LABELS.get(spec.name, "")))
     return reg
 

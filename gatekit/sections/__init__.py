@@ -4,6 +4,7 @@ Adding a gate type = one spec model + one adapter class here + tests; the orches
 """
 
 from gatekit.sections.base import RunContext, Section
+from gatekit.sections.canary import CanarySection
 from gatekit.sections.compatibility import CompatibilitySection
 from gatekit.sections.data_quality import DataQualitySection
 from gatekit.sections.drift import DriftSection
@@ -19,6 +20,7 @@ def default_sections() -> list[Section]:
         MetricRulesSection(),
         GatesSection(),
         DriftSection(),
+        CanarySection(),
     ]
 
 

@@ -73,6 +73,59 @@ class RunContext:
             self._cache[key] = self._compute(resolved, params)
         return self._cache[key]
 
+    def baseline_metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
+        """Return the production (baseline) model's value of a metric, computed once.
+
+        From the baseline's output on the evaluation rows when given (``inputs.baseline.score``,
+        ``prediction`` or ``model``), else the baseline metrics file. As for the candidate, a value the
+        rows can give always comes from the rows. Drift describes the data, not a model, so it has no
+        baseline value other than one from the baseline metrics file.
+        """
+        params = {**resolved.name_params, **(params or {})}
+        key = ("baseline", resolved.canonical, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        if key not in self._cache:
+            obs = self._compute_baseline(resolved, params)
+            if obs.value is not None and not math.isfinite(obs.value):
+                obs = Observation(None, "not_computable", f"the value is not finite ({obs.value})", obs.source,
+                                  obs.details)
+            self._cache[key] = obs
+        return self._cache[key]
+
+    def _compute_baseline(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
+        spec = resolved.spec
+        observed = self.inputs.baseline_observed.get(resolved.canonical)
+        rows = self.inputs.eval_data.baseline if self.inputs.eval_data is not None else None
+        if spec.fn is not None and spec.section != "drift" and self.inputs.baseline_scoring_error:
+            return Observation(None, "error", "the production model could not score the data: "
+                               f"{self.inputs.baseline_scoring_error}", "computed")
+        if spec.fn is not None and spec.section != "drift" and rows is not None:
+            fn = spec.fn
+
+            def compute() -> tuple[float, dict[str, Any]]:
+                mv = fn(rows, **params)
+                return mv.value, mv.details
+
+            return self._from_data(compute, observed, "the production model's output on the rows decides")
+        if observed is not None:
+            return self._from_file(observed, resolved, params)
+        given = ("the baseline's rows cannot give it" if rows is not None
+                 else "no baseline output on the evaluation rows (inputs.baseline score / prediction / model)")
+        return Observation(None, "not_computable",
+                           f"no baseline value: {given}, and no baseline metrics file has it (inputs.baseline.metrics "
+                           "/ --baseline-metrics)")
+
+    @staticmethod
+    def _from_file(observed: Any, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
+        """Return a metric's value read from a metrics file (null means not computable)."""
+        details: dict[str, Any] = {"file": observed.file, "name_in_file": observed.name}
+        rule_params = {k: v for k, v in params.items() if k not in resolved.name_params}
+        if rule_params:
+            details["note"] = (f"the metrics file does not say which definition it used; the rule's "
+                               f"parameters {rule_params} are assumed to match")
+        if observed.value is None:
+            return Observation(None, "not_computable", "the metrics file gives null / NaN", "metrics_file", details)
+        return Observation(observed.value, "ok", source="metrics_file", details=details)
+
     def _compute(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         obs = self._compute_raw(resolved, params)
         if obs.value is not None and not math.isfinite(obs.value):
@@ -131,15 +184,7 @@ class RunContext:
 
             return self._from_data(compute, observed, "the evaluation data was given and decides")
         if observed is not None:
-            details: dict[str, Any] = {"file": observed.file, "name_in_file": observed.name}
-            rule_params = {k: v for k, v in params.items() if k not in resolved.name_params}
-            if rule_params:
-                details["note"] = (f"the metrics file does not say which definition it used; the rule's "
-                                   f"parameters {rule_params} are assumed to match")
-            if observed.value is None:
-                return Observation(None, "not_computable", "the metrics file gives null / NaN", "metrics_file",
-                                   details)
-            return Observation(observed.value, "ok", source="metrics_file", details=details)
+            return self._from_file(observed, resolved, params)
         if spec.fn is None:
             why = f"no value: {spec.description.split('. ', 1)[-1].rstrip('.')}"
         else:

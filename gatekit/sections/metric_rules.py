@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from gatekit.decision import evaluate_threshold, fmt, fmt_pair
+from gatekit.metrics.registry import ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
+from gatekit.policy.models import MetricRule
 from gatekit.results import CheckResult, OnFail, Status
-from gatekit.sections.base import RunContext
+from gatekit.sections.base import Observation, RunContext
 
 _STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
 
@@ -19,7 +22,7 @@ class MetricRulesSection:
 
     def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
         """One check per metric rule."""
-        return [(r.name, r.on_fail) for r in policy.policy.metrics]
+        return [(r.check_name, r.on_fail) for r in policy.policy.metrics]
 
     def run(self, ctx: RunContext) -> list[CheckResult]:
         """Compute or look up each rule's metric and compare it with the threshold."""
@@ -32,6 +35,11 @@ class MetricRulesSection:
                         threshold=rule.value, metric=res.canonical, source=obs.source,
                         details={**obs.details, "unit": res.spec.unit, "params": params, "label": res.spec.label,
                                  "description": rule.description})
+            if rule.relative is not None or rule.confidence is not None:
+                meta = {"unit": res.spec.unit, "params": params, "label": res.spec.label,
+                        "description": rule.description}
+                out.append(self._compared(ctx, rule, res, params, obs, meta))
+                continue
             if obs.state != "ok" or obs.value is None:
                 out.append(CheckResult(status=_STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
                                        message=obs.reason, **base))
@@ -48,3 +56,19 @@ class MetricRulesSection:
                 msg += f" (computed from the data; the metrics file says {fmt(file_value)})"
             out.append(CheckResult(status=status, observed=obs.value, margin=m, message=msg, **base))
         return out
+
+    @staticmethod
+    def _compared(ctx: RunContext, rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
+                  obs: Observation, details: dict[str, Any]) -> CheckResult:
+        """Evaluate a baseline-relative rule or a rule with confidence (:mod:`gatekit.sections.comparison`)."""
+        from gatekit.sections.comparison import Side, evaluate_rule
+
+        data = ctx.inputs.eval_data
+        cand = Side(obs, data if obs.source == "computed" else None, "candidate")
+        base = None
+        if rule.relative is not None:
+            bobs = ctx.baseline_metric(res, params)
+            rows = data.baseline if data is not None and bobs.source == "computed" else None
+            base = Side(bobs, rows, "production")
+        return evaluate_rule(rule, res, {**res.name_params, **params}, cand, base, paired=True,
+                             section=res.spec.section, name=rule.check_name, base_details=details)

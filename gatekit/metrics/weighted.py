@@ -1,0 +1,211 @@
+"""Metrics under bootstrap row weights: many resamples at once, equal to the metric on the resampled rows.
+
+A bootstrap resample is represented by how many times it draws each row (its multiplicities, a matrix
+``W`` of shape (resamples, n_samples)). For the common metrics the value on a resample is a ratio of
+weighted counts or sums, so a whole batch of resamples is one matrix product instead of thousands of
+library calls. Every other metric falls back to calling its own function on the resampled rows
+(:meth:`EvalData.take`), so any metric gets an interval; the kernels only make it fast.
+
+Each kernel equals the metric function on the rows the weights stand for (tested against the metric
+functions, which call scikit-learn and fairlearn). A resample on which the metric is undefined (a
+precision with no predicted positive, a group with no rows) gives NaN; the caller counts those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from gatekit.errors import NotComputable
+from gatekit.metrics.registry import EvalData, ResolvedMetric
+
+Kernel = Callable[..., np.ndarray]
+
+
+def take(data: EvalData, idx: np.ndarray) -> EvalData:
+    """Return the evaluation rows ``idx`` (with repeats) as a new :class:`EvalData` with an empty cache.
+
+    Parameters
+    ----------
+    data : EvalData
+        The evaluation rows.
+    idx : ndarray of int, shape (k,)
+        Row positions, repeats allowed.
+
+    Returns
+    -------
+    EvalData
+        Arrays, sensitive columns and the baseline's arrays indexed by ``idx``.
+    """
+    def pick(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[idx]
+
+    sens = None if data.sensitive is None else data.sensitive.iloc[idx].reset_index(drop=True)
+    base = None if data.baseline is None else take(data.baseline, idx)
+    return replace(data, y_true=pick(data.y_true), y_score=pick(data.y_score), y_pred=pick(data.y_pred),
+                   sensitive=sens, baseline=base, cache={})
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _confusion(data: EvalData, W: np.ndarray, threshold: float | None) -> tuple[np.ndarray, ...]:
+    from gatekit.metrics.classification import _labels_pred, _y_true
+
+    y = _y_true(data).astype(bool)
+    yp = _labels_pred(data, threshold)[0].astype(bool)
+    Wf = W.astype(float)
+    return Wf @ (y & yp), Wf @ (~y & yp), Wf @ (y & ~yp), Wf @ (~y & ~yp)
+
+
+def _precision(data: EvalData, W: np.ndarray, threshold: float) -> np.ndarray:
+    tp, fp, _, _ = _confusion(data, W, threshold)
+    return _ratio(tp, tp + fp)
+
+
+def _recall(data: EvalData, W: np.ndarray, threshold: float) -> np.ndarray:
+    tp, _, fn, _ = _confusion(data, W, threshold)
+    return _ratio(tp, tp + fn)
+
+
+def _f1(data: EvalData, W: np.ndarray, threshold: float) -> np.ndarray:
+    tp, fp, fn, _ = _confusion(data, W, threshold)
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def _accuracy(data: EvalData, W: np.ndarray) -> np.ndarray:
+    tp, fp, fn, tn = _confusion(data, W, None)
+    return _ratio(tp + tn, tp + fp + fn + tn)
+
+
+def _roc_auc(data: EvalData, W: np.ndarray) -> np.ndarray:
+    from gatekit.metrics.classification import _scores, _y_true
+    from gatekit.stats import _weighted_aucs
+
+    y = _y_true(data).astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _weighted_aucs(y, _scores(data, "roc_auc"), W.astype(float))
+
+
+def _errors(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.regression import _pair
+
+    y, f = _pair(data)
+    return np.asarray(f, dtype=float) - np.asarray(y, dtype=float)
+
+
+def _mae(data: EvalData, W: np.ndarray) -> np.ndarray:
+    Wf = W.astype(float)
+    return _ratio(Wf @ np.abs(_errors(data)), Wf.sum(axis=1))
+
+
+def _rmse(data: EvalData, W: np.ndarray) -> np.ndarray:
+    Wf = W.astype(float)
+    return np.sqrt(_ratio(Wf @ _errors(data) ** 2, Wf.sum(axis=1)))
+
+
+def _groups(data: EvalData, threshold: float | None, sensitive: list[str] | None) -> tuple[np.ndarray, ...]:
+    """Group codes, labels and predictions exactly as the fairness metrics form them."""
+    from gatekit.metrics.classification import _labels_pred, _y_true
+    from gatekit.metrics.fairness import _sensitive
+
+    y = _y_true(data).astype(bool)
+    yp = _labels_pred(data, threshold)[0].astype(bool)
+    sf, _ = _sensitive(data, sensitive)
+    codes = sf.groupby(list(sf.columns), sort=True, dropna=False).ngroup().to_numpy()
+    return codes, y, yp
+
+
+def _group_rates(W: np.ndarray, codes: np.ndarray, num_mask: np.ndarray, den_mask: np.ndarray) -> np.ndarray:
+    """Rate per (resample, group): weighted count of ``num_mask`` over weighted count of ``den_mask``."""
+    k = int(codes.max()) + 1
+    onehot = np.zeros((len(codes), k))
+    onehot[np.arange(len(codes)), codes] = 1.0
+    Wf = W.astype(float)
+    return _ratio(Wf @ (onehot * (num_mask & den_mask)[:, None]), Wf @ (onehot * den_mask[:, None]))
+
+
+def _spread(rates: np.ndarray) -> np.ndarray:
+    """Max minus min over groups; NaN when any group is empty in the resample (its rate is undefined)."""
+    out = np.nanmax(rates, axis=1) - np.nanmin(rates, axis=1) if rates.size else np.array([])
+    return np.where(np.isnan(rates).any(axis=1), np.nan, out)
+
+
+def _dp(data: EvalData, W: np.ndarray, threshold: float | None = None,
+        sensitive: list[str] | None = None) -> np.ndarray:
+    codes, _, yp = _groups(data, threshold, sensitive)
+    return _spread(_group_rates(W, codes, yp, np.ones_like(yp)))
+
+
+def _eo(data: EvalData, W: np.ndarray, threshold: float | None = None,
+        sensitive: list[str] | None = None) -> np.ndarray:
+    codes, y, yp = _groups(data, threshold, sensitive)
+    return _spread(_group_rates(W, codes, yp, y))
+
+
+def _eodds(data: EvalData, W: np.ndarray, threshold: float | None = None,
+           sensitive: list[str] | None = None) -> np.ndarray:
+    codes, y, yp = _groups(data, threshold, sensitive)
+    return np.maximum(_spread(_group_rates(W, codes, yp, y)), _spread(_group_rates(W, codes, yp, ~y)))
+
+
+KERNELS: dict[str, Kernel] = {
+    "roc_auc": _roc_auc,
+    "accuracy": _accuracy,
+    "precision_at_T": _precision,
+    "recall_at_T": _recall,
+    "f1_at_T": _f1,
+    "mae": _mae,
+    "rmse": _rmse,
+    "demographic_parity_difference": _dp,
+    "equal_opportunity_difference": _eo,
+    "equalized_odds_difference": _eodds,
+}
+"""Spec name -> ``kernel(data, W, **params) -> ndarray of shape (resamples,)``."""
+
+
+def weighted_values(resolved: ResolvedMetric, data: EvalData, W: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    """Compute the metric on each resample represented by a row of ``W``.
+
+    Parameters
+    ----------
+    resolved : ResolvedMetric
+        The metric (name parameters such as a threshold included in ``params``).
+    data : EvalData
+        The full evaluation rows.
+    W : ndarray of shape (resamples, n_samples)
+        Row multiplicities, one resample per row.
+    params : dict
+        The rule's metric parameters (name parameters included).
+
+    Returns
+    -------
+    ndarray of shape (resamples,)
+        NaN where the metric is undefined on that resample.
+
+    Raises
+    ------
+    NotComputable
+        The metric cannot be computed on these data at all (e.g. no score column).
+    """
+    from gatekit.metrics.shadow import KERNELS as SHADOW_KERNELS
+
+    kernel = KERNELS.get(resolved.spec.name) or SHADOW_KERNELS.get(resolved.spec.name)
+    if kernel is not None:
+        return np.asarray(kernel(data, W, **params), dtype=float)
+    fn = resolved.spec.fn
+    if fn is None:
+        raise NotComputable(f"{resolved.canonical} is not computed from rows, so it has no bootstrap interval")
+    rows = np.arange(W.shape[1])
+    out = np.full(W.shape[0], np.nan)
+    for r in range(W.shape[0]):
+        try:
+            out[r] = fn(take(data, np.repeat(rows, W[r])), **params).value
+        except (NotComputable, ValueError, ZeroDivisionError):
+            pass
+    return out

@@ -1,0 +1,75 @@
+"""The ``canary:`` section: the candidate's arm against production's arm of a canary traffic log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.results import CheckResult, OnFail, Status
+from gatekit.sections.base import Observation, RunContext
+from gatekit.sections.comparison import Side, evaluate_rule
+
+
+class CanarySection:
+    """Evaluates each ``canary.rules`` rule on the two arms (unpaired; section ``rollout``).
+
+    An arm with fewer than ``min_rows_per_arm`` rows makes every rule ``not_computable`` (too small to
+    decide; it blocks in strict mode); an interval whose resamples are too often undefined (a class or
+    group too small in an arm) is not computable for the same reason.
+    """
+
+    name = "canary"
+
+    def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
+        """One check per canary rule."""
+        spec = policy.policy.canary
+        return [(self.check_name(r.name), r.on_fail) for r in (spec.rules if spec else [])]
+
+    @staticmethod
+    def check_name(metric: str) -> str:
+        """Name of a canary rule's check."""
+        return f"{metric} canary vs production"
+
+    def run(self, ctx: RunContext) -> list[CheckResult]:
+        """Compute each rule's metric on both arms and compare them."""
+        spec = ctx.policy.policy.canary
+        arms = ctx.inputs.canary
+        if spec is None:
+            return []
+        assert arms is not None  # loaded with the inputs whenever the policy has a canary section
+        sizes = {"candidate": arms.info["rows_candidate"], "production": arms.info["rows_baseline"]}
+        small = {k: v for k, v in sizes.items() if v < spec.min_rows_per_arm}
+        out: list[CheckResult] = []
+        for i, rule in enumerate(spec.rules):
+            res = ctx.policy.canary_resolved[i]
+            params = {**res.name_params, **ctx.policy.canary_params.get(i, {})}
+            meta: dict[str, Any] = {"unit": res.spec.unit, "params": params, "label": res.spec.label,
+                                    "description": rule.description, "canary": arms.info}
+            name = self.check_name(rule.name)
+            if small:
+                out.append(CheckResult(
+                    name=name, section="rollout", status=Status.NOT_COMPUTABLE, on_fail=rule.on_fail,
+                    metric=res.canonical, details=meta,
+                    message=f"too few rows to decide: {', '.join(f'{k} arm {v}' for k, v in small.items())} "
+                            f"(min_rows_per_arm {spec.min_rows_per_arm})"))
+                continue
+            sides = []
+            for label, data in (("canary arm", arms.candidate), ("production arm", arms.baseline)):
+                obs = _on_rows(res, data, params)
+                sides.append(Side(obs, data, label))
+            out.append(evaluate_rule(rule, res, params, sides[0], sides[1], paired=False, section="rollout",
+                                     name=name, base_details=meta))
+        return out
+
+
+def _on_rows(res: Any, data: Any, params: dict[str, Any]) -> Observation:
+    fn = res.spec.fn
+    if fn is None:
+        return Observation(None, "not_computable", f"{res.canonical} is not computed from rows, so a canary log "
+                           "cannot give it")
+
+    def compute() -> tuple[float, dict[str, Any]]:
+        mv = fn(data, **params)
+        return mv.value, mv.details
+
+    return RunContext._from_data(compute, None, "")

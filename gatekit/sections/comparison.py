@@ -1,0 +1,363 @@
+"""Baseline-relative rules and confidence-bound decisions: the one place that compares with a baseline.
+
+Definitions (recorded in every check's ``details``):
+
+- change = candidate - baseline, in the metric's unit;
+- relative change = 100 * (candidate - baseline) / |baseline|, in percent; a baseline of 0 makes it
+  not computable (no sign convention can rescue a division by zero);
+- ``max_drop: d`` holds when change >= -d; ``max_increase: d`` when change <= d; ``within: d`` when
+  -d <= change <= d (the ``_pct`` forms on the relative change).
+
+With ``confidence: c`` the decision reads a two-sided ``c`` confidence interval of the statistic
+(change, relative change, or the metric itself for an absolute rule) instead of its point value:
+
+- ``proven_harm``: the rule fails only when the whole interval lies on the failing side of a limit:
+  the data prove, at that confidence, that the limit is broken; an interval that straddles the limit
+  passes (inconclusive is not harm);
+- ``proven_safe``: the rule passes only when the whole interval lies on the passing side: the data
+  prove the limit holds; an interval that straddles it fails (inconclusive is not safety).
+
+Interval methods: a percentile bootstrap (Efron & Tibshirani 1993, ch. 13) over evaluation rows,
+stratified by class, paired when the baseline scored the same rows, unpaired (each arm resampled on its
+own) for a canary; or DeLong's variance for ROC AUC (DeLong et al. 1988).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from gatekit.decision import fmt, fmt_pair
+from gatekit.errors import NotComputable
+from gatekit.metrics.registry import EvalData, ResolvedMetric
+from gatekit.policy.expressions import compare
+from gatekit.policy.models import MetricRule
+from gatekit.results import CheckResult, Status
+from gatekit.sections.base import Observation
+from gatekit.stats import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    Interval,
+    bootstrap_statistic,
+    delong_difference,
+    delong_variance,
+)
+
+_STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
+
+GUARDBAND_TEXT = {
+    "proven_harm": "fails only if the whole interval breaks the limit",
+    "proven_safe": "passes only if the whole interval meets the limit",
+}
+
+
+@dataclass
+class Side:
+    """One model's value of a metric and, when it came from rows, those rows (for the interval).
+
+    Parameters
+    ----------
+    obs : Observation
+        The metric's value or why there is none.
+    rows : EvalData or None
+        The evaluation rows the value was computed from; None for a metrics-file value.
+    label : str
+        How the report names this side (``candidate``, ``production``, ``canary arm``).
+    """
+
+    obs: Observation
+    rows: EvalData | None
+    label: str
+
+
+def conditions(rule: MetricRule) -> list[tuple[str, float]]:
+    """Return the rule as conditions ``statistic OP limit`` that must all hold.
+
+    ``max_drop: d`` -> ``[(">=", -d)]``; ``max_increase: d`` -> ``[("<=", d)]``; ``within: d`` ->
+    ``[(">=", -d), ("<=", d)]``; an absolute rule -> ``[(op, value)]``.
+    """
+    rel = rule.relative
+    if rel is None:
+        assert rule.op is not None and rule.value is not None
+        return [(rule.op, rule.value)]
+    key, d = rel
+    if key.startswith("max_drop"):
+        return [(">=", -d)]
+    if key.startswith("max_increase"):
+        return [("<=", d)]
+    return [(">=", -d), ("<=", d)]
+
+
+def _margin(x: float, op: str, t: float) -> float | None:
+    if op in (">=", ">"):
+        return x - t
+    if op in ("<=", "<"):
+        return t - x
+    return None
+
+
+def decide_interval(low: float, high: float, conds: list[tuple[str, float]], guardband: str) -> tuple[bool, float]:
+    """Decide the conditions on an interval ``[low, high]`` under a guardband mode.
+
+    Parameters
+    ----------
+    low, high : float
+        Interval bounds.
+    conds : list of (op, limit)
+        One-sided conditions (``>=``, ``>``, ``<=``, ``<``) that must all hold.
+    guardband : {"proven_harm", "proven_safe"}
+        See the module docstring.
+
+    Returns
+    -------
+    passed : bool
+    margin : float
+        Signed distance of the deciding bound from the nearest limit, positive on the passing side: for
+        ``proven_safe`` the worst bound's distance inside the limit; for ``proven_harm`` the best bound's.
+    """
+    margins = []
+    for op, t in conds:
+        worst = low if op in (">=", ">") else high   # the bound that must still meet the limit to prove safety
+        best = high if op in (">=", ">") else low    # the bound that must break the limit to prove harm
+        bound = worst if guardband == "proven_safe" else best
+        margins.append((compare(bound, op, t), _margin(bound, op, t)))
+    passed = all(ok for ok, _ in margins)
+    return passed, float(min(m for _, m in margins if m is not None))
+
+
+def _strata(data: EvalData) -> np.ndarray:
+    assert data.y_true is not None
+    if data.task == "classification":
+        return data.y_true.astype(int)
+    return np.zeros(len(data.y_true), dtype=int)
+
+
+def _statistic(key: str | None, c: Any, b: Any) -> Any:
+    """Return the rule's statistic from candidate and baseline values (arrays or floats)."""
+    if key is None:
+        return c
+    if key.endswith("_pct"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.abs(b) > 0, 100.0 * (c - b) / np.where(np.abs(b) > 0, np.abs(b), 1), np.nan)
+    return c - b
+
+
+def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], cand: Side, base: Side | None,
+                 paired: bool, estimate: float) -> Interval:
+    """Confidence interval of the rule's statistic.
+
+    Parameters
+    ----------
+    rule : MetricRule
+        With ``confidence`` set.
+    res : ResolvedMetric
+        The metric.
+    params : dict
+        Its parameters (name parameters included).
+    cand, base : Side
+        Candidate and baseline (None for an absolute rule).
+    paired : bool
+        Candidate and baseline rows are the same rows (shadow / same holdout); False for canary arms.
+    estimate : float
+        The statistic's point value.
+
+    Returns
+    -------
+    Interval
+
+    Raises
+    ------
+    NotComputable
+        A side has no rows to resample (a metrics-file value), too many undefined resamples, or DeLong's
+        variance is undefined.
+    """
+    from gatekit.metrics.weighted import weighted_values
+
+    assert rule.confidence is not None
+    key = rule.relative[0] if rule.relative else None
+    if cand.rows is None:
+        raise NotComputable(f"the {cand.label}'s {res.canonical} comes from a metrics file: an interval needs the "
+                            "evaluation rows (drop confidence for this rule, or give data)")
+    base_rows = base.rows if base is not None else None
+    base_value = base.obs.value if base is not None else None
+    if rule.interval == "delong":
+        y = cand.rows.y_true
+        if cand.rows.y_score is None:
+            raise NotComputable("DeLong's interval needs the candidate's scores")
+        if base is not None and base_rows is not None and paired:
+            if base_rows.y_score is None:
+                raise NotComputable("DeLong's paired interval needs the production model's scores")
+            iv = delong_difference(y, cand.rows.y_score, base_rows.y_score, rule.confidence)
+            iv.details["paired"] = True
+            return iv
+        var = delong_variance(y, cand.rows.y_score)
+        if not var > 0:
+            raise NotComputable("DeLong's variance of the AUC is zero (perfectly separated scores)")
+        z = NormalDist().inv_cdf(0.5 + rule.confidence / 2)
+        half = z * math.sqrt(var)
+        c = estimate if base_value is None else estimate + base_value
+        details = {"se": math.sqrt(var), "z": z, "baseline_fixed": base_value is not None}
+        shift = 0.0 if base_value is None else base_value
+        return Interval(estimate, c - half - shift, c + half - shift, rule.confidence, "delong", details)
+    resamples = rule.resamples or DEFAULT_RESAMPLES
+    seed = DEFAULT_SEED if rule.seed is None else rule.seed
+    cand_rows = cand.rows
+    if base is None:
+        def stat(ws: list[np.ndarray]) -> np.ndarray:
+            return weighted_values(res, cand_rows, ws[0], params)
+        strata = [_strata(cand_rows)]
+        how = "bootstrap of the candidate's metric"
+    elif base_rows is None:
+        fixed = float(base_value)  # type: ignore[arg-type]
+
+        def stat(ws: list[np.ndarray]) -> np.ndarray:
+            return _statistic(key, weighted_values(res, cand_rows, ws[0], params), fixed)
+        strata = [_strata(cand_rows)]
+        how = "bootstrap of the candidate's metric; the baseline value (metrics file) is taken as fixed"
+    elif paired:
+        def stat(ws: list[np.ndarray]) -> np.ndarray:
+            return _statistic(key, weighted_values(res, cand_rows, ws[0], params),
+                              weighted_values(res, base_rows, ws[0], params))
+        strata = [_strata(cand_rows)]
+        how = "paired bootstrap: the same resampled rows for both models"
+    else:
+        def stat(ws: list[np.ndarray]) -> np.ndarray:
+            return _statistic(key, weighted_values(res, cand_rows, ws[0], params),
+                              weighted_values(res, base_rows, ws[1], params))
+        strata = [_strata(cand_rows), _strata(base_rows)]
+        how = "unpaired bootstrap: each arm resampled on its own"
+    iv = bootstrap_statistic(stat, strata, estimate, rule.confidence, resamples, seed)
+    iv.details.update({"scheme": how, "stratified": bool(cand_rows.task == "classification"),
+                       "paired": bool(base is not None and base_rows is not None and paired)})
+    return iv
+
+
+def _limit_text(rule: MetricRule) -> str:
+    rel = rule.relative
+    if rel is None:
+        return f"{rule.op} {fmt(rule.value)}"
+    key, d = rel
+    unit = " %" if key.endswith("_pct") else ""
+    what = {"max_drop": "drop", "max_increase": "increase", "within": "change"}[key.removesuffix("_pct")]
+    bound = "at most" if key.startswith("max") else "within ±"
+    return f"{what} {bound}{'' if bound.endswith('±') else ' '}{fmt(d)}{unit}"
+
+
+def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], cand: Side, base: Side | None,
+                  *, paired: bool, section: str, name: str, base_details: dict[str, Any]) -> CheckResult:
+    """Evaluate one rule that is baseline-relative or has ``confidence``; return its check.
+
+    Parameters
+    ----------
+    rule : MetricRule
+        The rule.
+    res : ResolvedMetric
+        Its metric.
+    params : dict
+        The metric's parameters (cleaned by the loader).
+    cand : Side
+        The candidate's value (and rows).
+    base : Side or None
+        The baseline's; None for an absolute rule.
+    paired : bool
+        Both values come from the same rows.
+    section : str
+        Report section of the check.
+    name : str
+        Check name.
+    base_details : dict
+        Details every check of this rule carries (unit, params, label, description).
+
+    Returns
+    -------
+    CheckResult
+        ``observed`` is the statistic's point value (change, relative change in %, or the metric);
+        ``details["comparison"]`` has candidate, baseline, change, relative change, conditions;
+        ``details["interval"]`` the interval (estimate, low, high, confidence, method, resamples, seed).
+        Fail closed: a value that cannot be computed on either side, a zero baseline under a percent
+        rule, or an interval that cannot be computed is ``not_computable`` (``error`` if it raised).
+    """
+    key = rule.relative[0] if rule.relative else None
+    conds = conditions(rule)
+    guardband = rule.guardband or ("proven_harm" if key else "proven_safe")
+    common = dict(name=name, section=section, on_fail=rule.on_fail, metric=res.canonical, source=cand.obs.source)
+    details: dict[str, Any] = {**base_details, "candidate_details": cand.obs.details}
+    if len(conds) == 1:
+        common.update(op=conds[0][0], threshold=conds[0][1])
+    else:
+        common.update(op="within", threshold=conds[1][1])
+    if cand.obs.state != "ok" or cand.obs.value is None:
+        return CheckResult(status=_STATE_STATUS.get(cand.obs.state, Status.NOT_COMPUTABLE),
+                           message=f"{cand.label}: {cand.obs.reason}", details=details, **common)
+    c = float(cand.obs.value)
+    comparison: dict[str, Any] = {"candidate": c, "rule": _limit_text(rule), "conditions": conds,
+                                  "statistic": "value" if key is None else
+                                  ("relative_change_pct" if key.endswith("_pct") else "change"),
+                                  "definition": None if key is None else
+                                  ("100 * (candidate - baseline) / |baseline|" if key.endswith("_pct")
+                                   else "candidate - baseline")}
+    details["comparison"] = comparison
+    if key is not None:
+        if base is None or base.obs.state != "ok" or base.obs.value is None:
+            why = base.obs.reason if base is not None else "no baseline was given"
+            state = base.obs.state if base is not None else "not_computable"
+            details["baseline_details"] = base.obs.details if base is not None else {}
+            return CheckResult(status=_STATE_STATUS.get(state, Status.NOT_COMPUTABLE),
+                               message=f"{rule.name}: {base.label if base else 'baseline'}: {why}", details=details,
+                               **common)
+        b = float(base.obs.value)
+        details["baseline_details"] = base.obs.details
+        comparison.update({"baseline": b, "baseline_source": base.obs.source, "baseline_label": base.label,
+                           "change": c - b, "relative_change_pct": 100 * (c - b) / abs(b) if b else None})
+        if key.endswith("_pct") and b == 0:
+            return CheckResult(status=Status.NOT_COMPUTABLE, details=details,
+                               message=f"{rule.name}: the baseline is 0, so a change in percent of it is not "
+                                       "defined; use the absolute form", **common)
+        stat = float(_statistic(key, c, b))
+    else:
+        stat = c
+    unit = " %" if key and key.endswith("_pct") else (f" {base_details.get('unit')}"
+                                                       if base_details.get("unit") in ("%", "ms") else "")
+    if key is None:
+        head = f"{rule.name} = {fmt(c)}"
+    else:
+        what = "relative change" if key.endswith("_pct") else "change"
+        head = (f"{rule.name} {what} {stat:+.4g}{unit} ({cand.label} {fmt(c)} vs {base.label} "  # type: ignore[union-attr]
+                f"{fmt(comparison['baseline'])})")
+    if rule.confidence is None:
+        passed = all(compare(stat, op, t) for op, t in conds)
+        margin = min(m for op, t in conds if (m := _margin(stat, op, t)) is not None)
+        details["decided_on"] = "point"
+        msg = f"{head} {'meets' if passed else 'does not meet'} {_limit_text(rule)}"
+        return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin,
+                           message=msg, details=details, **common)
+    try:
+        iv = interval_for(rule, res, params, cand, base, paired, stat)
+    except NotComputable as exc:
+        details["interval_error"] = exc.details
+        return CheckResult(status=Status.NOT_COMPUTABLE, observed=stat, details=details,
+                           message=f"{head}; no {rule.confidence:.0%} interval: {exc.reason}", **common)
+    except Exception as exc:  # noqa: BLE001 - one rule's failure must not stop the others
+        return CheckResult(status=Status.ERROR, observed=stat, details=details,
+                           message=f"{head}; the interval failed: {type(exc).__name__}: {exc}", **common)
+    passed, margin = decide_interval(iv.low, iv.high, conds, guardband)
+    details["interval"] = {"estimate": iv.estimate, "low": iv.low, "high": iv.high, "confidence": iv.confidence,
+                           "method": iv.method, **iv.details}
+    details["guardband"] = guardband
+    details["decided_on"] = "interval"
+    method = {"delong": "DeLong", "bootstrap_percentile": "bootstrap"}[iv.method]
+    if iv.method == "bootstrap_percentile":
+        method += f", {iv.details['resamples']} resamples, seed {iv.details['seed']}"
+    point_passes = all(compare(stat, op, t) for op, t in conds)
+    verdict = ("passes" if passed else "fails") + f" ({guardband}: {GUARDBAND_TEXT[guardband]})"
+    if passed != point_passes:
+        verdict += f"; the point value alone would {'pass' if point_passes else 'fail'}"
+    bound = (lambda v: f"{v:+.4g}") if key else (lambda v: fmt_pair(v, conds[0][1])[0])
+    msg = (f"{head}, {iv.confidence:.0%} CI [{bound(iv.low)}, {bound(iv.high)}]{unit} ({method}); limit "
+           f"{_limit_text(rule)}: {verdict}")
+    return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin, message=msg,
+                       details=details, **common)
