@@ -26,6 +26,26 @@ def _margin_bar(c: dict[str, Any]) -> dict[str, Any] | None:
     return {"width": round(max(width, 1.0), 1), "positive": m >= 0, "text": f"{'+' if m >= 0 else ''}{fmt(m)}"}
 
 
+def _interval_chart(c: dict[str, Any]) -> dict[str, Any] | None:
+    """SVG geometry of a confidence interval against the rule's limits (point, interval, limit lines)."""
+    iv = (c.get("details") or {}).get("interval")
+    conds = ((c.get("details") or {}).get("comparison") or {}).get("conditions") or []
+    if not iv or c.get("observed") is None:
+        return None
+    limits = [float(t) for _, t in conds]
+    values = [iv["low"], iv["high"], float(c["observed"]), *limits]
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.08 or 1.0
+    lo, hi = lo - pad, hi + pad
+
+    def x(v: float) -> float:
+        return round(4 + 152 * (v - lo) / (hi - lo), 1)
+
+    return {"low": x(iv["low"]), "high": x(iv["high"]), "point": x(float(c["observed"])),
+            "limits": [x(t) for t in limits], "confidence": f"{iv['confidence']:.0%}",
+            "text": f"[{fmt(iv['low'])}, {fmt(iv['high'])}]", "method": iv.get("method", "")}
+
+
 def render_html(report: GateReport) -> str:
     """Render the report as one HTML page.
 
@@ -55,6 +75,7 @@ def render_html(report: GateReport) -> str:
             continue
         for c in rows:
             c["bar"] = _margin_bar(c)
+            c["interval_chart"] = _interval_chart(c)
         sections.append({"key": s, "title": SECTION_TITLES.get(s, s.replace("_", " ").title()), "checks": rows})
     fairness: list[dict[str, Any]] = []
     for c in data["checks"]:
