@@ -96,6 +96,11 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
         if section is not None:
             parts.append(f"{section.rule_count()} {'data-quality' if section is pol.data_quality else 'compatibility'} "
                          "rules")
+    if pol.canary is not None:
+        parts.append(f"{len(pol.canary.rules)} canary rules")
+    relative = sum(r.relative is not None for r in pol.metrics)
+    if relative:
+        parts[0] += f" ({relative} relative to the baseline)"
     typer.echo(f"valid: {policy} (policy {lp.name!r} version {pol.version}, {', '.join(parts)}, "
                f"sha256 {lp.sha256[:12]})")
 
