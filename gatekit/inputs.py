@@ -585,6 +585,45 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
     return out
 
 
+def _shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model: Any, file: str,
+                           decision_threshold: float, strict: bool) -> None:
+    """Shadow mode before outcomes exist: candidate and production outputs on the same rows, no target.
+
+    Only the shadow metrics (agreement, score differences) are computable; every metric that needs the
+    target says so. The task is ``inputs.task`` (default classification); predicted labels need
+    ``positive_label`` unless they are 0/1, true/false or yes/no.
+    """
+    task = opts.task or "classification"
+    data = EvalData(task=task, decision_threshold=decision_threshold, strict=strict)
+    positive = opts.positive_label
+    if opts.score is not None:
+        col = _column(frame, opts.score, "score", file)
+        _scalar_column(col, "score", opts.score, file)
+        data.y_score = _numeric(col, "score column", opts.score, file, "score")
+    elif opts.prediction is not None:
+        col = _column(frame, opts.prediction, "prediction", file)
+        _scalar_column(col, "prediction", opts.prediction, file)
+        if task == "classification":
+            positive = _infer_positive(col.dropna().unique().tolist(), positive, file, opts.prediction)
+            data.y_pred = _to01(col, positive)
+        else:
+            data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
+    else:
+        if model is None:
+            raise input_error("gatekit inspects ONNX models but does not run them yet: give the model's scores "
+                              "as a column (--score)", str(opts.model), key="model")
+        if task == "classification":
+            classes = list(getattr(model, "classes_", []))
+            positive = _infer_positive(classes, positive, str(opts.model), "the model's classes")
+        data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
+    data.positive_label = positive
+    run.eval_data = data
+    _load_baseline_rows(opts, run, frame, None, task, positive, file)
+    run.no_eval_reason = "no target column was given, so only the shadow comparisons are computed"
+    run.info.update({"task": task, "target": None, "positive_label": positive, "score": opts.score,
+                     "prediction": opts.prediction, "shadow_without_labels": True})
+
+
 def _listed(v: Any) -> list[str]:
     return [v] if isinstance(v, str) else [x for x in (v or []) if isinstance(x, str)]
 
@@ -610,7 +649,8 @@ def _load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: 
         col = _column(frame, opts.baseline_prediction, "baseline prediction", file)
         _scalar_column(col, "baseline prediction", opts.baseline_prediction, file)
         if task == "classification":
-            _check_label_space(col, target, opts.baseline_prediction, opts.target or "", file)
+            if target is not None:
+                _check_label_space(col, target, opts.baseline_prediction, opts.target or "", file)
             base.y_pred = _to01(col, positive)
         else:
             base.y_pred = _numeric(col, "baseline prediction column", opts.baseline_prediction, file,
@@ -800,6 +840,9 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     if opts.model is not None:
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run)
         run.model = model
+    if opts.target is None and opts.has_baseline_rows and (opts.score or opts.prediction or opts.model):
+        _shadow_without_labels(opts, run, frame, model, file, decision_threshold, strict)
+        return run
     if opts.target is None:
         for flag, val in (("score", opts.score), ("prediction", opts.prediction), ("sensitive", opts.sensitive),
                           ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction)):

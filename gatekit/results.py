@@ -58,7 +58,8 @@ class CheckResult:
     observed : float or None
         The observed value; None when it could not be obtained.
     op : str or None
-        Comparison operator of the rule (``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``).
+        Comparison operator of the rule (``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``), or ``within`` for a
+        two-sided band ``-threshold <= observed <= threshold`` (a baseline-relative ``within`` rule).
     threshold : float or None
         The rule's threshold.
     message : str

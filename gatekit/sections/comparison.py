@@ -130,10 +130,11 @@ def decide_interval(low: float, high: float, conds: list[tuple[str, float]], gua
 
 
 def _strata(data: EvalData) -> np.ndarray:
-    assert data.y_true is not None
-    if data.task == "classification":
+    """Class of each row (classification), else one stratum; one stratum too when there is no target."""
+    if data.y_true is not None and data.task == "classification":
         return data.y_true.astype(int)
-    return np.zeros(len(data.y_true), dtype=int)
+    rows = next(a for a in (data.y_true, data.y_score, data.y_pred) if a is not None)
+    return np.zeros(len(rows), dtype=int)
 
 
 def _statistic(key: str | None, c: Any, b: Any) -> Any:
@@ -231,7 +232,8 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
         strata = [_strata(cand_rows), _strata(base_rows)]
         how = "unpaired bootstrap: each arm resampled on its own"
     iv = bootstrap_statistic(stat, strata, estimate, rule.confidence, resamples, seed)
-    iv.details.update({"scheme": how, "stratified": bool(cand_rows.task == "classification"),
+    iv.details.update({"scheme": how, "stratified": bool(cand_rows.task == "classification"
+                                                          and cand_rows.y_true is not None),
                        "paired": bool(base is not None and base_rows is not None and paired)})
     return iv
 
