@@ -52,6 +52,53 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     assert np.isclose(mape["observed"], expected_mape, rtol=1e-9)
     assert len(dem) == 61 * 48  # November and December, half-hourly
 
+    _check_rollout_reports(demo_root, art, hold, proba)
+
+
+def _check_rollout_reports(demo_root: Path, art: Path, hold: pd.DataFrame, cand: np.ndarray) -> None:
+    """The mini challenge and project 2 report figures recomputed from the artifacts with sklearn/fairlearn."""
+    import skops.io as sio
+    from fairlearn.metrics import demographic_parity_difference
+
+    path = art / "hmda_production.skops"
+    prod_model = sio.load(path, trusted=sio.get_untrusted_types(file=path) or None)
+    prod = prod_model.predict_proba(hold[list(prod_model.feature_names_in_)])[:, 1]
+    y = (hold["deny"] == "yes").astype(int).to_numpy()
+    mini = json.loads((demo_root / "reports/demo/seed_mini_challenge/gate_report.json").read_text())
+    checks = {(c["name"], c["on_fail"]): c for c in mini["checks"]}
+    auc = checks[("auc_roc vs baseline", "block")]
+    assert np.isclose(auc["observed"], roc_auc_score(y, cand) - roc_auc_score(y, prod), atol=1e-12)
+    iv = auc["details"]["interval"]
+    assert iv["resamples"] == 2000 and iv["seed"] == 20261129 and iv["low"] < auc["observed"] < iv["high"]
+    assert auc["details"]["guardband"] == "proven_harm"
+    pct = checks[("auc_roc vs baseline", "warn")]
+    expected_pct = 100 * (roc_auc_score(y, cand) - roc_auc_score(y, prod)) / roc_auc_score(y, prod)
+    assert np.isclose(pct["observed"], expected_pct, atol=1e-9)
+    dp = next(c for c in mini["checks"] if c["metric"] == "demographic_parity_difference")
+    change = (demographic_parity_difference(y, (cand >= 0.5).astype(int), sensitive_features=hold["afam"])
+              - demographic_parity_difference(y, (prod >= 0.5).astype(int), sensitive_features=hold["afam"]))
+    assert np.isclose(dp["observed"], change, atol=1e-12)
+    assert dp["status"] == ("fail" if abs(change) > 0.05 else "pass")
+    lat = {k: json.loads((art / f"hmda_{k}_metrics.json").read_text())["metrics"]["latency_p95_ms"]
+           for k in ("candidate", "production")}
+    latency = next(c for c in mini["checks"] if c["metric"] == "latency_p95_ms")
+    assert np.isclose(latency["observed"], lat["candidate"] - lat["production"])
+    agree = next(c for c in mini["checks"] if c["metric"] == "prediction_agreement_rate")
+    assert np.isclose(agree["observed"], np.mean((cand >= 0.5) == (prod >= 0.5)))
+    blocking = any(c["status"] != "pass" and c["on_fail"] == "block" for c in mini["checks"])
+    assert (mini["decision"] == "block") == blocking
+
+    log = pd.read_csv(art / "hmda_canary_log.csv")
+    assert len(log) == len(hold) and set(log["arm"]) == {"candidate", "production"}
+    p2 = json.loads((demo_root / "reports/demo/seed_project_2/gate_report.json").read_text())
+    canary = next(c for c in p2["checks"] if c["metric"] == "roc_auc" and c["on_fail"] == "block")
+    arms = {a: log[log["arm"] == a] for a in ("candidate", "production")}
+    expected = (roc_auc_score(arms["candidate"]["deny"] == "yes", arms["candidate"]["score"])
+                - roc_auc_score(arms["production"]["deny"] == "yes", arms["production"]["score"]))
+    assert np.isclose(canary["observed"], expected, atol=1e-6)  # the log stores scores to 6 decimals
+    assert canary["details"]["interval"]["paired"] is False
+    assert canary["status"] == ("fail" if canary["details"]["interval"]["high"] < -0.02 else "pass")
+
 
 def test_policy_runs_alone_after_demo(demo_root: Path) -> None:
     assert run_cli("demo", "--root", str(demo_root)).returncode == 0
