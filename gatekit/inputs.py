@@ -714,6 +714,11 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     arm = _column(frame, spec.arm, "arm", file)
     arm_text = arm.astype(object).map(lambda v: None if v is None or v != v else str(v))
     target = _column(frame, spec.target, "target", file)
+    if arm_text.isna().any():
+        idx = np.flatnonzero(arm_text.isna().to_numpy())[:5]
+        raise input_error(f"{int(arm_text.isna().sum())} rows have no {spec.arm!r} value (rows {idx.tolist()}, "
+                          "counted from 0): which model served them is unknown; fill or remove them (a canary "
+                          "comparison never drops rows silently)", file, key=spec.arm)
     counts = {str(k): int(v) for k, v in arm_text.value_counts(dropna=False).items()}
     for which, value in (("candidate_arm", spec.candidate_arm), ("baseline_arm", spec.baseline_arm)):
         if counts.get(str(value), 0) == 0:

@@ -103,13 +103,13 @@ def score_distribution_ks(data: EvalData) -> MetricValue:
 def _agreement_kernel(data: EvalData, W: np.ndarray, threshold: float | None = None) -> np.ndarray:
     base = _base(data)
     agree = (_labels_pred(data, threshold)[0] == _labels_pred(base, threshold)[0]).astype(float)
-    Wf = W.astype(float)
+    Wf = np.asarray(W, dtype=float)
     return Wf @ agree / Wf.sum(axis=1)
 
 
 def _mean_diff_kernel(data: EvalData, W: np.ndarray) -> np.ndarray:
     c, b = _scores_pair(data, "mean_score_difference")
-    Wf = W.astype(float)
+    Wf = np.asarray(W, dtype=float)
     return Wf @ (c - b) / Wf.sum(axis=1)
 
 

@@ -59,7 +59,7 @@ def _confusion(data: EvalData, W: np.ndarray, threshold: float | None) -> tuple[
 
     y = _y_true(data).astype(bool)
     yp = _labels_pred(data, threshold)[0].astype(bool)
-    Wf = W.astype(float)
+    Wf = np.asarray(W, dtype=float)
     return Wf @ (y & yp), Wf @ (~y & yp), Wf @ (y & ~yp), Wf @ (~y & ~yp)
 
 
@@ -75,7 +75,8 @@ def _recall(data: EvalData, W: np.ndarray, threshold: float) -> np.ndarray:
 
 def _f1(data: EvalData, W: np.ndarray, threshold: float) -> np.ndarray:
     tp, fp, fn, _ = _confusion(data, W, threshold)
-    return _ratio(2 * tp, 2 * tp + fp + fn)
+    # undefined, as f1_at says, when precision (no predicted positive) or recall (no positive) is
+    return np.where((tp + fp > 0) & (tp + fn > 0), _ratio(2 * tp, 2 * tp + fp + fn), np.nan)
 
 
 def _accuracy(data: EvalData, W: np.ndarray) -> np.ndarray:
@@ -89,7 +90,7 @@ def _roc_auc(data: EvalData, W: np.ndarray) -> np.ndarray:
 
     y = _y_true(data).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _weighted_aucs(y, _scores(data, "roc_auc"), W.astype(float))
+        return _weighted_aucs(y, _scores(data, "roc_auc"), np.asarray(W, dtype=float))
 
 
 def _errors(data: EvalData) -> np.ndarray:
@@ -100,12 +101,12 @@ def _errors(data: EvalData) -> np.ndarray:
 
 
 def _mae(data: EvalData, W: np.ndarray) -> np.ndarray:
-    Wf = W.astype(float)
+    Wf = np.asarray(W, dtype=float)
     return _ratio(Wf @ np.abs(_errors(data)), Wf.sum(axis=1))
 
 
 def _rmse(data: EvalData, W: np.ndarray) -> np.ndarray:
-    Wf = W.astype(float)
+    Wf = np.asarray(W, dtype=float)
     return np.sqrt(_ratio(Wf @ _errors(data) ** 2, Wf.sum(axis=1)))
 
 
@@ -126,7 +127,7 @@ def _group_rates(W: np.ndarray, codes: np.ndarray, num_mask: np.ndarray, den_mas
     k = int(codes.max()) + 1
     onehot = np.zeros((len(codes), k))
     onehot[np.arange(len(codes)), codes] = 1.0
-    Wf = W.astype(float)
+    Wf = np.asarray(W, dtype=float)
     return _ratio(Wf @ (onehot * (num_mask & den_mask)[:, None]), Wf @ (onehot * den_mask[:, None]))
 
 

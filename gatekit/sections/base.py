@@ -172,6 +172,9 @@ class RunContext:
 
             return self._from_data(lambda: aggregate(self.drift(), resolved.canonical), observed,
                                    "the reference and current data were given and decide")
+        if spec.section == "rollout" and spec.fn is not None and self.inputs.baseline_scoring_error:
+            return Observation(None, "error", "the production model could not score the data: "
+                               f"{self.inputs.baseline_scoring_error}", "computed")
         if spec.fn is not None and self.inputs.scoring_error:
             return Observation(None, "error", f"the model could not score the data: {self.inputs.scoring_error}",
                                "computed")
