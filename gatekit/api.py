@@ -45,6 +45,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
     if policy.policy.canary is not None:
         opts.canary = policy.policy.canary
         opts.canary_data = (base / policy.policy.canary.data).resolve()
+    elif overrides.get("canary_data") is not None:
+        raise TypeError("a canary log (--canary-log) was given but the policy has no canary: section to say "
+                        "which columns and rules to use")
     if any(overrides.get(k) is not None for k in ("baseline_score", "baseline_prediction", "baseline_model")):
         opts.baseline_score = opts.baseline_prediction = opts.baseline_model = None
         opts.baseline_model_sha256 = None

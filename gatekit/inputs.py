@@ -370,7 +370,7 @@ def load_skops(raw: bytes, allow_untrusted: bool) -> Any:
 
 
 def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]],
-               run: RunInputs | None = None) -> Any:
+               run: RunInputs | None = None, baseline: bool = False) -> Any:
     """Load a scikit-learn model artifact safely, by the format its content has (never its extension).
 
     The file is read into memory once; the hash is taken of those bytes, the format is detected from them
@@ -393,6 +393,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         The run's file records (role ``model`` is added).
     run : RunInputs, optional
         Receives ``model_path``, ``model_bytes`` and ``model_format``.
+    baseline : bool
+        The file is the production (baseline) model: messages name the ``baseline`` keys and flags.
 
     Raises
     ------
@@ -403,7 +405,11 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
 
     from gatekit.artifacts import detect_format
 
-    _must_exist(path, "model")
+    sha_key = ("inputs.baseline.model_sha256 (--baseline-model-sha256)" if baseline
+               else "inputs.model_sha256 (--model-sha256)")
+    trust_key = ("baseline.trust_model: true (--baseline-trust-model)" if baseline
+                 else "trust_model: true (--trust-model)")
+    _must_exist(path, "production model" if baseline else "model")
     if expected_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expected_sha256):
         raise input_error(f"model_sha256 must be 64 hexadecimal characters, not {expected_sha256!r}", str(path),
                           key="model_sha256")
@@ -431,8 +437,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         except UntrustedTypes as exc:
             raise input_error(
                 f"the skops file holds types skops does not trust by default: {exc.types}; set "
-                "inputs.model_sha256 to the sha256 your training job recorded, or trust_model: true "
-                "(--trust-model) if you vouch for it", str(path), key="model") from None
+                f"{sha_key} to the sha256 your training job recorded, or {trust_key} if you vouch for it",
+                str(path), key="model") from None
         except Exception as exc:  # noqa: BLE001 - any load failure is an input problem
             raise input_error(f"cannot load the skops model: {exc}", str(path)) from None
     if fmt.format not in ("pickle", "joblib"):
@@ -442,9 +448,9 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     if not (verified or trust):
         raise input_error(
             f"refusing to unpickle {path.name} (its content is {fmt.format}): pickle/joblib files run arbitrary "
-            "code when loaded. Pin the sha256 your training job recorded for the artifact in inputs.model_sha256 "
-            f"(--model-sha256); this file's is {digest}, which proves nothing about where it came from. Or set "
-            "trust_model: true (--trust-model) if you vouch for it; better, save the model with skops",
+            f"code when loaded. Pin the sha256 your training job recorded for the artifact in {sha_key}; this "
+            f"file's is {digest}, which proves nothing about where it came from. Or set {trust_key} if you "
+            "vouch for it; better, save the model with skops",
             str(path), key="model")
     import joblib
 
@@ -459,11 +465,16 @@ class _MissingFeatures(Exception):
 
 
 def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
-                      info: dict[str, Any]) -> np.ndarray:
-    features = opts.features or [str(c) for c in getattr(model, "feature_names_in_", [])]
+                      info: dict[str, Any], baseline: bool = False) -> np.ndarray:
+    recorded = [str(c) for c in getattr(model, "feature_names_in_", [])]
+    # the candidate: inputs.features, else the model's own names; the production model: its own names,
+    # else the candidate's list (a model fitted on arrays records none)
+    features = (recorded or opts.features) if baseline else (opts.features or recorded)
     if not features:
-        raise input_error("the model does not record its feature names (feature_names_in_); list them in "
-                          "inputs.features", file, key="features")
+        who = "the production model" if baseline else "the model"
+        raise input_error(f"{who} does not record its feature names (feature_names_in_); list them in "
+                          "inputs.features (they must suit both models), or refit it on a DataFrame", file,
+                          key="features")
     missing = [c for c in features if c not in frame.columns]
     if missing:
         msg = f"the model needs columns missing from the data: {missing}"
@@ -596,6 +607,12 @@ def _shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model
     task = opts.task or "classification"
     data = EvalData(task=task, decision_threshold=decision_threshold, strict=strict)
     positive = opts.positive_label
+    if task == "classification" and positive is None:
+        # the label columns given (either model's predictions) say which label is positive (1/true/yes)
+        labels = [c for c in (opts.prediction, opts.baseline_prediction) if c is not None]
+        values = [v for c in labels for v in _column(frame, c, "prediction", file).dropna().unique().tolist()]
+        if values:
+            positive = _infer_positive(list(dict.fromkeys(values)), None, file, " / ".join(labels))
     if opts.score is not None:
         col = _column(frame, opts.score, "score", file)
         _scalar_column(col, "score", opts.score, file)
@@ -604,7 +621,6 @@ def _shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model
         col = _column(frame, opts.prediction, "prediction", file)
         _scalar_column(col, "prediction", opts.prediction, file)
         if task == "classification":
-            positive = _infer_positive(col.dropna().unique().tolist(), positive, file, opts.prediction)
             data.y_pred = _to01(col, positive)
         else:
             data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
@@ -659,7 +675,8 @@ def _load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: 
     else:
         assert opts.baseline_model is not None
         files: dict[str, dict[str, Any]] = {}
-        model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files)
+        model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files,
+                           baseline=True)
         run.files["baseline_model"] = files["model"]
         if model is None:
             raise input_error("gatekit inspects ONNX models but does not run them yet: give the production "
@@ -668,9 +685,7 @@ def _load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: 
         run.baseline_model = model
         info: dict[str, Any] = {}
         try:
-            # the production model reads its own recorded features, not the candidate's list
-            base.y_score = _score_with_model(model, frame, replace(opts, features=None), task, positive, file,
-                                             info)
+            base.y_score = _score_with_model(model, frame, opts, task, positive, file, info, baseline=True)
         except InputError as exc:
             if not isinstance(exc.__cause__, _MissingFeatures):
                 raise
@@ -712,7 +727,7 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     frame = read_frame(path)
     file = str(path)
     arm = _column(frame, spec.arm, "arm", file)
-    arm_text = arm.astype(object).map(lambda v: None if v is None or v != v else str(v))
+    arm_text = arm.astype(object).map(lambda v: None if v is None or v != v else str(_norm_label(v)))
     target = _column(frame, spec.target, "target", file)
     if arm_text.isna().any():
         idx = np.flatnonzero(arm_text.isna().to_numpy())[:5]
@@ -721,7 +736,7 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
                           "comparison never drops rows silently)", file, key=spec.arm)
     counts = {str(k): int(v) for k, v in arm_text.value_counts(dropna=False).items()}
     for which, value in (("candidate_arm", spec.candidate_arm), ("baseline_arm", spec.baseline_arm)):
-        if counts.get(str(value), 0) == 0:
+        if counts.get(str(_norm_label(value)), 0) == 0:
             raise input_error(f"no row has {spec.arm} = {value!r} ({which}); the column holds {counts}", file,
                               key=spec.arm)
     if target.isna().any():
@@ -736,6 +751,10 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     if task == "classification":
         positive = _infer_positive(target.unique().tolist(), spec.positive_label, file, spec.target)
         y = _to01(target, positive).astype(int)
+        if y.sum() == 0 and target.nunique() == 2:
+            raise input_error(f"positive label {positive!r} matches no value of outcome {spec.target!r} (values: "
+                              f"{target.unique().tolist()[:10]}); check canary.positive_label", file,
+                              key="positive_label")
     else:
         y = _numeric(target, "outcome", spec.target, file, spec.target)
     out_col = spec.score or spec.prediction
@@ -754,7 +773,7 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
         sf = sf.apply(lambda c: c.where(c.isna(), c.map(str)))
     arms: dict[str, EvalData] = {}
     for name, value in (("candidate", spec.candidate_arm), ("baseline", spec.baseline_arm)):
-        mask = (arm_text == str(value)).to_numpy()
+        mask = (arm_text == str(_norm_label(value))).to_numpy()
         d = EvalData(y_true=y[mask], task=task, decision_threshold=decision_threshold, strict=strict,
                      positive_label=positive, sensitive_default=list(spec.sensitive))
         if spec.score is not None:

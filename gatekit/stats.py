@@ -183,7 +183,7 @@ def stratified_index_batches(y: np.ndarray, resamples: int, seed: int, batch: in
         done += k
 
 
-def weight_batches(strata: np.ndarray, resamples: int, seed: Any) -> Any:
+def weight_batches(strata: np.ndarray, resamples: int, seed: Any, batch: int | None = None) -> Any:
     """Yield row-multiplicity matrices of shape (k, n_samples) for stratified resamples.
 
     The draws are those of :func:`stratified_index_batches` with the same seed; row ``r`` of a matrix
@@ -198,16 +198,28 @@ def weight_batches(strata: np.ndarray, resamples: int, seed: Any) -> Any:
         Number of resamples in all.
     seed : int or numpy.random.SeedSequence
         Seed of the draws.
+    batch : int, optional
+        Resamples per matrix; default about 4 million cells per matrix. Samples resampled together must
+        use the same batch size.
 
     Yields
     ------
     ndarray of int, shape (k, n_samples)
     """
     n = len(strata)
-    batch = int(max(1, min(256, 4_000_000 // max(n, 1))))
+    batch = batch or batch_size(n)
     for idx in stratified_index_batches(strata, resamples, seed, batch):
         k = len(idx)
         yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+
+
+def batch_size(n: int) -> int:
+    """Resamples per weight matrix for ``n`` rows: at most 256, and about 4 million cells per matrix."""
+    return int(max(1, min(256, 4_000_000 // max(n, 1))))
+
+
+MIN_PER_STRATUM = 10
+"""Fewest rows of each class (each stratum) a bootstrap interval is computed from."""
 
 
 def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: list[np.ndarray], estimate: float,
@@ -245,13 +257,22 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     Raises
     ------
     NotComputable
-        The estimate is not finite, or the statistic is undefined on more than ``max_failed`` of the
-        resamples (too few rows, or a group or class that vanishes from resamples).
+        The estimate is not finite, a class has fewer than :data:`MIN_PER_STRATUM` rows, or the statistic
+        is undefined on more than ``max_failed`` of the resamples (a group that vanishes from resamples).
     """
     if not np.isfinite(estimate):
         raise NotComputable("the statistic is not defined on the evaluation rows")
+    for k, st in enumerate(strata):
+        values_, counts = np.unique(st, return_counts=True)
+        if counts.min() < MIN_PER_STRATUM:
+            which = f"sample {k + 1}: " if len(strata) > 1 else ""
+            raise NotComputable(
+                f"{which}only {int(counts.min())} rows of class {values_[counts.argmin()]!r}; a bootstrap interval "
+                f"needs at least {MIN_PER_STRATUM} of each class (a resample of a handful of rows proves nothing)",
+                {"class_counts": {str(v): int(c) for v, c in zip(values_, counts, strict=True)}})
     seeds: list[Any] = [seed] if len(strata) == 1 else list(np.random.SeedSequence(seed).spawn(len(strata)))
-    gens = [weight_batches(s, resamples, sd) for s, sd in zip(strata, seeds, strict=True)]
+    batch = batch_size(max(len(s) for s in strata))  # one batch size, so the samples' batches line up
+    gens = [weight_batches(s, resamples, sd, batch) for s, sd in zip(strata, seeds, strict=True)]
     values = np.concatenate([np.asarray(stat(list(ws)), dtype=float) for ws in zip(*gens, strict=True)])
     ok = np.isfinite(values)
     failed = int((~ok).sum())
@@ -352,15 +373,20 @@ def _weighted_aucs(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np
         Mann-Whitney form of AUC with midrank ties, without re-ranking each resample.
     """
     order = np.argsort(scores, kind="mergesort")
-    s, yy, w = scores[order], y[order], weights[:, order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # first index of each group of tied scores
-    neg = w * (yy == 0)
-    pos = w * (yy == 1)
-    neg_group = np.add.reduceat(neg, starts, axis=1)  # negatives' weight per tie group
-    pos_group = np.add.reduceat(pos, starts, axis=1)
-    neg_below = np.cumsum(neg_group, axis=1) - neg_group  # negatives strictly below each group
-    numer = (pos_group * (neg_below + 0.5 * neg_group)).sum(axis=1)
-    return numer / (pos.sum(axis=1) * neg.sum(axis=1))
+    s, yy = scores[order], y[order]
+    neg_idx = order[yy == 0]  # negatives in ascending score order
+    pos_idx = order[yy == 1]
+    s_neg = s[yy == 0]
+    s_pos = s[yy == 1]
+    w = np.asarray(weights, dtype=float)
+    # cumulative negative weight in score order: column k = weight of the k+1 lowest-scored negatives
+    neg_cum = np.cumsum(w[:, neg_idx], axis=1)
+    neg_cum = np.concatenate([np.zeros((w.shape[0], 1)), neg_cum], axis=1)
+    below = np.searchsorted(s_neg, s_pos, side="left")   # negatives strictly below each positive
+    upto = np.searchsorted(s_neg, s_pos, side="right")   # ... at or below (ties count one half)
+    w_pos = w[:, pos_idx]
+    numer = (w_pos * (0.5 * (neg_cum[:, below] + neg_cum[:, upto]))).sum(axis=1)
+    return numer / (w_pos.sum(axis=1) * neg_cum[:, -1])
 
 
 def bootstrap_auc_difference(y_true: Any, candidate: Any, baseline: Any | None = None, confidence: float = 0.95,

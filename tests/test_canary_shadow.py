@@ -19,8 +19,9 @@ import sklearn.metrics as skm
 from scipy.stats import ks_2samp, norm
 
 import gatekit
-from gatekit.errors import InputError
+from gatekit.errors import InputError, PolicyError
 from gatekit.metrics import EvalData, default_registry
+from gatekit.policy.loader import load_policy
 from gatekit.policy.models import MetricRule
 from gatekit.results import Decision, GateReport, Status
 from gatekit.sections.base import Observation
@@ -417,3 +418,54 @@ def test_shadow_metrics_need_no_target(scored: tuple[Path, pd.DataFrame]) -> Non
     assert checks["mean_score_difference"].observed == pytest.approx(np.mean(f.cand - f["prod"]), abs=1e-12)
     assert checks["roc_auc"].status == Status.NOT_COMPUTABLE  # needs the outcomes
     assert report.decision == Decision.WARN
+
+
+def test_rules_differing_only_in_guardband_share_one_interval(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    y = rng.integers(0, 2, n)
+    pd.DataFrame({"y": y, "c": np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1),
+                  "b": np.clip(0.4 * y + 0.6 * rng.random(n), 0, 1)}).to_csv(tmp_path / "d.csv", index=False)
+    policy = {"version": 1, "inputs": {"data": str(tmp_path / "d.csv"), "target": "y", "score": "c",
+                                       "baseline": {"score": "b"}},
+              "metrics": [{"name": "auc_roc", "max_drop": 0.01, "confidence": 0.95, "guardband": g, "on_fail": f}
+                          for g, f in (("proven_harm", "block"), ("proven_safe", "warn"))]}
+    harm, safe = gatekit.run(policy).checks
+    assert harm.details["interval"] == safe.details["interval"]
+    # the same interval, decided two ways: harm fails only below the limit, safety passes only above it
+    low, high = harm.details["interval"]["low"], harm.details["interval"]["high"]
+    assert (harm.status == Status.PASS) == (high >= -0.01)
+    assert (safe.status == Status.PASS) == (low >= -0.01)
+
+
+def test_shadow_score_metrics_refuse_scores_outside_probabilities(tmp_path: Path) -> None:
+    pd.DataFrame({"y": [0, 1] * 20, "c": [0.2, 0.8] * 20, "b": [20.0, 80.0] * 20}).to_csv(tmp_path / "d.csv",
+                                                                                      index=False)
+    policy = {"version": 1, "inputs": {"data": str(tmp_path / "d.csv"), "target": "y", "score": "c",
+                                       "baseline": {"score": "b"}},
+              "metrics": [{"name": "mean_score_difference", "op": "<=", "value": 0.1}]}
+    check = gatekit.run(policy).checks[0]
+    assert check.status == Status.NOT_COMPUTABLE and "percent" in check.message
+
+
+def test_canary_arms_given_as_numbers_match_numeric_arm_values(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    n = 600
+    arm = rng.integers(0, 2, n)
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)
+    pd.DataFrame({"arm": arm, "y": y, "s": s}).to_csv(tmp_path / "log.csv", index=False)
+    policy = {"version": 1, "canary": {"data": str(tmp_path / "log.csv"), "target": "y", "score": "s",
+                                       "candidate_arm": 1, "baseline_arm": "0",
+                                       "rules": [{"name": "auc_roc", "max_drop": 0.5}]}}
+    check = gatekit.run(policy).checks[0]
+    expected = skm.roc_auc_score(y[arm == 1], s[arm == 1]) - skm.roc_auc_score(y[arm == 0], s[arm == 0])
+    assert check.observed == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["latency_p95_ms", "prediction_agreement_rate"])
+def test_canary_rules_on_metrics_arms_cannot_give_are_refused(name: str) -> None:
+    policy = {"version": 1, "canary": {"data": "log.csv", "target": "y", "score": "s",
+                                       "rules": [{"name": name, "max_increase": 1}]}}
+    with pytest.raises(PolicyError, match="cannot be compared between canary arms"):
+        load_policy(policy)

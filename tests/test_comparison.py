@@ -531,16 +531,14 @@ def test_latency_from_metrics_files(tmp_path: Path, candidate_ms: float, status:
     assert report.decision == (Decision.PASS if status == Status.PASS else Decision.BLOCK)
 
 
-def test_latency_rule_with_confidence_is_not_computable(tmp_path: Path) -> None:
+def test_latency_rule_with_confidence_is_refused_at_load(tmp_path: Path) -> None:
     cand_file, base_file = tmp_path / "cand.json", tmp_path / "prod.json"
     cand_file.write_text(json.dumps({"latency_p95_ms": 40.0}), encoding="utf-8")
     base_file.write_text(json.dumps({"latency_p95_ms": 35.0}), encoding="utf-8")
     policy = {"version": 1, "inputs": {"metrics": str(cand_file), "baseline": {"metrics": str(base_file)}},
               "metrics": [{"name": "latency_p95_ms", "max_increase": 20, "confidence": 0.95}]}
-    report = gatekit.run(policy)
-    check = _only(report)
-    assert check.status == Status.NOT_COMPUTABLE and "metrics file" in check.message
-    assert report.decision == Decision.BLOCK
+    with pytest.raises(PolicyError, match="metrics file"):
+        gatekit.run(policy)
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,11 @@ def _scores_pair(data: EvalData, metric: str) -> tuple[np.ndarray, np.ndarray]:
     if data.task == "classification" and (data.y_score is None or base.y_score is None):
         raise NotComputable(f"{metric} compares scores; a side gave only labels (use prediction_agreement_rate)")
     c, b = _outputs(data, "candidate"), _outputs(base, "production model")
+    if data.task == "classification":
+        for arr, who in ((c, "candidate"), (b, "production model")):
+            if len(arr) and (arr.min() < 0 or arr.max() > 1):
+                raise NotComputable(f"{metric} compares probabilities in [0, 1]; the {who}'s scores range "
+                                    f"{arr.min():.4g} to {arr.max():.4g} (percent? give fractions)")
     if len(c) == 0:
         raise NotComputable("the evaluation data has no rows")
     return c, b

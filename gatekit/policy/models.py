@@ -168,12 +168,16 @@ class MetricRule(Spec):
         if self.op in ("==", "!="):
             raise PydanticCustomError("confidence", "confidence needs a one-sided rule (>=, >, <=, <), not {op}",
                                       {"op": self.op})
+        registry = (info.context or {}).get("registry")
+        res = registry.resolve(self.name) if registry is not None else None
+        if res is not None and res.spec.fn is None:
+            raise PydanticCustomError("confidence", "{name} is not computed from evaluation rows (it comes from a "
+                                      "metrics file), so it has no confidence interval; drop confidence",
+                                      {"name": repr(self.name)})
         if self.interval == "delong":
             if relative and relative[0].endswith("_pct"):
                 raise PydanticCustomError("confidence", "interval: delong bounds an AUC or an AUC difference; "
                                           "use interval: bootstrap for a percent change", {})
-            registry = (info.context or {}).get("registry")
-            res = registry.resolve(self.name) if registry is not None else None
             if res is not None and res.spec.name != "roc_auc":
                 raise PydanticCustomError("confidence", "interval: delong is DeLong's test for ROC AUC; {name} "
                                           "needs interval: bootstrap", {"name": repr(self.name)})
@@ -776,8 +780,9 @@ class CanarySpec(Spec):
         The traffic log, ``.csv`` or ``.parquet`` (relative to the policy).
     arm : str
         Column naming which model served the row (default ``arm``).
-    candidate_arm, baseline_arm : str
-        Values of ``arm`` for the candidate and for production (defaults ``candidate``, ``production``).
+    candidate_arm, baseline_arm : str, int or bool
+        Values of ``arm`` for the candidate and for production (defaults ``candidate``, ``production``);
+        compared in the normal label form (``1``, ``1.0`` and ``"1"`` are the same arm).
     target : str
         Outcome column.
     positive_label : str, int or bool, optional
@@ -794,8 +799,8 @@ class CanarySpec(Spec):
 
     data: str
     arm: str = "arm"
-    candidate_arm: str = "candidate"
-    baseline_arm: str = "production"
+    candidate_arm: str | int | bool = "candidate"
+    baseline_arm: str | int | bool = "production"
     target: str
     positive_label: str | int | bool | None = None
     score: str | None = None
@@ -810,7 +815,7 @@ class CanarySpec(Spec):
         return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _checks(self) -> CanarySpec:
+    def _checks(self, info: ValidationInfo) -> CanarySpec:
         if (self.score is None) == (self.prediction is None):
             raise PydanticCustomError("canary", "give one of canary score and prediction (the served model's "
                                       "output column)", {})
@@ -821,6 +826,14 @@ class CanarySpec(Spec):
             raise PydanticCustomError("canary", "canary rules compare the two arms: use max_drop, max_increase or "
                                       "within (or their _pct forms), not op/value ({names})",
                                       {"names": ", ".join(absolute)})
+        registry = (info.context or {}).get("registry")
+        for r in self.rules:
+            res = registry.resolve(r.name) if registry is not None else None
+            if res is not None and (res.spec.fn is None or res.spec.section == "rollout"):
+                raise PydanticCustomError(
+                    "canary", "{name} cannot be compared between canary arms: {why}",
+                    {"name": repr(r.name), "why": "it is not computed from rows" if res.spec.fn is None
+                     else "a shadow metric compares two models on the same rows"})
         delong = [r.name for r in self.rules if r.interval == "delong"]
         if delong:
             raise PydanticCustomError("canary", "the arms hold different rows, so DeLong's paired test does not "

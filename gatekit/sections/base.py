@@ -47,6 +47,8 @@ class RunContext:
     """Facts sections report about the run itself (e.g. custom expectations loaded); goes to the metadata."""
     attachments: dict[str, Any] = field(default_factory=dict)
     """File name -> callable returning its text, written beside the report (evidently's drift report)."""
+    intervals: dict[Any, Any] = field(default_factory=dict)
+    """Confidence intervals computed in this run, shared by rules that differ only in guardband or severity."""
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
     _drift: Any = None
 

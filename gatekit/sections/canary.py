@@ -39,6 +39,7 @@ class CanarySection:
         assert arms is not None  # loaded with the inputs whenever the policy has a canary section
         sizes = {"candidate": arms.info["rows_candidate"], "production": arms.info["rows_baseline"]}
         small = {k: v for k, v in sizes.items() if v < spec.min_rows_per_arm}
+        neither = arms.info.get("rows_in_neither_arm", 0)
         out: list[CheckResult] = []
         for i, rule in enumerate(spec.rules):
             res = ctx.policy.canary_resolved[i]
@@ -57,9 +58,29 @@ class CanarySection:
             for label, data in (("canary arm", arms.candidate), ("production arm", arms.baseline)):
                 obs = _on_rows(res, data, params)
                 sides.append(Side(obs, data, label))
-            out.append(evaluate_rule(rule, res, params, sides[0], sides[1], paired=False, section="rollout",
-                                     name=name, base_details=meta))
+            groups = _group_mismatch(sides[0].obs, sides[1].obs)
+            if groups:
+                out.append(CheckResult(name=name, section="rollout", status=Status.NOT_COMPUTABLE,
+                                       on_fail=rule.on_fail, metric=res.canonical, details=meta, message=groups))
+                continue
+            check = evaluate_rule(rule, res, params, sides[0], sides[1], paired=False, section="rollout",
+                                  name=name, base_details=meta, intervals=ctx.intervals)
+            if neither:
+                check.message += f" ({neither} rows of the log are in neither arm and were not compared)"
+            out.append(check)
         return out
+
+
+def _group_mismatch(cand: Observation, base: Observation) -> str:
+    """Why a between-group difference cannot be compared across arms (different groups), or ''."""
+    a = set((cand.details or {}).get("by_group") or {})
+    b = set((base.details or {}).get("by_group") or {})
+    if cand.state != "ok" or base.state != "ok" or not a or not b or a == b:
+        return ""
+    only = [f"{sorted(x - y)} only in the {arm} arm" for x, y, arm in ((a, b, "canary"), (b, a, "production"))
+            if x - y]
+    return ("the arms hold different groups (" + "; ".join(only) + "), so their between-group differences are "
+            "not comparable: the missing group's gap in the other arm is unknown")
 
 
 def _on_rows(res: Any, data: Any, params: dict[str, Any]) -> Observation:

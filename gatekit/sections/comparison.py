@@ -195,7 +195,12 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
             iv = delong_difference(y, cand.rows.y_score, base_rows.y_score, rule.confidence)
             iv.details["paired"] = True
             return iv
-        var = delong_variance(y, cand.rows.y_score)
+        n_pos = int(np.sum(y == 1)) if y is not None else 0
+        if y is None or n_pos < 2 or len(y) - n_pos < 2:
+            raise NotComputable(f"DeLong's variance needs at least 2 rows of each class ({n_pos} positive, "
+                                f"{0 if y is None else len(y) - n_pos} negative)")
+        with np.errstate(all="ignore"):
+            var = delong_variance(y, cand.rows.y_score)
         if not var > 0:
             raise NotComputable("DeLong's variance of the AUC is zero (perfectly separated scores)")
         z = NormalDist().inv_cdf(0.5 + rule.confidence / 2)
@@ -250,7 +255,8 @@ def _limit_text(rule: MetricRule) -> str:
 
 
 def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], cand: Side, base: Side | None,
-                  *, paired: bool, section: str, name: str, base_details: dict[str, Any]) -> CheckResult:
+                  *, paired: bool, section: str, name: str, base_details: dict[str, Any],
+                  intervals: dict[Any, Any] | None = None) -> CheckResult:
     """Evaluate one rule that is baseline-relative or has ``confidence``; return its check.
 
     Parameters
@@ -273,6 +279,8 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         Check name.
     base_details : dict
         Details every check of this rule carries (unit, params, label, description).
+    intervals : dict, optional
+        The run's interval cache: rules that differ only in guardband or severity share one interval.
 
     Returns
     -------
@@ -320,6 +328,10 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
                                message=f"{rule.name}: the baseline is 0, so a change in percent of it is not "
                                        "defined; use the absolute form", **common)
         stat = float(_statistic(key, c, b))
+        if not math.isfinite(stat):
+            return CheckResult(status=Status.NOT_COMPUTABLE, details=details,
+                               message=f"{rule.name}: the change is not finite ({stat}) for candidate {fmt(c)} "
+                                       f"vs baseline {fmt(b)}", **common)
     else:
         stat = c
     unit = " %" if key and key.endswith("_pct") else (f" {base_details.get('unit')}"
@@ -337,8 +349,23 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         msg = f"{head} {'meets' if passed else 'does not meet'} {_limit_text(rule)}"
         return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin,
                            message=msg, details=details, **common)
+    ikey = (id(cand.rows), id(base.rows) if base is not None else None, res.canonical,
+            tuple(sorted((k, repr(v)) for k, v in params.items())), key, rule.confidence, rule.interval,
+            rule.resamples, rule.seed, paired, None if base is None or base.rows is not None else base.obs.value)
     try:
-        iv = interval_for(rule, res, params, cand, base, paired, stat)
+        if intervals is not None and ikey in intervals:
+            iv = intervals[ikey]
+            if isinstance(iv, Exception):
+                raise iv
+        else:
+            try:
+                iv = interval_for(rule, res, params, cand, base, paired, stat)
+            except NotComputable as exc:
+                if intervals is not None:
+                    intervals[ikey] = exc
+                raise
+            if intervals is not None:
+                intervals[ikey] = iv
     except NotComputable as exc:
         details["interval_error"] = exc.details
         return CheckResult(status=Status.NOT_COMPUTABLE, observed=stat, details=details,

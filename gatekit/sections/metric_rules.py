@@ -71,4 +71,5 @@ class MetricRulesSection:
             rows = data.baseline if data is not None and bobs.source == "computed" else None
             base = Side(bobs, rows, "production")
         return evaluate_rule(rule, res, {**res.name_params, **params}, cand, base, paired=True,
-                             section=res.spec.section, name=rule.check_name, base_details=details)
+                             section=res.spec.section, name=rule.check_name, base_details=details,
+                             intervals=ctx.intervals)
