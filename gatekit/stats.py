@@ -204,13 +204,14 @@ def weight_batches(strata: np.ndarray, resamples: int, seed: Any, batch: int | N
 
     Yields
     ------
-    ndarray of int, shape (k, n_samples)
+    ndarray of float, shape (k, n_samples)
+        Whole numbers, as floats (every kernel multiplies them with floats).
     """
     n = len(strata)
     batch = batch or batch_size(n)
     for idx in stratified_index_batches(strata, resamples, seed, batch):
         k = len(idx)
-        yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+        yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n).astype(float)
 
 
 def batch_size(n: int) -> int:
