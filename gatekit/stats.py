@@ -204,14 +204,13 @@ def weight_batches(strata: np.ndarray, resamples: int, seed: Any, batch: int | N
 
     Yields
     ------
-    ndarray of float, shape (k, n_samples)
-        Whole numbers, as floats (every kernel multiplies them with floats).
+    ndarray of int, shape (k, n_samples)
     """
     n = len(strata)
     batch = batch or batch_size(n)
     for idx in stratified_index_batches(strata, resamples, seed, batch):
         k = len(idx)
-        yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n).astype(float)
+        yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
 
 
 def batch_size(n: int) -> int:
@@ -274,7 +273,9 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     seeds: list[Any] = [seed] if len(strata) == 1 else list(np.random.SeedSequence(seed).spawn(len(strata)))
     batch = batch_size(max(len(s) for s in strata))  # one batch size, so the samples' batches line up
     gens = [weight_batches(s, resamples, sd, batch) for s, sd in zip(strata, seeds, strict=True)]
-    values = np.concatenate([np.asarray(stat(list(ws)), dtype=float) for ws in zip(*gens, strict=True)])
+    # weights as floats once per batch: every kernel multiplies them with floats
+    values = np.concatenate([np.asarray(stat([w.astype(float) for w in ws]), dtype=float)
+                             for ws in zip(*gens, strict=True)])
     ok = np.isfinite(values)
     failed = int((~ok).sum())
     if failed > max_failed * resamples:

@@ -206,7 +206,7 @@ def weighted_values(resolved: ResolvedMetric, data: EvalData, W: np.ndarray, par
     out = np.full(W.shape[0], np.nan)
     for r in range(W.shape[0]):
         try:
-            out[r] = fn(take(data, np.repeat(rows, W[r])), **params).value
+            out[r] = fn(take(data, np.repeat(rows, W[r].astype(np.int64))), **params).value
         except (NotComputable, ValueError, ZeroDivisionError):
             pass
     return out
