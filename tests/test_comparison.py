@@ -111,6 +111,8 @@ KERNEL_CASES: dict[str, tuple[str, EvalData, dict[str, Any], Any]] = {
         "prediction_agreement_rate", CLF, {},
         lambda y, c, b, s: skm.accuracy_score(b >= 0.5, c >= 0.5)),
     "mean_score_difference": ("mean_score_difference", CLF, {}, lambda y, c, b, s: float(np.mean(c - b))),
+    "log_loss": ("log_loss", CLF, {}, lambda y, c, b, s: skm.log_loss(y, c, labels=[0, 1])),
+    "brier_score": ("brier_score", CLF, {}, lambda y, c, b, s: skm.brier_score_loss(y, c)),
 }
 
 
@@ -148,7 +150,6 @@ def test_kernel_equals_the_metric_on_the_resampled_rows(spec_name: str) -> None:
 # metrics without a kernel: the generic path calls the metric function on each resample
 FALLBACK_CASES: dict[str, tuple[EvalData, dict[str, Any], Any]] = {
     "pr_auc": (CLF, {}, lambda y, c, b, s: skm.average_precision_score(y, c)),
-    "log_loss": (CLF, {}, lambda y, c, b, s: skm.log_loss(y, np.clip(c, 1e-15, 1 - 1e-15), labels=[0, 1])),
     "smape": (REGR, {"variant": "0-100"},
               lambda y, c, b, s: 100 * np.mean(np.abs(y - c) / (np.abs(y) + np.abs(c)))),
     "abs_score_difference_p95": (CLF, {}, lambda y, c, b, s: np.quantile(np.abs(c - b), 0.95, method="linear")),

@@ -93,6 +93,31 @@ def _roc_auc(data: EvalData, W: np.ndarray) -> np.ndarray:
         return _weighted_aucs(y, _scores(data, "roc_auc"), np.asarray(W, dtype=float))
 
 
+def _row_mean(W: np.ndarray, per_row: np.ndarray) -> np.ndarray:
+    Wf = np.asarray(W, dtype=float)
+    return _ratio(Wf @ per_row, Wf.sum(axis=1))
+
+
+def _log_loss(data: EvalData, W: np.ndarray) -> np.ndarray:
+    from gatekit.metrics.classification import _prob_range, _scores, _y_true
+
+    y = _y_true(data)
+    s = _scores(data, "log_loss")
+    _prob_range(s, "log_loss")
+    eps = np.finfo(float).eps
+    p = np.clip(s, eps, 1 - eps)  # as log_loss (and scikit-learn) clip
+    return _row_mean(W, -(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _brier(data: EvalData, W: np.ndarray) -> np.ndarray:
+    from gatekit.metrics.classification import _prob_range, _scores, _y_true
+
+    y = _y_true(data)
+    s = _scores(data, "brier_score")
+    _prob_range(s, "brier_score")
+    return _row_mean(W, (s - y) ** 2)
+
+
 def _errors(data: EvalData) -> np.ndarray:
     from gatekit.metrics.regression import _pair
 
@@ -158,6 +183,8 @@ def _eodds(data: EvalData, W: np.ndarray, threshold: float | None = None,
 KERNELS: dict[str, Kernel] = {
     "roc_auc": _roc_auc,
     "accuracy": _accuracy,
+    "log_loss": _log_loss,
+    "brier_score": _brier,
     "precision_at_T": _precision,
     "recall_at_T": _recall,
     "f1_at_T": _f1,
