@@ -83,7 +83,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
         ``metrics``, ``reference``, ``task``; the production model's ``baseline_score``,
         ``baseline_prediction``, ``baseline_model``, ``baseline_model_sha256``, ``baseline_trust_model``,
-        ``baseline_metrics``; ``canary_data`` (the canary traffic log).
+        ``baseline_metrics``; ``canary_log`` (the canary traffic log, replacing ``canary.data``; also
+        accepted as ``canary_data``).
 
     Returns
     -------
@@ -103,6 +104,10 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     'pass'
     """
     registry = registry or default_registry()
+    if "canary_log" in inputs:  # the CLI's name (--canary-log) for the policy's canary.data
+        if inputs.get("canary_data") is not None:
+            raise input_error("give canary_log or canary_data, not both")
+        inputs["canary_data"] = inputs.pop("canary_log")
     lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry)
     try:
         opts = merge_options(lp, **inputs)

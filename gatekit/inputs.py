@@ -425,8 +425,9 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     verified = False
     if expected_sha256:
         if digest != expected_sha256.lower():
-            raise input_error(f"model sha256 {digest} does not match the expected {expected_sha256.lower()}; "
-                              "the artifact is not the one the policy names", str(path), key="model_sha256")
+            raise input_error(f"model sha256 {digest} does not match the expected {expected_sha256.lower()} "
+                              f"({sha_key}); the file is not the artifact that hash names", str(path),
+                              key="model_sha256")
         verified = True
     files["model"]["verified_sha256"] = verified
     if fmt.format == "onnx":

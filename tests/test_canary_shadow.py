@@ -469,3 +469,40 @@ def test_canary_rules_on_metrics_arms_cannot_give_are_refused(name: str) -> None
                                        "rules": [{"name": name, "max_increase": 1}]}}
     with pytest.raises(PolicyError, match="cannot be compared between canary arms"):
         load_policy(policy)
+
+
+def test_python_api_takes_the_cli_name_canary_log(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 400
+    arm = np.where(rng.random(n) < 0.5, "candidate", "production")
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)
+    pd.DataFrame({"arm": arm, "y": y, "s": s}).to_csv(tmp_path / "log.csv", index=False)
+    policy = {"version": 1, "canary": {"data": str(tmp_path / "missing.csv"), "target": "y", "score": "s",
+                                       "rules": [{"name": "auc_roc", "max_drop": 0.5, "confidence": 0.9}]}}
+    check = gatekit.run(policy, canary_log=str(tmp_path / "log.csv")).checks[0]
+    expected = (skm.roc_auc_score(y[arm == "candidate"], s[arm == "candidate"])
+                - skm.roc_auc_score(y[arm == "production"], s[arm == "production"]))
+    assert check.observed == pytest.approx(expected, abs=1e-12)
+
+
+def test_terminal_table_shows_the_interval_a_rule_was_decided_on(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from gatekit.report.terminal import print_summary
+
+    rng = np.random.default_rng(6)
+    n = 300
+    y = rng.integers(0, 2, n)
+    pd.DataFrame({"y": y, "c": np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1),
+                  "b": np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)}).to_csv(tmp_path / "d.csv", index=False)
+    policy = {"version": 1, "inputs": {"data": str(tmp_path / "d.csv"), "target": "y", "score": "c",
+                                       "baseline": {"score": "b"}},
+              "metrics": [{"name": "auc_roc", "max_drop_pct": 1, "confidence": 0.95}]}
+    report = gatekit.run(policy)
+    iv = report.checks[0].details["interval"]
+    console = Console(record=True, width=200, color_system=None)
+    print_summary(report, {}, console)
+    text = console.export_text()
+    assert "drop at most 1 %" in text and "proven_harm" in text
+    assert f"CI [{iv['low']:.4g}" in text

@@ -67,7 +67,15 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     for c in shown:
         unit = c.details.get("unit")
         unit = f" {unit}" if unit in ("%", "ms") else ""
+        cmp = c.details.get("comparison") or {}
+        if cmp.get("statistic") == "relative_change_pct":
+            unit = " %"
         rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op else (c.details.get("require") or "")
+        if cmp.get("definition"):  # a comparison with the baseline: say it in words
+            rule = cmp["rule"]
+        iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
+        if iv:  # the decision read the interval, not the point: show it, and which way it was read
+            rule += f" (CI [{fmt(iv['low'])}, {fmt(iv['high'])}], {c.details.get('guardband')})"
         style = "green" if c.status == Status.PASS else ("red" if c.on_fail.value == "block" else "yellow")
         # every cell is a Text: names and expressions come from the user and must never be read as rich markup
         table.add_row(Text(c.section), Text(printable(display_name(c.name, c.details.get("params")))),

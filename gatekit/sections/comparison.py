@@ -243,12 +243,13 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
     return iv
 
 
-def _limit_text(rule: MetricRule) -> str:
+def _limit_text(rule: MetricRule, metric_unit: str | None = None) -> str:
+    shown_unit = f" {metric_unit}" if metric_unit in ("%", "ms") else ""
     rel = rule.relative
     if rel is None:
-        return f"{rule.op} {fmt(rule.value)}"
+        return f"{rule.op} {fmt(rule.value)}{shown_unit}"
     key, d = rel
-    unit = " %" if key.endswith("_pct") else ""
+    unit = " %" if key.endswith("_pct") else shown_unit
     what = {"max_drop": "drop", "max_increase": "increase", "within": "change"}[key.removesuffix("_pct")]
     bound = "at most" if key.startswith("max") else "within ±"
     return f"{what} {bound}{'' if bound.endswith('±') else ' '}{fmt(d)}{unit}"
@@ -304,7 +305,8 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         return CheckResult(status=_STATE_STATUS.get(cand.obs.state, Status.NOT_COMPUTABLE),
                            message=f"{cand.label}: {cand.obs.reason}", details=details, **common)
     c = float(cand.obs.value)
-    comparison: dict[str, Any] = {"candidate": c, "rule": _limit_text(rule), "conditions": conds,
+    limit_text = _limit_text(rule, base_details.get("unit"))
+    comparison: dict[str, Any] = {"candidate": c, "rule": limit_text, "conditions": conds,
                                   "statistic": "value" if key is None else
                                   ("relative_change_pct" if key.endswith("_pct") else "change"),
                                   "definition": None if key is None else
@@ -346,7 +348,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         passed = all(compare(stat, op, t) for op, t in conds)
         margin = min(m for op, t in conds if (m := _margin(stat, op, t)) is not None)
         details["decided_on"] = "point"
-        msg = f"{head} {'meets' if passed else 'does not meet'} {_limit_text(rule)}"
+        msg = f"{head} {'meets' if passed else 'does not meet'} {limit_text}"
         return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin,
                            message=msg, details=details, **common)
     ikey = (id(cand.rows), id(base.rows) if base is not None else None, res.canonical,
@@ -387,6 +389,6 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         verdict += f"; the point value alone would {'pass' if point_passes else 'fail'}"
     bound = (lambda v: f"{v:+.4g}") if key else (lambda v: fmt_pair(v, conds[0][1])[0])
     msg = (f"{head}, {iv.confidence:.0%} CI [{bound(iv.low)}, {bound(iv.high)}]{unit} ({method}); limit "
-           f"{_limit_text(rule)}: {verdict}")
+           f"{limit_text}: {verdict}")
     return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin, message=msg,
                        details=details, **common)
