@@ -115,8 +115,8 @@ def run(
     positive_label: Annotated[str | None, typer.Option(help="Target value meaning positive (e.g. yes).")] = None,
     score: Annotated[str | None, typer.Option(help="Score / probability (or forecast) column.")] = None,
     prediction: Annotated[str | None, typer.Option(help="Predicted label (or forecast) column.")] = None,
-    model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .joblib; .onnx is "
-                                                    "inspected, not run).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .onnx, "
+                                                    ".joblib).")] = None,
     reference: Annotated[Path | None, typer.Option(help="Reference (training) data, .csv or .parquet.")] = None,
     model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,

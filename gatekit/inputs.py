@@ -108,7 +108,7 @@ class RunInputs:
     reference : pandas.DataFrame or None
         The reference (training) data, when given.
     model : object or None
-        The loaded candidate model (None for ONNX files, which gatekit inspects but does not run).
+        The loaded candidate model (an :class:`gatekit.onnx_model.OnnxModel` for an ONNX file).
     model_path : pathlib.Path or None
     model_bytes : bytes or None
         The model file's bytes, read once (format detection and signature reading use the same bytes
@@ -379,7 +379,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     allow-list: types skops does not trust by default are refused unless ``expected_sha256`` matches or
     ``trust`` is set. pickle / joblib content (arbitrary code on load) is never unpickled unless
     ``expected_sha256`` matches or ``trust`` is set, whatever the file is called. ONNX files are
-    inspected, not run: the return value is None.
+    loaded into onnxruntime (no Python code runs from them): the return value is an
+    :class:`gatekit.onnx_model.OnnxModel`.
 
     Parameters
     ----------
@@ -431,7 +432,12 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         verified = True
     files["model"]["verified_sha256"] = verified
     if fmt.format == "onnx":
-        return None
+        from gatekit.onnx_model import OnnxModel
+
+        try:
+            return OnnxModel(raw)
+        except Exception as exc:  # noqa: BLE001 - a graph onnxruntime refuses is an input problem
+            raise input_error(f"cannot load the ONNX model: {exc}", str(path), key="model") from None
     if fmt.format == "skops":
         try:
             return load_skops(raw, allow_untrusted=verified or trust)
@@ -444,8 +450,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
             raise input_error(f"cannot load the skops model: {exc}", str(path)) from None
     if fmt.format not in ("pickle", "joblib"):
         why = fmt.details.get("reason", "")
-        raise input_error(f"unsupported model format ({why}); gatekit loads skops, joblib and pickle files and "
-                          "inspects ONNX files", str(path), key="model")
+        raise input_error(f"unsupported model format ({why}); gatekit loads skops, ONNX, joblib and pickle "
+                          "files", str(path), key="model")
     if not (verified or trust):
         raise input_error(
             f"refusing to unpickle {path.name} (its content is {fmt.format}): pickle/joblib files run arbitrary "
@@ -626,9 +632,6 @@ def _shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model
         else:
             data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
     else:
-        if model is None:
-            raise input_error("gatekit inspects ONNX models but does not run them yet: give the model's scores "
-                              "as a column (--score)", str(opts.model), key="model")
         if task == "classification":
             classes = list(getattr(model, "classes_", []))
             positive = _infer_positive(classes, positive, str(opts.model), "the model's classes")
@@ -679,10 +682,6 @@ def _load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: 
         model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files,
                            baseline=True)
         run.files["baseline_model"] = files["model"]
-        if model is None:
-            raise input_error("gatekit inspects ONNX models but does not run them yet: give the production "
-                              "model's scores as a column (--baseline-score)", str(opts.baseline_model),
-                              key="baseline.model")
         run.baseline_model = model
         info: dict[str, Any] = {}
         try:
@@ -860,7 +859,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     if opts.score is not None and opts.prediction is not None:
         raise input_error("give only one of score and prediction", file)
     # a model given with a score or prediction column is inspected (format, signature), not run: the
-    # column holds its output (how an ONNX model, which gatekit does not run, is gated)
+    # column holds its output
     model = None
     if opts.model is not None:
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run)
@@ -920,9 +919,6 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         else:
             data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
     elif opts.model is not None:
-        if model is None:  # an ONNX file: inspected, not run
-            raise input_error("gatekit inspects ONNX models but does not run them yet: give the model's scores "
-                              "as a column (--score) next to --model", str(opts.model), key="model")
         try:
             data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
         except InputError as exc:

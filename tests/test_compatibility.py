@@ -413,13 +413,27 @@ def test_no_model_is_not_computable(art: dict[str, Path]) -> None:
     assert report.decision == Decision.BLOCK
 
 
-def test_onnx_is_inspected_not_run(art: dict[str, Path]) -> None:
+def test_onnx_model_is_scored_by_onnxruntime(art: dict[str, Path]) -> None:
     pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["onnx"]}}}
     # without a target nothing is scored: the file is only inspected
     assert checks(gatekit.run(pol, data=art["train_y_csv"], model=art["skl2onnx"]))["model_format"].status == P
-    # with a target, gatekit asks for the scores as a column
-    with pytest.raises(InputError, match="--score"):
+    # one matrix input names no columns: gatekit asks for them
+    with pytest.raises(InputError, match=r"inputs\.features"):
         gatekit.run(pol, data=art["train_y_csv"], target="y", model=art["skl2onnx"])
+    # with them, onnxruntime scores the rows: the same probabilities scikit-learn gives (float32 graph)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    pol["metrics"] = [{"name": "auc_roc", "op": ">=", "value": 0.0}]
+    report = gatekit.run(pol, data=art["train_y_csv"], target="y", model=art["skl2onnx"],
+                         features=["price", "stock"])
+    frame = pd.read_csv(art["train_y_csv"])
+    x32 = TRAIN.to_numpy(dtype="float32")
+    lr = LogisticRegression().fit(x32, LABELS)
+    proba = lr.predict_proba(frame[["price", "stock"]].to_numpy(dtype="float32"))[:, 1]
+    y = (frame["y"].astype(str) == str(lr.classes_[1])).astype(int)
+    auc = next(c for c in report.checks if c.name == "auc_roc")
+    assert auc.observed == pytest.approx(roc_auc_score(y, proba), abs=1e-6)
 
 
 def test_onnx_model_next_to_a_score_column(art: dict[str, Path]) -> None:
