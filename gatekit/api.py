@@ -42,6 +42,10 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         # the policy's hash and trust vouch for the policy's model only, never for one given instead
         opts.model_sha256 = None
         opts.trust_model = False
+    ops = policy.policy.operational
+    for which in ("latency_samples", "baseline_latency_samples"):
+        val = getattr(ops, which) if ops is not None else None
+        setattr(opts, which, (base / val).resolve() if val else None)
     if policy.policy.canary is not None:
         opts.canary = policy.policy.canary
         opts.canary_data = (base / policy.policy.canary.data).resolve()

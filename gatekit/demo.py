@@ -103,48 +103,27 @@ def train_hmda_production(root: Path, artifacts: Path) -> dict[str, Any]:
     return {"train_rows": len(older)}
 
 
-def measure_latency_p95_ms(model: Any, rows: Any, requests: int = 400, warmup: int = 20) -> dict[str, Any]:
-    """Measure single-row ``predict_proba`` latency: ``requests`` timed calls after ``warmup`` untimed ones.
+def export_onnx(model: Any, numeric: list[str], categorical: list[str], path: Path) -> None:
+    """Export a fitted scikit-learn pipeline to ONNX (skl2onnx), one graph input per column.
 
-    p95 by the nearest-rank method (the smallest observed latency with at least 95 % of the requests at
-    or below it), so the figure is a latency that was actually observed.
-
-    Returns
-    -------
-    dict
-        ``{"latency_p95_ms": float, "latency_p50_ms": float, "requests": int, "method": str}``.
+    Numeric columns become float inputs, categorical ones string inputs, so the ONNX file names its
+    features and gatekit can run it on the same evaluation rows as the skops file.
     """
-    import math
-    import time
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    n = len(rows)
-    for i in range(warmup):
-        model.predict_proba(rows.iloc[[i % n]])
-    times = []
-    for i in range(requests):
-        row = rows.iloc[[i % n]]
-        t0 = time.perf_counter()
-        model.predict_proba(row)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-
-    def nearest_rank(q: float) -> float:
-        return times[max(0, math.ceil(q * len(times)) - 1)]
-
-    return {"latency_p95_ms": round(nearest_rank(0.95), 3), "latency_p50_ms": round(nearest_rank(0.50), 3),
-            "requests": requests, "method": "nearest rank over single-row predict_proba calls after warm-up"}
+    types = ([(c, FloatTensorType([None, 1])) for c in numeric]
+             + [(c, StringTensorType([None, 1])) for c in categorical])
+    path.write_bytes(convert_sklearn(model, initial_types=types, target_opset=17).SerializeToString())
 
 
 def hmda_rollout(artifacts: Path) -> dict[str, Any]:
-    """Measure both HMDA models' latency and write a simulated canary traffic log.
+    """Export both HMDA models to ONNX and write a simulated canary traffic log.
 
-    Writes ``hmda_candidate_metrics.json`` and ``hmda_production_metrics.json`` (measured latency, the
-    figures a load test would give) and ``hmda_canary_log.csv``: every held-out application, routed at
-    random to the candidate (30 %) or to production (70 %), with the score of the model that served it
-    and the real outcome ``deny``.
+    Writes ``hmda_candidate.onnx`` and ``hmda_production.onnx`` (skl2onnx, one input per column) and
+    ``hmda_canary_log.csv``: every held-out application, routed at random to the candidate (30 %) or to
+    production (70 %), with the score of the model that served it and the real outcome ``deny``.
     """
-    import json
-
     import numpy as np
     import pandas as pd
 
@@ -153,14 +132,9 @@ def hmda_rollout(artifacts: Path) -> dict[str, Any]:
     hold = pd.read_csv(artifacts / "hmda_holdout.csv")
     models = {name: load_skops((artifacts / f"hmda_{name}.skops").read_bytes(), allow_untrusted=False)
               for name in ("candidate", "production")}
-    out: dict[str, Any] = {}
-    for name, model in models.items():
-        feats = list(model.feature_names_in_)
-        lat = measure_latency_p95_ms(model, hold[feats])
-        doc = {"metrics": {k: lat[k] for k in ("latency_p50_ms", "latency_p95_ms")},
-               "measurement": {k: lat[k] for k in ("requests", "method")}}
-        (artifacts / f"hmda_{name}_metrics.json").write_text(json.dumps(doc, indent=2) + "\n")
-        out[name] = lat
+    export_onnx(models["candidate"], HMDA_FEATURES_NUM, HMDA_FEATURES_CAT, artifacts / "hmda_candidate.onnx")
+    export_onnx(models["production"], PRODUCTION_FEATURES_NUM, PRODUCTION_FEATURES_CAT,
+                artifacts / "hmda_production.onnx")
     rng = np.random.default_rng(SEED)
     arm = np.where(rng.random(len(hold)) < CANARY_SHARE, "candidate", "production")
     scores = {name: m.predict_proba(hold[list(m.feature_names_in_)])[:, list(m.classes_).index("yes")]
@@ -169,8 +143,8 @@ def hmda_rollout(artifacts: Path) -> dict[str, Any]:
                         "score": np.where(arm == "candidate", scores["candidate"], scores["production"]),
                         "deny": hold["deny"], "afam": hold["afam"]})
     log.to_csv(artifacts / "hmda_canary_log.csv", index=False, float_format="%.6f")
-    out["canary_rows"] = {"candidate": int((arm == "candidate").sum()), "production": int((arm == "production").sum())}
-    return out
+    return {"canary_rows": {"candidate": int((arm == "candidate").sum()),
+                            "production": int((arm == "production").sum())}}
 
 
 def hmda_v2(df: Any) -> Any:
@@ -265,17 +239,18 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     console.print("Training the loan-approval candidate on HMDA (70 % stratified split) ...")
     h = train_hmda(root, artifacts)
     console.print(f"  {h['train_rows']} training rows, {h['holdout_rows']} held-out rows")
-    console.print("Training the production HMDA model (older rows and features) and simulating a canary log ...")
+    console.print("Training the production HMDA model (older rows and features), exporting both to ONNX and "
+                  "simulating a canary log ...")
     train_hmda_production(root, artifacts)
     roll = hmda_rollout(artifacts)
-    console.print(f"  single-row latency p95: candidate {roll['candidate']['latency_p95_ms']} ms, production "
-                  f"{roll['production']['latency_p95_ms']} ms; canary arms {roll['canary_rows']}")
+    console.print(f"  canary arms {roll['canary_rows']}")
     console.print("Training a second candidate on a new HMDA schema (pirat renamed, other_debt_ratio added) ...")
     train_hmda_v2(root, artifacts)
     console.print("Training the demand forecaster on elecdemand (Jan-Oct 2014; held out Nov-Dec) ...")
     d = train_demand(root, artifacts)
     console.print(f"  {d['train_rows']} training rows, {d['holdout_rows']} held-out rows")
-    for name in ("loan_approval", "loan_approval_v2", "demand_forecast", "seed_mini_challenge", "seed_project_2"):
+    for name in ("loan_approval", "loan_approval_v2", "demand_forecast", "seed_mini_challenge", "seed_project_2",
+                 "loan_serving"):
         console.print()
         report = run(root / "policies" / f"{name}.yaml")
         report.metadata["enforcement"] = "enforced"

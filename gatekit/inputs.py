@@ -53,6 +53,8 @@ class InputOptions:
     baseline_model_sha256: str | None = None
     baseline_trust_model: bool = False
     baseline_metrics: Path | None = None
+    latency_samples: Path | None = None
+    baseline_latency_samples: Path | None = None
     canary: Any = None
     """The policy's ``canary:`` spec (:class:`gatekit.policy.models.CanarySpec`), when it has one."""
     canary_data: Path | None = None
@@ -128,6 +130,11 @@ class RunInputs:
         Why the production model could not score the data.
     canary : CanaryArms or None
         The canary traffic log split into its two arms.
+    runner, baseline_runner : gatekit.operational.Runner or None
+        The candidate's (production's) model bound to its features, when it can run on the data
+        (operational figures are measured with it).
+    runner_error : str or None
+        Why the candidate's model cannot run on the data (a model given beside a score column).
     """
 
     eval_data: EvalData | None = None
@@ -146,6 +153,11 @@ class RunInputs:
     baseline_model: Any = None
     baseline_scoring_error: str | None = None
     canary: CanaryArms | None = None
+    runner: Any = None
+    baseline_runner: Any = None
+    runner_error: str | None = None
+    latency_samples: list[float] | None = None
+    baseline_latency_samples: list[float] | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -471,8 +483,18 @@ class _MissingFeatures(Exception):
     """The data lacks feature columns the model needs (a data problem the run reports, not a usage error)."""
 
 
-def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
-                      info: dict[str, Any], baseline: bool = False) -> np.ndarray:
+def _make_runner(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
+                 baseline: bool = False) -> Any:
+    """Bind a loaded model to its feature columns and positive class (:class:`gatekit.operational.Runner`).
+
+    Raises
+    ------
+    InputError
+        No feature names, columns missing from the data (caused by :class:`_MissingFeatures`), no
+        ``predict_proba`` on a classifier, or a positive label that is not one of the model's classes.
+    """
+    from gatekit.operational import Runner
+
     recorded = [str(c) for c in getattr(model, "feature_names_in_", [])]
     # the candidate: inputs.features, else the model's own names; the production model: its own names,
     # else the candidate's list (a model fitted on arrays records none)
@@ -484,21 +506,25 @@ def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, pos
                           key="features")
     missing = [c for c in features if c not in frame.columns]
     if missing:
-        msg = f"the model needs columns missing from the data: {missing}"
+        msg = f"the {'production ' if baseline else ''}model needs columns missing from the data: {missing}"
         raise input_error(msg, file, key="features") from _MissingFeatures(msg)
-    X = frame[features]
-    info["model"] = {"class": type(model).__name__, "features": features}
+    idx = None
+    if task == "classification":
+        if not hasattr(model, "predict_proba"):
+            raise input_error("the classifier has no predict_proba; give a score column instead", file)
+        idx = _positive_index(list(getattr(model, "classes_", [])), positive)
+    return Runner(model, list(features), task, idx)
+
+
+def _score_with_model(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
+                      info: dict[str, Any], baseline: bool = False) -> tuple[np.ndarray, Any]:
+    """Score the evaluation rows with a loaded model; return the scores and the bound runner."""
+    runner = _make_runner(model, frame, opts, task, positive, file, baseline)
+    info["model"] = {"class": type(model).__name__, "features": runner.features}
+    if runner.positive_index is not None:
+        info["model"]["positive_class_index"] = runner.positive_index
     try:
-        if task == "classification":
-            if not hasattr(model, "predict_proba"):
-                raise input_error("the classifier has no predict_proba; give a score column instead", file)
-            classes = list(getattr(model, "classes_", []))
-            idx = _positive_index(classes, positive)
-            info["model"]["positive_class_index"] = idx
-            return np.asarray(model.predict_proba(X)[:, idx], dtype=float)
-        return np.asarray(model.predict(X), dtype=float)
-    except InputError:
-        raise
+        return runner(frame[runner.features]), runner
     except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
         raise input_error(f"the model failed to score the data: {type(exc).__name__}: {exc}", file) from None
 
@@ -635,7 +661,7 @@ def _shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model
         if task == "classification":
             classes = list(getattr(model, "classes_", []))
             positive = _infer_positive(classes, positive, str(opts.model), "the model's classes")
-        data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
+        data.y_score, run.runner = _score_with_model(model, frame, opts, task, positive, file, run.info)
     data.positive_label = positive
     run.eval_data = data
     _load_baseline_rows(opts, run, frame, None, task, positive, file)
@@ -685,7 +711,8 @@ def _load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: 
         run.baseline_model = model
         info: dict[str, Any] = {}
         try:
-            base.y_score = _score_with_model(model, frame, opts, task, positive, file, info, baseline=True)
+            base.y_score, run.baseline_runner = _score_with_model(model, frame, opts, task, positive, file, info,
+                                                                  baseline=True)
         except InputError as exc:
             if not isinstance(exc.__cause__, _MissingFeatures):
                 raise
@@ -821,6 +848,14 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         A file or column is missing or unusable.
     """
     run = RunInputs()
+    for which in ("latency_samples", "baseline_latency_samples"):
+        path = getattr(opts, which)
+        if path is not None:
+            from gatekit.operational import load_samples
+
+            samples = load_samples(path)  # names the file when it is missing or malformed
+            _record(run.files, which, path)
+            setattr(run, which, samples)
     if opts.canary is not None:
         if opts.canary_data is None:
             raise input_error("the policy has a canary: section but no traffic log; set canary.data or --canary-log")
@@ -920,7 +955,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
             data.y_pred = _numeric(col, "prediction column", opts.prediction, file, "prediction")
     elif opts.model is not None:
         try:
-            data.y_score = _score_with_model(model, frame, opts, task, positive, file, run.info)
+            data.y_score, run.runner = _score_with_model(model, frame, opts, task, positive, file, run.info)
         except InputError as exc:
             if not isinstance(exc.__cause__, _MissingFeatures):
                 raise
@@ -941,7 +976,12 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     if opts.has_baseline_rows:
         _load_baseline_rows(opts, run, frame, target, task, positive, file)
     if opts.model is not None and (opts.score is not None or opts.prediction is not None):
-        run.info["model_scored_by"] = "the score / prediction column (the model file is inspected, not run)"
+        run.info["model_scored_by"] = ("the score / prediction column (the model file is not run for them; "
+                                       "operational figures, when asked for, run it)")
+        try:  # bound now so operational rules can time it; a model that cannot run says why there
+            run.runner = _make_runner(model, frame, opts, task, positive, file)
+        except InputError as exc:
+            run.runner_error = str(exc)
     run.info.update({"task": task, "target": opts.target, "positive_label": positive,
                      "score": opts.score, "prediction": opts.prediction,
                      "model_path": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})

@@ -81,11 +81,18 @@ class OnnxModel:
         cols = self._features or list(X.columns)
         return {name: X[cols].to_numpy().astype(_NUMPY.get(typ, np.float32))}
 
+    def prepare(self, X: Any) -> dict[str, np.ndarray]:
+        """Return the graph's input feed for the rows of ``X`` (what a serving client sends)."""
+        return self._feed(X)
+
     def _run(self, X: Any) -> list[Any]:
-        return self._session.run(None, self._feed(X))
+        return self._session.run(None, X if isinstance(X, dict) else self._feed(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Return class probabilities of shape (n_samples, n_classes), columns in :attr:`classes_` order."""
+        """Return class probabilities of shape (n_samples, n_classes), columns in :attr:`classes_` order.
+
+        ``X`` is a frame, or a feed made by :meth:`prepare`.
+        """
         outs = self._run(X)
         for (_, typ), value in zip(self._outputs, outs, strict=True):
             if typ.startswith("seq(map("):
@@ -105,7 +112,8 @@ class OnnxModel:
         """Return the first float output, flattened: a regressor's forecast, shape (n_samples,)."""
         for (_, typ), value in zip(self._outputs, self._run(X), strict=True):
             if typ in ("tensor(float)", "tensor(double)"):
-                return np.asarray(value, dtype=float).reshape(len(X), -1)[:, 0]
+                arr = np.asarray(value, dtype=float)
+                return arr.reshape(arr.shape[0], -1)[:, 0]
         raise ValueError("the ONNX graph has no float output to use as a forecast")
 
 

@@ -252,6 +252,9 @@ LABELS = {
     "latency_p50_ms": "Typical response time (median, ms)",
     "latency_p95_ms": "Slow-request response time (95th percentile, ms)",
     "latency_p99_ms": "Slowest-request response time (99th percentile, ms)",
+    "batch_time_s": "Time to score a batch (s)",
+    "throughput_rows_per_s": "Rows scored per second",
+    "peak_memory_mb": "Extra memory while scoring (MB)",
     "psi_feature_drift": "Largest shift in an input's distribution (PSI)",
     "drift_share": "Share of inputs whose distribution shifted",
 }
@@ -259,13 +262,20 @@ LABELS = {
 
 def _observed_only_specs() -> tuple[MetricSpec, ...]:
     """Metric names the policy may use today with values from a metrics file."""
-    later = "gatekit does not compute it yet; give it in the metrics file (--metrics)"
+    measured = ("Measured by running the model artifact on the evaluation rows (operational: section), else read "
+                "from the metrics file")
     return (
-        MetricSpec("latency_p50_ms", "operational", "ms", f"Median online latency. {later}.",
+        MetricSpec("latency_p50_ms", "operational", "ms", f"Median single-row latency. {measured}.",
                    higher_is_better=False, bounds=(0, None)),
-        MetricSpec("latency_p95_ms", "operational", "ms", f"95th percentile online latency. {later}.",
+        MetricSpec("latency_p95_ms", "operational", "ms", f"95th percentile single-row latency. {measured}.",
                    higher_is_better=False, bounds=(0, None)),
-        MetricSpec("latency_p99_ms", "operational", "ms", f"99th percentile online latency. {later}.",
+        MetricSpec("latency_p99_ms", "operational", "ms", f"99th percentile single-row latency. {measured}.",
+                   higher_is_better=False, bounds=(0, None)),
+        MetricSpec("batch_time_s", "operational", "s", f"Time to score the configured batch. {measured}.",
+                   higher_is_better=False, bounds=(0, None)),
+        MetricSpec("throughput_rows_per_s", "operational", "rows/s", f"Batch rows scored per second. {measured}.",
+                   higher_is_better=True, bounds=(0, None)),
+        MetricSpec("peak_memory_mb", "operational", "MB", f"Rise of peak memory while scoring the batch. {measured}.",
                    higher_is_better=False, bounds=(0, None)),
         MetricSpec("psi_feature_drift", "drift", "index",
                    "Population stability index, max over features (and which feature). Computed from the "

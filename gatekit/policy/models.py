@@ -841,6 +841,40 @@ class CanarySpec(Spec):
         return self
 
 
+class OperationalSpec(Spec):
+    """How gatekit measures the model's operational figures (see :mod:`gatekit.operational`).
+
+    The figures are metric names for ``metrics:`` rules: ``latency_p50_ms``, ``latency_p95_ms``,
+    ``latency_p99_ms``, ``batch_time_s``, ``throughput_rows_per_s``, ``peak_memory_mb``. They are
+    measured whenever a rule asks for them and a model artifact is given (the candidate's, and the
+    production model's for a baseline-relative rule); without one, a metrics file supplies them.
+
+    Parameters
+    ----------
+    requests : int
+        Single-row calls timed (default 400: enough for p95; p99 needs 2000).
+    warmup : int
+        Untimed calls first (default 20).
+    percentile_method : {"nearest_rank", "linear"}
+        Default ``nearest_rank``.
+    batch_rows : int, optional
+        Rows in the timed batch; default the evaluation rows (drawn with replacement when larger).
+    repeats : int
+        Batch calls timed; the median counts (default 3).
+    latency_samples, baseline_latency_samples : str, optional
+        A load test's samples, ``{"latency_ms": [...]}`` (relative to the policy), used instead of
+        measuring the candidate's (the production model's) online latency.
+    """
+
+    requests: int = Field(default=400, ge=1, le=1_000_000)
+    warmup: int = Field(default=20, ge=0, le=100_000)
+    percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
+    batch_rows: int | None = Field(default=None, ge=1, le=100_000_000)
+    repeats: int = Field(default=3, ge=1, le=100)
+    latency_samples: str | None = None
+    baseline_latency_samples: str | None = None
+
+
 class InputsSpec(Spec):
     """Where the run's inputs are. Paths are relative to the policy file.
 
@@ -921,6 +955,8 @@ class Policy(Spec):
         Section specs (see their classes).
     canary : CanarySpec, optional
         A canary traffic log and the rules comparing its two arms.
+    operational : OperationalSpec, optional
+        How latency, batch time and memory are measured (defaults apply without it).
     """
 
     version: int | str
@@ -935,3 +971,4 @@ class Policy(Spec):
     drift: DriftSpec | None = None
     data_quality: DataQualitySpec | None = None
     canary: CanarySpec | None = None
+    operational: OperationalSpec | None = None

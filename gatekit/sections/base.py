@@ -50,6 +50,7 @@ class RunContext:
     intervals: dict[Any, Any] = field(default_factory=dict)
     """Confidence intervals computed in this run, shared by rules that differ only in guardband or severity."""
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
+    _ops: dict[str, Any] = field(default_factory=dict)
     _drift: Any = None
 
     def drift(self) -> Any:
@@ -75,6 +76,56 @@ class RunContext:
             self._cache[key] = self._compute(resolved, params)
         return self._cache[key]
 
+    def operational(self, side: str = "candidate") -> Any:
+        """Return the operational figures of the candidate's (``side="baseline"``: production's) model.
+
+        Measured once per run, and only what the policy's rules ask for (latency and/or the batch).
+        """
+        if side not in self._ops:
+            from gatekit.operational import BATCH_METRICS, LATENCY_METRICS, Figures, measure
+
+            spec = self.policy.policy.operational or _default_operational()
+            names = self._rule_metric_names()
+            runner = self.inputs.runner if side == "candidate" else self.inputs.baseline_runner
+            samples = self.inputs.latency_samples if side == "candidate" else self.inputs.baseline_latency_samples
+            want_latency = samples is None and any(n in names for n in LATENCY_METRICS)
+            want_batch = any(n in names for n in BATCH_METRICS)
+            if runner is not None and self.inputs.frame is not None and (want_latency or want_batch):
+                fig = measure(runner, self.inputs.frame, spec, batch=want_batch, latency=want_latency)
+            else:
+                fig = Figures()
+            if samples is not None:
+                fig.latencies_ms = samples
+                fig.latency_source = f"load-test samples ({len(samples)}) from the policy's operational section"
+            self._ops[side] = fig
+        return self._ops[side]
+
+    def _rule_metric_names(self) -> set[str]:
+        """Canonical metric names used by the policy's rules and gate expressions."""
+        from gatekit.policy.expressions import comparisons
+
+        names = {r.canonical for r in self.policy.resolved.values()}
+        for node in self.policy.expressions.values():
+            for cmp in comparisons(node):
+                for n in cmp.names():
+                    res = self.registry.resolve(n)
+                    if res is not None:
+                        names.add(res.canonical)
+        return names
+
+    def _operational_obs(self, resolved: ResolvedMetric, side: str, observed: Any) -> Observation | None:
+        """Return an operational metric from the figures; None when nothing was measured (a metrics file may say)."""
+        from gatekit.operational import LATENCY_METRICS, value
+
+        fig = self.operational(side)
+        has = fig.latencies_ms is not None if resolved.canonical in LATENCY_METRICS else bool(
+            fig.batch_times_s or fig.errors)
+        if not has and not fig.errors:
+            return None
+        spec = self.policy.policy.operational or _default_operational()
+        return self._from_data(lambda: value(fig, resolved.canonical, spec.percentile_method), observed,
+                               "the model was run and measured; that decides")
+
     def baseline_metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
         """Return the production (baseline) model's value of a metric, computed once.
 
@@ -96,6 +147,10 @@ class RunContext:
     def _compute_baseline(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.baseline_observed.get(resolved.canonical)
+        if spec.section == "operational":
+            obs = self._operational_obs(resolved, "baseline", observed)
+            if obs is not None:
+                return obs
         rows = self.inputs.eval_data.baseline if self.inputs.eval_data is not None else None
         if spec.fn is not None and spec.section != "drift" and self.inputs.baseline_scoring_error:
             return Observation(None, "error", "the production model could not score the data: "
@@ -168,6 +223,14 @@ class RunContext:
     def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
+        if spec.section == "operational":
+            obs = self._operational_obs(resolved, "candidate", observed)
+            if obs is not None:
+                return obs
+            if observed is None:
+                why = self.inputs.runner_error or ("no model artifact was given to run (inputs.model / --model) and no "
+                                                   "metrics file has it")
+                return Observation(None, "not_computable", f"not measured: {why}")
         if spec.section == "drift" and (self.inputs.reference is not None or self.policy.policy.drift is not None):
             # reference data or a drift section given: the data decides (no current data: not computable)
             from gatekit.sections.drift import aggregate
@@ -195,6 +258,12 @@ class RunContext:
         else:
             why = f"no value: {self.inputs.no_eval_reason}"
         return Observation(None, "not_computable", why)
+
+
+def _default_operational() -> Any:
+    from gatekit.policy.models import OperationalSpec
+
+    return OperationalSpec()
 
 
 class Section(Protocol):
