@@ -42,6 +42,10 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         # the policy's hash and trust vouch for the policy's model only, never for one given instead
         opts.model_sha256 = None
         opts.trust_model = False
+    art = policy.policy.artifact
+    if art is not None and art.signature is not None:
+        opts.model_signature = ((base / art.signature.file).resolve(), (base / art.signature.public_key).resolve())
+    opts.artifact_sha256 = art.sha256 if art is not None else None
     ops = policy.policy.operational
     for which in ("latency_samples", "baseline_latency_samples"):
         val = getattr(ops, which) if ops is not None else None

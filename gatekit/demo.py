@@ -135,6 +135,7 @@ def hmda_rollout(artifacts: Path) -> dict[str, Any]:
     export_onnx(models["candidate"], HMDA_FEATURES_NUM, HMDA_FEATURES_CAT, artifacts / "hmda_candidate.onnx")
     export_onnx(models["production"], PRODUCTION_FEATURES_NUM, PRODUCTION_FEATURES_CAT,
                 artifacts / "hmda_production.onnx")
+    release_candidate(artifacts, hold)
     rng = np.random.default_rng(SEED)
     arm = np.where(rng.random(len(hold)) < CANARY_SHARE, "candidate", "production")
     scores = {name: m.predict_proba(hold[list(m.feature_names_in_)])[:, list(m.classes_).index("yes")]
@@ -145,6 +146,36 @@ def hmda_rollout(artifacts: Path) -> dict[str, Any]:
     log.to_csv(artifacts / "hmda_canary_log.csv", index=False, float_format="%.6f")
     return {"canary_rows": {"candidate": int((arm == "candidate").sum()),
                             "production": int((arm == "production").sum())}}
+
+
+def release_candidate(artifacts: Path, hold: Any) -> None:
+    """Play the release job: sign the candidate's ONNX file and write its model card.
+
+    A fresh Ed25519 key pair per demo run (the private key is used once and never written): the
+    detached signature ``hmda_candidate.onnx.sig``, the public key ``release_key.pub`` (PEM), and
+    ``hmda_candidate_card.yaml`` with name, version, owner, intended use and the training data's sha256;
+    ``hmda_production_card.yaml`` holds the production model's version.
+    """
+    import hashlib
+
+    import yaml
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PrivateKey.generate()
+    model = artifacts / "hmda_candidate.onnx"
+    (artifacts / "hmda_candidate.onnx.sig").write_bytes(key.sign(model.read_bytes()))
+    (artifacts / "release_key.pub").write_bytes(key.public_key().public_bytes(Encoding.PEM,
+                                                                              PublicFormat.SubjectPublicKeyInfo))
+    train_sha = hashlib.sha256((artifacts / "hmda_train.csv").read_bytes()).hexdigest()
+    card = {"name": "loan-denial", "version": "2.1.0", "owner": "credit-risk-ml@example.org",
+            "intended_use": "Rank mortgage applications for manual review; not for automated denial.",
+            "training": {"data": "hmda_train.csv (AER HMDA, 70 % stratified split)", "data_sha256": train_sha,
+                         "rows": int(sum(1 for _ in (artifacts / "hmda_train.csv").open()) - 1)},
+            "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+            "evaluation_rows": len(hold)}
+    (artifacts / "hmda_candidate_card.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
+    (artifacts / "hmda_production_card.yaml").write_text(yaml.safe_dump({"name": "loan-denial", "version": "2.0.3"}))
 
 
 def hmda_v2(df: Any) -> Any:

@@ -55,6 +55,8 @@ class InputOptions:
     baseline_metrics: Path | None = None
     latency_samples: Path | None = None
     baseline_latency_samples: Path | None = None
+    model_signature: tuple[Path, Path] | None = None
+    artifact_sha256: str | None = None
     canary: Any = None
     """The policy's ``canary:`` spec (:class:`gatekit.policy.models.CanarySpec`), when it has one."""
     canary_data: Path | None = None
@@ -382,7 +384,8 @@ def load_skops(raw: bytes, allow_untrusted: bool) -> Any:
 
 
 def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]],
-               run: RunInputs | None = None, baseline: bool = False) -> Any:
+               run: RunInputs | None = None, baseline: bool = False, signature: tuple[Path, Path] | None = None,
+               artifact_sha256: str | None = None) -> Any:
     """Load a scikit-learn model artifact safely, by the format its content has (never its extension).
 
     The file is read into memory once; the hash is taken of those bytes, the format is detected from them
@@ -408,6 +411,11 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         Receives ``model_path``, ``model_bytes`` and ``model_format``.
     baseline : bool
         The file is the production (baseline) model: messages name the ``baseline`` keys and flags.
+    signature : tuple of (pathlib.Path, pathlib.Path), optional
+        A detached Ed25519 signature and the public key (``artifact.signature``); verified over the
+        bytes read, recorded in ``files["model"]["signature"]``; a verified signature allows unpickling.
+    artifact_sha256 : str, optional
+        ``artifact.sha256``: a match allows unpickling; a mismatch is recorded for the artifact check.
 
     Raises
     ------
@@ -436,13 +444,21 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     if run is not None:
         run.model_path, run.model_bytes, run.model_format = path, raw, fmt
     verified = False
+    if signature is not None:
+        from gatekit.signing import verify_file
+
+        files["model"]["signature"] = verify_file(raw, *signature)
+        verified = files["model"]["signature"]["verified"]
+    if artifact_sha256 is not None and digest == artifact_sha256.lower():
+        verified = True
     if expected_sha256:
         if digest != expected_sha256.lower():
             raise input_error(f"model sha256 {digest} does not match the expected {expected_sha256.lower()} "
                               f"({sha_key}); the file is not the artifact that hash names", str(path),
                               key="model_sha256")
         verified = True
-    files["model"]["verified_sha256"] = verified
+    files["model"]["verified_sha256"] = bool(expected_sha256) and verified
+    files["model"]["verified"] = verified
     if fmt.format == "onnx":
         from gatekit.onnx_model import OnnxModel
 
@@ -467,7 +483,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     if not (verified or trust):
         raise input_error(
             f"refusing to unpickle {path.name} (its content is {fmt.format}): pickle/joblib files run arbitrary "
-            f"code when loaded. Pin the sha256 your training job recorded for the artifact in {sha_key}; this "
+            f"code when loaded. Sign it (artifact.signature) or pin the sha256 your training job recorded for the "
+            f"artifact in {sha_key}; this "
             f"file's is {digest}, which proves nothing about where it came from. Or set {trust_key} if you "
             "vouch for it; better, save the model with skops",
             str(path), key="model")
@@ -876,11 +893,16 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         run.info["reference"] = {"rows": len(run.reference), "columns": int(run.reference.shape[1])}
     if opts.data is None:
         for flag, val in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
-                          ("model", opts.model), ("sensitive", opts.sensitive),
+                          ("sensitive", opts.sensitive),
                           ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
                           ("baseline model", opts.baseline_model)):
             if val:
                 raise input_error(f"{flag} is set but no evaluation data is: give --data (or inputs.data)", key=flag)
+        if opts.model is not None:  # inspected without data: format, signature, hash (artifact rules)
+            run.model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run,
+                                   signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
+            run.no_eval_reason = "no evaluation data was given (--data), so the model scored nothing"
+            return run
         if opts.metrics is None and not (allow_empty and opts.reference is None):
             raise input_error("nothing to evaluate: give evaluation data (--data with --target and --score, "
                               "--prediction or --model) or a metrics file (--metrics), on the command line or "
@@ -897,7 +919,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     # column holds its output
     model = None
     if opts.model is not None:
-        model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run)
+        model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run,
+                           signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
         run.model = model
     if opts.target is None and opts.has_baseline_rows and (opts.score or opts.prediction or opts.model):
         _shadow_without_labels(opts, run, frame, model, file, decision_threshold, strict)

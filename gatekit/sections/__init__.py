@@ -3,6 +3,7 @@
 Adding a gate type = one spec model + one adapter class here + tests; the orchestrator does not change.
 """
 
+from gatekit.sections.artifact import ArtifactSection
 from gatekit.sections.base import RunContext, Section
 from gatekit.sections.canary import CanarySection
 from gatekit.sections.compatibility import CompatibilitySection
@@ -20,6 +21,7 @@ def default_sections() -> list[Section]:
         MetricRulesSection(),
         GatesSection(),
         DriftSection(),
+        ArtifactSection(),
         CanarySection(),
     ]
 
