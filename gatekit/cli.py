@@ -106,6 +106,30 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
 
 
 @app.command()
+def verify(
+    report: Annotated[Path, typer.Argument(help="A gate_report.json written by gatekit run.")],
+) -> None:
+    """Recompute REPORT's reproducibility hash from the same files and today's libraries; exit 1 if it differs."""
+    from gatekit.errors import InputError
+    from gatekit.reproducibility import verify as do_verify
+
+    try:
+        res = do_verify(report)
+    except InputError as exc:
+        _fail(exc, "invalid report")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    if res["match"]:
+        typer.echo(f"reproducible: {res['recomputed']} matches the report")
+        raise typer.Exit(0)
+    typer.echo(f"NOT reproducible: the report records {res['recorded']}, the same inputs now give "
+               f"{res['recomputed']}")
+    for d in res["differences"]:
+        typer.echo(f"  - {d}")
+    raise typer.Exit(1)
+
+
+@app.command()
 def run(
     policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
     metrics: Annotated[Path | None, typer.Option(help="JSON of metrics already computed, e.g. "

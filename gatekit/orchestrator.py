@@ -129,4 +129,10 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         "libraries": library_versions(),
         "platform": platform.platform(),
     }
+    from gatekit.reproducibility import components, digest
+
+    parts = components(policy.sha256, inputs.files, meta["libraries"])
+    meta["reproducibility"] = {"sha256": digest(parts), "components": parts,
+                               "definition": "sha256 of the canonical JSON of the policy's sha256, each input file's "
+                                             "sha256 by role, and the library versions"}
     return GateReport(decision=decision, reason=reason, checks=checks, metadata=meta, attachments=attachments)
