@@ -687,6 +687,19 @@ def _shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model
                      "prediction": opts.prediction, "shadow_without_labels": True})
 
 
+def _bind_without_target(run: RunInputs, model: Any, frame: Any, opts: InputOptions, file: str) -> None:
+    """Bind a model to its features when there is no target (operational figures need no labels)."""
+    task = opts.task or ("classification" if hasattr(model, "predict_proba") else "regression")
+    try:
+        positive = None
+        if task == "classification":
+            positive = _infer_positive(list(getattr(model, "classes_", [])), opts.positive_label, file,
+                                       "the model's classes")
+        run.runner = _make_runner(model, frame, opts, task, positive, file)
+    except InputError as exc:
+        run.runner_error = str(exc)
+
+
 def _listed(v: Any) -> list[str]:
     return [v] if isinstance(v, str) else [x for x in (v or []) if isinstance(x, str)]
 
@@ -903,7 +916,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                                    signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
             run.no_eval_reason = "no evaluation data was given (--data), so the model scored nothing"
             return run
-        if opts.metrics is None and not (allow_empty and opts.reference is None):
+        if opts.metrics is None and opts.latency_samples is None and not (allow_empty and opts.reference is None):
             raise input_error("nothing to evaluate: give evaluation data (--data with --target and --score, "
                               "--prediction or --model) or a metrics file (--metrics), on the command line or "
                               "in the policy's inputs: section")
@@ -933,6 +946,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                                   key="target")
         # data-quality and compatibility rules need no target; metric rules report what is missing
         run.no_eval_reason = "no target column was given (inputs.target / --target), so no metric is computed"
+        if model is not None:  # timing a model needs no labels: bind it for the operational figures
+            _bind_without_target(run, model, frame, opts, file)
         return run
     target = _column(frame, opts.target, "target", file)
     n_missing_target = int(target.isna().sum())

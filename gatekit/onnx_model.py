@@ -71,7 +71,10 @@ class OnnxModel:
         if hasattr(self, "feature_names_in_"):
             feed = {}
             for name, typ, _ in self._inputs:
-                col = X[name].to_numpy()
+                if name not in X.columns and len(self._inputs) == 1 and X.shape[1] == 1:
+                    col = X.iloc[:, 0].to_numpy()  # one [N, 1] input named e.g. "X": the one feature given
+                else:
+                    col = X[name].to_numpy()
                 dtype = _NUMPY.get(typ, np.float32)
                 if dtype is object:
                     col = col.astype(str)

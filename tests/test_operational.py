@@ -359,9 +359,6 @@ def test_baseline_latency_samples_feed_a_max_increase_rule(clf: dict[str, Any], 
     assert report.decision == (Decision.PASS if status == Status.PASS else Decision.BLOCK)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a load test's samples file is refused as 'nothing to evaluate' when "
-                   "the policy gives no evaluation data or metrics file, although the samples alone decide a "
-                   "latency rule (load_inputs checks only data/metrics before reading the samples' use)")
 def test_samples_file_alone_is_enough_for_a_latency_rule(tmp_path: Path) -> None:
     path = _write(tmp_path / "lt.json", {"latency_ms": _perm_1_to_400()})
     policy = {"version": 1, "operational": {"latency_samples": str(path)},
@@ -654,9 +651,6 @@ def test_onnx_regressor_in_a_run(onnx_models: dict[str, Any]) -> None:
     assert check.observed == pytest.approx(expected, abs=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a matrix-input ONNX graph with one feature (skl2onnx to_onnx: input "
-                   "'X' of shape [None, 1]) is taken for a one-input-per-column graph, so OnnxModel looks up a "
-                   "column named 'X' and scoring fails with KeyError: 'X' even when inputs.features names the column")
 def test_single_feature_matrix_onnx_is_fed_from_inputs_features(onnx_models: dict[str, Any]) -> None:
     df = onnx_models["frame"]
     X1 = df[["x1"]].to_numpy(np.float32)
@@ -761,9 +755,6 @@ def test_measurement_decides_and_the_file_value_is_kept(clf: dict[str, Any], tmp
     assert "the metrics file says 1" in check.message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with evaluation data and inputs.model but no target, the model is never "
-                   "bound to a runner (load_inputs returns before _make_runner), so a latency rule is not measured and "
-                   "its reason wrongly says 'no model artifact was given to run'; timing needs no labels")
 def test_latency_is_measured_without_a_target(clf: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     ScriptedClock({CAND: _perm_1_to_400()}).install(monkeypatch)
     policy = {"version": 1, "inputs": {"data": str(clf["data"]), "model": str(clf["cand"])},
