@@ -154,7 +154,8 @@ def release_candidate(artifacts: Path, hold: Any) -> None:
     A fresh Ed25519 key pair per demo run (the private key is used once and never written): the
     detached signature ``hmda_candidate.onnx.sig``, the public key ``release_key.pub`` (PEM), and
     ``hmda_candidate_card.yaml`` with name, version, owner, intended use and the training data's sha256;
-    ``hmda_production_card.yaml`` holds the production model's version.
+    ``hmda_production_card.yaml`` holds the production model's version; ``hmda_serving_requirements.txt``
+    lists what serving the ONNX file needs.
     """
     import hashlib
 
@@ -168,7 +169,7 @@ def release_candidate(artifacts: Path, hold: Any) -> None:
     (artifacts / "release_key.pub").write_bytes(key.public_key().public_bytes(Encoding.PEM,
                                                                               PublicFormat.SubjectPublicKeyInfo))
     train_sha = hashlib.sha256((artifacts / "hmda_train.csv").read_bytes()).hexdigest()
-    card = {"name": "loan-denial", "version": "2.1.0", "owner": "credit-risk-ml@example.org",
+    card = {"name": "loan-denial", "version": "2.1.0", "owner": "credit risk ML team",
             "intended_use": "Rank mortgage applications for manual review; not for automated denial.",
             "training": {"data": "hmda_train.csv (AER HMDA, 70 % stratified split)", "data_sha256": train_sha,
                          "rows": int(sum(1 for _ in (artifacts / "hmda_train.csv").open()) - 1)},
@@ -176,6 +177,8 @@ def release_candidate(artifacts: Path, hold: Any) -> None:
             "evaluation_rows": len(hold)}
     (artifacts / "hmda_candidate_card.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
     (artifacts / "hmda_production_card.yaml").write_text(yaml.safe_dump({"name": "loan-denial", "version": "2.0.3"}))
+    # what serving the ONNX file needs at run time: its licences are checked by loan_serving.yaml
+    (artifacts / "hmda_serving_requirements.txt").write_text("onnxruntime\nnumpy\nprotobuf\nflatbuffers\n")
 
 
 def hmda_v2(df: Any) -> Any:

@@ -11,6 +11,7 @@ from gatekit.sections.data_quality import DataQualitySection
 from gatekit.sections.drift import DriftSection
 from gatekit.sections.gates import GatesSection
 from gatekit.sections.metric_rules import MetricRulesSection
+from gatekit.sections.security import SecuritySection
 
 
 def default_sections() -> list[Section]:
@@ -22,6 +23,7 @@ def default_sections() -> list[Section]:
         GatesSection(),
         DriftSection(),
         ArtifactSection(),
+        SecuritySection(),
         CanarySection(),
     ]
 
