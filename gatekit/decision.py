@@ -59,7 +59,8 @@ def fmt_pair(observed: float, threshold: float) -> tuple[str, str]:
 
 
 def _describe(c: CheckResult) -> str:
-    if c.status == Status.FAIL and c.section in ("data_quality", "compatibility") and c.message:
+    if c.status == Status.FAIL and c.section in ("data_quality", "compatibility", "robustness", "artifact",
+                                                "security") and c.message:
         return f"{c.name}: {c.message}"  # a count against 0 says less than the sentence that names the column
     iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
     if c.status == Status.FAIL and iv:

@@ -368,7 +368,8 @@ def _has_rules(policy: Policy) -> bool:
     if policy.metrics or policy.gates or policy.drift is not None or policy.canary is not None:
         return True
     return any(spec is not None and spec.rule_count() > 0
-               for spec in (policy.compatibility, policy.data_quality, policy.artifact, policy.security))
+               for spec in (policy.compatibility, policy.data_quality, policy.artifact, policy.security,
+                            policy.robustness))
 
 
 def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | None = None) -> LoadedPolicy:

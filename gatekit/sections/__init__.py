@@ -11,6 +11,7 @@ from gatekit.sections.data_quality import DataQualitySection
 from gatekit.sections.drift import DriftSection
 from gatekit.sections.gates import GatesSection
 from gatekit.sections.metric_rules import MetricRulesSection
+from gatekit.sections.robustness import RobustnessSection
 from gatekit.sections.security import SecuritySection
 
 
@@ -22,6 +23,7 @@ def default_sections() -> list[Section]:
         MetricRulesSection(),
         GatesSection(),
         DriftSection(),
+        RobustnessSection(),
         ArtifactSection(),
         SecuritySection(),
         CanarySection(),

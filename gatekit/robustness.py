@@ -1,0 +1,216 @@
+"""Robustness probes: Gaussian noise on numeric features, and inputs a serving model will meet sooner or later.
+
+Noise sensitivity: each numeric feature ``j`` gets ``N(0, (k * std_j)^2)`` added, ``std_j`` taken from
+the reference (training) data when given, else from the evaluation data; repeated ``repeats`` times with
+a seeded generator. Reported: the metric's degradation (clean minus noisy for a higher-is-better metric,
+noisy minus clean otherwise; mean over repeats) and, for a classifier, the flip rate: the share of rows
+whose predicted label at the decision threshold changes (mean over repeats).
+
+Out-of-range cases, each on ``rows`` evaluation rows (a model must return finite scores, in [0, 1] for a
+classifier, and must not raise):
+
+- ``extreme``: every numeric feature far outside the training range, ``max + f * range`` on half the
+  rows and ``min - f * range`` on the other half;
+- ``missing``: one feature at a time set to missing (NaN / None), every feature in turn;
+- ``unseen_category``: every text feature set to a value never seen in training;
+- ``wrong_type``: numeric features given as text. Here a clean refusal (``ValueError`` / ``TypeError``)
+  is the right answer too; scores that are not finite or out of range, or any other exception, are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+UNSEEN = "__gatekit_unseen__"
+
+
+@dataclass
+class Probe:
+    """The outcome of one out-of-range probe."""
+
+    case: str
+    target: str
+    ok: bool
+    outcome: str
+
+
+@dataclass
+class CaseResult:
+    """All probes of one case."""
+
+    case: str
+    probes: list[Probe] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Probe]:
+        """Probes the model did not survive."""
+        return [p for p in self.probes if not p.ok]
+
+
+def split_features(frame: Any, features: list[str]) -> tuple[list[str], list[str]]:
+    """Numeric and text (categorical) feature columns of ``frame``."""
+    import pandas as pd
+
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c]) and not
+               pd.api.types.is_bool_dtype(frame[c])]
+    return numeric, [c for c in features if c not in numeric]
+
+
+def _check_scores(scores: Any, n: int, task: str) -> tuple[bool, str]:
+    s = np.asarray(scores, dtype=float).reshape(-1)
+    if len(s) != n:
+        return False, f"returned {len(s)} scores for {n} rows"
+    bad = int((~np.isfinite(s)).sum())
+    if bad:
+        return False, f"{bad} of {n} scores are not finite"
+    if task == "classification" and (s.min() < 0 or s.max() > 1):
+        return False, f"scores outside [0, 1] (from {s.min():.4g} to {s.max():.4g})"
+    return True, f"{n} finite scores" + (" in [0, 1]" if task == "classification" else "")
+
+
+def _probe(runner: Any, X: Any, case: str, target: str, refusal_ok: bool = False) -> Probe:
+    try:
+        scores = runner(X)
+    except (ValueError, TypeError) as exc:
+        if refusal_ok:
+            return Probe(case, target, True, f"refused cleanly: {type(exc).__name__}")
+        return Probe(case, target, False, f"raised {type(exc).__name__}: {str(exc)[:200]}")
+    except Exception as exc:  # noqa: BLE001 - a crash is the finding
+        return Probe(case, target, False, f"raised {type(exc).__name__}: {str(exc)[:200]}")
+    ok, why = _check_scores(scores, len(X), runner.task)
+    return Probe(case, target, ok, why)
+
+
+def out_of_range(runner: Any, frame: Any, reference: Any, cases: list[str], rows: int, factor: float,
+                 seed: int) -> list[CaseResult]:
+    """Run the out-of-range cases on ``rows`` evaluation rows.
+
+    Parameters
+    ----------
+    runner : gatekit.operational.Runner
+        The model bound to its features.
+    frame : pandas.DataFrame
+        Evaluation data.
+    reference : pandas.DataFrame or None
+        Training data (the range and the categories seen); the evaluation data when None.
+    cases : list of str
+        Among ``extreme``, ``missing``, ``unseen_category``, ``wrong_type``.
+    rows : int
+        Rows per probe (drawn without replacement, seeded).
+    factor : float
+        ``f`` of the extreme case.
+    seed : int
+        Seed of the row draw.
+
+    Returns
+    -------
+    list of CaseResult
+    """
+    X = frame[runner.features]
+    ref = reference if reference is not None and all(c in reference.columns for c in runner.features) else frame
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(X), size=min(rows, len(X)), replace=False)
+    base = X.iloc[idx].reset_index(drop=True)
+    numeric, text = split_features(X, runner.features)
+    out = []
+    for case in cases:
+        res = CaseResult(case)
+        if case == "extreme":
+            if numeric:
+                P = base.copy()
+                half = len(P) // 2
+                for c in numeric:
+                    lo, hi = float(ref[c].min()), float(ref[c].max())
+                    span = (hi - lo) or max(abs(hi), 1.0)
+                    P[c] = P[c].astype(float)
+                    P.loc[: half - 1, c] = hi + factor * span
+                    P.loc[half:, c] = lo - factor * span
+                res.probes.append(_probe(runner, P, case, f"{len(numeric)} numeric features at once"))
+        elif case == "missing":
+            for c in runner.features:
+                P = base.copy()
+                P[c] = np.nan if c in numeric else None
+                if c in numeric:
+                    P[c] = P[c].astype(float)
+                res.probes.append(_probe(runner, P, case, c))
+        elif case == "unseen_category":
+            if text:
+                P = base.copy()
+                for c in text:
+                    P[c] = UNSEEN
+                res.probes.append(_probe(runner, P, case, f"{len(text)} text features at once"))
+        elif case == "wrong_type":
+            for c in numeric:
+                P = base.copy()
+                P[c] = "not a number"
+                res.probes.append(_probe(runner, P, case, c, refusal_ok=True))
+        out.append(res)
+    return out
+
+
+def noise(runner: Any, frame: Any, reference: Any, scale: float, repeats: int, seed: int,
+          metric: Any | None, data: Any, threshold: float) -> dict[str, Any]:
+    """Score the evaluation rows with Gaussian noise on the numeric features.
+
+    Parameters
+    ----------
+    runner : gatekit.operational.Runner
+        The model bound to its features.
+    frame : pandas.DataFrame
+        Evaluation data.
+    reference : pandas.DataFrame or None
+        Where each feature's std comes from (the evaluation data when None).
+    scale : float
+        ``k``: noise std in units of each feature's std.
+    repeats : int
+        Noisy scorings.
+    seed : int
+        Seed of the noise.
+    metric : ResolvedMetric or None
+        Metric whose degradation is reported (needs ``data`` with a target).
+    data : EvalData or None
+        The clean evaluation arrays (target, sensitive columns); the noisy runs replace the scores.
+    threshold : float
+        Decision threshold for the flip rate.
+
+    Returns
+    -------
+    dict
+        ``clean`` metric, ``noisy`` metric per repeat, ``degradation`` (mean), ``flip_rates`` per repeat,
+        ``flip_rate`` (mean), ``stds`` used, ``numeric_features``.
+    """
+    from dataclasses import replace
+
+    X = frame[runner.features]
+    numeric, _ = split_features(X, runner.features)
+    if not numeric:
+        raise ValueError("the model has no numeric features to add noise to")
+    ref = reference if reference is not None and all(c in reference.columns for c in numeric) else frame
+    stds = {c: float(ref[c].std(ddof=1)) for c in numeric}
+    rng = np.random.default_rng(seed)
+    clean = runner(X)
+    out: dict[str, Any] = {"numeric_features": numeric, "stds": stds, "scale": scale, "repeats": repeats,
+                           "seed": seed, "noisy": [], "flip_rates": []}
+    if metric is not None and data is not None:
+        out["clean"] = metric.spec.fn(replace(data, y_score=clean, y_pred=None, cache={}), **metric.name_params).value
+    for _ in range(repeats):
+        P = X.copy()
+        for c in numeric:
+            P[c] = P[c].astype(float) + rng.normal(0.0, scale * stds[c], len(P))
+        s = runner(P)
+        if runner.task == "classification":
+            out["flip_rates"].append(float(np.mean((s >= threshold) != (clean >= threshold))))
+        if "clean" in out:
+            noisy = replace(data, y_score=np.asarray(s, dtype=float), y_pred=None, cache={})
+            out["noisy"].append(metric.spec.fn(noisy, **metric.name_params).value)
+    if out["flip_rates"]:
+        out["flip_rate"] = float(np.mean(out["flip_rates"]))
+    if "clean" in out:
+        mean_noisy = float(np.mean(out["noisy"]))
+        better_high = metric.spec.higher_is_better is not False
+        out["degradation"] = (out["clean"] - mean_noisy) if better_high else (mean_noisy - out["clean"])
+        out["metric"] = metric.canonical
+    return out
