@@ -91,25 +91,85 @@ class OnnxModel:
     def _run(self, X: Any) -> list[Any]:
         return self._session.run(None, X if isinstance(X, dict) else self._feed(X))
 
+    def _probability_output(self) -> tuple[str, bool] | None:
+        """Name of the probability output and whether it is a ZipMap (sequence of maps); None if none."""
+        if not hasattr(self, "_prob"):
+            self._prob = next(((n, True) for n, t in self._outputs if t.startswith("seq(map(")), None)
+            if self._prob is None:
+                shapes = {o.name: o.shape for o in self._session.get_outputs()}
+                self._prob = next(((n, False) for n, t in self._outputs if t in ("tensor(float)", "tensor(double)")
+                                   and len(shapes[n]) == 2 and shapes[n][1] != 1), None)
+        return self._prob
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Return class probabilities of shape (n_samples, n_classes), columns in :attr:`classes_` order.
 
-        ``X`` is a frame, or a feed made by :meth:`prepare`.
+        ``X`` is a frame, or a feed made by :meth:`prepare`. Only the probability output is computed.
         """
-        outs = self._run(X)
-        for (_, typ), value in zip(self._outputs, outs, strict=True):
-            if typ.startswith("seq(map("):
-                if not value:
-                    return np.zeros((0, len(self.classes_)))
-                keys = list(value[0].keys())
-                if not self.classes_:
-                    self.classes_ = keys
-                return np.array([[row[k] for k in self.classes_] for row in value], dtype=float)
-        for (_, typ), value in zip(self._outputs, outs, strict=True):
-            arr = np.asarray(value)
-            if typ in ("tensor(float)", "tensor(double)") and arr.ndim == 2 and arr.shape[1] >= 2:
-                return arr.astype(float)
-        raise ValueError("the ONNX graph has no probability output (a ZipMap or an (n, classes) float tensor)")
+        prob = self._probability_output()
+        if prob is None:
+            raise ValueError("the ONNX graph has no probability output (a ZipMap or an (n, classes) float tensor)")
+        name, zipmap = prob
+        (value,) = self._session.run([name], X if isinstance(X, dict) else self._feed(X))
+        if zipmap:
+            if not self.classes_ and value:
+                self.classes_ = list(value[0].keys())
+            classes = self.classes_
+            return np.array([[row[k] for k in classes] for row in value], dtype=float).reshape(len(value),
+                                                                                             len(classes))
+        return np.asarray(value, dtype=float)
+
+    def positive_scores(self, X: Any, index: int) -> np.ndarray:
+        """Return the probabilities of class ``classes_[index]`` only, shape (n_samples,).
+
+        Equal to ``predict_proba(X)[:, index]``, without building the full matrix (the per-request path
+        of a latency measurement, kept to a few attribute look-ups around ``session.run``).
+        """
+        fast = self.__dict__.get("_fast")
+        if fast is None:
+            prob = self._probability_output()
+            if prob is None or not self.classes_:
+                return self.predict_proba(X)[:, index]
+            fast = self._fast = ([prob[0]], prob[1], self.classes_[index], index)
+        names, zipmap, key, col = fast
+        if col != index:
+            self.__dict__.pop("_fast")
+            return self.positive_scores(X, index)
+        (value,) = self._session.run(names, X if type(X) is dict else self._feed(X))
+        if zipmap:
+            return np.array([row[key] for row in value], dtype=float)
+        return np.asarray(value, dtype=float)[:, index]
+
+    def request_function(self, index: int | None) -> Any:
+        """Return ``f(feed) -> score`` for one prepared single-row request (what latency timing calls).
+
+        ``index`` is the positive class's column (a classifier) or None (a regressor's first float
+        output). The closure does the least work a serving client does: one ``session.run`` for that
+        output and the one number out of it.
+        """
+        run = self._session.run
+        if index is None:
+            name = next(n for n, t in self._outputs if t in ("tensor(float)", "tensor(double)"))
+            names = [name]
+
+            def regress(feed: dict[str, np.ndarray]) -> float:
+                return float(run(names, feed)[0].reshape(-1)[0])
+
+            return regress
+        prob = self._probability_output()
+        if prob is None or not self.classes_:
+            return lambda feed: float(self.predict_proba(feed)[0, index])
+        names, key = [prob[0]], self.classes_[index]
+        if prob[1]:
+            def zipmap(feed: dict[str, np.ndarray]) -> float:
+                return run(names, feed)[0][0][key]
+
+            return zipmap
+
+        def tensor(feed: dict[str, np.ndarray]) -> float:
+            return float(run(names, feed)[0][0, index])
+
+        return tensor
 
     def predict(self, X: Any) -> np.ndarray:
         """Return the first float output, flattened: a regressor's forecast, shape (n_samples,)."""

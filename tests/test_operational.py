@@ -840,3 +840,20 @@ def test_cli_validate_names_the_bad_operational_key(tmp_path: Path) -> None:
     res = run_cli("validate", str(good))
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.startswith("valid: ")
+
+
+@pytest.mark.parametrize("kind", ["zipmap", "tensor", "matrix", "regressor"])
+def test_the_timed_request_function_scores_like_the_model(onnx_models: dict[str, Any], kind: str) -> None:
+    df = onnx_models["frame"]
+    features = ["x1", "x2", "g"] if kind in ("zipmap", "tensor") else ["x1", "x2"]
+    model = OnnxModel(onnx_models["files"][kind].read_bytes(), None if kind in ("zipmap", "tensor") else features)
+    task, index = ("regression", None) if kind == "regressor" else ("classification", 1)
+    runner = Runner(model, features, task, index)
+    call = runner.request_function()
+    for i in (0, 7, 42):
+        row = df[features].iloc[[i]]
+        expected = runner(row)[0]  # the batch path (positive column of predict_proba / the forecast)
+        assert call(runner.prepare(row)) == pytest.approx(expected, abs=1e-7)
+    if kind in ("zipmap", "tensor"):
+        full = onnx_models["pipe"].predict_proba(df[features].iloc[[42]])[0, 1]
+        assert call(runner.prepare(df[features].iloc[[42]])) == pytest.approx(full, abs=1e-6)
