@@ -56,7 +56,10 @@ def _internal(exc: BaseException) -> None:
     from gatekit.report.terminal import printable
 
     err = _console(stderr=True)
-    err.print(printable(f"internal error: {type(exc).__name__}: {exc}"), markup=False)
+    text = str(exc)
+    if len(text) > 2000:  # a library may put megabytes in a message; the head says what happened
+        text = text[:2000] + f" ... ({len(text) - 2000:,} more characters)"
+    err.print(printable(f"internal error: {type(exc).__name__}: {text}"), markup=False)
     if os.environ.get("GATEKIT_DEBUG"):
         err.print(traceback.format_exc(), markup=False)
     else:

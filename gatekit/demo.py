@@ -117,7 +117,7 @@ def export_onnx(model: Any, numeric: list[str], categorical: list[str], path: Pa
     path.write_bytes(convert_sklearn(model, initial_types=types, target_opset=17).SerializeToString())
 
 
-def hmda_rollout(artifacts: Path) -> dict[str, Any]:
+def hmda_rollout(artifacts: Path, key: Any) -> dict[str, Any]:
     """Export both HMDA models to ONNX and write a simulated canary traffic log.
 
     Writes ``hmda_candidate.onnx`` and ``hmda_production.onnx`` (skl2onnx, one input per column) and
@@ -135,7 +135,7 @@ def hmda_rollout(artifacts: Path) -> dict[str, Any]:
     export_onnx(models["candidate"], HMDA_FEATURES_NUM, HMDA_FEATURES_CAT, artifacts / "hmda_candidate.onnx")
     export_onnx(models["production"], PRODUCTION_FEATURES_NUM, PRODUCTION_FEATURES_CAT,
                 artifacts / "hmda_production.onnx")
-    release_candidate(artifacts, hold)
+    release_candidate(artifacts, hold, key)
     rng = np.random.default_rng(SEED)
     arm = np.where(rng.random(len(hold)) < CANARY_SHARE, "candidate", "production")
     scores = {name: m.predict_proba(hold[list(m.feature_names_in_)])[:, list(m.classes_).index("yes")]
@@ -148,7 +148,26 @@ def hmda_rollout(artifacts: Path) -> dict[str, Any]:
                             "production": int((arm == "production").sum())}}
 
 
-def release_candidate(artifacts: Path, hold: Any) -> None:
+def new_release_key(artifacts: Path) -> Any:
+    """Make the demo release job's Ed25519 key (one per demo run, never written) and write its public key.
+
+    Returns the private key; ``release_key.pub`` (PEM) is written beside the artifacts.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PrivateKey.generate()
+    (artifacts / "release_key.pub").write_bytes(key.public_key().public_bytes(Encoding.PEM,
+                                                                              PublicFormat.SubjectPublicKeyInfo))
+    return key
+
+
+def sign(path: Path, key: Any) -> None:
+    """Write ``<path>.sig``: the detached Ed25519 signature over the file's bytes."""
+    path.with_name(path.name + ".sig").write_bytes(key.sign(path.read_bytes()))
+
+
+def release_candidate(artifacts: Path, hold: Any, key: Any) -> None:
     """Play the release job: sign the candidate's ONNX file and write its model card.
 
     A fresh Ed25519 key pair per demo run (the private key is used once and never written): the
@@ -160,14 +179,9 @@ def release_candidate(artifacts: Path, hold: Any) -> None:
     import hashlib
 
     import yaml
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    key = Ed25519PrivateKey.generate()
     model = artifacts / "hmda_candidate.onnx"
-    (artifacts / "hmda_candidate.onnx.sig").write_bytes(key.sign(model.read_bytes()))
-    (artifacts / "release_key.pub").write_bytes(key.public_key().public_bytes(Encoding.PEM,
-                                                                              PublicFormat.SubjectPublicKeyInfo))
+    sign(model, key)
     train_sha = hashlib.sha256((artifacts / "hmda_train.csv").read_bytes()).hexdigest()
     card = {"name": "loan-denial", "version": "2.1.0", "owner": "credit risk ML team",
             "intended_use": "Rank mortgage applications for manual review; not for automated denial.",
@@ -226,7 +240,7 @@ def demand_features(df: Any) -> Any:
     })
 
 
-def train_demand(root: Path, artifacts: Path) -> dict[str, Any]:
+def train_demand(root: Path, artifacts: Path, key: Any) -> dict[str, Any]:
     """Train the demand forecaster on Jan-Oct; write ``elecdemand_holdout.csv`` with a ``forecast`` column."""
     import pandas as pd
     import skops.io as sio
@@ -239,8 +253,13 @@ def train_demand(root: Path, artifacts: Path) -> dict[str, Any]:
     model.fit(demand_features(train), train["Demand"])
     hold["forecast"] = model.predict(demand_features(hold))
     sio.dump(model, artifacts / "demand_candidate.skops")
+    # the derived features go into the files too, so the ONNX export can be run on them
+    train, hold = (pd.concat([f, demand_features(f).drop(columns=["Temperature", "WorkDay"])], axis=1)
+                   for f in (train, hold))
     hold.to_csv(artifacts / "elecdemand_holdout.csv", index=False, float_format="%.6f")
     train.to_csv(artifacts / "elecdemand_train.csv", index=False, float_format="%.6f")  # drift's reference
+    # the release job signs the artifact: the policy loads it (skops with its tree types) on that signature
+    sign(artifacts / "demand_candidate.skops", key)
     return {"train_rows": int(cut.sum()), "holdout_rows": len(hold)}
 
 
@@ -276,12 +295,13 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     console.print("Training the production HMDA model (older rows and features), exporting both to ONNX and "
                   "simulating a canary log ...")
     train_hmda_production(root, artifacts)
-    roll = hmda_rollout(artifacts)
+    key = new_release_key(artifacts)  # the demo plays the release job that signs what it ships
+    roll = hmda_rollout(artifacts, key)
     console.print(f"  canary arms {roll['canary_rows']}")
     console.print("Training a second candidate on a new HMDA schema (pirat renamed, other_debt_ratio added) ...")
     train_hmda_v2(root, artifacts)
     console.print("Training the demand forecaster on elecdemand (Jan-Oct 2014; held out Nov-Dec) ...")
-    d = train_demand(root, artifacts)
+    d = train_demand(root, artifacts, key)
     console.print(f"  {d['train_rows']} training rows, {d['holdout_rows']} held-out rows")
     for name in ("loan_approval", "loan_approval_v2", "demand_forecast", "seed_mini_challenge", "seed_project_2",
                  "loan_serving"):
