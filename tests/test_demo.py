@@ -60,6 +60,20 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     assert abs(onnx_auc["observed"] - expected_auc) < 1e-6  # float32 graph vs float64 scikit-learn
     p99 = next(c for c in serving["checks"] if c["name"] == "latency_p99_ms")
     assert p99["details"]["samples"] == 2000 and p99["details"]["model_kind"] == "onnx"
+    by_name = {c["name"]: c for c in serving["checks"]}
+    assert by_name["model_signature"]["status"] == "pass"  # the release job's signature over the ONNX file
+    # the export returns NaN for a missing numeric input (checked here with onnxruntime directly)
+    from gatekit.onnx_model import OnnxModel
+
+    onnx_model = OnnxModel((art / "hmda_candidate.onnx").read_bytes())
+    row = hold[list(onnx_model.feature_names_in_)].iloc[[0]].copy()
+    row["pirat"] = np.nan
+    nan_out = bool(np.isnan(onnx_model.predict_proba(row)).any())
+    assert (by_name["out_of_range.missing"]["status"] == "fail") == nan_out
+    assert serving["decision"] == ("warn" if nan_out else "pass")
+    demand_run = {c["name"]: c for c in demand["checks"]}
+    assert demand_run["model_signature"]["status"] == "pass"
+    assert demand_run["latency_p95_ms"]["details"]["model_kind"] == "sklearn"
 
 
 def _check_rollout_reports(demo_root: Path, art: Path, hold: pd.DataFrame, cand: np.ndarray) -> None:
