@@ -74,6 +74,47 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
     return opts
 
 
+def policy_files(policy: LoadedPolicy) -> dict[str, Path]:
+    """Files the policy's sections read at run time, by role (model card, signature, requirements, ...)."""
+    pol, base = policy.policy, policy.base_dir
+    out: dict[str, Path] = {}
+    if pol.artifact is not None:
+        if pol.artifact.signature is not None:
+            out["signature"] = base / pol.artifact.signature.file
+            out["public_key"] = base / pol.artifact.signature.public_key
+        meta = pol.artifact.metadata
+        if meta is not None:
+            out["model_card"] = base / meta.file
+            if meta.production_file:
+                out["production_card"] = base / meta.production_file
+    if pol.security is not None:
+        if pol.security.licenses is not None and pol.security.licenses.requirements:
+            out["requirements"] = base / pol.security.licenses.requirements
+        for i, f in enumerate(pol.security.pii.metadata_files if pol.security.pii else []):
+            out[f"pii_metadata_{i}"] = base / f
+    return {k: v.resolve() for k, v in out.items()}
+
+
+def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) -> None:
+    """Hash the files the policy's sections read into the run's file records (the reproducibility hash covers them).
+
+    A file that is missing or not a regular file is recorded with ``sha256: null``; the check that reads
+    it reports the problem.
+    """
+    import stat
+
+    from gatekit.inputs import sha256_file
+
+    for role, path in policy_files(policy).items():
+        try:
+            regular = stat.S_ISREG(path.stat().st_mode)
+            digest = sha256_file(path) if regular else None
+            size = path.stat().st_size if regular else None
+        except OSError:
+            digest, size = None, None
+        files.setdefault(role, {"path": str(path), "sha256": digest, "bytes": size})
+
+
 def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,
         out: str | Path | None = None, **inputs: Any) -> GateReport:
     """Run a policy and return its report.
@@ -130,6 +171,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     needs_inputs = bool(pol.metrics or pol.gates or pol.data_quality is not None or pol.drift is not None
                         or opts.has_baseline_rows)
     loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
+    record_policy_files(lp, loaded.files)
     report = evaluate(lp, loaded, registry)
     if out is not None:
         from gatekit.report import write_reports

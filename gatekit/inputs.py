@@ -180,7 +180,7 @@ def _record(files: dict[str, dict[str, Any]], role: str, path: Path, raw: bytes 
             digest, size = sha256_file(path), path.stat().st_size
         except OSError as exc:
             raise input_error(f"cannot read the {role} file: {exc.strerror}", str(path)) from None
-    files[role] = {"path": str(path), "sha256": digest, "bytes": size}
+    files[role] = {"path": str(path.resolve()), "sha256": digest, "bytes": size}  # absolute: verify runs anywhere
     return digest
 
 
@@ -466,12 +466,15 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
             return OnnxModel(raw)
         except Exception as exc:  # noqa: BLE001 - a graph onnxruntime refuses is an input problem
             raise input_error(f"cannot load the ONNX model: {exc}", str(path), key="model") from None
+    sig_failed = ""
+    if signature is not None and not files["model"]["signature"]["verified"]:
+        sig_failed = f"its signature did not verify ({files['model']['signature']['reason']}), so "
     if fmt.format == "skops":
         try:
             return load_skops(raw, allow_untrusted=verified or trust)
         except UntrustedTypes as exc:
             raise input_error(
-                f"the skops file holds types skops does not trust by default: {exc.types}; set "
+                f"{sig_failed}the skops file holds types skops does not trust by default: {exc.types}; set "
                 f"{sha_key} to the sha256 your training job recorded, or {trust_key} if you vouch for it",
                 str(path), key="model") from None
         except Exception as exc:  # noqa: BLE001 - any load failure is an input problem
@@ -482,9 +485,10 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
                           "files", str(path), key="model")
     if not (verified or trust):
         raise input_error(
-            f"refusing to unpickle {path.name} (its content is {fmt.format}): pickle/joblib files run arbitrary "
-            f"code when loaded. Sign it (artifact.signature) or pin the sha256 your training job recorded for the "
-            f"artifact in {sha_key}; this "
+            f"{sig_failed}refusing to unpickle {path.name} (its content is {fmt.format}): pickle/joblib files run "
+            "arbitrary "
+            f"code when loaded. {'' if baseline else 'Sign it (artifact.signature) or '}pin the sha256 your training "
+            f"job recorded for the artifact in {sha_key}; this "
             f"file's is {digest}, which proves nothing about where it came from. Or set {trust_key} if you "
             "vouch for it; better, save the model with skops",
             str(path), key="model")

@@ -44,16 +44,20 @@ def package_license(dist: Any) -> tuple[str | None, str]:
     if expr:
         return expr.strip(), "License-Expression"
     field = (meta.get("License") or "").strip()
-    if field and "\n" not in field and len(field) <= 80 and field.upper() not in ("UNKNOWN", "NONE"):
-        return field, "License"
     found = []
     for c in meta.get_all("Classifier") or []:
         if c.startswith("License :: "):
             name = c.split(" :: ")[-1]
             found.append(CLASSIFIERS.get(name, name))
     found = [f for f in found if f != "OSI Approved"]
+    short = field and "\n" not in field and len(field) <= 80 and field.upper() not in ("UNKNOWN", "NONE")
+    # a License field that names a precise licence wins; a vague one ("LGPL", "BSD") yields to classifiers
+    if short and (spdx(field) != field or not found) and not spdx(field).endswith("-unspecified"):
+        return field, "License"
     if found:
         return " OR ".join(dict.fromkeys(found)), "classifiers"
+    if short:
+        return field, "License"
     return None, "no licence in the package metadata"
 
 
@@ -67,6 +71,13 @@ _ALIASES = (  # free-text licence names as packages write them -> SPDX identifie
     (r"(psfl?|python software foundation( license)?)", "PSF-2.0"),
     (r"isc( license)?", "ISC"),
     (r"(mpl[- ]?2(\.0)?|mozilla public license 2(\.0)?)", "MPL-2.0"),
+    # GNU family names without a precise version: the family is what allow / deny lists are about
+    (r"(a ?gpl|agplv?3\+?|gnu affero general public license( v?3)?( or later)?( \(agplv3\+?\))?)",
+     "AGPL-unspecified"),
+    (r"(lgpl|lgplv?[23](\.[01])?\+?|gnu lesser general public license( v?[23])?( or later)?( \(lgplv?[23]\+?\))?|"
+     r"gnu library or lesser general public license( \(lgpl\))?)", "LGPL-unspecified"),
+    (r"(gpl|gplv?[23](\.0)?\+?|gnu general public license( v?[23])?( or later)?( \((gpl|gplv?[23]\+?)\))?|gnu gpl)",
+     "GPL-unspecified"),
 )
 
 
@@ -75,7 +86,9 @@ def spdx(name: str) -> str:
 
     ``Apache License 2.0`` -> ``Apache-2.0``; names it does not know are returned as given.
     """
-    text = name.strip().strip("()")
+    text = name.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
     for pattern, ident in _ALIASES:
         if re.fullmatch(pattern, text, flags=re.IGNORECASE):
             return ident
@@ -87,44 +100,141 @@ def _match(lic: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(norm, p.lower()) for p in patterns)
 
 
+def parse_expression(expr: str) -> Any:
+    """Parse an SPDX licence expression into ``("OR" | "AND", [parts])`` / leaf strings.
+
+    ``AND`` binds tighter than ``OR`` (SPDX); parentheses group; ``X WITH exception`` is ``X`` (an
+    exception does not change the licence). A free-text name without operators is one leaf.
+
+    Raises
+    ------
+    ValueError
+        Unbalanced parentheses or an operator without an operand.
+    """
+    words = re.findall(r"\(|\)|[^\s()]+", expr)
+    if not any(w in ("AND", "OR", "WITH") for w in words):
+        return expr.strip()  # a name, perhaps with parentheses: "GNU General Public License (GPL)"
+    pos = 0
+
+    def peek() -> str | None:
+        return words[pos] if pos < len(words) else None
+
+    def take() -> str:
+        nonlocal pos
+        if pos >= len(words):
+            raise ValueError(f"licence expression {expr!r} ends early")
+        pos += 1
+        return words[pos - 1]
+
+    def atom() -> Any:
+        w = take()
+        if w == "(":
+            node = disjunction()
+            if take() != ")":
+                raise ValueError(f"unbalanced parentheses in {expr!r}")
+            return node
+        if w in ("AND", "OR", "WITH", ")"):
+            raise ValueError(f"unexpected {w!r} in licence expression {expr!r}")
+        name = [w]
+        while peek() not in (None, "AND", "OR", "WITH", "(", ")"):
+            name.append(take())  # a free-text name with spaces
+        if peek() == "WITH":
+            take()
+            take()  # the exception's identifier
+        return " ".join(name)
+
+    def conjunction() -> Any:
+        parts = [atom()]
+        while peek() == "AND":
+            take()
+            parts.append(atom())
+        return parts[0] if len(parts) == 1 else ("AND", parts)
+
+    def disjunction() -> Any:
+        parts = [conjunction()]
+        while peek() == "OR":
+            take()
+            parts.append(conjunction())
+        return parts[0] if len(parts) == 1 else ("OR", parts)
+
+    node = disjunction()
+    if pos != len(words):
+        raise ValueError(f"unexpected {words[pos]!r} in licence expression {expr!r}")
+    return node
+
+
+def _leaves(node: Any) -> list[str]:
+    return [node] if isinstance(node, str) else [leaf for part in node[1] for leaf in _leaves(part)]
+
+
 def decide(lic: str | None, allow: list[str], deny: list[str], allow_unknown: bool) -> tuple[str, str]:
     """Return ``(status, why)``, status one of ``allowed``, ``denied``, ``not_allowed``, ``unknown``."""
     if lic is None:
         return ("allowed" if allow_unknown else "unknown"), "licence unknown"
-    alternatives = [a.strip() for a in re.split(r"\s+OR\s+", lic.strip().strip("()"))]
-    reasons = []
-    for alt in alternatives:
-        parts = [p.strip().strip("()") for p in re.split(r"\s+AND\s+", alt)]
-        parts = [re.sub(r"\s+WITH\s+.*$", "", p) for p in parts]  # an exception does not change the licence
-        if any(_match(p, deny) for p in parts):
-            reasons.append(f"{alt} is denied")
-            continue
-        if not allow or all(_match(p, allow) for p in parts):
-            return "allowed", f"{alt} is allowed"
-        reasons.append(f"{alt} is not in the allow list")
-    status = "denied" if any(r.endswith("denied") for r in reasons) else "not_allowed"
-    return status, "; ".join(reasons)
+    try:
+        tree = parse_expression(lic)
+    except ValueError as exc:
+        return ("allowed" if allow_unknown else "unknown"), str(exc)
+
+    def ok(node: Any) -> bool:
+        if isinstance(node, str):
+            return not _match(node, deny) and (not allow or _match(node, allow))
+        op, parts = node
+        return any(ok(p) for p in parts) if op == "OR" else all(ok(p) for p in parts)
+
+    if ok(tree):
+        return "allowed", f"{lic} is allowed"
+    leaves = _leaves(tree)
+    denied = [x for x in leaves if _match(x, deny)]
+    if denied:
+        return "denied", f"{lic}: {', '.join(spdx(x) for x in denied)} denied"
+    return "not_allowed", f"{lic}: {', '.join(spdx(x) for x in leaves if not _match(x, allow))} not in the allow list"
 
 
-def requirement_names(path: Path) -> list[str]:
-    """Package names of a requirements file (``pip freeze`` or hand-written; options and URLs skipped).
+def requirement_names(path: Path, _seen: set[Path] | None = None) -> list[str]:
+    r"""Return the package names of a requirements file (``pip freeze``, pip-compile or hand-written).
+
+    ``-r`` / ``-c`` includes are followed (relative to the file); ``-e ...#egg=name`` and URL lines with
+    ``#egg=`` give their name; other option lines (``--hash``, ``--index-url``) are skipped; ``\``
+    continuations are joined; environment markers are kept with the requirement (not evaluated).
 
     Raises
     ------
     gatekit.errors.InputError
-        Missing file or a line that is not a requirement (with its line number).
+        A missing or unreadable file, an include cycle, or a line that is not a requirement (with its
+        line number).
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
     from gatekit.errors import InputError, Problem, input_error
 
+    seen = _seen if _seen is not None else set()
+    path = path.resolve()
+    if path in seen:
+        raise input_error("requirements files include each other (a cycle)", str(path))
+    seen.add(path)
     if not path.is_file():
         raise input_error("requirements file not found", str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise input_error(f"cannot read the requirements file as text: {exc}", str(path)) from None
     names, problems = [], []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        line = line.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-", "http://", "https://", "git+")):
+    lines = text.replace("\\\n", " ").splitlines()
+    for n, raw in enumerate(lines, 1):
+        line = re.split(r"\s#", raw, maxsplit=1)[0].strip()
+        if not line or line.startswith("#"):
             continue
+        include = re.match(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
+        if include:
+            names.extend(requirement_names(path.parent / include.group(2), seen))
+            continue
+        egg = re.search(r"#egg=([A-Za-z0-9_.-]+)", raw)
+        if egg:
+            names.append(egg.group(1))
+            continue
+        if line.startswith("-") or "://" in line or line.startswith((".", "/")):
+            continue  # options, URLs and local paths without a name: nothing to look up
         try:
             names.append(Requirement(line).name)
         except InvalidRequirement as exc:

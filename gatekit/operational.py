@@ -169,7 +169,8 @@ def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: 
     if latency:
         try:
             # payloads built before timing: the clock sees the model's call, not gatekit's preparation
-            rows = [runner.prepare(X.iloc[[i % len(X)]]) for i in range(spec.warmup + spec.requests)]
+            distinct = [runner.prepare(X.iloc[[i]]) for i in range(min(len(X), spec.warmup + spec.requests))]
+            rows = [distinct[i % len(distinct)] for i in range(spec.warmup + spec.requests)]
             call = runner.request_function()
             for r in rows[: spec.warmup]:
                 call(r)
@@ -288,10 +289,13 @@ def load_samples(path: Any) -> list[float]:
 
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         raise input_error("latency samples file not found", str(path)) from None
     except json.JSONDecodeError as exc:
         raise InputError([Problem(f"invalid JSON: {exc.msg}", str(path), exc.lineno, exc.colno)]) from None
+    except (UnicodeDecodeError, ValueError, RecursionError, OSError) as exc:
+        raise input_error(f'not a latency samples file ({type(exc).__name__}); expected {{"latency_ms": [...]}}',
+                          str(path)) from None
     samples = data.get("latency_ms") if isinstance(data, dict) else data
     if not isinstance(samples, list) or not samples:
         raise input_error('expected {"latency_ms": [numbers, ...]} (milliseconds, one per request)', str(path))

@@ -18,8 +18,9 @@ from gatekit.results import CheckResult, GateReport, OnFail, Status
 from gatekit.sections import Section, default_sections
 from gatekit.sections.base import RunContext
 
-LIBRARIES = ("numpy", "pandas", "scikit-learn", "fairlearn", "pydantic", "pyyaml", "skops", "jinja2",
-             "great-expectations", "pandera", "evidently")
+LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "pydantic", "pyyaml", "skops", "jinja2",
+             "great-expectations", "pandera", "evidently", "onnx", "onnxruntime", "skl2onnx", "cryptography",
+             "packaging", "python-stdnum")
 
 SECTION_ORDER = ("data_quality", "compatibility", "performance", "gates", "fairness", "drift", "operational",
                  "robustness", "artifact", "security", "rollout")
@@ -117,7 +118,7 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         "duration_s": round(time.perf_counter() - t0, 3),
         "policy": {
             "name": policy.name,
-            "path": str(policy.path) if policy.path else None,
+            "path": str(policy.path.resolve()) if policy.path else None,
             "sha256": policy.sha256,
             "version": policy.policy.version,
             "strict": policy.policy.strict,

@@ -135,15 +135,20 @@ def scan_frame(frame: Any, scanner: Scanner, columns: list[str] | None = None) -
     Returns
     -------
     dict
-        ``{column: {kind: count}}`` for columns with at least one finding (never the values).
+        ``{column: {kind: count}}`` for columns with at least one finding (never the values); a column
+        whose name holds personal data is reported as ``<column i, name redacted>`` and counted.
     """
     import pandas as pd
 
     out: dict[str, dict[str, int]] = {}
     cols = columns if columns is not None else [c for c in frame.columns if not (
         pd.api.types.is_bool_dtype(frame[c]) or pd.api.types.is_datetime64_any_dtype(frame[c]))]
-    for c in cols:
+    for pos, c in enumerate(cols):
         counts: Counter[str] = Counter()
+        name_kinds = scanner.kinds_in(str(c))
+        label = f"<column {pos + 1}, name redacted>" if name_kinds else str(c)
+        for kind in name_kinds:  # a header that is personal data (a CSV without its header row)
+            counts[f"{kind} (column name)"] += 1
         # each distinct value is scanned once; its count is what is reported
         for value, n in frame[c].value_counts(dropna=True).items():
             text = as_text(value)
@@ -151,7 +156,7 @@ def scan_frame(frame: Any, scanner: Scanner, columns: list[str] | None = None) -
                 for kind in scanner.kinds_in(text):
                     counts[kind] += int(n)
         if counts:
-            out[str(c)] = dict(counts)
+            out[label] = dict(counts)
     return out
 
 
@@ -159,8 +164,14 @@ def scan_mapping(obj: Any, scanner: Scanner, path: str = "") -> dict[str, list[s
     """Return ``{path: kinds}`` for every string of a nested mapping / list (a model card) holding personal data."""
     out: dict[str, list[str]] = {}
     if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(scan_mapping(v, scanner, f"{path}.{k}" if path else str(k)))
+        for i, (k, v) in enumerate(obj.items()):
+            key_kinds = scanner.kinds_in(str(k))
+            # a key holding personal data is itself a finding, and is never written into a path
+            shown = f"<key {i + 1}, redacted>" if key_kinds else str(k)
+            here = f"{path}.{shown}" if path else shown
+            if key_kinds:
+                out[f"{here} (the key)"] = sorted(key_kinds)
+            out.update(scan_mapping(v, scanner, here))
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
             out.update(scan_mapping(v, scanner, f"{path}[{i}]"))

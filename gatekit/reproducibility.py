@@ -18,7 +18,7 @@ from typing import Any
 def components(policy_sha256: str, files: dict[str, dict[str, Any]], libraries: dict[str, Any]) -> dict[str, Any]:
     """Return the hashed components: ``{"policy": sha, "files": {role: sha}, "libraries": {name: version}}``."""
     return {"policy": policy_sha256,
-            "files": {role: f["sha256"] for role, f in sorted(files.items()) if isinstance(f, dict) and "sha256" in f},
+            "files": {role: f.get("sha256") for role, f in sorted(files.items()) if isinstance(f, dict)},
             "libraries": dict(sorted(libraries.items()))}
 
 
@@ -50,32 +50,55 @@ def verify(report_path: Path) -> dict[str, Any]:
     from gatekit.inputs import sha256_file
     from gatekit.orchestrator import library_versions
 
+    if not report_path.is_file():
+        raise input_error("report not found (or not a file)", str(report_path))
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise input_error("report not found", str(report_path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
         raise input_error(f"not a JSON report: {exc}", str(report_path)) from None
-    meta = report.get("metadata") if isinstance(report, dict) else None
-    rec = (meta or {}).get("reproducibility")
-    if not isinstance(rec, dict) or "sha256" not in rec:
-        raise input_error("the report has no metadata.reproducibility record (written by gatekit 0.6 and later)",
-                          str(report_path))
-    recorded = rec["components"]
+    try:
+        meta = report["metadata"]
+        rec = meta["reproducibility"]
+        recorded = rec["components"]
+        recorded_sha = str(rec["sha256"])
+        policy_path = (meta.get("policy") or {}).get("path")
+        files_meta = (meta.get("inputs") or {}).get("files") or {}
+        if not (isinstance(recorded["files"], dict) and isinstance(recorded["libraries"], dict)
+                and isinstance(files_meta, dict)):
+            raise TypeError("malformed components")
+        policy_sha = recorded["policy"]
+    except (KeyError, TypeError, AttributeError):
+        raise input_error("not a gatekit report with a metadata.reproducibility record (gatekit run writes one)",
+                          str(report_path)) from None
     differences: list[str] = []
-    policy_path = meta.get("policy", {}).get("path")
-    policy_sha = recorded["policy"]
+
+    def rehash(path: Any) -> str | None:
+        import stat
+
+        p = Path(str(path))
+        if not stat.S_ISREG(p.stat().st_mode):  # never read a device or a fifo (a tampered report)
+            raise OSError("not a regular file")
+        return sha256_file(p)
+
     if policy_path:
         try:
-            policy_sha = sha256_file(Path(policy_path))
+            policy_sha = rehash(policy_path)
         except OSError:
             differences.append(f"policy: {policy_path} cannot be read")
     files = {}
-    for role, f in (meta.get("inputs", {}).get("files") or {}).items():
+    for role, f in files_meta.items():
+        path = f.get("path") if isinstance(f, dict) else None
+        if isinstance(f, dict) and f.get("sha256") is None:
+            files[role] = {"sha256": None}  # missing at run time too: compared as missing
+            try:
+                files[role] = {"sha256": rehash(path)}
+            except (OSError, TypeError):
+                pass
+            continue
         try:
-            files[role] = {"sha256": sha256_file(Path(f["path"]))}
-        except (OSError, KeyError, TypeError):
-            differences.append(f"{role}: {f.get('path') if isinstance(f, dict) else f} cannot be read")
+            files[role] = {"sha256": rehash(path)}
+        except (OSError, TypeError):
+            differences.append(f"{role}: {path} cannot be read")
             files[role] = {"sha256": None}
     now = components(policy_sha, files, {k: v for k, v in library_versions().items()
                                          if k in recorded["libraries"]})
@@ -83,11 +106,13 @@ def verify(report_path: Path) -> dict[str, Any]:
         differences.append(f"policy: sha256 {recorded['policy'][:12]}... is now {now['policy'][:12]}...")
     for role in sorted(set(recorded["files"]) | set(now["files"])):
         a, b = recorded["files"].get(role), now["files"].get(role)
-        if a != b and b is not None:
+        if a != b and (b is not None or a is None):
             differences.append(f"{role}: sha256 {str(a)[:12]}... is now {str(b)[:12]}...")
+        elif a != b and not any(d.startswith(f"{role}:") for d in differences):
+            differences.append(f"{role}: was {str(a)[:12]}..., now missing")
     for lib in sorted(recorded["libraries"]):
         if recorded["libraries"][lib] != now["libraries"].get(lib):
             differences.append(f"{lib}: {recorded['libraries'][lib]} is now {now['libraries'].get(lib)}")
     recomputed = digest(now)
-    return {"match": recomputed == rec["sha256"] and not differences, "recorded": rec["sha256"],
+    return {"match": recomputed == recorded_sha and not differences, "recorded": recorded_sha,
             "recomputed": recomputed, "differences": differences}

@@ -43,6 +43,7 @@ class CaseResult:
 
     case: str
     probes: list[Probe] = field(default_factory=list)
+    note: str = ""
 
     @property
     def failed(self) -> list[Probe]:
@@ -109,15 +110,23 @@ def out_of_range(runner: Any, frame: Any, reference: Any, cases: list[str], rows
     -------
     list of CaseResult
     """
+    import pandas as pd
+
     X = frame[runner.features]
-    ref = reference if reference is not None and all(c in reference.columns for c in runner.features) else frame
+    numeric_ref = [c for c in runner.features if pd.api.types.is_numeric_dtype(X[c])]
+    usable = reference is not None and all(c in reference.columns for c in runner.features)
+    bad_ref = [c for c in numeric_ref if usable and not (pd.api.types.is_numeric_dtype(reference[c])
+                                                         and reference[c].notna().any())]
+    ref = reference if usable and not bad_ref else frame
+    note = (f"the reference data's {bad_ref} are not numeric (or all missing) where the evaluation data's are; "
+            "the training range is taken from the evaluation data" if bad_ref else "")
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(X), size=min(rows, len(X)), replace=False)
     base = X.iloc[idx].reset_index(drop=True)
     numeric, text = split_features(X, runner.features)
     out = []
     for case in cases:
-        res = CaseResult(case)
+        res = CaseResult(case, note=note)
         if case == "extreme":
             if numeric:
                 P = base.copy()
@@ -188,19 +197,36 @@ def noise(runner: Any, frame: Any, reference: Any, scale: float, repeats: int, s
     numeric, _ = split_features(X, runner.features)
     if not numeric:
         raise ValueError("the model has no numeric features to add noise to")
-    ref = reference if reference is not None and all(c in reference.columns for c in numeric) else frame
+    import pandas as pd
+
+    ref = reference if reference is not None and all(
+        c in reference.columns and pd.api.types.is_numeric_dtype(reference[c]) for c in numeric) else frame
     stds = {c: float(ref[c].std(ddof=1)) for c in numeric}
+    bad = [c for c, v in stds.items() if not np.isfinite(v)]
+    if bad:
+        raise ValueError(f"no standard deviation for {bad} (fewer than 2 values): the noise has no scale")
     rng = np.random.default_rng(seed)
-    clean = runner(X)
+    clean = np.asarray(runner(X), dtype=float)
+    if not np.isfinite(clean).all():
+        raise ValueError("the model returns scores that are not finite on the clean evaluation rows")
     out: dict[str, Any] = {"numeric_features": numeric, "stds": stds, "scale": scale, "repeats": repeats,
                            "seed": seed, "noisy": [], "flip_rates": []}
+    from gatekit.errors import NotComputable
+
     if metric is not None and data is not None:
-        out["clean"] = metric.spec.fn(replace(data, y_score=clean, y_pred=None, cache={}), **metric.name_params).value
+        try:
+            out["clean"] = metric.spec.fn(replace(data, y_score=clean, y_pred=None, cache={}),
+                                          **metric.name_params).value
+        except NotComputable as exc:  # only the metric rule is affected; the flip rate still stands
+            out["metric_error"] = exc.reason
     for _ in range(repeats):
         P = X.copy()
         for c in numeric:
             P[c] = P[c].astype(float) + rng.normal(0.0, scale * stds[c], len(P))
-        s = runner(P)
+        s = np.asarray(runner(P), dtype=float)
+        if not np.isfinite(s).all():
+            raise ValueError(f"{int((~np.isfinite(s)).sum())} scores are not finite under noise: the model breaks "
+                             "on slightly perturbed inputs")
         if runner.task == "classification":
             out["flip_rates"].append(float(np.mean((s >= threshold) != (clean >= threshold))))
         if "clean" in out:

@@ -51,7 +51,10 @@ def load_public_key(path: Path) -> Any:
 
     raw = path.read_bytes()
     if b"-----BEGIN" in raw:
-        key = load_pem_public_key(raw)
+        try:
+            key = load_pem_public_key(raw)
+        except Exception as exc:  # noqa: BLE001 - UnsupportedAlgorithm, ValueError: all mean "not this key"
+            raise ValueError(f"not a readable PEM public key ({type(exc).__name__}: {exc})") from None
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError(f"the PEM key is {type(key).__name__}, not an Ed25519 public key")
         return key

@@ -852,13 +852,14 @@ class OperationalSpec(Spec):
     Parameters
     ----------
     requests : int
-        Single-row calls timed (default 400: enough for p95; p99 needs 2000).
+        Single-row calls timed (default 400: enough for p95; p99 needs 2000; at most 100,000).
     warmup : int
-        Untimed calls first (default 20).
+        Untimed calls first (default 20; at most 10,000).
     percentile_method : {"nearest_rank", "linear"}
         Default ``nearest_rank``.
     batch_rows : int, optional
-        Rows in the timed batch; default the evaluation rows (drawn with replacement when larger).
+        Rows in the timed batch, at most 5,000,000 (about 8 GB for an ONNX feed of 12 columns);
+        default the evaluation rows (drawn with replacement when larger).
     repeats : int
         Batch calls timed; the median counts (default 3).
     latency_samples, baseline_latency_samples : str, optional
@@ -866,10 +867,10 @@ class OperationalSpec(Spec):
         measuring the candidate's (the production model's) online latency.
     """
 
-    requests: int = Field(default=400, ge=1, le=1_000_000)
-    warmup: int = Field(default=20, ge=0, le=100_000)
+    requests: int = Field(default=400, ge=1, le=100_000)
+    warmup: int = Field(default=20, ge=0, le=10_000)
     percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
-    batch_rows: int | None = Field(default=None, ge=1, le=100_000_000)
+    batch_rows: int | None = Field(default=None, ge=1, le=5_000_000)
     repeats: int = Field(default=3, ge=1, le=100)
     latency_samples: str | None = None
     baseline_latency_samples: str | None = None
@@ -979,7 +980,7 @@ class PiiSpec(Spec):
     national_ids: list[str] = Field(default_factory=lambda: ["us.ssn"])
     scan: list[Literal["data", "outputs", "metadata"]] = Field(
         default_factory=lambda: ["data", "outputs", "metadata"], min_length=1)
-    columns: list[str] | None = None
+    columns: list[str] | None = Field(default=None, min_length=1)
     metadata_files: list[str] = Field(default_factory=list)
     max_values: int = Field(default=0, ge=0)
 

@@ -10,6 +10,7 @@ from gatekit.results import CheckResult, OnFail, Status
 from gatekit.sections.base import RunContext
 
 SECTION = "artifact"
+MAX_CARD_BYTES = 1_000_000
 
 
 class ArtifactSection:
@@ -110,14 +111,32 @@ def read_metadata(path: Path) -> dict[str, Any]:
     """
     import yaml
 
+    class NoAliases(yaml.SafeLoader):
+        """Safe loading without aliases: ``*name`` could expand a 400-byte card into billions of values."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("aliases (*name) are not allowed in a model card; write the values out")
+            return super().compose_node(parent, index)
+
     if not path.is_file():
         raise ValueError(f"the metadata file {path} does not exist")
+    if path.stat().st_size > MAX_CARD_BYTES:
+        raise ValueError(f"{path}: {path.stat().st_size:,} bytes; a model card is a small YAML / JSON file "
+                         f"(limit {MAX_CARD_BYTES:,} bytes)")
+    loader = None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        loader = NoAliases(path.read_text(encoding="utf-8-sig"))
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML/JSON: {exc}") from None
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of fields, not {type(data).__name__}")
     return data
@@ -144,10 +163,13 @@ def _version_check(ctx: RunContext, spec: Any, card: dict[str, Any], sev: OnFail
     raw = _get(card, spec.version_field)
     if _empty(raw):
         return CheckResult(status=Status.FAIL, message=f"the metadata has no {spec.version_field!r}", **base)
+    if not isinstance(raw, str):
+        return CheckResult(status=Status.FAIL, message=f"{spec.version_field} must be text: YAML read {raw!r} as a "
+                           f"{type(raw).__name__} (1.10 becomes 1.1); quote it: {spec.version_field}: '...'", **base)
     try:
-        cand = Version(str(raw))
-    except InvalidVersion:
-        return CheckResult(status=Status.FAIL, message=f"{spec.version_field} {raw!r} is not a version (X.Y.Z)",
+        cand = Version(raw)
+    except (InvalidVersion, ValueError):
+        return CheckResult(status=Status.FAIL, message=f"{spec.version_field} {raw[:40]!r} is not a version (X.Y.Z)",
                            **base)
     prod_raw: Any = spec.production_version
     source = "production_version"
@@ -158,11 +180,14 @@ def _version_check(ctx: RunContext, spec: Any, card: dict[str, Any], sev: OnFail
         except ValueError as exc:
             return CheckResult(status=Status.NOT_COMPUTABLE, message=f"production metadata: {exc}", **base)
         source = str(ppath)
+    if not isinstance(prod_raw, str):
+        return CheckResult(status=Status.NOT_COMPUTABLE, message=f"production {spec.version_field} must be text, not "
+                           f"the {type(prod_raw).__name__} {prod_raw!r} (quote it in the card)", **base)
     try:
-        prod = Version(str(prod_raw))
-    except InvalidVersion:
-        return CheckResult(status=Status.NOT_COMPUTABLE, message=f"production version {prod_raw!r} is not a version",
-                           **base)
+        prod = Version(prod_raw)
+    except (InvalidVersion, ValueError):
+        return CheckResult(status=Status.NOT_COMPUTABLE,
+                           message=f"production version {prod_raw[:40]!r} is not a version", **base)
     details = {"candidate": str(cand), "production": str(prod), "production_source": source,
                "ordering": "PEP 440 (packaging.version)"}
     if cand > prod:

@@ -123,8 +123,11 @@ class RunContext:
         if not has and not fig.errors:
             return None
         spec = self.policy.policy.operational or _default_operational()
-        return self._from_data(lambda: value(fig, resolved.canonical, spec.percentile_method), observed,
-                               "the model was run and measured; that decides")
+        obs = self._from_data(lambda: value(fig, resolved.canonical, spec.percentile_method), observed,
+                              "the model was run and measured; that decides")
+        obs.details["figure_kind"] = ("load_test" if fig.latency_source.startswith("load-test")
+                                      and resolved.canonical in LATENCY_METRICS else "measured")
+        return obs
 
     def baseline_metric(self, resolved: ResolvedMetric, params: dict[str, Any] | None = None) -> Observation:
         """Return the production (baseline) model's value of a metric, computed once.
@@ -227,6 +230,11 @@ class RunContext:
             obs = self._operational_obs(resolved, "candidate", observed)
             if obs is not None:
                 return obs
+            if self.inputs.model is not None and self.inputs.runner is None and self.inputs.latency_samples is None:
+                why = self.inputs.scoring_error or self.inputs.runner_error or "it cannot run on the evaluation data"
+                return Observation(None, "error", f"the model was given but could not be run, so a declared figure "
+                                   f"cannot stand in for it: {why}", "computed",
+                                   {"metrics_file_value": observed.value if observed is not None else None})
             if observed is None:
                 why = self.inputs.runner_error or ("no model artifact was given to run (inputs.model / --model) and no "
                                                    "metrics file has it")

@@ -377,7 +377,8 @@ class DataQualitySection:
                     "observed_value"):
             if key in r:
                 details[key] = r[key]
-        if "partial_unexpected_list" in r and item.kind != "nulls":  # null examples would all read None
+        if "partial_unexpected_list" in r and item.kind != "nulls" and "pii" not in item.expectation_type:
+            # (null examples would all read None; a personal-data finding is never shown, only counted)
             distinct: list[Any] = []  # distinct values, first seen first: "6, 6" tells nothing "6" does not
             for x in r["partial_unexpected_list"]:
                 if x not in distinct:
@@ -484,7 +485,8 @@ class DataQualitySection:
             pct = float(r["unexpected_percent"])
             mostly = item.kwargs.get("mostly", 1.0)
             thr = _share(mostly) if isinstance(mostly, (int, float)) else None
-            examples = ", ".join(repr(_short(x)) for x in list(r.get("partial_unexpected_list") or [])[:5])
+            shown = [] if "pii" in item.expectation_type else list(r.get("partial_unexpected_list") or [])[:5]
+            examples = ", ".join(repr(_short(x)) for x in shown)
             n = r["unexpected_count"]
             msg = f"{fmt(n)} unexpected value{'' if n == 1 else 's'} ({fmt(pct)} %)"
             if examples:

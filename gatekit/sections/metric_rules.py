@@ -70,6 +70,18 @@ class MetricRulesSection:
             bobs = ctx.baseline_metric(res, params)
             rows = data.baseline if data is not None and bobs.source == "computed" else None
             base = Side(bobs, rows, "production")
+            kinds = {o.details.get("figure_kind") or o.source for o in (obs, bobs) if o.state == "ok"}
+            if res.spec.section == "operational" and len(kinds) > 1:
+                # a load test against an in-process timing (or a declared figure) compares two different things
+                from gatekit.sections.comparison import conditions
+
+                conds = conditions(rule)
+                return CheckResult(name=rule.check_name, section=res.spec.section, on_fail=rule.on_fail,
+                                   status=Status.NOT_COMPUTABLE, metric=res.canonical,
+                                   op=conds[0][0] if len(conds) == 1 else "within", threshold=conds[-1][1],
+                                   message=f"{rule.name}: the candidate's figure and production's come from different "
+                                           f"sources ({' vs '.join(sorted(kinds))}); give both as load-test samples or "
+                                           "let gatekit time both models", details=details)
         return evaluate_rule(rule, res, {**res.name_params, **params}, cand, base, paired=True,
                              section=res.spec.section, name=rule.check_name, base_details=details,
                              intervals=ctx.intervals)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gatekit.policy.loader import LoadedPolicy
@@ -79,9 +80,9 @@ class RobustnessSection:
         for check, limit in wanted:
             if check == "noise.metric_drop":
                 if "degradation" not in res:
+                    why = res.get("metric_error") or f"{name} needs the target column (inputs.target)"
                     out.append(CheckResult(name=check, section=SECTION, on_fail=sev, status=Status.NOT_COMPUTABLE,
-                                           message=f"{name} needs the target column (inputs.target)",
-                                           details=details))
+                                           message=f"{name}: {why}", details=details))
                     continue
                 v = res["degradation"]
                 msg = (f"{res['metric']} {res['clean']:.4g} clean, {sum(res['noisy']) / len(res['noisy']):.4g} "
@@ -118,6 +119,9 @@ class RobustnessSection:
             msg = (f"the model handled all {len(r.probes)} probe(s)" if not failed else
                    f"{len(failed)} of {len(r.probes)} probe(s) failed: " +
                    "; ".join(f"{p.target}: {p.outcome}" for p in failed[:5]))
+            if r.note:
+                ref = ctx.inputs.files.get("reference", {}).get("path", "the reference data")
+                msg += f" (note: {r.note.replace('the reference data', Path(ref).name)})"
             out.append(CheckResult(name=name, section=SECTION, on_fail=sev,
                                    status=Status.PASS if not failed else Status.FAIL, observed=float(len(failed)),
                                    op="<=", threshold=0.0, margin=-float(len(failed)), message=msg,

@@ -78,9 +78,12 @@ class SecuritySection:
         if missing:
             return CheckResult(name="pii.data", section=SECTION, on_fail=sev, status=Status.FAIL,
                                message=f"columns to scan are missing from the data: {missing}")
+        if len(frame) == 0:
+            return CheckResult(name="pii.data", section=SECTION, on_fail=sev, status=Status.NOT_COMPUTABLE,
+                               message="the evaluation data has no rows to scan")
         found = scan_frame(frame, scanner, spec.columns)
         return self._result("pii.data", sev, found, f"the evaluation data ({len(frame):,} rows)", spec.max_values,
-                            {"columns_scanned": list(spec.columns or map(str, frame.columns))})
+                            {"columns_scanned": len(spec.columns or frame.columns)})
 
     def _pii_outputs(self, ctx: RunContext, spec: Any, scanner: Any, sev: OnFail) -> CheckResult:
         import pandas as pd
