@@ -101,6 +101,9 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
                          "rules")
     if pol.canary is not None:
         parts.append(f"{len(pol.canary.rules)} canary rules")
+    for label, section in (("robustness", pol.robustness), ("artifact", pol.artifact), ("security", pol.security)):
+        if section is not None:
+            parts.append(f"{section.rule_count()} {label} rules")
     relative = sum(r.relative is not None for r in pol.metrics)
     if relative:
         parts[0] += f" ({relative} relative to the baseline)"
