@@ -48,7 +48,7 @@ def package_license(dist: Any) -> tuple[str | None, str]:
     for c in meta.get_all("Classifier") or []:
         if c.startswith("License :: "):
             name = c.split(" :: ")[-1]
-            found.append(CLASSIFIERS.get(name, name))
+            found.append(spdx(CLASSIFIERS.get(name, name)))  # "GNU General Public License (GPL)" -> a family
     found = [f for f in found if f != "OSI Approved"]
     short = field and "\n" not in field and len(field) <= 80 and field.upper() not in ("UNKNOWN", "NONE")
     # a License field that names a precise licence wins; a vague one ("LGPL", "BSD") yields to classifiers
@@ -174,6 +174,9 @@ def decide(lic: str | None, allow: list[str], deny: list[str], allow_unknown: bo
     try:
         tree = parse_expression(lic)
     except ValueError as exc:
+        pieces = [lic, *re.split(r"\s+(?:OR|AND)\s+", lic)]
+        if any(_match(x, deny) for x in pieces):  # unreadable, but naming a denied licence: deny wins
+            return "denied", f"{lic}: names a denied licence ({exc})"
         return ("allowed" if allow_unknown else "unknown"), str(exc)
 
     def ok(node: Any) -> bool:

@@ -67,8 +67,9 @@ def percentile(samples: Any, q: float, method: str = "nearest_rank") -> float:
     x = np.sort(np.asarray(samples, dtype=float))
     need = min_samples(q)
     if len(x) < need:
-        raise NotComputable(f"p{round(q * 100):g} needs at least {need} samples (20 / (1 - {q:g})); {len(x)} were "
-                            "measured: raise operational.requests", {"samples": len(x), "needed": need})
+        raise NotComputable(f"p{round(q * 100):g} needs at least {need} samples (20 / (1 - {q:g})); there are "
+                            f"{len(x)}: raise operational.requests, or give a load test with more samples",
+                            {"samples": len(x), "needed": need})
     if method == "linear":
         return float(np.quantile(x, q, method="linear"))
     return float(x[max(0, math.ceil(round(q * len(x), 9)) - 1)])

@@ -132,7 +132,8 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     }
     from gatekit.reproducibility import components, digest
 
-    parts = components(policy.sha256, inputs.files, meta["libraries"])
+    packages = section_info.pop("reproducibility_packages", None)  # what a licence check read
+    parts = components(policy.sha256, inputs.files, meta["libraries"], packages)
     meta["reproducibility"] = {"sha256": digest(parts), "components": parts,
                                "definition": "sha256 of the canonical JSON of the policy's sha256, each input file's "
                                              "sha256 by role, and the library versions"}

@@ -15,11 +15,32 @@ from pathlib import Path
 from typing import Any
 
 
-def components(policy_sha256: str, files: dict[str, dict[str, Any]], libraries: dict[str, Any]) -> dict[str, Any]:
-    """Return the hashed components: ``{"policy": sha, "files": {role: sha}, "libraries": {name: version}}``."""
-    return {"policy": policy_sha256,
-            "files": {role: f.get("sha256") for role, f in sorted(files.items()) if isinstance(f, dict)},
-            "libraries": dict(sorted(libraries.items()))}
+def components(policy_sha256: str, files: dict[str, dict[str, Any]], libraries: dict[str, Any],
+               packages: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the hashed components: ``{"policy": sha, "files": {role: sha}, "libraries": {name: version}}``.
+
+    ``packages`` (the versions of the packages a licence check read, None when not installed) is added
+    when given: installing one of them changes that check's outcome.
+    """
+    out = {"policy": policy_sha256,
+           "files": {role: f.get("sha256") for role, f in sorted(files.items()) if isinstance(f, dict)},
+           "libraries": dict(sorted(libraries.items()))}
+    if packages:
+        out["packages"] = dict(sorted(packages.items()))
+    return out
+
+
+def installed_versions(names: Any) -> dict[str, str | None]:
+    """Versions of the named distributions installed here (None for one that is not)."""
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def digest(parts: dict[str, Any]) -> str:
@@ -100,8 +121,14 @@ def verify(report_path: Path) -> dict[str, Any]:
         except (OSError, TypeError):
             differences.append(f"{role}: {path} cannot be read")
             files[role] = {"sha256": None}
+    packages = recorded.get("packages") if isinstance(recorded.get("packages"), dict) else None
     now = components(policy_sha, files, {k: v for k, v in library_versions().items()
-                                         if k in recorded["libraries"]})
+                                         if k in recorded["libraries"]},
+                     installed_versions(packages) if packages else None)
+    for name in sorted(packages or {}):
+        if packages[name] != now["packages"].get(name):
+            differences.append(f"package {name}: {packages[name]} is now {now['packages'].get(name)} "
+                               "(a licence check read it)")
     if now["policy"] != recorded["policy"]:
         differences.append(f"policy: sha256 {recorded['policy'][:12]}... is now {now['policy'][:12]}...")
     for role in sorted(set(recorded["files"]) | set(now["files"])):

@@ -72,15 +72,20 @@ def _check_scores(scores: Any, n: int, task: str) -> tuple[bool, str]:
     return True, f"{n} finite scores" + (" in [0, 1]" if task == "classification" else "")
 
 
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _probe(runner: Any, X: Any, case: str, target: str, refusal_ok: bool = False) -> Probe:
     try:
         scores = runner(X)
     except (ValueError, TypeError) as exc:
         if refusal_ok:
             return Probe(case, target, True, f"refused cleanly: {type(exc).__name__}")
-        return Probe(case, target, False, f"raised {type(exc).__name__}: {str(exc)[:200]}")
+        return Probe(case, target, False, f"raised {type(exc).__name__}: {_one_line(exc)}")
     except Exception as exc:  # noqa: BLE001 - a crash is the finding
-        return Probe(case, target, False, f"raised {type(exc).__name__}: {str(exc)[:200]}")
+        return Probe(case, target, False, f"raised {type(exc).__name__}: {_one_line(exc)}")
     ok, why = _check_scores(scores, len(X), runner.task)
     return Probe(case, target, ok, why)
 
@@ -119,7 +124,9 @@ def out_of_range(runner: Any, frame: Any, reference: Any, cases: list[str], rows
                                                          and reference[c].notna().any())]
     ref = reference if usable and not bad_ref else frame
     note = (f"the reference data's {bad_ref} are not numeric (or all missing) where the evaluation data's are; "
-            "the training range is taken from the evaluation data" if bad_ref else "")
+            "the training range is taken from the evaluation data" if bad_ref else
+            "" if usable else "no reference data (inputs.reference) with these features: the training range is "
+            "taken from the evaluation data")
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(X), size=min(rows, len(X)), replace=False)
     base = X.iloc[idx].reset_index(drop=True)

@@ -196,7 +196,7 @@ def test_fewer_samples_than_needed_is_not_computable(q: float, label: str, need:
     with pytest.raises(NotComputable) as exc:
         percentile(np.arange(1.0, need), q)  # need - 1 samples
     assert f"{label} needs at least {need} samples" in exc.value.reason
-    assert f"{need - 1} were measured" in exc.value.reason
+    assert f"there are {need - 1}" in exc.value.reason
     assert exc.value.details == {"samples": need - 1, "needed": need}
     # one more sample is enough: 1..need, nearest rank x[ceil(q * need) - 1] = ceil(q * need)
     assert percentile(np.arange(1.0, need + 1), q) == math.ceil(q * need)
@@ -441,7 +441,7 @@ def test_p99_from_400_requests_is_not_computable_and_blocks(clf: dict[str, Any])
                                        {"requests": 400, "warmup": 0}))
     check = _only(report)
     assert check.status == Status.NOT_COMPUTABLE
-    assert "needs at least 2000 samples" in check.message and "400 were measured" in check.message
+    assert "needs at least 2000 samples" in check.message and "there are 400" in check.message
     assert "operational.requests" in check.message
     assert check.details["needed"] == 2000 and check.details["samples"] == 400
     assert report.decision == Decision.BLOCK

@@ -140,3 +140,26 @@ def test_policy_validation() -> None:
         load_policy({"version": 1, "security": {"pii": {"national_ids": ["zz.nope"]}}})
     with pytest.raises(PolicyError, match="kinds"):
         load_policy({"version": 1, "security": {"pii": {"kinds": ["ssn"]}}})
+
+
+def test_an_unparseable_licence_naming_a_denied_one_is_denied_even_with_allow_unknown() -> None:
+    lic = "Artistic License OR GNU General Public License (GPL) (v2) OR GPL-2.0-or-later"
+    assert decide(lic, [], ["GPL-*"], allow_unknown=True)[0] == "denied"
+
+
+def test_licence_check_packages_are_in_the_reproducibility_hash(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatekit import reproducibility
+
+    (tmp_path / "req.txt").write_text("surely-not-installed-xyz\n")
+    (tmp_path / "m.json").write_text("{}")
+    (tmp_path / "p.yaml").write_text("version: 1\ninputs: {metrics: m.json}\n"
+                                     "security: {licenses: {requirements: req.txt, allow: [MIT]}}\n")
+    gatekit.run(tmp_path / "p.yaml", out=tmp_path / "o")
+    report = tmp_path / "o" / "gate_report.json"
+    assert reproducibility.verify(report)["match"] is True
+    # installing the package would change the licence check's outcome: verify must notice
+    monkeypatch.setattr(reproducibility, "installed_versions", lambda names: {n: "1.0" for n in names})
+    res = reproducibility.verify(report)
+    assert res["match"] is False and res["differences"] == [
+        "package surely-not-installed-xyz: None is now 1.0 (a licence check read it)"]

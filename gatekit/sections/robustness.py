@@ -118,7 +118,8 @@ class RobustnessSection:
             failed = r.failed
             msg = (f"the model handled all {len(r.probes)} probe(s)" if not failed else
                    f"{len(failed)} of {len(r.probes)} probe(s) failed: " +
-                   "; ".join(f"{p.target}: {p.outcome}" for p in failed[:5]))
+                   "; ".join(f"{p.target}: {p.outcome}" for p in failed[:5])
+                   + (f"; and {len(failed) - 5} more" if len(failed) > 5 else ""))
             if r.note:
                 ref = ctx.inputs.files.get("reference", {}).get("path", "the reference data")
                 msg += f" (note: {r.note.replace('the reference data', Path(ref).name)})"

@@ -154,8 +154,11 @@ class SecuritySection:
                 return CheckResult(status=Status.ERROR, message=str(exc), **base)
             source = f"{path.name} ({len(names)} packages)"
         records = check(names, spec.allow, spec.deny, spec.allow_unknown)
+        # installing or upgrading one of these packages changes the decision: the reproducibility hash
+        # covers their versions (None: not installed)
+        ctx.info.setdefault("reproducibility_packages", {}).update({r["package"]: r["version"] for r in records})
         bad = [r for r in records if r["status"] != "allowed"]
-        shown = "; ".join(f"{r['package']} ({r['license'] or 'licence unknown'}: {r['status'].replace('_', ' ')})"
+        shown = "; ".join(f"{r['package']} ({r['license'] or r['source']}: {r['status'].replace('_', ' ')})"
                           for r in bad[:10])
         more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
         msg = (f"all {len(records)} packages of {source} have allowed licences" if not bad else
