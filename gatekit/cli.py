@@ -202,11 +202,18 @@ def run(
                          baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,
                          baseline_trust_model=baseline_trust_model or None, baseline_metrics=baseline_metrics,
                          canary_data=canary_log)
+        if report.metadata["policy"]["resolved"].get("mode") == "warn_only":
+            if fail_on_warn:
+                raise _UsageConflict("the policy's mode: warn_only (a pilot that never fails) and --fail-on-warn "
+                                     "contradict each other; remove one")
+            warn_only = True  # the policy is being piloted: report what would block, exit 0
         code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
         report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")
         report.metadata["exit_code"] = code
         out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
         written = write_reports(report, out_dir)
+    except _UsageConflict as exc:
+        _fail(exc, "invalid usage")
     except PolicyError as exc:
         _fail(exc, f"invalid policy: {policy}")
     except InputError as exc:
@@ -220,6 +227,10 @@ def run(
     except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
         _silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
     raise typer.Exit(code)
+
+
+class _UsageConflict(ValueError):
+    """Flags and policy settings that contradict each other."""
 
 
 def _silence_stdout() -> None:
@@ -242,6 +253,18 @@ def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = Fa
     if decision == Decision.BLOCK or (fail_on_warn and decision == Decision.WARN):
         return EXIT_BLOCK
     return EXIT_PASS
+
+
+@app.command()
+def schema() -> None:
+    """Print the policy file's JSON Schema (for editor completion and validation in other tools)."""
+    import json
+
+    from gatekit.policy.models import Policy
+
+    doc = Policy.model_json_schema()
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc}
+    typer.echo(json.dumps(doc, indent=2, sort_keys=False))
 
 
 @app.command("metrics")

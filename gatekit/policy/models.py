@@ -320,7 +320,8 @@ class FeatureSignatureSpec(Spec):
     """
 
     mode: Annotated[Literal["strict", "backward"],
-                    BeforeValidator(lambda v: "backward" if v == "compatible" else v)] = "strict"
+                    BeforeValidator(lambda v: "backward" if v == "compatible" else v,
+                                    json_schema_input_type=Literal["strict", "backward", "compatible"])] = "strict"
     expected: dict[str, LogicalType] | None = Field(default=None, min_length=1)
     expected_file: str | None = None
     expected_model: str | None = None
@@ -344,6 +345,8 @@ class FeatureSignatureSpec(Spec):
 
 
 def _signature_shorthand(v: Any) -> Any:
+    if v == "off":
+        return None
     if v == "compatible":  # the seed's word for backward compatibility
         return {"mode": "backward"}
     if isinstance(v, str) and v in ("strict", "backward"):
@@ -363,14 +366,12 @@ class CompatibilitySpec(Spec):
         Default ``block``.
     """
 
-    feature_signature: Annotated[FeatureSignatureSpec | None, BeforeValidator(_signature_shorthand)] = None
+    feature_signature: Annotated[
+        FeatureSignatureSpec | None,
+        BeforeValidator(_signature_shorthand, json_schema_input_type=FeatureSignatureSpec | Literal[
+            "strict", "backward", "compatible", "off"] | None)] = None
     model_format: ModelFormatSpec | None = None
     on_fail: OnFailField = OnFail.BLOCK
-
-    @field_validator("feature_signature", mode="before")
-    @classmethod
-    def _off(cls, v: Any) -> Any:
-        return None if v == "off" else v
 
     def rule_count(self) -> int:
         """Return the number of rules this section evaluates."""
@@ -703,7 +704,9 @@ class DataQualitySpec(Spec):
     min_rows: int | None = Field(default=None, ge=0)
     max_null_fraction: float | None = Field(default=None, ge=0, le=1)
     expectations: list[ExpectationRule] = Field(default_factory=list)
-    suites: Annotated[list[SuiteRef], BeforeValidator(_suite_shorthand)] = Field(default_factory=list)
+    suites: Annotated[list[SuiteRef],
+                      BeforeValidator(_suite_shorthand, json_schema_input_type=list[SuiteRef | str])] = Field(
+        default_factory=list)
     expectations_dir: str | None = None
     on_fail: OnFailField = OnFail.BLOCK
 
@@ -809,7 +812,7 @@ class CanarySpec(Spec):
     min_rows_per_arm: int = Field(default=100, ge=2)
     rules: list[MetricRule] = Field(min_length=1)
 
-    @field_validator("sensitive", mode="before")
+    @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -1181,7 +1184,7 @@ class InputsSpec(Spec):
     task: Literal["classification", "regression"] | None = None
     baseline: BaselineSpec | None = None
 
-    @field_validator("sensitive", mode="before")
+    @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -1199,6 +1202,9 @@ class Policy(Spec):
     strict : bool
         Strict mode (default true): a block rule that is not a clean pass (error, not computable,
         skipped, missing) blocks.
+    mode : {"enforce", "warn_only"}
+        ``warn_only`` pilots the policy: the report says what would have blocked, ``gatekit run`` exits 0
+        (as ``--warn-only``). Default ``enforce``.
     decision_threshold : float
         Score threshold for predicted labels (``score >= threshold``), default 0.5.
     inputs : InputsSpec, optional
@@ -1222,6 +1228,7 @@ class Policy(Spec):
     name: str | None = None
     description: str | None = None
     strict: bool = True
+    mode: Literal["enforce", "warn_only"] = "enforce"
     decision_threshold: float = Field(default=0.5, ge=0, le=1)
     inputs: InputsSpec | None = None
     metrics: list[MetricRule] = Field(default_factory=list)
