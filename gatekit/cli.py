@@ -255,6 +255,34 @@ def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = Fa
     return EXIT_PASS
 
 
+policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("diff")
+def policy_diff(
+    old: Annotated[Path, typer.Argument(help="The policy as it was.")],
+    new: Annotated[Path, typer.Argument(help="The policy as it is now.")],
+    format: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+) -> None:
+    """Print a changelog from OLD to NEW: added, removed, tightened, loosened rules and severity changes."""
+    import json
+
+    from gatekit.errors import PolicyError
+    from gatekit.policy import load_policy
+    from gatekit.policy.diff import diff
+
+    if format not in ("markdown", "json"):
+        _fail(ValueError(f"--format must be markdown or json, not {format!r}"), "invalid usage")
+    try:
+        d = diff(load_policy(old), load_policy(new))
+    except PolicyError as exc:
+        _fail(exc, "invalid policy")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    typer.echo(d.to_markdown() if format == "markdown" else json.dumps(d.to_dict(), indent=2))
+
+
 @app.command()
 def schema() -> None:
     """Print the policy file's JSON Schema (for editor completion and validation in other tools)."""
