@@ -46,6 +46,8 @@ class LoadedPolicy:
         ``metrics[i].params`` after the metric's own validators (e.g. a threshold as float).
     canary_resolved, canary_params : dict of int
         The same for ``canary.rules[i]``.
+    bases : list of (str, str)
+        The ``extends:`` files merged under this policy (path, sha256), in merge order.
     expressions : dict of int to Node
         ``gates[i].require`` parsed.
     positions : dict
@@ -59,6 +61,7 @@ class LoadedPolicy:
     params: dict[int, dict[str, Any]] = field(default_factory=dict)
     canary_resolved: dict[int, ResolvedMetric] = field(default_factory=dict)
     canary_params: dict[int, dict[str, Any]] = field(default_factory=dict)
+    bases: list[tuple[str, str]] = field(default_factory=list)
     expressions: dict[int, Node] = field(default_factory=dict)
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
@@ -372,6 +375,136 @@ def _has_rules(policy: Policy) -> bool:
                             policy.robustness))
 
 
+def _read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
+               problems: list[Problem]) -> tuple[Any, str]:
+    """Read one policy YAML file safely: its data (positions into ``pos``) and its sha256.
+
+    Raises
+    ------
+    PolicyError
+        Unreadable, oversized, not UTF-8, not YAML, or an alias bomb.
+    """
+    file = str(path)
+    if path.exists() and not path.is_file():
+        raise PolicyError([Problem("not a regular file; give the policy's YAML file", file)])
+    if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
+        raise PolicyError([Problem(f"the file is {path.stat().st_size:,} bytes; a policy is a small YAML file "
+                                   f"(limit {MAX_POLICY_BYTES:,} bytes)", file)])
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyError([Problem("policy file not found; check the path", file)]) from None
+    except OSError as exc:
+        raise PolicyError([Problem(f"cannot read the policy file: {exc.strerror}", file)]) from None
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
+    loader = None
+    try:
+        loader = PolicyYamlLoader(text)  # a SafeLoader subclass: no Python objects; may reject the text
+        root = loader.get_single_node()  # parsed once: sized, walked for positions, then constructed
+        size = _expanded_size(root) if root is not None else 0
+        if size is None:
+            raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
+        if size > MAX_POLICY_NODES:
+            raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
+                                       "YAML aliases; a policy this large is not a policy", file)])
+        data = loader.construct_document(root) if root is not None else None
+        if root is not None:
+            _walk(root, (), pos, problems, file)
+    except RecursionError:
+        raise PolicyError([Problem("the YAML is nested too deeply", file)]) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise PolicyError([Problem(f"YAML value error: {exc}", file)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise PolicyError([Problem(f"YAML syntax error: {exc.problem}", file, line, col)]) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([Problem(f"YAML error: {exc}", file)]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return data, digest
+
+
+def _rule_identity(rule: Any) -> Any:
+    if not isinstance(rule, dict):
+        return id(rule)
+    from gatekit.policy.models import RELATIVE_KEYS
+
+    form = rule.get("op") or next((k for k in RELATIVE_KEYS if k in rule), None)
+    return (rule.get("name"), form, repr(sorted((rule.get("params") or {}).items())) if isinstance(
+        rule.get("params"), dict) else None, rule.get("confidence"), rule.get("guardband"))
+
+
+def merge_policies(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``child`` over ``base`` (``extends:``).
+
+    Mappings merge key by key, the child's scalars and lists winning; ``metrics`` (and ``canary.rules``)
+    keep the base's rules and add the child's, a child rule with the same metric name, operator or
+    relative key, parameters and confidence settings replacing the base's; ``gates`` likewise by gate
+    name. Any other list is replaced whole by the child's.
+    """
+    out = dict(base)
+    for key, value in child.items():
+        old = out.get(key)
+        if key in ("metrics", "rules", "gates") and isinstance(old, list) and isinstance(value, list):
+            ident = (lambda g: g.get("gate") if isinstance(g, dict) else id(g)) if key == "gates" else _rule_identity
+            replaced = {ident(r) for r in value}
+            out[key] = [r for r in old if ident(r) not in replaced] + list(value)
+        elif isinstance(old, dict) and isinstance(value, dict):
+            out[key] = merge_policies(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve_extends(data: dict[str, Any], folder: Path, file: str, bases: list[tuple[str, str]],
+                     seen: set[Path], offsets: dict[tuple[str, ...], int] | None = None) -> dict[str, Any]:
+    """Merge the policy's ``extends:`` files (in order, each possibly extending others) under it."""
+    ext = data.get("extends")
+    names = [ext] if isinstance(ext, str) else ext
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise PolicyError([Problem("extends must be a policy file or a list of them, e.g. extends: base.yaml", file,
+                                   key="extends")])
+    merged: dict[str, Any] = {}
+    for name in names:
+        bpath = (folder / name).resolve()
+        if bpath in seen:
+            raise PolicyError([Problem(f"extends cycle: {name} extends, directly or not, the policy itself", file,
+                                       key="extends")])
+        if not bpath.is_file():
+            raise PolicyError([Problem(f"extends: {name} not found (relative to {folder})", file, key="extends")])
+        base_problems: list[Problem] = []
+        bdata, bdigest = _read_yaml(bpath, {}, base_problems)
+        if base_problems:
+            raise PolicyError(base_problems)
+        if not isinstance(bdata, dict):
+            raise PolicyError([Problem("a base policy must be a mapping", str(bpath))])
+        if "extends" in bdata:
+            bdata = _resolve_extends(bdata, bpath.parent, str(bpath), bases, seen | {bpath})
+        bases.append((str(bpath), bdigest))
+        merged = merge_policies(merged, bdata)
+    child = {k: v for k, v in data.items() if k != "extends"}
+    if offsets is not None:  # where the child's rules land in the merged lists (for its line numbers)
+        for loc in (("metrics",), ("gates",), ("canary", "rules")):
+            base_list: Any = merged
+            child_list: Any = child
+            for part in loc:
+                base_list = base_list.get(part) if isinstance(base_list, dict) else None
+                child_list = child_list.get(part) if isinstance(child_list, dict) else None
+            if isinstance(base_list, list) and isinstance(child_list, list):
+                ident = (lambda g: g.get("gate") if isinstance(g, dict) else id(g)) if loc == ("gates",) \
+                    else _rule_identity
+                replaced = {ident(r) for r in child_list}
+                offsets[loc] = sum(ident(r) not in replaced for r in base_list)
+    return merge_policies(merged, child)
+
+
 def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | None = None) -> LoadedPolicy:
     """Read and validate a policy.
 
@@ -404,49 +537,16 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     else:
         path = Path(source)
         file = str(path)
-        if path.exists() and not path.is_file():
-            raise PolicyError([Problem("not a regular file; give the policy's YAML file", file)])
-        if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
-            raise PolicyError([Problem(f"the file is {path.stat().st_size:,} bytes; a policy is a small YAML file "
-                                       f"(limit {MAX_POLICY_BYTES:,} bytes)", file)])
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise PolicyError([Problem("policy file not found; check the path", file)]) from None
-        except OSError as exc:
-            raise PolicyError([Problem(f"cannot read the policy file: {exc.strerror}", file)]) from None
-        digest = hashlib.sha256(raw).hexdigest()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
-        loader = None
-        try:
-            loader = PolicyYamlLoader(text)  # a SafeLoader subclass: no Python objects; may reject the text
-            root = loader.get_single_node()  # parsed once: sized, walked for positions, then constructed
-            size = _expanded_size(root) if root is not None else 0
-            if size is None:
-                raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
-            if size > MAX_POLICY_NODES:
-                raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
-                                           "YAML aliases; a policy this large is not a policy", file)])
-            data = loader.construct_document(root) if root is not None else None
-            if root is not None:
-                _walk(root, (), pos, problems, file)
-        except RecursionError:
-            raise PolicyError([Problem("the YAML is nested too deeply", file)]) from None
-        except ValueError as exc:  # e.g. an integer with thousands of digits
-            raise PolicyError([Problem(f"YAML value error: {exc}", file)]) from None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = mark.line + 1 if mark else None
-            col = mark.column + 1 if mark else None
-            raise PolicyError([Problem(f"YAML syntax error: {exc.problem}", file, line, col)]) from None
-        except yaml.YAMLError as exc:
-            raise PolicyError([Problem(f"YAML error: {exc}", file)]) from None
-        finally:
-            if loader is not None:
-                loader.dispose()
+        data, digest = _read_yaml(path, pos, problems)
+    bases: list[tuple[str, str]] = []
+    if isinstance(data, dict) and "extends" in data:
+        offsets: dict[tuple[str, ...], int] = {}
+        data = _resolve_extends(data, path.parent if path is not None else Path.cwd(), file, bases,
+                                {path.resolve()} if path is not None else set(), offsets)
+        for loc, shift in offsets.items():  # the child's rules follow the base's kept rules
+            n = len(loc)
+            pos = {((*k[:n], k[n] + shift, *k[n + 1:]) if k[:n] == loc and len(k) > n and isinstance(k[n], int)
+                    else k): v for k, v in pos.items()}
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
@@ -467,7 +567,7 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     assert policy is not None
     lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos, params=cleaned_params,
-                      canary_params=canary_params)
+                      canary_params=canary_params, bases=bases)
     for i, rule in enumerate(policy.metrics):
         resolved = registry.resolve(rule.name)
         assert resolved is not None  # validated by MetricRule

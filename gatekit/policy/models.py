@@ -1197,6 +1197,9 @@ class Policy(Spec):
     ----------
     version : int or str
         The policy's own version (recorded in the report), e.g. ``1`` or ``"2.3.0"``.
+    extends : str or list of str, optional
+        Base policies merged under this one (relative to this file); see
+        :func:`gatekit.policy.loader.merge_policies`. Resolved before validation, so never set here.
     name : str, optional
         Policy name; defaults to the file's stem.
     strict : bool
@@ -1225,6 +1228,7 @@ class Policy(Spec):
     """
 
     version: int | str
+    extends: str | list[str] | None = None
     name: str | None = None
     description: str | None = None
     strict: bool = True
