@@ -103,18 +103,12 @@ def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) 
     A file that is missing or not a regular file is recorded with ``sha256: null``; the check that reads
     it reports the problem.
     """
-    import stat
-
-    from gatekit.inputs import sha256_file
+    from gatekit.inputs import sha256_regular_file
 
     for role, path in policy_files(policy).items():
-        try:
-            regular = stat.S_ISREG(path.stat().st_mode)
-            digest = sha256_file(path) if regular else None
-            size = path.stat().st_size if regular else None
-        except OSError:
-            digest, size = None, None
-        files.setdefault(role, {"path": str(path), "sha256": digest, "bytes": size})
+        digest = sha256_regular_file(path)
+        files.setdefault(role, {"path": str(path), "sha256": digest,
+                                "bytes": path.stat().st_size if digest is not None else None})
 
 
 def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,

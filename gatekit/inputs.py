@@ -171,6 +171,20 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_regular_file(path: Any) -> str | None:
+    """Return the sha256 of a regular file; None when it is missing, unreadable or not a regular file.
+
+    Devices and fifos are never read (a report or policy naming ``/dev/zero`` must not hang a run).
+    """
+    import stat
+
+    try:
+        p = Path(str(path))
+        return sha256_file(p) if stat.S_ISREG(p.stat().st_mode) else None
+    except (OSError, ValueError):
+        return None
+
+
 def _record(files: dict[str, dict[str, Any]], role: str, path: Path, raw: bytes | None = None) -> str:
     """Record a file's path, sha256 and size for the report; hash ``raw`` when the caller holds the bytes."""
     if raw is not None:

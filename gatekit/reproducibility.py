@@ -68,7 +68,7 @@ def verify(report_path: Path) -> dict[str, Any]:
         The report is missing, not JSON, or has no reproducibility record.
     """
     from gatekit.errors import input_error
-    from gatekit.inputs import sha256_file
+    from gatekit.inputs import sha256_regular_file
     from gatekit.orchestrator import library_versions
 
     if not report_path.is_file():
@@ -92,35 +92,19 @@ def verify(report_path: Path) -> dict[str, Any]:
         raise input_error("not a gatekit report with a metadata.reproducibility record (gatekit run writes one)",
                           str(report_path)) from None
     differences: list[str] = []
-
-    def rehash(path: Any) -> str | None:
-        import stat
-
-        p = Path(str(path))
-        if not stat.S_ISREG(p.stat().st_mode):  # never read a device or a fifo (a tampered report)
-            raise OSError("not a regular file")
-        return sha256_file(p)
-
     if policy_path:
-        try:
-            policy_sha = rehash(policy_path)
-        except OSError:
+        now_policy = sha256_regular_file(policy_path)
+        if now_policy is None:
             differences.append(f"policy: {policy_path} cannot be read")
+        else:
+            policy_sha = now_policy
     files = {}
     for role, f in files_meta.items():
         path = f.get("path") if isinstance(f, dict) else None
-        if isinstance(f, dict) and f.get("sha256") is None:
-            files[role] = {"sha256": None}  # missing at run time too: compared as missing
-            try:
-                files[role] = {"sha256": rehash(path)}
-            except (OSError, TypeError):
-                pass
-            continue
-        try:
-            files[role] = {"sha256": rehash(path)}
-        except (OSError, TypeError):
+        files[role] = {"sha256": sha256_regular_file(path) if path else None}
+        # a file missing at run time too is compared as missing; one that was read then is now gone
+        if files[role]["sha256"] is None and not (isinstance(f, dict) and f.get("sha256") is None):
             differences.append(f"{role}: {path} cannot be read")
-            files[role] = {"sha256": None}
     packages = recorded.get("packages") if isinstance(recorded.get("packages"), dict) else None
     now = components(policy_sha, files, {k: v for k, v in library_versions().items()
                                          if k in recorded["libraries"]},

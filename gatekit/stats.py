@@ -428,12 +428,9 @@ def bootstrap_auc_difference(y_true: Any, candidate: Any, baseline: Any | None =
         raise NotComputable("ROC AUC needs both classes")
     series = [np.asarray(candidate, dtype=float)] + ([] if baseline is None else [np.asarray(baseline, dtype=float)])
     estimate = fast_auc(y, series[0]) - (fast_auc(y, series[1]) if baseline is not None else 0.0)
-    n = len(y)
     values: list[np.ndarray] = []
-    for idx in stratified_index_batches(y, resamples, seed):  # the same draws as bootstrap_difference
-        k = len(idx)
-        # multiplicities: how often each row is drawn in each resample (one bincount over offset indices)
-        weights = np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+    # batches of 256: the same draws as bootstrap_difference, as row multiplicities
+    for weights in weight_batches(y, resamples, seed, batch=256):
         diff = _weighted_aucs(y, series[0], weights)
         if baseline is not None:
             diff = diff - _weighted_aucs(y, series[1], weights)

@@ -441,6 +441,10 @@ def _rule_identity(rule: Any) -> Any:
         rule.get("params"), dict) else None, rule.get("confidence"), rule.get("guardband"))
 
 
+def _gate_identity(gate: Any) -> Any:
+    return gate.get("gate") if isinstance(gate, dict) else id(gate)
+
+
 def merge_policies(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """Merge ``child`` over ``base`` (``extends:``).
 
@@ -453,7 +457,7 @@ def merge_policies(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any
     for key, value in child.items():
         old = out.get(key)
         if key in ("metrics", "rules", "gates") and isinstance(old, list) and isinstance(value, list):
-            ident = (lambda g: g.get("gate") if isinstance(g, dict) else id(g)) if key == "gates" else _rule_identity
+            ident = _gate_identity if key == "gates" else _rule_identity
             replaced = {ident(r) for r in value}
             out[key] = [r for r in old if ident(r) not in replaced] + list(value)
         elif isinstance(old, dict) and isinstance(value, dict):
@@ -498,8 +502,7 @@ def _resolve_extends(data: dict[str, Any], folder: Path, file: str, bases: list[
                 base_list = base_list.get(part) if isinstance(base_list, dict) else None
                 child_list = child_list.get(part) if isinstance(child_list, dict) else None
             if isinstance(base_list, list) and isinstance(child_list, list):
-                ident = (lambda g: g.get("gate") if isinstance(g, dict) else id(g)) if loc == ("gates",) \
-                    else _rule_identity
+                ident = _gate_identity if loc == ("gates",) else _rule_identity
                 replaced = {ident(r) for r in child_list}
                 offsets[loc] = sum(ident(r) not in replaced for r in base_list)
     return merge_policies(merged, child)

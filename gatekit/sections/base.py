@@ -12,7 +12,10 @@ from gatekit.errors import NotComputable
 from gatekit.inputs import RunInputs
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail
+from gatekit.results import CheckResult, OnFail, Status
+
+STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
+"""Check status for an :class:`Observation` that has no value (``state`` -> status)."""
 
 
 @dataclass
@@ -70,10 +73,19 @@ class RunContext:
         data cannot. The metrics file supplies metrics gatekit does not compute, and all metrics when no
         data is given. A metric that raised becomes ``state="error"``.
         """
+        return self._cached("candidate", resolved, params)
+
+    def _cached(self, side: str, resolved: ResolvedMetric, params: dict[str, Any] | None) -> Observation:
+        """One side's metric, computed once; a value that is not finite is not computable."""
         params = {**resolved.name_params, **(params or {})}
-        key = (resolved.canonical, tuple(sorted((k, repr(v)) for k, v in params.items())))
+        key = (side, resolved.canonical, tuple(sorted((k, repr(v)) for k, v in params.items())))
         if key not in self._cache:
-            self._cache[key] = self._compute(resolved, params)
+            compute = self._compute_raw if side == "candidate" else self._compute_baseline
+            obs = compute(resolved, params)
+            if obs.value is not None and not math.isfinite(obs.value):
+                obs = Observation(None, "not_computable", f"the value is not finite ({obs.value})", obs.source,
+                                  obs.details)
+            self._cache[key] = obs
         return self._cache[key]
 
     def operational(self, side: str = "candidate") -> Any:
@@ -137,15 +149,7 @@ class RunContext:
         rows can give always comes from the rows. Drift describes the data, not a model, so it has no
         baseline value other than one from the baseline metrics file.
         """
-        params = {**resolved.name_params, **(params or {})}
-        key = ("baseline", resolved.canonical, tuple(sorted((k, repr(v)) for k, v in params.items())))
-        if key not in self._cache:
-            obs = self._compute_baseline(resolved, params)
-            if obs.value is not None and not math.isfinite(obs.value):
-                obs = Observation(None, "not_computable", f"the value is not finite ({obs.value})", obs.source,
-                                  obs.details)
-            self._cache[key] = obs
-        return self._cache[key]
+        return self._cached("baseline", resolved, params)
 
     def _compute_baseline(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
@@ -159,13 +163,7 @@ class RunContext:
             return Observation(None, "error", "the production model could not score the data: "
                                f"{self.inputs.baseline_scoring_error}", "computed")
         if spec.fn is not None and spec.section != "drift" and rows is not None:
-            fn = spec.fn
-
-            def compute() -> tuple[float, dict[str, Any]]:
-                mv = fn(rows, **params)
-                return mv.value, mv.details
-
-            return self._from_data(compute, observed, "the production model's output on the rows decides")
+            return self.from_rows(spec.fn, rows, params, observed, "the production model's output on the rows decides")
         if observed is not None:
             return self._from_file(observed, resolved, params)
         given = ("the baseline's rows cannot give it" if rows is not None
@@ -185,13 +183,6 @@ class RunContext:
         if observed.value is None:
             return Observation(None, "not_computable", "the metrics file gives null / NaN", "metrics_file", details)
         return Observation(observed.value, "ok", source="metrics_file", details=details)
-
-    def _compute(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
-        obs = self._compute_raw(resolved, params)
-        if obs.value is not None and not math.isfinite(obs.value):
-            return Observation(None, "not_computable", f"the value is not finite ({obs.value})", obs.source,
-                               obs.details)
-        return obs
 
     @staticmethod
     def _from_data(compute: Callable[[], tuple[float, dict[str, Any]]], observed: Any,
@@ -223,6 +214,16 @@ class RunContext:
             details["metrics_file_value"] = observed.value
         return Observation(value, "ok", source="computed", details=details)
 
+    @classmethod
+    def from_rows(cls, fn: Callable[..., Any], rows: Any, params: dict[str, Any], observed: Any = None,
+                  file_ignored: str = "") -> Observation:
+        """Compute a metric function on evaluation rows (:meth:`_from_data` semantics for its outcome)."""
+        def compute() -> tuple[float, dict[str, Any]]:
+            mv = fn(rows, **params)
+            return mv.value, mv.details
+
+        return cls._from_data(compute, observed, file_ignored)
+
     def _compute_raw(self, resolved: ResolvedMetric, params: dict[str, Any]) -> Observation:
         spec = resolved.spec
         observed = self.inputs.observed.get(resolved.canonical)
@@ -252,13 +253,8 @@ class RunContext:
             return Observation(None, "error", f"the model could not score the data: {self.inputs.scoring_error}",
                                "computed")
         if spec.fn is not None and self.inputs.eval_data is not None:
-            fn, data = spec.fn, self.inputs.eval_data
-
-            def compute() -> tuple[float, dict[str, Any]]:
-                mv = fn(data, **params)
-                return mv.value, mv.details
-
-            return self._from_data(compute, observed, "the evaluation data was given and decides")
+            return self.from_rows(spec.fn, self.inputs.eval_data, params, observed,
+                                  "the evaluation data was given and decides")
         if observed is not None:
             return self._from_file(observed, resolved, params)
         if spec.fn is None:

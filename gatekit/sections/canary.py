@@ -84,13 +84,7 @@ def _group_mismatch(cand: Observation, base: Observation) -> str:
 
 
 def _on_rows(res: Any, data: Any, params: dict[str, Any]) -> Observation:
-    fn = res.spec.fn
-    if fn is None:
+    if res.spec.fn is None:
         return Observation(None, "not_computable", f"{res.canonical} is not computed from rows, so a canary log "
                            "cannot give it")
-
-    def compute() -> tuple[float, dict[str, Any]]:
-        mv = fn(data, **params)
-        return mv.value, mv.details
-
-    return RunContext._from_data(compute, None, "")
+    return RunContext.from_rows(res.spec.fn, data, params)

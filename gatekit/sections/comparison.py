@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from gatekit.decision import fmt, fmt_pair
+from gatekit.decision import margin as signed_margin
 from gatekit.errors import NotComputable
 from gatekit.metrics.registry import EvalData, ResolvedMetric
 from gatekit.policy.expressions import compare
 from gatekit.policy.models import MetricRule
 from gatekit.results import CheckResult, Status
-from gatekit.sections.base import Observation
+from gatekit.sections.base import STATE_STATUS, Observation
 from gatekit.stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -46,8 +47,6 @@ from gatekit.stats import (
     delong_difference,
     delong_variance,
 )
-
-_STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
 
 GUARDBAND_TEXT = {
     "proven_harm": "fails only if the whole interval breaks the limit",
@@ -92,14 +91,6 @@ def conditions(rule: MetricRule) -> list[tuple[str, float]]:
     return [(">=", -d), ("<=", d)]
 
 
-def _margin(x: float, op: str, t: float) -> float | None:
-    if op in (">=", ">"):
-        return x - t
-    if op in ("<=", "<"):
-        return t - x
-    return None
-
-
 def decide_interval(low: float, high: float, conds: list[tuple[str, float]], guardband: str) -> tuple[bool, float]:
     """Decide the conditions on an interval ``[low, high]`` under a guardband mode.
 
@@ -124,7 +115,7 @@ def decide_interval(low: float, high: float, conds: list[tuple[str, float]], gua
         worst = low if op in (">=", ">") else high   # the bound that must still meet the limit to prove safety
         best = high if op in (">=", ">") else low    # the bound that must break the limit to prove harm
         bound = worst if guardband == "proven_safe" else best
-        margins.append((compare(bound, op, t), _margin(bound, op, t)))
+        margins.append((compare(bound, op, t), signed_margin(bound, op, t)))
     passed = all(ok for ok, _ in margins)
     return passed, float(min(m for _, m in margins if m is not None))
 
@@ -302,7 +293,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     else:
         common.update(op="within", threshold=conds[1][1])
     if cand.obs.state != "ok" or cand.obs.value is None:
-        return CheckResult(status=_STATE_STATUS.get(cand.obs.state, Status.NOT_COMPUTABLE),
+        return CheckResult(status=STATE_STATUS.get(cand.obs.state, Status.NOT_COMPUTABLE),
                            message=f"{cand.label}: {cand.obs.reason}", details=details, **common)
     c = float(cand.obs.value)
     limit_text = _limit_text(rule, base_details.get("unit"))
@@ -318,7 +309,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
             why = base.obs.reason if base is not None else "no baseline was given"
             state = base.obs.state if base is not None else "not_computable"
             details["baseline_details"] = base.obs.details if base is not None else {}
-            return CheckResult(status=_STATE_STATUS.get(state, Status.NOT_COMPUTABLE),
+            return CheckResult(status=STATE_STATUS.get(state, Status.NOT_COMPUTABLE),
                                message=f"{rule.name}: {base.label if base else 'baseline'}: {why}", details=details,
                                **common)
         b = float(base.obs.value)
@@ -346,7 +337,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
                 f"{fmt(comparison['baseline'])})")
     if rule.confidence is None:
         passed = all(compare(stat, op, t) for op, t in conds)
-        margin = min(m for op, t in conds if (m := _margin(stat, op, t)) is not None)
+        margin = min(m for op, t in conds if (m := signed_margin(stat, op, t)) is not None)
         details["decided_on"] = "point"
         msg = f"{head} {'meets' if passed else 'does not meet'} {limit_text}"
         return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin,

@@ -10,9 +10,7 @@ from gatekit.metrics.registry import ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.models import MetricRule
 from gatekit.results import CheckResult, OnFail, Status
-from gatekit.sections.base import Observation, RunContext
-
-_STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
+from gatekit.sections.base import STATE_STATUS, Observation, RunContext
 
 
 class MetricRulesSection:
@@ -41,7 +39,7 @@ class MetricRulesSection:
                 out.append(self._compared(ctx, rule, res, params, obs, meta))
                 continue
             if obs.state != "ok" or obs.value is None:
-                out.append(CheckResult(status=_STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
+                out.append(CheckResult(status=STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
                                        message=obs.reason, **base))
                 continue
             status, m = evaluate_threshold(obs.value, rule.op, rule.value)
