@@ -167,10 +167,16 @@ def run(
     fail_on_warn: Annotated[bool, typer.Option(help="Exit 1 on a warn decision too.")] = False,
     warn_only: Annotated[bool, typer.Option(help="Pilot mode: report what would block, exit 0.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the decision and its reason.")] = False,
+    history: Annotated[str | None, typer.Option(help="History store: a SQLAlchemy URL or a SQLite file (default "
+                                                     "from gatekit.toml, else .gatekit/history.db).")] = None,
+    no_history: Annotated[bool, typer.Option(help="Do not record this run in the history store.")] = False,
 ) -> None:
     """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
+    from gatekit.alerts import record_and_alert
     from gatekit.api import run as api_run
+    from gatekit.config import load_config
     from gatekit.errors import InputError, PolicyError
+    from gatekit.policy import load_policy
     from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
 
@@ -185,6 +191,10 @@ def run(
     if warn_only and fail_on_warn:
         _fail(ValueError("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
                          "other; choose one"), "invalid usage")
+    try:
+        cfg = load_config(history, no_history=no_history)
+    except InputError as exc:
+        _fail(exc, "invalid configuration")
     if out is not None:
         if out.exists() and not out.is_dir():
             _fail(ValueError(f"--out {out} exists and is not a folder"), "invalid usage")
@@ -194,7 +204,8 @@ def run(
             except OSError as exc:
                 _fail(exc, f"cannot remove the previous report in {out}")
     try:
-        report = api_run(policy, metrics=metrics, data=data, target=target, positive_label=positive_label,
+        lp = load_policy(policy)
+        report = api_run(lp, metrics=metrics, data=data, target=target, positive_label=positive_label,
                          score=score, prediction=prediction, model=model, model_sha256=model_sha256,
                          reference=reference,
                          trust_model=trust_model or None, sensitive=sensitive or None, task=task,
@@ -210,6 +221,8 @@ def run(
         code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
         report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")
         report.metadata["exit_code"] = code
+        # alerts read the history before this run is added; neither a store nor a webhook problem changes the code
+        record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s)
         out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
         written = write_reports(report, out_dir)
     except _UsageConflict as exc:
@@ -293,6 +306,173 @@ def schema() -> None:
     doc = Policy.model_json_schema()
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc}
     typer.echo(json.dumps(doc, indent=2, sort_keys=False))
+
+
+history_app = typer.Typer(help="The run history: per-gate outcomes and trends; mark runs for calibration.")
+app.add_typer(history_app, name="history")
+
+
+def _store(history: str | None) -> Any:
+    """Open the configured history store for reading (exit 2 with the reason when it cannot be)."""
+    from gatekit.config import load_config
+    from gatekit.errors import InputError, input_error
+    from gatekit.history import HistoryError, HistoryStore
+
+    try:
+        cfg = load_config(history)
+        if cfg.history_url is None:
+            raise input_error("history is off (--history off, GATEKIT_HISTORY_URL or gatekit.toml); nothing to read")
+        return HistoryStore(cfg.history_url, create=False)
+    except (InputError, HistoryError) as exc:
+        _fail(exc, "cannot open the history")
+
+
+def _policy_name(policy: str | None) -> str | None:
+    """Return a policy file's name (its ``name:`` or stem), or the text itself taken as a policy name."""
+    if policy is None:
+        return None
+    path = Path(policy)
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        from gatekit.errors import PolicyError
+        from gatekit.policy import load_policy
+
+        try:
+            return load_policy(path).name
+        except PolicyError as exc:
+            _fail(exc, f"invalid policy: {policy}")
+    return policy
+
+
+@history_app.callback(invoke_without_command=True)
+def history(
+    ctx: typer.Context,
+    policy: Annotated[str | None, typer.Option(help="Policy file or policy name (default: every policy).")] = None,
+    last: Annotated[int, typer.Option(min=1, help="Most recent runs to read.")] = 10,
+    format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+    store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file (default from "
+                                                                "gatekit.toml, else .gatekit/history.db).")] = None,
+) -> None:
+    """Show the last runs: per gate, pass / warn / block counts, hit rate and the trend of its observed value."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from gatekit.history import HistoryError, summarize
+    from gatekit.history_view import render_markdown, render_table
+
+    if format not in ("table", "json", "markdown"):
+        _fail(ValueError(f"--format must be table, json or markdown, not {format!r}"), "invalid usage")
+    name = _policy_name(policy)
+    with _store(store) as st:
+        try:
+            runs_by_policy: dict[str, list[Any]] = {}
+            names = [name] if name is not None else sorted({r.policy_name for r in st.runs()})
+            for n in names:
+                runs_by_policy[n] = st.runs(policy=n, last=last)
+        except HistoryError as exc:
+            _fail(exc, "cannot read the history")
+        except Exception as exc:  # noqa: BLE001
+            _internal(exc)
+        summaries = {n: summarize(r) for n, r in runs_by_policy.items()}
+        if format == "json":
+            import json
+
+            doc = {"store": st.display, "last": last,
+                   "policies": [{"policy": n, "summary": summaries[n],
+                                 "runs": [{k: v for k, v in r.to_dict().items() if k != "checks"}
+                                          for r in runs_by_policy[n]]} for n in names]}
+            typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+        elif format == "markdown":
+            typer.echo(render_markdown(st.display, runs_by_policy, summaries))
+        else:
+            render_table(_console(), st.display, runs_by_policy, summaries)
+    if name is not None and not runs_by_policy.get(name):
+        raise typer.Exit(EXIT_INVALID)  # asked for a policy with no recorded run: say so in the exit code too
+
+
+@history_app.command("mark")
+def history_mark(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids (from `gatekit history`).")],
+    legitimate: Annotated[bool, typer.Option("--legitimate/--not-legitimate",
+                                             help="A legitimate model (calibration learns from it) or not "
+                                                  "(calibration leaves it out).")] = True,
+    clear: Annotated[bool, typer.Option(help="Remove the mark instead.")] = False,
+    store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file.")] = None,
+) -> None:
+    """Mark runs legitimate or not, for `gatekit calibrate` (unmarked runs count as legitimate)."""
+    from gatekit.history import HistoryError
+
+    with _store(store) as st:
+        try:
+            n = st.mark(run_ids, None if clear else legitimate)
+        except HistoryError as exc:
+            _fail(exc, "cannot mark runs")
+    typer.echo(f"marked {n} run{'s' if n != 1 else ''} "
+               f"{'unmarked' if clear else ('legitimate' if legitimate else 'not legitimate')}")
+
+
+@app.command()
+def calibrate(
+    policy: Annotated[Path, typer.Option(help="The policy file to calibrate (it is never edited).")],
+    last: Annotated[int, typer.Option(min=1, help="Most recent runs of the policy to learn from.")] = 10,
+    target_pass_rate: Annotated[float, typer.Option(min=0.01, max=1.0, help="Share of legitimate runs that should "
+                                                                             "pass each rule.")] = 0.8,
+    out: Annotated[Path | None, typer.Option(help="Proposed policy file (default <policy>.proposed.yaml beside "
+                                                  "the policy, so its relative paths still hold).")] = None,
+    legitimate_only: Annotated[bool, typer.Option(help="Learn only from runs marked legitimate (default: every "
+                                                       "run not marked otherwise).")] = False,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file.")] = None,
+) -> None:
+    """Propose each metric rule's limit so that the target share of recorded runs would pass; write a copy."""
+    from datetime import datetime, timezone
+
+    from gatekit.calibrate import calibrate as do_calibrate
+    from gatekit.calibrate import write_proposed
+    from gatekit.errors import PolicyError
+    from gatekit.history import HistoryError
+    from gatekit.history_view import render_calibration
+    from gatekit.policy import load_policy
+
+    if format not in ("table", "json"):
+        _fail(ValueError(f"--format must be table or json, not {format!r}"), "invalid usage")
+    try:
+        lp = load_policy(policy)
+    except PolicyError as exc:
+        _fail(exc, f"invalid policy: {policy}")
+    out = out if out is not None else policy.with_name(f"{policy.stem}.proposed.yaml")
+    with _store(store) as st:
+        try:
+            runs = st.runs(policy=lp.name, last=last, exclude_illegitimate=not legitimate_only,
+                           legitimate_only=legitimate_only)
+        except HistoryError as exc:
+            _fail(exc, "cannot read the history")
+        display = st.display
+    if not runs:
+        _fail(ValueError(f"no recorded runs of policy {lp.name!r}"
+                         f"{' marked legitimate' if legitimate_only else ''} in {display}; run it first"),
+              "nothing to calibrate")
+    try:
+        proposals = do_calibrate(lp, runs, target_pass_rate)
+        header = (f"# Proposed by `gatekit calibrate` on {datetime.now(timezone.utc).date().isoformat()}: limits at "
+                  f"which {target_pass_rate:.0%} of the last {len(runs)} runs\n# ({runs[0].run_id} .. "
+                  f"{runs[-1].run_id}) would pass. Review with: gatekit policy diff {policy} {out}\n")
+        changed = [p for p in proposals if p.status == "proposed"]
+        not_written = write_proposed(lp, proposals, out, header=header) if changed else []
+    except (ValueError, OSError) as exc:
+        _fail(exc, "cannot write the proposed policy")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    if format == "json":
+        import json
+
+        typer.echo(json.dumps({"policy": str(policy), "runs": len(runs), "target_pass_rate": target_pass_rate,
+                               "proposed_file": str(out) if changed else None, "not_written": not_written,
+                               "rules": [p.to_dict() for p in proposals]}, indent=2, allow_nan=False))
+    else:
+        render_calibration(_console(), lp.name, len(runs), target_pass_rate, proposals)
+        for line in not_written:
+            typer.echo(f"not written: {line}")
+        typer.echo(f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" if changed else
+                   "no limit changes: no proposed file written")
 
 
 @app.command("metrics")

@@ -281,10 +281,14 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     int
         0 when every gate ran (whatever its decision), so the demo command itself succeeds.
     """
+    from gatekit.alerts import record_and_alert
     from gatekit.api import run
+    from gatekit.config import load_config
+    from gatekit.policy import load_policy
     from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
 
+    cfg = load_config()  # the demo's runs are recorded like any other (gatekit.toml, GATEKIT_HISTORY_URL)
     root = find_root(root)
     out = out or root / "reports" / "demo"
     artifacts = root / "reports" / "demo" / "artifacts"
@@ -306,9 +310,17 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     for name in ("loan_approval", "loan_approval_v2", "demand_forecast", "seed_mini_challenge", "seed_project_2",
                  "loan_serving"):
         console.print()
-        report = run(root / "policies" / f"{name}.yaml")
+        lp = load_policy(root / "policies" / f"{name}.yaml")
+        report = run(lp)
         report.metadata["enforcement"] = "enforced"
         report.metadata["exit_code"] = 1 if report.decision.value == "block" else 0  # what `gatekit run` exits
+        record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s)
         written = write_reports(report, out / name)
         print_summary(report, written, console)
+    console.print()
+    if cfg.history_url is not None:
+        from gatekit.history import HistoryStore
+
+        console.print(f"The six runs are recorded in the history store ({HistoryStore(cfg.history_url).display}); "
+                      "`gatekit history` shows them, and each new demo run adds six more.", markup=False)
     return 0

@@ -12,6 +12,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _history_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every `gatekit run` of the tests records into one temporary store, never .gatekit/ in the repository."""
+    import os
+
+    os.environ["GATEKIT_HISTORY_URL"] = str(tmp_path_factory.mktemp("history") / "history.db")
+    os.environ.pop("GATEKIT_ALERT_WEBHOOK_URL", None)
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

@@ -437,8 +437,9 @@ def _rule_identity(rule: Any) -> Any:
     from gatekit.policy.models import RELATIVE_KEYS
 
     form = rule.get("op") or next((k for k in RELATIVE_KEYS if k in rule), None)
-    return (rule.get("name"), form, repr(sorted((rule.get("params") or {}).items())) if isinstance(
-        rule.get("params"), dict) else None, rule.get("confidence"), rule.get("guardband"))
+    params = rule.get("params")  # params: {} is no params
+    return (rule.get("name"), form, repr(sorted(params.items())) if isinstance(params, dict) and params else None,
+            rule.get("confidence"), rule.get("guardband"))
 
 
 def _gate_identity(gate: Any) -> Any:

@@ -64,6 +64,39 @@ RELATIVE_KEYS = ("max_drop", "max_drop_pct", "max_increase", "max_increase_pct",
 GUARDBANDS = ("proven_harm", "proven_safe")
 
 
+class AlertSpec(Spec):
+    """Alert on repeated failures: a rule that failed in ``after`` of the last ``within`` runs of the policy.
+
+    The current run counts as one of the ``within`` runs and must itself have failed (an alert fires on a
+    failure, never on a pass). A failure is any status but ``pass`` and ``skipped`` (fail closed:
+    ``error`` and ``not_computable`` count). Runs are those of the same policy name in the history store,
+    any version.
+
+    Parameters
+    ----------
+    after : int
+        Failures needed, 1 <= after <= within (e.g. 3).
+    within : int
+        Window of most recent runs, current included (e.g. 5), at most 1000.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        ``after`` greater than ``within``.
+    """
+
+    after: int = Field(ge=1)
+    within: int = Field(ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _order(self) -> AlertSpec:
+        if self.after > self.within:
+            raise PydanticCustomError("alert", "alert.after ({after}) cannot exceed alert.within ({within}): "
+                                      "it counts failures among the last `within` runs",
+                                      {"after": self.after, "within": self.within})
+        return self
+
+
 class MetricRule(Spec):
     """One rule on a named metric: an absolute threshold ``name op value``, or a change from the baseline.
 
@@ -107,6 +140,8 @@ class MetricRule(Spec):
         for fairness metrics.
     description : str, optional
         Why the rule exists; shown in the report.
+    alert : AlertSpec, optional
+        Alert when this rule failed in ``after`` of the last ``within`` runs (replaces the policy's default).
 
     Raises
     ------
@@ -132,6 +167,7 @@ class MetricRule(Spec):
     on_fail: OnFailField = OnFail.BLOCK
     params: dict[str, Any] = Field(default_factory=dict)
     description: str | None = None
+    alert: AlertSpec | None = None
 
     @field_validator("op")
     @classmethod
@@ -219,12 +255,15 @@ class GateRule(Spec):
         :mod:`gatekit.policy.expressions`).
     on_fail : {"block", "warn"}
         Default ``block``.
+    alert : AlertSpec, optional
+        Alert when this gate failed in ``after`` of the last ``within`` runs.
     """
 
     gate: str = Field(min_length=1)
     require: str = Field(min_length=1)
     on_fail: OnFailField = OnFail.BLOCK
     description: str | None = None
+    alert: AlertSpec | None = None
 
     @field_validator("require")
     @classmethod
@@ -1225,6 +1264,9 @@ class Policy(Spec):
         Personal data and licence checks.
     robustness : RobustnessSpec, optional
         Noise sensitivity and out-of-range inputs.
+    alert : AlertSpec, optional
+        Default repeated-failure alert for every check of the policy; a metric rule's or gate's own
+        ``alert:`` replaces it for that rule.
     """
 
     version: int | str
@@ -1245,3 +1287,4 @@ class Policy(Spec):
     artifact: ArtifactSpec | None = None
     security: SecuritySpec | None = None
     robustness: RobustnessSpec | None = None
+    alert: AlertSpec | None = None

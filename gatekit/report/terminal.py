@@ -49,6 +49,16 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
         head.append("  (--fail-on-warn: exit 1)", style="bold")
     console.print(head)
     console.print(Text(printable(report.reason)))
+    alerts = report.metadata.get("alerts") or {}
+    for a in alerts.get("fired", []):  # repeated failures are shown even with --quiet
+        from gatekit.alerts import alert_text
+
+        delivered = a.get("delivered")
+        where = "webhook: " + (f"delivered ({a['delivery']})" if delivered else str(a.get("delivery"))
+                               if delivered is None else f"NOT delivered ({a['delivery']})")
+        console.print(Text(printable(f"ALERT: {alert_text(a)} [{where}]"), style="bold red"))
+    if alerts.get("error"):
+        console.print(Text(printable(f"alerts: {alerts['error']}"), style="yellow"))
     if quiet:
         return
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
@@ -89,6 +99,11 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     for c in report.checks:
         if c.status != Status.PASS:
             console.print(Text(printable(f"  - {c.name}: {c.message}")))
+    hist = report.metadata.get("history") or {}
+    if hist.get("recorded"):
+        console.print(Text(printable(f"recorded in history: {hist.get('store')}")))
+    elif hist.get("error") and hist.get("error") != "history is off":
+        console.print(Text(printable(f"NOT recorded in history: {hist['error']}"), style="yellow"))
     for kind, path in written.items():
         label = f"{kind} report" if kind in ("json", "html") else "attached"
         console.print(Text(printable(f"{label}: {path}")))

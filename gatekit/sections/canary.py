@@ -68,6 +68,8 @@ class CanarySection:
             if neither:
                 check.message += f" ({neither} rows of the log are in neither arm and were not compared)"
             out.append(check)
+        for i, check in enumerate(out):  # which rule each check is (alerts read the rule's settings)
+            check.details["rule"] = f"canary.rules[{i}]"
         return out
 
 

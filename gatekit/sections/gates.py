@@ -65,4 +65,6 @@ class GatesSection:
                                   for n, v in values.items()}}
             out.append(CheckResult(name=gate.gate, section="gates", status=status, on_fail=gate.on_fail,
                                    message="; ".join(parts), details=details))
+        for i, check in enumerate(out):  # which rule each check is (alerts read the rule's settings)
+            check.details["rule"] = f"gates[{i}]"
         return out

@@ -53,6 +53,8 @@ class MetricRulesSection:
             if file_value is not None and not math.isclose(file_value, obs.value, rel_tol=1e-6, abs_tol=1e-9):
                 msg += f" (computed from the data; the metrics file says {fmt(file_value)})"
             out.append(CheckResult(status=status, observed=obs.value, margin=m, message=msg, **base))
+        for i, check in enumerate(out):  # which rule each check is (alerts read the rule's settings)
+            check.details["rule"] = f"metrics[{i}]"
         return out
 
     @staticmethod

@@ -1,0 +1,166 @@
+"""Repeated-failure alerts: a rule that failed in ``after`` of the last ``within`` runs, and the webhook post.
+
+An alert never changes the gate's decision: it is reported (terminal, HTML banner, JSON ``metadata.alerts``),
+recorded in the history store, and posted as JSON to the configured webhook. A webhook that fails or times
+out is reported as not delivered; the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from gatekit.history import FAILED, HistoryStore, RunView, check_keys
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.policy.models import AlertSpec
+
+_RULE_LISTS = {"metrics": "metrics", "gates": "gates", "canary.rules": "canary"}
+
+
+def alert_spec(policy: LoadedPolicy, check: Any) -> AlertSpec | None:
+    """Return the alert setting that applies to a check: its rule's ``alert:``, else the policy's ``alert:``."""
+    pol = policy.policy
+    ref = check.details.get("rule") if isinstance(check.details, dict) else None
+    if isinstance(ref, str) and "[" in ref:
+        where, _, idx = ref.rstrip("]").partition("[")
+        rules = pol.canary.rules if where == "canary.rules" and pol.canary is not None else getattr(pol, where, None)
+        try:
+            own = rules[int(idx)].alert if rules is not None else None
+        except (IndexError, ValueError, AttributeError):
+            own = None
+        if own is not None:
+            return own
+    return pol.alert
+
+
+def wants_alerts(policy: LoadedPolicy) -> bool:
+    """Tell whether any rule (or the policy) asks for repeated-failure alerts."""
+    pol = policy.policy
+    rules = [*pol.metrics, *pol.gates, *(pol.canary.rules if pol.canary is not None else [])]
+    return pol.alert is not None or any(r.alert is not None for r in rules)
+
+
+def evaluate_alerts(report: Any, policy: LoadedPolicy, previous: list[RunView]) -> list[dict[str, Any]]:
+    """Find the checks of this run that fire their repeated-failure alert.
+
+    Parameters
+    ----------
+    report : GateReport
+        The current run (not yet recorded).
+    policy : LoadedPolicy
+        Its policy (for the rules' ``alert:`` settings).
+    previous : list of RunView
+        Earlier runs of the same policy name, oldest first (at least ``within - 1`` of them when there are).
+
+    Returns
+    -------
+    list of dict
+        One per firing check: ``key``, ``name``, ``section``, ``on_fail``, ``status``, ``failures``,
+        ``after``, ``within``, ``runs_considered`` and ``failed_runs`` (run ids, current last). A check
+        fires when it failed now (status fail, error or not_computable) and in at least ``after`` of the
+        last ``within`` runs counting this one; a run in which the check did not appear counts as no
+        failure.
+    """
+    out = []
+    run_id = report.metadata.get("run_id")
+    for check, key in zip(report.checks, check_keys(report.checks), strict=True):
+        spec = alert_spec(policy, check)
+        if spec is None or check.status.value not in FAILED:
+            continue
+        window = previous[-(spec.within - 1):] if spec.within > 1 else []
+        failed = [r.run_id for r in window
+                  if any(c["key"] == key and c["status"] in FAILED for c in r.checks)] + [run_id]
+        if len(failed) >= spec.after:
+            out.append({"key": key, "name": check.name, "section": check.section, "on_fail": check.on_fail.value,
+                        "status": check.status.value, "failures": len(failed), "after": spec.after,
+                        "within": spec.within, "runs_considered": len(window) + 1, "failed_runs": failed,
+                        "message": check.message})
+    return out
+
+
+def alert_text(alert: dict[str, Any]) -> str:
+    """One line a person reads: which rule, how often, what it said this time."""
+    return (f"{alert['name']} ({alert['section']}, {alert['on_fail']}) failed in {alert['failures']} of the last "
+            f"{alert['runs_considered']} runs (alert after {alert['after']} within {alert['within']}): "
+            f"{alert['message']}")
+
+
+def webhook_payload(report: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Build the JSON posted to the webhook; ``text`` makes it readable in Slack / Teams / Mattermost hooks as is."""
+    meta = report.metadata
+    pol = meta.get("policy", {})
+    lines = [f"gatekit: {len(alerts)} repeated gate failure(s) in policy {pol.get('name')} v{pol.get('version')} "
+             f"(run {meta.get('run_id')}, decision {report.decision.value})"]
+    lines += [f"- {alert_text(a)}" for a in alerts]
+    return {"text": "\n".join(lines), "source": "gatekit", "gatekit_version": meta.get("gatekit_version"),
+            "run_id": meta.get("run_id"), "policy": {"name": pol.get("name"), "version": pol.get("version"),
+                                                     "sha256": pol.get("sha256")},
+            "decision": report.decision.value, "reason": report.reason,
+            "alerts": [{k: a[k] for k in ("key", "name", "section", "on_fail", "status", "failures", "after",
+                                          "within", "failed_runs", "message")} for a in alerts]}
+
+
+def post_webhook(url: str, payload: dict[str, Any], timeout_s: float) -> tuple[bool, str]:
+    """POST ``payload`` as JSON (urllib); return (delivered, what happened). Never raises.
+
+    Delivered means an HTTP 2xx answer within ``timeout_s`` seconds. The URL is not echoed back (hook URLs
+    carry secrets).
+    """
+    if not url.lower().startswith(("http://", "https://")):
+        return False, "the webhook URL must start with http:// or https://"
+    body = json.dumps(payload, allow_nan=False, default=str).encode("utf-8")
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "User-Agent": "gatekit"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return True, f"HTTP {resp.status}"
+    except urllib.error.HTTPError as exc:
+        return False, f"HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, f"not delivered: {reason}"
+
+
+def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None, webhook_url: str | None,
+                     timeout_s: float = 5.0) -> None:
+    """After a run: evaluate alerts from history, post them, record the run; results go in ``report.metadata``.
+
+    Sets ``metadata["history"]`` (``recorded``, ``store`` or ``error``) and ``metadata["alerts"]`` (the
+    firing alerts, each with ``delivered`` / ``delivery``; an ``error`` entry when alerts could not be
+    evaluated). Never raises for a store or webhook problem, and never changes the decision.
+    """
+    from gatekit.history import HistoryError
+
+    meta = report.metadata
+    wanted = wants_alerts(policy)
+    if history_url is None:
+        meta["history"] = {"recorded": False, "error": "history is off"}
+        if wanted:
+            meta["alerts"] = {"error": "the policy asks for alerts, which need the run history; history is off",
+                              "fired": []}
+        return
+    try:
+        with HistoryStore(history_url) as store:
+            meta["history"] = {"recorded": False, "store": store.display}
+            fired: list[dict[str, Any]] = []
+            if wanted:
+                specs = [alert_spec(policy, c) for c in report.checks]
+                window = max((s.within for s in specs if s is not None), default=1)
+                previous = store.runs(policy=meta["policy"]["name"], last=window - 1) if window > 1 else []
+                fired = evaluate_alerts(report, policy, previous)
+                if fired:
+                    if webhook_url:
+                        ok, what = post_webhook(webhook_url, webhook_payload(report, fired), timeout_s)
+                    else:
+                        ok, what = None, "no webhook configured ([alerts] webhook_url or GATEKIT_ALERT_WEBHOOK_URL)"
+                    for a in fired:
+                        a["delivered"], a["delivery"] = ok, what
+                meta["alerts"] = {"fired": fired}
+            store.record(report, fired)
+            meta["history"]["recorded"] = True
+    except HistoryError as exc:
+        meta["history"] = {"recorded": False, "error": str(exc)}
+        if wanted and "alerts" not in meta:
+            meta["alerts"] = {"error": f"alerts could not be evaluated: {exc}", "fired": []}

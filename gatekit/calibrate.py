@@ -1,0 +1,317 @@
+"""Threshold calibration from the run history: the threshold at which a target share of runs would pass.
+
+For each metric rule with a one-sided limit (``>=``, ``>``, ``<=``, ``<``, ``max_drop``, ``max_increase`` and
+their ``_pct`` forms), gatekit takes the observed values that rule's check recorded in the selected runs
+(the last N of the policy, leaving out runs marked not legitimate), and proposes the limit at which
+``ceil(target * n)`` of the ``n`` values pass: the empirical quantile of the recorded values (Hyndman &
+Fan, 1996, definition 1, the inverse of the empirical distribution function), placed at the roundest
+number (fewest decimals) between the last passing and the first failing value so that exactly that many
+pass. Ties at the boundary pass together; the achieved rate is reported. When the current limit already
+passes exactly as many of the runs, it is kept ("unchanged"): calibration never churns a limit for nothing.
+
+Runs whose check has no value (error, not computable, absent) are left out of that rule's calibration and
+counted. Rules decided on a confidence interval are calibrated on their point values (noted). Two-sided
+``within`` rules, gates' expressions and other sections' thresholds are not calibrated (reported as
+skipped).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Any
+
+from gatekit.decision import evaluate_threshold
+from gatekit.history import RunView, check_keys
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.results import Status
+
+
+@dataclass
+class Proposal:
+    """The calibration of one metric rule.
+
+    Parameters
+    ----------
+    rule : str
+        ``metrics[i]``.
+    label : str
+        The rule as written, e.g. ``auc_roc >= 0.85`` or ``auc_roc max_drop 0.015``.
+    key : str
+        The check's history key.
+    field : str or None
+        The rule's key that holds the limit (``value``, ``max_drop``, ...).
+    current : float or None
+        The limit now (in the rule's own terms: a drop is positive).
+    proposed : float or None
+        The proposed limit; None when skipped.
+    values : int
+        Runs with a value for this rule.
+    missing : int
+        Selected runs without a value (left out).
+    current_pass_rate, proposed_pass_rate : float or None
+        Share of the ``values`` runs that pass at the current and the proposed limit.
+    status : {"proposed", "unchanged", "skipped"}
+    note : str
+        Why skipped, or what to know (interval rules, clamped limits).
+    """
+
+    rule: str
+    label: str
+    key: str
+    field: str | None
+    current: float | None
+    proposed: float | None
+    values: int
+    missing: int
+    current_pass_rate: float | None
+    proposed_pass_rate: float | None
+    status: str
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping."""
+        return asdict(self)
+
+
+def _q(x: float) -> Decimal:
+    return Decimal(repr(float(x)))
+
+
+def roundest(lo: float, hi: float, *, lo_open: bool, hi_open: bool, prefer_high: bool) -> float:
+    """Return the number with fewest decimals in the interval between ``lo`` and ``hi`` (each end open or closed).
+
+    Among numbers with the fewest decimals, the one nearest ``hi`` (``prefer_high``) or ``lo``. Computed in
+    decimal arithmetic on the values' shortest representations, so 0.72 stays 0.72.
+
+    Raises
+    ------
+    ValueError
+        The interval is empty.
+    """
+    if lo > hi or (lo == hi and (lo_open or hi_open)):
+        raise ValueError(f"empty interval ({lo}, {hi})")
+    dlo, dhi = _q(lo), _q(hi)
+    for d in range(0, 16):
+        step = Decimal(1).scaleb(-d)
+        if prefer_high:
+            t = (dhi / step).to_integral_value(ROUND_FLOOR) * step
+            if hi_open and t >= dhi:
+                t -= step
+            ok = t > dlo if lo_open else t >= dlo
+        else:
+            t = (dlo / step).to_integral_value(ROUND_CEILING) * step
+            if lo_open and t <= dlo:
+                t += step
+            ok = t < dhi if hi_open else t <= dhi
+        if ok:
+            return float(t)
+    return hi if not hi_open else lo  # pragma: no cover - 15 decimals always fit between two distinct floats
+
+
+def propose_limit(values: list[float], op: str, target: float) -> float:
+    """Return the limit at which ``ceil(target * n)`` of ``values`` pass ``value OP limit``.
+
+    Parameters
+    ----------
+    values : list of float
+        Recorded observed values, n >= 1, all finite.
+    op : {">=", ">", "<=", "<"}
+        The rule's operator on the recorded statistic.
+    target : float
+        Target pass rate in (0, 1].
+
+    Returns
+    -------
+    float
+        For ``>=``: a number in (b, a] where a is the k-th largest value and b the next smaller distinct
+        value (k = ceil(target * n)); the roundest such number. ``>``: in [b, a). ``<=`` / ``<``: the mirror
+        image on the k-th smallest. When every value must pass, the free end is the extreme value minus
+        (plus) 5 % of the values' spread (or of its magnitude when they are all equal).
+    """
+    n = len(values)
+    k = max(1, math.ceil(target * n - 1e-12))
+    high_good = op in (">=", ">")
+    ordered = sorted(values, reverse=high_good)
+    a = ordered[k - 1]
+    rest = [v for v in ordered[k:] if v != a]
+    if rest:
+        b = rest[0]
+    else:
+        spread = (max(values) - min(values)) or abs(a) or 1.0
+        b = a - 0.05 * spread if high_good else a + 0.05 * spread
+    if op == ">=":
+        return roundest(b, a, lo_open=True, hi_open=False, prefer_high=True)
+    if op == ">":
+        return roundest(b, a, lo_open=False, hi_open=True, prefer_high=True)
+    if op == "<=":
+        return roundest(a, b, lo_open=False, hi_open=True, prefer_high=False)
+    return roundest(a, b, lo_open=True, hi_open=False, prefer_high=False)
+
+
+def _pass_rate(values: list[float], op: str, limit: float) -> float:
+    return sum(evaluate_threshold(v, op, limit)[0] == Status.PASS for v in values) / len(values)
+
+
+def rule_keys(policy: LoadedPolicy) -> list[str]:
+    """Return the history key of each ``metrics:`` rule's check, as :func:`gatekit.history.check_keys` names it."""
+    from gatekit.sections.comparison import conditions
+
+    stubs = []
+    for i, rule in enumerate(policy.policy.metrics):
+        conds = conditions(rule)
+        stubs.append({"section": policy.resolved[i].spec.section, "name": rule.check_name,
+                      "op": conds[0][0] if len(conds) == 1 else "within"})
+    return check_keys(stubs)
+
+
+def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) -> list[Proposal]:
+    """Propose a limit for each one-sided metric rule of ``policy`` from the recorded runs.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+        The policy as it is now (its rules and current limits).
+    runs : list of RunView
+        The runs to learn from (already filtered: policy, last N, legitimacy).
+    target : float
+        Target pass rate, 0 < target <= 1 (default 0.8, the middle of the seed's "70-90 % of legitimate
+        models pass").
+
+    Returns
+    -------
+    list of Proposal
+        One per metric rule, in policy order.
+
+    Raises
+    ------
+    ValueError
+        ``target`` outside (0, 1].
+    """
+    from gatekit.sections.comparison import conditions
+
+    if not 0 < target <= 1:
+        raise ValueError(f"the target pass rate must be in (0, 1], not {target}")
+    out = []
+    for i, (rule, key) in enumerate(zip(policy.policy.metrics, rule_keys(policy), strict=True)):
+        rel = rule.relative
+        field = rel[0] if rel else "value"
+        current = rel[1] if rel else rule.value
+        label = f"{rule.name} {rel[0]} {rel[1]:g}" if rel else f"{rule.name} {rule.op} {rule.value:g}"
+        found = [c for r in runs for c in r.checks if c["key"] == key]
+        values = [c["observed"] for c in found if c["observed"] is not None and math.isfinite(c["observed"])]
+        missing = len(runs) - len(values)
+        common = dict(rule=f"metrics[{i}]", label=label, key=key, field=field, current=current, values=len(values),
+                      missing=missing)
+        conds = conditions(rule)
+        if len(conds) != 1 or conds[0][0] not in (">=", ">", "<=", "<"):
+            why = "a two-sided 'within' rule" if len(conds) != 1 else f"operator {conds[0][0]!r} has no direction"
+            out.append(Proposal(**common, proposed=None, current_pass_rate=None, proposed_pass_rate=None,
+                                status="skipped", note=f"not calibrated: {why}"))
+            continue
+        if not values:
+            out.append(Proposal(**common, proposed=None, current_pass_rate=None, proposed_pass_rate=None,
+                                status="skipped", note="no recorded value for this rule in the selected runs"))
+            continue
+        op, limit = conds[0]
+        t = propose_limit(values, op, target)
+        notes = []
+        if rel and rel[0].startswith("max_drop"):
+            proposed = -t  # max_drop d is "change >= -d"
+        else:
+            proposed = t
+        if rel and proposed < 0:
+            notes.append(f"the recorded changes would need a limit of {proposed:g}, which asks for an improvement; "
+                         "proposed 0 instead")
+            proposed = 0.0
+        cond_limit = -proposed if rel and rel[0].startswith("max_drop") else proposed
+        if rule.confidence is not None:
+            notes.append("calibrated on point values; the rule decides on its confidence interval, so its pass "
+                         "rate may be lower")
+        now, then = _pass_rate(values, op, limit), _pass_rate(values, op, cond_limit)
+        k = max(1, math.ceil(target * len(values) - 1e-12))
+        if then * len(values) > k + 1e-9:
+            notes.append(f"ties: values equal at the boundary pass together, so {then:.0%} pass, not {target:.0%}")
+        if len(values) < 10:
+            notes.append(f"only {len(values)} runs with a value: a rough proposal")
+        if now == then:  # the current limit already passes exactly these runs: no churn
+            proposed, then = current, now
+        status = "unchanged" if proposed == current else "proposed"
+        out.append(Proposal(**common, proposed=proposed, current_pass_rate=now, proposed_pass_rate=then,
+                            status=status, note="; ".join(notes)))
+    return out
+
+
+def _number(x: float) -> str:
+    """Format a YAML number without float noise (0.72, not 0.7200000000000001)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *, header: str) -> list[str]:
+    """Write a copy of the policy file with the proposed limits, comments and layout kept.
+
+    Each limit is replaced in the text at the position of its YAML scalar (``yaml.compose`` marks), and an
+    integer ``version:`` is increased by one. Rules inherited from an ``extends:`` base are not in this file
+    and are listed in the returned notes instead.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+        Loaded from a file (``policy.path`` set).
+    proposals : list of Proposal
+        From :func:`calibrate`.
+    out : pathlib.Path
+        Where to write; must differ from the policy file (the original is never edited).
+    header : str
+        Comment lines put at the top (what was calibrated, from which runs).
+
+    Returns
+    -------
+    list of str
+        Rules that could not be written (inherited from a base policy).
+
+    Raises
+    ------
+    ValueError
+        ``out`` is the policy file itself, or the policy was not loaded from a file.
+    """
+    import yaml
+
+    from gatekit.policy.loader import _rule_identity
+
+    if policy.path is None:
+        raise ValueError("calibrate writes a copy of a policy file; this policy was not loaded from one")
+    if out.resolve() == policy.path.resolve():
+        raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")
+    text = policy.path.read_text(encoding="utf-8")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    top = {k.value: v for k, v in root.value} if isinstance(root, yaml.MappingNode) else {}
+    items = top.get("metrics").value if isinstance(top.get("metrics"), yaml.SequenceNode) else []
+    own: dict[Any, yaml.MappingNode] = {}
+    for node in items:
+        if isinstance(node, yaml.MappingNode):
+            own.setdefault(_rule_identity(yaml.safe_load(yaml.serialize(node))), node)
+    edits: list[tuple[int, int, str]] = []
+    not_written = []
+    for p in proposals:
+        if p.status != "proposed":
+            continue
+        rule = policy.policy.metrics[int(p.rule[len("metrics["):-1])]
+        node = own.get(_rule_identity(rule.model_dump(mode="json", exclude_none=True)))
+        scalar = next((v for k, v in node.value if k.value == p.field), None) if node is not None else None
+        if scalar is None or not isinstance(scalar, yaml.ScalarNode):
+            not_written.append(f"{p.label}: inherited from a base policy; set {p.field}: {_number(p.proposed)} "
+                               "there or override the rule here")
+            continue
+        edits.append((scalar.start_mark.index, scalar.end_mark.index, _number(p.proposed)))
+    version = top.get("version")
+    if isinstance(version, yaml.ScalarNode) and version.tag.endswith(":int"):
+        edits.append((version.start_mark.index, version.end_mark.index, str(int(version.value) + 1)))
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(header + text, encoding="utf-8")
+    return not_written

@@ -1,0 +1,159 @@
+"""Project configuration: ``gatekit.toml`` (history store, alert webhook), with environment overrides.
+
+The file is looked for in the current folder and then each parent folder; the first one found is used.
+Every key is optional::
+
+    [history]
+    url = "sqlite:///.gatekit/history.db"   # any SQLAlchemy URL; a plain path is a SQLite file
+    # url = "postgresql+psycopg://gatekit@db.internal/gatekit"
+    # url = "off"                           # record nothing
+
+    [alerts]
+    webhook_url = "https://hooks.example.com/T000/B000/XXXX"
+    timeout_s = 5
+
+Precedence, highest first: the command-line option (``--history``), the environment
+(``GATEKIT_HISTORY_URL``, ``GATEKIT_ALERT_WEBHOOK_URL``), ``gatekit.toml``, the default (a SQLite file
+``.gatekit/history.db`` in the current folder). A relative SQLite path in ``gatekit.toml`` is relative to
+that file's folder; elsewhere, to the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gatekit.errors import input_error
+
+CONFIG_FILE = "gatekit.toml"
+DEFAULT_HISTORY = Path(".gatekit") / "history.db"
+OFF = ("off", "none", "")
+
+
+class _HistoryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    url: str
+
+
+class _AlertsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    webhook_url: str | None = None
+    timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+
+class _FileConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    history: _HistoryConfig | None = None
+    alerts: _AlertsConfig = Field(default_factory=_AlertsConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings a run uses.
+
+    Parameters
+    ----------
+    history_url : str or None
+        SQLAlchemy URL of the history store; None when history is off.
+    webhook_url : str or None
+        Where repeated-failure alerts are posted (JSON, HTTP POST); None for none.
+    webhook_timeout_s : float
+        Seconds to wait for the webhook, in seconds.
+    source : pathlib.Path or None
+        The ``gatekit.toml`` read, if any.
+    """
+
+    history_url: str | None
+    webhook_url: str | None = None
+    webhook_timeout_s: float = 5.0
+    source: Path | None = None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Return the first ``gatekit.toml`` in ``start`` (default: the current folder) or its parents."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / CONFIG_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+def _read(path: Path) -> _FileConfig:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise input_error(f"cannot read the configuration: {exc}", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:  # its message names the line and column
+        raise input_error(f"not valid TOML: {exc}", file=str(path)) from None
+    try:
+        return _FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        keys = "keys: [history] url; [alerts] webhook_url, timeout_s"
+        raise input_error(f"{problems} ({keys})", file=str(path)) from None
+
+
+def history_url_from(value: str, base: Path) -> str | None:
+    """Turn a configured store into a SQLAlchemy URL: ``off`` -> None, a plain path -> a SQLite URL.
+
+    Parameters
+    ----------
+    value : str
+        A SQLAlchemy URL (``dialect[+driver]://...``), a file path, or ``off``.
+    base : pathlib.Path
+        Folder a relative path (also in a ``sqlite:///relative`` URL) is relative to.
+    """
+    if value.strip().lower() in OFF:
+        return None
+    if "://" not in value:
+        return "sqlite:///" + str((base / value).resolve())
+    if value.startswith("sqlite:///") and value not in ("sqlite:///", "sqlite:///:memory:"):
+        rest = value[len("sqlite:///"):]
+        path, _, query = rest.partition("?")
+        if not Path(path).is_absolute():
+            return "sqlite:///" + str((base / path).resolve()) + (f"?{query}" if query else "")
+    return value
+
+
+def load_config(history: str | None = None, *, no_history: bool = False, start: Path | None = None) -> Config:
+    """Resolve the run's settings (command line, then environment, then ``gatekit.toml``, then defaults).
+
+    Parameters
+    ----------
+    history : str, optional
+        ``--history``: a SQLAlchemy URL, a SQLite file path, or ``off``.
+    no_history : bool
+        ``--no-history``: record nothing, whatever else says.
+    start : pathlib.Path, optional
+        Folder to search ``gatekit.toml`` from (default: the current folder).
+
+    Raises
+    ------
+    gatekit.errors.InputError
+        ``gatekit.toml`` is not valid TOML or has unknown keys or wrong types (the message names the file).
+    """
+    cwd = (start or Path.cwd()).resolve()
+    path = find_config(cwd)
+    file_cfg = _read(path) if path is not None else _FileConfig()
+    if no_history:
+        url = None
+    elif history is not None:
+        url = history_url_from(history, cwd)
+    elif os.environ.get("GATEKIT_HISTORY_URL") is not None:
+        url = history_url_from(os.environ["GATEKIT_HISTORY_URL"], cwd)
+    elif file_cfg.history is not None and path is not None:
+        url = history_url_from(file_cfg.history.url, path.parent)
+    else:
+        url = history_url_from(str(DEFAULT_HISTORY), cwd)
+    webhook = os.environ.get("GATEKIT_ALERT_WEBHOOK_URL") or file_cfg.alerts.webhook_url
+    return Config(history_url=url, webhook_url=webhook or None, webhook_timeout_s=file_cfg.alerts.timeout_s,
+                  source=path)

@@ -1,0 +1,513 @@
+"""Gate history: every run's decision and checks in a database, through SQLAlchemy.
+
+Any SQLAlchemy URL works; gatekit is tested on SQLite (the default, a file) and PostgreSQL. One run is one
+transaction (the run row, its checks and its alerts commit together or not at all), so a run that crashes
+while recording leaves no half record, and concurrent runs each add their own rows: run ids are unique
+(timestamp, policy hash and a random part), SQLite writers wait for each other (``busy_timeout``, WAL
+journal), PostgreSQL's transactions isolate them.
+
+Tables (schema version 1): ``gatekit_runs`` (one row per run), ``gatekit_checks`` (one row per check),
+``gatekit_alerts`` (alerts a run raised and whether the webhook took them), ``gatekit_schema``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
+
+from gatekit.errors import GatekitError, Problem
+
+SCHEMA_VERSION = 1
+FAILED = frozenset({"fail", "error", "not_computable"})
+"""Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
+
+
+class HistoryError(GatekitError):
+    """The history store cannot be opened, read or written (the message names the store, password hidden)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Problem(message)])
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class RunRecord(_Base):
+    """One gate run."""
+
+    __tablename__ = "gatekit_runs"
+    run_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    policy_name: Mapped[str] = mapped_column(String(200), index=True)
+    policy_version: Mapped[str] = mapped_column(String(100))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    policy_path: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    enforcement: Mapped[str | None] = mapped_column(String(20))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    data_sha256: Mapped[str | None] = mapped_column(String(64))
+    files_json: Mapped[str] = mapped_column(Text)
+    reproducibility_sha256: Mapped[str | None] = mapped_column(String(64))
+    gatekit_version: Mapped[str | None] = mapped_column(String(40))
+    legitimate: Mapped[bool | None] = mapped_column(Boolean)
+    checks: Mapped[list[CheckRecord]] = relationship(back_populates="run", cascade="all, delete-orphan",
+                                                     order_by="CheckRecord.position")
+    alerts: Mapped[list[AlertRecord]] = relationship(back_populates="run", cascade="all, delete-orphan")
+
+
+class CheckRecord(_Base):
+    """One check of a run."""
+
+    __tablename__ = "gatekit_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("gatekit_runs.run_id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(500))
+    section: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    metric: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    on_fail: Mapped[str] = mapped_column(String(10))
+    observed: Mapped[float | None] = mapped_column(Float)
+    op: Mapped[str | None] = mapped_column(String(10))
+    threshold: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
+    run: Mapped[RunRecord] = relationship(back_populates="checks")
+    __table_args__ = (Index("ix_gatekit_checks_run", "run_id"), Index("ix_gatekit_checks_key", "key"))
+
+
+class AlertRecord(_Base):
+    """A repeated-failure alert a run raised."""
+
+    __tablename__ = "gatekit_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("gatekit_runs.run_id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(500))
+    failures: Mapped[int] = mapped_column(Integer)
+    window: Mapped[int] = mapped_column(Integer)
+    after: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[bool | None] = mapped_column(Boolean)
+    delivery: Mapped[str | None] = mapped_column(Text)
+    run: Mapped[RunRecord] = relationship(back_populates="alerts")
+
+
+class _SchemaRow(_Base):
+    __tablename__ = "gatekit_schema"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+def check_keys(checks: Iterable[Any]) -> list[str]:
+    """Stable identity of each check across runs: ``section/name/op``, plus ``#k`` for the k-th repeat.
+
+    A rule keeps its key when its threshold or severity changes (calibration, escalation from warn to
+    block), so its history continues; two rules on the same metric with the same operator are told apart
+    by their order.
+
+    Parameters
+    ----------
+    checks : iterable of CheckResult or mapping
+        Objects with ``section``, ``name`` and ``op`` (attributes or keys), in report order.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for c in checks:
+        get = c.get if isinstance(c, dict) else (lambda k, c=c: getattr(c, k))
+        base = f"{get('section')}/{get('name')}/{get('op') or '-'}"
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return out
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _utc(dt: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class RunView:
+    """A recorded run as read back (plain data, detached from the database)."""
+
+    run_id: str
+    started_at: datetime
+    policy_name: str
+    policy_version: str
+    policy_sha256: str
+    decision: str
+    reason: str
+    enforcement: str | None
+    model_sha256: str | None
+    data_sha256: str | None
+    legitimate: bool | None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping (times in ISO 8601, UTC)."""
+        return {"run_id": self.run_id, "started_at": self.started_at.isoformat(timespec="seconds"),
+                "policy_name": self.policy_name, "policy_version": self.policy_version,
+                "policy_sha256": self.policy_sha256, "decision": self.decision, "reason": self.reason,
+                "enforcement": self.enforcement, "model_sha256": self.model_sha256,
+                "data_sha256": self.data_sha256, "legitimate": self.legitimate, "checks": self.checks,
+                "alerts": self.alerts}
+
+
+class HistoryStore:
+    """The run history in a SQL database.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL, e.g. ``sqlite:////abs/path/history.db`` or
+        ``postgresql+psycopg://user@host:5432/db`` (PostgreSQL needs ``pip install 'gatekit[postgres]'``).
+    create : bool
+        Create the tables (and a SQLite file's folder) when missing; default True. With False a missing
+        store raises.
+
+    Raises
+    ------
+    HistoryError
+        The URL is malformed, its driver is not installed, the server cannot be reached, or the store was
+        written by a newer gatekit (schema version above :data:`SCHEMA_VERSION`).
+    """
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        try:
+            parsed = make_url(url)
+        except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+            raise HistoryError(f"history store {url!r} is not a database URL ({exc}); give e.g. "
+                               "sqlite:///path/history.db or postgresql+psycopg://user@host/db") from None
+        self.display = parsed.render_as_string(hide_password=True)
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {}
+        if self._sqlite:
+            db = parsed.database
+            if db and db != ":memory:":
+                path = Path(db)
+                if not path.exists():
+                    if not create:
+                        raise HistoryError(f"history store {self.display}: no such file {path} (no run has been "
+                                           "recorded there yet)")
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:
+                        raise HistoryError(f"history store {self.display}: cannot create {path.parent}: "
+                                           f"{exc}") from None
+            kwargs["connect_args"] = {"timeout": 60}  # writers wait for each other instead of failing
+        try:
+            self.engine: Engine = create_engine(parsed, **kwargs)
+        except (sa_exc.NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
+            hint = " (pip install 'gatekit[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
+            raise HistoryError(f"history store {self.display}: its database driver is not installed{hint}: "
+                               f"{exc}") from None
+        if self._sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._ready = False
+        self._create = create
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fail(self, what: str, exc: BaseException) -> HistoryError:
+        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return HistoryError(f"history store {self.display}: cannot {what}: {text[0] if text else type(exc).__name__}")
+
+    def ensure_schema(self) -> None:
+        """Create the tables if missing (safe when several runs start at once) and check the schema version.
+
+        Raises
+        ------
+        HistoryError
+            As for the constructor.
+        """
+        if self._ready:
+            return
+        for attempt in range(5):
+            try:
+                if self._create:
+                    _Base.metadata.create_all(self.engine)  # checkfirst; a concurrent creator may win the race
+                with Session(self.engine) as s, s.begin():
+                    row = s.get(_SchemaRow, "schema_version")
+                    if row is None:
+                        s.add(_SchemaRow(key="schema_version", value=str(SCHEMA_VERSION)))
+                    elif int(row.value) > SCHEMA_VERSION:
+                        raise HistoryError(f"history store {self.display} has schema version {row.value}, written "
+                                           f"by a newer gatekit; this one reads version {SCHEMA_VERSION}: upgrade "
+                                           "gatekit")
+                self._ready = True
+                return
+            except sa_exc.SQLAlchemyError as exc:
+                text = str(exc)
+                if not self._create and ("no such table" in text or "does not exist" in text):
+                    raise HistoryError(f"history store {self.display} holds no gatekit history (no run has been "
+                                       "recorded there yet)") from None
+                # several runs starting on an empty store race to create the tables; the losers see the winner's
+                race = isinstance(exc, sa_exc.IntegrityError) or "already exists" in text
+                if not race or attempt == 4:
+                    raise self._fail("open it", exc) from None
+                time.sleep(0.05 * (attempt + 1))
+
+    def record(self, report: Any, alerts: Sequence[dict[str, Any]] = ()) -> None:
+        """Record one run, its checks and its alerts in one transaction.
+
+        Parameters
+        ----------
+        report : GateReport
+            The run's report (its ``metadata`` gives run id, times, policy and input hashes).
+        alerts : sequence of dict
+            Alerts raised (``key``, ``failures``, ``within``, ``after``, ``delivered``, ``delivery``).
+
+        Raises
+        ------
+        HistoryError
+            The write failed; nothing of the run was stored.
+        """
+        self.ensure_schema()
+        meta = report.metadata
+        files = meta.get("inputs", {}).get("files", {})
+        pol = meta.get("policy", {})
+        run = RunRecord(
+            run_id=meta["run_id"], started_at=datetime.fromisoformat(meta["started_at"]),
+            recorded_at=datetime.now(timezone.utc), policy_name=str(pol.get("name")),
+            policy_version=str(pol.get("version")), policy_sha256=str(pol.get("sha256")),
+            policy_path=pol.get("path"), decision=report.decision.value, reason=report.reason,
+            enforcement=meta.get("enforcement"), exit_code=meta.get("exit_code"),
+            model_sha256=(files.get("model") or {}).get("sha256"), data_sha256=(files.get("data") or {}).get("sha256"),
+            files_json=json.dumps({role: f.get("sha256") for role, f in files.items()}, sort_keys=True),
+            reproducibility_sha256=meta.get("reproducibility", {}).get("sha256"),
+            gatekit_version=meta.get("gatekit_version"), legitimate=None)
+        for i, (c, key) in enumerate(zip(report.checks, check_keys(report.checks), strict=True)):
+            run.checks.append(CheckRecord(
+                position=i, key=key, section=c.section, name=c.name, metric=c.metric, status=c.status.value,
+                on_fail=c.on_fail.value, observed=_finite(c.observed), op=c.op, threshold=_finite(c.threshold),
+                margin=_finite(c.margin), message=c.message))
+        for a in alerts:
+            run.alerts.append(AlertRecord(key=a["key"], failures=a["failures"], window=a["within"], after=a["after"],
+                                          delivered=a.get("delivered"), delivery=a.get("delivery")))
+        try:
+            with Session(self.engine) as s, s.begin():  # commits on success, rolls back on any exception
+                s.add(run)
+        except sa_exc.IntegrityError as exc:
+            raise self._fail(f"record run {meta['run_id']} (already recorded?)", exc) from None
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._fail(f"record run {meta['run_id']}", exc) from None
+
+    def runs(self, policy: str | None = None, last: int | None = None, *,
+             exclude_illegitimate: bool = False, legitimate_only: bool = False) -> list[RunView]:
+        """Read recorded runs, oldest first.
+
+        Parameters
+        ----------
+        policy : str, optional
+            Only runs of this policy name (any version).
+        last : int, optional
+            Only the ``last`` most recent runs (after the other filters).
+        exclude_illegitimate : bool
+            Leave out runs marked not legitimate (:meth:`mark`).
+        legitimate_only : bool
+            Keep only runs marked legitimate.
+
+        Raises
+        ------
+        HistoryError
+            The store cannot be read.
+        """
+        self.ensure_schema()
+        q = select(RunRecord).options(selectinload(RunRecord.checks), selectinload(RunRecord.alerts))
+        if policy is not None:
+            q = q.where(RunRecord.policy_name == policy)
+        if legitimate_only:
+            q = q.where(RunRecord.legitimate.is_(True))
+        elif exclude_illegitimate:
+            q = q.where((RunRecord.legitimate.is_(None)) | (RunRecord.legitimate.is_(True)))
+        # started_at has whole seconds (as the report); the recording time (microseconds) orders runs within one
+        q = q.order_by(RunRecord.started_at.desc(), RunRecord.recorded_at.desc(), RunRecord.run_id.desc())
+        if last is not None:
+            q = q.limit(last)
+        try:
+            with Session(self.engine) as s:
+                rows = s.scalars(q).all()
+                out = [_view(r) for r in rows]
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._fail("read it", exc) from None
+        out.reverse()
+        return out
+
+    def mark(self, run_ids: Sequence[str], legitimate: bool | None) -> int:
+        """Mark runs as legitimate (True), not legitimate (False) or unmarked (None) for calibration.
+
+        Returns
+        -------
+        int
+            Runs updated.
+
+        Raises
+        ------
+        HistoryError
+            A run id is not in the store (nothing is changed), or the write failed.
+        """
+        self.ensure_schema()
+        try:
+            with Session(self.engine) as s, s.begin():
+                rows = s.scalars(select(RunRecord).where(RunRecord.run_id.in_(list(run_ids)))).all()
+                missing = sorted(set(run_ids) - {r.run_id for r in rows})
+                if missing:
+                    raise HistoryError(f"history store {self.display} has no run {', '.join(missing)}; "
+                                       "`gatekit history` lists the run ids")
+                for r in rows:
+                    r.legitimate = legitimate
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._fail("mark runs", exc) from None
+        return len(rows)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=60000")
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    except Exception:  # noqa: BLE001 - a read-only or network file system keeps the default journal
+        pass
+    cur.close()
+
+
+def _view(r: RunRecord) -> RunView:
+    return RunView(
+        run_id=r.run_id, started_at=_utc(r.started_at), policy_name=r.policy_name, policy_version=r.policy_version,
+        policy_sha256=r.policy_sha256, decision=r.decision, reason=r.reason, enforcement=r.enforcement,
+        model_sha256=r.model_sha256, data_sha256=r.data_sha256, legitimate=r.legitimate,
+        checks=[{"key": c.key, "section": c.section, "name": c.name, "metric": c.metric, "status": c.status,
+                 "on_fail": c.on_fail, "observed": c.observed, "op": c.op, "threshold": c.threshold,
+                 "margin": c.margin, "message": c.message} for c in r.checks],
+        alerts=[{"key": a.key, "failures": a.failures, "within": a.window, "after": a.after,
+                 "delivered": a.delivered, "delivery": a.delivery} for a in r.alerts])
+
+
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def _sparkline(values: Sequence[float | None]) -> str:
+    """One character per run, low to high (``·`` where the run has no value)."""
+    finite = [v for v in values if v is not None]
+    if not finite:
+        return ""
+    lo, hi = min(finite), max(finite)
+    if hi == lo:
+        return "".join("·" if v is None else _SPARK[3] for v in values)
+    return "".join("·" if v is None else _SPARK[min(7, int((v - lo) / (hi - lo) * 8))] for v in values)
+
+
+def _trend(values: Sequence[float | None], op: str | None) -> dict[str, Any]:
+    """Least-squares slope of the observed value per run (numpy.polyfit, degree 1) and what it means."""
+    import numpy as np
+
+    pts = [(i, v) for i, v in enumerate(values) if v is not None]
+    out: dict[str, Any] = {"points": len(pts), "first": pts[0][1] if pts else None,
+                           "last": pts[-1][1] if pts else None,
+                           "min": min(v for _, v in pts) if pts else None,
+                           "max": max(v for _, v in pts) if pts else None,
+                           "slope_per_run": None, "direction": "unknown", "sparkline": _sparkline(values)}
+    if len(pts) < 3:
+        return out  # two points are a difference, not a trend
+    x = np.array([p[0] for p in pts], dtype=float)
+    y = np.array([p[1] for p in pts], dtype=float)
+    slope = float(np.polyfit(x, y, 1)[0])
+    out["slope_per_run"] = slope
+    scale = max(abs(float(y.mean())), float(np.ptp(y)), 1e-12)
+    if abs(slope) * (x[-1] - x[0]) <= 1e-9 * scale:
+        out["direction"], out["slope_per_run"] = "flat", 0.0  # least squares leaves 1e-16 on equal values
+    elif op in (">=", ">", "<=", "<"):
+        better = slope > 0 if op in (">=", ">") else slope < 0
+        out["direction"] = "improving" if better else "worsening"
+    else:
+        out["direction"] = "rising" if slope > 0 else "falling"
+    return out
+
+
+def summarize(runs: Sequence[RunView]) -> dict[str, Any]:
+    """Per-gate counts, hit rate and trend over recorded runs.
+
+    Parameters
+    ----------
+    runs : sequence of RunView
+        Oldest first (as :meth:`HistoryStore.runs` returns them).
+
+    Returns
+    -------
+    dict
+        ``runs`` (count), ``decisions`` (pass / warn / block counts), ``policies`` (names and versions
+        seen), and ``gates``: one entry per check key in order of first appearance, with ``pass``, ``warn``,
+        ``block`` and ``skipped`` counts (a failed, errored or not-computable check counts under its rule's
+        severity), ``runs`` (runs the check appeared in), ``hit_rate`` = (warn + block) / runs, the
+        ``observed`` values per run (None where absent or without a value), the latest ``op`` and
+        ``threshold``, and ``trend`` (first, last, min, max, least-squares slope per run, direction
+        relative to the rule's operator, sparkline).
+    """
+    gates: dict[str, dict[str, Any]] = {}
+    decisions = {"pass": 0, "warn": 0, "block": 0}
+    for idx, run in enumerate(runs):
+        decisions[run.decision] = decisions.get(run.decision, 0) + 1
+        for c in run.checks:
+            g = gates.setdefault(c["key"], {"key": c["key"], "section": c["section"], "name": c["name"],
+                                             "metric": c["metric"], "runs": 0, "pass": 0, "warn": 0, "block": 0,
+                                             "skipped": 0, "observed": [None] * len(runs)})
+            g["runs"] += 1
+            g["op"], g["threshold"], g["on_fail"] = c["op"], c["threshold"], c["on_fail"]
+            if c["status"] == "pass":
+                g["pass"] += 1
+            elif c["status"] in FAILED:
+                g[c["on_fail"]] += 1
+            else:
+                g["skipped"] += 1
+            g["observed"][idx] = c["observed"]
+    for g in gates.values():
+        g["hit_rate"] = (g["warn"] + g["block"]) / g["runs"] if g["runs"] else None
+        g["trend"] = _trend(g["observed"], g["op"])
+    return {"runs": len(runs), "decisions": decisions,
+            "policies": sorted({f"{r.policy_name} v{r.policy_version}" for r in runs}),
+            "first_run": runs[0].run_id if runs else None, "last_run": runs[-1].run_id if runs else None,
+            "gates": list(gates.values())}
