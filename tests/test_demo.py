@@ -53,6 +53,7 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     assert len(dem) == 61 * 48  # November and December, half-hourly
 
     _check_rollout_reports(demo_root, art, hold, proba)
+    _check_history(loan, mini_policy=demo_root / "policies" / "seed_mini_challenge.yaml")
 
     # the ONNX export, run by onnxruntime, ranks the held-out rows as the skops model does
     serving = json.loads((demo_root / "reports/demo/loan_serving/gate_report.json").read_text())
@@ -134,3 +135,22 @@ def test_policy_before_demo_names_the_missing_file(demo_root: Path) -> None:
     proc = run_cli("run", str(demo_root / "policies" / "loan_approval.yaml"), "--out", str(demo_root / "o"))
     assert proc.returncode == 2
     assert "hmda_holdout.csv" in proc.stderr and "not found" in proc.stderr
+
+
+def _check_history(loan: dict, mini_policy: Path) -> None:
+    """The demo's runs are in the history store (the tests' store: GATEKIT_HISTORY_URL, set in conftest)."""
+    assert loan["metadata"]["history"]["recorded"] is True
+    proc = run_cli("history", "--policy", "loan_approval", "--last", "1", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    [pol] = doc["policies"]
+    assert [r["run_id"] for r in pol["runs"]] == [loan["metadata"]["run_id"]]
+    gates = {g["key"]: g for g in pol["summary"]["gates"]}
+    auc = next(c for c in loan["checks"] if c["name"] == "auc_roc")
+    assert gates["performance/auc_roc/>="]["observed"] == [auc["observed"]]
+    assert len(gates) == len(loan["checks"])
+    # the library's fairness limit came with the policy (extends) and carries its alert setting
+    dp = next(c for c in loan["checks"] if c["name"] == "fairness_demographic_parity_diff")
+    assert dp["details"]["rule"] == "metrics[0]"
+    proc = run_cli("history", "--policy", str(mini_policy), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
