@@ -17,6 +17,7 @@ skipped).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -201,7 +202,9 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
         current = rel[1] if rel else rule.value
         label = f"{rule.name} {rel[0]} {rel[1]:g}" if rel else f"{rule.name} {rule.op} {rule.value:g}"
         found = [c for r in runs for c in r.checks if c["key"] == key]
-        values = [c["observed"] for c in found if c["observed"] is not None and math.isfinite(c["observed"])]
+        # 12 significant digits: a change stored as -0.010000000000000009 is the -0.01 the comparison sees
+        values = [float(f"{c['observed']:.12g}") for c in found
+                  if c["observed"] is not None and math.isfinite(c["observed"])]
         missing = len(runs) - len(values)
         common = dict(rule=f"metrics[{i}]", label=label, key=key, field=field, current=current, values=len(values),
                       missing=missing)
@@ -238,6 +241,7 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
             notes.append(f"only {len(values)} runs with a value: a rough proposal")
         if now == then:  # the current limit already passes exactly these runs: no churn
             proposed, then = current, now
+            notes = [n for n in notes if "proposed 0 instead" not in n]
         status = "unchanged" if proposed == current else "proposed"
         out.append(Proposal(**common, proposed=proposed, current_pass_rate=now, proposed_pass_rate=then,
                             status=status, note="; ".join(notes)))
@@ -282,25 +286,28 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
 
     from gatekit.policy.loader import _rule_identity
 
-    if policy.path is None:
-        raise ValueError("calibrate writes a copy of a policy file; this policy was not loaded from one")
-    if out.resolve() == policy.path.resolve():
-        raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")
-    text = policy.path.read_text(encoding="utf-8")
+    check_out(policy, out)
+    with policy.path.open(encoding="utf-8", newline="") as fh:  # keep the file's line endings
+        text = fh.read()
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     top = {k.value: v for k, v in root.value} if isinstance(root, yaml.MappingNode) else {}
     items = top.get("metrics").value if isinstance(top.get("metrics"), yaml.SequenceNode) else []
-    own: dict[Any, yaml.MappingNode] = {}
+    own: dict[Any, list[yaml.MappingNode]] = {}
     for node in items:
         if isinstance(node, yaml.MappingNode):
-            own.setdefault(_rule_identity(yaml.safe_load(yaml.serialize(node))), node)
+            own.setdefault(_rule_identity(yaml.safe_load(yaml.serialize(node))), []).append(node)
+    # rules with one identity all come from one file (a child's replaces the base's), in file order: the
+    # k-th such rule of the resolved policy is the k-th such node of this file
+    idents = [_rule_identity(r.model_dump(mode="json", exclude_none=True)) for r in policy.policy.metrics]
     edits: list[tuple[int, int, str]] = []
     not_written = []
     for p in proposals:
         if p.status != "proposed":
             continue
-        rule = policy.policy.metrics[int(p.rule[len("metrics["):-1])]
-        node = own.get(_rule_identity(rule.model_dump(mode="json", exclude_none=True)))
+        i = int(p.rule[len("metrics["):-1])
+        nodes = own.get(idents[i], [])
+        occurrence = idents[:i].count(idents[i])
+        node = nodes[occurrence] if occurrence < len(nodes) else None
         scalar = next((v for k, v in node.value if k.value == p.field), None) if node is not None else None
         if scalar is None or not isinstance(scalar, yaml.ScalarNode):
             not_written.append(f"{p.label}: inherited from a base policy; set {p.field}: {_number(p.proposed)} "
@@ -312,6 +319,24 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
         edits.append((version.start_mark.index, version.end_mark.index, str(int(version.value) + 1)))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if policy.policy.name is None:  # the name came from the file's stem: keep it, or the copy's runs would differ
+        header += f"name: {json.dumps(policy.name)}{newline}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(header + text, encoding="utf-8")
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(header.replace("\n", newline) + text)
     return not_written
+
+
+def check_out(policy: LoadedPolicy, out: Path) -> None:
+    """Refuse to write the proposed policy over the original (or for a policy not loaded from a file).
+
+    Raises
+    ------
+    ValueError
+        ``out`` is the policy file itself, or the policy has no file.
+    """
+    if policy.path is None:
+        raise ValueError("calibrate writes a copy of a policy file; this policy was not loaded from one")
+    if out.resolve() == policy.path.resolve():
+        raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")

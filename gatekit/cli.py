@@ -354,6 +354,7 @@ def history(
 ) -> None:
     """Show the last runs: per gate, pass / warn / block counts, hit rate and the trend of its observed value."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = {"history": store}  # `gatekit history --history X mark ...` reads the same store
         return
     from gatekit.history import HistoryError, summarize
     from gatekit.history_view import render_markdown, render_table
@@ -390,6 +391,7 @@ def history(
 
 @history_app.command("mark")
 def history_mark(
+    ctx: typer.Context,
     run_ids: Annotated[list[str], typer.Argument(help="Run ids (from `gatekit history`).")],
     legitimate: Annotated[bool, typer.Option("--legitimate/--not-legitimate",
                                              help="A legitimate model (calibration learns from it) or not "
@@ -399,6 +401,9 @@ def history_mark(
 ) -> None:
     """Mark runs legitimate or not, for `gatekit calibrate` (unmarked runs count as legitimate)."""
     from gatekit.history import HistoryError
+
+    if store is None and isinstance(ctx.obj, dict):
+        store = ctx.obj.get("history")
 
     with _store(store) as st:
         try:
@@ -426,7 +431,7 @@ def calibrate(
     from datetime import datetime, timezone
 
     from gatekit.calibrate import calibrate as do_calibrate
-    from gatekit.calibrate import write_proposed
+    from gatekit.calibrate import check_out, write_proposed
     from gatekit.errors import PolicyError
     from gatekit.history import HistoryError
     from gatekit.history_view import render_calibration
@@ -439,6 +444,10 @@ def calibrate(
     except PolicyError as exc:
         _fail(exc, f"invalid policy: {policy}")
     out = out if out is not None else policy.with_name(f"{policy.stem}.proposed.yaml")
+    try:
+        check_out(lp, out)
+    except ValueError as exc:
+        _fail(exc, "invalid usage")
     with _store(store) as st:
         try:
             runs = st.runs(policy=lp.name, last=last, exclude_illegitimate=not legitimate_only,
