@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) 
 
 
 def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,
-        out: str | Path | None = None, **inputs: Any) -> GateReport:
+        out: str | Path | None = None, formats: tuple[str, ...] | list[str] | None = None,
+        progress: Callable[[str, int, int], None] | None = None, **inputs: Any) -> GateReport:
     """Run a policy and return its report.
 
     Parameters
@@ -122,7 +124,13 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     registry : MetricRegistry, optional
         Metric registry; default :func:`~gatekit.metrics.default_registry`.
     out : str or pathlib.Path, optional
-        When given, write ``gate_report.json`` and ``gate_report.html`` into this folder.
+        When given, write the reports into this folder (``gate_report.json`` and ``gate_report.html``, or
+        ``formats``).
+    formats : sequence of {"json", "html", "junit", "markdown"}, optional
+        Report files written into ``out`` (default json and html).
+    progress : callable, optional
+        ``progress(stage, done, total)``: called with ``"inputs"`` before the inputs are read, then before
+        each section (a progress bar's hook).
     **inputs
         Overrides of the policy's ``inputs:``: ``data``, ``target``, ``positive_label``, ``score``,
         ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
@@ -166,11 +174,13 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     pol = lp.policy
     needs_inputs = bool(pol.metrics or pol.gates or pol.data_quality is not None or pol.drift is not None
                         or opts.has_baseline_rows)
+    if progress is not None:
+        progress("inputs", 0, 1)
     loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
     record_policy_files(lp, loaded.files)
-    report = evaluate(lp, loaded, registry)
+    report = evaluate(lp, loaded, registry, progress=progress)
     if out is not None:
-        from gatekit.report import write_reports
+        from gatekit.report import DEFAULT_FORMATS, write_reports
 
-        write_reports(report, Path(out))
+        write_reports(report, Path(out), tuple(formats) if formats else DEFAULT_FORMATS)
     return report

@@ -170,6 +170,8 @@ def run(
     history: Annotated[str | None, typer.Option(help="History store: a SQLAlchemy URL or a SQLite file (default "
                                                      "from gatekit.toml, else .gatekit/history.db).")] = None,
     no_history: Annotated[bool, typer.Option(help="Do not record this run in the history store.")] = False,
+    format: Annotated[list[str] | None, typer.Option("--format", help="Report files: json, html, junit, markdown "
+                                                     "(repeat or comma-separate; default json,html).")] = None,
 ) -> None:
     """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
     from gatekit.alerts import record_and_alert
@@ -177,7 +179,7 @@ def run(
     from gatekit.config import load_config
     from gatekit.errors import InputError, PolicyError
     from gatekit.policy import load_policy
-    from gatekit.report import write_reports
+    from gatekit.report import DEFAULT_FORMATS, FILE_NAMES, FORMATS, write_reports
     from gatekit.report.terminal import print_summary
 
     if sum(x is not None for x in (baseline_score, baseline_prediction, baseline_model)) > 1:
@@ -191,6 +193,11 @@ def run(
     if warn_only and fail_on_warn:
         _fail(ValueError("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
                          "other; choose one"), "invalid usage")
+    formats = [f.strip().lower() for item in (format or []) for f in item.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        _fail(ValueError(f"--format {', '.join(bad)}: use any of {', '.join(FORMATS)}"), "invalid usage")
+    formats = list(dict.fromkeys(formats)) or list(DEFAULT_FORMATS)
     try:
         cfg = load_config(history, no_history=no_history)
     except InputError as exc:
@@ -198,33 +205,40 @@ def run(
     if out is not None:
         if out.exists() and not out.is_dir():
             _fail(ValueError(f"--out {out} exists and is not a folder"), "invalid usage")
-        for stale in ("gate_report.json", "gate_report.html"):  # never leave an old decision behind
+        for stale in FILE_NAMES.values():  # never leave an old decision behind
             try:
                 (out / stale).unlink(missing_ok=True)
             except OSError as exc:
                 _fail(exc, f"cannot remove the previous report in {out}")
+    progress = _Progress.create(quiet)
     try:
-        lp = load_policy(policy)
-        report = api_run(lp, metrics=metrics, data=data, target=target, positive_label=positive_label,
-                         score=score, prediction=prediction, model=model, model_sha256=model_sha256,
-                         reference=reference,
-                         trust_model=trust_model or None, sensitive=sensitive or None, task=task,
-                         baseline_score=baseline_score, baseline_prediction=baseline_prediction,
-                         baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,
-                         baseline_trust_model=baseline_trust_model or None, baseline_metrics=baseline_metrics,
-                         canary_data=canary_log)
-        if report.metadata["policy"]["resolved"].get("mode") == "warn_only":
-            if fail_on_warn:
-                raise _UsageConflict("the policy's mode: warn_only (a pilot that never fails) and --fail-on-warn "
-                                     "contradict each other; remove one")
-            warn_only = True  # the policy is being piloted: report what would block, exit 0
-        code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
-        report.metadata["enforcement"] = "warn_only" if warn_only else ("fail_on_warn" if fail_on_warn else "enforced")
-        report.metadata["exit_code"] = code
-        # alerts read the history before this run is added; neither a store nor a webhook problem changes the code
-        record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s)
-        out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
-        written = write_reports(report, out_dir)
+        try:
+            lp = load_policy(policy)
+            report = api_run(lp, progress=progress.update if progress is not None else None, metrics=metrics,
+                             data=data, target=target, positive_label=positive_label, score=score,
+                             prediction=prediction, model=model, model_sha256=model_sha256,
+                             reference=reference,
+                             trust_model=trust_model or None, sensitive=sensitive or None, task=task,
+                             baseline_score=baseline_score, baseline_prediction=baseline_prediction,
+                             baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,
+                             baseline_trust_model=baseline_trust_model or None, baseline_metrics=baseline_metrics,
+                             canary_data=canary_log)
+            if report.metadata["policy"]["resolved"].get("mode") == "warn_only":
+                if fail_on_warn:
+                    raise _UsageConflict("the policy's mode: warn_only (a pilot that never fails) and --fail-on-warn "
+                                         "contradict each other; remove one")
+                warn_only = True  # the policy is being piloted: report what would block, exit 0
+            code = exit_code(report.decision, fail_on_warn=fail_on_warn, warn_only=warn_only)
+            report.metadata["enforcement"] = ("warn_only" if warn_only else
+                                              "fail_on_warn" if fail_on_warn else "enforced")
+            report.metadata["exit_code"] = code
+            # alerts read the history before this run is added; neither a store nor a webhook problem changes the code
+            record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s)
+            out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
+            written = write_reports(report, out_dir, tuple(formats))
+        finally:
+            if progress is not None:
+                progress.close()  # before any message: the bar never overwrites an error
     except _UsageConflict as exc:
         _fail(exc, "invalid usage")
     except PolicyError as exc:
@@ -235,11 +249,56 @@ def run(
         _fail(exc, "cannot read an input or write the report")
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
+    _github_step_summary(report, written)
     try:
         print_summary(report, written, _console(), quiet=quiet, warn_only=warn_only)
     except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
         _silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
     raise typer.Exit(code)
+
+
+class _Progress:
+    """Section-by-section progress on a terminal (rich, on stderr, cleared when done); None in CI logs."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("gatekit: {task.description}"), BarColumn(), TimeElapsedColumn(),
+                             console=_console(stderr=True), transient=True)
+        self._task = self._bar.add_task("reading the inputs", total=None)
+        self._bar.start()
+
+    @staticmethod
+    def create(quiet: bool) -> _Progress | None:
+        """Return a progress display when stderr is a terminal and the run is not quiet; otherwise None."""
+        if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+            return None
+        return _Progress()
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        """Show the stage about to run (``inputs`` or a section name)."""
+        label = "reading the inputs" if stage == "inputs" else f"{stage.replace('_', ' ')} ({done + 1}/{total})"
+        self._bar.update(self._task, description=label, completed=done if stage != "inputs" else None,
+                         total=total if stage != "inputs" else None)
+
+    def close(self) -> None:
+        """Remove the display."""
+        self._bar.stop()
+
+
+def _github_step_summary(report: Any, written: dict[str, Path]) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it; never fail the run."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    from gatekit.report.markdown import render_markdown
+
+    links = {f"{k} report": str(v) for k, v in written.items() if k in ("html", "json", "junit")}
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(render_markdown(report, links) + "\n")
+    except OSError as exc:
+        _console(stderr=True).print(f"gatekit: could not write the job summary to {path}: {exc}", markup=False)
 
 
 class _UsageConflict(ValueError):

@@ -78,6 +78,19 @@ def _describe(c: CheckResult) -> str:
     return f"{c.name} is {c.status.value.replace('_', ' ')} ({c.message})"
 
 
+def effect(check: CheckResult, strict: bool) -> Decision:
+    """Return what one check contributes to the decision: ``block``, ``warn`` or ``pass`` (as :func:`decide`).
+
+    A ``block`` rule that failed blocks, and in strict mode so does one that is not a clean pass; any other
+    check that is not a clean pass warns.
+    """
+    if check.status == Status.PASS:
+        return Decision.PASS
+    if check.on_fail == OnFail.BLOCK and (check.status == Status.FAIL or strict):
+        return Decision.BLOCK
+    return Decision.WARN
+
+
 def decide(checks: list[CheckResult], strict: bool) -> tuple[Decision, str]:
     """Decide pass / warn / block from the checks.
 
@@ -98,8 +111,7 @@ def decide(checks: list[CheckResult], strict: bool) -> tuple[Decision, str]:
         if strict:
             return Decision.BLOCK, "Blocked: the policy has no rules, so nothing was checked."
         return Decision.WARN, "Passed with warnings: the policy has no rules, so nothing was checked."
-    blocking = [c for c in checks if c.on_fail == OnFail.BLOCK and
-                (c.status == Status.FAIL or (strict and c.status != Status.PASS))]
+    blocking = [c for c in checks if effect(c, strict) == Decision.BLOCK]
     if blocking:
         blocking.sort(key=lambda c: c.status != Status.FAIL)  # stable: real failures first, policy order kept
         more = f"; also blocking: {_names(blocking[1:])}" if len(blocking) > 1 else ""

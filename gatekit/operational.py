@@ -256,6 +256,8 @@ def value(fig: Figures, metric: str, method: str) -> tuple[float, dict[str, Any]
         details.update({"percentile_method": method, "samples": len(lat), "source": fig.latency_source,
                         "min_ms": float(lat.min()), "median_ms": float(np.median(lat)), "max_ms": float(lat.max()),
                         "mean_ms": float(lat.mean())})
+        counts, edges = np.histogram(lat, bins=min(30, max(5, len(lat) // 20)))  # for the report's histogram
+        details["histogram"] = {"edges_ms": [float(e) for e in edges], "counts": [int(c) for c in counts]}
         return v, details
     if "batch" in fig.errors:
         raise ValueError(f"the model failed while scoring the batch: {fig.errors['batch']}")

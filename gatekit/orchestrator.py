@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from typing import Any
@@ -39,7 +40,8 @@ def library_versions() -> dict[str, str | None]:
 
 def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry,
                  sections: list[Section] | None = None, info: dict[str, Any] | None = None,
-                 attachments: dict[str, Any] | None = None) -> list[CheckResult]:
+                 attachments: dict[str, Any] | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> list[CheckResult]:
     """Run every section adapter; a section that raises turns its planned checks into ``error``.
 
     Parameters
@@ -52,6 +54,8 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
         Receives what the sections report about the run (keyed by section), for the report's metadata.
     attachments : dict, optional
         Receives files the sections want written beside the report (name -> callable returning text).
+    progress : callable, optional
+        Called as ``progress(section_name, done, total)`` before each section runs (for a progress bar).
 
     Returns
     -------
@@ -61,7 +65,10 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
     ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {},
                      attachments=attachments if attachments is not None else {})
     checks: list[CheckResult] = []
-    for section in sections if sections is not None else default_sections():
+    todo = sections if sections is not None else default_sections()
+    for i, section in enumerate(todo):
+        if progress is not None:
+            progress(section.name, i, len(todo))
         try:
             checks.extend(section.run(ctx))
         except KeyboardInterrupt:
@@ -81,7 +88,8 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
 
 
 def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, *, run_id: str | None = None,
-             sections: list[Section] | None = None) -> GateReport:
+             sections: list[Section] | None = None,
+             progress: Callable[[str, int, int], None] | None = None) -> GateReport:
     """Evaluate a loaded policy on loaded inputs and return the report.
 
     Parameters
@@ -96,16 +104,19 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         Defaults to ``<UTC timestamp>-<policy sha256[:8]>``.
     sections : list of Section, optional
         Adapters to run; default :func:`gatekit.sections.default_sections`.
+    progress : callable, optional
+        ``progress(section_name, done, total)`` before each section (see :func:`run_sections`).
 
     Returns
     -------
     GateReport
+        With ``metadata["charts"]`` when there is chart data (:func:`gatekit.report.charts.chart_data`).
     """
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     section_info: dict[str, Any] = {}
     attachments: dict[str, Any] = {}
-    checks = run_sections(policy, inputs, registry, sections, section_info, attachments)
+    checks = run_sections(policy, inputs, registry, sections, section_info, attachments, progress)
     decision, reason = decide(checks, policy.policy.strict)
     finished = datetime.now(timezone.utc)
     # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
@@ -137,4 +148,9 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     meta["reproducibility"] = {"sha256": digest(parts), "components": parts,
                                "definition": "sha256 of the canonical JSON of the policy's sha256, each input file's "
                                              "sha256 by role, and the library versions"}
+    from gatekit.report.charts import chart_data
+
+    charts = chart_data(inputs)
+    if charts:
+        meta["charts"] = charts
     return GateReport(decision=decision, reason=reason, checks=checks, metadata=meta, attachments=attachments)

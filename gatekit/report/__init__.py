@@ -7,12 +7,16 @@ from pathlib import Path
 
 from gatekit.results import GateReport
 
-FORMATS = ("json", "html")
+FORMATS = ("json", "html", "junit", "markdown")
+"""Every report format; :data:`DEFAULT_FORMATS` are written unless asked otherwise."""
+DEFAULT_FORMATS = ("json", "html")
+FILE_NAMES = {"json": "gate_report.json", "html": "gate_report.html", "junit": "gate_report.junit.xml",
+              "markdown": "gate_report.md"}
 SCHEMA_PATH = Path(__file__).parent / "schema" / "gate_report.v1.schema.json"
 """JSON Schema (draft 2020-12) of ``gate_report.json``, schema version 1."""
 
 
-def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
+def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> dict[str, Path]:
     """Write the report files into ``out_dir`` (created if needed).
 
     Parameters
@@ -21,33 +25,63 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
         The run's report.
     out_dir : pathlib.Path
         Folder to write into.
-    formats : tuple of {"json", "html"}
-        Which files to write.
+    formats : tuple of {"json", "html", "junit", "markdown"}
+        Which files to write (default json and html).
 
     Returns
     -------
     dict of str to pathlib.Path
-        Format -> file written (``gate_report.json``, ``gate_report.html``), and each attachment by its
-        file name (``evidently_drift.html``).
+        Format -> file written (``gate_report.json``, ``gate_report.html``, ``gate_report.junit.xml``,
+        ``gate_report.md``), and each attachment by its file name (``evidently_drift.html``).
+
+    Raises
+    ------
+    ValueError
+        An unknown format.
     """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown report format {', '.join(map(repr, unknown))}; use {', '.join(FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     files: dict[str, str] = {}
-    for name, render in report.attachments.items():  # first, so the JSON and HTML can link what was written
+    for name, make_text in report.attachments.items():  # first, so the JSON and HTML can link what was written
         try:
-            written[name] = _write_atomic(out_dir / name, render())
+            written[name] = _write_atomic(out_dir / name, make_text())
             files[name] = name
         except Exception as exc:  # noqa: BLE001 - a failing attachment never costs the report itself
             files[name] = f"not written: {type(exc).__name__}: {exc}"
     if files:
         report.metadata["attachments"] = files
-    if "json" in formats:
-        written["json"] = _write_atomic(out_dir / "gate_report.json", report.to_json() + "\n")
-    if "html" in formats:
+    for fmt in FORMATS:
+        if fmt in formats:
+            written[fmt] = _write_atomic(out_dir / FILE_NAMES[fmt], render(report, fmt))
+    return written
+
+
+def render(report: GateReport, fmt: str) -> str:
+    """Render the report in one format (``json``, ``html``, ``junit`` or ``markdown``) as text.
+
+    Raises
+    ------
+    ValueError
+        An unknown format.
+    """
+    if fmt == "json":
+        return report.to_json() + "\n"
+    if fmt == "html":
         from gatekit.report.html import render_html
 
-        written["html"] = _write_atomic(out_dir / "gate_report.html", render_html(report))
-    return written
+        return render_html(report)
+    if fmt == "junit":
+        from gatekit.report.junit import render_junit
+
+        return render_junit(report)
+    if fmt == "markdown":
+        from gatekit.report.markdown import render_markdown
+
+        return render_markdown(report)
+    raise ValueError(f"unknown report format {fmt!r}; use {', '.join(FORMATS)}")
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -64,4 +98,4 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-__all__ = ["FORMATS", "SCHEMA_PATH", "write_reports"]
+__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "render", "write_reports"]

@@ -46,6 +46,68 @@ def _interval_chart(c: dict[str, Any]) -> dict[str, Any] | None:
             "text": f"[{fmt(iv['low'])}, {fmt(iv['high'])}]", "method": iv.get("method", "")}
 
 
+def _roc_chart(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """SVG geometry of the ROC curves (candidate, and production when scored on the same rows)."""
+    roc = (meta.get("charts") or {}).get("roc") or {}
+    curves = []
+    for key, label, color in (("baseline", "production", "#8c959f"), ("candidate", "candidate", "#0969da")):
+        c = roc.get(key)
+        if not c:
+            continue
+        pts = " ".join(f"{40 + 240 * x:.1f},{270 - 240 * y:.1f}" for x, y in zip(c["fpr"], c["tpr"], strict=True))
+        curves.append({"key": key, "label": label, "color": color, "points": pts, "auc": c.get("auc"),
+                       "rows": c.get("rows")})
+    return {"curves": curves} if curves else None
+
+
+def _histogram(h: dict[str, Any], width: float, height: float) -> list[dict[str, float]]:
+    edges, counts = h["edges_ms"], h["counts"]
+    top = max(counts) or 1
+    lo, hi = edges[0], edges[-1]
+    span = (hi - lo) or 1.0
+    return [{"x": round(50 + width * (edges[i] - lo) / span, 1),
+             "w": round(max(width * (edges[i + 1] - edges[i]) / span - 1, 0.5), 1),
+             "h": round(height * n / top, 1), "y": round(20 + height - height * n / top, 1), "n": n,
+             "lo": edges[i], "hi": edges[i + 1]} for i, n in enumerate(counts)]
+
+
+def _latency_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Histogram of the candidate's single-row latencies, with its p50 / p95 / p99 marked."""
+    hist, marks = None, []
+    for c in checks:
+        if not str(c.get("metric") or "").startswith("latency_"):
+            continue
+        d = c.get("details") or {}
+        h = d.get("histogram") or (d.get("candidate_details") or {}).get("histogram")
+        if h and hist is None:
+            hist = h
+        if h is hist and c.get("observed") is not None and not d.get("comparison"):
+            marks.append((c["metric"].replace("latency_", "").replace("_ms", ""), float(c["observed"])))
+    if not hist or not hist.get("counts"):
+        return None
+    lo, hi = hist["edges_ms"][0], hist["edges_ms"][-1]
+    span = (hi - lo) or 1.0
+    return {"bars": _histogram(hist, 680, 150), "lo": fmt(lo), "hi": fmt(hi), "n": sum(hist["counts"]),
+            "marks": [{"label": k, "value": fmt(v), "x": round(50 + 680 * (v - lo) / span, 1)}
+                      for k, v in dict(marks).items() if lo <= v <= hi]}
+
+
+def _fairness_chart(check: dict[str, Any]) -> list[dict[str, Any]]:
+    """Bars of each group's selection rate (and true / false positive rates where defined), 0..100 %."""
+    rows = []
+    for g, v in (check["details"].get("by_group") or {}).items():
+        bars = []
+        for key, label, color in (("selection_rate", "selection", "#0969da"),
+                                  ("true_positive_rate", "TPR", "#1a7f37"),
+                                  ("false_positive_rate", "FPR", "#9a6700")):
+            val = v.get(key)
+            if val is not None:
+                bars.append({"label": label, "color": color, "w": round(400 * float(val), 1),
+                             "text": f"{100 * float(val):.1f} %"})
+        rows.append({"group": g, "bars": bars})
+    return rows
+
+
 def render_html(report: GateReport) -> str:
     """Render the report as one HTML page.
 
@@ -91,7 +153,7 @@ def render_html(report: GateReport) -> str:
                 f["names"].append(c["name"])
                 break
         else:
-            fairness.append({"key": key, "check": c, "names": [c["name"]]})
+            fairness.append({"key": key, "check": c, "names": [c["name"]], "chart": _fairness_chart(c)})
     custom = (data["metadata"].get("sections") or {}).get("data_quality")
     if custom:
         custom = {**custom.get("custom_expectations", {}), "rows": custom.get("rows")}
@@ -102,6 +164,8 @@ def render_html(report: GateReport) -> str:
                                                      custom=custom, signature=_signature_table(data["checks"]),
                                                      dq_matrix=_column_matrix(data["checks"]),
                                                      drift_bars=_drift_chart(data["checks"]),
+                                                     roc_chart=_roc_chart(data["metadata"]),
+                                                     latency_chart=_latency_chart(data["checks"]),
                                                      attachments=data["metadata"].get("attachments") or {})
 
 

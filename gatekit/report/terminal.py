@@ -105,5 +105,5 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     elif hist.get("error") and hist.get("error") != "history is off":
         console.print(Text(printable(f"NOT recorded in history: {hist['error']}"), style="yellow"))
     for kind, path in written.items():
-        label = f"{kind} report" if kind in ("json", "html") else "attached"
+        label = f"{kind} report" if kind in ("json", "html", "junit", "markdown") else "attached"
         console.print(Text(printable(f"{label}: {path}")))

@@ -1,0 +1,82 @@
+"""Chart data for the HTML report that the checks do not carry: the ROC curves of candidate and production.
+
+Data only (lists of numbers); :mod:`gatekit.report.html` draws it as inline SVG.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+MAX_POINTS = 200
+
+
+def _thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:
+    """Keep at most ``max_points`` points of a monotone curve, first and last included."""
+    if len(x) > max_points:
+        idx = np.unique(np.round(np.linspace(0, len(x) - 1, max_points)).astype(int))
+        x, y = x[idx], y[idx]
+    return [round(float(v), 5) for v in x], [round(float(v), 5) for v in y]
+
+
+def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
+    """ROC curve (sklearn.metrics.roc_curve) thinned to at most 200 points, and its AUC.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,)
+        0/1 target.
+    y_score : ndarray of shape (n_samples,)
+        Positive-class score.
+
+    Returns
+    -------
+    dict or None
+        ``fpr``, ``tpr`` (lists), ``auc`` (sklearn.metrics.roc_auc_score) and ``rows``; None when the rows
+        do not hold both classes or any score is not finite (the AUC check says why).
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y_true = np.asarray(y_true)
+    y_score = np.asarray(y_score, dtype=float)
+    if len(y_true) == 0 or len(np.unique(y_true)) != 2 or not np.isfinite(y_score).all():
+        return None
+    fpr, tpr, _ = roc_curve(y_true, y_score)
+    xs, ys = _thin(fpr, tpr)
+    auc = float(roc_auc_score(y_true, y_score))
+    return {"fpr": xs, "tpr": ys, "auc": auc if math.isfinite(auc) else None, "rows": len(y_true)}
+
+
+def chart_data(inputs: Any) -> dict[str, Any]:
+    """Chart data of a run: ``roc`` with ``candidate`` and (when scored on the same rows) ``baseline``.
+
+    Parameters
+    ----------
+    inputs : RunInputs
+        The run's loaded inputs.
+
+    Returns
+    -------
+    dict
+        Empty when there is nothing to draw (no scores, regression, one class). Never raises: a chart is
+        an illustration, and a failure to compute one leaves it out.
+    """
+    data = getattr(inputs, "eval_data", None)
+    if data is None or data.task != "classification" or data.y_true is None or data.y_score is None:
+        return {}
+    try:
+        out: dict[str, Any] = {}
+        cand = roc(data.y_true, data.y_score)
+        if cand is None:
+            return {}
+        out["candidate"] = cand
+        base = data.baseline
+        if base is not None and base.y_score is not None:
+            b = roc(data.y_true, base.y_score)
+            if b is not None:
+                out["baseline"] = b
+        return {"roc": out}
+    except (ValueError, TypeError):
+        return {}

@@ -1,0 +1,93 @@
+"""Markdown summary: a compact decision for a pull-request comment or GitHub's job summary.
+
+GitHub renders HTML inside Markdown, so every value that comes from a policy or the data is escaped
+(``<``, ``>``, ``&``, table pipes, backticks, line breaks): a column named ``<script>`` reads as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekit.decision import effect, fmt
+from gatekit.report.terminal import printable
+from gatekit.results import Decision, GateReport
+
+_ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
+MAX_ROWS = 50
+
+
+def md_text(value: object) -> str:
+    """Escape text for a Markdown table cell (GitHub-flavoured): HTML, pipes, backticks and newlines."""
+    s = printable(value).replace("\\x0a", " ").replace("\\x0d", " ")
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"),
+                 ("_", "\\_"), ("[", "\\["), ("]", "\\]")):
+        s = s.replace(a, b)
+    return s
+
+
+def _rule(c: Any) -> str:
+    cmp = c.details.get("comparison") or {}
+    if cmp.get("rule"):
+        return str(cmp["rule"])
+    if c.op and c.threshold is not None:
+        return f"{c.op} {fmt(c.threshold)}"
+    return str(c.details.get("require") or "")
+
+
+def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> str:
+    """Render the decision, the counts and the checks that did not pass as Markdown.
+
+    Parameters
+    ----------
+    report : GateReport
+        The run's report.
+    links : dict of str to str, optional
+        Report files to mention (label -> path or URL), e.g. ``{"HTML report": "reports/x/gate_report.html"}``.
+
+    Returns
+    -------
+    str
+        A heading with the decision, its reason, a counts line, a table of the checks that did not pass
+        (at most 50 rows) and, folded, every check.
+    """
+    meta = report.metadata
+    pol = meta.get("policy", {})
+    d = report.decision.value
+    strict = bool(pol.get("strict", True))
+    pilot = meta.get("enforcement") == "warn_only"
+    title = (f"{_ICON[d]} gatekit: **{d.upper()}**, policy {md_text(pol.get('name', ''))} "
+             f"version {md_text(pol.get('version'))}")
+    lines = [f"### {title}", "", md_text(report.reason), ""]
+    if pilot and d == "block":
+        lines += ["> Warn-only pilot: this decision is reported, not enforced (exit code 0).", ""]
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
+    lines += [f"{len(report.checks)} checks: {counts}.", ""]
+    alerts = (meta.get("alerts") or {}).get("fired") or []
+    for a in alerts:
+        lines.append(f"> **Alert:** {md_text(a['name'])} failed in {a['failures']} of the last "
+                     f"{a['runs_considered']} runs.")
+    if alerts:
+        lines.append("")
+    bad = [c for c in report.checks if effect(c, strict) != Decision.PASS]
+    header = ["| effect | section | check | status | observed | rule |", "|---|---|---|---|---|---|"]
+
+    def row(c: Any) -> str:
+        eff = effect(c, strict).value
+        observed = fmt(c.observed) if c.observed is not None else "n/a"
+        return (f"| {_ICON.get(eff, '')} {eff} | {md_text(c.section)} | {md_text(c.name)} | {c.status.value} | "
+                f"{md_text(observed)} | {md_text(_rule(c))} |")
+
+    if bad:
+        lines += header + [row(c) for c in bad[:MAX_ROWS]]
+        if len(bad) > MAX_ROWS:
+            lines.append(f"\n{len(bad) - MAX_ROWS} more in the full report.")
+        lines.append("")
+        lines += ["<details><summary>Why each one did not pass</summary>", ""]
+        lines += [f"- **{md_text(c.name)}**: {md_text(c.message)}" for c in bad[:MAX_ROWS]]
+        lines += ["", "</details>", ""]
+    lines += [f"<details><summary>All {len(report.checks)} checks</summary>", "", *header]
+    lines += [row(c) for c in report.checks] + ["", "</details>", ""]
+    foot = [f"run {md_text(meta.get('run_id', ''))}"]
+    foot += [f"{md_text(k)}: {md_text(v)}" for k, v in (links or {}).items()]
+    lines.append(" · ".join(foot))
+    return "\n".join(lines) + "\n"
