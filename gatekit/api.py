@@ -113,7 +113,7 @@ def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) 
 
 
 def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,
-        out: str | Path | None = None, formats: tuple[str, ...] | list[str] | None = None,
+        out: str | Path | None = None, formats: str | tuple[str, ...] | list[str] | None = None,
         progress: Callable[[str, int, int], None] | None = None, **inputs: Any) -> GateReport:
     """Run a policy and return its report.
 
@@ -126,8 +126,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     out : str or pathlib.Path, optional
         When given, write the reports into this folder (``gate_report.json`` and ``gate_report.html``, or
         ``formats``).
-    formats : sequence of {"json", "html", "junit", "markdown"}, optional
-        Report files written into ``out`` (default json and html).
+    formats : str or sequence of {"json", "html", "junit", "markdown"}, optional
+        Report files written into ``out`` (default json and html; ``"json,junit"`` also works). Report
+        files of the other formats already in ``out`` are removed.
     progress : callable, optional
         ``progress(stage, done, total)``: called with ``"inputs"`` before the inputs are read, then before
         each section (a progress bar's hook).
@@ -149,6 +150,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         The policy is invalid.
     InputError
         An input is missing or unusable.
+    ValueError
+        An unknown report format.
 
     Examples
     --------
@@ -157,6 +160,10 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     'pass'
     """
     registry = registry or default_registry()
+    if formats is not None:
+        from gatekit.report import check_formats
+
+        formats = check_formats(formats)  # before the run: a typo must not cost a whole evaluation
     if "canary_log" in inputs:  # the CLI's name (--canary-log) for the policy's canary.data
         if inputs.get("canary_data") is not None:
             raise input_error("give canary_log or canary_data, not both")

@@ -39,9 +39,7 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
     ValueError
         An unknown format.
     """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown report format {', '.join(map(repr, unknown))}; use {', '.join(FORMATS)}")
+    formats = check_formats(formats)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     files: dict[str, str] = {}
@@ -56,7 +54,27 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
     for fmt in FORMATS:
         if fmt in formats:
             written[fmt] = _write_atomic(out_dir / FILE_NAMES[fmt], render(report, fmt))
+        else:  # a report of another format left by an earlier run would contradict this one
+            (out_dir / FILE_NAMES[fmt]).unlink(missing_ok=True)
     return written
+
+
+def check_formats(formats: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Normalise report formats: a comma-separated string or a sequence; duplicates dropped, case ignored.
+
+    Raises
+    ------
+    ValueError
+        An unknown format (named) or no format at all.
+    """
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    out = tuple(dict.fromkeys(str(f).strip().lower() for f in items if str(f).strip()))
+    unknown = [f for f in out if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown report format {', '.join(map(repr, unknown))}; use {', '.join(FORMATS)}")
+    if not out:
+        raise ValueError(f"no report format given; use any of {', '.join(FORMATS)}")
+    return out
 
 
 def render(report: GateReport, fmt: str) -> str:
@@ -98,4 +116,4 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "render", "write_reports"]
+__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "check_formats", "render", "write_reports"]

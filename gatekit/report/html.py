@@ -129,6 +129,10 @@ def render_html(report: GateReport) -> str:
     env.filters["num"] = fmt
     env.filters["pct"] = lambda x: "n/a" if x is None else f"{100 * x:.1f} %"
     data = report.to_dict()
+    meta = data["metadata"]  # a report built by hand may lack what a run records
+    meta.setdefault("inputs", {}).setdefault("files", {})
+    meta.setdefault("policy", {}).setdefault("resolved", {})
+    meta.setdefault("libraries", {})
     sections: list[dict[str, Any]] = []
     names = [s for s in SECTION_ORDER] + sorted({c["section"] for c in data["checks"]} - set(SECTION_ORDER))
     for s in names:

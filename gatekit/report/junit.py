@@ -18,16 +18,50 @@ decision, policy, version, run id and reproducibility hash as suite properties. 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gatekit.decision import effect, fmt
 from gatekit.results import Decision, GateReport, Status
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: object) -> str:
+    r"""Return text XML 1.0 can hold: control characters and lone surrogates become visible escapes (``\x1b``).
+
+    XML forbids them even as character references, and one would make the whole file unreadable to every
+    JUnit consumer.
+    """
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
+                        f"\\u{ord(m.group()):04x}", str(value))
+
+
+def _timestamp(started: object) -> str | None:
+    """``2026-11-30T04:13:38+00:00`` -> ``2026-11-30T04:13:38`` (UTC; the JUnit schemas' pattern has no offset)."""
+    from datetime import datetime, timezone
+
+    try:
+        t = datetime.fromisoformat(str(started))
+    except ValueError:
+        return None
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc).replace(tzinfo=None)
+    return t.isoformat(timespec="seconds")
 
 
 def _rule(c: Any) -> str:
     if c.op and c.threshold is not None:
         return f"{c.op} {fmt(c.threshold)}"
     return str(c.details.get("require") or c.op or "")
+
+
+def is_pilot(report: GateReport) -> bool:
+    """Tell whether the run is a warn-only pilot (the CLI's enforcement, or the policy's ``mode: warn_only``)."""
+    meta = report.metadata
+    if meta.get("enforcement") is not None:
+        return meta["enforcement"] == "warn_only"
+    return ((meta.get("policy") or {}).get("resolved") or {}).get("mode") == "warn_only"
 
 
 def render_junit(report: GateReport) -> str:
@@ -48,35 +82,51 @@ def render_junit(report: GateReport) -> str:
     meta = report.metadata
     pol = meta.get("policy", {})
     strict = bool(pol.get("strict", True))
-    pilot = meta.get("enforcement") == "warn_only"
-    xml = JUnitXml(f"gatekit: {pol.get('name', 'policy')}")
+    pilot = is_pilot(report)
+    xml = JUnitXml(xml_text(f"gatekit: {pol.get('name', 'policy')}"))
     suites: dict[str, TestSuite] = {}
-    for c in report.checks:
-        suite = suites.get(c.section)
+
+    def suite_for(section: str) -> TestSuite:
+        suite = suites.get(section)
         if suite is None:
-            suite = suites[c.section] = TestSuite(f"gatekit.{c.section}")
-            suite.timestamp = meta.get("started_at")
+            suite = suites[section] = TestSuite(xml_text(f"gatekit.{section}"))
+            stamp = _timestamp(meta.get("started_at"))
+            if stamp:
+                suite.timestamp = stamp
             for key, val in (("decision", report.decision.value), ("policy", pol.get("name")),
                              ("policy_version", pol.get("version")), ("run_id", meta.get("run_id")),
                              ("reproducibility_sha256", (meta.get("reproducibility") or {}).get("sha256"))):
                 if val is not None:
-                    suite.add_property(key, str(val))
+                    suite.add_property(key, xml_text(val))
+        return suite
+
+    for c in report.checks:
+        suite = suite_for(c.section)
         params = c.details.get("params") or {}
         name = c.name + (f"[{', '.join(f'{k}={v}' for k, v in params.items())}]" if params else "")
-        case = TestCase(name, f"gatekit.{c.section}")
+        case = TestCase(xml_text(name), xml_text(f"gatekit.{c.section}"))
         observed = fmt(c.observed) if c.observed is not None else "n/a"
-        case.system_out = (f"status: {c.status.value}; on_fail: {c.on_fail.value}; observed: {observed}; "
-                           f"rule: {_rule(c)}\n{c.message}")
+        case.system_out = xml_text(f"status: {c.status.value}; on_fail: {c.on_fail.value}; observed: {observed}; "
+                                   f"rule: {_rule(c)}\n{c.message}")
+        message = xml_text(c.message)
         eff = effect(c, strict)
         if c.status == Status.SKIPPED:
-            case.result = [Skipped(f"skipped: {c.message}")]
+            case.result = [Skipped(f"skipped: {message}")]
         elif eff == Decision.BLOCK and not pilot:
-            case.result = [Failure(c.message, f"block/{c.status.value}")]
+            case.result = [Failure(message, f"block/{c.status.value}")]
         elif eff == Decision.BLOCK:
-            case.result = [Skipped(f"would block (warn-only pilot): {c.message}")]
+            case.result = [Skipped(f"would block (warn-only pilot): {message}")]
         elif eff == Decision.WARN:
-            case.result = [Skipped(f"warning: {c.message}")]
+            case.result = [Skipped(f"warning: {message}")]
         suite.add_testcase(case)
+    if not report.checks:  # a policy that checked nothing still shows its decision, never a green empty suite
+        case = TestCase("decision", "gatekit.decision")
+        reason = xml_text(report.reason)
+        if report.decision == Decision.BLOCK and not pilot:
+            case.result = [Failure(reason, "block/no_checks")]
+        elif report.decision != Decision.PASS:
+            case.result = [Skipped(f"warning: {reason}")]
+        suite_for("decision").add_testcase(case)
     for suite in suites.values():
         suite.update_statistics()
         xml.add_testsuite(suite)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.decision import effect, fmt
-from gatekit.report.terminal import printable
+from gatekit.report.junit import is_pilot
+from gatekit.report.terminal import display_name, printable
 from gatekit.results import Decision, GateReport
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
@@ -54,7 +55,7 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     pol = meta.get("policy", {})
     d = report.decision.value
     strict = bool(pol.get("strict", True))
-    pilot = meta.get("enforcement") == "warn_only"
+    pilot = is_pilot(report)
     title = (f"{_ICON[d]} gatekit: **{d.upper()}**, policy {md_text(pol.get('name', ''))} "
              f"version {md_text(pol.get('version'))}")
     lines = [f"### {title}", "", md_text(report.reason), ""]
@@ -74,7 +75,8 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     def row(c: Any) -> str:
         eff = effect(c, strict).value
         observed = fmt(c.observed) if c.observed is not None else "n/a"
-        return (f"| {_ICON.get(eff, '')} {eff} | {md_text(c.section)} | {md_text(c.name)} | {c.status.value} | "
+        name = display_name(c.name, c.details.get("params"))
+        return (f"| {_ICON.get(eff, '')} {eff} | {md_text(c.section)} | {md_text(name)} | {c.status.value} | "
                 f"{md_text(observed)} | {md_text(_rule(c))} |")
 
     if bad:
