@@ -73,10 +73,15 @@ def evaluate_alerts(report: Any, policy: LoadedPolicy, previous: list[RunView]) 
         failed = [r.run_id for r in window
                   if any(c["key"] == key and c["status"] in FAILED for c in r.checks)] + [run_id]
         if len(failed) >= spec.after:
+            since = None  # the alert is ongoing when the previous run raised it too: posted once per streak
+            for r in reversed(previous):
+                if not any(a["key"] == key for a in r.alerts):
+                    break
+                since = r.run_id
             out.append({"key": key, "name": check.name, "section": check.section, "on_fail": check.on_fail.value,
                         "status": check.status.value, "failures": len(failed), "after": spec.after,
                         "within": spec.within, "runs_considered": len(window) + 1, "failed_runs": failed,
-                        "message": check.message})
+                        "message": check.message, "ongoing": since is not None, "since": since or run_id})
     return out
 
 
@@ -119,8 +124,7 @@ def post_webhook(url: str, payload: dict[str, Any], timeout_s: float) -> tuple[b
     except urllib.error.HTTPError as exc:
         return False, f"HTTP {exc.code} {exc.reason}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return False, f"not delivered: {reason}"
+        return False, str(getattr(exc, "reason", exc))
 
 
 def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None, webhook_url: str | None,
@@ -150,12 +154,16 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
                 window = max((s.within for s in specs if s is not None), default=1)
                 previous = store.runs(policy=meta["policy"]["name"], last=window - 1) if window > 1 else []
                 fired = evaluate_alerts(report, policy, previous)
-                if fired:
+                new = [a for a in fired if not a["ongoing"]]
+                for a in fired:
+                    if a["ongoing"]:
+                        a["delivered"], a["delivery"] = None, f"ongoing since run {a['since']}: posted then, not again"
+                if new:
                     if webhook_url:
-                        ok, what = post_webhook(webhook_url, webhook_payload(report, fired), timeout_s)
+                        ok, what = post_webhook(webhook_url, webhook_payload(report, new), timeout_s)
                     else:
                         ok, what = None, "no webhook configured ([alerts] webhook_url or GATEKIT_ALERT_WEBHOOK_URL)"
-                    for a in fired:
+                    for a in new:
                         a["delivered"], a["delivery"] = ok, what
                 meta["alerts"] = {"fired": fired}
             store.record(report, fired)

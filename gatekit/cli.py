@@ -193,6 +193,9 @@ def run(
     if warn_only and fail_on_warn:
         _fail(ValueError("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
                          "other; choose one"), "invalid usage")
+    if history is not None and history.startswith("-"):
+        _fail(ValueError(f"--history needs a store (a URL, a file or off), not the option {history!r}"),
+              "invalid usage")
     formats = [f.strip().lower() for item in (format or []) for f in item.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad:
@@ -432,18 +435,21 @@ def history(
         except Exception as exc:  # noqa: BLE001
             _internal(exc)
         summaries = {n: summarize(r) for n, r in runs_by_policy.items()}
-        if format == "json":
-            import json
+        try:
+            if format == "json":
+                import json
 
-            doc = {"store": st.display, "last": last,
-                   "policies": [{"policy": n, "summary": summaries[n],
-                                 "runs": [{k: v for k, v in r.to_dict().items() if k != "checks"}
-                                          for r in runs_by_policy[n]]} for n in names]}
-            typer.echo(json.dumps(doc, indent=2, allow_nan=False))
-        elif format == "markdown":
-            typer.echo(render_markdown(st.display, runs_by_policy, summaries))
-        else:
-            render_table(_console(), st.display, runs_by_policy, summaries)
+                doc = {"store": st.display, "last": last,
+                       "policies": [{"policy": n, "summary": summaries[n],
+                                     "runs": [{k: v for k, v in r.to_dict().items() if k != "checks"}
+                                              for r in runs_by_policy[n]]} for n in names]}
+                typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+            elif format == "markdown":
+                typer.echo(render_markdown(st.display, runs_by_policy, summaries))
+            else:
+                render_table(_console(), st.display, runs_by_policy, summaries)
+        except (OSError, UnicodeError):  # `gatekit history | head`: the reader left; nothing is wrong
+            _silence_stdout()
     if name is not None and not runs_by_policy.get(name):
         raise typer.Exit(EXIT_INVALID)  # asked for a policy with no recorded run: say so in the exit code too
 
@@ -451,7 +457,7 @@ def history(
 @history_app.command("mark")
 def history_mark(
     ctx: typer.Context,
-    run_ids: Annotated[list[str], typer.Argument(help="Run ids (from `gatekit history`).")],
+    run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID...", help="Run ids (from `gatekit history`).")],
     legitimate: Annotated[bool, typer.Option("--legitimate/--not-legitimate",
                                              help="A legitimate model (calibration learns from it) or not "
                                                   "(calibration leaves it out).")] = True,
@@ -511,6 +517,7 @@ def calibrate(
         try:
             runs = st.runs(policy=lp.name, last=last, exclude_illegitimate=not legitimate_only,
                            legitimate_only=legitimate_only)
+            left_out = sum(r.legitimate is False for r in st.runs(policy=lp.name, last=last))
         except HistoryError as exc:
             _fail(exc, "cannot read the history")
         display = st.display
@@ -520,27 +527,33 @@ def calibrate(
               "nothing to calibrate")
     try:
         proposals = do_calibrate(lp, runs, target_pass_rate)
-        header = (f"# Proposed by `gatekit calibrate` on {datetime.now(timezone.utc).date().isoformat()}: limits at "
-                  f"which {target_pass_rate:.0%} of the last {len(runs)} runs\n# ({runs[0].run_id} .. "
-                  f"{runs[-1].run_id}) would pass. Review with: gatekit policy diff {policy} {out}\n")
+        header = (f"# Proposed by `gatekit calibrate` on {datetime.now(timezone.utc).date().isoformat()}: each changed "
+                  f"limit lets at least {target_pass_rate:.0%} of the last\n# {len(runs)} runs ({runs[0].run_id} .. "
+                  f"{runs[-1].run_id}) pass (the table printed by the command has\n# each rule's rate). Review with: "
+                  f"gatekit policy diff {policy} {out}\n")
         changed = [p for p in proposals if p.status == "proposed"]
         not_written = write_proposed(lp, proposals, out, header=header) if changed else []
     except (ValueError, OSError) as exc:
         _fail(exc, "cannot write the proposed policy")
     except Exception as exc:  # noqa: BLE001
         _internal(exc)
-    if format == "json":
-        import json
+    try:
+        if format == "json":
+            import json
 
-        typer.echo(json.dumps({"policy": str(policy), "runs": len(runs), "target_pass_rate": target_pass_rate,
-                               "proposed_file": str(out) if changed else None, "not_written": not_written,
-                               "rules": [p.to_dict() for p in proposals]}, indent=2, allow_nan=False))
-    else:
-        render_calibration(_console(), lp.name, len(runs), target_pass_rate, proposals)
-        for line in not_written:
-            typer.echo(f"not written: {line}")
-        typer.echo(f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" if changed else
-                   "no limit changes: no proposed file written")
+            typer.echo(json.dumps({"policy": str(policy), "runs": len(runs), "left_out_not_legitimate": left_out,
+                                   "target_pass_rate": target_pass_rate,
+                                   "proposed_file": str(out) if changed else None, "not_written": not_written,
+                                   "rules": [p.to_dict() for p in proposals]}, indent=2, allow_nan=False))
+        else:
+            note = f" ({left_out} marked not legitimate left out)" if left_out else ""
+            render_calibration(_console(), lp.name, len(runs), target_pass_rate, proposals, note)
+            for line in not_written:
+                typer.echo(f"not written: {line}")
+            typer.echo(f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" if changed else
+                       "no limit changes: no proposed file written")
+    except (OSError, UnicodeError):  # `gatekit calibrate ... | head`: the reader left; the file is written
+        _silence_stdout()
 
 
 @app.command("metrics")

@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
 from gatekit.errors import GatekitError, Problem
+from gatekit.report.terminal import rule_text
 
 SCHEMA_VERSION = 1
 FAILED = frozenset({"fail", "error", "not_computable"})
@@ -99,6 +100,7 @@ class CheckRecord(_Base):
     op: Mapped[str | None] = mapped_column(String(10))
     threshold: Mapped[float | None] = mapped_column(Float)
     margin: Mapped[float | None] = mapped_column(Float)
+    rule: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     run: Mapped[RunRecord] = relationship(back_populates="checks")
     __table_args__ = (Index("ix_gatekit_checks_run", "run_id"), Index("ix_gatekit_checks_key", "key"))
@@ -116,6 +118,7 @@ class AlertRecord(_Base):
     after: Mapped[int] = mapped_column(Integer)
     delivered: Mapped[bool | None] = mapped_column(Boolean)
     delivery: Mapped[str | None] = mapped_column(Text)
+    ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
     run: Mapped[RunRecord] = relationship(back_populates="alerts")
 
 
@@ -175,6 +178,12 @@ class RunView:
     model_sha256: str | None
     data_sha256: str | None
     legitimate: bool | None
+    policy_path: str | None = None
+    exit_code: int | None = None
+    reproducibility_sha256: str | None = None
+    gatekit_version: str | None = None
+    recorded_at: datetime | None = None
+    files: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -184,8 +193,11 @@ class RunView:
                 "policy_name": self.policy_name, "policy_version": self.policy_version,
                 "policy_sha256": self.policy_sha256, "decision": self.decision, "reason": self.reason,
                 "enforcement": self.enforcement, "model_sha256": self.model_sha256,
-                "data_sha256": self.data_sha256, "legitimate": self.legitimate, "checks": self.checks,
-                "alerts": self.alerts}
+                "data_sha256": self.data_sha256, "files": self.files, "legitimate": self.legitimate,
+                "policy_path": self.policy_path, "exit_code": self.exit_code,
+                "reproducibility_sha256": self.reproducibility_sha256, "gatekit_version": self.gatekit_version,
+                "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
+                "checks": self.checks, "alerts": self.alerts}
 
 
 class HistoryStore:
@@ -323,10 +335,11 @@ class HistoryStore:
             run.checks.append(CheckRecord(
                 position=i, key=key, section=c.section, name=c.name, metric=c.metric, status=c.status.value,
                 on_fail=c.on_fail.value, observed=_finite(c.observed), op=c.op, threshold=_finite(c.threshold),
-                margin=_finite(c.margin), message=c.message))
+                margin=_finite(c.margin), rule=rule_text(c), message=c.message))
         for a in alerts:
             run.alerts.append(AlertRecord(key=a["key"], failures=a["failures"], window=a["within"], after=a["after"],
-                                          delivered=a.get("delivered"), delivery=a.get("delivery")))
+                                          delivered=a.get("delivered"), delivery=a.get("delivery"),
+                                          ongoing=bool(a.get("ongoing"))))
         try:
             with Session(self.engine) as s, s.begin():  # commits on success, rolls back on any exception
                 s.add(run)
@@ -419,12 +432,14 @@ def _view(r: RunRecord) -> RunView:
     return RunView(
         run_id=r.run_id, started_at=_utc(r.started_at), policy_name=r.policy_name, policy_version=r.policy_version,
         policy_sha256=r.policy_sha256, decision=r.decision, reason=r.reason, enforcement=r.enforcement,
-        model_sha256=r.model_sha256, data_sha256=r.data_sha256, legitimate=r.legitimate,
+        model_sha256=r.model_sha256, data_sha256=r.data_sha256, legitimate=r.legitimate, policy_path=r.policy_path,
+        exit_code=r.exit_code, reproducibility_sha256=r.reproducibility_sha256, gatekit_version=r.gatekit_version,
+        recorded_at=_utc(r.recorded_at), files=json.loads(r.files_json or "{}"),
         checks=[{"key": c.key, "section": c.section, "name": c.name, "metric": c.metric, "status": c.status,
                  "on_fail": c.on_fail, "observed": c.observed, "op": c.op, "threshold": c.threshold,
-                 "margin": c.margin, "message": c.message} for c in r.checks],
+                 "margin": c.margin, "rule": c.rule, "message": c.message} for c in r.checks],
         alerts=[{"key": a.key, "failures": a.failures, "within": a.window, "after": a.after,
-                 "delivered": a.delivered, "delivery": a.delivery} for a in r.alerts])
+                 "delivered": a.delivered, "delivery": a.delivery, "ongoing": a.ongoing} for a in r.alerts])
 
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -496,7 +511,7 @@ def summarize(runs: Sequence[RunView]) -> dict[str, Any]:
                                              "metric": c["metric"], "runs": 0, "pass": 0, "warn": 0, "block": 0,
                                              "skipped": 0, "observed": [None] * len(runs)})
             g["runs"] += 1
-            g["op"], g["threshold"], g["on_fail"] = c["op"], c["threshold"], c["on_fail"]
+            g["op"], g["threshold"], g["on_fail"], g["rule"] = c["op"], c["threshold"], c["on_fail"], c.get("rule")
             if c["status"] == "pass":
                 g["pass"] += 1
             elif c["status"] in FAILED:

@@ -12,6 +12,22 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
+def _rule(g: dict[str, Any]) -> str:
+    """Return the gate's latest rule in words (as `gatekit run` says it), else ``op threshold``."""
+    if g.get("rule"):
+        return str(g["rule"])
+    return f"{g['op']} {fmt(g['threshold'])}" if g["op"] and g["threshold"] is not None else (g["op"] or "")
+
+
+def _label(g: dict[str, Any]) -> str:
+    """``section/name``, plus ``#k`` for the k-th rule with the same name and operator."""
+    return f"{g['section']}/{g['name']}" + (g["key"][g["key"].rfind("#"):] if "#" in g["key"] else "")
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'s' if n != 1 else ''}"
+
+
 def _trend_text(g: dict[str, Any]) -> str:
     t = g["trend"]
     if t["points"] == 0:
@@ -34,7 +50,7 @@ def render_table(console: Any, store: str, runs_by_policy: dict[str, list[Any]],
         s = summaries[name]
         d = s["decisions"]
         console.print()
-        console.print(Text(printable(f"policy {name}: last {s['runs']} runs ({', '.join(s['policies']) or '-'}); "
+        console.print(Text(printable(f"policy {name}: last {_runs(s['runs'])} ({', '.join(s['policies']) or '-'}); "
                                      f"decisions {d.get('pass', 0)} pass, {d.get('warn', 0)} warn, "
                                      f"{d.get('block', 0)} block"), style="bold"))
         if not runs:
@@ -52,9 +68,8 @@ def render_table(console: Any, store: str, runs_by_policy: dict[str, list[Any]],
         for col in ("gate", "runs", "pass", "warn", "block", "hit rate", "rule (latest)", "values", "trend"):
             gt.add_column(col, overflow="fold")
         for g in s["gates"]:
-            rule = f"{g['op']} {fmt(g['threshold'])}" if g["op"] and g["threshold"] is not None else (g["op"] or "")
-            gt.add_row(Text(printable(f"{g['section']}/{g['name']}" + (g["key"][g["key"].rfind("#"):]
-                                                                          if "#" in g["key"] else ""))),
+            rule = _rule(g)
+            gt.add_row(Text(printable(_label(g))),
                        Text(str(g["runs"])), Text(str(g["pass"])), Text(str(g["warn"])), Text(str(g["block"])),
                        Text(_pct(g["hit_rate"])), Text(printable(rule)), Text(g["trend"]["sparkline"]),
                        Text(_trend_text(g)))
@@ -72,27 +87,28 @@ def render_markdown(store: str, runs_by_policy: dict[str, list[Any]], summaries:
         s = summaries[name]
         d = s["decisions"]
         lines += [f"## {cell(name)}", "",
-                  f"Last {s['runs']} runs; decisions: {d.get('pass', 0)} pass, {d.get('warn', 0)} warn, "
+                  f"Last {_runs(s['runs'])}; decisions: {d.get('pass', 0)} pass, {d.get('warn', 0)} warn, "
                   f"{d.get('block', 0)} block.", ""]
         if not runs:
             continue
         lines += ["| gate | runs | pass | warn | block | hit rate | rule (latest) | trend |",
                   "|---|---|---|---|---|---|---|---|"]
         for g in s["gates"]:
-            rule = f"{g['op']} {fmt(g['threshold'])}" if g["op"] and g["threshold"] is not None else (g["op"] or "")
-            lines.append(f"| {cell(g['section'] + '/' + g['name'])} | {g['runs']} | {g['pass']} | {g['warn']} | "
+            rule = _rule(g)
+            lines.append(f"| {cell(_label(g))} | {g['runs']} | {g['pass']} | {g['warn']} | "
                          f"{g['block']} | {_pct(g['hit_rate'])} | {cell(rule)} | {cell(_trend_text(g))} |")
         lines.append("")
     return "\n".join(lines)
 
 
-def render_calibration(console: Any, policy: str, runs: int, target: float, proposals: list[Any]) -> None:
+def render_calibration(console: Any, policy: str, runs: int, target: float, proposals: list[Any],
+                       left_out: str = "") -> None:
     """Print each rule's current and proposed limit with the pass rates over the recorded runs."""
     from rich.table import Table
     from rich.text import Text
 
-    console.print(Text(printable(f"calibration of {policy}: {runs} runs, target pass rate {target:.0%}"),
-                       style="bold"))
+    console.print(Text(printable(f"calibration of {policy}: {_runs(runs)}{left_out}, target pass rate at least "
+                                 f"{target:.0%}"), style="bold"))
     t = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     for col in ("rule", "runs with a value", "pass now", "proposed", "pass at proposed", "note"):
         t.add_column(col, overflow="fold")

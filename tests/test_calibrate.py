@@ -560,7 +560,7 @@ def test_calibrate_target_pass_rate_and_out(work: dict[str, Any]) -> None:
 def test_calibrate_table_format(work: dict[str, Any]) -> None:
     res = _cli("calibrate", "--policy", work["policy"], "--history", _url(work["db"]))
     assert res.exit_code == 0, res.output
-    assert "calibration of calib_e2e: 10 runs, target pass rate 80%" in res.stdout
+    assert "calibration of calib_e2e: 10 runs, target pass rate at least 80%" in res.stdout
     assert "value 0.72" in res.stdout and "max_drop 9" in res.stdout and "max_increase 2" in res.stdout
     assert "proposed policy:" in res.stdout
 
@@ -774,7 +774,7 @@ def test_history_markdown_has_a_row_per_gate(store: dict[str, Any]) -> None:
     assert len(rows) == 4
     row = {r.split(" | ")[0][2:]: r for r in rows}
     assert row["operational/latency_p95_ms"].startswith(
-        "| operational/latency_p95_ms | 4 | 3 | 0 | 1 | 25% | <= 3 | 1 -> 4 (worsening, +1/run) |")
+        "| operational/latency_p95_ms | 4 | 3 | 0 | 1 | 25% | <= 3 ms | 1 -> 4 (worsening, +1/run) |")
     assert row["performance/auc_roc"].startswith("| performance/auc_roc | 4 | 3 | 1 | 0 | 25% | >= 0.82 |")
     assert "(improving, +0.02/run)" in row["performance/auc_roc"]
     assert row["performance/log_loss"].startswith("| performance/log_loss | 4 | 4 | 0 | 0 | 0% | < 0.5 |")

@@ -300,6 +300,13 @@ def test_an_alert_fires_on_the_third_failure_in_five_runs_and_posts_json(tmp_pat
     assert len(handler.received) == 1
     _run(tmp_path, policy, 0.7, store, env)
     assert len(handler.received) == 2
+    # an eighth failure keeps the alert on the report but does not post again: once per streak
+    _run(tmp_path, policy, 0.7, store, env)
+    assert len(handler.received) == 2
+    rep = json.loads((tmp_path / "out" / "gate_report.json").read_text())
+    [a] = rep["metadata"]["alerts"]["fired"]
+    assert a["ongoing"] is True and a["delivered"] is None and "ongoing since run" in a["delivery"]
+    assert "ongoing since run" in (tmp_path / "out" / "gate_report.html").read_text()
 
 
 @pytest.mark.parametrize("answer", [500, None])
@@ -316,7 +323,7 @@ def test_a_failing_webhook_is_reported_and_never_changes_the_decision(tmp_path: 
     assert "NOT delivered" in proc.stdout
     rep = json.loads((tmp_path / "out" / "gate_report.json").read_text())
     a = rep["metadata"]["alerts"]["fired"][0]
-    assert a["delivered"] is False and (("HTTP 500" in a["delivery"]) if answer else "not delivered" in a["delivery"])
+    assert a["delivered"] is False and (("HTTP 500" in a["delivery"]) if answer else "refused" in a["delivery"])
     assert rep["decision"] == "block" and rep["metadata"]["exit_code"] == 1
     proc = _run(tmp_path, policy, 0.95, store, {"GATEKIT_ALERT_WEBHOOK_URL": url})
     assert proc.returncode == 0

@@ -176,3 +176,12 @@ def test_a_changed_base_policy_breaks_reproducibility(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text("version: 1\nmetrics: [{name: auc_roc, op: '>=', value: 0.95}]\n")
     res = verify(report)
     assert res["match"] is False and any(d.startswith("policy_base_0") for d in res["differences"])
+
+
+def test_policy_diff_asks_for_a_version_bump_when_rules_changed_but_the_version_did_not(tmp_path: Path) -> None:
+    old = write_policy(tmp_path, "version: 4\nmetrics:\n  - {name: auc_roc, op: '>=', value: 0.8}\n", "old.yaml")
+    same = write_policy(tmp_path, "version: 4\nmetrics:\n  - {name: auc_roc, op: '>=', value: 0.85}\n", "same.yaml")
+    bumped = write_policy(tmp_path, "version: 5\nmetrics:\n  - {name: auc_roc, op: '>=', value: 0.85}\n", "new.yaml")
+    assert "bump it" in run_cli("policy", "diff", str(old), str(same)).stdout
+    assert "bump it" not in run_cli("policy", "diff", str(old), str(bumped)).stdout
+    assert json.loads(run_cli("policy", "diff", str(old), str(same), "--format", "json").stdout)["same_version"]

@@ -28,6 +28,7 @@ class PolicyDiff:
     loosened: list[str] = field(default_factory=list)
     severity: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
+    same_version: bool = False
 
     def empty(self) -> bool:
         """Return True when nothing changed."""
@@ -43,12 +44,15 @@ class PolicyDiff:
                              ("Other changes", self.other)):
             if items:
                 lines += [f"### {title} ({len(items)})", "", *[f"- {x}" for x in items], ""]
+        if self.same_version:
+            lines += ["> **Note:** the rules changed but `version:` did not: bump it, so that reports and the run "
+                      "history tell the two policies apart.", ""]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the changes as a JSON-serialisable mapping."""
         return {k: getattr(self, k) for k in ("old", "new", "added", "removed", "tightened", "loosened",
-                                              "severity", "other")}
+                                              "severity", "other", "same_version")}
 
 
 def _metric_rules(lp: LoadedPolicy) -> dict[tuple[Any, ...], Any]:
@@ -146,4 +150,5 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
                 d.other.append(f"`{key}`: {fa[key]!r} → {fb[key]!r}")
     for bucket in (d.added, d.removed, d.tightened, d.loosened, d.severity):
         bucket.sort()
+    d.same_version = not d.empty() and str(old.policy.version) == str(new.policy.version)
     return d

@@ -19,9 +19,9 @@ decision, policy, version, run id and reproducibility hash as suite properties. 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from gatekit.decision import effect, fmt
+from gatekit.report.terminal import rule_text
 from gatekit.results import Decision, GateReport, Status
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -48,12 +48,6 @@ def _timestamp(started: object) -> str | None:
     if t.tzinfo is not None:
         t = t.astimezone(timezone.utc).replace(tzinfo=None)
     return t.isoformat(timespec="seconds")
-
-
-def _rule(c: Any) -> str:
-    if c.op and c.threshold is not None:
-        return f"{c.op} {fmt(c.threshold)}"
-    return str(c.details.get("require") or c.op or "")
 
 
 def is_pilot(report: GateReport) -> bool:
@@ -107,7 +101,7 @@ def render_junit(report: GateReport) -> str:
         case = TestCase(xml_text(name), xml_text(f"gatekit.{c.section}"))
         observed = fmt(c.observed) if c.observed is not None else "n/a"
         case.system_out = xml_text(f"status: {c.status.value}; on_fail: {c.on_fail.value}; observed: {observed}; "
-                                   f"rule: {_rule(c)}\n{c.message}")
+                                   f"rule: {rule_text(c, interval=True)}\n{c.message}")
         message = xml_text(c.message)
         eff = effect(c, strict)
         if c.status == Status.SKIPPED:

@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekit.decision import effect, fmt
 from gatekit.report.junit import is_pilot
-from gatekit.report.terminal import display_name, printable
+from gatekit.report.terminal import display_name, printable, rule_text
 from gatekit.results import Decision, GateReport
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
@@ -24,15 +24,6 @@ def md_text(value: object) -> str:
                  ("_", "\\_"), ("[", "\\["), ("]", "\\]")):
         s = s.replace(a, b)
     return s
-
-
-def _rule(c: Any) -> str:
-    cmp = c.details.get("comparison") or {}
-    if cmp.get("rule"):
-        return str(cmp["rule"])
-    if c.op and c.threshold is not None:
-        return f"{c.op} {fmt(c.threshold)}"
-    return str(c.details.get("require") or "")
 
 
 def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> str:
@@ -77,7 +68,7 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
         observed = fmt(c.observed) if c.observed is not None else "n/a"
         name = display_name(c.name, c.details.get("params"))
         return (f"| {_ICON.get(eff, '')} {eff} | {md_text(c.section)} | {md_text(name)} | {c.status.value} | "
-                f"{md_text(observed)} | {md_text(_rule(c))} |")
+                f"{md_text(observed)} | {md_text(rule_text(c, interval=True))} |")
 
     if bad:
         lines += header + [row(c) for c in bad[:MAX_ROWS]]

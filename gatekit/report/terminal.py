@@ -34,6 +34,32 @@ def display_name(name: str, params: dict[str, Any] | None) -> str:
     return f"{name}[{', '.join(f'{k}={v}' for k, v in params.items())}]"
 
 
+def rule_text(c: Any, interval: bool = False) -> str:
+    """Return the rule a check was decided on, in words: ``>= 0.8``, ``<= 120 ms``, ``drop at most 0.015``.
+
+    Parameters
+    ----------
+    c : CheckResult
+        The check.
+    interval : bool
+        Add the confidence interval the decision read (``CI [low, high]``) before the guardband.
+    """
+    unit = c.details.get("unit")
+    unit = f" {unit}" if unit in ("%", "ms") else ""
+    cmp = c.details.get("comparison") or {}
+    if cmp.get("statistic") == "relative_change_pct":
+        unit = " %"
+    rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op and c.threshold is not None else (
+        c.details.get("require") or c.op or "")
+    if cmp.get("definition"):  # a comparison with the baseline: say it in words
+        rule = cmp["rule"]
+    iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
+    if iv:  # the decision read the interval, not the point: say so, and which way it was read
+        ci = f"CI [{fmt(iv['low'])}, {fmt(iv['high'])}], " if interval else f"{iv.get('confidence', 0):.0%} CI, "
+        rule += f" ({ci}{c.details.get('guardband')})"
+    return str(rule)
+
+
 def print_summary(report: GateReport, written: dict[str, Path], console: Any, quiet: bool = False,
                   warn_only: bool = False) -> None:
     """Print the decision, the reason, the checks that did not pass and where the reports are."""
@@ -55,10 +81,13 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
 
         delivered = a.get("delivered")
         where = "webhook: " + (f"delivered ({a['delivery']})" if delivered else str(a.get("delivery"))
-                               if delivered is None else f"NOT delivered ({a['delivery']})")
+                               if delivered is None else f"NOT delivered: {a['delivery']}")
         console.print(Text(printable(f"ALERT: {alert_text(a)} [{where}]"), style="bold red"))
     if alerts.get("error"):
         console.print(Text(printable(f"alerts: {alerts['error']}"), style="yellow"))
+    hist = report.metadata.get("history") or {}
+    if hist.get("error") and hist.get("error") != "history is off":  # shown with --quiet too: a gap in history
+        console.print(Text(printable(f"NOT recorded in history: {hist['error']}"), style="yellow"))
     if quiet:
         return
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)
@@ -80,12 +109,7 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
         cmp = c.details.get("comparison") or {}
         if cmp.get("statistic") == "relative_change_pct":
             unit = " %"
-        rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op else (c.details.get("require") or "")
-        if cmp.get("definition"):  # a comparison with the baseline: say it in words
-            rule = cmp["rule"]
-        iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
-        if iv:  # the decision read the interval, not the point: show it, and which way it was read
-            rule += f" (CI [{fmt(iv['low'])}, {fmt(iv['high'])}], {c.details.get('guardband')})"
+        rule = rule_text(c, interval=True)
         style = "green" if c.status == Status.PASS else ("red" if c.on_fail.value == "block" else "yellow")
         # every cell is a Text: names and expressions come from the user and must never be read as rich markup
         table.add_row(Text(c.section), Text(printable(display_name(c.name, c.details.get("params")))),
@@ -99,11 +123,8 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     for c in report.checks:
         if c.status != Status.PASS:
             console.print(Text(printable(f"  - {c.name}: {c.message}")))
-    hist = report.metadata.get("history") or {}
     if hist.get("recorded"):
         console.print(Text(printable(f"recorded in history: {hist.get('store')}")))
-    elif hist.get("error") and hist.get("error") != "history is off":
-        console.print(Text(printable(f"NOT recorded in history: {hist['error']}"), style="yellow"))
     for kind, path in written.items():
         label = f"{kind} report" if kind in ("json", "html", "junit", "markdown") else "attached"
         console.print(Text(printable(f"{label}: {path}")))
