@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekit.history import FAILED, HistoryStore, RunView, check_keys
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.models import AlertSpec
+
+if TYPE_CHECKING:  # the history module loads SQLAlchemy: only when a run is recorded
+    from gatekit.history import RunView
+
+FAILED = frozenset({"fail", "error", "not_computable"})
+"""Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
 
 _RULE_LISTS = {"metrics": "metrics", "gates": "gates", "canary.rules": "canary"}
 
@@ -63,6 +68,8 @@ def evaluate_alerts(report: Any, policy: LoadedPolicy, previous: list[RunView]) 
         last ``within`` runs counting this one; a run in which the check did not appear counts as no
         failure.
     """
+    from gatekit.history import check_keys
+
     out = []
     run_id = report.metadata.get("run_id")
     for check, key in zip(report.checks, check_keys(report.checks), strict=True):
@@ -135,8 +142,6 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
     firing alerts, each with ``delivered`` / ``delivery``; an ``error`` entry when alerts could not be
     evaluated). Never raises for a store or webhook problem, and never changes the decision.
     """
-    from gatekit.history import HistoryError
-
     meta = report.metadata
     wanted = wants_alerts(policy)
     if history_url is None:
@@ -145,6 +150,8 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
             meta["alerts"] = {"error": "the policy asks for alerts, which need the run history; history is off",
                               "fired": []}
         return
+    from gatekit.history import HistoryError, HistoryStore
+
     try:
         with HistoryStore(history_url) as store:
             meta["history"] = {"recorded": False, "store": store.display}

@@ -38,12 +38,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
+from gatekit.alerts import FAILED
 from gatekit.errors import GatekitError, Problem
 from gatekit.report.terminal import rule_text
 
 SCHEMA_VERSION = 1
-FAILED = frozenset({"fail", "error", "not_computable"})
-"""Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
 
 
 class HistoryError(GatekitError):

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 LOGICAL_TYPES = ("integer", "float", "number", "string", "boolean", "datetime", "category")
 _ALIASES = {
     "int": "integer", "long": "integer", "int64": "integer", "int32": "integer",
@@ -114,8 +116,10 @@ def describe_column(series: Any) -> dict[str, Any]:
         out["logical"] = "integer"
     elif pdt.is_float_dtype(dtype):
         out["logical"] = "float"
-        vals = series.dropna()
-        out["integral"] = bool(len(vals)) and bool(((vals % 1) == 0).all())
+        vals = series.to_numpy(dtype=float, na_value=np.nan)
+        vals = vals[~np.isnan(vals)]
+        head = vals[:1000]  # a fractional value among the first thousand settles it without a full pass
+        out["integral"] = bool(len(vals)) and bool(np.all(head % 1 == 0)) and bool(np.all(vals % 1 == 0))
     elif pdt.is_datetime64_any_dtype(dtype):
         out["logical"] = "datetime"
         tz = getattr(dtype, "tz", None)

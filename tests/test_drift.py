@@ -714,3 +714,20 @@ def test_hostile_column_names_reach_evidently_under_an_alias(tmp_path: Path) -> 
     html = (tmp_path / "out" / "evidently_drift.html").read_text()
     assert name not in html and "onerror=alert(7)" not in html
     assert by_name(report)[f"{name}.psi"].status == Status.PASS
+
+
+def test_psi_numerical_fast_path_equals_the_plain_path(monkeypatch) -> None:
+    import numpy as np
+
+    from gatekit.drift import psi_numerical
+
+    rng = np.random.default_rng(11)
+    cases = [(rng.normal(size=5000), rng.normal(0.3, 1.2, size=4000)),
+             (np.round(rng.exponential(size=3000), 1), np.round(rng.exponential(1.2, size=3000), 1)),  # ties
+             (rng.integers(0, 5, 2000).astype(float), rng.integers(0, 6, 2000).astype(float))]  # discrete
+    for ref, cur in cases:
+        fast = psi_numerical(ref, cur)
+        monkeypatch.setenv("GATEKIT_REFERENCE_PATHS", "1")
+        plain = psi_numerical(ref, cur)
+        monkeypatch.delenv("GATEKIT_REFERENCE_PATHS")
+        assert fast == plain

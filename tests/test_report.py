@@ -102,3 +102,23 @@ def test_reports_validate_against_the_published_json_schema(tmp_path: Path, demo
     del broken["decision"]
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(broken)
+
+
+def test_the_report_roc_curve_is_scikit_learns(monkeypatch) -> None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from gatekit.report.charts import _thin, roc
+
+    rng = np.random.default_rng(3)
+    for n in (40, 5000):
+        y = (rng.random(n) < 0.3).astype(int)
+        s = np.round(rng.random(n) * (1 + y), 2)  # ties on purpose
+        fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+        got = roc(y, s)
+        assert (got["fpr"], got["tpr"]) == _thin(fpr, tpr)
+        assert abs(got["auc"] - roc_auc_score(y, s)) < 1e-12
+        monkeypatch.setenv("GATEKIT_REFERENCE_PATHS", "1")
+        assert roc(y, s) == {**got, "auc": roc_auc_score(y, s)}
+        monkeypatch.delenv("GATEKIT_REFERENCE_PATHS")
+    assert roc(np.zeros(5), np.arange(5.0)) is None  # one class: no curve

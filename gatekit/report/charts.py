@@ -22,7 +22,11 @@ def _thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[l
 
 
 def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
-    """ROC curve (sklearn.metrics.roc_curve) thinned to at most 200 points, and its AUC.
+    """Return the ROC curve thinned to at most 200 points, and its AUC (as scikit-learn computes them).
+
+    The curve has one point per distinct score threshold, as ``sklearn.metrics.roc_curve(...,
+    drop_intermediate=False)``; the AUC is the trapezoid area under all of them, which is
+    ``sklearn.metrics.roc_auc_score`` (tested against both).
 
     Parameters
     ----------
@@ -34,18 +38,40 @@ def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
     Returns
     -------
     dict or None
-        ``fpr``, ``tpr`` (lists), ``auc`` (sklearn.metrics.roc_auc_score) and ``rows``; None when the rows
+        ``fpr``, ``tpr`` (lists), ``auc`` and ``rows``; None when the rows
         do not hold both classes or any score is not finite (the AUC check says why).
     """
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from gatekit.fastpaths import reference_paths
 
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=float)
-    if len(y_true) == 0 or len(np.unique(y_true)) != 2 or not np.isfinite(y_score).all():
+    if len(y_true) == 0 or not np.isfinite(y_score).all():
         return None
-    fpr, tpr, _ = roc_curve(y_true, y_score)
+    if reference_paths():
+        from sklearn.metrics import roc_auc_score, roc_curve
+
+        if len(np.unique(y_true)) != 2:
+            return None
+        fpr, tpr, _ = roc_curve(y_true, y_score, drop_intermediate=False)
+        xs, ys = _thin(fpr, tpr)
+        return {"fpr": xs, "tpr": ys, "auc": float(roc_auc_score(y_true, y_score)), "rows": len(y_true)}
+    positive = y_true == 1
+    n_pos = int(positive.sum())
+    n_neg = len(y_true) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    # scikit-learn's roc_curve without its input checks: scores in decreasing order, one point per distinct
+    # threshold (the last row of each run of equal scores), starting at (0, 0)
+    order = np.argsort(y_score, kind="mergesort")[::-1]
+    s, p = y_score[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tps = np.cumsum(p)[last]
+    fps = (last + 1) - tps
+    fpr = np.r_[0.0, fps / n_neg]
+    tpr = np.r_[0.0, tps / n_pos]
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    auc = float(trapezoid(tpr, fpr))
     xs, ys = _thin(fpr, tpr)
-    auc = float(roc_auc_score(y_true, y_score))
     return {"fpr": xs, "tpr": ys, "auc": auc if math.isfinite(auc) else None, "rows": len(y_true)}
 
 

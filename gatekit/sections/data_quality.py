@@ -52,6 +52,39 @@ class _Item:
 
 MAX_TEXT = 200  # characters of one example value kept in the report
 
+_COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
+_ROW_ONLY = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+
+
+def _columns_used(items: list[_Item], frame: Any) -> Any:
+    """Return the frame restricted to the columns the expectations name (all rows, same index and order).
+
+    Great Expectations' pandas engine copies the whole batch frame for every column expectation (its
+    null filter), so a 1M-row frame with columns no rule reads costs time and memory for nothing. Any
+    expectation whose columns cannot be read from its kwargs (a table-level custom expectation) keeps the
+    whole frame: results never depend on this restriction.
+    """
+    from gatekit.fastpaths import reference_paths
+
+    if reference_paths():
+        return frame
+    used: list[str] = []
+    for item in items:
+        kw = item.kwargs
+        names: list[Any] = []
+        for key in _COLUMN_KWARGS:
+            val = kw.get(key)
+            if val is not None:
+                names.extend(val if isinstance(val, (list, tuple)) else [val])
+        if not names and item.expectation_type not in _ROW_ONLY:
+            return frame
+        if any(n not in frame.columns for n in names):
+            return frame
+        used.extend(n for n in names if n not in used)
+    if not used:
+        used = list(frame.columns[:1])
+    return frame if len(used) == len(frame.columns) else frame[used]
+
 
 def _plain(v: Any, finite: bool = False) -> Any:
     """Return plain Python data: numpy scalars unwrapped, other objects as text (``finite``: inf/NaN as text)."""
@@ -263,7 +296,8 @@ class DataQualitySection:
                                                    f"{type(exc).__name__}: {exc}")
             tampered = load.tampered()  # custom code run while the expectations were built
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
-            results = gx.Validator(frame).validate([i.expectation for i in runnable], EXAMPLES) if runnable else []
+            results = gx.Validator(_columns_used(runnable, frame)).validate(
+                [i.expectation for i in runnable], EXAMPLES) if runnable else []
             tampered += load.tampered()  # ... or while they were validated
         by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
         for item in items:

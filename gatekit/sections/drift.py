@@ -51,6 +51,8 @@ class _Feature:
     on_fail: OnFail
     engine: str  # "gatekit" or "evidently"
     problem: str | None = None  # why it cannot be compared (decided before computing)
+    n_ref: int = 0  # non-missing values on each side (counted once: a text column's isna costs a pass)
+    n_cur: int = 0
 
 
 @dataclass
@@ -139,9 +141,10 @@ def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Featu
         elif method not in (NUMERICAL_METHODS if kind == "numerical" else CATEGORICAL_METHODS):
             ok = NUMERICAL_METHODS if kind == "numerical" else CATEGORICAL_METHODS
             f.problem = f"{method} does not apply to {kind} column {name!r}; use one of {', '.join(ok)}"
-        elif ref[name].notna().sum() == 0 or cur[name].notna().sum() == 0:
-            side = "reference" if ref[name].notna().sum() == 0 else "current"
-            f.problem = f"every {side} value of {name!r} is missing"
+        else:
+            f.n_ref, f.n_cur = int(ref[name].notna().sum()), int(cur[name].notna().sum())
+            if f.n_ref == 0 or f.n_cur == 0:
+                f.problem = f"every {'reference' if f.n_ref == 0 else 'current'} value of {name!r} is missing"
         out.append(f)
     return out
 
@@ -277,8 +280,7 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
     if f.problem is not None:
         out.psi_missing[f.name] = out.not_compared[f.name] = f.problem
         return CheckResult(status=Status.NOT_COMPUTABLE, message=f.problem, details=details, **base)
-    n_ref, n_cur = int(ref[f.name].notna().sum()), int(cur[f.name].notna().sum())
-    details.update({"n_reference": n_ref, "n_current": n_cur})
+    details.update({"n_reference": f.n_ref, "n_current": f.n_cur})
     psi_res = None
     if spec.psi.binning == "quantile":
         try:
@@ -319,7 +321,7 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
     out.compared += 1
     out.drifted += status == Status.FAIL
     shown, limit = fmt_pair(value, f.threshold)
-    sizes = f"n = {n_ref:,} reference vs {n_cur:,} current"
+    sizes = f"n = {f.n_ref:,} reference vs {f.n_cur:,} current"
     if f.method in P_VALUE_METHODS:
         verdict = "no drift detected" if status == Status.PASS else "drift detected"
         msg = f"{METHOD_LABEL[f.method]} p = {shown} ({sizes}); {verdict} at {base['op']} {limit}"
@@ -334,7 +336,7 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
         else:
             k = (len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)) + psi_res.missing_bin
             # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
-            expected = (k - 1) * (1 / n_ref + 1 / n_cur)
+            expected = (k - 1) * (1 / f.n_ref + 1 / f.n_cur)
             details["psi_without_drift_expected"] = expected
             msg += f"; about {fmt(expected)} is expected from sampling alone"
         if psi_res.unseen:
