@@ -99,13 +99,26 @@ def alert_text(alert: dict[str, Any]) -> str:
             f"{alert['message']}")
 
 
+def chat_text(value: object) -> str:
+    """Return text safe for a chat hook's message.
+
+    Control characters (newlines too) are escaped, and ``&``, ``<``, ``>`` written as entities, as Slack and
+    Mattermost require, so a name can neither ping a channel (``<!channel>``), hide a link
+    (``<https://x|y>``) nor forge a line.
+    """
+    from gatekit.report.terminal import printable
+
+    return printable(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webhook_payload(report: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
     """Build the JSON posted to the webhook; ``text`` makes it readable in Slack / Teams / Mattermost hooks as is."""
     meta = report.metadata
     pol = meta.get("policy", {})
-    lines = [f"gatekit: {len(alerts)} repeated gate failure(s) in policy {pol.get('name')} v{pol.get('version')} "
-             f"(run {meta.get('run_id')}, decision {report.decision.value})"]
-    lines += [f"- {alert_text(a)}" for a in alerts]
+    lines = [f"gatekit: {len(alerts)} repeated gate failure(s) in policy {chat_text(pol.get('name'))} "
+             f"v{chat_text(pol.get('version'))} (run {chat_text(meta.get('run_id'))}, decision "
+             f"{report.decision.value})"]
+    lines += [f"- {chat_text(alert_text(a))}" for a in alerts]
     return {"text": "\n".join(lines), "source": "gatekit", "gatekit_version": meta.get("gatekit_version"),
             "run_id": meta.get("run_id"), "policy": {"name": pol.get("name"), "version": pol.get("version"),
                                                      "sha256": pol.get("sha256")},
@@ -114,33 +127,62 @@ def webhook_payload(report: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]
                                           "within", "failed_runs", "message")} for a in alerts]}
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib would re-send a POST as an empty GET, and the JSON would be lost."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
+
+
 def post_webhook(url: str, payload: dict[str, Any], timeout_s: float) -> tuple[bool, str]:
     """POST ``payload`` as JSON (urllib); return (delivered, what happened). Never raises.
 
-    Delivered means an HTTP 2xx answer within ``timeout_s`` seconds. The URL is not echoed back (hook URLs
-    carry secrets).
+    Delivered means an HTTP 2xx answer to the POST itself (a redirect is not followed and not delivered),
+    complete within ``timeout_s`` seconds in all (a server that trickles its answer is cut off). The URL is
+    not echoed back (hook URLs carry secrets).
     """
+    import threading
+
     if not url.lower().startswith(("http://", "https://")):
         return False, "the webhook URL must start with http:// or https://"
-    body = json.dumps(payload, allow_nan=False, default=str).encode("utf-8")
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json", "User-Agent": "gatekit"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return True, f"HTTP {resp.status}"
-    except urllib.error.HTTPError as exc:
-        return False, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return False, str(getattr(exc, "reason", exc))
+    result: list[tuple[bool, str]] = []
+
+    def send() -> None:
+        try:
+            body = json.dumps(payload, allow_nan=False, default=str).encode("utf-8")
+            req = urllib.request.Request(url.strip(), data=body, method="POST",
+                                         headers={"Content-Type": "application/json", "User-Agent": "gatekit"})
+            opener = urllib.request.build_opener(_NoRedirect)
+            with opener.open(req, timeout=timeout_s) as resp:
+                result.append((200 <= resp.status < 300, f"HTTP {resp.status}"))
+        except urllib.error.HTTPError as exc:
+            what = f"redirected (HTTP {exc.code}); not followed" if 300 <= exc.code < 400 else \
+                f"HTTP {exc.code} {exc.reason}"
+            result.append((False, what))
+        except urllib.error.URLError as exc:
+            result.append((False, str(exc.reason)))
+        except Exception as exc:  # noqa: BLE001 - a malformed URL or a broken server never costs the run
+            result.append((False, f"{type(exc).__name__}: {exc}"))
+
+    worker = threading.Thread(target=send, name="gatekit-webhook", daemon=True)
+    worker.start()
+    worker.join(timeout_s + 0.5)  # the whole request, not each read
+    if worker.is_alive() or not result:
+        return False, f"no complete answer within {timeout_s:g} s"
+    return result[0]
 
 
 def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None, webhook_url: str | None,
-                     timeout_s: float = 5.0) -> None:
+                     timeout_s: float = 5.0, *, record: bool = True) -> None:
     """After a run: evaluate alerts from history, post them, record the run; results go in ``report.metadata``.
 
     Sets ``metadata["history"]`` (``recorded``, ``store`` or ``error``) and ``metadata["alerts"]`` (the
     firing alerts, each with ``delivered`` / ``delivery``; an ``error`` entry when alerts could not be
     evaluated). Never raises for a store or webhook problem, and never changes the decision.
+
+    With ``record=False`` only the alerts are evaluated and posted; :func:`record_run` records the run
+    afterwards (``gatekit run`` records only once its reports are written: a run that could not write
+    them exits 2 and is not in the history as a pass).
     """
     meta = report.metadata
     wanted = wants_alerts(policy)
@@ -155,7 +197,6 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
     try:
         with HistoryStore(history_url) as store:
             meta["history"] = {"recorded": False, "store": store.display}
-            fired: list[dict[str, Any]] = []
             if wanted:
                 specs = [alert_spec(policy, c) for c in report.checks]
                 window = max((s.within for s in specs if s is not None), default=1)
@@ -173,9 +214,29 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
                     for a in new:
                         a["delivered"], a["delivery"] = ok, what
                 meta["alerts"] = {"fired": fired}
-            store.record(report, fired)
-            meta["history"]["recorded"] = True
     except HistoryError as exc:
         meta["history"] = {"recorded": False, "error": str(exc)}
         if wanted and "alerts" not in meta:
             meta["alerts"] = {"error": f"alerts could not be evaluated: {exc}", "fired": []}
+        return
+    if record:
+        record_run(report, history_url)
+
+
+def record_run(report: Any, history_url: str | None) -> None:
+    """Record the run (with the alerts in ``metadata["alerts"]``); set ``metadata["history"]``. Never raises.
+
+    Nothing is recorded when history is off or :func:`record_and_alert` already found the store unusable.
+    """
+    meta = report.metadata
+    hist = meta.get("history") or {}
+    if history_url is None or hist.get("error"):
+        return
+    from gatekit.history import HistoryError, HistoryStore
+
+    try:
+        with HistoryStore(history_url) as store:
+            store.record(report, (meta.get("alerts") or {}).get("fired") or [])
+            meta["history"] = {"recorded": True, "store": store.display}
+    except HistoryError as exc:
+        meta["history"] = {"recorded": False, "error": str(exc)}

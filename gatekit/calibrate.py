@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -143,6 +144,8 @@ def propose_limit(values: list[float], op: str, target: float) -> float:
     else:
         spread = (max(values) - min(values)) or abs(a) or 1.0
         b = a - 0.05 * spread if high_good else a + 0.05 * spread
+    if not b < a if high_good else not a < b:  # 5 % of a subnormal value is nothing: the value itself is the limit
+        return a
     if op == ">=":
         return roundest(b, a, lo_open=True, hi_open=False, prefer_high=True)
     if op == ">":
@@ -301,6 +304,7 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     idents = [_rule_identity(r.model_dump(mode="json", exclude_none=True)) for r in policy.policy.metrics]
     edits: list[tuple[int, int, str]] = []
     not_written = []
+    used: list[Any] = []
     for p in proposals:
         if p.status != "proposed":
             continue
@@ -313,10 +317,18 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
             not_written.append(f"{p.label}: inherited from a base policy; set {p.field}: {_number(p.proposed)} "
                                "there or override the rule here")
             continue
+        span = text[scalar.start_mark.index:scalar.end_mark.index]
+        if span[:1] in ("&", "*") or sum(n is scalar for n in used) or _is_aliased(root, scalar):
+            not_written.append(f"{p.label}: its limit is a YAML anchor or alias shared with other keys; set "
+                               f"{p.field}: {_number(p.proposed)} by hand")
+            continue
+        used.append(scalar)
         edits.append((scalar.start_mark.index, scalar.end_mark.index, _number(p.proposed)))
     version = top.get("version")
-    if isinstance(version, yaml.ScalarNode) and version.tag.endswith(":int"):
-        edits.append((version.start_mark.index, version.end_mark.index, str(int(version.value) + 1)))
+    if isinstance(version, yaml.ScalarNode) and version.tag.endswith(":int") and \
+            text[version.start_mark.index:version.start_mark.index + 1] not in ("&", "*"):
+        value = yaml.safe_load(yaml.serialize(version))  # as YAML reads it: 0x1F, 017 and 1:20 included
+        edits.append((version.start_mark.index, version.end_mark.index, str(int(value) + 1)))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -326,6 +338,25 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     with out.open("w", encoding="utf-8", newline="") as fh:
         fh.write(header.replace("\n", newline) + text)
     return not_written
+
+
+def _is_aliased(root: Any, target: Any) -> bool:
+    """Tell whether a composed node is reachable more than once (an anchor with aliases)."""
+    import yaml
+
+    seen = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is target:
+            seen += 1
+            if seen > 1:
+                return True
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
 
 
 def check_out(policy: LoadedPolicy, out: Path) -> None:
@@ -338,5 +369,5 @@ def check_out(policy: LoadedPolicy, out: Path) -> None:
     """
     if policy.path is None:
         raise ValueError("calibrate writes a copy of a policy file; this policy was not loaded from one")
-    if out.resolve() == policy.path.resolve():
+    if out.resolve() == policy.path.resolve() or (out.exists() and os.path.samefile(out, policy.path)):
         raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")

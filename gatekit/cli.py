@@ -174,7 +174,7 @@ def run(
                                                      "(repeat or comma-separate; default json,html).")] = None,
 ) -> None:
     """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
-    from gatekit.alerts import record_and_alert
+    from gatekit.alerts import record_and_alert, record_run
     from gatekit.api import run as api_run
     from gatekit.config import load_config
     from gatekit.errors import InputError, PolicyError
@@ -236,9 +236,14 @@ def run(
                                               "fail_on_warn" if fail_on_warn else "enforced")
             report.metadata["exit_code"] = code
             # alerts read the history before this run is added; neither a store nor a webhook problem changes the code
-            record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s)
+            record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s, record=False)
             out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
             written = write_reports(report, out_dir, tuple(formats))
+            # recorded only once the reports are written, then the reports say whether it was
+            record_run(report, cfg.history_url)
+            if cfg.history_url is not None:
+                report.attachments = {}  # written above; the report's links to them are kept
+                written.update(write_reports(report, out_dir, tuple(formats)))
         finally:
             if progress is not None:
                 progress.close()  # before any message: the bar never overwrites an error
@@ -409,7 +414,7 @@ def _policy_name(policy: str | None) -> str | None:
 def history(
     ctx: typer.Context,
     policy: Annotated[str | None, typer.Option(help="Policy file or policy name (default: every policy).")] = None,
-    last: Annotated[int, typer.Option(min=1, help="Most recent runs to read.")] = 10,
+    last: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most recent runs to read.")] = 10,
     format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
     store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file (default from "
                                                                 "gatekit.toml, else .gatekit/history.db).")] = None,
@@ -427,7 +432,7 @@ def history(
     with _store(store) as st:
         try:
             runs_by_policy: dict[str, list[Any]] = {}
-            names = [name] if name is not None else sorted({r.policy_name for r in st.runs()})
+            names = [name] if name is not None else st.policy_names()
             for n in names:
                 runs_by_policy[n] = st.runs(policy=n, last=last)
         except HistoryError as exc:
@@ -482,7 +487,7 @@ def history_mark(
 @app.command()
 def calibrate(
     policy: Annotated[Path, typer.Option(help="The policy file to calibrate (it is never edited).")],
-    last: Annotated[int, typer.Option(min=1, help="Most recent runs of the policy to learn from.")] = 10,
+    last: Annotated[int, typer.Option(min=1, max=1_000_000, help="Most recent runs of the policy to learn from.")] = 10,
     target_pass_rate: Annotated[float, typer.Option(min=0.01, max=1.0, help="Share of legitimate runs that should "
                                                                              "pass each rule.")] = 0.8,
     out: Annotated[Path | None, typer.Option(help="Proposed policy file (default <policy>.proposed.yaml beside "
@@ -548,6 +553,10 @@ def calibrate(
         else:
             note = f" ({left_out} marked not legitimate left out)" if left_out else ""
             render_calibration(_console(), lp.name, len(runs), target_pass_rate, proposals, note)
+            if changed and out.resolve().parent != policy.resolve().parent:
+                typer.echo(f"note: {out} is not in the policy's folder; the policy's relative paths (inputs, "
+                           "extends, baseline files) are relative to the file's own folder, so move it beside "
+                           f"{policy} before running it")
             for line in not_written:
                 typer.echo(f"not written: {line}")
             typer.echo(f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" if changed else

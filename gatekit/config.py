@@ -112,15 +112,20 @@ def history_url_from(value: str, base: Path) -> str | None:
     base : pathlib.Path
         Folder a relative path (also in a ``sqlite:///relative`` URL) is relative to.
     """
+    from sqlalchemy.engine import URL, make_url
+
     if value.strip().lower() in OFF:
         return None
-    if "://" not in value:
-        return "sqlite:///" + str((base / value).resolve())
-    if value.startswith("sqlite:///") and value not in ("sqlite:///", "sqlite:///:memory:"):
-        rest = value[len("sqlite:///"):]
-        path, _, query = rest.partition("?")
-        if not Path(path).is_absolute():
-            return "sqlite:///" + str((base / path).resolve()) + (f"?{query}" if query else "")
+    if "://" not in value:  # a file path, taken literally ('?' and '%' are part of the name, not URL syntax)
+        return URL.create("sqlite", database=str((base / value).resolve())).render_as_string(hide_password=False)
+    try:
+        url = make_url(value)
+    except Exception:  # noqa: BLE001 - the store reports a malformed URL, password hidden
+        return value
+    db = url.database
+    if url.get_backend_name() == "sqlite" and db and db != ":memory:" and not db.startswith("file:") \
+            and not Path(db).is_absolute():
+        return url.set(database=str((base / db).resolve())).render_as_string(hide_password=False)
     return value
 
 
@@ -148,7 +153,7 @@ def load_config(history: str | None = None, *, no_history: bool = False, start: 
         url = None
     elif history is not None:
         url = history_url_from(history, cwd)
-    elif os.environ.get("GATEKIT_HISTORY_URL") is not None:
+    elif os.environ.get("GATEKIT_HISTORY_URL", "").strip():  # empty (a CI secret that is not set) = not given
         url = history_url_from(os.environ["GATEKIT_HISTORY_URL"], cwd)
     elif file_cfg.history is not None and path is not None:
         url = history_url_from(file_cfg.history.url, path.parent)

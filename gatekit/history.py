@@ -42,7 +42,8 @@ from gatekit.alerts import FAILED
 from gatekit.errors import GatekitError, Problem
 from gatekit.report.terminal import rule_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first tables; 2: ``gatekit_checks.rule`` and ``gatekit_alerts.ongoing`` added (migrated in place)."""
 
 
 class HistoryError(GatekitError):
@@ -63,8 +64,8 @@ class RunRecord(_Base):
     run_id: Mapped[str] = mapped_column(String(120), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    policy_name: Mapped[str] = mapped_column(String(200), index=True)
-    policy_version: Mapped[str] = mapped_column(String(100))
+    policy_name: Mapped[str] = mapped_column(Text, index=True)
+    policy_version: Mapped[str] = mapped_column(Text)
     policy_sha256: Mapped[str] = mapped_column(String(64))
     policy_path: Mapped[str | None] = mapped_column(Text)
     decision: Mapped[str] = mapped_column(String(10))
@@ -75,7 +76,7 @@ class RunRecord(_Base):
     data_sha256: Mapped[str | None] = mapped_column(String(64))
     files_json: Mapped[str] = mapped_column(Text)
     reproducibility_sha256: Mapped[str | None] = mapped_column(String(64))
-    gatekit_version: Mapped[str | None] = mapped_column(String(40))
+    gatekit_version: Mapped[str | None] = mapped_column(Text)
     legitimate: Mapped[bool | None] = mapped_column(Boolean)
     checks: Mapped[list[CheckRecord]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                      order_by="CheckRecord.position")
@@ -89,10 +90,10 @@ class CheckRecord(_Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("gatekit_runs.run_id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    key: Mapped[str] = mapped_column(String(500))
-    section: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(300))
-    metric: Mapped[str | None] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(Text)
+    section: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
     on_fail: Mapped[str] = mapped_column(String(10))
     observed: Mapped[float | None] = mapped_column(Float)
@@ -111,7 +112,7 @@ class AlertRecord(_Base):
     __tablename__ = "gatekit_alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("gatekit_runs.run_id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(500))
+    key: Mapped[str] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer)
     window: Mapped[int] = mapped_column(Integer)
     after: Mapped[int] = mapped_column(Integer)
@@ -221,12 +222,19 @@ class HistoryStore:
     def __init__(self, url: str, *, create: bool = True) -> None:
         try:
             parsed = make_url(url)
-        except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-            raise HistoryError(f"history store {url!r} is not a database URL ({exc}); give e.g. "
+        except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise HistoryError(f"history store {mask_url(url)!r} is not a database URL; give e.g. "
                                "sqlite:///path/history.db or postgresql+psycopg://user@host/db") from None
-        self.display = parsed.render_as_string(hide_password=True)
+        self.display = mask_url(parsed.render_as_string(hide_password=True))
         self._sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
+        if self._sqlite and (parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query)):
+            raise HistoryError(f"history store {self.display} is in memory: it would be gone when gatekit exits; "
+                               "give a file (sqlite:///path/history.db) or a database server")
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):
+            # never hang a CI job: bounded connect, lock wait and statement time
+            kwargs["connect_args"] = {"connect_timeout": 10,
+                                      "options": "-c lock_timeout=15000 -c statement_timeout=60000"}
         if self._sqlite:
             db = parsed.database
             if db and db != ":memory:":
@@ -251,6 +259,15 @@ class HistoryStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._ready = False
         self._create = create
+
+    def _read_only(self) -> None:
+        """Reopen a SQLite store read-only and immutable (nothing is written beside it; no journal needed)."""
+        from urllib.parse import quote
+
+        db = self.engine.url.database
+        self.engine.dispose()
+        self.engine = create_engine(f"sqlite:///file:{quote(str(db))}?mode=ro&immutable=1&uri=true",
+                                    connect_args={"timeout": 60})
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -284,14 +301,26 @@ class HistoryStore:
                     row = s.get(_SchemaRow, "schema_version")
                     if row is None:
                         s.add(_SchemaRow(key="schema_version", value=str(SCHEMA_VERSION)))
-                    elif int(row.value) > SCHEMA_VERSION:
-                        raise HistoryError(f"history store {self.display} has schema version {row.value}, written "
-                                           f"by a newer gatekit; this one reads version {SCHEMA_VERSION}: upgrade "
-                                           "gatekit")
+                    else:
+                        try:
+                            version = int(row.value)
+                        except ValueError:
+                            raise HistoryError(f"history store {self.display} records schema version {row.value!r}, "
+                                               "which is not a number: it was not written by gatekit") from None
+                        if version > SCHEMA_VERSION:
+                            raise HistoryError(f"history store {self.display} has schema version {row.value}, "
+                                               f"written by a newer gatekit; this one reads version "
+                                               f"{SCHEMA_VERSION}: upgrade gatekit")
+                        if version < SCHEMA_VERSION:
+                            _migrate(s, version)
+                            row.value = str(SCHEMA_VERSION)
                 self._ready = True
                 return
             except sa_exc.SQLAlchemyError as exc:
                 text = str(exc)
+                if self._sqlite and not self._create and "unable to open database file" in text and attempt == 0:
+                    self._read_only()  # an archived store in a read-only folder: SQLite cannot make its -shm file
+                    continue
                 if not self._create and ("no such table" in text or "does not exist" in text):
                     raise HistoryError(f"history store {self.display} holds no gatekit history (no run has been "
                                        "recorded there yet)") from None
@@ -321,7 +350,7 @@ class HistoryStore:
         files = meta.get("inputs", {}).get("files", {})
         pol = meta.get("policy", {})
         run = RunRecord(
-            run_id=meta["run_id"], started_at=datetime.fromisoformat(meta["started_at"]),
+            run_id=meta["run_id"], started_at=_utc(datetime.fromisoformat(meta["started_at"])),
             recorded_at=datetime.now(timezone.utc), policy_name=str(pol.get("name")),
             policy_version=str(pol.get("version")), policy_sha256=str(pol.get("sha256")),
             policy_path=pol.get("path"), decision=report.decision.value, reason=report.reason,
@@ -385,8 +414,25 @@ class HistoryStore:
                 out = [_view(r) for r in rows]
         except sa_exc.SQLAlchemyError as exc:
             raise self._fail("read it", exc) from None
+        except (ValueError, TypeError) as exc:  # a row another program wrote ('yesterday' as a time)
+            raise HistoryError(f"history store {self.display} holds a value gatekit cannot read: {exc}") from None
         out.reverse()
         return out
+
+    def policy_names(self) -> list[str]:
+        """Names of the policies with recorded runs, sorted (one light query; no run is loaded).
+
+        Raises
+        ------
+        HistoryError
+            The store cannot be read.
+        """
+        self.ensure_schema()
+        try:
+            with Session(self.engine) as s:
+                return sorted(s.scalars(select(RunRecord.policy_name).distinct()).all())
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._fail("read it", exc) from None
 
     def mark(self, run_ids: Sequence[str], legitimate: bool | None) -> int:
         """Mark runs as legitimate (True), not legitimate (False) or unmarked (None) for calibration.
@@ -414,6 +460,28 @@ class HistoryStore:
         except sa_exc.SQLAlchemyError as exc:
             raise self._fail("mark runs", exc) from None
         return len(rows)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a database URL, even one SQLAlchemy cannot parse (``user:***@``, ``password=***``)."""
+    import re
+
+    masked = re.sub(r"(://[^/?#]*?:)[^/?#]*@", r"\1***@", url)  # greedy to the last '@': an unescaped '@' too
+    return re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&]*", r"\1***", masked)
+
+
+def _migrate(session: Session, version: int) -> None:
+    """Bring a store written by an older gatekit up to :data:`SCHEMA_VERSION` (columns are only ever added)."""
+    from sqlalchemy import inspect, text
+
+    conn = session.connection()
+    if version < 2:
+        have = {c["name"] for c in inspect(conn).get_columns("gatekit_checks")}
+        if "rule" not in have:
+            conn.execute(text("ALTER TABLE gatekit_checks ADD COLUMN rule TEXT"))
+        have = {c["name"] for c in inspect(conn).get_columns("gatekit_alerts")}
+        if "ongoing" not in have:
+            conn.execute(text("ALTER TABLE gatekit_alerts ADD COLUMN ongoing BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -469,9 +537,12 @@ def _trend(values: Sequence[float | None], op: str | None) -> dict[str, Any]:
         return out  # two points are a difference, not a trend
     x = np.array([p[0] for p in pts], dtype=float)
     y = np.array([p[1] for p in pts], dtype=float)
-    slope = float(np.polyfit(x, y, 1)[0])
+    big = float(np.max(np.abs(y))) or 1.0  # fit on y / max|y|: values near 1e308 would overflow the sums
+    with np.errstate(all="ignore"):
+        slope = float(np.polyfit(x, y / big, 1)[0]) * big
     out["slope_per_run"] = slope
-    scale = max(abs(float(y.mean())), float(np.ptp(y)), 1e-12)
+    with np.errstate(all="ignore"):
+        scale = max(abs(float(np.mean(y / big))) * big, float(np.ptp(y / big)) * big, 1e-12)
     if abs(slope) * (x[-1] - x[0]) <= 1e-9 * scale:
         out["direction"], out["slope_per_run"] = "flat", 0.0  # least squares leaves 1e-16 on equal values
     elif op in (">=", ">", "<=", "<"):

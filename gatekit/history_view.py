@@ -78,9 +78,7 @@ def render_table(console: Any, store: str, runs_by_policy: dict[str, list[Any]],
 
 def render_markdown(store: str, runs_by_policy: dict[str, list[Any]], summaries: dict[str, dict[str, Any]]) -> str:
     """Render the same as :func:`render_table` as Markdown (for a pull request or a wiki page)."""
-
-    def cell(x: object) -> str:
-        return printable(x).replace("|", "\\|")
+    from gatekit.report.markdown import md_text as cell  # HTML, pipes and control characters escaped
 
     lines = [f"# Gate history ({cell(store)})", ""]
     for name, runs in runs_by_policy.items():
