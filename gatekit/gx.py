@@ -357,8 +357,15 @@ class Validator:
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        asset = self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
-        self.batch = asset.add_batch_definition_whole_dataframe("all_rows").get_batch(
+        self._asset = self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
+        self._batches = 0
+        self.use(frame)
+
+    def use(self, frame: Any) -> None:
+        """Validate on ``frame`` from now on (a new in-memory batch in the same context)."""
+        self._batches += 1
+        name = "all_rows" if self._batches == 1 else f"rows_{self._batches}"
+        self.batch = self._asset.add_batch_definition_whole_dataframe(name).get_batch(
             batch_parameters={"dataframe": frame})
 
     def validate(self, expectations: list[Any], examples: int = 20) -> list[Any]:

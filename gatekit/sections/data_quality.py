@@ -56,34 +56,59 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
 _ROW_ONLY = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
 
 
-def _columns_used(items: list[_Item], frame: Any) -> Any:
-    """Return the frame restricted to the columns the expectations name (all rows, same index and order).
+def _item_columns(item: _Item) -> list[Any] | None:
+    """Return the columns an expectation reads, from its kwargs.
 
-    Great Expectations' pandas engine copies the whole batch frame for every column expectation (its
-    null filter), so a 1M-row frame with columns no rule reads costs time and memory for nothing. Any
-    expectation whose columns cannot be read from its kwargs (a table-level custom expectation) keeps the
-    whole frame: results never depend on this restriction.
+    None when they cannot be told: a row_condition, or a table-level custom expectation.
+    """
+    kw = item.kwargs
+    if kw.get("row_condition") is not None:
+        return None
+    names: list[Any] = []
+    for key in _COLUMN_KWARGS:
+        val = kw.get(key)
+        if val is not None:
+            names.extend(val if isinstance(val, (list, tuple)) else [val])
+    if not names and item.expectation_type not in _ROW_ONLY:
+        return None
+    return names
+
+
+def _batches(items: list[_Item], frame: Any) -> list[tuple[Any, list[_Item]]]:
+    """Split the expectations into batches Great Expectations validates: one frame per column read alone.
+
+    Great Expectations' pandas engine copies the whole batch frame for every column expectation (its null
+    filter), so at a million rows, validating each single-column expectation on a one-column frame (same
+    rows, same index) saves most of that time and memory. Expectations that read several columns, have a
+    row_condition or whose columns cannot be told run on the frame restricted to the columns all of these
+    read (the whole frame when any of them cannot be told). Results never depend on the split:
+    ``GATEKIT_REFERENCE_PATHS=1`` validates everything on the whole frame in one batch (the plain path).
     """
     from gatekit.fastpaths import reference_paths
 
     if reference_paths():
-        return frame
-    used: list[str] = []
+        return [(frame, list(items))] if items else []
+    single: dict[Any, list[_Item]] = {}
+    rest: list[_Item] = []
+    rest_cols: list[Any] | None = []
     for item in items:
-        kw = item.kwargs
-        names: list[Any] = []
-        for key in _COLUMN_KWARGS:
-            val = kw.get(key)
-            if val is not None:
-                names.extend(val if isinstance(val, (list, tuple)) else [val])
-        if not names and item.expectation_type not in _ROW_ONLY:
-            return frame
-        if any(n not in frame.columns for n in names):
-            return frame
-        used.extend(n for n in names if n not in used)
-    if not used:
-        used = list(frame.columns[:1])
-    return frame if len(used) == len(frame.columns) else frame[used]
+        cols = _item_columns(item)
+        if cols is not None and len(cols) == 1 and cols[0] in frame.columns:
+            single.setdefault(cols[0], []).append(item)
+            continue
+        rest.append(item)
+        if cols is None or any(c not in frame.columns for c in cols) or rest_cols is None:
+            rest_cols = None
+        else:
+            rest_cols.extend(c for c in cols if c not in rest_cols)
+    out = [(frame[[col]], group) for col, group in single.items()]
+    if rest:
+        if rest_cols is None:
+            part = frame
+        else:
+            part = frame[rest_cols or list(frame.columns[:1])]
+        out.append((part, rest))
+    return out
 
 
 def _plain(v: Any, finite: bool = False) -> Any:
@@ -296,8 +321,17 @@ class DataQualitySection:
                                                    f"{type(exc).__name__}: {exc}")
             tampered = load.tampered()  # custom code run while the expectations were built
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
-            results = gx.Validator(_columns_used(runnable, frame)).validate(
-                [i.expectation for i in runnable], EXAMPLES) if runnable else []
+            results_by: dict[int, Any] = {}
+            validator = None
+            for part, group in _batches(runnable, frame):
+                if validator is None:
+                    validator = gx.Validator(part)
+                else:
+                    validator.use(part)
+                for item, res in zip(group, validator.validate([i.expectation for i in group], EXAMPLES),
+                                     strict=True):
+                    results_by[id(item)] = res
+            results = [results_by.get(id(i)) for i in runnable]
             tampered += load.tampered()  # ... or while they were validated
         by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
         for item in items:
