@@ -205,7 +205,10 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
                 new = [a for a in fired if not a["ongoing"]]
                 for a in fired:
                     if a["ongoing"]:
-                        a["delivered"], a["delivery"] = None, f"ongoing since run {a['since']}: posted then, not again"
+                        a["delivered"] = None
+                        a["delivery"] = (f"ongoing since run {a['since']}: reported then, not posted again"
+                                         if webhook_url else "no webhook configured ([alerts] webhook_url or "
+                                         "GATEKIT_ALERT_WEBHOOK_URL)")
                 if new:
                     if webhook_url:
                         ok, what = post_webhook(webhook_url, webhook_payload(report, new), timeout_s)

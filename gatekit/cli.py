@@ -208,7 +208,7 @@ def run(
     if out is not None:
         if out.exists() and not out.is_dir():
             _fail(ValueError(f"--out {out} exists and is not a folder"), "invalid usage")
-        for stale in FILE_NAMES.values():  # never leave an old decision behind
+        for stale in (*FILE_NAMES.values(), "evidently_drift.html"):  # never leave an old decision behind
             try:
                 (out / stale).unlink(missing_ok=True)
             except OSError as exc:

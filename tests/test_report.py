@@ -122,3 +122,20 @@ def test_the_report_roc_curve_is_scikit_learns(monkeypatch) -> None:
         assert roc(y, s) == {**got, "auc": roc_auc_score(y, s)}
         monkeypatch.delenv("GATEKIT_REFERENCE_PATHS")
     assert roc(np.zeros(5), np.arange(5.0)) is None  # one class: no curve
+
+
+def test_the_latency_chart_marks_every_percentile_of_the_same_samples() -> None:
+    from gatekit.report.html import _latency_chart
+
+    hist = {"edges_ms": [0.0, 1.0, 2.0, 3.0, 4.0], "counts": [5, 10, 3, 2]}
+    checks = [
+        {"metric": "latency_p50_ms", "observed": 1.2, "details": {"histogram": dict(hist)}},
+        {"metric": "latency_p95_ms", "observed": 2.9, "details": {"histogram": dict(hist)}},  # equal, not identical
+        {"metric": "latency_p99_ms", "observed": 0.4,  # a comparison: observed is the change, mark the candidate
+         "details": {"candidate_details": {"histogram": dict(hist)}, "comparison": {"candidate": 3.5}}},
+        {"metric": "latency_p95_ms", "observed": 9.0,  # a load test's samples: another chart's
+         "details": {"histogram": {"edges_ms": [0.0, 10.0], "counts": [3]}}},
+    ]
+    chart = _latency_chart(checks)
+    assert [(m["label"], m["value"]) for m in chart["marks"]] == [("p50", "1.2"), ("p95", "2.9"), ("p99", "3.5")]
+    assert chart["n"] == 20 and len(chart["bars"]) == 4

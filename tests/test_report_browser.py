@@ -166,6 +166,12 @@ def test_the_report_fits_a_phone_and_prints(browser: Any, full_report: Path) -> 
         assert page.locator("#decision").bounding_box()["width"] <= 375
         _screenshot(page, "report_phone")
         page.emulate_media(media="print")
+        page.set_viewport_size({"width": 703, "height": 1000})  # A4 less 12 mm margins, at 96 px per inch
+        right = page.evaluate("Math.max(...[...document.querySelectorAll('table.checks th, table.checks td')]"
+                              ".map(e => e.getBoundingClientRect().right))")
+        assert right <= 703 + 1, f"a table column ends at {right}px, past the printed page"
+        assert page.locator("section.print-only").is_visible()  # the run metadata, folded on screen, is printed
+        assert "Reproducibility hash" in page.locator("section.print-only").inner_text()
         pdf = page.pdf(format="A4")
         assert pdf[:5] == b"%PDF-" and len(pdf) > 10_000
         (ARTIFACTS / "report_print.pdf").write_bytes(pdf)

@@ -81,8 +81,13 @@ def _latency_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
         h = d.get("histogram") or (d.get("candidate_details") or {}).get("histogram")
         if h and hist is None:
             hist = h
-        if h is hist and c.get("observed") is not None and not d.get("comparison"):
-            marks.append((c["metric"].replace("latency_", "").replace("_ms", ""), float(c["observed"])))
+        if not h or h != hist:  # another model's samples (a load test, production) are not on this chart
+            continue
+        label = c["metric"].replace("latency_", "").replace("_ms", "")
+        cmp = d.get("comparison") or {}
+        value = cmp.get("candidate") if cmp else c.get("observed")  # a comparison's observed is the change
+        if isinstance(value, (int, float)):
+            marks.append((label, float(value)))
     if not hist or not hist.get("counts"):
         return None
     lo, hi = hist["edges_ms"][0], hist["edges_ms"][-1]

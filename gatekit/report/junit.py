@@ -94,10 +94,20 @@ def render_junit(report: GateReport) -> str:
                     suite.add_property(key, xml_text(val))
         return suite
 
+    seen: dict[tuple[str, str], int] = {}
+    names = []
     for c in report.checks:
-        suite = suite_for(c.section)
         params = c.details.get("params") or {}
-        name = c.name + (f"[{', '.join(f'{k}={v}' for k, v in params.items())}]" if params else "")
+        names.append(c.name + (f"[{', '.join(f'{k}={v}' for k, v in params.items())}]" if params else ""))
+    repeated = {(c.section, n) for c, n in zip(report.checks, names, strict=True)
+                if sum((d.section, m) == (c.section, n) for d, m in zip(report.checks, names, strict=True)) > 1}
+    for c, name in zip(report.checks, names, strict=True):
+        suite = suite_for(c.section)
+        if (c.section, name) in repeated:  # two rules on one metric: tell them apart by their rule (and order)
+            name = f"{name} ({rule_text(c)})"
+            seen[(c.section, name)] = seen.get((c.section, name), 0) + 1
+            if seen[(c.section, name)] > 1:
+                name += f" #{seen[(c.section, name)]}"
         case = TestCase(xml_text(name), xml_text(f"gatekit.{c.section}"))
         observed = fmt(c.observed) if c.observed is not None else "n/a"
         case.system_out = xml_text(f"status: {c.status.value}; on_fail: {c.on_fail.value}; observed: {observed}; "

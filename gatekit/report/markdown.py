@@ -20,7 +20,7 @@ MAX_ROWS = 50
 def md_text(value: object) -> str:
     """Escape text for a Markdown table cell (GitHub-flavoured): HTML, pipes, backticks and newlines."""
     s = printable(value).replace("\\x0a", " ").replace("\\x0d", " ")
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"),
+    for a, b in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"),
                  ("_", "\\_"), ("[", "\\["), ("]", "\\]")):
         s = s.replace(a, b)
     return s
@@ -65,7 +65,10 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
 
     def row(c: Any) -> str:
         eff = effect(c, strict).value
-        observed = fmt(c.observed) if c.observed is not None else "n/a"
+        unit = c.details.get("unit")
+        cmp = c.details.get("comparison") or {}
+        unit = " %" if cmp.get("statistic") == "relative_change_pct" else f" {unit}" if unit in ("%", "ms") else ""
+        observed = f"{fmt(c.observed)}{unit}" if c.observed is not None else "n/a"
         name = display_name(c.name, c.details.get("params"))
         return (f"| {_ICON.get(eff, '')} {eff} | {md_text(c.section)} | {md_text(name)} | {c.status.value} | "
                 f"{md_text(observed)} | {md_text(rule_text(c, interval=True))} |")
