@@ -139,3 +139,15 @@ def test_the_latency_chart_marks_every_percentile_of_the_same_samples() -> None:
     chart = _latency_chart(checks)
     assert [(m["label"], m["value"]) for m in chart["marks"]] == [("p50", "1.2"), ("p95", "2.9"), ("p99", "3.5")]
     assert chart["n"] == 20 and len(chart["bars"]) == 4
+
+
+def test_a_pilot_markdown_says_would_block_not_block() -> None:
+    from gatekit.results import CheckResult, Decision, GateReport, OnFail, Status
+
+    check = CheckResult("auc_roc", "performance", Status.FAIL, OnFail.BLOCK, 0.7, ">=", 0.8, "auc_roc = 0.7")
+    meta = {"policy": {"name": "p", "version": 1, "strict": True}, "run_id": "r", "enforcement": "warn_only"}
+    md = GateReport(Decision.BLOCK, "Blocked: auc_roc", [check], meta).to_markdown()
+    assert "**WOULD BLOCK (warn-only pilot, not enforced)**" in md and "⛔" not in md
+    assert "| ⚠️ would block | performance | auc\\_roc | fail | 0.7 | &gt;= 0.8 |" in md
+    enforced = GateReport(Decision.BLOCK, "Blocked", [check], {**meta, "enforcement": "enforced"}).to_markdown()
+    assert "⛔ gatekit: **BLOCK**" in enforced

@@ -151,6 +151,10 @@ def render_html(report: GateReport) -> str:
     fairness: list[dict[str, Any]] = []
     for c in data["checks"]:
         groups = c["details"].get("by_group")
+        cand = c["details"].get("candidate_details") or {}
+        if not groups and cand.get("by_group"):  # a rule against production: draw the candidate's groups
+            groups = cand["by_group"]
+            c = {**c, "name": f"{c['name']} (candidate)", "details": {**c["details"], **cand}}
         if not groups:
             continue
         key = (tuple(c["details"].get("sensitive_columns", [])), c["details"].get("threshold"), repr(groups))

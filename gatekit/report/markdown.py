@@ -47,7 +47,9 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     d = report.decision.value
     strict = bool(pol.get("strict", True))
     pilot = is_pilot(report)
-    title = (f"{_ICON[d]} gatekit: **{d.upper()}**, policy {md_text(pol.get('name', ''))} "
+    shown = "WOULD BLOCK (warn-only pilot, not enforced)" if pilot and d == "block" else d.upper()
+    title = (f"{_ICON['warn' if pilot and d == 'block' else d]} gatekit: **{shown}**, policy "
+             f"{md_text(pol.get('name', ''))} "
              f"version {md_text(pol.get('version'))}")
     lines = [f"### {title}", "", md_text(report.reason), ""]
     if pilot and d == "block":
@@ -65,12 +67,15 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
 
     def row(c: Any) -> str:
         eff = effect(c, strict).value
+        if pilot and eff == "block":
+            eff = "would block"
         unit = c.details.get("unit")
         cmp = c.details.get("comparison") or {}
         unit = " %" if cmp.get("statistic") == "relative_change_pct" else f" {unit}" if unit in ("%", "ms") else ""
         observed = f"{fmt(c.observed)}{unit}" if c.observed is not None else "n/a"
         name = display_name(c.name, c.details.get("params"))
-        return (f"| {_ICON.get(eff, '')} {eff} | {md_text(c.section)} | {md_text(name)} | {c.status.value} | "
+        icon = _ICON.get(eff, _ICON["warn"])
+        return (f"| {icon} {eff} | {md_text(c.section)} | {md_text(name)} | {c.status.value} | "
                 f"{md_text(observed)} | {md_text(rule_text(c, interval=True))} |")
 
     if bad:
