@@ -151,3 +151,10 @@ def test_a_pilot_markdown_says_would_block_not_block() -> None:
     assert "| ⚠️ would block | performance | auc\\_roc | fail | 0.7 | &gt;= 0.8 |" in md
     enforced = GateReport(Decision.BLOCK, "Blocked", [check], {**meta, "enforcement": "enforced"}).to_markdown()
     assert "⛔ gatekit: **BLOCK**" in enforced
+
+
+def test_markdown_cells_never_mention_or_link_on_github() -> None:
+    from gatekit.report.markdown import md_text
+
+    assert md_text("@team owns #12") == "@\u200bteam owns #\u200b12"
+    assert md_text("a\\|b") == "a\\\\\\|b"  # the backslash escaped first, then the pipe: the row keeps its cells

@@ -18,12 +18,13 @@ MAX_ROWS = 50
 
 
 def md_text(value: object) -> str:
-    """Escape text for a Markdown table cell (GitHub-flavoured): HTML, pipes, backticks and newlines."""
+    """Escape text for a Markdown table cell (GitHub-flavoured): HTML, pipes, backticks, newlines, mentions."""
     s = printable(value).replace("\\x0a", " ").replace("\\x0d", " ")
     for a, b in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"),
                  ("_", "\\_"), ("[", "\\["), ("]", "\\]")):
         s = s.replace(a, b)
-    return s
+    # a zero-width space after @ and # keeps a column named @team or #12 from mentioning or linking on GitHub
+    return s.replace("@", "@\u200b").replace("#", "#\u200b")
 
 
 def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> str:
