@@ -6,7 +6,7 @@ while recording leaves no half record, and concurrent runs each add their own ro
 (timestamp, policy hash and a random part), SQLite writers wait for each other (``busy_timeout``, WAL
 journal), PostgreSQL's transactions isolate them.
 
-Tables (schema version 1): ``gatekit_runs`` (one row per run), ``gatekit_checks`` (one row per check),
+Tables (schema version 2): ``gatekit_runs`` (one row per run), ``gatekit_checks`` (one row per check),
 ``gatekit_alerts`` (alerts a run raised and whether the webhook took them), ``gatekit_schema``.
 """
 
