@@ -487,11 +487,12 @@ def _migrate(session: Session, version: int) -> None:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA busy_timeout=1000")  # switching the journal needs the lock: do not wait long for it
     try:
         cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-    except Exception:  # noqa: BLE001 - a read-only or network file system keeps the default journal
-        pass
+    except Exception:  # noqa: BLE001 - read-only, a network file system or a writer holding the lock: keep the
+        pass  # journal it has; the write itself then waits its full busy timeout, once
+    cur.execute("PRAGMA busy_timeout=60000")
     cur.close()
 
 
