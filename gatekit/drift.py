@@ -149,43 +149,31 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
         raise NotComputable("the column holds infinite values; quantile bins are undefined")
     from gatekit.fastpaths import reference_paths
 
-    if reference_paths():  # the plain path: numpy's unique and a bin index per value
-        return _psi_numerical_plain(ref, cur, bins, smoothing, miss_r, miss_c)
-    ref = np.sort(ref)  # one sort gives the distinct count, the quantiles and the reference's bin counts
-    n_distinct = 1 + int(np.count_nonzero(ref[1:] != ref[:-1]))
+    plain = reference_paths()  # the plain path: numpy's unique and a bin index per value; the same counts
+    if plain:
+        distinct = np.unique(ref)
+        n_distinct, first = len(distinct), distinct[0]
+    else:
+        ref = np.sort(ref)  # one sort gives the distinct count, the quantiles and the reference's bin counts
+        n_distinct, first = 1 + int(np.count_nonzero(ref[1:] != ref[:-1])), ref[0]
     if n_distinct == 1:
-        raise NotComputable(f"fewer than 2 usable bins: every reference value is {ref[0]:g}",
+        raise NotComputable(f"fewer than 2 usable bins: every reference value is {first:g}",
                             {"n_reference": len(ref)})
     if n_distinct <= bins:
         # a discrete column (codes, counts, flags): one bin per value is exact where quantiles would collapse
         return _psi_by_value(ref, cur, smoothing, miss_r, miss_c)
     edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))  # sorted, duplicates removed
-    # bin k holds edges[k-1] <= v < edges[k]: on sorted values, counts are differences of insertion points
-    below = np.searchsorted(ref, edges, side="left")
-    ref_counts = np.diff(np.concatenate(([0], below, [len(ref)])))
+    if plain:
+        ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    else:  # bin k holds edges[k-1] <= v < edges[k]: on sorted values, counts are differences of insertion points
+        below = np.searchsorted(ref, edges, side="left")
+        ref_counts = np.diff(np.concatenate(([0], below, [len(ref)])))
     if int((ref_counts > 0).sum()) < 2:
         values, counts = np.unique(ref, return_counts=True)
         top = counts.argmax()
         raise NotComputable(f"fewer than 2 usable bins: {100 * counts[top] / len(ref):.1f} % of the reference "
                             f"values are {values[top]:g}, so its quantiles collapse; list the column in "
                             "categorical_features or use psi.binning: evidently", {"n_reference": len(ref)})
-    cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    return _psi("numerical", edges.tolist(), ref_counts, cur_counts, miss_r, miss_c, smoothing)
-
-
-def _psi_numerical_plain(ref: np.ndarray, cur: np.ndarray, bins: int, smoothing: float, miss_r: int,
-                         miss_c: int) -> PsiResult:
-    """:func:`psi_numerical` the obvious way (np.unique, a searchsorted bin per value); the same result."""
-    distinct = np.unique(ref)
-    if len(distinct) == 1:
-        raise NotComputable(f"fewer than 2 usable bins: every reference value is {distinct[0]:g}",
-                            {"n_reference": len(ref)})
-    if len(distinct) <= bins:
-        return _psi_by_value(ref, cur, smoothing, miss_r, miss_c)
-    edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))
-    ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-    if int((ref_counts > 0).sum()) < 2:
-        raise NotComputable("fewer than 2 usable bins", {"n_reference": len(ref)})
     cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
     return _psi("numerical", edges.tolist(), ref_counts, cur_counts, miss_r, miss_c, smoothing)
 
