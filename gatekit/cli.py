@@ -179,7 +179,7 @@ def run(
     from gatekit.config import load_config
     from gatekit.errors import InputError, PolicyError
     from gatekit.policy import load_policy
-    from gatekit.report import DEFAULT_FORMATS, FILE_NAMES, FORMATS, write_reports
+    from gatekit.report import DEFAULT_FORMATS, FILE_NAMES, check_formats, write_reports
     from gatekit.report.terminal import print_summary
 
     if sum(x is not None for x in (baseline_score, baseline_prediction, baseline_model)) > 1:
@@ -196,11 +196,12 @@ def run(
     if history is not None and history.startswith("-"):
         _fail(ValueError(f"--history needs a store (a URL, a file or off), not the option {history!r}"),
               "invalid usage")
-    formats = [f.strip().lower() for item in (format or []) for f in item.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        _fail(ValueError(f"--format {', '.join(bad)}: use any of {', '.join(FORMATS)}"), "invalid usage")
-    formats = list(dict.fromkeys(formats)) or list(DEFAULT_FORMATS)
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    if any(item.strip(" ,") for item in format or []):
+        try:
+            formats = check_formats(format)
+        except ValueError as exc:
+            _fail(ValueError(f"--format: {exc}"), "invalid usage")
     try:
         cfg = load_config(history, no_history=no_history)
     except InputError as exc:
@@ -238,12 +239,12 @@ def run(
             # alerts read the history before this run is added; neither a store nor a webhook problem changes the code
             record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s, record=False)
             out_dir = out if out is not None else Path("reports") / report.metadata["run_id"]
-            written = write_reports(report, out_dir, tuple(formats))
+            written = write_reports(report, out_dir, formats)
             # recorded only once the reports are written, then the reports say whether it was
             record_run(report, cfg.history_url)
             if cfg.history_url is not None:
                 report.attachments = {}  # written above; the report's links to them are kept
-                written.update(write_reports(report, out_dir, tuple(formats)))
+                written.update(write_reports(report, out_dir, formats))
         finally:
             if progress is not None:
                 progress.close()  # before any message: the bar never overwrites an error

@@ -60,15 +60,15 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
 
 
 def check_formats(formats: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Normalise report formats: a comma-separated string or a sequence; duplicates dropped, case ignored.
+    """Normalise report formats: a comma-separated string or a sequence of them; duplicates dropped, case ignored.
 
     Raises
     ------
     ValueError
         An unknown format (named) or no format at all.
     """
-    items = formats.split(",") if isinstance(formats, str) else list(formats)
-    out = tuple(dict.fromkeys(str(f).strip().lower() for f in items if str(f).strip()))
+    items = [f for item in ([formats] if isinstance(formats, str) else formats) for f in str(item).split(",")]
+    out = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
     unknown = [f for f in out if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown report format {', '.join(map(repr, unknown))}; use {', '.join(FORMATS)}")
