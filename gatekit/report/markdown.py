@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.decision import effect, fmt
+from gatekit.decision import effect
 from gatekit.report.junit import is_pilot
-from gatekit.report.terminal import display_name, printable, rule_text
+from gatekit.report.terminal import display_name, observed_text, printable, rule_text
 from gatekit.results import Decision, GateReport
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
@@ -70,10 +70,7 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
         eff = effect(c, strict).value
         if pilot and eff == "block":
             eff = "would block"
-        unit = c.details.get("unit")
-        cmp = c.details.get("comparison") or {}
-        unit = " %" if cmp.get("statistic") == "relative_change_pct" else f" {unit}" if unit in ("%", "ms") else ""
-        observed = f"{fmt(c.observed)}{unit}" if c.observed is not None else "n/a"
+        observed = observed_text(c, "n/a")
         name = display_name(c.name, c.details.get("params"))
         icon = _ICON.get(eff, _ICON["warn"])
         return (f"| {icon} {eff} | {md_text(c.section)} | {md_text(name)} | {c.status.value} | "

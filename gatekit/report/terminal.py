@@ -34,6 +34,19 @@ def display_name(name: str, params: dict[str, Any] | None) -> str:
     return f"{name}[{', '.join(f'{k}={v}' for k, v in params.items())}]"
 
 
+def unit_suffix(c: Any) -> str:
+    """Return the unit shown after a check's figures: `` %`` or `` ms`` (a relative change is in %), else ``""``."""
+    if (c.details.get("comparison") or {}).get("statistic") == "relative_change_pct":
+        return " %"
+    unit = c.details.get("unit")
+    return f" {unit}" if unit in ("%", "ms") else ""
+
+
+def observed_text(c: Any, missing: str = "-") -> str:
+    """Return a check's observed value with its unit (``130 ms``), or ``missing`` when it has none."""
+    return f"{fmt(c.observed)}{unit_suffix(c)}" if c.observed is not None else missing
+
+
 def rule_text(c: Any, interval: bool = False) -> str:
     """Return the rule a check was decided on, in words: ``>= 0.8``, ``<= 120 ms``, ``drop at most 0.015``.
 
@@ -44,12 +57,8 @@ def rule_text(c: Any, interval: bool = False) -> str:
     interval : bool
         Add the confidence interval the decision read (``CI [low, high]``) before the guardband.
     """
-    unit = c.details.get("unit")
-    unit = f" {unit}" if unit in ("%", "ms") else ""
     cmp = c.details.get("comparison") or {}
-    if cmp.get("statistic") == "relative_change_pct":
-        unit = " %"
-    rule = f"{c.op} {fmt(c.threshold)}{unit}" if c.op and c.threshold is not None else (
+    rule = f"{c.op} {fmt(c.threshold)}{unit_suffix(c)}" if c.op and c.threshold is not None else (
         c.details.get("require") or c.op or "")
     if cmp.get("definition"):  # a comparison with the baseline: say it in words
         rule = cmp["rule"]
@@ -104,17 +113,12 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     shown = report.checks if len(report.checks) <= MAX_TABLE_ROWS else \
         [c for c in report.checks if c.status != Status.PASS]
     for c in shown:
-        unit = c.details.get("unit")
-        unit = f" {unit}" if unit in ("%", "ms") else ""
-        cmp = c.details.get("comparison") or {}
-        if cmp.get("statistic") == "relative_change_pct":
-            unit = " %"
         rule = rule_text(c, interval=True)
         style = "green" if c.status == Status.PASS else ("red" if c.on_fail.value == "block" else "yellow")
         # every cell is a Text: names and expressions come from the user and must never be read as rich markup
         table.add_row(Text(c.section), Text(printable(display_name(c.name, c.details.get("params")))),
                       Text(c.status.value, style=style), Text(c.on_fail.value),
-                      Text(f"{fmt(c.observed)}{unit}" if c.observed is not None else "-"), Text(printable(rule)))
+                      Text(observed_text(c)), Text(printable(rule)))
     if shown:
         console.print(table)
     if len(shown) < len(report.checks):
