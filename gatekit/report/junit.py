@@ -19,6 +19,7 @@ decision, policy, version, run id and reproducibility hash as suite properties. 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from gatekit.decision import effect, fmt
 from gatekit.report.terminal import rule_text
@@ -99,8 +100,8 @@ def render_junit(report: GateReport) -> str:
     for c in report.checks:
         params = c.details.get("params") or {}
         names.append(c.name + (f"[{', '.join(f'{k}={v}' for k, v in params.items())}]" if params else ""))
-    repeated = {(c.section, n) for c, n in zip(report.checks, names, strict=True)
-                if sum((d.section, m) == (c.section, n) for d, m in zip(report.checks, names, strict=True)) > 1}
+    counts = Counter((c.section, n) for c, n in zip(report.checks, names, strict=True))
+    repeated = {k for k, v in counts.items() if v > 1}
     for c, name in zip(report.checks, names, strict=True):
         suite = suite_for(c.section)
         if (c.section, name) in repeated:  # two rules on one metric: tell them apart by their rule (and order)
