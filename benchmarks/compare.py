@@ -108,7 +108,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     return wall, usage.ru_maxrss / 1024 / 1024, proc.returncode
 
 
-def gatekit_cmd(rows: int, out: Path) -> list[str]:
+def gatekit_cmd(rows: int | str, out: Path) -> list[str]:
+    """``gatekit run`` of the workload policy on ``cur_<rows>.parquet`` against ``ref_<rows>.parquet``."""
     return [sys.executable, "-m", "gatekit", "run", str(POLICY), "--data", str(DATA / f"cur_{rows}.parquet"),
             "--reference", str(DATA / f"ref_{rows}.parquet"), "--target", "bad_grade", "--score", "score",
             "--sensitive", "homeownership", "--out", str(out), "--no-history", "--quiet"]
@@ -137,11 +138,8 @@ def equivalence(tmp: Path) -> int:
     for name in ("ref", "cur"):
         pd.read_parquet(DATA / f"{name}_1000000.parquet").iloc[:10_000].to_parquet(DATA / f"{name}_slice10k.parquet")
     fast, plain = tmp / "fast", tmp / "plain"
-    args = [sys.executable, "-m", "gatekit", "run", str(POLICY), "--data", str(DATA / "cur_slice10k.parquet"),
-            "--reference", str(DATA / "ref_slice10k.parquet"), "--target", "bad_grade", "--score", "score",
-            "--sensitive", "homeownership", "--no-history", "--quiet", "--out"]
-    measure([*args, str(fast)])
-    measure([*args, str(plain)], env={**os.environ, "GATEKIT_REFERENCE_PATHS": "1"})
+    measure(gatekit_cmd("slice10k", fast))
+    measure(gatekit_cmd("slice10k", plain), env={**os.environ, "GATEKIT_REFERENCE_PATHS": "1"})
     a, b = observed(fast / "gate_report.json"), observed(plain / "gate_report.json")
     assert a.keys() == b.keys(), sorted(set(a) ^ set(b))
     worst = 0.0
