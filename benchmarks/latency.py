@@ -7,7 +7,7 @@ Times, alternately in rounds and on the same prepared one-row input feeds:
 
 - **bare**: ``onnxruntime.InferenceSession.run`` called directly for the probability output, the floor
   of any client;
-- **gatekit**: what ``gatekit.operational.measure`` times per request (``Runner.request_function``: one
+- **gatekit**: what ``gatekit.model.serving.measure`` times per request (``Runner.request_function``: one
   ``session.run`` for the probability output and the positive class's number out of it).
 
 Prints median and p95 of each, and the overhead (gatekit - bare) per request in microseconds and as a
@@ -33,8 +33,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    from gatekit.onnx_model import OnnxModel
-    from gatekit.operational import Runner, percentile
+    from gatekit.model.onnx import OnnxModel
+    from gatekit.model.serving import Runner, percentile
 
     path = ART / "hmda_candidate.onnx"
     if not path.is_file():

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from gatekit.results import GateReport
+    from gatekit.core.results import GateReport
 
 
 def run(policy: Any, **kwargs: Any) -> GateReport:
-    """Run a policy and return the :class:`~gatekit.results.GateReport` (see :func:`gatekit.api.run`)."""
+    """Run a policy and return the :class:`~gatekit.core.results.GateReport` (see :func:`gatekit.api.run`)."""
     from gatekit.api import run as _run
 
     return _run(policy, **kwargs)

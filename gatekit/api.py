@@ -1,4 +1,4 @@
-"""Python API: run a policy as the CLI does and get a :class:`~gatekit.results.GateReport`."""
+"""Python API: run a policy as the CLI does and get a :class:`~gatekit.core.results.GateReport`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gatekit.errors import input_error
-from gatekit.inputs import InputOptions, load_inputs
+from gatekit.core.errors import input_error
+from gatekit.data.inputs import InputOptions, load_inputs
 from gatekit.metrics.registry import MetricRegistry, default_registry
 from gatekit.orchestrator import evaluate
 from gatekit.policy.loader import LoadedPolicy, load_policy
-from gatekit.results import GateReport
+from gatekit.core.results import GateReport
 
 
 def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
@@ -104,7 +104,7 @@ def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) 
     A file that is missing or not a regular file is recorded with ``sha256: null``; the check that reads
     it reports the problem.
     """
-    from gatekit.inputs import sha256_regular_file
+    from gatekit.data.inputs import sha256_regular_file
 
     for role, path in policy_files(policy).items():
         digest = sha256_regular_file(path)

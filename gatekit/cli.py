@@ -84,7 +84,7 @@ def main(
 @app.command()
 def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
     """Check a policy without running it: exit 0 if valid, 2 if not (every problem with file:line)."""
-    from gatekit.errors import PolicyError
+    from gatekit.core.errors import PolicyError
     from gatekit.policy import load_policy
 
     try:
@@ -116,8 +116,8 @@ def verify(
     report: Annotated[Path, typer.Argument(help="A gate_report.json written by gatekit run.")],
 ) -> None:
     """Recompute REPORT's reproducibility hash from the same files and today's libraries; exit 1 if it differs."""
-    from gatekit.errors import InputError
-    from gatekit.reproducibility import verify as do_verify
+    from gatekit.core.errors import InputError
+    from gatekit.core.reproducibility import verify as do_verify
 
     try:
         res = do_verify(report)
@@ -174,10 +174,10 @@ def run(
                                                      "(repeat or comma-separate; default json,html).")] = None,
 ) -> None:
     """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
-    from gatekit.alerts import record_and_alert, record_run
+    from gatekit.history.alerts import record_and_alert, record_run
     from gatekit.api import run as api_run
-    from gatekit.config import load_config
-    from gatekit.errors import InputError, PolicyError
+    from gatekit.history.config import load_config
+    from gatekit.core.errors import InputError, PolicyError
     from gatekit.policy import load_policy
     from gatekit.report import DEFAULT_FORMATS, FILE_NAMES, check_formats, write_reports
     from gatekit.report.terminal import print_summary
@@ -327,7 +327,7 @@ def _silence_stdout() -> None:
 
 def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = False) -> int:
     """Map a decision to the CLI's exit code (0 pass/warn, 1 block; see README "Exit codes")."""
-    from gatekit.results import Decision
+    from gatekit.core.results import Decision
 
     if warn_only:
         return EXIT_PASS
@@ -349,7 +349,7 @@ def policy_diff(
     """Print a changelog from OLD to NEW: added, removed, tightened, loosened rules and severity changes."""
     import json
 
-    from gatekit.errors import PolicyError
+    from gatekit.core.errors import PolicyError
     from gatekit.policy import load_policy
     from gatekit.policy.diff import diff
 
@@ -382,9 +382,9 @@ app.add_typer(history_app, name="history")
 
 def _store(history: str | None) -> Any:
     """Open the configured history store for reading (exit 2 with the reason when it cannot be)."""
-    from gatekit.config import load_config
-    from gatekit.errors import InputError, input_error
-    from gatekit.history import HistoryError, HistoryStore
+    from gatekit.history.config import load_config
+    from gatekit.core.errors import InputError, input_error
+    from gatekit.history.store import HistoryError, HistoryStore
 
     try:
         cfg = load_config(history)
@@ -401,7 +401,7 @@ def _policy_name(policy: str | None) -> str | None:
         return None
     path = Path(policy)
     if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-        from gatekit.errors import PolicyError
+        from gatekit.core.errors import PolicyError
         from gatekit.policy import load_policy
 
         try:
@@ -424,8 +424,8 @@ def history(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"history": store}  # `gatekit history --history X mark ...` reads the same store
         return
-    from gatekit.history import HistoryError, summarize
-    from gatekit.history_view import render_markdown, render_table
+    from gatekit.history.store import HistoryError, summarize
+    from gatekit.history.views import render_markdown, render_table
 
     if format not in ("table", "json", "markdown"):
         _fail(ValueError(f"--format must be table, json or markdown, not {format!r}"), "invalid usage")
@@ -471,7 +471,7 @@ def history_mark(
     store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file.")] = None,
 ) -> None:
     """Mark runs legitimate or not, for `gatekit calibrate` (unmarked runs count as legitimate)."""
-    from gatekit.history import HistoryError
+    from gatekit.history.store import HistoryError
 
     if store is None and isinstance(ctx.obj, dict):
         store = ctx.obj.get("history")
@@ -501,11 +501,11 @@ def calibrate(
     """Propose each metric rule's limit so that the target share of recorded runs would pass; write a copy."""
     from datetime import datetime, timezone
 
-    from gatekit.calibrate import calibrate as do_calibrate
-    from gatekit.calibrate import check_out, write_proposed
-    from gatekit.errors import PolicyError
-    from gatekit.history import HistoryError
-    from gatekit.history_view import render_calibration
+    from gatekit.history.thresholds import calibrate as do_calibrate
+    from gatekit.history.thresholds import check_out, write_proposed
+    from gatekit.core.errors import PolicyError
+    from gatekit.history.store import HistoryError
+    from gatekit.history.views import render_calibration
     from gatekit.policy import load_policy
 
     if format not in ("table", "json"):
@@ -587,7 +587,7 @@ def demo(
 ) -> None:
     """Train candidate models on the bundled HMDA and electricity data, then gate them with both policies."""
     from gatekit.demo import run_demo
-    from gatekit.errors import GatekitError
+    from gatekit.core.errors import GatekitError
 
     try:
         code = run_demo(root, out, _console())

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekit.errors import input_error
+from gatekit.core.errors import input_error
 
 HMDA_FEATURES_NUM = ["pirat", "hirat", "lvrat", "chist", "mhist", "unemp"]
 HMDA_FEATURES_CAT = ["phist", "selfemp", "insurance", "condomin", "single", "hschool"]
@@ -127,7 +127,7 @@ def hmda_rollout(artifacts: Path, key: Any) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from gatekit.inputs import load_skops
+    from gatekit.data.inputs import load_skops
 
     hold = pd.read_csv(artifacts / "hmda_holdout.csv")
     models = {name: load_skops((artifacts / f"hmda_{name}.skops").read_bytes(), allow_untrusted=False)
@@ -281,9 +281,9 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     int
         0 when every gate ran (whatever its decision), so the demo command itself succeeds.
     """
-    from gatekit.alerts import record_and_alert
+    from gatekit.history.alerts import record_and_alert
     from gatekit.api import run
-    from gatekit.config import load_config
+    from gatekit.history.config import load_config
     from gatekit.policy import load_policy
     from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
@@ -319,7 +319,7 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
         print_summary(report, written, console)
     console.print()
     if cfg.history_url is not None:
-        from gatekit.history import HistoryStore
+        from gatekit.history.store import HistoryStore
 
         console.print(f"The six runs are recorded in the history store ({HistoryStore(cfg.history_url).display}); "
                       "`gatekit history` shows them, and each new demo run adds six more.", markup=False)

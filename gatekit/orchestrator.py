@@ -11,11 +11,11 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 
 from gatekit import __version__
-from gatekit.decision import decide
-from gatekit.inputs import RunInputs
+from gatekit.core.decision import decide
+from gatekit.data.inputs import RunInputs
 from gatekit.metrics.registry import MetricRegistry
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, GateReport, OnFail, Status
+from gatekit.core.results import CheckResult, GateReport, OnFail, Status
 from gatekit.sections import Section, default_sections
 from gatekit.sections.base import RunContext
 
@@ -141,7 +141,7 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         "libraries": library_versions(),
         "platform": platform.platform(),
     }
-    from gatekit.reproducibility import components, digest
+    from gatekit.core.reproducibility import components, digest
 
     packages = section_info.pop("reproducibility_packages", None)  # what a licence check read
     parts = components(policy.sha256, inputs.files, meta["libraries"], packages)

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sklearn.linear_model import LogisticRegression
 
 import gatekit
-from gatekit.errors import InputError, PolicyError
+from gatekit.core.errors import InputError, PolicyError
 from gatekit.policy.loader import load_policy
-from gatekit.results import Decision, Status
-from gatekit.signing import verify_file
+from gatekit.core.results import Decision, Status
+from gatekit.model.signing import verify_file
 
 
 class _Boom:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from gatekit.artifacts import (
+from gatekit.model.formats import (
     KNOWN_FORMAT_NAMES,
     Feature,
     FormatInfo,

@@ -2,7 +2,7 @@
 
 Expected values are computed independently: by hand, or by calling scikit-learn, numpy and scipy directly
 on the rows. The unpaired interval is recomputed by a plain loop over the same stratified draws
-(:func:`gatekit.stats.stratified_index_batches`, seeded by the children of ``SeedSequence(seed)`` as
+(:func:`gatekit.stats.intervals.stratified_index_batches`, seeded by the children of ``SeedSequence(seed)`` as
 ``bootstrap_statistic`` documents) calling ``roc_auc_score`` on each resample.
 """
 
@@ -19,14 +19,14 @@ import sklearn.metrics as skm
 from scipy.stats import ks_2samp, norm
 
 import gatekit
-from gatekit.errors import InputError, PolicyError
+from gatekit.core.errors import InputError, PolicyError
 from gatekit.metrics import EvalData, default_registry
 from gatekit.policy.loader import load_policy
 from gatekit.policy.models import MetricRule
-from gatekit.results import Decision, GateReport, Status
+from gatekit.core.results import Decision, GateReport, Status
 from gatekit.sections.base import Observation
 from gatekit.sections.comparison import Side, interval_for
-from gatekit.stats import stratified_index_batches
+from gatekit.stats.intervals import stratified_index_batches
 from tests.conftest import run_cli
 
 REG = default_registry()

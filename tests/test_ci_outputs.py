@@ -1,7 +1,7 @@
 """CI outputs: JUnit XML, the Markdown summary, ``--format``, ``$GITHUB_STEP_SUMMARY``, the progress bar, the API.
 
 Every expected value here is worked out by hand from the rules in the module docstrings of
-``gatekit/report/junit.py`` and ``gatekit/report/markdown.py`` (and ``gatekit.decision.effect``), never by
+``gatekit/report/junit.py`` and ``gatekit/report/markdown.py`` (and ``gatekit.core.decision.effect``), never by
 calling the function under test for it.
 """
 
@@ -20,7 +20,7 @@ import pytest
 
 from gatekit.report.junit import render_junit
 from gatekit.report.markdown import MAX_ROWS, render_markdown
-from gatekit.results import CheckResult, Decision, GateReport, OnFail, Status
+from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 
 xmlschema = pytest.importorskip("xmlschema")
 

@@ -2,7 +2,7 @@
 
 Every expected value is computed independently of the code under test: by hand (literal numbers), from
 the documented formula written here, or by calling scikit-learn / fairlearn / scipy directly. Where an
-interval is checked, it is recomputed with the public functions of :mod:`gatekit.stats` (themselves
+interval is checked, it is recomputed with the public functions of :mod:`gatekit.stats.intervals` (themselves
 tested against hand counts and a plain loop in ``test_stats.py``).
 """
 
@@ -23,17 +23,17 @@ from sklearn.linear_model import LogisticRegression
 
 import gatekit
 from gatekit.api import merge_options
-from gatekit.errors import NotComputable, PolicyError
-from gatekit.inputs import load_inputs
+from gatekit.core.errors import NotComputable, PolicyError
+from gatekit.data.inputs import load_inputs
 from gatekit.metrics import EvalData, default_registry
 from gatekit.metrics import shadow as shadow_mod
 from gatekit.metrics import weighted as weighted_mod
 from gatekit.metrics.weighted import take, weighted_values
 from gatekit.policy.loader import load_policy
 from gatekit.policy.models import MetricRule
-from gatekit.results import Decision, GateReport, Status
+from gatekit.core.results import Decision, GateReport, Status
 from gatekit.sections.comparison import conditions, decide_interval
-from gatekit.stats import (
+from gatekit.stats.intervals import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     bootstrap_auc_difference,

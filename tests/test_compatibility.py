@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 import gatekit
-from gatekit.errors import InputError
-from gatekit.results import CheckResult, Decision, OnFail, Status
+from gatekit.core.errors import InputError
+from gatekit.core.results import CheckResult, Decision, OnFail, Status
 from tests.conftest import run_cli
 
 os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -299,7 +299,7 @@ def test_files_load_twice_in_one_process(filename, batch_definition):
 
 
 def test_gatekit_loader_reports_both_shipped_expectations():
-    from gatekit.gx import load_custom_expectations
+    from gatekit.validators.gx import load_custom_expectations
 
     load_result = load_custom_expectations(EXPECTATIONS)
     assert load_result.errors == []

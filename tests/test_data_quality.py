@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import gatekit
-from gatekit.errors import PolicyError
+from gatekit.core.errors import PolicyError
 from gatekit.policy.loader import load_policy
-from gatekit.results import CheckResult, Decision, OnFail, Status
+from gatekit.core.results import CheckResult, Decision, OnFail, Status
 from tests.conftest import REPO, run_cli, write_policy
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -362,7 +362,7 @@ def test_type_messages_say_what_was_found(types_run: Any) -> None:
 
 def test_string_pyarrow_dtype_on_the_logical_type_expectation() -> None:
     """Parquet reads string[pyarrow] back as string[python], so this dtype is checked on an in-memory frame."""
-    from gatekit import gx
+    from gatekit.validators import gx
 
     frame = pd.DataFrame({
         "s_pa": pd.array(["a", None, "c"], dtype="string[pyarrow]"),

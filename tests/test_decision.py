@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import gatekit
-from gatekit.decision import decide, evaluate_threshold, margin
-from gatekit.results import CheckResult, Decision, GateReport, OnFail, Status
+from gatekit.core.decision import decide, evaluate_threshold, margin
+from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 from tests.conftest import write_json as metrics_file
 from tests.conftest import write_policy as policy_file
 
@@ -236,7 +236,7 @@ def test_null_in_metrics_file_is_not_computable(tmp_path: Path) -> None:
 
 def test_policy_without_rules_does_not_pass(tmp_path: Path) -> None:
     # a policy with no rules could never pass: it is refused at validation (exit 2), never run to a pass
-    from gatekit.errors import PolicyError
+    from gatekit.core.errors import PolicyError
 
     pol = policy_file(tmp_path, "version: 1\nmetrics: []\n")
     m = metrics_file(tmp_path, {"auc_roc": 0.95})

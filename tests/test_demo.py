@@ -64,7 +64,7 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     by_name = {c["name"]: c for c in serving["checks"]}
     assert by_name["model_signature"]["status"] == "pass"  # the release job's signature over the ONNX file
     # the export returns NaN for a missing numeric input (checked here with onnxruntime directly)
-    from gatekit.onnx_model import OnnxModel
+    from gatekit.model.onnx import OnnxModel
 
     onnx_model = OnnxModel((art / "hmda_candidate.onnx").read_bytes())
     row = hold[list(onnx_model.feature_names_in_)].iloc[[0]].copy()

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import gatekit
-from gatekit.errors import PolicyError
-from gatekit.results import Decision, Status
+from gatekit.core.errors import PolicyError
+from gatekit.core.results import Decision, Status
 from tests.conftest import run_cli
 
 AGG = '''
@@ -236,8 +236,8 @@ def test_a_closed_stdout_keeps_the_decisions_exit_code(tmp_path: Path) -> None:
 
 
 def test_a_row_with_more_fields_than_the_header_is_refused_not_truncated(tmp_path: Path) -> None:
-    from gatekit.errors import InputError
-    from gatekit.inputs import read_frame
+    from gatekit.core.errors import InputError
+    from gatekit.data.inputs import read_frame
 
     path = tmp_path / "r.csv"
     path.write_text("a,b\n1,2\n3,4,5\n6,7\n")
@@ -346,7 +346,7 @@ def test_declared_candidate_types_are_checked_against_the_data(tmp_path: Path) -
 
 
 def test_empty_signatures_fmt_of_infinity_and_bidi_controls() -> None:
-    from gatekit.decision import fmt
+    from gatekit.core.decision import fmt
     from gatekit.report.terminal import printable
 
     with pytest.raises(PolicyError, match="at least 1"):

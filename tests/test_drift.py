@@ -21,8 +21,8 @@ from scipy.spatial import distance
 from sklearn.metrics import roc_auc_score
 
 import gatekit
-from gatekit.errors import PolicyError
-from gatekit.results import Status
+from gatekit.core.errors import PolicyError
+from gatekit.core.results import Status
 from tests.conftest import run_cli, write_json, write_policy
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -719,7 +719,7 @@ def test_hostile_column_names_reach_evidently_under_an_alias(tmp_path: Path) -> 
 def test_psi_numerical_fast_path_equals_the_plain_path(monkeypatch) -> None:
     import numpy as np
 
-    from gatekit.drift import psi_numerical
+    from gatekit.stats.drift import psi_numerical
 
     rng = np.random.default_rng(11)
     cases = [(rng.normal(size=5000), rng.normal(0.3, 1.2, size=4000)),

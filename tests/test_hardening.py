@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import gatekit
-from gatekit.errors import PolicyError
+from gatekit.core.errors import PolicyError
 from gatekit.policy import load_policy
 from tests.conftest import run_cli
 
@@ -162,7 +162,7 @@ def test_duplicate_csv_columns_are_refused(tmp_path: Path) -> None:
 def test_an_identifier_as_sensitive_feature_is_not_computable_quickly(tmp_path: Path) -> None:
     import numpy as np
 
-    from gatekit.errors import NotComputable
+    from gatekit.core.errors import NotComputable
     from gatekit.metrics import EvalData, fairness
 
     n = 2002  # 1,001 groups of 2 rows: over the limit of 1,000

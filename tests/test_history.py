@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from gatekit.alerts import evaluate_alerts, post_webhook, record_and_alert
-from gatekit.config import load_config
-from gatekit.history import HistoryError, HistoryStore, _Base, check_keys
+from gatekit.history.alerts import evaluate_alerts, post_webhook, record_and_alert
+from gatekit.history.config import load_config
+from gatekit.history.store import HistoryError, HistoryStore, _Base, check_keys
 from gatekit.policy import load_policy
-from gatekit.results import CheckResult, Decision, GateReport, OnFail, Status
+from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 from tests.conftest import run_cli, write_json, write_policy
 
 PG_URL = os.environ.get("GATEKIT_TEST_POSTGRES_URL")
@@ -96,7 +96,7 @@ def test_a_process_killed_before_commit_leaves_nothing(url: str, tmp_path: Path)
     script = textwrap.dedent(f"""
         import os
         from sqlalchemy.orm import Session
-        from gatekit.history import HistoryStore, RunRecord, CheckRecord
+        from gatekit.history.store import HistoryStore, RunRecord, CheckRecord
         from datetime import datetime, timezone
         st = HistoryStore({url!r}); st.ensure_schema()
         s = Session(st.engine); s.begin()
@@ -116,7 +116,7 @@ def test_a_process_killed_before_commit_leaves_nothing(url: str, tmp_path: Path)
 
 _WRITER = textwrap.dedent("""
     import sys
-    from gatekit.history import HistoryStore
+    from gatekit.history.store import HistoryStore
     from tests.test_history import report
     url, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with HistoryStore(url) as st:
@@ -212,7 +212,7 @@ def test_configuration_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     ("[alerts]\ntimeout_s = -1\n", r"alerts.timeout_s"),
 ])
 def test_a_bad_configuration_names_the_file_and_the_key(tmp_path: Path, text: str, match: str) -> None:
-    from gatekit.errors import InputError
+    from gatekit.core.errors import InputError
 
     (tmp_path / "gatekit.toml").write_text(text)
     with pytest.raises(InputError, match=match):

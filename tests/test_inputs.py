@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import gatekit
-from gatekit.errors import InputError
+from gatekit.core.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
 FEATURES = ["pirat", "hirat", "lvrat", "chist", "mhist", "unemp"]

@@ -27,13 +27,13 @@ from typer.testing import CliRunner
 
 import gatekit
 from gatekit.cli import app
-from gatekit.errors import InputError, PolicyError
-from gatekit.licenses import check, decide, requirement_names
-from gatekit.operational import load_samples
-from gatekit.reproducibility import verify
-from gatekit.results import Decision, Status
+from gatekit.core.errors import InputError, PolicyError
+from gatekit.validators.licenses import check, decide, requirement_names
+from gatekit.model.serving import load_samples
+from gatekit.core.reproducibility import verify
+from gatekit.core.results import Decision, Status
 from gatekit.sections.artifact import read_metadata
-from gatekit.signing import verify_file
+from gatekit.model.signing import verify_file
 from tests.conftest import REPO, write_policy
 
 # ---------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gatekit.logical_types import check_timezone_rule, describe_column, normalize_type, type_matches
+from gatekit.data.logical_types import check_timezone_rule, describe_column, normalize_type, type_matches
 
 
 def ok(series: pd.Series, expected: str, tz: str | None = None, widen: bool = False) -> bool | None:

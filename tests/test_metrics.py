@@ -15,7 +15,7 @@ import sklearn.metrics as skm
 from fairlearn import metrics as flm
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.metrics import EvalData, MetricValue, default_registry
 from gatekit.metrics import classification as clf
 from gatekit.metrics import fairness as fair

@@ -4,7 +4,7 @@ Every expected value is computed independently of the code under test: by hand (
 the documented formulas written out here (nearest rank ``x[ceil(q n) - 1]`` of the sorted samples,
 ``ceil(20 / (1 - q))`` samples needed, batch time = median of the repeats), by numpy
 (``numpy.quantile(method="linear")``) or by scikit-learn on the same rows. Timings are made
-deterministic by replacing the clock that :mod:`gatekit.operational` reads with a scripted one, so an
+deterministic by replacing the clock that :mod:`gatekit.model.serving` reads with a scripted one, so an
 exact percentile is known before the run.
 """
 
@@ -30,12 +30,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import gatekit
-from gatekit import operational
-from gatekit.errors import InputError, NotComputable, PolicyError
-from gatekit.onnx_model import OnnxModel
-from gatekit.operational import Runner, min_samples, percentile
+from gatekit.model import serving as operational
+from gatekit.core.errors import InputError, NotComputable, PolicyError
+from gatekit.model.onnx import OnnxModel
+from gatekit.model.serving import Runner, min_samples, percentile
 from gatekit.policy.loader import load_policy
-from gatekit.results import Decision, GateReport, Status
+from gatekit.core.results import Decision, GateReport, Status
 from tests.conftest import run_cli
 
 N_ROWS = 120
@@ -79,7 +79,7 @@ def _shuffled(values: list[float], seed: int = 5) -> list[float]:
 
 
 # --------------------------------------------------------------------------------------------------
-# A scripted clock: stands in for the ``time`` module inside gatekit.operational
+# A scripted clock: stands in for the ``time`` module inside gatekit.model.serving
 # --------------------------------------------------------------------------------------------------
 
 

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 import gatekit
 from gatekit import cli
-from gatekit.inputs import InputOptions, load_inputs
+from gatekit.data.inputs import InputOptions, load_inputs
 from gatekit.metrics.registry import MetricSpec, default_registry
 from gatekit.orchestrator import evaluate
 from gatekit.policy import load_policy
-from gatekit.results import Status
+from gatekit.core.results import Status
 from gatekit.sections import default_sections
 
 

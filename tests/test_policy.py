@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gatekit.errors import PolicyError, Problem
+from gatekit.core.errors import PolicyError, Problem
 from gatekit.policy import load_policy
-from gatekit.results import OnFail
+from gatekit.core.results import OnFail
 from tests.conftest import write_policy as write
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"

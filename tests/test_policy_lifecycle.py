@@ -146,7 +146,7 @@ def test_extends_merges_a_base_policy_under_the_child(tmp_path: Path) -> None:
 
 
 def test_extends_problems_point_at_the_childs_lines(tmp_path: Path) -> None:
-    from gatekit.errors import PolicyError
+    from gatekit.core.errors import PolicyError
     from gatekit.policy.loader import load_policy
 
     write_policy(tmp_path, "version: 1\nmetrics: [{name: auc_roc, op: '>=', value: 0.8}]\n", "base.yaml")
@@ -165,7 +165,7 @@ def test_extends_problems_point_at_the_childs_lines(tmp_path: Path) -> None:
 
 
 def test_a_changed_base_policy_breaks_reproducibility(tmp_path: Path) -> None:
-    from gatekit.reproducibility import verify
+    from gatekit.core.reproducibility import verify
 
     write_policy(tmp_path, "version: 1\nmetrics: [{name: auc_roc, op: '>=', value: 0.8}]\n", "base.yaml")
     child = write_policy(tmp_path, "version: 2\nextends: base.yaml\n", "child.yaml")

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 import gatekit
-from gatekit.errors import InputError
+from gatekit.core.errors import InputError
 from gatekit.report.html import render_html
 from gatekit.report.terminal import print_summary
 from tests.conftest import run_cli
@@ -142,7 +142,7 @@ def test_the_latency_chart_marks_every_percentile_of_the_same_samples() -> None:
 
 
 def test_a_pilot_markdown_says_would_block_not_block() -> None:
-    from gatekit.results import CheckResult, Decision, GateReport, OnFail, Status
+    from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 
     check = CheckResult("auc_roc", "performance", Status.FAIL, OnFail.BLOCK, 0.7, ">=", 0.8, "auc_roc = 0.7")
     meta = {"policy": {"name": "p", "version": 1, "strict": True}, "run_id": "r", "enforcement": "warn_only"}

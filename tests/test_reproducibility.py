@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import gatekit
-from gatekit.errors import InputError
-from gatekit.reproducibility import verify
+from gatekit.core.errors import InputError
+from gatekit.core.reproducibility import verify
 from tests.conftest import run_cli, write_policy
 
 

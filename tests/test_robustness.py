@@ -17,9 +17,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 import gatekit
-from gatekit.errors import PolicyError
+from gatekit.core.errors import PolicyError
 from gatekit.policy.loader import load_policy
-from gatekit.results import Decision, Status
+from gatekit.core.results import Decision, Status
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import gatekit
-from gatekit.errors import InputError, PolicyError
+from gatekit.core.errors import InputError, PolicyError
 from gatekit.policy import load_policy
-from gatekit.results import Status
+from gatekit.core.results import Status
 from tests.conftest import run_cli
 
 # --------------------------------------------------------------------------------------------- helpers

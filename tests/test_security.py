@@ -12,11 +12,11 @@ from stdnum import luhn
 from stdnum.us import ssn as std_ssn
 
 import gatekit
-from gatekit.errors import PolicyError
-from gatekit.licenses import decide, spdx
-from gatekit.pii import Scanner, scan_frame, scan_mapping
+from gatekit.core.errors import PolicyError
+from gatekit.validators.licenses import decide, spdx
+from gatekit.validators.pii import Scanner, scan_frame, scan_mapping
 from gatekit.policy.loader import load_policy
-from gatekit.results import Decision, Status
+from gatekit.core.results import Decision, Status
 
 SCANNER = Scanner()
 
@@ -149,7 +149,7 @@ def test_an_unparseable_licence_naming_a_denied_one_is_denied_even_with_allow_un
 
 def test_licence_check_packages_are_in_the_reproducibility_hash(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from gatekit import reproducibility
+    from gatekit.core import reproducibility
 
     (tmp_path / "req.txt").write_text("surely-not-installed-xyz\n")
     (tmp_path / "m.json").write_text("{}")

@@ -7,8 +7,8 @@ import pytest
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
-from gatekit.errors import NotComputable
-from gatekit.stats import (
+from gatekit.core.errors import NotComputable
+from gatekit.stats.intervals import (
     bootstrap_auc_difference,
     bootstrap_difference,
     delong_difference,

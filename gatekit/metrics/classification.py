@@ -5,7 +5,7 @@ Conventions pinned here (recorded in each value's ``details``):
 - Labels are 0/1 with 1 the positive label (see :class:`~gatekit.metrics.registry.EvalData`).
 - A score becomes a positive prediction when ``score >= threshold`` (inclusive). When only a
   prediction column is given, threshold metrics use it as is and record ``threshold: null``.
-- Undefined values raise :class:`~gatekit.errors.NotComputable` instead of returning 0 or NaN
+- Undefined values raise :class:`~gatekit.core.errors.NotComputable` instead of returning 0 or NaN
   (scikit-learn's ``zero_division`` and one-class behaviours are not used).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite
 
 

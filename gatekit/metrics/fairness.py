@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.classification import _labels_pred, _threshold_param, _y_true
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite
 
 SMAPE_VARIANTS = ("0-200", "0-100")

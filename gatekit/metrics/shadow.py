@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.classification import _labels_pred, _threshold_param
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
 

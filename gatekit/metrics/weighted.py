@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.registry import EvalData, ResolvedMetric
 
 Kernel = Callable[..., np.ndarray]
@@ -86,7 +86,7 @@ def _accuracy(data: EvalData, W: np.ndarray) -> np.ndarray:
 
 def _roc_auc(data: EvalData, W: np.ndarray) -> np.ndarray:
     from gatekit.metrics.classification import _scores, _y_true
-    from gatekit.stats import _weighted_aucs
+    from gatekit.stats.intervals import _weighted_aucs
 
     y = _y_true(data).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -20,7 +20,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from gatekit.errors import PolicyError, Problem
+from gatekit.core.errors import PolicyError, Problem
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric, default_registry
 from gatekit.policy.expressions import Node, parse
 from gatekit.policy.models import Policy

@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from gatekit.policy.expressions import OPS, ExpressionError, comparisons, parse
-from gatekit.results import OnFail
+from gatekit.core.results import OnFail
 
 _OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
 
@@ -303,7 +303,7 @@ class ModelFormatSpec(Spec):
     @field_validator("allowed")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        from gatekit.artifacts import KNOWN_FORMAT_NAMES
+        from gatekit.model.formats import KNOWN_FORMAT_NAMES
 
         for name in v:
             if name not in KNOWN_FORMAT_NAMES:
@@ -316,7 +316,7 @@ class ModelFormatSpec(Spec):
 
 
 def _logical_type(v: Any) -> str:
-    from gatekit.logical_types import normalize_type
+    from gatekit.data.logical_types import normalize_type
 
     if not isinstance(v, str):
         raise PydanticCustomError("type_name", "a type must be a name such as float, not {v}", {"v": repr(v)})
@@ -327,7 +327,7 @@ def _logical_type(v: Any) -> str:
 
 
 LogicalType = Annotated[str, BeforeValidator(_logical_type)]
-"""A logical column type (:mod:`gatekit.logical_types`), aliases such as ``str`` or ``int`` accepted."""
+"""A logical column type (:mod:`gatekit.data.logical_types`), aliases such as ``str`` or ``int`` accepted."""
 
 
 class FeatureSignatureSpec(Spec):
@@ -585,7 +585,7 @@ class ColumnRules(Spec):
     Parameters
     ----------
     type : str, optional
-        Logical type (:mod:`gatekit.logical_types`): integer, float, number, string, boolean, datetime,
+        Logical type (:mod:`gatekit.data.logical_types`): integer, float, number, string, boolean, datetime,
         category. Great Expectations: gatekit's ``expect_column_logical_type_to_be``.
     timezone : str, optional
         Required with ``type: datetime``: ``naive``, ``aware``, ``UTC`` or an IANA zone name.
@@ -632,7 +632,7 @@ class ColumnRules(Spec):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str | None, info: ValidationInfo) -> str | None:
-        from gatekit.logical_types import check_timezone_rule
+        from gatekit.data.logical_types import check_timezone_rule
 
         if v is None:
             return v
@@ -884,7 +884,7 @@ class CanarySpec(Spec):
 
 
 class OperationalSpec(Spec):
-    """How gatekit measures the model's operational figures (see :mod:`gatekit.operational`).
+    """How gatekit measures the model's operational figures (see :mod:`gatekit.model.serving`).
 
     The figures are metric names for ``metrics:`` rules: ``latency_p50_ms``, ``latency_p95_ms``,
     ``latency_p99_ms``, ``batch_time_s``, ``throughput_rows_per_s``, ``peak_memory_mb``. They are
@@ -1003,7 +1003,7 @@ class PiiSpec(Spec):
     Parameters
     ----------
     kinds : list of {"email", "phone", "card", "iban", "national_id"}
-        What to look for (default all; see :mod:`gatekit.pii`).
+        What to look for (default all; see :mod:`gatekit.validators.pii`).
     national_ids : list of str
         python-stdnum modules for ``national_id`` (default ``[us.ssn]``; e.g. ``de.idnr``, ``nl.bsn``).
     scan : list of {"data", "outputs", "metadata"}
@@ -1029,7 +1029,7 @@ class PiiSpec(Spec):
     @field_validator("national_ids")
     @classmethod
     def _modules(cls, v: list[str]) -> list[str]:
-        from gatekit.pii import _stdnum
+        from gatekit.validators.pii import _stdnum
 
         for m in v:
             try:
@@ -1040,7 +1040,7 @@ class PiiSpec(Spec):
 
 
 class LicenseSpec(Spec):
-    """Licences of the model's runtime packages (see :mod:`gatekit.licenses`).
+    """Licences of the model's runtime packages (see :mod:`gatekit.validators.licenses`).
 
     Parameters
     ----------
@@ -1087,7 +1087,7 @@ class SecuritySpec(Spec):
 
 
 class NoiseSpec(Spec):
-    """Gaussian noise at ``scale`` x each numeric feature's std (see :mod:`gatekit.robustness`).
+    """Gaussian noise at ``scale`` x each numeric feature's std (see :mod:`gatekit.model.perturbation`).
 
     Parameters
     ----------
@@ -1128,7 +1128,7 @@ class NoiseSpec(Spec):
 
 
 class OutOfRangeSpec(Spec):
-    """Inputs outside what the model was trained on (see :mod:`gatekit.robustness`).
+    """Inputs outside what the model was trained on (see :mod:`gatekit.model.perturbation`).
 
     Parameters
     ----------

@@ -1,11 +1,11 @@
-"""Report serializers. Each reads a :class:`~gatekit.results.GateReport`; none changes it."""
+"""Report serializers. Each reads a :class:`~gatekit.core.results.GateReport`; none changes it."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from gatekit.results import GateReport
+from gatekit.core.results import GateReport
 
 FORMATS = ("json", "html", "junit", "markdown")
 """Every report format; :data:`DEFAULT_FORMATS` are written unless asked otherwise."""

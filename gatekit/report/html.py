@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.decision import fmt
+from gatekit.core.decision import fmt
 from gatekit.orchestrator import SECTION_ORDER
-from gatekit.results import GateReport
+from gatekit.core.results import GateReport
 
 MAX_GROUPS_SHOWN = 200
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from gatekit.decision import effect, fmt
+from gatekit.core.decision import effect, fmt
 from gatekit.report.terminal import rule_text
-from gatekit.results import Decision, GateReport, Status
+from gatekit.core.results import Decision, GateReport, Status
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
@@ -125,7 +125,7 @@ def render_junit(report: GateReport) -> str:
             case.result = [Skipped(f"warning: {message}")]
         suite.add_testcase(case)
     if not report.checks:  # a policy that checked nothing still shows its decision, never a green empty suite
-        case = TestCase("decision", "gatekit.decision")
+        case = TestCase("decision", "gatekit.core.decision")
         reason = xml_text(report.reason)
         if report.decision == Decision.BLOCK and not pilot:
             case.result = [Failure(reason, "block/no_checks")]

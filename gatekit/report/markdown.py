@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.decision import effect
+from gatekit.core.decision import effect
 from gatekit.report.junit import is_pilot
 from gatekit.report.terminal import display_name, observed_text, printable, rule_text
-from gatekit.results import Decision, GateReport
+from gatekit.core.results import Decision, GateReport
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
 MAX_ROWS = 50

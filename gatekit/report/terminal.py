@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekit.decision import fmt
-from gatekit.results import GateReport, Status
+from gatekit.core.decision import fmt
+from gatekit.core.results import GateReport, Status
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
 _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
@@ -86,7 +86,7 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     console.print(Text(printable(report.reason)))
     alerts = report.metadata.get("alerts") or {}
     for a in alerts.get("fired", []):  # repeated failures are shown even with --quiet
-        from gatekit.alerts import alert_text
+        from gatekit.history.alerts import alert_text
 
         delivered = a.get("delivered")
         where = "webhook: " + (f"delivered ({a['delivery']})" if delivered else str(a.get("delivery"))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.sections.base import RunContext
 
 SECTION = "artifact"

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gatekit.errors import NotComputable
-from gatekit.inputs import RunInputs
+from gatekit.core.errors import NotComputable
+from gatekit.data.inputs import RunInputs
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 
 STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
 """Check status for an :class:`Observation` that has no value (``state`` -> status)."""
@@ -94,7 +94,7 @@ class RunContext:
         Measured once per run, and only what the policy's rules ask for (latency and/or the batch).
         """
         if side not in self._ops:
-            from gatekit.operational import BATCH_METRICS, LATENCY_METRICS, Figures, measure
+            from gatekit.model.serving import BATCH_METRICS, LATENCY_METRICS, Figures, measure
 
             spec = self.policy.policy.operational or _default_operational()
             names = self._rule_metric_names()
@@ -127,7 +127,7 @@ class RunContext:
 
     def _operational_obs(self, resolved: ResolvedMetric, side: str, observed: Any) -> Observation | None:
         """Return an operational metric from the figures; None when nothing was measured (a metrics file may say)."""
-        from gatekit.operational import LATENCY_METRICS, value
+        from gatekit.model.serving import LATENCY_METRICS, value
 
         fig = self.operational(side)
         has = fig.latencies_ms is not None if resolved.canonical in LATENCY_METRICS else bool(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.sections.base import Observation, RunContext
 from gatekit.sections.comparison import Side, evaluate_rule
 

@@ -31,15 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.decision import fmt, fmt_pair
-from gatekit.decision import margin as signed_margin
-from gatekit.errors import NotComputable
+from gatekit.core.decision import fmt, fmt_pair
+from gatekit.core.decision import margin as signed_margin
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.registry import EvalData, ResolvedMetric
 from gatekit.policy.expressions import compare
 from gatekit.policy.models import MetricRule
-from gatekit.results import CheckResult, Status
+from gatekit.core.results import CheckResult, Status
 from gatekit.sections.base import STATE_STATUS, Observation
-from gatekit.stats import (
+from gatekit.stats.intervals import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     Interval,

@@ -13,7 +13,7 @@ Checks
     pandera validates the evaluation data against the candidate's signature, lazily (every failure
     collected): each feature present (unless it has a default) and of its logical type.
 ``model_format``
-    The model file's format detected from its content (:func:`gatekit.artifacts.detect_format`) is in
+    The model file's format detected from its content (:func:`gatekit.model.formats.detect_format`) is in
     the allow-list, and its name does not claim another format.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.models import CompatibilitySpec, FeatureSignatureSpec
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 
 SECTION = "compatibility"
 Signature = dict[str, "str | None"]  # feature name -> logical type (None: unknown)
@@ -36,7 +36,7 @@ class SignatureUnavailable(Exception):
 
 
 def frame_types(frame: Any, exclude: set[str] | None = None) -> Signature:
-    """Return each column's logical type as stored (:func:`gatekit.logical_types.describe_column`).
+    """Return each column's logical type as stored (:func:`gatekit.data.logical_types.describe_column`).
 
     A float column with missing values whose other values are all whole numbers is ``integer``: that is
     how CSV readers hold an integer column with gaps (an integer column without gaps would be int64).
@@ -48,7 +48,7 @@ def frame_types(frame: Any, exclude: set[str] | None = None) -> Signature:
     exclude : set of str, optional
         Columns left out (the target, score and sensitive columns are not model features).
     """
-    from gatekit.logical_types import LOGICAL_TYPES, describe_column
+    from gatekit.data.logical_types import LOGICAL_TYPES, describe_column
 
     out: Signature = {}
     for c in frame.columns:
@@ -70,8 +70,8 @@ def read_signature_file(path: Path) -> Signature:
     SignatureUnavailable
         Missing, unreadable or malformed file, or an unknown type name (the message names the file).
     """
-    from gatekit.artifacts import mlflow_signature
-    from gatekit.logical_types import normalize_type
+    from gatekit.model.formats import mlflow_signature
+    from gatekit.data.logical_types import normalize_type
 
     if not path.is_file():
         raise SignatureUnavailable(f"signature file not found: {path}")
@@ -111,7 +111,7 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
     raw : bytes or None
         The artifact's bytes (ONNX).
     fmt : FormatInfo or None
-        The detected format (:func:`gatekit.artifacts.detect_format`).
+        The detected format (:func:`gatekit.model.formats.detect_format`).
     model : object or None
         The loaded model (scikit-learn).
     path : pathlib.Path or None
@@ -130,7 +130,7 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
     SignatureUnavailable
         The artifact names no inputs.
     """
-    from gatekit.artifacts import mlflow_signature, onnx_signature, sklearn_signature
+    from gatekit.model.formats import mlflow_signature, onnx_signature, sklearn_signature
 
     own = None  # what the artifact itself says: ONNX graph inputs or scikit-learn feature_names_in_
     if fmt is not None and fmt.format == "onnx" and raw is not None:
@@ -269,7 +269,7 @@ def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
 
-    from gatekit.logical_types import describe_column, type_matches
+    from gatekit.data.logical_types import describe_column, type_matches
 
     def logical(expected: str) -> Any:
         def check(series: Any) -> bool:
@@ -352,7 +352,7 @@ class CompatibilitySection:
             "evaluation data columns (less target, score, prediction and sensitive columns)"
 
     def _production_model(self, ctx: Any, path: Path) -> tuple[Signature, str]:
-        from gatekit.artifacts import detect_format
+        from gatekit.model.formats import detect_format
 
         if not path.is_file():
             raise SignatureUnavailable(f"production model not found: {path}")
@@ -360,7 +360,7 @@ class CompatibilitySection:
         fmt = detect_format(raw)
         model = None
         if fmt.format == "skops":
-            from gatekit.inputs import UntrustedTypes, load_skops
+            from gatekit.data.inputs import UntrustedTypes, load_skops
 
             try:
                 model = load_skops(raw, allow_untrusted=False)
@@ -468,7 +468,7 @@ class CompatibilitySection:
                                    f"{'; '.join(parts)}{more}", details=details, **base)
 
     def _format(self, ctx: Any, allowed: list[str], sev: OnFail) -> CheckResult:
-        from gatekit.artifacts import extension_conflict
+        from gatekit.model.formats import extension_conflict
 
         base = dict(name="model_format", section=SECTION, on_fail=sev)
         fmt, path = ctx.inputs.model_format, ctx.inputs.model_path

@@ -1,12 +1,12 @@
 """The ``data_quality:`` section on Great Expectations: every rule is one expectation, run in memory.
 
 Rules are turned into expectations, validated together on one ephemeral batch of the evaluation data
-(:class:`gatekit.gx.Validator`) and each result becomes one :class:`~gatekit.results.CheckResult`
+(:class:`gatekit.validators.gx.Validator`) and each result becomes one :class:`~gatekit.core.results.CheckResult`
 with the observed value, the unexpected count and percent and up to 20 example failing values.
 
 Where a rule has a threshold (a null fraction, a share of values outside a range or set, a distinct
 count), the observed value is compared with it by gatekit's shared comparison
-(:func:`gatekit.decision.evaluate_threshold`); Great Expectations' own ``success`` is kept in the
+(:func:`gatekit.core.decision.evaluate_threshold`); Great Expectations' own ``success`` is kept in the
 details. Expectations named directly (built-in, custom or from a suite file) are decided by Great
 Expectations' ``success``.
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekit.decision import evaluate_threshold, fmt, fmt_pair
+from gatekit.core.decision import evaluate_threshold, fmt, fmt_pair
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.models import ColumnRules, DataQualitySpec
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 
 SECTION = "data_quality"
 EXAMPLES = 20
@@ -281,7 +281,7 @@ class DataQualitySection:
             return [CheckResult(name=n, section=SECTION, status=Status.NOT_COMPUTABLE, on_fail=s,
                                 message="no evaluation data was given (inputs.data / --data)")
                     for n, s in self.planned(ctx.policy)]
-        from gatekit import gx
+        from gatekit.validators import gx
 
         columns = [str(c) for c in frame.columns]
         out: list[CheckResult] = []
@@ -356,7 +356,7 @@ class DataQualitySection:
     # planning helpers ---------------------------------------------------------------------------------
 
     def _suite_items(self, ref: Any, spec: DataQualitySpec, policy: LoadedPolicy) -> list[_Item]:
-        from gatekit import gx
+        from gatekit.validators import gx
 
         path = (policy.base_dir / ref.path).resolve()
         sev = ref.on_fail or spec.on_fail
@@ -378,7 +378,7 @@ class DataQualitySection:
     def _prepare(self, item: _Item, frame: Any, columns: list[str], reference: Any,
                  failed_files: dict[str, dict[str, Any]], named: set[str]) -> None:
         """Build the item's expectation, or decide it now (missing column, no reference, bad arguments)."""
-        from gatekit import gx
+        from gatekit.validators import gx
 
         def verdict(status: Status, message: str, **extra: Any) -> None:
             item.verdict = CheckResult(name=item.name, section=SECTION, status=status, on_fail=item.on_fail,
@@ -610,7 +610,7 @@ def _range_text(bounds: tuple[float | None, float | None] | None) -> str:
 
 
 def _json_safe_result(v: tuple[Any, ...], base: dict[str, Any], details: dict[str, Any]) -> CheckResult:
-    from gatekit.decision import margin
+    from gatekit.core.decision import margin
 
     status, observed, op, threshold, message = v
     m = margin(observed, op, threshold) if observed is not None and op and threshold is not None else None

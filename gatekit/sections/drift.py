@@ -1,7 +1,7 @@
 """The ``drift:`` section: per-feature drift between reference and current data, and a label-leakage scan.
 
 Each feature is compared by its own method and threshold (per column, else per column type, else the
-section's shorthand, else PSI 0.2). gatekit computes the textbook PSI itself (:mod:`gatekit.drift`,
+section's shorthand, else PSI 0.2). gatekit computes the textbook PSI itself (:mod:`gatekit.stats.drift`,
 vectorised, edges and smoothing recorded); evidently (0.7 API, an explicit ``DataDefinition`` listing
 every numerical and categorical column, never inferred) computes the other methods and, when asked,
 its own PSI binning and its HTML drift report, saved beside gatekit's.
@@ -17,15 +17,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekit.decision import evaluate_threshold, fmt, fmt_pair
-from gatekit.drift import (
+from gatekit.core.decision import evaluate_threshold, fmt, fmt_pair
+from gatekit.stats.drift import (
     PsiResult,
     column_kind,
     leakage_score,
     psi_categorical,
     psi_numerical,
 )
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.models import (
     CATEGORICAL_METHODS,
@@ -34,7 +34,7 @@ from gatekit.policy.models import (
     P_VALUE_METHODS,
     DriftSpec,
 )
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 
 SECTION = "drift"
 EVIDENTLY_REPORT_MAX_ROWS = 200_000
@@ -91,12 +91,12 @@ class DriftOutcome:
 def _reference(ctx: Any, spec: DriftSpec) -> Any:
     if spec.reference is None:
         return ctx.inputs.reference
-    from gatekit.inputs import _record, read_frame
+    from gatekit.data.inputs import _record, read_frame
 
     path = (ctx.policy.base_dir / spec.reference).resolve()
     if not path.is_file():
         raise NotComputable(f"drift.reference not found: {path}")
-    from gatekit.errors import InputError
+    from gatekit.core.errors import InputError
 
     try:
         _record(ctx.inputs.files, "drift_reference", path)

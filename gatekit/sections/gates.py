@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.decision import fmt
+from gatekit.core.decision import fmt
 from gatekit.policy.expressions import Comparison, compare, comparisons, evaluate
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.sections.base import Observation, RunContext
 
 

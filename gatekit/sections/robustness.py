@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.sections.base import RunContext
 
 SECTION = "robustness"
@@ -55,7 +55,7 @@ class RobustnessSection:
 
     @staticmethod
     def _noise(ctx: RunContext, spec: Any, sev: OnFail) -> list[CheckResult]:
-        from gatekit.robustness import noise
+        from gatekit.model.perturbation import noise
 
         runner = ctx.inputs.runner
         data = ctx.inputs.eval_data
@@ -102,7 +102,7 @@ class RobustnessSection:
 
     @staticmethod
     def _oor(ctx: RunContext, spec: Any, sev: OnFail) -> list[CheckResult]:
-        from gatekit.robustness import out_of_range
+        from gatekit.model.perturbation import out_of_range
 
         results = out_of_range(ctx.inputs.runner, ctx.inputs.frame, ctx.inputs.reference, list(spec.cases),
                                spec.rows, spec.extreme_factor, spec.seed)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekit.errors import InputError
+from gatekit.core.errors import InputError
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.sections.base import RunContext
 
 SECTION = "security"
@@ -41,7 +41,7 @@ class SecuritySection:
             return []
         out: list[CheckResult] = []
         if spec.pii is not None:
-            from gatekit.pii import Scanner
+            from gatekit.validators.pii import Scanner
 
             scanner = Scanner(spec.pii.kinds, spec.pii.national_ids)
             for where in spec.pii.scan:
@@ -68,7 +68,7 @@ class SecuritySection:
                            details={**details, "findings": found, "by_kind": kinds})
 
     def _pii_data(self, ctx: RunContext, spec: Any, scanner: Any, sev: OnFail) -> CheckResult:
-        from gatekit.pii import scan_frame
+        from gatekit.validators.pii import scan_frame
 
         frame = ctx.inputs.frame
         if frame is None:
@@ -88,7 +88,7 @@ class SecuritySection:
     def _pii_outputs(self, ctx: RunContext, spec: Any, scanner: Any, sev: OnFail) -> CheckResult:
         import pandas as pd
 
-        from gatekit.pii import scan_frame
+        from gatekit.validators.pii import scan_frame
 
         info = ctx.inputs.info
         frame = ctx.inputs.frame
@@ -108,7 +108,7 @@ class SecuritySection:
                             {"outputs_scanned": list(outputs)})
 
     def _pii_metadata(self, ctx: RunContext, spec: Any, scanner: Any, sev: OnFail) -> CheckResult:
-        from gatekit.pii import scan_mapping
+        from gatekit.validators.pii import scan_mapping
         from gatekit.sections.artifact import read_metadata
 
         base = ctx.policy.base_dir
@@ -141,7 +141,7 @@ class SecuritySection:
 
     @staticmethod
     def _licenses(ctx: RunContext, spec: Any, sev: OnFail) -> CheckResult:
-        from gatekit.licenses import check, requirement_names
+        from gatekit.validators.licenses import check, requirement_names
 
         base = dict(name="license_compliance", section=SECTION, on_fail=sev)
         names = None

@@ -96,7 +96,7 @@ def out_of_range(runner: Any, frame: Any, reference: Any, cases: list[str], rows
 
     Parameters
     ----------
-    runner : gatekit.operational.Runner
+    runner : gatekit.model.serving.Runner
         The model bound to its features.
     frame : pandas.DataFrame
         Evaluation data.
@@ -173,7 +173,7 @@ def noise(runner: Any, frame: Any, reference: Any, scale: float, repeats: int, s
 
     Parameters
     ----------
-    runner : gatekit.operational.Runner
+    runner : gatekit.model.serving.Runner
         The model bound to its features.
     frame : pandas.DataFrame
         Evaluation data.
@@ -218,7 +218,7 @@ def noise(runner: Any, frame: Any, reference: Any, scale: float, repeats: int, s
         raise ValueError("the model returns scores that are not finite on the clean evaluation rows")
     out: dict[str, Any] = {"numeric_features": numeric, "stds": stds, "scale": scale, "repeats": repeats,
                            "seed": seed, "noisy": [], "flip_rates": []}
-    from gatekit.errors import NotComputable
+    from gatekit.core.errors import NotComputable
 
     if metric is not None and data is not None:
         try:

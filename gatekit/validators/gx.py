@@ -39,7 +39,7 @@ def builtin_expectations() -> dict[str, type]:
     """Define (once per process) gatekit's own expectations and return them by snake_case name.
 
     ``expect_column_logical_type_to_be(column, type_, timezone=None)``: the column holds the logical
-    type (:mod:`gatekit.logical_types`). Its observed value is the column's dtype; ``result.details``
+    type (:mod:`gatekit.data.logical_types`). Its observed value is the column's dtype; ``result.details``
     holds the full description. An all-null column cannot show its type: the expectation does not
     succeed and says so (fail closed).
     """
@@ -48,10 +48,10 @@ def builtin_expectations() -> dict[str, type]:
     from great_expectations.expectations.expectation import ColumnAggregateExpectation
     from great_expectations.expectations.metrics import ColumnAggregateMetricProvider, column_aggregate_value
 
-    from gatekit.logical_types import describe_column, type_matches
+    from gatekit.data.logical_types import describe_column, type_matches
 
     class GatekitColumnDescription(ColumnAggregateMetricProvider):
-        """The column's storage as plain data (:func:`gatekit.logical_types.describe_column`)."""
+        """The column's storage as plain data (:func:`gatekit.data.logical_types.describe_column`)."""
 
         metric_name = "gatekit.column.description"
 
@@ -66,7 +66,7 @@ def builtin_expectations() -> dict[str, type]:
         ----------
         column : str
         type_ : str
-            A logical type from :mod:`gatekit.logical_types`.
+            A logical type from :mod:`gatekit.data.logical_types`.
         timezone : str, optional
             For datetime: ``naive``, ``aware`` or a zone name.
         """

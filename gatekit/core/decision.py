@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from gatekit.policy.expressions import compare
-from gatekit.results import CheckResult, Decision, OnFail, Status
+from gatekit.core.results import CheckResult, Decision, OnFail, Status
 
 
 def margin(observed: float, op: str, threshold: float) -> float | None:

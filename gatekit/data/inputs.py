@@ -1,7 +1,7 @@
 """Run inputs: evaluation data, scores or a model, sensitive features and observed metrics.
 
 Everything is read once, here, and shared read-only by the section adapters. Each file's sha256 is
-recorded for the report. Problems raise :class:`~gatekit.errors.InputError` naming the file and column.
+recorded for the report. Problems raise :class:`~gatekit.core.errors.InputError` naming the file and column.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import InputError, Problem, input_error
+from gatekit.core.errors import InputError, Problem, input_error
 from gatekit.metrics.registry import EvalData, MetricRegistry
 
 _POSITIVE_TEXT = {("no", "yes"): "yes", ("false", "true"): "true", ("n", "y"): "y",
@@ -112,12 +112,12 @@ class RunInputs:
     reference : pandas.DataFrame or None
         The reference (training) data, when given.
     model : object or None
-        The loaded candidate model (an :class:`gatekit.onnx_model.OnnxModel` for an ONNX file).
+        The loaded candidate model (an :class:`gatekit.model.onnx.OnnxModel` for an ONNX file).
     model_path : pathlib.Path or None
     model_bytes : bytes or None
         The model file's bytes, read once (format detection and signature reading use the same bytes
         that were hashed).
-    model_format : gatekit.artifacts.FormatInfo or None
+    model_format : gatekit.model.formats.FormatInfo or None
         The format detected from the model file's content.
     no_eval_reason : str
         Why ``eval_data`` is None (shown by metric rules that cannot be computed).
@@ -132,7 +132,7 @@ class RunInputs:
         Why the production model could not score the data.
     canary : CanaryArms or None
         The canary traffic log split into its two arms.
-    runner, baseline_runner : gatekit.operational.Runner or None
+    runner, baseline_runner : gatekit.model.serving.Runner or None
         The candidate's (production's) model bound to its features, when it can run on the data
         (operational figures are measured with it).
     runner_error : str or None
@@ -403,13 +403,13 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     """Load a scikit-learn model artifact safely, by the format its content has (never its extension).
 
     The file is read into memory once; the hash is taken of those bytes, the format is detected from them
-    (:func:`gatekit.artifacts.detect_format`) and the model is loaded from the same bytes, so the file
+    (:func:`gatekit.model.formats.detect_format`) and the model is loaded from the same bytes, so the file
     cannot be swapped between the check and the load. skops files are loaded with skops' type
     allow-list: types skops does not trust by default are refused unless ``expected_sha256`` matches or
     ``trust`` is set. pickle / joblib content (arbitrary code on load) is never unpickled unless
     ``expected_sha256`` matches or ``trust`` is set, whatever the file is called. ONNX files are
     loaded into onnxruntime (no Python code runs from them): the return value is an
-    :class:`gatekit.onnx_model.OnnxModel`.
+    :class:`gatekit.model.onnx.OnnxModel`.
 
     Parameters
     ----------
@@ -438,7 +438,7 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     """
     import io
 
-    from gatekit.artifacts import detect_format
+    from gatekit.model.formats import detect_format
 
     sha_key = ("inputs.baseline.model_sha256 (--baseline-model-sha256)" if baseline
                else "inputs.model_sha256 (--model-sha256)")
@@ -459,7 +459,7 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         run.model_path, run.model_bytes, run.model_format = path, raw, fmt
     verified = False
     if signature is not None:
-        from gatekit.signing import verify_file
+        from gatekit.model.signing import verify_file
 
         files["model"]["signature"] = verify_file(raw, *signature)
         verified = files["model"]["signature"]["verified"]
@@ -474,7 +474,7 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
     files["model"]["verified_sha256"] = bool(expected_sha256) and verified
     files["model"]["verified"] = verified
     if fmt.format == "onnx":
-        from gatekit.onnx_model import OnnxModel
+        from gatekit.model.onnx import OnnxModel
 
         try:
             return OnnxModel(raw)
@@ -520,7 +520,7 @@ class _MissingFeatures(Exception):
 
 def _make_runner(model: Any, frame: Any, opts: InputOptions, task: str, positive: Any, file: str,
                  baseline: bool = False) -> Any:
-    """Bind a loaded model to its feature columns and positive class (:class:`gatekit.operational.Runner`).
+    """Bind a loaded model to its feature columns and positive class (:class:`gatekit.model.serving.Runner`).
 
     Raises
     ------
@@ -528,7 +528,7 @@ def _make_runner(model: Any, frame: Any, opts: InputOptions, task: str, positive
         No feature names, columns missing from the data (caused by :class:`_MissingFeatures`), no
         ``predict_proba`` on a classifier, or a positive label that is not one of the model's classes.
     """
-    from gatekit.operational import Runner
+    from gatekit.model.serving import Runner
 
     recorded = [str(c) for c in getattr(model, "feature_names_in_", [])]
     # the candidate: inputs.features, else the model's own names; the production model: its own names,
@@ -899,7 +899,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     for which in ("latency_samples", "baseline_latency_samples"):
         path = getattr(opts, which)
         if path is not None:
-            from gatekit.operational import load_samples
+            from gatekit.model.serving import load_samples
 
             samples = load_samples(path)  # names the file when it is missing or malformed
             _record(run.files, which, path)

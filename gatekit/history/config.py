@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gatekit.errors import input_error
+from gatekit.core.errors import input_error
 
 CONFIG_FILE = "gatekit.toml"
 DEFAULT_HISTORY = Path(".gatekit") / "history.db"
@@ -143,7 +143,7 @@ def load_config(history: str | None = None, *, no_history: bool = False, start: 
 
     Raises
     ------
-    gatekit.errors.InputError
+    gatekit.core.errors.InputError
         ``gatekit.toml`` is not valid TOML or has unknown keys or wrong types (the message names the file).
     """
     cwd = (start or Path.cwd()).resolve()

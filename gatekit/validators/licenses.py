@@ -203,13 +203,13 @@ def requirement_names(path: Path, _seen: set[Path] | None = None) -> list[str]:
 
     Raises
     ------
-    gatekit.errors.InputError
+    gatekit.core.errors.InputError
         A missing or unreadable file, an include cycle, or a line that is not a requirement (with its
         line number).
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from gatekit.errors import InputError, Problem, input_error
+    from gatekit.core.errors import InputError, Problem, input_error
 
     seen = _seen if _seen is not None else set()
     path = path.resolve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.decision import fmt
+from gatekit.core.decision import fmt
 from gatekit.report.terminal import printable
 
 

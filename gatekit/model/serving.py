@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 
 LATENCY_METRICS = {"latency_p50_ms": 0.50, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
 BATCH_METRICS = ("batch_time_s", "throughput_rows_per_s", "peak_memory_mb")
@@ -82,7 +82,7 @@ class Runner:
     Parameters
     ----------
     model : object
-        scikit-learn estimator or :class:`gatekit.onnx_model.OnnxModel`.
+        scikit-learn estimator or :class:`gatekit.model.onnx.OnnxModel`.
     features : list of str
         Columns it reads, in order.
     task : {"classification", "regression"}
@@ -283,12 +283,12 @@ def load_samples(path: Any) -> list[float]:
 
     Raises
     ------
-    gatekit.errors.InputError
+    gatekit.core.errors.InputError
         Missing file, invalid JSON, a value that is not a finite number >= 0.
     """
     import json
 
-    from gatekit.errors import InputError, Problem, input_error
+    from gatekit.core.errors import InputError, Problem, input_error
 
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))

@@ -64,11 +64,11 @@ def verify(report_path: Path) -> dict[str, Any]:
 
     Raises
     ------
-    gatekit.errors.InputError
+    gatekit.core.errors.InputError
         The report is missing, not JSON, or has no reproducibility record.
     """
-    from gatekit.errors import input_error
-    from gatekit.inputs import sha256_regular_file
+    from gatekit.core.errors import input_error
+    from gatekit.data.inputs import sha256_regular_file
     from gatekit.orchestrator import library_versions
 
     if not report_path.is_file():

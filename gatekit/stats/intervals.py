@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 20261129

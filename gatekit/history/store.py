@@ -38,8 +38,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
-from gatekit.alerts import FAILED
-from gatekit.errors import GatekitError, Problem
+from gatekit.history.alerts import FAILED
+from gatekit.core.errors import GatekitError, Problem
 from gatekit.report.terminal import rule_text
 
 SCHEMA_VERSION = 2

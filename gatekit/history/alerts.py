@@ -16,7 +16,7 @@ from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.models import AlertSpec
 
 if TYPE_CHECKING:  # the history module loads SQLAlchemy: only when a run is recorded
-    from gatekit.history import RunView
+    from gatekit.history.store import RunView
 
 FAILED = frozenset({"fail", "error", "not_computable"})
 """Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
@@ -68,7 +68,7 @@ def evaluate_alerts(report: Any, policy: LoadedPolicy, previous: list[RunView]) 
         last ``within`` runs counting this one; a run in which the check did not appear counts as no
         failure.
     """
-    from gatekit.history import check_keys
+    from gatekit.history.store import check_keys
 
     out = []
     run_id = report.metadata.get("run_id")
@@ -192,7 +192,7 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
             meta["alerts"] = {"error": "the policy asks for alerts, which need the run history; history is off",
                               "fired": []}
         return
-    from gatekit.history import HistoryError, HistoryStore
+    from gatekit.history.store import HistoryError, HistoryStore
 
     try:
         with HistoryStore(history_url) as store:
@@ -235,7 +235,7 @@ def record_run(report: Any, history_url: str | None) -> None:
     hist = meta.get("history") or {}
     if history_url is None or hist.get("error"):
         return
-    from gatekit.history import HistoryError, HistoryStore
+    from gatekit.history.store import HistoryError, HistoryStore
 
     try:
         with HistoryStore(history_url) as store:

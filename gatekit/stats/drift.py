@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import NotComputable
+from gatekit.core.errors import NotComputable
 
 DEFAULT_BINS = 10
 DEFAULT_SMOOTHING = 1e-4
@@ -246,9 +246,9 @@ def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMO
 def column_kind(series: Any) -> str | None:
     """Return ``numerical`` (integer / float), ``categorical`` (string, category, boolean) or None (other).
 
-    Decided from the logical type (:mod:`gatekit.logical_types`), never by evidently's inference.
+    Decided from the logical type (:mod:`gatekit.data.logical_types`), never by evidently's inference.
     """
-    from gatekit.logical_types import describe_column
+    from gatekit.data.logical_types import describe_column
 
     desc = describe_column(series)
     logical = desc["logical"]

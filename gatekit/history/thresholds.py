@@ -25,10 +25,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-from gatekit.decision import evaluate_threshold
-from gatekit.history import RunView, check_keys
+from gatekit.core.decision import evaluate_threshold
+from gatekit.history.store import RunView, check_keys
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.results import Status
+from gatekit.core.results import Status
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _pass_rate(values: list[float], op: str, limit: float) -> float:
 
 
 def rule_keys(policy: LoadedPolicy) -> list[str]:
-    """Return the history key of each ``metrics:`` rule's check, as :func:`gatekit.history.check_keys` names it."""
+    """Return the history key of each ``metrics:`` rule's check, as :func:`gatekit.history.store.check_keys` names it."""
     from gatekit.sections.comparison import conditions
 
     stubs = []

@@ -1,0 +1,1 @@
+"""The run history store, its views, alerts on repeated failures, threshold tuning and gatekit.toml."""

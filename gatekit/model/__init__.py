@@ -1,0 +1,1 @@
+"""Model artifacts: formats and signatures, loading, ONNX scoring, serving figures, perturbations."""

@@ -1,0 +1,1 @@
+"""Statistical formulas: confidence intervals (DeLong, bootstrap) and drift statistics."""

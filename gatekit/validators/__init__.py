@@ -1,0 +1,1 @@
+"""Runtimes of the validation libraries gatekit builds on: Great Expectations, PII scan, licences."""
