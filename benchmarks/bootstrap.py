@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gatekit.metrics import EvalData, default_registry
-from gatekit.policy.models import MetricRule
+from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import Observation
 from gatekit.sections.comparison import Side, interval_for
 

@@ -18,7 +18,7 @@ are reported as medians:
 Then the ratios (gatekit / evidently, gatekit / floor) against the targets (>= 5x faster than evidently,
 <= 3.5x the floor, <= 12 s and <= 3 GB), the scaling of gatekit's time and memory over ``--scaling`` row
 counts, and the equivalence check: the same policy on a 10,000-row slice run twice, once as usual and once
-with ``GATEKIT_REFERENCE_PATHS=1`` (every section through the libraries' plain paths), must give identical
+with ``gatekit run --reference-paths`` (every section through the libraries' plain paths), must give identical
 observed values (to 1e-9).
 """
 
@@ -139,7 +139,7 @@ def equivalence(tmp: Path) -> int:
         pd.read_parquet(DATA / f"{name}_1000000.parquet").iloc[:10_000].to_parquet(DATA / f"{name}_slice10k.parquet")
     fast, plain = tmp / "fast", tmp / "plain"
     measure(gatekit_cmd("slice10k", fast))
-    measure(gatekit_cmd("slice10k", plain), env={**os.environ, "GATEKIT_REFERENCE_PATHS": "1"})
+    measure([*gatekit_cmd("slice10k", plain), "--reference-paths"])
     a, b = observed(fast / "gate_report.json"), observed(plain / "gate_report.json")
     assert a.keys() == b.keys(), sorted(set(a) ^ set(b))
     worst = 0.0

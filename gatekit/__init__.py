@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from gatekit.core.version import __version__
 
 if TYPE_CHECKING:
-    from gatekit.core.results import GateReport
+    from gatekit.report import Report
 
 
-def run(policy: Any, **kwargs: Any) -> GateReport:
-    """Run a policy and return the :class:`~gatekit.core.results.GateReport` (see :func:`gatekit.api.run`)."""
+def run(policy: Any, **kwargs: Any) -> Report:
+    """Run a policy and return the :class:`~gatekit.report.Report` (see :func:`gatekit.api.run`)."""
     from gatekit.api import run as _run
 
     return _run(policy, **kwargs)

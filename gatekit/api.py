@@ -1,17 +1,23 @@
-"""Python API: run a policy as the CLI does and get a :class:`~gatekit.core.results.GateReport`."""
+"""Python API: the workflow of ``gatekit run`` (which calls it), returning a :class:`~gatekit.report.Report`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gatekit.core.errors import input_error
-from gatekit.data.inputs import InputOptions, load_inputs
-from gatekit.metrics.registry import MetricRegistry, default_registry
+from gatekit.core.errors import EXIT_BLOCK, EXIT_PASS, input_error, usage_error
+from gatekit.core.options import RunOptions
+from gatekit.data.inputs import InputOptions
+from gatekit.data.loader import load_inputs
+from gatekit.metrics.catalog import default_registry
+from gatekit.metrics.registry import MetricRegistry
 from gatekit.orchestrator import evaluate
 from gatekit.policy.loader import LoadedPolicy, load_policy
-from gatekit.core.results import GateReport
+from gatekit.report import Report
+from gatekit.sections.registry import SectionRegistry, default_sections
 
 
 def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
@@ -104,7 +110,7 @@ def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) 
     A file that is missing or not a regular file is recorded with ``sha256: null``; the check that reads
     it reports the problem.
     """
-    from gatekit.data.inputs import sha256_regular_file
+    from gatekit.core.hashing import sha256_regular_file
 
     for role, path in policy_files(policy).items():
         digest = sha256_regular_file(path)
@@ -112,10 +118,195 @@ def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) 
                                 "bytes": path.stat().st_size if digest is not None else None})
 
 
+def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = False) -> int:
+    """Map a decision to the command line's exit code (README "Exit codes").
+
+    Parameters
+    ----------
+    decision : Decision or {"pass", "warn", "block"}
+        The gate's decision.
+    fail_on_warn : bool
+        ``--fail-on-warn``: a ``warn`` fails too.
+    warn_only : bool
+        ``--warn-only`` (or the policy's ``mode: warn_only``): the pilot mode, which never fails.
+
+    Returns
+    -------
+    int
+        :data:`~gatekit.core.errors.EXIT_PASS` (0) for ``pass`` and ``warn``, and for anything in the pilot
+        mode; :data:`~gatekit.core.errors.EXIT_BLOCK` (1) for ``block``, and for ``warn`` with
+        ``fail_on_warn``.
+
+    Raises
+    ------
+    ValueError
+        ``decision`` is not a decision.
+    """
+    from gatekit.core.results import Decision
+
+    decision = Decision(decision)
+    if warn_only:
+        return EXIT_PASS
+    if decision == Decision.BLOCK or (fail_on_warn and decision == Decision.WARN):
+        return EXIT_BLOCK
+    return EXIT_PASS
+
+
+def enforcement(policy: LoadedPolicy | None = None, *, warn_only: bool = False, fail_on_warn: bool = False) -> str:
+    """Return how a run's decision is enforced, after checking that the settings agree.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy, optional
+        The policy; its ``mode: warn_only`` pilots it as ``warn_only`` does. Without it only the two flags
+        are checked against each other.
+    warn_only : bool
+        ``--warn-only``: report what would block, never fail.
+    fail_on_warn : bool
+        ``--fail-on-warn``: fail on a ``warn`` decision too.
+
+    Returns
+    -------
+    {"warn_only", "fail_on_warn", "enforced"}
+        What the report records as ``metadata["enforcement"]``.
+
+    Raises
+    ------
+    UsageError
+        ``warn_only`` with ``fail_on_warn``, or the policy's ``mode: warn_only`` with ``fail_on_warn``.
+    """
+    if warn_only and fail_on_warn:
+        raise usage_error("--warn-only (never fail) and --fail-on-warn (fail on warnings too) contradict each "
+                          "other; choose one")
+    if policy is not None and policy.policy.mode == "warn_only":
+        if fail_on_warn:
+            raise usage_error("the policy's mode: warn_only (a pilot that never fails) and --fail-on-warn "
+                              "contradict each other; remove one")
+        return "warn_only"  # the policy is being piloted: report what would block, exit 0
+    return "warn_only" if warn_only else "fail_on_warn" if fail_on_warn else "enforced"
+
+
+class StaleReportError(OSError):
+    """A report that an earlier run left in the report folder could not be removed (the run does not start).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The report folder.
+    cause : OSError
+        Why the file could not be removed; the error's text is the cause's.
+    """
+
+    def __init__(self, folder: Path, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.folder = folder
+
+
+def clear_reports(out: str | Path) -> Path:
+    """Remove the report files an earlier run left in ``out``, so a run that fails never leaves an old decision.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The report folder; it need not exist.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out`` as a path.
+
+    Raises
+    ------
+    UsageError
+        ``out`` exists and is not a folder.
+    StaleReportError
+        A report file in ``out`` could not be removed.
+    """
+    from gatekit.report import FILE_NAMES
+
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise usage_error(f"--out {out} exists and is not a folder")
+    for stale in (*FILE_NAMES.values(), "evidently_drift.html"):  # never leave an old decision behind
+        try:
+            (folder / stale).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StaleReportError(folder, exc) from exc
+    return folder
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What ``gatekit validate`` says of a valid policy.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+        The validated policy.
+    counts : dict of str to int
+        Rules per policy section (metric rules and gates always; every other rules section the policy uses),
+        in the registry's order.
+    counts_text : str
+        The counts in words: ``"3 metric rules (1 relative to the baseline), 1 gates, 12 drift rules"``.
+    """
+
+    policy: LoadedPolicy
+    counts: dict[str, int]
+    counts_text: str
+
+
+def validate(policy: str | Path | dict[str, Any], *, registry: MetricRegistry | None = None,
+             sections: SectionRegistry | None = None) -> Validation:
+    """Validate a policy without running it and count its rules by section (``gatekit validate``).
+
+    Parameters
+    ----------
+    policy : str, pathlib.Path or dict
+        Policy file or parsed mapping.
+    registry : MetricRegistry, optional
+        Metric registry; default :func:`~gatekit.metrics.default_registry`.
+    sections : SectionRegistry, optional
+        Sections a policy may hold (default :func:`~gatekit.sections.registry.default_sections`).
+
+    Returns
+    -------
+    Validation
+
+    Raises
+    ------
+    PolicyError
+        The policy is invalid (every problem with its file, line and key).
+    """
+    sections = sections if sections is not None else default_sections()
+    lp = load_policy(policy, registry or default_registry(), model=sections.policy_model)
+    pol = lp.policy
+    counts = {"metrics": len(pol.metrics), "gates": len(pol.gates)}
+    counts.update(sections.rule_counts(pol))
+    parts = []
+    for key, n in counts.items():
+        label = sections[key].label if key in sections else None
+        text = f"{n} {label or key + ' rules'}"
+        if key == "metrics":
+            relative = sum(r.relative is not None for r in pol.metrics)
+            text += f" ({relative} relative to the baseline)" if relative else ""
+        parts.append(text)
+    return Validation(lp, counts, ", ".join(parts))
+
+
 def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,
         out: str | Path | None = None, formats: str | tuple[str, ...] | list[str] | None = None,
-        progress: Callable[[str, int, int], None] | None = None, **inputs: Any) -> GateReport:
-    """Run a policy and return its report.
+        progress: Callable[[str, int, int], None] | None = None, warn_only: bool = False,
+        fail_on_warn: bool = False, history: str | os.PathLike[str] | None = None, webhook_url: str | None = None,
+        webhook_timeout_s: float = 5.0, reports_root: str | Path | None = None,
+        written: dict[str, Path] | None = None, sections: SectionRegistry | None = None,
+        reference_paths: bool = False, **inputs: Any) -> Report:
+    """Run a policy and return its report: the whole workflow of ``gatekit run``, which calls this.
+
+    The steps, in order: check the settings against each other; remove the reports an earlier run left in
+    ``out``; load the policy and check its ``mode:`` against ``fail_on_warn``; read the inputs and evaluate;
+    record the enforcement and the exit code in ``report.metadata``; evaluate (and post) the repeated-failure
+    alerts from the history as it was before this run; write the reports; record the run in the history;
+    write the reports again so they say whether it was recorded.
 
     Parameters
     ----------
@@ -125,13 +316,38 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         Metric registry; default :func:`~gatekit.metrics.default_registry`.
     out : str or pathlib.Path, optional
         When given, write the reports into this folder (``gate_report.json`` and ``gate_report.html``, or
-        ``formats``).
+        ``formats``); report files an earlier run left there (every format, and the drift attachment) are
+        removed before the run starts.
     formats : str or sequence of {"json", "html", "junit", "markdown"}, optional
-        Report files written into ``out`` (default json and html; ``"json,junit"`` also works). Report
-        files of the other formats already in ``out`` are removed.
+        Report files written (default json and html; ``"json,junit"`` also works).
     progress : callable, optional
         ``progress(stage, done, total)``: called with ``"inputs"`` before the inputs are read, then before
         each section (a progress bar's hook).
+    warn_only : bool
+        The pilot mode (``--warn-only``; also set by the policy's ``mode: warn_only``): the decision is
+        reported, never enforced, and ``metadata["exit_code"]`` is 0.
+    fail_on_warn : bool
+        ``--fail-on-warn``: ``metadata["exit_code"]`` is 1 on a ``warn`` decision too.
+    history : str or path-like, optional
+        History store to record the run into: a SQLAlchemy URL, a SQLite file, or ``"off"``. Default None:
+        nothing is recorded. Alerts read this store before the run is added.
+    webhook_url : str, optional
+        Where new repeated-failure alerts are posted (they need ``history``).
+    webhook_timeout_s : float
+        Seconds to wait for the webhook.
+    reports_root : str or pathlib.Path, optional
+        When ``out`` is not given, write the reports into ``<reports_root>/<run id>/`` (``gatekit run``
+        without ``--out`` passes ``"reports"``).
+    written : dict, optional
+        Filled with the files written, by format (``"json"``, ...) or attachment file name, in the order
+        ``gatekit run`` lists them.
+    sections : SectionRegistry, optional
+        The policy sections gatekit knows and runs (default
+        :func:`~gatekit.sections.registry.default_sections`); a registry with a plug-in's section makes its
+        key valid in the policy and runs its adapter.
+    reference_paths : bool
+        Compute every figure through the libraries' plain paths instead of gatekit's faster ones (the same
+        values, slower; ``--reference-paths``; see :class:`~gatekit.core.options.RunOptions`).
     **inputs
         Overrides of the policy's ``inputs:``: ``data``, ``target``, ``positive_label``, ``score``,
         ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
@@ -142,33 +358,81 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
 
     Returns
     -------
-    GateReport
+    Report
+        A :class:`~gatekit.core.results.GateReport` that renders and saves itself. Its ``metadata`` records
+        ``enforcement`` (``"warn_only"``, ``"fail_on_warn"`` or ``"enforced"``), ``exit_code`` (what ``gatekit
+        run`` exits with, :func:`exit_code`), ``history`` (recorded or why not) and, when the policy asks for
+        them, ``alerts``.
 
     Raises
     ------
+    UsageError
+        ``warn_only`` with ``fail_on_warn`` (or the policy's ``mode: warn_only`` with ``fail_on_warn``),
+        ``out`` with ``reports_root``, or ``out`` is a file.
     PolicyError
         The policy is invalid.
     InputError
         An input is missing or unusable.
     ValueError
         An unknown report format.
+    OSError
+        An input could not be read or a report not written; :class:`StaleReportError` when an earlier
+        report in ``out`` could not be removed. A history store or webhook that fails never raises: it is
+        reported in ``metadata["history"]`` and ``metadata["alerts"]``.
 
     Examples
     --------
     >>> report = gatekit.run("policies/seed_example_1.yaml", metrics="run.json")  # doctest: +SKIP
     >>> report.decision.value  # doctest: +SKIP
     'pass'
+    >>> report.metadata["exit_code"]  # doctest: +SKIP
+    0
     """
-    registry = registry or default_registry()
-    if formats is not None:
-        from gatekit.report import check_formats
+    from gatekit.history.alerts import record_and_alert, record_run
+    from gatekit.history.config import history_url_from
+    from gatekit.report import DEFAULT_FORMATS, check_formats, write_reports
 
-        formats = check_formats(formats)  # before the run: a typo must not cost a whole evaluation
+    enforcement(warn_only=warn_only, fail_on_warn=fail_on_warn)  # before anything: a usage error costs nothing
+    if out is not None and reports_root is not None:
+        raise usage_error("give out (the report folder) or reports_root (a folder per run id in it), not both")
+    # before the run: a typo must not cost a whole evaluation
+    report_formats = check_formats(formats) if formats is not None else DEFAULT_FORMATS
     if "canary_log" in inputs:  # the CLI's name (--canary-log) for the policy's canary.data
         if inputs.get("canary_data") is not None:
             raise input_error("give canary_log or canary_data, not both")
         inputs["canary_data"] = inputs.pop("canary_log")
-    lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry)
+    history_url = history_url_from(os.fspath(history), Path.cwd()) if history is not None else None
+    out_dir = clear_reports(out) if out is not None else None
+    registry = registry or default_registry()
+    sections = sections if sections is not None else default_sections()
+    lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry, model=sections.policy_model)
+    mode = enforcement(lp, warn_only=warn_only, fail_on_warn=fail_on_warn)
+    report = _evaluate(lp, registry, progress, inputs, sections, RunOptions(reference_paths=reference_paths))
+    report.metadata["enforcement"] = mode
+    report.metadata["exit_code"] = exit_code(report.decision, fail_on_warn=mode == "fail_on_warn",
+                                             warn_only=mode == "warn_only")
+    # alerts read the history before this run is added; neither a store nor a webhook problem raises
+    record_and_alert(report, lp, history_url, webhook_url, webhook_timeout_s, record=False)
+    if out_dir is None and reports_root is not None:
+        out_dir = Path(reports_root) / report.metadata["run_id"]
+    files: dict[str, Path] = {}
+    if out_dir is not None:
+        files = write_reports(report, out_dir, report_formats)
+    # recorded only once the reports are written (a run that cannot write them is not in the history), then
+    # the reports say whether it was
+    record_run(report, history_url)
+    if out_dir is not None and history_url is not None:
+        report.attachments = {}  # written above; the report's links to them are kept
+        files.update(write_reports(report, out_dir, report_formats))
+    if written is not None:
+        written.clear()
+        written.update(files)
+    return report
+
+
+def _evaluate(lp: LoadedPolicy, registry: MetricRegistry, progress: Callable[[str, int, int], None] | None,
+              inputs: dict[str, Any], sections: SectionRegistry, options: RunOptions) -> Report:
+    """Read the inputs (the policy's ``inputs:`` with ``inputs`` over it) and evaluate the policy on them."""
     try:
         opts = merge_options(lp, **inputs)
     except TypeError as exc:
@@ -179,15 +443,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
             if isinstance(col, str) and col not in opts.sensitive and col not in opts.extra_sensitive:
                 opts.extra_sensitive.append(col)  # loaded, but only the rules that name it group by it
     pol = lp.policy
-    needs_inputs = bool(pol.metrics or pol.gates or pol.data_quality is not None or pol.drift is not None
-                        or opts.has_baseline_rows)
+    needs_inputs = sections.needs_data(pol) or opts.has_baseline_rows
     if progress is not None:
         progress("inputs", 0, 1)
     loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
     record_policy_files(lp, loaded.files)
-    report = evaluate(lp, loaded, registry, progress=progress)
-    if out is not None:
-        from gatekit.report import DEFAULT_FORMATS, write_reports
-
-        write_reports(report, Path(out), tuple(formats) if formats else DEFAULT_FORMATS)
-    return report
+    return evaluate(lp, loaded, registry, sections=sections, progress=progress, options=options)

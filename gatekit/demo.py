@@ -127,7 +127,7 @@ def hmda_rollout(artifacts: Path, key: Any) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from gatekit.data.inputs import load_skops
+    from gatekit.model.loading import load_skops
 
     hold = pd.read_csv(artifacts / "hmda_holdout.csv")
     models = {name: load_skops((artifacts / f"hmda_{name}.skops").read_bytes(), allow_untrusted=False)
@@ -281,11 +281,8 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     int
         0 when every gate ran (whatever its decision), so the demo command itself succeeds.
     """
-    from gatekit.history.alerts import record_and_alert
     from gatekit.api import run
     from gatekit.history.config import load_config
-    from gatekit.policy import load_policy
-    from gatekit.report import write_reports
     from gatekit.report.terminal import print_summary
 
     cfg = load_config()  # the demo's runs are recorded like any other (gatekit.toml, GATEKIT_HISTORY_URL)
@@ -310,12 +307,10 @@ def run_demo(root: Path | None, out: Path | None, console: Any) -> int:
     for name in ("loan_approval", "loan_approval_v2", "demand_forecast", "seed_mini_challenge", "seed_project_2",
                  "loan_serving"):
         console.print()
-        lp = load_policy(root / "policies" / f"{name}.yaml")
-        report = run(lp)
-        report.metadata["enforcement"] = "enforced"
-        report.metadata["exit_code"] = 1 if report.decision.value == "block" else 0  # what `gatekit run` exits
-        record_and_alert(report, lp, cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s)
-        written = write_reports(report, out / name)
+        written: dict[str, Path] = {}
+        # the same workflow as `gatekit run`: enforcement, alerts, reports, then the history record
+        report = run(root / "policies" / f"{name}.yaml", out=out / name, history=cfg.history_url,
+                     webhook_url=cfg.webhook_url, webhook_timeout_s=cfg.webhook_timeout_s, written=written)
         print_summary(report, written, console)
     console.print()
     if cfg.history_url is not None:

@@ -7,89 +7,86 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from typing import Any
 
-from gatekit import __version__
 from gatekit.core.decision import decide
+from gatekit.core.options import RunOptions
+from gatekit.core.reproducibility import library_versions
+from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.version import __version__
 from gatekit.data.inputs import RunInputs
 from gatekit.metrics.registry import MetricRegistry
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.core.results import CheckResult, GateReport, OnFail, Status
-from gatekit.sections import Section, default_sections
-from gatekit.sections.base import RunContext
-
-LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "pydantic", "pyyaml", "skops", "jinja2",
-             "great-expectations", "pandera", "evidently", "onnx", "onnxruntime", "skl2onnx", "cryptography",
-             "packaging", "python-stdnum")
-
-SECTION_ORDER = ("data_quality", "compatibility", "performance", "gates", "fairness", "drift", "operational",
-                 "robustness", "artifact", "security", "rollout")
-
-
-def library_versions() -> dict[str, str | None]:
-    """Installed versions of the libraries a report may depend on (None when not installed)."""
-    out: dict[str, str | None] = {"python": platform.python_version(), "gatekit": __version__}
-    for name in LIBRARIES:
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+from gatekit.report import Report
+from gatekit.sections.base import RunContext, Section
+from gatekit.sections.registry import SectionRegistry, default_sections
 
 
 def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry,
-                 sections: list[Section] | None = None, info: dict[str, Any] | None = None,
+                 sections: SectionRegistry | None = None, info: dict[str, Any] | None = None,
                  attachments: dict[str, Any] | None = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> list[CheckResult]:
-    """Run every section adapter; a section that raises turns its planned checks into ``error``.
+                 progress: Callable[[str, int, int], None] | None = None,
+                 options: RunOptions | None = None) -> list[CheckResult]:
+    """Run every registered section's adapter; a section that raises turns its planned checks into ``error``.
 
     Parameters
     ----------
     policy, inputs, registry
         As for :func:`evaluate`.
-    sections : list of Section, optional
-        Adapters to run; default :func:`gatekit.sections.default_sections`.
+    sections : SectionRegistry, optional
+        The sections to run, in order; default :func:`gatekit.sections.registry.default_sections`.
     info : dict, optional
         Receives what the sections report about the run (keyed by section), for the report's metadata.
     attachments : dict, optional
         Receives files the sections want written beside the report (name -> callable returning text).
     progress : callable, optional
         Called as ``progress(section_name, done, total)`` before each section runs (for a progress bar).
+    options : RunOptions, optional
+        How figures are computed (default :class:`~gatekit.core.options.RunOptions`).
 
     Returns
     -------
     list of CheckResult
-        Ordered by report section (:data:`SECTION_ORDER`), then policy order.
+        Ordered by report group (:attr:`SectionRegistry.group_order`), then policy order. A section the
+        policy uses but the registry cannot evaluate (declared without an adapter, or not declared) is one
+        blocking ``error`` check: fail closed, never silently passed over.
     """
+    sections = sections if sections is not None else default_sections()
     ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {},
-                     attachments=attachments if attachments is not None else {})
-    checks: list[CheckResult] = []
-    todo = sections if sections is not None else default_sections()
-    for i, section in enumerate(todo):
+                     attachments=attachments if attachments is not None else {}, options=options or RunOptions())
+    checks: list[CheckResult] = [
+        CheckResult(name=f"{key}_section", section=key, status=Status.ERROR, on_fail=OnFail.BLOCK,
+                    message=f"the policy's {key}: section has no adapter in this gatekit, so none of its rules "
+                            "can be evaluated (a section declared but not run never passes)")
+        for key in sections.unrunnable(policy.policy)]
+    todo = [(s.key, s.adapter) for s in sections if s.adapter is not None]
+    for i, (name, make) in enumerate(todo):
         if progress is not None:
-            progress(section.name, i, len(todo))
+            progress(name, i, len(todo))
+        section: Section | None = None
         try:
+            section = make()
+            name = section.name
             checks.extend(section.run(ctx))
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - one crashing adapter (even sys.exit in user code) never
             # aborts the others, and never ends the run with exit 0 and no report
-            msg = f"the {section.name} section failed: {type(exc).__name__}: {exc}"
+            msg = f"the {name} section failed: {type(exc).__name__}: {exc}"
             try:
-                planned = section.planned(policy)
+                planned = section.planned(policy) if section is not None else []
             except Exception:  # noqa: BLE001 - even its plan is unknown: one blocking error stands for it
                 planned = []
-            for name, on_fail in planned or [(f"{section.name}_section", OnFail.BLOCK)]:
-                checks.append(CheckResult(name=name, section=section.name, status=Status.ERROR,
+            for check_name, on_fail in planned or [(f"{name}_section", OnFail.BLOCK)]:
+                checks.append(CheckResult(name=check_name, section=name, status=Status.ERROR,
                                           on_fail=on_fail, message=msg))
-    rank = {s: i for i, s in enumerate(SECTION_ORDER)}
+    rank = {s: i for i, s in enumerate(sections.group_order)}
     return sorted(checks, key=lambda c: rank.get(c.section, len(rank)))
 
 
 def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, *, run_id: str | None = None,
-             sections: list[Section] | None = None,
-             progress: Callable[[str, int, int], None] | None = None) -> GateReport:
+             sections: SectionRegistry | None = None,
+             progress: Callable[[str, int, int], None] | None = None, options: RunOptions | None = None) -> Report:
     """Evaluate a loaded policy on loaded inputs and return the report.
 
     Parameters
@@ -102,21 +99,25 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         Metric definitions.
     run_id : str, optional
         Defaults to ``<UTC timestamp>-<policy sha256[:8]>``.
-    sections : list of Section, optional
-        Adapters to run; default :func:`gatekit.sections.default_sections`.
+    sections : SectionRegistry, optional
+        The sections to run; default :func:`gatekit.sections.registry.default_sections`.
     progress : callable, optional
         ``progress(section_name, done, total)`` before each section (see :func:`run_sections`).
+    options : RunOptions, optional
+        How figures are computed (default :class:`~gatekit.core.options.RunOptions`).
 
     Returns
     -------
-    GateReport
+    Report
         With ``metadata["charts"]`` when there is chart data (:func:`gatekit.report.charts.chart_data`).
     """
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     section_info: dict[str, Any] = {}
     attachments: dict[str, Any] = {}
-    checks = run_sections(policy, inputs, registry, sections, section_info, attachments, progress)
+    options = options or RunOptions()
+    sections = sections if sections is not None else default_sections()
+    checks = run_sections(policy, inputs, registry, sections, section_info, attachments, progress, options)
     decision, reason = decide(checks, policy.policy.strict)
     finished = datetime.now(timezone.utc)
     # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
@@ -138,6 +139,7 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
         },
         "inputs": {"files": inputs.files, **inputs.info},
         "sections": section_info,
+        "report_groups": {g: sections.group_title(g) for g in sections.group_order},
         "libraries": library_versions(),
         "platform": platform.platform(),
     }
@@ -150,7 +152,7 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
                                              "sha256 by role, and the library versions"}
     from gatekit.report.charts import chart_data
 
-    charts = chart_data(inputs)
+    charts = chart_data(inputs, options.reference_paths)
     if charts:
         meta["charts"] = charts
-    return GateReport(decision=decision, reason=reason, checks=checks, metadata=meta, attachments=attachments)
+    return Report(decision=decision, reason=reason, checks=checks, metadata=meta, attachments=attachments)

@@ -17,9 +17,9 @@ from sklearn.linear_model import LogisticRegression
 
 import gatekit
 from gatekit.core.errors import InputError, PolicyError
-from gatekit.policy.loader import load_policy
 from gatekit.core.results import Decision, Status
 from gatekit.model.signing import verify_file
+from gatekit.policy.loader import load_policy
 
 
 class _Boom:

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gatekit.history.thresholds import calibrate, propose_limit, roundest, rule_keys
 from gatekit.cli import app
 from gatekit.history.store import RunView, _trend
+from gatekit.history.thresholds import calibrate, propose_limit, roundest, rule_keys
 from gatekit.policy import load_policy
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}

@@ -20,10 +20,10 @@ from scipy.stats import ks_2samp, norm
 
 import gatekit
 from gatekit.core.errors import InputError, PolicyError
+from gatekit.core.results import Decision, GateReport, Status
 from gatekit.metrics import EvalData, default_registry
 from gatekit.policy.loader import load_policy
-from gatekit.policy.models import MetricRule
-from gatekit.core.results import Decision, GateReport, Status
+from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import Observation
 from gatekit.sections.comparison import Side, interval_for
 from gatekit.stats.intervals import stratified_index_batches

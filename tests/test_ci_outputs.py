@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from gatekit.core.results import CheckResult, Decision, OnFail, Status
+from gatekit.report import Report
 from gatekit.report.junit import render_junit
 from gatekit.report.markdown import MAX_ROWS, render_markdown
-from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 
 xmlschema = pytest.importorskip("xmlschema")
 
@@ -173,8 +174,8 @@ def mixed_checks() -> list[CheckResult]:
     ]
 
 
-def mixed_report(strict: bool = True, **extra: object) -> GateReport:
-    return GateReport(Decision.BLOCK, "Blocked: precision_at_0_5 = 0.7, expected >= 0.75.", mixed_checks(),
+def mixed_report(strict: bool = True, **extra: object) -> Report:
+    return Report(Decision.BLOCK, "Blocked: precision_at_0_5 = 0.7, expected >= 0.75.", mixed_checks(),
                       meta(strict, **extra))
 
 
@@ -205,7 +206,7 @@ EXPECTED_COUNTS = {
 EXPECTED_TOTALS = {"strict": (8, 3, 3), "lenient": (8, 1, 5), "pilot": (8, 0, 6)}
 
 
-def report_for(mode: str) -> GateReport:
+def report_for(mode: str) -> Report:
     if mode == "strict":
         return mixed_report(True, enforcement="enforced")
     if mode == "lenient":
@@ -296,7 +297,7 @@ def test_junit_mapping_counts_and_schema(mode, junit_schema):
 
 def test_junit_all_pass_has_no_result_elements(junit_schema):
     checks = [c for c in mixed_checks() if c.status == Status.PASS]
-    rep = GateReport(Decision.PASS, "Passed: all 2 checks passed.", checks, meta())
+    rep = Report(Decision.PASS, "Passed: all 2 checks passed.", checks, meta())
     root = parse_valid(render_junit(rep), junit_schema)
     assert [s.get("name") for s in root.findall("testsuite")] == ["gatekit.performance", "gatekit.gates"]
     assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("2", "0", "0")
@@ -308,7 +309,7 @@ def test_junit_interleaved_sections_make_one_suite_each_in_first_seen_order(juni
     checks = [CheckResult("a", "fairness", P, BLK, 1.0, ">=", 0.5, "ok"),
               CheckResult("b", "performance", F, WRN, 0.1, ">=", 0.5, "low"),
               CheckResult("c", "fairness", F, BLK, 0.1, ">=", 0.5, "low")]
-    root = parse_valid(render_junit(GateReport(Decision.BLOCK, "r", checks, meta())), junit_schema)
+    root = parse_valid(render_junit(Report(Decision.BLOCK, "r", checks, meta())), junit_schema)
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == ["gatekit.fairness", "gatekit.performance"]
     assert [c.get("name") for c in suites[0].findall("testcase")] == ["a", "c"]
@@ -318,7 +319,7 @@ def test_junit_interleaved_sections_make_one_suite_each_in_first_seen_order(juni
 
 def test_junit_optional_metadata_left_out(junit_schema):
     """Without started_at or a reproducibility hash the schema still holds and no empty property is written."""
-    rep = GateReport(Decision.BLOCK, "r", [CheckResult("x", "performance", F, BLK, 0.1, ">=", 0.5, "low")],
+    rep = Report(Decision.BLOCK, "r", [CheckResult("x", "performance", F, BLK, 0.1, ">=", 0.5, "low")],
                      {"policy": {"name": "p", "version": 1, "strict": True}})
     root = parse_valid(render_junit(rep), junit_schema)
     suite = root.find("testsuite")
@@ -332,7 +333,7 @@ NASTY = "a<b & \"c\" 'd' > é漢字 — ✓ 🚀"
 def test_junit_escaping_and_non_ascii_round_trip(tmp_path, junit_schema):
     checks = [CheckResult(NASTY, "gates", F, BLK, 0.5, ">=", 0.9, f"message {NASTY}"),
               CheckResult(f"warn {NASTY}", "gates", F, WRN, 0.5, ">=", 0.9, f"note {NASTY}")]
-    rep = GateReport(Decision.BLOCK, f"Blocked: {NASTY}", checks, meta(name=f"policy {NASTY}", version="v<2>&"))
+    rep = Report(Decision.BLOCK, f"Blocked: {NASTY}", checks, meta(name=f"policy {NASTY}", version="v<2>&"))
     path = rep.save_junit(tmp_path / "j.xml")
     raw = path.read_bytes()
     assert "é漢字".encode() in raw  # written as UTF-8
@@ -351,20 +352,20 @@ def test_junit_escaping_and_non_ascii_round_trip(tmp_path, junit_schema):
 
 def test_junit_multiline_message_survives_in_attribute(junit_schema):
     msg = "first line\nsecond line\twith a tab"
-    rep = GateReport(Decision.BLOCK, "r", [CheckResult("x", "gates", F, BLK, None, None, None, msg)], meta())
+    rep = Report(Decision.BLOCK, "r", [CheckResult("x", "gates", F, BLK, None, None, None, msg)], meta())
     root = parse_valid(render_junit(rep), junit_schema)
     assert root.find("testsuite/testcase/failure").get("message") == msg
 
 
 def test_junit_control_characters_still_well_formed(junit_schema):
     checks = [CheckResult("col\x1b[31mred", "data_quality", F, BLK, None, None, None, "value 'x\x00y' found")]
-    rep = GateReport(Decision.BLOCK, "r", checks, meta())
+    rep = Report(Decision.BLOCK, "r", checks, meta())
     root = parse_valid(render_junit(rep), junit_schema)
     assert "col" in root.find("testsuite/testcase").get("name")
 
 
 def test_junit_lone_surrogate_still_well_formed(junit_schema):
-    rep = GateReport(Decision.PASS, "r", [CheckResult("x", "gates", P, BLK, 1.0, None, None, "ok")],
+    rep = Report(Decision.PASS, "r", [CheckResult("x", "gates", P, BLK, 1.0, None, None, "ok")],
                      meta(name="bad\ud800name"))
     parse_valid(render_junit(rep), junit_schema)
 
@@ -434,7 +435,7 @@ def test_markdown_heading_pass_and_warn(decision, icon):
     checks = [CheckResult("auc_roc", "performance", P, BLK, 0.93, ">=", 0.9, "ok")]
     if decision == Decision.WARN:
         checks.append(CheckResult("latency", "performance", F, WRN, 200.0, "<=", 150.0, "slow"))
-    md = render_markdown(GateReport(decision, "because", checks, meta(enforcement="warn_only")))
+    md = render_markdown(Report(decision, "because", checks, meta(enforcement="warn_only")))
     assert md.startswith(f"### {icon} gatekit: **{decision.value.upper()}**, policy loan\\_gate version 3\n")
     assert "Warn-only pilot" not in md  # the note is for a pilot's block only
     n_tables = len(tables(md))
@@ -451,7 +452,7 @@ def test_markdown_escaping_keeps_html_out_and_the_table_whole():
         CheckResult("back\\|slash\\", "gates", F, WRN, None, None, None, "trailing backslash \\"),
         CheckResult("[click](javascript:alert(1)) **bold** _it_", "gates", F, WRN, None, None, None, "x"),
     ]
-    rep = GateReport(Decision.BLOCK, "<b>Blocked</b> & | <script>", evil,
+    rep = Report(Decision.BLOCK, "<b>Blocked</b> & | <script>", evil,
                      meta(name="<img src=x onerror=alert(1)>", version="<i>1</i>"))
     md = render_markdown(rep, links={"HTML <report>": "a|b.html"})
     assert "<script" not in md.lower()
@@ -506,7 +507,7 @@ def test_markdown_caps_non_passing_rows_at_50(n_bad, more):
     checks = [CheckResult(f"rule{i:03d}", "gates", F, WRN, float(i), "<=", 0.0, f"why {i}") for i in range(n_bad)]
     checks += [CheckResult("ok1", "gates", P, BLK, 1.0, ">=", 0.0, "fine"),
                CheckResult("ok2", "gates", P, BLK, 1.0, ">=", 0.0, "fine")]
-    md = render_markdown(GateReport(Decision.WARN, "warns", checks, meta()))
+    md = render_markdown(Report(Decision.WARN, "warns", checks, meta()))
     first, every = tables(md)
     assert len(first) == 2 + 50
     assert cells(first[-1])[2] == "rule049"

@@ -24,14 +24,14 @@ from sklearn.linear_model import LogisticRegression
 import gatekit
 from gatekit.api import merge_options
 from gatekit.core.errors import NotComputable, PolicyError
-from gatekit.data.inputs import load_inputs
+from gatekit.core.results import Decision, GateReport, Status
+from gatekit.data.loader import load_inputs
 from gatekit.metrics import EvalData, default_registry
 from gatekit.metrics import shadow as shadow_mod
 from gatekit.metrics import weighted as weighted_mod
 from gatekit.metrics.weighted import take, weighted_values
 from gatekit.policy.loader import load_policy
-from gatekit.policy.models import MetricRule
-from gatekit.core.results import Decision, GateReport, Status
+from gatekit.policy.specs import MetricRule
 from gatekit.sections.comparison import conditions, decide_interval
 from gatekit.stats.intervals import (
     DEFAULT_RESAMPLES,

@@ -19,8 +19,8 @@ import pytest
 
 import gatekit
 from gatekit.core.errors import PolicyError
-from gatekit.policy.loader import load_policy
 from gatekit.core.results import CheckResult, Decision, OnFail, Status
+from gatekit.policy.loader import load_policy
 from tests.conftest import REPO, run_cli, write_policy
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -725,9 +725,8 @@ def test_required_columns_entry_is_not_silently_made_optional(tmp_path: Path) ->
 
 def test_batching_by_column_gives_the_same_checks_as_one_batch(tmp_path) -> None:
     """gatekit validates each single-column expectation on its own one-column frame; the plain path
-    (GATEKIT_REFERENCE_PATHS=1) validates everything on the whole frame: every check must be identical."""
+    (--reference-paths) validates everything on the whole frame: every check must be identical."""
     import json
-    import os
     import subprocess
     import sys
 
@@ -772,10 +771,10 @@ data_quality:
       kwargs: {column: note, kinds: [email]}
 """)
     out = {}
-    for label, env in (("fast", {}), ("plain", {"GATEKIT_REFERENCE_PATHS": "1"})):
+    for label, flags in (("fast", []), ("plain", ["--reference-paths"])):
         proc = subprocess.run([sys.executable, "-m", "gatekit", "run", str(tmp_path / "policy.yaml"), "--out",
-                               str(tmp_path / label), "--no-history"], capture_output=True, text=True,
-                              env={**os.environ, **env}, cwd=REPO, timeout=300)
+                               str(tmp_path / label), "--no-history", *flags], capture_output=True, text=True,
+                              cwd=REPO, timeout=300)
         assert proc.returncode in (0, 1), proc.stderr
         out[label] = json.loads((tmp_path / label / "gate_report.json").read_text())["checks"]
     assert len(out["fast"]) > 20

@@ -207,7 +207,7 @@ def test_unknown_column_key_suggests_the_right_one(tmp_path: Path) -> None:
 
 
 def test_compatible_is_backward_also_as_a_mode() -> None:
-    from gatekit.policy.models import FeatureSignatureSpec
+    from gatekit.policy.specs import FeatureSignatureSpec
 
     assert FeatureSignatureSpec.model_validate({"mode": "compatible"}).mode == "backward"
 
@@ -237,7 +237,7 @@ def test_a_closed_stdout_keeps_the_decisions_exit_code(tmp_path: Path) -> None:
 
 def test_a_row_with_more_fields_than_the_header_is_refused_not_truncated(tmp_path: Path) -> None:
     from gatekit.core.errors import InputError
-    from gatekit.data.inputs import read_frame
+    from gatekit.data.readers import read_frame
 
     path = tmp_path / "r.csv"
     path.write_text("a,b\n1,2\n3,4,5\n6,7\n")
@@ -346,8 +346,7 @@ def test_declared_candidate_types_are_checked_against_the_data(tmp_path: Path) -
 
 
 def test_empty_signatures_fmt_of_infinity_and_bidi_controls() -> None:
-    from gatekit.core.decision import fmt
-    from gatekit.report.terminal import printable
+    from gatekit.core.formatting import fmt, printable
 
     with pytest.raises(PolicyError, match="at least 1"):
         gatekit.run({"version": 1, "compatibility": {"feature_signature": {"mode": "backward", "expected": {}}}})

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from gatekit.policy.expressions import BoolOp, Comparison, ExpressionError, compare, comparisons, evaluate, parse
+from gatekit.core.compare import compare
+from gatekit.policy.expressions import BoolOp, Comparison, ExpressionError, comparisons, evaluate, parse
 
 T, F, U = True, False, None
 

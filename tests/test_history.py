@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 from gatekit.history.alerts import evaluate_alerts, post_webhook, record_and_alert
 from gatekit.history.config import load_config
 from gatekit.history.store import HistoryError, HistoryStore, _Base, check_keys
 from gatekit.policy import load_policy
-from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 from tests.conftest import run_cli, write_json, write_policy
 
 PG_URL = os.environ.get("GATEKIT_TEST_POSTGRES_URL")

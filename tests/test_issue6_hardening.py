@@ -28,12 +28,12 @@ from typer.testing import CliRunner
 import gatekit
 from gatekit.cli import app
 from gatekit.core.errors import InputError, PolicyError
-from gatekit.validators.licenses import check, decide, requirement_names
-from gatekit.model.serving import load_samples
 from gatekit.core.reproducibility import verify
 from gatekit.core.results import Decision, Status
-from gatekit.sections.artifact import read_metadata
+from gatekit.model.serving import load_samples
 from gatekit.model.signing import verify_file
+from gatekit.sections.artifact import read_metadata
+from gatekit.validators.licenses import check, decide, requirement_names
 from tests.conftest import REPO, write_policy
 
 # ---------------------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def test_verify_notices_a_changed_model_card(art: dict[str, Any]) -> None:
 
 
 def test_reproducibility_records_the_libraries_the_new_sections_run_on() -> None:
-    from gatekit.orchestrator import library_versions
+    from gatekit.core.reproducibility import library_versions
 
     assert {"onnxruntime", "cryptography", "python-stdnum"} <= set(library_versions())
 

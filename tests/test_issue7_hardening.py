@@ -25,14 +25,14 @@ from typing import Any, ClassVar
 import pytest
 from typer.testing import CliRunner
 
-from gatekit.history.alerts import post_webhook, record_and_alert, webhook_payload
-from gatekit.history.thresholds import propose_limit
 from gatekit.cli import app
+from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
+from gatekit.history.alerts import post_webhook, record_and_alert, webhook_payload
 from gatekit.history.config import history_url_from, load_config
 from gatekit.history.store import CheckRecord, HistoryError, HistoryStore, RunRecord, RunView, _trend, summarize
+from gatekit.history.thresholds import propose_limit
 from gatekit.history.views import render_markdown
 from gatekit.policy import load_policy
-from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 
 PG_URL = os.environ.get("GATEKIT_TEST_POSTGRES_URL")
 SECRET = "s3cretPW"

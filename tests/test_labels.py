@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import gatekit
-from gatekit.core.decision import fmt_pair
 from gatekit.core.errors import InputError
+from gatekit.core.formatting import fmt_pair
 
 
 def _policy(tmp_path: Path, rules: str) -> Path:

@@ -30,12 +30,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import gatekit
-from gatekit.model import serving as operational
 from gatekit.core.errors import InputError, NotComputable, PolicyError
+from gatekit.core.results import Decision, GateReport, Status
+from gatekit.model import serving as operational
 from gatekit.model.onnx import OnnxModel
 from gatekit.model.serving import Runner, min_samples, percentile
 from gatekit.policy.loader import load_policy
-from gatekit.core.results import Decision, GateReport, Status
 from tests.conftest import run_cli
 
 N_ROWS = 120

@@ -10,12 +10,14 @@ from typer.testing import CliRunner
 
 import gatekit
 from gatekit import cli
-from gatekit.data.inputs import InputOptions, load_inputs
-from gatekit.metrics.registry import MetricSpec, default_registry
+from gatekit.core.results import Status
+from gatekit.data.inputs import InputOptions
+from gatekit.data.loader import load_inputs
+from gatekit.metrics.catalog import default_registry
+from gatekit.metrics.registry import MetricSpec
 from gatekit.orchestrator import evaluate
 from gatekit.policy import load_policy
-from gatekit.core.results import Status
-from gatekit.sections import default_sections
+from gatekit.sections.registry import default_sections
 
 
 def _boom(data, **_):
@@ -58,7 +60,8 @@ def test_a_crashing_section_turns_its_checks_into_errors(tmp_path: Path) -> None
     reg = default_registry()
     lp = load_policy(p, reg)
     inputs = load_inputs(InputOptions(data=_data(tmp_path), target="y", score="s"), reg)
-    sections = [s for s in default_sections() if s.name != "metrics"] + [Crashing()]
+    sections = default_sections()
+    sections.replace("metrics", adapter=Crashing)  # the metric rules' adapter crashes
     report = evaluate(lp, inputs, reg, sections=sections)
     by_name = {c.name: c for c in report.checks}
     assert by_name["auc_roc"].status == Status.ERROR and "adapter bug" in by_name["auc_roc"].message

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gatekit.core.errors import PolicyError, Problem
-from gatekit.policy import load_policy
 from gatekit.core.results import OnFail
+from gatekit.policy import load_policy
 from tests.conftest import write_policy as write
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"

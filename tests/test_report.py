@@ -118,9 +118,7 @@ def test_the_report_roc_curve_is_scikit_learns(monkeypatch) -> None:
         got = roc(y, s)
         assert (got["fpr"], got["tpr"]) == _thin(fpr, tpr)
         assert abs(got["auc"] - roc_auc_score(y, s)) < 1e-12
-        monkeypatch.setenv("GATEKIT_REFERENCE_PATHS", "1")
-        assert roc(y, s) == {**got, "auc": roc_auc_score(y, s)}
-        monkeypatch.delenv("GATEKIT_REFERENCE_PATHS")
+        assert roc(y, s, plain=True) == {**got, "auc": roc_auc_score(y, s)}
     assert roc(np.zeros(5), np.arange(5.0)) is None  # one class: no curve
 
 
@@ -142,14 +140,15 @@ def test_the_latency_chart_marks_every_percentile_of_the_same_samples() -> None:
 
 
 def test_a_pilot_markdown_says_would_block_not_block() -> None:
-    from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
+    from gatekit.core.results import CheckResult, Decision, OnFail, Status
+    from gatekit.report import Report
 
     check = CheckResult("auc_roc", "performance", Status.FAIL, OnFail.BLOCK, 0.7, ">=", 0.8, "auc_roc = 0.7")
     meta = {"policy": {"name": "p", "version": 1, "strict": True}, "run_id": "r", "enforcement": "warn_only"}
-    md = GateReport(Decision.BLOCK, "Blocked: auc_roc", [check], meta).to_markdown()
+    md = Report(Decision.BLOCK, "Blocked: auc_roc", [check], meta).to_markdown()
     assert "**WOULD BLOCK (warn-only pilot, not enforced)**" in md and "⛔" not in md
     assert "| ⚠️ would block | performance | auc\\_roc | fail | 0.7 | &gt;= 0.8 |" in md
-    enforced = GateReport(Decision.BLOCK, "Blocked", [check], {**meta, "enforcement": "enforced"}).to_markdown()
+    enforced = Report(Decision.BLOCK, "Blocked", [check], {**meta, "enforcement": "enforced"}).to_markdown()
     assert "⛔ gatekit: **BLOCK**" in enforced
 
 

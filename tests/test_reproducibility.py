@@ -50,7 +50,7 @@ def test_verify_matches_then_names_what_changed(run_dir: Path, monkeypatch: pyte
 
 
 def test_verify_names_a_changed_library(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gatekit.orchestrator as orch
+    import gatekit.core.reproducibility as orch
 
     real = orch.library_versions()
     monkeypatch.setattr(orch, "library_versions", lambda: {**real, "scikit-learn": "0.0.1"})

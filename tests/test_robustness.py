@@ -18,8 +18,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 import gatekit
 from gatekit.core.errors import PolicyError
-from gatekit.policy.loader import load_policy
 from gatekit.core.results import Decision, Status
+from gatekit.policy.loader import load_policy
 
 
 @pytest.fixture(scope="module")

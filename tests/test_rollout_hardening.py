@@ -20,8 +20,8 @@ import pytest
 
 import gatekit
 from gatekit.core.errors import InputError, PolicyError
-from gatekit.policy import load_policy
 from gatekit.core.results import Status
+from gatekit.policy import load_policy
 from tests.conftest import run_cli
 
 # --------------------------------------------------------------------------------------------- helpers

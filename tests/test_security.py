@@ -13,10 +13,10 @@ from stdnum.us import ssn as std_ssn
 
 import gatekit
 from gatekit.core.errors import PolicyError
+from gatekit.core.results import Decision, Status
+from gatekit.policy.loader import load_policy
 from gatekit.validators.licenses import decide, spdx
 from gatekit.validators.pii import Scanner, scan_frame, scan_mapping
-from gatekit.policy.loader import load_policy
-from gatekit.core.results import Decision, Status
 
 SCANNER = Scanner()
 

@@ -11,10 +11,12 @@ Decision contract (see README "Decision semantics"):
 
 from __future__ import annotations
 
-import math
-
-from gatekit.policy.expressions import compare
+from gatekit.core.compare import compare
+from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, Decision, OnFail, Status
+
+FAILED = frozenset({"fail", "error", "not_computable"})
+"""Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
 
 
 def margin(observed: float, op: str, threshold: float) -> float | None:
@@ -33,29 +35,6 @@ def margin(observed: float, op: str, threshold: float) -> float | None:
 def evaluate_threshold(observed: float, op: str, threshold: float) -> tuple[Status, float | None]:
     """Compare ``observed OP threshold``; return the status and the margin."""
     return (Status.PASS if compare(observed, op, threshold) else Status.FAIL), margin(observed, op, threshold)
-
-
-def fmt(x: float | None) -> str:
-    """Format a figure for messages: up to 4 significant digits, no trailing zeros."""
-    if x is None:
-        return "n/a"
-    if not math.isfinite(x):
-        return str(x)  # inf, -inf, nan
-    if x == int(x) and abs(x) < 1e12:
-        return str(int(x))
-    return f"{x:.4g}"
-
-
-def fmt_pair(observed: float, threshold: float) -> tuple[str, str]:
-    """Format a value and its threshold with as many digits as it takes to tell them apart.
-
-    0.89996 against 0.9 reads "0.89996" and "0.9", never "0.9 does not meet >= 0.9".
-    """
-    for digits in range(4, 16):
-        a, b = f"{observed:.{digits}g}", f"{threshold:.{digits}g}"
-        if a != b or observed == threshold:
-            return (fmt(observed) if digits == 4 else a), (fmt(threshold) if digits == 4 else b)
-    return repr(observed), repr(threshold)
 
 
 def _describe(c: CheckResult) -> str:

@@ -1,13 +1,18 @@
 """Exceptions raised by gatekit.
 
 Every user-facing error carries enough context (file, line, key) to be fixed without a traceback.
-The CLI maps :class:`PolicyError` and :class:`InputError` to exit code 2.
+The CLI maps :class:`PolicyError`, :class:`InputError` and :class:`UsageError` to exit code 2 (the exit
+codes are :data:`EXIT_PASS`, :data:`EXIT_BLOCK`, :data:`EXIT_INVALID` and :data:`EXIT_INTERNAL`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+EXIT_PASS, EXIT_BLOCK, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+"""The command line's exit codes (README "Exit codes"): ``pass`` or ``warn``; ``block``; an invalid policy,
+input or usage; an internal error (a bug). :func:`gatekit.api.exit_code` maps a decision to the first two."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,28 @@ class InputError(GatekitError):
     """An input (data file, metrics JSON, model artifact, column) is missing or unusable."""
 
 
+class UsageError(GatekitError):
+    """Arguments that contradict each other or the policy (``--warn-only`` with ``--fail-on-warn``, ...)."""
+
+
 def input_error(message: str, file: str | None = None, key: str | None = None) -> InputError:
     """Build an :class:`InputError` holding a single :class:`Problem`."""
     return InputError([Problem(message=message, file=file, key=key)])
+
+
+def usage_error(message: str) -> UsageError:
+    """Build a :class:`UsageError` holding a single :class:`Problem`.
+
+    Parameters
+    ----------
+    message : str
+        What contradicts what, and what to do.
+
+    Returns
+    -------
+    UsageError
+    """
+    return UsageError([Problem(message=message)])
 
 
 class NotComputable(Exception):

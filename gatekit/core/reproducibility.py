@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 from pathlib import Path
 from typing import Any
+
+from gatekit.core.version import __version__
+
+LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "pydantic", "pyyaml", "skops", "jinja2",
+             "great-expectations", "pandera", "evidently", "onnx", "onnxruntime", "skl2onnx", "cryptography",
+             "packaging", "python-stdnum")
 
 
 def components(policy_sha256: str, files: dict[str, dict[str, Any]], libraries: dict[str, Any],
@@ -30,8 +37,7 @@ def components(policy_sha256: str, files: dict[str, dict[str, Any]], libraries: 
     return out
 
 
-def installed_versions(names: Any) -> dict[str, str | None]:
-    """Versions of the named distributions installed here (None for one that is not)."""
+def _distribution_versions(names: Any) -> dict[str, str | None]:
     from importlib import metadata
 
     out: dict[str, str | None] = {}
@@ -41,6 +47,16 @@ def installed_versions(names: Any) -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def installed_versions(names: Any) -> dict[str, str | None]:
+    """Versions of the named distributions installed here (None for one that is not)."""
+    return _distribution_versions(names)
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of Python, gatekit and the libraries a report may depend on (None when not installed)."""
+    return {"python": platform.python_version(), "gatekit": __version__, **_distribution_versions(LIBRARIES)}
 
 
 def digest(parts: dict[str, Any]) -> str:
@@ -68,8 +84,7 @@ def verify(report_path: Path) -> dict[str, Any]:
         The report is missing, not JSON, or has no reproducibility record.
     """
     from gatekit.core.errors import input_error
-    from gatekit.data.inputs import sha256_regular_file
-    from gatekit.orchestrator import library_versions
+    from gatekit.core.hashing import sha256_regular_file
 
     if not report_path.is_file():
         raise input_error("report not found (or not a file)", str(report_path))

@@ -1,5 +1,8 @@
 """Result data: statuses, check results and the gate report. Pure data, no rendering.
 
+The HTML, JUnit and Markdown renderings live in :mod:`gatekit.report`; :class:`gatekit.report.Report` is a
+GateReport that can render and save itself (what :func:`gatekit.run` returns).
+
 The JSON report (``schema_version`` 1) is ``GateReport.to_dict()``; every consumer may rely on the
 fields ``schema_version``, ``decision``, ``checks[]`` (``name``, ``section``, ``status``, ``on_fail``,
 ``observed``, ``op``, ``threshold``, ``message``) and ``metadata``.
@@ -11,7 +14,6 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -145,47 +147,6 @@ class GateReport:
     def to_json(self, indent: int = 2) -> str:
         """Return the JSON report as text (strict JSON: no NaN or Infinity)."""
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
-
-    def to_markdown(self) -> str:
-        """Return the Markdown summary (:func:`gatekit.report.markdown.render_markdown`)."""
-        from gatekit.report import render
-
-        return render(self, "markdown")
-
-    def to_junit(self) -> str:
-        """Return the JUnit XML (:func:`gatekit.report.junit.render_junit`): one test case per check."""
-        from gatekit.report import render
-
-        return render(self, "junit")
-
-    def to_html(self) -> str:
-        """Return the self-contained HTML report."""
-        from gatekit.report import render
-
-        return render(self, "html")
-
-    def save_html(self, path: str | Path) -> Path:
-        """Write the HTML report to ``path`` (a file; its folder is created); return the path."""
-        return self._save(path, "html")
-
-    def save_json(self, path: str | Path) -> Path:
-        """Write the JSON report to ``path``; return the path."""
-        return self._save(path, "json")
-
-    def save_junit(self, path: str | Path) -> Path:
-        """Write the JUnit XML to ``path``; return the path."""
-        return self._save(path, "junit")
-
-    def save_markdown(self, path: str | Path) -> Path:
-        """Write the Markdown summary to ``path``; return the path."""
-        return self._save(path, "markdown")
-
-    def _save(self, path: str | Path, fmt: str) -> Path:
-        from gatekit.report import _write_atomic, render
-
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return _write_atomic(p, render(self, fmt))
 
 
 def _json_safe(obj: Any) -> Any:

@@ -12,14 +12,13 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from gatekit.core.decision import FAILED
+from gatekit.core.formatting import alert_text, printable
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.models import AlertSpec
+from gatekit.policy.specs import AlertSpec
 
 if TYPE_CHECKING:  # the history module loads SQLAlchemy: only when a run is recorded
     from gatekit.history.store import RunView
-
-FAILED = frozenset({"fail", "error", "not_computable"})
-"""Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
 
 _RULE_LISTS = {"metrics": "metrics", "gates": "gates", "canary.rules": "canary"}
 
@@ -92,13 +91,6 @@ def evaluate_alerts(report: Any, policy: LoadedPolicy, previous: list[RunView]) 
     return out
 
 
-def alert_text(alert: dict[str, Any]) -> str:
-    """One line a person reads: which rule, how often, what it said this time."""
-    return (f"{alert['name']} ({alert['section']}, {alert['on_fail']}) failed in {alert['failures']} of the last "
-            f"{alert['runs_considered']} runs (alert after {alert['after']} within {alert['within']}): "
-            f"{alert['message']}")
-
-
 def chat_text(value: object) -> str:
     """Return text safe for a chat hook's message.
 
@@ -106,8 +98,6 @@ def chat_text(value: object) -> str:
     Mattermost require, so a name can neither ping a channel (``<!channel>``), hide a link
     (``<https://x|y>``) nor forge a line.
     """
-    from gatekit.report.terminal import printable
-
     return printable(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -38,9 +38,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
-from gatekit.history.alerts import FAILED
+from gatekit.core.decision import FAILED
 from gatekit.core.errors import GatekitError, Problem
-from gatekit.report.terminal import rule_text
+from gatekit.core.formatting import rule_text
 
 SCHEMA_VERSION = 2
 """1: the first tables; 2: ``gatekit_checks.rule`` and ``gatekit_alerts.ongoing`` added (migrated in place)."""

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.core.decision import evaluate_threshold
+from gatekit.core.results import Status
 from gatekit.history.store import RunView, check_keys
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.core.results import Status
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _pass_rate(values: list[float], op: str, limit: float) -> float:
 
 
 def rule_keys(policy: LoadedPolicy) -> list[str]:
-    """Return the history key of each ``metrics:`` rule's check, as :func:`gatekit.history.store.check_keys` names it."""
+    """Return the history key of each ``metrics:`` rule's check (as :func:`gatekit.history.store.check_keys`)."""
     from gatekit.sections.comparison import conditions
 
     stubs = []
@@ -287,7 +287,7 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     """
     import yaml
 
-    from gatekit.policy.loader import _rule_identity
+    from gatekit.policy.extends import rule_identity
 
     check_out(policy, out)
     with policy.path.open(encoding="utf-8", newline="") as fh:  # keep the file's line endings
@@ -298,10 +298,10 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     own: dict[Any, list[yaml.MappingNode]] = {}
     for node in items:
         if isinstance(node, yaml.MappingNode):
-            own.setdefault(_rule_identity(yaml.safe_load(yaml.serialize(node))), []).append(node)
+            own.setdefault(rule_identity(yaml.safe_load(yaml.serialize(node))), []).append(node)
     # rules with one identity all come from one file (a child's replaces the base's), in file order: the
     # k-th such rule of the resolved policy is the k-th such node of this file
-    idents = [_rule_identity(r.model_dump(mode="json", exclude_none=True)) for r in policy.policy.metrics]
+    idents = [rule_identity(r.model_dump(mode="json", exclude_none=True)) for r in policy.policy.metrics]
     edits: list[tuple[int, int, str]] = []
     not_written = []
     used: list[Any] = []

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.core.decision import fmt
-from gatekit.report.terminal import printable
+from gatekit.core.formatting import fmt, printable
 
 
 def _pct(x: float | None) -> str:

@@ -19,7 +19,14 @@ from gatekit.core.errors import NotComputable
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite
 
 
-def _y_true(data: EvalData) -> np.ndarray:
+def binary_target(data: EvalData) -> np.ndarray:
+    """Return the 0/1 target of a classification run, shape (n_rows,).
+
+    Raises
+    ------
+    NotComputable
+        No target, a regression run, or missing target values.
+    """
     if data.y_true is None:
         raise NotComputable("no target column: give --target (or inputs.target) with the evaluation data")
     if data.task == "regression":
@@ -29,7 +36,14 @@ def _y_true(data: EvalData) -> np.ndarray:
     return data.y_true
 
 
-def _scores(data: EvalData, metric: str) -> np.ndarray:
+def binary_scores(data: EvalData, metric: str) -> np.ndarray:
+    """Return the positive-class scores, shape (n_rows,), for ``metric``.
+
+    Raises
+    ------
+    NotComputable
+        Only labels were given, or a score is missing.
+    """
     if data.y_score is None:
         raise NotComputable(f"{metric} needs a score (probability) column or a model; only labels were given")
     _no_missing(data.y_score, "score")
@@ -43,11 +57,11 @@ def _no_missing(values: np.ndarray, what: str) -> None:
                             {f"n_missing_{what}": bad})
 
 
-def _labels_pred(data: EvalData, threshold: float | None) -> tuple[np.ndarray, dict[str, Any]]:
+def predicted_labels(data: EvalData, threshold: float | None) -> tuple[np.ndarray, dict[str, Any]]:
     """Predicted 0/1 labels and the rule that produced them."""
     if data.y_score is not None:
         _no_missing(data.y_score, "score")
-        _prob_range(data.y_score, "a decision threshold")
+        require_probabilities(data.y_score, "a decision threshold")
         t = data.decision_threshold if threshold is None else threshold
         return (data.y_score >= t).astype(int), {"threshold": t, "rule": "score >= threshold"}
     if data.y_pred is not None:
@@ -69,7 +83,8 @@ def _two_classes(y: np.ndarray) -> None:
         )
 
 
-def _prob_range(s: np.ndarray, metric: str) -> None:
+def require_probabilities(s: np.ndarray, metric: str) -> None:
+    """Raise :class:`NotComputable` unless every score in ``s`` is a probability in [0, 1] (``metric``: the rule)."""
     if np.nanmin(s) < 0 or np.nanmax(s) > 1:
         raise NotComputable(f"{metric} needs probabilities in [0, 1]; scores range "
                             f"{float(np.nanmin(s)):.4g} to {float(np.nanmax(s)):.4g}")
@@ -88,8 +103,8 @@ def roc_auc(data: EvalData) -> MetricValue:
     """
     from sklearn.metrics import roc_auc_score
 
-    y = _y_true(data)
-    s = _scores(data, "roc_auc")
+    y = binary_target(data)
+    s = binary_scores(data, "roc_auc")
     _two_classes(y)
     v = check_finite(roc_auc_score(y, s), "roc_auc")
     return MetricValue(v, {"n": len(y), "n_positive": int(y.sum()), "definition": "sklearn roc_auc_score"})
@@ -103,8 +118,8 @@ def pr_auc(data: EvalData) -> MetricValue:
     """
     from sklearn.metrics import average_precision_score
 
-    y = _y_true(data)
-    s = _scores(data, "pr_auc")
+    y = binary_target(data)
+    s = binary_scores(data, "pr_auc")
     if y.sum() == 0:
         raise NotComputable("y_true has no positive labels; precision-recall is undefined", {"n": len(y)})
     v = check_finite(average_precision_score(y, s), "pr_auc")
@@ -118,8 +133,8 @@ def accuracy(data: EvalData) -> MetricValue:
     """
     from sklearn.metrics import accuracy_score
 
-    y = _y_true(data)
-    yp, rule = _labels_pred(data, None)
+    y = binary_target(data)
+    yp, rule = predicted_labels(data, None)
     return MetricValue(float(accuracy_score(y, yp)), {"n": len(y), **rule})
 
 
@@ -131,9 +146,9 @@ def log_loss(data: EvalData) -> MetricValue:
     """
     from sklearn.metrics import log_loss as sk_log_loss
 
-    y = _y_true(data)
-    s = _scores(data, "log_loss")
-    _prob_range(s, "log_loss")
+    y = binary_target(data)
+    s = binary_scores(data, "log_loss")
+    require_probabilities(s, "log_loss")
     p = np.clip(s, np.finfo(float).eps, 1 - np.finfo(float).eps)
     v = check_finite(sk_log_loss(y, p, labels=[0, 1]), "log_loss")
     return MetricValue(v, {"n": len(y), "definition": "natural log, probabilities clipped to [eps, 1-eps]"})
@@ -143,15 +158,15 @@ def brier_score(data: EvalData) -> MetricValue:
     """Brier score: ``mean((p - y)^2)``. Source: ``sklearn.metrics.brier_score_loss``."""
     from sklearn.metrics import brier_score_loss
 
-    y = _y_true(data)
-    s = _scores(data, "brier_score")
-    _prob_range(s, "brier_score")
+    y = binary_target(data)
+    s = binary_scores(data, "brier_score")
+    require_probabilities(s, "brier_score")
     return MetricValue(float(brier_score_loss(y, s)), {"n": len(y)})
 
 
 def _confusion(data: EvalData, threshold: float) -> tuple[int, int, int, int, dict[str, Any]]:
-    y = _y_true(data)
-    yp, rule = _labels_pred(data, threshold)
+    y = binary_target(data)
+    yp, rule = predicted_labels(data, threshold)
     tp = int(np.sum((yp == 1) & (y == 1)))
     fp = int(np.sum((yp == 1) & (y == 0)))
     fn = int(np.sum((yp == 0) & (y == 1)))
@@ -196,7 +211,14 @@ def f1_at(data: EvalData, threshold: float) -> MetricValue:
     return MetricValue(2 * tp / (2 * tp + fp + fn), d)
 
 
-def _threshold_param(v: Any) -> float:
+def threshold_param(v: Any) -> float:
+    """Validate a rule's ``threshold`` parameter: a number in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Not a number, or outside [0, 1].
+    """
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"threshold must be a number in [0, 1], not {type(v).__name__}")
     t = float(v)
@@ -217,9 +239,9 @@ SPECS = (
     MetricSpec("brier_score", "performance", "fraction", "Mean squared error of probabilities (Brier 1950).",
                brier_score, aliases=("brier",), higher_is_better=False, bounds=(0, 1)),
     MetricSpec("precision_at_T", "performance", "fraction", "Precision TP/(TP+FP) at score >= T.",
-               precision_at, params={"threshold": _threshold_param}, higher_is_better=True, bounds=(0, 1)),
+               precision_at, params={"threshold": threshold_param}, higher_is_better=True, bounds=(0, 1)),
     MetricSpec("recall_at_T", "performance", "fraction", "Recall TP/(TP+FN) at score >= T.",
-               recall_at, params={"threshold": _threshold_param}, higher_is_better=True, bounds=(0, 1)),
+               recall_at, params={"threshold": threshold_param}, higher_is_better=True, bounds=(0, 1)),
     MetricSpec("f1_at_T", "performance", "fraction", "F1 2TP/(2TP+FP+FN) at score >= T.",
-               f1_at, params={"threshold": _threshold_param}, higher_is_better=True, bounds=(0, 1)),
+               f1_at, params={"threshold": threshold_param}, higher_is_better=True, bounds=(0, 1)),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.errors import NotComputable
-from gatekit.metrics.classification import _labels_pred, _threshold_param, _y_true
+from gatekit.metrics.classification import binary_target, predicted_labels, threshold_param
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
 
 MISSING_GROUP = "(missing)"
@@ -29,7 +29,7 @@ def _missing_label(sf: Any) -> str:
     return label
 
 
-def _sensitive(data: EvalData, columns: list[str] | None) -> tuple[Any, int]:
+def sensitive_groups(data: EvalData, columns: list[str] | None) -> tuple[Any, int]:
     """Return the sensitive columns a rule groups by, as text, and how many rows had a missing value."""
     if data.sensitive is None or len(data.sensitive.columns) == 0:
         raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
@@ -83,9 +83,9 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
     import pandas as pd
     from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 
-    y = _y_true(data)
-    yp, rule = _labels_pred(data, threshold)
-    sf, n_missing = _sensitive(data, columns)
+    y = binary_target(data)
+    yp, rule = predicted_labels(data, threshold)
+    sf, n_missing = sensitive_groups(data, columns)
     cols = [str(c) for c in sf.columns]
     scols = [f"s{i}" for i in range(len(cols))]  # positional names: a sensitive column may be called "y"
     cells = (
@@ -220,7 +220,7 @@ def _columns(v: Any) -> list[str]:
     raise ValueError("sensitive must be a column name or a non-empty list of column names")
 
 
-_PARAMS = {"threshold": _threshold_param, "sensitive": _columns}
+_PARAMS = {"threshold": threshold_param, "sensitive": _columns}
 
 SPECS = (
     MetricSpec("demographic_parity_difference", "fairness", "fraction",

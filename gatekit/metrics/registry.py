@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -207,84 +207,6 @@ class MetricRegistry:
         candidates = [n.replace("_at_T", "_at_0_5") for n in self.names()]
         best = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
         return best[0] if best else None
-
-
-def default_registry() -> MetricRegistry:
-    """Build a registry holding gatekit's built-in metrics.
-
-    Returns
-    -------
-    MetricRegistry
-        Classification (``roc_auc``, ``pr_auc``, ``accuracy``, ``log_loss``, ``brier_score``,
-        ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), regression (``rmse``, ``mae``, ``r2``,
-        ``mape``, ``smape``), fairness (``demographic_parity_difference``,
-        ``equal_opportunity_difference``, ``equalized_odds_difference``), shadow comparisons with the
-        production model (``prediction_agreement_rate``, ``mean_score_difference``,
-        ``abs_score_difference_p95``, ``score_distribution_ks``) and observed-only
-        operational / drift names (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``,
-        ``psi_feature_drift``, ``drift_share``).
-    """
-    from gatekit.metrics import classification, fairness, regression, shadow
-
-    reg = MetricRegistry()
-    for spec in (*classification.SPECS, *regression.SPECS, *fairness.SPECS, *shadow.SPECS, *_observed_only_specs()):
-        reg.register(replace(spec, label=spec.label or LABELS.get(spec.name, "")))
-    return reg
-
-
-LABELS = {
-    "roc_auc": "Ranking quality (ROC AUC: 0.5 is chance, 1 is perfect)",
-    "pr_auc": "Precision-recall quality (average precision)",
-    "accuracy": "Share of correct predictions",
-    "log_loss": "Probability error (log loss; lower is better)",
-    "brier_score": "Probability error (Brier score; lower is better)",
-    "precision_at_T": "Of the cases flagged positive, share that really are",
-    "recall_at_T": "Of the real positive cases, share that are flagged",
-    "f1_at_T": "Balance of precision and recall (F1)",
-    "rmse": "Typical error size (RMSE, in the target's unit)",
-    "mae": "Average error size (MAE, in the target's unit)",
-    "r2": "Share of variation explained (R²)",
-    "mape": "Average error in percent of the actual value (MAPE)",
-    "smape": "Average error in percent, symmetric (sMAPE)",
-    "demographic_parity_difference": "Gap in positive-prediction rates between groups",
-    "equal_opportunity_difference": "Gap between groups in how many real positives are caught",
-    "equalized_odds_difference": "Largest gap between groups in caught positives or false alarms",
-    "latency_p50_ms": "Typical response time (median, ms)",
-    "latency_p95_ms": "Slow-request response time (95th percentile, ms)",
-    "latency_p99_ms": "Slowest-request response time (99th percentile, ms)",
-    "batch_time_s": "Time to score a batch (s)",
-    "throughput_rows_per_s": "Rows scored per second",
-    "peak_memory_mb": "Extra memory while scoring (MB)",
-    "psi_feature_drift": "Largest shift in an input's distribution (PSI)",
-    "drift_share": "Share of inputs whose distribution shifted",
-}
-
-
-def _observed_only_specs() -> tuple[MetricSpec, ...]:
-    """Metric names the policy may use today with values from a metrics file."""
-    measured = ("Measured by running the model artifact on the evaluation rows (operational: section), else read "
-                "from the metrics file")
-    return (
-        MetricSpec("latency_p50_ms", "operational", "ms", f"Median single-row latency. {measured}.",
-                   higher_is_better=False, bounds=(0, None)),
-        MetricSpec("latency_p95_ms", "operational", "ms", f"95th percentile single-row latency. {measured}.",
-                   higher_is_better=False, bounds=(0, None)),
-        MetricSpec("latency_p99_ms", "operational", "ms", f"99th percentile single-row latency. {measured}.",
-                   higher_is_better=False, bounds=(0, None)),
-        MetricSpec("batch_time_s", "operational", "s", f"Time to score the configured batch. {measured}.",
-                   higher_is_better=False, bounds=(0, None)),
-        MetricSpec("throughput_rows_per_s", "operational", "rows/s", f"Batch rows scored per second. {measured}.",
-                   higher_is_better=True, bounds=(0, None)),
-        MetricSpec("peak_memory_mb", "operational", "MB", f"Rise of peak memory while scoring the batch. {measured}.",
-                   higher_is_better=False, bounds=(0, None)),
-        MetricSpec("psi_feature_drift", "drift", "index",
-                   "Population stability index, max over features (and which feature). Computed from the "
-                   "reference and current data (the drift section's definition), else read from the metrics file.",
-                   higher_is_better=False, bounds=(0, None)),
-        MetricSpec("drift_share", "drift", "fraction",
-                   "Share of features whose drift rule failed. Computed from the reference and current data, else "
-                   "read from the metrics file.", higher_is_better=False, bounds=(0, 1)),
-    )
 
 
 def check_finite(value: float, what: str) -> float:

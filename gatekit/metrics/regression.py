@@ -16,7 +16,14 @@ from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_fi
 SMAPE_VARIANTS = ("0-200", "0-100")
 
 
-def _pair(data: EvalData) -> tuple[np.ndarray, np.ndarray]:
+def regression_pair(data: EvalData) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(y_true, y_pred)`` of a regression run, each of shape (n_rows,), as floats.
+
+    Raises
+    ------
+    NotComputable
+        No target or prediction, a classification run, or missing values.
+    """
     if data.y_true is None:
         raise NotComputable("no target column: give --target (or inputs.target)")
     if data.task == "classification":
@@ -36,13 +43,13 @@ def _pair(data: EvalData) -> tuple[np.ndarray, np.ndarray]:
 
 def rmse(data: EvalData) -> MetricValue:
     """Root mean squared error ``sqrt(mean((y - f)^2))``, in the target's unit."""
-    y, f = _pair(data)
+    y, f = regression_pair(data)
     return MetricValue(float(np.sqrt(np.mean((y - f) ** 2))), {"n": len(y)})
 
 
 def mae(data: EvalData) -> MetricValue:
     """Mean absolute error ``mean(|y - f|)``, in the target's unit."""
-    y, f = _pair(data)
+    y, f = regression_pair(data)
     return MetricValue(float(np.mean(np.abs(y - f))), {"n": len(y)})
 
 
@@ -51,7 +58,7 @@ def r2(data: EvalData) -> MetricValue:
 
     Not computable with fewer than two rows or a constant target (SS_tot = 0).
     """
-    y, f = _pair(data)
+    y, f = regression_pair(data)
     if len(y) < 2:
         raise NotComputable("needs at least two rows")
     ss_tot = float(np.sum((y - y.mean()) ** 2))
@@ -67,7 +74,7 @@ def mape(data: EvalData) -> MetricValue:
     ``mean_absolute_percentage_error`` which divides by machine epsilon and returns ~1e15.
     Source: Hyndman & Koehler (2006), "Another look at measures of forecast accuracy", IJF 22(4).
     """
-    y, f = _pair(data)
+    y, f = regression_pair(data)
     zeros = int(np.sum(y == 0))
     if zeros:
         raise NotComputable(f"{zeros} of {len(y)} actuals are 0; MAPE divides by the actual",
@@ -94,7 +101,7 @@ def smape(data: EvalData, variant: str = "0-200") -> MetricValue:
     """
     if variant not in SMAPE_VARIANTS:
         raise NotComputable(f"unknown smape variant {variant!r}; use one of {SMAPE_VARIANTS}")
-    y, f = _pair(data)
+    y, f = regression_pair(data)
     num = np.abs(y - f)
     den = np.abs(y) + np.abs(f)
     if variant == "0-200":

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.core.errors import NotComputable
-from gatekit.metrics.classification import _labels_pred, _threshold_param
+from gatekit.metrics.classification import predicted_labels, threshold_param
 from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
 
 
@@ -61,8 +61,8 @@ def prediction_agreement_rate(data: EvalData, threshold: float | None = None) ->
     if data.task == "regression":
         raise NotComputable("prediction_agreement_rate compares class labels; the task is regression "
                             "(use abs_score_difference_p95)")
-    c, rule = _labels_pred(data, threshold)
-    b, _ = _labels_pred(base, threshold)
+    c, rule = predicted_labels(data, threshold)
+    b, _ = predicted_labels(base, threshold)
     if len(c) == 0:
         raise NotComputable("the evaluation data has no rows")
     agree = c == b
@@ -107,7 +107,7 @@ def score_distribution_ks(data: EvalData) -> MetricValue:
 
 def _agreement_kernel(data: EvalData, W: np.ndarray, threshold: float | None = None) -> np.ndarray:
     base = _base(data)
-    agree = (_labels_pred(data, threshold)[0] == _labels_pred(base, threshold)[0]).astype(float)
+    agree = (predicted_labels(data, threshold)[0] == predicted_labels(base, threshold)[0]).astype(float)
     Wf = np.asarray(W, dtype=float)
     return Wf @ agree / Wf.sum(axis=1)
 
@@ -124,7 +124,7 @@ KERNELS: dict[str, Any] = {"prediction_agreement_rate": _agreement_kernel,
 SPECS = (
     MetricSpec("prediction_agreement_rate", "rollout", "fraction",
                "Share of rows where candidate and production predict the same label (shadow).",
-               prediction_agreement_rate, params={"threshold": _threshold_param}, higher_is_better=True,
+               prediction_agreement_rate, params={"threshold": threshold_param}, higher_is_better=True,
                bounds=(0, 1), label="Decisions unchanged from the production model"),
     MetricSpec("mean_score_difference", "rollout", "score unit",
                "Mean of candidate minus production score on the same rows (shadow).", mean_score_difference,

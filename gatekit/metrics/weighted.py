@@ -55,10 +55,10 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _confusion(data: EvalData, W: np.ndarray, threshold: float | None) -> tuple[np.ndarray, ...]:
-    from gatekit.metrics.classification import _labels_pred, _y_true
+    from gatekit.metrics.classification import binary_target, predicted_labels
 
-    y = _y_true(data).astype(bool)
-    yp = _labels_pred(data, threshold)[0].astype(bool)
+    y = binary_target(data).astype(bool)
+    yp = predicted_labels(data, threshold)[0].astype(bool)
     Wf = np.asarray(W, dtype=float)
     return Wf @ (y & yp), Wf @ (~y & yp), Wf @ (y & ~yp), Wf @ (~y & ~yp)
 
@@ -85,12 +85,12 @@ def _accuracy(data: EvalData, W: np.ndarray) -> np.ndarray:
 
 
 def _roc_auc(data: EvalData, W: np.ndarray) -> np.ndarray:
-    from gatekit.metrics.classification import _scores, _y_true
-    from gatekit.stats.intervals import _weighted_aucs
+    from gatekit.metrics.classification import binary_scores, binary_target
+    from gatekit.stats.intervals import weighted_aucs
 
-    y = _y_true(data).astype(int)
+    y = binary_target(data).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _weighted_aucs(y, _scores(data, "roc_auc"), np.asarray(W, dtype=float))
+        return weighted_aucs(y, binary_scores(data, "roc_auc"), np.asarray(W, dtype=float))
 
 
 def _row_mean(W: np.ndarray, per_row: np.ndarray) -> np.ndarray:
@@ -99,29 +99,29 @@ def _row_mean(W: np.ndarray, per_row: np.ndarray) -> np.ndarray:
 
 
 def _log_loss(data: EvalData, W: np.ndarray) -> np.ndarray:
-    from gatekit.metrics.classification import _prob_range, _scores, _y_true
+    from gatekit.metrics.classification import binary_scores, binary_target, require_probabilities
 
-    y = _y_true(data)
-    s = _scores(data, "log_loss")
-    _prob_range(s, "log_loss")
+    y = binary_target(data)
+    s = binary_scores(data, "log_loss")
+    require_probabilities(s, "log_loss")
     eps = np.finfo(float).eps
     p = np.clip(s, eps, 1 - eps)  # as log_loss (and scikit-learn) clip
     return _row_mean(W, -(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def _brier(data: EvalData, W: np.ndarray) -> np.ndarray:
-    from gatekit.metrics.classification import _prob_range, _scores, _y_true
+    from gatekit.metrics.classification import binary_scores, binary_target, require_probabilities
 
-    y = _y_true(data)
-    s = _scores(data, "brier_score")
-    _prob_range(s, "brier_score")
+    y = binary_target(data)
+    s = binary_scores(data, "brier_score")
+    require_probabilities(s, "brier_score")
     return _row_mean(W, (s - y) ** 2)
 
 
 def _errors(data: EvalData) -> np.ndarray:
-    from gatekit.metrics.regression import _pair
+    from gatekit.metrics.regression import regression_pair
 
-    y, f = _pair(data)
+    y, f = regression_pair(data)
     return np.asarray(f, dtype=float) - np.asarray(y, dtype=float)
 
 
@@ -137,12 +137,12 @@ def _rmse(data: EvalData, W: np.ndarray) -> np.ndarray:
 
 def _groups(data: EvalData, threshold: float | None, sensitive: list[str] | None) -> tuple[np.ndarray, ...]:
     """Group codes, labels and predictions exactly as the fairness metrics form them."""
-    from gatekit.metrics.classification import _labels_pred, _y_true
-    from gatekit.metrics.fairness import _sensitive
+    from gatekit.metrics.classification import binary_target, predicted_labels
+    from gatekit.metrics.fairness import sensitive_groups
 
-    y = _y_true(data).astype(bool)
-    yp = _labels_pred(data, threshold)[0].astype(bool)
-    sf, _ = _sensitive(data, sensitive)
+    y = binary_target(data).astype(bool)
+    yp = predicted_labels(data, threshold)[0].astype(bool)
+    sf, _ = sensitive_groups(data, sensitive)
     codes = sf.groupby(list(sf.columns), sort=True, dropna=False).ngroup().to_numpy()
     return codes, y, yp
 

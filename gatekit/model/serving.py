@@ -150,7 +150,7 @@ def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: 
         The model bound to its features.
     frame : pandas.DataFrame
         The evaluation data (at least the runner's features).
-    spec : gatekit.policy.models.OperationalSpec
+    spec : gatekit.policy.specs.OperationalSpec
         requests, warmup, batch_rows, repeats.
     seed : int
         Seed of the draw when ``batch_rows`` exceeds the evaluation rows.

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-OPS = (">=", ">", "<=", "<", "==", "!=")
+from gatekit.core.compare import OPS
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>-?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?(?![A-Za-z_0-9.]))"
@@ -260,39 +260,6 @@ def comparisons(node: Node) -> list[Comparison]:
     for o in node.operands:
         out.extend(comparisons(o))
     return out
-
-
-def compare(observed: float, op: str, threshold: float) -> bool:
-    """Apply ``observed OP threshold``, with values within floating-point noise of the threshold equal to it.
-
-    "Equal" means :func:`math.isclose` with ``rel_tol=1e-9, abs_tol=1e-12``: a difference of rates such
-    as 0.07 - 0.05 = 0.020000000000000018 meets ``<= 0.02``, and a value that went through decimal text
-    compares equal to its literal. So ``>=`` / ``<=`` include the near-equal band and ``>`` / ``<``
-    exclude it; no real difference in a model is that small.
-
-    Raises
-    ------
-    ValueError
-        If ``op`` is not one of :data:`OPS`.
-    """
-    if op not in OPS:
-        raise ValueError(f"unknown operator {op!r}")
-    if math.isnan(observed) or math.isnan(threshold):
-        return False  # fail closed: NaN meets no rule, not even !=
-    equal = math.isclose(observed, threshold, rel_tol=1e-9, abs_tol=1e-12)
-    if op == ">=":
-        return equal or observed > threshold
-    if op == ">":
-        return not equal and observed > threshold
-    if op == "<=":
-        return equal or observed < threshold
-    if op == "<":
-        return not equal and observed < threshold
-    if op == "==":
-        return equal
-    if op == "!=":
-        return not equal
-    raise ValueError(f"unknown operator {op!r}")
 
 
 def evaluate(node: Node, leaf: Callable[[Comparison], bool | None]) -> bool | None:

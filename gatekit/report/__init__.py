@@ -102,6 +102,70 @@ def render(report: GateReport, fmt: str) -> str:
     raise ValueError(f"unknown report format {fmt!r}; use {', '.join(FORMATS)}")
 
 
+class Report(GateReport):
+    """A :class:`~gatekit.core.results.GateReport` that renders and saves itself: what :func:`gatekit.run` returns.
+
+    The result classes stay plain data; the renderings are this layer's (:func:`render`). Build one from a
+    plain report with :meth:`of`.
+
+    Examples
+    --------
+    >>> report = gatekit.run("policies/seed_exercise_1.yaml", metrics="run.json")  # doctest: +SKIP
+    >>> report.save_html("reports/x/gate_report.html")  # doctest: +SKIP
+    """
+
+    @classmethod
+    def of(cls, report: GateReport) -> Report:
+        """Return ``report`` as a :class:`Report` (the same fields, not copied)."""
+        if isinstance(report, Report):
+            return report
+        return cls(decision=report.decision, reason=report.reason, checks=report.checks, metadata=report.metadata,
+                   schema_version=report.schema_version, attachments=report.attachments)
+
+    def to_markdown(self) -> str:
+        """Return the Markdown summary (:func:`gatekit.report.markdown.render_markdown`)."""
+        return render(self, "markdown")
+
+    def to_junit(self) -> str:
+        """Return the JUnit XML (:func:`gatekit.report.junit.render_junit`): one test case per check."""
+        return render(self, "junit")
+
+    def to_html(self) -> str:
+        """Return the self-contained HTML report."""
+        return render(self, "html")
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write the HTML report to ``path`` (a file; its folder is created); return the path."""
+        return save(self, path, "html")
+
+    def save_json(self, path: str | Path) -> Path:
+        """Write the JSON report to ``path``; return the path."""
+        return save(self, path, "json")
+
+    def save_junit(self, path: str | Path) -> Path:
+        """Write the JUnit XML to ``path``; return the path."""
+        return save(self, path, "junit")
+
+    def save_markdown(self, path: str | Path) -> Path:
+        """Write the Markdown summary to ``path``; return the path."""
+        return save(self, path, "markdown")
+
+
+def save(report: GateReport, path: str | Path, fmt: str) -> Path:
+    """Write one rendering of ``report`` to the file ``path`` (its folder is created, the write is atomic).
+
+    Raises
+    ------
+    ValueError
+        An unknown format.
+    OSError
+        The file cannot be written.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return _write_atomic(p, render(report, fmt))
+
+
 def _write_atomic(path: Path, text: str) -> Path:
     """Write via a temporary file and a rename, so a reader never sees a half-written report.
 
@@ -116,4 +180,5 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "check_formats", "render", "write_reports"]
+__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "Report", "check_formats", "render", "save",
+           "write_reports"]

@@ -21,7 +21,7 @@ def _thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[l
     return [round(float(v), 5) for v in x], [round(float(v), 5) for v in y]
 
 
-def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
+def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False) -> dict[str, Any] | None:
     """Return the ROC curve thinned to at most 200 points, and its AUC (as scikit-learn computes them).
 
     The curve has one point per distinct score threshold, as ``sklearn.metrics.roc_curve(...,
@@ -34,6 +34,8 @@ def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
         0/1 target.
     y_score : ndarray of shape (n_samples,)
         Positive-class score.
+    plain : bool
+        Through scikit-learn's checked ``roc_curve`` (the same curve; for verification).
 
     Returns
     -------
@@ -41,13 +43,11 @@ def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
         ``fpr``, ``tpr`` (lists), ``auc`` and ``rows``; None when the rows
         do not hold both classes or any score is not finite (the AUC check says why).
     """
-    from gatekit.fastpaths import reference_paths
-
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=float)
     if len(y_true) == 0 or not np.isfinite(y_score).all():
         return None
-    if reference_paths():
+    if plain:
         from sklearn.metrics import roc_auc_score, roc_curve
 
         if len(np.unique(y_true)) != 2:
@@ -75,13 +75,15 @@ def roc(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, Any] | None:
     return {"fpr": xs, "tpr": ys, "auc": auc if math.isfinite(auc) else None, "rows": len(y_true)}
 
 
-def chart_data(inputs: Any) -> dict[str, Any]:
+def chart_data(inputs: Any, plain: bool = False) -> dict[str, Any]:
     """Chart data of a run: ``roc`` with ``candidate`` and (when scored on the same rows) ``baseline``.
 
     Parameters
     ----------
     inputs : RunInputs
         The run's loaded inputs.
+    plain : bool
+        Draw the ROC curve through scikit-learn's checked ``roc_curve`` (the same curve; for verification).
 
     Returns
     -------
@@ -94,13 +96,13 @@ def chart_data(inputs: Any) -> dict[str, Any]:
         return {}
     try:
         out: dict[str, Any] = {}
-        cand = roc(data.y_true, data.y_score)
+        cand = roc(data.y_true, data.y_score, plain)
         if cand is None:
             return {}
         out["candidate"] = cand
         base = data.baseline
         if base is not None and base.y_score is not None:
-            b = roc(data.y_true, base.y_score)
+            b = roc(data.y_true, base.y_score, plain)
             if b is not None:
                 out["baseline"] = b
         return {"roc": out}

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.core.decision import fmt
-from gatekit.orchestrator import SECTION_ORDER
+from gatekit.core.formatting import fmt
 from gatekit.core.results import GateReport
+from gatekit.sections.registry import default_sections
 
 MAX_GROUPS_SHOWN = 200
 
-SECTION_TITLES = {
-    "data_quality": "Data quality", "compatibility": "Compatibility", "performance": "Performance",
-    "gates": "Gates", "fairness": "Fairness", "drift": "Drift", "operational": "Operational",
-    "robustness": "Robustness", "artifact": "Artifact", "security": "Security", "rollout": "Rollout",
-}
 
 
 def _margin_bar(c: dict[str, Any]) -> dict[str, Any] | None:
@@ -139,7 +134,11 @@ def render_html(report: GateReport) -> str:
     meta.setdefault("policy", {}).setdefault("resolved", {})
     meta.setdefault("libraries", {})
     sections: list[dict[str, Any]] = []
-    names = [s for s in SECTION_ORDER] + sorted({c["section"] for c in data["checks"]} - set(SECTION_ORDER))
+    titles = meta.get("report_groups")  # the run's registry; a hand-built report has none: the built-ins
+    if not isinstance(titles, dict):
+        registry = default_sections()
+        titles = {g: registry.group_title(g) for g in registry.group_order}
+    names = [*titles, *sorted({c["section"] for c in data["checks"]} - set(titles))]
     for s in names:
         rows = [c for c in data["checks"] if c["section"] == s]
         if not rows:
@@ -147,7 +146,7 @@ def render_html(report: GateReport) -> str:
         for c in rows:
             c["bar"] = _margin_bar(c)
             c["interval_chart"] = _interval_chart(c)
-        sections.append({"key": s, "title": SECTION_TITLES.get(s, s.replace("_", " ").title()), "checks": rows})
+        sections.append({"key": s, "title": str(titles.get(s) or s.replace("_", " ").title()), "checks": rows})
     fairness: list[dict[str, Any]] = []
     for c in data["checks"]:
         groups = c["details"].get("by_group")

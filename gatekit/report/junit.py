@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from gatekit.core.decision import effect, fmt
-from gatekit.report.terminal import rule_text
+from gatekit.core.decision import effect
+from gatekit.core.formatting import fmt, rule_text
 from gatekit.core.results import Decision, GateReport, Status
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")

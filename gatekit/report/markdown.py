@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.decision import effect
-from gatekit.report.junit import is_pilot
-from gatekit.report.terminal import display_name, observed_text, printable, rule_text
+from gatekit.core.formatting import display_name, observed_text, printable, rule_text
 from gatekit.core.results import Decision, GateReport
+from gatekit.report.junit import is_pilot
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
 MAX_ROWS = 50

@@ -5,68 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekit.core.decision import fmt
+from gatekit.core.formatting import display_name, observed_text, printable, rule_text
 from gatekit.core.results import GateReport, Status
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
-_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
-# bidirectional overrides and isolates reorder the rest of the line (a column name could read reversed)
-_CONTROL.update({i: f"\\u{i:04x}" for i in [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 
 
 MAX_TABLE_ROWS = 30
-
-
-def printable(text: object) -> str:
-    """Return ``text`` safe for a terminal.
-
-    Control characters (ANSI escapes included), bidirectional overrides and lone surrogates are shown
-    as escapes, so data can never move the cursor, reorder a line or forge a log line.
-    """
-    s = str(text).translate(_CONTROL)
-    return s.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def display_name(name: str, params: dict[str, Any] | None) -> str:
-    """``smape`` with ``{variant: "0-100"}`` -> ``smape[variant=0-100]``, so two rules on one metric differ."""
-    if not params:
-        return name
-    return f"{name}[{', '.join(f'{k}={v}' for k, v in params.items())}]"
-
-
-def unit_suffix(c: Any) -> str:
-    """Return the unit shown after a check's figures: `` %`` or `` ms`` (a relative change is in %), else ``""``."""
-    if (c.details.get("comparison") or {}).get("statistic") == "relative_change_pct":
-        return " %"
-    unit = c.details.get("unit")
-    return f" {unit}" if unit in ("%", "ms") else ""
-
-
-def observed_text(c: Any, missing: str = "-") -> str:
-    """Return a check's observed value with its unit (``130 ms``), or ``missing`` when it has none."""
-    return f"{fmt(c.observed)}{unit_suffix(c)}" if c.observed is not None else missing
-
-
-def rule_text(c: Any, interval: bool = False) -> str:
-    """Return the rule a check was decided on, in words: ``>= 0.8``, ``<= 120 ms``, ``drop at most 0.015``.
-
-    Parameters
-    ----------
-    c : CheckResult
-        The check.
-    interval : bool
-        Add the confidence interval the decision read (``CI [low, high]``) before the guardband.
-    """
-    cmp = c.details.get("comparison") or {}
-    rule = f"{c.op} {fmt(c.threshold)}{unit_suffix(c)}" if c.op and c.threshold is not None else (
-        c.details.get("require") or c.op or "")
-    if cmp.get("definition"):  # a comparison with the baseline: say it in words
-        rule = cmp["rule"]
-    iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
-    if iv:  # the decision read the interval, not the point: say so, and which way it was read
-        ci = f"CI [{fmt(iv['low'])}, {fmt(iv['high'])}], " if interval else f"{iv.get('confidence', 0):.0%} CI, "
-        rule += f" ({ci}{c.details.get('guardband')})"
-    return str(rule)
 
 
 def print_summary(report: GateReport, written: dict[str, Path], console: Any, quiet: bool = False,
@@ -86,7 +31,7 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     console.print(Text(printable(report.reason)))
     alerts = report.metadata.get("alerts") or {}
     for a in alerts.get("fired", []):  # repeated failures are shown even with --quiet
-        from gatekit.history.alerts import alert_text
+        from gatekit.core.formatting import alert_text
 
         delivered = a.get("delivered")
         where = "webhook: " + (f"delivered ({a['delivery']})" if delivered else str(a.get("delivery"))

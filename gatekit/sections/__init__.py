@@ -1,33 +1,12 @@
-"""Section adapters: one per policy section. Each turns its part of the policy into CheckResults.
+"""Section adapters: one per policy section, each turning its part of the policy into CheckResults.
 
-Adding a gate type = one spec model + one adapter class here + tests; the orchestrator does not change.
+Every section is declared once in :mod:`gatekit.sections.registry` (its policy key, spec, adapter, report
+groups, whether it reads the evaluation rows); adding a gate type is one spec model, one adapter and one
+:class:`~gatekit.sections.registry.SectionInfo`, and the orchestrator, the report, ``validate`` and the API
+follow from the registry. The completeness test fails when a policy field and the registry disagree.
 """
 
-from gatekit.sections.artifact import ArtifactSection
 from gatekit.sections.base import RunContext, Section
-from gatekit.sections.canary import CanarySection
-from gatekit.sections.compatibility import CompatibilitySection
-from gatekit.sections.data_quality import DataQualitySection
-from gatekit.sections.drift import DriftSection
-from gatekit.sections.gates import GatesSection
-from gatekit.sections.metric_rules import MetricRulesSection
-from gatekit.sections.robustness import RobustnessSection
-from gatekit.sections.security import SecuritySection
+from gatekit.sections.registry import ReportGroup, SectionInfo, SectionRegistry, default_sections
 
-
-def default_sections() -> list[Section]:
-    """Return the adapters run by default, in report order (data checks first)."""
-    return [
-        DataQualitySection(),
-        CompatibilitySection(),
-        MetricRulesSection(),
-        GatesSection(),
-        DriftSection(),
-        RobustnessSection(),
-        ArtifactSection(),
-        SecuritySection(),
-        CanarySection(),
-    ]
-
-
-__all__ = ["RunContext", "Section", "default_sections"]
+__all__ = ["ReportGroup", "RunContext", "Section", "SectionInfo", "SectionRegistry", "default_sections"]

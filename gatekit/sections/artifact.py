@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekit.policy.loader import LoadedPolicy
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import RunContext
 
 SECTION = "artifact"

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gatekit.core.errors import NotComputable
+from gatekit.core.options import RunOptions
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.data.inputs import RunInputs
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.core.results import CheckResult, OnFail, Status
 
 STATE_STATUS = {"not_computable": Status.NOT_COMPUTABLE, "error": Status.ERROR}
 """Check status for an :class:`Observation` that has no value (``state`` -> status)."""
@@ -52,6 +53,8 @@ class RunContext:
     """File name -> callable returning its text, written beside the report (evidently's drift report)."""
     intervals: dict[Any, Any] = field(default_factory=dict)
     """Confidence intervals computed in this run, shared by rules that differ only in guardband or severity."""
+    options: RunOptions = field(default_factory=RunOptions)
+    """How figures are computed (:class:`~gatekit.core.options.RunOptions`)."""
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)
     _ops: dict[str, Any] = field(default_factory=dict)
     _drift: Any = None
@@ -265,7 +268,7 @@ class RunContext:
 
 
 def _default_operational() -> Any:
-    from gatekit.policy.models import OperationalSpec
+    from gatekit.policy.specs import OperationalSpec
 
     return OperationalSpec()
 

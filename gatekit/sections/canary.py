@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.policy.loader import LoadedPolicy
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import Observation, RunContext
 from gatekit.sections.comparison import Side, evaluate_rule
 

@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.core.decision import fmt, fmt_pair
+from gatekit.core.compare import compare
 from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
-from gatekit.metrics.registry import EvalData, ResolvedMetric
-from gatekit.policy.expressions import compare
-from gatekit.policy.models import MetricRule
+from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, Status
+from gatekit.metrics.registry import EvalData, ResolvedMetric
+from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import STATE_STATUS, Observation
 from gatekit.stats.intervals import (
     DEFAULT_RESAMPLES,

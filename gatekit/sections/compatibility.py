@@ -23,9 +23,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.models import CompatibilitySpec, FeatureSignatureSpec
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.policy.specs import CompatibilitySpec, FeatureSignatureSpec
 
 SECTION = "compatibility"
 Signature = dict[str, "str | None"]  # feature name -> logical type (None: unknown)
@@ -70,8 +70,8 @@ def read_signature_file(path: Path) -> Signature:
     SignatureUnavailable
         Missing, unreadable or malformed file, or an unknown type name (the message names the file).
     """
-    from gatekit.model.formats import mlflow_signature
     from gatekit.data.logical_types import normalize_type
+    from gatekit.model.formats import mlflow_signature
 
     if not path.is_file():
         raise SignatureUnavailable(f"signature file not found: {path}")
@@ -182,7 +182,7 @@ def compare_signatures(expected: Signature, candidate: Signature, mode: str,
     candidate : dict of str to logical type or None
         The candidate's.
     mode : {"strict", "backward"}
-        See :class:`~gatekit.policy.models.FeatureSignatureSpec`.
+        See :class:`~gatekit.policy.specs.FeatureSignatureSpec`.
     defaults : dict
         Defaults of features the candidate adds (``backward``).
 
@@ -360,7 +360,7 @@ class CompatibilitySection:
         fmt = detect_format(raw)
         model = None
         if fmt.format == "skops":
-            from gatekit.data.inputs import UntrustedTypes, load_skops
+            from gatekit.model.loading import UntrustedTypes, load_skops
 
             try:
                 model = load_skops(raw, allow_untrusted=False)

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekit.core.decision import evaluate_threshold, fmt, fmt_pair
-from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.models import ColumnRules, DataQualitySpec
+from gatekit.core.decision import evaluate_threshold
+from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.loader import LoadedPolicy
+from gatekit.policy.specs import ColumnRules, DataQualitySpec
 
 SECTION = "data_quality"
 EXAMPLES = 20
@@ -74,7 +75,7 @@ def _item_columns(item: _Item) -> list[Any] | None:
     return names
 
 
-def _batches(items: list[_Item], frame: Any) -> list[tuple[Any, list[_Item]]]:
+def _batches(items: list[_Item], frame: Any, plain: bool = False) -> list[tuple[Any, list[_Item]]]:
     """Split the expectations into batches Great Expectations validates: one frame per column read alone.
 
     Great Expectations' pandas engine copies the whole batch frame for every column expectation (its null
@@ -82,11 +83,10 @@ def _batches(items: list[_Item], frame: Any) -> list[tuple[Any, list[_Item]]]:
     rows, same index) saves most of that time and memory. Expectations that read several columns, have a
     row_condition or whose columns cannot be told run on the frame restricted to the columns all of these
     read (the whole frame when any of them cannot be told). Results never depend on the split:
-    ``GATEKIT_REFERENCE_PATHS=1`` validates everything on the whole frame in one batch (the plain path).
+    ``plain`` (:attr:`gatekit.core.options.RunOptions.reference_paths`) validates everything on the whole
+    frame in one batch (the plain path).
     """
-    from gatekit.fastpaths import reference_paths
-
-    if reference_paths():
+    if plain:
         return [(frame, list(items))] if items else []
     single: dict[Any, list[_Item]] = {}
     rest: list[_Item] = []
@@ -164,7 +164,7 @@ def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
     section_on_fail = spec.on_fail
     row_count = spec.row_count
     if row_count is None and spec.min_rows is not None:
-        from gatekit.policy.models import RowCountSpec
+        from gatekit.policy.specs import RowCountSpec
 
         row_count = RowCountSpec(min=spec.min_rows)
     if row_count is not None and (row_count.min is not None or row_count.max is not None):
@@ -323,7 +323,7 @@ class DataQualitySection:
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
             results_by: dict[int, Any] = {}
             validator = None
-            for part, group in _batches(runnable, frame):
+            for part, group in _batches(runnable, frame, ctx.options.reference_paths):
                 if validator is None:
                     validator = gx.Validator(part)
                 else:

@@ -17,24 +17,24 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekit.core.decision import evaluate_threshold, fmt, fmt_pair
-from gatekit.stats.drift import (
-    PsiResult,
-    column_kind,
-    leakage_score,
-    psi_categorical,
-    psi_numerical,
-)
+from gatekit.core.decision import evaluate_threshold
 from gatekit.core.errors import NotComputable
+from gatekit.core.formatting import fmt, fmt_pair
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.models import (
+from gatekit.policy.specs import (
     CATEGORICAL_METHODS,
     DEFAULT_DRIFT_THRESHOLDS,
     NUMERICAL_METHODS,
     P_VALUE_METHODS,
     DriftSpec,
 )
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.stats.drift import (
+    PsiResult,
+    leakage_score,
+    psi_categorical,
+    psi_numerical,
+)
 
 SECTION = "drift"
 EVIDENTLY_REPORT_MAX_ROWS = 200_000
@@ -88,10 +88,29 @@ class DriftOutcome:
     evidently_html: Any = None
 
 
+def column_kind(series: Any) -> str | None:
+    """Return ``numerical`` (integer / float), ``categorical`` (string, category, boolean) or None (other).
+
+    Decided from the logical type (:mod:`gatekit.data.logical_types`), never by evidently's inference.
+    """
+    from gatekit.data.logical_types import describe_column
+
+    desc = describe_column(series)
+    logical = desc["logical"]
+    if logical == "category":
+        return "categorical"
+    if logical in ("integer", "float"):
+        return "numerical"
+    if logical in ("string", "boolean"):
+        return "categorical"
+    return None
+
+
 def _reference(ctx: Any, spec: DriftSpec) -> Any:
     if spec.reference is None:
         return ctx.inputs.reference
-    from gatekit.data.inputs import _record, read_frame
+    from gatekit.core.hashing import record_file
+    from gatekit.data.readers import read_frame
 
     path = (ctx.policy.base_dir / spec.reference).resolve()
     if not path.is_file():
@@ -99,7 +118,7 @@ def _reference(ctx: Any, spec: DriftSpec) -> Any:
     from gatekit.core.errors import InputError
 
     try:
-        _record(ctx.inputs.files, "drift_reference", path)
+        record_file(ctx.inputs.files, "drift_reference", path)
         return read_frame(path)
     except InputError as exc:  # an unreadable reference makes drift not computable; the other sections run
         raise NotComputable(str(exc)) from None
@@ -149,9 +168,9 @@ def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Featu
     return out
 
 
-def _our_psi(f: _Feature, ref: Any, cur: Any, spec: DriftSpec) -> PsiResult:
+def _our_psi(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, plain: bool = False) -> PsiResult:
     if f.kind == "numerical":
-        return psi_numerical(ref[f.name], cur[f.name], spec.psi.bins, spec.psi.smoothing)
+        return psi_numerical(ref[f.name], cur[f.name], spec.psi.bins, spec.psi.smoothing, plain=plain)
     return psi_categorical(ref[f.name], cur[f.name], spec.psi.smoothing)
 
 
@@ -259,7 +278,8 @@ def compute_drift(ctx: Any) -> DriftOutcome:
                 "evidently_report": out.evidently_html is not None}
     for f in features:
         try:
-            out.checks.append(_feature_check(f, ref, cur, spec, ev_values, ev_errors, out))
+            out.checks.append(_feature_check(f, ref, cur, spec, ev_values, ev_errors, out,
+                                             plain=ctx.options.reference_paths))
         except Exception as exc:  # noqa: BLE001 - one column that cannot be compared never hides the others
             msg = f"cannot compare {f.name!r}: {type(exc).__name__}: {exc}"
             out.psi_missing[f.name] = out.not_compared[f.name] = msg
@@ -271,7 +291,7 @@ def compute_drift(ctx: Any) -> DriftOutcome:
 
 
 def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: dict[str, float],
-                   ev_errors: dict[str, str], out: DriftOutcome) -> CheckResult:
+                   ev_errors: dict[str, str], out: DriftOutcome, plain: bool = False) -> CheckResult:
     name = f"{f.name}.{f.method}"
     base = dict(name=name, section=SECTION, on_fail=f.on_fail, op=">=" if f.method in P_VALUE_METHODS else "<=",
                 threshold=f.threshold)
@@ -284,7 +304,7 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
     psi_res = None
     if spec.psi.binning == "quantile":
         try:
-            psi_res = _our_psi(f, ref, cur, spec)
+            psi_res = _our_psi(f, ref, cur, spec, plain)
             out.psi[f.name] = psi_res.value
         except NotComputable as exc:
             out.psi_missing[f.name] = exc.reason

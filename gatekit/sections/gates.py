@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.core.decision import fmt
-from gatekit.policy.expressions import Comparison, compare, comparisons, evaluate
-from gatekit.policy.loader import LoadedPolicy
+from gatekit.core.compare import compare
+from gatekit.core.formatting import fmt
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.expressions import Comparison, comparisons, evaluate
+from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import Observation, RunContext
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from gatekit.core.decision import evaluate_threshold, fmt, fmt_pair
+from gatekit.core.decision import evaluate_threshold
+from gatekit.core.formatting import fmt, fmt_pair
+from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.metrics.registry import ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.models import MetricRule
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import STATE_STATUS, Observation, RunContext
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.core.errors import InputError
-from gatekit.policy.loader import LoadedPolicy
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import RunContext
 
 SECTION = "security"
@@ -108,8 +108,8 @@ class SecuritySection:
                             {"outputs_scanned": list(outputs)})
 
     def _pii_metadata(self, ctx: RunContext, spec: Any, scanner: Any, sev: OnFail) -> CheckResult:
-        from gatekit.validators.pii import scan_mapping
         from gatekit.sections.artifact import read_metadata
+        from gatekit.validators.pii import scan_mapping
 
         base = ctx.policy.base_dir
         paths = [base / p for p in spec.metadata_files]

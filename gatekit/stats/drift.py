@@ -117,7 +117,7 @@ def _split_missing(values: Any) -> tuple[np.ndarray, int]:
 
 
 def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
-                  smoothing: float = DEFAULT_SMOOTHING) -> PsiResult:
+                  smoothing: float = DEFAULT_SMOOTHING, plain: bool = False) -> PsiResult:
     """PSI of a numerical column over reference-quantile bins.
 
     Parameters
@@ -128,6 +128,9 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
         Number of quantile bins before duplicate edges are removed (>= 2).
     smoothing : float
         Share used for an empty bin (> 0).
+    plain : bool
+        Count through numpy's ``unique`` and a bin index per value (the plain path; the same counts as
+        the default, which bins a sorted reference).
 
     Returns
     -------
@@ -147,10 +150,7 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
         raise NotComputable(f"every {side} value is missing", {"missing_reference": miss_r, "missing_current": miss_c})
     if not (np.isfinite(ref).all() and np.isfinite(cur).all()):
         raise NotComputable("the column holds infinite values; quantile bins are undefined")
-    from gatekit.fastpaths import reference_paths
-
-    plain = reference_paths()  # the plain path: numpy's unique and a bin index per value; the same counts
-    if plain:
+    if plain:  # the plain path: numpy's unique and a bin index per value; the same counts
         distinct = np.unique(ref)
         n_distinct, first = len(distinct), distinct[0]
     else:
@@ -243,24 +243,6 @@ def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMO
     return _psi("categorical", cats, rc, cc, miss_r, miss_c, smoothing, unseen)
 
 
-def column_kind(series: Any) -> str | None:
-    """Return ``numerical`` (integer / float), ``categorical`` (string, category, boolean) or None (other).
-
-    Decided from the logical type (:mod:`gatekit.data.logical_types`), never by evidently's inference.
-    """
-    from gatekit.data.logical_types import describe_column
-
-    desc = describe_column(series)
-    logical = desc["logical"]
-    if logical == "category":
-        return "categorical"
-    if logical in ("integer", "float"):
-        return "numerical"
-    if logical in ("string", "boolean"):
-        return "categorical"
-    return None
-
-
 @dataclass
 class LeakageResult:
     """How well one feature alone predicts the target.
@@ -337,7 +319,8 @@ def leakage_score(feature: Any, target: np.ndarray, kind: str, task: str, min_pa
     target : ndarray of shape (n_samples,)
         0/1 for classification, numbers for regression.
     kind : {"numerical", "categorical"}
-        The feature's kind (:func:`column_kind`); categorical features are target-encoded out of fold.
+        The feature's kind (:func:`gatekit.sections.drift.column_kind`); categorical features are
+        target-encoded out of fold.
     task : {"classification", "regression"}
         The target's kind.
     min_pairs : int

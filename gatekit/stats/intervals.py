@@ -356,7 +356,7 @@ def bootstrap_difference(metric: Callable[[np.ndarray, np.ndarray], float], y_tr
                      "paired": b is not None})
 
 
-def _weighted_aucs(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_aucs(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """ROC AUC of one score vector under many row weightings (bootstrap multiplicities).
 
     Parameters
@@ -396,7 +396,7 @@ def bootstrap_auc_difference(y_true: Any, candidate: Any, baseline: Any | None =
     """:func:`bootstrap_difference` for ROC AUC, vectorised: the same resamples, the same interval, far faster.
 
     Each stratified resample is represented by how many times it draws each row (its multiplicities), and
-    AUC is computed from the weights on the once-sorted scores (:func:`_weighted_aucs`), a batch of
+    AUC is computed from the weights on the once-sorted scores (:func:`weighted_aucs`), a batch of
     resamples at a time.
 
     Parameters
@@ -431,9 +431,9 @@ def bootstrap_auc_difference(y_true: Any, candidate: Any, baseline: Any | None =
     values: list[np.ndarray] = []
     # batches of 256: the same draws as bootstrap_difference, as row multiplicities
     for weights in weight_batches(y, resamples, seed, batch=256):
-        diff = _weighted_aucs(y, series[0], weights)
+        diff = weighted_aucs(y, series[0], weights)
         if baseline is not None:
-            diff = diff - _weighted_aucs(y, series[1], weights)
+            diff = diff - weighted_aucs(y, series[1], weights)
         values.append(diff)
     alpha = 1 - confidence
     low, high = np.quantile(np.concatenate(values), [alpha / 2, 1 - alpha / 2])

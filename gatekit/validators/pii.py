@@ -41,7 +41,7 @@ _TOKENS = (re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8,20}(?![A-Za-z0-9])"),   # 
            re.compile(r"(?<![\w.-])\d(?:[ .-]?\d){7,19}(?![\w]|[.-]\d)"))  # digits in separated groups
 
 
-def _stdnum(module: str) -> Any:
+def stdnum_module(module: str) -> Any:
     """Import ``stdnum.<module>`` (e.g. ``us.ssn``); ``ValueError`` naming it if stdnum has no such module."""
     if not re.fullmatch(r"[a-z]{2,3}\.[a-z_]+|[a-z_]+", module):
         raise ValueError(f"{module!r} is not a python-stdnum module name (e.g. us.ssn, de.idnr, nl.bsn)")
@@ -78,7 +78,7 @@ class Scanner:
         if bad:
             raise ValueError(f"unknown PII kind(s) {bad}; use {list(KINDS)}")
         self._luhn, self._iban = luhn, iban
-        self._ids = [(m, _stdnum(m)) for m in national_ids]
+        self._ids = [(m, stdnum_module(m)) for m in national_ids]
 
     def kinds_in(self, text: str) -> set[str]:
         """Return the kinds of personal data found in ``text``."""

@@ -1,0 +1,31 @@
+"""The ``demo`` command: train the bundled models and gate them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gatekit.cli.common import _console, _fail, _internal
+
+
+def demo(
+    root: Annotated[Path | None, typer.Option(help="Repository root holding data/ and policies/ "
+                                                    "(default: found from the current folder).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default <root>/reports/demo).")] = None,
+) -> None:
+    """Train candidate models on the bundled HMDA and electricity data, then gate them with both policies."""
+    from gatekit.core.errors import GatekitError
+    from gatekit.demo import run_demo
+
+    try:
+        code = run_demo(root, out, _console())
+    except GatekitError as exc:
+        _fail(exc, "demo failed")
+    except OSError as exc:
+        _fail(exc, "demo failed: cannot write its output")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    raise typer.Exit(code)
+

@@ -1,0 +1,63 @@
+"""The commands about policies themselves: ``policy diff``, ``schema`` and ``metrics``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gatekit.cli.common import _fail, _internal
+
+policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+"""The ``gatekit policy`` group; :mod:`gatekit.cli` adds it to the app."""
+
+
+@policy_app.command("diff")
+def policy_diff(
+    old: Annotated[Path, typer.Argument(help="The policy as it was.")],
+    new: Annotated[Path, typer.Argument(help="The policy as it is now.")],
+    format: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+) -> None:
+    """Print a changelog from OLD to NEW: added, removed, tightened, loosened rules and severity changes."""
+    import json
+
+    from gatekit.core.errors import PolicyError
+    from gatekit.policy import load_policy
+    from gatekit.policy.diff import diff
+
+    if format not in ("markdown", "json"):
+        _fail(ValueError(f"--format must be markdown or json, not {format!r}"), "invalid usage")
+    try:
+        d = diff(load_policy(old), load_policy(new))
+    except PolicyError as exc:
+        _fail(exc, "invalid policy")
+    except Exception as exc:  # noqa: BLE001
+        _internal(exc)
+    typer.echo(d.to_markdown() if format == "markdown" else json.dumps(d.to_dict(), indent=2))
+
+
+
+def schema() -> None:
+    """Print the policy file's JSON Schema (for editor completion and validation in other tools)."""
+    import json
+
+    from gatekit.policy.specs import Policy
+
+    doc = Policy.model_json_schema()
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc}
+    typer.echo(json.dumps(doc, indent=2, sort_keys=False))
+
+
+
+def list_metrics() -> None:
+    """List the metric names a policy may use, with units and definitions."""
+    from gatekit.metrics import default_registry
+
+    reg = default_registry()
+    for spec in reg.specs():
+        name = spec.name.replace("_at_T", "_at_<T>  (e.g. " + spec.name.replace("_at_T", "_at_0_5") + ")")
+        aliases = f"  aliases: {', '.join(spec.aliases)}" if spec.aliases else ""
+        params = f"  params: {', '.join(spec.params)}" if spec.params else ""
+        typer.echo(f"{name}  [{spec.section}, {spec.unit}]  {spec.description}{aliases}{params}")
+

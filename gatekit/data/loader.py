@@ -1,0 +1,218 @@
+"""Loading a run's inputs: :func:`load_inputs` reads every file the options name, once, into :class:`RunInputs`.
+
+The evaluation data, target, scores or predictions (or the candidate model scoring the rows), sensitive
+columns, the reference data, metrics files, latency samples, the production model's rows and the canary
+log. Problems raise :class:`~gatekit.core.errors.InputError` naming the file and column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gatekit.core.errors import InputError, input_error
+from gatekit.core.hashing import must_exist, record_file
+from gatekit.core.labels import norm_label
+from gatekit.data.baseline import load_baseline_rows, shadow_without_labels
+from gatekit.data.canary import load_canary
+from gatekit.data.inputs import InputOptions, RunInputs
+from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, scalar_column, to01
+from gatekit.data.metrics_file import load_observed
+from gatekit.data.readers import read_frame, require_column
+from gatekit.metrics.registry import EvalData, MetricRegistry
+from gatekit.model.loading import load_model
+from gatekit.model.scoring import MissingFeatures, make_runner, score_with_model
+
+
+def _bind_without_target(run: RunInputs, model: Any, frame: Any, opts: InputOptions, file: str) -> None:
+    """Bind a model to its features when there is no target (operational figures need no labels)."""
+    task = opts.task or ("classification" if hasattr(model, "predict_proba") else "regression")
+    try:
+        positive = None
+        if task == "classification":
+            positive = infer_positive(list(getattr(model, "classes_", [])), opts.positive_label, file,
+                                      "the model's classes")
+        run.runner = make_runner(model, frame, opts, task, positive, file)
+    except InputError as exc:
+        run.runner_error = str(exc)
+
+
+def _listed(v: Any) -> list[str]:
+    return [v] if isinstance(v, str) else [x for x in (v or []) if isinstance(x, str)]
+
+
+def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float = 0.5,
+                strict: bool = True, allow_empty: bool = False) -> RunInputs:
+    """Load every input named in ``opts`` once.
+
+    Parameters
+    ----------
+    opts : InputOptions
+        Where the inputs are and which columns to use.
+    registry : MetricRegistry
+        To resolve names in a metrics file.
+    decision_threshold : float
+        Score threshold for predicted labels, passed on to :class:`EvalData`.
+    strict : bool
+        Passed on to :class:`EvalData` (missing sensitive values are errors in strict mode).
+    allow_empty : bool
+        Accept no data and no metrics file (a policy whose rules need neither, such as a compatibility
+        check between two declared signatures).
+
+    Returns
+    -------
+    RunInputs
+
+    Raises
+    ------
+    InputError
+        A file or column is missing or unusable.
+    """
+    run = RunInputs()
+    for which in ("latency_samples", "baseline_latency_samples"):
+        path = getattr(opts, which)
+        if path is not None:
+            from gatekit.model.serving import load_samples
+
+            samples = load_samples(path)  # names the file when it is missing or malformed
+            record_file(run.files, which, path)
+            setattr(run, which, samples)
+    if opts.canary is not None:
+        if opts.canary_data is None:
+            raise input_error("the policy has a canary: section but no traffic log; set canary.data or --canary-log")
+        named = [p for r in opts.canary.rules for p in _listed(r.params.get("sensitive"))]
+        run.canary = load_canary(opts.canary, opts.canary_data, run.files, decision_threshold, strict, named)
+        run.info["canary"] = run.canary.info
+    if opts.metrics is not None:
+        run.observed = load_observed(opts.metrics, registry, run.files, run.info)
+    if opts.baseline_metrics is not None:
+        run.baseline_observed = load_observed(opts.baseline_metrics, registry, run.files, run.info,
+                                              role="baseline_metrics")
+    if opts.data is not None:
+        must_exist(opts.data, "data")  # the evaluation data is named first when both are missing
+    if opts.reference is not None:
+        must_exist(opts.reference, "reference")
+        record_file(run.files, "reference", opts.reference)
+        run.reference = read_frame(opts.reference)
+        run.info["reference"] = {"rows": len(run.reference), "columns": int(run.reference.shape[1])}
+    if opts.data is None:
+        for flag, val in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
+                          ("sensitive", opts.sensitive),
+                          ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
+                          ("baseline model", opts.baseline_model)):
+            if val:
+                raise input_error(f"{flag} is set but no evaluation data is: give --data (or inputs.data)", key=flag)
+        if opts.model is not None:  # inspected without data: format, signature, hash (artifact rules)
+            run.model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run,
+                                   signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
+            run.no_eval_reason = "no evaluation data was given (--data), so the model scored nothing"
+            return run
+        if opts.metrics is None and opts.latency_samples is None and not (allow_empty and opts.reference is None):
+            raise input_error("nothing to evaluate: give evaluation data (--data with --target and --score, "
+                              "--prediction or --model) or a metrics file (--metrics), on the command line or "
+                              "in the policy's inputs: section")
+        return run
+    record_file(run.files, "data", opts.data)
+    frame = read_frame(opts.data)
+    run.frame = frame
+    file = str(opts.data)
+    run.info["data"] = {"rows": len(frame), "columns": int(frame.shape[1])}
+    if opts.score is not None and opts.prediction is not None:
+        raise input_error("give only one of score and prediction", file)
+    # a model given with a score or prediction column is inspected (format, signature), not run: the
+    # column holds its output
+    model = None
+    if opts.model is not None:
+        model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run,
+                           signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
+        run.model = model
+    if opts.target is None and opts.has_baseline_rows and (opts.score or opts.prediction or opts.model):
+        shadow_without_labels(opts, run, frame, model, file, decision_threshold, strict)
+        return run
+    if opts.target is None:
+        for flag, val in (("score", opts.score), ("prediction", opts.prediction), ("sensitive", opts.sensitive),
+                          ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction)):
+            if val:
+                raise input_error(f"{flag} is set but no target column is: set --target (or inputs.target)", file,
+                                  key="target")
+        # data-quality and compatibility rules need no target; metric rules report what is missing
+        run.no_eval_reason = "no target column was given (inputs.target / --target), so no metric is computed"
+        if model is not None:  # timing a model needs no labels: bind it for the operational figures
+            _bind_without_target(run, model, frame, opts, file)
+        return run
+    target = require_column(frame, opts.target, "target", file)
+    n_missing_target = int(target.isna().sum())
+    if n_missing_target:
+        idx = np.flatnonzero(target.isna().to_numpy())[:5]
+        where = (f"file lines {(idx + 2).tolist()}" if opts.data.suffix.lower() in (".csv", ".txt")
+                 else f"rows {idx.tolist()}, counted from 0")
+        raise input_error(f"{n_missing_target} rows have no target value ({where}...); remove or fill "
+                          "them: a gate never drops rows silently", file, key=opts.target)
+    if opts.task not in (None, "classification", "regression"):
+        raise input_error(f"task must be 'classification' or 'regression', not {opts.task!r}", file, key="task")
+    for role, name in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
+                       *(("sensitive", c) for c in (*opts.sensitive, *opts.extra_sensitive))):
+        if name is not None and name in frame.columns:
+            scalar_column(frame[name], role, name, file)
+    task = infer_task(target, opts.task)
+    n_classes = len({norm_label(v) for v in target.dropna().unique()})
+    if task == "multiclass" or (task == "classification" and n_classes > 2):
+        raise input_error(f"target {opts.target!r} has {n_classes} classes; gatekit supports binary "
+                          "classification and regression, not multiclass (one-vs-rest numbers would look "
+                          "better than the model is)", file, key="target")
+    data = EvalData(task=task, decision_threshold=decision_threshold, strict=strict)
+    positive = None
+    if task == "classification":
+        positive = infer_positive(target.dropna().unique().tolist(), opts.positive_label, file, opts.target)
+        data.y_true = to01(target, positive).astype(int)
+        if data.y_true.sum() == 0 and n_classes == 2:
+            distinct = target.dropna().unique().tolist()[:10]
+            raise input_error(f"positive label {positive!r} matches no value of target {opts.target!r} "
+                              f"(values: {distinct}); check inputs.positive_label", file, key="positive_label")
+        data.positive_label = positive
+    else:
+        data.y_true = numeric(target, "regression target", opts.target, file, "target")
+    if opts.score is not None:
+        col = require_column(frame, opts.score, "score", file)
+        data.y_score = numeric(col, "score column", opts.score, file, "score")
+    elif opts.prediction is not None:
+        col = require_column(frame, opts.prediction, "prediction", file)
+        if task == "classification":
+            check_label_space(col, target, opts.prediction, opts.target, file)
+            data.y_pred = to01(col, positive)
+        else:
+            data.y_pred = numeric(col, "prediction column", opts.prediction, file, "prediction")
+    elif opts.model is not None:
+        try:
+            data.y_score, run.runner = score_with_model(model, frame, opts, task, positive, file, run.info)
+        except InputError as exc:
+            if not isinstance(exc.__cause__, MissingFeatures):
+                raise
+            # the data lacks columns the model needs: the metric rules cannot be computed, but the
+            # data-quality and compatibility sections still run and say which columns are missing
+            run.scoring_error = str(exc.__cause__)
+    all_sensitive = [*opts.sensitive, *(c for c in opts.extra_sensitive if c not in opts.sensitive)]
+    data.sensitive_default = list(opts.sensitive)
+    if all_sensitive:
+        for c in all_sensitive:
+            require_column(frame, c, "sensitive", file)
+        sf = frame[all_sensitive].copy()
+        for c in sf.columns:
+            col = sf[c].astype(object)  # nullable booleans and categoricals hold NA that astype(str) rejects
+            sf[c] = col.where(col.isna(), col.map(str))
+        data.sensitive = sf
+    run.eval_data = data
+    if opts.has_baseline_rows:
+        load_baseline_rows(opts, run, frame, target, task, positive, file)
+    if opts.model is not None and (opts.score is not None or opts.prediction is not None):
+        run.info["model_scored_by"] = ("the score / prediction column (the model file is not run for them; "
+                                       "operational figures, when asked for, run it)")
+        try:  # bound now so operational rules can time it; a model that cannot run says why there
+            run.runner = make_runner(model, frame, opts, task, positive, file)
+        except InputError as exc:
+            run.runner_error = str(exc)
+    run.info.update({"task": task, "target": opts.target, "positive_label": positive,
+                     "score": opts.score, "prediction": opts.prediction,
+                     "model_path": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})
+    return run

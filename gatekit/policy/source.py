@@ -1,0 +1,176 @@
+"""Read a policy YAML file safely, recording where every key and value is.
+
+PyYAML's safe loader extended with YAML 1.2 floats, size and node limits (an alias bomb is measured,
+never expanded), duplicate-key detection, and the key-path -> (line, column) map that every
+problem message uses to point at its file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gatekit.core.errors import PolicyError, Problem
+
+Path_ = tuple[Any, ...]
+"""A key path into the policy mapping: keys and list indices, e.g. ``("metrics", 0, "op")``."""
+
+
+class PolicyYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no Python objects) that also reads YAML 1.2 floats such as ``1e-3``.
+
+    PyYAML follows YAML 1.1, where a float needs a dot, so ``value: 1e-3`` would be the string
+    ``"1e-3"`` and then a type error; YAML 1.2 and every other parser read it as 0.001.
+    """
+
+
+PolicyYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_POLICY_NODES = 100_000
+
+
+def _expanded_size(root: yaml.Node) -> int | None:
+    """Count the nodes of the document with YAML aliases expanded; None if an alias is recursive.
+
+    Computed on the node graph with memoisation, so an alias bomb ("billion laughs") is measured in
+    time proportional to its text, never expanded.
+    """
+    memo: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            active.discard(nid)
+            kids = _children(node)
+            memo[nid] = min(1 + sum(memo[id(k)] for k in kids), MAX_POLICY_NODES + 1)
+            continue
+        if nid in memo:
+            continue
+        if nid in active:
+            return None
+        active.add(nid)
+        stack.append((node, True))
+        for k in _children(node):
+            if id(k) in active:
+                return None
+            if id(k) not in memo:
+                stack.append((k, False))
+    return memo[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], problems: list[Problem],
+          file: str, seen_nodes: set[int] | None = None) -> None:
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:  # an alias of a node already walked: its positions are the anchor's
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(Problem(
+                    f"duplicate key {key!r} (first at line {seen[key]}); YAML would silently keep only the "
+                    "last one: remove or rename one of them", file, line, key_node.start_mark.column + 1,
+                    _dotted((*path, key))))
+            seen[key] = line
+            pos[(*path, key)] = (line, key_node.start_mark.column + 1)
+            pos[(*path, key, "__value__")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            _walk(value_node, (*path, key), pos, problems, file, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            pos[(*path, i)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            _walk(item, (*path, i), pos, problems, file, seen_nodes)
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def _where(loc: Path_, pos: dict[Path_, tuple[int, int]]) -> tuple[int | None, int | None]:
+    for n in range(len(loc), -1, -1):
+        if tuple(loc[:n]) in pos:
+            return pos[tuple(loc[:n])]
+    return None, None
+
+
+def _read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
+               problems: list[Problem]) -> tuple[Any, str]:
+    """Read one policy YAML file safely: its data (positions into ``pos``) and its sha256.
+
+    Raises
+    ------
+    PolicyError
+        Unreadable, oversized, not UTF-8, not YAML, or an alias bomb.
+    """
+    file = str(path)
+    if path.exists() and not path.is_file():
+        raise PolicyError([Problem("not a regular file; give the policy's YAML file", file)])
+    if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
+        raise PolicyError([Problem(f"the file is {path.stat().st_size:,} bytes; a policy is a small YAML file "
+                                   f"(limit {MAX_POLICY_BYTES:,} bytes)", file)])
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyError([Problem("policy file not found; check the path", file)]) from None
+    except OSError as exc:
+        raise PolicyError([Problem(f"cannot read the policy file: {exc.strerror}", file)]) from None
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError([Problem(f"not UTF-8 text (byte {exc.start}); save the policy as UTF-8", file)]) from None
+    loader = None
+    try:
+        loader = PolicyYamlLoader(text)  # a SafeLoader subclass: no Python objects; may reject the text
+        root = loader.get_single_node()  # parsed once: sized, walked for positions, then constructed
+        size = _expanded_size(root) if root is not None else 0
+        if size is None:
+            raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
+        if size > MAX_POLICY_NODES:
+            raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
+                                       "YAML aliases; a policy this large is not a policy", file)])
+        data = loader.construct_document(root) if root is not None else None
+        if root is not None:
+            _walk(root, (), pos, problems, file)
+    except RecursionError:
+        raise PolicyError([Problem("the YAML is nested too deeply", file)]) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise PolicyError([Problem(f"YAML value error: {exc}", file)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise PolicyError([Problem(f"YAML syntax error: {exc.problem}", file, line, col)]) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([Problem(f"YAML error: {exc}", file)]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return data, digest

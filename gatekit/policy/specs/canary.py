@@ -1,0 +1,92 @@
+"""The ``canary:`` section: a canary traffic log and the rules comparing its two arms.
+
+:class:`CanarySpec` takes baseline-relative :class:`~gatekit.policy.specs.metrics.MetricRule`
+rules only, on metrics computed from rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from gatekit.policy.specs.common import Spec
+from gatekit.policy.specs.metrics import MetricRule
+
+
+class CanarySpec(Spec):
+    """A canary traffic log: rows served by the candidate or by production, with their outcomes.
+
+    Each rule compares the candidate arm with the production arm (unpaired: different rows), by a
+    percentile bootstrap that resamples each arm on its own, stratified by class.
+
+    Parameters
+    ----------
+    data : str
+        The traffic log, ``.csv`` or ``.parquet`` (relative to the policy).
+    arm : str
+        Column naming which model served the row (default ``arm``).
+    candidate_arm, baseline_arm : str, int or bool
+        Values of ``arm`` for the candidate and for production (defaults ``candidate``, ``production``);
+        compared in the normal label form (``1``, ``1.0`` and ``"1"`` are the same arm).
+    target : str
+        Outcome column.
+    positive_label : str, int or bool, optional
+        As in ``inputs``.
+    score, prediction : str, optional
+        Column holding the served model's score (or label); one of them.
+    sensitive : str or list of str
+        Sensitive columns for fairness rules.
+    min_rows_per_arm : int
+        Fewer rows in an arm make every rule not computable (too small to decide); default 100.
+    rules : list of MetricRule
+        Baseline-relative rules (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms).
+    """
+
+    data: str
+    arm: str = "arm"
+    candidate_arm: str | int | bool = "candidate"
+    baseline_arm: str | int | bool = "production"
+    target: str
+    positive_label: str | int | bool | None = None
+    score: str | None = None
+    prediction: str | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    min_rows_per_arm: int = Field(default=100, ge=2)
+    rules: list[MetricRule] = Field(min_length=1)
+
+    @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _checks(self, info: ValidationInfo) -> CanarySpec:
+        if (self.score is None) == (self.prediction is None):
+            raise PydanticCustomError("canary", "give one of canary score and prediction (the served model's "
+                                      "output column)", {})
+        if self.candidate_arm == self.baseline_arm:
+            raise PydanticCustomError("canary", "candidate_arm and baseline_arm must differ", {})
+        absolute = [r.name for r in self.rules if r.relative is None]
+        if absolute:
+            raise PydanticCustomError("canary", "canary rules compare the two arms: use max_drop, max_increase or "
+                                      "within (or their _pct forms), not op/value ({names})",
+                                      {"names": ", ".join(absolute)})
+        registry = (info.context or {}).get("registry")
+        for r in self.rules:
+            res = registry.resolve(r.name) if registry is not None else None
+            if res is not None and (res.spec.fn is None or res.spec.section == "rollout"):
+                raise PydanticCustomError(
+                    "canary", "{name} cannot be compared between canary arms: {why}",
+                    {"name": repr(r.name), "why": "it is not computed from rows" if res.spec.fn is None
+                     else "a shadow metric compares two models on the same rows"})
+        delong = [r.name for r in self.rules if r.interval == "delong"]
+        if delong:
+            raise PydanticCustomError("canary", "the arms hold different rows, so DeLong's paired test does not "
+                                      "apply; use interval: bootstrap ({names})", {"names": ", ".join(delong)})
+        return self
+
+    def rule_count(self) -> int:
+        """Return the number of rules comparing the two arms."""
+        return len(self.rules)

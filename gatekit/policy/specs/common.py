@@ -1,0 +1,107 @@
+"""Shared building blocks of the policy spec models.
+
+The :class:`Spec` base class (frozen, strict, unknown keys rejected), the ``op`` and ``on_fail``
+validators, the unknown-metric error with its did-you-mean, the :data:`LogicalType` column type
+shared by the compatibility and data-quality sections, and :class:`AlertSpec`, which metric rules,
+gates and the policy itself all take.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from gatekit.core.results import OnFail
+from gatekit.policy.expressions import OPS
+
+_OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
+
+
+class Spec(BaseModel):
+    """Base of all spec models: frozen, strict, unknown keys rejected (the loader adds a suggestion)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def _unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError:
+    close = registry.suggest(name)
+    hint = f"; did you mean {close!r}?" if close else ""
+    return PydanticCustomError(
+        "unknown_metric", "unknown metric {name}{where}{hint} (`gatekit metrics` lists the valid names)",
+        {"name": repr(name), "where": where, "hint": hint},
+    )
+
+
+def _check_op(v: str) -> str:
+    if v not in OPS:
+        close = difflib.get_close_matches(v, OPS, n=1, cutoff=0.3)
+        guess = _OP_TYPOS.get(v.strip()) or (close[0] if close else None)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        raise PydanticCustomError(
+            "unknown_op", "unknown op {op}{hint} Use one of: {ops}",
+            {"op": repr(v), "hint": hint or ".", "ops": ", ".join(OPS)},
+        )
+    return v
+
+
+def _on_fail_value(v: Any) -> Any:
+    if isinstance(v, str) and v in ("block", "warn"):
+        return OnFail(v)
+    if isinstance(v, OnFail):
+        return v
+    raise PydanticCustomError("on_fail", "on_fail must be 'block' or 'warn', not {v}", {"v": repr(v)})
+
+
+OnFailField = Annotated[OnFail, BeforeValidator(_on_fail_value)]
+"""``block`` or ``warn``; any other value is an error naming it."""
+
+
+def _logical_type(v: Any) -> str:
+    from gatekit.data.logical_types import normalize_type
+
+    if not isinstance(v, str):
+        raise PydanticCustomError("type_name", "a type must be a name such as float, not {v}", {"v": repr(v)})
+    try:
+        return normalize_type(v)
+    except ValueError as exc:
+        raise PydanticCustomError("type_name", "{msg}", {"msg": str(exc)}) from None
+
+
+LogicalType = Annotated[str, BeforeValidator(_logical_type)]
+"""A logical column type (:mod:`gatekit.data.logical_types`), aliases such as ``str`` or ``int`` accepted."""
+
+
+class AlertSpec(Spec):
+    """Alert on repeated failures: a rule that failed in ``after`` of the last ``within`` runs of the policy.
+
+    The current run counts as one of the ``within`` runs and must itself have failed (an alert fires on a
+    failure, never on a pass). A failure is any status but ``pass`` and ``skipped`` (fail closed:
+    ``error`` and ``not_computable`` count). Runs are those of the same policy name in the history store,
+    any version.
+
+    Parameters
+    ----------
+    after : int
+        Failures needed, 1 <= after <= within (e.g. 3).
+    within : int
+        Window of most recent runs, current included (e.g. 5), at most 1000.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        ``after`` greater than ``within``.
+    """
+
+    after: int = Field(ge=1)
+    within: int = Field(ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _order(self) -> AlertSpec:
+        if self.after > self.within:
+            raise PydanticCustomError("alert", "alert.after ({after}) cannot exceed alert.within ({within}): "
+                                      "it counts failures among the last `within` runs",
+                                      {"after": self.after, "within": self.within})
+        return self

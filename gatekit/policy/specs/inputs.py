@@ -1,0 +1,115 @@
+"""The ``inputs:`` section: where the run's data, model and baseline results are.
+
+:class:`BaselineSpec` (the production model's results on the evaluation rows) and
+:class:`InputsSpec`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from gatekit.policy.specs.common import Spec
+
+
+class BaselineSpec(Spec):
+    """The production (baseline) model's results on the evaluation rows. Paths are relative to the policy.
+
+    Give one of ``score``, ``prediction`` and ``model`` (the baseline scored on the same rows: shadow
+    mode, paired comparisons), and/or ``metrics`` (its figures, e.g. a load test's latency, for metrics
+    gatekit cannot compute from the rows).
+
+    Parameters
+    ----------
+    score : str, optional
+        Column of ``inputs.data`` holding the production model's score (probability or forecast).
+    prediction : str, optional
+        Column of ``inputs.data`` holding the production model's predicted labels / forecasts.
+    model : str, optional
+        The production model artifact; gatekit scores the evaluation rows with it (same loading rules
+        as ``inputs.model``).
+    model_sha256 : str, optional
+        Expected sha256 of the production model file.
+    trust_model : bool
+        Allow loading a pickle-based production model without a hash.
+    metrics : str, optional
+        JSON file of the production model's metrics, ``{"latency_p95_ms": 41.2, ...}``.
+    """
+
+    score: str | None = None
+    prediction: str | None = None
+    model: str | None = None
+    model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    trust_model: bool = False
+    metrics: str | None = None
+
+    @model_validator(mode="after")
+    def _one_output(self) -> BaselineSpec:
+        given = [k for k in ("score", "prediction", "model") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise PydanticCustomError("baseline", "give one of baseline score, prediction and model, not {keys}",
+                                      {"keys": " and ".join(given)})
+        if not given and self.metrics is None:
+            raise PydanticCustomError("baseline", "a baseline needs score, prediction, model or metrics", {})
+        return self
+
+
+class InputsSpec(Spec):
+    """Where the run's inputs are. Paths are relative to the policy file.
+
+    Parameters
+    ----------
+    data : str, optional
+        Evaluation data set, ``.csv`` or ``.parquet``.
+    target : str, optional
+        Target column in ``data``.
+    positive_label : str, int or bool, optional
+        The target value that means "positive" (e.g. ``"yes"``). Inferred for 0/1, booleans and
+        yes/no or true/false text; required otherwise.
+    score : str, optional
+        Column holding the positive-class probability (classification) or the forecast (regression).
+    prediction : str, optional
+        Column holding predicted labels (classification) or the forecast (regression).
+    model : str, optional
+        Model artifact to score ``data``: ``.skops`` (loaded with skops' trusted-type check) or
+        ``.joblib`` / ``.pkl`` (loaded only when ``model_sha256`` matches or ``trust_model`` is true).
+    model_sha256 : str, optional
+        Expected sha256 of the model file.
+    trust_model : bool
+        Allow loading a pickle-based model without a hash (you vouch for its origin).
+    features : list of str, optional
+        Feature columns passed to the model; default the model's ``feature_names_in_``.
+    sensitive : str or list of str
+        Sensitive feature column(s) for fairness metrics.
+    metrics : str, optional
+        JSON file of metrics already computed, ``{"auc_roc": 0.91, ...}``.
+    reference : str, optional
+        Reference (training) data, ``.csv`` or ``.parquet``: the values data-quality rules compare with
+        (``max_unseen_share``) and drift.
+    task : {"classification", "regression"}, optional
+        Declared problem type; inferred from the target when absent.
+    baseline : BaselineSpec, optional
+        The production model's results on the same rows (for baseline-relative rules and shadow metrics).
+    """
+
+    data: str | None = None
+    target: str | None = None
+    positive_label: str | int | bool | None = None
+    score: str | None = None
+    prediction: str | None = None
+    model: str | None = None
+    model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    trust_model: bool = False
+    features: list[str] | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    metrics: str | None = None
+    reference: str | None = None
+    task: Literal["classification", "regression"] | None = None
+    baseline: BaselineSpec | None = None
+
+    @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v

@@ -1,0 +1,108 @@
+"""The top-level :class:`Policy`: a whole policy file, validated.
+
+It holds one optional spec per section, imported from the section modules of
+:mod:`gatekit.policy.specs`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gatekit.policy.specs.artifact import ArtifactSpec
+from gatekit.policy.specs.canary import CanarySpec
+from gatekit.policy.specs.common import AlertSpec, Spec
+from gatekit.policy.specs.compatibility import CompatibilitySpec
+from gatekit.policy.specs.data_quality import DataQualitySpec
+from gatekit.policy.specs.drift import DriftSpec
+from gatekit.policy.specs.gates import GateRule
+from gatekit.policy.specs.inputs import InputsSpec
+from gatekit.policy.specs.metrics import MetricRule
+from gatekit.policy.specs.operational import OperationalSpec
+from gatekit.policy.specs.robustness import RobustnessSpec
+from gatekit.policy.specs.security import SecuritySpec
+
+
+class Policy(Spec):
+    """A gatekit policy (the YAML file), validated.
+
+    Parameters
+    ----------
+    version : int or str
+        The policy's own version (recorded in the report), e.g. ``1`` or ``"2.3.0"``.
+    extends : str or list of str, optional
+        Base policies merged under this one (relative to this file); see
+        :func:`gatekit.policy.loader.merge_policies`. Resolved before validation, so never set here.
+    name : str, optional
+        Policy name; defaults to the file's stem.
+    strict : bool
+        Strict mode (default true): a block rule that is not a clean pass (error, not computable,
+        skipped, missing) blocks.
+    mode : {"enforce", "warn_only"}
+        ``warn_only`` pilots the policy: the report says what would have blocked, ``gatekit run`` exits 0
+        (as ``--warn-only``). Default ``enforce``.
+    decision_threshold : float
+        Score threshold for predicted labels (``score >= threshold``), default 0.5.
+    inputs : InputsSpec, optional
+    metrics : list of MetricRule
+    gates : list of GateRule
+    compatibility, drift, data_quality : optional
+        Section specs (see their classes).
+    canary : CanarySpec, optional
+        A canary traffic log and the rules comparing its two arms.
+    operational : OperationalSpec, optional
+        How latency, batch time and memory are measured (defaults apply without it).
+    artifact : ArtifactSpec, optional
+        Model file hash, signature and metadata checks.
+    security : SecuritySpec, optional
+        Personal data and licence checks.
+    robustness : RobustnessSpec, optional
+        Noise sensitivity and out-of-range inputs.
+    alert : AlertSpec, optional
+        Default repeated-failure alert for every check of the policy; a metric rule's or gate's own
+        ``alert:`` replaces it for that rule.
+    """
+
+    version: int | str
+    extends: str | list[str] | None = None
+    name: str | None = None
+    description: str | None = None
+    strict: bool = True
+    mode: Literal["enforce", "warn_only"] = "enforce"
+    decision_threshold: float = Field(default=0.5, ge=0, le=1)
+    inputs: InputsSpec | None = None
+    metrics: list[MetricRule] = Field(default_factory=list)
+    gates: list[GateRule] = Field(default_factory=list)
+    compatibility: CompatibilitySpec | None = None
+    drift: DriftSpec | None = None
+    data_quality: DataQualitySpec | None = None
+    canary: CanarySpec | None = None
+    operational: OperationalSpec | None = None
+    artifact: ArtifactSpec | None = None
+    security: SecuritySpec | None = None
+    robustness: RobustnessSpec | None = None
+    alert: AlertSpec | None = None
+
+    def rule_counts(self) -> dict[str, int]:
+        """Return the number of rules in each section this policy sets (settings blocks are left out).
+
+        A section is any field that is not one of :data:`META_FIELDS`: a list counts its items, a block its
+        ``rule_count()``; a block without ``rule_count`` (``operational:``) holds settings, not rules. Works
+        on a subclass with a plug-in's section too.
+        """
+        out: dict[str, int] = {}
+        for key in type(self).model_fields:
+            value = getattr(self, key)
+            if key in META_FIELDS or value is None or (isinstance(value, list) and not value):
+                continue
+            if isinstance(value, list):
+                out[key] = len(value)
+            elif hasattr(value, "rule_count"):
+                out[key] = int(value.rule_count())
+        return out
+
+
+META_FIELDS = frozenset({"version", "extends", "name", "description", "strict", "mode", "decision_threshold",
+                         "inputs", "alert"})
+"""Policy keys that configure the run itself rather than declare rules: never sections."""

@@ -1,0 +1,214 @@
+"""One workflow: ``gatekit run`` (the CLI) and ``gatekit.api.run`` give the same report for the same arguments.
+
+Each case runs one small policy on a metrics file both ways, the CLI through ``typer.testing.CliRunner``, and
+compares the JSON reports apart from what differs between any two runs (run id, times, durations, the history
+store's path): decision, checks, ``metadata.enforcement`` and ``metadata.exit_code`` included.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import gatekit
+from gatekit.api import StaleReportError, enforcement, exit_code
+from gatekit.cli import app
+from gatekit.core.errors import UsageError
+from gatekit.core.results import Decision
+from gatekit.history.config import history_url_from
+from gatekit.history.store import HistoryStore
+from tests.conftest import write_json, write_policy
+
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+SEED1 = POLICIES / "seed_exercise_1.yaml"
+BLOCKS = {"auc_roc": 0.91, "precision_at_0_5": 0.76, "fairness_demographic_parity_diff": 0.12,
+          "psi_feature_drift": 0.18, "latency_p95_ms": 130}  # README's run.json: block (parity) and a warn rule
+WARNS = {**BLOCKS, "fairness_demographic_parity_diff": 0.05}  # only the latency warn rule fails
+PILOT = """
+    version: 1
+    name: pilot
+    mode: warn_only
+    metrics:
+      - {name: auc_roc, op: ">=", value: 0.95, on_fail: block}
+      - {name: latency_p95_ms, op: "<=", value: 120, on_fail: warn}
+"""
+VOLATILE = ("run_id", "started_at", "finished_at", "duration_s")
+
+
+def _cli(*args: Any) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def _json(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "gate_report.json").read_text(encoding="utf-8"))
+
+
+def _comparable(doc: dict[str, Any]) -> dict[str, Any]:
+    """The report without what differs between any two runs of the same inputs."""
+    meta = dict(doc["metadata"])
+    for key in VOLATILE:
+        meta.pop(key, None)
+    if "history" in meta:
+        meta["history"] = {k: v for k, v in meta["history"].items() if k != "store"}
+    return {**doc, "metadata": meta}
+
+
+CASES = {
+    # name: (policy, metrics, CLI flags, API keyword arguments, decision, enforcement, exit code)
+    "enforced block": (None, BLOCKS, [], {}, "block", "enforced", 1),
+    "warn-only flag": (None, BLOCKS, ["--warn-only"], {"warn_only": True}, "block", "warn_only", 0),
+    "policy mode warn_only": (PILOT, BLOCKS, [], {}, "block", "warn_only", 0),
+    "fail-on-warn": (None, WARNS, ["--fail-on-warn"], {"fail_on_warn": True}, "warn", "fail_on_warn", 1),
+    "warn enforced": (None, WARNS, [], {}, "warn", "enforced", 0),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_cli_and_api_give_the_same_report(tmp_path: Path, case: str) -> None:
+    text, values, flags, kwargs, decision, mode, code = CASES[case]
+    policy = write_policy(tmp_path, text) if text else SEED1
+    metrics = write_json(tmp_path, values)
+    res = _cli("run", policy, "--metrics", metrics, "--out", tmp_path / "d1", "--no-history", *flags)
+    assert res.exit_code == code, res.output
+    report = gatekit.run(policy, metrics=metrics, out=tmp_path / "d2", **kwargs)
+    by_cli, by_api = _json(tmp_path / "d1"), _json(tmp_path / "d2")
+    assert by_cli["decision"] == by_api["decision"] == report.decision.value == decision
+    assert by_cli["checks"] == by_api["checks"]
+    for doc in (by_cli, by_api, report.to_dict()):
+        assert doc["metadata"]["enforcement"] == mode
+        assert doc["metadata"]["exit_code"] == code
+        assert doc["metadata"]["history"] == {"recorded": False, "error": "history is off"}
+    assert _comparable(by_cli) == _comparable(by_api)
+    assert sorted(p.name for p in (tmp_path / "d1").iterdir()) == sorted(p.name for p in (tmp_path / "d2").iterdir())
+
+
+def test_without_out_the_api_writes_nothing_and_still_records_enforcement(tmp_path: Path) -> None:
+    report = gatekit.run(SEED1, metrics=write_json(tmp_path, BLOCKS))
+    assert report.metadata["enforcement"] == "enforced" and report.metadata["exit_code"] == 1
+    assert not list(tmp_path.glob("**/gate_report.*"))
+
+
+@pytest.mark.parametrize(("text", "kwargs", "flags"), [
+    (None, {"warn_only": True, "fail_on_warn": True}, ["--warn-only", "--fail-on-warn"]),
+    (PILOT, {"fail_on_warn": True}, ["--fail-on-warn"]),
+])
+def test_contradictions_are_one_usage_error_with_the_same_text(tmp_path: Path, text: str | None,
+                                                               kwargs: dict[str, bool], flags: list[str]) -> None:
+    policy = write_policy(tmp_path, text) if text else SEED1
+    metrics = write_json(tmp_path, BLOCKS)
+    with pytest.raises(UsageError) as info:
+        gatekit.run(policy, metrics=metrics, out=tmp_path / "d2", **kwargs)
+    res = _cli("run", policy, "--metrics", metrics, "--out", tmp_path / "d1", "--no-history", *flags)
+    assert res.exit_code == 2
+    assert "invalid usage" in res.output and str(info.value) in " ".join(res.output.split())
+    assert not (tmp_path / "d1" / "gate_report.json").exists() and not (tmp_path / "d2" / "gate_report.json").exists()
+
+
+def test_history_through_the_api_records_the_run_as_the_cli_does(tmp_path: Path) -> None:
+    metrics = write_json(tmp_path, BLOCKS)
+    db1, db2 = tmp_path / "cli.db", tmp_path / "api.db"
+    res = _cli("run", SEED1, "--metrics", metrics, "--out", tmp_path / "d1", "--history", db1, "--warn-only")
+    assert res.exit_code == 0, res.output
+    report = gatekit.run(SEED1, metrics=metrics, out=tmp_path / "d2", history=db2, warn_only=True)
+    by_cli, by_api = _json(tmp_path / "d1"), _json(tmp_path / "d2")
+    for doc in (by_cli, by_api):
+        assert doc["metadata"]["history"]["recorded"] is True  # the reports were rewritten after recording
+    assert report.metadata["history"] == by_api["metadata"]["history"]
+    assert _comparable(by_cli) == _comparable(by_api)
+    recorded = []
+    for db, doc in ((db1, by_cli), (db2, by_api)):
+        with HistoryStore(history_url_from(str(db), tmp_path), create=False) as store:
+            (run,) = store.runs(policy="seed_exercise_1")
+        assert run.run_id == doc["metadata"]["run_id"]
+        recorded.append(run)
+    cli_run, api_run = recorded
+    assert (cli_run.decision, cli_run.enforcement, cli_run.exit_code) == ("block", "warn_only", 0)
+    assert (api_run.decision, api_run.enforcement, api_run.exit_code) == ("block", "warn_only", 0)
+    assert [(c["key"], c["status"], c["observed"]) for c in cli_run.checks] == \
+        [(c["key"], c["status"], c["observed"]) for c in api_run.checks]
+
+
+def test_the_api_records_nothing_by_default(tmp_path: Path) -> None:
+    """Not even in the store that GATEKIT_HISTORY_URL (set for the tests) or gatekit.toml name: that is the CLI's."""
+    import os
+
+    policy = write_policy(tmp_path, "version: 1\nname: api_default_unrecorded\nmetrics:\n"
+                                    "  - {name: auc_roc, op: '>=', value: 0.9}\n")
+    for kwargs in ({}, {"history": "off"}):
+        report = gatekit.run(policy, metrics=write_json(tmp_path, BLOCKS), **kwargs)
+        assert report.metadata["history"] == {"recorded": False, "error": "history is off"}
+    env_store = Path(os.environ["GATEKIT_HISTORY_URL"])
+    if env_store.exists():
+        with HistoryStore(history_url_from(str(env_store), tmp_path), create=False) as store:
+            assert store.runs(policy="api_default_unrecorded") == []
+
+
+def test_alerts_read_the_history_before_the_run_is_added(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, """
+        version: 1
+        name: alerting
+        alert: {after: 2, within: 3}
+        metrics:
+          - {name: auc_roc, op: ">=", value: 0.95, on_fail: block}
+    """)
+    metrics, db = write_json(tmp_path, BLOCKS), tmp_path / "h.db"
+    first = gatekit.run(policy, metrics=metrics, history=db)
+    assert first.metadata["alerts"] == {"fired": []}  # one failure of two needed: its own run is counted once
+    second = gatekit.run(policy, metrics=metrics, history=db)
+    (alert,) = second.metadata["alerts"]["fired"]
+    assert alert["failures"] == 2 and alert["failed_runs"] == [first.metadata["run_id"], second.metadata["run_id"]]
+    assert alert["delivered"] is None  # no webhook configured
+
+
+def test_the_api_clears_stale_reports_and_lists_what_it_wrote(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    for stale in ("gate_report.junit.xml", "gate_report.md", "evidently_drift.html"):
+        (out / stale).write_text("old", encoding="utf-8")
+    written: dict[str, Path] = {}
+    gatekit.run(SEED1, metrics=write_json(tmp_path, BLOCKS), out=out, written=written)
+    assert sorted(p.name for p in out.iterdir()) == ["gate_report.html", "gate_report.json"]
+    assert written == {"json": out / "gate_report.json", "html": out / "gate_report.html"}
+
+
+def test_reports_root_is_the_clis_default_folder(tmp_path: Path) -> None:
+    written: dict[str, Path] = {}
+    report = gatekit.run(SEED1, metrics=write_json(tmp_path, BLOCKS), reports_root=tmp_path / "reports",
+                         formats="json", written=written)
+    assert written == {"json": tmp_path / "reports" / report.metadata["run_id"] / "gate_report.json"}
+    with pytest.raises(UsageError, match="not both"):
+        gatekit.run(SEED1, metrics=write_json(tmp_path, BLOCKS), out=tmp_path / "x", reports_root=tmp_path)
+
+
+def test_an_out_that_is_a_file_or_a_stale_report_that_stays(tmp_path: Path) -> None:
+    metrics = write_json(tmp_path, BLOCKS)
+    with pytest.raises(UsageError, match="exists and is not a folder"):
+        gatekit.run(SEED1, metrics=metrics, out=metrics)
+    (tmp_path / "out" / "gate_report.json").mkdir(parents=True)  # a folder where the report goes
+    (tmp_path / "out" / "gate_report.json" / "x").write_text("x", encoding="utf-8")
+    with pytest.raises(StaleReportError) as info:
+        gatekit.run(SEED1, metrics=metrics, out=tmp_path / "out")
+    assert isinstance(info.value, OSError) and info.value.folder == tmp_path / "out"
+    res = _cli("run", SEED1, "--metrics", metrics, "--out", tmp_path / "out", "--no-history")
+    assert res.exit_code == 2 and f"cannot remove the previous report in {tmp_path / 'out'}" in res.output
+
+
+@pytest.mark.parametrize(("decision", "fail_on_warn", "warn_only", "code"), [
+    (Decision.PASS, False, False, 0), (Decision.WARN, False, False, 0), (Decision.BLOCK, False, False, 1),
+    (Decision.WARN, True, False, 1), (Decision.PASS, True, False, 0), (Decision.BLOCK, False, True, 0),
+    (Decision.WARN, False, True, 0), ("block", False, False, 1),
+])
+def test_exit_code(decision: Decision | str, fail_on_warn: bool, warn_only: bool, code: int) -> None:
+    assert exit_code(decision, fail_on_warn=fail_on_warn, warn_only=warn_only) == code
+
+
+def test_enforcement_without_a_policy() -> None:
+    assert enforcement() == "enforced"
+    assert enforcement(warn_only=True) == "warn_only"
+    assert enforcement(fail_on_warn=True) == "fail_on_warn"
+    with pytest.raises(UsageError, match="contradict"):
+        enforcement(warn_only=True, fail_on_warn=True)
