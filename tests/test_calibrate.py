@@ -22,7 +22,8 @@ import pytest
 from typer.testing import CliRunner
 
 from gatekit.cli import app
-from gatekit.history.store import RunView, _trend
+from gatekit.history.runs import RunView
+from gatekit.history.summary import trend
 from gatekit.history.thresholds import calibrate, propose_limit, roundest, rule_keys
 from gatekit.policy import load_policy
 
@@ -695,18 +696,18 @@ def _gates(doc: dict[str, Any], policy: str) -> dict[str, dict[str, Any]]:
 
 def test_trend_slope_by_hand() -> None:
     # x = 0..3, y = 1..4: Sxy = 2.25 + 0.25 + 0.25 + 2.25 = 5, Sxx = 5 -> slope 1
-    t = _trend([1, 2, 3, 4], ">=")
+    t = trend([1, 2, 3, 4], ">=")
     assert t["slope_per_run"] == pytest.approx(1.0) and t["direction"] == "improving"
     assert (t["points"], t["first"], t["last"], t["min"], t["max"]) == (4, 1, 4, 1, 4)
-    assert _trend([1, 2, 3, 4], "<=")["direction"] == "worsening"
-    assert _trend([4, 3, 2, 1], "<")["direction"] == "improving"
-    assert _trend([4, 3, 2, 1], ">")["direction"] == "worsening"
-    assert _trend([1, 2, 3, 4], None)["direction"] == "rising"
+    assert trend([1, 2, 3, 4], "<=")["direction"] == "worsening"
+    assert trend([4, 3, 2, 1], "<")["direction"] == "improving"
+    assert trend([4, 3, 2, 1], ">")["direction"] == "worsening"
+    assert trend([1, 2, 3, 4], None)["direction"] == "rising"
     # a gap keeps the run index: x = 0, 2, 3, y = 1, 3, 4 -> Sxy = Sxx = 42/9 -> slope 1
-    assert _trend([1, None, 3, 4], ">=")["slope_per_run"] == pytest.approx(1.0)
+    assert trend([1, None, 3, 4], ">=")["slope_per_run"] == pytest.approx(1.0)
     # equal values are flat; two points are no trend
-    assert (_trend([0.3] * 4, "<")["direction"], _trend([0.3] * 4, "<")["slope_per_run"]) == ("flat", 0.0)
-    assert (_trend([1, 2], ">=")["direction"], _trend([1, 2], ">=")["slope_per_run"]) == ("unknown", None)
+    assert (trend([0.3] * 4, "<")["direction"], trend([0.3] * 4, "<")["slope_per_run"]) == ("flat", 0.0)
+    assert (trend([1, 2], ">=")["direction"], trend([1, 2], ">=")["slope_per_run"]) == ("unknown", None)
 
 
 def test_history_json_counts_hit_rate_and_trend(store: dict[str, Any]) -> None:

@@ -19,7 +19,9 @@ import pytest
 from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 from gatekit.history.alerts import evaluate_alerts, post_webhook, record_and_alert
 from gatekit.history.config import load_config
-from gatekit.history.store import HistoryError, HistoryStore, _Base, check_keys
+from gatekit.history.records import Base
+from gatekit.history.runs import check_keys
+from gatekit.history.store import HistoryError, HistoryStore
 from gatekit.policy import load_policy
 from tests.conftest import run_cli, write_json, write_policy
 
@@ -43,7 +45,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     u = _postgres_url()
     store = HistoryStore(u)
-    _Base.metadata.drop_all(store.engine)  # every test starts from an empty database
+    Base.metadata.drop_all(store.engine)  # every test starts from an empty database
     store.close()
     yield u
 
@@ -96,7 +98,8 @@ def test_a_process_killed_before_commit_leaves_nothing(url: str, tmp_path: Path)
     script = textwrap.dedent(f"""
         import os
         from sqlalchemy.orm import Session
-        from gatekit.history.store import HistoryStore, RunRecord, CheckRecord
+        from gatekit.history.records import CheckRecord, RunRecord
+        from gatekit.history.store import HistoryStore
         from datetime import datetime, timezone
         st = HistoryStore({url!r}); st.ensure_schema()
         s = Session(st.engine); s.begin()

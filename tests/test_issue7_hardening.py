@@ -29,7 +29,10 @@ from gatekit.cli import app
 from gatekit.core.results import CheckResult, Decision, GateReport, OnFail, Status
 from gatekit.history.alerts import post_webhook, record_and_alert, webhook_payload
 from gatekit.history.config import history_url_from, load_config
-from gatekit.history.store import CheckRecord, HistoryError, HistoryStore, RunRecord, RunView, _trend, summarize
+from gatekit.history.records import CheckRecord, RunRecord
+from gatekit.history.runs import RunView
+from gatekit.history.store import HistoryError, HistoryStore
+from gatekit.history.summary import summarize, trend
 from gatekit.history.thresholds import propose_limit
 from gatekit.history.views import render_markdown
 from gatekit.policy import load_policy
@@ -523,7 +526,7 @@ def test_nan_and_infinite_metrics_are_stored_without_a_value(tmp_path: Path) -> 
 
 
 def test_the_trend_of_huge_values_is_not_flat() -> None:
-    assert _trend([1e308, 0.0, 1.7e308, 1e308], "<=")["direction"] != "flat"
+    assert trend([1e308, 0.0, 1.7e308, 1e308], "<=")["direction"] != "flat"
 
 
 # --------------------------------------------------------------------------------------------------------------

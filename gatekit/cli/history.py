@@ -58,7 +58,8 @@ def history(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"history": store}  # `gatekit history --history X mark ...` reads the same store
         return
-    from gatekit.history.store import HistoryError, summarize
+    from gatekit.history.store import HistoryError
+    from gatekit.history.summary import summarize
     from gatekit.history.views import render_markdown, render_table
 
     if format not in ("table", "json", "markdown"):

@@ -18,7 +18,7 @@ from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import AlertSpec
 
 if TYPE_CHECKING:  # the history module loads SQLAlchemy: only when a run is recorded
-    from gatekit.history.store import RunView
+    from gatekit.history.runs import RunView
 
 _RULE_LISTS = {"metrics": "metrics", "gates": "gates", "canary.rules": "canary"}
 
@@ -67,7 +67,7 @@ def evaluate_alerts(report: Any, policy: LoadedPolicy, previous: list[RunView]) 
         last ``within`` runs counting this one; a run in which the check did not appear counts as no
         failure.
     """
-    from gatekit.history.store import check_keys
+    from gatekit.history.runs import check_keys
 
     out = []
     run_id = report.metadata.get("run_id")

@@ -15,35 +15,34 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
     create_engine,
     event,
     select,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from gatekit.core.decision import FAILED
 from gatekit.core.errors import GatekitError, Problem
 from gatekit.core.formatting import rule_text
-
-SCHEMA_VERSION = 2
-"""1: the first tables; 2: ``gatekit_checks.rule`` and ``gatekit_alerts.ongoing`` added (migrated in place)."""
+from gatekit.history.records import (
+    SCHEMA_VERSION,
+    AlertRecord,
+    Base,
+    CheckRecord,
+    RunRecord,
+    SchemaRow,
+    migrate,
+    utc,
+    view,
+)
+from gatekit.history.runs import RunView, check_keys
 
 
 class HistoryError(GatekitError):
@@ -53,151 +52,12 @@ class HistoryError(GatekitError):
         super().__init__([Problem(message)])
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class RunRecord(_Base):
-    """One gate run."""
-
-    __tablename__ = "gatekit_runs"
-    run_id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    policy_name: Mapped[str] = mapped_column(Text, index=True)
-    policy_version: Mapped[str] = mapped_column(Text)
-    policy_sha256: Mapped[str] = mapped_column(String(64))
-    policy_path: Mapped[str | None] = mapped_column(Text)
-    decision: Mapped[str] = mapped_column(String(10))
-    reason: Mapped[str] = mapped_column(Text)
-    enforcement: Mapped[str | None] = mapped_column(String(20))
-    exit_code: Mapped[int | None] = mapped_column(Integer)
-    model_sha256: Mapped[str | None] = mapped_column(String(64))
-    data_sha256: Mapped[str | None] = mapped_column(String(64))
-    files_json: Mapped[str] = mapped_column(Text)
-    reproducibility_sha256: Mapped[str | None] = mapped_column(String(64))
-    gatekit_version: Mapped[str | None] = mapped_column(Text)
-    legitimate: Mapped[bool | None] = mapped_column(Boolean)
-    checks: Mapped[list[CheckRecord]] = relationship(back_populates="run", cascade="all, delete-orphan",
-                                                     order_by="CheckRecord.position")
-    alerts: Mapped[list[AlertRecord]] = relationship(back_populates="run", cascade="all, delete-orphan")
-
-
-class CheckRecord(_Base):
-    """One check of a run."""
-
-    __tablename__ = "gatekit_checks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("gatekit_runs.run_id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column(Integer)
-    key: Mapped[str] = mapped_column(Text)
-    section: Mapped[str] = mapped_column(Text)
-    name: Mapped[str] = mapped_column(Text)
-    metric: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))
-    on_fail: Mapped[str] = mapped_column(String(10))
-    observed: Mapped[float | None] = mapped_column(Float)
-    op: Mapped[str | None] = mapped_column(String(10))
-    threshold: Mapped[float | None] = mapped_column(Float)
-    margin: Mapped[float | None] = mapped_column(Float)
-    rule: Mapped[str | None] = mapped_column(Text)
-    message: Mapped[str] = mapped_column(Text)
-    run: Mapped[RunRecord] = relationship(back_populates="checks")
-    __table_args__ = (Index("ix_gatekit_checks_run", "run_id"), Index("ix_gatekit_checks_key", "key"))
-
-
-class AlertRecord(_Base):
-    """A repeated-failure alert a run raised."""
-
-    __tablename__ = "gatekit_alerts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("gatekit_runs.run_id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(Text)
-    failures: Mapped[int] = mapped_column(Integer)
-    window: Mapped[int] = mapped_column(Integer)
-    after: Mapped[int] = mapped_column(Integer)
-    delivered: Mapped[bool | None] = mapped_column(Boolean)
-    delivery: Mapped[str | None] = mapped_column(Text)
-    ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
-    run: Mapped[RunRecord] = relationship(back_populates="alerts")
-
-
-class _SchemaRow(_Base):
-    __tablename__ = "gatekit_schema"
-    key: Mapped[str] = mapped_column(String(50), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
-
-
-def check_keys(checks: Iterable[Any]) -> list[str]:
-    """Stable identity of each check across runs: ``section/name/op``, plus ``#k`` for the k-th repeat.
-
-    A rule keeps its key when its threshold or severity changes (calibration, escalation from warn to
-    block), so its history continues; two rules on the same metric with the same operator are told apart
-    by their order.
-
-    Parameters
-    ----------
-    checks : iterable of CheckResult or mapping
-        Objects with ``section``, ``name`` and ``op`` (attributes or keys), in report order.
-    """
-    seen: dict[str, int] = {}
-    out = []
-    for c in checks:
-        get = c.get if isinstance(c, dict) else (lambda k, c=c: getattr(c, k))
-        base = f"{get('section')}/{get('name')}/{get('op') or '-'}"
-        seen[base] = seen.get(base, 0) + 1
-        out.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
-    return out
-
-
 def _finite(x: Any) -> float | None:
     try:
         f = float(x)
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def _utc(dt: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
-
-
-@dataclass
-class RunView:
-    """A recorded run as read back (plain data, detached from the database)."""
-
-    run_id: str
-    started_at: datetime
-    policy_name: str
-    policy_version: str
-    policy_sha256: str
-    decision: str
-    reason: str
-    enforcement: str | None
-    model_sha256: str | None
-    data_sha256: str | None
-    legitimate: bool | None
-    policy_path: str | None = None
-    exit_code: int | None = None
-    reproducibility_sha256: str | None = None
-    gatekit_version: str | None = None
-    recorded_at: datetime | None = None
-    files: dict[str, Any] = field(default_factory=dict)
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready mapping (times in ISO 8601, UTC)."""
-        return {"run_id": self.run_id, "started_at": self.started_at.isoformat(timespec="seconds"),
-                "policy_name": self.policy_name, "policy_version": self.policy_version,
-                "policy_sha256": self.policy_sha256, "decision": self.decision, "reason": self.reason,
-                "enforcement": self.enforcement, "model_sha256": self.model_sha256,
-                "data_sha256": self.data_sha256, "files": self.files, "legitimate": self.legitimate,
-                "policy_path": self.policy_path, "exit_code": self.exit_code,
-                "reproducibility_sha256": self.reproducibility_sha256, "gatekit_version": self.gatekit_version,
-                "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
-                "checks": self.checks, "alerts": self.alerts}
 
 
 class HistoryStore:
@@ -296,11 +156,11 @@ class HistoryStore:
         for attempt in range(5):
             try:
                 if self._create:
-                    _Base.metadata.create_all(self.engine)  # checkfirst; a concurrent creator may win the race
+                    Base.metadata.create_all(self.engine)  # checkfirst; a concurrent creator may win the race
                 with Session(self.engine) as s, s.begin():
-                    row = s.get(_SchemaRow, "schema_version")
+                    row = s.get(SchemaRow, "schema_version")
                     if row is None:
-                        s.add(_SchemaRow(key="schema_version", value=str(SCHEMA_VERSION)))
+                        s.add(SchemaRow(key="schema_version", value=str(SCHEMA_VERSION)))
                     else:
                         try:
                             version = int(row.value)
@@ -312,7 +172,7 @@ class HistoryStore:
                                                f"written by a newer gatekit; this one reads version "
                                                f"{SCHEMA_VERSION}: upgrade gatekit")
                         if version < SCHEMA_VERSION:
-                            _migrate(s, version)
+                            migrate(s, version)
                             row.value = str(SCHEMA_VERSION)
                 self._ready = True
                 return
@@ -350,7 +210,7 @@ class HistoryStore:
         files = meta.get("inputs", {}).get("files", {})
         pol = meta.get("policy", {})
         run = RunRecord(
-            run_id=meta["run_id"], started_at=_utc(datetime.fromisoformat(meta["started_at"])),
+            run_id=meta["run_id"], started_at=utc(datetime.fromisoformat(meta["started_at"])),
             recorded_at=datetime.now(timezone.utc), policy_name=str(pol.get("name")),
             policy_version=str(pol.get("version")), policy_sha256=str(pol.get("sha256")),
             policy_path=pol.get("path"), decision=report.decision.value, reason=report.reason,
@@ -411,7 +271,7 @@ class HistoryStore:
         try:
             with Session(self.engine) as s:
                 rows = s.scalars(q).all()
-                out = [_view(r) for r in rows]
+                out = [view(r) for r in rows]
         except sa_exc.SQLAlchemyError as exc:
             raise self._fail("read it", exc) from None
         except (ValueError, TypeError) as exc:  # a row another program wrote ('yesterday' as a time)
@@ -470,20 +330,6 @@ def mask_url(url: str) -> str:
     return re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&]*", r"\1***", masked)
 
 
-def _migrate(session: Session, version: int) -> None:
-    """Bring a store written by an older gatekit up to :data:`SCHEMA_VERSION` (columns are only ever added)."""
-    from sqlalchemy import inspect, text
-
-    conn = session.connection()
-    if version < 2:
-        have = {c["name"] for c in inspect(conn).get_columns("gatekit_checks")}
-        if "rule" not in have:
-            conn.execute(text("ALTER TABLE gatekit_checks ADD COLUMN rule TEXT"))
-        have = {c["name"] for c in inspect(conn).get_columns("gatekit_alerts")}
-        if "ongoing" not in have:
-            conn.execute(text("ALTER TABLE gatekit_alerts ADD COLUMN ongoing BOOLEAN NOT NULL DEFAULT FALSE"))
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -496,104 +342,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _view(r: RunRecord) -> RunView:
-    return RunView(
-        run_id=r.run_id, started_at=_utc(r.started_at), policy_name=r.policy_name, policy_version=r.policy_version,
-        policy_sha256=r.policy_sha256, decision=r.decision, reason=r.reason, enforcement=r.enforcement,
-        model_sha256=r.model_sha256, data_sha256=r.data_sha256, legitimate=r.legitimate, policy_path=r.policy_path,
-        exit_code=r.exit_code, reproducibility_sha256=r.reproducibility_sha256, gatekit_version=r.gatekit_version,
-        recorded_at=_utc(r.recorded_at), files=json.loads(r.files_json or "{}"),
-        checks=[{"key": c.key, "section": c.section, "name": c.name, "metric": c.metric, "status": c.status,
-                 "on_fail": c.on_fail, "observed": c.observed, "op": c.op, "threshold": c.threshold,
-                 "margin": c.margin, "rule": c.rule, "message": c.message} for c in r.checks],
-        alerts=[{"key": a.key, "failures": a.failures, "within": a.window, "after": a.after,
-                 "delivered": a.delivered, "delivery": a.delivery, "ongoing": a.ongoing} for a in r.alerts])
-
-
-_SPARK = "▁▂▃▄▅▆▇█"
-
-
-def _sparkline(values: Sequence[float | None]) -> str:
-    """One character per run, low to high (``·`` where the run has no value)."""
-    finite = [v for v in values if v is not None]
-    if not finite:
-        return ""
-    lo, hi = min(finite), max(finite)
-    if hi == lo:
-        return "".join("·" if v is None else _SPARK[3] for v in values)
-    return "".join("·" if v is None else _SPARK[min(7, int((v - lo) / (hi - lo) * 8))] for v in values)
-
-
-def _trend(values: Sequence[float | None], op: str | None) -> dict[str, Any]:
-    """Least-squares slope of the observed value per run (numpy.polyfit, degree 1) and what it means."""
-    import numpy as np
-
-    pts = [(i, v) for i, v in enumerate(values) if v is not None]
-    out: dict[str, Any] = {"points": len(pts), "first": pts[0][1] if pts else None,
-                           "last": pts[-1][1] if pts else None,
-                           "min": min(v for _, v in pts) if pts else None,
-                           "max": max(v for _, v in pts) if pts else None,
-                           "slope_per_run": None, "direction": "unknown", "sparkline": _sparkline(values)}
-    if len(pts) < 3:
-        return out  # two points are a difference, not a trend
-    x = np.array([p[0] for p in pts], dtype=float)
-    y = np.array([p[1] for p in pts], dtype=float)
-    big = float(np.max(np.abs(y))) or 1.0  # fit on y / max|y|: values near 1e308 would overflow the sums
-    with np.errstate(all="ignore"):
-        slope = float(np.polyfit(x, y / big, 1)[0]) * big
-    out["slope_per_run"] = slope
-    with np.errstate(all="ignore"):
-        scale = max(abs(float(np.mean(y / big))) * big, float(np.ptp(y / big)) * big, 1e-12)
-    if abs(slope) * (x[-1] - x[0]) <= 1e-9 * scale:
-        out["direction"], out["slope_per_run"] = "flat", 0.0  # least squares leaves 1e-16 on equal values
-    elif op in (">=", ">", "<=", "<"):
-        better = slope > 0 if op in (">=", ">") else slope < 0
-        out["direction"] = "improving" if better else "worsening"
-    else:
-        out["direction"] = "rising" if slope > 0 else "falling"
-    return out
-
-
-def summarize(runs: Sequence[RunView]) -> dict[str, Any]:
-    """Per-gate counts, hit rate and trend over recorded runs.
-
-    Parameters
-    ----------
-    runs : sequence of RunView
-        Oldest first (as :meth:`HistoryStore.runs` returns them).
-
-    Returns
-    -------
-    dict
-        ``runs`` (count), ``decisions`` (pass / warn / block counts), ``policies`` (names and versions
-        seen), and ``gates``: one entry per check key in order of first appearance, with ``pass``, ``warn``,
-        ``block`` and ``skipped`` counts (a failed, errored or not-computable check counts under its rule's
-        severity), ``runs`` (runs the check appeared in), ``hit_rate`` = (warn + block) / runs, the
-        ``observed`` values per run (None where absent or without a value), the latest ``op`` and
-        ``threshold``, and ``trend`` (first, last, min, max, least-squares slope per run, direction
-        relative to the rule's operator, sparkline).
-    """
-    gates: dict[str, dict[str, Any]] = {}
-    decisions = {"pass": 0, "warn": 0, "block": 0}
-    for idx, run in enumerate(runs):
-        decisions[run.decision] = decisions.get(run.decision, 0) + 1
-        for c in run.checks:
-            g = gates.setdefault(c["key"], {"key": c["key"], "section": c["section"], "name": c["name"],
-                                             "metric": c["metric"], "runs": 0, "pass": 0, "warn": 0, "block": 0,
-                                             "skipped": 0, "observed": [None] * len(runs)})
-            g["runs"] += 1
-            g["op"], g["threshold"], g["on_fail"], g["rule"] = c["op"], c["threshold"], c["on_fail"], c.get("rule")
-            if c["status"] == "pass":
-                g["pass"] += 1
-            elif c["status"] in FAILED:
-                g[c["on_fail"]] += 1
-            else:
-                g["skipped"] += 1
-            g["observed"][idx] = c["observed"]
-    for g in gates.values():
-        g["hit_rate"] = (g["warn"] + g["block"]) / g["runs"] if g["runs"] else None
-        g["trend"] = _trend(g["observed"], g["op"])
-    return {"runs": len(runs), "decisions": decisions,
-            "policies": sorted({f"{r.policy_name} v{r.policy_version}" for r in runs}),
-            "first_run": runs[0].run_id if runs else None, "last_run": runs[-1].run_id if runs else None,
-            "gates": list(gates.values())}

@@ -27,7 +27,7 @@ from typing import Any
 
 from gatekit.core.decision import evaluate_threshold
 from gatekit.core.results import Status
-from gatekit.history.store import RunView, check_keys
+from gatekit.history.runs import RunView, check_keys
 from gatekit.policy.loader import LoadedPolicy
 
 

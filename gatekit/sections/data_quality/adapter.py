@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,90 +25,14 @@ from gatekit.core.decision import evaluate_threshold
 from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.specs import ColumnRules, DataQualitySpec
+from gatekit.policy.specs import DataQualitySpec
+from gatekit.sections.data_quality.plan import Item, batches, custom_folder, plan, share, unique_names
 
 SECTION = "data_quality"
 EXAMPLES = 20
 
 
-@dataclass
-class _Item:
-    """One planned check: its expectation (or a verdict reached without one) and how to read the result."""
-
-    name: str
-    on_fail: OnFail
-    kind: str  # present, type, nulls, share, distinct, unique, rows, generic
-    column: str | None = None
-    threshold: float | None = None
-    expectation_type: str | None = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    description: str | None = None
-    bounds: tuple[float | None, float | None] | None = None
-    verdict: CheckResult | None = None  # decided before Great Expectations runs (missing column, bad kwargs)
-    expectation: Any = None
-    hint: str = ""
-    rule: str | None = None  # for column rules: present, type, max_null_fraction, range, allowed, ...
-
-
 MAX_TEXT = 200  # characters of one example value kept in the report
-
-_COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
-_ROW_ONLY = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
-
-
-def _item_columns(item: _Item) -> list[Any] | None:
-    """Return the columns an expectation reads, from its kwargs.
-
-    None when they cannot be told: a row_condition, or a table-level custom expectation.
-    """
-    kw = item.kwargs
-    if kw.get("row_condition") is not None:
-        return None
-    names: list[Any] = []
-    for key in _COLUMN_KWARGS:
-        val = kw.get(key)
-        if val is not None:
-            names.extend(val if isinstance(val, (list, tuple)) else [val])
-    if not names and item.expectation_type not in _ROW_ONLY:
-        return None
-    return names
-
-
-def _batches(items: list[_Item], frame: Any, plain: bool = False) -> list[tuple[Any, list[_Item]]]:
-    """Split the expectations into batches Great Expectations validates: one frame per column read alone.
-
-    Great Expectations' pandas engine copies the whole batch frame for every column expectation (its null
-    filter), so at a million rows, validating each single-column expectation on a one-column frame (same
-    rows, same index) saves most of that time and memory. Expectations that read several columns, have a
-    row_condition or whose columns cannot be told run on the frame restricted to the columns all of these
-    read (the whole frame when any of them cannot be told). Results never depend on the split:
-    ``plain`` (:attr:`gatekit.core.options.RunOptions.reference_paths`) validates everything on the whole
-    frame in one batch (the plain path).
-    """
-    if plain:
-        return [(frame, list(items))] if items else []
-    single: dict[Any, list[_Item]] = {}
-    rest: list[_Item] = []
-    rest_cols: list[Any] | None = []
-    for item in items:
-        cols = _item_columns(item)
-        if cols is not None and len(cols) == 1 and cols[0] in frame.columns:
-            single.setdefault(cols[0], []).append(item)
-            continue
-        rest.append(item)
-        if cols is None or any(c not in frame.columns for c in cols) or rest_cols is None:
-            rest_cols = None
-        else:
-            rest_cols.extend(c for c in cols if c not in rest_cols)
-    out = [(frame[[col]], group) for col, group in single.items()]
-    if rest:
-        if rest_cols is None:
-            part = frame
-        else:
-            part = frame[rest_cols or list(frame.columns[:1])]
-        out.append((part, rest))
-    return out
-
 
 def _plain(v: Any, finite: bool = False) -> Any:
     """Return plain Python data: numpy scalars unwrapped, other objects as text (``finite``: inf/NaN as text)."""
@@ -151,115 +74,6 @@ def _raised(info: Any) -> str | None:
     return None
 
 
-def _column_rules(spec: DataQualitySpec) -> dict[str, ColumnRules]:
-    rules = dict(spec.columns)
-    for col in spec.required_columns:
-        rules.setdefault(col, ColumnRules())
-    return rules
-
-
-def _plan(spec: DataQualitySpec, columns: list[str] | None) -> list[_Item]:
-    """Plan the checks of the section (``columns`` is None when there is no data: plan from the policy only)."""
-    items: list[_Item] = []
-    section_on_fail = spec.on_fail
-    row_count = spec.row_count
-    if row_count is None and spec.min_rows is not None:
-        from gatekit.policy.specs import RowCountSpec
-
-        row_count = RowCountSpec(min=spec.min_rows)
-    if row_count is not None and (row_count.min is not None or row_count.max is not None):
-        items.append(_Item("row_count", row_count.on_fail or section_on_fail, "rows",
-                           expectation_type="expect_table_row_count_to_be_between",
-                           kwargs={"min_value": row_count.min, "max_value": row_count.max},
-                           bounds=(row_count.min, row_count.max)))
-    for col, r in _column_rules(spec).items():
-        first = len(items)
-        _column_items(items, col, r, r.on_fail or section_on_fail, columns)
-        for item in items[first:]:
-            item.rule = item.name[len(col) + 1:]
-    if spec.max_null_fraction is not None and columns is not None:
-        own = {c for c, r in spec.columns.items() if r.max_null_fraction is not None}
-        for col in columns:
-            if col not in own:  # a column's own on_fail applies to every rule on it, this one included
-                col_rules = spec.columns.get(col)
-                sev = (col_rules.on_fail if col_rules is not None else None) or section_on_fail
-                items.append(_nulls(col, spec.max_null_fraction, sev, None))
-                items[-1].rule = "max_null_fraction"
-    for e in spec.expectations:
-        col = e.kwargs.get("column")
-        name = e.name or (f"{e.type}({col})" if isinstance(col, str) else e.type)
-        items.append(_Item(name, e.on_fail or section_on_fail, "generic", col if isinstance(col, str) else None,
-                           expectation_type=e.type, kwargs=dict(e.kwargs), description=e.description))
-    return items
-
-
-def _column_items(items: list[_Item], col: str, r: ColumnRules, sev: OnFail, columns: list[str] | None) -> None:
-    """Append the checks of one column's rules."""
-    if columns is not None and col not in columns and not r.required:
-        return  # an optional column that is absent: its rules do not apply
-    if r.required:
-        items.append(_Item(f"{col}.present", sev, "present", col, expectation_type="expect_column_to_exist",
-                           kwargs={"column": col}, description=r.description))
-    if r.type is not None:
-        kw = {"column": col, "type_": r.type, **({"timezone": r.timezone} if r.timezone else {})}
-        items.append(_Item(f"{col}.type", sev, "type", col, expectation_type="expect_column_logical_type_to_be",
-                           kwargs=kw, description=r.description))
-    if r.max_null_fraction is not None:
-        items.append(_nulls(col, r.max_null_fraction, sev, r.description))
-    if r.min is not None or r.max is not None:
-        items.append(_Item(f"{col}.range", sev, "share", col, threshold=_share(r.mostly),
-                           expectation_type="expect_column_values_to_be_between",
-                           kwargs={"column": col, "min_value": r.min, "max_value": r.max, "mostly": r.mostly},
-                           bounds=(r.min, r.max), description=r.description))
-    if r.allowed is not None:
-        items.append(_Item(f"{col}.allowed", sev, "share", col, threshold=_share(r.mostly),
-                           expectation_type="expect_column_values_to_be_in_set",
-                           kwargs={"column": col, "value_set": list(r.allowed), "mostly": r.mostly},
-                           description=r.description))
-    if r.max_distinct is not None:
-        items.append(_Item(f"{col}.distinct", sev, "distinct", col, threshold=float(r.max_distinct),
-                           expectation_type="expect_column_unique_value_count_to_be_between",
-                           kwargs={"column": col, "max_value": r.max_distinct}, description=r.description))
-    if r.max_unseen_share is not None:
-        items.append(_Item(f"{col}.unseen_share", sev, "unseen", col, threshold=r.max_unseen_share,
-                           expectation_type="expect_column_values_to_be_in_set",
-                           kwargs={"column": col, "mostly": 1.0 - r.max_unseen_share}, description=r.description))
-    if r.unique:
-        items.append(_Item(f"{col}.unique", sev, "unique", col, threshold=0.0,
-                           expectation_type="expect_column_values_to_be_unique", kwargs={"column": col},
-                           description=r.description))
-
-
-def _unique_names(items: list[_Item]) -> None:
-    """Suffix repeated check names (``name#2``) so every check can be told apart in the report."""
-    seen: dict[str, int] = {}
-    for item in items:
-        n = seen.get(item.name, 0) + 1
-        seen[item.name] = n
-        if n > 1:
-            item.name = f"{item.name}#{n}"
-
-
-def _share(mostly: float) -> float:
-    return round(1.0 - mostly, 12)
-
-
-def _nulls(col: str, limit: float, sev: OnFail, description: str | None) -> _Item:
-    return _Item(f"{col}.max_null_fraction", sev, "nulls", col, threshold=limit,
-                 expectation_type="expect_column_values_to_not_be_null",
-                 kwargs={"column": col, "mostly": round(1.0 - limit, 12)}, description=description)
-
-
-def _custom_folder(spec: DataQualitySpec, policy: LoadedPolicy) -> Path | None:
-    if spec.expectations_dir is not None:
-        return (policy.base_dir / spec.expectations_dir).resolve()
-    for base in (policy.base_dir, policy.base_dir.parent, Path.cwd()):
-        cand = base / "expectations"
-        if cand.is_dir():
-            return cand.resolve()
-    return None
-
-
 class DataQualitySection:
     """Adapter for ``data_quality:`` (Great Expectations 1.x, ephemeral context)."""
 
@@ -269,7 +83,7 @@ class DataQualitySection:
     def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
         """Return the checks planned from the policy alone (used if the section crashes)."""
         spec = policy.policy.data_quality
-        return [] if spec is None else [(i.name, i.on_fail) for i in _plan(spec, None)]
+        return [] if spec is None else [(i.name, i.on_fail) for i in plan(spec, None)]
 
     def run(self, ctx: Any) -> list[CheckResult]:
         """Validate the evaluation data against every data-quality rule."""
@@ -285,7 +99,7 @@ class DataQualitySection:
 
         columns = [str(c) for c in frame.columns]
         out: list[CheckResult] = []
-        folder = _custom_folder(spec, ctx.policy)
+        folder = custom_folder(spec, ctx.policy)
         self._folder_note = (f"the custom expectations folder {folder}" if folder is not None else
                              "a custom expectations folder (none found: no expectations/ beside the policy, in its "
                              "parent folder or in the current directory; set data_quality.expectations_dir)")
@@ -305,10 +119,10 @@ class DataQualitySection:
                                        message=f"{where}: the custom expectation file failed to load: "
                                                f"{err['message']}; fix the file (the other checks ran)",
                                        details=err))
-            items = _plan(spec, columns)
+            items = plan(spec, columns)
             for path_ref in spec.suites:
                 items.extend(self._suite_items(path_ref, spec, ctx.policy))
-            _unique_names(items)
+            unique_names(items)
             failed_files = {Path(e["file"]).stem: e for e in load.errors}
             named = {i.column for i in items if i.column is not None}
             for item in items:
@@ -323,7 +137,7 @@ class DataQualitySection:
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
             results_by: dict[int, Any] = {}
             validator = None
-            for part, group in _batches(runnable, frame, ctx.options.reference_paths):
+            for part, group in batches(runnable, frame, ctx.options.reference_paths):
                 if validator is None:
                     validator = gx.Validator(part)
                 else:
@@ -355,7 +169,7 @@ class DataQualitySection:
 
     # planning helpers ---------------------------------------------------------------------------------
 
-    def _suite_items(self, ref: Any, spec: DataQualitySpec, policy: LoadedPolicy) -> list[_Item]:
+    def _suite_items(self, ref: Any, spec: DataQualitySpec, policy: LoadedPolicy) -> list[Item]:
         from gatekit.validators import gx
 
         path = (policy.base_dir / ref.path).resolve()
@@ -363,19 +177,19 @@ class DataQualitySection:
         try:
             suite_name, exps = gx.read_suite(path)
         except ValueError as exc:
-            return [_Item(f"suite:{Path(ref.path).name}", sev, "generic",
+            return [Item(f"suite:{Path(ref.path).name}", sev, "generic",
                           verdict=CheckResult(name=f"suite:{Path(ref.path).name}", section=SECTION,
                                               status=Status.ERROR, on_fail=sev, message=str(exc)))]
         items = []
         for e in exps:
             col = e["kwargs"].get("column")
             label = f"{e['type']}({col})" if isinstance(col, str) else e["type"]
-            items.append(_Item(f"{suite_name}:{label}", sev, "generic", col if isinstance(col, str) else None,
+            items.append(Item(f"{suite_name}:{label}", sev, "generic", col if isinstance(col, str) else None,
                                expectation_type=e["type"], kwargs=dict(e["kwargs"]),
                                description=f"from suite {path.name}"))
         return items
 
-    def _prepare(self, item: _Item, frame: Any, columns: list[str], reference: Any,
+    def _prepare(self, item: Item, frame: Any, columns: list[str], reference: Any,
                  failed_files: dict[str, dict[str, Any]], named: set[str]) -> None:
         """Build the item's expectation, or decide it now (missing column, no reference, bad arguments)."""
         from gatekit.validators import gx
@@ -423,7 +237,7 @@ class DataQualitySection:
 
     # result interpretation ----------------------------------------------------------------------------
 
-    def _interpret(self, item: _Item, res: Any, frame: Any) -> CheckResult:
+    def _interpret(self, item: Item, res: Any, frame: Any) -> CheckResult:
         base = dict(name=item.name, section=SECTION, on_fail=item.on_fail)
         kwargs_shown = dict(item.kwargs)
         if item.kind == "unseen":
@@ -458,7 +272,7 @@ class DataQualitySection:
         details["great_expectations_success"] = success
         return _json_safe_result(self._verdict(item, r, success, details, frame), base, details)
 
-    def _verdict(self, item: _Item, r: dict[str, Any], success: bool, details: dict[str, Any],
+    def _verdict(self, item: Item, r: dict[str, Any], success: bool, details: dict[str, Any],
                  frame: Any) -> tuple[Status, float | None, str | None, float | None, str]:
         col = item.column
         n_rows = len(frame)
@@ -541,7 +355,7 @@ class DataQualitySection:
                     "quote them ('yes') if the column holds text")
         return status, share, "<=", item.threshold, msg
 
-    def _generic(self, item: _Item, r: dict[str, Any], success: bool) -> tuple[Any, ...]:
+    def _generic(self, item: Item, r: dict[str, Any], success: bool) -> tuple[Any, ...]:
         status = Status.PASS if success else Status.FAIL
         if isinstance(r.get("element_count"), int) and isinstance(r.get("unexpected_count"), (int, float)):
             checked = r["element_count"] - (r.get("missing_count") or 0)
@@ -552,7 +366,7 @@ class DataQualitySection:
         if isinstance(r.get("unexpected_count"), (int, float)) and r.get("unexpected_percent") is not None:
             pct = float(r["unexpected_percent"])
             mostly = item.kwargs.get("mostly", 1.0)
-            thr = _share(mostly) if isinstance(mostly, (int, float)) else None
+            thr = share(mostly) if isinstance(mostly, (int, float)) else None
             shown = [] if "pii" in item.expectation_type else list(r.get("partial_unexpected_list") or [])[:5]
             examples = ", ".join(repr(_short(x)) for x in shown)
             n = r["unexpected_count"]
@@ -586,7 +400,7 @@ _ABOUT_NULLS_OR_SCHEMA = frozenset({
 })
 
 
-def _values_looked_at(item: _Item, frame: Any) -> int | None:
+def _values_looked_at(item: Item, frame: Any) -> int | None:
     """Non-null values of the item's column the expectation saw (after a pandas ``row_condition``), if known."""
     col = item.column
     if col is None or col not in frame.columns:
