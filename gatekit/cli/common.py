@@ -12,7 +12,7 @@ import typer
 from gatekit.core.errors import EXIT_INTERNAL, EXIT_INVALID
 
 
-def _console(stderr: bool = False) -> Any:
+def console(stderr: bool = False) -> Any:
     """Return a rich console on stdout (or stderr): no highlighting, 160 columns when not a terminal."""
     from rich.console import Console
 
@@ -20,7 +20,7 @@ def _console(stderr: bool = False) -> Any:
         def on_broken_pipe(self) -> None:
             # rich exits 1 when the reader hangs up (`gatekit run ... | head -1`); 1 means "block" here, so
             # drop the rest of the output instead and let the decision set the exit code
-            _silence_stdout()
+            silence_stdout()
             raise OSError("stdout closed")
 
     console = _Console(stderr=stderr, highlight=False, soft_wrap=True)
@@ -29,24 +29,24 @@ def _console(stderr: bool = False) -> Any:
     return console
 
 
-def _fail(exc: Exception, what: str) -> NoReturn:
+def fail(exc: Exception, what: str) -> NoReturn:
     """Print ``what`` and each line of ``exc`` on stderr, then exit 2 (invalid policy, inputs or usage)."""
     from rich.text import Text
 
     from gatekit.report.terminal import printable
 
-    err = _console(stderr=True)
+    err = console(stderr=True)
     err.print(Text(printable(what), style="bold red"))
     for line in str(exc).splitlines():
         err.print(Text(f"  {printable(line)}"))
     raise typer.Exit(EXIT_INVALID)
 
 
-def _internal(exc: BaseException) -> NoReturn:
+def internal(exc: BaseException) -> NoReturn:
     """Print an internal error (a bug) on stderr, with the traceback under ``GATEKIT_DEBUG``, then exit 3."""
     from gatekit.report.terminal import printable
 
-    err = _console(stderr=True)
+    err = console(stderr=True)
     text = str(exc)
     if len(text) > 2000:  # a library may put megabytes in a message; the head says what happened
         text = text[:2000] + f" ... ({len(text) - 2000:,} more characters)"
@@ -58,7 +58,7 @@ def _internal(exc: BaseException) -> NoReturn:
     raise typer.Exit(EXIT_INTERNAL)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at /dev/null after a broken pipe (``gatekit run ... | head -1``), as Python's docs advise."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -67,23 +67,23 @@ def _silence_stdout() -> None:
         pass
 
 
-class _Progress:
+class SectionProgress:
     """Section-by-section progress on a terminal (rich, on stderr, cleared when done); None in CI logs."""
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(TextColumn("gatekit: {task.description}"), BarColumn(), TimeElapsedColumn(),
-                             console=_console(stderr=True), transient=True)
+                             console=console(stderr=True), transient=True)
         self._task = self._bar.add_task("reading the inputs", total=None)
         self._bar.start()
 
     @staticmethod
-    def create(quiet: bool) -> _Progress | None:
+    def create(quiet: bool) -> SectionProgress | None:
         """Return a progress display when stderr is a terminal and the run is not quiet; otherwise None."""
         if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
             return None
-        return _Progress()
+        return SectionProgress()
 
     def update(self, stage: str, done: int, total: int) -> None:
         """Show the stage about to run (``inputs`` or a section name)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gatekit.cli.common import _console, _fail, _internal
+from gatekit.cli.common import console, fail, internal
 
 
 def demo(
@@ -20,12 +20,12 @@ def demo(
     from gatekit.demo import run_demo
 
     try:
-        code = run_demo(root, out, _console())
+        code = run_demo(root, out, console())
     except GatekitError as exc:
-        _fail(exc, "demo failed")
+        fail(exc, "demo failed")
     except OSError as exc:
-        _fail(exc, "demo failed: cannot write its output")
+        fail(exc, "demo failed: cannot write its output")
     except Exception as exc:  # noqa: BLE001
-        _internal(exc)
+        internal(exc)
     raise typer.Exit(code)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gatekit.cli.common import _console, _fail, _internal, _silence_stdout
+from gatekit.cli.common import console, fail, internal, silence_stdout
 from gatekit.core.errors import EXIT_INVALID
 
 history_app = typer.Typer(help="The run history: per-gate outcomes and trends; mark runs for calibration.")
@@ -26,7 +26,7 @@ def _store(history: str | None) -> Any:
             raise input_error("history is off (--history off, GATEKIT_HISTORY_URL or gatekit.toml); nothing to read")
         return HistoryStore(cfg.history_url, create=False)
     except (InputError, HistoryError) as exc:
-        _fail(exc, "cannot open the history")
+        fail(exc, "cannot open the history")
 
 
 def _policy_name(policy: str | None) -> str | None:
@@ -41,7 +41,7 @@ def _policy_name(policy: str | None) -> str | None:
         try:
             return load_policy(path).name
         except PolicyError as exc:
-            _fail(exc, f"invalid policy: {policy}")
+            fail(exc, f"invalid policy: {policy}")
     return policy
 
 
@@ -63,7 +63,7 @@ def history(
     from gatekit.history.views import render_markdown, render_table
 
     if format not in ("table", "json", "markdown"):
-        _fail(ValueError(f"--format must be table, json or markdown, not {format!r}"), "invalid usage")
+        fail(ValueError(f"--format must be table, json or markdown, not {format!r}"), "invalid usage")
     name = _policy_name(policy)
     with _store(store) as st:
         try:
@@ -72,9 +72,9 @@ def history(
             for n in names:
                 runs_by_policy[n] = st.runs(policy=n, last=last)
         except HistoryError as exc:
-            _fail(exc, "cannot read the history")
+            fail(exc, "cannot read the history")
         except Exception as exc:  # noqa: BLE001
-            _internal(exc)
+            internal(exc)
         summaries = {n: summarize(r) for n, r in runs_by_policy.items()}
         try:
             if format == "json":
@@ -88,9 +88,9 @@ def history(
             elif format == "markdown":
                 typer.echo(render_markdown(st.display, runs_by_policy, summaries))
             else:
-                render_table(_console(), st.display, runs_by_policy, summaries)
+                render_table(console(), st.display, runs_by_policy, summaries)
         except (OSError, UnicodeError):  # `gatekit history | head`: the reader left; nothing is wrong
-            _silence_stdout()
+            silence_stdout()
     if name is not None and not runs_by_policy.get(name):
         raise typer.Exit(EXIT_INVALID)  # asked for a policy with no recorded run: say so in the exit code too
 
@@ -115,7 +115,7 @@ def history_mark(
         try:
             n = st.mark(run_ids, None if clear else legitimate)
         except HistoryError as exc:
-            _fail(exc, "cannot mark runs")
+            fail(exc, "cannot mark runs")
     typer.echo(f"marked {n} run{'s' if n != 1 else ''} "
                f"{'unmarked' if clear else ('legitimate' if legitimate else 'not legitimate')}")
 
@@ -144,26 +144,26 @@ def calibrate(
     from gatekit.policy import load_policy
 
     if format not in ("table", "json"):
-        _fail(ValueError(f"--format must be table or json, not {format!r}"), "invalid usage")
+        fail(ValueError(f"--format must be table or json, not {format!r}"), "invalid usage")
     try:
         lp = load_policy(policy)
     except PolicyError as exc:
-        _fail(exc, f"invalid policy: {policy}")
+        fail(exc, f"invalid policy: {policy}")
     out = out if out is not None else policy.with_name(f"{policy.stem}.proposed.yaml")
     try:
         check_out(lp, out)
     except ValueError as exc:
-        _fail(exc, "invalid usage")
+        fail(exc, "invalid usage")
     with _store(store) as st:
         try:
             runs = st.runs(policy=lp.name, last=last, exclude_illegitimate=not legitimate_only,
                            legitimate_only=legitimate_only)
             left_out = sum(r.legitimate is False for r in st.runs(policy=lp.name, last=last))
         except HistoryError as exc:
-            _fail(exc, "cannot read the history")
+            fail(exc, "cannot read the history")
         display = st.display
     if not runs:
-        _fail(ValueError(f"no recorded runs of policy {lp.name!r}"
+        fail(ValueError(f"no recorded runs of policy {lp.name!r}"
                          f"{' marked legitimate' if legitimate_only else ''} in {display}; run it first"),
               "nothing to calibrate")
     try:
@@ -175,9 +175,9 @@ def calibrate(
         changed = [p for p in proposals if p.status == "proposed"]
         not_written = write_proposed(lp, proposals, out, header=header) if changed else []
     except (ValueError, OSError) as exc:
-        _fail(exc, "cannot write the proposed policy")
+        fail(exc, "cannot write the proposed policy")
     except Exception as exc:  # noqa: BLE001
-        _internal(exc)
+        internal(exc)
     try:
         if format == "json":
             import json
@@ -188,7 +188,7 @@ def calibrate(
                                    "rules": [p.to_dict() for p in proposals]}, indent=2, allow_nan=False))
         else:
             note = f" ({left_out} marked not legitimate left out)" if left_out else ""
-            render_calibration(_console(), lp.name, len(runs), target_pass_rate, proposals, note)
+            render_calibration(console(), lp.name, len(runs), target_pass_rate, proposals, note)
             if changed and out.resolve().parent != policy.resolve().parent:
                 typer.echo(f"note: {out} is not in the policy's folder; the policy's relative paths (inputs, "
                            "extends, baseline files) are relative to the file's own folder, so move it beside "
@@ -198,5 +198,5 @@ def calibrate(
             typer.echo(f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" if changed else
                        "no limit changes: no proposed file written")
     except (OSError, UnicodeError):  # `gatekit calibrate ... | head`: the reader left; the file is written
-        _silence_stdout()
+        silence_stdout()
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gatekit.cli.common import _fail, _internal
+from gatekit.cli.common import fail, internal
 
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 """The ``gatekit policy`` group; :mod:`gatekit.cli` adds it to the app."""
@@ -27,13 +27,13 @@ def policy_diff(
     from gatekit.policy.diff import diff
 
     if format not in ("markdown", "json"):
-        _fail(ValueError(f"--format must be markdown or json, not {format!r}"), "invalid usage")
+        fail(ValueError(f"--format must be markdown or json, not {format!r}"), "invalid usage")
     try:
         d = diff(load_policy(old), load_policy(new))
     except PolicyError as exc:
-        _fail(exc, "invalid policy")
+        fail(exc, "invalid policy")
     except Exception as exc:  # noqa: BLE001
-        _internal(exc)
+        internal(exc)
     typer.echo(d.to_markdown() if format == "markdown" else json.dumps(d.to_dict(), indent=2))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gatekit.cli.common import _console, _fail, _internal, _Progress, _silence_stdout
+from gatekit.cli.common import SectionProgress, console, fail, internal, silence_stdout
 
 
 def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
@@ -19,9 +19,9 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
     try:
         res = do_validate(policy)
     except PolicyError as exc:
-        _fail(exc, f"invalid policy: {policy}")
+        fail(exc, f"invalid policy: {policy}")
     except Exception as exc:  # noqa: BLE001
-        _internal(exc)
+        internal(exc)
     lp = res.policy
     typer.echo(f"valid: {policy} (policy {lp.name!r} version {lp.policy.version}, {res.counts_text}, "
                f"sha256 {lp.sha256[:12]})")
@@ -37,9 +37,9 @@ def verify(
     try:
         res = do_verify(report)
     except InputError as exc:
-        _fail(exc, "invalid report")
+        fail(exc, "invalid report")
     except Exception as exc:  # noqa: BLE001
-        _internal(exc)
+        internal(exc)
     if res["match"]:
         typer.echo(f"reproducible: {res['recomputed']} matches the report")
         raise typer.Exit(0)
@@ -98,32 +98,32 @@ def run(
     from gatekit.report.terminal import print_summary
 
     if sum(x is not None for x in (baseline_score, baseline_prediction, baseline_model)) > 1:
-        _fail(ValueError("give only one of --baseline-score, --baseline-prediction and --baseline-model"),
+        fail(ValueError("give only one of --baseline-score, --baseline-prediction and --baseline-model"),
               "invalid inputs")
     if score is not None and prediction is not None:
-        _fail(ValueError("give only one of --score and --prediction (with --model, the model file is then "
+        fail(ValueError("give only one of --score and --prediction (with --model, the model file is then "
                          "inspected, not run)"), "invalid inputs")
     if task not in (None, "classification", "regression"):
-        _fail(ValueError(f"--task must be classification or regression, not {task!r}"), "invalid usage")
+        fail(ValueError(f"--task must be classification or regression, not {task!r}"), "invalid usage")
     try:
         api.enforcement(warn_only=warn_only, fail_on_warn=fail_on_warn)  # the API checks it again; here first
     except UsageError as exc:
-        _fail(exc, "invalid usage")
+        fail(exc, "invalid usage")
     if history is not None and history.startswith("-"):
-        _fail(ValueError(f"--history needs a store (a URL, a file or off), not the option {history!r}"),
+        fail(ValueError(f"--history needs a store (a URL, a file or off), not the option {history!r}"),
               "invalid usage")
     formats: tuple[str, ...] = DEFAULT_FORMATS
     if any(item.strip(" ,") for item in format or []):
         try:
             formats = check_formats(format)
         except ValueError as exc:
-            _fail(ValueError(f"--format: {exc}"), "invalid usage")
+            fail(ValueError(f"--format: {exc}"), "invalid usage")
     try:
         cfg = load_config(history, no_history=no_history)
     except InputError as exc:
-        _fail(exc, "invalid configuration")
+        fail(exc, "invalid configuration")
     written: dict[str, Path] = {}
-    progress = _Progress.create(quiet)
+    progress = SectionProgress.create(quiet)
     try:
         try:
             # the whole workflow (stale reports, enforcement, alerts, writing, recording) is the API's
@@ -144,23 +144,23 @@ def run(
             if progress is not None:
                 progress.close()  # before any message: the bar never overwrites an error
     except UsageError as exc:
-        _fail(exc, "invalid usage")
+        fail(exc, "invalid usage")
     except PolicyError as exc:
-        _fail(exc, f"invalid policy: {policy}")
+        fail(exc, f"invalid policy: {policy}")
     except InputError as exc:
-        _fail(exc, "invalid inputs")
+        fail(exc, "invalid inputs")
     except api.StaleReportError as exc:
-        _fail(exc, f"cannot remove the previous report in {out}")
+        fail(exc, f"cannot remove the previous report in {out}")
     except OSError as exc:
-        _fail(exc, "cannot read an input or write the report")
+        fail(exc, "cannot read an input or write the report")
     except Exception as exc:  # noqa: BLE001
-        _internal(exc)
+        internal(exc)
     _github_step_summary(report, written)
     try:
-        print_summary(report, written, _console(), quiet=quiet,
+        print_summary(report, written, console(), quiet=quiet,
                       warn_only=report.metadata["enforcement"] == "warn_only")
     except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
-        _silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
+        silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
     raise typer.Exit(report.metadata["exit_code"])
 
 
@@ -176,5 +176,5 @@ def _github_step_summary(report: Any, written: dict[str, Path]) -> None:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(render_markdown(report, links) + "\n")
     except OSError as exc:
-        _console(stderr=True).print(f"gatekit: could not write the job summary to {path}: {exc}", markup=False)
+        console(stderr=True).print(f"gatekit: could not write the job summary to {path}: {exc}", markup=False)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.core.errors import PolicyError, Problem
-from gatekit.policy.source import _read_yaml
+from gatekit.policy.source import read_yaml
 
 
 def rule_identity(rule: Any) -> Any:
@@ -62,7 +62,7 @@ def merge_policies(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _resolve_extends(data: dict[str, Any], folder: Path, file: str, bases: list[tuple[str, str]],
+def resolve_extends(data: dict[str, Any], folder: Path, file: str, bases: list[tuple[str, str]],
                      seen: set[Path], offsets: dict[tuple[str, ...], int] | None = None) -> dict[str, Any]:
     """Merge the policy's ``extends:`` files (in order, each possibly extending others) under it."""
     ext = data.get("extends")
@@ -79,13 +79,13 @@ def _resolve_extends(data: dict[str, Any], folder: Path, file: str, bases: list[
         if not bpath.is_file():
             raise PolicyError([Problem(f"extends: {name} not found (relative to {folder})", file, key="extends")])
         base_problems: list[Problem] = []
-        bdata, bdigest = _read_yaml(bpath, {}, base_problems)
+        bdata, bdigest = read_yaml(bpath, {}, base_problems)
         if base_problems:
             raise PolicyError(base_problems)
         if not isinstance(bdata, dict):
             raise PolicyError([Problem("a base policy must be a mapping", str(bpath))])
         if "extends" in bdata:
-            bdata = _resolve_extends(bdata, bpath.parent, str(bpath), bases, seen | {bpath})
+            bdata = resolve_extends(bdata, bpath.parent, str(bpath), bases, seen | {bpath})
         bases.append((str(bpath), bdigest))
         merged = merge_policies(merged, bdata)
     child = {k: v for k, v in data.items() if k != "extends"}

@@ -22,9 +22,9 @@ from gatekit.core.errors import PolicyError, Problem
 from gatekit.metrics.catalog import default_registry
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
 from gatekit.policy.expressions import Node, parse
-from gatekit.policy.extends import _resolve_extends, merge_policies
-from gatekit.policy.problems import _pydantic_problems, _rule_problems
-from gatekit.policy.source import MAX_POLICY_BYTES, MAX_POLICY_NODES, Path_, PolicyYamlLoader, _read_yaml
+from gatekit.policy.extends import merge_policies, resolve_extends
+from gatekit.policy.problems import pydantic_problems, rule_problems
+from gatekit.policy.source import MAX_POLICY_BYTES, MAX_POLICY_NODES, Path_, PolicyYamlLoader, read_yaml
 from gatekit.policy.specs import Policy
 
 __all__ = ["MAX_POLICY_BYTES", "MAX_POLICY_NODES", "LoadedPolicy", "PolicyYamlLoader", "load_policy",
@@ -115,11 +115,11 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     else:
         path = Path(source)
         file = str(path)
-        data, digest = _read_yaml(path, pos, problems)
+        data, digest = read_yaml(path, pos, problems)
     bases: list[tuple[str, str]] = []
     if isinstance(data, dict) and "extends" in data:
         offsets: dict[tuple[str, ...], int] = {}
-        data = _resolve_extends(data, path.parent if path is not None else Path.cwd(), file, bases,
+        data = resolve_extends(data, path.parent if path is not None else Path.cwd(), file, bases,
                                 {path.resolve()} if path is not None else set(), offsets)
         for loc, shift in offsets.items():  # the child's rules follow the base's kept rules
             n = len(loc)
@@ -129,12 +129,12 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
                                    file, 1)])
-    rule_problems, cleaned_params, canary_params = _rule_problems(data, pos, registry, file)
-    problems.extend(rule_problems)
+    found, cleaned_params, canary_params = rule_problems(data, pos, registry, file)
+    problems.extend(found)
     try:
         policy = model.model_validate(data, context={"registry": registry})
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(exc, data, pos, file))
+        problems.extend(pydantic_problems(exc, data, pos, file))
         policy = None
     except RecursionError:
         raise PolicyError([Problem("the policy is nested too deeply", file)]) from None

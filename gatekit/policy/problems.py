@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from gatekit.core.errors import Problem
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
-from gatekit.policy.source import Path_, _dotted, _where
+from gatekit.policy.source import Path_, dotted, where
 from gatekit.policy.specs import Policy
 
 
@@ -88,8 +88,9 @@ def _unknown_key_message(loc: Path_) -> str:
     return f"unknown key {key!r}{hint} Allowed keys here: {', '.join(allowed)}"
 
 
-def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[int, int]],
+def pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[int, int]],
                        file: str) -> list[Problem]:
+    """Turn pydantic's validation errors into problems with file, line, column and key (and a did-you-mean)."""
     problems: list[Problem] = []
     seen: set[tuple[Path_, str]] = set()
     for e in err.errors(include_url=False):
@@ -98,15 +99,15 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[i
         msg = e["msg"]
         if etype == "missing":
             msg = f"required key {loc[-1]!r} is missing"
-            line, col = _where(loc[:-1], pos)
+            line, col = where(loc[:-1], pos)
             if line is None and len(loc) == 1:
                 line, col = 1, 1
         elif etype == "extra_forbidden":
             loc = tuple(e["loc"])
             msg = _unknown_key_message(loc)
-            line, col = _where(loc, pos)
+            line, col = where(loc, pos)
         else:
-            line, col = _where(loc, pos)
+            line, col = where(loc, pos)
             given = e.get("input")
             if etype.endswith("_type") or etype in ("literal_error", "string_pattern_mismatch"):
                 msg = f"{msg} (got {reprlib.repr(given)})"
@@ -114,7 +115,7 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: dict[Path_, tuple[i
         if key in seen:
             continue
         seen.add(key)
-        problems.append(Problem(msg, file, line, col, _dotted(loc) or None))
+        problems.append(Problem(msg, file, line, col, dotted(loc) or None))
     return problems
 
 
@@ -127,7 +128,7 @@ def _param_defaults(res: ResolvedMetric) -> dict[str, Any]:
             if k in res.spec.params and k not in res.name_params and p.default is not inspect.Parameter.empty}
 
 
-def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
+def rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
                    file: str) -> tuple[list[Problem], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
     """Cross-rule and parameter checks, on the raw mapping so they run even when other keys are invalid.
 
@@ -144,7 +145,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
                                          ("canary", "rules"), pos, registry, file, problems)
 
     def at(loc: Path_) -> tuple[int | None, int | None]:
-        return _where(loc, pos)
+        return where(loc, pos)
 
     gates = data.get("gates")
     gate_names: dict[str, int] = {}
@@ -154,7 +155,7 @@ def _rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], regi
             continue
         if name in gate_names:
             problems.append(Problem(f"duplicate gate name {name!r} (also gates[{gate_names[name]}])",
-                                    file, *at(("gates", i, "gate")), _dotted(("gates", i, "gate"))))
+                                    file, *at(("gates", i, "gate")), dotted(("gates", i, "gate"))))
         gate_names.setdefault(name, i)
     return problems, cleaned, canary_cleaned
 
@@ -167,9 +168,9 @@ def _list_rule_problems(rules: Any, prefix: Path_, pos: dict[Path_, tuple[int, i
     cleaned: dict[int, dict[str, Any]] = {}
 
     def at(loc: Path_) -> tuple[int | None, int | None]:
-        return _where(loc, pos)
+        return where(loc, pos)
 
-    where = ".".join(str(p) for p in prefix)
+    where_text = ".".join(str(p) for p in prefix)
     seen: dict[tuple[Any, ...], int] = {}
     for i, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
@@ -184,17 +185,17 @@ def _list_rule_problems(rules: Any, prefix: Path_, pos: dict[Path_, tuple[int, i
             if pname not in res.spec.params:
                 allowed = ", ".join(res.spec.params) or "none"
                 problems.append(Problem(f"metric {res.canonical!r} has no parameter {pname!r} (allowed: {allowed})",
-                                        file, *at(ploc), _dotted(ploc)))
+                                        file, *at(ploc), dotted(ploc)))
                 continue
             if pname in res.name_params:
                 problems.append(Problem(f"parameter {pname!r} is already set by the metric name {rule['name']!r}",
-                                        file, *at(ploc), _dotted(ploc)))
+                                        file, *at(ploc), dotted(ploc)))
                 continue
             try:
                 clean[pname] = res.spec.params[pname](pval)
             except (ValueError, TypeError) as exc:
                 problems.append(Problem(f"bad value {pval!r} for parameter {pname!r}: {exc}", file, *at(ploc),
-                                        _dotted(ploc)))
+                                        dotted(ploc)))
         cleaned[i] = clean
         applied = {**_param_defaults(res), **clean}
         form = rule.get("op") or next((k for k in RELATIVE_KEYS if k in rule), None)
@@ -205,8 +206,8 @@ def _list_rule_problems(rules: Any, prefix: Path_, pos: dict[Path_, tuple[int, i
             first = seen[dup_key]
             problems.append(Problem(
                 f"duplicate rule: {rule['name']} {form} ... with on_fail {dup_key[2]} repeats "
-                f"{where}[{first}] (line {at((*prefix, first))[0]}); keep the stricter one",
-                file, *at((*prefix, i)), _dotted((*prefix, i))))
+                f"{where_text}[{first}] (line {at((*prefix, first))[0]}); keep the stricter one",
+                file, *at((*prefix, i)), dotted((*prefix, i))))
         else:
             seen[dup_key] = i
     return cleaned

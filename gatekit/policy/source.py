@@ -92,7 +92,7 @@ def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], probl
                 problems.append(Problem(
                     f"duplicate key {key!r} (first at line {seen[key]}); YAML would silently keep only the "
                     "last one: remove or rename one of them", file, line, key_node.start_mark.column + 1,
-                    _dotted((*path, key))))
+                    dotted((*path, key))))
             seen[key] = line
             pos[(*path, key)] = (line, key_node.start_mark.column + 1)
             pos[(*path, key, "__value__")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
@@ -103,7 +103,8 @@ def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], probl
             _walk(item, (*path, i), pos, problems, file, seen_nodes)
 
 
-def _dotted(path: Path_) -> str:
+def dotted(path: Path_) -> str:
+    """Return a key path as the policy writes it: ``metrics[2].params.threshold``."""
     out = ""
     for p in path:
         if isinstance(p, int):
@@ -113,14 +114,15 @@ def _dotted(path: Path_) -> str:
     return out
 
 
-def _where(loc: Path_, pos: dict[Path_, tuple[int, int]]) -> tuple[int | None, int | None]:
+def where(loc: Path_, pos: dict[Path_, tuple[int, int]]) -> tuple[int | None, int | None]:
+    """Return the line and column of ``loc`` in the YAML, or of its nearest parent that has a position."""
     for n in range(len(loc), -1, -1):
         if tuple(loc[:n]) in pos:
             return pos[tuple(loc[:n])]
     return None, None
 
 
-def _read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
+def read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
                problems: list[Problem]) -> tuple[Any, str]:
     """Read one policy YAML file safely: its data (positions into ``pos``) and its sha256.
 

@@ -26,7 +26,8 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
-def _unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError:
+def unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError:
+    """Return the validation error for a metric name the registry does not know, with a did-you-mean."""
     close = registry.suggest(name)
     hint = f"; did you mean {close!r}?" if close else ""
     return PydanticCustomError(
@@ -35,7 +36,8 @@ def _unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError
     )
 
 
-def _check_op(v: str) -> str:
+def check_op(v: str) -> str:
+    """Validate a comparison operator, naming the intended one for a typo (``=>`` -> ``>=``)."""
     if v not in OPS:
         close = difflib.get_close_matches(v, OPS, n=1, cutoff=0.3)
         guess = _OP_TYPOS.get(v.strip()) or (close[0] if close else None)

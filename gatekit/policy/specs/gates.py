@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
 from gatekit.policy.expressions import ExpressionError, comparisons, parse
-from gatekit.policy.specs.common import AlertSpec, OnFailField, Spec, _unknown_metric
+from gatekit.policy.specs.common import AlertSpec, OnFailField, Spec, unknown_metric
 
 
 class GateRule(Spec):
@@ -53,5 +53,5 @@ class GateRule(Spec):
             for cmp in comparisons(node):
                 for name in cmp.names():
                     if registry.resolve(name) is None:
-                        raise _unknown_metric(registry, name, " in the require expression")
+                        raise unknown_metric(registry, name, " in the require expression")
         return v

@@ -12,7 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import AlertSpec, OnFailField, Spec, _check_op, _unknown_metric
+from gatekit.policy.specs.common import AlertSpec, OnFailField, Spec, check_op, unknown_metric
 
 RELATIVE_KEYS = ("max_drop", "max_drop_pct", "max_increase", "max_increase_pct", "within", "within_pct")
 """The keys of a baseline-relative rule (one per rule)."""
@@ -95,14 +95,14 @@ class MetricRule(Spec):
     @field_validator("op")
     @classmethod
     def _op(cls, v: str | None) -> str | None:
-        return v if v is None else _check_op(v)
+        return v if v is None else check_op(v)
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str, info: ValidationInfo) -> str:
         registry = (info.context or {}).get("registry")
         if registry is not None and registry.resolve(v) is None:
-            raise _unknown_metric(registry, v, "")
+            raise unknown_metric(registry, v, "")
         return v
 
     @model_validator(mode="after")

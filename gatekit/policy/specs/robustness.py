@@ -11,7 +11,7 @@ from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import OnFailField, Spec, _unknown_metric
+from gatekit.policy.specs.common import OnFailField, Spec, unknown_metric
 
 
 class NoiseSpec(Spec):
@@ -48,7 +48,7 @@ class NoiseSpec(Spec):
         if self.metric is not None and registry is not None:
             res = registry.resolve(self.metric)
             if res is None:
-                raise _unknown_metric(registry, self.metric, " in robustness.noise.metric")
+                raise unknown_metric(registry, self.metric, " in robustness.noise.metric")
             if res.spec.fn is None or res.spec.section not in ("performance",):
                 raise PydanticCustomError("noise", "{m} is not a performance metric computed from rows",
                                           {"m": repr(self.metric)})
