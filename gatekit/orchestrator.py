@@ -122,7 +122,7 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     finished = datetime.now(timezone.utc)
     # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
     run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%SZ')}-{policy.sha256[:8]}-{secrets.token_hex(3)}"
-    meta = {
+    meta: dict[str, Any] = {  # the report's JSON metadata
         "run_id": run_id,
         "gatekit_version": __version__,
         "started_at": started.isoformat(timespec="seconds"),

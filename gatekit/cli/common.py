@@ -33,7 +33,7 @@ def fail(exc: Exception, what: str) -> NoReturn:
     """Print ``what`` and each line of ``exc`` on stderr, then exit 2 (invalid policy, inputs or usage)."""
     from rich.text import Text
 
-    from gatekit.report.terminal import printable
+    from gatekit.core.formatting import printable
 
     err = console(stderr=True)
     err.print(Text(printable(what), style="bold red"))
@@ -44,7 +44,7 @@ def fail(exc: Exception, what: str) -> NoReturn:
 
 def internal(exc: BaseException) -> NoReturn:
     """Print an internal error (a bug) on stderr, with the traceback under ``GATEKIT_DEBUG``, then exit 3."""
-    from gatekit.report.terminal import printable
+    from gatekit.core.formatting import printable
 
     err = console(stderr=True)
     text = str(exc)

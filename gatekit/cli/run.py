@@ -113,7 +113,7 @@ def run(
         fail(ValueError(f"--history needs a store (a URL, a file or off), not the option {history!r}"),
               "invalid usage")
     formats: tuple[str, ...] = DEFAULT_FORMATS
-    if any(item.strip(" ,") for item in format or []):
+    if format is not None and any(item.strip(" ,") for item in format):
         try:
             formats = check_formats(format)
         except ValueError as exc:

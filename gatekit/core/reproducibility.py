@@ -120,11 +120,13 @@ def verify(report_path: Path) -> dict[str, Any]:
         # a file missing at run time too is compared as missing; one that was read then is now gone
         if files[role]["sha256"] is None and not (isinstance(f, dict) and f.get("sha256") is None):
             differences.append(f"{role}: {path} cannot be read")
-    packages = recorded.get("packages") if isinstance(recorded.get("packages"), dict) else None
+    packages = recorded.get("packages")
+    if not isinstance(packages, dict):
+        packages = {}
     now = components(policy_sha, files, {k: v for k, v in library_versions().items()
                                          if k in recorded["libraries"]},
                      installed_versions(packages) if packages else None)
-    for name in sorted(packages or {}):
+    for name in sorted(packages):
         if packages[name] != now["packages"].get(name):
             differences.append(f"package {name}: {packages[name]} is now {now['packages'].get(name)} "
                                "(a licence check read it)")

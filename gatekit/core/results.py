@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypedDict
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +42,27 @@ class Decision(str, Enum):
     PASS = "pass"
     WARN = "warn"
     BLOCK = "block"
+
+
+class CheckKey(TypedDict):
+    """What every result of one rule shares: ``key: CheckKey = dict(name=..., section=..., on_fail=...)``.
+
+    Passed as ``CheckResult(status=..., message=..., **key)``; a module whose results share more fields
+    (``op``, ``threshold``, ...) extends it, so that the type checker still checks each keyword.
+    """
+
+    name: str
+    section: str
+    on_fail: OnFail
+
+
+class RuleKey(CheckKey):
+    """CheckKey of a threshold rule on a metric: its comparison, and where the observed value came from."""
+
+    op: str
+    threshold: float
+    metric: str
+    source: str | None
 
 
 @dataclass

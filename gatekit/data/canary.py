@@ -113,9 +113,11 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
         sf = frame[sens_cols].astype(object)
         sf = sf.apply(lambda c: c.where(c.isna(), c.map(str)))
     arms: dict[str, EvalData] = {}
+    targets: dict[str, np.ndarray] = {}  # each arm's y_true
     for name, value in (("candidate", spec.candidate_arm), ("baseline", spec.baseline_arm)):
         mask = (arm_text == str(norm_label(value))).to_numpy()
-        d = EvalData(y_true=y[mask], task=task, decision_threshold=decision_threshold, strict=strict,
+        targets[name] = y[mask]
+        d = EvalData(y_true=targets[name], task=task, decision_threshold=decision_threshold, strict=strict,
                      positive_label=positive, sensitive_default=list(spec.sensitive))
         if spec.score is not None:
             d.y_score = values[mask]
@@ -125,10 +127,10 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
             d.sensitive = sf[mask].reset_index(drop=True)
         arms[name] = d
     info = {"file": file, "rows": len(frame), "arm_column": spec.arm,
-            "rows_candidate": len(arms["candidate"].y_true), "rows_baseline": len(arms["baseline"].y_true),
-            "rows_in_neither_arm": int(len(frame) - len(arms["candidate"].y_true) - len(arms["baseline"].y_true)),
+            "rows_candidate": len(targets["candidate"]), "rows_baseline": len(targets["baseline"]),
+            "rows_in_neither_arm": int(len(frame) - len(targets["candidate"]) - len(targets["baseline"])),
             "task": task, "positive_label": positive}
     if task == "classification":
-        info["positives_candidate"] = int(arms["candidate"].y_true.sum())
-        info["positives_baseline"] = int(arms["baseline"].y_true.sum())
+        info["positives_candidate"] = int(targets["candidate"].sum())
+        info["positives_baseline"] = int(targets["baseline"].sum())
     return CanaryArms(arms["candidate"], arms["baseline"], info)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gatekit.core.decision import FAILED
 from gatekit.core.formatting import alert_text, printable
 from gatekit.policy.loader import LoadedPolicy
-from gatekit.policy.specs import AlertSpec
+from gatekit.policy.specs import AlertSpec, GateRule, MetricRule
 
 if TYPE_CHECKING:  # the history module loads SQLAlchemy: only when a run is recorded
     from gatekit.history.runs import RunView
@@ -42,7 +42,8 @@ def alert_spec(policy: LoadedPolicy, check: Any) -> AlertSpec | None:
 def wants_alerts(policy: LoadedPolicy) -> bool:
     """Tell whether any rule (or the policy) asks for repeated-failure alerts."""
     pol = policy.policy
-    rules = [*pol.metrics, *pol.gates, *(pol.canary.rules if pol.canary is not None else [])]
+    rules: list[MetricRule | GateRule] = [*pol.metrics, *pol.gates,
+                                          *(pol.canary.rules if pol.canary is not None else [])]
     return pol.alert is not None or any(r.alert is not None for r in rules)
 
 

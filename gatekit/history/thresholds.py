@@ -23,7 +23,7 @@ import os
 from dataclasses import asdict, dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from gatekit.core.decision import evaluate_threshold
 from gatekit.core.results import Status
@@ -171,6 +171,18 @@ def rule_keys(policy: LoadedPolicy) -> list[str]:
     return check_keys(stubs)
 
 
+class _ProposalKey(TypedDict):
+    """What every Proposal of one rule shares."""
+
+    rule: str
+    label: str
+    key: str
+    field: str | None
+    current: float | None
+    values: int
+    missing: int
+
+
 def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) -> list[Proposal]:
     """Propose a limit for each one-sided metric rule of ``policy`` from the recorded runs.
 
@@ -203,14 +215,15 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
         rel = rule.relative
         field = rel[0] if rel else "value"
         current = rel[1] if rel else rule.value
+        assert current is not None  # MetricRule._one_form: a rule without a relative form has op + value
         label = f"{rule.name} {rel[0]} {rel[1]:g}" if rel else f"{rule.name} {rule.op} {rule.value:g}"
         found = [c for r in runs for c in r.checks if c["key"] == key]
         # 12 significant digits: a change stored as -0.010000000000000009 is the -0.01 the comparison sees
         values = [float(f"{c['observed']:.12g}") for c in found
                   if c["observed"] is not None and math.isfinite(c["observed"])]
         missing = len(runs) - len(values)
-        common = dict(rule=f"metrics[{i}]", label=label, key=key, field=field, current=current, values=len(values),
-                      missing=missing)
+        common: _ProposalKey = dict(rule=f"metrics[{i}]", label=label, key=key, field=field, current=current,
+                                    values=len(values), missing=missing)
         conds = conditions(rule)
         if len(conds) != 1 or conds[0][0] not in (">=", ">", "<=", "<"):
             why = "a two-sided 'within' rule" if len(conds) != 1 else f"operator {conds[0][0]!r} has no direction"
@@ -289,12 +302,13 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
 
     from gatekit.policy.extends import rule_identity
 
-    check_out(policy, out)
-    with policy.path.open(encoding="utf-8", newline="") as fh:  # keep the file's line endings
+    source = check_out(policy, out)
+    with source.open(encoding="utf-8", newline="") as fh:  # keep the file's line endings
         text = fh.read()
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     top = {k.value: v for k, v in root.value} if isinstance(root, yaml.MappingNode) else {}
-    items = top.get("metrics").value if isinstance(top.get("metrics"), yaml.SequenceNode) else []
+    metrics = top.get("metrics")
+    items = metrics.value if isinstance(metrics, yaml.SequenceNode) else []
     own: dict[Any, list[yaml.MappingNode]] = {}
     for node in items:
         if isinstance(node, yaml.MappingNode):
@@ -308,22 +322,24 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     for p in proposals:
         if p.status != "proposed":
             continue
+        proposed = p.proposed
+        assert proposed is not None  # calibrate: a "proposed" proposal has a limit
         i = int(p.rule[len("metrics["):-1])
         nodes = own.get(idents[i], [])
         occurrence = idents[:i].count(idents[i])
         node = nodes[occurrence] if occurrence < len(nodes) else None
         scalar = next((v for k, v in node.value if k.value == p.field), None) if node is not None else None
         if scalar is None or not isinstance(scalar, yaml.ScalarNode):
-            not_written.append(f"{p.label}: inherited from a base policy; set {p.field}: {_number(p.proposed)} "
+            not_written.append(f"{p.label}: inherited from a base policy; set {p.field}: {_number(proposed)} "
                                "there or override the rule here")
             continue
         span = text[scalar.start_mark.index:scalar.end_mark.index]
         if span[:1] in ("&", "*") or sum(n is scalar for n in used) or _is_aliased(root, scalar):
             not_written.append(f"{p.label}: its limit is a YAML anchor or alias shared with other keys; set "
-                               f"{p.field}: {_number(p.proposed)} by hand")
+                               f"{p.field}: {_number(proposed)} by hand")
             continue
         used.append(scalar)
-        edits.append((scalar.start_mark.index, scalar.end_mark.index, _number(p.proposed)))
+        edits.append((scalar.start_mark.index, scalar.end_mark.index, _number(proposed)))
     version = top.get("version")
     if isinstance(version, yaml.ScalarNode) and version.tag.endswith(":int") and \
             text[version.start_mark.index:version.start_mark.index + 1] not in ("&", "*"):
@@ -359,8 +375,13 @@ def _is_aliased(root: Any, target: Any) -> bool:
     return False
 
 
-def check_out(policy: LoadedPolicy, out: Path) -> None:
+def check_out(policy: LoadedPolicy, out: Path) -> Path:
     """Refuse to write the proposed policy over the original (or for a policy not loaded from a file).
+
+    Returns
+    -------
+    pathlib.Path
+        The policy file (``policy.path``).
 
     Raises
     ------
@@ -371,3 +392,4 @@ def check_out(policy: LoadedPolicy, out: Path) -> None:
         raise ValueError("calibrate writes a copy of a policy file; this policy was not loaded from one")
     if out.resolve() == policy.path.resolve() or (out.exists() and os.path.samefile(out, policy.path)):
         raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")
+    return policy.path

@@ -46,7 +46,7 @@ class FormatInfo:
 
     format: str
     protocol: int | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     def names(self) -> set[str]:
         """Return the names this format satisfies in a policy's allow-list of formats.
@@ -93,9 +93,9 @@ def _scan_pickle(raw: bytes) -> tuple[int | None, bool]:
             elif name == "MEMOIZE":
                 memo[len(memo)] = strings[1]
             elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[int(arg)] = strings[1]
+                memo[_memo_index(arg)] = strings[1]
             elif name in ("GET", "BINGET", "LONG_BINGET"):
-                strings = [strings[1], memo.get(int(arg))]
+                strings = [strings[1], memo.get(_memo_index(arg))]
             elif name not in ("FRAME", "PROTO"):
                 strings = [strings[1], arg if isinstance(arg, str) else None]
             if joblib or name == "STOP" or count >= _MAX_OPCODES:
@@ -106,6 +106,13 @@ def _scan_pickle(raw: bytes) -> tuple[int | None, bool]:
     if header or (stopped and count > 1):
         return protocol, joblib
     return None, False
+
+
+def _memo_index(arg: object) -> int:
+    """Return the memo index of a PUT / GET opcode (genops types every argument as optional; these have one)."""
+    if not isinstance(arg, int):
+        raise TypeError(f"a memo opcode with the argument {arg!r}, not an index")
+    return arg
 
 
 def _inflate(method: str, raw: bytes) -> bytes | None:
@@ -290,7 +297,7 @@ class ModelSignature:
 
     source: str
     features: list[Feature] | None
-    tensor_inputs: list[dict] = field(default_factory=list)
+    tensor_inputs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -332,7 +339,7 @@ def onnx_signature(raw: bytes) -> ModelSignature:
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends
         raise ValueError(f"not an ONNX model: {exc}") from None
     initializers = {init.name for init in model.graph.initializer}
-    tensors: list[dict] = []
+    tensors: list[dict[str, Any]] = []
     for value in model.graph.input:
         if value.name in initializers:
             continue

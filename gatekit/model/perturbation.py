@@ -226,6 +226,7 @@ def noise(runner: Any, frame: Any, reference: Any, scale: float, repeats: int, s
                                           **metric.name_params).value
         except NotComputable as exc:  # only the metric rule is affected; the flip rate still stands
             out["metric_error"] = exc.reason
+    scored = metric if "clean" in out else None  # the metric, when it has a clean value to compare with
     for _ in range(repeats):
         P = X.copy()
         for c in numeric:
@@ -236,14 +237,14 @@ def noise(runner: Any, frame: Any, reference: Any, scale: float, repeats: int, s
                              "on slightly perturbed inputs")
         if runner.task == "classification":
             out["flip_rates"].append(float(np.mean((s >= threshold) != (clean >= threshold))))
-        if "clean" in out:
+        if scored is not None:
             noisy = replace(data, y_score=np.asarray(s, dtype=float), y_pred=None, cache={})
-            out["noisy"].append(metric.spec.fn(noisy, **metric.name_params).value)
+            out["noisy"].append(scored.spec.fn(noisy, **scored.name_params).value)
     if out["flip_rates"]:
         out["flip_rate"] = float(np.mean(out["flip_rates"]))
-    if "clean" in out:
+    if scored is not None:
         mean_noisy = float(np.mean(out["noisy"]))
-        better_high = metric.spec.higher_is_better is not False
+        better_high = scored.spec.higher_is_better is not False
         out["degradation"] = (out["clean"] - mean_noisy) if better_high else (mean_noisy - out["clean"])
-        out["metric"] = metric.canonical
+        out["metric"] = scored.canonical
     return out

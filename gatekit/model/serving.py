@@ -194,9 +194,9 @@ def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: 
             B = X.iloc[idx].reset_index(drop=True)
             runner(B.iloc[: min(len(B), 100)])  # warm-up
             for _ in range(spec.repeats):
-                t0 = time.perf_counter()
+                start = time.perf_counter()
                 runner(B)
-                fig.batch_times_s.append(time.perf_counter() - t0)
+                fig.batch_times_s.append(time.perf_counter() - start)
             fig.batch_rows = n
             fig.peak_memory_mb, fig.memory_method = _peak_memory_mb(lambda: runner(B))
         except Exception as exc:  # noqa: BLE001

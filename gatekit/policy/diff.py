@@ -137,17 +137,17 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
     skip = {"metrics", "gates", "version", "name", "description"}
     fa = _flatten({k: v for k, v in old.policy.model_dump(mode="json", exclude_none=True).items() if k not in skip})
     fb = _flatten({k: v for k, v in new.policy.model_dump(mode="json", exclude_none=True).items() if k not in skip})
-    for key in sorted(fa.keys() | fb.keys()):
-        if fa.get(key) != fb.get(key):
-            if key not in fa:
-                d.added.append(f"`{key}`: {fb[key]!r}")
-            elif key not in fb:
-                d.removed.append(f"`{key}`: {fa[key]!r}")
-            elif key.endswith("on_fail"):
-                verb = "escalated" if fb[key] == "block" else "relaxed"
-                d.severity.append(f"`{key}`: {fa[key]} → {fb[key]} ({verb})")
+    for setting in sorted(fa.keys() | fb.keys()):  # dotted setting paths (``key`` above is a rule's identity)
+        if fa.get(setting) != fb.get(setting):
+            if setting not in fa:
+                d.added.append(f"`{setting}`: {fb[setting]!r}")
+            elif setting not in fb:
+                d.removed.append(f"`{setting}`: {fa[setting]!r}")
+            elif setting.endswith("on_fail"):
+                verb = "escalated" if fb[setting] == "block" else "relaxed"
+                d.severity.append(f"`{setting}`: {fa[setting]} → {fb[setting]} ({verb})")
             else:
-                d.other.append(f"`{key}`: {fa[key]!r} → {fb[key]!r}")
+                d.other.append(f"`{setting}`: {fa[setting]!r} → {fb[setting]!r}")
     for bucket in (d.added, d.removed, d.tightened, d.loosened, d.severity):
         bucket.sort()
     d.same_version = not d.empty() and str(old.policy.version) == str(new.policy.version)

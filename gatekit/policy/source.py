@@ -94,13 +94,17 @@ def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], probl
                     "last one: remove or rename one of them", file, line, key_node.start_mark.column + 1,
                     dotted((*path, key))))
             seen[key] = line
-            pos[(*path, key)] = (line, key_node.start_mark.column + 1)
-            pos[(*path, key, "__value__")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), pos, problems, file, seen_nodes)
+            # the key paths are bound to names first: mypy reads pos[(*path, key)] as 3.11's pos[*path, key]
+            key_path = (*path, key)
+            value_path = (*path, key, "__value__")
+            pos[key_path] = (line, key_node.start_mark.column + 1)
+            pos[value_path] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            _walk(value_node, key_path, pos, problems, file, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            pos[(*path, i)] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _walk(item, (*path, i), pos, problems, file, seen_nodes)
+            item_path = (*path, i)
+            pos[item_path] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            _walk(item, item_path, pos, problems, file, seen_nodes)
 
 
 def dotted(path: Path_) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import RunContext
 
@@ -55,19 +55,22 @@ class ArtifactSection:
 
     @staticmethod
     def _sha256(expected: str, model: dict[str, Any] | None, sev: OnFail) -> CheckResult:
-        base = dict(name="model_sha256", section=SECTION, on_fail=sev, details={"expected": expected})
+        base: CheckKey = dict(name="model_sha256", section=SECTION, on_fail=sev)
+        details: dict[str, Any] = {"expected": expected}
         if model is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="no model artifact was given (inputs.model / "
-                               "--model)", **base)
-        base["details"].update({"actual": model["sha256"], "file": model["path"]})
+                               "--model)", details=details, **base)
+        details.update({"actual": model["sha256"], "file": model["path"]})
         if model["sha256"] == expected:
-            return CheckResult(status=Status.PASS, message=f"sha256 of {Path(model['path']).name} matches", **base)
+            return CheckResult(status=Status.PASS, message=f"sha256 of {Path(model['path']).name} matches",
+                               details=details, **base)
         return CheckResult(status=Status.FAIL, message=f"sha256 of {Path(model['path']).name} is {model['sha256']}, "
-                           f"not the expected {expected}: this is not the artifact the policy names", **base)
+                           f"not the expected {expected}: this is not the artifact the policy names", details=details,
+                           **base)
 
     @staticmethod
     def _signature(model: dict[str, Any] | None, sev: OnFail) -> CheckResult:
-        base = dict(name="model_signature", section=SECTION, on_fail=sev)
+        base: CheckKey = dict(name="model_signature", section=SECTION, on_fail=sev)
         if model is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="no model artifact was given to verify", **base)
         sig = model.get("signature") or {"verified": False, "reason": "the signature was not checked"}
@@ -78,7 +81,7 @@ class ArtifactSection:
     @staticmethod
     def _metadata(ctx: RunContext, spec: Any, sev: OnFail) -> list[CheckResult]:
         path = (ctx.policy.base_dir / spec.file).resolve()
-        fields_check = dict(name="metadata.required_fields", section=SECTION, on_fail=sev)
+        fields_check: CheckKey = dict(name="metadata.required_fields", section=SECTION, on_fail=sev)
         out: list[CheckResult] = []
         try:
             card = read_metadata(path)
@@ -159,7 +162,7 @@ def _version_check(ctx: RunContext, spec: Any, card: dict[str, Any], sev: OnFail
     """Check that the candidate's version is greater than production's (PEP 440 ordering)."""
     from packaging.version import InvalidVersion, Version
 
-    base = dict(name="metadata.version", section=SECTION, on_fail=sev)
+    base: CheckKey = dict(name="metadata.version", section=SECTION, on_fail=sev)
     raw = _get(card, spec.version_field)
     if _empty(raw):
         return CheckResult(status=Status.FAIL, message=f"the metadata has no {spec.version_field!r}", **base)

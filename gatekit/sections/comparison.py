@@ -35,7 +35,7 @@ from gatekit.core.compare import compare
 from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, fmt_pair
-from gatekit.core.results import CheckResult, Status
+from gatekit.core.results import CheckResult, RuleKey, Status
 from gatekit.metrics.registry import EvalData, ResolvedMetric
 from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import STATE_STATUS, Observation
@@ -286,12 +286,10 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     key = rule.relative[0] if rule.relative else None
     conds = conditions(rule)
     guardband = rule.guardband or ("proven_harm" if key else "proven_safe")
-    common = dict(name=name, section=section, on_fail=rule.on_fail, metric=res.canonical, source=cand.obs.source)
+    op, threshold = conds[0] if len(conds) == 1 else ("within", conds[1][1])
+    common: RuleKey = dict(name=name, section=section, on_fail=rule.on_fail, metric=res.canonical,
+                           source=cand.obs.source, op=op, threshold=threshold)
     details: dict[str, Any] = {**base_details, "candidate_details": cand.obs.details}
-    if len(conds) == 1:
-        common.update(op=conds[0][0], threshold=conds[0][1])
-    else:
-        common.update(op="within", threshold=conds[1][1])
     if cand.obs.state != "ok" or cand.obs.value is None:
         return CheckResult(status=STATE_STATUS.get(cand.obs.state, Status.NOT_COMPUTABLE),
                            message=f"{cand.label}: {cand.obs.reason}", details=details, **common)
@@ -333,7 +331,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         head = f"{rule.name} = {fmt(c)}"
     else:
         what = "relative change" if key.endswith("_pct") else "change"
-        head = (f"{rule.name} {what} {stat:+.4g}{unit} ({cand.label} {fmt(c)} vs {base.label} "  # type: ignore[union-attr]
+        head = (f"{rule.name} {what} {stat:+.4g}{unit} ({cand.label} {fmt(c)} vs {comparison['baseline_label']} "
                 f"{fmt(comparison['baseline'])})")
     if rule.confidence is None:
         passed = all(compare(stat, op, t) for op, t in conds)

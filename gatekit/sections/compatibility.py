@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import CompatibilitySpec, FeatureSignatureSpec
 
@@ -145,13 +145,13 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
         except ValueError as exc:
             raise SignatureUnavailable(str(exc)) from None
     if mlmodel is not None and mlmodel.features is not None:
-        if sig is not None and [f.name for f in sig.features] != [f.name for f in mlmodel.features]:
+        if sig is None or sig.features is None:  # a sig set above has features; the test is for the type checker
+            sig = mlmodel
+        elif [f.name for f in sig.features] != [f.name for f in mlmodel.features]:
             # an MLmodel file beside the artifact must describe it, not another model
             raise SignatureUnavailable(
                 f"the MLmodel beside {path.name if path else 'the model'} lists inputs "
                 f"{[f.name for f in mlmodel.features]} but the artifact takes {[f.name for f in sig.features]}")
-        if sig is None:
-            sig = mlmodel
         else:  # same names: the MLmodel adds the types scikit-learn does not record
             types = {f.name: f.type for f in mlmodel.features}
             sig = type(sig)(source=f"{sig.source} + mlflow", features=[
@@ -445,7 +445,7 @@ class CompatibilitySection:
         return out
 
     def _data(self, ctx: Any, candidate: Signature | None, fs: FeatureSignatureSpec, sev: OnFail) -> CheckResult:
-        base = dict(name="data_signature", section=SECTION, on_fail=sev)
+        base: CheckKey = dict(name="data_signature", section=SECTION, on_fail=sev)
         if ctx.inputs.frame is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="no evaluation data was given", **base)
         if candidate is None:
@@ -470,7 +470,7 @@ class CompatibilitySection:
     def _format(self, ctx: Any, allowed: list[str], sev: OnFail) -> CheckResult:
         from gatekit.model.formats import extension_conflict
 
-        base = dict(name="model_format", section=SECTION, on_fail=sev)
+        base: CheckKey = dict(name="model_format", section=SECTION, on_fail=sev)
         fmt, path = ctx.inputs.model_format, ctx.inputs.model_path
         if fmt is None or path is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="no model artifact was given (inputs.model / "

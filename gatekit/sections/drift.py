@@ -20,7 +20,7 @@ from typing import Any
 from gatekit.core.decision import evaluate_threshold
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, fmt_pair
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import (
     CATEGORICAL_METHODS,
@@ -290,11 +290,18 @@ def compute_drift(ctx: Any) -> DriftOutcome:
     return out
 
 
+class _ThresholdKey(CheckKey):
+    """What every result of one feature's drift rule shares."""
+
+    op: str
+    threshold: float
+
+
 def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: dict[str, float],
                    ev_errors: dict[str, str], out: DriftOutcome, plain: bool = False) -> CheckResult:
     name = f"{f.name}.{f.method}"
-    base = dict(name=name, section=SECTION, on_fail=f.on_fail, op=">=" if f.method in P_VALUE_METHODS else "<=",
-                threshold=f.threshold)
+    op = ">=" if f.method in P_VALUE_METHODS else "<="
+    base: _ThresholdKey = dict(name=name, section=SECTION, on_fail=f.on_fail, op=op, threshold=f.threshold)
     details: dict[str, Any] = {"feature": f.name, "kind": f.kind, "method": f.method, "engine": f.engine,
                                "label": METHOD_LABEL[f.method]}
     if f.problem is not None:
@@ -337,18 +344,18 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
             out.psi[f.name] = value
             out.psi_missing.pop(f.name, None)
             details["binning"] = "evidently's (equal-width bins over reference and current together)"
-    status, margin = evaluate_threshold(value, base["op"], f.threshold)  # type: ignore[arg-type]
+    status, margin = evaluate_threshold(value, op, f.threshold)
     out.compared += 1
     out.drifted += status == Status.FAIL
     shown, limit = fmt_pair(value, f.threshold)
     sizes = f"n = {f.n_ref:,} reference vs {f.n_cur:,} current"
     if f.method in P_VALUE_METHODS:
         verdict = "no drift detected" if status == Status.PASS else "drift detected"
-        msg = f"{METHOD_LABEL[f.method]} p = {shown} ({sizes}); {verdict} at {base['op']} {limit}"
+        msg = f"{METHOD_LABEL[f.method]} p = {shown} ({sizes}); {verdict} at {op} {limit}"
         details["p_value"] = value
     else:
         msg = f"{METHOD_LABEL[f.method]} {shown} {'meets' if status == Status.PASS else 'exceeds'} " \
-              f"{base['op']} {limit} ({sizes})"
+              f"{op} {limit} ({sizes})"
     if psi_res is not None:
         if f.method != "psi":  # the PSI psi_feature_drift uses for this feature, shown where it is counted
             details["psi"] = psi_res.value
@@ -379,7 +386,7 @@ def _leakage_checks(ctx: Any, spec: DriftSpec, features: list[_Feature], cur: An
     kinds = {f.name: f.kind for f in features}
     out = []
     for name in names:
-        base = dict(name=f"{name}.leakage", section=SECTION, on_fail=sev)
+        base: CheckKey = dict(name=f"{name}.leakage", section=SECTION, on_fail=sev)
         if data is None or data.y_true is None:
             out.append(CheckResult(status=Status.NOT_COMPUTABLE, message="no target (inputs.target): the leakage "
                                    "scan needs the evaluation labels", **base))

@@ -7,7 +7,7 @@ from typing import Any
 
 from gatekit.core.decision import evaluate_threshold
 from gatekit.core.formatting import fmt, fmt_pair
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckResult, OnFail, RuleKey, Status
 from gatekit.metrics.registry import ResolvedMetric
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import MetricRule
@@ -30,30 +30,33 @@ class MetricRulesSection:
             res = ctx.policy.resolved[i]
             params = ctx.policy.params.get(i, {})  # validated and cleaned once, by the loader
             obs = ctx.metric(res, params)
-            base = dict(name=rule.name, section=res.spec.section, on_fail=rule.on_fail, op=rule.op,
-                        threshold=rule.value, metric=res.canonical, source=obs.source,
-                        details={**obs.details, "unit": res.spec.unit, "params": params, "label": res.spec.label,
-                                 "description": rule.description})
             if rule.relative is not None or rule.confidence is not None:
                 meta = {"unit": res.spec.unit, "params": params, "label": res.spec.label,
                         "description": rule.description}
                 out.append(self._compared(ctx, rule, res, params, obs, meta))
                 continue
+            op, value = rule.op, rule.value
+            assert op is not None and value is not None  # MetricRule._one_form: no relative form means op + value
+            base: RuleKey = dict(name=rule.name, section=res.spec.section, on_fail=rule.on_fail, op=op,
+                                 threshold=value, metric=res.canonical, source=obs.source)
+            details = {**obs.details, "unit": res.spec.unit, "params": params, "label": res.spec.label,
+                       "description": rule.description}
             if obs.state != "ok" or obs.value is None:
                 out.append(CheckResult(status=STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
-                                       message=obs.reason, **base))
+                                       message=obs.reason, details=details, **base))
                 continue
-            status, m = evaluate_threshold(obs.value, rule.op, rule.value)
+            status, m = evaluate_threshold(obs.value, op, value)
             verdict = "meets" if status == Status.PASS else "does not meet"
             unit = f" {res.spec.unit}" if res.spec.unit in ("%", "ms") else ""
-            shown, limit = fmt_pair(obs.value, rule.value)
-            msg = f"{rule.name} = {shown}{unit} {verdict} {rule.op} {limit}{unit}"
+            shown, limit = fmt_pair(obs.value, value)
+            msg = f"{rule.name} = {shown}{unit} {verdict} {op} {limit}{unit}"
             if obs.details.get("note"):
                 msg += f"; note: {obs.details['note']}"
             file_value = obs.details.get("metrics_file_value")
             if file_value is not None and not math.isclose(file_value, obs.value, rel_tol=1e-6, abs_tol=1e-9):
                 msg += f" (computed from the data; the metrics file says {fmt(file_value)})"
-            out.append(CheckResult(status=status, observed=obs.value, margin=m, message=msg, **base))
+            out.append(CheckResult(status=status, observed=obs.value, margin=m, message=msg, details=details,
+                                   **base))
         for i, check in enumerate(out):  # which rule each check is (alerts read the rule's settings)
             check.details["rule"] = f"metrics[{i}]"
         return out
@@ -71,7 +74,7 @@ class MetricRulesSection:
             bobs = ctx.baseline_metric(res, params)
             rows = data.baseline if data is not None and bobs.source == "computed" else None
             base = Side(bobs, rows, "production")
-            kinds = {o.details.get("figure_kind") or o.source for o in (obs, bobs) if o.state == "ok"}
+            kinds = {str(o.details.get("figure_kind") or o.source) for o in (obs, bobs) if o.state == "ok"}
             if res.spec.section == "operational" and len(kinds) > 1:
                 # a load test against an in-process timing (or a declared figure) compares two different things
                 from gatekit.sections.comparison import conditions

@@ -176,11 +176,12 @@ class SectionRegistry:
         :class:`~gatekit.policy.specs.Policy` itself when every registered section is one of its fields,
         else a subclass with a field for each registered section that is not (a plug-in's).
         """
-        extra = {s.key: ((s.spec, []) if _is_list(s.spec) else (s.spec | None, None))
-                 for s in self if s.key not in Policy.model_fields}
+        # field name -> (type, default); typed Any, as mypy matches **extra against create_model's own keywords too
+        extra: dict[str, Any] = {s.key: ((s.spec, []) if _is_list(s.spec) else (s.spec | None, None))
+                                 for s in self if s.key not in Policy.model_fields}
         if not extra:
             return Policy
-        return create_model("Policy", __base__=Policy, __module__=Policy.__module__, **extra)  # type: ignore[call-overload, no-any-return]
+        return create_model("Policy", __base__=Policy, __module__=Policy.__module__, **extra)
 
     def problems(self, model: type[Any] | None = None) -> list[str]:
         """Return what is incomplete: the completeness check (empty when every section is whole).

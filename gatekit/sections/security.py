@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.core.errors import InputError
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import RunContext
 
@@ -143,7 +143,7 @@ class SecuritySection:
     def _licenses(ctx: RunContext, spec: Any, sev: OnFail) -> CheckResult:
         from gatekit.validators.licenses import check, requirement_names
 
-        base = dict(name="license_compliance", section=SECTION, on_fail=sev)
+        base: CheckKey = dict(name="license_compliance", section=SECTION, on_fail=sev)
         names = None
         source = "the packages installed where gatekit runs"
         if spec.requirements is not None:

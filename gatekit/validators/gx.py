@@ -76,7 +76,7 @@ def builtin_expectations() -> dict[str, type]:
         metric_dependencies = ("gatekit.column.description",)
         success_keys = ("type_", "timezone")
 
-        def _validate(self, metrics: dict[str, Any], runtime_configuration: dict | None = None,
+        def _validate(self, metrics: dict[str, Any], runtime_configuration: dict[str, Any] | None = None,
                       execution_engine: Any = None) -> dict[str, Any]:
             desc = metrics["gatekit.column.description"]
             kwargs = self.configuration.kwargs
@@ -396,5 +396,7 @@ class Validator:
             same_as.append(first[key])
         res = self.batch.validate(suite, result_format={"result_format": "SUMMARY",
                                                         "partial_unexpected_count": examples})
-        by_index = {r.expectation_config.meta.get("gatekit_index"): r for r in res.results}
+        # a result without its configuration matches no rule, which then reads "no result" (an error)
+        by_index = {r.expectation_config.meta.get("gatekit_index"): r for r in res.results
+                    if r.expectation_config is not None}
         return [by_index.get(j) for j in same_as]

@@ -261,7 +261,8 @@ def check(names: list[str] | None, allow: list[str], deny: list[str], allow_unkn
     """
     dists: dict[str, Any] = {}
     for d in importlib_metadata.distributions():
-        key = re.sub(r"[-_.]+", "-", (d.metadata.get("Name") or "")).lower()
+        # PackageMetadata declares get() from Python 3.12 on; the email Message behind it has it on every version
+        key = re.sub(r"[-_.]+", "-", (d.metadata.get("Name") or "")).lower()  # type: ignore[attr-defined]
         if key:
             dists.setdefault(key, d)
     wanted = sorted(dists) if names is None else [re.sub(r"[-_.]+", "-", n).lower() for n in names]

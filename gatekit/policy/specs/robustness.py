@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
@@ -55,6 +55,9 @@ class NoiseSpec(Spec):
         return self
 
 
+OutOfRangeCase = Literal["extreme", "missing", "unseen_category", "wrong_type"]
+
+
 class OutOfRangeSpec(Spec):
     """Inputs outside what the model was trained on (see :mod:`gatekit.model.perturbation`).
 
@@ -69,8 +72,7 @@ class OutOfRangeSpec(Spec):
     seed : int
     """
 
-    cases: list[Literal["extreme", "missing", "unseen_category", "wrong_type"]] = Field(
-        default_factory=lambda: ["extreme", "missing", "unseen_category", "wrong_type"], min_length=1)
+    cases: list[OutOfRangeCase] = Field(default_factory=lambda: list(get_args(OutOfRangeCase)), min_length=1)
     rows: int = Field(default=200, ge=1, le=1_000_000)
     extreme_factor: float = Field(default=10.0, gt=0)
     seed: int = Field(default=20261129, ge=0)

@@ -6,13 +6,16 @@ denied licences of the runtime packages) and :class:`SecuritySpec`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
 from gatekit.policy.specs.common import OnFailField, Spec
+
+PiiKind = Literal["email", "phone", "card", "iban", "national_id"]
+PiiPlace = Literal["data", "outputs", "metadata"]
 
 
 class PiiSpec(Spec):
@@ -35,11 +38,9 @@ class PiiSpec(Spec):
         Values with personal data tolerated per place (default 0).
     """
 
-    kinds: list[Literal["email", "phone", "card", "iban", "national_id"]] = Field(
-        default_factory=lambda: ["email", "phone", "card", "iban", "national_id"], min_length=1)
+    kinds: list[PiiKind] = Field(default_factory=lambda: list(get_args(PiiKind)), min_length=1)
     national_ids: list[str] = Field(default_factory=lambda: ["us.ssn"])
-    scan: list[Literal["data", "outputs", "metadata"]] = Field(
-        default_factory=lambda: ["data", "outputs", "metadata"], min_length=1)
+    scan: list[PiiPlace] = Field(default_factory=lambda: list(get_args(PiiPlace)), min_length=1)
     columns: list[str] | None = Field(default=None, min_length=1)
     metadata_files: list[str] = Field(default_factory=list)
     max_values: int = Field(default=0, ge=0)

@@ -23,7 +23,7 @@ from typing import Any
 
 from gatekit.core.decision import evaluate_threshold
 from gatekit.core.formatting import fmt, fmt_pair
-from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import DataQualitySpec
 from gatekit.sections.data_quality.plan import Item, batches, custom_folder, plan, share, unique_names
@@ -238,7 +238,7 @@ class DataQualitySection:
     # result interpretation ----------------------------------------------------------------------------
 
     def _interpret(self, item: Item, res: Any, frame: Any) -> CheckResult:
-        base = dict(name=item.name, section=SECTION, on_fail=item.on_fail)
+        base: CheckKey = dict(name=item.name, section=SECTION, on_fail=item.on_fail)
         kwargs_shown = dict(item.kwargs)
         if item.kind == "unseen":
             values = kwargs_shown.pop("value_set", [])
@@ -259,7 +259,7 @@ class DataQualitySection:
                     "observed_value"):
             if key in r:
                 details[key] = r[key]
-        if "partial_unexpected_list" in r and item.kind != "nulls" and "pii" not in item.expectation_type:
+        if "partial_unexpected_list" in r and item.kind != "nulls" and not _is_pii(item):
             # (null examples would all read None; a personal-data finding is never shown, only counted)
             distinct: list[Any] = []  # distinct values, first seen first: "6, 6" tells nothing "6" does not
             for x in r["partial_unexpected_list"]:
@@ -367,8 +367,8 @@ class DataQualitySection:
             pct = float(r["unexpected_percent"])
             mostly = item.kwargs.get("mostly", 1.0)
             thr = share(mostly) if isinstance(mostly, (int, float)) else None
-            shown = [] if "pii" in item.expectation_type else list(r.get("partial_unexpected_list") or [])[:5]
-            examples = ", ".join(repr(_short(x)) for x in shown)
+            sample = [] if _is_pii(item) else list(r.get("partial_unexpected_list") or [])[:5]
+            examples = ", ".join(repr(_short(x)) for x in sample)
             n = r["unexpected_count"]
             msg = f"{fmt(n)} unexpected value{'' if n == 1 else 's'} ({fmt(pct)} %)"
             if examples:
@@ -386,7 +386,8 @@ class DataQualitySection:
                 return Status.NOT_COMPUTABLE, None, None, None, \
                     f"{item.expectation_type} has no observed value ({reason or 'nothing to compute it from'})"
         args = ", ".join(f"{k}={_short(v)!r}" for k, v in item.kwargs.items() if k not in ("column", "meta"))
-        extra = r.get("details") if isinstance(r.get("details"), dict) else {}
+        result_details = r.get("details")
+        extra = result_details if isinstance(result_details, dict) else {}
         more = f"; most common value {extra['value']!r}" if "value" in extra else ""
         return status, observed, None, None, \
             f"{item.expectation_type} {verdict}; observed {shown}" + (f" ({args})" if args else "") + more
@@ -423,7 +424,12 @@ def _range_text(bounds: tuple[float | None, float | None] | None) -> str:
     return f"below {fmt(lo)}" if lo is not None else f"above {fmt(hi)}"
 
 
-def _json_safe_result(v: tuple[Any, ...], base: dict[str, Any], details: dict[str, Any]) -> CheckResult:
+def _is_pii(item: Item) -> bool:
+    """Tell whether the item is a personal-data expectation (its findings are counted, never shown)."""
+    return "pii" in (item.expectation_type or "")
+
+
+def _json_safe_result(v: tuple[Any, ...], base: CheckKey, details: dict[str, Any]) -> CheckResult:
     from gatekit.core.decision import margin
 
     status, observed, op, threshold, message = v

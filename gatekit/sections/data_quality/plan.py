@@ -129,9 +129,9 @@ def plan(spec: DataQualitySpec, columns: list[str] | None) -> list[Item]:
                 items.append(nulls(col, spec.max_null_fraction, sev, None))
                 items[-1].rule = "max_null_fraction"
     for e in spec.expectations:
-        col = e.kwargs.get("column")
-        name = e.name or (f"{e.type}({col})" if isinstance(col, str) else e.type)
-        items.append(Item(name, e.on_fail or section_on_fail, "generic", col if isinstance(col, str) else None,
+        target = e.kwargs.get("column")  # any value: a generic expectation's kwargs are not validated here
+        name = e.name or (f"{e.type}({target})" if isinstance(target, str) else e.type)
+        items.append(Item(name, e.on_fail or section_on_fail, "generic", target if isinstance(target, str) else None,
                            expectation_type=e.type, kwargs=dict(e.kwargs), description=e.description))
     return items
 
