@@ -2,7 +2,7 @@
 # Start a throwaway PostgreSQL server on loopback for the history-store tests, and print its URL.
 #
 #   eval "$(scripts/start_test_postgres.sh)"   # exports GATEKIT_TEST_POSTGRES_URL and GATEKIT_TEST_PGDATA
-#   python -m pytest tests/test_history.py
+#   python -m pytest tests/history/test_store.py
 #   scripts/start_test_postgres.sh --stop "$GATEKIT_TEST_PGDATA"
 #
 # Uses Debian's postgresql package (installed with apt-get when missing and running as root). The cluster

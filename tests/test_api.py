@@ -1,30 +1,36 @@
-"""One workflow: ``gatekit run`` (the CLI) and ``gatekit.api.run`` give the same report for the same arguments.
+"""Tests of :mod:`gatekit.api`: the one workflow of ``gatekit run`` and ``gatekit.api.run`` (input options,
+stale reports, enforcement, history), and that both give the same report for the same arguments.
 
-Each case runs one small policy on a metrics file both ways, the CLI through ``typer.testing.CliRunner``, and
-compares the JSON reports apart from what differs between any two runs (run id, times, durations, the history
-store's path): decision, checks, ``metadata.enforcement`` and ``metadata.exit_code`` included.
+The equivalence cases run one small policy on a metrics file both ways, the CLI through
+``typer.testing.CliRunner``, and compare the JSON reports apart from what differs between any two runs (run id,
+times, durations, the history store's path): decision, checks, ``metadata.enforcement`` and
+``metadata.exit_code`` included.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
-from typer.testing import CliRunner
+import sklearn.metrics as skm
 
 import gatekit
 from gatekit.api import StaleReportError, enforcement, exit_code
-from gatekit.cli import app
-from gatekit.core.errors import UsageError
+from gatekit.core.errors import InputError, UsageError
 from gatekit.core.results import Decision
 from gatekit.history.config import history_url_from
 from gatekit.history.store import HistoryStore
-from tests.conftest import write_json, write_policy
+from tests.helpers import AUC_POLICY, SEED1, _cli, run_cli, write_json, write_policy
+from tests.history.helpers import _policy, _url
+from tests.report.helpers import BLOCKING, SEED_EX1, gk_ci, metrics_file
+from tests.sections.helpers import _canary_frame, _rel
 
-POLICIES = Path(__file__).resolve().parents[1] / "policies"
-SEED1 = POLICIES / "seed_exercise_1.yaml"
 BLOCKS = {"auc_roc": 0.91, "precision_at_0_5": 0.76, "fairness_demographic_parity_diff": 0.12,
           "psi_feature_drift": 0.18, "latency_p95_ms": 130}  # README's run.json: block (parity) and a warn rule
 WARNS = {**BLOCKS, "fairness_demographic_parity_diff": 0.05}  # only the latency warn rule fails
@@ -37,10 +43,6 @@ PILOT = """
       - {name: latency_p95_ms, op: "<=", value: 120, on_fail: warn}
 """
 VOLATILE = ("run_id", "started_at", "finished_at", "duration_s")
-
-
-def _cli(*args: Any) -> Any:
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def _json(folder: Path) -> dict[str, Any]:
@@ -212,3 +214,133 @@ def test_enforcement_without_a_policy() -> None:
     assert enforcement(fail_on_warn=True) == "fail_on_warn"
     with pytest.raises(UsageError, match="contradict"):
         enforcement(warn_only=True, fail_on_warn=True)
+
+
+def test_python_api_takes_the_cli_name_canary_log(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 400
+    arm = np.where(rng.random(n) < 0.5, "candidate", "production")
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)
+    pd.DataFrame({"arm": arm, "y": y, "s": s}).to_csv(tmp_path / "log.csv", index=False)
+    policy = {"version": 1, "canary": {"data": str(tmp_path / "missing.csv"), "target": "y", "score": "s",
+                                       "rules": [{"name": "auc_roc", "max_drop": 0.5, "confidence": 0.9}]}}
+    check = gatekit.run(policy, canary_log=str(tmp_path / "log.csv")).checks[0]
+    expected = (skm.roc_auc_score(y[arm == "candidate"], s[arm == "candidate"])
+                - skm.roc_auc_score(y[arm == "production"], s[arm == "production"]))
+    assert check.observed == pytest.approx(expected, abs=1e-12)
+
+
+ALL_FILES = {"gate_report.json", "gate_report.html", "gate_report.junit.xml", "gate_report.md"}
+
+
+def test_cli_removes_stale_reports_of_every_format_first(tmp_path):
+    m = metrics_file(tmp_path, BLOCKING)
+    d = tmp_path / "D"
+    d.mkdir()
+
+    def plant() -> None:
+        for name in ALL_FILES:
+            (d / name).write_text("STALE from an earlier run", encoding="utf-8")
+    plant()
+    (d / "notes.txt").write_text("mine", encoding="utf-8")  # not a report: kept
+    res = gk_ci("run", SEED_EX1, "--metrics", m, "--out", d, "--format", "markdown", "--no-history", cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    assert {p.name for p in d.iterdir()} == {"gate_report.md", "notes.txt"}
+    assert (d / "gate_report.md").read_text(encoding="utf-8").startswith("### ⛔ gatekit: **BLOCK**")
+    # a run that fails on its inputs leaves no old decision behind either
+    plant()
+    res = gk_ci("run", SEED_EX1, "--metrics", tmp_path / "missing.json", "--out", d, "--format", "json", "--no-history",
+             cwd=tmp_path)
+    assert res.returncode == 2
+    assert {p.name for p in d.iterdir()} == {"notes.txt"}
+
+
+class _Evil:
+    """Unpickling this creates a marker file: the proof that a pickle was loaded."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_cli_model_does_not_inherit_the_policys_trust(tmp_path: Path) -> None:
+    marker = tmp_path / "PWNED"
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps(_Evil(str(marker))))
+    (tmp_path / "good.joblib").write_bytes(b"")
+    pd.DataFrame({"y": [0, 1], "x": [0.1, 0.9]}).to_csv(tmp_path / "d.csv", index=False)
+    pol = tmp_path / "p.yaml"
+    pol.write_text(AUC_POLICY + "inputs: {model: good.joblib, trust_model: true}\n")
+    proc = run_cli("run", str(pol), "--data", str(tmp_path / "d.csv"), "--target", "y", "--model",
+                   str(tmp_path / "evil.pkl"), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "refusing to unpickle" in proc.stderr
+    assert not marker.exists()
+
+
+def test_a_failed_run_removes_the_previous_report(tmp_path: Path) -> None:
+    pol = tmp_path / "p.yaml"
+    pol.write_text(AUC_POLICY)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"auc_roc": 0.95}))
+    assert run_cli("run", str(pol), "--metrics", str(good), "--out", str(tmp_path / "o")).returncode == 0
+    assert (tmp_path / "o" / "gate_report.json").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert run_cli("run", str(pol), "--metrics", str(bad), "--out", str(tmp_path / "o")).returncode == 2
+    assert not (tmp_path / "o" / "gate_report.json").exists()
+    assert not (tmp_path / "o" / "gate_report.html").exists()
+
+
+def test_out_and_demo_out_pointing_at_a_file(tmp_path: Path, demo_root: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    pol = tmp_path / "p.yaml"
+    pol.write_text(AUC_POLICY)
+    (tmp_path / "m.json").write_text(json.dumps({"auc_roc": 0.95}))
+    proc = run_cli("run", str(pol), "--metrics", str(tmp_path / "m.json"), "--out", str(f))
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr
+    proc = run_cli("demo", "--root", str(demo_root), "--out", str(f))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_inputs_section_paths_are_relative_to_the_policy(tmp_path) -> None:
+    sub = tmp_path / "pol"
+    sub.mkdir()
+    y, s = [0, 1, 0, 1], [0.1, 0.8, 0.3, 0.9]
+    pd.DataFrame({"y": y, "s": s}).to_csv(tmp_path / "d.csv", index=False)
+    p = sub / "p.yaml"
+    p.write_text("version: 1\ninputs: {data: ../d.csv, target: y, score: s}\n"
+                 "metrics:\n  - {name: auc_roc, op: '>=', value: 0.9}\n")
+    r = gatekit.run(p)
+    assert r.decision.value == "pass" and r.checks[0].observed == 1.0
+
+
+def test_api_accepts_one_sensitive_column_as_a_string(tmp_path) -> None:
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"y": [1, 0, 1, 0], "s": [0.9, 0.6, 0.3, 0.1], "grp": ["a", "a", "b", "b"]}).to_csv(path, index=False)
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n  - {name: demographic_parity_difference, op: '<=', value: 1}\n")
+    r = gatekit.run(p, data=path, target="y", score="s", sensitive="grp")
+    assert r.checks[0].observed == pytest.approx(1.0)  # a: both predicted positive, b: none (by hand)
+    assert r.checks[0].details["sensitive_columns"] == ["grp"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc as an unwritable report folder")
+def test_a_run_whose_report_cannot_be_written_is_not_recorded_as_a_pass(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, 'version: 1\nname: rep\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.8}\n')
+    (tmp_path / "m.json").write_text('{"auc_roc": 0.9}', encoding="utf-8")
+    db = tmp_path / "h.db"
+    res = _cli("run", policy, "--metrics", tmp_path / "m.json", "--history", db, "--out",
+               "/proc/gatekit-no-such-dir/sub", "-q")
+    assert res.exit_code == 2, res.output
+    runs = HistoryStore(_url(db)).runs() if db.exists() else []
+    assert not any(r.decision == "pass" and r.exit_code == 0 for r in runs)
+
+
+def test_canary_log_without_canary_section_is_refused(tmp_path: Path) -> None:
+    _canary_frame(300, 300).to_csv(tmp_path / "c.csv", index=False)
+    pol = _rel(tmp_path, "- {name: auc_roc, max_drop: 0.5}")
+    with pytest.raises(InputError, match="canary"):
+        gatekit.run(pol, canary_data=str(tmp_path / "c.csv"))

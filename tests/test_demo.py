@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_absolute_percentage_error, roc_auc_score
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 STATUSES = {"pass", "fail", "error", "not_computable", "skipped"}
 

@@ -1,8 +1,12 @@
-"""One failing rule or section never stops the others, and never counts as a pass."""
+"""Tests of :mod:`gatekit.orchestrator`: one failing rule or section never stops the others or counts as
+a pass, and the report's metadata (run id, policy hash).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +22,30 @@ from gatekit.metrics.registry import MetricSpec
 from gatekit.orchestrator import evaluate
 from gatekit.policy import load_policy
 from gatekit.sections.registry import default_sections
+from tests.cli.helpers import EX1, OWN_POLICY, gk, load_report
+from tests.helpers import POLICIES, write_json, write_policy
+from tests.helpers import write_json as metrics_file
+from tests.report.helpers import _files
+
+
+def test_policy_sha256_of_own_policy(tmp_path: Path) -> None:
+    pol = write_policy(tmp_path, OWN_POLICY + "# trailing comment changes the bytes, not the rules\n")
+    out = tmp_path / "out"
+    res = gk("run", pol, "--metrics", write_json(tmp_path, EX1), "--out", out, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert load_report(out)["metadata"]["policy"]["sha256"] == hashlib.sha256(pol.read_bytes()).hexdigest()
+
+
+def test_report_metadata_records_policy_hash(tmp_path: Path) -> None:
+    import hashlib
+
+    pol = POLICIES / "seed_example_2.yaml"
+    report = gatekit.run(pol, metrics=metrics_file(tmp_path, {"mape": 11.5, "smape": 15.1, "latency_p95_ms": 120}))
+    assert report.metadata["policy"]["sha256"] == hashlib.sha256(pol.read_bytes()).hexdigest()
+    d = report.to_dict()
+    assert d["decision"] == "block"
+    assert d["counts"]["fail"] == 1 and d["counts"]["pass"] == 2
+    assert all(v is None or math.isfinite(v) for c in d["checks"] for v in (c["observed"], c["threshold"]))
 
 
 def _boom(data, **_):
@@ -82,3 +110,9 @@ def test_internal_error_exits_3(tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(cli.app, ["run", str(p), "--metrics", str(m), "--out", str(tmp_path / "o")])
     assert result.exit_code == 3
     assert "internal error: RuntimeError: bug" in result.output
+
+
+def test_two_runs_in_the_same_second_get_different_ids(tmp_path: Path) -> None:
+    p, m = _files(tmp_path, {"smape": 12, "auc_roc": 0.95})
+    ids = {gatekit.run(p, metrics=m).metadata["run_id"] for _ in range(5)}
+    assert len(ids) == 5

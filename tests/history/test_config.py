@@ -1,0 +1,92 @@
+"""Tests of :mod:`gatekit.history.config`: ``gatekit.toml`` and its environment overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gatekit.history.config import history_url_from, load_config
+from gatekit.history.store import HistoryStore
+from tests.helpers import run_cli, write_policy
+from tests.history.helpers import _report, _url
+
+# ----------------------------------------------------------------------------------------------- configuration
+
+
+def test_configuration_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEKIT_HISTORY_URL", raising=False)
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    assert load_config(start=sub).history_url == f"sqlite:///{sub / '.gatekit' / 'history.db'}"
+    (tmp_path / "gatekit.toml").write_text('[history]\nurl = "sqlite:///store/h.db"\n[alerts]\n'
+                                           'webhook_url = "http://127.0.0.1:9/x"\ntimeout_s = 2\n')
+    cfg = load_config(start=sub)  # found in a parent; relative to the file's folder
+    assert (cfg.history_url, cfg.webhook_url, cfg.webhook_timeout_s, cfg.source) == (
+        f"sqlite:///{tmp_path / 'store' / 'h.db'}", "http://127.0.0.1:9/x", 2.0, tmp_path / "gatekit.toml")
+    monkeypatch.setenv("GATEKIT_HISTORY_URL", "postgresql+psycopg://u@h/db")
+    assert load_config(start=sub).history_url == "postgresql+psycopg://u@h/db"
+    assert load_config("off", start=sub).history_url is None
+    assert load_config("x.db", start=sub).history_url == f"sqlite:///{sub / 'x.db'}"
+    assert load_config(no_history=True, start=sub).history_url is None
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("[history]\nurl = \n", r"gatekit.toml: not valid TOML.*line 2"),
+    ("[history]\nuri = 'x'\n", r"history.uri: Extra inputs"),
+    ("[alerts]\ntimeout_s = -1\n", r"alerts.timeout_s"),
+])
+def test_a_bad_configuration_names_the_file_and_the_key(tmp_path: Path, text: str, match: str) -> None:
+    from gatekit.core.errors import InputError
+
+    (tmp_path / "gatekit.toml").write_text(text)
+    with pytest.raises(InputError, match=match):
+        load_config(start=tmp_path)
+    policy = write_policy(tmp_path, "version: 1\n")
+    proc = run_cli("run", str(policy), cwd=tmp_path)
+    assert proc.returncode == 2 and "gatekit.toml" in proc.stderr
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("[history\n", "not valid TOML"),
+    ("[history]\nurl = 5\n", "history.url"),
+    ("[history]\nurl = 'x'\nextra = 1\n", "history.extra"),
+    ("[bogus]\na = 1\n", "bogus"),
+    ("[alerts]\ntimeout_s = 0\n", "alerts.timeout_s"),
+    ("[alerts]\ntimeout_s = nan\n", "alerts.timeout_s"),
+    ("[alerts]\ntimeout_s = '5'\n", "alerts.timeout_s"),
+    ("history = 'x'\n", "history"),
+    ("[history]\n", "history.url"),
+])
+def test_a_bad_gatekit_toml_is_exit_2_naming_file_and_key(failing_run: dict[str, Path], text: str,
+                                                          match: str) -> None:
+    (failing_run["dir"] / "gatekit.toml").write_text(text, encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "gatekit", "run", str(failing_run["policy"]), "--metrics",
+                          str(failing_run["metrics"]), "--out", "r", "-q"], cwd=failing_run["dir"],
+                         capture_output=True, text=True, timeout=120,
+                         env={k: v for k, v in os.environ.items() if k != "GATEKIT_HISTORY_URL"})
+    assert res.returncode == 2, res.stderr
+    assert "gatekit.toml" in res.stderr and match in res.stderr and "Traceback" not in res.stderr
+
+
+def test_an_empty_history_env_var_falls_back_to_gatekit_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "gatekit.toml").write_text('[history]\nurl = "team.db"\n', encoding="utf-8")
+    monkeypatch.setenv("GATEKIT_HISTORY_URL", "")
+    assert load_config(start=tmp_path).history_url == _url((tmp_path / "team.db").resolve())
+
+
+@pytest.mark.parametrize("name", ["my?x=1.db", "100%41.db"])
+def test_a_plain_path_is_that_file(tmp_path: Path, name: str) -> None:
+    url = history_url_from(name, tmp_path)
+    assert url is not None
+    with HistoryStore(url) as st:
+        st.record(_report("r1", "2026-01-01T00:00:00+00:00", [0.9]))
+    assert (tmp_path / name).is_file()
+
+
+def test_a_sqlite_url_with_its_driver_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    url = history_url_from("sqlite+pysqlite:///rel.db", tmp_path)
+    assert url is not None and str(tmp_path.resolve()) in url

@@ -1,0 +1,695 @@
+"""Tests of :mod:`gatekit.model.serving`: percentiles, load-test samples, measured latency, batch time and
+memory.
+
+Every expected value is computed independently of the code under test: by hand (literal numbers),
+from the documented formulas written out here (nearest rank ``x[ceil(q n) - 1]`` of the sorted
+samples, ``ceil(20 / (1 - q))`` samples needed, batch time = median of the repeats), or by numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.linear_model import LogisticRegression
+
+import gatekit
+from gatekit.core.errors import InputError, NotComputable
+from gatekit.core.results import Decision, Status
+from gatekit.model import serving as operational
+from gatekit.model.onnx import OnnxModel
+from gatekit.model.serving import Runner, load_samples, min_samples, percentile
+from tests.helpers import _check, _only
+from tests.model.helpers import _checks
+
+
+def test_p50_from_one_request_is_not_computable_and_blocks(art: dict[str, Any]) -> None:
+    report = gatekit.run({"version": 1, "inputs": {"data": str(art["data"]), "target": "y",
+                                                    "model": str(art["model"]), "trust_model": True},
+                          "operational": {"requests": 1, "warmup": 500},
+                          "metrics": [{"name": "latency_p50_ms", "op": "<=", "value": 1000}]})
+    c = _check(report, "latency_p50_ms")
+    assert c.status == Status.NOT_COMPUTABLE and "40 samples" in c.message
+    assert report.decision == Decision.BLOCK
+
+
+def test_a_model_that_cannot_run_does_not_pass_on_declared_figures(art: dict[str, Any]) -> None:
+    pd.read_csv(art["data"])[["a", "y"]].to_csv(art["dir"] / "no_b.csv", index=False)
+    (art["dir"] / "m.json").write_text('{"latency_p95_ms": 3, "throughput_rows_per_s": 1e9}')
+    report = gatekit.run({"version": 1, "inputs": {"data": str(art["dir"] / "no_b.csv"), "target": "y",
+                                                    "model": str(art["model"]), "trust_model": True,
+                                                    "metrics": str(art["dir"] / "m.json")},
+                          "metrics": [{"name": "latency_p95_ms", "op": "<=", "value": 50},
+                                      {"name": "throughput_rows_per_s", "op": ">=", "value": 1000}]})
+    assert report.decision == Decision.BLOCK
+
+
+def test_latency_increase_needs_figures_of_one_kind(art: dict[str, Any]) -> None:
+    (art["dir"] / "prod_lt.json").write_text(json.dumps({"latency_ms": [50.0 + i / 1000 for i in range(500)]}))
+    report = gatekit.run({"version": 1, "inputs": {"data": str(art["data"]), "target": "y",
+                                                    "model": str(art["model"]), "trust_model": True,
+                                                    "baseline": {"model": str(art["model"]), "trust_model": True}},
+                          "operational": {"baseline_latency_samples": str(art["dir"] / "prod_lt.json")},
+                          "metrics": [{"name": "latency_p95_ms", "max_increase": 0}]})
+    assert _check(report, "latency_p95_ms vs baseline").status != Status.PASS
+
+
+def test_bad_latency_samples_files_are_input_errors(tmp_path: Path) -> None:
+    files = {"binary.json": bytes(range(256)) * 4,
+             "bigint.json": ('{"latency_ms": [' + "9" * 5000 + "]}").encode(),
+             "deep.json": ("[" * 100000 + "]" * 100000).encode()}
+    for name, raw in files.items():
+        p = tmp_path / name
+        p.write_bytes(raw)
+        with pytest.raises(InputError):
+            load_samples(p)
+
+
+N_ROWS = 120
+FEATURES = ["x1", "x2", "x3"]
+PROC_METHOD = "resident-set high-water mark rise (Linux /proc, clear_refs)"
+TRACEMALLOC_METHOD = "tracemalloc peak (Python and numpy allocations only)"
+
+
+def _write(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _perm_1_to_400() -> list[float]:
+    """1, 2, ..., 400 ms in a scrambled order (7919 is prime to 400): sorting is the code's job."""
+    out = [float((i * 7919) % 400 + 1) for i in range(400)]
+    assert sorted(out) == [float(k) for k in range(1, 401)]
+    return out
+
+
+# The documented example, at a size where p95 is computable: 389 samples up to 900 ms with the last of
+# them 900 (sorted index 388), then 21 of 1000 ms (indices 389..409); n = 410.
+#   nearest rank: ceil(0.95 * 410) = ceil(389.5) = 390 -> x[389] = 1000
+#   linear:       (410 - 1) * 0.95 = 388.55 -> x[388] + 0.55 * (x[389] - x[388]) = 900 + 55 = 955
+EXAMPLE_410 = [float(v) for v in range(100, 900, 100) for _ in range(43)] + [900.0] * 45 + [1000.0] * 21
+
+
+def _shuffled(values: list[float], seed: int = 5) -> list[float]:
+    return [float(v) for v in np.random.default_rng(seed).permutation(values)]
+
+
+class ScriptedClock:
+    """Each timed call of a model lasts that model's next scripted duration, whatever else runs between.
+
+    Models are told apart by their feature list (recorded by a spy on :meth:`Runner.__call__`). The timing
+    loops read the clock in start / end pairs, so every second reading is the end of a call. An
+    unscripted model or one call too many makes the measurement raise (KeyError / StopIteration), which
+    gatekit records as an error: the tests then fail instead of passing on made-up figures.
+    """
+
+    def __init__(self, latency_ms: dict[tuple[str, ...], list[float]] | None = None,
+                 batch_s: dict[tuple[str, ...], list[float]] | None = None) -> None:
+        self._ms: dict[tuple[str, ...], Iterator[float]] = {k: iter(v) for k, v in (latency_ms or {}).items()}
+        self._s: dict[tuple[str, ...], Iterator[float]] = {k: iter(v) for k, v in (batch_s or {}).items()}
+        self._ns_now, self._ns_reads = 10**12, 0
+        self._s_now, self._s_reads = 1024.0, 0  # binary fractions added to it stay exact
+        self.last: tuple[str, ...] | None = None
+        self.calls: list[tuple[tuple[str, ...], Any]] = []
+
+    def perf_counter_ns(self) -> int:
+        self._ns_reads += 1
+        if self._ns_reads % 2 == 0:
+            assert self.last is not None
+            self._ns_now += round(next(self._ms[self.last]) * 1e6)
+        return self._ns_now
+
+    def perf_counter(self) -> float:
+        self._s_reads += 1
+        if self._s_reads % 2 == 0:
+            assert self.last is not None
+            self._s_now += next(self._s[self.last])
+        return self._s_now
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> ScriptedClock:
+        original = Runner.__call__
+
+        def spy(runner: Runner, X: Any) -> np.ndarray:
+            self.last = tuple(runner.features)
+            self.calls.append((self.last, X))
+            return original(runner, X)
+
+        monkeypatch.setattr(Runner, "__call__", spy)
+        monkeypatch.setattr(operational, "time", self)
+        return self
+
+    def one_row_calls(self, key: tuple[str, ...]) -> list[Any]:
+        return [X for k, X in self.calls if k == key and len(X) == 1]
+
+
+@pytest.fixture(scope="module")
+def clf(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A candidate on three features and a production model on one, saved with skops, and a holdout CSV."""
+    rng = np.random.default_rng(21)
+    n = 2 * N_ROWS
+    X = pd.DataFrame(np.round(rng.standard_normal((n, 3)), 4), columns=FEATURES)
+    y = (X.x1 + 0.7 * X.x2 - 0.4 * X.x3 + rng.standard_normal(n) > 0).astype(int)
+    cand = LogisticRegression().fit(X.iloc[:N_ROWS], y.iloc[:N_ROWS])
+    prod = LogisticRegression(C=0.3).fit(X.iloc[:N_ROWS][["x1"]], y.iloc[:N_ROWS])
+    root = tmp_path_factory.mktemp("operational")
+    sio.dump(cand, root / "cand.skops")
+    sio.dump(prod, root / "prod.skops")
+    holdout = X.iloc[N_ROWS:].assign(y=y.iloc[N_ROWS:]).reset_index(drop=True)
+    holdout["s"] = np.round(cand.predict_proba(holdout[FEATURES])[:, 1], 6)
+    holdout.to_csv(root / "holdout.csv", index=False)
+    holdout.drop(columns=["x3"]).to_csv(root / "no_x3.csv", index=False)
+    return {"root": root, "cand": root / "cand.skops", "prod": root / "prod.skops", "data": root / "holdout.csv",
+            "no_x3": root / "no_x3.csv", "frame": pd.read_csv(root / "holdout.csv")}
+
+
+CAND = tuple(FEATURES)
+PROD = ("x1",)
+
+
+def _model_policy(clf: dict[str, Any], rules: list[dict[str, Any]], operational_spec: dict[str, Any] | None = None,
+                  strict: bool = True, **inputs: Any) -> dict[str, Any]:
+    policy: dict[str, Any] = {"version": 1, "strict": strict,
+                              "inputs": {"data": str(clf["data"]), "target": "y", "model": str(clf["cand"]), **inputs},
+                              "metrics": rules}
+    if operational_spec is not None:
+        policy["operational"] = operational_spec
+    return policy
+
+
+def _score_policy(clf: dict[str, Any], rules: list[dict[str, Any]], operational_spec: dict[str, Any] | None = None,
+                  **inputs: Any) -> dict[str, Any]:
+    """Evaluation data with a score column and no model: nothing to time."""
+    policy: dict[str, Any] = {"version": 1, "strict": True,
+                              "inputs": {"data": str(clf["data"]), "target": "y", "score": "s", **inputs},
+                              "metrics": rules}
+    if operational_spec is not None:
+        policy["operational"] = operational_spec
+    return policy
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. Percentiles and the samples they need
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("q", "need"), [(0.5, 40), (0.9, 200), (0.95, 400), (0.99, 2000), (0.999, 20000)])
+def test_min_samples_is_20_over_1_minus_q(q: float, need: int) -> None:
+    assert min_samples(q) == need
+
+
+@pytest.mark.parametrize(("q", "label", "need"), [(0.5, "p50", 40), (0.95, "p95", 400), (0.99, "p99", 2000)])
+def test_fewer_samples_than_needed_is_not_computable(q: float, label: str, need: int) -> None:
+    with pytest.raises(NotComputable) as exc:
+        percentile(np.arange(1.0, need), q)  # need - 1 samples
+    assert f"{label} needs at least {need} samples" in exc.value.reason
+    assert f"there are {need - 1}" in exc.value.reason
+    assert exc.value.details == {"samples": need - 1, "needed": need}
+    # one more sample is enough: 1..need, nearest rank x[ceil(q * need) - 1] = ceil(q * need)
+    assert percentile(np.arange(1.0, need + 1), q) == math.ceil(q * need)
+
+
+def test_percentiles_of_1_to_400_ms_by_hand() -> None:
+    samples = _perm_1_to_400()
+    # nearest rank: ceil(0.95 * 400) = 380 -> the 380th smallest, 380; linear: 399 * 0.95 = 379.05 -> 380.05
+    assert percentile(samples, 0.95) == 380.0
+    assert percentile(samples, 0.95, "linear") == pytest.approx(380.05, abs=1e-9)
+    # p50: ceil(200) = 200 -> 200; linear: 399 * 0.5 = 199.5 -> 200.5
+    assert percentile(samples, 0.5) == 200.0
+    assert percentile(samples, 0.5, "linear") == 200.5
+
+
+def test_p99_of_1_to_2000_ms_by_hand() -> None:
+    samples = _shuffled([float(k) for k in range(1, 2001)])
+    assert percentile(samples, 0.99) == 1980.0  # ceil(0.99 * 2000) = 1980
+    assert percentile(samples, 0.99, "linear") == pytest.approx(1980.01, abs=1e-9)  # 1999 * 0.99 = 1979.01
+
+
+def test_documented_example_100_to_1000_ms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's own example, 10 samples: the formula alone, with the sample floor lifted."""
+    monkeypatch.setattr(operational, "min_samples", lambda q: 1)
+    samples = [1000.0, 300.0, 100.0, 700.0, 200.0, 900.0, 500.0, 400.0, 800.0, 600.0]
+    assert percentile(samples, 0.95) == 1000.0  # ceil(9.5) = 10 -> x[9]
+    assert percentile(samples, 0.95, "linear") == pytest.approx(955.0, abs=1e-9)  # 8.55 -> 900 + 0.55 * 100
+    assert percentile(samples, 0.5) == 500.0  # ceil(5) = 5 -> x[4]
+    assert percentile(samples, 0.5, "linear") == pytest.approx(550.0, abs=1e-9)  # 4.5 -> 500 + 0.5 * 100
+
+
+def test_documented_example_at_a_computable_size() -> None:
+    assert len(EXAMPLE_410) == 410 and sorted(EXAMPLE_410)[388] == 900.0 and sorted(EXAMPLE_410)[389] == 1000.0
+    samples = _shuffled(EXAMPLE_410)
+    assert percentile(samples, 0.95) == 1000.0
+    assert percentile(samples, 0.95, "linear") == pytest.approx(955.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("q", [0.5, 0.95])
+def test_nearest_rank_is_an_observed_sample_and_linear_is_numpy(q: float) -> None:
+    samples = np.round(np.random.default_rng(8).lognormal(1.0, 0.6, 437), 3)
+    by_formula = float(np.sort(samples)[math.ceil(q * len(samples)) - 1])
+    assert percentile(samples, q) == by_formula
+    assert by_formula in samples
+    assert percentile(samples, q, "linear") == pytest.approx(float(np.quantile(samples, q, method="linear")),
+                                                             rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. A load test's samples file
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["object", "bare_list"])
+@pytest.mark.parametrize(("method", "expected", "status"), [("nearest_rank", 1000.0, Status.FAIL),
+                                                            ("linear", 955.0, Status.PASS)])
+def test_latency_samples_file_decides_the_latency_rule(clf: dict[str, Any], tmp_path: Path, shape: str, method: str,
+                                                       expected: float, status: Status) -> None:
+    samples = _shuffled(EXAMPLE_410)
+    path = _write(tmp_path / "load_test.json", {"latency_ms": samples} if shape == "object" else samples)
+    policy = _score_policy(clf, [{"name": "latency_p95_ms", "op": "<=", "value": 960}],
+                           {"latency_samples": str(path), "percentile_method": method})
+    report = gatekit.run(policy)
+    check = _only(report)
+    assert check.status == status
+    assert check.observed == pytest.approx(expected, abs=1e-9)
+    assert check.margin == pytest.approx(960 - expected, abs=1e-9)
+    assert check.details["samples"] == 410
+    assert check.details["percentile_method"] == method
+    assert check.details["source"].startswith("load-test samples (410)")
+    assert (check.details["min_ms"], check.details["max_ms"]) == (100.0, 1000.0)
+    assert check.details["mean_ms"] == pytest.approx(float(np.mean(EXAMPLE_410)))
+    assert report.decision == (Decision.PASS if status == Status.PASS else Decision.BLOCK)
+
+
+def test_linear_percentiles_of_a_samples_file_equal_numpy(clf: dict[str, Any], tmp_path: Path) -> None:
+    samples = np.round(np.random.default_rng(13).gamma(3.0, 4.0, 2100), 3)
+    path = _write(tmp_path / "lt.json", {"latency_ms": samples.tolist()})
+    rules = [{"name": n, "op": "<=", "value": 1e6} for n in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")]
+    checks = _checks(gatekit.run(_score_policy(clf, rules, {"latency_samples": str(path),
+                                                            "percentile_method": "linear"})))
+    for name, q in (("latency_p50_ms", 0.5), ("latency_p95_ms", 0.95), ("latency_p99_ms", 0.99)):
+        assert checks[name].status == Status.PASS
+        assert checks[name].observed == pytest.approx(float(np.quantile(samples, q, method="linear")), rel=1e-12)
+
+
+def test_samples_file_replaces_timing_the_model(clf: dict[str, Any], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a load test given, the candidate's single-row latency is not timed; its batch still is."""
+    clock = ScriptedClock(batch_s={CAND: [0.25, 0.25, 0.25]}).install(monkeypatch)  # no latency script
+    path = _write(tmp_path / "lt.json", _perm_1_to_400())
+    rules = [{"name": "latency_p95_ms", "op": "<=", "value": 500}, {"name": "batch_time_s", "op": "<=", "value": 1}]
+    checks = _checks(gatekit.run(_model_policy(clf, rules, {"latency_samples": str(path)})))
+    assert checks["latency_p95_ms"].status == Status.PASS
+    assert checks["latency_p95_ms"].observed == 380.0
+    assert checks["latency_p95_ms"].details["source"].startswith("load-test samples (400)")
+    assert clock.one_row_calls(CAND) == []
+    assert checks["batch_time_s"].observed == 0.25
+
+
+BAD_SAMPLES = [
+    (None, "not found"),
+    ("{not json", "invalid JSON"),
+    ('{"latency_ms": [1.5, -2, 3]}', "index 1"),
+    ('{"latency_ms": [1.5, "NaN"]}', "'NaN'"),
+    ("[1.5, NaN]", "index 1"),
+    ('{"latency_ms": [1.5, Infinity]}', "index 1"),
+    ('{"latency_ms": [true, 2]}', "index 0"),
+    ('{"latency_ms": [1, null]}', "index 1"),
+    ('{"latency_ms": ["12"]}', "index 0"),
+    ("[]", "latency_ms"),
+    ('{"latency_ms": []}', "latency_ms"),
+    ('{"latency": [1, 2]}', "latency_ms"),
+    ('{"latency_ms": 12}', "latency_ms"),
+    ('"12"', "latency_ms"),
+]
+
+
+@pytest.mark.parametrize("key", ["latency_samples", "baseline_latency_samples"])
+@pytest.mark.parametrize(("content", "fragment"), BAD_SAMPLES)
+def test_bad_samples_file_is_an_input_error_naming_it(clf: dict[str, Any], tmp_path: Path, key: str,
+                                                      content: str | None, fragment: str) -> None:
+    path = tmp_path / "load_test.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    rule = {"name": "latency_p95_ms", "op": "<=", "value": 50}
+    with pytest.raises(InputError) as exc:
+        gatekit.run(_score_policy(clf, [rule], {key: str(path)}))
+    problems = exc.value.problems
+    assert len(problems) == 1, [str(p) for p in problems]
+    assert Path(problems[0].file or "") == path.resolve()
+    assert fragment in problems[0].message, problems[0].message
+
+
+def test_samples_file_with_a_byte_order_mark_is_read(clf: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "lt.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"latency_ms": _perm_1_to_400()}).encode())
+    check = _only(gatekit.run(_score_policy(clf, [{"name": "latency_p95_ms", "op": "<=", "value": 500}],
+                                            {"latency_samples": str(path)})))
+    assert check.observed == 380.0
+
+
+@pytest.mark.parametrize(("limit", "status", "margin"), [(200, Status.PASS, 10.0), (190, Status.PASS, 0.0),
+                                                         (150, Status.FAIL, -40.0)])
+def test_baseline_latency_samples_feed_a_max_increase_rule(clf: dict[str, Any], tmp_path: Path, limit: float,
+                                                           status: Status, margin: float) -> None:
+    cand = _write(tmp_path / "cand.json", {"latency_ms": _perm_1_to_400()})  # p95 = 380
+    base = _write(tmp_path / "prod.json", [k / 2 for k in range(1, 401)])  # 0.5 .. 200: p95 = 380 / 2 = 190
+    policy = _score_policy(clf, [{"name": "latency_p95_ms", "max_increase": limit}],
+                           {"latency_samples": str(cand), "baseline_latency_samples": str(base)})
+    report = gatekit.run(policy)
+    check = _only(report)
+    assert check.name == "latency_p95_ms vs baseline"
+    assert check.status == status
+    comp = check.details["comparison"]
+    assert (comp["candidate"], comp["baseline"], comp["change"]) == (380.0, 190.0, 190.0)
+    assert check.observed == 190.0
+    assert check.margin == pytest.approx(margin)
+    assert check.details["baseline_details"]["source"].startswith("load-test samples (400)")
+    assert report.decision == (Decision.PASS if status == Status.PASS else Decision.BLOCK)
+
+
+def test_samples_file_alone_is_enough_for_a_latency_rule(tmp_path: Path) -> None:
+    path = _write(tmp_path / "lt.json", {"latency_ms": _perm_1_to_400()})
+    policy = {"version": 1, "operational": {"latency_samples": str(path)},
+              "metrics": [{"name": "latency_p95_ms", "op": "<=", "value": 500}]}
+    check = _only(gatekit.run(policy))
+    assert check.status == Status.PASS
+    assert check.observed == 380.0
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Latency measured by running the model
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "p50", "p95"), [("nearest_rank", 200.0, 380.0), ("linear", 200.5, 380.05)])
+def test_measured_latency_with_a_scripted_clock(clf: dict[str, Any], monkeypatch: pytest.MonkeyPatch, method: str,
+                                                p50: float, p95: float) -> None:
+    clock = ScriptedClock({CAND: _perm_1_to_400()}).install(monkeypatch)
+    rules = [{"name": "latency_p50_ms", "op": "<=", "value": 250},
+             {"name": "latency_p95_ms", "op": "<=", "value": 380, "on_fail": "warn"}]
+    report = gatekit.run(_model_policy(clf, rules, {"requests": 400, "warmup": 7, "percentile_method": method}))
+    checks = _checks(report)
+    # both rules read one measurement: a second one would run out of scripted durations and be an error
+    assert checks["latency_p50_ms"].observed == pytest.approx(p50, abs=1e-9)
+    assert checks["latency_p95_ms"].observed == pytest.approx(p95, abs=1e-9)
+    assert checks["latency_p50_ms"].status == Status.PASS
+    assert checks["latency_p95_ms"].status == (Status.PASS if p95 <= 380 else Status.FAIL)
+    d = checks["latency_p95_ms"].details
+    assert d["samples"] == 400 and d["percentile_method"] == method
+    assert d["source"] == "measured: 400 single-row calls after 7 warm-up calls, sklearn model in this process"
+    assert d["model_kind"] == "sklearn" and d["rows_available"] == N_ROWS
+    assert (d["min_ms"], d["median_ms"], d["max_ms"], d["mean_ms"]) == (1.0, 200.5, 400.0, 200.5)
+    assert checks["latency_p95_ms"].source == "computed"
+    # 7 untimed + 400 timed single-row calls, the evaluation rows in order, cycled
+    one_row = clock.one_row_calls(CAND)
+    assert [int(X.index[0]) for X in one_row] == [i % N_ROWS for i in range(407)]
+    pd.testing.assert_frame_equal(one_row[130], clf["frame"][FEATURES].iloc[[10]])
+    assert report.decision == (Decision.PASS if p95 <= 380 else Decision.WARN)
+
+
+class RecordingClock:
+    """The real clock, with every ``perf_counter_ns`` reading kept (to recompute what gatekit measured)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._time = time
+        self.readings: list[int] = []
+
+    def perf_counter_ns(self) -> int:
+        self.readings.append(self._time.perf_counter_ns())
+        return self.readings[-1]
+
+    def perf_counter(self) -> float:
+        return self._time.perf_counter()
+
+    def durations_ms(self) -> list[float]:
+        return [(b - a) / 1e6 for a, b in zip(self.readings[::2], self.readings[1::2], strict=True)]
+
+
+def test_measured_latency_with_the_real_clock_is_an_observed_sample(clf: dict[str, Any],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = RecordingClock()
+    monkeypatch.setattr(operational, "time", clock)
+    report = gatekit.run(_model_policy(clf, [{"name": "latency_p50_ms", "op": "<=", "value": 1000}],
+                                       {"requests": 400, "warmup": 5}))
+    check = _only(report)
+    assert check.status == Status.PASS and report.decision == Decision.PASS
+    measured = clock.durations_ms()
+    assert len(measured) == 400
+    assert check.observed == sorted(measured)[math.ceil(0.5 * 400) - 1]  # nearest rank: ceil(200) - 1
+    assert check.details["samples"] == 400
+    assert check.details["min_ms"] <= check.observed <= check.details["max_ms"]
+    assert check.details["source"].startswith("measured")
+    assert check.details["percentile_method"] == "nearest_rank"
+
+
+def test_p99_from_400_requests_is_not_computable_and_blocks(clf: dict[str, Any]) -> None:
+    report = gatekit.run(_model_policy(clf, [{"name": "latency_p99_ms", "op": "<=", "value": 1000}],
+                                       {"requests": 400, "warmup": 0}))
+    check = _only(report)
+    assert check.status == Status.NOT_COMPUTABLE
+    assert "needs at least 2000 samples" in check.message and "there are 400" in check.message
+    assert "operational.requests" in check.message
+    assert check.details["needed"] == 2000 and check.details["samples"] == 400
+    assert report.decision == Decision.BLOCK
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Batch time, throughput, memory
+# --------------------------------------------------------------------------------------------------
+
+
+def test_batch_time_is_the_median_of_the_repeats(clf: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    times = [0.5, 0.125, 0.25, 1.0]  # median of 4: (0.25 + 0.5) / 2 = 0.375 (the mean would be 0.46875)
+    clock = ScriptedClock(batch_s={CAND: times}).install(monkeypatch)
+    rules = [{"name": "batch_time_s", "op": "<=", "value": 0.4},
+             {"name": "throughput_rows_per_s", "op": ">=", "value": 300}]
+    checks = _checks(gatekit.run(_model_policy(clf, rules, {"repeats": 4})))
+    bt, tp = checks["batch_time_s"], checks["throughput_rows_per_s"]
+    assert bt.observed == 0.375 and bt.status == Status.PASS
+    assert tp.observed == pytest.approx(N_ROWS / 0.375)  # 320 rows/s
+    assert tp.status == Status.PASS
+    for c in (bt, tp):
+        assert c.details["batch_rows"] == N_ROWS and c.details["repeats"] == 4
+        assert c.details["batch_times_s"] == times
+        assert c.details["statistic"] == "median of the repeats"
+    # the batch is the evaluation rows in order; no single-row call was made (no latency rule)
+    batches = [X for k, X in clock.calls if k == CAND and len(X) == N_ROWS]
+    pd.testing.assert_frame_equal(batches[-1], clf["frame"][FEATURES])
+    assert clock.one_row_calls(CAND) == []
+    assert statistics.median(times) == 0.375
+
+
+def test_batch_rows_above_the_data_draws_rows_with_replacement(clf: dict[str, Any],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ScriptedClock(batch_s={CAND: [0.25, 0.5, 0.125]}).install(monkeypatch)
+    rules = [{"name": "throughput_rows_per_s", "op": ">=", "value": 1000}]
+    check = _only(gatekit.run(_model_policy(clf, rules, {"batch_rows": 500, "repeats": 3})))
+    assert check.details["batch_rows"] == 500
+    assert check.observed == pytest.approx(500 / 0.25)  # median 0.25 s -> 2000 rows/s
+    big = [X for k, X in clock.calls if k == CAND and len(X) == 500]
+    assert len(big) == 3 + 1  # the timed repeats and the memory call
+    frame = clf["frame"][FEATURES]
+    drawn = big[0]
+    keys = set(map(tuple, frame.to_numpy()))
+    assert all(tuple(r) in keys for r in drawn.to_numpy())  # every row is an evaluation row
+    assert drawn.duplicated().any()  # 500 rows from 120: some drawn more than once
+    assert len(drawn.drop_duplicates()) > N_ROWS // 2  # but not one row repeated
+
+
+def test_batch_rows_below_the_data_takes_the_first_rows(clf: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ScriptedClock(batch_s={CAND: [0.5, 0.5, 0.5]}).install(monkeypatch)
+    check = _only(gatekit.run(_model_policy(clf, [{"name": "batch_time_s", "op": "<=", "value": 1}],
+                                            {"batch_rows": 50})))
+    assert check.details["batch_rows"] == 50 and check.observed == 0.5
+    batches = [X for k, X in clock.calls if k == CAND and len(X) == 50]
+    assert len(batches) == 3 + 1 + 1  # warm-up (min(50, 100) rows), repeats, memory call
+    pd.testing.assert_frame_equal(batches[1], clf["frame"][FEATURES].iloc[:50])
+
+
+def test_peak_memory_is_measured_with_its_method(clf: dict[str, Any]) -> None:
+    check = _only(gatekit.run(_model_policy(clf, [{"name": "peak_memory_mb", "op": "<=", "value": 4096}])))
+    assert check.status == Status.PASS
+    assert check.observed >= 0
+    assert check.details["memory_method"] in (PROC_METHOD, TRACEMALLOC_METHOD)
+    assert check.details["batch_rows"] == N_ROWS
+
+
+def test_peak_memory_counts_an_allocation() -> None:
+    def allocate() -> None:
+        a = np.ones(8 * 2**20)  # 64 MB, every page touched
+        assert a[-1] == 1.0
+
+    mb, method = operational._peak_memory_mb(allocate)
+    if method != PROC_METHOD:
+        pytest.skip(f"/proc/self/clear_refs is not writable here ({method})")
+    assert 60 <= mb < 200
+
+
+def test_peak_memory_falls_back_to_tracemalloc(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_proc(field_name: str) -> float:
+        raise OSError("no /proc")
+
+    monkeypatch.setattr(operational, "_vm", no_proc)
+
+    def allocate() -> None:
+        a = np.ones(2**20)  # 8 MB through numpy, which tracemalloc sees
+        assert a[0] == 1.0
+
+    mb, method = operational._peak_memory_mb(allocate)
+    assert method == TRACEMALLOC_METHOD
+    assert 8.0 <= mb < 8.5
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Fail closed, and where a value comes from
+# --------------------------------------------------------------------------------------------------
+
+
+def _failing_on(monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    original = Runner.__call__
+
+    def call(runner: Runner, X: Any) -> np.ndarray:
+        if len(X) == rows:
+            raise RuntimeError(f"cannot score {rows} rows")
+        return original(runner, X)
+
+    monkeypatch.setattr(Runner, "__call__", call)
+
+
+def test_model_failing_on_single_rows_makes_latency_an_error(clf: dict[str, Any], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_on(monkeypatch, 1)
+    metrics = _write(tmp_path / "m.json", {"latency_p95_ms": 1.0})  # a stale file value does not rescue it
+    rules = [{"name": "latency_p95_ms", "op": "<=", "value": 1000}, {"name": "batch_time_s", "op": "<=", "value": 100}]
+    report = gatekit.run(_model_policy(clf, rules, metrics=str(metrics)))
+    checks = _checks(report)
+    lat = checks["latency_p95_ms"]
+    assert lat.status == Status.ERROR
+    assert lat.message == ("the model failed while its latency was measured: RuntimeError: cannot score 1 rows")
+    assert lat.observed is None
+    assert checks["batch_time_s"].status == Status.PASS  # the batch is a separate measurement
+    assert report.decision == Decision.BLOCK
+
+
+def test_model_failing_on_the_batch_makes_batch_rules_errors(clf: dict[str, Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_on(monkeypatch, 500)
+    rules = [{"name": "throughput_rows_per_s", "op": ">=", "value": 1},
+             {"name": "peak_memory_mb", "op": "<=", "value": 4096, "on_fail": "warn"},
+             {"name": "latency_p50_ms", "op": "<=", "value": 1000}]
+    report = gatekit.run(_model_policy(clf, rules, {"batch_rows": 500, "requests": 40}))
+    checks = _checks(report)
+    for name in ("throughput_rows_per_s", "peak_memory_mb"):
+        assert checks[name].status == Status.ERROR
+        assert checks[name].message == "the model failed while scoring the batch: RuntimeError: cannot score 500 rows"
+    assert checks["latency_p50_ms"].status == Status.PASS
+    assert report.decision == Decision.BLOCK
+
+
+@pytest.mark.parametrize("name", ["latency_p95_ms", "batch_time_s", "peak_memory_mb"])
+def test_no_model_and_no_metrics_file_is_not_computable(clf: dict[str, Any], name: str) -> None:
+    report = gatekit.run(_score_policy(clf, [{"name": name, "op": "<=", "value": 1000}]))
+    check = _only(report)
+    assert check.status == Status.NOT_COMPUTABLE
+    assert check.message == ("not measured: no model artifact was given to run (inputs.model / --model) and no "
+                             "metrics file has it")
+    assert report.decision == Decision.BLOCK
+
+
+def test_a_model_that_cannot_be_bound_says_why_latency_is_not_measured(clf: dict[str, Any]) -> None:
+    # the score column scores the rows; the model file is kept for timing, but the data lacks x3
+    policy = {"version": 1, "inputs": {"data": str(clf["no_x3"]), "target": "y", "score": "s",
+                                       "model": str(clf["cand"])},
+              "metrics": [{"name": "latency_p95_ms", "op": "<=", "value": 1000}]}
+    check = _only(gatekit.run(policy))
+    # a model that was given but cannot run is an error (a declared figure may not stand in for it)
+    assert check.status == Status.ERROR
+    assert "could not be run" in check.message
+    assert "['x3']" in check.message
+
+
+def test_metrics_file_value_is_used_when_there_is_no_model(clf: dict[str, Any], tmp_path: Path) -> None:
+    metrics = _write(tmp_path / "m.json", {"latency_p95_ms": 42.5, "throughput_rows_per_s": 900})
+    rules = [{"name": "latency_p95_ms", "op": "<=", "value": 50},
+             {"name": "throughput_rows_per_s", "op": ">=", "value": 1000}]
+    checks = _checks(gatekit.run(_score_policy(clf, rules, metrics=str(metrics))))
+    assert checks["latency_p95_ms"].source == "metrics_file"
+    assert checks["latency_p95_ms"].observed == 42.5 and checks["latency_p95_ms"].status == Status.PASS
+    assert checks["throughput_rows_per_s"].source == "metrics_file"
+    assert checks["throughput_rows_per_s"].status == Status.FAIL and checks["throughput_rows_per_s"].margin == -100
+
+
+def test_measurement_decides_and_the_file_value_is_kept(clf: dict[str, Any], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ScriptedClock({CAND: _perm_1_to_400()}).install(monkeypatch)
+    metrics = _write(tmp_path / "m.json", {"latency_p95_ms": 1.0})
+    check = _only(gatekit.run(_model_policy(clf, [{"name": "latency_p95_ms", "op": "<=", "value": 100}],
+                                            metrics=str(metrics))))
+    assert check.source == "computed"
+    assert check.observed == 380.0 and check.status == Status.FAIL
+    assert check.margin == -280.0
+    assert check.details["metrics_file_value"] == 1.0
+    assert "the metrics file says 1" in check.message
+
+
+def test_latency_is_measured_without_a_target(clf: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    ScriptedClock({CAND: _perm_1_to_400()}).install(monkeypatch)
+    policy = {"version": 1, "inputs": {"data": str(clf["data"]), "model": str(clf["cand"])},
+              "metrics": [{"name": "latency_p95_ms", "op": "<=", "value": 500}]}
+    check = _only(gatekit.run(policy))
+    assert "no model artifact was given" not in check.message
+    assert check.status == Status.PASS and check.observed == 380.0
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. Latency relative to the production model, both measured
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("limit", "status", "margin"), [(200, Status.PASS, 10.0), (150, Status.FAIL, -40.0)])
+def test_relative_latency_against_the_production_model(clf: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                                                       limit: float, status: Status, margin: float) -> None:
+    prod_ms = _shuffled([k / 2 for k in range(1, 401)])  # 0.5 .. 200 ms: p95 = x[379] = 190
+    clock = ScriptedClock({CAND: _perm_1_to_400(), PROD: prod_ms}).install(monkeypatch)
+    policy = _model_policy(clf, [{"name": "latency_p95_ms", "max_increase": limit}], {"requests": 400, "warmup": 3},
+                           baseline={"model": str(clf["prod"])})
+    report = gatekit.run(policy)
+    check = _only(report)
+    assert check.name == "latency_p95_ms vs baseline"
+    assert check.status == status
+    comp = check.details["comparison"]
+    assert (comp["candidate"], comp["baseline"]) == (380.0, 190.0)
+    assert comp["change"] == 190.0 and comp["definition"] == "candidate - baseline"
+    assert comp["baseline_source"] == "computed"
+    assert check.observed == 190.0 and check.margin == pytest.approx(margin)
+    assert check.details["candidate_details"]["model_kind"] == "sklearn"
+    assert check.details["baseline_details"]["samples"] == 400
+    assert check.details["baseline_details"]["max_ms"] == 200.0
+    # each model was timed on its own single-row calls: 3 warm-up + 400
+    assert len(clock.one_row_calls(CAND)) == len(clock.one_row_calls(PROD)) == 403
+    assert report.decision == (Decision.PASS if status == Status.PASS else Decision.BLOCK)
+
+
+@pytest.mark.parametrize("kind", ["zipmap", "tensor", "matrix", "regressor"])
+def test_the_timed_request_function_scores_like_the_model(onnx_models: dict[str, Any], kind: str) -> None:
+    df = onnx_models["frame"]
+    features = ["x1", "x2", "g"] if kind in ("zipmap", "tensor") else ["x1", "x2"]
+    model = OnnxModel(onnx_models["files"][kind].read_bytes(), None if kind in ("zipmap", "tensor") else features)
+    task, index = ("regression", None) if kind == "regressor" else ("classification", 1)
+    runner = Runner(model, features, task, index)
+    call = runner.request_function()
+    for i in (0, 7, 42):
+        row = df[features].iloc[[i]]
+        expected = runner(row)[0]  # the batch path (positive column of predict_proba / the forecast)
+        assert call(runner.prepare(row)) == pytest.approx(expected, abs=1e-7)
+    if kind in ("zipmap", "tensor"):
+        full = onnx_models["pipe"].predict_proba(df[features].iloc[[42]])[0, 1]
+        assert call(runner.prepare(df[features].iloc[[42]])) == pytest.approx(full, abs=1e-6)

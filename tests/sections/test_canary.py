@@ -1,0 +1,137 @@
+"""Tests of :mod:`gatekit.sections.canary`: the candidate's arm against production's arm, unpaired.
+
+The unpaired interval is recomputed by a plain loop over the same stratified draws
+(:func:`gatekit.stats.intervals.stratified_index_batches`) calling ``roc_auc_score`` on each resample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+
+import gatekit
+from gatekit.core.results import Decision, Status
+from gatekit.stats.intervals import stratified_index_batches
+from tests.helpers import _only
+from tests.sections.helpers import _auc, _canary, _canary_frame, _check, canary_policy
+
+# --------------------------------------------------------------------------------------------------
+# Canary
+# --------------------------------------------------------------------------------------------------
+
+
+def test_canary_point_change_is_the_difference_of_the_arms_aucs(log: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = log
+    report = gatekit.run(canary_policy(path, [{"name": "auc_roc", "max_drop": 0.01}]))
+    check = _only(report)
+    c, b = _auc(frame, "candidate"), _auc(frame, "production")
+    assert c > b
+    assert check.name == "auc_roc canary vs production" and check.section == "rollout"
+    assert check.observed == pytest.approx(c - b, abs=1e-12)
+    assert check.details["comparison"]["candidate"] == pytest.approx(c, abs=1e-12)
+    assert check.details["comparison"]["baseline"] == pytest.approx(b, abs=1e-12)
+    assert check.status == Status.PASS and check.margin == pytest.approx(c - b + 0.01, abs=1e-12)
+    assert report.decision == Decision.PASS
+    info = check.details["canary"]
+    assert (info["rows_candidate"], info["rows_baseline"], info["rows_in_neither_arm"]) == (300, 300, 0)
+    assert info["positives_candidate"] == int(frame[frame.arm == "candidate"].y.sum())
+
+
+def test_canary_relative_change_in_percent(log: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = log
+    c, b = _auc(frame, "candidate"), _auc(frame, "production")
+    # roles swapped: production is the arm called "candidate" in the policy, so the change is negative
+    check = _only(gatekit.run(canary_policy(path, [{"name": "roc_auc", "max_drop_pct": 5}],
+                                            candidate_arm="production", baseline_arm="candidate")))
+    expected = 100 * (b - c) / abs(c)
+    assert check.observed == pytest.approx(expected, abs=1e-10)
+    assert check.status == (Status.PASS if expected >= -5 else Status.FAIL)
+    assert check.status == Status.FAIL
+
+
+def _plain_unpaired_interval(frame: pd.DataFrame, resamples: int, seed: int, confidence: float) -> tuple[float, float]:
+    """Percentile interval of AUC(candidate arm) - AUC(production arm), each arm resampled on its own."""
+    children = np.random.SeedSequence(seed).spawn(2)
+    per_arm = []
+    for arm, child in zip(("candidate", "production"), children, strict=True):
+        part = frame[frame.arm == arm]
+        y, s = part.y.to_numpy(), part.score.to_numpy()
+        aucs = [skm.roc_auc_score(y[idx], s[idx]) for block in stratified_index_batches(y, resamples, child)
+                for idx in block]
+        per_arm.append(np.array(aucs))
+    diffs = per_arm[0] - per_arm[1]
+    alpha = 1 - confidence
+    low, high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def test_canary_interval_is_the_unpaired_percentile_bootstrap(log: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = log
+    rule = {"name": "roc_auc", "max_drop": 0.02, "confidence": 0.9, "resamples": 300, "seed": 11}
+    check = _only(gatekit.run(canary_policy(path, [rule])))
+    iv = check.details["interval"]
+    low, high = _plain_unpaired_interval(frame, 300, 11, 0.9)
+    assert (iv["low"], iv["high"]) == pytest.approx((low, high), abs=1e-12)
+    assert iv["paired"] is False and iv["samples"] == 2 and iv["seed"] == 11 and iv["resamples"] == 300
+    assert "unpaired" in iv["scheme"]
+    assert check.status == (Status.PASS if high >= -0.02 else Status.FAIL)
+
+
+def test_canary_interval_is_reproducible_and_follows_the_seed(log: tuple[Path, pd.DataFrame]) -> None:
+    path, _ = log
+
+    def bounds(seed: int) -> tuple[float, float]:
+        rule = {"name": "roc_auc", "max_drop": 0.02, "confidence": 0.95, "resamples": 500, "seed": seed}
+        iv = _only(gatekit.run(canary_policy(path, [rule]))).details["interval"]
+        return iv["low"], iv["high"]
+
+    first = bounds(5)
+    assert bounds(5) == first  # exactly: the same seed, the same decision
+    other = bounds(6)
+    assert other != first
+    assert other == pytest.approx(first, abs=0.03)  # a different draw of the same interval
+
+
+def test_too_few_rows_per_arm_is_not_computable_and_blocks(log: tuple[Path, pd.DataFrame]) -> None:
+    path, _ = log
+    rules = [{"name": "roc_auc", "max_drop": 0.01}, {"name": "accuracy", "within": 0.05, "on_fail": "warn"}]
+    report = gatekit.run(canary_policy(path, rules, min_rows_per_arm=301))
+    assert [c.status for c in report.checks] == [Status.NOT_COMPUTABLE, Status.NOT_COMPUTABLE]
+    assert "candidate arm 300" in report.checks[0].message and "production arm 300" in report.checks[0].message
+    assert report.decision == Decision.BLOCK
+    lenient = gatekit.run(canary_policy(path, rules, strict=False, min_rows_per_arm=301))
+    assert lenient.decision == Decision.WARN
+    assert _only(gatekit.run(canary_policy(path, rules[:1], min_rows_per_arm=300))).status == Status.PASS
+
+
+def test_canary_interval_with_large_unequal_arms(tmp_path: Path) -> None:
+    pol = _canary(tmp_path, "- {name: auc_roc, max_drop: 0.05, confidence: 0.95, resamples: 300}",
+                  _canary_frame(16_000, 17_000))
+    check = _check(gatekit.run(pol), "auc_roc canary vs production")
+    assert check.status == Status.PASS, check.message
+    assert "interval" in check.details
+
+
+def test_canary_fairness_group_absent_from_one_arm_is_not_a_pass(tmp_path: Path) -> None:
+    frame = _canary_frame(400, 400)
+    prod_rows = frame.index[frame.arm == "production"][:30]
+    frame.loc[prod_rows, "g"] = "c"
+    frame.loc[prod_rows, "score"] = 0.99  # group c: everyone selected in the production arm
+    pol = _canary(tmp_path, "- {name: demographic_parity_difference, max_increase: 0.05}", frame)
+    check = _check(gatekit.run(pol), "demographic_parity_difference canary vs production")
+    assert check.status != Status.PASS, check.message
+
+
+def test_canary_small_arm_and_one_class_arm_block(tmp_path: Path) -> None:
+    pol = _canary(tmp_path, "- {name: auc_roc, max_drop: 0.05, confidence: 0.95}", _canary_frame(50, 300))
+    report = gatekit.run(pol)
+    assert report.checks[0].status == Status.NOT_COMPUTABLE and "too few rows" in report.checks[0].message
+    assert report.decision.value == "block"
+    frame = _canary_frame(200, 200)
+    frame.loc[frame.arm == "candidate", "y"] = 0
+    report = gatekit.run(_canary(tmp_path, "- {name: auc_roc, max_drop: 0.05, confidence: 0.95}", frame))
+    assert report.checks[0].status == Status.NOT_COMPUTABLE and "single class" in report.checks[0].message

@@ -1,0 +1,556 @@
+"""Tests of :mod:`gatekit.sections.comparison`: baseline-relative rules and confidence-bound decisions.
+
+Expected values are computed independently of the code under test: by hand, from the documented
+formula written here, or by calling scikit-learn, fairlearn, numpy or scipy directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+from fairlearn import metrics as flm
+from scipy.stats import norm
+
+import gatekit
+from gatekit.core.errors import PolicyError
+from gatekit.core.results import Decision, Status
+from gatekit.metrics import EvalData, default_registry
+from gatekit.policy import load_policy
+from gatekit.policy.specs import MetricRule
+from gatekit.sections.base import Observation
+from gatekit.sections.comparison import Side, conditions, decide_interval, interval_for
+from gatekit.stats.intervals import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    bootstrap_auc_difference,
+    delong_difference,
+    delong_variance,
+    stratified_index_batches,
+)
+from tests.helpers import _only
+from tests.sections.helpers import LATENCY_POLICY, _check, _eval_frame, _policy_file, _rel
+
+REG = default_registry()
+
+
+@pytest.mark.slow
+def test_unpaired_canary_interval_covers_a_known_auc_difference() -> None:
+    """400 simulated canaries with a known AUC difference; the 95 % interval must cover it 93-97 % of the time.
+
+    Binormal scores per arm: score ~ N(mu y, 1), prevalence 0.3, 500 rows per arm; true AUC = Phi(mu / sqrt 2),
+    so the true difference is known exactly. The interval is the canary rule's own (interval_for, unpaired,
+    1000 resamples, a different seed per simulation).
+    """
+    res = REG.resolve("roc_auc")
+    mc, mb, n, sims = 1.2, 0.9, 500, 400
+    truth = norm.cdf(mc / np.sqrt(2)) - norm.cdf(mb / np.sqrt(2))
+    rng = np.random.default_rng(7)
+    covered = 0
+    t0 = time.perf_counter()
+    for s in range(sims):
+        sides, aucs = [], []
+        for mu, label in ((mc, "canary arm"), (mb, "production arm")):
+            y = (rng.random(n) < 0.3).astype(int)
+            data = EvalData(y_true=y, y_score=mu * y + rng.standard_normal(n), task="classification")
+            auc = float(skm.roc_auc_score(y, data.y_score))
+            aucs.append(auc)
+            sides.append(Side(Observation(auc, "ok", source="computed"), data, label))
+        rule = MetricRule(name="roc_auc", max_drop=0.05, confidence=0.95, resamples=1000, seed=s)
+        iv = interval_for(rule, res, {}, sides[0], sides[1], False, aucs[0] - aucs[1])
+        assert iv.details["samples"] == 2 and iv.details["paired"] is False
+        covered += iv.low <= truth <= iv.high
+    coverage = covered / sims
+    print(f"unpaired canary interval: coverage {coverage:.3f} of a true difference {truth:.4f} "
+          f"({sims} simulations, {time.perf_counter() - t0:.1f} s)")
+    assert 0.93 <= coverage <= 0.97, coverage
+
+
+def test_rules_differing_only_in_guardband_share_one_interval(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    y = rng.integers(0, 2, n)
+    pd.DataFrame({"y": y, "c": np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1),
+                  "b": np.clip(0.4 * y + 0.6 * rng.random(n), 0, 1)}).to_csv(tmp_path / "d.csv", index=False)
+    policy = {"version": 1, "inputs": {"data": str(tmp_path / "d.csv"), "target": "y", "score": "c",
+                                       "baseline": {"score": "b"}},
+              "metrics": [{"name": "auc_roc", "max_drop": 0.01, "confidence": 0.95, "guardband": g, "on_fail": f}
+                          for g, f in (("proven_harm", "block"), ("proven_safe", "warn"))]}
+    harm, safe = gatekit.run(policy).checks
+    assert harm.details["interval"] == safe.details["interval"]
+    # the same interval, decided two ways: harm fails only below the limit, safety passes only above it
+    low, high = harm.details["interval"]["low"], harm.details["interval"]["high"]
+    assert (harm.status == Status.PASS) == (high >= -0.01)
+    assert (safe.status == Status.PASS) == (low >= -0.01)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. decide_interval: the truth table by hand
+# --------------------------------------------------------------------------------------------------
+
+
+D = 0.02
+DROP = [(">=", -D)]
+INCREASE = [("<=", D)]
+WITHIN = [(">=", -D), ("<=", D)]
+
+
+# conditions, low, high, guardband, passes, margin (worked out by hand from the module docstring:
+# proven_harm reads the bound nearest the pass side, proven_safe the one nearest the fail side)
+TABLE = [
+    # max_drop d: change >= -d
+    (DROP, 0.01, 0.05, "proven_harm", True, 0.07),      # entirely passing: high + d
+    (DROP, 0.01, 0.05, "proven_safe", True, 0.03),      # low + d
+    (DROP, -0.05, 0.01, "proven_harm", True, 0.03),     # straddles -d: not proven harm
+    (DROP, -0.05, 0.01, "proven_safe", False, -0.03),   # straddles -d: not proven safe
+    (DROP, -0.08, -0.03, "proven_harm", False, -0.01),  # entirely failing
+    (DROP, -0.08, -0.03, "proven_safe", False, -0.06),
+    # max_increase d: change <= d
+    (INCREASE, -0.01, 0.01, "proven_harm", True, 0.03),  # d - low
+    (INCREASE, -0.01, 0.01, "proven_safe", True, 0.01),  # d - high
+    (INCREASE, 0.0, 0.05, "proven_harm", True, 0.02),
+    (INCREASE, 0.0, 0.05, "proven_safe", False, -0.03),
+    (INCREASE, 0.03, 0.06, "proven_harm", False, -0.01),
+    (INCREASE, 0.03, 0.06, "proven_safe", False, -0.04),
+    # within d: -d <= change <= d; the margin is the smaller of the two sides'
+    (WITHIN, -0.01, 0.015, "proven_harm", True, 0.03),    # min(0.015 + d, d + 0.01)
+    (WITHIN, -0.01, 0.015, "proven_safe", True, 0.005),   # min(-0.01 + d, d - 0.015)
+    (WITHIN, -0.01, 0.05, "proven_harm", True, 0.03),     # straddles +d
+    (WITHIN, -0.01, 0.05, "proven_safe", False, -0.03),
+    (WITHIN, -0.05, 0.05, "proven_harm", True, 0.07),     # wider than the band on both sides
+    (WITHIN, -0.05, 0.05, "proven_safe", False, -0.03),
+    (WITHIN, 0.03, 0.06, "proven_harm", False, -0.01),    # entirely above
+    (WITHIN, 0.03, 0.06, "proven_safe", False, -0.04),
+    (WITHIN, -0.06, -0.03, "proven_harm", False, -0.01),  # entirely below
+    (WITHIN, -0.06, -0.03, "proven_safe", False, -0.04),
+    # absolute >= 0.8
+    ([(">=", 0.8)], 0.82, 0.9, "proven_harm", True, 0.1),
+    ([(">=", 0.8)], 0.82, 0.9, "proven_safe", True, 0.02),
+    ([(">=", 0.8)], 0.75, 0.85, "proven_harm", True, 0.05),
+    ([(">=", 0.8)], 0.75, 0.85, "proven_safe", False, -0.05),
+    ([(">=", 0.8)], 0.7, 0.78, "proven_harm", False, -0.02),
+    ([(">=", 0.8)], 0.7, 0.78, "proven_safe", False, -0.1),
+    # absolute <= 0.1
+    ([("<=", 0.1)], 0.02, 0.08, "proven_harm", True, 0.08),
+    ([("<=", 0.1)], 0.02, 0.08, "proven_safe", True, 0.02),
+    ([("<=", 0.1)], 0.05, 0.15, "proven_harm", True, 0.05),
+    ([("<=", 0.1)], 0.05, 0.15, "proven_safe", False, -0.05),
+    ([("<=", 0.1)], 0.12, 0.2, "proven_harm", False, -0.02),
+    ([("<=", 0.1)], 0.12, 0.2, "proven_safe", False, -0.1),
+    # a bound exactly on the limit: inclusive operators pass, strict ones fail
+    ([(">=", 0.5)], 0.5, 0.75, "proven_safe", True, 0.0),
+    ([(">", 0.5)], 0.5, 0.75, "proven_safe", False, 0.0),
+    ([("<=", 0.5)], 0.25, 0.5, "proven_safe", True, 0.0),
+    ([("<", 0.5)], 0.25, 0.5, "proven_safe", False, 0.0),
+    ([("<", 0.5)], 0.5, 0.75, "proven_harm", False, 0.0),
+]
+
+
+@pytest.mark.parametrize(("conds", "low", "high", "guardband", "passes", "margin"), TABLE)
+def test_decide_interval_truth_table(conds: list[tuple[str, float]], low: float, high: float, guardband: str,
+                                     passes: bool, margin: float) -> None:
+    got_pass, got_margin = decide_interval(low, high, conds, guardband)
+    assert got_pass is passes
+    assert got_margin == pytest.approx(margin, abs=1e-12)
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ({"max_drop": 0.01}, [(">=", -0.01)]),
+    ({"max_drop_pct": 2.0}, [(">=", -2.0)]),
+    ({"max_increase": 5.0}, [("<=", 5.0)]),
+    ({"max_increase_pct": 3.0}, [("<=", 3.0)]),
+    ({"within": 0.03}, [(">=", -0.03), ("<=", 0.03)]),
+    ({"within_pct": 1.5}, [(">=", -1.5), ("<=", 1.5)]),
+    ({"op": "<", "value": 0.2}, [("<", 0.2)]),
+])
+def test_conditions_of_each_rule_form(rule: dict[str, Any], expected: list[tuple[str, float]]) -> None:
+    assert conditions(MetricRule(name="roc_auc", **rule)) == expected
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. End to end through gatekit.run
+# --------------------------------------------------------------------------------------------------
+
+
+def _policy(path: Path, rules: list[dict[str, Any]], score: str = "cand", baseline: dict[str, Any] | None = None,
+            strict: bool = True) -> dict[str, Any]:
+    inputs: dict[str, Any] = {"data": str(path), "target": "y", "score": score, "sensitive": "grp"}
+    if baseline is not None:
+        inputs["baseline"] = baseline
+    return {"version": 1, "strict": strict, "inputs": inputs, "metrics": rules}
+
+
+METRIC_FNS = {
+    "roc_auc": lambda f: skm.roc_auc_score(f.y, f.s),
+    "accuracy": lambda f: skm.accuracy_score(f.y, f.s >= 0.5),
+    "brier_score": lambda f: skm.brier_score_loss(f.y, f.s),
+    "demographic_parity_difference": lambda f: flm.demographic_parity_difference(
+        f.y, f.s >= 0.5, sensitive_features=f.grp),
+    "precision_at_0_5": lambda f: skm.precision_score(f.y, f.s >= 0.5),
+    "recall_at_0_4": lambda f: skm.recall_score(f.y, f.s >= 0.4),
+    "f1_at_0_5": lambda f: skm.f1_score(f.y, f.s >= 0.5),
+}
+
+
+# rule, status with candidate=cand / baseline=prod, status the other way round
+# (values: AUC 0.888 vs 0.805, accuracy 0.7825 vs 0.72, Brier 0.1531 vs 0.1829, parity difference 0.109 vs
+# 0.131, precision 0.7018 vs 0.6650, recall@0.4 0.9553 vs 0.8771, F1 0.786 vs 0.707)
+POINT_RULES = [
+    ({"name": "roc_auc", "max_drop": 0.01}, "pass", "fail"),
+    ({"name": "accuracy", "within": 0.05}, "fail", "fail"),
+    ({"name": "f1_at_0_5", "within": 0.1}, "pass", "pass"),
+    ({"name": "brier_score", "max_increase": 0.01}, "pass", "fail"),
+    ({"name": "demographic_parity_difference", "max_increase": 0.01}, "pass", "fail"),
+    ({"name": "precision_at_0_5", "max_drop_pct": 3}, "pass", "fail"),
+    ({"name": "brier_score", "max_increase_pct": 5}, "pass", "fail"),
+    ({"name": "recall_at_0_4", "within_pct": 8.5}, "fail", "pass"),
+]
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["cand_vs_prod", "prod_vs_cand"])
+@pytest.mark.parametrize(("rule", "forward", "backward"), POINT_RULES,
+                         ids=["-".join(f"{k}={x}" for k, x in r.items()) for r, _, _ in POINT_RULES])
+def test_point_value_relative_rule(holdout: tuple[Path, pd.DataFrame], rule: dict[str, Any], forward: str,
+                                   backward: str, swap: bool) -> None:
+    path, frame = holdout
+    c_col, b_col = ("prod", "cand") if swap else ("cand", "prod")
+    report = gatekit.run(_policy(path, [rule], score=c_col, baseline={"score": b_col}))
+    check = _only(report)
+    fn = METRIC_FNS[rule["name"]]
+    c = float(fn(frame.assign(s=frame[c_col])))
+    b = float(fn(frame.assign(s=frame[b_col])))
+    key, limit = next((k, v) for k, v in rule.items() if k != "name")
+    stat = 100 * (c - b) / abs(b) if key.endswith("_pct") else c - b
+    assert check.observed == pytest.approx(stat, abs=1e-12)
+    cmp = check.details["comparison"]
+    assert cmp["candidate"] == pytest.approx(c, abs=1e-12) and cmp["baseline"] == pytest.approx(b, abs=1e-12)
+    assert cmp["change"] == pytest.approx(c - b, abs=1e-12)
+    assert cmp["relative_change_pct"] == pytest.approx(100 * (c - b) / abs(b), abs=1e-9)
+    assert check.details["decided_on"] == "point"
+    # the documented conditions, written out here
+    if key.startswith("max_drop"):
+        holds, margin = stat >= -limit, stat + limit
+    elif key.startswith("max_increase"):
+        holds, margin = stat <= limit, limit - stat
+    else:
+        holds, margin = -limit <= stat <= limit, min(stat + limit, limit - stat)
+    assert check.status == (Status.PASS if holds else Status.FAIL)
+    assert check.status.value == (backward if swap else forward)  # both outcomes are exercised
+    assert check.margin == pytest.approx(margin, abs=1e-9)
+    assert report.decision == (Decision.PASS if holds else Decision.BLOCK)
+
+
+@pytest.fixture(scope="module")
+def parity_zero(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """Production selects exactly 40 % of each group (parity difference exactly 0); the candidate does not."""
+    rng = np.random.default_rng(8)
+    g = np.repeat(["a", "b"], 100)
+    prod = np.tile(np.r_[np.full(40, 0.8), np.full(60, 0.2)], 2)
+    y = (rng.random(200) < 0.4).astype(int)
+    cand = np.round(rng.random(200), 3)
+    path = tmp_path_factory.mktemp("parity") / "parity.csv"
+    pd.DataFrame({"y": y, "cand": cand, "prod": prod, "grp": g}).to_csv(path, index=False)
+    return path, pd.read_csv(path)
+
+
+def test_percent_rule_on_a_zero_baseline_is_not_computable_and_blocks(parity_zero: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = parity_zero
+    assert flm.demographic_parity_difference(frame.y, frame["prod"] >= 0.5, sensitive_features=frame.grp) == 0.0
+    rule = {"name": "demographic_parity_difference", "max_increase_pct": 10}
+    report = gatekit.run(_policy(path, [rule], baseline={"score": "prod"}))
+    check = _only(report)
+    assert check.status == Status.NOT_COMPUTABLE
+    assert "baseline is 0" in check.message
+    assert check.details["comparison"]["baseline"] == 0.0
+    assert check.details["comparison"]["relative_change_pct"] is None
+    assert report.decision == Decision.BLOCK
+    # not strict: the rule still is not a pass, so the run warns
+    lenient = gatekit.run(_policy(path, [rule], baseline={"score": "prod"}, strict=False))
+    assert _only(lenient).status == Status.NOT_COMPUTABLE and lenient.decision == Decision.WARN
+    # the absolute form of the same rule is defined: change = candidate - 0
+    absolute = _only(gatekit.run(_policy(path, [{"name": "demographic_parity_difference", "max_increase": 0.5}],
+                                         baseline={"score": "prod"})))
+    dp_c = flm.demographic_parity_difference(frame.y, frame.cand >= 0.5, sensitive_features=frame.grp)
+    assert absolute.status == Status.PASS and absolute.observed == pytest.approx(dp_c, abs=1e-12)
+
+
+def test_relative_rule_without_a_baseline_is_not_computable(holdout: tuple[Path, pd.DataFrame]) -> None:
+    path, _ = holdout
+    report = gatekit.run(_policy(path, [{"name": "roc_auc", "max_drop": 0.01}]))
+    check = _only(report)
+    assert check.status == Status.NOT_COMPUTABLE
+    assert "baseline" in check.message
+    assert report.decision == Decision.BLOCK
+    assert gatekit.run(_policy(path, [{"name": "roc_auc", "max_drop": 0.01}], strict=False)).decision == Decision.WARN
+
+
+@pytest.mark.parametrize(("extra", "resamples", "seed"), [({}, DEFAULT_RESAMPLES, DEFAULT_SEED),
+                                                          ({"resamples": 500, "seed": 7}, 500, 7)])
+def test_bootstrap_interval_equals_bootstrap_auc_difference(holdout: tuple[Path, pd.DataFrame], extra: dict[str, Any],
+                                                            resamples: int, seed: int) -> None:
+    path, frame = holdout
+    rule = {"name": "roc_auc", "max_drop": 0.01, "confidence": 0.95, **extra}
+    check = _only(gatekit.run(_policy(path, [rule], baseline={"score": "prod"})))
+    ref = bootstrap_auc_difference(frame.y, frame.cand, frame["prod"], 0.95, resamples, seed)
+    iv = check.details["interval"]
+    assert (iv["low"], iv["high"]) == pytest.approx((ref.low, ref.high), abs=1e-12)
+    assert check.observed == pytest.approx(skm.roc_auc_score(frame.y, frame.cand)
+                                           - skm.roc_auc_score(frame.y, frame["prod"]), abs=1e-12)
+    assert iv["seed"] == seed and iv["resamples"] == resamples and iv["paired"] is True
+    assert iv["method"] == "bootstrap_percentile" and iv["confidence"] == 0.95
+    assert check.details["decided_on"] == "interval" and check.details["guardband"] == "proven_harm"
+    assert check.status == (Status.PASS if ref.high >= -0.01 else Status.FAIL)
+    assert check.margin == pytest.approx(ref.high + 0.01, abs=1e-12)
+
+
+def test_bootstrap_interval_of_the_worse_model_under_both_guardbands(holdout: tuple[Path, pd.DataFrame]) -> None:
+    # production scored as the candidate: the change is about -0.083 (worse); limit drop at most 0.05
+    path, frame = holdout
+    ref = bootstrap_auc_difference(frame.y, frame["prod"], frame.cand, 0.95, 1000, 3)
+    assert ref.low < -0.05 < ref.high  # the interval straddles the limit: the guardband decides
+    for guardband, status in (("proven_harm", Status.PASS), ("proven_safe", Status.FAIL)):
+        rule = {"name": "roc_auc", "max_drop": 0.05, "confidence": 0.95, "resamples": 1000, "seed": 3,
+                "guardband": guardband}
+        check = _only(gatekit.run(_policy(path, [rule], score="prod", baseline={"score": "cand"})))
+        assert (check.details["interval"]["low"], check.details["interval"]["high"]) == pytest.approx(
+            (ref.low, ref.high), abs=1e-12)
+        assert check.status == status, check.message
+        assert check.details["guardband"] == guardband
+
+
+def test_delong_interval_equals_delong_difference(holdout: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = holdout
+    rule = {"name": "roc_auc", "max_drop": 0.01, "confidence": 0.9, "interval": "delong"}
+    check = _only(gatekit.run(_policy(path, [rule], baseline={"score": "prod"})))
+    ref = delong_difference(frame.y, frame.cand, frame["prod"], 0.9)
+    iv = check.details["interval"]
+    assert iv["method"] == "delong" and iv["paired"] is True
+    assert (iv["low"], iv["high"]) == pytest.approx((ref.low, ref.high), abs=1e-12)
+    assert iv["se"] == pytest.approx(ref.details["se"], abs=1e-15)
+    assert "resamples" not in iv and "seed" not in iv
+    assert check.status == (Status.PASS if ref.high >= -0.01 else Status.FAIL)
+
+
+def test_delong_interval_of_one_auc(holdout: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = holdout
+    auc = skm.roc_auc_score(frame.y, frame.cand)
+    half = norm.ppf(0.975) * np.sqrt(delong_variance(frame.y, frame.cand))
+    rule = {"name": "roc_auc", "op": ">=", "value": 0.86, "confidence": 0.95, "interval": "delong"}
+    check = _only(gatekit.run(_policy(path, [rule])))
+    iv = check.details["interval"]
+    assert (iv["low"], iv["high"]) == pytest.approx((auc - half, auc + half), abs=1e-12)
+    assert check.status == (Status.PASS if auc - half >= 0.86 else Status.FAIL)
+
+
+def test_absolute_rule_with_confidence_passes_only_if_the_lower_bound_does(holdout: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = holdout
+    auc = skm.roc_auc_score(frame.y, frame.cand)
+    ref = bootstrap_auc_difference(frame.y, frame.cand, None, 0.95, DEFAULT_RESAMPLES, DEFAULT_SEED)
+    between = (ref.low + auc) / 2  # the point value passes >= between; the lower bound does not
+    assert ref.low < between < auc
+
+    def run(value: float, **extra: Any) -> Any:
+        rule = {"name": "roc_auc", "op": ">=", "value": value, "confidence": 0.95, **extra}
+        return _only(gatekit.run(_policy(path, [rule])))
+
+    point = _only(gatekit.run(_policy(path, [{"name": "roc_auc", "op": ">=", "value": between}])))
+    assert point.status == Status.PASS  # without confidence it passes
+    check = run(between)
+    assert (check.details["interval"]["low"], check.details["interval"]["high"]) == pytest.approx(
+        (ref.low, ref.high), abs=1e-12)
+    assert check.observed == pytest.approx(auc, abs=1e-12)
+    assert check.status == Status.FAIL and check.details["guardband"] == "proven_safe"
+    assert check.margin == pytest.approx(ref.low - between, abs=1e-12)
+    assert "point value alone would pass" in check.message
+    assert run(ref.low - 0.002).status == Status.PASS
+    assert run(between, guardband="proven_harm").status == Status.PASS  # high >= value
+
+
+def test_interval_with_a_baseline_from_a_metrics_file_takes_it_as_fixed(holdout: tuple[Path, pd.DataFrame],
+                                                                       tmp_path: Path) -> None:
+    path, frame = holdout
+    base_file = tmp_path / "prod_metrics.json"
+    base_file.write_text(json.dumps({"auc_roc": 0.86}), encoding="utf-8")
+    rule = {"name": "roc_auc", "max_drop": 0.0, "confidence": 0.95, "resamples": 400, "seed": 9}
+    check = _only(gatekit.run(_policy(path, [rule], baseline={"metrics": str(base_file)})))
+    ref = bootstrap_auc_difference(frame.y, frame.cand, None, 0.95, 400, 9)
+    iv = check.details["interval"]
+    assert (iv["low"], iv["high"]) == pytest.approx((ref.low - 0.86, ref.high - 0.86), abs=1e-12)
+    assert check.observed == pytest.approx(skm.roc_auc_score(frame.y, frame.cand) - 0.86, abs=1e-12)
+    assert check.details["comparison"]["baseline_source"] == "metrics_file"
+    assert iv["paired"] is False
+
+
+@pytest.mark.parametrize(("candidate_ms", "status", "margin"), [(50.0, Status.PASS, 5.0), (60.0, Status.FAIL, -5.0),
+                                                                (55.0, Status.PASS, 0.0)])
+def test_latency_from_metrics_files(tmp_path: Path, candidate_ms: float, status: Status, margin: float) -> None:
+    cand_file, base_file = tmp_path / "cand.json", tmp_path / "prod.json"
+    cand_file.write_text(json.dumps({"latency_p95_ms": candidate_ms}), encoding="utf-8")
+    base_file.write_text(json.dumps({"latency_p95_ms": 35.0}), encoding="utf-8")
+    policy = {"version": 1, "inputs": {"metrics": str(cand_file), "baseline": {"metrics": str(base_file)}},
+              "metrics": [{"name": "latency_p95_ms", "max_increase": 20}]}
+    report = gatekit.run(policy)
+    check = _only(report)
+    assert check.status == status
+    assert check.observed == pytest.approx(candidate_ms - 35.0)
+    assert check.margin == pytest.approx(margin)
+    assert check.details["comparison"]["baseline"] == 35.0
+    assert check.source == "metrics_file"
+    assert report.decision == (Decision.PASS if status == Status.PASS else Decision.BLOCK)
+
+
+def test_percent_rule_interval_is_the_paired_bootstrap_of_the_relative_change(
+        holdout: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = holdout
+    rule = {"name": "precision_at_0_5", "max_drop_pct": 3, "confidence": 0.9, "resamples": 300, "seed": 21}
+    check = _only(gatekit.run(_policy(path, [rule], baseline={"score": "prod"})))
+    y = frame.y.to_numpy().astype(bool)
+    pc, pb = (frame.cand >= 0.5).to_numpy(), (frame["prod"] >= 0.5).to_numpy()
+
+    def precision(pred: np.ndarray, idx: np.ndarray) -> float:
+        return (y[idx] & pred[idx]).sum() / pred[idx].sum()
+
+    # the same rows for both models in each resample, drawn within each class
+    values = [100 * (precision(pc, idx) - precision(pb, idx)) / precision(pb, idx)
+              for block in stratified_index_batches(y.astype(int), 300, 21) for idx in block]
+    low, high = np.quantile(values, [0.05, 0.95])
+    iv = check.details["interval"]
+    assert (iv["low"], iv["high"]) == pytest.approx((low, high), abs=1e-9)
+    assert check.details["comparison"]["statistic"] == "relative_change_pct"
+    assert check.status == (Status.PASS if high >= -3 else Status.FAIL)
+
+
+@pytest.fixture(scope="module")
+def forecasts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    rng = np.random.default_rng(41)
+    y = np.round(rng.normal(100, 15, 300), 2)
+    path = tmp_path_factory.mktemp("forecast") / "forecast.csv"
+    pd.DataFrame({"y": y, "cand": np.round(y + rng.normal(1, 6, 300), 2),
+                  "prod": np.round(y + rng.normal(0, 8, 300), 2)}).to_csv(path, index=False)
+    return path, pd.read_csv(path)
+
+
+def test_regression_relative_rules_and_their_paired_interval(forecasts: tuple[Path, pd.DataFrame]) -> None:
+    path, f = forecasts
+    rules = [{"name": "mae", "max_increase": 0.5, "confidence": 0.95, "resamples": 400, "seed": 8},
+             {"name": "rmse", "max_increase_pct": 1}]
+    policy = {"version": 1, "inputs": {"data": str(path), "target": "y", "prediction": "cand", "task": "regression",
+                                       "baseline": {"prediction": "prod"}}, "metrics": rules}
+    checks = {c.metric: c for c in gatekit.run(policy).checks}
+    y, c, b = f.y.to_numpy(), f.cand.to_numpy(), f["prod"].to_numpy()
+    mae = checks["mae"]
+    assert mae.observed == pytest.approx(skm.mean_absolute_error(y, c) - skm.mean_absolute_error(y, b), abs=1e-12)
+    # one stratum (a numeric target), the same rows for both forecasts
+    values = [np.mean(np.abs(y[i] - c[i])) - np.mean(np.abs(y[i] - b[i]))
+              for block in stratified_index_batches(np.zeros(len(y), int), 400, 8) for i in block]
+    low, high = np.quantile(values, [0.025, 0.975])
+    assert (mae.details["interval"]["low"], mae.details["interval"]["high"]) == pytest.approx((low, high), abs=1e-9)
+    assert mae.details["interval"]["stratified"] is False
+    assert mae.status == (Status.PASS if low <= 0.5 else Status.FAIL)
+    rc, rb = np.sqrt(skm.mean_squared_error(y, c)), np.sqrt(skm.mean_squared_error(y, b))
+    assert checks["rmse"].observed == pytest.approx(100 * (rc - rb) / rb, abs=1e-9)
+    assert checks["rmse"].status == (Status.PASS if 100 * (rc - rb) / rb <= 1 else Status.FAIL)
+
+
+def test_relative_change_divides_by_the_absolute_baseline(tmp_path: Path) -> None:
+    # production's forecast is worse than the mean (R2 < 0); the candidate's is good: 100 (c - b) / |b| > 0
+    rng = np.random.default_rng(43)
+    y = np.round(rng.normal(0, 1, 200), 3)
+    path = tmp_path / "r2.csv"
+    pd.DataFrame({"y": y, "cand": np.round(y + rng.normal(0, 0.5, 200), 3),
+                  "prod": np.round(-0.5 * y + rng.normal(0, 0.5, 200), 3)}).to_csv(path, index=False)
+    f = pd.read_csv(path)
+    c, b = skm.r2_score(f.y, f.cand), skm.r2_score(f.y, f["prod"])
+    assert b < 0 < c
+    policy = {"version": 1, "inputs": {"data": str(path), "target": "y", "prediction": "cand", "task": "regression",
+                                       "baseline": {"prediction": "prod"}},
+              "metrics": [{"name": "r2", "max_drop_pct": 0}]}
+    check = _only(gatekit.run(policy))
+    assert check.observed == pytest.approx(100 * (c - b) / abs(b), abs=1e-9)
+    assert check.observed > 0 and check.status == Status.PASS
+
+
+def test_relative_change_overflow_is_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text('{"latency_p95_ms": 1e308}')
+    (tmp_path / "b.json").write_text('{"latency_p95_ms": 1e-300}')
+    pol = _policy_file(tmp_path, """
+        version: 1
+        inputs: {metrics: c.json, baseline: {metrics: b.json}}
+        metrics:
+          - {name: latency_p95_ms, max_drop_pct: 10}
+        """)
+    check = _check(gatekit.run(pol), "latency_p95_ms vs baseline")
+    assert check.status != Status.PASS or (check.observed is not None and math.isfinite(check.observed))
+
+
+def test_delong_single_auc_with_one_positive_says_why(tmp_path: Path) -> None:
+    frame = _eval_frame()
+    frame = pd.concat([frame[frame.y == "yes"].head(1), frame[frame.y == "no"].head(40)])
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    pol = _policy_file(tmp_path, """
+        version: 1
+        inputs: {data: d.csv, target: y, positive_label: "yes", score: cs}
+        metrics:
+          - {name: auc_roc, op: ">=", value: 0.5, confidence: 0.95, interval: delong}
+        """)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check = _check(gatekit.run(pol), "auc_roc")
+    assert check.status == Status.NOT_COMPUTABLE
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert "separated" not in check.message, check.message
+
+
+def test_missing_baseline_value_blocks(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text('{"latency_p95_ms": 40}')
+    pol = _policy_file(tmp_path, LATENCY_POLICY)
+    for content in ('{"latency_p95_ms": null}', '{"latency_p95_ms": NaN}', "{}"):
+        (tmp_path / "b.json").write_text(content)
+        report = gatekit.run(pol)
+        assert report.checks[0].status == Status.NOT_COMPUTABLE and report.decision.value == "block", content
+
+
+def test_percent_rule_on_zero_baseline_and_confidence_on_file_metric_are_not_computable(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text('{"latency_p95_ms": 40, "auc_roc": 0.8}')
+    (tmp_path / "b.json").write_text('{"latency_p95_ms": 30, "auc_roc": 0}')
+    pol = _policy_file(tmp_path, """
+        version: 1
+        inputs: {metrics: c.json, baseline: {metrics: b.json}}
+        metrics:
+          - {name: auc_roc, max_drop_pct: 2}
+          - {name: latency_p95_ms, max_increase: 20}
+        """)
+    report = gatekit.run(pol)
+    assert [c.status for c in report.checks] == [Status.NOT_COMPUTABLE, Status.PASS]
+    assert "baseline is 0" in report.checks[0].message
+    assert report.decision.value == "block"
+    # a metric read from a metrics file has no rows to resample: confidence on it is refused at load time
+    bad = _policy_file(tmp_path, """
+        version: 1
+        inputs: {metrics: c.json, baseline: {metrics: b.json}}
+        metrics:
+          - {name: latency_p95_ms, max_increase: 20, confidence: 0.95}
+        """, name="bad.yaml")
+    with pytest.raises(PolicyError, match="no confidence interval"):
+        load_policy(bad)
+
+
+def test_interval_json_is_valid_and_records_method(tmp_path: Path) -> None:
+    pol = _rel(tmp_path, """
+        - {name: auc_roc, max_drop: 0.02, confidence: 0.95}
+        - {name: auc_roc, within: 0, confidence: 0.9, guardband: proven_safe}
+        - {name: demographic_parity_difference, within: 0.05, confidence: 0.95, resamples: 200, params: {sensitive: g}}
+        """)
+    report = gatekit.run(pol)
+    data = json.loads(report.to_json(), parse_constant=lambda c: pytest.fail(f"{c} in the JSON report"))
+    first = data["checks"][0]["details"]["interval"]
+    assert first["method"] == "bootstrap_percentile" and first["resamples"] == 2000 and first["paired"] is True
+    assert data["checks"][1]["status"] == "fail"  # a non-zero change cannot be proven within 0

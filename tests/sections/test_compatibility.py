@@ -1,0 +1,649 @@
+"""Tests of :mod:`gatekit.sections.compatibility`: feature signatures (declared and read from real artifacts),
+the data against the candidate's signature (pandera) and the model's format, on files written here by the
+libraries themselves.
+
+Expected outcomes are worked out by hand from the signatures and frames below.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+import gatekit
+from gatekit.core.errors import InputError
+from gatekit.core.results import CheckResult, Decision, OnFail, Status
+from tests.helpers import REPO, run_cli
+from tests.sections.helpers import by_name, csv
+
+SEED3 = REPO / "policies" / "seed_example_3.yaml"
+P, FL, ER, NC = Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_COMPUTABLE
+
+SEED3_MESSAGE = ("breaking change: new required feature discount_rate without default: the candidate takes it, "
+                 "the expected signature does not have it")
+
+
+def checks(report: Any) -> dict[str, CheckResult]:
+    out = {c.name: c for c in report.checks if c.section == "compatibility"}
+    assert len(out) == len([c for c in report.checks if c.section == "compatibility"])
+    return out
+
+
+def signature_policy(**fs: Any) -> dict[str, Any]:
+    return {"version": 1, "compatibility": {"feature_signature": fs}}
+
+
+def seed3() -> dict[str, Any]:
+    return yaml.safe_load(SEED3.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------------------------
+# Seed example 3 and declared signatures
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_seed_example_3_blocks_on_the_cli(tmp_path: Path) -> None:
+    res = run_cli("run", str(SEED3), "--out", str(tmp_path / "out"))
+    assert res.returncode == 1, res.stdout + res.stderr
+    report = json.loads((tmp_path / "out" / "gate_report.json").read_text(encoding="utf-8"))
+    assert report["decision"] == "block"
+    (check,) = [c for c in report["checks"] if c["name"] == "feature_signature"]
+    assert check["status"] == "fail"
+    assert check["message"] == SEED3_MESSAGE
+    assert SEED3_MESSAGE in " ".join(res.stdout.split())
+
+
+def test_seed_example_3_api_and_its_variants() -> None:
+    base = seed3()
+    report = gatekit.run(base)
+    fs = checks(report)["feature_signature"]
+    assert report.decision == Decision.BLOCK and fs.status == FL
+    assert fs.message == SEED3_MESSAGE
+    assert fs.observed == 1.0 and (fs.op, fs.threshold) == ("<=", 0.0)
+    assert fs.details["breaking"] == [SEED3_MESSAGE]
+
+    with_default = seed3()
+    with_default["compatibility"]["feature_signature"]["defaults"] = {"discount_rate": 0.0}
+    report = gatekit.run(with_default)
+    fs = checks(report)["feature_signature"]
+    assert fs.status == P and report.decision == Decision.PASS
+    assert "discount_rate" in fs.message and "0.0" in fs.message
+
+    strict = seed3()
+    strict["compatibility"]["feature_signature"]["mode"] = "strict"
+    strict["compatibility"]["feature_signature"]["defaults"] = {"discount_rate": 0.0}  # no help under strict
+    fs = checks(gatekit.run(strict))["feature_signature"]
+    assert fs.status == FL
+    assert "new feature discount_rate" in fs.message and "strict" in fs.message
+
+
+EXPECTED = {"item_id": "str", "price": "float", "stock": "int"}
+
+
+@pytest.mark.parametrize(("mode", "candidate", "status", "needles"), [
+    # the candidate no longer takes stock
+    ("backward", {"item_id": "str", "price": "float"}, FL,
+     ["feature stock removed: the expected signature has it, the candidate does not take it"]),
+    ("strict", {"item_id": "str", "price": "float"}, FL,
+     ["feature stock removed: the expected signature has it, the candidate does not take it"]),
+    # float -> string is a type change in either mode
+    ("backward", {"item_id": "str", "price": "str", "stock": "int"}, FL,
+     ["type of price changed from float to string: the expected signature has float, the candidate takes "
+      "string"]),
+    # integer -> float: a widening under backward, a change under strict
+    ("backward", {"item_id": "str", "price": "float", "stock": "float"}, P, ["integer -> float", "widening"]),
+    ("strict", {"item_id": "str", "price": "float", "stock": "float"}, FL,
+     ["type of stock changed from integer to float"]),
+    # float -> integer narrows: never compatible
+    ("backward", {"item_id": "str", "price": "int", "stock": "int"}, FL,
+     ["type of price changed from float to integer"]),
+    # the same signature in another order
+    ("strict", {"stock": "int", "price": "float", "item_id": "str"}, P, ["different order"]),
+])
+def test_declared_signature_changes(mode: str, candidate: dict[str, str], status: Status,
+                                    needles: list[str]) -> None:
+    pol = signature_policy(mode=mode, expected=EXPECTED, candidate=candidate, validate_data=False)
+    fs = checks(gatekit.run(pol))["feature_signature"]
+    assert fs.status == status, fs.message
+    for needle in needles:
+        assert needle in fs.message, (needle, fs.message)
+
+
+def test_feature_signature_off_plans_nothing() -> None:
+    pol = {"version": 1, "compatibility": {"feature_signature": "off", "model_format": {"allowed": ["skops"]}}}
+    report = gatekit.run(pol)
+    assert set(checks(report)) == {"model_format"}
+
+
+# ------------------------------------------------------------------------------------------------------
+# Real artifacts, written once per module
+# ------------------------------------------------------------------------------------------------------
+
+
+TRAIN = pd.DataFrame({"price": [1.0, 2.5, 3.0, 4.5, 5.0, 6.5], "stock": [1, 2, 3, 4, 5, 6]})
+LABELS = [0, 1, 0, 1, 0, 1]
+
+
+# this module's artifacts (overrides the `art` fixture of tests/conftest.py, a signed pickle)
+@pytest.fixture(scope="module")
+def art(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    import joblib
+    import onnx
+    import skops.io as sio
+    from onnx import TensorProto, helper
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    d = tmp_path_factory.mktemp("compat_artifacts")
+    out: dict[str, Path] = {"dir": d}
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(TRAIN, LABELS)
+    assert list(pipe.feature_names_in_) == ["price", "stock"]
+
+    out["skops"] = d / "pipe.skops"
+    sio.dump(pipe, out["skops"])
+    for proto in (2, 5):
+        out[f"p{proto}"] = d / f"pipe_p{proto}.pkl"
+        out[f"p{proto}"].write_bytes(pickle.dumps(pipe, protocol=proto))
+    out["joblib"] = d / "pipe.joblib"
+    joblib.dump(pipe, out["joblib"])
+    out["pickle_named_onnx"] = d / "model.onnx"
+    out["pickle_named_onnx"].write_bytes(pickle.dumps(pipe, protocol=4))
+    out["skl2onnx"] = d / "lr.onnx"
+    x32 = TRAIN.to_numpy(dtype="float32")
+    out["skl2onnx"].write_bytes(to_onnx(LogisticRegression().fit(x32, LABELS), x32[:1]).SerializeToString())
+
+    # one graph input per column, declared types: price float, stock int64, item_id string
+    inputs = [helper.make_tensor_value_info("price", TensorProto.FLOAT, [None, 1]),
+              helper.make_tensor_value_info("stock", TensorProto.INT64, [None, 1]),
+              helper.make_tensor_value_info("item_id", TensorProto.STRING, [None, 1])]
+    graph = helper.make_graph([helper.make_node("Identity", ["price"], ["score"])], "per_column", inputs,
+                              [helper.make_tensor_value_info("score", TensorProto.FLOAT, [None, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    out["onnx_columns"] = d / "columns.onnx"
+    out["onnx_columns"].write_bytes(model.SerializeToString())
+
+    # an MLflow model directory: MLmodel beside the artifact, stock declared long
+    mlflow_dir = d / "mlflow_model"
+    mlflow_dir.mkdir()
+    out["mlflow"] = mlflow_dir / "model.skops"
+    sio.dump(pipe, out["mlflow"])
+    (mlflow_dir / "MLmodel").write_text(textwrap.dedent("""\
+        artifact_path: model
+        flavors:
+          python_function: {loader_module: mlflow.sklearn, python_version: 3.11.0}
+        signature:
+          inputs: '[{"type": "double", "name": "price", "required": true}, {"type": "long", "name": "stock",
+            "required": true}]'
+          outputs: '[{"type": "long", "required": true}]'
+        """), encoding="utf-8")
+
+    # production model on price, stock; candidate trained after stock was renamed stock_level
+    out["prod"] = d / "production.skops"
+    sio.dump(LogisticRegression().fit(TRAIN, LABELS), out["prod"])
+    renamed = TRAIN.rename(columns={"stock": "stock_level"})
+    out["cand_renamed"] = d / "candidate_renamed.skops"
+    sio.dump(LogisticRegression().fit(renamed, LABELS), out["cand_renamed"])
+    out["renamed_csv"] = d / "renamed.csv"
+    renamed.to_csv(out["renamed_csv"], index=False)
+
+    out["train_csv"] = d / "train.csv"
+    TRAIN.to_csv(out["train_csv"], index=False)
+    out["train_y_csv"] = d / "train_y.csv"
+    TRAIN.assign(y=LABELS).to_csv(out["train_y_csv"], index=False)
+    out["with_region_csv"] = d / "with_region.csv"
+    TRAIN.assign(region=list("nsnsns")).to_csv(out["with_region_csv"], index=False)
+    out["price_only_csv"] = d / "price_only.csv"
+    TRAIN[["price"]].to_csv(out["price_only_csv"], index=False)
+    out["items_csv"] = d / "items.csv"
+    (d / "items.csv").write_text("item_id,price,stock\na,1.5,1\nb,2.0,2\nc,3.0,3\n", encoding="utf-8")
+    out["float_stock_csv"] = d / "float_stock.csv"
+    (d / "float_stock.csv").write_text("price,stock\n1.0,1.0\n2.5,2.0\n3.0,3.0\n", encoding="utf-8")
+    return out
+
+
+def test_candidate_from_a_skops_pipeline_takes_types_from_the_data(art: dict[str, Path]) -> None:
+    pol = signature_policy(mode="strict", expected={"price": "float", "stock": "int"})
+    c = checks(gatekit.run(pol, data=art["train_csv"], model=art["skops"]))
+    fs = c["feature_signature"]
+    assert fs.status == P, fs.message
+    assert fs.details["candidate"] == {"price": "float", "stock": "integer"}
+    assert "sklearn" in fs.details["candidate_source"] and "types from the data" in fs.details["candidate_source"]
+    assert c["data_signature"].status == P
+
+
+def test_candidate_from_an_onnx_graph_with_one_input_per_column(art: dict[str, Path]) -> None:
+    pol = signature_policy(mode="strict", expected={"item_id": "string", "price": "float", "stock": "integer"})
+    pol["compatibility"]["model_format"] = {"allowed": ["onnx"]}
+    c = checks(gatekit.run(pol, data=art["items_csv"], model=art["onnx_columns"]))
+    fs = c["feature_signature"]
+    assert fs.status == P, fs.message
+    assert fs.details["candidate"] == {"price": "float", "stock": "integer", "item_id": "string"}
+    assert "(onnx)" in fs.details["candidate_source"]
+    assert c["data_signature"].status == P
+    assert c["model_format"].status == P
+
+
+def test_onnx_with_one_matrix_input_has_no_named_features(art: dict[str, Path]) -> None:
+    c = checks(gatekit.run(signature_policy(mode="strict"), data=art["train_csv"], model=art["skl2onnx"]))
+    assert c["feature_signature"].status == NC
+    assert "unnamed" in c["feature_signature"].message
+    assert c["data_signature"].status == NC
+
+
+def test_candidate_from_an_mlflow_mlmodel_beside_the_artifact(art: dict[str, Path]) -> None:
+    # the data's stock column is float64; the MLmodel declares it long, and the MLmodel wins
+    assert str(pd.read_csv(art["float_stock_csv"])["stock"].dtype) == "float64"
+    pol = signature_policy(mode="strict", expected={"price": "float", "stock": "integer"})
+    c = checks(gatekit.run(pol, data=art["float_stock_csv"], model=art["mlflow"]))
+    fs = c["feature_signature"]
+    assert fs.status == P, fs.message
+    assert fs.details["candidate"] == {"price": "float", "stock": "integer"}
+    assert "mlflow" in fs.details["candidate_source"]  # names from the artifact, types from its MLmodel
+
+
+@pytest.mark.parametrize(("mode", "added"), [
+    ("backward", "new required feature stock_level without default"),
+    ("strict", "new feature stock_level (integer): the candidate takes it, the expected signature does not "
+               "have it (strict)"),
+])
+def test_expected_model_against_a_candidate_with_a_renamed_column(art: dict[str, Path], mode: str,
+                                                                  added: str) -> None:
+    pol = signature_policy(mode=mode, expected_model=str(art["prod"]))
+    c = checks(gatekit.run(pol, data=art["renamed_csv"], model=art["cand_renamed"]))
+    fs = c["feature_signature"]
+    assert fs.status == FL
+    assert "feature stock removed: the expected signature has it, the candidate does not take it" in fs.message
+    assert added in fs.message
+    assert len(fs.details["breaking"]) == 2 and fs.observed == 2.0
+    assert set(fs.details["expected"]) == {"price", "stock"}
+    assert "production model production.skops" in fs.details["expected_source"]
+
+
+def test_expected_model_that_is_a_pickle_is_never_unpickled(art: dict[str, Path]) -> None:
+    pol = signature_policy(mode="strict", expected_model=str(art["p5"]))
+    fs = checks(gatekit.run(pol, data=art["train_csv"], model=art["skops"]))["feature_signature"]
+    assert fs.status == NC and "never unpickles" in fs.message
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("sig.yaml", "price: float\nstock_level: int\n"),
+    ("sig.json", json.dumps({"features": [{"name": "price", "type": "double"},
+                                          {"name": "stock_level", "type": "long"}]})),
+])
+def test_expected_file_as_yaml_mapping_or_json_feature_list(art: dict[str, Path], tmp_path: Path, name: str,
+                                                            text: str) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    pol = signature_policy(mode="strict", expected_file=str(tmp_path / name))
+    fs = checks(gatekit.run(pol, data=art["renamed_csv"], model=art["cand_renamed"]))["feature_signature"]
+    assert fs.status == P, fs.message
+    assert fs.details["expected"] == {"price": "float", "stock_level": "integer"}
+    assert fs.details["expected_source"] == f"file {name}"
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("price: [float\n", "cannot read the signature file"),
+    ("- price\n- stock_level\n", "expected a mapping"),
+    ("price: decimal\n", "unknown type 'decimal'"),
+])
+def test_malformed_expected_file_is_not_computable_naming_the_file(art: dict[str, Path], tmp_path: Path,
+                                                                   text: str, needle: str) -> None:
+    (tmp_path / "broken_sig.yaml").write_text(text, encoding="utf-8")
+    pol = signature_policy(mode="strict", expected_file=str(tmp_path / "broken_sig.yaml"))
+    report = gatekit.run(pol, data=art["renamed_csv"], model=art["cand_renamed"])
+    fs = checks(report)["feature_signature"]
+    assert fs.status == NC
+    assert "broken_sig.yaml" in fs.message and needle in fs.message
+    assert report.decision == Decision.BLOCK  # strict: a block rule that is not a clean pass
+
+
+def test_data_is_still_validated_when_only_the_expected_file_is_broken(art: dict[str, Path],
+                                                                       tmp_path: Path) -> None:
+    (tmp_path / "broken_sig.yaml").write_text("price: [float\n", encoding="utf-8")
+    pol = signature_policy(mode="strict", expected_file=str(tmp_path / "broken_sig.yaml"))
+    data_sig = checks(gatekit.run(pol, data=art["renamed_csv"], model=art["cand_renamed"]))["data_signature"]
+    assert data_sig.status == P  # renamed.csv holds price and stock_level, what the candidate takes
+
+
+# ------------------------------------------------------------------------------------------------------
+# data_signature (pandera)
+# ------------------------------------------------------------------------------------------------------
+
+
+CANDIDATE = {"item_id": "str", "price": "float", "stock": "int", "discount_rate": "float"}
+
+
+def _data_signature(tmp_path: Path, csv: str, **fs: Any) -> CheckResult:
+    (tmp_path / "d.csv").write_text(csv, encoding="utf-8")
+    pol = signature_policy(mode="backward", expected=EXPECTED, candidate=CANDIDATE, **fs)
+    return checks(gatekit.run(pol, data=tmp_path / "d.csv"))["data_signature"]
+
+
+def test_data_missing_a_candidate_feature(tmp_path: Path) -> None:
+    # discount_rate has a default, stock has none and is missing
+    ds = _data_signature(tmp_path, "item_id,price\na,1.5\nb,2.0\n", defaults={"discount_rate": 0.0})
+    assert ds.status == FL
+    assert "'stock' missing" in ds.message
+    assert "discount_rate" not in ds.message
+    assert ds.observed == 1.0 and ds.details["failure_count"] == 1
+
+
+def test_data_with_a_wrong_logical_type(tmp_path: Path) -> None:
+    # price holds text ("x"), so pandas reads it as object; stock has a missing value (float64, whole numbers)
+    ds = _data_signature(tmp_path, "item_id,price,stock\na,1.5,1\nb,x,\nc,3.0,3\n",
+                         defaults={"discount_rate": 0.0})
+    assert ds.status == FL
+    assert "'price'" in ds.message and "float" in ds.message
+    assert [f["column"] for f in ds.details["failures"]] == ["price"]
+
+
+def test_data_type_failure_names_the_observed_dtype(tmp_path: Path) -> None:
+    ds = _data_signature(tmp_path, "item_id,price,stock\na,1.5,1\nb,x,2\n", defaults={"discount_rate": 0.0})
+    assert ds.details["failures"][0]["failure"] == "object"
+
+
+def test_feature_with_a_default_may_be_absent(tmp_path: Path) -> None:
+    ds = _data_signature(tmp_path, "item_id,price,stock\na,1.5,1\nb,2.0,2\n", defaults={"discount_rate": 0.0})
+    assert ds.status == P, ds.message
+    without_default = _data_signature(tmp_path, "item_id,price,stock\na,1.5,1\nb,2.0,2\n")
+    assert without_default.status == FL and "'discount_rate' missing" in without_default.message
+
+
+# ------------------------------------------------------------------------------------------------------
+# model_format
+# ------------------------------------------------------------------------------------------------------
+
+
+FORMAT_CASES = [
+    ("skops", ["skops"], P),
+    ("skl2onnx", ["skops"], FL),
+    ("skl2onnx", ["onnx"], P),
+    ("p2", ["pickle_v2"], P),
+    ("p5", ["pickle_v2"], FL),
+    ("p5", ["pickle"], P),
+    ("p5", ["pickle_v5"], P),
+    ("joblib", ["joblib"], P),
+    ("joblib", ["onnx", "skops"], FL),
+]
+
+
+@pytest.mark.parametrize(("key", "allowed", "status"), FORMAT_CASES)
+def test_model_format_on_real_files(art: dict[str, Path], key: str, allowed: list[str], status: Status) -> None:
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": allowed}}}
+    report = gatekit.run(pol, data=art["train_csv"], model=art[key], trust_model=True)
+    mf = checks(report)["model_format"]
+    assert mf.status == status, mf.message
+    assert mf.on_fail == OnFail.BLOCK
+
+
+def test_model_format_details_of_pickles(art: dict[str, Path]) -> None:
+    import hashlib
+
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["pickle_v2"]}}}
+    sha = hashlib.sha256(art["p2"].read_bytes()).hexdigest()
+    mf = checks(gatekit.run(pol, data=art["train_csv"], model=art["p2"], model_sha256=sha))["model_format"]
+    assert mf.status == P
+    assert mf.details["detected"] == "pickle" and mf.details["protocol"] == 2
+    assert set(mf.details["satisfies"]) == {"pickle", "pickle_v2"}
+    mf5 = checks(gatekit.run(pol, data=art["train_csv"], model=art["p5"], trust_model=True))["model_format"]
+    assert mf5.status == FL and "protocol 5" in mf5.message
+
+
+def test_pickle_named_onnx_fails_whatever_is_allowed(art: dict[str, Path]) -> None:
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["pickle", "onnx"]}}}
+    mf = checks(gatekit.run(pol, data=art["train_csv"], model=art["pickle_named_onnx"],
+                            trust_model=True))["model_format"]
+    assert mf.status == FL
+    assert ".onnx" in mf.message and "pickle" in mf.message
+
+
+def test_pickle_without_hash_or_trust_is_refused(art: dict[str, Path]) -> None:
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["pickle"]}}}
+    with pytest.raises(InputError, match="refusing to unpickle"):
+        gatekit.run(pol, data=art["train_csv"], model=art["p5"])
+
+
+def test_no_model_is_not_computable(art: dict[str, Path]) -> None:
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["skops"]}}}
+    report = gatekit.run(pol, data=art["train_csv"])
+    mf = checks(report)["model_format"]
+    assert mf.status == NC and "no model artifact" in mf.message
+    assert report.decision == Decision.BLOCK
+
+
+def test_onnx_model_is_scored_by_onnxruntime(art: dict[str, Path]) -> None:
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["onnx"]}}}
+    # without a target nothing is scored: the file is only inspected
+    assert checks(gatekit.run(pol, data=art["train_y_csv"], model=art["skl2onnx"]))["model_format"].status == P
+    # one matrix input names no columns: gatekit asks for them
+    with pytest.raises(InputError, match=r"inputs\.features"):
+        gatekit.run(pol, data=art["train_y_csv"], target="y", model=art["skl2onnx"])
+    # with them, onnxruntime scores the rows: the same probabilities scikit-learn gives (float32 graph)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    pol["metrics"] = [{"name": "auc_roc", "op": ">=", "value": 0.0}]
+    report = gatekit.run(pol, data=art["train_y_csv"], target="y", model=art["skl2onnx"],
+                         features=["price", "stock"])
+    frame = pd.read_csv(art["train_y_csv"])
+    x32 = TRAIN.to_numpy(dtype="float32")
+    lr = LogisticRegression().fit(x32, LABELS)
+    proba = lr.predict_proba(frame[["price", "stock"]].to_numpy(dtype="float32"))[:, 1]
+    y = (frame["y"].astype(str) == str(lr.classes_[1])).astype(int)
+    auc = next(c for c in report.checks if c.name == "auc_roc")
+    assert auc.observed == pytest.approx(roc_auc_score(y, proba), abs=1e-6)
+
+
+def test_onnx_model_next_to_a_score_column(art: dict[str, Path]) -> None:
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": ["onnx"]}},
+           "metrics": [{"name": "accuracy", "op": ">=", "value": 0.0}]}
+    report = gatekit.run(pol, data=art["train_y_csv"], target="y", score="price", model=art["skl2onnx"])
+    assert checks(report)["model_format"].status == P
+
+
+# ------------------------------------------------------------------------------------------------------
+# Shorthand: feature_signature: strict | compatible (expected = the evaluation data's columns)
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("shorthand", "mode"), [("strict", "strict"), ("compatible", "backward")])
+def test_shorthand_with_exactly_the_models_columns(art: dict[str, Path], shorthand: str, mode: str) -> None:
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    c = checks(gatekit.run(pol, data=art["train_csv"], model=art["skops"]))
+    fs = c["feature_signature"]
+    assert fs.status == P, fs.message
+    assert fs.details["mode"] == mode and fs.message.startswith(f"{mode}:")
+    assert fs.details["expected_source"].startswith("evaluation data columns")
+    assert fs.details["expected"] == {"price": "float", "stock": "integer"}
+    assert c["data_signature"].status == P
+
+
+@pytest.mark.parametrize(("shorthand", "needle"), [
+    ("strict", "new feature stock (type unknown): the candidate takes it, the evaluation data does not have it "
+               "(strict)"),
+    ("compatible", "new required feature stock without default: the candidate takes it, the evaluation data does "
+                   "not have it"),
+])
+def test_shorthand_when_the_data_lacks_a_model_feature(art: dict[str, Path], shorthand: str, needle: str) -> None:
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    c = checks(gatekit.run(pol, data=art["price_only_csv"], model=art["skops"]))
+    assert c["feature_signature"].status == FL
+    assert needle in c["feature_signature"].message
+    assert c["data_signature"].status == FL and "'stock' missing" in c["data_signature"].message
+
+
+@pytest.mark.parametrize("shorthand", ["strict", "compatible"])
+def test_shorthand_when_the_data_has_a_column_the_model_does_not_take(art: dict[str, Path], shorthand: str) -> None:
+    # region was added to the data, not removed from the model: the model's signature (price, stock) is
+    # intact, and a data column it does not take is only noted
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    report = gatekit.run(pol, data=art["with_region_csv"], model=art["skops"])
+    fs = checks(report)["feature_signature"]
+    assert fs.status == P, fs.message
+    assert report.decision == Decision.PASS
+    assert fs.details["breaking"] == [] and fs.observed == 0.0
+    assert fs.details["notes"] == ["the evaluation data has 1 column(s) the candidate does not take, not part of "
+                                   "its signature: region"]
+    assert "removed" not in fs.message
+    rows = {r["name"]: (r["expected"], r["candidate"], r["change"], r["breaking"]) for r in fs.details["features"]}
+    assert rows == {"price": ("float", "float", "same", False), "stock": ("integer", "integer", "same", False),
+                    "region": ("string", None, "data only (not a feature)", False)}
+
+
+def test_an_id_column_added_to_the_data_does_not_block_on_the_cli(art: dict[str, Path], tmp_path: Path) -> None:
+    # the hostile review's case: one extra id column in the evaluation data, feature_signature: strict
+    data = tmp_path / "with_id.csv"
+    TRAIN.assign(patient_id=[f"p{i}" for i in range(6)]).to_csv(data, index=False)
+    pol = tmp_path / "policy.yaml"
+    pol.write_text("version: 1\ncompatibility: {feature_signature: strict}\n", encoding="utf-8")
+    res = run_cli("run", str(pol), "--data", str(data), "--model", str(art["skops"]), "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    report = json.loads((tmp_path / "o" / "gate_report.json").read_text(encoding="utf-8"))
+    (fs,) = [c for c in report["checks"] if c["name"] == "feature_signature"]
+    assert fs["status"] == "pass" and "patient_id removed" not in fs["message"]
+    assert "patient_id" in fs["message"]  # the note names it, as a data column the model does not take
+
+
+@pytest.mark.parametrize("shorthand", ["strict", "compatible"])
+def test_shorthand_with_a_column_removed_from_the_data_that_the_model_needs(art: dict[str, Path],
+                                                                            shorthand: str) -> None:
+    # the data lost stock; the model takes it: the message says the model takes it and the data lacks it
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    fs = checks(gatekit.run(pol, data=art["price_only_csv"], model=art["skops"]))["feature_signature"]
+    assert fs.status == FL and fs.observed == 1.0
+    (msg,) = fs.details["breaking"]
+    assert "the candidate takes it, the evaluation data does not have it" in msg and "stock" in msg
+    assert "removed" not in msg
+
+
+@pytest.mark.parametrize(("shorthand", "csv_text", "status", "message"), [
+    # the data holds stock as float, the model takes int64: never compatible
+    ("strict", "item_id,price,stock\na,1.5,1.5\nb,2.0,2.5\n", FL,
+     "breaking change: type of stock changed from float to integer: the evaluation data has float, the candidate "
+     "takes integer"),
+    ("compatible", "item_id,price,stock\na,1.5,1.5\nb,2.0,2.5\n", FL,
+     "breaking change: type of stock changed from float to integer: the evaluation data has float, the candidate "
+     "takes integer"),
+    # the data holds price as integer, the model takes float: a change under strict, a widening under backward
+    ("strict", "item_id,price,stock\na,1,1\nb,2,2\n", FL,
+     "breaking change: type of price changed from integer to float: the evaluation data has integer, the "
+     "candidate takes float"),
+    ("compatible", "item_id,price,stock\na,1,1\nb,2,2\n", P,
+     "price: integer -> float (a widening: the evaluation data has integer, the candidate takes float)"),
+])
+def test_shorthand_type_change_each_way(art: dict[str, Path], tmp_path: Path, shorthand: str, csv_text: str,
+                                        status: Status, message: str) -> None:
+    (tmp_path / "d.csv").write_text(csv_text, encoding="utf-8")
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    fs = checks(gatekit.run(pol, data=tmp_path / "d.csv", model=art["onnx_columns"]))["feature_signature"]
+    assert fs.status == status, fs.message
+    assert fs.details["candidate"] == {"price": "float", "stock": "integer", "item_id": "string"}
+    assert (fs.details["breaking"] if status == FL else fs.details["notes"]) == [message]
+
+
+@pytest.mark.parametrize("shorthand", ["strict", "compatible"])
+def test_the_sensitive_column_does_not_change_the_signature_check(art: dict[str, Path], tmp_path: Path,
+                                                                   shorthand: str) -> None:
+    # stock is both a model feature and a plausible sensitive column; region is a data-only column
+    data = tmp_path / "d.csv"
+    TRAIN.assign(region=list("nsnsns"), y=LABELS).to_csv(data, index=False)
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    seen = []
+    for sensitive in ([], ["stock"], ["region"], ["stock", "region"]):
+        fs = checks(gatekit.run(pol, data=data, target="y", sensitive=sensitive,
+                                model=art["skops"]))["feature_signature"]
+        assert fs.status == P, (sensitive, fs.message)
+        seen.append((fs.message, fs.details["expected"], fs.details["candidate"], fs.details["features"]))
+    assert all(s == seen[0] for s in seen)
+    assert seen[0][2] == {"price": "float", "stock": "integer"}
+    assert seen[0][1] == {"price": "float", "stock": "integer", "region": "string", "y": "integer"}
+
+
+def test_signature_messages_name_both_sides_against_a_declared_signature() -> None:
+    expected = {"a": "float", "b": "integer"}
+    candidate = {"a": "integer", "c": "string"}
+    from gatekit.sections.compatibility import compare_signatures
+
+    breaking, notes, unverified, _ = compare_signatures(expected, candidate, "backward", {})
+    assert breaking == [
+        "breaking change: feature b removed: the expected signature has it, the candidate does not take it",
+        "breaking change: new required feature c without default: the candidate takes it, the expected signature "
+        "does not have it",
+        "breaking change: type of a changed from float to integer: the expected signature has float, the candidate "
+        "takes integer",
+    ]
+    assert notes == [] and unverified == []
+    # against the data, b is a data column the model does not take (a note) and c a feature the data lacks
+    breaking, notes, _, _ = compare_signatures(expected, candidate, "strict", {}, "data")
+    assert breaking == [
+        "breaking change: new feature c (string): the candidate takes it, the evaluation data does not have it "
+        "(strict)",
+        "breaking change: type of a changed from float to integer: the evaluation data has float, the candidate "
+        "takes integer",
+    ]
+    assert notes == ["the evaluation data has 1 column(s) the candidate does not take, not part of its signature: b"]
+    with pytest.raises(ValueError, match="against"):
+        compare_signatures(expected, candidate, "strict", {}, "model")
+
+
+@pytest.mark.parametrize("shorthand", ["strict", "compatible"])
+def test_shorthand_does_not_count_the_target_column(art: dict[str, Path], shorthand: str) -> None:
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    report = gatekit.run(pol, data=art["train_y_csv"], target="y", model=art["skops"])
+    assert checks(report)["feature_signature"].status == P
+
+
+def test_integer_column_with_a_missing_value_keeps_its_type_in_signatures(art: dict[str, Path],
+                                                                          tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("price,stock\n1.0,1\n2.5,\n3.0,3\n", encoding="utf-8")
+    pol = signature_policy(mode="strict", expected={"price": "float", "stock": "int"})
+    c = checks(gatekit.run(pol, data=tmp_path / "d.csv", model=art["skops"]))
+    assert c["data_signature"].status == P  # pandera side: stock is an integer column
+    assert c["feature_signature"].status == P, c["feature_signature"].message
+
+
+def test_mlmodel_beside_the_artifact_must_describe_it(tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0], "c": [0.5, 0.2, 0.1, 0.9]})
+    model = LogisticRegression().fit(X, [0, 1, 0, 1])
+    (tmp_path / "m").mkdir()
+    sio.dump(model, tmp_path / "m" / "cand.skops")
+    (tmp_path / "m" / "MLmodel").write_text("signature:\n  inputs: '[{\"name\": \"a\", \"type\": \"double\"}, "
+                                            "{\"name\": \"b\", \"type\": \"double\"}]'\n")
+    data = csv(tmp_path, {"a": [1.0], "b": [2.0], "c": [3.0]})
+    pol = {"version": 1, "compatibility": {"feature_signature": {"mode": "backward",
+                                                                 "expected": {"a": "float", "b": "float"}}}}
+    c = by_name(gatekit.run(pol, data=data, model=tmp_path / "m" / "cand.skops"))
+    assert c["feature_signature"].status == Status.NOT_COMPUTABLE
+    assert "MLmodel" in c["feature_signature"].message
+    (tmp_path / "m" / "MLmodel").unlink()
+    declared = {"version": 1, "compatibility": {"feature_signature": {
+        "mode": "backward", "expected": {"a": "float", "b": "float"}, "candidate": {"a": "float", "b": "float"}}}}
+    c = by_name(gatekit.run(declared, data=data, model=tmp_path / "m" / "cand.skops"))
+    assert c["feature_signature"].status == Status.NOT_COMPUTABLE  # the declaration may not hide the real c
+    assert "feature_signature.candidate" in c["feature_signature"].message
+
+
+def test_declared_candidate_types_are_checked_against_the_data(tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    sio.dump(LogisticRegression().fit(X, [0, 1, 0, 1]), tmp_path / "m.skops")
+    data = csv(tmp_path, {"a": [1.0], "b": [2.0]})
+    pol = {"version": 1, "compatibility": {"feature_signature": {
+        "mode": "strict", "expected": {"a": "string", "b": "string"}, "candidate": {"a": "string", "b": "string"}}}}
+    c = by_name(gatekit.run(pol, data=data, model=tmp_path / "m.skops"))
+    assert c["feature_signature"].status == Status.PASS  # the declaration gives the types sklearn lacks
+    assert c["data_signature"].status == Status.FAIL  # ... and the data is checked against them, not itself

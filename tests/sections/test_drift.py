@@ -1,0 +1,414 @@
+"""Tests of :mod:`gatekit.sections.drift`: the drift section's checks, methods and severities.
+
+Expected values come from a formula written here with plain Python loops, from scipy / scikit-learn,
+or from evidently's own Report called directly on the same frames, never from gatekit's code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from scipy.spatial import distance
+
+import gatekit
+from gatekit.core.results import Status
+from tests.helpers import run_cli, write_json, write_policy
+from tests.sections.helpers import by_name
+from tests.stats.helpers import NO_HTML, frames, independent_categorical_psi, independent_numerical_psi, run_drift
+
+
+def evidently_values(ref: pd.DataFrame, cur: pd.DataFrame, numerical: list[str], categorical: list[str],
+                     wanted: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """evidently's ValueDrift, called directly: (column, method) -> value."""
+    import warnings
+
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    dd = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snap = Report([ValueDrift(column=col, method=m) for col, m in wanted]).run(
+            Dataset.from_pandas(cur, data_definition=dd), Dataset.from_pandas(ref, data_definition=dd))
+    out = {}
+    for m in snap.dict()["metrics"]:
+        out[(m["config"]["column"], m["config"]["method"])] = float(m["value"])
+    return out
+
+
+def evidently_fill_zeroes(p: np.ndarray) -> np.ndarray:
+    """evidently's empty-bin fill (legacy stattests/utils.py get_binned_data, feel_zeroes=True)."""
+    low = min(p[p != 0])
+    return np.where(p == 0, low / 10**6 if low <= 0.0001 else 0.0001, p)
+
+
+N_RE = re.compile(r"n = [\d,]+ reference vs [\d,]+ current")
+
+
+# --------------------------------------------------------------- an all-missing column and the aggregates
+
+
+AGG_RULES = [{"name": "psi_feature_drift", "op": "<=", "value": 0.2},
+             {"name": "drift_share", "op": "<=", "value": 0.5}]
+
+
+@pytest.fixture(scope="module")
+def nan_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(2)
+    ref = pd.DataFrame({"x": [np.nan] * 100, "y": rng.normal(size=100)})
+    cur = pd.DataFrame({"x": [np.nan] * 100, "y": rng.normal(size=100)})
+    return ref, cur
+
+
+def test_an_all_missing_column_is_not_computable_and_the_aggregates_fail_closed(
+        tmp_path: Path, nan_frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    ref, cur = nan_frames
+    c = by_name(run_drift(tmp_path, ref, cur, NO_HTML, AGG_RULES))
+    assert c["x.psi"].status == Status.NOT_COMPUTABLE
+    assert "missing" in c["x.psi"].message and c["x.psi"].observed is None
+    back_r, back_c = pd.read_csv(tmp_path / "ref.csv"), pd.read_csv(tmp_path / "cur.csv")
+    expected_y, _, _, _ = independent_numerical_psi(back_r["y"].tolist(), back_c["y"].tolist())
+    assert c["y.psi"].observed == pytest.approx(expected_y, abs=1e-12)
+    for name in ("psi_feature_drift", "drift_share"):
+        assert c[name].status == Status.NOT_COMPUTABLE, c[name].message
+        assert "x" in c[name].message and c[name].observed is None
+
+
+def test_the_aggregates_over_the_listed_features_equal_that_feature(
+        tmp_path: Path, nan_frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    ref, cur = nan_frames
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "features": ["y"]}, AGG_RULES))
+    assert "x.psi" not in c
+    back_r, back_c = pd.read_csv(tmp_path / "ref.csv"), pd.read_csv(tmp_path / "cur.csv")
+    expected_y, _, _, _ = independent_numerical_psi(back_r["y"].tolist(), back_c["y"].tolist())
+    top = c["psi_feature_drift"]
+    assert top.status in (Status.PASS, Status.FAIL)
+    assert top.observed == pytest.approx(expected_y, abs=1e-12)
+    assert top.observed == c["y.psi"].observed
+    assert top.details["feature"] == "y"
+    assert c["drift_share"].observed == (1.0 if expected_y > 0.2 else 0.0)
+
+
+# -------------------------------------------------------------------- evidently-computed methods
+
+
+EV_N = 300
+
+
+@pytest.fixture(scope="module")
+def ev(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One gatekit run per PSI binning on the same frames, and evidently's Report called directly."""
+    rng = np.random.default_rng(11)
+    ref = pd.DataFrame({"a": rng.normal(0, 1, EV_N), "b": rng.normal(0, 1, EV_N), "j": rng.normal(0, 1, EV_N),
+                        "k": rng.choice(list("abcd"), EV_N, p=[.4, .3, .2, .1]),
+                        "m": rng.choice(list("xyz"), EV_N, p=[.5, .3, .2])})
+    cur = pd.DataFrame({"a": rng.normal(0.2, 1, EV_N), "b": rng.normal(0.3, 1.5, EV_N),
+                        "j": rng.normal(0.5, 1, EV_N),
+                        "k": rng.choice(list("abcd"), EV_N, p=[.25, .25, .25, .25]),
+                        "m": rng.choice(list("xyz"), EV_N, p=[.45, .35, .2])})
+    folder = tmp_path_factory.mktemp("ev")
+    r, c = frames(folder, ref, cur)
+    methods = {"a": "ks", "b": "wasserstein", "j": "jensenshannon", "k": "jensenshannon", "m": "chisquare"}
+    pol = {"version": 1, "drift": {**NO_HTML, "columns": {col: {"method": m} for col, m in methods.items()}}}
+    report = gatekit.run(pol, data=c, reference=r)
+    pol_psi = {"version": 1, "drift": {**NO_HTML, "psi": {"binning": "evidently"}}}
+    report_psi = gatekit.run(pol_psi, data=c, reference=r)
+    back_r, back_c = pd.read_csv(r), pd.read_csv(c)
+    wanted = [*methods.items(), *((col, "psi") for col in methods)]
+    direct = evidently_values(back_r, back_c, ["a", "b", "j"], ["k", "m"], wanted)
+    return {"ref": back_r, "cur": back_c, "checks": by_name(report), "psi_checks": by_name(report_psi),
+            "direct": direct}
+
+
+def test_ks_is_scipys_two_sample_p_value(ev: dict[str, Any]) -> None:
+    c = ev["checks"]["a.ks"]
+    expected = scipy.stats.ks_2samp(ev["ref"]["a"].to_numpy(), ev["cur"]["a"].to_numpy()).pvalue
+    assert c.observed == pytest.approx(expected, abs=1e-12)
+    assert c.op == ">=" and c.threshold == 0.05 and c.details["engine"] == "evidently"
+    assert c.details["p_value"] == c.observed
+    assert N_RE.search(c.message) and f"n = {EV_N} reference vs {EV_N} current" in c.message
+    assert c.status == (Status.PASS if expected >= 0.05 else Status.FAIL)
+
+
+def test_wasserstein_is_scipys_distance_over_the_reference_population_std(ev: dict[str, Any]) -> None:
+    # evidently: stats.wasserstein_distance(ref, cur) / max(np.std(ref), 0.001), np.std with ddof=0
+    ref, cur = ev["ref"]["b"].to_numpy(), ev["cur"]["b"].to_numpy()
+    expected = scipy.stats.wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001)
+    c = ev["checks"]["b.wasserstein"]
+    assert c.observed == pytest.approx(expected, abs=1e-12)
+    assert c.observed != pytest.approx(scipy.stats.wasserstein_distance(ref, cur) / np.std(ref, ddof=1), abs=1e-9)
+    assert c.op == "<=" and c.threshold == 0.1 and N_RE.search(c.message)
+    assert c.status == (Status.PASS if expected <= 0.1 else Status.FAIL)
+
+
+def test_jensenshannon_equals_evidently_and_scipy_on_its_bins(ev: dict[str, Any]) -> None:
+    ref, cur = ev["ref"], ev["cur"]
+    # numerical (> 20 distinct values): Sturges equal-width bins over reference and current together,
+    # no empty-bin fill, natural-log distance (so at most sqrt(ln 2), not 1)
+    edges = np.histogram_bin_edges(np.concatenate([ref["j"].to_numpy(), cur["j"].to_numpy()]), bins="sturges")
+    rp = np.histogram(ref["j"], edges)[0] / len(ref)
+    cp = np.histogram(cur["j"], edges)[0] / len(cur)
+    num = ev["checks"]["j.jensenshannon"]
+    assert num.observed == pytest.approx(ev["direct"][("j", "jensenshannon")], abs=1e-12)
+    assert num.observed == pytest.approx(float(distance.jensenshannon(rp, cp)), abs=1e-12)
+    # categorical: one bin per category
+    cats = sorted(set(ref["k"]) | set(cur["k"]))
+    rk = [int((ref["k"] == k).sum()) / len(ref) for k in cats]
+    ck = [int((cur["k"] == k).sum()) / len(cur) for k in cats]
+    cat = ev["checks"]["k.jensenshannon"]
+    assert cat.observed == pytest.approx(ev["direct"][("k", "jensenshannon")], abs=1e-12)
+    assert cat.observed == pytest.approx(float(distance.jensenshannon(rk, ck)), abs=1e-12)
+    for c in (num, cat):
+        assert c.op == "<=" and c.threshold == 0.1 and N_RE.search(c.message)
+
+
+def test_chisquare_equals_evidently_and_scipy(ev: dict[str, Any]) -> None:
+    ref, cur = ev["ref"]["m"], ev["cur"]["m"]
+    cats = sorted(set(ref) | set(cur))
+    f_obs = [int((cur == k).sum()) for k in cats]
+    f_exp = [int((ref == k).sum()) * len(cur) / len(ref) for k in cats]  # reference counts scaled to n_current
+    c = ev["checks"]["m.chisquare"]
+    assert c.observed == pytest.approx(ev["direct"][("m", "chisquare")], abs=1e-12)
+    assert c.observed == pytest.approx(scipy.stats.chisquare(f_obs, f_exp).pvalue, abs=1e-12)
+    assert c.op == ">=" and c.threshold == 0.05
+    assert f"n = {EV_N} reference vs {EV_N} current" in c.message and "p = " in c.message
+
+
+def test_evidently_psi_binning_equals_evidently_called_directly(ev: dict[str, Any]) -> None:
+    ref, cur = ev["ref"], ev["cur"]
+    for col in ("a", "b", "j", "k", "m"):
+        c = ev["psi_checks"][f"{col}.psi"]
+        assert c.details["engine"] == "evidently", col
+        assert c.observed == pytest.approx(ev["direct"][(col, "psi")], abs=1e-12), col
+        assert "equal-width" in c.details["binning"]
+    # and evidently's definition, written out: Sturges bins over both samples, (r - c) ln(r / c), empty
+    # shares filled with 1e-4 (numerical columns with > 20 distinct values)
+    edges = np.histogram_bin_edges(np.concatenate([ref["a"].to_numpy(), cur["a"].to_numpy()]), bins="sturges")
+    rp = evidently_fill_zeroes(np.histogram(ref["a"], edges)[0] / len(ref))
+    cp = evidently_fill_zeroes(np.histogram(cur["a"], edges)[0] / len(cur))
+    assert ev["psi_checks"]["a.psi"].observed == pytest.approx(float(np.sum((rp - cp) * np.log(rp / cp))), abs=1e-12)
+    # it is not gatekit's textbook PSI
+    ours, _, _, _ = independent_numerical_psi(ref["a"].tolist(), cur["a"].tolist())
+    assert ev["psi_checks"]["a.psi"].observed != pytest.approx(ours, abs=1e-6)
+
+
+def test_evidently_binning_does_not_hide_a_feature_from_psi_feature_drift(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    ref = pd.DataFrame({"y": rng.normal(0, 1, 200), "w": rng.normal(0, 1, 200)})
+    cur = pd.DataFrame({"y": rng.normal(3, 1, 200), "w": rng.normal(0, 1, 200)})  # y drifts hard
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "psi": {"binning": "evidently"},
+                                               "columns": {"y": {"method": "ks"}}},
+                          [{"name": "psi_feature_drift", "op": "<=", "value": 0.2}]))
+    assert c["y.ks"].status == Status.FAIL  # the section sees the drift
+    top = c["psi_feature_drift"]
+    # either y's PSI is part of the maximum, or the maximum says it lacks y: never a pass without it
+    assert top.status != Status.PASS, (top.observed, top.details)
+
+
+# ----------------------------------------------------------------- overrides, column types, policy errors
+
+
+@pytest.fixture(scope="module")
+def typed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    rng = np.random.default_rng(1)
+    n = 200
+    ref = pd.DataFrame({"y": rng.normal(size=n), "w": rng.normal(size=n), "cat": rng.choice(list("abc"), n),
+                        "code": rng.integers(1, 7, n)})
+    cur = pd.DataFrame({"y": rng.normal(0.3, 1, n), "w": rng.normal(size=n), "cat": rng.choice(list("abc"), n),
+                        "code": rng.integers(1, 7, n)})
+    folder = tmp_path_factory.mktemp("typed")
+    r, c = frames(folder, ref, cur)
+    pol = {"version": 1, "drift": {**NO_HTML, "numerical": {"method": "wasserstein", "threshold": 0.3},
+                                   "categorical": {"method": "chisquare"},
+                                   "columns": {"y": {"method": "ks", "on_fail": "block"}}}}
+    return {"r": r, "c": c, "report": gatekit.run(pol, data=c, reference=r)}
+
+
+def test_per_type_defaults_and_column_overrides_pick_method_and_severity(typed: dict[str, Any]) -> None:
+    c = by_name(typed["report"])
+    assert set(c) == {"y.ks", "w.wasserstein", "cat.chisquare", "code.wasserstein"}
+    assert c["y.ks"].on_fail.value == "block" and c["y.ks"].op == ">="
+    assert c["w.wasserstein"].threshold == 0.3 and c["w.wasserstein"].on_fail.value == "warn"
+    assert c["code.wasserstein"].threshold == 0.3  # an integer column is numerical by default
+    assert c["cat.chisquare"].threshold == 0.05 and c["cat.chisquare"].op == ">="
+    ref, cur = pd.read_csv(typed["r"]), pd.read_csv(typed["c"])
+    assert c["y.ks"].observed == pytest.approx(scipy.stats.ks_2samp(ref["y"], cur["y"]).pvalue, abs=1e-12)
+    info = typed["report"].metadata["sections"]["drift"]
+    assert info["numerical"] == ["y", "w", "code"] and info["categorical"] == ["cat"]
+
+
+def test_a_method_override_does_not_inherit_another_methods_threshold(typed: dict[str, Any]) -> None:
+    assert by_name(typed["report"])["y.ks"].threshold == 0.05
+
+
+@pytest.mark.parametrize(("lists", "kind"), [({"numerical_features": ["code"]}, "numerical"),
+                                             ({"categorical_features": ["code"]}, "categorical")])
+def test_type_lists_decide_an_integer_columns_kind(tmp_path: Path, lists: dict[str, list[str]], kind: str) -> None:
+    rng = np.random.default_rng(8)
+    ref = pd.DataFrame({"code": rng.integers(1, 5, 150)})
+    cur = pd.DataFrame({"code": rng.integers(1, 5, 150)})
+    report = run_drift(tmp_path, ref, cur, {**NO_HTML, **lists})
+    info = report.metadata["sections"]["drift"]
+    assert info[kind] == ["code"]
+    assert info["numerical" if kind == "categorical" else "categorical"] == []
+    c = by_name(report)["code.psi"]
+    assert c.details["kind"] == kind
+    back_r, back_c = pd.read_csv(tmp_path / "ref.csv"), pd.read_csv(tmp_path / "cur.csv")
+    if kind == "categorical":
+        assert c.details["categories"] == ["1", "2", "3", "4"]
+        expected = independent_categorical_psi(back_r["code"].tolist(), back_c["code"].tolist())
+    else:
+        expected, _, _, _ = independent_numerical_psi(back_r["code"].tolist(), back_c["code"].tolist())
+    assert c.observed == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_method_that_does_not_suit_a_column_is_that_columns_not_computable(typed: dict[str, Any]) -> None:
+    pol = {"version": 1, "drift": {**NO_HTML, "method": "ks"}}
+    c = by_name(gatekit.run(pol, data=typed["c"], reference=typed["r"]))
+    assert c["cat.ks"].status == Status.NOT_COMPUTABLE
+    assert "ks does not apply to categorical column 'cat'" in c["cat.ks"].message
+    ref, cur = pd.read_csv(typed["r"]), pd.read_csv(typed["c"])
+    for col in ("y", "w", "code"):
+        assert c[f"{col}.ks"].status in (Status.PASS, Status.FAIL)
+        assert c[f"{col}.ks"].observed == pytest.approx(scipy.stats.ks_2samp(ref[col], cur[col]).pvalue, abs=1e-12)
+
+
+def test_one_unusable_column_does_not_sink_the_other_features(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"x": np.arange(50), "z": rng.normal(size=50)})
+    cur = pd.DataFrame({"x": ["a"] * 50, "z": rng.normal(size=50)})
+    c = by_name(run_drift(tmp_path, ref, cur, NO_HTML))
+    assert c["x.psi"].status in (Status.NOT_COMPUTABLE, Status.ERROR)
+    assert c["z.psi"].status in (Status.PASS, Status.FAIL)
+
+
+def test_no_target_makes_every_leakage_check_not_computable(leak: dict[str, Any]) -> None:
+    checks = [c for c in leak["no_target"].values() if c.name.endswith(".leakage")]
+    assert {c.name for c in checks} == {f"{f}.leakage" for f in ("t", "leak", "anti", "rnd", "txt", "sparse")}
+    for c in checks:
+        assert c.status == Status.NOT_COMPUTABLE and "no target" in c.message
+
+
+# ------------------------------------------------------------------------------ evidently's HTML, chart
+
+
+def _small() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"u": rng.normal(size=60), "s": rng.choice(list("pq"), 60), "e": [np.nan] * 60})
+    cur = pd.DataFrame({"u": rng.normal(1, 1, 60), "s": rng.choice(list("pq"), 60), "e": [np.nan] * 60})
+    return ref, cur
+
+
+def test_evidently_html_is_written_and_linked_by_default(tmp_path: Path) -> None:
+    ref, cur = _small()
+    out = tmp_path / "out"
+    report = run_drift(tmp_path, ref, cur, {}, out=out)
+    assert (out / "evidently_drift.html").is_file()
+    assert (out / "evidently_drift.html").stat().st_size > 1000
+    assert report.metadata["attachments"] == {"evidently_drift.html": "evidently_drift.html"}
+    assert report.metadata["sections"]["drift"]["evidently_report"] is True
+    html = (out / "gate_report.html").read_text(encoding="utf-8")
+    assert 'href="evidently_drift.html"' in html
+    scored = [c for c in report.checks if c.observed is not None]
+    assert {c.name for c in scored} == {"u.psi", "s.psi"}  # e is all missing: no score, no bar
+    assert html.count('class="drift-bar"') == len(scored)
+
+
+def test_no_evidently_html_when_turned_off(tmp_path: Path) -> None:
+    ref, cur = _small()
+    out = tmp_path / "out"
+    report = run_drift(tmp_path, ref, cur, NO_HTML, out=out)
+    assert not (out / "evidently_drift.html").exists()
+    assert "attachments" not in report.metadata
+    html = (out / "gate_report.html").read_text(encoding="utf-8")
+    assert "evidently_drift.html" not in html
+    assert html.count('class="drift-bar"') == 2
+
+
+# ------------------------------------------------------------------- missing reference, CLI exit codes
+
+
+def test_no_reference_is_one_not_computable_drift_check(tmp_path: Path) -> None:
+    cur = tmp_path / "cur.csv"
+    pd.DataFrame({"u": [1.0, 2.0, 3.0]}).to_csv(cur, index=False)
+    report = gatekit.run({"version": 1, "drift": {}}, data=cur)
+    assert [c.name for c in report.checks] == ["drift"]
+    c = report.checks[0]
+    assert c.status == Status.NOT_COMPUTABLE and c.section == "drift"
+    assert "no reference data" in c.message
+
+
+@pytest.mark.parametrize(("on_fail", "code"), [("block", 1), ("warn", 0)])
+def test_cli_exit_code_of_a_drift_failure(tmp_path: Path, on_fail: str, code: int) -> None:
+    rng = np.random.default_rng(4)
+    r, c = frames(tmp_path, pd.DataFrame({"u": rng.normal(size=100)}), pd.DataFrame({"u": rng.normal(4, 1, 100)}))
+    pol = write_policy(tmp_path, f"""
+        version: 1
+        drift:
+          on_fail: {on_fail}
+          evidently_report: false
+        """)
+    proc = run_cli("run", str(pol), "--data", str(c), "--reference", str(r), "--out", str(tmp_path / "out"),
+                   cwd=tmp_path)
+    assert proc.returncode == code, proc.stderr
+    checks = {x["name"]: x for x in json.loads((tmp_path / "out" / "gate_report.json").read_text())["checks"]}
+    assert checks["u.psi"]["status"] == "fail" and checks["u.psi"]["on_fail"] == on_fail
+
+
+# --------------------------------------------------------------------- the data beats a metrics file
+
+
+def test_a_metrics_file_psi_is_ignored_when_the_data_is_given(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    ref = pd.DataFrame({"u": rng.normal(size=150), "v": rng.normal(size=150)})
+    cur = pd.DataFrame({"u": rng.normal(1, 1, 150), "v": rng.normal(size=150)})
+    metrics = write_json(tmp_path, {"psi_feature_drift": 0.01})
+    c = by_name(run_drift(tmp_path, ref, cur, NO_HTML, [{"name": "psi_feature_drift", "op": "<=", "value": 0.2}],
+                          metrics=metrics))["psi_feature_drift"]
+    back_r, back_c = pd.read_csv(tmp_path / "ref.csv"), pd.read_csv(tmp_path / "cur.csv")
+    per = {f: independent_numerical_psi(back_r[f].tolist(), back_c[f].tolist())[0] for f in ("u", "v")}
+    assert c.source == "computed"
+    assert c.observed == pytest.approx(max(per.values()), abs=1e-12) and c.details["feature"] == "u"
+    assert c.status == Status.FAIL  # the file's 0.01 would have passed
+    assert c.details["metrics_file_value"] == 0.01
+
+
+def test_a_metrics_file_psi_does_not_fill_in_a_not_computable_aggregate(
+        tmp_path: Path, nan_frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    ref, cur = nan_frames
+    metrics = write_json(tmp_path, {"psi_feature_drift": 0.01})
+    c = by_name(run_drift(tmp_path, ref, cur, NO_HTML, AGG_RULES[:1], metrics=metrics))["psi_feature_drift"]
+    assert c.status == Status.NOT_COMPUTABLE and c.observed is None
+    assert c.details["metrics_file_value"] == 0.01 and "metrics_file_ignored" in c.details
+
+
+def test_a_columns_rule_for_no_compared_column_is_not_a_silent_pass(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"y": np.linspace(0, 1, 60)})
+    c = by_name(run_drift(tmp_path, ref, ref.copy(), {**NO_HTML, "columns": {"yy": {"on_fail": "block"}}}))
+    assert c["yy.drift"].status == Status.NOT_COMPUTABLE and c["yy.drift"].on_fail.value == "block"
+    assert "'yy'" in c["yy.drift"].message
+
+
+def test_a_non_psi_rule_shows_the_psi_that_psi_feature_drift_counts(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"r": ["a"] * 50 + ["b"] * 50})
+    cur = pd.DataFrame({"r": ["a"] * 50 + ["west"] * 50})
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "columns": {"r": {"method": "chisquare"}}}, AGG_RULES))
+    assert c["r.chisquare"].details["psi"] == pytest.approx(c["psi_feature_drift"].observed)
+    assert "PSI" in c["r.chisquare"].message and "'west'" in c["r.chisquare"].message
+
+
+def test_hostile_column_names_reach_evidently_under_an_alias(tmp_path: Path) -> None:
+    name = "</script><img src=x onerror=alert(7)>"
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({name: rng.normal(size=100), "ok": rng.normal(size=100)})
+    report = run_drift(tmp_path, ref, ref.copy(), {"evidently_report": True}, out=tmp_path / "out")
+    html = (tmp_path / "out" / "evidently_drift.html").read_text()
+    assert name not in html and "onerror=alert(7)" not in html
+    assert by_name(report)[f"{name}.psi"].status == Status.PASS
