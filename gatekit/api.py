@@ -10,112 +10,14 @@ from typing import Any
 
 from gatekit.core.errors import EXIT_BLOCK, EXIT_PASS, input_error, usage_error
 from gatekit.core.options import RunOptions
-from gatekit.data.inputs import InputOptions
 from gatekit.data.loader import load_inputs
 from gatekit.metrics.catalog import default_registry
 from gatekit.metrics.registry import MetricRegistry
 from gatekit.orchestrator import evaluate
 from gatekit.policy.loader import LoadedPolicy, load_policy
+from gatekit.policy.run_inputs import PATH_OPTIONS, merge_options, record_policy_files
 from gatekit.report import Report
 from gatekit.sections.registry import SectionRegistry, default_sections
-
-
-def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
-    """Combine the policy's ``inputs:`` section with explicit values.
-
-    Paths in the policy are relative to the policy file; paths given as overrides are taken as they
-    are (relative to the current directory). An override that is None leaves the policy's value.
-    Giving one of ``score``, ``prediction`` and ``model`` as an override clears the policy's others.
-    """
-    spec = policy.policy.inputs
-    base = policy.base_dir
-    opts = InputOptions()
-    if spec is not None:
-        for key in ("target", "positive_label", "score", "prediction", "model_sha256", "trust_model",
-                    "features", "task"):
-            setattr(opts, key, getattr(spec, key))
-        opts.sensitive = list(spec.sensitive)
-        for key in ("data", "model", "metrics", "reference"):
-            val = getattr(spec, key)
-            setattr(opts, key, (base / val).resolve() if val else None)  # no "policies/../" in reports
-        if spec.baseline is not None:
-            b = spec.baseline
-            opts.baseline_score, opts.baseline_prediction = b.score, b.prediction
-            opts.baseline_model_sha256, opts.baseline_trust_model = b.model_sha256, b.trust_model
-            opts.baseline_model = (base / b.model).resolve() if b.model else None
-            opts.baseline_metrics = (base / b.metrics).resolve() if b.metrics else None
-    if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
-        opts.score = opts.prediction = opts.model = None
-        # the policy's hash and trust vouch for the policy's model only, never for one given instead
-        opts.model_sha256 = None
-        opts.trust_model = False
-    art = policy.policy.artifact
-    if art is not None and art.signature is not None:
-        opts.model_signature = ((base / art.signature.file).resolve(), (base / art.signature.public_key).resolve())
-    opts.artifact_sha256 = art.sha256 if art is not None else None
-    ops = policy.policy.operational
-    for which in ("latency_samples", "baseline_latency_samples"):
-        val = getattr(ops, which) if ops is not None else None
-        setattr(opts, which, (base / val).resolve() if val else None)
-    if policy.policy.canary is not None:
-        opts.canary = policy.policy.canary
-        opts.canary_data = (base / policy.policy.canary.data).resolve()
-    elif overrides.get("canary_data") is not None:
-        raise TypeError("a canary log (--canary-log) was given but the policy has no canary: section to say "
-                        "which columns and rules to use")
-    if any(overrides.get(k) is not None for k in ("baseline_score", "baseline_prediction", "baseline_model")):
-        opts.baseline_score = opts.baseline_prediction = opts.baseline_model = None
-        opts.baseline_model_sha256 = None
-        opts.baseline_trust_model = False
-    for key, val in overrides.items():
-        if val is None or (key == "sensitive" and not val):
-            continue
-        if not hasattr(opts, key):
-            raise TypeError(f"unknown input option {key!r}")
-        if key in ("data", "model", "metrics", "reference", "baseline_model", "baseline_metrics", "canary_data"):
-            val = Path(val)
-        if key in ("sensitive", "features"):
-            val = [val] if isinstance(val, str) else list(val)  # "afam" is one column, not four letters
-        setattr(opts, key, val)
-    opts.sensitive = list(dict.fromkeys(opts.sensitive))  # a column given twice is one column
-    return opts
-
-
-def policy_files(policy: LoadedPolicy) -> dict[str, Path]:
-    """Files the policy's sections read at run time, by role (model card, signature, requirements, ...)."""
-    pol, base = policy.policy, policy.base_dir
-    out: dict[str, Path] = {}
-    if pol.artifact is not None:
-        if pol.artifact.signature is not None:
-            out["signature"] = base / pol.artifact.signature.file
-            out["public_key"] = base / pol.artifact.signature.public_key
-        meta = pol.artifact.metadata
-        if meta is not None:
-            out["model_card"] = base / meta.file
-            if meta.production_file:
-                out["production_card"] = base / meta.production_file
-    if pol.security is not None:
-        if pol.security.licenses is not None and pol.security.licenses.requirements:
-            out["requirements"] = base / pol.security.licenses.requirements
-        for i, f in enumerate(pol.security.pii.metadata_files if pol.security.pii else []):
-            out[f"pii_metadata_{i}"] = base / f
-    for i, (path, _) in enumerate(policy.bases):  # extends: files are policy too
-        out[f"policy_base_{i}"] = Path(path)
-    return {k: v.resolve() for k, v in out.items()}
-
-
-def record_policy_files(policy: LoadedPolicy, files: dict[str, dict[str, Any]]) -> None:
-    """Hash the files the policy's sections read into the run's file records (the reproducibility hash covers them).
-
-    A file that is missing or not a regular file is recorded with ``sha256: null``; the check that reads
-    it reports the problem.
-    """
-    from gatekit.core.hashing import sha256_regular_file
-
-    for role, path in policy_files(policy).items():
-        digest = sha256_regular_file(path)
-        files.setdefault(role, {"path": str(path), "sha256": digest,
-                                "bytes": path.stat().st_size if digest is not None else None})
 
 
 def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = False) -> int:
@@ -233,6 +135,45 @@ def clear_reports(out: str | Path) -> Path:
         except OSError as exc:
             raise StaleReportError(folder, exc) from exc
     return folder
+
+
+def check_report_names(policy: LoadedPolicy, out: Path, inputs: dict[str, Any] | None = None) -> None:
+    """Refuse a report folder in which a report file would replace a file the run reads.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+        The loaded policy (its files: :func:`gatekit.history.thresholds.files_read`).
+    out : pathlib.Path
+        The report folder.
+    inputs : dict, optional
+        The run's input overrides (``data=``, ``model=``, ...); their paths are read too.
+
+    Raises
+    ------
+    UsageError
+        A file the run reads is (by resolved path or inode) a report or attachment name in ``out``
+        (``gate_report.json``, ``evidently_drift.html``, ...); the message names the file and its role.
+    """
+    from gatekit.history.thresholds import files_read
+    from gatekit.report import FILE_NAMES
+
+    read = [(f"the policy's {role}", path) for role, path in files_read(policy) if not role.endswith("folder")]
+    for key, val in (inputs or {}).items():
+        if key in PATH_OPTIONS and isinstance(val, (str, os.PathLike)) and isinstance(os.fspath(val), str):
+            read.append((f"the {key} input", Path(os.path.abspath(val)).resolve()))
+    for name in (*FILE_NAMES.values(), "evidently_drift.html"):
+        report_file = Path(os.path.abspath(out / name)).resolve()
+        for role, path in read:
+            same = report_file == path
+            if not same:
+                try:
+                    same = os.path.samefile(report_file, path)
+                except OSError:  # either does not exist: not the same file
+                    same = False
+            if same:
+                raise usage_error(f"--out {out}: {path} is {role}, and this run writes its report {name} there; "
+                                  "give another --out or move the file")
 
 
 @dataclass(frozen=True)
@@ -376,9 +317,11 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     ValueError
         An unknown report format.
     OSError
-        An input could not be read or a report not written; :class:`StaleReportError` when an earlier
-        report in ``out`` could not be removed. A history store or webhook that fails never raises: it is
-        reported in ``metadata["history"]`` and ``metadata["alerts"]``.
+        An input could not be read or a report not written (then no report of this run is left in ``out``:
+        the set is written all or none, and a failed rewrite after recording the history removes the first
+        set too); :class:`StaleReportError` when an earlier report in ``out`` could not be removed. A
+        history store or webhook that fails never raises: it is reported in ``metadata["history"]`` and
+        ``metadata["alerts"]``.
 
     Examples
     --------
@@ -390,7 +333,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     """
     from gatekit.history.alerts import record_and_alert, record_run
     from gatekit.history.config import history_url_from
-    from gatekit.report import DEFAULT_FORMATS, check_formats, write_reports
+    from gatekit.report import DEFAULT_FORMATS, check_formats, remove_files, write_reports
 
     enforcement(warn_only=warn_only, fail_on_warn=fail_on_warn)  # before anything: a usage error costs nothing
     if out is not None and reports_root is not None:
@@ -402,10 +345,17 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
             raise input_error("give canary_log or canary_data, not both")
         inputs["canary_data"] = inputs.pop("canary_log")
     history_url = history_url_from(os.fspath(history), Path.cwd()) if history is not None else None
-    out_dir = clear_reports(out) if out is not None else None
     registry = registry or default_registry()
     sections = sections if sections is not None else default_sections()
-    lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry, model=sections.policy_model)
+    try:
+        lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry, model=sections.policy_model)
+    except BaseException:
+        if out is not None:
+            clear_reports(out)  # a policy that cannot be loaded never leaves an old decision either
+        raise
+    if out is not None:
+        check_report_names(lp, Path(out), inputs)  # before clearing: a file the run reads is never removed
+    out_dir = clear_reports(out) if out is not None else None
     mode = enforcement(lp, warn_only=warn_only, fail_on_warn=fail_on_warn)
     report = _evaluate(lp, registry, progress, inputs, sections, RunOptions(reference_paths=reference_paths))
     report.metadata["enforcement"] = mode
@@ -423,7 +373,12 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     record_run(report, history_url)
     if out_dir is not None and history_url is not None:
         report.attachments = {}  # written above; the report's links to them are kept
-        files.update(write_reports(report, out_dir, report_formats))
+        try:
+            files.update(write_reports(report, out_dir, report_formats))
+        except BaseException:
+            # the first set says nothing of the history and the run now fails: leave no report of it
+            remove_files(list(files.values()))
+            raise
     if written is not None:
         written.clear()
         written.update(files)

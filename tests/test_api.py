@@ -344,3 +344,137 @@ def test_canary_log_without_canary_section_is_refused(tmp_path: Path) -> None:
     pol = _rel(tmp_path, "- {name: auc_roc, max_drop: 0.5}")
     with pytest.raises(InputError, match="canary"):
         gatekit.run(pol, canary_data=str(tmp_path / "c.csv"))
+
+
+# ------------------------------------------------------------------------------------------------------
+# A full disk while writing the reports: no report of the run remains, the API raises, the CLI exits 2
+# ------------------------------------------------------------------------------------------------------
+
+
+def _full_disk_on(monkeypatch: pytest.MonkeyPatch, name: str, after: int = 0) -> list[str]:
+    """Make the write of ``name`` (a report file's temporary) raise ENOSPC once ``after`` writes of it succeeded."""
+    import errno
+
+    import gatekit.report as report_module
+
+    real = report_module._write_temporary
+    attempts: list[str] = []
+
+    def write(path: Path, text: str) -> Path:
+        attempts.append(path.name)
+        if path.name == name and attempts.count(name) > after:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, text)
+
+    monkeypatch.setattr(report_module, "_write_temporary", write)
+    return attempts
+
+
+def _reports_left(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_full_disk_on_the_second_format_leaves_no_report_and_raises(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    metrics = write_json(tmp_path, {**WARNS, "fairness_demographic_parity_diff": 0.01, "latency_p95_ms": 10})
+    out = tmp_path / "o"
+    first = gatekit.run(SEED1, metrics=metrics, out=out)  # a previous run's reports
+    assert first.metadata["exit_code"] == 0 and _reports_left(out) == ["gate_report.html", "gate_report.json"]
+    attempts = _full_disk_on(monkeypatch, "gate_report.html")
+    with pytest.raises(OSError) as info:
+        gatekit.run(SEED1, metrics=metrics, out=out)
+    assert info.value.errno == errno.ENOSPC
+    assert attempts == ["gate_report.json", "gate_report.html"]  # the JSON was written before the HTML failed
+    assert _reports_left(out) == []
+
+
+def test_the_cli_exits_2_on_a_full_disk_and_leaves_no_report(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = write_json(tmp_path, {**WARNS, "fairness_demographic_parity_diff": 0.01, "latency_p95_ms": 10})
+    _full_disk_on(monkeypatch, "gate_report.html")
+    res = _cli("run", SEED1, "--metrics", metrics, "--out", tmp_path / "o")
+    assert res.exit_code == 2, res.output
+    assert "No space left on device" in res.output
+    assert _reports_left(tmp_path / "o") == []
+
+
+def test_a_full_disk_on_the_rewrite_after_recording_history_leaves_no_report(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first set (json, html) is written, the run recorded, then rewriting the JSON fails: the first set,
+    # which would say exit code 0, is removed too
+    metrics = write_json(tmp_path, {**WARNS, "fairness_demographic_parity_diff": 0.01, "latency_p95_ms": 10})
+    attempts = _full_disk_on(monkeypatch, "gate_report.json", after=1)
+    out = tmp_path / "o"
+    with pytest.raises(OSError):
+        gatekit.run(SEED1, metrics=metrics, out=out, history=tmp_path / "h.db")
+    assert attempts == ["gate_report.json", "gate_report.html", "gate_report.json"]
+    assert _reports_left(out) == []
+    monkeypatch.undo()
+    assert gatekit.run(SEED1, metrics=metrics).metadata["exit_code"] == 0  # what the removed reports said
+    attempts = _full_disk_on(monkeypatch, "gate_report.json", after=1)
+    res = _cli("run", SEED1, "--metrics", metrics, "--out", tmp_path / "o2", "--history", tmp_path / "h2.db")
+    assert res.exit_code == 2, res.output
+    assert attempts == ["gate_report.json", "gate_report.html", "gate_report.json"]
+    assert _reports_left(tmp_path / "o2") == []
+
+
+# ------------------------------------------------------------------------------------------------------
+# A report never replaces a file the run reads
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_a_report_name_that_is_a_file_the_policy_reads_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    metrics = out / "gate_report.json"  # the metrics of an earlier pipeline step, under a report's name
+    metrics.write_text(json.dumps({"auc_roc": 0.95}), encoding="utf-8")
+    pol = tmp_path / "p.yaml"
+    pol.write_text(AUC_POLICY + "inputs: {metrics: o/gate_report.json}\n", encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        gatekit.run(pol, out=out)
+    assert str(info.value).endswith(f"--out {out}: {metrics.resolve()} is the policy's inputs.metrics, and this run "
+                                    "writes its report gate_report.json there; give another --out or move the file")
+    res = _cli("run", pol, "--out", out)
+    assert res.exit_code == 2 and "inputs.metrics" in " ".join(res.stderr.split())
+    assert json.loads(metrics.read_text(encoding="utf-8")) == {"auc_roc": 0.95}  # never removed nor replaced
+    assert sorted(p.name for p in out.iterdir()) == ["gate_report.json"]
+
+
+def test_a_report_name_that_is_an_input_given_to_the_run_or_a_hard_link_is_refused(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "o"
+    out.mkdir()
+    pol = tmp_path / "p.yaml"
+    pol.write_text(AUC_POLICY, encoding="utf-8")
+    given = out / "gate_report.md"
+    given.write_text(json.dumps({"auc_roc": 0.95}), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"is the metrics input, and this run writes its report gate_report\.md"):
+        gatekit.run(pol, metrics=given, out=out)
+    linked = tmp_path / "m.json"
+    linked.write_text(json.dumps({"auc_roc": 0.95}), encoding="utf-8")
+    os.link(linked, out / "gate_report.html")  # the metrics file under a report's name, by a hard link
+    with pytest.raises(UsageError, match=r"is the metrics input, and this run writes its report gate_report\.html"):
+        gatekit.run(pol, metrics=linked, out=out)
+    assert json.loads(linked.read_text(encoding="utf-8")) == {"auc_roc": 0.95}
+    assert sorted(p.name for p in out.iterdir()) == ["gate_report.html", "gate_report.md"]
+    # elsewhere the same run writes its reports
+    report = gatekit.run(pol, metrics=linked, out=tmp_path / "elsewhere")
+    assert report.metadata["exit_code"] == 0
+
+
+def test_a_policy_that_cannot_be_loaded_still_clears_the_previous_reports(tmp_path: Path) -> None:
+    from gatekit.core.errors import PolicyError
+
+    out = tmp_path / "o"
+    pol = tmp_path / "p.yaml"
+    pol.write_text(AUC_POLICY, encoding="utf-8")
+    metrics = write_json(tmp_path, {"auc_roc": 0.95})
+    gatekit.run(pol, metrics=metrics, out=out)
+    assert sorted(p.name for p in out.iterdir()) == ["gate_report.html", "gate_report.json"]
+    pol.write_text("version: 1\nmetrics: [{name: auc_roc, op: '>=', value: high}]\n", encoding="utf-8")
+    with pytest.raises(PolicyError):
+        gatekit.run(pol, metrics=metrics, out=out)
+    assert sorted(p.name for p in out.iterdir()) == []

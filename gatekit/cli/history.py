@@ -29,6 +29,23 @@ def _store(history: str | None) -> Any:
         fail(exc, "cannot open the history")
 
 
+def _store_file(history: str | None) -> dict[str, Path]:
+    """Return the history store's SQLite file as ``{"history store": path}`` (empty for another store or none)."""
+    from sqlalchemy.engine import make_url
+
+    from gatekit.history.config import load_config
+
+    try:
+        url = load_config(history).history_url
+        parsed = make_url(url) if url is not None else None
+    except Exception:  # noqa: BLE001 - opening the store later reports the problem
+        return {}
+    db = parsed.database if parsed is not None and parsed.get_backend_name() == "sqlite" else None
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return {}
+    return {"history store": Path(db)}
+
+
 def _policy_name(policy: str | None) -> str | None:
     """Return a policy file's name (its ``name:`` or stem), or the text itself taken as a policy name."""
     if policy is None:
@@ -151,7 +168,7 @@ def calibrate(
         fail(exc, f"invalid policy: {policy}")
     out = out if out is not None else policy.with_name(f"{policy.stem}.proposed.yaml")
     try:
-        check_out(lp, out)
+        check_out(lp, out, _store_file(store))
     except ValueError as exc:
         fail(exc, "invalid usage")
     with _store(store) as st:

@@ -93,3 +93,33 @@ def alert_text(alert: dict[str, Any]) -> str:
     return (f"{alert['name']} ({alert['section']}, {alert['on_fail']}) failed in {alert['failures']} of the last "
             f"{alert['runs_considered']} runs (alert after {alert['after']} within {alert['within']}): "
             f"{alert['message']}")
+
+
+_MD_ESCAPES = (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"),
+               ("_", "\\_"), ("[", "\\["), ("]", "\\]"), ("~", "\\~"))
+
+
+def md_escape(value: object) -> str:
+    r"""Return ``value`` as literal text for GitHub-flavoured Markdown, safe in a table cell, list item or heading.
+
+    Control characters are escaped (:func:`printable`) and line breaks become spaces, so a value stays on
+    its line (it can neither start a table row, a heading nor a list item). ``&``, ``<`` and ``>`` become
+    entities (no raw HTML, no ``<!--`` comment that hides what follows, no ``<https://...>`` autolink);
+    ``\``, ``|``, backticks, ``*``, ``_``, ``~``, ``[`` and ``]`` are backslash-escaped (no broken table,
+    code span, emphasis, strike-through, link or image). A zero-width space after ``@`` and ``#`` keeps a
+    name like ``@team`` or ``#12`` from mentioning a team or linking an issue.
+
+    Parameters
+    ----------
+    value : object
+        Any value; ``str(value)`` is escaped.
+
+    Returns
+    -------
+    str
+        The escaped text, one line.
+    """
+    s = printable(value).replace("\\x0a", " ").replace("\\x0d", " ")
+    for a, b in _MD_ESCAPES:
+        s = s.replace(a, b)
+    return s.replace("@", "@\u200b").replace("#", "#\u200b")

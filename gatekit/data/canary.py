@@ -16,7 +16,7 @@ from gatekit.core.errors import input_error
 from gatekit.core.hashing import must_exist, record_file
 from gatekit.core.labels import norm_label
 from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, to01
-from gatekit.data.readers import read_frame, require_column
+from gatekit.data.readers import canary_roles, read_frame, require_column, role_conflict_message, role_conflicts
 from gatekit.metrics.registry import EvalData
 
 
@@ -63,6 +63,9 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     InputError
         Missing file or column, an arm with no rows, missing outcomes, a non-numeric score.
     """
+    found = role_conflicts([*canary_roles(spec), ("canary sensitive", extra_sensitive or [])])
+    if found:
+        raise input_error(role_conflict_message(*found[0]), str(path), key=found[0][1])
     must_exist(path, "canary log")
     record_file(files, "canary_log", path)
     frame = read_frame(path)

@@ -16,6 +16,23 @@ from gatekit.data.metrics_file import ObservedMetric
 from gatekit.metrics.registry import EvalData
 
 
+def input_roles(opts: InputOptions) -> list[tuple[str, Any]]:
+    """Return the evaluation data's column roles of ``opts``, for :func:`role_conflicts`.
+
+    Parameters
+    ----------
+    opts : InputOptions
+        The merged options.
+
+    Returns
+    -------
+    list of (str, Any)
+    """
+    return [("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
+            ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
+            ("sensitive", [*opts.sensitive, *opts.extra_sensitive]), ("feature", opts.features)]
+
+
 @dataclass
 class InputOptions:
     """Input locations and column names, after merging CLI flags over the policy's ``inputs:``.

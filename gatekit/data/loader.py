@@ -16,10 +16,10 @@ from gatekit.core.hashing import must_exist, record_file
 from gatekit.core.labels import norm_label
 from gatekit.data.baseline import load_baseline_rows, shadow_without_labels
 from gatekit.data.canary import load_canary
-from gatekit.data.inputs import InputOptions, RunInputs
+from gatekit.data.inputs import InputOptions, RunInputs, input_roles
 from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, scalar_column, to01
 from gatekit.data.metrics_file import load_observed
-from gatekit.data.readers import read_frame, require_column
+from gatekit.data.readers import canary_roles, read_frame, require_column, role_conflict_message, role_conflicts
 from gatekit.metrics.registry import EvalData, MetricRegistry
 from gatekit.model.loading import load_model
 from gatekit.model.scoring import MissingFeatures, make_runner, score_with_model
@@ -40,6 +40,68 @@ def _bind_without_target(run: RunInputs, model: Any, frame: Any, opts: InputOpti
 
 def _listed(v: Any) -> list[str]:
     return [v] if isinstance(v, str) else [x for x in (v or []) if isinstance(x, str)]
+
+
+def check_roles(opts: InputOptions) -> None:
+    """Refuse a column given in two roles that must not coincide (the target as the score, ...).
+
+    The evaluation data's roles (:func:`~gatekit.data.inputs.input_roles`) and the canary log's
+    (:func:`~gatekit.data.inputs.canary_roles`, with the sensitive columns the canary rules name) are checked
+    separately: they are columns of different files.
+
+    Parameters
+    ----------
+    opts : InputOptions
+        The merged options (policy and overrides).
+
+    Raises
+    ------
+    InputError
+        Naming both roles and the column (exit 2).
+    """
+    found = role_conflicts(input_roles(opts))
+    if opts.canary is not None:
+        named = [p for r in opts.canary.rules for p in _listed(r.params.get("sensitive"))]
+        found += role_conflicts([*canary_roles(opts.canary), ("canary sensitive", named)])
+    if found:
+        first, second, col = found[0]
+        raise input_error(role_conflict_message(first, second, col), str(opts.data) if opts.data else None,
+                          key=second)
+
+
+def check_model_features(model: Any, opts: InputOptions, who: str, file: str) -> None:
+    """Refuse a model whose recorded input columns (``feature_names_in_``) include the target or an output column.
+
+    A model that reads the target scores perfectly and proves nothing; one that reads its own (or the baseline's)
+    score column is scored from the answer it is asked for.
+
+    Parameters
+    ----------
+    model : object
+        The loaded model.
+    opts : InputOptions
+        The merged options (the roles checked against the model's columns).
+    who : str
+        ``"model"`` or ``"baseline model"``, for the message.
+    file : str
+        The evaluation data, for the message.
+
+    Raises
+    ------
+    InputError
+        Naming the role, the column and the model.
+    """
+    recorded = getattr(model, "feature_names_in_", None)
+    try:
+        names = [str(c) for c in recorded] if recorded is not None else []
+    except TypeError:
+        return
+    roles = [r for r in input_roles(opts) if r[0] not in ("sensitive", "feature")]
+    found = role_conflicts([*roles, (f"{who}'s feature", names)])
+    if found:
+        first, second, col = found[0]
+        raise input_error(role_conflict_message(first, second, col) + f" (the {who} was fitted on column {col!r}; "
+                          "a model must not read its own target or output)", file, key=first)
 
 
 def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float = 0.5,
@@ -69,6 +131,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     InputError
         A file or column is missing or unusable.
     """
+    check_roles(opts)
     run = RunInputs()
     for which in ("latency_samples", "baseline_latency_samples"):
         path = getattr(opts, which)
@@ -127,6 +190,7 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
         model = load_model(opts.model, opts.model_sha256, opts.trust_model, run.files, run,
                            signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
         run.model = model
+        check_model_features(model, opts, "model", file)
     if opts.target is None and opts.has_baseline_rows and (opts.score or opts.prediction or opts.model):
         shadow_without_labels(opts, run, frame, model, file, decision_threshold, strict)
         return run

@@ -1,12 +1,14 @@
 """Reading tabular files: a CSV or Parquet file into a DataFrame, and a named column out of it.
 
 Every problem (unknown format, malformed CSV, duplicate header, missing column) raises an InputError
-naming the file and, for a column, the closest existing name.
+naming the file and, for a column, the closest existing name. :func:`role_conflicts` finds a column named in
+two roles that must differ (the target as the score, ...).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,74 @@ def require_column(frame: Any, name: str, role: str, file: str) -> Any:
         more = f" (and {len(frame.columns) - 30} more)" if len(frame.columns) > 30 else ""
         raise input_error(f"{role} column {name!r} not found{hint or '.'} Columns: {cols}{more}", file, key=role)
     return frame[name]
+
+
+ALLOWED_SHARED_ROLES = frozenset({frozenset({"sensitive", "feature"})})
+"""Pairs of roles one column may hold at once: a sensitive attribute may also be a model feature (the fairness
+rules then measure a model that sees it; whether it should is the policy author's call, not a wrong input)."""
+
+
+def role_conflicts(roles: Iterable[tuple[str, Any]]) -> list[tuple[str, str, str]]:
+    """Find the columns given in two roles that must not coincide.
+
+    One column as both the target and the score (or the prediction, a baseline's output, a sensitive attribute
+    or a model feature) makes every figure meaningless, e.g. an AUC of 1.0 for a score that is the target. Every
+    pair of different roles is refused except those in :data:`ALLOWED_SHARED_ROLES`; a column repeated within
+    one role (``sensitive: [a, a]``) is not a conflict.
+
+    Parameters
+    ----------
+    roles : iterable of (str, str or list of str or None)
+        Role name (as the messages say it, e.g. ``"baseline score"``) and its column or columns; None is unset.
+
+    Returns
+    -------
+    list of (str, str, str)
+        ``(first role, second role, column)`` for every conflict, in the order the roles were given.
+    """
+    holder: dict[str, str] = {}
+    out: list[tuple[str, str, str]] = []
+    for role, cols in roles:
+        for col in [cols] if isinstance(cols, str) else (cols or []):
+            if not isinstance(col, str):
+                continue
+            first = holder.get(col)
+            if first is None:
+                holder[col] = role
+            elif first != role and frozenset({first, role}) not in ALLOWED_SHARED_ROLES:
+                out.append((first, role, col))
+    return out
+
+
+def role_conflict_message(first: str, second: str, column: str) -> str:
+    """Say that ``column`` is given as both ``first`` and ``second``, and what to do.
+
+    Parameters
+    ----------
+    first, second : str
+        The two roles.
+    column : str
+        The column.
+
+    Returns
+    -------
+    str
+    """
+    return (f"column {column!r} is given as both the {first} column and the {second} column; one column cannot "
+            "play both roles (e.g. a score that is the target gives a perfect AUC): name the right column for each")
+
+
+def canary_roles(spec: Any) -> list[tuple[str, Any]]:
+    """Return a canary spec's column roles (arm, target, score, prediction, sensitive), for :func:`role_conflicts`.
+
+    Parameters
+    ----------
+    spec : gatekit.policy.specs.CanarySpec
+        Or any object with those attributes.
+
+    Returns
+    -------
+    list of (str, Any)
+    """
+    return [("canary arm", spec.arm), ("canary target", spec.target), ("canary score", spec.score),
+            ("canary prediction", spec.prediction), ("canary sensitive", spec.sensitive)]

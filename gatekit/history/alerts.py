@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # the history module loads SQLAlchemy: only when a run is rec
 
 _RULE_LISTS = {"metrics": "metrics", "gates": "gates", "canary.rules": "canary"}
 
+WEBHOOK = "the webhook (GATEKIT_ALERT_WEBHOOK_URL / gatekit.toml [alerts] webhook_url)"
+"""How every message names the webhook: never by its URL, whose path is the secret of Slack-style hooks."""
+
 
 def alert_spec(policy: LoadedPolicy, check: Any) -> AlertSpec | None:
     """Return the alert setting that applies to a check: its rule's ``alert:``, else the policy's ``alert:``."""
@@ -125,23 +128,101 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def webhook_origin(url: str) -> str:
+    """Return the webhook URL's ``scheme://host[:port]``, the most of it any message shows; ``""`` if unclear.
+
+    Parameters
+    ----------
+    url : str
+        The configured webhook URL (a secret: its path, query and user part are never returned).
+
+    Returns
+    -------
+    str
+        ``https://hooks.example.com`` for ``https://user:pw@hooks.example.com/services/T0/B0?x=1``; an empty
+        string when the URL has no plain host (the host itself would then be guesswork).
+    """
+    import re
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not host or not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+        return ""
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _scrub(text: str, url: str) -> str:
+    """Remove the webhook URL and each of its parts from ``text`` (an exception's text may embed them)."""
+    from urllib.parse import unquote, urlsplit
+
+    secrets = {url, url.strip()}
+    try:
+        parts = urlsplit(url.strip())
+        secrets |= {parts.netloc, parts.path, parts.query, parts.fragment, unquote(parts.path),
+                    parts.netloc.rpartition("@")[0]}
+    except ValueError:
+        pass
+    for secret in sorted((x for x in secrets if len(x) > 1 and x != "/"), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return printable(text)
+
+
+def webhook_problem(url: str) -> str | None:
+    """Tell why ``url`` cannot be posted to (never quoting it), or None when it is a plain http(s) URL.
+
+    Parameters
+    ----------
+    url : str
+        The configured webhook URL; surrounding whitespace (a CI secret's trailing newline) is ignored.
+
+    Returns
+    -------
+    str or None
+        What is wrong, naming :data:`WEBHOOK` and at most the URL's scheme and host.
+    """
+    from urllib.parse import urlsplit
+
+    u = url.strip()
+    if not u.lower().startswith(("http://", "https://")):
+        return f"{WEBHOOK} must start with http:// or https://"
+    if any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in u):
+        where = webhook_origin(u.split()[0]) if u.split() else ""
+        return (f"{WEBHOOK}{' at ' + where if where else ''} is not a valid URL: it contains a space, a line "
+                "break or a control character (check the secret's value)")
+    try:
+        parts = urlsplit(u)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return f"{WEBHOOK} is not a valid URL (its host or port cannot be read)"
+    if not parts.hostname:
+        return f"{WEBHOOK} is not a valid URL: it names no host"
+    return None
+
+
 def post_webhook(url: str, payload: dict[str, Any], timeout_s: float) -> tuple[bool, str]:
     """POST ``payload`` as JSON (urllib); return (delivered, what happened). Never raises.
 
     Delivered means an HTTP 2xx answer to the POST itself (a redirect is not followed and not delivered),
     complete within ``timeout_s`` seconds in all (a server that trickles its answer is cut off). The URL is
-    not echoed back (hook URLs carry secrets).
+    never echoed back, not even from an exception's text (hook URLs carry secrets): what happened names
+    :data:`WEBHOOK` and at most the URL's scheme and host (:func:`webhook_origin`).
     """
     import threading
 
-    if not url.lower().startswith(("http://", "https://")):
-        return False, "the webhook URL must start with http:// or https://"
+    problem = webhook_problem(url)
+    if problem is not None:
+        return False, f"not posted: {problem}"
+    url = url.strip()
     result: list[tuple[bool, str]] = []
 
     def send() -> None:
         try:
             body = json.dumps(payload, allow_nan=False, default=str).encode("utf-8")
-            req = urllib.request.Request(url.strip(), data=body, method="POST",
+            req = urllib.request.Request(url, data=body, method="POST",
                                          headers={"Content-Type": "application/json", "User-Agent": "gatekit"})
             opener = urllib.request.build_opener(_NoRedirect)
             with opener.open(req, timeout=timeout_s) as resp:
@@ -151,16 +232,21 @@ def post_webhook(url: str, payload: dict[str, Any], timeout_s: float) -> tuple[b
                 f"HTTP {exc.code} {exc.reason}"
             result.append((False, what))
         except urllib.error.URLError as exc:
-            result.append((False, str(exc.reason)))
+            reason = exc.reason
+            # an OSError's strerror ("Connection refused", "Name or service not known") holds no URL
+            what = (reason.strerror or type(reason).__name__) if isinstance(reason, OSError) else str(reason)
+            result.append((False, what))
         except Exception as exc:  # noqa: BLE001 - a malformed URL or a broken server never costs the run
-            result.append((False, f"{type(exc).__name__}: {exc}"))
+            result.append((False, f"{type(exc).__name__} (details left out: they may quote the URL)"))
 
     worker = threading.Thread(target=send, name="gatekit-webhook", daemon=True)
     worker.start()
     worker.join(timeout_s + 0.5)  # the whole request, not each read
+    origin = webhook_origin(url)
     if worker.is_alive() or not result:
-        return False, f"no complete answer within {timeout_s:g} s"
-    return result[0]
+        return False, f"{WEBHOOK} at {origin}: no complete answer within {timeout_s:g} s"
+    ok, what = result[0]
+    return ok, f"{WEBHOOK} at {origin}: {_scrub(what, url)}"
 
 
 def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None, webhook_url: str | None,
@@ -209,9 +295,10 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
                         a["delivered"], a["delivery"] = ok, what
                 meta["alerts"] = {"fired": fired}
     except HistoryError as exc:
-        meta["history"] = {"recorded": False, "error": str(exc)}
+        text = _no_password(str(exc), history_url)
+        meta["history"] = {"recorded": False, "error": text}
         if wanted and "alerts" not in meta:
-            meta["alerts"] = {"error": f"alerts could not be evaluated: {exc}", "fired": []}
+            meta["alerts"] = {"error": f"alerts could not be evaluated: {text}", "fired": []}
         return
     if record:
         record_run(report, history_url)
@@ -233,4 +320,33 @@ def record_run(report: Any, history_url: str | None) -> None:
             store.record(report, (meta.get("alerts") or {}).get("fired") or [])
             meta["history"] = {"recorded": True, "store": store.display}
     except HistoryError as exc:
-        meta["history"] = {"recorded": False, "error": str(exc)}
+        meta["history"] = {"recorded": False, "error": _no_password(str(exc), history_url)}
+
+
+def _no_password(text: str, history_url: str) -> str:
+    """Replace the store URL's password in ``text`` with ``***`` (a driver's message may quote it).
+
+    Both readings of the password are masked: SQLAlchemy's (up to the first ``@``) and the one up to the
+    last ``@`` (an unescaped ``@`` or ``/`` in a password, or a URL SQLAlchemy cannot parse, leaves part
+    of it in the host or database the store shows), each also in its URL-quoted forms and split at URL
+    punctuation. Pieces under 4 characters are masked only where they sit as ``:piece@``, so that
+    masking never garbles the rest of the message.
+    """
+    import re
+    from urllib.parse import quote, unquote
+
+    from sqlalchemy.engine import make_url
+
+    userinfo = history_url.partition("://")[2].rpartition("@")[0]
+    readings = {userinfo.partition(":")[2]} if ":" in userinfo else set()
+    try:
+        readings.add(str(make_url(history_url).password or ""))
+    except Exception:  # noqa: BLE001 - unparsable: the reading by hand above
+        pass
+    secrets: set[str] = set()
+    for pw in filter(None, readings):
+        for piece in {pw, *re.split(r"[@/:?#&=%]", pw)}:
+            secrets |= {piece, quote(piece, safe=""), quote(piece, safe="/"), unquote(piece)}
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***") if len(secret) >= 4 else text.replace(f":{secret}@", ":***@")
+    return text

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,10 +65,16 @@ class Config:
         Seconds to wait for the webhook, in seconds.
     source : pathlib.Path or None
         The ``gatekit.toml`` read, if any.
+
+    Notes
+    -----
+    ``history_url`` (it may hold a database password) and ``webhook_url`` (its path is a Slack-style hook's
+    secret) are left out of the ``repr``, so a traceback or a log line that shows the configuration shows
+    neither.
     """
 
-    history_url: str | None
-    webhook_url: str | None = None
+    history_url: str | None = field(repr=False)
+    webhook_url: str | None = field(default=None, repr=False)
     webhook_timeout_s: float = 5.0
     source: Path | None = None
 
@@ -159,6 +165,7 @@ def load_config(history: str | None = None, *, no_history: bool = False, start: 
         url = history_url_from(file_cfg.history.url, path.parent)
     else:
         url = history_url_from(str(DEFAULT_HISTORY), cwd)
-    webhook = os.environ.get("GATEKIT_ALERT_WEBHOOK_URL") or file_cfg.alerts.webhook_url
+    # an empty or blank variable (a CI secret that is not set) is not given; a trailing newline is not part of it
+    webhook = (os.environ.get("GATEKIT_ALERT_WEBHOOK_URL") or "").strip() or (file_cfg.alerts.webhook_url or "").strip()
     return Config(history_url=url, webhook_url=webhook or None, webhook_timeout_s=file_cfg.alerts.timeout_s,
                   source=path)

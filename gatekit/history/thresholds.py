@@ -375,8 +375,90 @@ def _is_aliased(root: Any, target: Any) -> bool:
     return False
 
 
-def check_out(policy: LoadedPolicy, out: Path) -> Path:
-    """Refuse to write the proposed policy over the original (or for a policy not loaded from a file).
+def files_read(policy: LoadedPolicy) -> list[tuple[str, Path]]:
+    """List every file (or folder) a policy reads, by role, its paths resolved: what a writer must never replace.
+
+    The policy file itself, its ``extends:`` bases (transitively), the files its ``inputs:`` and sections
+    name (:func:`~gatekit.policy.run_inputs.merge_options`, :func:`~gatekit.policy.run_inputs.policy_files`), the
+    compatibility section's expected signature file and production model, and the data-quality suites and
+    custom expectations folder.
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+        The loaded policy.
+
+    Returns
+    -------
+    list of (str, pathlib.Path)
+        ``(role, path)`` pairs, e.g. ``("extends: base", Path("/repo/library/base.yaml"))``; a role ending
+        in ``folder`` is a folder (nothing inside it may be written either).
+    """
+    from gatekit.policy.run_inputs import merge_options, policy_files
+
+    base = policy.base_dir
+    out: list[tuple[str, Path]] = []
+    if policy.path is not None:
+        out.append(("the policy itself", policy.path))
+    roles = {"signature": "artifact.signature.file", "public_key": "artifact.signature.public_key",
+             "model_card": "artifact.metadata.file", "production_card": "artifact.metadata.production_file",
+             "requirements": "security.licenses.requirements"}
+    for key, path in policy_files(policy).items():
+        role = ("extends: base" if key.startswith("policy_base_") else
+                "security.pii.metadata_files" if key.startswith("pii_metadata_") else roles.get(key, key))
+        out.append((role, path))
+    try:
+        opts = merge_options(policy)
+    except (TypeError, ValueError):  # pragma: no cover - no overrides are given, so none can be refused
+        opts = None
+    if opts is not None:
+        for key in ("data", "model", "metrics", "reference", "baseline_model", "baseline_metrics",
+                    "latency_samples", "baseline_latency_samples", "canary_data"):
+            val = getattr(opts, key)
+            if val is not None:
+                role = {"latency_samples": "operational.latency_samples",
+                        "baseline_latency_samples": "operational.baseline_latency_samples",
+                        "canary_data": "canary.data"}.get(key, f"inputs.{key}".replace("inputs.baseline_",
+                                                                                     "inputs.baseline."))
+                out.append((role, Path(val)))
+    pol = policy.policy
+    compat = pol.compatibility
+    fs = compat.feature_signature if compat is not None else None
+    if fs is not None:
+        for key in ("expected_file", "expected_model"):
+            val = getattr(fs, key, None)
+            if val is not None:
+                out.append((f"compatibility.feature_signature.{key}", base / val))
+    dq = pol.data_quality
+    if dq is not None:
+        for i, suite in enumerate(dq.suites):
+            out.append((f"data_quality.suites[{i}]", base / suite.path))
+        if dq.expectations_dir is not None:
+            out.append(("data_quality.expectations_dir folder", base / dq.expectations_dir))
+    return [(role, Path(os.path.abspath(path)).resolve()) for role, path in out]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Tell whether two paths name one file: equal resolved paths, or one inode (a hard link or another spelling)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
+
+
+def check_out(policy: LoadedPolicy, out: Path, also: dict[str, Path] | None = None) -> Path:
+    """Refuse to write the proposed policy over any file the policy reads (or for a policy not loaded from a file).
+
+    Parameters
+    ----------
+    policy : LoadedPolicy
+        The policy being calibrated.
+    out : pathlib.Path
+        Where the proposed policy would be written.
+    also : dict of str to pathlib.Path, optional
+        Further files the command reads, by role (the history store's SQLite file).
 
     Returns
     -------
@@ -386,10 +468,25 @@ def check_out(policy: LoadedPolicy, out: Path) -> Path:
     Raises
     ------
     ValueError
-        ``out`` is the policy file itself, or the policy has no file.
+        ``out`` is the policy file itself, one of its ``extends:`` bases (transitively), a file its
+        sections read (:func:`files_read`; compared by resolved path and by inode, so a hard link or a
+        symbolic link is caught), a file inside a folder it reads, or a file in ``also``; or the policy
+        has no file. The message names the file and its role.
     """
     if policy.path is None:
         raise ValueError("calibrate writes a copy of a policy file; this policy was not loaded from one")
-    if out.resolve() == policy.path.resolve() or (out.exists() and os.path.samefile(out, policy.path)):
-        raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")
+    read = [(f"the policy's {role}", path) for role, path in files_read(policy)] + \
+        [(f"the {role} calibrate reads", Path(os.path.abspath(p)).resolve()) for role, p in (also or {}).items()]
+    target = Path(os.path.abspath(out)).resolve()
+    for role, path in read:
+        if role.endswith("folder"):
+            if target.is_relative_to(path):
+                raise ValueError(f"{out} is inside {path}, {role[:-len(' folder')]}; calibrate "
+                                 "never writes into a folder the policy reads: give another --out")
+            continue
+        if not _same_file(target, path):
+            continue
+        if role == "the policy's the policy itself":
+            raise ValueError(f"{out} is the policy itself; calibrate never edits the original: give another --out")
+        raise ValueError(f"{out} is {path}, {role}; calibrate never overwrites a file it reads: give another --out")
     return policy.path

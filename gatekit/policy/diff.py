@@ -6,14 +6,80 @@ pair whose limit moved is *tightened* when fewer values pass (a higher bound for
 one for ``<=``/``<`` and for every ``max_*``/``within`` limit) and *loosened* otherwise; a severity
 change ``warn`` -> ``block`` is an escalation. Everything else in the policy (sections, inputs) is
 compared key by key and listed as a change with its old and new value.
+
+Every name, key, value and gate expression comes from the user's policy files: in the Markdown it is
+written as a code span fenced longer than any backtick run inside it, on one line with control
+characters escaped, so a name holding ``<!--``, raw HTML, a backtick, a newline, link syntax or an
+``@mention`` reads as text and cannot hide the sections that follow (a loosened limit stays visible).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekit.core.formatting import md_escape, printable
 from gatekit.policy.loader import LoadedPolicy
+
+
+class _Code:
+    """A user value shown as code: `` `value` `` in the plain text, a safely fenced code span in Markdown."""
+
+    def __init__(self, value: object) -> None:
+        self.value = str(value)
+
+
+class _Text:
+    """A user value shown as text: as it is in the plain text, escaped (``md_escape``) in Markdown."""
+
+    def __init__(self, value: object) -> None:
+        self.value = str(value)
+
+
+class Entry(str):
+    """One line of the changelog: its plain text (``str``, also the JSON) and ``md``, its Markdown.
+
+    The plain text is what the JSON output holds (user values as they are, between backticks); ``md`` has
+    every user value escaped (:func:`md_code`, :func:`gatekit.core.formatting.md_escape`).
+    """
+
+    md: str
+
+    def __new__(cls, *parts: str | _Code | _Text) -> Entry:
+        """Join ``parts``: literal text written by this module, :class:`_Code` and :class:`_Text` user values."""
+        plain = "".join(f"`{p.value}`" if isinstance(p, _Code) else p.value if isinstance(p, _Text) else p
+                        for p in parts)
+        entry = super().__new__(cls, plain)
+        entry.md = "".join(md_code(p.value) if isinstance(p, _Code) else md_escape(p.value) if isinstance(p, _Text)
+                           else p for p in parts)
+        return entry
+
+
+def md_code(value: object) -> str:
+    """Return ``value`` as a Markdown code span that shows it literally, on one line.
+
+    Control characters (newlines too) are escaped (:func:`gatekit.core.formatting.printable`); the fence
+    is one backtick longer than the longest backtick run inside, padded with a space when the value
+    starts or ends with a backtick. Inside a code span CommonMark and GitHub read no HTML (``<!--``
+    included), emphasis, link or mention.
+
+    Parameters
+    ----------
+    value : object
+        A name, key, value or expression from a policy.
+
+    Returns
+    -------
+    str
+        The code span.
+    """
+    s = printable(value)
+    if not s.strip():
+        return md_escape(repr(s))  # a code span of only spaces is not one: show the quoted value as text
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s[0] == "`" or s[-1] == "`" or (s[0] == " " and s[-1] == " ") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
 
 
 @dataclass
@@ -35,15 +101,15 @@ class PolicyDiff:
         return not (self.added or self.removed or self.tightened or self.loosened or self.severity or self.other)
 
     def to_markdown(self) -> str:
-        """Return the changelog as Markdown (a pull-request description)."""
-        lines = [f"## Policy changes: {self.old} → {self.new}", ""]
+        """Return the changelog as Markdown (a pull-request description); every user value is escaped."""
+        lines = [f"## Policy changes: {md_escape(self.old)} → {md_escape(self.new)}", ""]
         if self.empty():
             return "\n".join([*lines, "No rule changed.", ""])
         for title, items in (("Added", self.added), ("Removed", self.removed), ("Tightened", self.tightened),
                              ("Loosened", self.loosened), ("Severity", self.severity),
                              ("Other changes", self.other)):
             if items:
-                lines += [f"### {title} ({len(items)})", "", *[f"- {x}" for x in items], ""]
+                lines += [f"### {title} ({len(items)})", "", *[f"- {_md(x)}" for x in items], ""]
         if self.same_version:
             lines += ["> **Note:** the rules changed but `version:` did not: bump it, so that reports and the run "
                       "history tell the two policies apart.", ""]
@@ -53,6 +119,11 @@ class PolicyDiff:
         """Return the changes as a JSON-serialisable mapping."""
         return {k: getattr(self, k) for k in ("old", "new", "added", "removed", "tightened", "loosened",
                                               "severity", "other", "same_version")}
+
+
+def _md(item: str) -> str:
+    """Return an entry's Markdown (an entry built elsewhere, a plain ``str``, is escaped whole)."""
+    return item.md if isinstance(item, Entry) else md_escape(item)
 
 
 def _metric_rules(lp: LoadedPolicy) -> dict[tuple[Any, ...], Any]:
@@ -70,14 +141,18 @@ def _limit(rule: Any) -> float:
     return rel[1] if rel else rule.value
 
 
-def _text(rule: Any) -> str:
+def _shown(rule: Any) -> str:
     rel = rule.relative
     shown = f"{rule.name} {rel[0]}: {rel[1]:g}" if rel else f"{rule.name} {rule.op} {rule.value:g}"
     if rule.params:
         shown += f" {rule.params}"
     if rule.confidence is not None:
         shown += f" (confidence {rule.confidence:g}{', ' + rule.guardband if rule.guardband else ''})"
-    return f"`{shown}` ({rule.on_fail.value})"
+    return shown
+
+
+def _text(rule: Any) -> Entry:
+    return Entry(_Code(_shown(rule)), " (", _Text(rule.on_fail.value), ")")
 
 
 def _tighter(rule: Any, old: float, new: float) -> bool:
@@ -120,34 +195,39 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
         if la != lb:
             bucket = d.tightened if _tighter(rb, la, lb) else d.loosened
             form = rb.relative[0] if rb.relative else rb.op
-            bucket.append(f"`{rb.name}` {form} {la:g} → {lb:g}")
+            bucket.append(Entry(_Code(rb.name), " ", _Text(form), f" {la:g} → {lb:g}"))
         if ra.on_fail != rb.on_fail:
             verb = "escalated" if rb.on_fail.value == "block" else "relaxed"
-            d.severity.append(f"{_text(rb)}: {ra.on_fail.value} → {rb.on_fail.value} ({verb})")
+            d.severity.append(Entry(_Code(_shown(rb)), f" ({rb.on_fail.value}): {ra.on_fail.value} → "
+                                    f"{rb.on_fail.value} ({verb})"))
     ga = {g.gate: g for g in old.policy.gates}
     gb = {g.gate: g for g in new.policy.gates}
-    d.removed += [f"gate `{n}`: `{ga[n].require}` ({ga[n].on_fail.value})" for n in sorted(ga.keys() - gb.keys())]
-    d.added += [f"gate `{n}`: `{gb[n].require}` ({gb[n].on_fail.value})" for n in sorted(gb.keys() - ga.keys())]
+    d.removed += [Entry("gate ", _Code(n), ": ", _Code(ga[n].require), f" ({ga[n].on_fail.value})")
+                  for n in sorted(ga.keys() - gb.keys())]
+    d.added += [Entry("gate ", _Code(n), ": ", _Code(gb[n].require), f" ({gb[n].on_fail.value})")
+                for n in sorted(gb.keys() - ga.keys())]
     for n in sorted(ga.keys() & gb.keys()):
         if ga[n].require != gb[n].require:
-            d.other.append(f"gate `{n}`: `{ga[n].require}` → `{gb[n].require}`")
+            d.other.append(Entry("gate ", _Code(n), ": ", _Code(ga[n].require), " → ", _Code(gb[n].require)))
         if ga[n].on_fail != gb[n].on_fail:
             verb = "escalated" if gb[n].on_fail.value == "block" else "relaxed"
-            d.severity.append(f"gate `{n}`: {ga[n].on_fail.value} → {gb[n].on_fail.value} ({verb})")
+            d.severity.append(Entry("gate ", _Code(n), f": {ga[n].on_fail.value} → {gb[n].on_fail.value} ({verb})"))
     skip = {"metrics", "gates", "version", "name", "description"}
     fa = _flatten({k: v for k, v in old.policy.model_dump(mode="json", exclude_none=True).items() if k not in skip})
     fb = _flatten({k: v for k, v in new.policy.model_dump(mode="json", exclude_none=True).items() if k not in skip})
     for setting in sorted(fa.keys() | fb.keys()):  # dotted setting paths (``key`` above is a rule's identity)
         if fa.get(setting) != fb.get(setting):
             if setting not in fa:
-                d.added.append(f"`{setting}`: {fb[setting]!r}")
+                d.added.append(Entry(_Code(setting), ": ", _Text(repr(fb[setting]))))
             elif setting not in fb:
-                d.removed.append(f"`{setting}`: {fa[setting]!r}")
+                d.removed.append(Entry(_Code(setting), ": ", _Text(repr(fa[setting]))))
             elif setting.endswith("on_fail"):
                 verb = "escalated" if fb[setting] == "block" else "relaxed"
-                d.severity.append(f"`{setting}`: {fa[setting]} → {fb[setting]} ({verb})")
+                d.severity.append(Entry(_Code(setting), ": ", _Text(fa[setting]), " → ", _Text(fb[setting]),
+                                        f" ({verb})"))
             else:
-                d.other.append(f"`{setting}`: {fa[setting]!r} → {fb[setting]!r}")
+                d.other.append(Entry(_Code(setting), ": ", _Text(repr(fa[setting])), " → ",
+                                     _Text(repr(fb[setting]))))
     for bucket in (d.added, d.removed, d.tightened, d.loosened, d.severity):
         bucket.sort()
     d.same_version = not d.empty() and str(old.policy.version) == str(new.policy.version)

@@ -11,6 +11,7 @@ Reading the YAML lives in :mod:`gatekit.policy.source`, turning errors into prob
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +120,17 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     bases: list[tuple[str, str]] = []
     if isinstance(data, dict) and "extends" in data:
         offsets: dict[tuple[str, ...], int] = {}
-        data = resolve_extends(data, path.parent if path is not None else Path.cwd(), file, bases,
-                                {path.resolve()} if path is not None else set(), offsets)
+        try:
+            data = resolve_extends(data, path.parent if path is not None else Path.cwd(), file, bases,
+                                    {path.resolve()} if path is not None else set(), offsets)
+        except RecursionError:
+            raise PolicyError([Problem("the policy (with its extends: bases) is nested too deeply", file,
+                                       key="extends")]) from None
+        except PolicyError as exc:  # the child's extends: problems point at its extends: line
+            line, col = pos.get(("extends",), (None, None))
+            raise PolicyError([dataclasses.replace(p, line=line, column=col)
+                               if p.file == file and p.line is None and p.key == "extends" else p
+                               for p in exc.problems]) from None
         for loc, shift in offsets.items():  # the child's rules follow the base's kept rules
             n = len(loc)
             pos = {((*k[:n], k[n] + shift, *k[n + 1:]) if k[:n] == loc and len(k) > n and isinstance(k[n], int)

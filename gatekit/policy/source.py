@@ -36,6 +36,8 @@ PolicyYamlLoader.add_implicit_resolver(
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_POLICY_NODES = 100_000
+MAX_PATH_CHARS = 4096
+"""The longest path gatekit reads (Linux's PATH_MAX); a longer one is a mistake, never a file."""
 
 
 def _expanded_size(root: yaml.Node) -> int | None:
@@ -133,20 +135,29 @@ def read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
     Raises
     ------
     PolicyError
-        Unreadable, oversized, not UTF-8, not YAML, or an alias bomb.
+        A path with a control character or too long, unreadable, oversized, not UTF-8, not YAML, or an alias
+        bomb.
     """
     file = str(path)
-    if path.exists() and not path.is_file():
-        raise PolicyError([Problem("not a regular file; give the policy's YAML file", file)])
-    if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
-        raise PolicyError([Problem(f"the file is {path.stat().st_size:,} bytes; a policy is a small YAML file "
-                                   f"(limit {MAX_POLICY_BYTES:,} bytes)", file)])
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in file):  # the OS raises ValueError for a NUL byte
+        raise PolicyError([Problem("the policy's path holds a control character (a NUL byte, a newline, ...); "
+                                   "check the path", repr(file)[1:-1][:300])])
+    if len(file) > MAX_PATH_CHARS:
+        raise PolicyError([Problem(f"the policy's path has {len(file):,} characters, more than any file system "
+                                   f"allows ({MAX_PATH_CHARS:,}); check the path", file[:300] + "...")])
     try:
+        if path.exists() and not path.is_file():
+            raise PolicyError([Problem("not a regular file; give the policy's YAML file", file)])
+        nbytes = path.stat().st_size if path.is_file() else 0
+        if nbytes > MAX_POLICY_BYTES:
+            raise PolicyError([Problem(f"the file is {nbytes:,} bytes; a policy is a small YAML file "
+                                       f"(limit {MAX_POLICY_BYTES:,} bytes)", file)])
         raw = path.read_bytes()
     except FileNotFoundError:
         raise PolicyError([Problem("policy file not found; check the path", file)]) from None
-    except OSError as exc:
-        raise PolicyError([Problem(f"cannot read the policy file: {exc.strerror}", file)]) from None
+    except OSError as exc:  # a name too long for the file system, no permission, a symlink loop, ...
+        raise PolicyError([Problem(f"cannot read the policy file: {exc.strerror or type(exc).__name__}",
+                                   file)]) from None
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")

@@ -17,7 +17,13 @@ SCHEMA_PATH = Path(__file__).parent / "schema" / "gate_report.v1.schema.json"
 
 
 def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> dict[str, Path]:
-    """Write the report files into ``out_dir`` (created if needed).
+    """Write the report files into ``out_dir`` (created if needed), all or none.
+
+    Every file is written to a temporary name first and renamed only once all are written, so a reader never
+    sees a set of reports in which one contradicts another (or the run's exit code). On any failure every
+    file this call wrote, temporary or renamed, is removed and the error is raised: no report of this call
+    remains. An attachment that cannot be rendered or written is recorded as ``not written`` in the report
+    instead (it never costs the report itself).
 
     Parameters
     ----------
@@ -38,25 +44,61 @@ def write_reports(report: GateReport, out_dir: Path, formats: tuple[str, ...] = 
     ------
     ValueError
         An unknown format.
+    OSError
+        A report file cannot be written or renamed (a full disk); nothing this call wrote is left.
     """
     formats = check_formats(formats)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    files: dict[str, str] = {}
-    for name, make_text in report.attachments.items():  # first, so the JSON and HTML can link what was written
+    staged: list[tuple[str, Path, Path]] = []  # (key, temporary, final), in the order they are renamed
+    renamed: list[Path] = []
+    try:
+        files: dict[str, str] = {}
+        for name, make_text in report.attachments.items():  # first, so the JSON and HTML can link what was written
+            try:
+                staged.append((name, _write_temporary(out_dir / name, make_text()), out_dir / name))
+                files[name] = name
+            except Exception as exc:  # noqa: BLE001 - a failing attachment never costs the report itself
+                files[name] = f"not written: {type(exc).__name__}: {exc}"
+        if files:
+            report.metadata["attachments"] = files
+        for fmt in FORMATS:
+            if fmt in formats:
+                path = out_dir / FILE_NAMES[fmt]
+                staged.append((fmt, _write_temporary(path, render(report, fmt)), path))
+        for fmt in FORMATS:  # a report of another format left by an earlier run would contradict this one
+            if fmt not in formats:
+                (out_dir / FILE_NAMES[fmt]).unlink(missing_ok=True)
+        written: dict[str, Path] = {}
+        for key, tmp, path in staged:
+            os.replace(tmp, path)
+            renamed.append(path)
+            written[key] = path
+        return written
+    except BaseException:
+        remove_files([tmp for _, tmp, _ in staged] + renamed)
+        raise
+
+
+def remove_files(paths: list[Path] | tuple[Path, ...]) -> list[str]:
+    """Remove files, each even when another cannot be removed.
+
+    Parameters
+    ----------
+    paths : sequence of pathlib.Path
+        Files to remove (a missing one is fine).
+
+    Returns
+    -------
+    list of str
+        One ``"<path>: <error>"`` per file that could not be removed (empty when all are gone).
+    """
+    problems = []
+    for path in paths:
         try:
-            written[name] = _write_atomic(out_dir / name, make_text())
-            files[name] = name
-        except Exception as exc:  # noqa: BLE001 - a failing attachment never costs the report itself
-            files[name] = f"not written: {type(exc).__name__}: {exc}"
-    if files:
-        report.metadata["attachments"] = files
-    for fmt in FORMATS:
-        if fmt in formats:
-            written[fmt] = _write_atomic(out_dir / FILE_NAMES[fmt], render(report, fmt))
-        else:  # a report of another format left by an earlier run would contradict this one
-            (out_dir / FILE_NAMES[fmt]).unlink(missing_ok=True)
-    return written
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            problems.append(f"{path}: {exc}")
+    return problems
 
 
 def check_formats(formats: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -166,6 +208,24 @@ def save(report: GateReport, path: str | Path, fmt: str) -> Path:
     return _write_atomic(p, render(report, fmt))
 
 
+def _write_temporary(path: Path, text: str) -> Path:
+    """Write ``text`` to a new temporary file beside ``path`` (a hidden name unique to this call); return it.
+
+    The temporary is removed when the write fails. Text that cannot be UTF-8 is written as a backslash escape.
+    """
+    import uuid
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    fh = tmp.open("x", encoding="utf-8", errors="backslashreplace")  # exclusive; the usual permissions
+    try:
+        with fh:
+            fh.write(text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
 def _write_atomic(path: Path, text: str) -> Path:
     """Write via a temporary file and a rename, so a reader never sees a half-written report.
 
@@ -180,5 +240,5 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "Report", "check_formats", "render", "save",
-           "write_reports"]
+__all__ = ["DEFAULT_FORMATS", "FILE_NAMES", "FORMATS", "SCHEMA_PATH", "Report", "check_formats", "remove_files",
+           "render", "save", "write_reports"]

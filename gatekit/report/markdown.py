@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.decision import effect
-from gatekit.core.formatting import display_name, observed_text, printable, rule_text
+from gatekit.core.formatting import display_name, md_escape, observed_text, rule_text
 from gatekit.core.results import Decision, GateReport
 from gatekit.report.junit import is_pilot
 
@@ -18,13 +18,8 @@ MAX_ROWS = 50
 
 
 def md_text(value: object) -> str:
-    """Escape text for a Markdown table cell (GitHub-flavoured): HTML, pipes, backticks, newlines, mentions."""
-    s = printable(value).replace("\\x0a", " ").replace("\\x0d", " ")
-    for a, b in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"),
-                 ("_", "\\_"), ("[", "\\["), ("]", "\\]")):
-        s = s.replace(a, b)
-    # a zero-width space after @ and # keeps a column named @team or #12 from mentioning or linking on GitHub
-    return s.replace("@", "@\u200b").replace("#", "#\u200b")
+    """Escape text for a Markdown table cell (GitHub-flavoured): :func:`gatekit.core.formatting.md_escape`."""
+    return md_escape(value)
 
 
 def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> str:
@@ -59,8 +54,8 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     lines += [f"{len(report.checks)} checks: {counts}.", ""]
     alerts = (meta.get("alerts") or {}).get("fired") or []
     for a in alerts:
-        lines.append(f"> **Alert:** {md_text(a['name'])} failed in {a['failures']} of the last "
-                     f"{a['runs_considered']} runs.")
+        lines.append(f"> **Alert:** {md_text(a['name'])} failed in {md_text(a['failures'])} of the last "
+                     f"{md_text(a['runs_considered'])} runs.")
     if alerts:
         lines.append("")
     bad = [c for c in report.checks if effect(c, strict) != Decision.PASS]

@@ -8,7 +8,11 @@ Checks
     policy, or read from the candidate artifact: ONNX graph inputs, an MLflow ``MLmodel`` signature,
     scikit-learn ``feature_names_in_`` with types from the evaluation data). ``strict``: the same names
     and logical types. ``backward``: the candidate drops nothing the expected signature has, changes no
-    type (integer -> float widening allowed), and every feature it adds has a default.
+    type (integer -> float widening allowed), and every feature it adds has a default. By default (no
+    expected signature given) the candidate's features are compared with the evaluation data's columns:
+    a feature the model takes that the data lacks, or of another type, is a change; a data column the
+    model does not take is not part of its signature (an informational note only), whatever its role
+    (target, score, prediction, sensitive). Every message says which side has what.
 ``data_signature``
     pandera validates the evaluation data against the candidate's signature, lazily (every failure
     collected): each feature present (unless it has a default) and of its logical type.
@@ -26,279 +30,18 @@ from typing import Any
 from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import CompatibilitySpec, FeatureSignatureSpec
+from gatekit.sections.signatures import (
+    Signature,
+    SignatureUnavailable,
+    compare_signatures,
+    frame_types,
+    model_signature,
+    read_signature_file,
+    validate_frame,
+)
 
 SECTION = "compatibility"
-Signature = dict[str, "str | None"]  # feature name -> logical type (None: unknown)
-
-
-class SignatureUnavailable(Exception):
-    """A signature cannot be determined (the check is not computable)."""
-
-
-def frame_types(frame: Any, exclude: set[str] | None = None) -> Signature:
-    """Return each column's logical type as stored (:func:`gatekit.data.logical_types.describe_column`).
-
-    A float column with missing values whose other values are all whole numbers is ``integer``: that is
-    how CSV readers hold an integer column with gaps (an integer column without gaps would be int64).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The data.
-    exclude : set of str, optional
-        Columns left out (the target, score and sensitive columns are not model features).
-    """
-    from gatekit.data.logical_types import LOGICAL_TYPES, describe_column
-
-    out: Signature = {}
-    for c in frame.columns:
-        if exclude and str(c) in exclude:
-            continue
-        desc = describe_column(frame[c])
-        logical = desc["logical"]
-        if logical == "float" and desc.get("integral") and desc["non_null"] < len(frame):
-            logical = "integer"
-        out[str(c)] = logical if logical in LOGICAL_TYPES else None
-    return out
-
-
-def read_signature_file(path: Path) -> Signature:
-    """Read a signature file (JSON / YAML ``{name: type}`` or ``{"features": [...]}``, or an MLflow ``MLmodel``).
-
-    Raises
-    ------
-    SignatureUnavailable
-        Missing, unreadable or malformed file, or an unknown type name (the message names the file).
-    """
-    from gatekit.data.logical_types import normalize_type
-    from gatekit.model.formats import mlflow_signature
-
-    if not path.is_file():
-        raise SignatureUnavailable(f"signature file not found: {path}")
-    if path.name == "MLmodel":
-        try:
-            sig = mlflow_signature(path.parent)
-        except ValueError as exc:
-            raise SignatureUnavailable(str(exc)) from None
-        if sig is None or sig.features is None:
-            raise SignatureUnavailable(f"{path}: the MLmodel file has no column-based input signature")
-        return {f.name: f.type for f in sig.features}
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SignatureUnavailable(f"{path}: cannot read the signature file: {exc}") from None
-    if isinstance(data, dict) and isinstance(data.get("features"), list):
-        data = {f.get("name"): f.get("type") for f in data["features"] if isinstance(f, dict)}
-    if not isinstance(data, dict) or not data:
-        raise SignatureUnavailable(f"{path}: expected a mapping of feature name to type")
-    out: Signature = {}
-    for name, typ in data.items():
-        try:
-            out[str(name)] = normalize_type(typ) if typ is not None else None
-        except ValueError as exc:
-            raise SignatureUnavailable(f"{path}: feature {name!r}: {exc}") from None
-    return out
-
-
-def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
-                    fill_types_from: Any = None) -> tuple[Signature, str]:
-    """Read a model artifact's input signature.
-
-    Parameters
-    ----------
-    raw : bytes or None
-        The artifact's bytes (ONNX).
-    fmt : FormatInfo or None
-        The detected format (:func:`gatekit.model.formats.detect_format`).
-    model : object or None
-        The loaded model (scikit-learn).
-    path : pathlib.Path or None
-        The artifact's path (an ``MLmodel`` beside it is read first: it records types).
-    fill_types_from : pandas.DataFrame, optional
-        Frame whose column types stand in for types the artifact does not record (scikit-learn).
-
-    Returns
-    -------
-    signature : dict of str to str or None
-    source : str
-        Where it came from, for the report.
-
-    Raises
-    ------
-    SignatureUnavailable
-        The artifact names no inputs.
-    """
-    from gatekit.model.formats import mlflow_signature, onnx_signature, sklearn_signature
-
-    own = None  # what the artifact itself says: ONNX graph inputs or scikit-learn feature_names_in_
-    if fmt is not None and fmt.format == "onnx" and raw is not None:
-        own = onnx_signature(raw)
-    elif model is not None:
-        own = sklearn_signature(model)
-    sig = own if own is not None and own.features is not None else None
-    mlmodel = None
-    if path is not None:
-        try:
-            mlmodel = mlflow_signature(path)
-        except ValueError as exc:
-            raise SignatureUnavailable(str(exc)) from None
-    if mlmodel is not None and mlmodel.features is not None:
-        if sig is None or sig.features is None:  # a sig set above has features; the test is for the type checker
-            sig = mlmodel
-        elif [f.name for f in sig.features] != [f.name for f in mlmodel.features]:
-            # an MLmodel file beside the artifact must describe it, not another model
-            raise SignatureUnavailable(
-                f"the MLmodel beside {path.name if path else 'the model'} lists inputs "
-                f"{[f.name for f in mlmodel.features]} but the artifact takes {[f.name for f in sig.features]}")
-        else:  # same names: the MLmodel adds the types scikit-learn does not record
-            types = {f.name: f.type for f in mlmodel.features}
-            sig = type(sig)(source=f"{sig.source} + mlflow", features=[
-                type(f)(f.name, f.type or types.get(f.name), f.required) for f in sig.features],
-                tensor_inputs=sig.tensor_inputs, notes=sig.notes)
-    if sig is None:
-        sig = own
-    if sig is None or sig.features is None:
-        notes = "; ".join(sig.notes) if sig is not None and sig.notes else "no model artifact was given"
-        raise SignatureUnavailable(f"the model does not name its input features ({notes})")
-    out: Signature = {f.name: f.type for f in sig.features}
-    source = sig.source
-    if fill_types_from is not None and any(t is None for t in out.values()):
-        known = frame_types(fill_types_from)
-        out = {n: (t if t is not None else known.get(n)) for n, t in out.items()}
-        source += " (types from the data)"
-    return out, source
-
-
-def compare_signatures(expected: Signature, candidate: Signature, mode: str,
-                       defaults: dict[str, Any]) -> tuple[list[str], list[str], list[str], list[dict[str, Any]]]:
-    """Compare two signatures.
-
-    Parameters
-    ----------
-    expected : dict of str to logical type or None
-        The producer's signature.
-    candidate : dict of str to logical type or None
-        The candidate's.
-    mode : {"strict", "backward"}
-        See :class:`~gatekit.policy.specs.FeatureSignatureSpec`.
-    defaults : dict
-        Defaults of features the candidate adds (``backward``).
-
-    Returns
-    -------
-    breaking : list of str
-        Incompatibilities, each a sentence ("breaking change: new required feature x without default").
-    notes : list of str
-        Compatible differences (a new feature with a default, a widening, order).
-    unverified : list of str
-        Features present on both sides whose type one side does not record.
-    features : list of dict
-        One row per feature (expected ones first, then the candidate's new ones): ``name``, ``expected``,
-        ``candidate`` (type or None), ``change`` (``same``, ``removed``, ``new, no default``,
-        ``new, default <value>``, ``type changed``, ``widened``, ``type unknown``) and ``breaking``; the
-        report's signature table is drawn from it.
-    """
-    breaking: list[str] = []
-    notes: list[str] = []
-    unverified: list[str] = []
-    rows: dict[str, dict[str, Any]] = {}
-
-    def row(name: str, change: str, is_breaking: bool) -> None:
-        rows[name] = {"name": name, "expected": expected.get(name), "candidate": candidate.get(name),
-                      "change": change, "breaking": is_breaking}
-
-    for name in expected:
-        if name not in candidate:
-            breaking.append(f"breaking change: feature {name} removed (the candidate does not take it)")
-            row(name, "removed", True)
-    for name, typ in candidate.items():
-        if name in expected:
-            continue
-        if mode == "backward" and name in defaults:
-            notes.append(f"new feature {name} ({typ or 'type unknown'}) defaults to {defaults[name]!r}")
-            row(name, f"new, default {defaults[name]!r}", False)
-        elif mode == "backward":
-            breaking.append(f"breaking change: new required feature {name} without default")
-            row(name, "new, no default", True)
-        else:
-            breaking.append(f"breaking change: new feature {name} ({typ or 'type unknown'}) not in the expected "
-                            "signature (strict)")
-            row(name, "new, default " + repr(defaults[name]) if name in defaults else "new, no default", True)
-    for name, want in expected.items():
-        got = candidate.get(name, "absent")
-        if got == "absent":
-            continue
-        if want is None or got is None:
-            unverified.append(name)
-            row(name, "type unknown", False)
-        elif want != got:
-            if mode == "backward" and want == "integer" and got in ("float", "number"):
-                notes.append(f"{name}: integer -> {got} (a widening)")
-                row(name, "widened", False)
-            else:
-                breaking.append(f"breaking change: type of {name} changed from {want} to {got}")
-                row(name, "type changed", True)
-        else:
-            row(name, "same", False)
-    if mode == "strict" and not breaking and [n for n in candidate if n in expected] != \
-            [n for n in expected if n in candidate]:
-        notes.append("same features in a different order (models that take named columns are not affected)")
-    order = list(expected) + [n for n in candidate if n not in expected]
-    return breaking, notes, unverified, [rows[n] for n in order]
-
-
-def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validate a frame against a signature with pandera (lazy: every failure collected).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The data, any shape.
-    signature : dict of str to logical type or None
-        Features and their logical types (None: presence only).
-    defaults : dict
-        Features with a default need not be present.
-
-    Returns
-    -------
-    list of dict
-        One ``{"column", "check", "failure"}`` per failure (empty when the frame conforms).
-    """
-    import pandera.pandas as pa
-    from pandera.errors import SchemaErrors
-
-    from gatekit.data.logical_types import describe_column, type_matches
-
-    def logical(expected: str) -> Any:
-        def check(series: Any) -> bool:
-            ok, _ = type_matches(describe_column(series), expected)
-            return ok is True
-
-        return pa.Check(check, element_wise=False, name=f"logical_type_{expected}",
-                        error=f"logical_type_{expected}")
-
-    columns = {name: pa.Column(None, checks=[logical(t)] if t else [], required=name not in defaults,
-                               nullable=True)
-               for name, t in signature.items()}
-    schema = pa.DataFrameSchema(columns, strict=False)
-    try:
-        schema.validate(frame, lazy=True)
-    except SchemaErrors as exc:
-        out = []
-        for row in exc.failure_cases.head(1000).to_dict("records"):
-            col = row.get("column")
-            failure = row.get("failure_case")
-            if row.get("check") == "column_in_dataframe":
-                col, failure = failure, "missing"
-            elif "logical_type_" in str(row.get("check", "")):  # pandera reports the check's error text
-                failure = describe_column(frame[col])["dtype"] if col in frame.columns else failure
-                row["check"] = f"not {str(row['check']).split('logical_type_', 1)[1].split()[0]}"
-            out.append({"column": None if col is None else str(col), "check": str(row.get("check")),
-                        "failure": None if failure is None else str(failure)})
-        return out
-    return []
+DATA_SOURCE = "evaluation data columns (those the candidate does not take are not part of its signature)"
 
 
 class CompatibilitySection:
@@ -345,11 +88,10 @@ class CompatibilitySection:
         if ctx.inputs.frame is None:
             raise SignatureUnavailable("no expected signature: give feature_signature.expected, expected_file or "
                                        "expected_model, or evaluation data (its columns are the default)")
-        info = ctx.inputs.info
-        not_features = {c for c in (info.get("target"), info.get("score"), info.get("prediction"),
-                                    *(info.get("sensitive") or [])) if c}
-        return frame_types(ctx.inputs.frame, not_features), \
-            "evaluation data columns (less target, score, prediction and sensitive columns)"
+        # every column: which of them the model takes is the model's business (the target, score, prediction
+        # or --sensitive role of a column does not change the check), and columns it does not take are not
+        # part of its signature (compare_signatures(..., against="data"))
+        return frame_types(ctx.inputs.frame), DATA_SOURCE
 
     def _production_model(self, ctx: Any, path: Path) -> tuple[Signature, str]:
         from gatekit.model.formats import detect_format
@@ -421,7 +163,9 @@ class CompatibilitySection:
                                    on_fail=sev, message=str(exc), details={"mode": fs.mode}))
         else:
             assert candidate is not None
-            breaking, notes, unverified, features = compare_signatures(expected, candidate, fs.mode, fs.defaults)
+            against = "data" if exp_src == DATA_SOURCE else "signature"
+            breaking, notes, unverified, features = compare_signatures(expected, candidate, fs.mode, fs.defaults,
+                                                                       against)
             details = {"mode": fs.mode, "expected": expected, "expected_source": exp_src, "candidate": candidate,
                        "candidate_source": cand_src, "breaking": breaking, "notes": notes, "unverified": unverified,
                        "defaults": {k: repr(v) for k, v in fs.defaults.items()}, "features": features}
@@ -433,8 +177,8 @@ class CompatibilitySection:
                        "both sides, so compatibility cannot be confirmed")
             else:
                 status = Status.PASS
-                msg = f"{fs.mode}: the candidate's {len(candidate)} features are compatible with the expected " \
-                      f"{len(expected)}"
+                msg = f"{fs.mode}: the candidate's {len(candidate)} features are compatible with " + (
+                    "the evaluation data's columns" if against == "data" else f"the expected {len(expected)}")
                 if notes:
                     msg += f" ({'; '.join(notes)})"
             out.append(CheckResult(name="feature_signature", section=SECTION, status=status, on_fail=sev,

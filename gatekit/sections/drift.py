@@ -13,8 +13,7 @@ The metric names ``psi_feature_drift`` (largest PSI over the features, and which
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import math
 from typing import Any
 
 from gatekit.core.decision import evaluate_threshold
@@ -29,63 +28,10 @@ from gatekit.policy.specs import (
     P_VALUE_METHODS,
     DriftSpec,
 )
-from gatekit.stats.drift import (
-    PsiResult,
-    leakage_score,
-    psi_categorical,
-    psi_numerical,
-)
-
-SECTION = "drift"
-EVIDENTLY_REPORT_MAX_ROWS = 200_000
-METHOD_LABEL = {"psi": "PSI", "jensenshannon": "Jensen-Shannon distance", "wasserstein": "Wasserstein distance "
-                "(normed)", "ks": "KS p-value", "chisquare": "chi-square p-value"}
-
-
-@dataclass
-class _Feature:
-    name: str
-    kind: str | None
-    method: str
-    threshold: float
-    on_fail: OnFail
-    engine: str  # "gatekit" or "evidently"
-    problem: str | None = None  # why it cannot be compared (decided before computing)
-    n_ref: int = 0  # non-missing values on each side (counted once: a text column's isna costs a pass)
-    n_cur: int = 0
-
-
-@dataclass
-class DriftOutcome:
-    """Everything the drift computation found (shared by the section and the drift metric names).
-
-    Parameters
-    ----------
-    checks : list of CheckResult
-        One per feature (and per leakage-scanned feature).
-    psi : dict of str to float
-        PSI per feature in the section's definition (for ``psi_feature_drift``).
-    psi_missing : dict of str to str
-        Features whose PSI could not be computed, and why.
-    drifted, compared : int
-        Features that failed their rule, and features with a result (for ``drift_share``).
-    unavailable : str or None
-        Why nothing could be compared (no reference or no current data).
-    info : dict
-        The definitions used, for the report's metadata.
-    evidently_html : callable or None
-        Renders evidently's own HTML report.
-    """
-
-    checks: list[CheckResult] = field(default_factory=list)
-    psi: dict[str, float] = field(default_factory=dict)
-    psi_missing: dict[str, str] = field(default_factory=dict)
-    drifted: int = 0
-    compared: int = 0
-    not_compared: dict[str, str] = field(default_factory=dict)
-    unavailable: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    evidently_html: Any = None
+from gatekit.sections.drift_common import METHOD_LABEL, SECTION, DriftOutcome, Feature
+from gatekit.sections.drift_evidently import run_evidently, unsafe_markup, want_evidently_report
+from gatekit.stats.drift import PsiResult, psi_categorical, psi_numerical
+from gatekit.stats.leakage import leakage_score
 
 
 def column_kind(series: Any) -> str | None:
@@ -124,10 +70,13 @@ def _reference(ctx: Any, spec: DriftSpec) -> Any:
         raise NotComputable(str(exc)) from None
 
 
-def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Feature]:
+def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[Feature]:
     info = ctx.inputs.info
     not_features = {c for c in (info.get("target"), info.get("score"), info.get("prediction")) if c}
-    names = spec.features or [str(c) for c in cur.columns if c in ref.columns and str(c) not in not_features]
+    # every reference column is compared by default: one dropped from the current data is a failing check
+    # naming it (as an all-missing column is), never silently left out
+    names = spec.features or ([str(c) for c in cur.columns if c in ref.columns and str(c) not in not_features]
+                              + [str(c) for c in ref.columns if c not in cur.columns and str(c) not in not_features])
     out = []
     for name in names:
         col = spec.columns.get(name)
@@ -150,10 +99,12 @@ def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Featu
         threshold = next((t for m, t in levels if t is not None and m == method), DEFAULT_DRIFT_THRESHOLDS[method])
         on_fail = (col.on_fail if col else None) or (typedef.on_fail if typedef else None) or spec.on_fail
         engine = "gatekit" if method == "psi" and spec.psi.binning == "quantile" else "evidently"
-        f = _Feature(name, kind, method, float(threshold), on_fail, engine)
+        f = Feature(name, kind, method, float(threshold), on_fail, engine)
         if name not in ref.columns or name not in cur.columns:
-            side = "reference" if name not in ref.columns else "current"
-            f.problem = f"column {name!r} is missing from the {side} data"
+            side = ("reference and the current" if name not in ref.columns and name not in cur.columns else
+                    "reference" if name not in ref.columns else "current")
+            f.problem = (f"column {name!r} is missing from the {side} data, so its drift cannot be measured; "
+                         "restore the column or remove it from the compared features")
         elif kind is None:
             f.problem = (f"column {name!r} is neither numerical nor categorical ({ref[name].dtype}); list it in "
                          "numerical_features or categorical_features")
@@ -168,70 +119,10 @@ def _plan_features(ctx: Any, spec: DriftSpec, ref: Any, cur: Any) -> list[_Featu
     return out
 
 
-def _our_psi(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, plain: bool = False) -> PsiResult:
+def _our_psi(f: Feature, ref: Any, cur: Any, spec: DriftSpec, plain: bool = False) -> PsiResult:
     if f.kind == "numerical":
         return psi_numerical(ref[f.name], cur[f.name], spec.psi.bins, spec.psi.smoothing, plain=plain)
     return psi_categorical(ref[f.name], cur[f.name], spec.psi.smoothing)
-
-
-def _want_evidently_report(spec: DriftSpec, ref: Any, cur: Any) -> bool:
-    if spec.evidently_report == "auto":
-        return max(len(ref), len(cur)) <= EVIDENTLY_REPORT_MAX_ROWS
-    return bool(spec.evidently_report)
-
-
-def _safe_name(name: str) -> bool:
-    return name.isprintable() and not any(ch in name for ch in "<>&\"'`\\/")
-
-
-def _run_evidently(features: list[_Feature], ref: Any, cur: Any, spec: DriftSpec,
-                   report: bool) -> tuple[dict[str, float], dict[str, str], Any]:
-    """Run evidently's ValueDrift on the features that need it (and on every feature when its HTML is wanted).
-
-    Returns values by feature name, errors by feature name, and a renderer of evidently's HTML (or None).
-    """
-    need = [f for f in features if f.problem is None and (f.engine == "evidently" or report)]
-    # with evidently's PSI binning, psi_feature_drift needs evidently's PSI of every feature, whatever its method
-    extra_psi = [f for f in need if spec.psi.binning == "evidently" and f.method != "psi"]
-    if not need:
-        return {}, {}, None
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    import warnings
-
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
-
-    # evidently writes column names raw into a <script> block of its HTML: a name with markup characters
-    # goes to it under an alias (gatekit_column_<i>), so its report can never run code from the header
-    alias = {f.name: (f.name if _safe_name(f.name) else f"gatekit_column_{i}") for i, f in enumerate(need)}
-    names = [f.name for f in need]
-    definition = DataDefinition(numerical_columns=[alias[f.name] for f in need if f.kind == "numerical"],
-                                categorical_columns=[alias[f.name] for f in need if f.kind == "categorical"])
-    metrics = [ValueDrift(column=alias[f.name], method=f.method if f.engine == "evidently" else "psi",
-                          threshold=f.threshold) for f in need]
-    metrics += [ValueDrift(column=alias[f.name], method="psi") for f in extra_psi]
-    cur, ref = cur[names].rename(columns=alias), ref[names].rename(columns=alias)
-    names = [alias[n] for n in names]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # scipy's divide-by-zero notes on empty bins: the values stand
-            snapshot = Report(metrics).run(Dataset.from_pandas(cur[names], data_definition=definition),
-                                           Dataset.from_pandas(ref[names], data_definition=definition))
-        results = snapshot.dict()["metrics"]
-    except Exception as exc:  # noqa: BLE001 - evidently failing is each of its features' error
-        msg = f"evidently failed: {type(exc).__name__}: {exc}"
-        return {}, {f.name: msg for f in need if f.engine == "evidently"}, None
-    values: dict[str, float] = {}
-    errors: dict[str, str] = {}
-    keys = [f.name if f.engine == "evidently" else None for f in need] + [f"{f.name}#psi" for f in extra_psi]
-    for key, res in zip(keys, results, strict=True):
-        if key is None:
-            continue
-        try:
-            values[key] = float(res["value"])
-        except (TypeError, ValueError, KeyError):
-            errors[key] = f"evidently returned no value ({res.get('value')!r})"
-    return values, errors, ((lambda: snapshot.get_html_str(as_iframe=False)) if report else None)
 
 
 def compute_drift(ctx: Any) -> DriftOutcome:
@@ -269,17 +160,41 @@ def compute_drift(ctx: Any) -> DriftOutcome:
                 on_fail=rule.on_fail or spec.on_fail,
                 message=f"drift.columns has a rule for {name!r}, which is {where}; fix the name or remove the rule"))
             out.not_compared[name] = "its drift.columns rule applies to no compared column"
-    report = _want_evidently_report(spec, ref, cur)
-    ev_values, ev_errors, out.evidently_html = _run_evidently(features, ref, cur, spec, report)
+    for key in ("numerical_features", "categorical_features"):  # a declared kind for no compared column: a typo
+        for name in getattr(spec, key):
+            if name not in compared:
+                out.checks.append(CheckResult(
+                    name=f"{name}.drift", section=SECTION, status=Status.NOT_COMPUTABLE, on_fail=spec.on_fail,
+                    message=f"drift.{key} lists {name!r}, which is not a compared column (missing from the data, "
+                            "not in `features`, or the target / score); fix the name or remove it",
+                    details={"feature": name}))
+                out.not_compared[name] = f"drift.{key} lists it but it is not compared"
+    report = want_evidently_report(spec, ref, cur)
+    report_refused = None
+    if report:
+        unsafe = unsafe_markup([f for f in features if f.problem is None], ref, cur)
+        if unsafe is not None:  # evidently writes category values raw into a <script> block of its page
+            report = False
+            report_refused = (f"evidently's HTML report is not written: {unsafe}, which has markup characters "
+                              "(< > & quotes / backslash) that evidently would write unescaped into its page's "
+                              "script; gatekit's own report shows every result")
+    not_finite: dict[str, str] = {}
+    ev_notes: dict[str, str] = {}
+    ev_values, ev_errors, out.evidently_html = run_evidently(features, ref, cur, spec, report, not_finite,
+                                                              ev_notes)
     out.info = {"reference_rows": len(ref), "current_rows": len(cur),
                 "numerical": [f.name for f in features if f.kind == "numerical"],
                 "categorical": [f.name for f in features if f.kind == "categorical"],
                 "psi": {"binning": spec.psi.binning, "bins": spec.psi.bins, "smoothing": spec.psi.smoothing},
-                "evidently_report": out.evidently_html is not None}
+                "evidently_report": out.evidently_html is not None,
+                "only_in_current": [str(c) for c in cur.columns if c not in ref.columns]}
+    if report_refused is not None:
+        out.info["evidently_report_refused"] = report_refused
     for f in features:
         try:
             out.checks.append(_feature_check(f, ref, cur, spec, ev_values, ev_errors, out,
-                                             plain=ctx.options.reference_paths))
+                                             plain=ctx.options.reference_paths, not_finite=not_finite,
+                                             notes=ev_notes))
         except Exception as exc:  # noqa: BLE001 - one column that cannot be compared never hides the others
             msg = f"cannot compare {f.name!r}: {type(exc).__name__}: {exc}"
             out.psi_missing[f.name] = out.not_compared[f.name] = msg
@@ -297,8 +212,11 @@ class _ThresholdKey(CheckKey):
     threshold: float
 
 
-def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: dict[str, float],
-                   ev_errors: dict[str, str], out: DriftOutcome, plain: bool = False) -> CheckResult:
+def _feature_check(f: Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: dict[str, float],
+                   ev_errors: dict[str, str], out: DriftOutcome, plain: bool = False,
+                   not_finite: dict[str, str] | None = None, notes: dict[str, str] | None = None) -> CheckResult:
+    not_finite = not_finite or {}
+    notes = notes or {}
     name = f"{f.name}.{f.method}"
     op = ">=" if f.method in P_VALUE_METHODS else "<="
     base: _ThresholdKey = dict(name=name, section=SECTION, on_fail=f.on_fail, op=op, threshold=f.threshold)
@@ -319,31 +237,50 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
         if f"{f.name}#psi" in ev_values:
             out.psi[f.name] = ev_values[f"{f.name}#psi"]
         else:
-            out.psi_missing[f.name] = ev_errors.get(f"{f.name}#psi", "evidently gave no PSI")
+            out.psi_missing[f.name] = ev_errors.get(f"{f.name}#psi", not_finite.get(f"{f.name}#psi",
+                                                                                  "evidently gave no PSI"))
     if f.engine == "gatekit":
         if psi_res is None:
             out.not_compared[f.name] = out.psi_missing[f.name]
             return CheckResult(status=Status.NOT_COMPUTABLE, message=out.psi_missing[f.name], details=details, **base)
         value = psi_res.value
-        binning = {"numerical": f"{spec.psi.bins} reference-quantile bins, duplicate edges removed, open outer "
-                                 "bins, closed on the left",
-                   "discrete": f"one bin per value (the reference has at most {spec.psi.bins} distinct values)",
+        binning = {"numerical": f"{spec.psi.bins} reference-quantile bins, a quantile equal to a reference value "
+                                 "moved to the midpoint below it (no reference value on an edge), duplicate "
+                                 "edges removed, open outer bins, closed on the left",
+                   "discrete": f"one bin per reference value (the reference has at most {spec.psi.bins} "
+                               "distinct values), edges at the midpoints between them, so a current value "
+                               "counts with its nearest reference value; open outer bins, closed on the left",
                    "categorical": "one bin per category"}[psi_res.kind]
+        if psi_res.kind == "discrete":
+            details["values"] = psi_res.values
         details.update({"missing_bin": psi_res.missing_bin,
-                        "bins" if psi_res.kind == "numerical" else "categories": psi_res.bins,
+                        "categories" if psi_res.kind == "categorical" else "bins": psi_res.bins,
                         "reference_counts": psi_res.reference_counts, "current_counts": psi_res.current_counts,
                         "smoothing": psi_res.smoothing, "unseen_categories": psi_res.unseen, "binning": binning})
     else:
+        if f.name in not_finite:  # a NaN / inf is no measurement: not computable, never "drift detected"
+            out.not_compared[f.name] = not_finite[f.name]
+            if f.method == "psi":
+                out.psi_missing[f.name] = not_finite[f.name]
+            return CheckResult(status=Status.NOT_COMPUTABLE, message=not_finite[f.name], details=details, **base)
         if f.name in ev_errors or f.name not in ev_values:
             out.not_compared[f.name] = ev_errors.get(f.name, "evidently gave no value")
             if f.method == "psi":
                 out.psi_missing[f.name] = out.not_compared[f.name]
             return CheckResult(status=Status.ERROR, message=out.not_compared[f.name], details=details, **base)
         value = ev_values[f.name]
+        if f.name in notes:
+            details["note"] = notes[f.name]
         if f.method == "psi":
             out.psi[f.name] = value
             out.psi_missing.pop(f.name, None)
             details["binning"] = "evidently's (equal-width bins over reference and current together)"
+    if not math.isfinite(value):  # last guard: whatever computed it, a NaN / inf is not a measurement
+        reason = f"{METHOD_LABEL[f.method]} of {f.name!r} came out as {value!r}, which is not a measurement"
+        out.not_compared[f.name] = reason
+        out.psi.pop(f.name, None)
+        out.psi_missing.setdefault(f.name, reason)
+        return CheckResult(status=Status.NOT_COMPUTABLE, message=reason, details=details, **base)
     status, margin = evaluate_threshold(value, op, f.threshold)
     out.compared += 1
     out.drifted += status == Status.FAIL
@@ -356,12 +293,14 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
     else:
         msg = f"{METHOD_LABEL[f.method]} {shown} {'meets' if status == Status.PASS else 'exceeds'} " \
               f"{op} {limit} ({sizes})"
+    if "note" in details:
+        msg += f"; {details['note']}"
     if psi_res is not None:
         if f.method != "psi":  # the PSI psi_feature_drift uses for this feature, shown where it is counted
             details["psi"] = psi_res.value
             msg += f"; PSI {fmt(psi_res.value)} (counted by psi_feature_drift)"
         else:
-            k = (len(psi_res.bins) + 1 if psi_res.kind == "numerical" else len(psi_res.bins)) + psi_res.missing_bin
+            k = (len(psi_res.bins) if psi_res.kind == "categorical" else len(psi_res.bins) + 1) + psi_res.missing_bin
             # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
             expected = (k - 1) * (1 / f.n_ref + 1 / f.n_cur)
             details["psi_without_drift_expected"] = expected
@@ -371,13 +310,15 @@ def _feature_check(f: _Feature, ref: Any, cur: Any, spec: DriftSpec, ev_values: 
             more = f" and {len(psi_res.unseen) - 10} more" if len(psi_res.unseen) > 10 else ""
             what = "categories" if psi_res.kind == "categorical" else "values"
             msg += f"; {what} only in the current data: {shown_unseen}{more}"
+            if psi_res.kind == "discrete":
+                msg += " (counted with the nearest reference value)"
             details.setdefault("unseen_categories", psi_res.unseen)
         if f.method == "psi" and (0 in psi_res.reference_counts or 0 in psi_res.current_counts):
             msg += f"; smoothing {psi_res.smoothing:g} for empty bins"
     return CheckResult(status=status, observed=value, margin=margin, message=msg, details=details, **base)
 
 
-def _leakage_checks(ctx: Any, spec: DriftSpec, features: list[_Feature], cur: Any) -> list[CheckResult]:
+def _leakage_checks(ctx: Any, spec: DriftSpec, features: list[Feature], cur: Any) -> list[CheckResult]:
     lk = spec.leakage
     assert lk is not None
     sev = lk.on_fail or spec.on_fail
@@ -413,13 +354,39 @@ def _leakage_checks(ctx: Any, spec: DriftSpec, features: list[_Feature], cur: An
         status, margin = evaluate_threshold(res.value, "<=", limit)
         label = {"auc": "single-feature ROC AUC (folded)", "spearman": "|Spearman correlation| with the target"}[
             res.measure] + (" of its out-of-fold target mean" if res.encoded else "")
+        if res.source == "missing":
+            label = {"auc": "single-feature ROC AUC (folded)", "spearman": "|Spearman correlation| with the "
+                     "target"}[res.measure] + " of its missing indicator" + (
+                " (over the largest a 0/1 score reaches)" if res.measure == "spearman" else "")
         shown, lim = fmt_pair(res.value, limit)
         verdict = "no sign of leakage" if status == Status.PASS else "possible label leakage: this feature alone " \
                                                                      "predicts the target"
+        share = res.n_missing / res.n_rows if res.n_rows else 0.0
+        if res.values_problem is not None and status == Status.PASS:  # only the gaps were scored: no pass
+            out.append(CheckResult(
+                status=Status.NOT_COMPUTABLE,
+                message=f"not evaluated: {res.values_problem}; its missing indicator ({res.n_missing:,} of "
+                        f"{res.n_rows:,} rows, {100 * share:.1f} % missing) scores {shown}, under the limit {lim}, "
+                        "but the values themselves were not scanned",
+                details={"measure": res.measure, "n_pairs": res.n_pairs, "feature": name, "n_rows": res.n_rows,
+                         "n_missing": res.n_missing, "missing_share": share,
+                         "missing_indicator_score": res.missing_value}, **base))
+            continue
+        rows = f"n = {res.n_pairs:,}" if res.source == "values" else f"n = {res.n_rows:,}"
+        if res.n_missing:
+            rows += (f"; {res.n_missing:,} of {res.n_rows:,} rows ({100 * share:.1f} %) have no value, "
+                     f"scored as a missing indicator"
+                     + (f" ({fmt(res.missing_value)})" if res.missing_value is not None and res.source == "values"
+                        else "")
+                     + (f", values alone {fmt(res.values_value)} on {res.n_pairs:,} rows"
+                        if res.source == "missing" and res.values_value is not None else ""))
         out.append(CheckResult(status=status, observed=res.value, op="<=", threshold=limit, margin=margin,
-                               message=f"{label} {shown} (n = {res.n_pairs:,}); {verdict} (limit {lim})",
+                               message=f"{label} {shown} ({rows}); {verdict} (limit {lim})",
                                details={"measure": res.measure, "n_pairs": res.n_pairs, "feature": name,
-                                        "target_encoded": res.encoded, "label": f"Leakage: {label}"}, **base))
+                                        "target_encoded": res.encoded, "label": f"Leakage: {label}",
+                                        "n_rows": res.n_rows, "n_missing": res.n_missing, "missing_share": share,
+                                        "scored": res.source, "missing_indicator_score": res.missing_value,
+                                        "values_score": res.values_value}, **base))
     return out
 
 

@@ -7,12 +7,20 @@ ch. 8; Yurdakul, "Statistical Properties of Population Stability Index", 2018):
 
 where :math:`r_i` and :math:`c_i` are the shares of the reference and current values in bin *i*.
 
-- Numerical columns with at most ``bins`` distinct reference values (codes, counts, flags): one bin per
-  value, a value seen only in the current data getting its own bin (quantiles of such a column collapse).
-- Other numerical columns: bin edges are the reference's quantiles at 1/k, ..., (k-1)/k (``k = bins``,
-  default 10, numpy's default linear quantile), taken from the reference only; duplicate edges (ties)
-  are removed; the outer bins are open, ``(-inf, e_1)`` and ``[e_m, +inf)``; bins are closed on the
-  left, ``[e_{i-1}, e_i)``. A column whose reference values fill fewer than 2 bins is not computable.
+- Numerical columns with at most ``bins`` distinct reference values :math:`u_1 < ... < u_d` (codes,
+  counts, flags, a 0.1 / 0.2 / 0.3 grid): one bin per reference value, the edges at the midpoints
+  :math:`(u_i + u_{i+1}) / 2`, so a current value counts with its nearest reference value (beyond the
+  range: with the outermost). A 1e-4 shift of every value moves nothing; values absent from the
+  reference are still named.
+- Other numerical columns: the reference's quantiles :math:`q` at 1/k, ..., (k-1)/k (``k = bins``,
+  default 10, numpy's default linear quantile); a quantile equal to a reference value :math:`u_j`
+  (ties) moves to the midpoint :math:`(u_{j-1} + u_j) / 2` (a quantile at the minimum gives no edge);
+  duplicate edges are removed. Every bin holds exactly the reference values it would hold with bins
+  ``[q_{i-1}, q_i)``, and no reference value lies on an edge, so a tiny shift of a tied value cannot
+  jump a bin in either direction.
+- Both: the outer bins are open, ``(-inf, e_1)`` and ``[e_m, +inf)``; bins are closed on the left,
+  ``[e_{i-1}, e_i)``; edges come from the reference only. A column whose reference values fill fewer
+  than 2 bins is not computable.
 - Categorical columns: one bin per category seen on either side; a category seen only in the current
   data is reported by name.
 - An empty bin's share (on either side) is replaced by ``smoothing`` (default 1e-4) before the sum, so
@@ -63,6 +71,8 @@ class PsiResult:
         Each bin's term of the sum.
     missing_bin : bool
         Whether the last count is a bin of missing values (present when either side has any).
+    values : list of float
+        Discrete: the reference's distinct values, one per bin (``bins`` holds the midpoints between them).
     """
 
     value: float
@@ -78,6 +88,7 @@ class PsiResult:
     unseen: list[Any] = field(default_factory=list)
     contributions: list[float] = field(default_factory=list)
     missing_bin: bool = False
+    values: list[Any] = field(default_factory=list)
 
 
 def _psi(kind: str, bins: list[Any], rc: np.ndarray, cc: np.ndarray, miss_r: int, miss_c: int, smoothing: float,
@@ -159,10 +170,25 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
     if n_distinct == 1:
         raise NotComputable(f"fewer than 2 usable bins: every reference value is {first:g}",
                             {"n_reference": len(ref)})
+    distinct = np.unique(ref)
     if n_distinct <= bins:
-        # a discrete column (codes, counts, flags): one bin per value is exact where quantiles would collapse
-        return _psi_by_value(ref, cur, smoothing, miss_r, miss_c)
-    edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))  # sorted, duplicates removed
+        # a discrete-valued column (codes, counts, flags, a 0.1 / 0.2 / 0.3 grid): one bin per reference value,
+        # edges at the midpoints between them, so a current value counts with its nearest reference value and
+        # a 1e-4 shift of every value moves nothing (one bin per exact value would call it total drift)
+        edges = (distinct[:-1] + distinct[1:]) / 2.0
+        kind = "discrete"
+    else:
+        # a quantile equal to a reference value (ties) moves to the midpoint between that value and the next
+        # lower distinct one: the same reference values fall in each bin as with left-closed bins at the
+        # quantile, and no reference value lies on an edge, so a tiny shift of a tied value cannot jump a bin
+        q = np.quantile(ref, np.arange(1, bins) / bins)
+        j = np.searchsorted(distinct, q, side="left")  # first distinct value >= the quantile
+        on_value = distinct[np.minimum(j, len(distinct) - 1)] == q
+        keep = ~(on_value & (j == 0))  # a quantile at the minimum has no reference value below it: no edge
+        q, j, on_value = q[keep], j[keep], on_value[keep]
+        edges = np.unique(np.where(on_value, (distinct[np.maximum(j - 1, 0)] + distinct[np.minimum(
+            j, len(distinct) - 1)]) / 2.0, q))
+        kind = "numerical"
     if plain:
         ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
     else:  # bin k holds edges[k-1] <= v < edges[k]: on sorted values, counts are differences of insertion points
@@ -175,15 +201,13 @@ def psi_numerical(reference: Any, current: Any, bins: int = DEFAULT_BINS,
                             f"values are {values[top]:g}, so its quantiles collapse; list the column in "
                             "categorical_features or use psi.binning: evidently", {"n_reference": len(ref)})
     cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    return _psi("numerical", edges.tolist(), ref_counts, cur_counts, miss_r, miss_c, smoothing)
-
-
-def _psi_by_value(ref: np.ndarray, cur: np.ndarray, smoothing: float, miss_r: int, miss_c: int) -> PsiResult:
-    values = np.union1d(ref, cur)
-    rc = np.bincount(np.searchsorted(values, ref), minlength=len(values))
-    cc = np.bincount(np.searchsorted(values, cur), minlength=len(values))
-    unseen = [float(v) for v, n in zip(values, rc, strict=True) if n == 0]
-    return _psi("discrete", values.tolist(), rc, cc, miss_r, miss_c, smoothing, unseen)
+    unseen: list[Any] = []
+    if kind == "discrete":
+        unseen = [float(v) for v in np.setdiff1d(np.unique(cur), distinct)]
+    res = _psi(kind, edges.tolist(), ref_counts, cur_counts, miss_r, miss_c, smoothing, unseen)
+    if kind == "discrete":
+        res.values = distinct.tolist()
+    return res
 
 
 def _label(v: Any) -> str:
@@ -243,141 +267,42 @@ def psi_categorical(reference: Any, current: Any, smoothing: float = DEFAULT_SMO
     return _psi("categorical", cats, rc, cc, miss_r, miss_c, smoothing, unseen)
 
 
-@dataclass
-class LeakageResult:
-    """How well one feature alone predicts the target.
+def jensenshannon_from_shares(p: np.ndarray, q: np.ndarray) -> float:
+    r"""Jensen-Shannon distance (natural log) of two share vectors of shape (n_bins,), rounding-safe.
+
+    .. math:: \sqrt{\tfrac12 \mathrm{KL}(p \| m) + \tfrac12 \mathrm{KL}(q \| m)},\quad m = (p + q) / 2
+
+    The definition of :func:`scipy.spatial.distance.jensenshannon` (base e, shares normalised to sum 1),
+    which evidently 0.7 calls on its binned shares. For two near-identical distributions the divergence
+    under the root is a difference of nearly equal sums and can come out as -1e-17, where scipy returns
+    NaN; the divergence is >= 0 by definition, so a negative value within rounding (>= -1e-12) is 0.
 
     Parameters
     ----------
-    measure : {"auc", "spearman"}
-        ``auc`` (binary target): the feature's ROC AUC folded to >= 0.5 (``max(AUC, 1 - AUC)``);
-        ``spearman`` (regression target): the absolute Spearman correlation. A categorical feature is first
-        replaced by its out-of-fold target mean (5 folds), so a category that decides the target scores
-        1 while an id-like column, whose categories do not recur across folds, scores about 0.5 / 0. A
-        numerical feature scores the larger of its raw value and its deciles' out-of-fold target mean,
-        so a leak that is not monotonic is caught too.
-    value : float
-    n_pairs : int
-        Rows where both the feature and the target are present.
-    encoded : bool
-        Whether the feature was target-encoded (categorical).
-    """
-
-    measure: str
-    value: float
-    n_pairs: int
-    encoded: bool = False
-
-
-LEAKAGE_FOLDS = 5
-
-
-def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKAGE_FOLDS,
-                            seed: int = 0) -> np.ndarray:
-    """Replace each category by the target mean of its category in the other folds (unseen: overall mean).
-
-    Parameters
-    ----------
-    feature : array-like of shape (n_samples,)
-        Category labels (no missing values).
-    target : ndarray of shape (n_samples,)
-        Numbers (0/1 for a binary target).
-    folds : int
-        Number of folds.
-    seed : int
-        Seed of the fold assignment (a permutation), so the scan is reproducible.
+    p, q : ndarray of shape (n_bins,)
+        Shares (or counts) per bin, non-negative, each with a positive sum.
 
     Returns
     -------
-    ndarray of shape (n_samples,)
-
-    Notes
-    -----
-    Out-of-fold target encoding (Micci-Barreca, "A preprocessing scheme for high-cardinality categorical
-    attributes", SIGKDD Explorations 3(1), 2001; fold scheme as in scikit-learn's ``TargetEncoder``).
-    """
-    import pandas as pd
-
-    labels = pd.Series(feature).astype(str).to_numpy()
-    t = np.asarray(target, dtype=float)
-    fold = np.random.default_rng(seed).permutation(len(t)) % folds
-    out = np.empty(len(t))
-    for k in range(folds):
-        train, test = fold != k, fold == k
-        means = pd.Series(t[train]).groupby(labels[train]).mean()
-        out[test] = pd.Series(labels[test]).map(means).fillna(t[train].mean()).to_numpy()
-    return out
-
-
-def leakage_score(feature: Any, target: np.ndarray, kind: str, task: str, min_pairs: int = 30) -> LeakageResult:
-    """Score how well ``feature`` alone predicts ``target`` (label-leakage scan).
-
-    Parameters
-    ----------
-    feature : array-like of shape (n_samples,)
-        The feature's values on the evaluation rows.
-    target : ndarray of shape (n_samples,)
-        0/1 for classification, numbers for regression.
-    kind : {"numerical", "categorical"}
-        The feature's kind (:func:`gatekit.sections.drift.column_kind`); categorical features are
-        target-encoded out of fold.
-    task : {"classification", "regression"}
-        The target's kind.
-    min_pairs : int
-        Fewer valid (feature, target) pairs than this -> not computable.
-
-    Returns
-    -------
-    LeakageResult
+    float
+        The distance, in [0, sqrt(ln 2)].
 
     Raises
     ------
     NotComputable
-        Too few valid pairs, or a single class / a constant feature or target.
-
-    Notes
-    -----
-    ROC AUC: :func:`sklearn.metrics.roc_auc_score`; Spearman: :func:`scipy.stats.spearmanr`; the encoding:
-    :func:`out_of_fold_target_mean`.
+        A side with no mass, a negative or non-finite share, or a divergence below -1e-12 (not rounding).
     """
-    import pandas as pd
+    from scipy.special import rel_entr
 
-    f = pd.Series(feature).reset_index(drop=True)
-    t = pd.Series(target).reset_index(drop=True)
-    ok = (f.notna() & t.notna()).to_numpy()
-    n = int(ok.sum())
-    if n < min_pairs:
-        raise NotComputable(f"only {n} rows have both the feature and the target (at least {min_pairs} needed)",
-                            {"n_pairs": n})
-    f, t = f[ok], t[ok].astype(float)
-    if t.nunique() < 2:
-        raise NotComputable("the target has one value in these rows", {"n_pairs": n})
-    y = t.to_numpy()
-    candidates = []  # (score, encoded)
-    if kind == "numerical":
-        x = f.astype(float).to_numpy()
-        candidates.append((x, False))
-        # a non-monotonic leak (the target sits in the middle of the range) escapes a rank measure: also
-        # score the feature's deciles through their out-of-fold target mean
-        deciles = pd.qcut(x, 10, labels=False, duplicates="drop")
-        candidates.append((out_of_fold_target_mean(deciles, y), True))
-    else:
-        candidates.append((out_of_fold_target_mean(f, y), True))
-    best: LeakageResult | None = None
-    for x, encoded in candidates:
-        if task == "classification":
-            from sklearn.metrics import roc_auc_score
-
-            auc = float(roc_auc_score(y.astype(int), x))
-            res = LeakageResult("auc", max(auc, 1.0 - auc), n, encoded)
-        else:
-            from scipy.stats import spearmanr
-
-            if len(np.unique(x)) < 2:
-                continue
-            res = LeakageResult("spearman", abs(float(spearmanr(x, y).statistic)), n, encoded)
-        if best is None or res.value > best.value:
-            best = res
-    if best is None:
-        raise NotComputable("the feature is constant in these rows", {"n_pairs": n})
-    return best
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if not (np.isfinite(p).all() and np.isfinite(q).all()) or (p < 0).any() or (q < 0).any():
+        raise NotComputable("the binned shares hold negative or non-finite values")
+    if p.sum() <= 0 or q.sum() <= 0:
+        raise NotComputable("one side has no value in any bin")
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2.0
+    js = float((rel_entr(p, m).sum() + rel_entr(q, m).sum()) / 2.0)
+    if not np.isfinite(js) or js < -1e-12:
+        raise NotComputable(f"the Jensen-Shannon divergence came out as {js!r}, which is not rounding error")
+    return float(np.sqrt(max(js, 0.0)))

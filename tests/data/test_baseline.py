@@ -18,12 +18,12 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 import gatekit
-from gatekit.api import merge_options
 from gatekit.core.errors import InputError
 from gatekit.core.results import Status
 from gatekit.data.loader import load_inputs
 from gatekit.metrics import default_registry
 from gatekit.policy.loader import load_policy
+from gatekit.policy.run_inputs import merge_options
 from tests.helpers import _only
 from tests.sections.helpers import _check, _eval_frame, _policy_file, _rel
 

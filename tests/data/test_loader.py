@@ -34,3 +34,94 @@ def test_sensitive_column_named_by_a_rule_is_loaded(tmp_path) -> None:
                  "  - {name: demographic_parity_difference, op: '<=', value: 0.5, params: {sensitive: g}}\n")
     r = gatekit.run(p, data=path, target="y", score="s")
     assert r.checks[0].observed == pytest.approx(1 / 3)
+
+
+# --------------------------------------------------------------------------------------------------
+# One column in two roles: refused before anything is computed, naming both roles and the column
+# --------------------------------------------------------------------------------------------------
+
+
+def _data(tmp_path):
+    path = tmp_path / "good.csv"
+    pd.DataFrame({"y": [1, 0, 1, 0, 1, 0], "s": [0.9, 0.2, 0.8, 0.3, 0.7, 0.1], "p": [1, 0, 1, 0, 1, 1],
+                  "b": [0.6, 0.4, 0.6, 0.4, 0.6, 0.4], "g": ["a", "a", "a", "b", "b", "b"]}).to_csv(path, index=False)
+    return path
+
+
+def test_score_that_is_the_target_is_refused_not_a_perfect_auc(tmp_path) -> None:
+    with pytest.raises(InputError) as exc:
+        gatekit.run(_policy(tmp_path), data=_data(tmp_path), target="y", score="y")
+    problem = exc.value.problems[0]
+    assert problem.message.startswith("column 'y' is given as both the target column and the score column")
+    assert problem.key == "score" and problem.file == str(tmp_path / "good.csv")
+
+
+@pytest.mark.parametrize(("overrides", "first", "second", "column"), [
+    ({"target": "y", "prediction": "y"}, "target", "prediction", "y"),
+    ({"target": "y", "score": "s", "prediction": "s"}, "score", "prediction", "s"),
+    ({"target": "y", "score": "s", "baseline_score": "s"}, "score", "baseline score", "s"),
+    ({"target": "y", "prediction": "p", "baseline_prediction": "p"}, "prediction", "baseline prediction", "p"),
+    ({"target": "y", "score": "s", "baseline_score": "y"}, "target", "baseline score", "y"),
+    ({"target": "y", "score": "s", "baseline_prediction": "y"}, "target", "baseline prediction", "y"),
+    ({"target": "y", "score": "s", "sensitive": "y"}, "target", "sensitive", "y"),
+    ({"target": "y", "score": "s", "sensitive": ["g", "s"]}, "score", "sensitive", "s"),
+    ({"target": "y", "score": "s", "baseline_score": "b", "sensitive": "b"}, "baseline score", "sensitive", "b"),
+    ({"target": "y", "score": "s", "features": ["g", "y"]}, "target", "feature", "y"),
+    ({"target": "y", "score": "s", "features": ["s"]}, "score", "feature", "s"),
+    ({"target": "y", "score": "s", "baseline_score": "b", "features": ["b"]}, "baseline score", "feature", "b"),
+])
+def test_every_pair_of_roles_that_must_differ_is_refused(tmp_path, overrides, first, second, column) -> None:
+    # CLI flags and API overrides are merged over the policy, so the check is repeated at run time
+    with pytest.raises(InputError) as exc:
+        gatekit.run(_policy(tmp_path), data=_data(tmp_path), **overrides)
+    problem = exc.value.problems[0]
+    assert problem.message.startswith(
+        f"column {column!r} is given as both the {first} column and the {second} column")
+    assert problem.key == second
+
+
+def test_override_against_the_policys_roles_is_refused(tmp_path) -> None:
+    pol = _policy(tmp_path, "inputs:\n  target: y\n  sensitive: g\n")
+    with pytest.raises(InputError, match="'g' is given as both the score column and the sensitive column"):
+        gatekit.run(pol, data=_data(tmp_path), score="g")
+
+
+def test_a_fairness_rule_grouping_by_the_target_is_refused(tmp_path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nmetrics:\n"
+                 "  - {name: demographic_parity_difference, op: '<=', value: 0.5, params: {sensitive: y}}\n")
+    with pytest.raises(InputError, match="'y' is given as both the target column and the sensitive column"):
+        gatekit.run(p, data=_data(tmp_path), target="y", score="s")
+
+
+def test_a_sensitive_column_that_is_also_a_feature_is_allowed() -> None:
+    from gatekit.data.readers import role_conflicts
+
+    assert role_conflicts([("target", "y"), ("sensitive", ["g"]), ("feature", ["a", "g"])]) == []
+    assert role_conflicts([("sensitive", ["g", "g"])]) == []  # repeated within one role: not a conflict
+    assert role_conflicts([("target", "y"), ("score", None), ("feature", ["y", "s"]), ("score", "s")]) == [
+        ("target", "feature", "y"), ("feature", "score", "s")]
+
+
+def test_a_model_fitted_on_the_target_is_refused(tmp_path) -> None:
+    from gatekit.data.inputs import InputOptions
+    from gatekit.data.loader import check_model_features
+
+    class Model:
+        feature_names_in_ = ("a", "y")
+
+    with pytest.raises(InputError) as exc:
+        check_model_features(Model(), InputOptions(target="y"), "model", "d.csv")
+    assert "'y' is given as both the target column and the model's feature column" in str(exc.value)
+    check_model_features(Model(), InputOptions(target="t", sensitive=["a"]), "model", "d.csv")  # allowed
+
+
+def test_canary_rules_grouping_by_the_canary_target_are_refused(tmp_path) -> None:
+    log = tmp_path / "log.csv"
+    pd.DataFrame({"arm": ["candidate", "production"] * 4, "y": [1, 0] * 4, "s": [0.5] * 8}).to_csv(log, index=False)
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\ncanary:\n  data: log.csv\n  target: y\n  score: s\n  min_rows_per_arm: 2\n"
+                 "  rules:\n    - {name: demographic_parity_difference, max_increase: 0.1, params: {sensitive: y}}\n")
+    with pytest.raises(InputError) as exc:
+        gatekit.run(p)
+    assert "'y' is given as both the canary target column and the canary sensitive column" in str(exc.value)

@@ -302,3 +302,108 @@ def test_the_webhook_text_escapes_chat_markup_and_control_characters() -> None:
     text = webhook_payload(report, [alert])["text"]
     assert "<!channel>" not in text and "<https://" not in text
     assert "\x1b" not in text and "\nFAKE" not in text
+
+
+# ------------------------------------------------------------------------- the webhook URL never reaches output
+
+HOOK_SECRET_PATH = "services/T0SECRET B0SECRET/XyZsecretToken"
+HOSTILE_HOOKS = [
+    f"http://hooks.example.com/{HOOK_SECRET_PATH}",  # a space in a CI secret
+    "http://hooks.example.com/services/T0SECRET\nB0SECRET/XyZsecretToken",  # a line break
+    "http://hooks.example.com/services/T0SECRET\tB0SECRET/XyZsecretToken",
+    "https://user:XyZsecretToken@hooks.example.com:99999/services/T0SECRET",  # a port out of range
+    "http://[hooks.example.com/services/T0SECRET/XyZsecretToken",  # an unclosed IPv6 bracket
+    "https:///services/T0SECRET/XyZsecretToken",  # no host
+]
+NAMED = "the webhook (GATEKIT_ALERT_WEBHOOK_URL / gatekit.toml [alerts] webhook_url)"
+
+
+def _leaks(text: str) -> list[str]:
+    return [s for s in ("T0SECRET", "B0SECRET", "XyZsecretToken", "services") if s in text]
+
+
+@pytest.mark.parametrize("url", HOSTILE_HOOKS)
+def test_a_malformed_webhook_url_is_not_posted_and_never_quoted(url: str) -> None:
+    ok, what = post_webhook(url, {"text": "x"}, 1)
+    assert ok is False
+    assert what.startswith(f"not posted: {NAMED}"), what
+    assert _leaks(what) == [], what
+    assert "http://hooks.example.com/" not in what and "user" not in what
+
+
+@pytest.mark.parametrize("exc_text", ["unknown url type: {url}", "<urlopen error {url} failed>", "{url}"])
+@pytest.mark.parametrize("kind", ["ValueError", "URLError"])
+def test_an_exception_quoting_the_webhook_url_is_scrubbed(monkeypatch: pytest.MonkeyPatch, exc_text: str,
+                                                          kind: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    url = "https://hooks.example.com/services/T0SECRET/B0SECRET/XyZsecretToken?token=XyZsecretToken"
+
+    class _Opener:
+        def open(self, req: Any, timeout: float) -> Any:
+            text = exc_text.format(url=req.full_url)
+            raise ValueError(text) if kind == "ValueError" else urllib.error.URLError(text)
+
+    monkeypatch.setattr(urllib.request, "build_opener", lambda *a: _Opener())
+    ok, what = post_webhook(url, {"text": "x"}, 2)
+    assert ok is False and _leaks(what) == [], what
+    # at most the scheme and host, and the webhook named by its settings
+    assert what.startswith(f"{NAMED} at https://hooks.example.com: "), what
+
+
+def test_a_delivery_names_the_host_only(webhook: Any) -> None:
+    url, handler = webhook
+    ok, what = post_webhook(url + "/T0SECRET?k=XyZsecretToken", {"text": "x"}, 5)
+    port = url.split(":")[2].split("/")[0]
+    assert (ok, what) == (True, f"{NAMED} at http://127.0.0.1:{port}: HTTP 200")
+    assert len(handler.received) == 1
+
+
+def test_a_webhook_url_with_a_space_reaches_no_output_report_or_history(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path, ALERT_AFTER_3_OF_5.replace("after: 3, within: 5", "after: 1, within: 1"))
+    db = tmp_path / "h.db"
+    proc = _run(tmp_path, policy, 0.8, f"sqlite:///{db}",
+                {"GATEKIT_ALERT_WEBHOOK_URL": f"http://hooks.example.com/{HOOK_SECRET_PATH}"})
+    assert proc.returncode == 1, proc.stderr  # the decision is the gate's, as without alerts
+    assert "NOT delivered" in proc.stdout and "GATEKIT_ALERT_WEBHOOK_URL" in proc.stdout
+    texts = {"stdout": proc.stdout, "stderr": proc.stderr,
+             "json": (tmp_path / "out" / "gate_report.json").read_text(),
+             "html": (tmp_path / "out" / "gate_report.html").read_text()}
+    with HistoryStore(f"sqlite:///{db}") as store:
+        [run] = store.runs()
+    texts["history"] = json.dumps(run.alerts)
+    texts["history_db"] = db.read_bytes().decode("latin-1")
+    for where, text in texts.items():
+        assert _leaks(text) == [], where
+    a = json.loads(texts["json"])["metadata"]["alerts"]["fired"][0]
+    assert a["delivered"] is False and "a space, a line break or a control character" in a["delivery"]
+    assert [x["delivery"] for x in run.alerts] == [a["delivery"]]
+
+
+def test_a_store_error_quoting_the_password_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gatekit.history.store as store_mod
+
+    url = f"postgresql+psycopg://gatekit:{SECRET}@127.0.0.1:1/db"
+
+    class _Broken:
+        def __init__(self, u: str, **kw: Any) -> None:
+            raise store_mod.HistoryError(f"cannot connect: password {SECRET} rejected by {u}")
+
+    monkeypatch.setattr(store_mod, "HistoryStore", _Broken)
+    lp = load_policy(write_policy(tmp_path, ALERT_AFTER_3_OF_5))
+    rep = report("now", "2026-01-03T00:00:00+00:00", [("auc_roc", "fail", 0.5)])
+    record_and_alert(rep, lp, url, "http://127.0.0.1:9/x")
+    assert SECRET not in json.dumps(rep.metadata["history"]) and SECRET not in json.dumps(rep.metadata["alerts"])
+    assert "***" in rep.metadata["history"]["error"]
+
+
+@pytest.mark.parametrize("password", ["pa/ss" + SECRET, "p@ss/" + SECRET, SECRET + "?x#y"])
+def test_an_unparsable_store_url_never_shows_its_password(tmp_path: Path, password: str) -> None:
+    url = f"postgresql+psycopg://gatekit:{password}@db.internal:notaport/gatekit"
+    lp = load_policy(write_policy(tmp_path, ALERT_AFTER_3_OF_5))
+    rep = report("now", "2026-01-03T00:00:00+00:00", [("auc_roc", "fail", 0.5)])
+    record_and_alert(rep, lp, url, None)
+    shown = json.dumps(rep.metadata["history"]) + json.dumps(rep.metadata["alerts"])
+    assert rep.metadata["history"]["recorded"] is False and "gatekit:***@" in shown
+    assert SECRET not in shown, shown

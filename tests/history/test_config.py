@@ -90,3 +90,45 @@ def test_a_plain_path_is_that_file(tmp_path: Path, name: str) -> None:
 def test_a_sqlite_url_with_its_driver_is_relative_to_the_config_file(tmp_path: Path) -> None:
     url = history_url_from("sqlite+pysqlite:///rel.db", tmp_path)
     assert url is not None and str(tmp_path.resolve()) in url
+
+
+# ------------------------------------------------------------------------------------ secrets in the configuration
+
+HOOK = "https://hooks.example.com/services/T0SECRET/B0SECRET/XyZsecretToken"
+
+
+def test_the_configuration_repr_shows_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKIT_HISTORY_URL", "postgresql+psycopg://gatekit:PwSecret9@db.internal/gatekit")
+    monkeypatch.setenv("GATEKIT_ALERT_WEBHOOK_URL", HOOK)
+    cfg = load_config(start=tmp_path)
+    assert cfg.webhook_url == HOOK and "PwSecret9" in str(cfg.history_url)  # the values are there, to use
+    shown = repr(cfg) + str(cfg)
+    assert "PwSecret9" not in shown and "XyZsecretToken" not in shown and "hooks.example.com" not in shown
+
+
+@pytest.mark.parametrize("value", ["", "  ", "\n"])
+def test_a_blank_webhook_variable_falls_back_to_gatekit_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             value: str) -> None:
+    (tmp_path / "gatekit.toml").write_text(f'[alerts]\nwebhook_url = "{HOOK}"\n', encoding="utf-8")
+    monkeypatch.setenv("GATEKIT_ALERT_WEBHOOK_URL", value)
+    assert load_config(start=tmp_path).webhook_url == HOOK
+
+
+def test_a_webhook_secret_with_a_trailing_newline_is_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKIT_ALERT_WEBHOOK_URL", HOOK + "\n")
+    assert load_config(start=tmp_path).webhook_url == HOOK
+
+
+@pytest.mark.parametrize("text", [
+    f'[alerts]\nwebhook_url = "{HOOK}\n',  # an unterminated string
+    f'[alerts]\nwebhook_url = "{HOOK}" x\n',
+    f"[alerts]\nwebhook_url = ['{HOOK}']\n",  # a wrong type
+    "[history]\nurl = 'postgresql://u:XyZsecretToken@h/db'\nurl = 'x'\n",  # a duplicate key
+])
+def test_a_bad_gatekit_toml_never_quotes_a_secret(tmp_path: Path, text: str) -> None:
+    from gatekit.core.errors import InputError
+
+    (tmp_path / "gatekit.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_config(start=tmp_path)
+    assert "gatekit.toml" in str(exc.value) and "XyZsecretToken" not in str(exc.value), str(exc.value)

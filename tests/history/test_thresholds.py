@@ -731,3 +731,125 @@ def test_propose_limit_for_huge_and_tiny_targets() -> None:
     assert propose_limit(values, ">=", 1.0) <= 1.0
     assert propose_limit(values, ">=", 0.01) == 10.0
     assert propose_limit([1e308, 1.5e308], "<=", 1.0) >= 1.5e308
+
+
+# --------------------------------------------------------------------------------------------------------------
+# --out never replaces a file the policy reads
+# --------------------------------------------------------------------------------------------------------------
+
+
+READS_EVERYTHING = """\
+version: 1
+extends: lib/mid.yaml
+inputs: {data: d/eval.csv, target: y, model: m/model.skops, reference: d/ref.csv, baseline: {metrics: d/prod.json}}
+artifact:
+  signature: {file: m/model.sig, public_key: keys/pub.pem}
+  metadata: {file: m/card.yaml, production_file: m/prod_card.yaml}
+security: {licenses: {requirements: requirements.txt, deny: [GPL-3.0]}}
+compatibility: {feature_signature: {mode: strict, expected_file: sig.yaml}}
+data_quality: {suites: [suites/s.json], expectations_dir: exps}
+canary: {data: d/canary.csv, target: y, score: score, rules: [{name: auc_roc, max_drop: 0.05}]}
+operational: {latency_samples: d/lat.csv}
+metrics:
+  - {name: auc_roc, op: ">=", value: 0.5}
+"""
+
+# every file READS_EVERYTHING reads, by the role the refusal names (written out by hand from the policy above)
+READ_ROLES = [
+    ("p.yaml", "the policy itself"),
+    ("lib/mid.yaml", "extends: base"),
+    ("lib/base.yaml", "extends: base"),  # a base of the base
+    ("d/eval.csv", "inputs.data"),
+    ("m/model.skops", "inputs.model"),
+    ("d/ref.csv", "inputs.reference"),
+    ("d/prod.json", "inputs.baseline.metrics"),
+    ("m/model.sig", "artifact.signature.file"),
+    ("keys/pub.pem", "artifact.signature.public_key"),
+    ("m/card.yaml", "artifact.metadata.file"),
+    ("m/prod_card.yaml", "artifact.metadata.production_file"),
+    ("requirements.txt", "security.licenses.requirements"),
+    ("sig.yaml", "compatibility.feature_signature.expected_file"),
+    ("suites/s.json", "data_quality.suites[0]"),
+    ("d/canary.csv", "canary.data"),
+    ("d/lat.csv", "operational.latency_samples"),
+]
+
+
+@pytest.fixture
+def reads_everything(tmp_path: Path) -> Path:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "base.yaml").write_text("version: 1\n", encoding="utf-8")
+    (tmp_path / "lib" / "mid.yaml").write_text("version: 1\nextends: base.yaml\n", encoding="utf-8")
+    policy = tmp_path / "p.yaml"
+    policy.write_text(READS_EVERYTHING, encoding="utf-8")
+    return policy
+
+
+@pytest.mark.parametrize(("rel", "role"), READ_ROLES)
+def test_check_out_refuses_every_file_the_policy_reads(reads_everything: Path, rel: str, role: str) -> None:
+    from gatekit.history.thresholds import check_out
+
+    lp = load_policy(reads_everything)
+    out = reads_everything.parent / rel
+    with pytest.raises(ValueError) as info:
+        check_out(lp, out)
+    msg = str(info.value)
+    if role == "the policy itself":
+        assert msg == f"{out} is the policy itself; calibrate never edits the original: give another --out"
+    else:
+        assert msg == (f"{out} is {out.resolve()}, the policy's {role}; calibrate never overwrites a file it "
+                       "reads: give another --out")
+    # another spelling of the same path is the same file
+    with pytest.raises(ValueError, match="give another --out"):
+        check_out(lp, reads_everything.parent / "lib" / ".." / rel)
+
+
+def test_files_read_lists_every_role(reads_everything: Path) -> None:
+    from gatekit.history.thresholds import files_read
+
+    root = reads_everything.parent.resolve()
+    got = sorted((role, str(path.relative_to(root))) for role, path in files_read(load_policy(reads_everything)))
+    assert got == sorted([(role, rel) for rel, role in READ_ROLES] +
+                         [("data_quality.expectations_dir folder", "exps")])
+
+
+def test_check_out_refuses_links_and_folders_the_policy_reads_and_allows_the_rest(reads_everything: Path) -> None:
+    from gatekit.history.thresholds import check_out
+
+    lp = load_policy(reads_everything)
+    root = reads_everything.parent
+    os.link(root / "lib" / "base.yaml", root / "hard_link.yaml")  # one inode, two names
+    with pytest.raises(ValueError, match=r"hard_link\.yaml is .*base\.yaml, the policy's extends: base"):
+        check_out(lp, root / "hard_link.yaml")
+    (root / "sym.yaml").symlink_to(reads_everything)
+    with pytest.raises(ValueError, match="is the policy itself"):
+        check_out(lp, root / "sym.yaml")
+    with pytest.raises(ValueError, match=r"is inside .*exps, the policy's data_quality.expectations_dir"):
+        check_out(lp, root / "exps" / "proposed.yaml")
+    with pytest.raises(ValueError, match=r"h\.db, the history store calibrate reads"):
+        check_out(lp, root / "h.db", {"history store": root / "h.db"})
+    assert check_out(lp, root / "p.proposed.yaml") == reads_everything
+    assert check_out(lp, root / "lib" / "base.proposed.yaml") == reads_everything
+
+
+def test_calibrate_refuses_an_out_the_policy_reads(work: dict[str, Any]) -> None:
+    # calib.yaml reads base.json (inputs.baseline.metrics); make it extend lib/base.yaml, which extends core.yaml
+    root = work["dir"]
+    (root / "lib").mkdir()
+    (root / "lib" / "core.yaml").write_text("version: 1\n", encoding="utf-8")
+    (root / "lib" / "base.yaml").write_text("version: 1\nextends: core.yaml\n", encoding="utf-8")
+    text = work["policy"].read_text(encoding="utf-8").replace("version: 4\n", "version: 4\nextends: lib/base.yaml\n")
+    work["policy"].write_text(text, encoding="utf-8")
+    before = {p: p.read_bytes() for p in (root / "base.json", root / "lib" / "core.yaml", root / "lib" / "base.yaml",
+                                          work["policy"], work["db"])}
+    for out, role in ((root / "lib" / "base.yaml", "extends: base"), (root / "lib" / "core.yaml", "extends: base"),
+                      (root / "base.json", "inputs.baseline.metrics"), (work["db"], "history store")):
+        res = _cli("calibrate", "--policy", work["policy"], "--history", _url(work["db"]), "--out", out)
+        assert res.exit_code == 2, res.output
+        assert role in " ".join(res.stderr.split()) and out.name in res.stderr
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in root.iterdir()) == sorted(["base.json", "calib.yaml", "h.db", "lib"] +
+                                                            [p.name for p in root.glob("h.db-*")])
+    # a free name still works
+    doc = _calibrate_json(work["policy"], work["db"], "--out", root / "lib" / "proposed.yaml")
+    assert doc["proposed_file"] is not None and (root / "lib" / "proposed.yaml").is_file()

@@ -6,11 +6,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekit.history.runs import RunView
 from gatekit.history.summary import summarize
 from gatekit.history.views import render_markdown
 from tests.helpers import _cli
 from tests.history.helpers import _store_with_runs, _url
+from tests.report.test_markdown import HOSTILE, cells, md_structure
 
 
 def test_calibrate_table_format(work: dict[str, Any]) -> None:
@@ -71,3 +74,25 @@ def test_history_table_escapes_control_characters(tmp_path: Path) -> None:
     res = _cli("history", "--history", db)
     assert res.exit_code == 0, res.output
     assert "\x1b" not in res.output and "\u202e" not in res.output and "\\x1b" in res.output
+
+
+def _hostile_view(s: str) -> RunView:
+    check = {"key": f"gates/{s}/-", "section": "gates", "name": s, "metric": None, "status": "fail",
+             "on_fail": "block", "observed": 0.5, "op": ">=", "threshold": 0.9, "margin": None, "rule": s,
+             "message": s}
+    return RunView(run_id=s, started_at=datetime(2026, 1, 1, tzinfo=timezone.utc), policy_name=s, policy_version=s,
+                   policy_sha256="a" * 64, decision="block", reason=s, enforcement="enforced", model_sha256=None,
+                   data_sha256=None, legitimate=None, checks=[check, {**check, "key": f"gates/{s}/-#2"}])
+
+
+@pytest.mark.parametrize("s", HOSTILE)
+def test_history_markdown_structure_survives_every_hostile_string(s: str) -> None:
+    def render(name: str) -> str:
+        view = _hostile_view(name)
+        return render_markdown(f"sqlite:///{name}.db", {name: [view]}, {name: summarize([view])})
+
+    md = render(s)
+    assert md_structure(md) == md_structure(render("plain"))
+    assert "<!--" not in md and "<b>" not in md and "<img" not in md and "\x1b" not in md
+    rows = [line for line in md.split("\n") if line.startswith("|")]
+    assert [len(cells(line)) for line in rows] == [8] * 4  # header, separator, one row per gate

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,141 @@ def test_unhashed_pickle_baseline_is_never_unpickled(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="refusing to unpickle"):
         gatekit.run(pol, baseline_model=str(tmp_path / "prod.pkl"))
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------------- archives are bounded before inflating
+
+def _skops_bomb(path: Path, fitted: LogisticRegression, npy_bytes: int, level: int = 6) -> Path:
+    """A real skops file plus one ``.npy`` entry of ``npy_bytes`` zeros, deflated as it is streamed in."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    real = zipfile.ZipFile(io.BytesIO(sio.dumps(fitted)))
+    chunk = b"\0" * (8 * 1024**2)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for info in real.infolist():
+            z.writestr(info.filename, real.read(info))
+        with z.open("bomb.npy", "w", force_zip64=True) as f:
+            header = io.BytesIO()
+            npy.write_array_header_1_0(header, {"descr": np.dtype("<f8").str, "fortran_order": False,
+                                                "shape": (npy_bytes // 8,)})
+            f.write(header.getvalue())
+            for _ in range(npy_bytes // len(chunk)):
+                f.write(chunk)
+    return path
+
+
+def _load_measured(path: Path) -> tuple[BaseException, float, int]:
+    """Load ``path`` as the run's model; return the error, the seconds and the peak traced memory."""
+    import time
+    import tracemalloc
+
+    from gatekit.model.loading import load_model
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(InputError) as exc:
+        load_model(path, None, True, {})
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return exc.value, seconds, peak
+
+
+def test_a_skops_zip_bomb_is_refused_before_it_is_inflated(tmp_path, hmda, fitted) -> None:
+    from gatekit.model.loading import MAX_RATIO
+
+    bomb = _skops_bomb(tmp_path / "bomb.skops", fitted, 256 * 1024**2)  # 256 MiB of zeros
+    size = bomb.stat().st_size
+    assert size < 2 * 1024**2  # small on disk
+    err, seconds, peak = _load_measured(bomb)
+    text = str(err)
+    assert str(bomb) in text and "MAX_RATIO" in text and f"above the limit of {MAX_RATIO}-fold" in text
+    assert err.problems[0].key == "model"
+    # nothing was inflated: a directory read, not 256 MiB of zeros
+    assert seconds < 2 and peak < 4 * size + 32 * 1024**2, (seconds, peak)
+    _, data = hmda
+    proc = subprocess.run([sys.executable, "-m", "gatekit", "run", str(_policy(tmp_path)), "--data", str(data),
+                           "--target", "deny", "--model", str(bomb), "--trust-model", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "bomb.skops" in proc.stderr and "MAX_RATIO" in proc.stderr, proc.stderr
+
+
+@pytest.mark.slow
+def test_the_reviews_skops_bomb_of_2_5_gb_is_refused_fast(tmp_path, fitted) -> None:
+    from gatekit.model.loading import MAX_ENTRY_BYTES
+
+    bomb = _skops_bomb(tmp_path / "bomb.skops", fitted, 2_500_000_000 // (8 * 1024**2) * 8 * 1024**2)
+    size = bomb.stat().st_size
+    assert size < 4 * 1024**2
+    err, seconds, peak = _load_measured(bomb)
+    assert "MAX_ENTRY_BYTES" in str(err) and f"{MAX_ENTRY_BYTES:,} bytes" in str(err)
+    assert seconds < 2 and peak < 4 * size + 32 * 1024**2, (seconds, peak)
+
+
+def test_an_npy_header_claiming_more_than_its_entry_holds_is_refused(tmp_path, fitted) -> None:
+    import io
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    header = io.BytesIO()
+    npy.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**10,)})
+    path = tmp_path / "liar.skops"
+    real = zipfile.ZipFile(io.BytesIO(sio.dumps(fitted)))
+    with zipfile.ZipFile(path, "w") as z:
+        for info in real.infolist():
+            z.writestr(info.filename, real.read(info))
+        z.writestr("liar.npy", header.getvalue() + b"\0" * 64)
+    err, _, _ = _load_measured(path)
+    assert "claims 80,000,000,000 bytes" in str(err) and str(path) in str(err)
+
+
+def test_real_skops_models_are_within_the_bounds(tmp_path, fitted) -> None:
+    import zipfile
+
+    from sklearn.ensemble import RandomForestClassifier
+
+    from gatekit.model.loading import check_zip_bounds, load_skops
+
+    X = pd.DataFrame({"a": range(400), "b": [i % 7 for i in range(400)]})
+    forest = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, X["a"] % 2)
+    for model, compression in ((fitted, zipfile.ZIP_STORED), (forest, zipfile.ZIP_DEFLATED)):
+        raw = sio.dumps(model, compression=compression)
+        check_zip_bounds(raw)
+        assert type(load_skops(raw, allow_untrusted=True)) is type(model)
+    demo = sorted(Path(__file__).resolve().parents[2].glob("reports/demo/artifacts/*.skops"))
+    for path in demo:
+        check_zip_bounds(path.read_bytes(), str(path))
+
+
+def test_a_compressed_joblib_bomb_is_refused_before_joblib_inflates_it(tmp_path) -> None:
+    import zlib
+
+    from gatekit.model.formats import detect_format
+
+    comp = zlib.compressobj(6)
+    parts = [comp.compress(pickle.dumps(1, protocol=4))]
+    chunk = b"\0" * (8 * 1024**2)
+    parts += [comp.compress(chunk) for _ in range(32)]  # 256 MiB after the pickle
+    parts.append(comp.flush())
+    path = tmp_path / "bomb.joblib"
+    path.write_bytes(b"".join(parts))
+    assert detect_format(path.read_bytes()).details.get("compression") == "zlib"
+    err, seconds, peak = _load_measured(path)
+    assert "MAX_RATIO" in str(err) and "zlib stream" in str(err) and str(path) in str(err)
+    # at most MAX_RATIO times the file inflated, in 1 MiB chunks that are dropped
+    assert seconds < 2 and peak < 64 * 1024**2, (seconds, peak)
+
+
+def test_an_honest_compressed_joblib_model_loads(tmp_path, fitted) -> None:
+    from gatekit.model.loading import load_model
+
+    for compress in (("zlib", 3), ("gzip", 3), ("bz2", 3), ("xz", 3)):
+        path = tmp_path / f"m.{compress[0]}.joblib"
+        joblib.dump(fitted, path, compress=compress)
+        model = load_model(path, None, True, {})
+        assert model.coef_.tolist() == fitted.coef_.tolist()

@@ -65,3 +65,113 @@ def test_policy_diff_asks_for_a_version_bump_when_rules_changed_but_the_version_
     assert "bump it" in run_cli("policy", "diff", str(old), str(same)).stdout
     assert "bump it" not in run_cli("policy", "diff", str(old), str(bumped)).stdout
     assert json.loads(run_cli("policy", "diff", str(old), str(same), "--format", "json").stdout)["same_version"]
+
+
+# ------------------------------------------------------------------------- user strings in the Markdown are text
+
+HOSTILE = [
+    "q <!-- hide the rest",  # an HTML comment that would swallow the sections after it
+    "<b>bold</b><img src=x onerror=alert(1)>",
+    "tick`s` and ``two``",
+    "`starts and ends`",
+    "two\nlines\n### Fake heading",
+    "pipe | cell | break",
+    "@team and #12",
+    "[link](javascript:alert(1)) ![img](http://e/i.png)",
+    "**bold** _it_ ~~strike~~",
+    "back\\slash\\",
+    "-->",
+]
+
+
+SECTIONS = ["Added (1)", "Removed (1)", "Tightened (1)", "Loosened (1)", "Severity (2)", "Other changes (2)"]
+
+
+def _md_tokens(md: str) -> list:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").enable("strikethrough").parse(md)
+
+
+def _inline_children(tokens: list) -> list:
+    return [child for t in tokens if t.type == "inline" for child in (t.children or [])]
+
+
+def _headings(tokens: list) -> list[str]:
+    return [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+
+
+def _hostile_policies(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    q = json.dumps(name)  # a YAML double-quoted scalar: JSON string syntax
+    old = f"""
+    version: 1
+    name: {q}
+    metrics:
+      - {{name: auc_roc, op: ">=", value: 0.80}}
+      - {{name: precision_at_0_5, op: ">=", value: 0.75}}
+    gates:
+      - {{gate: {q}, require: "auc_roc >= 0.7"}}
+      - {{gate: {json.dumps(name + " removed")}, require: "auc_roc >= 0.5"}}
+    drift: {{numerical: {{method: psi, threshold: 0.2}}}}
+    """
+    new = f"""
+    version: 2
+    name: {q}
+    metrics:
+      - {{name: auc_roc, op: ">=", value: 0.70}}
+      - {{name: precision_at_0_5, op: ">=", value: 0.80}}
+    gates:
+      - {{gate: {q}, require: "auc_roc >= 0.6", on_fail: warn}}
+      - {{gate: {json.dumps(name + " added")}, require: "auc_roc >= 0.5"}}
+    drift: {{numerical: {{method: psi, threshold: 0.1}}, on_fail: block}}
+    """
+    return write_policy(tmp_path, old, "old.yaml"), write_policy(tmp_path, new, "new.yaml")
+
+
+def test_policy_diff_markdown_keeps_every_section_whatever_the_names(tmp_path: Path) -> None:
+    from gatekit.core.formatting import printable
+    from gatekit.policy import load_policy
+    from gatekit.policy.diff import diff
+
+    for name in HOSTILE:
+        old, new = _hostile_policies(tmp_path, name)
+        d = diff(load_policy(old), load_policy(new))
+        md = d.to_markdown()
+        tokens = _md_tokens(md)
+        # every section is still there, and nothing else became a heading; the title reads the name as text
+        headings = [t for t in tokens if t.type == "inline" and tokens[tokens.index(t) - 1].type == "heading_open"]
+        assert [h.content for h in headings][1:] == SECTIONS, name
+        shown = name.replace("\n", " ").replace("@", "@\u200b").replace("#", "#\u200b")
+        assert "".join(c.content for c in headings[0].children or []) == f"Policy changes: {shown} v1 → {shown} v2"
+        # no raw HTML anywhere (the comment, the tags), no link, image, emphasis or strike-through
+        kinds = {t.type for t in tokens} | {c.type for c in _inline_children(tokens)}
+        assert not kinds & {"html_block", "html_inline", "link_open", "image", "em_open", "strong_open", "s_open",
+                            "table_open"}, (name, kinds)
+        # one list item per change: a line break in a name starts no new line
+        assert sum(t.type == "list_item_open" for t in tokens) == 8, name
+        # the lowered AUC limit is listed under Loosened, in its own list
+        loosened = md.split("### Loosened (1)")[1].split("###")[0]
+        assert "`auc_roc` &gt;= 0.8 → 0.7" in loosened
+        # the gate's name is shown literally, as code (control characters as escapes)
+        codes = [c.content for c in _inline_children(tokens) if c.type == "code_inline"]
+        assert printable(name) in codes and printable(name + " added") in codes, (name, codes)
+        # the JSON (plain text) still holds the names as they are
+        assert f"gate `{name} added`: `auc_roc >= 0.5` (block)" in d.to_dict()["added"]
+
+
+def test_policy_diff_cli_markdown_hides_no_loosened_limit(tmp_path: Path) -> None:
+    old, new = _hostile_policies(tmp_path, "q <!-- hide the rest")
+    proc = run_cli("policy", "diff", str(old), str(new))
+    assert proc.returncode == 0, proc.stderr
+    assert "<!--" not in proc.stdout.replace("`q <!-- hide the rest", "")  # only ever inside a code span
+    assert _headings(_md_tokens(proc.stdout))[1:] == SECTIONS
+
+
+def test_md_code_fences_longer_than_any_backtick_run() -> None:
+    from gatekit.policy.diff import md_code
+
+    assert md_code("auc_roc") == "`auc_roc`"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("a``b`") == "``` a``b` ```"
+    assert md_code("x\ny") == "`x\\x0ay`"
+    assert md_code(" ") == "' '"

@@ -125,3 +125,29 @@ def test_yaml_tags_for_python_objects_are_refused(tmp_path: Path) -> None:
     """)
     assert problems_of(p)
     assert not (tmp_path / "pwned").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# The policy's own path: a NUL byte or an impossible length is a policy error (exit 2), never exit 3
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("pol\x00icy.yaml", "control character"),
+    ("x" * 5000 + ".yaml", "more than any file system allows"),
+    ("d" * 300 + ".yaml", "cannot read the policy file"),  # one component longer than NAME_MAX (255)
+])
+def test_impossible_policy_path_is_a_policy_error(tmp_path: Path, path: str, expected: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        load_policy(tmp_path / path)
+    assert expected in str(err.value)
+
+
+def test_impossible_policy_path_exits_2_on_the_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gatekit.cli import app
+
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / ("x" * 5000 + ".yaml"))])
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output

@@ -181,3 +181,52 @@ def test_markdown_cells_never_mention_or_link_on_github() -> None:
 
     assert md_text("@team owns #12") == "@\u200bteam owns #\u200b12"
     assert md_text("a\\|b") == "a\\\\\\|b"  # the backslash escaped first, then the pipe: the row keeps its cells
+
+
+# every hostile string a policy, the data or a file name can hold; each is rendered and the Markdown's structure
+# (headings, tables and their cells, lists, the folding markup) must be the one a plain name gives
+HOSTILE = [
+    "x <!-- hides what follows",
+    "-->",
+    "<b>raw</b> <img src=x onerror=alert(1)>",
+    "tick`s` ``two``",
+    "a | b | c",
+    "line\nbreak\n### Fake heading\n| fake | row |",
+    "[link](javascript:alert(1)) ![img](http://e/i.png) <https://e>",
+    "**bold** _it_ ~~strike~~",
+    "@team #12",
+    "back\\slash\\",
+    "\x1b[31mred\u202e",
+]
+
+
+def md_structure(md: str) -> list[tuple[str, str]]:
+    """The Markdown's parsed structure (CommonMark + GFM tables and strike-through): every token but plain text."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").enable("strikethrough").parse(md)
+    out = []
+    for t in tokens:
+        if t.type == "inline":
+            out += [(c.type, c.content if c.type.startswith("html") else "") for c in t.children or []
+                    if c.type not in ("text", "softbreak")]
+        else:
+            out.append((t.type, t.content if t.type.startswith("html") else ""))
+    return out
+
+
+def _hostile_report(s: str) -> Report:
+    checks = [CheckResult(s, s, F, BLK, 0.5, ">=", 0.9, s, details={"params": {s: s}}),
+              CheckResult(s, "gates", F, WRN, None, None, None, s, details={"require": s}),
+              CheckResult(s, "data_quality", P, WRN, 1.0, "<=", 2.0, s)]
+    alerts = {"fired": [{"name": s, "failures": 3, "runs_considered": 5, "section": s}]}
+    return Report(Decision.BLOCK, s, checks, {**meta(name=s, version=s), "alerts": alerts})
+
+
+@pytest.mark.parametrize("s", HOSTILE)
+def test_markdown_structure_survives_every_hostile_string(s: str) -> None:
+    plain = render_markdown(_hostile_report("plain"), links={"plain": "plain"})
+    md = render_markdown(_hostile_report(s), links={s: s})
+    assert md_structure(md) == md_structure(plain)
+    assert "<!--" not in md and "<b>" not in md and "<img" not in md and "\x1b" not in md
+    assert [len(cells(line)) for t in tables(md) for line in t] == [6] * (2 + 2 + 2 + 3)

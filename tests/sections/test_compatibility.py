@@ -571,7 +571,7 @@ def test_the_sensitive_column_does_not_change_the_signature_check(art: dict[str,
 def test_signature_messages_name_both_sides_against_a_declared_signature() -> None:
     expected = {"a": "float", "b": "integer"}
     candidate = {"a": "integer", "c": "string"}
-    from gatekit.sections.compatibility import compare_signatures
+    from gatekit.sections.signatures import compare_signatures
 
     breaking, notes, unverified, _ = compare_signatures(expected, candidate, "backward", {})
     assert breaking == [

@@ -412,3 +412,149 @@ def test_hostile_column_names_reach_evidently_under_an_alias(tmp_path: Path) -> 
     html = (tmp_path / "out" / "evidently_drift.html").read_text()
     assert name not in html and "onerror=alert(7)" not in html
     assert by_name(report)[f"{name}.psi"].status == Status.PASS
+
+
+# ------------------------------------------------------------- a feature dropped from the current data
+
+
+def test_a_reference_column_dropped_from_the_current_data_is_a_failing_check_naming_it(tmp_path: Path) -> None:
+    rng = np.random.default_rng(41)
+    ref = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    cur = ref[["a"]].copy()
+    report = run_drift(tmp_path, ref, cur, {**NO_HTML, "on_fail": "block"}, AGG_RULES)
+    c = by_name(report)
+    assert c["b.psi"].status == Status.NOT_COMPUTABLE and c["b.psi"].on_fail.value == "block"
+    assert "'b' is missing from the current data" in c["b.psi"].message
+    assert c["a.psi"].status == Status.PASS
+    # the aggregates cannot pretend b was compared
+    for agg in ("psi_feature_drift", "drift_share"):
+        assert c[agg].status == Status.NOT_COMPUTABLE and "b" in c[agg].message
+    assert report.decision.value == "block"
+
+
+def test_a_dropped_column_is_never_better_than_an_all_missing_one(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100.0)})
+    dropped = by_name(run_drift(tmp_path / "d", ref, ref[["a"]].copy(), NO_HTML))["b.psi"]
+    blank = by_name(run_drift(tmp_path / "n", ref, ref.assign(b=np.nan), NO_HTML))["b.psi"]
+    assert dropped.status == blank.status == Status.NOT_COMPUTABLE
+    assert dropped.on_fail == blank.on_fail
+
+
+@pytest.mark.parametrize(("side", "listed"), [("current", ["a", "b"]), ("reference", ["a", "c"]),
+                                              ("reference and the current", ["a", "zz"])])
+def test_a_listed_feature_missing_from_either_side_is_not_computable(tmp_path: Path, side: str,
+                                                                    listed: list[str]) -> None:
+    rng = np.random.default_rng(42)
+    ref = pd.DataFrame({"a": rng.normal(size=100), "b": rng.normal(size=100)})
+    cur = pd.DataFrame({"a": rng.normal(size=100), "c": rng.normal(size=100)})
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "features": listed}))
+    missing = listed[1]
+    assert c[f"{missing}.psi"].status == Status.NOT_COMPUTABLE
+    assert f"{missing!r} is missing from the {side} data" in c[f"{missing}.psi"].message
+
+
+def test_a_columns_rule_for_a_dropped_column_applies_its_own_severity(tmp_path: Path) -> None:
+    rng = np.random.default_rng(43)
+    ref = pd.DataFrame({"a": rng.normal(size=100), "b": rng.normal(size=100)})
+    report = run_drift(tmp_path, ref, ref[["a"]].copy(), {**NO_HTML, "columns": {"b": {"on_fail": "block"}}})
+    c = by_name(report)["b.psi"]
+    assert c.status == Status.NOT_COMPUTABLE and c.on_fail.value == "block"
+    assert report.decision.value == "block"
+
+
+@pytest.mark.parametrize("key", ["numerical_features", "categorical_features"])
+def test_a_declared_kind_for_an_absent_column_is_not_a_silent_pass(tmp_path: Path, key: str) -> None:
+    rng = np.random.default_rng(44)
+    ref = pd.DataFrame({"a": rng.normal(size=100)})
+    c = by_name(run_drift(tmp_path, ref, ref.copy(), {**NO_HTML, key: ["gone"]}, AGG_RULES))
+    assert c["gone.drift"].status == Status.NOT_COMPUTABLE and "'gone'" in c["gone.drift"].message
+    assert c["drift_share"].status == Status.NOT_COMPUTABLE
+
+
+def test_a_leakage_feature_dropped_from_the_current_data_is_not_computable(tmp_path: Path) -> None:
+    rng = np.random.default_rng(45)
+    t = rng.integers(0, 2, 200)
+    ref = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "t": t})
+    cur = ref[["a", "t"]].copy()
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "leakage": {}}, target="t"))
+    assert c["b.leakage"].status == Status.NOT_COMPUTABLE and "'b'" in c["b.leakage"].message
+    assert c["b.psi"].status == Status.NOT_COMPUTABLE
+
+
+# ---------------------------------------------------------- a NaN from evidently is not a measurement
+
+
+def test_jensenshannon_nan_from_rounding_is_recomputed_as_about_zero(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"b": ["a"] * 4547 + ["b"] * 4546})
+    cur = pd.DataFrame({"b": ["a"] * 4548 + ["b"] * 4547})
+    # evidently itself returns NaN here (scipy's square root of a divergence rounded below 0)
+    assert np.isnan(evidently_values(ref, cur, [], ["b"], [("b", "jensenshannon")])[("b", "jensenshannon")])
+    report = run_drift(tmp_path, ref, cur, {**NO_HTML, "method": "jensenshannon"}, AGG_RULES)
+    c = by_name(report)
+    js = c["b.jensenshannon"]
+    # by hand: shares p, q; the divergence is below 1e-15, so the distance is below 1e-7
+    p = np.array([4547, 4546]) / 9093
+    q = np.array([4548, 4547]) / 9095
+    m = (p + q) / 2
+    div = sum(0.5 * (pi * np.log(pi / mi) + qi * np.log(qi / mi)) for pi, qi, mi in zip(p, q, m, strict=True))
+    assert abs(div) < 1e-15
+    assert js.status == Status.PASS and 0.0 <= js.observed < 1e-7
+    assert "recomputed" in js.message and "nan" in js.details["note"]
+    assert c["drift_share"].observed == 0.0 and c["drift_share"].status == Status.PASS
+
+
+def test_jensenshannon_recomputation_equals_evidently_where_evidently_gives_a_number() -> None:
+    from gatekit.sections.drift_evidently import evidently_js_recompute as _evidently_js_recompute
+
+    rng = np.random.default_rng(46)
+    ref = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(list("pqr"), 300)})
+    cur = pd.DataFrame({"x": rng.normal(0.3, 1, 250), "c": rng.choice(list("pqrs"), 250)})
+    cur.loc[:9, "x"] = np.nan  # left out, as evidently does
+    want = evidently_values(ref, cur, ["x"], ["c"], [("x", "jensenshannon"), ("c", "jensenshannon")])
+    assert _evidently_js_recompute(ref["x"], cur["x"], "numerical") == pytest.approx(want[("x", "jensenshannon")],
+                                                                                     abs=1e-12)
+    assert _evidently_js_recompute(ref["c"], cur["c"], "categorical") == pytest.approx(
+        want[("c", "jensenshannon")], abs=1e-12)
+
+
+def test_a_chisquare_nan_is_not_computable_with_its_reason_never_drift(tmp_path: Path) -> None:
+    ref = pd.DataFrame({"c": ["a"] * 50})
+    cur = pd.DataFrame({"c": ["a"] * 60})
+    assert np.isnan(evidently_values(ref, cur, [], ["c"], [("c", "chisquare")])[("c", "chisquare")])
+    c = by_name(run_drift(tmp_path, ref, cur, {**NO_HTML, "method": "chisquare"}, AGG_RULES))
+    assert c["c.chisquare"].status == Status.NOT_COMPUTABLE and c["c.chisquare"].observed is None
+    assert "nan" in c["c.chisquare"].message and "at least 2 categories" in c["c.chisquare"].message
+    assert "drift detected" not in c["c.chisquare"].message
+    assert c["drift_share"].status == Status.NOT_COMPUTABLE  # never counted as drifted, nor as compared
+
+
+# ------------------------------------------------------------------ evidently's page and markup
+
+
+XSS = "</script><script>document.title='PWNED'</script>"
+
+
+def test_a_hostile_category_value_stops_evidentlys_page_and_says_why(tmp_path: Path) -> None:
+    rng = np.random.default_rng(47)
+    ref = pd.DataFrame({"u": rng.normal(size=80), "s": rng.choice(["p", XSS], 80)})
+    cur = pd.DataFrame({"u": rng.normal(size=80), "s": rng.choice(["p", XSS], 80)})
+    out = tmp_path / "out"
+    report = run_drift(tmp_path, ref, cur, {"evidently_report": True}, out=out)
+    assert not (out / "evidently_drift.html").exists()
+    assert "attachments" not in report.metadata
+    info = report.metadata["sections"]["drift"]
+    assert info["evidently_report"] is False and "'s'" in info["evidently_report_refused"]
+    page = (out / "gate_report.html").read_text(encoding="utf-8")
+    assert "evidently_drift.html" not in page and "<script>document.title" not in page
+    assert by_name(report)["s.psi"].status == Status.PASS  # the drift itself is still measured
+
+
+def test_a_hostile_column_name_gives_a_page_without_the_injected_script(tmp_path: Path) -> None:
+    rng = np.random.default_rng(48)
+    ref = pd.DataFrame({XSS: rng.normal(size=80), "s": rng.choice(list("pq"), 80)})
+    cur = pd.DataFrame({XSS: rng.normal(size=80), "s": rng.choice(list("pq"), 80)})
+    out = tmp_path / "out"
+    run_drift(tmp_path, ref, cur, {"evidently_report": True}, out=out)
+    for page in out.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "<script>document.title" not in text and "PWNED'</script>" not in text, page.name

@@ -14,9 +14,18 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
+from gatekit.core.errors import NotComputable
 from gatekit.core.results import Status
 from tests.sections.helpers import by_name
-from tests.stats.helpers import EPS, NO_HTML, independent_categorical_psi, independent_numerical_psi, run_drift
+from tests.stats.helpers import (
+    EPS,
+    NO_HTML,
+    bin_counts,
+    independent_categorical_psi,
+    independent_numerical_psi,
+    psi_sum,
+    run_drift,
+)
 
 # ------------------------------------------------------------------------ the issue's example (categorical)
 
@@ -41,6 +50,27 @@ def test_unseen_category_gives_a_finite_psi_equal_to_the_smoothed_formula(tmp_pa
 # ------------------------------------------------------------- numerical PSI against a loop implementation
 
 
+def tie_safe_edges(ref: list[float], bins: int = 10) -> list[float]:
+    """The reference's deciles (numpy), a decile equal to a reference value moved to the midpoint below it."""
+    distinct = sorted(set(ref))
+    edges = set()
+    for q in np.quantile(np.asarray(ref, dtype=float), [i / bins for i in range(1, bins)]).tolist():
+        if q in distinct:
+            lower = [v for v in distinct if v < q]
+            if lower:  # a decile at the minimum gives no edge
+                edges.add((lower[-1] + q) / 2)
+        else:
+            edges.add(q)
+    return sorted(edges)
+
+
+def tie_safe_numerical_psi(ref: list[float], cur: list[float], eps: float = EPS) -> tuple[float, list[float],
+                                                                                          list[int], list[int]]:
+    edges = tie_safe_edges(ref)
+    rc, cc = bin_counts(ref, edges), bin_counts(cur, edges)
+    return psi_sum(rc, cc, eps), edges, rc, cc
+
+
 def _samples(case: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng({"shift": 3, "ties": 4, "outside": 5, "empty": 6}[case])
     if case == "shift":
@@ -60,7 +90,9 @@ def test_numerical_psi_equals_a_loop_over_reference_quantile_bins(tmp_path: Path
     c = by_name(run_drift(tmp_path, pd.DataFrame({"v": ref_v}), pd.DataFrame({"v": cur_v}), NO_HTML))["v.psi"]
     ref_l = pd.read_csv(tmp_path / "ref.csv")["v"].tolist()
     cur_l = pd.read_csv(tmp_path / "cur.csv")["v"].tolist()
-    value, edges, rc, cc = independent_numerical_psi(ref_l, cur_l, c.details["smoothing"])
+    value, edges, rc, cc = tie_safe_numerical_psi(ref_l, cur_l, c.details["smoothing"])
+    if case != "ties":  # no quantile lands on a reference value: the textbook quantile edges, unchanged
+        assert (value, edges) == independent_numerical_psi(ref_l, cur_l, c.details["smoothing"])[:2]
     assert c.details["smoothing"] == EPS
     assert c.observed == pytest.approx(value, abs=1e-12)
     assert c.details["bins"] == edges
@@ -86,15 +118,55 @@ def test_a_reference_with_one_value_is_not_computable(tmp_path: Path) -> None:
 
 
 def test_a_discrete_column_gets_one_bin_per_value(tmp_path: Path) -> None:
-    # every decile of 95 zeros and 5 ones is 0: quantile bins would collapse, one bin per value does not
+    # every decile of 95 zeros and 5 ones is 0: quantile bins would collapse, one bin per value does not;
+    # the edge sits at the midpoint 0.5, so the current 2s count with the nearest reference value, 1
     ref = pd.DataFrame({"g": [0] * 95 + [1] * 5})
     cur = pd.DataFrame({"g": [0] * 50 + [1] * 50 + [2] * 10})
     c = by_name(run_drift(tmp_path, ref, cur, NO_HTML))["g.psi"]
     assert c.status == Status.FAIL
-    assert c.observed == pytest.approx(independent_categorical_psi([0] * 95 + [1] * 5,
-                                                                   [0] * 50 + [1] * 50 + [2] * 10), abs=1e-12)
-    assert c.details["categories"] == [0.0, 1.0, 2.0] and c.details["unseen_categories"] == [2.0]
-    assert "one bin per value" in c.details["binning"] and "only in the current data: 2.0" in c.message
+    assert c.observed == pytest.approx((60 / 110 - 0.05) * math.log((60 / 110) / 0.05)
+                                       + (50 / 110 - 0.95) * math.log((50 / 110) / 0.95), abs=1e-12)
+    assert c.details["values"] == [0.0, 1.0] and c.details["bins"] == [0.5]
+    assert c.details["reference_counts"] == [95, 5] and c.details["current_counts"] == [50, 60]
+    assert c.details["unseen_categories"] == [2.0]
+    assert "one bin per reference value" in c.details["binning"] and "midpoints" in c.details["binning"]
+    assert "only in the current data: 2.0 (counted with the nearest reference value)" in c.message
+
+
+@pytest.mark.parametrize("shift", [1e-4, -1e-4])
+def test_a_tiny_shift_of_a_declared_numeric_grid_is_no_drift(tmp_path: Path, shift: float) -> None:
+    # the review's case: 0.1 / 0.2 / 0.3, declared numerical, every value moved by 1e-4
+    ref_v = [0.1] * 100 + [0.2] * 100 + [0.3] * 100
+    cur_v = [v + shift for v in [0.1] * 90 + [0.2] * 110 + [0.3] * 100]
+    c = by_name(run_drift(tmp_path, pd.DataFrame({"g": ref_v}), pd.DataFrame({"g": cur_v}),
+                          {**NO_HTML, "numerical_features": ["g"]}))["g.psi"]
+    # by hand: bins (-inf, 0.15), [0.15, 0.25), [0.25, inf) hold 100 / 100 / 100 and 90 / 110 / 100
+    expected = (0.3 - 1 / 3) * math.log(0.3 / (1 / 3)) + (110 / 300 - 1 / 3) * math.log((110 / 300) / (1 / 3))
+    assert c.observed == pytest.approx(expected, abs=1e-12) and c.observed < 0.01
+    assert c.status == Status.PASS
+    assert c.details["bins"] == pytest.approx([0.15, 0.25], abs=1e-15)
+    assert c.details["reference_counts"] == [100, 100, 100] and c.details["current_counts"] == [90, 110, 100]
+
+
+@pytest.mark.parametrize("shift", [1e-4, -1e-4])
+def test_a_tiny_shift_of_a_many_valued_grid_does_not_jump_a_quantile_edge(tmp_path: Path, shift: float) -> None:
+    # 25 grid values (more than 10 bins): the deciles land on grid values; with an edge on a value, a
+    # current value 1e-4 below it would change bin. The edges move to the midpoint below.
+    rng = np.random.default_rng(12)
+    grid = np.round(np.arange(1, 26) * 0.04, 2)
+    ref_v = rng.choice(grid, 1000).tolist()
+    cur_v = [round(v + shift, 6) for v in ref_v]
+    c = by_name(run_drift(tmp_path, pd.DataFrame({"g": ref_v}), pd.DataFrame({"g": cur_v}), NO_HTML))["g.psi"]
+    ref_l = pd.read_csv(tmp_path / "ref.csv")["g"].tolist()
+    cur_l = pd.read_csv(tmp_path / "cur.csv")["g"].tolist()
+    value, edges, rc, cc = tie_safe_numerical_psi(ref_l, cur_l)
+    assert value == 0.0 and rc == cc  # every value stays in its bin
+    assert c.observed == pytest.approx(0.0, abs=1e-12) and c.status == Status.PASS
+    assert c.details["bins"] == pytest.approx(edges, abs=1e-12)
+    assert not set(edges) & set(ref_l)  # no reference value on an edge
+    # the textbook edges (deciles on grid values) would have called the downward shift drift
+    if shift < 0:
+        assert independent_numerical_psi(ref_l, cur_l)[0] > 0.02
 
 
 def test_a_collapsed_quantile_grid_names_the_dominant_value(tmp_path: Path) -> None:
@@ -224,3 +296,123 @@ def test_psi_numerical_fast_path_equals_the_plain_path(monkeypatch) -> None:
         fast = psi_numerical(ref, cur)
         plain = psi_numerical(ref, cur, plain=True)
         assert fast == plain
+
+
+# --------------------------------------------------------------- leakage carried by missing values
+
+
+def _missing_leak(task: str) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(31)
+    n = 1000
+    if task == "classification":
+        y = rng.integers(0, 2, n).astype(float)
+        blank = (y == 1) & (rng.random(n) < 0.9)  # f is missing on 90 % of the positive rows
+    else:
+        y = rng.normal(size=n)
+        blank = y > 0.5  # f is missing exactly on the top third of the target
+    f = rng.normal(size=n)
+    f[blank] = np.nan
+    return pd.DataFrame({"f": f, "y": y}), blank
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_feature_blanked_on_the_positive_rows_leaks_through_its_missing_indicator(tmp_path: Path,
+                                                                                   task: str) -> None:
+    frame, blank = _missing_leak(task)
+    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="y",
+                          task=task))["f.leakage"]
+    cur = pd.read_csv(tmp_path / "cur.csv")
+    indicator = cur["f"].isna().astype(float)
+    if task == "classification":
+        auc = roc_auc_score(cur["y"].astype(int), indicator)
+        expected = max(auc, 1 - auc)
+    else:  # |Spearman| over that of an indicator with as many 1s on the target's top ranks
+        top = np.zeros(len(cur))
+        top[np.argsort(cur["y"].to_numpy(), kind="stable")[len(cur) - int(blank.sum()):]] = 1.0
+        expected = (abs(scipy.stats.spearmanr(indicator, cur["y"]).statistic)
+                    / abs(scipy.stats.spearmanr(top, cur["y"]).statistic))
+    assert c.observed == pytest.approx(expected, abs=1e-12)
+    assert c.status == Status.FAIL, c.message
+    assert c.details["scored"] == "missing" and c.details["n_missing"] == int(blank.sum())
+    assert c.details["n_rows"] == len(cur) and c.details["n_pairs"] == len(cur) - int(blank.sum())
+    assert c.details["missing_share"] == pytest.approx(blank.mean(), abs=1e-12)
+    assert "missing indicator" in c.message and f"{int(blank.sum()):,} of {len(cur):,} rows" in c.message
+    assert c.details["values_score"] < c.observed  # the values alone look harmless
+
+
+def test_a_randomly_missing_feature_reports_its_missing_share_and_scores_its_values(tmp_path: Path) -> None:
+    rng = np.random.default_rng(32)
+    n = 800
+    y = rng.integers(0, 2, n)
+    f = rng.normal(size=n) + 3 * y  # the values leak; the gaps do not
+    blank = rng.random(n) < 0.25
+    f[blank] = np.nan
+    frame = pd.DataFrame({"f": f, "y": y})
+    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="y"))["f.leakage"]
+    cur = pd.read_csv(tmp_path / "cur.csv")
+    ok = cur["f"].notna()
+    auc = roc_auc_score(cur["y"][ok], cur["f"][ok])
+    ind = roc_auc_score(cur["y"], cur["f"].isna().astype(float))
+    assert c.details["scored"] == "values" and c.status == Status.FAIL
+    assert c.observed >= max(auc, 1 - auc) - 1e-12
+    assert c.details["missing_indicator_score"] == pytest.approx(max(ind, 1 - ind), abs=1e-12)
+    assert c.details["n_missing"] == int(blank.sum()) and c.details["n_pairs"] == int(ok.sum())
+    assert f"{int(blank.sum()):,} of {n:,} rows" in c.message
+
+
+def test_too_few_value_pairs_is_not_a_pass_even_when_the_gaps_look_harmless(leak: dict[str, Any]) -> None:
+    c = leak["checks"]["sparse.leakage"]  # 20 values, 100 gaps, random
+    assert c.status == Status.NOT_COMPUTABLE and c.observed is None
+    assert "missing indicator" in c.message and c.details["n_missing"] == 100
+
+
+# ------------------------------------------------------------------ Jensen-Shannon distance, rounding-safe
+
+
+def test_jensenshannon_from_shares_equals_scipy_where_scipy_gives_a_number() -> None:
+    from scipy.spatial import distance
+
+    from gatekit.stats.drift import jensenshannon_from_shares
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        p, q = rng.random(7), rng.random(7)
+        p[rng.integers(0, 7)] = 0.0
+        assert jensenshannon_from_shares(p, q) == pytest.approx(float(distance.jensenshannon(p, q)), abs=1e-12)
+    assert jensenshannon_from_shares(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(
+        math.sqrt(math.log(2)), abs=1e-12)
+
+
+def test_jensenshannon_from_shares_is_zero_where_scipy_rounds_to_nan() -> None:
+    from scipy.spatial import distance
+
+    from gatekit.stats.drift import jensenshannon_from_shares
+
+    # the review's shares (evidently divides counts by the column length)
+    p = np.array([4547, 4546]) / 9093
+    q = np.array([4548, 4547]) / 9095
+    with np.errstate(invalid="ignore"):
+        assert math.isnan(float(distance.jensenshannon(p, q)))  # scipy: sqrt of a divergence of -1e-17
+    # by hand with exact fractions: the divergence is ~1e-16 / 8 at most, so the distance is below 1e-7
+    value = jensenshannon_from_shares(p, q)
+    assert 0.0 <= value < 1e-7
+    with pytest.raises(NotComputable):
+        jensenshannon_from_shares(np.array([0.0, 0.0]), q)
+    with pytest.raises(NotComputable):
+        jensenshannon_from_shares(np.array([np.nan, 1.0]), q)
+
+
+def test_a_category_blanked_on_the_positive_rows_leaks_through_its_missing_indicator(tmp_path: Path) -> None:
+    rng = np.random.default_rng(33)
+    n = 800
+    y = rng.integers(0, 2, n)
+    s = rng.choice(["p", "q", "r"], n).astype(object)
+    blank = (y == 1) & (rng.random(n) < 0.9)
+    s[blank] = None
+    frame = pd.DataFrame({"s": s, "y": y})
+    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="y"))["s.leakage"]
+    cur = pd.read_csv(tmp_path / "cur.csv")
+    auc = roc_auc_score(cur["y"], cur["s"].isna().astype(float))
+    assert c.details["scored"] == "missing" and c.status == Status.FAIL
+    assert c.observed == pytest.approx(max(auc, 1 - auc), abs=1e-12)
+    assert c.details["n_missing"] == int(blank.sum())

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import OnFailField, Spec
+from gatekit.policy.specs.common import OnFailField, PathField, Spec
 
 
 class SignatureSpec(Spec):
@@ -26,8 +26,8 @@ class SignatureSpec(Spec):
         A missing or invalid signature fails the check (default true); false reports it only.
     """
 
-    file: str
-    public_key: str
+    file: PathField
+    public_key: PathField
     required: bool = True
 
 
@@ -51,11 +51,11 @@ class MetadataSpec(Spec):
         The production version, given directly.
     """
 
-    file: str
+    file: PathField
     required_fields: list[str] = Field(default_factory=list)
     version_field: str = "version"
     greater_than_production: bool = False
-    production_file: str | None = None
+    production_file: PathField | None = None
     production_version: str | None = None
 
     @model_validator(mode="after")

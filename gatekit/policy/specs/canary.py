@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from gatekit.policy.specs.common import Spec
+from gatekit.policy.specs.common import PathField, Spec
 from gatekit.policy.specs.metrics import MetricRule
 
 
@@ -44,7 +44,7 @@ class CanarySpec(Spec):
         Baseline-relative rules (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms).
     """
 
-    data: str
+    data: PathField
     arm: str = "arm"
     candidate_arm: str | int | bool = "candidate"
     baseline_arm: str | int | bool = "production"
@@ -66,6 +66,11 @@ class CanarySpec(Spec):
         if (self.score is None) == (self.prediction is None):
             raise PydanticCustomError("canary", "give one of canary score and prediction (the served model's "
                                       "output column)", {})
+        from gatekit.data.readers import canary_roles, role_conflict_message, role_conflicts
+
+        found = role_conflicts(canary_roles(self))
+        if found:
+            raise PydanticCustomError("column_roles", "{msg}", {"msg": role_conflict_message(*found[0])})
         if self.candidate_arm == self.baseline_arm:
             raise PydanticCustomError("canary", "candidate_arm and baseline_arm must differ", {})
         absolute = [r.name for r in self.rules if r.relative is None]

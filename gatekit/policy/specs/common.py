@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.compare import OPS
 from gatekit.core.results import OnFail
+from gatekit.policy.source import MAX_PATH_CHARS
 
 _OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
 
@@ -74,6 +75,48 @@ def _logical_type(v: Any) -> str:
 
 LogicalType = Annotated[str, BeforeValidator(_logical_type)]
 """A logical column type (:mod:`gatekit.data.logical_types`), aliases such as ``str`` or ``int`` accepted."""
+
+
+
+def check_path(v: str) -> str:
+    """Validate a file path a policy names: not empty, no NUL or other control character, not absurdly long.
+
+    The operating system refuses such a path with an exception that is no :class:`OSError` (``ValueError:
+    embedded null byte``), long after the policy was read; checked here, the error names the policy's file,
+    line and key. The path's content is never echoed (only the character's position and code).
+
+    Parameters
+    ----------
+    v : str
+        The path as written in the policy.
+
+    Returns
+    -------
+    str
+        ``v`` unchanged.
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        An empty path, a control character (NUL, newline, tab, ...) or more than :data:`MAX_PATH_CHARS`
+        characters.
+    """
+    if not v.strip():
+        raise PydanticCustomError("path", "a file path cannot be empty; name the file (relative to the policy) or "
+                                  "remove the key", {})
+    if len(v) > MAX_PATH_CHARS:
+        raise PydanticCustomError("path", "a file path of {n} characters is longer than any file system allows "
+                                  "({limit}); check the value", {"n": len(v), "limit": MAX_PATH_CHARS})
+    bad = next((i for i, ch in enumerate(v) if ord(ch) < 32 or ord(ch) == 127), None)
+    if bad is not None:
+        raise PydanticCustomError("path", "a file path cannot hold a control character ({code} at character "
+                                  "{pos}); remove it (a NUL byte or a newline in a path is a copy-paste mistake)",
+                                  {"code": f"U+{ord(v[bad]):04X}", "pos": bad + 1})
+    return v
+
+
+PathField = Annotated[str, AfterValidator(check_path)]
+"""A file path in the policy (relative to the policy file): a string checked by :func:`check_path`."""
 
 
 class AlertSpec(Spec):

@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import LogicalType, OnFailField, Spec
+from gatekit.policy.specs.common import LogicalType, OnFailField, PathField, Spec
 
 
 class ModelFormatSpec(Spec):
@@ -79,8 +79,8 @@ class FeatureSignatureSpec(Spec):
                     BeforeValidator(lambda v: "backward" if v == "compatible" else v,
                                     json_schema_input_type=Literal["strict", "backward", "compatible"])] = "strict"
     expected: dict[str, LogicalType] | None = Field(default=None, min_length=1)
-    expected_file: str | None = None
-    expected_model: str | None = None
+    expected_file: PathField | None = None
+    expected_model: PathField | None = None
     candidate: dict[str, LogicalType] | None = Field(default=None, min_length=1)
     defaults: dict[str, Any] = Field(default_factory=dict)
     validate_data: bool = True

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import LogicalType, OnFailField, Spec
+from gatekit.policy.specs.common import LogicalType, OnFailField, PathField, Spec
 
 Scalar = str | int | float | bool
 
@@ -143,7 +143,7 @@ class ExpectationRule(Spec):
 class SuiteRef(Spec):
     """A Great Expectations suite JSON file, run as is (relative to the policy)."""
 
-    path: str = Field(min_length=1)
+    path: PathField
     on_fail: OnFailField | None = None
 
 
@@ -184,7 +184,7 @@ class DataQualitySpec(Spec):
     suites: Annotated[list[SuiteRef],
                       BeforeValidator(_suite_shorthand, json_schema_input_type=list[SuiteRef | str])] = Field(
         default_factory=list)
-    expectations_dir: str | None = None
+    expectations_dir: PathField | None = None
     on_fail: OnFailField = OnFail.BLOCK
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from gatekit.policy.specs.common import Spec
+from gatekit.policy.specs.common import PathField, Spec
 
 
 class BaselineSpec(Spec):
@@ -40,10 +40,10 @@ class BaselineSpec(Spec):
 
     score: str | None = None
     prediction: str | None = None
-    model: str | None = None
+    model: PathField | None = None
     model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     trust_model: bool = False
-    metrics: str | None = None
+    metrics: PathField | None = None
 
     @model_validator(mode="after")
     def _one_output(self) -> BaselineSpec:
@@ -94,18 +94,18 @@ class InputsSpec(Spec):
         The production model's results on the same rows (for baseline-relative rules and shadow metrics).
     """
 
-    data: str | None = None
+    data: PathField | None = None
     target: str | None = None
     positive_label: str | int | bool | None = None
     score: str | None = None
     prediction: str | None = None
-    model: str | None = None
+    model: PathField | None = None
     model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     trust_model: bool = False
     features: list[str] | None = None
     sensitive: list[str] = Field(default_factory=list)
-    metrics: str | None = None
-    reference: str | None = None
+    metrics: PathField | None = None
+    reference: PathField | None = None
     task: Literal["classification", "regression"] | None = None
     baseline: BaselineSpec | None = None
 
@@ -113,3 +113,16 @@ class InputsSpec(Spec):
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _distinct_roles(self) -> InputsSpec:
+        from gatekit.data.readers import role_conflict_message, role_conflicts
+
+        b = self.baseline
+        found = role_conflicts([("target", self.target), ("score", self.score), ("prediction", self.prediction),
+                                ("baseline score", b.score if b else None),
+                                ("baseline prediction", b.prediction if b else None),
+                                ("sensitive", self.sensitive), ("feature", self.features)])
+        if found:
+            raise PydanticCustomError("column_roles", "{msg}", {"msg": role_conflict_message(*found[0])})
+        return self

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekit.policy.specs.common import Spec
+from gatekit.policy.specs.common import PathField, Spec
 
 
 class OperationalSpec(Spec):
@@ -44,5 +44,5 @@ class OperationalSpec(Spec):
     percentile_method: Literal["nearest_rank", "linear"] = "nearest_rank"
     batch_rows: int | None = Field(default=None, ge=1, le=5_000_000)
     repeats: int = Field(default=3, ge=1, le=100)
-    latency_samples: str | None = None
-    baseline_latency_samples: str | None = None
+    latency_samples: PathField | None = None
+    baseline_latency_samples: PathField | None = None

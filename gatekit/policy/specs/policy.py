@@ -12,7 +12,7 @@ from pydantic import Field
 
 from gatekit.policy.specs.artifact import ArtifactSpec
 from gatekit.policy.specs.canary import CanarySpec
-from gatekit.policy.specs.common import AlertSpec, Spec
+from gatekit.policy.specs.common import AlertSpec, PathField, Spec
 from gatekit.policy.specs.compatibility import CompatibilitySpec
 from gatekit.policy.specs.data_quality import DataQualitySpec
 from gatekit.policy.specs.drift import DriftSpec
@@ -65,7 +65,7 @@ class Policy(Spec):
     """
 
     version: int | str
-    extends: str | list[str] | None = None
+    extends: PathField | list[PathField] | None = None
     name: str | None = None
     description: str | None = None
     strict: bool = True

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import OnFailField, Spec
+from gatekit.policy.specs.common import OnFailField, PathField, Spec
 
 PiiKind = Literal["email", "phone", "card", "iban", "national_id"]
 PiiPlace = Literal["data", "outputs", "metadata"]
@@ -42,7 +42,7 @@ class PiiSpec(Spec):
     national_ids: list[str] = Field(default_factory=lambda: ["us.ssn"])
     scan: list[PiiPlace] = Field(default_factory=lambda: list(get_args(PiiPlace)), min_length=1)
     columns: list[str] | None = Field(default=None, min_length=1)
-    metadata_files: list[str] = Field(default_factory=list)
+    metadata_files: list[PathField] = Field(default_factory=list)
     max_values: int = Field(default=0, ge=0)
 
     @field_validator("national_ids")
@@ -73,7 +73,7 @@ class LicenseSpec(Spec):
         Let a package whose licence cannot be read pass (default false: fail closed).
     """
 
-    requirements: str | None = None
+    requirements: PathField | None = None
     allow: list[str] = Field(default_factory=list)
     deny: list[str] = Field(default_factory=list)
     allow_unknown: bool = False
