@@ -48,26 +48,41 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
     -------
     list of CheckResult
         Ordered by report group (:attr:`SectionRegistry.group_order`), then policy order. A section the
-        policy uses but the registry cannot evaluate (declared without an adapter, or not declared) is one
-        blocking ``error`` check: fail closed, never silently passed over.
+        policy uses but the registry cannot evaluate (declared without an adapter, or not declared), and a
+        section with rules whose adapter returned no check, are one blocking ``fail`` check each, whatever
+        ``strict`` says: fail closed, never silently passed over. An adapter that returns anything but
+        well-formed CheckResults is treated as one that raised.
     """
     sections = sections if sections is not None else default_sections()
     ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {},
                      attachments=attachments if attachments is not None else {}, options=options or RunOptions())
     checks: list[CheckResult] = [
-        CheckResult(name=f"{key}_section", section=key, status=Status.ERROR, on_fail=OnFail.BLOCK,
+        CheckResult(name=f"{key}_section", section=key, status=Status.FAIL, on_fail=OnFail.BLOCK,
                     message=f"the policy's {key}: section has no adapter in this gatekit, so none of its rules "
                             "can be evaluated (a section declared but not run never passes)")
         for key in sections.unrunnable(policy.policy)]
+    counts = policy.policy.rule_counts()
     todo = [(s.key, s.adapter) for s in sections if s.adapter is not None]
-    for i, (name, make) in enumerate(todo):
+    for i, (key, make) in enumerate(todo):
+        name = key
         if progress is not None:
             progress(name, i, len(todo))
         section: Section | None = None
         try:
             section = make()
             name = section.name
-            checks.extend(section.run(ctx))
+            produced = list(section.run(ctx))
+            for c in produced:  # a plug-in's malformed result is its crash, not the whole run's
+                if not (isinstance(c, CheckResult) and isinstance(c.status, Status) and isinstance(c.on_fail, OnFail)
+                        and isinstance(c.section, str) and isinstance(c.name, str)):
+                    raise TypeError(f"the adapter returned {type(c).__name__} {c!r:.80}, not a CheckResult with a "
+                                    "Status and an OnFail")
+            if not produced and counts.get(key, 0) > 0:
+                produced = [CheckResult(name=f"{key}_section", section=name, status=Status.FAIL,
+                                        on_fail=OnFail.BLOCK,
+                                        message=f"the {key}: section has {counts[key]} rule(s) but its adapter "
+                                                "returned no check, so none was evaluated (never a pass)")]
+            checks.extend(produced)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - one crashing adapter (even sys.exit in user code) never

@@ -119,6 +119,10 @@ class SectionRegistry:
         """
         if info.key in self._sections or info.key in META_FIELDS:
             raise ValueError(f"a section {info.key!r} is registered already (or is a policy setting)")
+        if not info.key.isidentifier() or info.key.startswith("_") or info.key.startswith("model_") \
+                or hasattr(Policy, info.key):
+            raise ValueError(f"{info.key!r} cannot name a section: it is not an identifier, or it clashes with an "
+                             "attribute of the policy model")
         self._sections[info.key] = info
         self.__dict__.pop("policy_model", None)
 
@@ -208,6 +212,9 @@ class SectionRegistry:
             if s.settings:
                 if s.adapter is not None or s.groups:
                     out.append(f"settings section {s.key!r} declares an adapter or report groups")
+                if hasattr(s.spec, "rule_count"):
+                    out.append(f"settings section {s.key!r} has a spec that counts rules: they would never be "
+                               "evaluated")
                 continue
             if s.adapter is None:
                 out.append(f"section {s.key!r} has no adapter: its rules would never be evaluated")
@@ -220,8 +227,10 @@ class SectionRegistry:
     def unrunnable(self, policy: Any) -> list[str]:
         """Return the sections ``policy`` uses that this registry cannot evaluate (fail closed at run time).
 
-        A policy field that is set but not declared, or declared without an adapter, is listed.
+        A policy field that is set but not declared, declared without an adapter, or declared as settings
+        while its block holds rules (``rule_count() > 0``), is listed.
         """
+        counts = policy.rule_counts()
         out = []
         for key in type(policy).model_fields:
             if key in META_FIELDS:
@@ -229,7 +238,8 @@ class SectionRegistry:
             info = self._sections.get(key)
             v = getattr(policy, key, None)
             set_ = bool(v) if isinstance(v, list) else v is not None
-            if set_ and (info is None or (info.adapter is None and not info.settings)):
+            no_adapter = info is None or info.adapter is None
+            if set_ and no_adapter and (info is None or not info.settings or counts.get(key, 0) > 0):
                 out.append(key)
         return out
 

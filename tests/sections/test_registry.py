@@ -125,6 +125,65 @@ def test_a_used_section_without_an_adapter_blocks_at_run_time(tmp_path: Path) ->
     reg = toy_registry(adapter=None)
     report = gatekit.run(policy, metrics=metrics, sections=reg)
     toy = [c for c in report.checks if c.section == "toy"]
-    assert [(c.name, c.status, c.on_fail) for c in toy] == [("toy_section", Status.ERROR, OnFail.BLOCK)]
+    assert [(c.name, c.status, c.on_fail) for c in toy] == [("toy_section", Status.FAIL, OnFail.BLOCK)]
     assert "no adapter" in toy[0].message
     assert report.decision.value == "block"
+
+
+# --- fail-open paths a hostile review found in the registry and the orchestrator ---
+
+
+class EmptySection(ToySection):
+    def run(self, ctx: Any) -> list[CheckResult]:
+        return []
+
+
+class MalformedSection(ToySection):
+    def run(self, ctx: Any) -> list[Any]:
+        return [None]
+
+
+class StringStatusSection(ToySection):
+    def run(self, ctx: Any) -> list[Any]:
+        return [CheckResult("max_widgets", "toy", "pass", "block")]  # type: ignore[arg-type]
+
+
+def test_a_settings_section_whose_spec_holds_rules_is_incomplete_and_blocks(tmp_path: Path) -> None:
+    reg = default_sections()
+    reg.add_group(ReportGroup("toy", "Toy"))
+    reg.register(SectionInfo("toy", ToySpec, settings=True))
+    assert reg.problems() == ["settings section 'toy' has a spec that counts rules: they would never be evaluated"]
+    policy, metrics = write_policy(tmp_path, 5)
+    report = gatekit.run(policy, metrics=metrics, sections=reg)
+    assert [(c.name, c.status) for c in report.checks if c.section == "toy"] == [("toy_section", Status.FAIL)]
+    assert report.decision.value == "block"
+
+
+def test_an_adapter_that_returns_no_check_for_its_rules_blocks(tmp_path: Path) -> None:
+    policy, metrics = write_policy(tmp_path, 5)
+    report = gatekit.run(policy, metrics=metrics, sections=toy_registry(adapter=EmptySection))
+    toy = [c for c in report.checks if c.section == "toy"]
+    assert [(c.name, c.status, c.on_fail) for c in toy] == [("toy_section", Status.FAIL, OnFail.BLOCK)]
+    assert "returned no check" in toy[0].message and report.decision.value == "block"
+
+
+@pytest.mark.parametrize("adapter", [MalformedSection, StringStatusSection])
+def test_an_adapter_returning_malformed_results_becomes_error_checks(tmp_path: Path, adapter: Any) -> None:
+    policy, metrics = write_policy(tmp_path, 5)
+    report = gatekit.run(policy, metrics=metrics, sections=toy_registry(adapter=adapter))
+    toy = [c for c in report.checks if c.section == "toy"]
+    assert [(c.name, c.status) for c in toy] == [("max_widgets", Status.ERROR)]
+    assert "not a CheckResult" in toy[0].message and report.decision.value == "block"
+
+
+def test_a_section_without_an_adapter_blocks_even_when_the_policy_is_not_strict(tmp_path: Path) -> None:
+    policy, metrics = write_policy(tmp_path, 5)
+    policy.write_text("strict: false\n" + policy.read_text())
+    report = gatekit.run(policy, metrics=metrics, sections=toy_registry(adapter=None))
+    assert report.decision.value == "block"
+
+
+@pytest.mark.parametrize("key", ["rule_counts", "model_config", "model_fields", "_private", "not-an-identifier"])
+def test_a_key_that_clashes_with_the_policy_model_is_refused(key: str) -> None:
+    with pytest.raises(ValueError, match="cannot name a section"):
+        default_sections().register(SectionInfo(key, ToySpec, ToySection, groups=("drift",)))

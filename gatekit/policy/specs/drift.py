@@ -177,8 +177,8 @@ class DriftSpec(Spec):
     def rule_count(self) -> int:
         """Return the drift rules declared.
 
-        One per listed column (one for "every shared column" when none is listed), plus one for the leakage
-        scan.
+        One per column listed in ``features`` (one rule "every shared column" when none is listed: the
+        columns are known only from the data), plus one for the leakage scan. ``numerical_features``,
+        ``categorical_features`` and ``columns`` refine how columns are compared, not which.
         """
-        listed = {*(self.features or []), *self.numerical_features, *self.categorical_features, *self.columns}
-        return (len(listed) or 1) + (1 if self.leakage is not None else 0)
+        return (len(set(self.features)) if self.features else 1) + (1 if self.leakage is not None else 0)
