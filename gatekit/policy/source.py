@@ -36,6 +36,9 @@ PolicyYamlLoader.add_implicit_resolver(
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_POLICY_NODES = 100_000
+MAX_POLICY_DEPTH = 64
+"""Deepest nesting of mappings and lists a policy may have (the deepest shipped policy has 7); checked on the
+parsed nodes without recursion, so nothing later recurses into a deeper structure."""
 MAX_PATH_CHARS = 4096
 """The longest path gatekit reads (Linux's PATH_MAX); a longer one is a mistake, never a file."""
 
@@ -69,6 +72,21 @@ def _expanded_size(root: yaml.Node) -> int | None:
             if id(k) not in memo:
                 stack.append((k, False))
     return memo[id(root)]
+
+
+def _depth_exceeds(root: yaml.Node, limit: int) -> bool:
+    """Tell whether the node tree nests deeper than ``limit`` (iterative; aliases are followed once)."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend((k, depth + 1) for k in _children(node))
+    return False
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -173,6 +191,9 @@ def read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
         if size > MAX_POLICY_NODES:
             raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
                                        "YAML aliases; a policy this large is not a policy", file)])
+        if root is not None and _depth_exceeds(root, MAX_POLICY_DEPTH):
+            raise PolicyError([Problem(f"the YAML is nested more than {MAX_POLICY_DEPTH} levels deep; a policy "
+                                       "is never this deep", file)])
         data = loader.construct_document(root) if root is not None else None
         if root is not None:
             _walk(root, (), pos, problems, file)
