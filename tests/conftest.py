@@ -38,6 +38,10 @@ from tests.stats.helpers import NO_HTML, frames
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# One OpenMP thread per process: the suite runs on every core (pytest-xdist), and two `gatekit demo`
+# subprocesses timing 400 single-row predictions of a HistGradientBoosting model, each spinning up an OpenMP
+# team per call on 2 shared cores, slowed each other from seconds to minutes (oversubscription).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
