@@ -269,7 +269,7 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
             meta["alerts"] = {"error": "the policy asks for alerts, which need the run history; history is off",
                               "fired": []}
         return
-    from gatekit.history.store import HistoryError, HistoryStore
+    from gatekit.history.store import HistoryError, HistoryStore, mask_password
 
     try:
         with HistoryStore(history_url) as store:
@@ -295,7 +295,7 @@ def record_and_alert(report: Any, policy: LoadedPolicy, history_url: str | None,
                         a["delivered"], a["delivery"] = ok, what
                 meta["alerts"] = {"fired": fired}
     except HistoryError as exc:
-        text = _no_password(str(exc), history_url)
+        text = mask_password(str(exc), history_url)  # also for a HistoryError raised elsewhere
         meta["history"] = {"recorded": False, "error": text}
         if wanted and "alerts" not in meta:
             meta["alerts"] = {"error": f"alerts could not be evaluated: {text}", "fired": []}
@@ -313,40 +313,11 @@ def record_run(report: Any, history_url: str | None) -> None:
     hist = meta.get("history") or {}
     if history_url is None or hist.get("error"):
         return
-    from gatekit.history.store import HistoryError, HistoryStore
+    from gatekit.history.store import HistoryError, HistoryStore, mask_password
 
     try:
         with HistoryStore(history_url) as store:
             store.record(report, (meta.get("alerts") or {}).get("fired") or [])
             meta["history"] = {"recorded": True, "store": store.display}
     except HistoryError as exc:
-        meta["history"] = {"recorded": False, "error": _no_password(str(exc), history_url)}
-
-
-def _no_password(text: str, history_url: str) -> str:
-    """Replace the store URL's password in ``text`` with ``***`` (a driver's message may quote it).
-
-    Both readings of the password are masked: SQLAlchemy's (up to the first ``@``) and the one up to the
-    last ``@`` (an unescaped ``@`` or ``/`` in a password, or a URL SQLAlchemy cannot parse, leaves part
-    of it in the host or database the store shows), each also in its URL-quoted forms and split at URL
-    punctuation. Pieces under 4 characters are masked only where they sit as ``:piece@``, so that
-    masking never garbles the rest of the message.
-    """
-    import re
-    from urllib.parse import quote, unquote
-
-    from sqlalchemy.engine import make_url
-
-    userinfo = history_url.partition("://")[2].rpartition("@")[0]
-    readings = {userinfo.partition(":")[2]} if ":" in userinfo else set()
-    try:
-        readings.add(str(make_url(history_url).password or ""))
-    except Exception:  # noqa: BLE001 - unparsable: the reading by hand above
-        pass
-    secrets: set[str] = set()
-    for pw in filter(None, readings):
-        for piece in {pw, *re.split(r"[@/:?#&=%]", pw)}:
-            secrets |= {piece, quote(piece, safe=""), quote(piece, safe="/"), unquote(piece)}
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***") if len(secret) >= 4 else text.replace(f":{secret}@", ":***@")
-    return text
+        meta["history"] = {"recorded": False, "error": mask_password(str(exc), history_url)}

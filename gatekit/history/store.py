@@ -83,13 +83,15 @@ class HistoryStore:
         try:
             parsed = make_url(url)
         except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
-            raise HistoryError(f"history store {mask_url(url)!r} is not a database URL; give e.g. "
-                               "sqlite:///path/history.db or postgresql+psycopg://user@host/db") from None
-        self.display = mask_url(parsed.render_as_string(hide_password=True))
+            raise HistoryError(mask_password(f"history store {mask_url(url)!r} is not a database URL; give e.g. "
+                                             "sqlite:///path/history.db or postgresql+psycopg://user@host/db",
+                                             url)) from None
+        self._url = url
+        self.display = mask_password(mask_url(parsed.render_as_string(hide_password=True)), url)
         self._sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
         if self._sqlite and (parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query)):
-            raise HistoryError(f"history store {self.display} is in memory: it would be gone when gatekit exits; "
+            raise self._error(f"history store {self.display} is in memory: it would be gone when gatekit exits; "
                                "give a file (sqlite:///path/history.db) or a database server")
         if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):
             # never hang a CI job: bounded connect, lock wait and statement time
@@ -101,19 +103,19 @@ class HistoryStore:
                 path = Path(db)
                 if not path.exists():
                     if not create:
-                        raise HistoryError(f"history store {self.display}: no such file {path} (no run has been "
+                        raise self._error(f"history store {self.display}: no such file {path} (no run has been "
                                            "recorded there yet)")
                     try:
                         path.parent.mkdir(parents=True, exist_ok=True)
                     except OSError as exc:
-                        raise HistoryError(f"history store {self.display}: cannot create {path.parent}: "
+                        raise self._error(f"history store {self.display}: cannot create {path.parent}: "
                                            f"{exc}") from None
             kwargs["connect_args"] = {"timeout": 60}  # writers wait for each other instead of failing
         try:
             self.engine: Engine = create_engine(parsed, **kwargs)
         except (sa_exc.NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
             hint = " (pip install 'gatekit[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
-            raise HistoryError(f"history store {self.display}: its database driver is not installed{hint}: "
+            raise self._error(f"history store {self.display}: its database driver is not installed{hint}: "
                                f"{exc}") from None
         if self._sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -141,7 +143,11 @@ class HistoryStore:
 
     def _fail(self, what: str, exc: BaseException) -> HistoryError:
         text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return HistoryError(f"history store {self.display}: cannot {what}: {text[0] if text else type(exc).__name__}")
+        return self._error(f"history store {self.display}: cannot {what}: {text[0] if text else type(exc).__name__}")
+
+    def _error(self, message: str) -> HistoryError:
+        """Return a HistoryError whose message never shows the store's password (a driver may quote the URL)."""
+        return HistoryError(mask_password(message, self._url))
 
     def ensure_schema(self) -> None:
         """Create the tables if missing (safe when several runs start at once) and check the schema version.
@@ -165,10 +171,10 @@ class HistoryStore:
                         try:
                             version = int(row.value)
                         except ValueError:
-                            raise HistoryError(f"history store {self.display} records schema version {row.value!r}, "
+                            raise self._error(f"history store {self.display} records schema version {row.value!r}, "
                                                "which is not a number: it was not written by gatekit") from None
                         if version > SCHEMA_VERSION:
-                            raise HistoryError(f"history store {self.display} has schema version {row.value}, "
+                            raise self._error(f"history store {self.display} has schema version {row.value}, "
                                                f"written by a newer gatekit; this one reads version "
                                                f"{SCHEMA_VERSION}: upgrade gatekit")
                         if version < SCHEMA_VERSION:
@@ -182,7 +188,7 @@ class HistoryStore:
                     self._read_only()  # an archived store in a read-only folder: SQLite cannot make its -shm file
                     continue
                 if not self._create and ("no such table" in text or "does not exist" in text):
-                    raise HistoryError(f"history store {self.display} holds no gatekit history (no run has been "
+                    raise self._error(f"history store {self.display} holds no gatekit history (no run has been "
                                        "recorded there yet)") from None
                 # several runs starting on an empty store race to create the tables; the losers see the winner's
                 race = isinstance(exc, sa_exc.IntegrityError) or "already exists" in text
@@ -275,7 +281,7 @@ class HistoryStore:
         except sa_exc.SQLAlchemyError as exc:
             raise self._fail("read it", exc) from None
         except (ValueError, TypeError) as exc:  # a row another program wrote ('yesterday' as a time)
-            raise HistoryError(f"history store {self.display} holds a value gatekit cannot read: {exc}") from None
+            raise self._error(f"history store {self.display} holds a value gatekit cannot read: {exc}") from None
         out.reverse()
         return out
 
@@ -313,13 +319,44 @@ class HistoryStore:
                 rows = s.scalars(select(RunRecord).where(RunRecord.run_id.in_(list(run_ids)))).all()
                 missing = sorted(set(run_ids) - {r.run_id for r in rows})
                 if missing:
-                    raise HistoryError(f"history store {self.display} has no run {', '.join(missing)}; "
+                    raise self._error(f"history store {self.display} has no run {', '.join(missing)}; "
                                        "`gatekit history` lists the run ids")
                 for r in rows:
                     r.legitimate = legitimate
         except sa_exc.SQLAlchemyError as exc:
             raise self._fail("mark runs", exc) from None
         return len(rows)
+
+
+def mask_password(text: str, history_url: str) -> str:
+    """Replace the store URL's password in ``text`` with ``***`` (a driver's message may quote it).
+
+    Every message a :class:`HistoryStore` raises goes through it.
+
+    Both readings of the password are masked: SQLAlchemy's (up to the first ``@``) and the one up to the
+    last ``@`` (an unescaped ``@`` or ``/`` in a password, or a URL SQLAlchemy cannot parse, leaves part
+    of it in the host or database the store shows), each also in its URL-quoted forms and split at URL
+    punctuation. Pieces under 4 characters are masked only where they sit as ``:piece@``, so that
+    masking never garbles the rest of the message.
+    """
+    import re
+    from urllib.parse import quote, unquote
+
+    from sqlalchemy.engine import make_url
+
+    userinfo = history_url.partition("://")[2].rpartition("@")[0]
+    readings = {userinfo.partition(":")[2]} if ":" in userinfo else set()
+    try:
+        readings.add(str(make_url(history_url).password or ""))
+    except Exception:  # noqa: BLE001 - unparsable: the reading by hand above
+        pass
+    secrets: set[str] = set()
+    for pw in filter(None, readings):
+        for piece in {pw, *re.split(r"[@/:?#&=%]", pw)}:
+            secrets |= {piece, quote(piece, safe=""), quote(piece, safe="/"), unquote(piece)}
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***") if len(secret) >= 4 else text.replace(f":{secret}@", ":***@")
+    return text
 
 
 def mask_url(url: str) -> str:
