@@ -147,22 +147,13 @@ def render(report: GateReport, fmt: str) -> str:
 class Report(GateReport):
     """A :class:`~gatekit.core.results.GateReport` that renders and saves itself: what :func:`gatekit.run` returns.
 
-    The result classes stay plain data; the renderings are this layer's (:func:`render`). Build one from a
-    plain report with :meth:`of`.
+    The result classes stay plain data; the renderings are this layer's (:func:`render`).
 
     Examples
     --------
     >>> report = gatekit.run("policies/seed_exercise_1.yaml", metrics="run.json")  # doctest: +SKIP
     >>> report.save_html("reports/x/gate_report.html")  # doctest: +SKIP
     """
-
-    @classmethod
-    def of(cls, report: GateReport) -> Report:
-        """Return ``report`` as a :class:`Report` (the same fields, not copied)."""
-        if isinstance(report, Report):
-            return report
-        return cls(decision=report.decision, reason=report.reason, checks=report.checks, metadata=report.metadata,
-                   schema_version=report.schema_version, attachments=report.attachments)
 
     def to_markdown(self) -> str:
         """Return the Markdown summary (:func:`gatekit.report.markdown.render_markdown`)."""
