@@ -42,6 +42,24 @@ def fail(exc: Exception, what: str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
+def refuse_control(value: object, option: str) -> None:
+    """Exit 2 naming ``option`` when ``value`` (a path or store from the command line) is not one printable line.
+
+    A control character (a line break, an escape), a bidirectional override, U+2028/U+2029 (YAML line
+    breaks) or an undecodable byte in a path would forge a line wherever the path is written (a YAML comment,
+    a log); None (the option not given) passes.
+    """
+    from gatekit.core.formatting import printable
+
+    if value is None:
+        return
+    text = str(value)
+    if printable(text) != text or "\u2028" in text or "\u2029" in text:
+        shown = printable(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        fail(ValueError(f"{option} {shown} has a control character (a line break, an escape, ...) or an "
+                        "undecodable byte; rename the file or give another path"), "invalid usage")
+
+
 def internal(exc: BaseException) -> NoReturn:
     """Print an internal error (a bug) on stderr, with the traceback under ``GATEKIT_DEBUG``, then exit 3."""
     from gatekit.core.formatting import printable

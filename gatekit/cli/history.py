@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gatekit.cli.common import console, fail, internal, silence_stdout
+from gatekit.cli.common import console, fail, internal, refuse_control, silence_stdout
 from gatekit.core.errors import EXIT_INVALID
 
 history_app = typer.Typer(help="The run history: per-gate outcomes and trends; mark runs for calibration.")
@@ -149,19 +149,25 @@ def calibrate(
                                                        "run not marked otherwise).")] = False,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the proposed policy file when it exists.")] = False,
 ) -> None:
     """Propose each metric rule's limit so that the target share of recorded runs would pass; write a copy."""
     from datetime import datetime, timezone
 
     from gatekit.core.errors import PolicyError
+    from gatekit.core.formatting import printable
     from gatekit.history.store import HistoryError
     from gatekit.history.thresholds import calibrate as do_calibrate
-    from gatekit.history.thresholds import check_out, write_proposed
+    from gatekit.history.thresholds import check_out, comment_text, write_proposed
     from gatekit.history.views import render_calibration
     from gatekit.policy import load_policy
 
     if format not in ("table", "json"):
         fail(ValueError(f"--format must be table or json, not {format!r}"), "invalid usage")
+    # the paths go into the proposed file's comments and onto the terminal: one printable line each
+    refuse_control(policy, "--policy")
+    refuse_control(out, "--out")
+    refuse_control(store, "--history")
     try:
         lp = load_policy(policy)
     except PolicyError as exc:
@@ -185,12 +191,17 @@ def calibrate(
               "nothing to calibrate")
     try:
         proposals = do_calibrate(lp, runs, target_pass_rate)
+        # every value in a comment is one printable line: a run id from a shared store cannot end the comment
         header = (f"# Proposed by `gatekit calibrate` on {datetime.now(timezone.utc).date().isoformat()}: each changed "
-                  f"limit lets at least {target_pass_rate:.0%} of the last\n# {len(runs)} runs ({runs[0].run_id} .. "
-                  f"{runs[-1].run_id}) pass (the table printed by the command has\n# each rule's rate). Review with: "
-                  f"gatekit policy diff {policy} {out}\n")
+                  f"limit lets at least {target_pass_rate:.0%} of the last\n# {len(runs)} runs "
+                  f"({comment_text(runs[0].run_id)} .. {comment_text(runs[-1].run_id)}) pass (the table printed by "
+                  f"the command has\n# each rule's rate). Review with: gatekit policy diff {comment_text(policy)} "
+                  f"{comment_text(out)}\n")
         changed = [p for p in proposals if p.status == "proposed"]
-        not_written = write_proposed(lp, proposals, out, header=header) if changed else []
+        not_written = write_proposed(lp, proposals, out, header=header, force=force) if changed else []
+    except FileExistsError:
+        fail(ValueError(f"--out {out} already exists; give --force to replace it, or another --out"),
+             "invalid usage")
     except (ValueError, OSError) as exc:
         fail(exc, "cannot write the proposed policy")
     except Exception as exc:  # noqa: BLE001
@@ -206,13 +217,14 @@ def calibrate(
         else:
             note = f" ({left_out} marked not legitimate left out)" if left_out else ""
             render_calibration(console(), lp.name, len(runs), target_pass_rate, proposals, note)
+            pol, dest = printable(policy), printable(out)
             if changed and out.resolve().parent != policy.resolve().parent:
-                typer.echo(f"note: {out} is not in the policy's folder; the policy's relative paths (inputs, "
+                typer.echo(f"note: {dest} is not in the policy's folder; the policy's relative paths (inputs, "
                            "extends, baseline files) are relative to the file's own folder, so move it beside "
-                           f"{policy} before running it")
+                           f"{pol} before running it")
             for line in not_written:
-                typer.echo(f"not written: {line}")
-            typer.echo(f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" if changed else
+                typer.echo(f"not written: {printable(line)}")
+            typer.echo(f"proposed policy: {dest} (review: gatekit policy diff {pol} {dest})" if changed else
                        "no limit changes: no proposed file written")
     except (OSError, UnicodeError):  # `gatekit calibrate ... | head`: the reader left; the file is written
         silence_stdout()

@@ -1,8 +1,8 @@
-"""Reading tabular files: a CSV or Parquet file into a DataFrame, and a named column out of it.
+"""Reading tabular files: a CSV (or ``.csv.gz``) or Parquet file into a DataFrame, and a named column out of it.
 
-Every problem (unknown format, malformed CSV, duplicate header, missing column) raises an InputError
-naming the file and, for a column, the closest existing name. :func:`role_conflicts` finds a column named in
-two roles that must differ (the target as the score, ...).
+Every problem (unknown format, malformed CSV, duplicate header, missing column, a file too big for memory)
+raises an InputError naming the file and, for a column, the closest existing name. :func:`role_conflicts`
+finds a column named in two roles that must differ (the target as the score, ...).
 """
 
 from __future__ import annotations
@@ -14,14 +14,101 @@ from typing import Any
 
 from gatekit.core.errors import input_error
 
+PARQUET_PANDAS_FACTOR = 1.5
+"""Estimated pandas bytes per byte of decoded Parquet values (:func:`parquet_decoded_bytes`)."""
+
+_TOO_BIG = ("does not fit in the memory available; read it out of core with --engine duckdb (or inputs.engine: "
+            "duckdb), or give a sample")
+
+_PHYSICAL_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+
+
+def parquet_decoded_bytes(meta: Any) -> int:
+    """Estimate the bytes a Parquet file's values take once decoded, from its footer alone.
+
+    Per row group, the larger of its ``total_byte_size`` (the uncompressed pages) and its rows times the
+    width of a row (each leaf column's physical width: 8 bytes for an ``INT64`` or ``DOUBLE``, the type
+    length of a fixed-length byte array, 8 bytes, a pointer, for a string or binary value). The pages alone
+    are not enough: a dictionary- or run-length-encoded column of 500 million equal numbers is 2 MB of pages
+    and 4 GB of values.
+
+    Parameters
+    ----------
+    meta : pyarrow.parquet.FileMetaData
+        The file's footer (``pyarrow.parquet.ParquetFile(path).metadata``).
+
+    Returns
+    -------
+    int
+    """
+    schema = meta.schema
+    row_width = 0
+    for i in range(len(schema)):
+        col = schema.column(i)
+        width = _PHYSICAL_WIDTH.get(col.physical_type)
+        if width is None:  # BYTE_ARRAY (a pointer per value) or FIXED_LEN_BYTE_ARRAY (its length, at least that)
+            width = max(8, col.length or 0) if col.physical_type == "FIXED_LEN_BYTE_ARRAY" else 8
+        row_width += width
+    total = 0
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        total += max(rg.total_byte_size, rg.num_rows * row_width)
+    return total
+
+
+def available_memory() -> int:
+    """Memory available to new allocations, in bytes (``MemAvailable`` on Linux, else physical memory).
+
+    The same reading as :mod:`gatekit.data.engine`'s (which imports this module, so this one cannot import it).
+    """
+    import os
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1024**3
+
+
+def _check_parquet_fits(path: Path) -> None:
+    """Refuse a Parquet file whose values would not fit in the available memory, before reading it.
+
+    A few megabytes of compressed Parquet can hold gigabytes of values (a column of one repeated number):
+    the footer says how much a read would take (:func:`parquet_decoded_bytes`, times
+    :data:`PARQUET_PANDAS_FACTOR`), so the file is refused with a clear message instead of the process
+    running out of memory.
+    """
+    import importlib
+
+    pq: Any = importlib.import_module("pyarrow.parquet")  # pyarrow ships no types: Any, whatever mypy is told
+    meta = pq.ParquetFile(path).metadata
+    decoded = parquet_decoded_bytes(meta)
+    need, have = decoded * PARQUET_PANDAS_FACTOR, available_memory()
+    if need > have:
+        raise input_error(f"the Parquet file holds {meta.num_rows:,} rows, about {decoded / 2**20:,.0f} MiB of values "
+                          f"(about {need / 2**20:,.0f} MiB in memory, {have / 2**20:,.0f} MiB available): it "
+                          f"{_TOO_BIG}", str(path))
+
 
 def read_frame(path: Path) -> Any:
-    """Read a CSV or Parquet file into a pandas DataFrame.
+    """Read a CSV (also gzip-compressed, ``.csv.gz``) or Parquet file into a pandas DataFrame.
+
+    A Parquet file whose uncompressed size (its footer's row groups) would not fit in the available memory
+    is refused before it is read; a CSV file that runs out of memory while read is refused too (both
+    suggest ``--engine duckdb``): a small compressed file that inflates to gigabytes is bad input, not a
+    crash.
 
     Raises
     ------
     InputError
-        Unknown extension, unreadable or malformed file (naming the file and, for CSV, the line).
+        Unknown extension, unreadable or malformed file (naming the file and, for CSV, the line), or a
+        file too big for memory.
     """
     import pandas as pd
 
@@ -40,7 +127,11 @@ def read_frame(path: Path) -> Any:
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 return pd.read_csv(path, index_col=False)  # a trailing comma on every row must not shift columns
         if suffix in (".parquet", ".pq"):
+            if path.is_file():  # a folder of Parquet files is sized by the engine (--engine auto)
+                _check_parquet_fits(path)
             return pd.read_parquet(path)
+    except MemoryError:
+        raise input_error(f"the data file {_TOO_BIG}", str(path)) from None
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise input_error(f"malformed CSV: {str(exc).strip()}; every row needs as many fields as the header",
                           str(path)) from None
@@ -48,7 +139,8 @@ def read_frame(path: Path) -> Any:
         raise input_error("the file is empty (no header row)", str(path)) from None
     except (OSError, ValueError, ImportError) as exc:
         raise input_error(f"cannot read the data file: {exc}", str(path)) from None
-    raise input_error(f"unsupported data format {suffix!r}; use .csv or .parquet", str(path))
+    raise input_error(f"unsupported data format {suffix!r}; use .csv (or gzip-compressed .csv.gz) or .parquet",
+                      str(path))
 
 
 def require_column(frame: Any, name: str, role: str, file: str) -> Any:

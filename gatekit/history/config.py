@@ -31,7 +31,7 @@ from gatekit.core.errors import input_error
 
 CONFIG_FILE = "gatekit.toml"
 DEFAULT_HISTORY = Path(".gatekit") / "history.db"
-OFF = ("off", "none", "")
+OFF = ("off", "none")
 
 
 class _HistoryConfig(BaseModel):
@@ -101,14 +101,18 @@ def _read(path: Path) -> _FileConfig:
     except tomllib.TOMLDecodeError as exc:  # its message names the line and column
         raise input_error(f"not valid TOML: {exc}", file=str(path)) from None
     try:
-        return _FileConfig.model_validate(raw)
+        cfg = _FileConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         keys = "keys: [history] url; [alerts] webhook_url, timeout_s"
         raise input_error(f"{problems} ({keys})", file=str(path)) from None
+    if cfg.history is not None and not cfg.history.url.strip():  # never "off" by an empty value: say off
+        raise input_error("the history store is empty; give a URL, a file, or off", file=str(path),
+                          key="history.url")
+    return cfg
 
 
-def history_url_from(value: str, base: Path) -> str | None:
+def history_url_from(value: str, base: Path, *, what: str = "history") -> str | None:
     """Turn a configured store into a SQLAlchemy URL: ``off`` -> None, a plain path -> a SQLite URL.
 
     Parameters
@@ -117,9 +121,19 @@ def history_url_from(value: str, base: Path) -> str | None:
         A SQLAlchemy URL (``dialect[+driver]://...``), a file path, or ``off``.
     base : pathlib.Path
         Folder a relative path (also in a ``sqlite:///relative`` URL) is relative to.
+    what : str
+        What gave ``value`` (``--history``), for the error message.
+
+    Raises
+    ------
+    gatekit.core.errors.InputError
+        ``value`` is empty or blank: history is turned off only by saying so (``off``), never by an empty
+        option or key (an unset shell variable in ``--history "$STORE"``).
     """
     from sqlalchemy.engine import URL, make_url
 
+    if not value.strip():
+        raise input_error(f"{what} needs a store: a URL, a file, or off (it is empty)")
     if value.strip().lower() in OFF:
         return None
     if "://" not in value:  # a file path, taken literally ('?' and '%' are part of the name, not URL syntax)
@@ -157,10 +171,10 @@ def load_config(history: str | None = None, *, no_history: bool = False, start: 
     file_cfg = _read(path) if path is not None else _FileConfig()
     if no_history:
         url = None
-    elif history is not None:
-        url = history_url_from(history, cwd)
+    elif history is not None:  # an empty --history is an error, not "off"
+        url = history_url_from(history, cwd, what="--history")
     elif os.environ.get("GATEKIT_HISTORY_URL", "").strip():  # empty (a CI secret that is not set) = not given
-        url = history_url_from(os.environ["GATEKIT_HISTORY_URL"], cwd)
+        url = history_url_from(os.environ["GATEKIT_HISTORY_URL"], cwd, what="GATEKIT_HISTORY_URL")
     elif file_cfg.history is not None and path is not None:
         url = history_url_from(file_cfg.history.url, path.parent)
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -336,35 +337,75 @@ def mask_password(text: str, history_url: str) -> str:
     Both readings of the password are masked: SQLAlchemy's (up to the first ``@``) and the one up to the
     last ``@`` (an unescaped ``@`` or ``/`` in a password, or a URL SQLAlchemy cannot parse, leaves part
     of it in the host or database the store shows), each also in its URL-quoted forms and split at URL
-    punctuation. Pieces under 4 characters are masked only where they sit as ``:piece@``, so that
+    punctuation. The values of the query parameters that hold secrets (:func:`mask_url`) are masked too.
+    Pieces under 4 characters are masked only where they sit as ``:piece@`` or ``=piece``, so that
     masking never garbles the rest of the message.
     """
-    import re
     from urllib.parse import quote, unquote
 
     from sqlalchemy.engine import make_url
 
     userinfo = history_url.partition("://")[2].rpartition("@")[0]
     readings = {userinfo.partition(":")[2]} if ":" in userinfo else set()
+    params = [value for name, value in _query_params(history_url) if _SECRET_PARAM.search(name)]
     try:
-        readings.add(str(make_url(history_url).password or ""))
-    except Exception:  # noqa: BLE001 - unparsable: the reading by hand above
+        parsed = make_url(history_url)
+        readings.add(str(parsed.password or ""))
+        for name, value in parsed.query.items():  # ?sslpassword=..., ?token=...: as SQLAlchemy reads them
+            if _SECRET_PARAM.search(name):
+                params.extend([value] if isinstance(value, str) else value)
+    except Exception:  # noqa: BLE001 - unparsable: the readings by hand
         pass
     secrets: set[str] = set()
     for pw in filter(None, readings):
         for piece in {pw, *re.split(r"[@/:?#&=%]", pw)}:
             secrets |= {piece, quote(piece, safe=""), quote(piece, safe="/"), unquote(piece)}
+    for value in filter(None, params):  # a query value ends at '&': it is masked whole, in its quoted forms
+        secrets |= {value, quote(value, safe=""), quote(value, safe="/"), unquote(value)}
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***") if len(secret) >= 4 else text.replace(f":{secret}@", ":***@")
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+        else:  # short: only where it sits as a password or a parameter's value
+            text = text.replace(f":{secret}@", ":***@")
+            text = re.sub(rf"=({re.escape(secret)})(?=$|[&;#\s'\"])", "=***", text)
     return text
 
 
+_SECRET_PARAM = re.compile(r"password|passwd|pwd|secret|token|key", re.IGNORECASE)
+"""A query parameter whose name matches holds a secret (``password``, ``sslpassword``, ``api_key``, ...)."""
+
+_QUERY_PARAM = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
+
+
+def _query_params(url: str) -> list[tuple[str, str]]:
+    """Return a URL's query parameters as ``(name, value)``, read by hand and both also URL-unquoted."""
+    from urllib.parse import unquote_plus
+
+    query = url.partition("?")[2]
+    out = []
+    for m in _QUERY_PARAM.finditer("?" + query if query else ""):
+        out.append((m[2], m[3]))
+        out.append((unquote_plus(m[2]), unquote_plus(m[3])))
+    return out
+
+
 def mask_url(url: str) -> str:
-    """Hide the password in a database URL, even one SQLAlchemy cannot parse (``user:***@``, ``password=***``)."""
-    import re
+    """Hide the secrets in a database URL, even one SQLAlchemy cannot parse.
+
+    The password in the user information becomes ``user:***@``, and the value of every query parameter
+    whose name contains ``password``, ``passwd``, ``pwd``, ``secret``, ``token`` or ``key`` (in any case,
+    also URL-quoted: ``sslpassword``, ``ssl%70assword``, ``api_key``) becomes ``***``.
+    """
+    from urllib.parse import unquote_plus
 
     masked = re.sub(r"(://[^/?#]*?:)[^/?#]*@", r"\1***@", url)  # greedy to the last '@': an unescaped '@' too
-    return re.sub(r"(?i)([?&](?:password|passwd|pwd)=)[^&]*", r"\1***", masked)
+    head, sep, query = masked.partition("?")
+
+    def hide(m: re.Match[str]) -> str:
+        secret = _SECRET_PARAM.search(m[2]) or _SECRET_PARAM.search(unquote_plus(m[2]))
+        return f"{m[1]}{m[2]}=***" if secret else m[0]
+
+    return head + (_QUERY_PARAM.sub(hide, sep + query) if sep else "")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

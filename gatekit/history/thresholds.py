@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from gatekit.core.decision import evaluate_threshold
+from gatekit.core.formatting import printable
 from gatekit.core.results import Status
 from gatekit.history.runs import RunView, check_keys
 from gatekit.policy.loader import LoadedPolicy
@@ -270,12 +271,26 @@ def _number(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *, header: str) -> list[str]:
+def comment_text(value: object) -> str:
+    """Return ``value`` as text safe in a YAML comment: one line of printable characters.
+
+    Control characters (line breaks included) and bidirectional overrides are escaped
+    (:func:`~gatekit.core.formatting.printable`), and so are U+2028 and U+2029, which YAML also reads as line
+    breaks: a path or run id put in a comment can never end it and start a key (``mode: warn_only``).
+    """
+    return printable(value).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *, header: str,
+                   force: bool = False) -> list[str]:
     """Write a copy of the policy file with the proposed limits, comments and layout kept.
 
     Each limit is replaced in the text at the position of its YAML scalar (``yaml.compose`` marks), and an
     integer ``version:`` is increased by one. Rules inherited from an ``extends:`` base are not in this file
     and are listed in the returned notes instead.
+
+    The file is written whole or not at all: to a temporary file in ``out``'s folder, then renamed over
+    ``out`` (with ``force``) or linked to it (without: a file that appears meanwhile is never replaced).
 
     Parameters
     ----------
@@ -286,7 +301,10 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     out : pathlib.Path
         Where to write; must differ from the policy file (the original is never edited).
     header : str
-        Comment lines put at the top (what was calibrated, from which runs).
+        Comment lines put at the top (what was calibrated, from which runs); each line starts with ``#``
+        and is single-line printable text (build the values in it with :func:`comment_text`).
+    force : bool
+        Replace ``out`` when it exists.
 
     Returns
     -------
@@ -296,9 +314,17 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     Raises
     ------
     ValueError
-        ``out`` is the policy file itself, or the policy was not loaded from a file.
+        ``out`` is the policy file itself, or the policy was not loaded from a file, or ``header`` has a
+        line that is not a comment of printable text.
+    FileExistsError
+        ``out`` exists (a file, a folder or a link) and ``force`` is not given; nothing is written.
     """
     import yaml
+
+    for line in header.split("\n")[:-1] if header.endswith("\n") or not header else header.split("\n"):
+        if not line.startswith("#") or comment_text(line) != line:
+            raise ValueError(f"the proposed policy's header must be comment lines of printable text, not "
+                             f"{comment_text(line)!r}")
 
     from gatekit.policy.extends import rule_identity
 
@@ -350,10 +376,38 @@ def write_proposed(policy: LoadedPolicy, proposals: list[Proposal], out: Path, *
     newline = "\r\n" if "\r\n" in text else "\n"
     if policy.policy.name is None:  # the name came from the file's stem: keep it, or the copy's runs would differ
         header += f"name: {json.dumps(policy.name)}{newline}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(header.replace("\n", newline) + text)
+    _write_new(out, header.replace("\n", newline) + text, force=force)
     return not_written
+
+
+def _write_new(out: Path, text: str, *, force: bool) -> None:
+    """Write ``text`` to ``out`` atomically: a temporary file beside it, then a rename (or a link, without force)."""
+    import uuid
+
+    exists = FileExistsError(f"{out} already exists; calibrate does not replace it without --force")
+    if not force and os.path.lexists(out):
+        raise exists
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where a folder is needed: not "out exists"
+        raise NotADirectoryError(f"{out.parent} is not a folder; give another --out") from None
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with tmp.open("x", encoding="utf-8", newline="") as fh:  # exclusive: never a file of another writer
+            fh.write(text)
+        if force:
+            os.replace(tmp, out)
+            return
+        try:
+            os.link(tmp, out)  # fails if out appeared since the check: never replaced
+        except FileExistsError:
+            raise exists from None
+        except OSError:  # a file system without hard links: the check above has to do
+            if os.path.lexists(out):
+                raise exists from None
+            os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _is_aliased(root: Any, target: Any) -> bool:

@@ -100,3 +100,26 @@ def test_unwritable_stdout_keeps_the_exit_code(tmp_path: Path) -> None:
                                str(tmp_path / "m.json"), "--out", str(tmp_path / "o")],
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x1b[2Jb", "a\x1b]0;x\x07b", "a\u202eb", "a\u2028b", "a\u2029b",
+                                   "a\udcffb", "a\x85b", "a\x00b"])
+def test_refuse_control_exits_2_naming_the_option(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from gatekit.cli.common import refuse_control
+
+    with pytest.raises(typer.Exit) as info:
+        refuse_control(Path(value), "--out")
+    assert info.value.exit_code == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "control character" in err
+    assert not any(c in err for c in "\x1b\x07\r\x00\x85\u202e\u2028\u2029")
+    assert err.count("\n") == 2  # the heading and one line: the value cannot start a line of its own
+
+
+@pytest.mark.parametrize("value", [None, "plain.yaml", "dir with spaces/[red]x[/red] é ü.yaml", "C:\\x\\y.yaml"])
+def test_refuse_control_passes_printable_paths(value: str | None) -> None:
+    from gatekit.cli.common import refuse_control
+
+    refuse_control(value, "--out")

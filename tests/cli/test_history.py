@@ -110,3 +110,37 @@ def test_history_survives_a_closed_pipe(tmp_path: Path) -> None:
     proc.stdout.close()  # the reader leaves before anything is written
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0 and "Traceback" not in err
+
+
+def test_calibrate_prints_file_and_store_text_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatekit.history import thresholds
+
+    db = tmp_path / "h.db"
+    _store_with_runs(db, "esc", [0.9, 0.7, 0.8])
+    policy = _policy(tmp_path, 'version: 1\nname: esc\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n')
+    real = thresholds.write_proposed
+
+    def hostile(*args: Any, **kwargs: Any) -> list[str]:
+        real(*args, **kwargs)
+        return ["auc_roc \x1b[2J\x1b]0;x\x07 [red]inherited[/red]\nforged: line"]
+
+    monkeypatch.setattr(thresholds, "write_proposed", hostile)
+    out = tmp_path / "sub" / "[red]p[/red].yaml"
+    res = _cli("calibrate", "--policy", policy, "--history", _url(db), "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.stdout and "\x07" not in res.stdout
+    assert "not written: auc_roc \\x1b[2J\\x1b]0;x\\x07 [red]inherited[/red]\\x0aforged: line" in res.stdout
+    assert f"proposed policy: {out} (review: gatekit policy diff {policy} {out})" in res.stdout
+    assert not any(line.startswith("forged") for line in res.stdout.splitlines())
+
+
+@pytest.mark.parametrize("command", [["history"], ["calibrate", "--policy", "p.yaml"], ["history", "mark", "r1"]])
+def test_an_empty_history_option_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   command: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    _policy(tmp_path, 'version: 1\nname: p\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n', "p.yaml")
+    for empty in ("", "  "):
+        res = _cli(*command, "--history", empty)
+        assert res.exit_code == 2, res.output
+        assert "--history needs a store: a URL, a file, or off" in res.stderr
+    assert not (tmp_path / ".gatekit").exists()

@@ -11,7 +11,7 @@ import pytest
 
 from gatekit.history.config import history_url_from, load_config
 from gatekit.history.store import HistoryStore
-from tests.helpers import run_cli, write_policy
+from tests.helpers import _cli, run_cli, write_policy
 from tests.history.helpers import _report, _url
 
 # ----------------------------------------------------------------------------------------------- configuration
@@ -132,3 +132,38 @@ def test_a_bad_gatekit_toml_never_quotes_a_secret(tmp_path: Path, text: str) -> 
     with pytest.raises(InputError) as exc:
         load_config(start=tmp_path)
     assert "gatekit.toml" in str(exc.value) and "XyZsecretToken" not in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\n"])
+def test_an_empty_history_option_is_an_error_not_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      empty: str) -> None:
+    from gatekit.core.errors import InputError
+
+    monkeypatch.delenv("GATEKIT_HISTORY_URL", raising=False)
+    with pytest.raises(InputError, match="--history needs a store: a URL, a file, or off"):
+        load_config(empty, start=tmp_path)
+    with pytest.raises(InputError, match="needs a store"):
+        history_url_from(empty, tmp_path)
+    assert load_config("off", start=tmp_path).history_url is None  # off is said, never implied
+    assert load_config(empty, no_history=True, start=tmp_path).history_url is None
+    # the environment variable: empty is unset (a CI secret that is not defined), the default store is used
+    monkeypatch.setenv("GATEKIT_HISTORY_URL", empty)
+    assert load_config(start=tmp_path).history_url == f"sqlite:///{tmp_path.resolve() / '.gatekit' / 'history.db'}"
+
+
+@pytest.mark.parametrize("empty", ['""', "'  '"])
+def test_an_empty_url_in_gatekit_toml_is_an_error_naming_the_file_and_key(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          empty: str) -> None:
+    from gatekit.core.errors import InputError
+
+    monkeypatch.delenv("GATEKIT_HISTORY_URL", raising=False)
+    (tmp_path / "gatekit.toml").write_text(f"[history]\nurl = {empty}\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_config(start=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.file == str(tmp_path / "gatekit.toml") and problem.key == "history.url"
+    assert "off" in problem.message
+    monkeypatch.chdir(tmp_path)
+    res = _cli("history")
+    assert res.exit_code == 2 and "gatekit.toml: history.url" in res.stderr

@@ -376,3 +376,49 @@ def test_no_message_of_the_store_shows_its_password(url: str) -> None:
     text = str(info.value)
     for piece in ("pa/ssword", "ssword", "p@ss/word", "ss/word", "hunter2secret"):
         assert piece not in text, text
+
+
+SECRET_URLS = [
+    ("postgresql+psycopg://u:s3cretA@127.0.0.1:1/db?password=s3cretB&sslpassword=s3cretC",
+     ["s3cretA", "s3cretB", "s3cretC"]),
+    ("postgresql+psycopg://u@127.0.0.1:1/db?application_name=keepme&SSLPassword=Hunter22&PWD=Abcdef12",
+     ["Hunter22", "Abcdef12"]),
+    ("postgresql+psycopg://u@127.0.0.1:1/db?client_secret=Sekr1t99&api_token=Tok3n999&sslkey=/keys/Kf99.pem",
+     ["Sekr1t99", "Tok3n999", "/keys/Kf99.pem"]),
+    ("postgresql+psycopg://u@127.0.0.1:1/db?Access_Key=AKIAZZ99&passwd=Qwerty99&ssl%70assword=Qu0ted99",
+     ["AKIAZZ99", "Qwerty99", "Qu0ted99"]),
+]
+
+
+@pytest.mark.parametrize(("url", "secrets"), SECRET_URLS)
+def test_mask_url_hides_every_secret_parameter(url: str, secrets: list[str]) -> None:
+    from gatekit.history.store import mask_password, mask_url
+
+    masked = mask_url(url)
+    for secret in secrets:
+        assert secret not in masked, masked
+        assert secret not in mask_password(f"driver says: {url} / {secret}", url)
+    assert masked.startswith("postgresql+psycopg://u")
+    assert "keepme" in mask_url(SECRET_URLS[1][0]) and "application_name=keepme" in mask_url(SECRET_URLS[1][0])
+
+
+@pytest.mark.parametrize(("url", "secrets"), SECRET_URLS)
+def test_no_message_of_the_store_shows_a_secret_parameter(url: str, secrets: list[str]) -> None:
+    with pytest.raises(HistoryError) as info:
+        with HistoryStore(url) as store:
+            store.ensure_schema()
+    for text in (str(info.value), HistoryStore(url, create=False).display):
+        for secret in secrets:
+            assert secret not in text, text
+
+
+def test_a_secret_query_parameter_shows_neither_on_the_terminal_nor_in_the_report(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, 'version: 1\nname: sec\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.8}\n')
+    (tmp_path / "m.json").write_text('{"auc_roc": 0.9}', encoding="utf-8")
+    url, secrets = SECRET_URLS[0]
+    res = _cli("run", policy, "--metrics", tmp_path / "m.json", "--history", url, "--out", tmp_path / "o")
+    assert res.exit_code == 0, res.output
+    assert "NOT recorded in history" in res.output
+    report = (tmp_path / "o" / "gate_report.json").read_text(encoding="utf-8")
+    for secret in secrets:
+        assert secret not in res.output and secret not in report

@@ -497,7 +497,7 @@ def test_calibrate_leaves_out_runs_marked_not_legitimate(work: dict[str, Any]) -
     assert marks[ids[1]] is False and marks[ids[3]] is False and marks[ids[0]] is None
     # --clear takes the mark off: all ten runs again
     assert _cli("history", "mark", ids[1], ids[3], "--clear", "--history", url).exit_code == 0
-    doc = _calibrate_json(work["policy"], work["db"])
+    doc = _calibrate_json(work["policy"], work["db"], "--force")  # the first proposal is replaced
     assert doc["runs"] == 10 and _by_rule(doc)["metrics[0]"]["proposed"] == 0.72
 
 
@@ -511,7 +511,7 @@ def test_calibrate_legitimate_only(work: dict[str, Any]) -> None:
     # auc 0.75, 0.79, 0.77: k = 3, a = 0.75, free end 0.75 - 0.05 * 0.04 = 0.748 -> (0.748, 0.75] -> 0.75
     assert doc["runs"] == 3 and _by_rule(doc)["metrics[0]"]["proposed"] == 0.75
     # without the flag: every run not marked otherwise (9: the legitimate ones and the unmarked ones)
-    assert _calibrate_json(work["policy"], work["db"])["runs"] == 9
+    assert _calibrate_json(work["policy"], work["db"], "--force")["runs"] == 9
 
 
 EXT_BASE = """\
@@ -853,3 +853,119 @@ def test_calibrate_refuses_an_out_the_policy_reads(work: dict[str, Any]) -> None
     # a free name still works
     doc = _calibrate_json(work["policy"], work["db"], "--out", root / "lib" / "proposed.yaml")
     assert doc["proposed_file"] is not None and (root / "lib" / "proposed.yaml").is_file()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The proposed file: no text from a path or a store outside its comments; never over an existing file
+
+
+INJECTIONS = ["x\nmode: warn_only\n#.yaml", "x\rmode: warn_only\r#.yaml", "x\u2028mode: warn_only\u2028#.yaml",
+              "x\u0085mode: warn_only\u0085#.yaml", "y\x1b[2J\x1b]0;t\x07.yaml"]
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_calibrate_refuses_an_out_or_policy_path_with_control_characters(tmp_path: Path, name: str) -> None:
+    policy = _policy(tmp_path, 'version: 1\nname: inj\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n')
+    db = tmp_path / "h.db"
+    _store_with_runs(db, "inj", AUCS)
+    res = _cli("calibrate", "--policy", policy, "--history", _url(db), "--out", tmp_path / name)
+    assert res.exit_code == 2, res.output
+    assert "--out" in res.stderr and "control character" in res.stderr and "\x1b" not in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["h.db", "policy.yaml"] +
+                                                                [p.name for p in tmp_path.glob("h.db-*")])
+    # a policy file with such a name: refused the same way, naming --policy (it would go in the header too)
+    (tmp_path / name).write_bytes(policy.read_bytes())
+    res = _cli("calibrate", "--policy", tmp_path / name, "--history", _url(db), "--out", tmp_path / "ok.yaml")
+    assert res.exit_code == 2 and "--policy" in res.stderr, res.output
+    assert not (tmp_path / "ok.yaml").exists()
+
+
+def test_calibrate_header_comments_hold_hostile_run_ids_on_one_line(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, 'version: 1\nname: ids\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n')
+    db = tmp_path / "h.db"
+    ids = ["a\nmode: warn_only", "b", "c", "d\u2028mode: warn_only\u2029x: [", "e\x1b[2J\rmode: warn_only"]
+    with HistoryStore(_url(db)) as st:
+        for i, (rid, auc) in enumerate(zip(ids, AUCS[:len(ids)], strict=True)):
+            st.record(_report(rid, f"2026-01-01T00:00:{i:02d}+00:00", [auc], policy="ids"))
+    for last in ("5", "4"):  # the first and the last run id go into the header
+        out = tmp_path / f"p{last}.yaml"
+        res = _cli("calibrate", "--policy", policy, "--history", _url(db), "--last", last, "--out", out)
+        assert res.exit_code == 0, res.output
+        text = out.read_text(encoding="utf-8")
+        header = text[:text.index("version:")]
+        assert all(line.startswith("#") for line in header.splitlines()), header
+        assert "\x1b" not in text and "\u2028" not in text and "\u2029" not in text and "\r" not in text
+        lp = load_policy(out)
+        assert lp.policy.version == 2 and lp.name == "ids"
+        import yaml
+
+        assert "mode" not in yaml.safe_load(text) and "x" not in yaml.safe_load(text)
+
+
+def test_write_proposed_refuses_a_header_that_is_not_single_line_comments(tmp_path: Path) -> None:
+    from gatekit.history.thresholds import comment_text, write_proposed
+
+    policy = _policy(tmp_path, 'version: 1\nname: hdr\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n')
+    lp = load_policy(policy)
+    for header in ("# a\nmode: warn_only\n", "# a\u2028mode: warn_only\n", "# a \x1b[2J\n", "# a\r# b\n"):
+        with pytest.raises(ValueError, match="comment lines of printable text"):
+            write_proposed(lp, [], tmp_path / "out.yaml", header=header)
+    assert not (tmp_path / "out.yaml").exists()
+    assert comment_text("a\nb\u2028c\u2029d\x1b") == "a\\x0ab\\u2028c\\u2029d\\x1b"
+    assert write_proposed(lp, [], tmp_path / "out.yaml", header=f"# {comment_text('x' + chr(10) + 'y')}\n") == []
+    assert load_policy(tmp_path / "out.yaml").policy.version == 2
+
+
+def test_calibrate_never_replaces_an_existing_file_without_force(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, 'version: 1\nname: ex\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n')
+    db = tmp_path / "h.db"
+    _store_with_runs(db, "ex", AUCS)
+    mine = tmp_path / "notes.txt"
+    mine.write_text("my notes\n", encoding="utf-8")
+    res = _cli("calibrate", "--policy", policy, "--history", _url(db), "--out", mine)
+    assert res.exit_code == 2 and "already exists" in res.stderr and "--force" in res.stderr, res.output
+    assert mine.read_text(encoding="utf-8") == "my notes\n"
+    # the default file too: a second calibrate keeps the first proposal unless told
+    assert _cli("calibrate", "--policy", policy, "--history", _url(db)).exit_code == 0
+    default = tmp_path / "policy.proposed.yaml"
+    default.write_text("# edited by hand\n" + default.read_text(encoding="utf-8"), encoding="utf-8")
+    res = _cli("calibrate", "--policy", policy, "--history", _url(db))
+    assert res.exit_code == 2 and "--force" in res.stderr
+    assert default.read_text(encoding="utf-8").startswith("# edited by hand\n")
+    # a dangling symbolic link is a name taken as well
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "nowhere.yaml")
+    assert _cli("calibrate", "--policy", policy, "--history", _url(db), "--out", link).exit_code == 2
+    assert not (tmp_path / "nowhere.yaml").exists()
+    # --force replaces it
+    res = _cli("calibrate", "--policy", policy, "--history", _url(db), "--out", mine, "--force")
+    assert res.exit_code == 0, res.output
+    assert load_policy(mine).policy.version == 2
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_write_proposed_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatekit.history import thresholds
+    from gatekit.history.thresholds import write_proposed
+
+    policy = _policy(tmp_path, 'version: 1\nname: at\nmetrics:\n  - {name: auc_roc, op: ">=", value: 0.99}\n')
+    lp = load_policy(policy)
+    out = tmp_path / "out.yaml"
+    out.write_text("old\n", encoding="utf-8")
+
+    def crash(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(thresholds.os, "replace", crash)
+    monkeypatch.setattr(thresholds.os, "link", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_proposed(lp, [], out, header="# h\n", force=True)
+    assert out.read_text(encoding="utf-8") == "old\n"  # never half-written or truncated
+    with pytest.raises(OSError, match="disk full"):
+        write_proposed(lp, [], tmp_path / "new.yaml", header="# h\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml", "policy.yaml"]  # no temporary left
+    monkeypatch.undo()
+    with pytest.raises(FileExistsError):
+        write_proposed(lp, [], out, header="# h\n")
+    write_proposed(lp, [], out, header="# h\n", force=True)
+    assert load_policy(out).policy.version == 2
