@@ -19,6 +19,13 @@ from gatekit.policy.run_inputs import PATH_OPTIONS, merge_options, record_policy
 from gatekit.report import Report
 from gatekit.sections.registry import SectionRegistry, default_sections
 
+DataInput = Any
+"""A table input: a path (``str`` or path-like: a CSV or Parquet file, a directory or glob of Parquet files), a
+pandas or polars DataFrame, a pyarrow Table or an ibis table (:func:`gatekit.data.engine.source_of`)."""
+ModelInput = Any
+"""A model input: a path to a model file, or a fitted object (scikit-learn estimator or Pipeline, onnxruntime
+InferenceSession, any object with ``predict_proba`` / ``predict``)."""
+
 
 def exit_code(decision: Any, *, fail_on_warn: bool = False, warn_only: bool = False) -> int:
     """Map a decision to the command line's exit code (README "Exit codes").
@@ -240,7 +247,17 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         fail_on_warn: bool = False, history: str | os.PathLike[str] | None = None, webhook_url: str | None = None,
         webhook_timeout_s: float = 5.0, reports_root: str | Path | None = None,
         written: dict[str, Path] | None = None, sections: SectionRegistry | None = None,
-        reference_paths: bool = False, **inputs: Any) -> Report:
+        reference_paths: bool = False, data: DataInput | None = None, reference: DataInput | None = None,
+        target: str | None = None, positive_label: str | int | bool | None = None, score: str | None = None,
+        prediction: str | None = None, model: ModelInput | None = None, model_sha256: str | None = None,
+        trust_model: bool | None = None, features: list[str] | None = None, sensitive: str | list[str] | None = None,
+        metrics: str | os.PathLike[str] | None = None, task: str | None = None, engine: str | None = None,
+        baseline_score: str | None = None, baseline_prediction: str | None = None,
+        baseline_model: ModelInput | None = None, baseline_model_sha256: str | None = None,
+        baseline_trust_model: bool | None = None, baseline_metrics: str | os.PathLike[str] | None = None,
+        canary_log: str | os.PathLike[str] | None = None, canary_data: str | os.PathLike[str] | None = None,
+        latency_samples: str | os.PathLike[str] | None = None,
+        baseline_latency_samples: str | os.PathLike[str] | None = None) -> Report:
     """Run a policy and return its report: the whole workflow of ``gatekit run``, which calls this.
 
     The steps, in order: check the settings against each other; remove the reports an earlier run left in
@@ -289,13 +306,28 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     reference_paths : bool
         Compute every figure through the libraries' plain paths instead of gatekit's faster ones (the same
         values, slower; ``--reference-paths``; see :class:`~gatekit.core.options.RunOptions`).
-    **inputs
-        Overrides of the policy's ``inputs:``: ``data``, ``target``, ``positive_label``, ``score``,
-        ``prediction``, ``model``, ``model_sha256``, ``trust_model``, ``features``, ``sensitive``,
-        ``metrics``, ``reference``, ``task``; the production model's ``baseline_score``,
-        ``baseline_prediction``, ``baseline_model``, ``baseline_model_sha256``, ``baseline_trust_model``,
-        ``baseline_metrics``; ``canary_log`` (the canary traffic log, replacing ``canary.data``; also
-        accepted as ``canary_data``).
+    data, reference : path, pandas.DataFrame, polars.DataFrame, pyarrow.Table or ibis.Table, optional
+        The evaluation and reference (training) rows, overriding the policy's ``inputs.data`` / ``reference``: a
+        CSV or Parquet file, a directory or glob of Parquet files, or a table object from Python.
+    target, positive_label, score, prediction, features, sensitive, task : optional
+        Column roles and the task, overriding the policy's ``inputs:`` (``sensitive``: one column or a list).
+    model : path or fitted model, optional
+        A model file (``.skops``, ``.onnx``, ``.joblib``) or a fitted object: a scikit-learn estimator or
+        Pipeline, an onnxruntime ``InferenceSession``, or any object with ``predict_proba`` / ``predict``.
+    model_sha256, trust_model : optional
+        The model file's expected sha256; allow unpickling it without one.
+    metrics : path, optional
+        JSON file of metrics already computed.
+    engine : {"auto", "pandas", "duckdb"}, optional
+        Where the rows are evaluated (default: the policy's ``inputs.engine``, else ``auto``).
+    baseline_score, baseline_prediction, baseline_model : optional
+        The production model's output on the same rows: a column, or a model (as ``model``).
+    baseline_model_sha256, baseline_trust_model, baseline_metrics : optional
+        The production model file's sha256, trust, and its metrics file.
+    canary_log, canary_data : path, optional
+        The canary traffic log, replacing the policy's ``canary.data`` (``canary_data`` is the same; give one).
+    latency_samples, baseline_latency_samples : path, optional
+        Load-test latency samples of the candidate (production), replacing the policy's ``operational:`` ones.
 
     Returns
     -------
@@ -340,10 +372,18 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         raise usage_error("give out (the report folder) or reports_root (a folder per run id in it), not both")
     # before the run: a typo must not cost a whole evaluation
     report_formats = check_formats(formats) if formats is not None else DEFAULT_FORMATS
-    if "canary_log" in inputs:  # the CLI's name (--canary-log) for the policy's canary.data
-        if inputs.get("canary_data") is not None:
-            raise input_error("give canary_log or canary_data, not both")
-        inputs["canary_data"] = inputs.pop("canary_log")
+    if canary_log is not None and canary_data is not None:  # the CLI's name (--canary-log) for canary.data
+        raise input_error("give canary_log or canary_data, not both")
+    inputs: dict[str, Any] = {
+        "data": data, "reference": reference, "target": target, "positive_label": positive_label, "score": score,
+        "prediction": prediction, "model": model, "model_sha256": model_sha256, "trust_model": trust_model,
+        "features": features, "sensitive": sensitive, "metrics": metrics, "task": task, "engine": engine,
+        "baseline_score": baseline_score, "baseline_prediction": baseline_prediction,
+        "baseline_model": baseline_model, "baseline_model_sha256": baseline_model_sha256,
+        "baseline_trust_model": baseline_trust_model, "baseline_metrics": baseline_metrics,
+        "canary_data": canary_log if canary_log is not None else canary_data, "latency_samples": latency_samples,
+        "baseline_latency_samples": baseline_latency_samples}
+    inputs = {k: v for k, v in inputs.items() if v is not None}
     history_url = history_url_from(os.fspath(history), Path.cwd()) if history is not None else None
     registry = registry or default_registry()
     sections = sections if sections is not None else default_sections()

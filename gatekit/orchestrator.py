@@ -26,7 +26,7 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
                  sections: SectionRegistry | None = None, info: dict[str, Any] | None = None,
                  attachments: dict[str, Any] | None = None,
                  progress: Callable[[str, int, int], None] | None = None,
-                 options: RunOptions | None = None) -> list[CheckResult]:
+                 options: RunOptions | None = None, timings_s: dict[str, float] | None = None) -> list[CheckResult]:
     """Run every registered section's adapter; a section that raises turns its planned checks into ``error``.
 
     Parameters
@@ -43,6 +43,8 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
         Called as ``progress(section_name, done, total)`` before each section runs (for a progress bar).
     options : RunOptions, optional
         How figures are computed (default :class:`~gatekit.core.options.RunOptions`).
+    timings_s : dict, optional
+        Receives each section's wall time in seconds (section key -> seconds).
 
     Returns
     -------
@@ -62,15 +64,25 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
                             "can be evaluated (a section declared but not run never passes)")
         for key in sections.unrunnable(policy.policy)]
     counts = policy.policy.rule_counts()
-    todo = [(s.key, s.adapter) for s in sections if s.adapter is not None]
-    for i, (key, make) in enumerate(todo):
+    todo = [(s.key, s.adapter, s.engines) for s in sections if s.adapter is not None]
+    timings: dict[str, float] = {}
+    for i, (key, make, engines) in enumerate(todo):
         name = key
         if progress is not None:
             progress(name, i, len(todo))
         section: Section | None = None
+        started = time.perf_counter()
         try:
             section = make()
             name = section.name
+            if inputs.engine not in engines:
+                planned = section.planned(policy)
+                checks.extend(CheckResult(name=n, section=name, status=Status.ERROR, on_fail=f,
+                                          message=f"the {key} section does not run on the {inputs.engine} engine "
+                                                  f"(it runs on {', '.join(engines)}): run with --engine "
+                                                  f"{engines[0]} (never counted as a pass)")
+                              for n, f in planned)
+                continue
             produced = list(section.run(ctx))
             for c in produced:  # a plug-in's malformed result is its crash, not the whole run's
                 if not (isinstance(c, CheckResult) and isinstance(c.status, Status) and isinstance(c.on_fail, OnFail)
@@ -95,6 +107,10 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
             for check_name, on_fail in planned or [(f"{name}_section", OnFail.BLOCK)]:
                 checks.append(CheckResult(name=check_name, section=name, status=Status.ERROR,
                                           on_fail=on_fail, message=msg))
+        finally:
+            timings[key] = round(time.perf_counter() - started, 3)
+    if timings_s is not None:
+        timings_s.update(timings)
     rank = {s: i for i, s in enumerate(sections.group_order)}
     return sorted(checks, key=lambda c: rank.get(c.section, len(rank)))
 
@@ -132,7 +148,8 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     attachments: dict[str, Any] = {}
     options = options or RunOptions()
     sections = sections if sections is not None else default_sections()
-    checks = run_sections(policy, inputs, registry, sections, section_info, attachments, progress, options)
+    timings: dict[str, float] = {}
+    checks = run_sections(policy, inputs, registry, sections, section_info, attachments, progress, options, timings)
     decision, reason = decide(checks, policy.policy.strict)
     finished = datetime.now(timezone.utc)
     # timestamp for sorting, policy hash for grouping, random part so two runs in one second never collide
@@ -152,7 +169,9 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
             "decision_threshold": policy.policy.decision_threshold,
             "resolved": policy.policy.model_dump(mode="json", exclude_none=True),
         },
+        "engine": inputs.info.get("engine", {"name": inputs.engine}),
         "inputs": {"files": inputs.files, **inputs.info},
+        "timings_s": {"inputs": inputs.load_s, **timings},
         "sections": section_info,
         "report_groups": {g: sections.group_title(g) for g in sections.group_order},
         "libraries": library_versions(),

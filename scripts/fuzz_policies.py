@@ -69,16 +69,24 @@ def shipped_policies() -> list[tuple[str, Any]]:
     return out
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
+MAX_PATHS = 5_000
+"""Paths collected per document: a mutated document with YAML aliases can name exponentially many (an alias
+bomb), and the harness must not be what runs out of memory."""
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = (), out: list[tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
+    out = [] if out is None else out
+    if len(out) >= MAX_PATHS:
+        return out
+    out.append(prefix)
     if len(prefix) > 30:  # a deeply nested value is mutated as a whole
         return out
     if isinstance(node, dict):
         for k, v in node.items():
-            out.extend(_paths(v, (*prefix, k)))
+            _paths(v, (*prefix, k), out)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            out.extend(_paths(v, (*prefix, i)))
+            _paths(v, (*prefix, i), out)
     return out
 
 

@@ -42,7 +42,7 @@ PILOT = """
       - {name: auc_roc, op: ">=", value: 0.95, on_fail: block}
       - {name: latency_p95_ms, op: "<=", value: 120, on_fail: warn}
 """
-VOLATILE = ("run_id", "started_at", "finished_at", "duration_s")
+VOLATILE = ("run_id", "started_at", "finished_at", "duration_s", "timings_s")
 
 
 def _json(folder: Path) -> dict[str, Any]:
@@ -54,6 +54,8 @@ def _comparable(doc: dict[str, Any]) -> dict[str, Any]:
     meta = dict(doc["metadata"])
     for key in VOLATILE:
         meta.pop(key, None)
+    meta["engine"] = {k: v for k, v in meta["engine"].items() if k != "available_memory_gib"}
+    meta["inputs"] = {**meta["inputs"], "engine": meta["engine"]}
     if "history" in meta:
         meta["history"] = {k: v for k, v in meta["history"].items() if k != "store"}
     return {**doc, "metadata": meta}

@@ -15,6 +15,7 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
     """Check a policy without running it: exit 0 if valid, 2 if not (every problem with file:line)."""
     from gatekit.api import validate as do_validate
     from gatekit.core.errors import PolicyError
+    from gatekit.core.formatting import printable
 
     try:
         res = do_validate(policy)
@@ -23,8 +24,9 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
     except Exception as exc:  # noqa: BLE001
         internal(exc)
     lp = res.policy
-    typer.echo(f"valid: {policy} (policy {lp.name!r} version {lp.policy.version}, {res.counts_text}, "
-               f"sha256 {lp.sha256[:12]})")
+    # the path and the policy's name and version are the file's text: escaped, so they cannot drive the terminal
+    typer.echo(printable(f"valid: {policy} (policy {lp.name!r} version {lp.policy.version}, {res.counts_text}, "
+                         f"sha256 {lp.sha256[:12]})"))
 
 
 def verify(
@@ -32,6 +34,7 @@ def verify(
 ) -> None:
     """Recompute REPORT's reproducibility hash from the same files and today's libraries; exit 1 if it differs."""
     from gatekit.core.errors import InputError
+    from gatekit.core.formatting import printable
     from gatekit.core.reproducibility import verify as do_verify
 
     try:
@@ -40,13 +43,14 @@ def verify(
         fail(exc, "invalid report")
     except Exception as exc:  # noqa: BLE001
         internal(exc)
+    # everything below comes from the report file (roles, paths, library and package names): escaped, one line each
     if res["match"]:
-        typer.echo(f"reproducible: {res['recomputed']} matches the report")
+        typer.echo(printable(f"reproducible: {res['recomputed']} matches the report"))
         raise typer.Exit(0)
-    typer.echo(f"NOT reproducible: the report records {res['recorded']}, the same inputs now give "
-               f"{res['recomputed']}")
+    typer.echo(printable(f"NOT reproducible: the report records {res['recorded']}, the same inputs now give "
+                         f"{res['recomputed']}"))
     for d in res["differences"]:
-        typer.echo(f"  - {d}")
+        typer.echo(f"  - {printable(d)}")
     raise typer.Exit(1)
 
 
@@ -62,7 +66,11 @@ def run(
     prediction: Annotated[str | None, typer.Option(help="Predicted label (or forecast) column.")] = None,
     model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .onnx, "
                                                     ".joblib).")] = None,
-    reference: Annotated[Path | None, typer.Option(help="Reference (training) data, .csv or .parquet.")] = None,
+    reference: Annotated[Path | None, typer.Option(help="Reference (training) data, .csv or .parquet (or a "
+                                                        "directory or glob of Parquet files).")] = None,
+    engine: Annotated[str | None, typer.Option(help="Where the rows are evaluated: pandas (in memory), duckdb "
+                                                    "(out of core) or auto (default: duckdb when the data would "
+                                                    "not fit comfortably in memory).")] = None,
     model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
@@ -130,7 +138,7 @@ def run(
             report = api.run(policy, progress=progress.update if progress is not None else None, metrics=metrics,
                              data=data, target=target, positive_label=positive_label, score=score,
                              prediction=prediction, model=model, model_sha256=model_sha256,
-                             reference=reference,
+                             reference=reference, engine=engine,
                              trust_model=trust_model or None, sensitive=sensitive or None, task=task,
                              baseline_score=baseline_score, baseline_prediction=baseline_prediction,
                              baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.errors import InputError
-from gatekit.data.inputs import InputOptions, RunInputs
+from gatekit.data.inputs import InputOptions, RunInputs, check_model_features
 from gatekit.data.labels import check_label_space, infer_positive, numeric, scalar_column, to01
 from gatekit.data.readers import require_column
 from gatekit.metrics.registry import EvalData
@@ -90,9 +90,11 @@ def load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: A
         assert opts.baseline_model is not None
         files: dict[str, dict[str, Any]] = {}
         model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files,
-                           baseline=True)
-        run.files["baseline_model"] = files["model"]
+                           baseline=True, info=run.info)
+        if "model" in files:  # a model file (an object from Python is recorded in run.info)
+            run.files["baseline_model"] = files["model"]
         run.baseline_model = model
+        check_model_features(model, opts, "baseline model", file)
         info: dict[str, Any] = {}
         try:
             base.y_score, run.baseline_runner = score_with_model(model, frame, opts, task, positive, file, info,

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gatekit.core.errors import input_error
 from gatekit.data.canary import CanaryArms
 from gatekit.data.metrics_file import ObservedMetric
+from gatekit.data.readers import role_conflict_message, role_conflicts
 from gatekit.metrics.registry import EvalData
 
 
@@ -41,23 +43,29 @@ class InputOptions:
     by :func:`merge_options`).
     """
 
-    data: Path | None = None
+    data: Any = None
+    """The evaluation data: a path (file, directory or glob of Parquet files) or a table object
+    (:func:`gatekit.data.engine.source_of`)."""
     target: str | None = None
     positive_label: Any = None
     score: str | None = None
     prediction: str | None = None
-    model: Path | None = None
+    model: Any = None
+    """The candidate model: a file path or a fitted object (scikit-learn, an onnxruntime session, ...)."""
     model_sha256: str | None = None
     trust_model: bool = False
     features: list[str] | None = None
     sensitive: list[str] = field(default_factory=list)
     extra_sensitive: list[str] = field(default_factory=list)
     metrics: Path | None = None
-    reference: Path | None = None
+    reference: Any = None
+    """The reference data, as ``data``."""
+    engine: str = "auto"
+    """``pandas``, ``duckdb`` or ``auto`` (:func:`gatekit.data.engine.choose_engine`)."""
     task: str | None = None
     baseline_score: str | None = None
     baseline_prediction: str | None = None
-    baseline_model: Path | None = None
+    baseline_model: Any = None
     baseline_model_sha256: str | None = None
     baseline_trust_model: bool = False
     baseline_metrics: Path | None = None
@@ -142,3 +150,52 @@ class RunInputs:
     runner_error: str | None = None
     latency_samples: list[float] | None = None
     baseline_latency_samples: list[float] | None = None
+    engine: str = "pandas"
+    """The engine the rows are on: ``"pandas"`` (``frame`` / ``reference`` are DataFrames in memory) or
+    ``"duckdb"`` (``table`` / ``reference_table`` are ibis tables on a DuckDB connection; ``frame`` and
+    ``reference`` are None, and sections ask the engine for aggregates instead of reading rows)."""
+    table: Any = None
+    """The evaluation data as an ibis table (``engine == "duckdb"``), else None."""
+    reference_table: Any = None
+    """The reference data as an ibis table (``engine == "duckdb"``), else None."""
+    load_s: float | None = None
+    """Seconds spent reading the inputs (and, on DuckDB, aggregating the evaluation rows)."""
+    sample: Any = None
+    """On DuckDB with a model: a seeded sample of the evaluation rows as a pandas DataFrame
+    (:data:`gatekit.data.aggregate.SAMPLE_ROWS` rows, ``info["sample"]`` says how it was drawn): what the model is
+    bound to and timed on. None on pandas (the whole ``frame`` is used)."""
+
+
+def check_model_features(model: Any, opts: InputOptions, who: str, file: str) -> None:
+    """Refuse a model whose recorded input columns (``feature_names_in_``) include the target or an output column.
+
+    A model that reads the target scores perfectly and proves nothing; one that reads its own (or the baseline's)
+    score column is scored from the answer it is asked for.
+
+    Parameters
+    ----------
+    model : object
+        The loaded model.
+    opts : InputOptions
+        The merged options (the roles checked against the model's columns).
+    who : str
+        ``"model"`` or ``"baseline model"``, for the message.
+    file : str
+        The evaluation data, for the message.
+
+    Raises
+    ------
+    InputError
+        Naming the role, the column and the model.
+    """
+    recorded = getattr(model, "feature_names_in_", None)
+    try:
+        names = [str(c) for c in recorded] if recorded is not None else []
+    except TypeError:
+        return
+    roles = [r for r in input_roles(opts) if r[0] not in ("sensitive", "feature")]
+    found = role_conflicts([*roles, (f"{who}'s feature", names)])
+    if found:
+        first, second, col = found[0]
+        raise input_error(role_conflict_message(first, second, col) + f" (the {who} was fitted on column {col!r}; "
+                          "a model must not read its own target or output)", file, key=first)

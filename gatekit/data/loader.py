@@ -16,10 +16,21 @@ from gatekit.core.hashing import must_exist, record_file
 from gatekit.core.labels import norm_label
 from gatekit.data.baseline import load_baseline_rows, shadow_without_labels
 from gatekit.data.canary import load_canary
-from gatekit.data.inputs import InputOptions, RunInputs, input_roles
+from gatekit.data.engine import (
+    Source,
+    choose_engine,
+    connect,
+    content_sha256,
+    engine_info,
+    open_table,
+    read_pandas,
+    row_count,
+    source_of,
+)
+from gatekit.data.inputs import InputOptions, RunInputs, check_model_features, input_roles
 from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, scalar_column, to01
 from gatekit.data.metrics_file import load_observed
-from gatekit.data.readers import canary_roles, read_frame, require_column, role_conflict_message, role_conflicts
+from gatekit.data.readers import canary_roles, require_column, role_conflict_message, role_conflicts
 from gatekit.metrics.registry import EvalData, MetricRegistry
 from gatekit.model.loading import load_model
 from gatekit.model.scoring import MissingFeatures, make_runner, score_with_model
@@ -40,6 +51,41 @@ def _bind_without_target(run: RunInputs, model: Any, frame: Any, opts: InputOpti
 
 def _listed(v: Any) -> list[str]:
     return [v] if isinstance(v, str) else [x for x in (v or []) if isinstance(x, str)]
+
+
+def _record_source(files: dict[str, dict[str, Any]], role: str, src: Source) -> None:
+    """Record an input for the report.
+
+    A file: its path, sha256 and size; several files: their combined digest; an object: its content hash (None
+    when it cannot be told: an ibis table is not read to hash it).
+    """
+    if src.kind == "file":
+        record_file(files, role, src.paths[0])
+        return
+    if src.kind == "files":
+        import hashlib
+
+        parts: dict[str, dict[str, Any]] = {}
+        for i, p in enumerate(src.paths):
+            record_file(parts, str(i), p)
+        digest = hashlib.sha256("".join(parts[str(i)]["sha256"] for i in range(len(src.paths))).encode()).hexdigest()
+        files[role] = {"path": src.label, "sha256": digest, "bytes": sum(v["bytes"] for v in parts.values()),
+                       "files": [v["path"] for v in parts.values()]}
+        return
+    files[role] = {"path": src.label, "sha256": content_sha256(src), "bytes": None, "object": src.kind}
+
+
+def _read_data(run: RunInputs, src: Source, con: Any) -> Any:
+    """Read (pandas) or open (DuckDB) the evaluation data; return the pandas frame or None."""
+    _record_source(run.files, "data", src)
+    if con is not None:
+        run.table = open_table(src, con, "data")
+        run.info["data"] = {"rows": row_count(run.table), "columns": len(run.table.columns)}
+        return None
+    frame = read_pandas(src)
+    run.frame = frame
+    run.info["data"] = {"rows": len(frame), "columns": int(frame.shape[1])}
+    return frame
 
 
 def check_roles(opts: InputOptions) -> None:
@@ -69,39 +115,33 @@ def check_roles(opts: InputOptions) -> None:
                           key=second)
 
 
-def check_model_features(model: Any, opts: InputOptions, who: str, file: str) -> None:
-    """Refuse a model whose recorded input columns (``feature_names_in_``) include the target or an output column.
+SAME_CONTENT_ROLES = (("data", "reference", "drift and unseen-category rules would compare the rows with themselves"),
+                      ("model", "baseline_model", "every comparison with production would compare the model with "
+                                                  "itself"),
+                      ("metrics", "baseline_metrics", "every comparison with production would compare the figures "
+                                                      "with themselves"))
+"""Pairs of inputs that must not be the same content, and what would go wrong if they were."""
 
-    A model that reads the target scores perfectly and proves nothing; one that reads its own (or the baseline's)
-    score column is scored from the answer it is asked for.
+
+def check_distinct_inputs(files: dict[str, dict[str, Any]]) -> None:
+    """Refuse two inputs that must differ but have the same content (the data given again as the reference, ...).
 
     Parameters
     ----------
-    model : object
-        The loaded model.
-    opts : InputOptions
-        The merged options (the roles checked against the model's columns).
-    who : str
-        ``"model"`` or ``"baseline model"``, for the message.
-    file : str
-        The evaluation data, for the message.
+    files : dict
+        The run's file records (role -> ``{"path", "sha256", ...}``).
 
     Raises
     ------
     InputError
-        Naming the role, the column and the model.
+        Naming both roles, the files and why it would make every comparison pass trivially.
     """
-    recorded = getattr(model, "feature_names_in_", None)
-    try:
-        names = [str(c) for c in recorded] if recorded is not None else []
-    except TypeError:
-        return
-    roles = [r for r in input_roles(opts) if r[0] not in ("sensitive", "feature")]
-    found = role_conflicts([*roles, (f"{who}'s feature", names)])
-    if found:
-        first, second, col = found[0]
-        raise input_error(role_conflict_message(first, second, col) + f" (the {who} was fitted on column {col!r}; "
-                          "a model must not read its own target or output)", file, key=first)
+    for a, b, why in SAME_CONTENT_ROLES:
+        fa, fb = files.get(a), files.get(b)
+        if fa and fb and fa.get("sha256") and fa.get("sha256") == fb.get("sha256"):
+            raise input_error(f"the {b.replace('_', ' ')} ({fb.get('path')}) has the same content as the "
+                              f"{a.replace('_', ' ')} ({fa.get('path')}, sha256 {str(fa['sha256'])[:12]}...): {why}; "
+                              "give the right file", str(fb.get("path")), key=b)
 
 
 def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float = 0.5,
@@ -129,8 +169,20 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     Raises
     ------
     InputError
-        A file or column is missing or unusable.
+        A file or column is missing or unusable; two inputs that must differ have the same content
+        (:func:`check_distinct_inputs`).
     """
+    import time
+
+    started = time.perf_counter()
+    run = _load_inputs(opts, registry, decision_threshold, strict, allow_empty)
+    check_distinct_inputs(run.files)
+    run.load_s = round(time.perf_counter() - started, 3)
+    return run
+
+
+def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold: float, strict: bool,
+                 allow_empty: bool) -> RunInputs:
     check_roles(opts)
     run = RunInputs()
     for which in ("latency_samples", "baseline_latency_samples"):
@@ -152,14 +204,25 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
     if opts.baseline_metrics is not None:
         run.baseline_observed = load_observed(opts.baseline_metrics, registry, run.files, run.info,
                                               role="baseline_metrics")
-    if opts.data is not None:
-        must_exist(opts.data, "data")  # the evaluation data is named first when both are missing
-    if opts.reference is not None:
-        must_exist(opts.reference, "reference")
-        record_file(run.files, "reference", opts.reference)
-        run.reference = read_frame(opts.reference)
-        run.info["reference"] = {"rows": len(run.reference), "columns": int(run.reference.shape[1])}
-    if opts.data is None:
+    data_src = source_of(opts.data, "data") if opts.data is not None else None
+    ref_src = source_of(opts.reference, "reference") if opts.reference is not None else None
+    for src, role in ((data_src, "data"), (ref_src, "reference")):  # the evaluation data is named first
+        if src is not None and src.kind == "file":
+            must_exist(src.paths[0], role)
+    engine, why = choose_engine(opts.engine, [s for s in (data_src, ref_src) if s is not None])
+    run.engine = engine
+    run.info["engine"] = engine_info(engine, why)
+    con = connect() if engine == "duckdb" else None
+    if ref_src is not None:
+        _record_source(run.files, "reference", ref_src)
+        if con is not None:
+            run.reference_table = open_table(ref_src, con, "reference")
+            run.info["reference"] = {"rows": row_count(run.reference_table),
+                                     "columns": len(run.reference_table.columns)}
+        else:
+            run.reference = read_pandas(ref_src)
+            run.info["reference"] = {"rows": len(run.reference), "columns": int(run.reference.shape[1])}
+    if data_src is None:
         for flag, val in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
                           ("sensitive", opts.sensitive),
                           ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
@@ -176,11 +239,8 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                               "--prediction or --model) or a metrics file (--metrics), on the command line or "
                               "in the policy's inputs: section")
         return run
-    record_file(run.files, "data", opts.data)
-    frame = read_frame(opts.data)
-    run.frame = frame
-    file = str(opts.data)
-    run.info["data"] = {"rows": len(frame), "columns": int(frame.shape[1])}
+    frame = _read_data(run, data_src, con)
+    file = data_src.label
     if opts.score is not None and opts.prediction is not None:
         raise input_error("give only one of score and prediction", file)
     # a model given with a score or prediction column is inspected (format, signature), not run: the
@@ -191,6 +251,18 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                            signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
         run.model = model
         check_model_features(model, opts, "model", file)
+    if run.engine == "duckdb":
+        from gatekit.data.aggregate import load_eval_from_table
+
+        load_eval_from_table(run, opts, model, file, decision_threshold, strict, _load_eval)
+        return run
+    return _load_eval(run, frame, opts, model, file, data_src.kind == "file" and data_src.paths[0].suffix.lower()
+                      in (".csv", ".txt"), decision_threshold, strict)
+
+
+def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file: str, csv_lines: bool,
+               decision_threshold: float, strict: bool) -> RunInputs:
+    """Load the evaluation arrays from a pandas frame of the rows (or of the engine's aggregated rows)."""
     if opts.target is None and opts.has_baseline_rows and (opts.score or opts.prediction or opts.model):
         shadow_without_labels(opts, run, frame, model, file, decision_threshold, strict)
         return run
@@ -202,15 +274,14 @@ def load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshold
                                   key="target")
         # data-quality and compatibility rules need no target; metric rules report what is missing
         run.no_eval_reason = "no target column was given (inputs.target / --target), so no metric is computed"
-        if model is not None:  # timing a model needs no labels: bind it for the operational figures
+        if model is not None and frame is not None:  # timing a model needs no labels: bind it for operational figures
             _bind_without_target(run, model, frame, opts, file)
         return run
     target = require_column(frame, opts.target, "target", file)
     n_missing_target = int(target.isna().sum())
     if n_missing_target:
         idx = np.flatnonzero(target.isna().to_numpy())[:5]
-        where = (f"file lines {(idx + 2).tolist()}" if opts.data.suffix.lower() in (".csv", ".txt")
-                 else f"rows {idx.tolist()}, counted from 0")
+        where = f"file lines {(idx + 2).tolist()}" if csv_lines else f"rows {idx.tolist()}, counted from 0"
         raise input_error(f"{n_missing_target} rows have no target value ({where}...); remove or fill "
                           "them: a gate never drops rows silently", file, key=opts.target)
     if opts.task not in (None, "classification", "regression"):

@@ -20,6 +20,15 @@ PATH_OPTIONS = ("data", "model", "metrics", "reference", "baseline_model", "base
                  "latency_samples", "baseline_latency_samples")
 
 
+OBJECT_OPTIONS = ("data", "reference", "model", "baseline_model")
+"""Inputs that may also be Python objects: tables (DataFrames, Arrow, ibis) and fitted models."""
+
+
+def _is_model_object(val: Any) -> bool:
+    """Tell whether ``val`` is a path, or an object a model can be (it predicts, or runs as onnxruntime does)."""
+    return isinstance(val, (str, os.PathLike)) or any(hasattr(val, a) for a in ("predict_proba", "predict", "run"))
+
+
 def _override_path(key: str, val: Any) -> Path:
     """Check a path given as an override (``--data``, ``data=``) the way the policy's paths are checked.
 
@@ -57,7 +66,7 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
     opts = InputOptions()
     if spec is not None:
         for key in ("target", "positive_label", "score", "prediction", "model_sha256", "trust_model",
-                    "features", "task"):
+                    "features", "task", "engine"):
             setattr(opts, key, getattr(spec, key))
         opts.sensitive = list(spec.sensitive)
         for key in ("data", "model", "metrics", "reference"):
@@ -97,8 +106,11 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             continue
         if not hasattr(opts, key):
             raise TypeError(f"unknown input option {key!r}")
-        if key in PATH_OPTIONS:
-            val = _override_path(key, val)
+        if key in PATH_OPTIONS and not (key in OBJECT_OPTIONS and not isinstance(val, (str, os.PathLike))):
+            val = _override_path(key, val)  # tables and fitted models given from Python are taken as they are
+        elif key in ("model", "baseline_model") and not _is_model_object(val):
+            raise input_error(f"{key} must be a file path or a fitted model (an object with predict_proba or "
+                              f"predict, or an onnxruntime InferenceSession), not {type(val).__name__}", key=key)
         if key in ("sensitive", "features"):
             val = [val] if isinstance(val, str) else list(val)  # "afam" is one column, not four letters
         setattr(opts, key, val)

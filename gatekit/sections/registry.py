@@ -73,6 +73,10 @@ class SectionInfo:
         How ``validate`` names its rules (``"data-quality rules"``); None for a settings section.
     settings : bool
         A settings section (no adapter, no rules of its own).
+    engines : tuple of str
+        The engines its adapter runs on (:mod:`gatekit.data.engine`). On any other engine the orchestrator turns
+        each of its planned checks into an ``error`` naming the engine (fail closed): a plug-in section that
+        reads ``ctx.inputs.frame`` declares only ``"pandas"`` (the default).
     """
 
     key: str
@@ -82,6 +86,7 @@ class SectionInfo:
     needs_data: bool = False
     label: str | None = None
     settings: bool = False
+    engines: tuple[str, ...] = ("pandas",)
 
     def value(self, policy: Any) -> Any:
         """Return this section's value in a validated policy (None or an empty list when absent)."""
@@ -315,6 +320,10 @@ def _canary() -> Section:
     return CanarySection()
 
 
+BOTH = ("pandas", "duckdb")
+"""The engines gatekit's own sections run on."""
+
+
 def default_sections() -> SectionRegistry:
     """Return a fresh registry of gatekit's built-in sections and report groups.
 
@@ -331,17 +340,19 @@ def default_sections() -> SectionRegistry:
         reg.add_group(ReportGroup(key, title))
     for info in (
         SectionInfo("data_quality", s.DataQualitySpec, _data_quality, ("data_quality",), needs_data=True,
-                    label="data-quality rules"),
+                    label="data-quality rules", engines=BOTH),
         SectionInfo("compatibility", s.CompatibilitySpec, _compatibility, ("compatibility",),
-                    label="compatibility rules"),
+                    label="compatibility rules", engines=BOTH),
         SectionInfo("metrics", list[s.MetricRule], _metrics, ("performance", "fairness", "operational", "drift"),
+                    engines=BOTH,
                     needs_data=True, label="metric rules"),
-        SectionInfo("gates", list[s.GateRule], _gates, ("gates",), needs_data=True, label="gates"),
+        SectionInfo("gates", list[s.GateRule], _gates, ("gates",), needs_data=True, label="gates", engines=BOTH),
         SectionInfo("drift", s.DriftSpec, _drift, ("drift",), needs_data=True, label="drift rules"),
-        SectionInfo("robustness", s.RobustnessSpec, _robustness, ("robustness",), label="robustness rules"),
-        SectionInfo("artifact", s.ArtifactSpec, _artifact, ("artifact",), label="artifact rules"),
-        SectionInfo("security", s.SecuritySpec, _security, ("security",), label="security rules"),
-        SectionInfo("canary", s.CanarySpec, _canary, ("rollout",), label="canary rules"),
+        SectionInfo("robustness", s.RobustnessSpec, _robustness, ("robustness",), label="robustness rules",
+                    engines=BOTH),
+        SectionInfo("artifact", s.ArtifactSpec, _artifact, ("artifact",), label="artifact rules", engines=BOTH),
+        SectionInfo("security", s.SecuritySpec, _security, ("security",), label="security rules", engines=BOTH),
+        SectionInfo("canary", s.CanarySpec, _canary, ("rollout",), label="canary rules", engines=BOTH),
         SectionInfo("operational", s.OperationalSpec, settings=True),
     ):
         reg.register(info)

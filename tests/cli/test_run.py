@@ -365,3 +365,52 @@ def test_cli_two_baseline_outputs_and_missing_canary_log_exit_2(tmp_path: Path) 
     proc = run_cli("run", str(cpol), "--canary-log", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "canary log file not found" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# validate and verify print only escaped text from the files they read
+HOSTILE_TEXT = "\x1b[2J\x1b]0;pwned\x07[red]red[/red]\u202e"
+
+
+def _no_raw_escapes(text: str) -> None:
+    assert not any(c in text for c in "\x1b\x07\u202e"), repr(text)
+
+
+def test_validate_prints_the_policys_text_escaped(tmp_path: Path) -> None:
+    pol = tmp_path / "pol[red]x.yaml"  # the loader refuses a path with a control character
+    pol.write_text('version: "1\\e[2J\\e]0;t\\a [red]r[/red]"\n'
+                   'name: "evil \\e]0;title\\a [bold]b[/bold] \\e[31m"\n'
+                   "metrics:\n  - {name: auc_roc, op: '>=', value: 0.9}\n", encoding="utf-8")
+    res = gk("validate", pol.name, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    _no_raw_escapes(res.stdout)
+    assert res.stdout.startswith("valid: pol[red]x.yaml (policy 'evil \\x1b]0;title\\x07 [bold]b[/bold] ")
+    assert "version 1\\x1b[2J\\x1b]0;t\\x07 [red]r[/red]" in res.stdout
+
+
+def test_verify_prints_the_reports_text_escaped(tmp_path: Path) -> None:
+    role, lib, pkg = f"data{HOSTILE_TEXT}", f"numpy{HOSTILE_TEXT}", f"pkg{HOSTILE_TEXT}\nforged line"
+    report = {"metadata": {
+        "policy": {"path": str(tmp_path / f"gone{HOSTILE_TEXT}.yaml")},
+        "reproducibility": {"sha256": f"x{HOSTILE_TEXT}", "components": {
+            "policy": "abc", "files": {role: "y"}, "libraries": {lib: "1"}, "packages": {pkg: "1"}}},
+        "inputs": {"files": {role: {"path": f"/nonexistent{HOSTILE_TEXT}", "sha256": "y"}}}}}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    res = gk("verify", path, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    _no_raw_escapes(res.stdout)
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("NOT reproducible: the report records x\\x1b[2J\\x1b]0;pwned\\x07[red]red[/red]")
+    assert all(line.startswith("  - ") for line in lines[1:]) and len(lines) >= 5  # one line per difference
+    out = res.stdout
+    assert "gone\\x1b[2J" in out and "/nonexistent\\x1b[2J" in out and "numpy\\x1b[2J" in out
+    assert "pkg\\x1b[2J" in out and "\\x0aforged line" in out
+
+
+def test_run_with_an_empty_history_is_a_usage_error_not_history_off(tmp_path: Path) -> None:
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps(EX1), encoding="utf-8")
+    res = gk("run", SEED1, "--metrics", m, "--history", "", "--out", tmp_path / "o", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "--history needs a store: a URL, a file, or off" in res.stderr
+    assert not (tmp_path / "o" / "gate_report.json").exists()

@@ -125,3 +125,53 @@ def test_canary_rules_grouping_by_the_canary_target_are_refused(tmp_path) -> Non
     with pytest.raises(InputError) as exc:
         gatekit.run(p)
     assert "'y' is given as both the canary target column and the canary sensitive column" in str(exc.value)
+
+
+def _fitted(tmp_path, name: str, columns: list[str]):
+    """A logistic regression on ``columns`` of the good data, saved with skops."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.read_csv(_data(tmp_path))
+    model = LogisticRegression().fit(frame[columns], frame["y"])
+    path = tmp_path / f"{name}.skops"
+    sio.dump(model, path)
+    return path
+
+
+@pytest.mark.parametrize(("columns", "role"), [(["b", "y"], "target"), (["b", "s"], "score")])
+def test_a_baseline_model_reading_the_target_or_the_score_is_refused(tmp_path, columns, role) -> None:
+    # the production model is held to the candidate's rule: one that reads the answer (or the candidate's own
+    # output) makes every comparison with production meaningless
+    cand, base = _fitted(tmp_path, "cand", ["b"]), _fitted(tmp_path, "base", columns)
+    kwargs = {"model": cand} if role == "target" else {"score": "s"}
+    with pytest.raises(InputError) as exc:
+        gatekit.run(_policy(tmp_path), data=_data(tmp_path), target="y", baseline_model=base, **kwargs)
+    assert f"given as both the {role} column and the baseline model's feature column" in str(exc.value)
+
+
+@pytest.mark.parametrize(("first", "second", "why"), [
+    ("data", "reference", "compare the rows with themselves"),
+    ("metrics", "baseline_metrics", "compare the figures with themselves"),
+])
+def test_an_input_given_again_in_a_role_that_must_differ_is_refused(tmp_path, first, second, why) -> None:
+    import shutil
+
+    if first == "data":
+        a = _data(tmp_path)
+        kwargs = {"target": "y", "score": "s"}
+    else:
+        a = tmp_path / "m.json"
+        a.write_text('{"auc_roc": 0.9}')
+        kwargs = {}
+    b = tmp_path / f"copy{a.suffix}"
+    shutil.copy(a, b)  # a byte copy under another name is the same content
+    with pytest.raises(InputError) as exc:
+        gatekit.run(_policy(tmp_path), **{first: a, second: b}, **kwargs)
+    assert "has the same content as the" in str(exc.value) and why in str(exc.value)
+
+
+def test_the_candidate_model_given_again_as_production_is_refused(tmp_path) -> None:
+    cand = _fitted(tmp_path, "cand", ["b"])
+    with pytest.raises(InputError, match="compare the model with itself"):
+        gatekit.run(_policy(tmp_path), data=_data(tmp_path), target="y", model=cand, baseline_model=cand)

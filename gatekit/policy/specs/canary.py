@@ -71,8 +71,14 @@ class CanarySpec(Spec):
         found = role_conflicts(canary_roles(self))
         if found:
             raise PydanticCustomError("column_roles", "{msg}", {"msg": role_conflict_message(*found[0])})
-        if self.candidate_arm == self.baseline_arm:
-            raise PydanticCustomError("canary", "candidate_arm and baseline_arm must differ", {})
+        from gatekit.core.labels import norm_label
+
+        if norm_label(self.candidate_arm) == norm_label(self.baseline_arm):
+            # rows are matched to arms in normal form (case, spaces, 1 / "1" / 1.0 / true), so these would pick the
+            # same rows and compare the production arm with itself
+            raise PydanticCustomError("canary", "candidate_arm {a} and baseline_arm {b} name the same arm (arms are "
+                                      "matched ignoring case, spaces and number formats); they must differ",
+                                      {"a": repr(self.candidate_arm), "b": repr(self.baseline_arm)})
         absolute = [r.name for r in self.rules if r.relative is None]
         if absolute:
             raise PydanticCustomError("canary", "canary rules compare the two arms: use max_drop, max_increase or "

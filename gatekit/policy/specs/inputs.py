@@ -92,6 +92,9 @@ class InputsSpec(Spec):
         Declared problem type; inferred from the target when absent.
     baseline : BaselineSpec, optional
         The production model's results on the same rows (for baseline-relative rules and shadow metrics).
+    engine : {"auto", "pandas", "duckdb"}
+        Where the rows are evaluated: ``pandas`` reads them into memory; ``duckdb`` scans them out of core and
+        computes aggregates; ``auto`` (default) picks DuckDB when the data would not fit comfortably in memory.
     """
 
     data: PathField | None = None
@@ -108,6 +111,7 @@ class InputsSpec(Spec):
     reference: PathField | None = None
     task: Literal["classification", "regression"] | None = None
     baseline: BaselineSpec | None = None
+    engine: Literal["auto", "pandas", "duckdb"] = "auto"
 
     @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
     @classmethod

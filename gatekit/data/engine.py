@@ -1,0 +1,400 @@
+"""The data plane's engines: where the rows are, and how sections get small aggregates of them.
+
+Two engines (DESIGN.md, "The data plane"):
+
+- ``pandas``: the rows are a pandas DataFrame in memory (today's path; small data and objects from Python);
+- ``duckdb``: the rows are an ibis table on an in-process DuckDB connection. Parquet and CSV files are scanned
+  lazily and out of core; DataFrames, polars frames and Arrow tables are registered without a copy. Sections
+  ask the engine for aggregates (counts, sums, quantiles) and never pull a whole table into memory.
+
+``auto`` picks DuckDB when the inputs would not comfortably fit in memory (:func:`choose_engine`).
+
+An input is described by a :class:`Source` (:func:`source_of`): a file, a directory or glob of Parquet files,
+a pandas or polars DataFrame, a pyarrow Table, or an ibis table.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekit.core.errors import input_error
+from gatekit.data.readers import PARQUET_PANDAS_FACTOR, available_memory, parquet_decoded_bytes
+
+ENGINES = ("pandas", "duckdb", "auto")
+"""Engine names accepted by ``--engine`` and the policy's ``inputs.engine``."""
+
+AUTO_MEMORY_SHARE = 0.25
+"""``auto`` picks DuckDB when the inputs' estimated size as pandas frames exceeds this share of available memory."""
+
+PANDAS_EXPANSION = {".parquet": 3.0, ".pq": 3.0, ".csv": 1.5, ".txt": 1.5, ".gz": 6.0}
+"""Estimated pandas bytes per file byte, by suffix, for files whose decoded size cannot be read from a footer (a
+CSV's numbers take about as much memory as their text; gzip compresses text about 4 to 6 times)."""
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Source:
+    """One tabular input, before it is read.
+
+    Parameters
+    ----------
+    kind : {"file", "files", "pandas", "polars", "arrow", "ibis"}
+        A single CSV/Parquet file; several Parquet files (a directory or a glob); a pandas DataFrame; a polars
+        DataFrame; a pyarrow Table; an ibis table expression.
+    label : str
+        How messages name the input: the path, or ``"<pandas DataFrame>"``.
+    paths : list of pathlib.Path
+        The files (``kind`` "file" or "files").
+    obj : object or None
+        The in-memory object (the other kinds).
+    """
+
+    kind: str
+    label: str
+    paths: list[Path] = field(default_factory=list)
+    obj: Any = None
+
+    @property
+    def in_memory(self) -> bool:
+        """True for objects handed over from Python (no file to read)."""
+        return self.kind in ("pandas", "polars", "arrow", "ibis")
+
+
+def _type_path(obj: Any) -> str:
+    t = type(obj)
+    return f"{t.__module__.split('.')[0]}.{t.__qualname__}"
+
+
+def source_of(value: Any, role: str) -> Source:
+    """Describe an input value: a path (file, directory of Parquet files, glob) or a table object.
+
+    Parameters
+    ----------
+    value : str, os.PathLike, pandas.DataFrame, polars.DataFrame, pyarrow.Table or ibis.Table
+        The input as given to ``gatekit.run`` or on the command line.
+    role : str
+        ``"data"`` or ``"reference"``, for messages.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    InputError
+        An unsupported type, a path that does not exist, a directory or glob with no Parquet file.
+    """
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas":
+        if not isinstance(value, __import__("pandas").DataFrame):
+            raise input_error(f"{role} must be a DataFrame, not a pandas {type(value).__name__}", key=role)
+        return Source("pandas", "<pandas DataFrame>", obj=value)
+    if module == "polars" and type(value).__name__ == "LazyFrame":
+        return Source("polars", "<polars LazyFrame>", obj=value.collect())
+    if module == "polars" and hasattr(value, "to_arrow"):
+        return Source("polars", "<polars DataFrame>", obj=value)
+    if module == "pyarrow" and hasattr(value, "schema") and hasattr(value, "num_rows"):
+        return Source("arrow", "<pyarrow Table>", obj=value)
+    if module == "ibis" and hasattr(value, "schema") and hasattr(value, "to_pyarrow_batches"):
+        return Source("ibis", "<ibis table>", obj=value)
+    if not isinstance(value, (str, os.PathLike)):
+        raise input_error(f"{role} must be a file path, a directory or glob of Parquet files, or a table (pandas or "
+                          f"polars DataFrame, pyarrow Table, ibis table), not {_type_path(value)}", key=role)
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise input_error(f"{role} must be a text path, not bytes", key=role)
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq"))
+        if not files:
+            raise input_error("the directory holds no .parquet file", text, key=role)
+        return Source("files", text, paths=files)
+    if _GLOB_CHARS & set(path.name) and not path.exists():
+        files = sorted(Path(p) for p in globmod.glob(text, recursive=True) if Path(p).is_file())
+        if not files:
+            raise input_error("no file matches the pattern", text, key=role)
+        bad = [p for p in files if p.suffix.lower() not in (".parquet", ".pq")]
+        if bad:
+            raise input_error(f"a pattern may match only Parquet files; {bad[0].name!r} is not one", text, key=role)
+        return Source("files", text, paths=files)
+    return Source("file", text, paths=[path])
+
+
+def estimated_pandas_bytes(source: Source) -> int:
+    """Estimate the memory the input would take as a pandas DataFrame, in bytes.
+
+    Parquet files: their decoded size from the footer (:func:`gatekit.data.readers.parquet_decoded_bytes`, times
+    :data:`~gatekit.data.readers.PARQUET_PANDAS_FACTOR`); other files: their size times :data:`PANDAS_EXPANSION`;
+    in-memory objects: 0 (they are already in memory).
+    """
+    if source.in_memory:
+        return 0
+    total = 0
+    for p in source.paths:
+        suffix = p.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            try:
+                import pyarrow.parquet as pq
+
+                total += int(PARQUET_PANDAS_FACTOR * parquet_decoded_bytes(pq.ParquetFile(p).metadata))
+                continue
+            except Exception:  # noqa: BLE001 - an unreadable file is reported by the reader; estimate from its size
+                pass
+        try:
+            total += int(p.stat().st_size * PANDAS_EXPANSION.get(suffix, 3.0))
+        except OSError:
+            pass
+    return total
+
+
+def choose_engine(requested: str, sources: list[Source]) -> tuple[str, str]:
+    """Pick the engine for a run.
+
+    Parameters
+    ----------
+    requested : {"pandas", "duckdb", "auto"}
+        The engine asked for.
+    sources : list of Source
+        The evaluation and reference data.
+
+    Returns
+    -------
+    (str, str)
+        The engine and why it was chosen (recorded in the report).
+
+    Raises
+    ------
+    InputError
+        An unknown engine, or an ibis table on the pandas engine is fine but a table on another backend is not.
+    """
+    if requested not in ENGINES:
+        raise input_error(f"engine must be one of {', '.join(ENGINES)}, not {requested!r}", key="engine")
+    if requested != "auto":
+        return requested, "asked for"
+    if any(s.kind == "ibis" for s in sources):
+        return "duckdb", "auto: an ibis table was given"
+    need = sum(estimated_pandas_bytes(s) for s in sources)
+    avail = available_memory()
+    big = need > AUTO_MEMORY_SHARE * avail
+    return ("duckdb" if big else "pandas"), (
+        f"auto: the data would take about {need / 1024**3:.2f} GiB as pandas frames, "
+        f"{'more' if big else 'less'} than {AUTO_MEMORY_SHARE:.0%} of the memory available")
+
+
+def engine_info(engine: str, reason: str) -> dict[str, Any]:
+    """Return what the report records about the engine: name, versions, why it was chosen."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, Any] = {"name": engine, "why": reason}
+    if reason.startswith("auto"):
+        out["available_memory_gib"] = round(available_memory() / 1024**3, 1)
+    libs = ("pandas",) if engine == "pandas" else ("duckdb", "ibis-framework")
+    for lib in libs:
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:  # pragma: no cover - installed with gatekit
+            out[lib] = None
+    return out
+
+
+def connect() -> Any:
+    """Return a new in-process DuckDB connection through ibis (one per run; nothing is written to disk)."""
+    import ibis
+
+    return ibis.duckdb.connect()
+
+
+def open_table(source: Source, con: Any, name: str) -> Any:
+    """Return the input as an ibis table on ``con`` (files are scanned lazily, objects registered without a copy).
+
+    Parameters
+    ----------
+    source : Source
+        The input.
+    con : ibis DuckDB backend
+        From :func:`connect`.
+    name : str
+        The table's name on the connection (``"data"``, ``"reference"``).
+
+    Returns
+    -------
+    ibis.Table
+
+    Raises
+    ------
+    InputError
+        A file DuckDB cannot read, or an ibis table on another backend.
+    """
+    try:
+        if source.kind == "ibis":
+            backend = source.obj._find_backend(use_default=True)
+            if getattr(backend, "name", None) != "duckdb":
+                raise input_error(f"the ibis table is on the {getattr(backend, 'name', '?')} backend; gatekit runs "
+                                  "ibis tables on DuckDB (Spark is planned): pass a DuckDB table or a DataFrame",
+                                  source.label, key=name)
+            return source.obj
+        if source.kind in ("pandas", "polars", "arrow"):
+            obj = source.obj.to_arrow() if source.kind == "polars" else source.obj
+            con.con.register(name, obj)  # DuckDB scans the DataFrame / Arrow table in place, no copy
+            return con.table(name)
+        suffixes = {p.suffix.lower() for p in source.paths}
+        files = [str(p) for p in source.paths]
+        for p in source.paths:
+            if not p.is_file():
+                raise input_error(f"{name} file not found", str(p), key=name)
+        if suffixes <= {".parquet", ".pq"}:
+            return con.read_parquet(files, table_name=name)
+        if len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
+            _check_csv_header(source.paths[0])
+            return _as_pandas_reads(con.read_csv(files[0], table_name=name, auto_type_candidates=CSV_TYPES,
+                                                 nullstr=_pandas_na_values()))
+    except Exception as exc:
+        if getattr(exc, "exit_code", None) == 2:
+            raise
+        raise input_error(f"DuckDB cannot read the {name}: {str(exc).splitlines()[0][:300]}", source.label,
+                          key=name) from None
+    raise input_error(f"unsupported data format {sorted(suffixes)}; use .csv or .parquet", source.label, key=name)
+
+
+CSV_TYPES = ["BIGINT", "DOUBLE", "VARCHAR"]
+"""Types DuckDB may infer for a CSV column: those pandas' ``read_csv`` infers (DuckDB alone would also read
+``yes``/``no`` as booleans and ISO dates as dates, which pandas keeps as text)."""
+PANDAS_TRUE_FALSE = ("True", "False", "TRUE", "FALSE", "true", "false")
+"""Text pandas' ``read_csv`` reads as booleans (a column of only these, with no missing value, becomes ``bool``)."""
+
+
+def _pandas_na_values() -> list[str]:
+    """Return the strings pandas' ``read_csv`` reads as missing by default (``NA``, ``null``, ``nan``, ...)."""
+    from pandas._libs.parsers import STR_NA_VALUES  # type: ignore[import-not-found]
+
+    return sorted(STR_NA_VALUES)
+
+
+def _as_pandas_reads(table: Any) -> Any:
+    """Cast text columns that pandas would read as booleans (only True/False text, no missing value) to booleans."""
+    text = [c for c, t in table.schema().items() if t.is_string()]
+    if not text:
+        return table
+    flags = table.aggregate(**{f"c{i}": (table[c].isin(PANDAS_TRUE_FALSE)).all() & table[c].notnull().all()
+                               for i, c in enumerate(text)}).to_pyarrow().to_pylist()[0]
+    casts = {c: table[c].isin(["True", "TRUE", "true"]) for i, c in enumerate(text) if flags[f"c{i}"]}
+    return table.mutate(**casts) if casts else table
+
+
+def _check_csv_header(path: Path) -> None:
+    """Refuse duplicate header names (DuckDB would rename the copies silently, as pandas would)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            header = next(csv.reader(fh), [])
+    except OSError as exc:
+        raise input_error(f"cannot read the data file: {exc.strerror}", str(path)) from None
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise input_error(f"duplicate column name(s) {dup} in the header; rename them", str(path))
+
+
+def read_pandas(source: Source) -> Any:
+    """Return the input as a pandas DataFrame (the pandas engine).
+
+    Raises
+    ------
+    InputError
+        As :func:`gatekit.data.readers.read_frame` for files.
+    """
+    import pandas as pd
+
+    from gatekit.data.readers import read_frame
+
+    if source.kind == "pandas":
+        return source.obj
+    if source.kind in ("polars", "arrow"):
+        return source.obj.to_pandas()
+    if source.kind == "ibis":
+        return source.obj.to_pandas()
+    if source.kind == "file":
+        return read_frame(source.paths[0])
+    try:
+        return pd.concat([pd.read_parquet(p) for p in source.paths], ignore_index=True)
+    except (OSError, ValueError) as exc:
+        raise input_error(f"cannot read the Parquet files: {exc}", source.label) from None
+
+
+def content_sha256(source: Source) -> str | None:
+    """Return a sha256 of an in-memory table's content (columns, types and values), or None when it cannot be told.
+
+    pandas: ``pandas.util.hash_pandas_object`` of the rows (index included) with the column names and dtypes;
+    polars and Arrow tables: the same through pandas; ibis tables: None (the rows are not read to hash them).
+    """
+    if source.kind == "ibis":
+        return None
+    import pandas as pd
+
+    frame = source.obj if source.kind == "pandas" else source.obj.to_pandas()
+    h = hashlib.sha256()
+    h.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, dicts)
+        return None
+    return h.hexdigest()
+
+
+def sample_frame(table: Any, n: int, seed: int) -> Any:
+    """Return about ``n`` rows of ``table`` as a pandas DataFrame: a seeded, repeatable sample.
+
+    The sample is DuckDB's Bernoulli sample at rate ``min(1, 1.2 n / rows)`` with ``seed`` (ibis
+    ``Table.sample(..., seed=seed)``), cut to the first ``n`` sampled rows; every row of a table of at most ``n``
+    rows. The same on the same data and DuckDB version.
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The rows.
+    n : int
+        Rows wanted (> 0).
+    seed : int
+        The sample's seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        At most ``n`` rows (fewer when the Bernoulli draw falls short).
+    """
+    rows = int(table.count().to_pyarrow().as_py())
+    if rows <= n:
+        return table.to_pandas()
+    rate = min(1.0, 1.2 * n / rows)
+    return table.sample(rate, method="row", seed=seed).limit(n).to_pandas()
+
+
+def iter_batches(table: Any, columns: list[str], batch_rows: int = 250_000) -> Iterator[Any]:
+    """Yield ``table``'s ``columns`` as pandas DataFrames of at most ``batch_rows`` rows, in the table's order.
+
+    Memory stays bounded by one batch (Arrow record batches from DuckDB's streaming result).
+    """
+    reader = table.select(*columns).to_pyarrow_batches(chunk_size=batch_rows)
+    for batch in reader:
+        yield batch.to_pandas()
+
+
+def row_count(table: Any) -> int:
+    """Return the number of rows of an ibis table."""
+    return int(table.count().to_pyarrow().as_py())
+
+
+def to_ibis(frame: Any) -> Any:
+    """Return a pandas DataFrame (or an ibis table, unchanged) as an ibis table on DuckDB."""
+    import ibis
+
+    if type(frame).__module__.split(".")[0] == "ibis":
+        return frame
+    return ibis.memtable(frame)

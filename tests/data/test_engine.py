@@ -1,0 +1,140 @@
+"""Tests of :mod:`gatekit.data.engine`: what an input is, which engine runs it, and reading it on each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gatekit
+from gatekit.core.errors import InputError
+from gatekit.data import engine as eng
+
+
+def _frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    return pd.DataFrame({"a": a, "g": rng.choice(["x", "y", "z"], n), "y": (a + rng.normal(size=n) > 0).astype(int),
+                         "s": np.round(1 / (1 + np.exp(-a)), 2)})
+
+
+POLICY = {"version": 1, "name": "engines", "metrics": [
+    {"name": "auc_roc", "op": ">=", "value": 0.6},
+    {"name": "precision_at_0_5", "op": ">=", "value": 0.5},
+    {"name": "demographic_parity_difference", "op": "<=", "value": 0.2, "params": {"sensitive": "g"}}]}
+
+
+def _observed(report) -> list[tuple[str, str, float | None]]:
+    return [(c.name, c.status.value, c.observed) for c in report.checks]
+
+
+def test_source_kinds(tmp_path: Path) -> None:
+    import ibis
+    import polars as pl
+    import pyarrow as pa
+
+    df = _frame()
+    assert eng.source_of(df, "data").kind == "pandas"
+    assert eng.source_of(pl.from_pandas(df), "data").kind == "polars"
+    assert eng.source_of(pl.from_pandas(df).lazy(), "data").kind == "polars"
+    assert eng.source_of(pa.Table.from_pandas(df), "data").kind == "arrow"
+    assert eng.source_of(ibis.memtable(df), "data").kind == "ibis"
+    for i in range(3):
+        df.iloc[i::3].to_parquet(tmp_path / f"part{i}.parquet")
+    folder = eng.source_of(tmp_path, "data")
+    assert folder.kind == "files" and [p.name for p in folder.paths] == ["part0.parquet", "part1.parquet",
+                                                                         "part2.parquet"]
+    assert len(eng.source_of(str(tmp_path / "part*.parquet"), "data").paths) == 3
+    assert eng.source_of(tmp_path / "part0.parquet", "data").kind == "file"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (3, r"must be a file path, a directory or glob of Parquet files, or a table \(pandas"),
+    (pd.Series([1, 2]), r"must be a DataFrame, not a pandas Series"),
+])
+def test_unsupported_inputs_are_input_errors(value, message) -> None:
+    with pytest.raises(InputError, match=message):
+        eng.source_of(value, "data")
+
+
+def test_an_empty_folder_or_pattern_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"no \.parquet file"):
+        eng.source_of(tmp_path, "data")
+    with pytest.raises(InputError, match="no file matches"):
+        eng.source_of(str(tmp_path / "*.parquet"), "data")
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    with pytest.raises(InputError, match="only Parquet files"):
+        eng.source_of(str(tmp_path / "*.csv"), "data")
+
+
+def test_auto_picks_duckdb_when_the_data_would_not_fit(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "d.parquet"
+    _frame(5000).to_parquet(path)
+    src = eng.source_of(path, "data")
+    need = eng.estimated_pandas_bytes(src)
+    assert need > 0
+    monkeypatch.setattr(eng, "available_memory", lambda: int(need / eng.AUTO_MEMORY_SHARE) + 1)
+    assert eng.choose_engine("auto", [src])[0] == "pandas"
+    monkeypatch.setattr(eng, "available_memory", lambda: int(need / eng.AUTO_MEMORY_SHARE) - 1)
+    engine, why = eng.choose_engine("auto", [src])
+    assert engine == "duckdb" and "more than 25%" in why
+    assert eng.choose_engine("auto", [eng.source_of(_frame(), "data")])[0] == "pandas"  # already in memory
+    assert eng.choose_engine("pandas", [src]) == ("pandas", "asked for")
+    with pytest.raises(InputError, match="engine must be one of pandas, duckdb, auto"):
+        eng.choose_engine("spark", [src])
+
+
+def test_tables_from_python_give_the_file_s_figures_on_both_engines(tmp_path: Path) -> None:
+    import ibis
+    import polars as pl
+    import pyarrow as pa
+
+    df = _frame()
+    path = tmp_path / "d.parquet"
+    df.to_parquet(path)
+    want = _observed(gatekit.run(POLICY, data=path, target="y", score="s", engine="pandas"))
+    assert all(v is not None for _, _, v in want)
+    for data in (df, pl.from_pandas(df), pa.Table.from_pandas(df), str(path)):
+        for engine in ("pandas", "duckdb"):
+            got = _observed(gatekit.run(POLICY, data=data, target="y", score="s", engine=engine))
+            assert [(n, s) for n, s, _ in got] == [(n, s) for n, s, _ in want]
+            assert np.allclose([v for *_, v in got], [v for *_, v in want], rtol=1e-12, atol=0)
+    got = _observed(gatekit.run(POLICY, data=ibis.memtable(df), target="y", score="s"))  # auto: DuckDB
+    assert np.allclose([v for *_, v in got], [v for *_, v in want], rtol=1e-12, atol=0)
+
+
+def test_the_report_records_the_engine_and_its_versions(tmp_path: Path) -> None:
+    import duckdb
+
+    r = gatekit.run(POLICY, data=_frame(), target="y", score="s", engine="duckdb")
+    assert r.metadata["engine"]["name"] == "duckdb" and r.metadata["engine"]["duckdb"] == duckdb.__version__
+    assert r.metadata["inputs"]["files"]["data"]["path"] == "<pandas DataFrame>"
+    assert len(r.metadata["inputs"]["files"]["data"]["sha256"]) == 64
+    agg = r.metadata["inputs"]["aggregated_rows"]
+    assert agg["rows"] == 400 and agg["groups"] <= 400
+
+
+def test_the_content_hash_of_a_frame_follows_its_values() -> None:
+    a, b = _frame(), _frame()
+    assert eng.content_sha256(eng.source_of(a, "data")) == eng.content_sha256(eng.source_of(b, "data"))
+    b.loc[0, "a"] += 1e-9
+    assert eng.content_sha256(eng.source_of(a, "data")) != eng.content_sha256(eng.source_of(b, "data"))
+
+
+def test_a_seeded_sample_is_repeatable_and_bounded() -> None:
+    t = eng.to_ibis(_frame(5000))
+    s1, s2 = eng.sample_frame(t, 500, 7), eng.sample_frame(t, 500, 7)
+    assert len(s1) <= 500 and len(s1) > 400
+    pd.testing.assert_frame_equal(s1, s2)
+    assert len(eng.sample_frame(t, 10_000, 7)) == 5000  # a small table is taken whole
+
+
+def test_batches_cover_every_row_once() -> None:
+    df = _frame(1000)
+    t = eng.to_ibis(df)
+    parts = list(eng.iter_batches(t, ["a", "y"], 300))
+    assert all(len(p) <= 300 for p in parts)
+    whole = pd.concat(parts, ignore_index=True)
+    assert sorted(whole["a"]) == sorted(df["a"]) and eng.row_count(t) == 1000
