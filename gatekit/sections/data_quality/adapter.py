@@ -12,6 +12,11 @@ Expectations' ``success``.
 
 A column missing from the data fails its own rules with a message naming it; every other rule still
 runs. A custom expectation file that does not import is one ``error`` check naming its file and line.
+
+On the DuckDB engine (``ctx.inputs.engine == "duckdb"``) nothing is read into pandas: the built-in
+expectations are computed as counts on the ibis table and judged by the expectations' own ``_validate``
+(:mod:`.counts`), per-row custom expectations run batch by batch, and any other expectation is an ``error``
+check saying why it cannot run there. The interpretation below is the same for both engines.
 """
 
 from __future__ import annotations
@@ -90,7 +95,9 @@ class DataQualitySection:
         spec: DataQualitySpec | None = ctx.policy.policy.data_quality
         if spec is None:
             return []
-        frame = ctx.inputs.frame
+        duck = getattr(ctx.inputs, "engine", "pandas") == "duckdb"
+        frame = ctx.inputs.table if duck else ctx.inputs.frame
+        reference = ctx.inputs.reference_table if duck else ctx.inputs.reference
         if frame is None:
             return [CheckResult(name=n, section=SECTION, status=Status.NOT_COMPUTABLE, on_fail=s,
                                 message="no evaluation data was given (inputs.data / --data)")
@@ -104,7 +111,8 @@ class DataQualitySection:
                              "a custom expectations folder (none found: no expectations/ beside the policy, in its "
                              "parent folder or in the current directory; set data_quality.expectations_dir)")
         with gx.custom_expectations(folder) as load:  # loaded for this run only
-            ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": len(frame)}
+            ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": None if duck else len(frame),
+                                 "engine": "duckdb" if duck else "pandas"}
             if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
                 out.append(CheckResult(name="custom_expectations", section=SECTION, status=Status.ERROR,
                                        on_fail=spec.on_fail, message=f"expectations_dir {spec.expectations_dir!r} is "
@@ -128,32 +136,25 @@ class DataQualitySection:
             for item in items:
                 if item.verdict is None:
                     try:
-                        self._prepare(item, frame, columns, ctx.inputs.reference, failed_files, named)
+                        self._prepare(item, frame, columns, reference, failed_files, named, duck)
                     except Exception as exc:  # noqa: BLE001 - one unusable column never stops the other rules
                         item.verdict = CheckResult(name=item.name, section=SECTION, status=Status.ERROR,
                                                    on_fail=item.on_fail, message=f"cannot prepare this rule: "
                                                    f"{type(exc).__name__}: {exc}")
             tampered = load.tampered()  # custom code run while the expectations were built
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
-            results_by: dict[int, Any] = {}
-            validator = None
-            for part, group in batches(runnable, frame, ctx.options.reference_paths):
-                if validator is None:
-                    validator = gx.Validator(part)
-                else:
-                    validator.use(part)
-                for item, res in zip(group, validator.validate([i.expectation for i in group], EXAMPLES),
-                                     strict=True):
-                    results_by[id(item)] = res
-            results = [results_by.get(id(i)) for i in runnable]
+            if duck:
+                by_id, facts = self._run_duckdb(runnable, frame, reference)
+                ctx.info[SECTION]["rows"] = facts.rows
+            else:
+                by_id, facts = self._run_pandas(runnable, frame, ctx.options.reference_paths), _FrameFacts(frame)
             tampered += load.tampered()  # ... or while they were validated
-        by_id = {id(i): r for i, r in zip(runnable, results, strict=True)}
         for item in items:
             if item.verdict is not None:
                 out.append(item.verdict)
                 continue
             try:
-                out.append(self._interpret(item, by_id.get(id(item)), frame))
+                out.append(self._interpret(item, by_id.get(id(item)), facts))
             except Exception as exc:  # noqa: BLE001 - an unreadable result is this rule's error alone
                 out.append(CheckResult(name=item.name, section=SECTION, status=Status.ERROR, on_fail=item.on_fail,
                                        message=f"cannot read Great Expectations' result: {type(exc).__name__}: {exc}"))
@@ -166,6 +167,49 @@ class DataQualitySection:
             out.insert(0, CheckResult(name="custom_expectations:tampering", section=SECTION, status=Status.ERROR,
                                       on_fail=spec.on_fail, message=why))
         return out
+
+    # engines ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _run_pandas(runnable: list[Item], frame: Any, plain: bool) -> dict[int, Any]:
+        """Validate the items with Great Expectations on the pandas frame (in batches, see :func:`.plan.batches`)."""
+        from gatekit.validators import gx
+
+        results_by: dict[int, Any] = {}
+        validator = None
+        for part, group in batches(runnable, frame, plain):
+            if validator is None:
+                validator = gx.Validator(part)
+            else:
+                validator.use(part)
+            for item, res in zip(group, validator.validate([i.expectation for i in group], EXAMPLES), strict=True):
+                results_by[id(item)] = res
+        return results_by
+
+    @staticmethod
+    def _run_duckdb(runnable: list[Item], table: Any, reference: Any) -> tuple[dict[int, Any], Any]:
+        """Compute the items on the DuckDB table (:mod:`.counts`); refused items get their error verdict."""
+        from gatekit.sections.data_quality import counts
+        from gatekit.validators import gx
+
+        counted: list[Item] = []
+        streamed: list[Item] = []
+        for item in runnable:
+            how, why = counts.route(item, table)
+            if how == "counts":
+                counted.append(item)
+            elif how == "stream":
+                streamed.append(item)
+            else:
+                item.verdict = CheckResult(
+                    name=item.name, section=SECTION, status=Status.ERROR, on_fail=item.on_fail,
+                    message=f"{item.expectation_type} cannot run on the DuckDB engine: {why}; this rule is not "
+                            "checked (run the policy on the pandas engine, or remove the rule)",
+                    details=_json_safe({"expectation": item.expectation_type, "kwargs": item.kwargs,
+                                        "column": item.column, "rule": item.rule, "engine": "duckdb"}))
+        by_id, facts = counts.evaluate(counted, table, reference)
+        by_id.update(counts.stream(streamed, table, gx.Validator))
+        return by_id, facts
 
     # planning helpers ---------------------------------------------------------------------------------
 
@@ -190,8 +234,12 @@ class DataQualitySection:
         return items
 
     def _prepare(self, item: Item, frame: Any, columns: list[str], reference: Any,
-                 failed_files: dict[str, dict[str, Any]], named: set[str]) -> None:
-        """Build the item's expectation, or decide it now (missing column, no reference, bad arguments)."""
+                 failed_files: dict[str, dict[str, Any]], named: set[str], duck: bool = False) -> None:
+        """Build the item's expectation, or decide it now (missing column, no reference, bad arguments).
+
+        On DuckDB (``duck``) the reference is an ibis table and an unseen rule's value set is not read into
+        memory: its expectation is built with an empty placeholder set and the counts anti-join the reference.
+        """
         from gatekit.validators import gx
 
         def verdict(status: Status, message: str, **extra: Any) -> None:
@@ -217,7 +265,10 @@ class DataQualitySection:
             if item.column not in reference.columns:
                 verdict(Status.NOT_COMPUTABLE, f"column {item.column!r} is not in the reference data")
                 return
-            item.kwargs["value_set"] = reference[item.column].dropna().unique().tolist()
+            if duck:
+                item.kwargs["value_set"] = []  # placeholder: the counts anti-join the reference table
+            else:
+                item.kwargs["value_set"] = reference[item.column].dropna().unique().tolist()
         cls = gx.expectation_class(item.expectation_type or "")
         if cls is None:
             known = gx.known_expectations()
@@ -237,12 +288,13 @@ class DataQualitySection:
 
     # result interpretation ----------------------------------------------------------------------------
 
-    def _interpret(self, item: Item, res: Any, frame: Any) -> CheckResult:
+    def _interpret(self, item: Item, res: Any, facts: Any) -> CheckResult:
         base: CheckKey = dict(name=item.name, section=SECTION, on_fail=item.on_fail)
         kwargs_shown = dict(item.kwargs)
         if item.kind == "unseen":
             values = kwargs_shown.pop("value_set", [])
-            kwargs_shown["reference_distinct_values"] = len(values)
+            kwargs_shown["reference_distinct_values"] = (item.reference_distinct if item.reference_distinct
+                                                         is not None else len(values))
         details: dict[str, Any] = {"expectation": item.expectation_type, "kwargs": kwargs_shown,
                                    "description": item.description, "column": item.column, "rule": item.rule}
         if res is None:
@@ -270,13 +322,13 @@ class DataQualitySection:
             details["result_details"] = r["details"]
         success = res.success is True  # a custom _validate returning "false" or NaN is not a success
         details["great_expectations_success"] = success
-        return _json_safe_result(self._verdict(item, r, success, details, frame), base, details)
+        return _json_safe_result(self._verdict(item, r, success, details, facts), base, details)
 
     def _verdict(self, item: Item, r: dict[str, Any], success: bool, details: dict[str, Any],
-                 frame: Any) -> tuple[Status, float | None, str | None, float | None, str]:
+                 facts: Any) -> tuple[Status, float | None, str | None, float | None, str]:
         col = item.column
-        n_rows = len(frame)
-        if item.kind in ("unique", "distinct") and _values_looked_at(item, frame) == 0:
+        n_rows = facts.rows
+        if item.kind in ("unique", "distinct") and facts.looked(item) == 0:
             return Status.NOT_COMPUTABLE, None, None, None, f"column {col!r} has no non-null values to check"
         if item.kind == "present":
             return ((Status.PASS, None, None, None, f"column {col!r} is present") if success else
@@ -308,10 +360,10 @@ class DataQualitySection:
             return status, float(n), "<=", item.threshold, \
                 f"{fmt(n)} distinct values; at most {fmt(item.threshold)} allowed"
         if item.kind == "generic":
-            looked = _values_looked_at(item, frame)
+            looked = facts.looked(item)
             if looked == 0 and success and item.expectation_type not in _ABOUT_NULLS_OR_SCHEMA:
                 why = ("no row matches its row_condition" if item.kwargs.get("row_condition") else
-                       "the data has no rows" if len(frame) == 0 else "every value is null")
+                       "the data has no rows" if n_rows == 0 else "every value is null")
                 return Status.NOT_COMPUTABLE, None, None, None, \
                     f"{item.expectation_type} looked at no value ({why}), so its success proves nothing"
             return self._generic(item, r, success)
@@ -399,6 +451,17 @@ _ABOUT_NULLS_OR_SCHEMA = frozenset({
     "expect_column_proportion_of_non_null_values_to_be_between", "expect_column_values_to_be_of_type",
     "expect_column_values_to_be_in_type_list", "expect_column_type_to_be",
 })
+
+
+class _FrameFacts:
+    """Rows of the pandas frame, and the non-null values an item looked at (counted when asked)."""
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+        self.rows = len(frame)
+
+    def looked(self, item: Item) -> int | None:
+        return _values_looked_at(item, self.frame)
 
 
 def _values_looked_at(item: Item, frame: Any) -> int | None:

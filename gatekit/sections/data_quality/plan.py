@@ -33,6 +33,7 @@ class Item:
     expectation: Any = None
     hint: str = ""
     rule: str | None = None  # for column rules: present, type, max_null_fraction, range, allowed, ...
+    reference_distinct: int | None = None  # unseen rules on DuckDB: distinct reference values (set by the counts)
 
 
 _COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
