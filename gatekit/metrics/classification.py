@@ -7,6 +7,9 @@ Conventions pinned here (recorded in each value's ``details``):
   prediction column is given, threshold metrics use it as is and record ``threshold: null``.
 - Undefined values raise :class:`~gatekit.core.errors.NotComputable` instead of returning 0 or NaN
   (scikit-learn's ``zero_division`` and one-class behaviours are not used).
+- Compact rows (``EvalData.weights``, one row per distinct combination with its count) are passed to
+  scikit-learn as ``sample_weight`` and counted with their weights, so every value and every count in
+  ``details`` equals the one on the rows the counts stand for.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.core.errors import NotComputable
-from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite
+from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, check_finite, row_count, row_weights
 
 
 def binary_target(data: EvalData) -> np.ndarray:
@@ -31,7 +34,7 @@ def binary_target(data: EvalData) -> np.ndarray:
         raise NotComputable("no target column: give --target (or inputs.target) with the evaluation data")
     if data.task == "regression":
         raise NotComputable("needs a binary target; the target is numeric with many values (regression)")
-    if len(data.y_true) == 0:
+    if len(data.y_true) == 0 or row_count(data) == 0:
         raise NotComputable("the evaluation data has no rows")
     return data.y_true
 
@@ -46,26 +49,29 @@ def binary_scores(data: EvalData, metric: str) -> np.ndarray:
     """
     if data.y_score is None:
         raise NotComputable(f"{metric} needs a score (probability) column or a model; only labels were given")
-    _no_missing(data.y_score, "score")
+    _no_missing(data.y_score, "score", row_weights(data))
     return data.y_score
 
 
-def _no_missing(values: np.ndarray, what: str) -> None:
-    bad = int(np.sum(~np.isfinite(values)))
+def _no_missing(values: np.ndarray, what: str, w: np.ndarray | None = None) -> None:
+    """Raise :class:`NotComputable` when a value is not finite (counts weighted by ``w``, the row counts)."""
+    bad_rows = ~np.isfinite(values)
+    bad = int(np.sum(bad_rows)) if w is None else int(w[bad_rows].sum())
     if bad:
-        raise NotComputable(f"{bad} of {len(values)} {what} values are missing or not finite",
+        n = len(values) if w is None else int(w.sum())
+        raise NotComputable(f"{bad} of {n} {what} values are missing or not finite",
                             {f"n_missing_{what}": bad})
 
 
 def predicted_labels(data: EvalData, threshold: float | None) -> tuple[np.ndarray, dict[str, Any]]:
     """Predicted 0/1 labels and the rule that produced them."""
     if data.y_score is not None:
-        _no_missing(data.y_score, "score")
+        _no_missing(data.y_score, "score", row_weights(data))
         require_probabilities(data.y_score, "a decision threshold")
         t = data.decision_threshold if threshold is None else threshold
         return (data.y_score >= t).astype(int), {"threshold": t, "rule": "score >= threshold"}
     if data.y_pred is not None:
-        _no_missing(data.y_pred, "prediction")
+        _no_missing(data.y_pred, "prediction", row_weights(data))
         if threshold is not None and threshold != data.decision_threshold:
             raise NotComputable(f"a threshold of {threshold} needs scores; the prediction column holds labels "
                                 f"made at the model's own threshold (taken as decision_threshold "
@@ -74,12 +80,14 @@ def predicted_labels(data: EvalData, threshold: float | None) -> tuple[np.ndarra
     raise NotComputable("needs a score column, a prediction column or a model")
 
 
-def _two_classes(y: np.ndarray) -> None:
-    classes = np.unique(y)
+def _two_classes(y: np.ndarray, w: np.ndarray | None = None) -> None:
+    """Raise :class:`NotComputable` unless both classes have rows (rows of count 0 are no rows)."""
+    present = y if w is None else y[w > 0]
+    classes = np.unique(present)
     if len(classes) < 2:
         raise NotComputable(
             f"y_true has a single class ({int(classes[0])}); the metric needs both classes",
-            {"n": len(y), "class": int(classes[0])},
+            {"n": len(y) if w is None else int(w.sum()), "class": int(classes[0])},
         )
 
 
@@ -105,9 +113,11 @@ def roc_auc(data: EvalData) -> MetricValue:
 
     y = binary_target(data)
     s = binary_scores(data, "roc_auc")
-    _two_classes(y)
-    v = check_finite(roc_auc_score(y, s), "roc_auc")
-    return MetricValue(v, {"n": len(y), "n_positive": int(y.sum()), "definition": "sklearn roc_auc_score"})
+    w = row_weights(data)
+    _two_classes(y, w)
+    v = check_finite(roc_auc_score(y, s, sample_weight=w), "roc_auc")
+    return MetricValue(v, {"n": row_count(data), "n_positive": row_count(data, y == 1),
+                           "definition": "sklearn roc_auc_score"})
 
 
 def pr_auc(data: EvalData) -> MetricValue:
@@ -120,10 +130,10 @@ def pr_auc(data: EvalData) -> MetricValue:
 
     y = binary_target(data)
     s = binary_scores(data, "pr_auc")
-    if y.sum() == 0:
-        raise NotComputable("y_true has no positive labels; precision-recall is undefined", {"n": len(y)})
-    v = check_finite(average_precision_score(y, s), "pr_auc")
-    return MetricValue(v, {"n": len(y), "definition": "average precision (sklearn), step-wise"})
+    if row_count(data, y == 1) == 0:
+        raise NotComputable("y_true has no positive labels; precision-recall is undefined", {"n": row_count(data)})
+    v = check_finite(average_precision_score(y, s, sample_weight=row_weights(data)), "pr_auc")
+    return MetricValue(v, {"n": row_count(data), "definition": "average precision (sklearn), step-wise"})
 
 
 def accuracy(data: EvalData) -> MetricValue:
@@ -135,7 +145,7 @@ def accuracy(data: EvalData) -> MetricValue:
 
     y = binary_target(data)
     yp, rule = predicted_labels(data, None)
-    return MetricValue(float(accuracy_score(y, yp)), {"n": len(y), **rule})
+    return MetricValue(float(accuracy_score(y, yp, sample_weight=row_weights(data))), {"n": row_count(data), **rule})
 
 
 def log_loss(data: EvalData) -> MetricValue:
@@ -150,8 +160,8 @@ def log_loss(data: EvalData) -> MetricValue:
     s = binary_scores(data, "log_loss")
     require_probabilities(s, "log_loss")
     p = np.clip(s, np.finfo(float).eps, 1 - np.finfo(float).eps)
-    v = check_finite(sk_log_loss(y, p, labels=[0, 1]), "log_loss")
-    return MetricValue(v, {"n": len(y), "definition": "natural log, probabilities clipped to [eps, 1-eps]"})
+    v = check_finite(sk_log_loss(y, p, labels=[0, 1], sample_weight=row_weights(data)), "log_loss")
+    return MetricValue(v, {"n": row_count(data), "definition": "natural log, probabilities clipped to [eps, 1-eps]"})
 
 
 def brier_score(data: EvalData) -> MetricValue:
@@ -161,16 +171,16 @@ def brier_score(data: EvalData) -> MetricValue:
     y = binary_target(data)
     s = binary_scores(data, "brier_score")
     require_probabilities(s, "brier_score")
-    return MetricValue(float(brier_score_loss(y, s)), {"n": len(y)})
+    return MetricValue(float(brier_score_loss(y, s, sample_weight=row_weights(data))), {"n": row_count(data)})
 
 
 def _confusion(data: EvalData, threshold: float) -> tuple[int, int, int, int, dict[str, Any]]:
     y = binary_target(data)
     yp, rule = predicted_labels(data, threshold)
-    tp = int(np.sum((yp == 1) & (y == 1)))
-    fp = int(np.sum((yp == 1) & (y == 0)))
-    fn = int(np.sum((yp == 0) & (y == 1)))
-    tn = int(np.sum((yp == 0) & (y == 0)))
+    tp = row_count(data, (yp == 1) & (y == 1))
+    fp = row_count(data, (yp == 1) & (y == 0))
+    fn = row_count(data, (yp == 0) & (y == 1))
+    tn = row_count(data, (yp == 0) & (y == 0))
     return tp, fp, fn, tn, {**rule, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 

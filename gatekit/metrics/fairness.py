@@ -6,15 +6,21 @@ with no positive labels, silently. gatekit checks those cases first and reports 
 Predicted labels come from ``score >= threshold`` (the rule's ``threshold`` parameter, else the
 policy's ``decision_threshold``, default 0.5). With several sensitive columns, groups are their
 intersections (fairlearn's behaviour for a DataFrame of sensitive features).
+
+Compact rows (``EvalData.weights``: one row per distinct combination with its count) enter the per-group
+confusion cells with their counts, so rates and every count in ``details`` equal those on the rows the
+counts stand for.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from gatekit.core.errors import NotComputable
 from gatekit.metrics.classification import binary_target, predicted_labels, threshold_param
-from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue
+from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, row_count, row_weights
 
 MISSING_GROUP = "(missing)"
 MAX_GROUPS = 1000  # fairlearn's MetricFrame costs ~6 ms per group; 1,000 groups is ~6 s
@@ -30,7 +36,10 @@ def _missing_label(sf: Any) -> str:
 
 
 def sensitive_groups(data: EvalData, columns: list[str] | None) -> tuple[Any, int]:
-    """Return the sensitive columns a rule groups by, as text, and how many rows had a missing value."""
+    """Return the sensitive columns a rule groups by, as text, and how many rows had a missing value.
+
+    Rows are counted with their counts (``EvalData.weights``) when the rows are compact.
+    """
     if data.sensitive is None or len(data.sensitive.columns) == 0:
         raise NotComputable("no sensitive feature column: give --sensitive (or inputs.sensitive)")
     sf = data.sensitive
@@ -46,7 +55,7 @@ def sensitive_groups(data: EvalData, columns: list[str] | None) -> tuple[Any, in
         sf = sf[columns]
     missing = sf.isna().any(axis=1)
     if missing.any():
-        n = int(missing.sum())
+        n = row_count(data, missing.to_numpy())
         cols = [c for c in sf.columns if sf[c].isna().any()]
         if data.strict:
             raise ValueError(
@@ -60,7 +69,8 @@ def sensitive_groups(data: EvalData, columns: list[str] | None) -> tuple[Any, in
 def _frame(data: EvalData, threshold: float | None, columns: list[str] | None) -> dict[str, Any]:
     """Per-group counts and rates, computed once per (threshold, columns) and shared by the three metrics.
 
-    The rows are first reduced to their distinct (group, y_true, y_pred) cells with a count each;
+    The rows are first reduced to their distinct (group, y_true, y_pred) cells with a count each (the sum
+    of the rows' counts when the rows are compact, ``EvalData.weights``);
     fairlearn's ``MetricFrame`` then computes ``selection_rate``, ``true_positive_rate`` and
     ``false_positive_rate`` on those cells weighted by the counts. The rates are ratios of weighted
     counts, so this is exactly fairlearn's value on the full rows, at a cost independent of n
@@ -88,12 +98,17 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
     sf, n_missing = sensitive_groups(data, columns)
     cols = [str(c) for c in sf.columns]
     scols = [f"s{i}" for i in range(len(cols))]  # positional names: a sensitive column may be called "y"
-    cells = (
-        pd.DataFrame({**{s: sf.iloc[:, i].to_numpy() for i, s in enumerate(scols)},
-                      "y": y.astype(int), "yp": yp.astype(int)})
-        .groupby([*scols, "y", "yp"], sort=True, observed=True)
-        .size().rename("n").reset_index()
-    )
+    w = row_weights(data)
+    rows = pd.DataFrame({**{s: sf.iloc[:, i].to_numpy() for i, s in enumerate(scols)},
+                         "y": y.astype(int), "yp": yp.astype(int)})
+    if w is None:
+        cells = rows.groupby([*scols, "y", "yp"], sort=True, observed=True).size().rename("n").reset_index()
+    else:  # compact rows: a cell holds the sum of its rows' counts; a cell of count 0 has no rows
+        cells = (rows.assign(n=w).groupby([*scols, "y", "yp"], sort=True, observed=True)["n"].sum()
+                 .reset_index())
+        cells = cells[cells["n"] > 0].reset_index(drop=True)
+        if cells.empty:
+            raise NotComputable("the evaluation data has no rows")
     n_groups = len(cells.drop_duplicates(scols))
     if n_groups > MAX_GROUPS:
         raise NotComputable(
@@ -103,7 +118,7 @@ def _build_frame(data: EvalData, threshold: float | None, columns: list[str] | N
     sens = cells[scols].set_axis(cols, axis=1)
     rates = {"selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
              "false_positive_rate": false_positive_rate}
-    weight = cells["n"].to_numpy()
+    weight = cells["n"].to_numpy(dtype=np.int64)
     mf = MetricFrame(
         metrics=rates,
         y_true=cells["y"].to_numpy(),

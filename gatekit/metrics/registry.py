@@ -73,6 +73,12 @@ class EvalData:
     baseline : EvalData or None
         The production (baseline) model's outputs on the same rows (same target and sensitive columns),
         when given: shadow metrics compare the two, baseline-relative rules compute the metric on both.
+    weights : ndarray of shape (n_samples,) or None
+        How many evaluation rows each row stands for (positive integers), or None when every row is one
+        row. An engine that aggregates the rows (``--engine duckdb``) gives one row per distinct combination
+        of target, outputs and sensitive values with its count here; every metric equals its value on the
+        rows the counts stand for (fairlearn and scikit-learn with ``sample_weight``; the bootstrap draws
+        Poisson(count) multiplicities per row, which is the row-level Poisson(1) bootstrap summed).
     """
 
     y_true: np.ndarray | None = None
@@ -86,6 +92,7 @@ class EvalData:
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     sensitive_default: list[str] | None = None
     baseline: EvalData | None = field(default=None, repr=False)
+    weights: np.ndarray | None = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]
@@ -207,6 +214,64 @@ class MetricRegistry:
         candidates = [n.replace("_at_T", "_at_0_5") for n in self.names()]
         best = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
         return best[0] if best else None
+
+
+def row_weights(data: EvalData) -> np.ndarray | None:
+    """Return ``data.weights`` as a checked int64 array, or None when every row is one row.
+
+    Parameters
+    ----------
+    data : EvalData
+        Evaluation rows; ``weights`` of shape (n_samples,) or None.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_samples,), or None
+
+    Raises
+    ------
+    NotComputable
+        The weights are not whole non-negative counts, or their length is not the number of rows: a count
+        that is not a count cannot stand for rows, and no metric is computed from it.
+    """
+    if data.weights is None:
+        return None
+    w = np.asarray(data.weights)
+    n = next((len(a) for a in (data.y_true, data.y_score, data.y_pred) if a is not None), len(w))
+    if w.ndim != 1 or len(w) != n:
+        raise NotComputable(f"the row counts (weights) have shape {w.shape}, not ({n},): one count per row")
+    if w.dtype.kind not in "iub":
+        wf = w.astype(float)
+        if not (np.isfinite(wf).all() and (wf == np.round(wf)).all()):
+            raise NotComputable("the row counts (weights) are not whole numbers: each must be the number of rows "
+                                "a row stands for")
+    w = w.astype(np.int64)
+    if (w < 0).any():
+        raise NotComputable("a row count (weight) is negative")
+    return w
+
+
+def row_count(data: EvalData, mask: np.ndarray | None = None) -> int:
+    """Count the evaluation rows (those where ``mask`` is True), each row ``weights`` times.
+
+    Parameters
+    ----------
+    data : EvalData
+        Evaluation rows.
+    mask : ndarray of bool, shape (n_samples,), optional
+        Which rows to count; None counts all.
+
+    Returns
+    -------
+    int
+        ``sum(mask)`` without weights, ``sum(weights[mask])`` with them: the count on the expanded rows.
+    """
+    w = row_weights(data)
+    if w is None:
+        if mask is not None:
+            return int(np.sum(mask))
+        return len(next((a for a in (data.y_true, data.y_score, data.y_pred) if a is not None), ()))
+    return int(w.sum() if mask is None else w[np.asarray(mask, dtype=bool)].sum())
 
 
 def check_finite(value: float, what: str) -> float:

@@ -9,6 +9,12 @@ library calls. Every other metric falls back to calling its own function on the 
 Each kernel equals the metric function on the rows the weights stand for (tested against the metric
 functions, which call scikit-learn and fairlearn). A resample on which the metric is undefined (a
 precision with no predicted positive, a group with no rows) gives NaN; the caller counts those.
+
+Compact rows (``EvalData.weights``: one row per distinct combination with the count of rows it stands for):
+``W`` then holds each compact row's multiplicity in the resample, its counts included (the Poisson bootstrap
+draws ``Poisson(count)`` per compact row, :func:`gatekit.stats.intervals.poisson_weight_batches`), so the
+kernels read ``W`` alone and ``data.weights`` does not multiply in a second time; the fallback computes the
+metric function on the compact rows with ``W[r]`` as their counts (:func:`with_counts`).
 """
 
 from __future__ import annotations
@@ -38,15 +44,44 @@ def take(data: EvalData, idx: np.ndarray) -> EvalData:
     Returns
     -------
     EvalData
-        Arrays, sensitive columns and the baseline's arrays indexed by ``idx``.
+        Arrays, sensitive columns, row counts (``weights``, when the rows are compact: each picked row still
+        stands for its count) and the baseline's arrays indexed by ``idx``.
     """
     def pick(a: np.ndarray | None) -> np.ndarray | None:
-        return None if a is None else a[idx]
+        return None if a is None else np.asarray(a)[idx]
 
     sens = None if data.sensitive is None else data.sensitive.iloc[idx].reset_index(drop=True)
     base = None if data.baseline is None else take(data.baseline, idx)
     return replace(data, y_true=pick(data.y_true), y_score=pick(data.y_score), y_pred=pick(data.y_pred),
-                   sensitive=sens, baseline=base, cache={})
+                   sensitive=sens, baseline=base, weights=pick(data.weights), cache={})
+
+
+def with_counts(data: EvalData, counts: np.ndarray) -> EvalData:
+    """Return the rows of ``data`` each standing for ``counts`` rows (rows of count 0 left out).
+
+    Parameters
+    ----------
+    data : EvalData
+        Evaluation rows, plain or compact (their own ``weights`` are replaced, not multiplied).
+    counts : ndarray of int, shape (n_samples,)
+        How many rows each row stands for, e.g. one row of a bootstrap multiplicity matrix.
+
+    Returns
+    -------
+    EvalData
+        The rows with ``counts > 0``, ``weights`` set to their counts (on the baseline too): every metric
+        function on it equals the metric on ``numpy.repeat(rows, counts)``.
+    """
+    c = np.asarray(counts)
+    keep = np.flatnonzero(c > 0)
+    sub = take(data, keep)
+    w = np.rint(c[keep]).astype(np.int64)
+    sub.weights = w
+    b = sub.baseline
+    while b is not None:
+        b.weights = w
+        b = b.baseline
+    return sub
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -205,9 +240,10 @@ def weighted_values(resolved: ResolvedMetric, data: EvalData, W: np.ndarray, par
     resolved : ResolvedMetric
         The metric (name parameters such as a threshold included in ``params``).
     data : EvalData
-        The full evaluation rows.
+        The full evaluation rows (plain or compact).
     W : ndarray of shape (resamples, n_samples)
-        Row multiplicities, one resample per row.
+        Row multiplicities, one resample per row. For compact rows, the multiplicity of each compact row in
+        the resample, its count included (``data.weights`` is not applied again).
     params : dict
         The rule's metric parameters (name parameters included).
 
@@ -233,7 +269,10 @@ def weighted_values(resolved: ResolvedMetric, data: EvalData, W: np.ndarray, par
     out = np.full(W.shape[0], np.nan)
     for r in range(W.shape[0]):
         try:
-            out[r] = fn(take(data, np.repeat(rows, W[r].astype(np.int64))), **params).value
+            if data.weights is None:  # plain rows: the resampled rows themselves (today's numbers)
+                out[r] = fn(take(data, np.repeat(rows, W[r].astype(np.int64))), **params).value
+            else:  # compact rows: the multiplicities are the counts, no row is repeated
+                out[r] = fn(with_counts(data, W[r]), **params).value
         except (NotComputable, ValueError, ZeroDivisionError):
             pass
     return out

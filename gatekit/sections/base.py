@@ -107,6 +107,8 @@ class RunContext:
             want_batch = any(n in names for n in BATCH_METRICS)
             if runner is not None and self.inputs.frame is not None and (want_latency or want_batch):
                 fig = measure(runner, self.inputs.frame, spec, batch=want_batch, latency=want_latency)
+            elif runner is not None and self.inputs.table is not None and (want_latency or want_batch):
+                fig = self._measure_on_sample(runner, spec, want_batch, want_latency)
             else:
                 fig = Figures()
             if samples is not None:
@@ -114,6 +116,29 @@ class RunContext:
                 fig.latency_source = f"load-test samples ({len(samples)}) from the policy's operational section"
             self._ops[side] = fig
         return self._ops[side]
+
+    def _measure_on_sample(self, runner: Any, spec: Any, batch: bool, latency: bool) -> Any:
+        """Measure the model on a seeded sample of the engine's table (``--engine duckdb``: no rows in memory).
+
+        The sample is :func:`gatekit.data.engine.sample_frame` of :func:`gatekit.model.serving.sample_rows`
+        rows with seed :data:`gatekit.model.serving.SAMPLE_SEED`; the figures record it. A sample that cannot be
+        drawn is the measurement's error (its rules are errors), never a figure.
+        """
+        from gatekit.data.engine import row_count, sample_frame
+        from gatekit.model.serving import SAMPLE_SEED, Figures, measure, sample_rows
+
+        table = self.inputs.table
+        try:
+            n = sample_rows(spec)
+            frame = sample_frame(table, n, SAMPLE_SEED)
+            info = {"rows": len(frame), "seed": SAMPLE_SEED, "of_rows": row_count(table), "engine": self.inputs.engine,
+                    "method": "seeded Bernoulli sample of the table's rows (gatekit.data.engine.sample_frame)"}
+        except Exception as exc:  # noqa: BLE001 - a failed sample is the measurement's error, reported on its rules
+            fig = Figures()
+            fig.errors["all"] = (f"could not sample the {self.inputs.engine} table to measure on: "
+                                 f"{type(exc).__name__}: {exc}")
+            return fig
+        return measure(runner, frame, spec, batch=batch, latency=latency, sample=info)
 
     def _rule_metric_names(self) -> set[str]:
         """Canonical metric names used by the policy's rules and gate expressions."""

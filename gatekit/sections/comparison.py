@@ -20,6 +20,11 @@ With ``confidence: c`` the decision reads a two-sided ``c`` confidence interval 
 Interval methods: a percentile bootstrap (Efron & Tibshirani 1993, ch. 13) over evaluation rows,
 stratified by class, paired when the baseline scored the same rows, unpaired (each arm resampled on its
 own) for a canary; or DeLong's variance for ROC AUC (DeLong et al. 1988).
+
+Compact rows (``EvalData.weights``, the DuckDB engine's one row per distinct combination with its count):
+DeLong is computed on the counts (equal to DeLong on the expanded rows); the bootstrap draws a
+Poisson(count) multiplicity per compact row (the row-level Poisson(1) bootstrap, TFMA's scheme) instead of
+the stratified multinomial draws of plain rows, and says so in the interval's ``resampling`` detail.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, RuleKey, Status
-from gatekit.metrics.registry import EvalData, ResolvedMetric
+from gatekit.metrics.registry import EvalData, ResolvedMetric, row_weights
 from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import STATE_STATUS, Observation
 from gatekit.stats.intervals import (
@@ -128,6 +133,21 @@ def _strata(data: EvalData) -> np.ndarray:
     return np.zeros(len(rows), dtype=int)
 
 
+def _paired_counts(cand: EvalData, base: EvalData) -> np.ndarray | None:
+    """Return the row counts both sides of a paired comparison share (None: plain rows).
+
+    Raises
+    ------
+    NotComputable
+        The two sides' rows carry different counts: they are not the same rows, so no paired interval.
+    """
+    wc, wb = row_weights(cand), row_weights(base)
+    if (wc is None) != (wb is None) or (wc is not None and wb is not None and not np.array_equal(wc, wb)):
+        raise NotComputable("the candidate's and the production model's rows carry different row counts, so they "
+                            "are not the same rows: no paired interval")
+    return wc
+
+
 def _statistic(key: str | None, c: Any, b: Any) -> Any:
     """Return the rule's statistic from candidate and baseline values (arrays or floats)."""
     if key is None:
@@ -178,20 +198,25 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
     base_value = base.obs.value if base is not None else None
     if rule.interval == "delong":
         y = cand.rows.y_true
+        w = row_weights(cand.rows)
         if cand.rows.y_score is None:
             raise NotComputable("DeLong's interval needs the candidate's scores")
         if base is not None and base_rows is not None and paired:
             if base_rows.y_score is None:
                 raise NotComputable("DeLong's paired interval needs the production model's scores")
-            iv = delong_difference(y, cand.rows.y_score, base_rows.y_score, rule.confidence)
+            iv = delong_difference(y, cand.rows.y_score, base_rows.y_score, rule.confidence,
+                                   weights=_paired_counts(cand.rows, base_rows))
             iv.details["paired"] = True
+            if w is not None:
+                iv.details["rows"] = "compact rows weighted by their counts (equal to DeLong on the rows)"
             return iv
-        n_pos = int(np.sum(y == 1)) if y is not None else 0
-        if y is None or n_pos < 2 or len(y) - n_pos < 2:
+        n_pos = 0 if y is None else int(np.sum(y == 1)) if w is None else int(w[y == 1].sum())
+        n_all = 0 if y is None else len(y) if w is None else int(w.sum())
+        if y is None or n_pos < 2 or n_all - n_pos < 2:
             raise NotComputable(f"DeLong's variance needs at least 2 rows of each class ({n_pos} positive, "
-                                f"{0 if y is None else len(y) - n_pos} negative)")
+                                f"{n_all - n_pos} negative)")
         with np.errstate(all="ignore"):
-            var = delong_variance(y, cand.rows.y_score)
+            var = delong_variance(y, cand.rows.y_score, weights=w)
         if not var > 0:
             raise NotComputable("DeLong's variance of the AUC is zero (perfectly separated scores)")
         z = NormalDist().inv_cdf(0.5 + rule.confidence / 2)
@@ -203,6 +228,8 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
     resamples = rule.resamples or DEFAULT_RESAMPLES
     seed = DEFAULT_SEED if rule.seed is None else rule.seed
     cand_rows = cand.rows
+    # compact rows: W holds each compact row's multiplicity, its count included (weighted_values' contract)
+    counts: list[np.ndarray | None] = [row_weights(cand_rows)]
     if base is None:
         def stat(ws: list[np.ndarray]) -> np.ndarray:
             return weighted_values(res, cand_rows, ws[0], params)
@@ -216,19 +243,24 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
         strata = [_strata(cand_rows)]
         how = "bootstrap of the candidate's metric; the baseline value (metrics file) is taken as fixed"
     elif paired:
+        counts = [_paired_counts(cand_rows, base_rows)]
+
         def stat(ws: list[np.ndarray]) -> np.ndarray:
             return _statistic(key, weighted_values(res, cand_rows, ws[0], params),
                               weighted_values(res, base_rows, ws[0], params))
         strata = [_strata(cand_rows)]
         how = "paired bootstrap: the same resampled rows for both models"
     else:
+        counts.append(row_weights(base_rows))
+
         def stat(ws: list[np.ndarray]) -> np.ndarray:
             return _statistic(key, weighted_values(res, cand_rows, ws[0], params),
                               weighted_values(res, base_rows, ws[1], params))
         strata = [_strata(cand_rows), _strata(base_rows)]
         how = "unpaired bootstrap: each arm resampled on its own"
-    iv = bootstrap_statistic(stat, strata, estimate, rule.confidence, resamples, seed)
-    iv.details.update({"scheme": how, "stratified": bool(cand_rows.task == "classification"
+    iv = bootstrap_statistic(stat, strata, estimate, rule.confidence, resamples, seed, counts=counts)
+    multinomial = iv.details.get("resampling") == "stratified_multinomial"
+    iv.details.update({"scheme": how, "stratified": bool(multinomial and cand_rows.task == "classification"
                                                           and cand_rows.y_true is not None),
                        "paired": bool(base is not None and base_rows is not None and paired)})
     return iv
@@ -372,6 +404,8 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     method = {"delong": "DeLong", "bootstrap_percentile": "bootstrap"}[iv.method]
     if iv.method == "bootstrap_percentile":
         method += f", {iv.details['resamples']} resamples, seed {iv.details['seed']}"
+        if iv.details.get("resampling") == "poisson":
+            method += ", Poisson resampling of the counted rows"
     point_passes = all(compare(stat, op, t) for op, t in conds)
     verdict = ("passes" if passed else "fails") + f" ({guardband}: {GUARDBAND_TEXT[guardband]})"
     if passed != point_passes:

@@ -7,6 +7,12 @@
   Bootstrap*, 1993, ch. 13, percentile interval): every resample draws rows with replacement within each
   class, the same rows for candidate and baseline, so the interval of the difference keeps their
   correlation. Seeded, so a gate decision is reproducible.
+- Compact rows (one row per distinct combination of target and outputs, with the count of rows it stands
+  for): DeLong's placements are functions of the score value, so they are computed once per compact row
+  and weighted by its count (equal to DeLong on the expanded rows); the bootstrap draws a Poisson(count)
+  multiplicity per compact row, which is the row-level Poisson(1) bootstrap summed over the rows a compact
+  row stands for (Hanley & MacGibbon, *Computational Statistics & Data Analysis* 50, 2006; the scheme of
+  TensorFlow Model Analysis). Plain rows keep the stratified multinomial bootstrap above.
 """
 
 from __future__ import annotations
@@ -87,7 +93,80 @@ def _delong_components(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, n
     return auc, v10, v01
 
 
-def delong_difference(y_true: Any, candidate: Any, baseline: Any, confidence: float = 0.95) -> Interval:
+def _weighted_delong_components(y: np.ndarray, scores: np.ndarray,
+                                 w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_delong_components` on compact rows: one placement per compact row, with its count.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_rows,)
+        0/1 labels.
+    scores : ndarray of shape (k, n_rows)
+        One row per model.
+    w : ndarray of shape (n_rows,)
+        How many rows each compact row stands for (rows of count 0 are left out).
+
+    Returns
+    -------
+    auc : ndarray of shape (k,)
+    v10 : ndarray of shape (k, m_rows)
+        Per compact positive row: ``(W_neg(< s) + W_neg(= s) / 2) / W_neg``, the placement every row it stands
+        for has (ties count half).
+    w10 : ndarray of shape (m_rows,)
+        The positive rows' counts.
+    v01 : ndarray of shape (k, n_rows)
+        Per compact negative row: ``(W_pos(> s) + W_pos(= s) / 2) / W_pos``.
+    w01 : ndarray of shape (n_rows,)
+        The negative rows' counts.
+    """
+    keep = w > 0
+    y, scores, w = y[keep], scores[:, keep], w[keep].astype(float)
+    pos, neg = y == 1, y == 0
+    m, n = w[pos].sum(), w[neg].sum()
+    k = scores.shape[0]
+    v10, v01, auc = np.empty((k, int(pos.sum()))), np.empty((k, int(neg.sum()))), np.empty(k)
+    for r in range(k):
+        s = scores[r]
+        on = np.argsort(s[neg], kind="stable")
+        sn, cn = s[neg][on], np.concatenate([[0.0], np.cumsum(w[neg][on])])
+        op = np.argsort(s[pos], kind="stable")
+        sp, cp = s[pos][op], np.concatenate([[0.0], np.cumsum(w[pos][op])])
+        v10[r] = 0.5 * (cn[np.searchsorted(sn, s[pos], "left")] + cn[np.searchsorted(sn, s[pos], "right")]) / n
+        v01[r] = 1.0 - 0.5 * (cp[np.searchsorted(sp, s[neg], "left")] + cp[np.searchsorted(sp, s[neg], "right")]) / m
+        auc[r] = float(np.dot(w[pos], v10[r]) / m)
+    return auc, v10, w[pos], v01, w[neg]
+
+
+def _frequency_cov(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``numpy.cov`` (ddof = 1) of the columns of ``v`` repeated ``w`` times, without repeating them.
+
+    Parameters
+    ----------
+    v : ndarray of shape (k, n_rows)
+        One variable per row, one observation per column.
+    w : ndarray of shape (n_rows,)
+        Frequency weights (counts), summing to N > 1.
+
+    Returns
+    -------
+    ndarray of shape (k, k)
+        ``sum_i w_i (v_i - mean)(v_i - mean)^T / (N - 1)``.
+    """
+    total = w.sum()
+    d = v - (v @ w / total)[:, None]
+    return np.atleast_2d((d * w) @ d.T / (total - 1))
+
+
+def _class_counts(y: np.ndarray, weights: Any) -> tuple[int, int]:
+    """Positives and negatives, each row counted ``weights`` times (once without weights)."""
+    if weights is None:
+        return int((y == 1).sum()), int((y == 0).sum())
+    w = np.asarray(weights)
+    return int(w[y == 1].sum()), int(w[y == 0].sum())
+
+
+def delong_difference(y_true: Any, candidate: Any, baseline: Any, confidence: float = 0.95,
+                      weights: Any = None) -> Interval:
     """DeLong's interval for ``AUC(candidate) - AUC(baseline)`` on the same rows.
 
     Parameters
@@ -98,6 +177,10 @@ def delong_difference(y_true: Any, candidate: Any, baseline: Any, confidence: fl
         Scores of the two models for the same rows.
     confidence : float
         Two-sided coverage, in (0, 1).
+    weights : array-like of shape (n_samples,), optional
+        Compact rows: how many rows each row stands for (the same for both models, which scored the same
+        rows). The interval equals DeLong's on the expanded rows: the placements are computed once per
+        compact row and their (co)variances weighted by the counts.
 
     Returns
     -------
@@ -113,12 +196,16 @@ def delong_difference(y_true: Any, candidate: Any, baseline: Any, confidence: fl
     from scipy.stats import norm
 
     y = np.asarray(y_true).astype(int)
-    m, n = int((y == 1).sum()), int((y == 0).sum())
+    m, n = _class_counts(y, weights)
     if m < 2 or n < 2:
         raise NotComputable(f"DeLong needs at least 2 positives and 2 negatives (got {m} and {n})")
     scores = np.vstack([np.asarray(candidate, dtype=float), np.asarray(baseline, dtype=float)])
-    auc, v10, v01 = _delong_components(y, scores)
-    s10, s01 = np.cov(v10), np.cov(v01)
+    if weights is None:
+        auc, v10, v01 = _delong_components(y, scores)
+        s10, s01 = np.cov(v10), np.cov(v01)
+    else:
+        auc, v10, w10, v01, w01 = _weighted_delong_components(y, scores, np.asarray(weights))
+        s10, s01 = _frequency_cov(v10, w10), _frequency_cov(v01, w01)
     var = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / n
     diff = float(auc[0] - auc[1])
     if not np.isfinite(var) or var <= 0:
@@ -132,7 +219,7 @@ def delong_difference(y_true: Any, candidate: Any, baseline: Any, confidence: fl
                      "p_value": float(2 * norm.sf(abs(z))), "n_positive": m, "n_negative": n})
 
 
-def delong_variance(y_true: Any, scores: Any) -> float:
+def delong_variance(y_true: Any, scores: Any, weights: Any = None) -> float:
     """DeLong's variance of one AUC (for tests and single-model intervals).
 
     Parameters
@@ -141,6 +228,8 @@ def delong_variance(y_true: Any, scores: Any) -> float:
         0/1 labels.
     scores : array-like of shape (n_samples,)
         One model's scores.
+    weights : array-like of shape (n_samples,), optional
+        Compact rows: how many rows each row stands for (the variance equals that of the expanded rows).
 
     Returns
     -------
@@ -148,8 +237,12 @@ def delong_variance(y_true: Any, scores: Any) -> float:
         ``var(V10) / m + var(V01) / n`` with sample variances (ddof = 1).
     """
     y = np.asarray(y_true).astype(int)
-    _, v10, v01 = _delong_components(y, np.asarray(scores, dtype=float)[None, :])
-    return float(v10[0].var(ddof=1) / v10.shape[1] + v01[0].var(ddof=1) / v01.shape[1])
+    s = np.asarray(scores, dtype=float)[None, :]
+    if weights is None:
+        _, v10, v01 = _delong_components(y, s)
+        return float(v10[0].var(ddof=1) / v10.shape[1] + v01[0].var(ddof=1) / v01.shape[1])
+    _, v10, w10, v01, w01 = _weighted_delong_components(y, s, np.asarray(weights))
+    return float(_frequency_cov(v10, w10)[0, 0] / w10.sum() + _frequency_cov(v01, w01)[0, 0] / w01.sum())
 
 
 def stratified_index_batches(y: np.ndarray, resamples: int, seed: int, batch: int = 256) -> Any:
@@ -213,10 +306,54 @@ def weight_batches(strata: np.ndarray, resamples: int, seed: Any, batch: int | N
         yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
 
 
+def poisson_weight_batches(counts: np.ndarray, resamples: int, seed: Any, batch: int | None = None) -> Any:
+    """Yield multiplicity matrices of shape (k, n_rows) for the Poisson bootstrap of compact rows.
+
+    A compact row standing for ``c`` rows is drawn ``Poisson(c)`` times in each resample: the sum of the
+    ``Poisson(1)`` multiplicities its ``c`` rows would each draw in the row-level Poisson bootstrap
+    (Hanley & MacGibbon 2006; TensorFlow Model Analysis's scheme), so the resamples are exactly those of the
+    row-level Poisson bootstrap, whatever the rows were grouped into. The resample size is random (mean N)
+    and classes are not held fixed (no stratification).
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (n_rows,)
+        How many rows each compact row stands for.
+    resamples : int
+        Number of resamples in all.
+    seed : int or numpy.random.SeedSequence
+        Seed of the draws.
+    batch : int, optional
+        Resamples per matrix; default about 4 million cells per matrix.
+
+    Yields
+    ------
+    ndarray of int, shape (k, n_rows)
+    """
+    lam = np.asarray(counts, dtype=float)
+    batch = batch or batch_size(len(lam))
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < resamples:
+        k = min(batch, resamples - done)
+        yield rng.poisson(lam, size=(k, len(lam)))
+        done += k
+
+
 def batch_size(n: int) -> int:
     """Resamples per weight matrix for ``n`` rows: at most 256, and about 4 million cells per matrix."""
     return int(max(1, min(256, 4_000_000 // max(n, 1))))
 
+
+RESAMPLING = {
+    "multinomial": {"resampling": "stratified_multinomial",
+                    "resampling_note": "rows drawn with replacement within each class (class sizes fixed)"},
+    "poisson": {"resampling": "poisson",
+                "resampling_note": "each compact row drawn Poisson(its count) times: the row-level Poisson(1) "
+                                   "bootstrap summed over the rows it stands for (TFMA's scheme); classes not "
+                                   "held fixed"},
+}
+"""What :func:`bootstrap_statistic` records in an interval's details about how it resampled."""
 
 MIN_PER_STRATUM = 10
 """Fewest rows of each class (each stratum) a bootstrap interval is computed from."""
@@ -224,7 +361,7 @@ MIN_PER_STRATUM = 10
 
 def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: list[np.ndarray], estimate: float,
                         confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                        max_failed: float = 0.01) -> Interval:
+                        max_failed: float = 0.01, counts: list[np.ndarray | None] | None = None) -> Interval:
     """Percentile bootstrap interval of any statistic of one or several independent samples.
 
     One sample: candidate and baseline scored on the same rows (paired), or one model's metric. Two
@@ -248,11 +385,17 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
         sample draws from ``seed`` itself (the draws of :func:`bootstrap_difference`).
     max_failed : float
         Largest share of resamples on which the statistic may be undefined.
+    counts : list of (ndarray or None), optional
+        Per sample, how many rows each row stands for (compact rows), or None for plain rows. When any
+        sample has counts, every sample is resampled by the Poisson bootstrap
+        (:func:`poisson_weight_batches`; plain rows count 1), else by the stratified multinomial bootstrap
+        (:func:`weight_batches`), today's draws.
 
     Returns
     -------
     Interval
-        Method ``bootstrap_percentile``; ``details`` has resamples, seed, failed, samples.
+        Method ``bootstrap_percentile``; ``details`` has resamples, seed, failed, samples and
+        ``resampling`` (``"stratified_multinomial"`` or ``"poisson"``) with a ``resampling_note``.
 
     Raises
     ------
@@ -262,17 +405,24 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     """
     if not np.isfinite(estimate):
         raise NotComputable("the statistic is not defined on the evaluation rows")
+    poisson = counts is not None and any(c is not None for c in counts)
+    row_counts: list[np.ndarray] = [np.ones(len(st), dtype=np.int64) if counts is None or counts[i] is None
+                                    else np.asarray(counts[i], dtype=np.int64) for i, st in enumerate(strata)]
     for k, st in enumerate(strata):
-        values_, counts = np.unique(st, return_counts=True)
-        if counts.min() < MIN_PER_STRATUM:
+        values_, inverse = np.unique(st, return_inverse=True)
+        per_class = np.bincount(inverse.ravel(), weights=row_counts[k], minlength=len(values_)).astype(np.int64)
+        if per_class.min() < MIN_PER_STRATUM:
             which = f"sample {k + 1}: " if len(strata) > 1 else ""
             raise NotComputable(
-                f"{which}only {int(counts.min())} rows of class {values_[counts.argmin()]!r}; a bootstrap interval "
-                f"needs at least {MIN_PER_STRATUM} of each class (a resample of a handful of rows proves nothing)",
-                {"class_counts": {str(v): int(c) for v, c in zip(values_, counts, strict=True)}})
+                f"{which}only {int(per_class.min())} rows of class {values_[per_class.argmin()].item()!r}; a bootstrap "
+                f"interval needs at least {MIN_PER_STRATUM} of each class (a resample of a handful of rows proves "
+                "nothing)", {"class_counts": {str(v): int(c) for v, c in zip(values_, per_class, strict=True)}})
     seeds: list[Any] = [seed] if len(strata) == 1 else list(np.random.SeedSequence(seed).spawn(len(strata)))
     batch = batch_size(max(len(s) for s in strata))  # one batch size, so the samples' batches line up
-    gens = [weight_batches(s, resamples, sd, batch) for s, sd in zip(strata, seeds, strict=True)]
+    if poisson:
+        gens = [poisson_weight_batches(c, resamples, sd, batch) for c, sd in zip(row_counts, seeds, strict=True)]
+    else:
+        gens = [weight_batches(s, resamples, sd, batch) for s, sd in zip(strata, seeds, strict=True)]
     # weights as floats once per batch: every kernel multiplies them with floats
     values = np.concatenate([np.asarray(stat([w.astype(float) for w in ws]), dtype=float)
                              for ws in zip(*gens, strict=True)])
@@ -284,8 +434,9 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
                             {"failed": failed, "resamples": resamples})
     alpha = 1 - confidence
     low, high = np.quantile(values[ok], [alpha / 2, 1 - alpha / 2])
+    scheme = RESAMPLING["poisson" if poisson else "multinomial"]
     return Interval(float(estimate), float(low), float(high), confidence, "bootstrap_percentile",
-                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata)})
+                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata), **scheme})
 
 
 def bootstrap_difference(metric: Callable[[np.ndarray, np.ndarray], float], y_true: Any, candidate: Any,

@@ -119,3 +119,32 @@ def test_every_accepted_name_is_evaluable_from_its_name_alone():
             continue
         assert isinstance(mv, MetricValue), name
         assert np.isfinite(mv.value), name
+
+
+# --------------------------------------------------------------------------------------------------
+# Row counts of compact rows (EvalData.weights)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_row_count_counts_each_row_its_weight_times() -> None:
+    from gatekit.metrics.registry import row_count, row_weights
+
+    plain = clf_data([1, 0, 1], [0.9, 0.2, 0.4])
+    assert row_weights(plain) is None and row_count(plain) == 3 and row_count(plain, plain.y_true == 1) == 2
+    compact = clf_data([1, 0, 1], [0.9, 0.2, 0.4], weights=np.array([4, 1, 2]))
+    assert row_count(compact) == 7 and row_count(compact, compact.y_true == 1) == 6
+    assert row_weights(clf_data([1, 0], [0.1, 0.2], weights=np.array([2.0, 3.0]))).tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(("weights", "match"), [
+    (np.array([1.5, 1.0, 2.0]), "whole numbers"),
+    (np.array([1.0, np.nan, 2.0]), "whole numbers"),
+    (np.array([1, -1, 2]), "negative"),
+    (np.array([1, 2]), "one count per row"),
+])
+def test_weights_that_are_not_counts_make_every_metric_not_computable(weights, match) -> None:
+    data = clf_data([1, 0, 1], [0.9, 0.2, 0.4], weights=weights)
+    for name in ("roc_auc", "accuracy", "precision_at_0_5", "log_loss"):
+        res = default_registry().resolve(name)
+        with pytest.raises(NotComputable, match=match):
+            res.spec.fn(data, **res.name_params)

@@ -132,3 +132,14 @@ def test_r2_constant_target_or_one_row_not_computable():
         reg.r2(reg_data([3, 3, 3], [1, 2, 3]))
     with pytest.raises(NotComputable):
         reg.r2(reg_data([3], [1]))
+
+
+def test_r2_of_a_constant_target_whose_mean_rounds_is_not_computable() -> None:
+    # three actuals of 0.1: numpy's mean is 0.10000000000000002, so SS_tot is ~1e-34, not 0, and the
+    # formula alone would give an R2 of about -1e33; a constant target has no R2
+    from gatekit.metrics.regression import r2
+
+    y = np.full(3, 0.1)
+    assert np.sum((y - y.mean()) ** 2) > 0
+    with pytest.raises(NotComputable, match="constant"):
+        r2(EvalData(y_true=y, y_score=np.array([0.0, 0.5, 1.0]), task="regression"))

@@ -180,3 +180,44 @@ def test_shadow_score_metrics_refuse_scores_outside_probabilities(tmp_path: Path
               "metrics": [{"name": "mean_score_difference", "op": "<=", "value": 0.1}]}
     check = gatekit.run(policy).checks[0]
     assert check.status == Status.NOT_COMPUTABLE and "percent" in check.message
+
+
+# --------------------------------------------------------------------------------------------------
+# Compact rows: the weighted percentile and KS equal numpy's and scipy's on the expanded rows
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_weighted_quantile_equals_numpy_on_the_expanded_values(seed: int) -> None:
+    from gatekit.metrics.shadow import weighted_quantile
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    values = np.round(rng.random(n), 1)  # ties
+    counts = rng.integers(0 if seed % 2 else 1, 7, n)
+    if counts.sum() == 0:
+        counts[0] = 1
+    expanded = np.repeat(values, counts)
+    for q in (0.0, 0.01, 0.05, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0, 1 / 3):
+        assert weighted_quantile(values, counts, q) == pytest.approx(np.quantile(expanded, q), abs=1e-12), q
+    assert weighted_quantile(values, counts, 0.5) == pytest.approx(np.median(expanded), abs=1e-12)
+    assert weighted_quantile(values, None, 0.95) == np.quantile(values, 0.95)
+
+
+def test_weighted_ks_above_scipys_exact_limit_equals_ks_2samp_on_the_expanded_rows() -> None:
+    """N > 10,000 rows: scipy switches to the asymptotic p-value; the compact rows must follow it."""
+    from gatekit.metrics import EvalData
+    from gatekit.metrics.shadow import score_distribution_ks
+
+    rng = np.random.default_rng(3)
+    n = 400
+    c, b = np.round(rng.random(n), 2), np.round(np.clip(rng.random(n) + 0.03, 0, 1), 2)
+    w = rng.integers(20, 40, n)
+    assert w.sum() > 10_000
+    data = EvalData(y_score=c, task="classification", weights=w)
+    data.baseline = EvalData(y_score=b, task="classification", weights=w)
+    got = score_distribution_ks(data)
+    ref = ks_2samp(np.repeat(c, w), np.repeat(b, w))
+    assert got.value == pytest.approx(float(ref.statistic), abs=1e-12)
+    assert got.details["p_value"] == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-300)
+    assert got.details["n"] == int(w.sum()) and "asymptotic" in got.details["p_value_method"]

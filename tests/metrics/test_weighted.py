@@ -172,3 +172,70 @@ def test_f1_kernel_is_undefined_where_f1_is() -> None:
         res.spec.fn(take(data, np.repeat(np.arange(5), W[0])), **res.name_params)
     got = weighted_values(res, data, W, dict(res.name_params))
     assert np.isnan(got[0]), got
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Compact rows (EvalData.weights): W holds each compact row's multiplicity, its count included
+# --------------------------------------------------------------------------------------------------
+
+
+def _recounted(data: EvalData, counts: np.ndarray) -> EvalData:
+    """``data`` with ``counts`` as its row counts (candidate and baseline), independently of with_counts."""
+    from dataclasses import replace
+
+    base = None if data.baseline is None else replace(data.baseline, weights=counts, cache={})
+    return replace(data, weights=counts, baseline=base, cache={})
+
+
+COMPACT_CASES = [
+    *[(name, "clf") for name in ("roc_auc", "accuracy", "precision_at_0_4", "recall_at_0_6", "f1_at_0_5",
+                                 "log_loss", "brier_score", "pr_auc", "demographic_parity_difference",
+                                 "equal_opportunity_difference", "equalized_odds_difference",
+                                 "prediction_agreement_rate", "mean_score_difference", "abs_score_difference_p95",
+                                 "score_distribution_ks")],
+    *[(name, "reg") for name in ("mae", "rmse", "r2", "mape", "smape")],
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), COMPACT_CASES)
+def test_weighted_values_on_compact_rows_equal_the_metric_on_the_rows_they_stand_for(name: str, kind: str) -> None:
+    from gatekit.stats.intervals import poisson_weight_batches
+    from tests.metrics.helpers import compact_clf, compact_reg, expand
+
+    compact = compact_clf(21, n=50) if kind == "clf" else compact_reg(22, n=40)
+    res = REG.resolve(name)
+    assert res is not None and res.spec.fn is not None
+    params = dict(res.name_params)
+    W = next(poisson_weight_batches(compact.weights, 5, 9))
+    got = weighted_values(res, compact, W, params)
+    assert np.isfinite(got).all()
+    for r in range(len(W)):
+        rows = expand(_recounted(compact, W[r]))  # the resample's rows, one by one, no weights
+        assert got[r] == pytest.approx(res.spec.fn(rows, **params).value, abs=1e-9), r
+
+
+def test_take_keeps_each_rows_count_and_with_counts_replaces_them() -> None:
+    from tests.metrics.helpers import compact_clf
+
+    compact = compact_clf(23, n=10)
+    sub = take(compact, np.array([3, 3, 7]))
+    assert sub.weights.tolist() == [compact.weights[3]] * 2 + [compact.weights[7]]
+    assert sub.baseline is not None and sub.baseline.weights.tolist() == sub.weights.tolist()
+    counts = np.array([0, 2, 0, 0, 1, 0, 0, 0, 5, 0])
+    w = weighted_mod.with_counts(compact, counts)
+    assert w.weights.tolist() == [2, 1, 5] and w.baseline.weights.tolist() == [2, 1, 5]
+    assert w.y_score.tolist() == compact.y_score[[1, 4, 8]].tolist()
+    assert compact.weights[1] != 0 and compact.cache == {}  # the original is untouched
+
+
+def test_poisson_draws_of_a_compact_row_are_the_row_level_draws_summed() -> None:
+    """A row of count c drawn Poisson(c): mean and variance c, as the sum of c independent Poisson(1) draws."""
+    from gatekit.stats.intervals import poisson_weight_batches
+
+    counts = np.array([1, 5, 40])
+    W = np.concatenate(list(poisson_weight_batches(counts, 20_000, 3)))
+    assert W.shape == (20_000, 3)
+    assert W.mean(axis=0) == pytest.approx(counts, rel=0.03)
+    assert W.var(axis=0) == pytest.approx(counts, rel=0.05)
+    again = np.concatenate(list(poisson_weight_batches(counts, 20_000, 3)))
+    assert (again == W).all()  # seeded

@@ -61,3 +61,68 @@ def test_a_rule_naming_a_column_does_not_regroup_the_other_rules(tmp_path: Path)
     assert by_g.observed == pytest.approx(fl_dpd(df["y"], df["p"], sensitive_features=df["g"]))
     assert by_b.observed == pytest.approx(fl_dpd(df["y"], df["p"], sensitive_features=df["b"]))
     assert by_g.details["sensitive_columns"] == ["g"] and by_b.details["sensitive_columns"] == ["b"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Operational figures on the DuckDB engine: measured on a seeded sample of the table
+# --------------------------------------------------------------------------------------------------
+
+
+class _FakeRunner:
+    """The Runner interface measure() uses, on a trivial model (sum of two features)."""
+
+    kind = "test"
+
+    def __init__(self) -> None:
+        self.features = ["a", "b"]
+        self.batches: list[int] = []
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame
+
+    def request_function(self):
+        return lambda row: float(row["a"].iloc[0] + row["b"].iloc[0])
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        self.batches.append(len(frame))
+        return (frame["a"] + frame["b"]).to_numpy()
+
+
+def _duckdb_context(table, runner) -> object:
+    from gatekit.data.inputs import RunInputs
+    from gatekit.metrics import default_registry
+    from gatekit.policy import load_policy
+    from gatekit.sections.base import RunContext
+
+    policy = load_policy({"version": 1, "operational": {"requests": 60, "warmup": 2, "batch_rows": 500},
+                          "metrics": [{"name": "latency_p50_ms", "op": "<=", "value": 10_000},
+                                      {"name": "batch_time_s", "op": "<=", "value": 100}]})
+    inputs = RunInputs(engine="duckdb", table=table, runner=runner)
+    return RunContext(policy=policy, inputs=inputs, registry=default_registry())
+
+
+def test_operational_figures_on_duckdb_are_measured_on_a_seeded_sample_of_the_table() -> None:
+    import ibis
+
+    df = pd.DataFrame({"a": np.arange(3000.0), "b": np.ones(3000)})
+    runner = _FakeRunner()
+    ctx = _duckdb_context(ibis.memtable(df), runner)
+    res = ctx.registry.resolve("latency_p50_ms")
+    obs = ctx.metric(res)
+    assert obs.state == "ok", obs.reason
+    assert obs.details["samples"] == 60 and "sample" in obs.details["source"]
+    sample = obs.details["sample"]
+    assert sample["of_rows"] == 3000 and sample["engine"] == "duckdb" and sample["rows"] <= 3000
+    batch = ctx.metric(ctx.registry.resolve("batch_time_s"))
+    assert batch.state == "ok", batch.reason
+    assert batch.details["batch_rows"] == 500 and 500 in runner.batches
+
+
+def test_operational_figures_on_a_table_that_cannot_be_sampled_are_not_computable() -> None:
+    class Broken:
+        def count(self):
+            raise RuntimeError("the connection is closed")
+
+    ctx = _duckdb_context(Broken(), _FakeRunner())
+    obs = ctx.metric(ctx.registry.resolve("latency_p50_ms"))
+    assert obs.state == "not_computable" and "could not sample the duckdb table" in obs.reason

@@ -137,3 +137,73 @@ def test_a_nominal_95_percent_bootstrap_interval_covers_a_known_difference() -> 
         iv = bootstrap_auc_difference(y, c, b, resamples=2000, seed=s)
         covered += iv.low <= truth <= iv.high
     assert 0.93 <= covered / sims <= 0.97, covered / sims
+
+
+# --------------------------------------------------------------------------------------------------
+# Compact rows: one row per distinct (target, scores) with the count of rows it stands for
+# --------------------------------------------------------------------------------------------------
+
+
+def _compact(seed: int, n: int = 80, decimals: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Compact rows with tied scores (rounded) and counts 1..7: y, candidate, baseline, counts."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.35).astype(int)
+    c = np.round(0.8 * y + rng.standard_normal(n), decimals)
+    b = np.round(0.5 * y + 0.5 * c + rng.standard_normal(n), decimals)
+    return y, c, b, rng.integers(1, 8, n)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_delong_on_compact_rows_equals_delong_on_the_expanded_rows(seed: int) -> None:
+    y, c, b, w = _compact(seed)
+    if seed == 4:
+        w[:5] = 0  # rows of count 0 stand for no rows
+    ey, ec, eb = np.repeat(y, w), np.repeat(c, w), np.repeat(b, w)
+    plain = delong_difference(ey, ec, eb, 0.9)
+    compact = delong_difference(y, c, b, 0.9, weights=w)
+    assert (compact.estimate, compact.low, compact.high) == pytest.approx(
+        (plain.estimate, plain.low, plain.high), abs=1e-9)
+    for k in ("auc_candidate", "auc_baseline", "se", "z", "p_value"):
+        assert compact.details[k] == pytest.approx(plain.details[k], abs=1e-9), k
+    assert (compact.details["n_positive"], compact.details["n_negative"]) == (int(ey.sum()), int((ey == 0).sum()))
+    assert compact.details["auc_candidate"] == pytest.approx(roc_auc_score(ey, ec), abs=1e-12)
+    assert delong_variance(y, c, weights=w) == pytest.approx(delong_variance(ey, ec), abs=1e-12)
+
+
+def test_delong_on_compact_rows_refuses_what_the_expanded_rows_refuse() -> None:
+    # one compact positive row counted 3 times: 3 positives, so DeLong runs; counted once it cannot
+    y, s = np.array([1, 0, 0]), np.array([0.9, 0.2, 0.3])
+    with pytest.raises(NotComputable, match="2 positives"):
+        delong_difference(y, s, s[::-1], weights=np.array([1, 4, 4]))
+    with pytest.raises(NotComputable, match="variance"):  # identical scores for both models
+        delong_difference(y, s, s, weights=np.array([3, 4, 4]))
+
+
+def test_bootstrap_statistic_on_counted_rows_draws_poisson_and_says_so() -> None:
+    from gatekit.stats.intervals import bootstrap_statistic, poisson_weight_batches, weighted_aucs
+
+    y, c, _, w = _compact(7)
+
+    def stat(ws: list[np.ndarray]) -> np.ndarray:
+        return weighted_aucs(y, c, ws[0])
+
+    est = roc_auc_score(y, c, sample_weight=w)
+    iv = bootstrap_statistic(stat, [y], est, 0.9, resamples=300, seed=4, counts=[w])
+    assert iv.details["resampling"] == "poisson" and "Poisson" in iv.details["resampling_note"]
+    # by hand: the same seeded Poisson(count) draws, AUC of the expanded resampled rows by scikit-learn
+    draws = np.concatenate(list(poisson_weight_batches(w, 300, 4, batch=256)))
+    aucs = [roc_auc_score(np.repeat(y, d), np.repeat(c, d)) for d in draws]
+    assert (iv.low, iv.high) == pytest.approx(tuple(np.quantile(aucs, [0.05, 0.95])), abs=1e-9)
+    plain = bootstrap_statistic(stat, [y], est, 0.9, resamples=300, seed=4)
+    assert plain.details["resampling"] == "stratified_multinomial"
+
+
+def test_bootstrap_class_minimum_counts_the_rows_a_compact_row_stands_for() -> None:
+    from gatekit.stats.intervals import bootstrap_statistic
+
+    y = np.array([1, 1, 0, 0])
+    stat = lambda ws: ws[0] @ np.array([1.0, 0, 0, 0]) / ws[0].sum(axis=1)  # noqa: E731
+    # 2 compact positive rows standing for 12 rows: enough (10 per class); 3 + 4 = 7 positives: not enough
+    assert bootstrap_statistic(stat, [y], 0.3, resamples=50, counts=[np.array([6, 6, 20, 20])]).details["failed"] == 0
+    with pytest.raises(NotComputable, match="only 7 rows of class 1"):
+        bootstrap_statistic(stat, [y], 0.3, resamples=50, counts=[np.array([3, 4, 20, 20])])
