@@ -144,13 +144,14 @@ def clear_reports(out: str | Path) -> Path:
     return folder
 
 
-def check_report_names(policy: LoadedPolicy, out: Path, inputs: dict[str, Any] | None = None) -> None:
+def check_report_names(policy: LoadedPolicy | None, out: Path, inputs: dict[str, Any] | None = None) -> None:
     """Refuse a report folder in which a report file would replace a file the run reads.
 
     Parameters
     ----------
-    policy : LoadedPolicy
-        The loaded policy (its files: :func:`gatekit.history.thresholds.files_read`).
+    policy : LoadedPolicy or None
+        The loaded policy (its files: :func:`gatekit.history.thresholds.files_read`); None when it could not be
+        loaded (only ``inputs`` are checked then).
     out : pathlib.Path
         The report folder.
     inputs : dict, optional
@@ -165,7 +166,8 @@ def check_report_names(policy: LoadedPolicy, out: Path, inputs: dict[str, Any] |
     from gatekit.history.thresholds import files_read
     from gatekit.report import FILE_NAMES
 
-    read = [(f"the policy's {role}", path) for role, path in files_read(policy) if not role.endswith("folder")]
+    read = [(f"the policy's {role}", path) for role, path in (files_read(policy) if policy is not None else [])
+            if not role.endswith("folder")]
     for key, val in (inputs or {}).items():
         if key in PATH_OPTIONS and isinstance(val, (str, os.PathLike)) and isinstance(os.fspath(val), str):
             read.append((f"the {key} input", Path(os.path.abspath(val)).resolve()))
@@ -391,7 +393,10 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         lp = policy if isinstance(policy, LoadedPolicy) else load_policy(policy, registry, model=sections.policy_model)
     except BaseException:
         if out is not None:
-            clear_reports(out)  # a policy that cannot be loaded never leaves an old decision either
+            # a policy that cannot be loaded never leaves an old decision either, but a file given as an input
+            # is never removed: then the old reports stay and the usage error says why
+            check_report_names(None, Path(out), inputs)
+            clear_reports(out)
         raise
     if out is not None:
         check_report_names(lp, Path(out), inputs)  # before clearing: a file the run reads is never removed

@@ -480,3 +480,19 @@ def test_a_policy_that_cannot_be_loaded_still_clears_the_previous_reports(tmp_pa
     with pytest.raises(PolicyError):
         gatekit.run(pol, metrics=metrics, out=out)
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_a_policy_that_cannot_be_loaded_never_removes_an_input_in_the_report_folder(tmp_path: Path) -> None:
+    # the metrics file is named gate_report.json in --out: with a valid policy the run is refused (it would
+    # overwrite its input); with a broken policy the old reports used to be cleared first, deleting the input
+    from gatekit.core.errors import UsageError
+
+    out = tmp_path / "ci"
+    out.mkdir()
+    metrics = out / "gate_report.json"
+    metrics.write_text('{"auc_roc": 0.95}', encoding="utf-8")
+    pol = tmp_path / "bad.yaml"
+    pol.write_text("version: 1\nmetrics: [{name: auc_roc, op: '>=', value: 0.9, on_fil: block}]\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="is the metrics input"):
+        gatekit.run(pol, metrics=metrics, out=out)
+    assert metrics.read_text(encoding="utf-8") == '{"auc_roc": 0.95}'
