@@ -104,6 +104,7 @@ def load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: A
                 raise
             run.baseline_scoring_error = str(exc.__cause__)
         run.info["baseline_model"] = info.get("model")
-        source = f"model {opts.baseline_model.name}"
+        name = getattr(opts.baseline_model, "name", None)
+        source = f"model {name if isinstance(name, str) else type(model).__name__}"
     data.baseline = base
     run.info["baseline"] = {"source": source, "paired": True}

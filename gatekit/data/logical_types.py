@@ -46,20 +46,43 @@ _ALIASES = {
 }
 
 
+_MAX_SHOWN = 60
+"""Characters of a user's value shown in a message (a type name is a word; anything longer is clipped)."""
+
+
+def _shown(value: Any) -> str:
+    """Return a short repr of a declared value: a string clipped, anything else through :mod:`reprlib`.
+
+    Never ``str()`` / ``repr()`` of the whole value: a list read from YAML through aliases may hold billions
+    of items once turned into text.
+    """
+    import reprlib
+
+    if isinstance(value, str):
+        return repr(value[:_MAX_SHOWN] + "..." if len(value) > _MAX_SHOWN else value)
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxtuple, r.maxset, r.maxstring, r.maxother = 2, 4, 4, 4, 4, 20, 20
+    text = r.repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
 def normalize_type(name: str) -> str:
     """Return the logical type for a declared type name (case-insensitive, aliases accepted).
 
     Raises
     ------
     ValueError
-        The name is not a known logical type or alias; the message lists the valid names.
+        The name is not text, or not a known logical type or alias; the message lists the valid names and
+        shows the value clipped (:func:`_shown`), whatever its size.
     """
-    key = str(name).strip().lower()
+    if not isinstance(name, str):  # a list or mapping (perhaps built from YAML aliases) is no type name
+        raise ValueError(f"a type must be a name such as float, not a {type(name).__name__} ({_shown(name)})")
+    key = name.strip().lower()
     if key in LOGICAL_TYPES:
         return key
     if key in _ALIASES:
         return _ALIASES[key]
-    raise ValueError(f"unknown type {name!r}; use one of {', '.join(LOGICAL_TYPES)} "
+    raise ValueError(f"unknown type {_shown(name)}; use one of {', '.join(LOGICAL_TYPES)} "
                      f"(aliases: {', '.join(sorted(_ALIASES))})")
 
 
@@ -80,7 +103,7 @@ def check_timezone_rule(rule: str) -> str:
     try:
         zoneinfo.ZoneInfo(rule)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {rule!r}; use naive, aware, UTC or an IANA name such as "
+        raise ValueError(f"unknown time zone {_shown(rule)}; use naive, aware, UTC or an IANA name such as "
                          "Europe/Berlin") from None
     return rule
 

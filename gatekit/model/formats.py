@@ -2,7 +2,8 @@
 
 Nothing here unpickles, imports or runs an artifact: pickles are walked opcode by opcode with
 :func:`pickletools.genops` (which parses, never executes), skops files are read as zip archives,
-ONNX files are parsed as protobuf messages and MLflow ``MLmodel`` files with ``yaml.safe_load``.
+ONNX files are parsed as protobuf messages and MLflow ``MLmodel`` files with :func:`read_small_yaml` (a safe
+loader with the bounds a policy file has: size, aliases measured and never expanded past a limit, depth).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KNOWN_FORMAT_NAMES: tuple[str, ...] = ("onnx", "skops", "joblib", "pickle", *(f"pickle_v{p}" for p in range(6)))
+KNOWN_FORMAT_NAMES: tuple[str, ...] = ("onnx", "skops", "joblib", "pickle", *(f"pickle_v{p}" for p in range(6)),
+                                       "sklearn", "python-object")
+"""Names a policy's ``model_format.allowed`` may use. The last two are the kinds of a model given as a Python object
+(``gatekit.run(policy, model=fitted)``): ``sklearn`` (a scikit-learn estimator or pipeline) and ``python-object``
+(any other object with ``predict_proba`` / ``predict``); an onnxruntime ``InferenceSession`` is ``onnx``."""
+OBJECT_KINDS: tuple[str, ...] = ("sklearn", "onnx", "python-object")
+"""The kinds of an in-memory model (:func:`gatekit.model.loading.object_kind`)."""
 
 _MAX_OPCODES = 100_000  # opcodes walked in a pickle before giving up the search for joblib's wrapper
 _MAX_INFLATE = 64 * 1024  # decompressed bytes looked at in a compressed joblib file
@@ -35,7 +42,9 @@ class FormatInfo:
     Parameters
     ----------
     format : str
-        ``"onnx"``, ``"skops"``, ``"joblib"``, ``"pickle"`` or ``"unknown"``.
+        ``"onnx"``, ``"skops"``, ``"joblib"``, ``"pickle"`` or ``"unknown"`` for a file; for a model given as a
+        Python object its kind (:data:`OBJECT_KINDS`: ``"sklearn"``, ``"onnx"`` or ``"python-object"``), with
+        ``details["given_as"] == "python object"`` (:attr:`is_object`).
     protocol : int or None
         Pickle protocol of a pickle, or of a joblib file that is an uncompressed pickle; else None.
     details : dict
@@ -60,6 +69,11 @@ class FormatInfo:
         if self.format == "pickle":
             return {"pickle"} | ({f"pickle_v{self.protocol}"} if self.protocol is not None else set())
         return set() if self.format == "unknown" else {self.format}
+
+    @property
+    def is_object(self) -> bool:
+        """True when the model was given as a Python object (no file, no bytes), not read from a file."""
+        return self.details.get("given_as") == "python object"
 
 
 def _unknown(reason: str) -> FormatInfo:
@@ -349,6 +363,37 @@ def onnx_signature(raw: bytes) -> ModelSignature:
                  if tensor is not None and tensor.HasField("shape") else None)
         tensors.append({"name": value.name, "type": _onnx_type(elem) if elem else None, "elem_type": elem,
                         "shape": shape})
+    return _from_tensors(tensors)
+
+
+def session_signature(inputs: list[tuple[str, str, Any]]) -> ModelSignature:
+    """Read the inputs of an onnxruntime session (``session.get_inputs()``), as :func:`onnx_signature` reads a graph.
+
+    onnxruntime lists the graph inputs that are not initializers, each with a type such as ``tensor(float)``
+    and a shape whose unknown dimensions are names or None; the element type is the ONNX name upper-cased
+    (``tensor(float)`` -> ``FLOAT``, ``tensor(int64)`` -> ``INT64``) and mapped to a logical type as
+    :func:`onnx_signature` maps it, so a session and the file it was created from give the same signature.
+
+    Parameters
+    ----------
+    inputs : list of (name, type, shape)
+        ``[(i.name, i.type, i.shape) for i in session.get_inputs()]``.
+
+    Returns
+    -------
+    ModelSignature
+        With ``source="onnx"``.
+    """
+    tensors: list[dict[str, Any]] = []
+    for name, typ, shape in inputs:
+        elem = typ[len("tensor("):-1].upper() if isinstance(typ, str) and typ.startswith("tensor(") else None
+        dims = [d if isinstance(d, int) and not isinstance(d, bool) else None for d in shape] \
+            if shape is not None else None
+        tensors.append({"name": name, "type": _onnx_type(elem) if elem else None, "elem_type": elem, "shape": dims})
+    return _from_tensors(tensors)
+
+
+def _from_tensors(tensors: list[dict[str, Any]]) -> ModelSignature:
     per_column = bool(tensors) and all(t["shape"] is not None and (len(t["shape"]) == 1 or (
         len(t["shape"]) == 2 and t["shape"][1] == 1)) for t in tensors)
     if per_column:
@@ -388,6 +433,98 @@ def sklearn_signature(model: object) -> ModelSignature | None:
     return ModelSignature("sklearn", None, [], [f"the model was fitted without column names: {count} unnamed columns"])
 
 
+def read_small_yaml(path: Path, what: str) -> Any:
+    """Read a small YAML (or JSON) file a user gives beside a policy, with the bounds a policy file has.
+
+    The policy reader's limits (:mod:`gatekit.core.yaml_limits`): at most ``MAX_POLICY_BYTES`` bytes, at most
+    ``MAX_POLICY_NODES`` values once YAML aliases are expanded (measured on the node graph, never expanded:
+    a 431-byte alias bomb is refused in microseconds), no recursive alias, at most ``MAX_POLICY_DEPTH``
+    levels of nesting. PyYAML's safe loader (no Python objects), YAML 1.2 floats.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    what : str
+        What the file is, for messages (``"signature file"``, ``"MLmodel file"``).
+
+    Raises
+    ------
+    ValueError
+        Unreadable, too large, not UTF-8, not YAML, an alias bomb, a recursive alias or too deep; the
+        message names the file and stays short.
+    """
+    import yaml
+
+    from gatekit.core.yaml_limits import (
+        MAX_POLICY_BYTES,
+        MAX_POLICY_DEPTH,
+        MAX_POLICY_NODES,
+        PolicyYamlLoader,
+    )
+    from gatekit.core.yaml_limits import depth_exceeds as _depth_exceeds
+    from gatekit.core.yaml_limits import expanded_size as _expanded_size
+
+    try:
+        nbytes = path.stat().st_size
+        if nbytes > MAX_POLICY_BYTES:
+            raise ValueError(f"{path}: the {what} is {nbytes:,} bytes (limit {MAX_POLICY_BYTES:,} bytes)")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: the {what} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the {what}: {exc.strerror or type(exc).__name__}") from None
+    loader = None
+    try:
+        loader = PolicyYamlLoader(text)
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        size = _expanded_size(root)
+        if size is None:
+            raise ValueError(f"{path}: a YAML alias in the {what} refers to itself (recursive structure)")
+        if size > MAX_POLICY_NODES:
+            raise ValueError(f"{path}: the {what} expands to more than {MAX_POLICY_NODES:,} values through YAML "
+                             "aliases (an alias bomb?); write the values out")
+        if _depth_exceeds(root, MAX_POLICY_DEPTH):
+            raise ValueError(f"{path}: the {what} is nested more than {MAX_POLICY_DEPTH} levels deep")
+        return loader.construct_document(root)
+    except RecursionError:
+        raise ValueError(f"{path}: the {what} is nested too deeply") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ValueError(f"{path}: the {what} is not valid YAML: {_clip(str(exc.problem))}{at}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: the {what} is not valid YAML: {_clip(str(exc))}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """Return ``text`` on one line, at most ``limit`` characters (a value shown in a message never floods it)."""
+    text = " ".join(text[: 4 * limit].split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short(value: Any, limit: int = 80) -> str:
+    """Show a value from a user's file in a message, at most ``limit`` characters, whatever its size.
+
+    A string is clipped; anything else goes through :mod:`reprlib` (a few items per level, a few levels),
+    so a structure reached through YAML aliases (a list holding a 500 KB string 100,000 times) is never
+    turned into text in full, as ``str()`` / ``repr()`` / an f-string would.
+    """
+    import reprlib
+
+    if isinstance(value, str):
+        return _clip(value, limit)
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxtuple, r.maxset = 3, 6, 6, 6, 6
+    r.maxstring, r.maxother, r.maxlong = 40, 40, 40
+    return _clip(r.repr(value), limit)
+
+
 _MLFLOW_TYPES = {"double": "float", "float": "float", "long": "integer", "integer": "integer", "string": "string",
                  "boolean": "boolean", "datetime": "datetime", "binary": None}
 
@@ -417,14 +554,12 @@ def mlflow_signature(model_path: str | Path) -> ModelSignature | None:
     """
     import json
 
-    import yaml
-
     path = Path(model_path)
     mlmodel = path / "MLmodel" if path.is_dir() else path.parent / "MLmodel"
     if not mlmodel.is_file():
         return None
+    doc = read_small_yaml(mlmodel, "MLmodel file")  # bounded: size, alias expansion, depth
     try:
-        doc = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
         if not isinstance(doc, dict):
             raise ValueError("the file is not a YAML mapping")
         signature = doc.get("signature")
@@ -437,14 +572,19 @@ def mlflow_signature(model_path: str | Path) -> ModelSignature | None:
         if not isinstance(specs, list) or not all(isinstance(s, dict) and isinstance(s.get("type"), str)
                                                   for s in specs):
             raise ValueError("signature.inputs is not a list of column or tensor specs")
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
-        raise ValueError(f"{mlmodel}: malformed MLmodel file: {exc}") from None
+    except (RecursionError, ValueError) as exc:  # json: bad JSON, or nested too deeply
+        raise ValueError(f"{mlmodel}: malformed MLmodel file: {_clip(str(exc) or type(exc).__name__)}") from None
     if any(s["type"] == "tensor" for s in specs):
-        shapes = ", ".join(f"{s.get('name', '?')}: {s.get('tensor-spec', {})}" for s in specs)
+        # a value shown in a message is clipped: the spec is the user's structure, of any size
+        shapes = ", ".join(f"{short(s.get('name', '?'), 60)}: {short(s.get('tensor-spec', {}), 100)}"
+                           for s in specs[:5]) + (f" and {len(specs) - 5} more" if len(specs) > 5 else "")
         return ModelSignature("mlflow", None, [], [f"tensor-based signature, columns are unnamed ({shapes})"])
     if not all(isinstance(s.get("name"), str) for s in specs):
         return ModelSignature("mlflow", None, [], [f"the signature's {len(specs)} columns are not all named"])
-    notes = [f"column {s['name']!r} has MLflow type {s['type']!r}, which maps to no logical type"
-             for s in specs if s["type"] not in _MLFLOW_TYPES]
+    unmapped = [s for s in specs if s["type"] not in _MLFLOW_TYPES]
+    notes = [f"column {short(s['name'])!r} has MLflow type {short(s['type'])!r}, which maps to no logical type"
+             for s in unmapped[:10]]
+    if len(unmapped) > 10:
+        notes.append(f"and {len(unmapped) - 10} more columns whose MLflow type maps to no logical type")
     features = [Feature(s["name"], _MLFLOW_TYPES.get(s["type"]), bool(s.get("required", True))) for s in specs]
     return ModelSignature("mlflow", features, [], notes)

@@ -1,12 +1,15 @@
 """Loading model files safely: sha256 pinning, signatures, trust, and skops' type allow-list.
 
 The format is detected from the file's content (never its extension); pickle and joblib content is
-only unpickled when its hash or signature is verified or the user vouches for it. Nothing here
+only unpickled when its hash or signature is verified or the user vouches for it. A model given as a
+Python object (``gatekit.run(policy, model=fitted)``) is used as it is (:func:`load_model_object`): the
+caller's process already holds it, so nothing is loaded and the file rules do not apply. Nothing here
 imports :mod:`gatekit.data` (the run's file records are passed in).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -222,10 +225,248 @@ def load_skops(raw: bytes, allow_untrusted: bool, file: str | None = None) -> An
     return sio.loads(raw, trusted=untrusted or None)
 
 
-def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]],
+OBJECT_TRUST_NOTE = ("not applicable: the model was given as a Python object that the calling process already "
+                     "holds, so gatekit loaded (unpickled) nothing; the rules that guard loading a file (model_sha256, "
+                     "trust_model, skops' type allow-list, pickles never loaded unverified) do not apply")
+"""What the report says about trust for a model given as a Python object."""
+NOT_A_FILE = "the model was given as a Python object, not a file"
+"""The reason a rule on the model file's bytes (sha256, signature, size) is not computable for an object."""
+
+
+def is_model_file(source: Any) -> bool:
+    """Return True when ``source`` names a model file (a path or a string), False for an in-memory model object."""
+    return isinstance(source, (str, os.PathLike))
+
+
+def _is_session(obj: Any) -> bool:
+    """Tell an onnxruntime ``InferenceSession`` (by its class: onnxruntime is not imported for other objects)."""
+    return any(c.__module__.startswith("onnxruntime") and c.__name__ == "InferenceSession" for c in type(obj).__mro__)
+
+
+def object_kind(obj: Any) -> str:
+    """Return the kind of an in-memory model: what a policy's ``model_format.allowed`` matches for it.
+
+    ``"onnx"`` for an onnxruntime ``InferenceSession`` (or gatekit's :class:`~gatekit.model.onnx.OnnxModel`),
+    ``"sklearn"`` for an estimator or pipeline whose class comes from scikit-learn (``sklearn.*``), else
+    ``"python-object"`` (any other object with ``predict_proba`` / ``predict``, including third-party
+    estimators that follow scikit-learn's API).
+    """
+    from gatekit.model.onnx import OnnxModel
+
+    if isinstance(obj, OnnxModel) or _is_session(obj):
+        return "onnx"
+    if type(obj).__module__.split(".")[0] == "sklearn":
+        return "sklearn"
+    return "python-object"
+
+
+def skops_content_sha256(obj: Any) -> str:
+    """Return a content hash of a scikit-learn object: sha256 of its skops serialization, made canonical.
+
+    ``skops.io.dumps`` names its array entries and its shared-object references by ``id()`` (memory
+    addresses) and stamps the zip with the time, so its bytes differ from run to run. The hash is taken
+    over ``schema.json`` with every ``__id__`` replaced by its order of first appearance and every
+    ``file`` reference replaced by the sha256 of that entry's content, serialized with sorted keys: equal
+    for the same fitted object in any process (same scikit-learn, numpy and skops versions). It is not
+    the sha256 of a ``.skops`` file.
+
+    Raises
+    ------
+    Exception
+        Whatever skops raises for an object it cannot serialize.
+    """
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    import skops.io as sio
+
+    raw = sio.dumps(obj)
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        entries = {n: hashlib.sha256(archive.read(n)).hexdigest() for n in archive.namelist() if n != "schema.json"}
+        schema = json.loads(archive.read("schema.json"))
+    ids: dict[Any, int] = {}
+
+    def canon(node: Any) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for k, v in node.items():
+                if k == "__id__":
+                    out[k] = ids.setdefault(v, len(ids))
+                elif k == "file" and isinstance(v, str) and v in entries:
+                    out[k] = entries[v]
+                else:
+                    out[k] = canon(v)
+            return out
+        if isinstance(node, list):
+            return [canon(v) for v in node]
+        return node
+
+    text = json.dumps(canon(schema), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _session_bytes(session: Any) -> tuple[bytes | None, str]:
+    """Return the model bytes an onnxruntime session was created from, and where they came from (or why not)."""
+    raw = getattr(session, "_model_bytes", None)
+    if isinstance(raw, bytes) and raw:
+        return raw, "the bytes the InferenceSession was created from"
+    path = getattr(session, "_model_path", None)
+    if isinstance(path, str) and path:
+        try:
+            return Path(path).read_bytes(), (f"the file {path} the InferenceSession was created from, read when "
+                                             "gatekit ran (the session holds no copy of it)")
+        except OSError as exc:
+            return None, f"the InferenceSession was created from {path}, which cannot be read now ({exc.strerror})"
+    return None, "onnxruntime does not expose the model bytes of this InferenceSession"
+
+
+def describe_model_object(obj: Any) -> dict[str, Any]:
+    """Describe an in-memory model for the report: class path, kind, library and version, content hash.
+
+    Parameters
+    ----------
+    obj : object
+        The fitted model (or an onnxruntime ``InferenceSession``).
+
+    Returns
+    -------
+    dict
+        ``given_as`` (``"python object"``), ``class`` (e.g. ``sklearn.pipeline.Pipeline``), ``kind``
+        (:func:`object_kind`), ``library`` and ``library_version`` (the top-level package of the class and
+        its ``__version__``), ``content_sha256`` (:func:`skops_content_sha256` for a scikit-learn object, the
+        sha256 of an ONNX session's model bytes) with ``content_hash`` saying how it was taken, or None with
+        ``content_hash`` saying why not ("not hashable: ..."), and ``trust`` (:data:`OBJECT_TRUST_NOTE`).
+    """
+    import hashlib
+    import sys
+
+    from gatekit.model.onnx import OnnxModel
+
+    inner = obj.session if isinstance(obj, OnnxModel) else obj
+    cls = type(inner)
+    top = cls.__module__.split(".")[0]
+    version = getattr(sys.modules.get(top), "__version__", None)
+    kind = object_kind(obj)
+    out: dict[str, Any] = {"given_as": "python object", "class": f"{cls.__module__}.{cls.__qualname__}",
+                           "kind": kind, "library": top, "library_version": None if version is None else str(version),
+                           "content_sha256": None, "content_hash": None, "trust": OBJECT_TRUST_NOTE}
+    if kind == "onnx":
+        raw, where = _session_bytes(inner) if _is_session(inner) else (None, "no session")
+        if raw is not None:
+            out["content_sha256"] = hashlib.sha256(raw).hexdigest()
+            out["content_hash"] = f"sha256 of {where}"
+            out["bytes"] = len(raw)
+        else:
+            out["content_hash"] = f"not hashable: {where}"
+    elif kind == "sklearn":
+        try:
+            out["content_sha256"] = skops_content_sha256(inner)
+            out["content_hash"] = ("sha256 of its skops serialization, canonical (array entries by content, object "
+                                   "ids by order): gatekit.model.loading.skops_content_sha256; not a .skops file's "
+                                   "sha256")
+        except Exception as exc:  # noqa: BLE001 - skops cannot serialize every object: then it has no hash
+            out["content_hash"] = f"not hashable: skops cannot serialize it ({type(exc).__name__}: {exc})"
+    else:
+        out["content_hash"] = ("not hashable: gatekit hashes scikit-learn objects (through skops) and ONNX "
+                               "sessions (their model bytes) only")
+    return out
+
+
+def load_model_object(obj: Any, expected_sha256: str | None = None, run: Any = None, baseline: bool = False,
+                      info: dict[str, Any] | None = None) -> Any:
+    """Take a model given as a Python object: check it can score, record what it is, return the model to run.
+
+    No file is read and nothing is unpickled: the caller's process already holds the object, so the trust
+    rules of files do not apply (:data:`OBJECT_TRUST_NOTE`). An onnxruntime ``InferenceSession`` is wrapped
+    in :class:`~gatekit.model.onnx.OnnxModel` (the caller's session, options and providers kept; class labels
+    from its model bytes when onnxruntime kept them or its file can be read); a scikit-learn estimator must
+    be fitted; any other object needs ``predict_proba`` or ``predict``.
+
+    Parameters
+    ----------
+    obj : object
+        A fitted scikit-learn estimator / pipeline, an onnxruntime ``InferenceSession``, a
+        :class:`~gatekit.model.onnx.OnnxModel`, or any object with ``predict_proba`` / ``predict``.
+    expected_sha256 : str or None
+        ``inputs.model_sha256``: a pin on a file's bytes. Refused for an object (there are no bytes to check,
+        and the pin names some other artifact than the one gated).
+    run : gatekit.data.inputs.RunInputs, optional
+        Receives ``model_path = None``, ``model_bytes = None`` and ``model_format`` (a
+        :class:`~gatekit.model.formats.FormatInfo` with the kind as ``format`` and ``is_object`` true).
+    baseline : bool
+        The production (baseline) model: recorded under ``baseline_model_object``.
+    info : dict, optional
+        Receives the record of :func:`describe_model_object` under ``model_object`` (``baseline_model_object``);
+        default ``run.info``.
+
+    Returns
+    -------
+    object
+        The model to score with.
+
+    Raises
+    ------
+    InputError
+        ``expected_sha256`` given, an unfitted scikit-learn estimator, or an object that cannot score.
+    """
+    from gatekit.model.formats import FormatInfo
+    from gatekit.model.onnx import OnnxModel
+
+    who = "production model" if baseline else "model"
+    key = "baseline_model" if baseline else "model"
+    if expected_sha256:
+        sha_key = "inputs.baseline.model_sha256" if baseline else "inputs.model_sha256"
+        raise input_error(f"{sha_key} pins a model file's sha256, but the {who} was given as a Python object "
+                          f"({type(obj).__module__}.{type(obj).__qualname__}), which has no file to check; remove the "
+                          "pin, or give the file it names", key=key)
+    model = obj
+    if _is_session(obj):
+        graph = None
+        raw, _ = _session_bytes(obj)
+        if raw is not None:
+            try:
+                import onnx
+
+                graph = onnx.load_model_from_string(raw).graph
+            except Exception:  # noqa: BLE001 - bytes onnx cannot parse: class labels come from a ZipMap, if any
+                graph = None
+        model = OnnxModel.from_session(obj, graph)
+    elif not (callable(getattr(obj, "predict_proba", None)) or callable(getattr(obj, "predict", None))):
+        raise input_error(f"the {who} given as a Python object ({type(obj).__module__}.{type(obj).__qualname__}) has "
+                          "neither predict_proba nor predict; give a fitted estimator, an onnxruntime "
+                          "InferenceSession, or a model file", key=key)
+    elif object_kind(obj) == "sklearn":
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(obj)
+        except NotFittedError:
+            raise input_error(f"the {who} ({type(obj).__module__}.{type(obj).__qualname__}) is not fitted; fit it "
+                              "before gating it", key=key) from None
+        except TypeError:  # check_is_fitted refuses objects it does not know as estimators: they score or raise
+            pass
+    record = describe_model_object(model)
+    target = info if info is not None else (run.info if run is not None else None)
+    if target is not None:
+        target[f"{key}_object"] = record
+    if run is not None:
+        run.model_path, run.model_bytes = None, None
+        run.model_format = FormatInfo(record["kind"], None, {k: record[k] for k in (
+            "given_as", "class", "library", "library_version", "content_sha256")})
+    return model
+
+
+def load_model(path: Path | Any, expected_sha256: str | None, trust: bool, files: dict[str, dict[str, Any]],
                run: Any = None, baseline: bool = False, signature: tuple[Path, Path] | None = None,
-               artifact_sha256: str | None = None) -> Any:
+               artifact_sha256: str | None = None, info: dict[str, Any] | None = None) -> Any:
     """Load a scikit-learn model artifact safely, by the format its content has (never its extension).
+
+    A ``path`` that is not a path or a string is a model given as a Python object: it is handed to
+    :func:`load_model_object` (no file, no bytes, nothing in ``files``; ``signature`` and
+    ``artifact_sha256`` are not checked here: the artifact rules on them report that they are not computable).
 
     The file is read into memory once; the hash is taken of those bytes, the format is detected from them
     (:func:`gatekit.model.formats.detect_format`) and the model is loaded from the same bytes, so the file
@@ -238,8 +479,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
 
     Parameters
     ----------
-    path : pathlib.Path
-        The model file.
+    path : pathlib.Path or object
+        The model file, or a model object (:func:`load_model_object`).
     expected_sha256 : str or None
         64 hex digits.
     trust : bool
@@ -255,6 +496,8 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
         bytes read, recorded in ``files["model"]["signature"]``; a verified signature allows unpickling.
     artifact_sha256 : str, optional
         ``artifact.sha256``: a match allows unpickling; a mismatch is recorded for the artifact check.
+    info : dict, optional
+        A model object only: receives its record (:func:`load_model_object`).
 
     Raises
     ------
@@ -265,6 +508,9 @@ def load_model(path: Path, expected_sha256: str | None, trust: bool, files: dict
 
     from gatekit.model.formats import detect_format
 
+    if not is_model_file(path):
+        return load_model_object(path, expected_sha256, run, baseline, info)
+    path = Path(path)
     sha_key = ("inputs.baseline.model_sha256 (--baseline-model-sha256)" if baseline
                else "inputs.model_sha256 (--model-sha256)")
     trust_key = ("baseline.trust_model: true (--baseline-trust-model)" if baseline

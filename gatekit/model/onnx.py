@@ -52,20 +52,67 @@ class OnnxModel:
         import onnxruntime as ort
 
         graph = onnx.load_model_from_string(bytes(raw)).graph
-        self.classes_: list[Any] = _class_labels(graph)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1  # single-request latency, as one serving worker sees it
         opts.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(bytes(raw), sess_options=opts, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(bytes(raw), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types
             raise ValueError(f"onnxruntime cannot load the model: {exc}") from None
-        self._inputs = [(i.name, i.type, i.shape) for i in self._session.get_inputs()]
-        self._outputs = [(o.name, o.type) for o in self._session.get_outputs()]
+        self._bind(session, _class_labels(graph), features)
+
+    @classmethod
+    def from_session(cls, session: Any, graph: Any = None, features: list[str] | None = None) -> OnnxModel:
+        """Wrap an onnxruntime ``InferenceSession`` the caller created (its options and providers are kept).
+
+        Parameters
+        ----------
+        session : onnxruntime.InferenceSession
+            The caller's session; nothing is reloaded.
+        graph : onnx.GraphProto, optional
+            The session's graph, when its model bytes could be read: the class labels come from it. Without
+            it the labels come from a ZipMap output on the first scoring; a graph whose probabilities are a
+            plain tensor then has none (:attr:`classes_` empty).
+        features : list of str, optional
+            Column order for a graph with one matrix input.
+
+        Returns
+        -------
+        OnnxModel
+        """
+        self = cls.__new__(cls)
+        self._bind(session, _class_labels(graph) if graph is not None else [], features)
+        return self
+
+    def _bind(self, session: Any, classes: list[Any], features: list[str] | None) -> None:
+        self.classes_: list[Any] = classes
+        self._session = session
+        self._inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
+        self._outputs = [(o.name, o.type) for o in session.get_outputs()]
         per_column = all(len(s) == 1 or (len(s) == 2 and s[1] == 1) for _, _, s in self._inputs)
         if per_column:
             self.feature_names_in_ = np.array([n for n, _, _ in self._inputs], dtype=object)
         self._features = features
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime ``InferenceSession`` that scores."""
+        return self._session
+
+    def input_signature(self) -> Any:
+        """Return the session's inputs as a :class:`gatekit.model.formats.ModelSignature` (names and types)."""
+        from gatekit.model.formats import session_signature
+
+        return session_signature(self._inputs)
+
+    def metadata(self) -> dict[str, Any]:
+        """Return the model's metadata as onnxruntime reads it: ``doc_string``, ``producer`` and custom properties.
+
+        The same fields :mod:`gatekit.sections.security` reads from an ONNX file's ``ModelProto``
+        (``doc_string``, ``producer_name``, ``metadata_props``).
+        """
+        meta = self._session.get_modelmeta()
+        return {"doc_string": meta.description, "producer": meta.producer_name, **dict(meta.custom_metadata_map)}
 
     def _feed(self, X: Any) -> dict[str, np.ndarray]:
         if hasattr(self, "feature_names_in_"):

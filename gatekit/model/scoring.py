@@ -4,10 +4,17 @@ The model is bound to its feature columns and to the column of ``predict_proba``
 positive label (:class:`gatekit.model.serving.Runner`). Columns the model needs but the data lacks
 raise an InputError caused by :class:`MissingFeatures`, so the run can report them and still run the
 data sections.
+
+Rows that are not in memory (``--engine duckdb``) are scored in record batches: :func:`score_batches`
+takes an iterator of pandas frames (:func:`arrow_frames` converts pyarrow record batches) and yields one
+score array per frame, so memory holds one batch at a time; :func:`score_stream` binds the model and
+collects the scores. The model is any of :func:`gatekit.model.loading.load_model`'s: a file's, or an
+object given in Python.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,11 +27,18 @@ class MissingFeatures(Exception):
     """The data lacks feature columns the model needs (a data problem the run reports, not a usage error)."""
 
 
+SCORE_BATCH_ROWS = 100_000
+"""Rows per record batch when the rows are scored from an engine (about 100k rows x 20 features of float64:
+16 MB per batch as a DataFrame)."""
+
+
 def make_runner(model: Any, frame: Any, opts: Any, task: str, positive: Any, file: str,
                 baseline: bool = False) -> Any:
     """Bind a loaded model to its feature columns and positive class (:class:`gatekit.model.serving.Runner`).
 
     ``opts`` is the run's :class:`gatekit.data.inputs.InputOptions`; only ``opts.features`` is read.
+    ``frame`` is only asked for its ``columns``: a pandas DataFrame, an ibis table (``table.columns``) or
+    a list of column names.
 
     Raises
     ------
@@ -43,7 +57,8 @@ def make_runner(model: Any, frame: Any, opts: Any, task: str, positive: Any, fil
         raise input_error(f"{who} does not record its feature names (feature_names_in_); list them in "
                           "inputs.features (they must suit both models), or refit it on a DataFrame", file,
                           key="features")
-    missing = [c for c in features if c not in frame.columns]
+    columns = frame.columns if hasattr(frame, "columns") else list(frame)
+    missing = [c for c in features if c not in columns]
     if missing:
         msg = f"the {'production ' if baseline else ''}model needs columns missing from the data: {missing}"
         raise input_error(msg, file, key="features") from MissingFeatures(msg)
@@ -51,7 +66,13 @@ def make_runner(model: Any, frame: Any, opts: Any, task: str, positive: Any, fil
     if task == "classification":
         if not hasattr(model, "predict_proba"):
             raise input_error("the classifier has no predict_proba; give a score column instead", file)
-        idx = _positive_index(list(getattr(model, "classes_", [])), positive)
+        classes = list(getattr(model, "classes_", []))
+        if not classes:
+            who = "the production model" if baseline else "the model"
+            raise input_error(f"{who} does not record its classes (classes_), so which predict_proba column is the "
+                              f"positive label {positive!r} is unknown; set classes_ on it (e.g. [0, 1]), or give "
+                              "a score column instead", file, key="model")
+        idx = _positive_index(classes, positive)
     return Runner(model, list(features), task, idx)
 
 
@@ -66,6 +87,98 @@ def score_with_model(model: Any, frame: Any, opts: Any, task: str, positive: Any
         return runner(frame[runner.features]), runner
     except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
         raise input_error(f"the model failed to score the data: {type(exc).__name__}: {exc}", file) from None
+
+
+def arrow_frames(batches: Iterable[Any]) -> Iterator[Any]:
+    """Convert pyarrow record batches to pandas frames, one at a time.
+
+    ``table.select(runner.features).to_pyarrow_batches(chunk_size=SCORE_BATCH_ROWS)`` of an ibis table
+    gives such batches; each is converted with ``RecordBatch.to_pandas()`` (pyarrow's mapping: strings to
+    ``object``, an integer column with nulls to ``float64``, as ``pandas.read_parquet`` reads them).
+
+    Parameters
+    ----------
+    batches : iterable of pyarrow.RecordBatch
+        Record batches (a ``RecordBatchReader`` is one).
+
+    Yields
+    ------
+    pandas.DataFrame
+    """
+    for batch in batches:
+        yield batch.to_pandas()
+
+
+def score_batches(runner: Any, frames: Iterable[Any], file: str | None = None) -> Iterator[np.ndarray]:
+    """Score rows batch by batch: one score array per frame, in order, memory bounded by one batch.
+
+    Parameters
+    ----------
+    runner : gatekit.model.serving.Runner
+        The model bound to its features (:func:`make_runner`; a model file's or an object's).
+    frames : iterable of pandas.DataFrame
+        The rows, each frame holding at least ``runner.features`` (:func:`arrow_frames` of the table's
+        record batches).
+    file : str, optional
+        The data's name, for messages.
+
+    Yields
+    ------
+    ndarray of shape (len(frame),)
+        The positive class's probability (classifier) or the forecast (regressor), as
+        ``runner(frame[runner.features])`` gives it for the same rows in one frame.
+
+    Raises
+    ------
+    InputError
+        A frame lacks feature columns (caused by :class:`MissingFeatures`), or the model failed on a batch
+        (the message says which rows).
+    """
+    start = 0
+    for frame in frames:
+        missing = [c for c in runner.features if c not in frame.columns]
+        if missing:
+            msg = f"the model needs columns missing from the data: {missing}"
+            raise input_error(msg, file, key="features") from MissingFeatures(msg)
+        try:
+            scores = np.asarray(runner(frame[runner.features]), dtype=float).reshape(-1)
+        except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
+            raise input_error(f"the model failed to score the data (rows {start:,} to {start + len(frame) - 1:,}): "
+                              f"{type(exc).__name__}: {exc}", file) from None
+        if len(scores) != len(frame):
+            raise input_error(f"the model returned {len(scores)} scores for {len(frame)} rows", file)
+        start += len(frame)
+        yield scores
+
+
+def score_stream(model: Any, columns: Any, frames: Any, opts: Any, task: str, positive: Any, file: str,
+                 info: dict[str, Any], baseline: bool = False) -> tuple[np.ndarray, Any]:
+    """Score rows that come in batches: :func:`score_with_model` for an engine's table.
+
+    Parameters
+    ----------
+    model : object
+        The loaded model (a file's or an object's).
+    columns : ibis.Table or list of str
+        The data's columns (only names are read), to bind the model (:func:`make_runner`).
+    frames : callable
+        ``frames(features) -> iterable of pandas.DataFrame``: the rows of those columns, batch by batch
+        (e.g. ``lambda cols: arrow_frames(table.select(cols).to_pyarrow_batches(chunk_size=SCORE_BATCH_ROWS))``).
+    opts, task, positive, file, info, baseline
+        As :func:`score_with_model`.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_rows,)
+        The table's rows in the order the batches give them.
+    runner : gatekit.model.serving.Runner
+    """
+    runner = make_runner(model, columns, opts, task, positive, file, baseline)
+    info["model"] = {"class": type(model).__name__, "features": runner.features, "scored": "in record batches"}
+    if runner.positive_index is not None:
+        info["model"]["positive_class_index"] = runner.positive_index
+    parts = list(score_batches(runner, frames(list(runner.features)), file))
+    return (np.concatenate(parts) if parts else np.empty(0, dtype=float)), runner
 
 
 def _positive_index(classes: list[Any], positive: Any) -> int:

@@ -122,8 +122,10 @@ class Runner:
 
     @property
     def kind(self) -> str:
-        """``onnx`` or ``sklearn``."""
-        return "onnx" if type(self.model).__name__ == "OnnxModel" else "sklearn"
+        """``onnx``, ``sklearn`` (a class from scikit-learn) or ``python-object`` (any other model object)."""
+        if type(self.model).__name__ == "OnnxModel":
+            return "onnx"
+        return "sklearn" if type(self.model).__module__.split(".")[0] == "sklearn" else "python-object"
 
 
 @dataclass
@@ -140,8 +142,36 @@ class Figures:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+SAMPLE_ROWS = 100_000
+"""Rows of the seeded sample the figures are measured on when the evaluation rows are not in memory
+(``--engine duckdb``): the batch scores this many rows when ``operational.batch_rows`` is not set."""
+SAMPLE_SEED = 20261129
+"""Seed of that sample (and of the draw with replacement when ``batch_rows`` exceeds the rows)."""
+
+
+def sample_rows(spec: Any) -> int:
+    """Return how many rows to sample from an engine's table for :func:`measure` (``--engine duckdb``).
+
+    ``max(warmup + requests, min(batch_rows or SAMPLE_ROWS, SAMPLE_ROWS))``: every single-row request is a
+    distinct row, as on in-memory data, and the batch is the sample (a ``batch_rows`` above
+    :data:`SAMPLE_ROWS` is drawn from the sample with replacement, as :func:`measure` does when the
+    evaluation rows are fewer than ``batch_rows``). In memory, ``batch_rows`` unset means every evaluation
+    row; on an engine it means the sample.
+
+    Parameters
+    ----------
+    spec : gatekit.policy.specs.OperationalSpec
+        requests, warmup, batch_rows.
+
+    Returns
+    -------
+    int
+    """
+    return max(spec.warmup + spec.requests, min(spec.batch_rows or SAMPLE_ROWS, SAMPLE_ROWS))
+
+
 def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: bool = True,
-            latency: bool = True) -> Figures:
+            latency: bool = True, sample: dict[str, Any] | None = None) -> Figures:
     """Measure a model's latency, batch time and memory on the evaluation rows.
 
     Parameters
@@ -149,13 +179,18 @@ def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: 
     runner : Runner
         The model bound to its features.
     frame : pandas.DataFrame
-        The evaluation data (at least the runner's features).
+        The evaluation data (at least the runner's features), or a seeded sample of it (``sample``).
     spec : gatekit.policy.specs.OperationalSpec
         requests, warmup, batch_rows, repeats.
     seed : int
         Seed of the draw when ``batch_rows`` exceeds the evaluation rows.
     batch, latency : bool
         Which measurements to make (a rule that asks only for latency does not pay for the batch).
+    sample : dict, optional
+        When ``frame`` is a sample of rows an engine holds (``--engine duckdb``): how it was drawn, e.g.
+        ``{"rows": 100000, "seed": 20261129, "of_rows": 10000000, "engine": "duckdb", "method": ...}``
+        (:func:`sample_rows` rows, seed :data:`SAMPLE_SEED`); recorded in the details as ``sample`` and named
+        in the latency source, so every figure says which rows it was measured on.
 
     Returns
     -------
@@ -164,6 +199,11 @@ def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: 
     """
     X = frame[runner.features]
     fig = Figures(details={"model_kind": runner.kind, "rows_available": len(X)})
+    on_sample = ""
+    if sample is not None:
+        fig.details["sample"] = dict(sample)
+        on_sample = (f", on a seeded sample of {len(X):,} rows (seed {sample.get('seed')}) of the "
+                     f"{sample.get('engine', 'engine')} table")
     if len(X) == 0:
         fig.errors["all"] = "the evaluation data has no rows to send"
         return fig
@@ -183,7 +223,7 @@ def measure(runner: Runner, frame: Any, spec: Any, seed: int = 20261129, batch: 
                 out.append((clock() - t0) / 1e6)
             fig.latencies_ms = out
             fig.latency_source = (f"measured: {spec.requests} single-row calls after {spec.warmup} warm-up calls, "
-                                  f"{runner.kind} model in this process")
+                                  f"{runner.kind} model in this process{on_sample}")
         except Exception as exc:  # noqa: BLE001 - the model failing is the finding
             fig.errors["latency"] = f"{type(exc).__name__}: {exc}"
     if batch:

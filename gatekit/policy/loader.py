@@ -20,12 +20,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from gatekit.core.errors import PolicyError, Problem
+from gatekit.core.yaml_limits import MAX_POLICY_BYTES, MAX_POLICY_NODES, PolicyYamlLoader
 from gatekit.metrics.catalog import default_registry
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
 from gatekit.policy.expressions import Node, parse
 from gatekit.policy.extends import merge_policies, resolve_extends
 from gatekit.policy.problems import pydantic_problems, rule_problems
-from gatekit.policy.source import MAX_POLICY_BYTES, MAX_POLICY_NODES, Path_, PolicyYamlLoader, read_yaml
+from gatekit.policy.source import Path_, read_yaml
 from gatekit.policy.specs import Policy
 
 __all__ = ["MAX_POLICY_BYTES", "MAX_POLICY_NODES", "LoadedPolicy", "PolicyYamlLoader", "load_policy",

@@ -8,93 +8,24 @@ problem message uses to point at its file and line.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gatekit.core.errors import PolicyError, Problem
+from gatekit.core.yaml_limits import (  # the limits live in core: every YAML gatekit reads uses them
+    MAX_PATH_CHARS,
+    MAX_POLICY_BYTES,
+    MAX_POLICY_DEPTH,
+    MAX_POLICY_NODES,
+    PolicyYamlLoader,
+    depth_exceeds,
+    expanded_size,
+)
 
 Path_ = tuple[Any, ...]
 """A key path into the policy mapping: keys and list indices, e.g. ``("metrics", 0, "op")``."""
-
-
-class PolicyYamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader (no Python objects) that also reads YAML 1.2 floats such as ``1e-3``.
-
-    PyYAML follows YAML 1.1, where a float needs a dot, so ``value: 1e-3`` would be the string
-    ``"1e-3"`` and then a type error; YAML 1.2 and every other parser read it as 0.001.
-    """
-
-
-PolicyYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
-
-MAX_POLICY_BYTES = 1024 * 1024
-MAX_POLICY_NODES = 100_000
-MAX_POLICY_DEPTH = 64
-"""Deepest nesting of mappings and lists a policy may have (the deepest shipped policy has 7); checked on the
-parsed nodes without recursion, so nothing later recurses into a deeper structure."""
-MAX_PATH_CHARS = 4096
-"""The longest path gatekit reads (Linux's PATH_MAX); a longer one is a mistake, never a file."""
-
-
-def _expanded_size(root: yaml.Node) -> int | None:
-    """Count the nodes of the document with YAML aliases expanded; None if an alias is recursive.
-
-    Computed on the node graph with memoisation, so an alias bomb ("billion laughs") is measured in
-    time proportional to its text, never expanded.
-    """
-    memo: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    active: set[int] = set()
-    while stack:
-        node, done = stack.pop()
-        nid = id(node)
-        if done:
-            active.discard(nid)
-            kids = _children(node)
-            memo[nid] = min(1 + sum(memo[id(k)] for k in kids), MAX_POLICY_NODES + 1)
-            continue
-        if nid in memo:
-            continue
-        if nid in active:
-            return None
-        active.add(nid)
-        stack.append((node, True))
-        for k in _children(node):
-            if id(k) in active:
-                return None
-            if id(k) not in memo:
-                stack.append((k, False))
-    return memo[id(root)]
-
-
-def _depth_exceeds(root: yaml.Node, limit: int) -> bool:
-    """Tell whether the node tree nests deeper than ``limit`` (iterative; aliases are followed once)."""
-    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-    seen: set[int] = set()
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.extend((k, depth + 1) for k in _children(node))
-    return False
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
 
 
 def _walk(node: yaml.Node, path: Path_, pos: dict[Path_, tuple[int, int]], problems: list[Problem],
@@ -185,13 +116,13 @@ def read_yaml(path: Path, pos: dict[Path_, tuple[int, int]],
     try:
         loader = PolicyYamlLoader(text)  # a SafeLoader subclass: no Python objects; may reject the text
         root = loader.get_single_node()  # parsed once: sized, walked for positions, then constructed
-        size = _expanded_size(root) if root is not None else 0
+        size = expanded_size(root) if root is not None else 0
         if size is None:
             raise PolicyError([Problem("a YAML alias refers to itself (recursive structure); remove it", file)])
         if size > MAX_POLICY_NODES:
             raise PolicyError([Problem(f"the policy expands to more than {MAX_POLICY_NODES:,} values through "
                                        "YAML aliases; a policy this large is not a policy", file)])
-        if root is not None and _depth_exceeds(root, MAX_POLICY_DEPTH):
+        if root is not None and depth_exceeds(root, MAX_POLICY_DEPTH):
             raise PolicyError([Problem(f"the YAML is nested more than {MAX_POLICY_DEPTH} levels deep; a policy "
                                        "is never this deep", file)])
         data = loader.construct_document(root) if root is not None else None

@@ -1,4 +1,9 @@
-"""The ``artifact:`` section: the model file's hash, its signature, and its metadata (model card)."""
+"""The ``artifact:`` section: the model file's hash, its signature, and its metadata (model card).
+
+A model given as a Python object (``gatekit.run(policy, model=fitted)``) has no file: the sha256 and
+signature rules, which are about the file's bytes, are not computable for it (never a pass), with the
+reason :data:`gatekit.model.loading.NOT_A_FILE`; the model card rules read the card file and run as usual.
+"""
 
 from __future__ import annotations
 
@@ -44,14 +49,31 @@ class ArtifactSection:
         if spec is None:
             return []
         model = ctx.inputs.files.get("model")
+        obj = ctx.inputs.info.get("model_object") if model is None else None
         out: list[CheckResult] = []
         if spec.sha256 is not None:
-            out.append(self._sha256(spec.sha256.lower(), model, spec.on_fail))
+            out.append(self._not_a_file("model_sha256", obj, spec.on_fail, {"expected": spec.sha256.lower()})
+                       if obj is not None else self._sha256(spec.sha256.lower(), model, spec.on_fail))
         if spec.signature is not None:
-            out.append(self._signature(model, spec.on_fail if spec.signature.required else OnFail.WARN))
+            sev = spec.on_fail if spec.signature.required else OnFail.WARN
+            out.append(self._not_a_file("model_signature", obj, sev, {"verified": False})
+                       if obj is not None else self._signature(model, sev))
         if spec.metadata is not None:
             out.extend(self._metadata(ctx, spec.metadata, spec.on_fail))
         return out
+
+    @staticmethod
+    def _not_a_file(name: str, obj: dict[str, Any], sev: OnFail, details: dict[str, Any]) -> CheckResult:
+        """Report a rule on the model file's bytes as not computable for a model given as a Python object."""
+        from gatekit.model.loading import NOT_A_FILE
+
+        what = "its sha256" if name == "model_sha256" else "its signature"
+        content = (f"; its content hash ({obj.get('content_sha256')}) is gatekit's own, not a file's sha256"
+                   if obj.get("content_sha256") else "")
+        return CheckResult(name=name, section=SECTION, on_fail=sev, status=Status.NOT_COMPUTABLE,
+                           message=f"{NOT_A_FILE} ({obj.get('class')}), so {what} cannot be checked{content}; gate "
+                                   "the saved artifact (inputs.model: a skops or ONNX file) to check it",
+                           details={**details, "reason": NOT_A_FILE, "model_object": dict(obj)})
 
     @staticmethod
     def _sha256(expected: str, model: dict[str, Any] | None, sev: OnFail) -> CheckResult:

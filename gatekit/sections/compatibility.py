@@ -6,19 +6,32 @@ Checks
     The expected signature (the producer's / production model's: from the policy, a signature file, the
     production model, or by default the evaluation data's columns) against the candidate's (from the
     policy, or read from the candidate artifact: ONNX graph inputs, an MLflow ``MLmodel`` signature,
-    scikit-learn ``feature_names_in_`` with types from the evaluation data). ``strict``: the same names
-    and logical types. ``backward``: the candidate drops nothing the expected signature has, changes no
-    type (integer -> float widening allowed), and every feature it adds has a default. By default (no
-    expected signature given) the candidate's features are compared with the evaluation data's columns:
-    a feature the model takes that the data lacks, or of another type, is a change; a data column the
-    model does not take is not part of its signature (an informational note only), whatever its role
-    (target, score, prediction, sensitive). Every message says which side has what.
+    scikit-learn ``feature_names_in_``). ``strict``: the same names and logical types. ``backward``: the
+    candidate drops nothing the expected signature has, changes no type (integer -> float widening
+    allowed), and every feature it adds has a default. By default (no expected signature given) the
+    candidate's features are compared with the evaluation data's columns: a feature the model takes that
+    the data lacks, or of another type, is a change; a data column the model does not take is not part of
+    its signature (an informational note only), whatever its role (target, score, prediction, sensitive).
+    Every message says which side has what.
+
+    A model that records no input types (scikit-learn keeps names only; a production model given as
+    ``expected_model`` too) has none: its types are never taken from data. Against an expected signature,
+    such a feature's expected type is compared with what the evaluation data holds, and said to be the
+    data's (a different type leaves it unverified: ``not_computable``); against the evaluation data's
+    columns (the default) it is compared by name only, and the message says its type was not compared.
 ``data_signature``
     pandera validates the evaluation data against the candidate's signature, lazily (every failure
     collected): each feature present (unless it has a default) and of its logical type.
 ``model_format``
     The model file's format detected from its content (:func:`gatekit.model.formats.detect_format`) is in
-    the allow-list, and its name does not claim another format.
+    the allow-list, and its name does not claim another format. A model given as a Python object has no
+    file: its kind (``sklearn``, ``onnx`` for an onnxruntime session, ``python-object``) is what the
+    allow-list must hold.
+
+On an engine (``--engine duckdb``: the rows are an ibis table) the data's columns and types come from the
+table's schema and one aggregate query (:func:`gatekit.sections.signatures.describe_table`), and
+``data_signature`` computes pandera's checks as counts (:func:`gatekit.sections.signatures.validate_table`):
+the same results as on the same rows in memory, without pulling them.
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ from gatekit.sections.signatures import (
     model_signature,
     read_signature_file,
     validate_frame,
+    validate_table,
 )
 
 SECTION = "compatibility"
@@ -85,13 +99,14 @@ class CompatibilitySection:
             return read_signature_file(path), f"file {path.name}"
         if fs.expected_model is not None:
             return self._production_model(ctx, (base / fs.expected_model).resolve())
-        if ctx.inputs.frame is None:
+        data = _rows(ctx.inputs)
+        if data is None:
             raise SignatureUnavailable("no expected signature: give feature_signature.expected, expected_file or "
                                        "expected_model, or evaluation data (its columns are the default)")
         # every column: which of them the model takes is the model's business (the target, score, prediction
         # or --sensitive role of a column does not change the check), and columns it does not take are not
         # part of its signature (compare_signatures(..., against="data"))
-        return frame_types(ctx.inputs.frame), DATA_SOURCE
+        return frame_types(data), DATA_SOURCE
 
     def _production_model(self, ctx: Any, path: Path) -> tuple[Signature, str]:
         from gatekit.model.formats import detect_format
@@ -119,21 +134,21 @@ class CompatibilitySection:
         elif fmt.format == "unknown":
             raise SignatureUnavailable(f"{path.name} is not a model file gatekit can read "
                                        f"({fmt.details.get('reason', 'unknown format')})")
-        fill = ctx.inputs.reference if ctx.inputs.reference is not None else ctx.inputs.frame
-        sig, source = model_signature(raw, fmt, model, path, fill)
+        sig, source = model_signature(raw, fmt, model, path)  # types it does not record stay unknown
         return sig, f"production model {path.name} ({source})"
 
     def _candidate(self, ctx: Any, fs: FeatureSignatureSpec) -> tuple[Signature, str]:
         inp = ctx.inputs
-        if inp.model_path is None:
+        is_object = inp.model_format is not None and inp.model_format.is_object and inp.model is not None
+        if inp.model_path is None and not is_object:
             if fs.candidate is not None:
                 return dict(fs.candidate), "policy (candidate)"
             raise SignatureUnavailable("the candidate's signature is unknown: give a model artifact (inputs.model) "
                                        "or feature_signature.candidate")
         declared = fs.candidate
-        try:  # the artifact's own record first; types it lacks come from the declaration, then the data
-            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path,
-                                          None if declared is not None else inp.frame)
+        name = _model_name(inp)
+        try:  # the artifact's own record first; types it lacks come from the declaration, never from the data
+            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path)
         except SignatureUnavailable:
             if declared is None:
                 raise
@@ -142,15 +157,16 @@ class CompatibilitySection:
             # the policy's declaration must describe the artifact being gated, never replace it
             if list(declared) != list(sig):
                 raise SignatureUnavailable(f"feature_signature.candidate lists {list(declared)} but the model "
-                                           f"{inp.model_path.name} takes {list(sig)}; fix or remove the declaration")
+                                           f"{name} takes {list(sig)}; fix or remove the declaration")
             clash = [f"{n}: {declared[n]} declared, {t} in the artifact" for n, t in sig.items()
                      if t is not None and t != declared[n]]
             if clash:
                 raise SignatureUnavailable(f"feature_signature.candidate disagrees with the model "
-                                           f"{inp.model_path.name} on types ({'; '.join(clash)})")
+                                           f"{name} on types ({'; '.join(clash)})")
             sig = {n: t or declared[n] for n, t in sig.items()}
+            source = source.replace(" (types not recorded)", "").replace(" (some types not recorded)", "")
             source += " (types declared in the policy)"
-        return sig, f"candidate model {inp.model_path.name} ({source})"
+        return sig, f"candidate model {name} ({source})"
 
     def _signature(self, ctx: Any, fs: FeatureSignatureSpec, sev: OnFail) -> list[CheckResult]:
         out: list[CheckResult] = []
@@ -164,10 +180,15 @@ class CompatibilitySection:
         else:
             assert candidate is not None
             against = "data" if exp_src == DATA_SOURCE else "signature"
+            # types the candidate does not record are compared with what the evaluation data holds, as the data's
+            data = _rows(ctx.inputs) if against == "signature" and None in candidate.values() else None
+            data_types = frame_types(data) if data is not None else None
             breaking, notes, unverified, features = compare_signatures(expected, candidate, fs.mode, fs.defaults,
-                                                                       against)
+                                                                       against, data_types)
+            not_recorded = [n for n, t in candidate.items() if t is None]
             details = {"mode": fs.mode, "expected": expected, "expected_source": exp_src, "candidate": candidate,
                        "candidate_source": cand_src, "breaking": breaking, "notes": notes, "unverified": unverified,
+                       "types_not_recorded_by_candidate": not_recorded,
                        "defaults": {k: repr(v) for k, v in fs.defaults.items()}, "features": features}
             if breaking:
                 status, msg = Status.FAIL, "; ".join(breaking)
@@ -175,6 +196,8 @@ class CompatibilitySection:
                 status = Status.NOT_COMPUTABLE
                 msg = (f"names are compatible ({fs.mode}), but the type of {', '.join(unverified)} is not recorded on "
                        "both sides, so compatibility cannot be confirmed")
+                if notes:
+                    msg += f" ({'; '.join(notes)})"
             else:
                 status = Status.PASS
                 msg = f"{fs.mode}: the candidate's {len(candidate)} features are compatible with " + (
@@ -190,17 +213,37 @@ class CompatibilitySection:
 
     def _data(self, ctx: Any, candidate: Signature | None, fs: FeatureSignatureSpec, sev: OnFail) -> CheckResult:
         base: CheckKey = dict(name="data_signature", section=SECTION, on_fail=sev)
-        if ctx.inputs.frame is None:
+        data = _rows(ctx.inputs)
+        if data is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="no evaluation data was given", **base)
         if candidate is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="the candidate's signature is unknown (see "
                                                                      "feature_signature)", **base)
-        failures = validate_frame(ctx.inputs.frame, candidate, fs.defaults)
-        details = {"validator": "pandera", "failures": failures[:20], "failure_count": len(failures)}
+        if ctx.inputs.frame is None:
+            try:
+                failures = validate_table(data, candidate, fs.defaults)
+            except Exception as exc:  # noqa: BLE001 - an engine that cannot count: not computable, never a pass
+                return CheckResult(status=Status.NOT_COMPUTABLE, message=f"the {ctx.inputs.engine} engine could not "
+                                   f"count the data's types: {type(exc).__name__}: {exc}", **base)
+            validator = (f"pandera's checks computed as counts on the {ctx.inputs.engine} engine "
+                         "(gatekit.sections.signatures.validate_table)")
+        else:
+            failures = validate_frame(ctx.inputs.frame, candidate, fs.defaults)
+            validator = "pandera"
+        untyped = [n for n, t in candidate.items() if t is None]
+        details = {"validator": validator, "failures": failures[:20], "failure_count": len(failures),
+                   "types_not_checked": untyped}
         if not failures:
+            if not untyped:
+                what = ", each of its type"
+            elif len(untyped) == len(candidate):
+                what = "; their types are not checked: the candidate records none (scikit-learn keeps names only)"
+            else:
+                shown = ", ".join(untyped[:10]) + (f" and {len(untyped) - 10} more" if len(untyped) > 10 else "")
+                what = f", each of its type except {shown}, whose type the candidate does not record (not checked)"
             return CheckResult(status=Status.PASS, observed=0.0, op="<=", threshold=0.0, margin=0.0,
                                message=f"the evaluation data has every feature the candidate takes "
-                                       f"({len(candidate)}), each of its type", details=details, **base)
+                                       f"({len(candidate)}){what}", details=details, **base)
         parts = []
         for f in failures[:5]:
             parts.append(f"column {f['column']!r} missing" if f["failure"] == "missing" else
@@ -216,6 +259,8 @@ class CompatibilitySection:
 
         base: CheckKey = dict(name="model_format", section=SECTION, on_fail=sev)
         fmt, path = ctx.inputs.model_format, ctx.inputs.model_path
+        if fmt is not None and fmt.is_object:
+            return self._object_format(ctx, fmt, allowed, base)
         if fmt is None or path is None:
             return CheckResult(status=Status.NOT_COMPUTABLE, message="no model artifact was given (inputs.model / "
                                                                      "--model)", details={"allowed": allowed}, **base)
@@ -232,3 +277,41 @@ class CompatibilitySection:
                                details=details, **base)
         return CheckResult(status=Status.FAIL, message=f"{path.name} is {shown}, which the policy does not allow "
                                                        f"(allowed: {', '.join(allowed)})", details=details, **base)
+
+    @staticmethod
+    def _object_format(ctx: Any, fmt: Any, allowed: list[str], base: CheckKey) -> CheckResult:
+        """Check the kind of a model given as a Python object (``sklearn``, ``onnx``, ``python-object``).
+
+        There is no file, so no content to detect and no name to conflict with it.
+        """
+        from gatekit.model.loading import NOT_A_FILE
+
+        record = ctx.inputs.info.get("model_object") or {}
+        cls = record.get("class") or fmt.details.get("class")
+        details = {"detected": fmt.format, "protocol": None, "satisfies": [fmt.format], "allowed": allowed,
+                   "file": None, "given_as": "python object", "class": cls, "reason": NOT_A_FILE}
+        if fmt.format in allowed:
+            return CheckResult(status=Status.PASS, message=f"{NOT_A_FILE}: a {fmt.format} object ({cls}); allowed: "
+                                                           f"{', '.join(allowed)}", details=details, **base)
+        hint = {"sklearn": "allow sklearn, or save the model with skops and give the file",
+                "onnx": "allow onnx", "python-object": "allow python-object, or give a model file"}[fmt.format] \
+            if fmt.format in ("sklearn", "onnx", "python-object") else "give a model file"
+        return CheckResult(status=Status.FAIL, message=f"{NOT_A_FILE}: a {fmt.format} object ({cls}), which the "
+                                                       f"policy does not allow (allowed: {', '.join(allowed)}); {hint}",
+                           details=details, **base)
+
+
+def _rows(inputs: Any, reference: bool = False) -> Any:
+    """Return the evaluation (or reference) rows: a pandas DataFrame, else the engine's ibis table, else None."""
+    frame = inputs.reference if reference else inputs.frame
+    if frame is not None:
+        return frame
+    return getattr(inputs, "reference_table" if reference else "table", None)
+
+
+def _model_name(inputs: Any) -> str:
+    """Name the candidate model for messages: its file name, or the class of a model given as an object."""
+    if inputs.model_path is not None:
+        return str(inputs.model_path.name)
+    record = inputs.info.get("model_object") or {}
+    return f"object {record.get('class') or type(inputs.model).__name__}"

@@ -80,6 +80,11 @@ class Scanner:
         self._luhn, self._iban = luhn, iban
         self._ids = [(m, stdnum_module(m)) for m in national_ids]
 
+    @property
+    def national_id_modules(self) -> list[tuple[str, Any]]:
+        """The python-stdnum modules national ids are validated with, as ``(name, module)``."""
+        return list(self._ids)
+
     def kinds_in(self, text: str) -> set[str]:
         """Return the kinds of personal data found in ``text``."""
         found: set[str] = set()
@@ -144,20 +149,49 @@ def scan_frame(frame: Any, scanner: Scanner, columns: list[str] | None = None) -
     cols = columns if columns is not None else [c for c in frame.columns if not (
         pd.api.types.is_bool_dtype(frame[c]) or pd.api.types.is_datetime64_any_dtype(frame[c]))]
     for pos, c in enumerate(cols):
-        counts: Counter[str] = Counter()
-        name_kinds = scanner.kinds_in(str(c))
-        label = f"<column {pos + 1}, name redacted>" if name_kinds else str(c)
-        for kind in name_kinds:  # a header that is personal data (a CSV without its header row)
-            counts[f"{kind} (column name)"] += 1
-        # each distinct value is scanned once; its count is what is reported
-        for value, n in frame[c].value_counts(dropna=True).items():
-            text = as_text(value)
-            if text:
-                for kind in scanner.kinds_in(text):
-                    counts[kind] += int(n)
-        if counts:
-            out[label] = dict(counts)
+        out.update(scan_counts(c, pos, frame[c].value_counts(dropna=True).items(), scanner))
     return out
+
+
+def scan_counts(column: Any, pos: int, counts: Iterable[tuple[Any, int]],
+                scanner: Scanner) -> dict[str, dict[str, int]]:
+    """Count one column's values holding each kind of personal data, from its distinct values and their counts.
+
+    What :func:`scan_frame` does per column, for counts from anywhere (pandas' ``value_counts``, or an
+    engine's ``group_by`` streamed in batches): each distinct value is scanned once (as :func:`as_text`)
+    and its count is what is reported; the column's name is scanned too.
+
+    Parameters
+    ----------
+    column : object
+        The column's name.
+    pos : int
+        Its position among the columns scanned (0-based), for the redacted label.
+    counts : iterable of (value, int)
+        Distinct non-missing values and how many rows hold each; consumed once.
+    scanner : Scanner
+        What to look for.
+
+    Returns
+    -------
+    dict
+        ``{label: {kind: count}}`` when the column has a finding, else empty; the label is the column's name,
+        or ``<column i, name redacted>`` when the name holds personal data. Kinds in a fixed order (findings
+        in the name first, then in :data:`KINDS` order), so every engine reports them alike.
+    """
+    found: Counter[str] = Counter()
+    name_kinds = scanner.kinds_in(str(column))
+    label = f"<column {pos + 1}, name redacted>" if name_kinds else str(column)
+    for kind in name_kinds:  # a header that is personal data (a CSV without its header row)
+        found[f"{kind} (column name)"] += 1
+    for value, n in counts:
+        text = as_text(value)
+        if text:
+            for kind in scanner.kinds_in(text):
+                found[kind] += int(n)
+    order = {k: i for i, k in enumerate(KINDS)}  # a fixed order, whatever order the values came in
+    ranked = sorted(found, key=lambda k: (not k.endswith("(column name)"), order.get(k.split(" (")[0], len(order))))
+    return {label: {k: found[k] for k in ranked}} if found else {}
 
 
 def scan_mapping(obj: Any, scanner: Scanner, path: str = "") -> dict[str, list[str]]:

@@ -84,3 +84,17 @@ def test_type_names_and_aliases() -> None:
     assert check_timezone_rule("Europe/Berlin") == "Europe/Berlin"
     with pytest.raises(ValueError, match="unknown time zone"):
         check_timezone_rule("Mars/Olympus")
+
+
+def test_type_names_shown_in_messages_are_bounded() -> None:
+    # a list built from YAML aliases is no type name, and is never turned into text in full
+    shared = ["x" * 10_000] * 10_000  # 100 MB as text
+    with pytest.raises(ValueError, match="a type must be a name such as float, not a list") as err:
+        normalize_type([shared] * 10_000)  # type: ignore[arg-type]
+    assert len(str(err.value)) < 200
+    with pytest.raises(ValueError, match="unknown type 'ddd") as err:
+        normalize_type("d" * 100_000)
+    assert len(str(err.value)) < 400
+    with pytest.raises(ValueError, match="unknown time zone") as err:
+        check_timezone_rule("Mars/" + "o" * 100_000)
+    assert len(str(err.value)) < 300

@@ -16,12 +16,14 @@ from sklearn.linear_model import LogisticRegression
 
 from gatekit.model.formats import (
     KNOWN_FORMAT_NAMES,
+    OBJECT_KINDS,
     Feature,
     FormatInfo,
     detect_format,
     extension_conflict,
     mlflow_signature,
     onnx_signature,
+    session_signature,
     sklearn_signature,
 )
 
@@ -46,7 +48,9 @@ def _joblib_bytes(obj: object, tmp_path, **kwargs) -> bytes:
 
 
 def test_known_format_names() -> None:
-    assert set(KNOWN_FORMAT_NAMES) == {"onnx", "skops", "joblib", "pickle"} | {f"pickle_v{p}" for p in range(6)}
+    # files' formats, then the kinds of a model given as a Python object
+    assert set(KNOWN_FORMAT_NAMES) == ({"onnx", "skops", "joblib", "pickle"} | {f"pickle_v{p}" for p in range(6)}
+                                       | {"sklearn", "python-object"})
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
@@ -165,6 +169,23 @@ def test_onnx_helper_graph_types(initializer: bool) -> None:
     assert "w" not in [t["name"] for t in sig.tensor_inputs]
 
 
+@pytest.mark.parametrize("initializer", [False, True])
+def test_a_session_lists_the_inputs_the_graph_declares(initializer: bool) -> None:
+    import onnxruntime as ort
+
+    raw = _tiny_onnx(initializer)
+    session = ort.InferenceSession(raw, providers=["CPUExecutionProvider"])
+    sig = session_signature([(i.name, i.type, i.shape) for i in session.get_inputs()])
+    assert sig == onnx_signature(raw)  # onnxruntime's view of the graph and the graph itself agree
+
+
+def test_format_info_of_a_model_object() -> None:
+    info = FormatInfo("sklearn", None, {"given_as": "python object"})
+    assert info.is_object and info.names() == {"sklearn"}
+    assert not FormatInfo("onnx").is_object
+    assert set(OBJECT_KINDS) <= set(KNOWN_FORMAT_NAMES) | {"onnx"}
+
+
 def test_onnx_signature_rejects_garbage() -> None:
     with pytest.raises(ValueError, match="not an ONNX model"):
         onnx_signature(b"\xff\xff\xff\xff not protobuf")
@@ -279,6 +300,59 @@ def test_mlflow_malformed(tmp_path, text: str) -> None:
     (tmp_path / "MLmodel").write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match="MLmodel"):
         mlflow_signature(tmp_path)
+
+
+def _alias_bomb(levels: int) -> str:
+    """A flow list whose YAML aliases expand to 10**levels leaves ("x"): a few hundred bytes of text."""
+    parts = ['&a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    parts += [f"&a{i} [{','.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "[" + ", ".join(parts) + "]"
+
+
+def test_mlflow_alias_bomb_is_refused_without_expanding_it(tmp_path) -> None:
+    # the review's MLmodel: 497 bytes whose tensor-spec expands to 10**9 values; here 10**6 (a few MB if it were
+    # turned into text, as the note's f-string did) so that a regression fails the test instead of the machine
+    (tmp_path / "MLmodel").write_text("signature:\n  inputs:\n    - type: tensor\n      name: t\n"
+                                      f"      tensor-spec: {_alias_bomb(6)}\n", encoding="utf-8")
+    assert (tmp_path / "MLmodel").stat().st_size < 600
+    with pytest.raises(ValueError, match="MLmodel") as err:
+        mlflow_signature(tmp_path / "model.onnx")
+    assert "expands to more than 100,000 values through YAML aliases" in str(err.value)
+    assert len(str(err.value)) < 400
+
+
+def test_mlflow_recursive_alias_deep_nesting_and_size_are_refused(tmp_path) -> None:
+    for text, needle in [("signature: &s {inputs: *s}\n", "refers to itself"),
+                         ("signature: " + "[" * 100 + "]" * 100 + "\n", "nested more than 64 levels"),
+                         ("signature: {inputs: '" + "x" * (1024 * 1024) + "'}\n", "bytes (limit 1,048,576 bytes)")]:
+        (tmp_path / "MLmodel").write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match="MLmodel") as err:
+            mlflow_signature(tmp_path)
+        assert needle in str(err.value) and len(str(err.value)) < 400
+
+
+def test_mlflow_notes_show_user_values_bounded(tmp_path) -> None:
+    # within the limits (200 aliases of one 2,000-character string) the note must still not spell them all out
+    long = "y" * 2000
+    (tmp_path / "MLmodel").write_text(
+        "signature:\n  inputs:\n    - type: tensor\n      name: t\n"
+        f"      tensor-spec: {{dtype: &s '{long}', shape: [{', '.join(['*s'] * 200)}]}}\n", encoding="utf-8")
+    sig = mlflow_signature(tmp_path)
+    assert sig is not None and sig.features is None
+    (note,) = sig.notes
+    assert note.startswith("tensor-based signature, columns are unnamed (t: {") and len(note) < 300
+    _write_mlmodel(tmp_path, [{"type": "decimal" * 500, "name": "n" * 5000}] * 50)
+    sig = mlflow_signature(tmp_path)
+    assert sig is not None and len(sig.notes) == 11 and all(len(n) < 300 for n in sig.notes)
+    assert sig.notes[-1] == "and 40 more columns whose MLflow type maps to no logical type"
+
+
+def test_short_never_turns_a_whole_structure_into_text() -> None:
+    from gatekit.model.formats import short
+
+    shared = ["x" * 10_000] * 10_000  # 100 MB as text, one list in memory
+    assert len(short([shared] * 10_000)) <= 80
+    assert short("a\nb   c") == "a b c" and short("z" * 500, 20) == "z" * 17 + "..."
 
 
 def test_mlflow_absent_or_without_signature(tmp_path) -> None:

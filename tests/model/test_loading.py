@@ -12,17 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
+import onnxruntime as ort
 import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import gatekit
 from gatekit.core.errors import InputError
 from gatekit.core.results import Decision
+from gatekit.data.inputs import InputOptions
+from gatekit.model.formats import onnx_signature
+from gatekit.model.loading import NOT_A_FILE, OBJECT_TRUST_NOTE, object_kind, skops_content_sha256
+from gatekit.model.onnx import OnnxModel
+from gatekit.model.scoring import make_runner
 from tests.data.helpers import _policy
+from tests.model.helpers import Plain, _load, _runner
 from tests.sections.helpers import _rel
 
 FEATURES = ["pirat", "hirat", "lvrat", "chist", "mhist", "unemp"]
@@ -289,3 +297,143 @@ def test_an_honest_compressed_joblib_model_loads(tmp_path, fitted) -> None:
         joblib.dump(fitted, path, compress=compress)
         model = load_model(path, None, True, {})
         assert model.coef_.tolist() == fitted.coef_.tolist()
+
+
+# ---- models given as Python objects: no file, no bytes; scored as the same model saved to a file
+
+
+def test_a_pipeline_object_scores_as_its_skops_file(onnx_models: dict[str, Any], tmp_path: Path) -> None:
+    df, pipe = onnx_models["frame"], onnx_models["pipe"]
+    sio.dump(pipe, tmp_path / "m.skops")
+    from_file, _, _ = _load(tmp_path / "m.skops")
+    obj, run, files = _load(pipe)
+    assert obj is pipe and files == {}  # nothing read, nothing recorded as a file
+    assert (run.model_path, run.model_bytes) == (None, None)
+    assert run.model_format.format == "sklearn" and run.model_format.is_object
+    rec = run.info["model_object"]
+    assert rec["class"] == "sklearn.pipeline.Pipeline" and rec["kind"] == "sklearn"
+    import sklearn
+
+    assert (rec["library"], rec["library_version"]) == ("sklearn", sklearn.__version__)
+    assert rec["trust"] == OBJECT_TRUST_NOTE
+    # the content hash is the same for the object and its skops round trip (ids and zip times are not in it)
+    assert rec["content_sha256"] == skops_content_sha256(sio.load(tmp_path / "m.skops"))
+    assert rec["content_sha256"] != hashlib.sha256((tmp_path / "m.skops").read_bytes()).hexdigest()
+    expected = _runner(from_file, df)(df[["x1", "x2", "g"]])
+    assert np.array_equal(_runner(obj, df)(df[["x1", "x2", "g"]]), expected)
+    assert np.array_equal(expected, pipe.predict_proba(df[["x1", "x2", "g"]])[:, 1])
+
+
+def test_another_fitted_model_has_another_content_hash(onnx_models: dict[str, Any]) -> None:
+    df = onnx_models["frame"]
+    a = LogisticRegression().fit(df[["x1", "x2"]], df.y)
+    b = LogisticRegression(C=0.01).fit(df[["x1", "x2"]], df.y)
+    assert skops_content_sha256(a) != skops_content_sha256(b)
+    assert skops_content_sha256(a) == skops_content_sha256(sio.loads(sio.dumps(a)))
+
+
+@pytest.mark.parametrize("kind", ["zipmap", "tensor", "matrix", "regressor"])
+@pytest.mark.parametrize("made_from", ["bytes", "path"])
+def test_an_onnx_session_scores_as_its_file(onnx_models: dict[str, Any], kind: str, made_from: str) -> None:
+    df, path = onnx_models["frame"], onnx_models["files"][kind]
+    raw = path.read_bytes()
+    session = ort.InferenceSession(raw if made_from == "bytes" else str(path), providers=["CPUExecutionProvider"])
+    from_file, _, _ = _load(path)
+    obj, run, _ = _load(session)
+    assert isinstance(obj, OnnxModel) and obj.session is session
+    assert run.model_format.format == "onnx" and run.model_format.is_object
+    rec = run.info["model_object"]
+    assert rec["class"] == "onnxruntime.capi.onnxruntime_inference_collection.InferenceSession"
+    assert rec["content_sha256"] == hashlib.sha256(raw).hexdigest() and rec["library"] == "onnxruntime"
+    assert obj.classes_ == from_file.classes_
+    assert obj.input_signature() == onnx_signature(raw)
+    assert obj.metadata()["producer"] == "skl2onnx"
+    features = ["x1", "x2"] if kind in ("matrix", "regressor") else ["x1", "x2", "g"]
+    if kind == "regressor":
+        opts = InputOptions(features=features)
+        a = make_runner(obj, df, opts, "regression", None, "d.csv")(df[features])
+        b = make_runner(from_file, df, opts, "regression", None, "d.csv")(df[features])
+    else:
+        positive = 1 if kind == "matrix" else "yes"
+        opts = InputOptions(features=features)
+        a = make_runner(obj, df, opts, "classification", positive, "d.csv")(df[features])
+        b = make_runner(from_file, df, opts, "classification", positive, "d.csv")(df[features])
+    assert np.array_equal(a, b)
+
+
+def test_a_session_whose_bytes_are_gone_is_not_hashable(onnx_models: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "gone.onnx"
+    path.write_bytes(onnx_models["files"]["zipmap"].read_bytes())
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    path.unlink()
+    obj, run, _ = _load(session)
+    rec = run.info["model_object"]
+    assert rec["content_sha256"] is None and rec["content_hash"].startswith("not hashable: ")
+    # class labels come from the ZipMap output once it scored; the signature from onnxruntime's inputs
+    df = onnx_models["frame"]
+    assert obj.input_signature().features is not None
+    obj.predict_proba(df[["x1", "x2", "g"]].head(2))
+    assert obj.classes_ == ["no", "yes"]
+
+
+def test_a_plain_object_with_predict_proba(onnx_models: dict[str, Any]) -> None:
+    df = onnx_models["frame"]
+    obj, run, _ = _load(Plain())
+    rec = run.info["model_object"]
+    assert run.model_format.format == "python-object" and rec["kind"] == "python-object"
+    assert rec["class"] == "tests.model.helpers.Plain" and rec["content_sha256"] is None
+    assert rec["content_hash"].startswith("not hashable")
+    runner = _runner(obj, df)
+    assert runner.kind == "python-object" and runner.features == ["x1", "x2"]
+    assert np.array_equal(runner(df[["x1", "x2"]]), Plain().predict_proba(df)[:, 1])
+
+
+def test_objects_that_cannot_be_gated_are_refused(onnx_models: dict[str, Any]) -> None:
+    df = onnx_models["frame"]
+    with pytest.raises(InputError, match="pins a model file's sha256"):
+        _load(onnx_models["pipe"], sha="0" * 64)
+    with pytest.raises(InputError, match="not fitted"):
+        _load(LogisticRegression())
+    with pytest.raises(InputError, match="neither predict_proba nor predict"):
+        _load(object())
+
+    class NoClasses:
+        feature_names_in_ = np.array(["x1"], dtype=object)
+
+        def predict_proba(self, X: Any) -> np.ndarray:
+            return np.column_stack([np.zeros(len(X)), np.ones(len(X))])
+
+    obj, _, _ = _load(NoClasses())
+    with pytest.raises(InputError, match="does not record its classes"):
+        _runner(obj, df)
+
+
+def test_object_kinds() -> None:
+    assert object_kind(LinearRegression()) == "sklearn" and object_kind(Plain()) == "python-object"
+    assert NOT_A_FILE == "the model was given as a Python object, not a file"
+
+
+def test_a_run_with_a_model_object_scores_as_with_its_file(onnx_models: dict[str, Any], tmp_path: Path) -> None:
+    df, pipe = onnx_models["frame"], onnx_models["pipe"]
+    sio.dump(pipe, tmp_path / "m.skops")
+    policy = {"version": 1, "metrics": [{"name": "auc_roc", "op": ">=", "value": 0.5}]}
+    expected = roc_auc_score((df.y == "yes").astype(int), pipe.predict_proba(df[["x1", "x2", "g"]])[:, 1])
+    by_file = gatekit.run(policy, data=onnx_models["data"], target="y", model=tmp_path / "m.skops")
+    by_object = gatekit.run(policy, data=onnx_models["data"], target="y", model=pipe)
+    assert by_file.checks[0].observed == pytest.approx(expected, abs=1e-12)
+    assert by_object.checks[0].observed == by_file.checks[0].observed
+    assert by_object.metadata["inputs"]["model_object"]["class"] == "sklearn.pipeline.Pipeline"
+    assert "model" not in by_object.metadata["inputs"]["files"]
+
+
+def test_a_run_with_a_baseline_session_compares_as_with_its_file(onnx_models: dict[str, Any],
+                                                                   tmp_path: Path) -> None:
+    pipe = onnx_models["pipe"]
+    sio.dump(pipe, tmp_path / "m.skops")
+    policy = {"version": 1, "metrics": [{"name": "auc_roc", "max_drop": 0.5}]}
+    by_file = gatekit.run(policy, data=onnx_models["data"], target="y", model=tmp_path / "m.skops",
+                          baseline_model=onnx_models["files"]["zipmap"])
+    session = ort.InferenceSession(onnx_models["files"]["zipmap"].read_bytes(), providers=["CPUExecutionProvider"])
+    by_object = gatekit.run(policy, data=onnx_models["data"], target="y", model=pipe, baseline_model=session)
+    assert [c.observed for c in by_object.checks] == [c.observed for c in by_file.checks]
+    assert by_object.metadata["inputs"]["baseline_model_object"]["kind"] == "onnx"

@@ -54,9 +54,14 @@ def test_a_model_that_cannot_run_does_not_pass_on_declared_figures(art: dict[str
 
 def test_latency_increase_needs_figures_of_one_kind(art: dict[str, Any]) -> None:
     (art["dir"] / "prod_lt.json").write_text(json.dumps({"latency_ms": [50.0 + i / 1000 for i in range(500)]}))
+    import pickle
+
+    prod = art["dir"] / "prod.pkl"  # production: another fit (the candidate's own file is refused as production)
+    model = pickle.loads(art["model"].read_bytes())
+    prod.write_bytes(pickle.dumps(model.set_params(C=0.5)))
     report = gatekit.run({"version": 1, "inputs": {"data": str(art["data"]), "target": "y",
                                                     "model": str(art["model"]), "trust_model": True,
-                                                    "baseline": {"model": str(art["model"]), "trust_model": True}},
+                                                    "baseline": {"model": str(prod), "trust_model": True}},
                           "operational": {"baseline_latency_samples": str(art["dir"] / "prod_lt.json")},
                           "metrics": [{"name": "latency_p95_ms", "max_increase": 0}]})
     assert _check(report, "latency_p95_ms vs baseline").status != Status.PASS
@@ -693,3 +698,33 @@ def test_the_timed_request_function_scores_like_the_model(onnx_models: dict[str,
     if kind in ("zipmap", "tensor"):
         full = onnx_models["pipe"].predict_proba(df[features].iloc[[42]])[0, 1]
         assert call(runner.prepare(df[features].iloc[[42]])) == pytest.approx(full, abs=1e-6)
+
+
+def test_the_sample_an_engine_gives_measure_covers_requests_and_batch() -> None:
+    from types import SimpleNamespace
+
+    spec = SimpleNamespace(requests=400, warmup=20, batch_rows=None, repeats=1)
+    assert operational.sample_rows(spec) == operational.SAMPLE_ROWS  # the batch is the sample
+    spec.batch_rows = 1000
+    assert operational.sample_rows(spec) == 1000
+    spec.requests, spec.warmup = 5000, 0
+    assert operational.sample_rows(spec) == 5000  # every single-row request a distinct row
+    spec.batch_rows, spec.requests = 5_000_000, 400
+    assert operational.sample_rows(spec) == operational.SAMPLE_ROWS  # drawn with replacement from the sample
+
+
+def test_figures_measured_on_a_sample_say_so() -> None:
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    model = LogisticRegression().fit(frame, (frame.a > 0).astype(int))
+    runner = Runner(model, ["a", "b"], "classification", 1)
+    spec = SimpleNamespace(requests=40, warmup=2, batch_rows=None, repeats=1)
+    sample = {"rows": 60, "of_rows": 10_000_000, "seed": operational.SAMPLE_SEED, "engine": "duckdb"}
+    fig = operational.measure(runner, frame, spec, sample=sample)
+    assert fig.details["sample"] == sample and fig.batch_rows == 60
+    assert fig.latency_source.endswith(f"in this process, on a seeded sample of 60 rows (seed "
+                                       f"{operational.SAMPLE_SEED}) of the duckdb table")
+    _, details = operational.value(fig, "batch_time_s", "nearest_rank")
+    assert details["sample"] == sample

@@ -154,3 +154,25 @@ def test_a_deeply_nested_card_does_not_take_the_signature_check_down(art: dict[s
     assert _check(report, "model_signature").status == Status.PASS
     fields = _check(report, "metadata.required_fields")
     assert fields.status == Status.FAIL and "card.yaml" in fields.message
+
+
+def test_rules_on_the_file_are_not_computable_for_a_model_object(files: dict[str, Any]) -> None:
+    import pickle
+
+    from gatekit.model.loading import NOT_A_FILE
+
+    model = pickle.loads(files["model"].read_bytes())  # the fitted model the signed file holds, in memory
+    digest = hashlib.sha256(files["model"].read_bytes()).hexdigest()
+    meta = {"file": str(files["card"]), "required_fields": ["name", "version"]}
+    pol = _policy(files, sha256=digest, signature={"file": str(files["sig"]), "public_key": str(files["pem"])},
+                  metadata=meta)
+    report = gatekit.run(pol, model=model)
+    for name in ("model_sha256", "model_signature"):
+        check = _check(report, name)
+        assert check.status == Status.NOT_COMPUTABLE, check.message  # never a pass, even with a matching file
+        assert check.message.startswith(f"{NOT_A_FILE} (sklearn.linear_model._logistic.LogisticRegression)")
+        assert check.details["reason"] == NOT_A_FILE
+        assert check.details["model_object"]["kind"] == "sklearn"
+    assert _check(report, "metadata.required_fields").status == Status.PASS  # the card is a file: read as usual
+    assert _check(report, "auc_roc").status == Status.PASS  # the object scored
+    assert report.decision == Decision.BLOCK  # strict: a block rule not computable blocks

@@ -211,14 +211,23 @@ def art(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def test_candidate_from_a_skops_pipeline_takes_types_from_the_data(art: dict[str, Path]) -> None:
+def test_candidate_from_a_skops_pipeline_compares_expected_types_with_the_data(art: dict[str, Path]) -> None:
+    # scikit-learn records names only: the candidate's types stay unknown, and the expected types are compared
+    # with what the evaluation data holds, said to be the data's
     pol = signature_policy(mode="strict", expected={"price": "float", "stock": "int"})
     c = checks(gatekit.run(pol, data=art["train_csv"], model=art["skops"]))
     fs = c["feature_signature"]
     assert fs.status == P, fs.message
-    assert fs.details["candidate"] == {"price": "float", "stock": "integer"}
-    assert "sklearn" in fs.details["candidate_source"] and "types from the data" in fs.details["candidate_source"]
+    assert fs.details["candidate"] == {"price": None, "stock": None}
+    assert fs.details["candidate_source"].endswith("(sklearn (types not recorded))")
+    assert fs.details["types_not_recorded_by_candidate"] == ["price", "stock"]
+    assert "the candidate does not record the type of price, stock: the evaluation data holds the expected type " \
+           "(compared with the data, not with the candidate)" in fs.message
+    rows = {r["name"]: (r["expected"], r["candidate"], r["data"], r["change"]) for r in fs.details["features"]}
+    assert rows == {"price": ("float", None, "float", "same in the evaluation data"),
+                    "stock": ("integer", None, "integer", "same in the evaluation data")}
     assert c["data_signature"].status == P
+    assert "types are not checked: the candidate records none" in c["data_signature"].message
 
 
 def test_candidate_from_an_onnx_graph_with_one_input_per_column(art: dict[str, Path]) -> None:
@@ -253,7 +262,8 @@ def test_candidate_from_an_mlflow_mlmodel_beside_the_artifact(art: dict[str, Pat
 
 @pytest.mark.parametrize(("mode", "added"), [
     ("backward", "new required feature stock_level without default"),
-    ("strict", "new feature stock_level (integer): the candidate takes it, the expected signature does not "
+    # scikit-learn records no types: the candidate's type is unknown (never the data's)
+    ("strict", "new feature stock_level (type unknown): the candidate takes it, the expected signature does not "
                "have it (strict)"),
 ])
 def test_expected_model_against_a_candidate_with_a_renamed_column(art: dict[str, Path], mode: str,
@@ -492,10 +502,14 @@ def test_shorthand_when_the_data_has_a_column_the_model_does_not_take(art: dict[
     assert report.decision == Decision.PASS
     assert fs.details["breaking"] == [] and fs.observed == 0.0
     assert fs.details["notes"] == ["the evaluation data has 1 column(s) the candidate does not take, not part of "
-                                   "its signature: region"]
+                                   "its signature: region",
+                                   "names only for price, stock: the candidate does not record input types "
+                                   "(scikit-learn keeps names only), so the evaluation data's types are not "
+                                   "compared with it"]
     assert "removed" not in fs.message
     rows = {r["name"]: (r["expected"], r["candidate"], r["change"], r["breaking"]) for r in fs.details["features"]}
-    assert rows == {"price": ("float", "float", "same", False), "stock": ("integer", "integer", "same", False),
+    assert rows == {"price": ("float", None, "names only (type not recorded)", False),
+                    "stock": ("integer", None, "names only (type not recorded)", False),
                     "region": ("string", None, "data only (not a feature)", False)}
 
 
@@ -564,7 +578,7 @@ def test_the_sensitive_column_does_not_change_the_signature_check(art: dict[str,
         assert fs.status == P, (sensitive, fs.message)
         seen.append((fs.message, fs.details["expected"], fs.details["candidate"], fs.details["features"]))
     assert all(s == seen[0] for s in seen)
-    assert seen[0][2] == {"price": "float", "stock": "integer"}
+    assert seen[0][2] == {"price": None, "stock": None}  # scikit-learn records names only
     assert seen[0][1] == {"price": "float", "stock": "integer", "region": "string", "y": "integer"}
 
 
@@ -647,3 +661,249 @@ def test_declared_candidate_types_are_checked_against_the_data(tmp_path: Path) -
     c = by_name(gatekit.run(pol, data=data, model=tmp_path / "m.skops"))
     assert c["feature_signature"].status == Status.PASS  # the declaration gives the types sklearn lacks
     assert c["data_signature"].status == Status.FAIL  # ... and the data is checked against them, not itself
+
+
+# ------------------------------------------------------------------------------------------------------
+# A model given as a Python object
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "allowed", "status"), [
+    ("pipe", ["sklearn"], P), ("pipe", ["skops", "onnx"], FL), ("session", ["onnx"], P), ("session", ["skops"], FL),
+    ("plain", ["python-object"], P), ("plain", ["sklearn"], FL)])
+def test_model_format_of_a_model_object_is_its_kind(art: dict[str, Path], kind: str, allowed: list[str],
+                                                    status: Status) -> None:
+    import onnxruntime as ort
+    import skops.io as sio
+
+    from gatekit.model.loading import NOT_A_FILE
+    from tests.model.helpers import Plain
+
+    model = {"pipe": lambda: sio.load(art["skops"]), "plain": Plain,
+             "session": lambda: ort.InferenceSession(str(art["onnx_columns"]), providers=["CPUExecutionProvider"])}
+    pol = {"version": 1, "compatibility": {"model_format": {"allowed": allowed}}}
+    mf = checks(gatekit.run(pol, data=art["train_csv"], model=model[kind]()))["model_format"]
+    assert mf.status == status, mf.message
+    detected = {"pipe": "sklearn", "session": "onnx", "plain": "python-object"}[kind]
+    assert mf.details["detected"] == detected and mf.details["file"] is None
+    assert mf.message.startswith(f"{NOT_A_FILE}: a {detected} object")
+
+
+def test_candidate_signature_of_model_objects_is_that_of_their_files(art: dict[str, Path]) -> None:
+    import onnxruntime as ort
+    import skops.io as sio
+
+    pol = signature_policy(mode="strict", expected={"price": "float", "stock": "int"})
+    by_file = checks(gatekit.run(pol, data=art["train_csv"], model=art["skops"]))["feature_signature"]
+    by_object = checks(gatekit.run(pol, data=art["train_csv"], model=sio.load(art["skops"])))["feature_signature"]
+    assert by_object.status == by_file.status == P
+    assert by_object.details["candidate"] == by_file.details["candidate"]
+    assert by_object.details["candidate_source"] == ("candidate model object sklearn.pipeline.Pipeline (sklearn "
+                                                     "(types not recorded))")
+    pol = signature_policy(mode="strict", expected={"item_id": "string", "price": "float", "stock": "integer"})
+    session = ort.InferenceSession(art["onnx_columns"].read_bytes(), providers=["CPUExecutionProvider"])
+    by_file = checks(gatekit.run(pol, data=art["items_csv"], model=art["onnx_columns"]))["feature_signature"]
+    by_object = checks(gatekit.run(pol, data=art["items_csv"], model=session))["feature_signature"]
+    assert by_object.status == by_file.status == P
+    assert by_object.details["candidate"] == by_file.details["candidate"]
+
+
+# ------------------------------------------------------------------------------------------------------
+# The DuckDB engine: the same results as on the same rows in memory
+# ------------------------------------------------------------------------------------------------------
+
+
+def _typed_frame() -> pd.DataFrame:
+    import numpy as np
+
+    n = 8
+    return pd.DataFrame({"i": np.arange(n), "f": np.linspace(0, 1, n), "fi": [1.0, np.nan, 3, 4, 5, 6, 7, 8],
+                         "fa": [np.nan] * n, "s": ["a", None, "c", "d", "e", "f", "g", "h"], "se": [None] * n,
+                         "b": [True, False] * 4, "t": pd.date_range("2024-01-01", periods=n),
+                         "tz": pd.date_range("2024-01-01", periods=n, tz="UTC"),
+                         "finf": [1.0, np.inf, 2, 3, 4, 5, 6, 7], "neg": [-2.0, -1, 0, 1, 2, 3, 4, np.nan]})
+
+
+SIGNATURES = [
+    {"i": "integer", "f": "integer", "fi": "integer", "fa": "float", "s": "string", "se": "string", "b": "boolean",
+     "t": "datetime", "tz": "datetime", "finf": "integer", "neg": "integer", "absent": "float", "untyped": None},
+    {"i": "string", "f": "float", "fi": "float", "fa": "integer", "s": "number", "se": "integer", "b": "integer",
+     "t": "string", "tz": "number", "finf": "float", "neg": "number"},
+]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in remainder")  # numpy's inf % 1, in pandas' path
+def test_data_types_and_validation_on_duckdb_equal_pandas() -> None:
+    import ibis
+
+    from gatekit.data.logical_types import describe_column
+    from gatekit.sections.signatures import describe_table, frame_types, validate_frame, validate_table
+
+    df = _typed_frame()
+    table = ibis.memtable(df)
+    assert frame_types(table) == frame_types(df)
+    assert frame_types(table)["fi"] == "integer" and frame_types(table)["se"] is None
+    descs, rows = describe_table(table, list(df.columns), integral=True)
+    assert rows == len(df)
+    for c in df.columns:
+        want = describe_column(df[c])
+        assert {k: descs[c][k] for k in ("dtype", "logical", "non_null", "tz", "integral")} == {
+            k: want[k] for k in ("dtype", "logical", "non_null", "tz", "integral")}, c
+    for sig in SIGNATURES:
+        for defaults in ({}, {"absent": 0.0}):
+            expected = validate_frame(df, sig, defaults)
+            assert validate_table(table, sig, defaults) == expected
+            assert expected  # each signature has failures to compare
+
+
+def _section_results(engine: str, df: pd.DataFrame, policy: dict[str, Any]) -> list[CheckResult]:
+    import ibis
+
+    from gatekit.data.inputs import RunInputs
+    from gatekit.metrics import default_registry
+    from gatekit.policy.loader import load_policy
+    from gatekit.sections.base import RunContext
+    from gatekit.sections.compatibility import CompatibilitySection
+
+    registry = default_registry()
+    inputs = (RunInputs(engine="duckdb", table=ibis.memtable(df)) if engine == "duckdb" else RunInputs(frame=df))
+    return CompatibilitySection().run(RunContext(policy=load_policy(policy, registry), inputs=inputs,
+                                                 registry=registry))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in remainder")
+@pytest.mark.parametrize("fs", [
+    {"mode": "strict"},  # the data's columns are the expected signature (frame_types)
+    {"mode": "strict", "expected": {k: v for k, v in SIGNATURES[0].items() if v},
+     "candidate": {k: v for k, v in SIGNATURES[0].items() if v}},
+    {"mode": "backward", "expected": {"i": "integer"}, "candidate": SIGNATURES[1], "defaults": {"f": 0.0}},
+    {"mode": "strict", "expected": {"fi": "integer", "s": "string"}, "candidate": {"fi": "integer", "s": "string"}},
+])
+def test_compatibility_section_on_duckdb_equals_pandas(fs: dict[str, Any]) -> None:
+    df = _typed_frame()
+    if "candidate" not in fs:
+        fs = {**fs, "candidate": {c: t for c, t in SIGNATURES[0].items() if c in df.columns}}
+    policy = signature_policy(**fs)
+    on_pandas = _section_results("pandas", df, policy)
+    on_duckdb = _section_results("duckdb", df, policy)
+    assert [c.name for c in on_pandas] == ["feature_signature", "data_signature"]
+    for a, b in zip(on_pandas, on_duckdb, strict=True):
+        if a.name == "data_signature":
+            assert a.details.pop("validator") == "pandera"
+            assert b.details.pop("validator").startswith("pandera's checks computed as counts on the duckdb engine")
+        assert a == b
+
+
+# ------------------------------------------------------------------------------------------------------
+# A model that records no input types: its types are never the data's
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def income_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A scikit-learn model fitted on float64 income, and data holding whole numbers (an int64 column)."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    d = tmp_path_factory.mktemp("income")
+    X = pd.DataFrame({"income": [49200.0, 48700.0, 51000.0, 30500.0, 62000.0, 41000.0]})
+    sio.dump(LogisticRegression().fit(X, [1, 0, 1, 0, 1, 0]), d / "inc.skops")
+    (d / "inc_int.csv").write_text("income,y\n49200,1\n48700,0\n51000,1\n30500,0\n", encoding="utf-8")
+    (d / "inc_float.csv").write_text("income,y\n49200.0,1\n48700.0,0\n51000.0,1\n30500.0,0\n", encoding="utf-8")
+    return {"model": d / "inc.skops", "int": d / "inc_int.csv", "float": d / "inc_float.csv"}
+
+
+@pytest.mark.parametrize("mode", ["strict", "backward"])
+def test_the_datas_types_are_never_reported_as_the_candidates(income_model: dict[str, Path], mode: str) -> None:
+    # the review's case: the candidate was fitted on float64 income and records no types; the data holds
+    # whole numbers. The candidate takes nothing "integer": a type it does not record is not a change
+    pol = signature_policy(mode=mode, expected={"income": "float"})
+    for engine in (None, "duckdb"):
+        fs = checks(gatekit.run(pol, data=income_model["int"], target="y", model=income_model["model"],
+                                engine=engine))["feature_signature"]
+        assert fs.status == NC, (engine, fs.message)
+        assert fs.details["breaking"] == [] and fs.details["candidate"] == {"income": None}
+        assert "the candidate takes" not in fs.message
+        assert ("income: the candidate does not record its type; the expected signature has float, the evaluation "
+                "data holds integer") in fs.message
+        (row,) = fs.details["features"]
+        assert (row["expected"], row["candidate"], row["data"], row["change"]) == ("float", None, "integer",
+                                                                                     "type unknown")
+    # the data holding the expected type: compared as the data's, and said to be
+    fs = checks(gatekit.run(pol, data=income_model["float"], target="y",
+                            model=income_model["model"]))["feature_signature"]
+    assert fs.status == P, fs.message
+    assert "compared with the data, not with the candidate" in fs.message
+
+
+@pytest.mark.parametrize("shorthand", ["strict", "compatible"])
+def test_shorthand_against_a_model_without_types_says_it_compared_names_only(income_model: dict[str, Path],
+                                                                            shorthand: str) -> None:
+    # income as integers in the data (the model was fitted on floats): the candidate-vs-data comparison cannot
+    # see a type (scikit-learn records none), and the check says so instead of calling the types compatible
+    pol = {"version": 1, "compatibility": {"feature_signature": shorthand}}
+    for engine in (None, "duckdb"):
+        c = checks(gatekit.run(pol, data=income_model["int"], target="y", model=income_model["model"],
+                               engine=engine))
+        fs = c["feature_signature"]
+        assert fs.details["candidate"] == {"income": None}
+        assert ("names only for income: the candidate does not record input types (scikit-learn keeps names only), "
+                "so the evaluation data's types are not compared with it") in fs.message
+        assert fs.details["types_not_recorded_by_candidate"] == ["income"]
+        assert "their types are not checked" in c["data_signature"].message
+
+
+def test_a_production_model_without_types_gets_none_from_the_reference(income_model: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    # expected_model: a scikit-learn production model records no types either; the reference data's types
+    # are not the production model's
+    pol = signature_policy(mode="strict", expected_model=str(income_model["model"]))
+    fs = checks(gatekit.run(pol, data=income_model["float"], target="y", reference=income_model["int"],
+                            model=income_model["model"]))["feature_signature"]
+    assert fs.details["expected"] == {"income": None}
+    assert fs.details["expected_source"] == "production model inc.skops (sklearn (types not recorded))"
+    assert fs.status == NC and "expected signature has" not in fs.message
+
+
+# ------------------------------------------------------------------------------------------------------
+# Signature files and MLmodel files are read with a policy's bounds (YAML aliases, size, depth)
+# ------------------------------------------------------------------------------------------------------
+
+
+def _alias_bomb(levels: int) -> str:
+    parts = ['&a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    parts += [f"&a{i} [{','.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "[" + ", ".join(parts) + "]"
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    # the review's 431-byte file expands to 10**9 values; 10**6 here, a few MB if a regression expands it
+    (f"price: {_alias_bomb(6)}\n", "expands to more than 100,000 values through YAML aliases"),
+    ("price: &t [float, float]\nstock: *t\n", "a type must be a name such as float, not a list"),
+    ("price: " + "[" * 80 + "]" * 80 + "\n", "nested more than 64 levels deep"),
+    ("features: [{name: [a, b], type: float}]\n", "a feature name must be text"),
+    ("price: &s '" + "f" * 5000 + "'\nstock: *s\n", "unknown type 'fffff"),
+])
+def test_expected_file_is_read_with_a_policys_bounds(art: dict[str, Path], tmp_path: Path, text: str,
+                                                     needle: str) -> None:
+    (tmp_path / "sig.yaml").write_text(text, encoding="utf-8")
+    pol = signature_policy(mode="strict", expected_file=str(tmp_path / "sig.yaml"))
+    report = gatekit.run(pol, data=art["renamed_csv"], model=art["cand_renamed"])
+    fs = checks(report)["feature_signature"]
+    assert fs.status == NC and "sig.yaml" in fs.message and needle in fs.message, fs.message
+    assert len(fs.message) < 600
+    assert report.decision == Decision.BLOCK
+
+
+def test_an_mlmodel_alias_bomb_beside_the_model_is_not_computable_naming_it(art: dict[str, Path],
+                                                                             tmp_path: Path) -> None:
+    import shutil
+
+    (tmp_path / "m").mkdir()
+    shutil.copy(art["onnx_columns"], tmp_path / "m" / "model.onnx")
+    (tmp_path / "m" / "MLmodel").write_text("signature:\n  inputs:\n    - type: tensor\n      name: t\n"
+                                            f"      tensor-spec: {_alias_bomb(6)}\n", encoding="utf-8")
+    pol = signature_policy(mode="strict", expected={"item_id": "string", "price": "float", "stock": "integer"})
+    fs = checks(gatekit.run(pol, data=art["items_csv"], model=tmp_path / "m" / "model.onnx"))["feature_signature"]
+    assert fs.status == NC and "MLmodel" in fs.message and "YAML aliases" in fs.message
+    assert len(fs.message) < 600

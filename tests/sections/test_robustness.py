@@ -103,3 +103,75 @@ def test_without_a_runnable_model_every_check_is_not_computable(setup: dict[str,
            "robustness": {"noise": {"max_flip_rate": 0.1}, "out_of_range": {"cases": ["extreme"]}}}
     report = gatekit.run(pol)
     assert {c.status for c in report.checks} == {Status.NOT_COMPUTABLE} and report.decision == Decision.BLOCK
+
+
+# the DuckDB engine: probes on a seeded sample of the table, scales and ranges over all rows
+
+
+def _robustness(engine: str, s: dict[str, Any], policy: dict[str, Any], reference: pd.DataFrame | None) -> Any:
+    import ibis
+
+    from gatekit.data.inputs import InputOptions, RunInputs
+    from gatekit.metrics import default_registry
+    from gatekit.metrics.registry import EvalData
+    from gatekit.model.scoring import make_runner
+    from gatekit.policy.loader import load_policy
+    from gatekit.sections.base import RunContext
+    from gatekit.sections.robustness import RobustnessSection
+
+    frame = s["X"].assign(y=s["y"])
+    registry = default_registry()
+    runner = make_runner(s["lr"], frame, InputOptions(), "classification", 1, "d.csv")
+    data = EvalData(y_true=s["y"].to_numpy(), task="classification", positive_label=1)
+    common = {"eval_data": data, "runner": runner, "info": {"target": "y", "positive_label": 1}}
+    if engine == "duckdb":
+        inputs = RunInputs(engine="duckdb", table=ibis.memtable(frame),
+                           reference_table=None if reference is None else ibis.memtable(reference), **common)
+    else:
+        inputs = RunInputs(frame=frame, reference=reference, **common)
+    return RobustnessSection().run(RunContext(policy=load_policy(policy, registry), inputs=inputs,
+                                              registry=registry))
+
+
+@pytest.mark.parametrize("with_reference", [False, True])
+def test_robustness_on_duckdb_equals_pandas_on_the_same_rows(setup: dict[str, Any], with_reference: bool) -> None:
+    # a table no larger than the sample is sampled whole, in its order: the probes see the same rows as pandas
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"x1": rng.normal(1, 2, 300), "x2": rng.normal(0, 3, 300),
+                              "c": rng.choice(["a", "b"], 300)}) if with_reference else None
+    policy = {"version": 1, "robustness": {
+        "noise": {"scale": 0.5, "repeats": 3, "seed": 7, "max_metric_drop": 1.0, "max_flip_rate": 1.0},
+        "out_of_range": {"rows": 400, "seed": 3}}}
+    on_pandas = _robustness("pandas", setup, policy, reference)
+    on_duckdb = _robustness("duckdb", setup, policy, reference)
+    assert [c.name for c in on_duckdb] == [c.name for c in on_pandas] == [
+        "noise.metric_drop", "noise.flip_rate", "out_of_range.extreme", "out_of_range.missing",
+        "out_of_range.unseen_category", "out_of_range.wrong_type"]
+    for a, b in zip(on_pandas, on_duckdb, strict=True):
+        assert (a.status, a.threshold) == (b.status, b.threshold), (a.message, b.message)
+        assert b.observed == pytest.approx(a.observed, abs=1e-9)  # DuckDB's std differs in the last bits
+        assert b.details["sample"] == {"rows": 400, "of_rows": 400, "seed": 7 if a.name.startswith("noise") else 3,
+                          "engine": "duckdb", "method": "gatekit.data.engine.sample_frame"}
+        if a.name.startswith("noise"):
+            assert b.message.startswith(a.message)
+            assert "on a seeded sample of 400 of the 400 rows (seed 7, duckdb), stds over all rows" in b.message
+            assert b.details["stds"] == pytest.approx(a.details["stds"], rel=1e-12)
+            assert b.details["noisy"] == pytest.approx(a.details["noisy"], abs=1e-9)
+        else:
+            assert {k: v for k, v in b.details.items() if k != "sample"} == a.details
+            assert b.message.startswith(a.message) and "seeded sample of the duckdb table (seed 3)" in b.message
+
+
+def test_a_large_table_is_probed_on_a_sample_of_its_rows(setup: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import gatekit.sections.robustness as robustness
+
+    monkeypatch.setattr(robustness, "NOISE_SAMPLE_ROWS", 150)  # the table's 400 rows are more than the sample
+    policy = {"version": 1, "robustness": {"noise": {"repeats": 2, "max_flip_rate": 1.0},
+                                           "out_of_range": {"rows": 60, "cases": ["extreme"]}}}
+    noise, extreme = _robustness("duckdb", setup, policy, None)
+    assert 0 < noise.details["sample"]["rows"] <= 150 and noise.details["sample"]["of_rows"] == 400
+    assert noise.status == Status.PASS
+    # the std is the table's, over all 400 rows, not the sample's
+    assert noise.details["stds"]["x1"] == pytest.approx(setup["X"]["x1"].std(ddof=1), rel=1e-12)
+    assert 0 < extreme.details["sample"]["rows"] <= 60 and extreme.status == Status.PASS

@@ -79,3 +79,16 @@ def test_scan_frame_counts_values_not_showing_them() -> None:
     assert scan_frame(frame, SCANNER) == {"note": {"email": 2}, "acct": {"card": 1}}
     assert scan_mapping({"owner": "bob@x.org", "tags": ["+44 20 7946 0958", "ok"]}, SCANNER) == {
         "owner": ["email"], "tags[0]": ["phone"]}
+
+
+def test_counts_from_anywhere_give_scan_frames_findings() -> None:
+    from gatekit.validators.pii import scan_counts
+
+    frame = pd.DataFrame({"note": ["a@b.example.com x", "+44 20 7946 0958", "a@b.example.com x", None,
+                                   "4111111111111111"], "n": [1, 2, 3, 4, 5]})
+    whole = scan_frame(frame, SCANNER)
+    for pos, col in enumerate(frame.columns):
+        # the distinct values in another order (an engine's group-by), with their counts
+        pairs = list(frame[col].value_counts(dropna=True).items())[::-1]
+        assert scan_counts(col, pos, iter(pairs), SCANNER) == {k: v for k, v in whole.items() if k == col}
+    assert list(whole["note"]) == ["email", "phone", "card"]  # the order of KINDS, whatever the values' order

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from gatekit.core.compare import OPS
 from gatekit.core.results import OnFail
-from gatekit.policy.source import MAX_PATH_CHARS
+from gatekit.core.yaml_limits import MAX_PATH_CHARS
 
 _OP_TYPOS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
 
