@@ -8,6 +8,8 @@ from typing import Any
 from gatekit.core.results import CheckResult, OnFail
 
 SECTION = "drift"
+SKIPPED_SHOWN = 50
+"""At most this many left-out columns are named in each drift check's details (all are in the section's info)."""
 EVIDENTLY_REPORT_MAX_ROWS = 200_000
 METHOD_LABEL = {"psi": "PSI", "jensenshannon": "Jensen-Shannon distance", "wasserstein": "Wasserstein distance "
                 "(normed)", "ks": "KS p-value", "chisquare": "chi-square p-value"}
@@ -44,6 +46,14 @@ class DriftOutcome:
         Features that failed their rule, and features with a result (for ``drift_share``).
     unavailable : str or None
         Why nothing could be compared (no reference or no current data).
+    not_compared : dict of str to str
+        Features that could not be compared, and why (the aggregates fail closed on them).
+    skipped : dict of str to str
+        Columns of the data left out of the default features, and why (an output role such as the score, or
+        not one of the model's features): listed, never silently dropped; the aggregates do not need them.
+    features_from : str or None
+        Where the default features came from ("the model's features" or "every column of the data"); None
+        when ``drift.features`` names them.
     info : dict
         The definitions used, for the report's metadata.
     evidently_html : callable or None
@@ -56,6 +66,8 @@ class DriftOutcome:
     drifted: int = 0
     compared: int = 0
     not_compared: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    features_from: str | None = None
     unavailable: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     evidently_html: Any = None

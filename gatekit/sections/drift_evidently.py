@@ -21,10 +21,10 @@ from gatekit.stats.drift import (
 )
 
 
-def want_evidently_report(spec: DriftSpec, ref: Any, cur: Any) -> bool:
-    """Tell whether evidently's HTML page is wanted (``auto``: only up to EVIDENTLY_REPORT_MAX_ROWS rows)."""
+def want_evidently_report(spec: DriftSpec, ref_rows: int, cur_rows: int) -> bool:
+    """Tell whether evidently's HTML page is wanted (``auto``: only up to EVIDENTLY_REPORT_MAX_ROWS rows a side)."""
     if spec.evidently_report == "auto":
-        return max(len(ref), len(cur)) <= EVIDENTLY_REPORT_MAX_ROWS
+        return max(ref_rows, cur_rows) <= EVIDENTLY_REPORT_MAX_ROWS
     return bool(spec.evidently_report)
 
 
@@ -72,17 +72,70 @@ def evidently_js_recompute(ref: Any, cur: Any, kind: str | None) -> float:
 
 def explain_non_finite(method: str, value: float, ref: Any, cur: Any, kind: str | None) -> str:
     """Why evidently's value is not a number, in words a person can act on."""
+    constant = method == "wasserstein" and kind == "numerical" and float(ref.dropna().std()) == 0.0
+    n_cats = (len(set(ref.dropna().astype(str)) | set(cur.dropna().astype(str))) if method == "chisquare"
+              else None)
+    return explain_non_finite_counts(method, value, kind, constant, n_cats)
+
+
+def explain_non_finite_counts(method: str, value: float, kind: str | None, constant_reference: bool,
+                              n_categories: int | None) -> str:
+    """:func:`explain_non_finite` from what an engine counted.
+
+    Parameters
+    ----------
+    method : str
+        The drift method.
+    value : float
+        The non-finite value.
+    kind : str or None
+        The column's kind.
+    constant_reference : bool
+        Whether every reference value is the same (Wasserstein's norm is 0).
+    n_categories : int or None
+        Categories on both sides together, compared as text (chi-square).
+    """
     base = f"evidently's {METHOD_LABEL.get(method, method)} is {value!r}, which is not a measurement"
-    if method == "wasserstein" and kind == "numerical":
-        if float(ref.dropna().std()) == 0.0:
-            return base + ": the normed Wasserstein distance divides by the reference's standard deviation, " \
-                          "which is 0 (a constant reference); use method psi or ks for this column"
-    if method == "chisquare":
-        cats = set(ref.dropna().astype(str)) | set(cur.dropna().astype(str))
-        if len(cats) < 2:
-            return base + f": the chi-square test needs at least 2 categories and this column has {len(cats)} " \
-                          "on both sides together (0 degrees of freedom); use method psi or jensenshannon for it"
+    if method == "wasserstein" and kind == "numerical" and constant_reference:
+        return base + ": the normed Wasserstein distance divides by the reference's standard deviation, " \
+                      "which is 0 (a constant reference); use method psi or ks for this column"
+    if method == "chisquare" and n_categories is not None and n_categories < 2:
+        return base + f": the chi-square test needs at least 2 categories and this column has {n_categories} " \
+                      "on both sides together (0 degrees of freedom); use method psi or jensenshannon for it"
     return base + "; this column is not compared (use another method for it, or report the data to gatekit)"
+
+
+JS_ROUNDING_NOTE = ("evidently's Jensen-Shannon distance was {value!r} (rounding below 0 under the square root); "
+                    "recomputed from evidently's own bins with the divergence clamped at 0")
+"""The note a Jensen-Shannon distance recomputed after scipy's NaN carries (both engines)."""
+
+
+def evidently_aliases(names: list[str], columns: list[str]) -> dict[str, str]:
+    """Return the name evidently gets for each compared column: its own when safe, else ``gatekit_column_<i>``.
+
+    An alias is unique against every real column name of either side and every other name given to evidently
+    (a real column named ``gatekit_column_0`` keeps its name, and the alias moves on to a free one), so two
+    columns never reach evidently under one name.
+
+    Parameters
+    ----------
+    names : list of str
+        The compared columns, in order.
+    columns : list of str
+        Every column of the reference and the current data.
+    """
+    taken = set(columns) | {n for n in names if safe_name(n)}
+    alias: dict[str, str] = {}
+    i = 0
+    for name in names:
+        if safe_name(name):
+            alias[name] = name
+            continue
+        while f"gatekit_column_{i}" in taken:
+            i += 1
+        alias[name] = f"gatekit_column_{i}"
+        taken.add(alias[name])
+    return alias
 
 
 def run_evidently(features: list[Feature], ref: Any, cur: Any, spec: DriftSpec, report: bool,
@@ -109,7 +162,7 @@ def run_evidently(features: list[Feature], ref: Any, cur: Any, spec: DriftSpec, 
 
     # evidently writes column names raw into a <script> block of its HTML: a name with markup characters
     # goes to it under an alias (gatekit_column_<i>), so its report can never run code from the header
-    alias = {f.name: (f.name if safe_name(f.name) else f"gatekit_column_{i}") for i, f in enumerate(need)}
+    alias = evidently_aliases([f.name for f in need], [*map(str, ref.columns), *map(str, cur.columns)])
     names = [f.name for f in need]
     definition = DataDefinition(numerical_columns=[alias[f.name] for f in need if f.kind == "numerical"],
                                 categorical_columns=[alias[f.name] for f in need if f.kind == "categorical"])
@@ -148,8 +201,7 @@ def run_evidently(features: list[Feature], ref: Any, cur: Any, spec: DriftSpec, 
         if method == "jensenshannon":
             try:
                 values[key] = evidently_js_recompute(r_col, c_col, f.kind)
-                notes[key] = (f"evidently's Jensen-Shannon distance was {v!r} (rounding below 0 under the square "
-                              "root); recomputed from evidently's own bins with the divergence clamped at 0")
+                notes[key] = JS_ROUNDING_NOTE.format(value=v)
                 continue
             except NotComputable as exc:
                 not_finite[key] = f"evidently's Jensen-Shannon distance is {v!r}: {exc.reason}"

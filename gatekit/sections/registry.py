@@ -347,7 +347,7 @@ def default_sections() -> SectionRegistry:
                     engines=BOTH,
                     needs_data=True, label="metric rules"),
         SectionInfo("gates", list[s.GateRule], _gates, ("gates",), needs_data=True, label="gates", engines=BOTH),
-        SectionInfo("drift", s.DriftSpec, _drift, ("drift",), needs_data=True, label="drift rules"),
+        SectionInfo("drift", s.DriftSpec, _drift, ("drift",), needs_data=True, label="drift rules", engines=BOTH),
         SectionInfo("robustness", s.RobustnessSpec, _robustness, ("robustness",), label="robustness rules",
                     engines=BOTH),
         SectionInfo("artifact", s.ArtifactSpec, _artifact, ("artifact",), label="artifact rules", engines=BOTH),

@@ -163,6 +163,36 @@ def leakage_score(feature: Any, target: np.ndarray, kind: str, task: str, min_pa
         values_res = _values_score(f, t, kind, task, min_pairs)
     except NotComputable as exc:
         why = exc
+    return combine_scores(values_res, why, miss_score, n_rows, n_missing, task)
+
+
+def combine_scores(values_res: LeakageResult | None, why: NotComputable | None, miss_score: float | None,
+                   n_rows: int, n_missing: int, task: str) -> LeakageResult:
+    """Combine the score of the values and that of the missing indicator into the scan's result (both engines).
+
+    Parameters
+    ----------
+    values_res : LeakageResult or None
+        The values' score, or None when they could not be scored (``why`` says why).
+    why : NotComputable or None
+        Why the values were not scored.
+    miss_score : float or None
+        The missing indicator's score (None: not scored).
+    n_rows, n_missing : int
+        Rows with a target, and of those the rows where the feature is missing.
+    task : {"classification", "regression"}
+        The target's kind.
+
+    Returns
+    -------
+    LeakageResult
+        The larger of the two scores, with both recorded.
+
+    Raises
+    ------
+    NotComputable
+        Neither could be scored.
+    """
     if values_res is None and miss_score is None:
         assert why is not None
         raise NotComputable(why.reason, {**why.details, "n_rows": n_rows, "n_missing": n_missing})
@@ -175,6 +205,47 @@ def leakage_score(feature: Any, target: np.ndarray, kind: str, task: str, min_pa
     assert miss_score is not None
     return LeakageResult(measure, miss_score, n_pairs, False, n_rows, n_missing, "missing", miss_score, v_val,
                          why.reason if why is not None else None)
+
+
+def auc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    r"""ROC AUC from positive and negative counts per distinct score, the scores in ascending order.
+
+    .. math:: \mathrm{AUC} = \frac{\sum_v p_v (N_{<v} + \tfrac12 n_v)}{P N}
+
+    the Mann-Whitney rank statistic (ties count one half), which equals
+    :func:`sklearn.metrics.roc_auc_score` on the rows the counts stand for.
+
+    Parameters
+    ----------
+    pos, neg : ndarray of int, shape (n_scores,)
+        Positive and negative rows at each distinct score.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    NotComputable
+        One class is absent.
+    """
+    p = np.asarray(pos, dtype=np.int64)
+    n = np.asarray(neg, dtype=np.int64)
+    below = np.cumsum(n) - n
+    return auc_from_sums(int(np.sum(2 * p * below + p * n)), int(p.sum()), int(n.sum()))
+
+
+def auc_from_sums(twice_numerator: int, n_pos: int, n_neg: int) -> float:
+    r"""ROC AUC from :math:`2 \sum_v p_v N_{<v} + \sum_v p_v n_v` (an integer, exact) and the class sizes.
+
+    Raises
+    ------
+    NotComputable
+        One class is absent.
+    """
+    if n_pos == 0 or n_neg == 0:
+        raise NotComputable("the target has one value in these rows")
+    return float(twice_numerator / (2.0 * n_pos * n_neg))
 
 
 def _score(x: np.ndarray, y: np.ndarray, task: str) -> float | None:

@@ -391,7 +391,7 @@ def test_a_metrics_file_psi_does_not_fill_in_a_not_computable_aggregate(
 
 def test_a_columns_rule_for_no_compared_column_is_not_a_silent_pass(tmp_path: Path) -> None:
     ref = pd.DataFrame({"y": np.linspace(0, 1, 60)})
-    c = by_name(run_drift(tmp_path, ref, ref.copy(), {**NO_HTML, "columns": {"yy": {"on_fail": "block"}}}))
+    c = by_name(run_drift(tmp_path, ref.iloc[::-1], ref.copy(), {**NO_HTML, "columns": {"yy": {"on_fail": "block"}}}))
     assert c["yy.drift"].status == Status.NOT_COMPUTABLE and c["yy.drift"].on_fail.value == "block"
     assert "'yy'" in c["yy.drift"].message
 
@@ -408,10 +408,86 @@ def test_hostile_column_names_reach_evidently_under_an_alias(tmp_path: Path) -> 
     name = "</script><img src=x onerror=alert(7)>"
     rng = np.random.default_rng(3)
     ref = pd.DataFrame({name: rng.normal(size=100), "ok": rng.normal(size=100)})
-    report = run_drift(tmp_path, ref, ref.copy(), {"evidently_report": True}, out=tmp_path / "out")
+    report = run_drift(tmp_path, ref.iloc[::-1], ref.copy(), {"evidently_report": True}, out=tmp_path / "out")
     html = (tmp_path / "out" / "evidently_drift.html").read_text()
     assert name not in html and "onerror=alert(7)" not in html
     assert by_name(report)[f"{name}.psi"].status == Status.PASS
+
+
+@pytest.mark.parametrize("collide", ["gatekit_column_0", "gatekit_column_2"])  # a<b: 0, c>d: 2 before
+def test_a_real_column_named_like_an_alias_keeps_both_columns_apart(tmp_path: Path, collide: str) -> None:
+    # before: "a<b" went to evidently as gatekit_column_0, the name of the real column beside it: both errored
+    # ("Grouper ... not 1-dimensional")
+    rng = np.random.default_rng(12)
+    ref = pd.DataFrame({"a<b": rng.normal(0, 1, 300), collide: rng.normal(0, 1, 300), "c>d": rng.normal(0, 1, 300)})
+    cur = pd.DataFrame({"a<b": rng.normal(5, 1, 300), collide: rng.normal(0, 1, 300), "c>d": rng.normal(1, 1, 300)})
+    report = run_drift(tmp_path, ref, cur, {**NO_HTML, "numerical": {"method": "wasserstein", "threshold": 0.1}})
+    c = by_name(report)
+    back_r, back_c = pd.read_csv(tmp_path / "ref.csv"), pd.read_csv(tmp_path / "cur.csv")
+    for col in ("a<b", collide, "c>d"):
+        check = c[f"{col}.wasserstein"]
+        assert check.status in (Status.PASS, Status.FAIL), check.message
+        r, k = back_r[col].to_numpy(), back_c[col].to_numpy()
+        assert check.observed == pytest.approx(scipy.stats.wasserstein_distance(r, k) / np.std(r), rel=1e-9)
+
+
+def test_evidently_aliases_are_unique_against_every_real_column() -> None:
+    from gatekit.sections.drift_evidently import evidently_aliases
+
+    got = evidently_aliases(["a<b", "gatekit_column_0", "x/y", "ok"],
+                            ["a<b", "gatekit_column_0", "x/y", "ok", "gatekit_column_1", "gatekit_column_2"])
+    assert got == {"a<b": "gatekit_column_3", "gatekit_column_0": "gatekit_column_0", "x/y": "gatekit_column_4",
+                   "ok": "ok"}
+
+
+# --------------------------------------------- output roles and id-like columns are not the model's features
+
+
+def _roles_frames(tmp_path: Path) -> tuple[Path, Path, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    n = 600
+
+    def side(start: int) -> pd.DataFrame:
+        a, b = rng.normal(size=n), rng.normal(size=n)
+        y = (a + rng.normal(0, 1, n) > 0).astype(int)
+        return pd.DataFrame({"row_id": np.arange(start, start + n), "a": a, "b": b, "y": y,
+                             "s2": np.clip(0.7 * y + 0.3 * rng.random(n), 0, 1)})
+    ref, cur = side(1), side(n + 1)
+    model = LogisticRegression().fit(ref[["a", "b"]], ref["y"])
+    r, c = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.to_csv(r, index=False)
+    cur.to_csv(c, index=False)
+    return r, c, model
+
+
+def test_the_production_score_is_not_a_feature_nor_scanned_for_leakage(tmp_path: Path) -> None:
+    r, c, model = _roles_frames(tmp_path)
+    pol = {"version": 1, "drift": {**NO_HTML, "leakage": {"auc": 0.75, "on_fail": "block"}},
+           "metrics": [{"name": "psi_feature_drift", "op": "<=", "value": 0.2, "on_fail": "warn"}]}
+    # the baseline score given on the command line's way (not in the policy): s2 is still an output role
+    report = gatekit.run(pol, data=c, reference=r, target="y", model=model, baseline_score="s2")
+    checks = by_name(report)
+    # before: s2.leakage blocked (the production score predicts the target) and s2 / row_id were compared
+    assert not any(name.startswith(("s2.", "row_id.", "y.")) for name in checks)
+    assert {"a.psi", "b.psi", "a.leakage", "b.leakage"} <= set(checks)
+    assert checks["a.psi"].details["not_compared"] == {"row_id": "not compared: not a model feature",
+                                                       "y": "not compared: the target column, not a feature",
+                                                       "s2": "not compared: the baseline score column, not a feature"}
+    assert checks["a.psi"].details["features_from"] == "the model's features"
+    assert checks["psi_feature_drift"].details["feature"] in ("a", "b")
+    assert "row_id: not a model feature" in checks["psi_feature_drift"].message
+
+
+def test_an_id_column_is_compared_without_a_model_but_never_an_output_role(tmp_path: Path) -> None:
+    r, c, _ = _roles_frames(tmp_path)
+    pol = {"version": 1, "drift": NO_HTML}
+    report = gatekit.run(pol, data=c, reference=r, target="y", score="s2")
+    checks = by_name(report)
+    assert {"row_id.psi", "a.psi", "b.psi"} <= set(checks) and "s2.psi" not in checks and "y.psi" not in checks
+    assert checks["row_id.psi"].status == Status.FAIL  # 1..600 against 601..1200: every value beyond the range
+    assert "100.0 % of the current values (0 below, 600 above)" in checks["row_id.psi"].message
 
 
 # ------------------------------------------------------------- a feature dropped from the current data
@@ -466,7 +542,7 @@ def test_a_columns_rule_for_a_dropped_column_applies_its_own_severity(tmp_path: 
 def test_a_declared_kind_for_an_absent_column_is_not_a_silent_pass(tmp_path: Path, key: str) -> None:
     rng = np.random.default_rng(44)
     ref = pd.DataFrame({"a": rng.normal(size=100)})
-    c = by_name(run_drift(tmp_path, ref, ref.copy(), {**NO_HTML, key: ["gone"]}, AGG_RULES))
+    c = by_name(run_drift(tmp_path, ref.iloc[::-1], ref.copy(), {**NO_HTML, key: ["gone"]}, AGG_RULES))
     assert c["gone.drift"].status == Status.NOT_COMPUTABLE and "'gone'" in c["gone.drift"].message
     assert c["drift_share"].status == Status.NOT_COMPUTABLE
 

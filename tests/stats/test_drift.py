@@ -119,18 +119,113 @@ def test_a_reference_with_one_value_is_not_computable(tmp_path: Path) -> None:
 
 def test_a_discrete_column_gets_one_bin_per_value(tmp_path: Path) -> None:
     # every decile of 95 zeros and 5 ones is 0: quantile bins would collapse, one bin per value does not;
-    # the edge sits at the midpoint 0.5, so the current 2s count with the nearest reference value, 1
+    # the current 2s match no reference value: one more bin, empty in the reference (smoothed)
     ref = pd.DataFrame({"g": [0] * 95 + [1] * 5})
     cur = pd.DataFrame({"g": [0] * 50 + [1] * 50 + [2] * 10})
     c = by_name(run_drift(tmp_path, ref, cur, NO_HTML))["g.psi"]
     assert c.status == Status.FAIL
-    assert c.observed == pytest.approx((60 / 110 - 0.05) * math.log((60 / 110) / 0.05)
-                                       + (50 / 110 - 0.95) * math.log((50 / 110) / 0.95), abs=1e-12)
-    assert c.details["values"] == [0.0, 1.0] and c.details["bins"] == [0.5]
-    assert c.details["reference_counts"] == [95, 5] and c.details["current_counts"] == [50, 60]
+    assert c.observed == pytest.approx(psi_sum([95, 5, 0], [50, 50, 10], EPS), abs=1e-12)
+    assert c.observed == pytest.approx((50 / 110 - 0.95) * math.log((50 / 110) / 0.95)
+                                       + (50 / 110 - 0.05) * math.log((50 / 110) / 0.05)
+                                       + (10 / 110 - EPS) * math.log((10 / 110) / EPS), abs=1e-12)
+    assert c.details["values"] == [0.0, 1.0] and c.details["bins"] == [0.0, 1.0, "not in the reference"]
+    assert c.details["tolerance"] == [0.01, 0.01]
+    assert c.details["reference_counts"] == [95, 5, 0] and c.details["current_counts"] == [50, 50, 10]
     assert c.details["unseen_categories"] == [2.0]
-    assert "one bin per reference value" in c.details["binning"] and "midpoints" in c.details["binning"]
-    assert "only in the current data: 2.0 (counted with the nearest reference value)" in c.message
+    assert "one bin per reference value" in c.details["binning"] and "compared like categories" in c.details["binning"]
+    assert ("only in the current data: 2.0 (10 of 110 current values, 9.1 %, in one bin the reference has no "
+            "value in)") in c.message
+    # 3 bins: (3 - 1)(1/n + 1/m)
+    assert c.details["psi_without_drift_expected"] == pytest.approx(2 * (1 / 100 + 1 / 110))
+
+
+def _loop_discrete_psi(ref: list[float], cur: list[float], eps: float = EPS) -> tuple[float, list[int], list[int]]:
+    """Discrete PSI one value at a time: a current value counts with a reference value within 1 % of the distance
+    from it to the nearest other reference value, else in one extra bin the reference has no value in."""
+    values = sorted(set(ref))
+    tol = [0.01 * min(abs(u - w) for w in values if w != u) for u in values]
+    rc = [sum(1 for v in ref if v == u) for u in values] + [0]
+    cc = [0] * (len(values) + 1)
+    for v in cur:
+        hit = [i for i, u in enumerate(values) if abs(v - u) <= tol[i]]
+        cc[hit[0] if hit else len(values)] += 1
+    if cc[-1] == 0:
+        rc, cc = rc[:-1], cc[:-1]
+    return psi_sum(rc, cc, eps), rc, cc
+
+
+SENTINEL_RULES = [{"name": "psi_feature_drift", "op": "<=", "value": 0.2},
+                  {"name": "drift_share", "op": "<=", "value": 0.3}]
+
+
+def sentinel_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The review's case: a 0/1 flag replaced by -999 / 999, a 1..3 code recoded 1 -> -100 and 3 -> 300."""
+    rng = np.random.default_rng(31)
+    flag, code = rng.integers(0, 2, 1000), rng.integers(1, 4, 1000)
+    ref = pd.DataFrame({"flag": flag, "code": code})
+    flag2, code2 = rng.integers(0, 2, 1000), rng.integers(1, 4, 1000)
+    cur = pd.DataFrame({"flag": np.where(flag2 == 0, -999, 999), "code": np.select([code2 == 1, code2 == 3],
+                                                                                  [-100, 300], code2)})
+    return ref, cur
+
+
+def test_a_sentinel_replacing_every_value_of_a_discrete_column_is_drift(tmp_path: Path) -> None:
+    # before: each current value counted with its nearest reference value (-999 with 0, 999 with 1), PSI 0, pass
+    ref, cur = sentinel_frames()
+    report = run_drift(tmp_path, ref, cur, {**NO_HTML, "on_fail": "block", "features": ["flag", "code"]},
+                       SENTINEL_RULES)
+    c = by_name(report)
+    for name in ("flag", "code"):
+        check = c[f"{name}.psi"]
+        expected, rc, cc = _loop_discrete_psi(ref[name].astype(float).tolist(), cur[name].astype(float).tolist())
+        assert check.observed == pytest.approx(expected, abs=1e-12) and check.observed > 5
+        assert check.status == Status.FAIL
+        assert check.details["reference_counts"] == rc and check.details["current_counts"] == cc
+        assert check.details["bins"][-1] == "not in the reference"
+    assert c["flag.psi"].details["current_counts"] == [0, 0, 1000]
+    assert c["flag.psi"].details["unseen_categories"] == [-999.0, 999.0]
+    assert "1,000 of 1,000 current values, 100.0 %, in one bin the reference has no value in" in c["flag.psi"].message
+    assert c["code.psi"].details["unseen_categories"] == [-100.0, 300.0]
+    # the metric rules read the same numbers
+    assert c["psi_feature_drift"].observed == pytest.approx(max(c["flag.psi"].observed, c["code.psi"].observed))
+    assert c["psi_feature_drift"].status == Status.FAIL and c["drift_share"].observed == 1.0
+    assert report.decision.value == "block"
+
+
+@pytest.mark.parametrize(("offset", "matches"), [(0.009, True), (-0.0099, True), (0.011, False), (-0.02, False)])
+def test_a_discrete_value_matches_within_one_percent_of_the_spacing(tmp_path: Path, offset: float,
+                                                                    matches: bool) -> None:
+    # codes 10 / 20 / 40: 10 and 20 are 10 apart (tolerance 0.1), 40 is 20 from 20 (tolerance 0.2)
+    ref = pd.DataFrame({"g": [10.0] * 100 + [20.0] * 100 + [40.0] * 100})
+    cur = pd.DataFrame({"g": [10.0 + 10 * offset] * 100 + [20.0] * 100 + [40.0 + 20 * offset] * 100})
+    c = by_name(run_drift(tmp_path, ref, cur, NO_HTML))["g.psi"]
+    assert c.details["tolerance"] == pytest.approx([0.1, 0.1, 0.2])
+    if matches:
+        assert c.observed == 0.0 and c.status == Status.PASS and c.details["unseen_categories"] == []
+    else:
+        assert c.details["current_counts"] == [0, 100, 0, 200] and c.status == Status.FAIL
+        assert c.details["unseen_categories"] == sorted([10.0 + 10 * offset, 40.0 + 20 * offset])
+
+
+def test_a_continuous_column_reports_the_share_outside_the_reference_range(tmp_path: Path) -> None:
+    rng = np.random.default_rng(41)
+    ref = pd.DataFrame({"x": rng.uniform(0, 1, 500)})
+    cur = pd.DataFrame({"x": np.r_[rng.uniform(0, 1, 470), [-5.0] * 10, [7.0] * 20]})
+    c = by_name(run_drift(tmp_path, ref, cur, NO_HTML))["x.psi"]
+    back_r = pd.read_csv(tmp_path / "ref.csv")["x"]
+    back_c = pd.read_csv(tmp_path / "cur.csv")["x"]
+    lo, hi = back_r.min(), back_r.max()
+    below, above = int((back_c < lo).sum()), int((back_c > hi).sum())
+    assert below == 10 and above >= 20
+    out = c.details["outside_reference_range"]
+    assert out == {"below": below, "above": above, "share": (below + above) / 500, "reference_min": lo,
+                   "reference_max": hi}
+    assert f"({below:,} below, {above:,} above) lie outside the reference's range" in c.message
+    # the outer bins stay open (the textbook PSI): the values beyond the range count in them
+    value, _, _, cc = tie_safe_numerical_psi(back_r.tolist(), back_c.tolist())
+    assert c.observed == pytest.approx(value, abs=1e-12) and c.details["current_counts"] == cc
+    inside = by_name(run_drift(tmp_path / "in", ref, ref.iloc[::-1], NO_HTML))["x.psi"]
+    assert inside.details["outside_reference_range"]["share"] == 0 and "outside" not in inside.message
 
 
 @pytest.mark.parametrize("shift", [1e-4, -1e-4])
@@ -140,11 +235,11 @@ def test_a_tiny_shift_of_a_declared_numeric_grid_is_no_drift(tmp_path: Path, shi
     cur_v = [v + shift for v in [0.1] * 90 + [0.2] * 110 + [0.3] * 100]
     c = by_name(run_drift(tmp_path, pd.DataFrame({"g": ref_v}), pd.DataFrame({"g": cur_v}),
                           {**NO_HTML, "numerical_features": ["g"]}))["g.psi"]
-    # by hand: bins (-inf, 0.15), [0.15, 0.25), [0.25, inf) hold 100 / 100 / 100 and 90 / 110 / 100
+    # by hand: the values 0.1, 0.2, 0.3 (each matched within 0.001) hold 100 / 100 / 100 and 90 / 110 / 100
     expected = (0.3 - 1 / 3) * math.log(0.3 / (1 / 3)) + (110 / 300 - 1 / 3) * math.log((110 / 300) / (1 / 3))
     assert c.observed == pytest.approx(expected, abs=1e-12) and c.observed < 0.01
     assert c.status == Status.PASS
-    assert c.details["bins"] == pytest.approx([0.15, 0.25], abs=1e-15)
+    assert c.details["bins"] == [0.1, 0.2, 0.3] and c.details["unseen_categories"] == []
     assert c.details["reference_counts"] == [100, 100, 100] and c.details["current_counts"] == [90, 110, 100]
 
 
@@ -225,7 +320,7 @@ def test_a_many_valued_category_that_decides_the_target_is_flagged_and_an_id_is_
     code = rng.integers(0, 20, n)
     t = (code % 2 == 0).astype(int)  # the 20-valued code decides the target exactly
     ref = pd.DataFrame({"code": code.astype(str), "row_id": np.arange(n).astype(str), "t": t})
-    cur = ref.copy()
+    cur = ref.iloc[::-1].copy()  # the same rows in another order: a reference file equal to the data is refused
     # CSV reads the codes back as integers: say they are categories
     drift = {**NO_HTML, "leakage": {}, "categorical_features": ["code", "row_id"]}
     c = by_name(run_drift(tmp_path, ref, cur, drift, target="t"))
@@ -279,7 +374,7 @@ def test_a_non_monotonic_leak_is_caught(tmp_path: Path) -> None:
     frame = pd.DataFrame({"leak": leak, "t": t})
     raw = roc_auc_score(t, leak)
     assert max(raw, 1 - raw) < 0.6
-    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="t"))["leak.leakage"]
+    c = by_name(run_drift(tmp_path, frame.iloc[::-1], frame, {**NO_HTML, "leakage": {}}, target="t"))["leak.leakage"]
     assert c.status == Status.FAIL and c.observed > 0.95 and c.details["target_encoded"] is True
 
 
@@ -319,7 +414,7 @@ def _missing_leak(task: str) -> tuple[pd.DataFrame, np.ndarray]:
 def test_a_feature_blanked_on_the_positive_rows_leaks_through_its_missing_indicator(tmp_path: Path,
                                                                                    task: str) -> None:
     frame, blank = _missing_leak(task)
-    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="y",
+    c = by_name(run_drift(tmp_path, frame.iloc[::-1], frame, {**NO_HTML, "leakage": {}}, target="y",
                           task=task))["f.leakage"]
     cur = pd.read_csv(tmp_path / "cur.csv")
     indicator = cur["f"].isna().astype(float)
@@ -348,7 +443,7 @@ def test_a_randomly_missing_feature_reports_its_missing_share_and_scores_its_val
     blank = rng.random(n) < 0.25
     f[blank] = np.nan
     frame = pd.DataFrame({"f": f, "y": y})
-    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="y"))["f.leakage"]
+    c = by_name(run_drift(tmp_path, frame.iloc[::-1], frame, {**NO_HTML, "leakage": {}}, target="y"))["f.leakage"]
     cur = pd.read_csv(tmp_path / "cur.csv")
     ok = cur["f"].notna()
     auc = roc_auc_score(cur["y"][ok], cur["f"][ok])
@@ -410,9 +505,86 @@ def test_a_category_blanked_on_the_positive_rows_leaks_through_its_missing_indic
     blank = (y == 1) & (rng.random(n) < 0.9)
     s[blank] = None
     frame = pd.DataFrame({"s": s, "y": y})
-    c = by_name(run_drift(tmp_path, frame, frame.copy(), {**NO_HTML, "leakage": {}}, target="y"))["s.leakage"]
+    c = by_name(run_drift(tmp_path, frame.iloc[::-1], frame, {**NO_HTML, "leakage": {}}, target="y"))["s.leakage"]
     cur = pd.read_csv(tmp_path / "cur.csv")
     auc = roc_auc_score(cur["y"], cur["s"].isna().astype(float))
     assert c.details["scored"] == "missing" and c.status == Status.FAIL
     assert c.observed == pytest.approx(max(auc, 1 - auc), abs=1e-12)
     assert c.details["n_missing"] == int(blank.sum())
+
+
+# ------------------------------------------------------------- the formulas on counts (both engines use them)
+
+
+def _count_samples() -> list[np.ndarray]:
+    rng = np.random.default_rng(17)
+    out = []
+    for n in (2, 3, 7, 10, 11, 99, 1000, 4321):
+        out += [rng.normal(size=n) * 10.0 ** rng.integers(-3, 6), np.round(rng.exponential(size=n), 1),
+                rng.integers(-5, 5, n).astype(float)]
+    return out
+
+
+def test_linear_quantile_from_order_statistics_is_numpys_bit_for_bit() -> None:
+    from gatekit.stats.drift import linear_quantile, linear_quantile_positions, quantiles_from_counts
+
+    probs = np.r_[np.arange(1, 10) / 10, np.arange(1, 100) / 100, [0.0, 1.0]]
+    for x in _count_samples():
+        s = np.sort(x)
+        lo, hi, gamma = linear_quantile_positions(len(s), probs)
+        expected = np.quantile(x, probs)
+        assert np.array_equal(linear_quantile(s[lo], s[hi], gamma), expected)
+        values, counts = np.unique(x, return_counts=True)
+        assert np.array_equal(quantiles_from_counts(values, counts, probs), expected)
+
+
+def test_sturges_edges_equal_numpys_from_min_max_and_size() -> None:
+    from gatekit.stats.drift import sturges_edges
+
+    rng = np.random.default_rng(5)
+    cases = [*_count_samples(), rng.integers(0, 3, 500), rng.integers(-1000, 1000, 50), np.full(20, 4.0), np.full(9, 3)]
+    for x in cases:
+        integer = np.issubdtype(x.dtype, np.integer)
+        got = sturges_edges(x.min(), x.max(), len(x), integer)
+        assert np.array_equal(got, np.histogram_bin_edges(x, bins="sturges")), x.dtype
+
+
+def test_ks_p_value_from_the_statistic_equals_scipy_in_both_branches() -> None:
+    from gatekit.stats.drift import ks_p_value
+
+    rng = np.random.default_rng(6)
+    for n1, n2 in ((5, 7), (40, 40), (300, 1000), (10_000, 9_000), (12_000, 5_000)):
+        a, b = np.round(rng.normal(size=n1), 2), np.round(rng.normal(0.05, 1, size=n2), 2)
+        res = scipy.stats.ks_2samp(a, b)
+        assert ks_p_value(float(res.statistic), n1, n2) == pytest.approx(res.pvalue, rel=1e-12, abs=1e-300)
+
+
+def test_evidently_psi_and_chisquare_from_counts_equal_evidently() -> None:
+    from evidently.legacy.calculations.stattests.chisquare_stattest import _chi_stat_test
+    from evidently.legacy.calculations.stattests.psi import _psi
+    from evidently.legacy.core import ColumnType
+
+    from gatekit.stats.drift import evidently_chisquare, evidently_psi
+
+    rng = np.random.default_rng(8)
+    ref = pd.Series(rng.choice(list("abcd"), 500, p=[0.5, 0.3, 0.2, 0.0]))
+    cur = pd.Series(rng.choice(list("abcde"), 400, p=[0.3, 0.3, 0.2, 0.1, 0.1]))
+    keys = sorted(set(ref) | set(cur))
+    rc = np.array([(ref == k).sum() for k in keys])
+    cc = np.array([(cur == k).sum() for k in keys])
+    assert evidently_psi(rc / rc.sum(), cc / cc.sum()) == pytest.approx(
+        _psi(ref, cur, ColumnType.Categorical, 0.1)[0], rel=1e-12)
+    both = ref[ref != "d"], cur[cur.isin(["a", "b", "c"])]
+    rc2 = np.array([(both[0] == k).sum() for k in "abc"])
+    cc2 = np.array([(both[1] == k).sum() for k in "abc"])
+    assert evidently_chisquare(rc2, cc2) == pytest.approx(_chi_stat_test(both[0], both[1], ColumnType.Categorical,
+                                                                         0.05)[0], rel=1e-12)
+
+
+def test_category_labels_merge_integer_and_float_storage() -> None:
+    from gatekit.stats.drift import label_counts, psi_categorical, psi_categorical_counts
+
+    assert label_counts([1, 1.0, 2.5, "x", True], [3, 4, 1, 2, 5]) == {"1": 7, "2.5": 1, "x": 2, "True": 5}
+    r, c = pd.Series([1, 2, 2, None, 3]), pd.Series([1.0, 2.0, np.nan, np.nan, 4.0])
+    direct = psi_categorical(r, c)
+    assert psi_categorical_counts({"1": 1, "2": 2, "3": 1}, {"1": 1, "2": 1, "4": 1}, 1, 2) == direct
