@@ -63,6 +63,7 @@ def demo_root(tmp_path: Path) -> Path:
     """A copy of the repository's data/ and policies/ in a temporary folder."""
     shutil.copytree(REPO / "data", tmp_path / "data")
     shutil.copytree(REPO / "policies", tmp_path / "policies")
+    shutil.copytree(REPO / "expectations", tmp_path / "expectations")  # the policies' expectations_dir
     return tmp_path
 
 

@@ -94,19 +94,30 @@ class CustomLoad:
     Parameters
     ----------
     folder : str or None
+        The folder imported from (None: nothing was imported).
     loaded : list of dict
         ``{"name", "class", "file"}`` per expectation class defined.
     errors : list of dict
         ``{"file", "line", "message"}`` per file that failed to import.
+    files : list of str
+        Every file imported (run), in order, whether or not it defined an expectation or imported cleanly.
+    requested : list of str
+        The expectation types the policy names that are not built in (why the folder was loaded).
+    note : str
+        Why a folder was, or was not, imported.
     """
 
     folder: str | None
     loaded: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
+    note: str = ""
 
     def as_info(self) -> dict[str, Any]:
         """Return the load as plain data for the report's metadata."""
-        return {"folder": self.folder, "loaded": self.loaded, "errors": self.errors}
+        return {"folder": self.folder, "files": self.files, "loaded": self.loaded, "errors": self.errors,
+                "requested": self.requested, "note": self.note}
 
     def tampered(self) -> list[str]:
         """Return built-in entries replaced since loading (and restore them); set by :func:`custom_expectations`."""
@@ -248,6 +259,7 @@ def load_custom_expectations(folder: Path | None, exp_snap: dict[str, Any] | Non
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith("_"):
             continue
+        result.files.append(str(path))
         module_name = f"gatekit_expectations.{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
         try:
             spec = importlib.util.spec_from_file_location(module_name, path)
@@ -293,6 +305,18 @@ def expectation_class(name: str) -> type | None:
     return _registered_expectations.get(name)
 
 
+def not_builtin(types: list[str]) -> list[str]:
+    """Return the names among ``types`` that no registered expectation has (custom ones, or typos), sorted.
+
+    Called before any custom file is imported, so the registry holds Great Expectations' built-ins,
+    gatekit's own and classes the caller defined itself: what is left needs custom code.
+    """
+    from great_expectations.expectations.registry import _registered_expectations
+
+    builtin_expectations()
+    return sorted({t for t in types if t not in _registered_expectations})
+
+
 def known_expectations() -> list[str]:
     """Return the snake_case names of every registered expectation (built-in, gatekit's and custom)."""
     from great_expectations.expectations.registry import _registered_expectations
@@ -301,8 +325,36 @@ def known_expectations() -> list[str]:
     return sorted(_registered_expectations)
 
 
+MAX_SUITE_BYTES = 64 * 1024 * 1024
+"""The largest suite file read (a suite is rules, never data: the biggest real ones are a few megabytes)."""
+MAX_SUITE_DEPTH = 64
+"""Deepest nesting of objects and arrays a suite may have (a real one has about 6); checked before parsing."""
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """Tell whether JSON ``text`` nests objects and arrays deeper than ``limit`` (a scan, no parsing, no recursion).
+
+    Brackets inside strings are not counted. Malformed text is left to the parser to report.
+    """
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif depth > 0:
+            depth -= 1
+    return False
+
+
 def read_suite(path: Path) -> tuple[str, list[dict[str, Any]]]:
     """Read a Great Expectations suite JSON file (1.x format, or 0.x ``expectation_type`` keys).
+
+    Only a regular file of at most :data:`MAX_SUITE_BYTES`, nested at most :data:`MAX_SUITE_DEPTH` levels,
+    is parsed: anything else is refused, naming the file, before the parser (which recurses) sees it.
 
     Returns
     -------
@@ -313,7 +365,8 @@ def read_suite(path: Path) -> tuple[str, list[dict[str, Any]]]:
     Raises
     ------
     ValueError
-        Unreadable JSON or no ``expectations`` list; the message names the file.
+        Not a regular file, too large or too deeply nested, unreadable JSON or no ``expectations`` list;
+        the message names the file.
     """
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [k for k, _ in pairs]
@@ -323,11 +376,25 @@ def read_suite(path: Path) -> tuple[str, list[dict[str, Any]]]:
         return dict(pairs)
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
+        if not path.is_file():
+            raise OSError("not a regular file" if path.exists() else "no such file")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_SUITE_BYTES + 1)
+        if len(raw) > MAX_SUITE_BYTES:
+            raise ValueError(f"{path}: the suite is larger than {MAX_SUITE_BYTES // (1024 * 1024)} MiB; a suite holds "
+                             "rules, not data")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the suite: {exc}") from None
+    if json_depth_exceeds(text, MAX_SUITE_DEPTH):
+        raise ValueError(f"{path}: the suite is nested more than {MAX_SUITE_DEPTH} levels deep; a Great Expectations "
+                         "suite is never this deep")
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:  # the scan above bounds the depth; this is the backstop
+        raise ValueError(f"{path}: the suite is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
         raise ValueError(f"{path}: not a Great Expectations suite (no 'expectations' list)")
     if not data["expectations"]:

@@ -818,3 +818,156 @@ def test_the_shipped_pii_expectation_does_not_show_the_values(tmp_path: Path) ->
                                "kwargs": {"column": "notes", "kinds": ["email"]}}]}})
     assert report.decision == Decision.BLOCK
     assert "jane.doe" not in report.to_json()
+
+
+# ------------------------------------------------------------------------------------------------------
+# Which custom expectation code runs: only what the policy asks for, only from the folder it names
+# ------------------------------------------------------------------------------------------------------
+
+
+def _planted(folder: Path, marker: Path) -> Path:
+    """Write a custom expectation file that records being imported (a marker file) and defines the
+    per-row expectation ``expect_column_values_to_be_lowercase_gk_dq_test`` (so it runs on both engines)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "planted.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\n"
+                                       + CUSTOM_OK, encoding="utf-8")
+    return folder / "planted.py"
+
+
+LOWER = "expect_column_values_to_be_lowercase_gk_dq_test"
+
+
+@pytest.fixture
+def planted_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """The review's layout: expectations/ in the policy's parent folder and in the current directory."""
+    root = tmp_path / "tree"
+    proj, cwd = root / "proj", root / "cwd"
+    proj.mkdir(parents=True)
+    cwd.mkdir()
+    _planted(root / "expectations", root / "PWNED_parent")
+    _planted(cwd / "expectations", root / "PWNED_cwd")
+    (proj / "d.csv").write_text("tag\nab\nCd\n", encoding="utf-8")
+    monkeypatch.chdir(cwd)
+    return {"root": root, "proj": proj, "cwd": cwd, "data": proj / "d.csv"}
+
+
+def _markers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("PWNED*"))
+
+
+def test_review_repro_parent_and_cwd_folders_are_not_imported_by_the_cli(planted_tree: dict[str, Path]) -> None:
+    from tests.helpers import run_cli
+
+    t = planted_tree
+    (t["proj"] / "p.yaml").write_text("version: 1\ndata_quality: {row_count: {min: 1}}\n", encoding="utf-8")
+    proc = run_cli("run", str(t["proj"] / "p.yaml"), "--data", str(t["data"]), "--no-history",
+                   "--out", str(t["root"] / "out"), cwd=t["cwd"])
+    assert proc.returncode == 0, proc.stderr
+    assert _markers(t["root"]) == []
+    assert "custom expectations from" not in proc.stdout
+    info = json.loads((t["root"] / "out" / "gate_report.json").read_text())["metadata"]["sections"]["data_quality"]
+    assert info["custom_expectations"]["folder"] is None and info["custom_expectations"]["files"] == []
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_parent_and_cwd_folders_are_never_imported_even_for_an_unknown_type(planted_tree: dict[str, Path],
+                                                                           engine: str) -> None:
+    t = planted_tree
+    pol = t["proj"] / "p.yaml"
+    pol.write_text(f"version: 1\ndata_quality:\n  row_count: {{min: 1}}\n  expectations:\n"
+                   f"    - {{type: {LOWER}, kwargs: {{column: tag}}}}\n", encoding="utf-8")
+    report = gatekit.run(pol, data=t["data"], engine=engine)
+    assert _markers(t["root"]) == []
+    c = by_name(report)
+    assert c["row_count"].status == P
+    unknown = c[f"{LOWER}(tag)"]
+    assert unknown.status == ER and f"unknown expectation {LOWER!r}" in unknown.message
+    assert "no expectations/ folder beside the policy file" in unknown.message
+    info = report.metadata["sections"]["data_quality"]["custom_expectations"]
+    assert info["folder"] is None and info["files"] == [] and info["requested"] == [LOWER]
+    # a policy given as a mapping has no file, so no default folder: the cwd's is not imported either
+    mapping = {"version": 1, "data_quality": {"expectations": [{"type": LOWER, "kwargs": {"column": "tag"}}]}}
+    c = by_name(gatekit.run(mapping, data=t["data"], engine=engine))
+    assert c[f"{LOWER}(tag)"].status == ER and "the policy is not a file" in c[f"{LOWER}(tag)"].message
+    assert _markers(t["root"]) == []
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_an_unused_folder_beside_the_policy_is_never_imported(tmp_path: Path, engine: str) -> None:
+    _planted(tmp_path / "expectations", tmp_path / "PWNED_beside")
+    data = write_csv(tmp_path / "d.csv", {"tag": ["ab", "cd"]})
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\ndata_quality:\n  row_count: {min: 1}\n  columns: {tag: {type: string}}\n"
+                   "  expectations:\n    - {type: expect_column_values_to_match_regex, "
+                   "kwargs: {column: tag, regex: '^[a-z]+$'}}\n", encoding="utf-8")
+    report = gatekit.run(pol, data=data, engine=engine)
+    assert _markers(tmp_path) == []
+    assert report.decision == Decision.PASS
+    info = report.metadata["sections"]["data_quality"]["custom_expectations"]
+    assert info["folder"] is None and info["files"] == [] and info["requested"] == []
+    assert "no custom expectation code was imported" in info["note"] and "was not imported" in info["note"]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_the_folder_the_policy_names_is_imported_and_reported(tmp_path: Path, engine: str) -> None:
+    planted = _planted(tmp_path / "custom", tmp_path / "PWNED_named")
+    _planted(tmp_path / "expectations", tmp_path / "PWNED_default")  # expectations_dir wins over the default
+    data = write_csv(tmp_path / "d.csv", {"tag": ["ab", "Cd"]})
+    pol = tmp_path / "p.yaml"
+    pol.write_text(f"version: 1\ndata_quality:\n  expectations_dir: custom\n  expectations:\n"
+                   f"    - {{type: {LOWER}, kwargs: {{column: tag}}}}\n", encoding="utf-8")
+    report = gatekit.run(pol, data=data, engine=engine)
+    assert _markers(tmp_path) == ["PWNED_named"]
+    c = by_name(report)[f"{LOWER}(tag)"]
+    assert c.status == FL and c.details["unexpected_count"] == 1  # "Cd"
+    info = report.metadata["sections"]["data_quality"]["custom_expectations"]
+    assert info["folder"] == str(planted.parent.resolve())
+    assert info["files"] == [str(planted.resolve())]
+    assert info["requested"] == [LOWER] and [e["name"] for e in info["loaded"]] == [LOWER]
+    assert "imported 1 file(s)" in info["note"] and "planted.py" in info["note"]
+
+
+def test_expectations_dir_alone_imports_the_folder(tmp_path: Path) -> None:
+    _planted(tmp_path / "custom", tmp_path / "PWNED_named")
+    data = write_csv(tmp_path / "d.csv", {"tag": ["ab"]})
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\ndata_quality:\n  expectations_dir: custom\n  row_count: {min: 1}\n", encoding="utf-8")
+    report = gatekit.run(pol, data=data)
+    assert _markers(tmp_path) == ["PWNED_named"]
+    assert "the policy sets expectations_dir" in report.metadata["sections"]["data_quality"][
+        "custom_expectations"]["note"]
+
+
+def test_expectations_beside_the_policy_still_load_when_a_rule_or_suite_names_one(tmp_path: Path) -> None:
+    """Backward compatibility: the default folder is the one beside the policy file, used when needed."""
+    _planted(tmp_path / "expectations", tmp_path / "PWNED_beside")
+    data = write_csv(tmp_path / "d.csv", {"tag": ["ab", "Cd"]})
+    (tmp_path / "s.json").write_text(json.dumps({"name": "s", "expectations": [
+        {"type": LOWER, "kwargs": {"column": "tag"}}]}), encoding="utf-8")
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\ndata_quality:\n  suites: [s.json]\n", encoding="utf-8")
+    report = gatekit.run(pol, data=data)
+    assert _markers(tmp_path) == ["PWNED_beside"]
+    assert by_name(report)[f"s:{LOWER}(tag)"].status == FL
+    info = report.metadata["sections"]["data_quality"]["custom_expectations"]
+    assert info["folder"] == str((tmp_path / "expectations").resolve()) and info["requested"] == [LOWER]
+
+
+def test_custom_folder_never_looks_in_the_parent_or_the_current_directory(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatekit.policy.loader import load_policy
+    from gatekit.sections.data_quality.plan import custom_folder
+
+    (tmp_path / "expectations").mkdir()
+    (tmp_path / "proj").mkdir()
+    pol = tmp_path / "proj" / "p.yaml"
+    pol.write_text("version: 1\ndata_quality: {row_count: {min: 1}}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    lp = load_policy(pol)
+    assert lp.policy.data_quality is not None
+    assert custom_folder(lp.policy.data_quality, lp) is None
+    mapping = load_policy({"version": 1, "data_quality": {"row_count": {"min": 1}}})
+    assert mapping.policy.data_quality is not None
+    assert custom_folder(mapping.policy.data_quality, mapping) is None
+    (tmp_path / "proj" / "expectations").mkdir()
+    assert custom_folder(lp.policy.data_quality, lp) == (tmp_path / "proj" / "expectations").resolve()

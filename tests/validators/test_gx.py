@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import gatekit
 from gatekit.core.results import Status
@@ -48,7 +50,7 @@ def test_sys_exit_in_a_custom_file_is_an_error_not_a_silent_exit_0(tmp_path: Pat
     (exp / "quits.py").write_text("import sys\nsys.exit(0)\n")
     data = csv(tmp_path, {"x": [1, 2, 3]})
     policy = tmp_path / "p.yaml"
-    policy.write_text("version: 1\ndata_quality:\n  columns:\n    x: {min: 100}\n")
+    policy.write_text("version: 1\ndata_quality:\n  expectations_dir: expectations\n  columns:\n    x: {min: 100}\n")
     proc = run_cli("run", str(policy), "--data", str(data), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     report = json.loads((tmp_path / "out" / "gate_report.json").read_text())
@@ -96,3 +98,81 @@ def test_an_empty_suite_is_an_error_not_a_pass(tmp_path: Path) -> None:
     c = by_name(gatekit.run(policy, data=data))
     assert c["suite:s.json"].status == Status.ERROR and "no expectations" in c["suite:s.json"].message
     assert c["suite:dup.json"].status == Status.ERROR and "duplicate key" in c["suite:dup.json"].message
+
+
+# suite files: bounded before the (recursive) JSON parser sees them ------------------------------------------
+
+
+def test_a_suite_nested_100000_deep_is_an_error_naming_the_file_and_the_rest_still_runs(tmp_path: Path) -> None:
+    deep = '{"expectations": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (tmp_path / "deep.json").write_text(deep)
+    data = csv(tmp_path, {"x": [1, 2]})
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\ndata_quality:\n  row_count: {min: 1}\n  suites: [deep.json]\n")
+    c = by_name(gatekit.run(policy, data=data))
+    assert c["row_count"].status == Status.PASS  # one bad suite never turns the other rules into errors
+    err = c["suite:deep.json"]
+    assert err.status == Status.ERROR
+    assert str(tmp_path / "deep.json") in err.message and "nested more than 64 levels" in err.message
+    proc = run_cli("run", str(policy), "--data", str(data), "--no-history", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1, proc.stderr  # like any unusable suite: an error check that blocks, not a crash
+    assert "deep.json" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_suite_depth_is_counted_outside_strings_and_bounded_at_64(tmp_path: Path) -> None:
+    from gatekit.validators.gx import MAX_SUITE_DEPTH, json_depth_exceeds, read_suite
+
+    def suite(depth: int) -> str:  # the suite object, its list, one expectation and its kwargs are 4 levels
+        inner = "[" * (depth - 4) + "]" * (depth - 4)
+        return '{"expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "x", "v": ' + inner + "}}]}"
+
+    (tmp_path / "ok.json").write_text(suite(MAX_SUITE_DEPTH))
+    assert read_suite(tmp_path / "ok.json")[1][0]["type"] == "expect_column_to_exist"
+    (tmp_path / "deep.json").write_text(suite(MAX_SUITE_DEPTH + 1))
+    with pytest.raises(ValueError, match=r"deep\.json: the suite is nested more than 64 levels"):
+        read_suite(tmp_path / "deep.json")
+    brackets = '"' + "[{" * 1000 + '\\"' + "[" * 10 + '"'  # brackets (and an escaped quote) inside a string
+    assert not json_depth_exceeds('{"a": [' + brackets + "]}", 3)
+    assert not json_depth_exceeds('{"a": [[' + brackets + "]]}", 3)
+    assert json_depth_exceeds('{"a": [[[' + brackets + "]]]}", 3)
+
+
+def test_a_suite_that_is_too_large_or_not_a_file_is_an_error_naming_it(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatekit.validators import gx
+
+    big = tmp_path / "big.json"
+    big.write_text('{"expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "x"}}]}' + " " * 100)
+    monkeypatch.setattr(gx, "MAX_SUITE_BYTES", 64)
+    with pytest.raises(ValueError, match=r"big\.json: the suite is larger than"):
+        gx.read_suite(big)
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(ValueError, match=r"folder\.json: cannot read the suite: not a regular file"):
+        gx.read_suite(tmp_path / "folder.json")
+    if hasattr(os, "mkfifo"):  # a pipe would block the run forever
+        os.mkfifo(tmp_path / "pipe.json")
+        with pytest.raises(ValueError, match=r"pipe\.json: cannot read the suite: not a regular file"):
+            gx.read_suite(tmp_path / "pipe.json")
+
+
+def test_not_builtin_names_only_what_needs_custom_code() -> None:
+    from gatekit.validators.gx import LOGICAL_TYPE_EXPECTATION, not_builtin
+
+    assert not_builtin(["expect_column_values_to_be_between", LOGICAL_TYPE_EXPECTATION]) == []
+    assert not_builtin(["expect_column_values_to_be_zz_for_test", "expect_column_to_exist", "expect_zz",
+                        "expect_zz"]) == ["expect_column_values_to_be_zz_for_test", "expect_zz"]
+
+
+def test_the_load_lists_every_file_it_ran(tmp_path: Path) -> None:
+    from gatekit.validators import gx
+
+    folder = tmp_path / "exps"
+    folder.mkdir()
+    (folder / "nothing.py").write_text("X = 1\n")  # ran, defines no expectation: still listed
+    (folder / "_helper.py").write_text("raise SystemExit\n")  # skipped: never run, never listed
+    custom(folder, "one", "ExpectColumnListedForTest", 'return {"success": True, "result": {}}', "listed")
+    with gx.custom_expectations(folder) as load:
+        info = load.as_info()
+    assert [Path(f).name for f in info["files"]] == ["nothing.py", "one.py"]
+    assert [e["name"] for e in info["loaded"]] == ["expect_column_listed_for_test"]
+    assert info["folder"] == str(folder)

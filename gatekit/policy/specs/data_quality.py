@@ -117,7 +117,7 @@ class RowCountSpec(Spec):
 
 
 class ExpectationRule(Spec):
-    """Any Great Expectations expectation, built-in or custom (``expectations/``), by its snake_case name.
+    """Any Great Expectations expectation, built-in or custom (``expectations_dir``), by its snake_case name.
 
     Parameters
     ----------
@@ -169,8 +169,10 @@ class DataQualitySpec(Spec):
     suites : list of str or SuiteRef
         Great Expectations suite JSON files to run as they are.
     expectations_dir : str, optional
-        Folder of custom expectations (relative to the policy). Default: the first ``expectations/``
-        folder found beside the policy, in its parent folder, or in the current directory.
+        Folder of custom expectations (relative to the policy file). Default: an ``expectations/`` folder
+        beside the policy file itself (never its parent folder nor the current directory; a policy given
+        as a mapping has no default). Custom code is imported only when the policy names an expectation
+        that is not built in, or sets this.
     on_fail : {"block", "warn"}
         Default severity of the section's rules (``block``).
     """

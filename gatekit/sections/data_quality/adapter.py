@@ -12,6 +12,10 @@ Expectations' ``success``.
 
 A column missing from the data fails its own rules with a message naming it; every other rule still
 runs. A custom expectation file that does not import is one ``error`` check naming its file and line.
+Custom expectation code is imported only when the policy asks for it (an expectation type, in the policy or
+a suite, that is not built in, or an explicit ``expectations_dir``) and only from ``expectations_dir`` or
+``expectations/`` beside the policy file (:func:`.plan.custom_folder`, :func:`.plan.custom_needed`); the
+report's metadata says which folder and files ran, and why.
 
 On the DuckDB engine (``ctx.inputs.engine == "duckdb"``) nothing is read into pandas: the built-in
 expectations are computed as counts on the ibis table and judged by the expectations' own ``_validate``
@@ -31,7 +35,16 @@ from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import DataQualitySpec
-from gatekit.sections.data_quality.plan import Item, batches, custom_folder, plan, share, unique_names
+from gatekit.sections.data_quality.plan import (
+    DEFAULT_CUSTOM_FOLDER,
+    Item,
+    batches,
+    custom_folder,
+    custom_needed,
+    plan,
+    share,
+    unique_names,
+)
 
 SECTION = "data_quality"
 EXAMPLES = 20
@@ -106,11 +119,24 @@ class DataQualitySection:
 
         columns = [str(c) for c in frame.columns]
         out: list[CheckResult] = []
+        items = plan(spec, columns)
+        for path_ref in spec.suites:
+            items.extend(self._suite_items(path_ref, spec, ctx.policy))
+        unique_names(items)
+        # custom code runs only when the policy asks for it: an expectation type that is not built in, or an
+        # explicit expectations_dir; and only from that folder or expectations/ beside the policy file
+        requested = custom_needed(items, gx.not_builtin)
+        wanted = bool(requested) or spec.expectations_dir is not None
         folder = custom_folder(spec, ctx.policy)
         self._folder_note = (f"the custom expectations folder {folder}" if folder is not None else
-                             "a custom expectations folder (none found: no expectations/ beside the policy, in its "
-                             "parent folder or in the current directory; set data_quality.expectations_dir)")
-        with gx.custom_expectations(folder) as load:  # loaded for this run only
+                             "a custom expectations folder (there is none: "
+                             + ("the policy is not a file, so set data_quality.expectations_dir"
+                                if ctx.policy.path is None else
+                                f"no {DEFAULT_CUSTOM_FOLDER}/ folder beside the policy file; put one there or set "
+                                "data_quality.expectations_dir, relative to the policy file") + ")")
+        with gx.custom_expectations(folder if wanted else None) as load:  # loaded for this run only
+            load.requested = requested
+            load.note = self._load_note(load, folder, requested, wanted)
             ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": None if duck else len(frame),
                                  "engine": "duckdb" if duck else "pandas"}
             if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
@@ -127,10 +153,6 @@ class DataQualitySection:
                                        message=f"{where}: the custom expectation file failed to load: "
                                                f"{err['message']}; fix the file (the other checks ran)",
                                        details=err))
-            items = plan(spec, columns)
-            for path_ref in spec.suites:
-                items.extend(self._suite_items(path_ref, spec, ctx.policy))
-            unique_names(items)
             failed_files = {Path(e["file"]).stem: e for e in load.errors}
             named = {i.column for i in items if i.column is not None}
             for item in items:
@@ -168,6 +190,22 @@ class DataQualitySection:
                                       on_fail=spec.on_fail, message=why))
         return out
 
+    @staticmethod
+    def _load_note(load: Any, folder: Path | None, requested: list[str], wanted: bool) -> str:
+        """Say which custom expectation code ran, from where, and why (the report's metadata)."""
+        if not wanted:
+            skipped = f"; {folder} was not imported" if folder is not None else ""
+            return ("no custom expectation code was imported: the policy names no expectation outside Great "
+                    f"Expectations and gatekit and sets no expectations_dir{skipped}")
+        why = (f"the policy names {', '.join(requested)}, not built in" if requested else
+               "the policy sets expectations_dir")
+        if folder is None:
+            return f"no custom expectation code was imported: {why}, but there is no custom expectations folder"
+        if not folder.is_dir():
+            return f"no custom expectation code was imported: {why}, but {folder} is not a folder"
+        names = ", ".join(Path(f).name for f in load.files) or "none"
+        return f"imported {len(load.files)} file(s) from {folder} ({names}) because {why}"
+
     # engines ------------------------------------------------------------------------------------------
 
     @staticmethod
@@ -194,12 +232,15 @@ class DataQualitySection:
 
         counted: list[Item] = []
         streamed: list[Item] = []
+        single: list[Item] = []
         for item in runnable:
             how, why = counts.route(item, table)
             if how == "counts":
                 counted.append(item)
             elif how == "stream":
                 streamed.append(item)
+            elif how == "column":
+                single.append(item)
             else:
                 item.verdict = CheckResult(
                     name=item.name, section=SECTION, status=Status.ERROR, on_fail=item.on_fail,
@@ -209,6 +250,7 @@ class DataQualitySection:
                                         "column": item.column, "rule": item.rule, "engine": "duckdb"}))
         by_id, facts = counts.evaluate(counted, table, reference)
         by_id.update(counts.stream(streamed, table, gx.Validator))
+        by_id.update(counts.one_column(single, table, gx.Validator))
         return by_id, facts
 
     # planning helpers ---------------------------------------------------------------------------------
@@ -322,6 +364,8 @@ class DataQualitySection:
             details["result_details"] = r["details"]
         success = res.success is True  # a custom _validate returning "false" or NaN is not a success
         details["great_expectations_success"] = success
+        if item.hint and item.kind != "present":  # how the engine ran it (one column read alone on DuckDB)
+            details["engine_note"] = item.hint
         return _json_safe_result(self._verdict(item, r, success, details, facts), base, details)
 
     def _verdict(self, item: Item, r: dict[str, Any], success: bool, details: dict[str, Any],

@@ -168,7 +168,9 @@ def route(item: Any, table: Any) -> tuple[str, str | None]:
 
     Returns
     -------
-    how : {"counts", "stream", "refuse"}
+    how : {"counts", "stream", "column", "refuse"}
+        ``"column"``: a column-aggregate expectation (built-in or custom) that reads one column and has no
+        row condition runs in Great Expectations on that column alone, pulled into memory (:func:`one_column`).
     why : str or None
         For ``"refuse"``: why, in words, for the check's message.
     """
@@ -192,12 +194,14 @@ def route(item: Any, table: Any) -> tuple[str, str | None]:
             return "refuse", (f"{cls.__name__} overrides _validate, so its results on record batches cannot be "
                               "added up")
         return "stream", None
+    if _one_column(item) is not None:
+        return "column", None
     kind = next((b.__name__ for b in cls.__mro__ if b.__module__.startswith("great_expectations.expectations."
                                                                             "expectation")), cls.__name__)
     if not _is_builtin(cls):
         return "refuse", (f"it is a custom {kind}: on DuckDB gatekit runs custom per-row expectations "
-                          "(ColumnMapExpectation) batch by batch, but an aggregate or multi-column one needs every "
-                          "row in memory at once")
+                          "(ColumnMapExpectation) batch by batch and column aggregates of one column on that column "
+                          "alone, but a multi-column or row-conditioned aggregate one needs every row in memory")
     return "refuse", (f"gatekit does not translate this built-in {kind} into counts on DuckDB, and it is not a "
                       "per-row expectation that can run batch by batch")
 
@@ -806,6 +810,62 @@ def _unseen(item: Any, table: Any, col: Any, dtype: Any, both: Callable[[Any], A
 
 
 # per-row expectations batch by batch ------------------------------------------------------------------------
+
+
+def _one_column(item: Any) -> str | None:
+    """Return the column a column-aggregate expectation reads when it reads exactly one, with no row condition."""
+    from great_expectations.expectations.expectation import ColumnAggregateExpectation
+
+    from gatekit.sections.data_quality.plan import item_columns
+
+    if not isinstance(item.expectation, ColumnAggregateExpectation):
+        return None
+    cols = item_columns(item)
+    if cols is None or len(cols) != 1 or not isinstance(cols[0], str) or item.kwargs.get("row_condition"):
+        return None
+    return cols[0]
+
+
+def one_column(items: list[Any], table: Any, make_validator: Callable[[Any], Any]) -> dict[int, Any]:
+    """Run column-aggregate expectations in Great Expectations on the one column each reads, pulled into memory.
+
+    An aggregate (the share of the most common value, a KL divergence, ...) needs all of a column's values at
+    once; one column of the table is read into a one-column pandas frame (8 bytes a row for numbers), never the
+    whole table. Each item's ``hint`` says so, with the rows read.
+
+    Parameters
+    ----------
+    items : list of Item
+        Items routed to ``"column"``.
+    table : ibis.Table
+        The evaluation rows.
+    make_validator : callable
+        ``frame -> Validator`` (:class:`gatekit.validators.gx.Validator`).
+
+    Returns
+    -------
+    dict of int to result
+        Great Expectations' results by ``id(item)``.
+    """
+    by_col: dict[str, list[Any]] = {}
+    for item in items:
+        col = _one_column(item)
+        if col is not None:
+            by_col.setdefault(col, []).append(item)
+    out: dict[int, Any] = {}
+    for col, its in by_col.items():
+        if col not in table.columns:
+            for item in its:
+                out[id(item)] = Computed(None, {}, {"raised_exception": True,
+                                                    "exception_message": f"column {col!r} is not in the data"})
+            continue
+        frame = table.select(col).to_pandas()
+        validator = make_validator(frame)
+        for item, res in zip(its, validator.validate([i.expectation for i in its], EXAMPLES), strict=True):
+            item.hint = (f"{item.hint}; " if item.hint else "") + (
+                f"on DuckDB this aggregate ran on column {col!r} alone, read into memory ({len(frame):,} rows)")
+            out[id(item)] = res
+    return out
 
 
 def record_batches(expr: Any, rows: int) -> Iterator[Any]:

@@ -196,16 +196,32 @@ def nulls(col: str, limit: float, sev: OnFail, description: str | None) -> Item:
                  kwargs={"column": col, "mostly": round(1.0 - limit, 12)}, description=description)
 
 
-def custom_folder(spec: DataQualitySpec, policy: LoadedPolicy) -> Path | None:
-    """Return the folder of custom expectations, or None when there is none.
+DEFAULT_CUSTOM_FOLDER = "expectations"
+"""The custom expectations folder used when the policy sets no ``expectations_dir``: beside the policy file."""
 
-    ``expectations_dir`` when the spec sets it, else an ``expectations/`` folder beside the policy, in its
-    parent or in the current folder.
+
+def custom_folder(spec: DataQualitySpec, policy: LoadedPolicy) -> Path | None:
+    """Return the folder custom expectations would be imported from, or None when there is none.
+
+    ``expectations_dir`` (relative to the policy file) when the spec sets it, else an ``expectations/``
+    folder beside the policy file itself. Never the policy's parent folder nor the current directory: a
+    folder there may belong to someone else. A policy given as a mapping has no file, so no default folder.
+    Whether the folder is imported at all is :func:`custom_needed`'s question.
     """
     if spec.expectations_dir is not None:
         return (policy.base_dir / spec.expectations_dir).resolve()
-    for base in (policy.base_dir, policy.base_dir.parent, Path.cwd()):
-        cand = base / "expectations"
-        if cand.is_dir():
-            return cand.resolve()
-    return None
+    if policy.path is None:
+        return None
+    cand = policy.path.resolve().parent / DEFAULT_CUSTOM_FOLDER
+    return cand.resolve() if cand.is_dir() else None
+
+
+def custom_needed(items: list[Item], not_builtin: Any) -> list[str]:
+    """Return the expectation types that need custom code: named by the policy or a suite, and not built in.
+
+    ``not_builtin`` maps a list of types to those no registered expectation has
+    (:func:`gatekit.validators.gx.not_builtin`). Custom code is imported only when this is non-empty or the
+    policy sets ``expectations_dir``: a policy that asks for no custom expectation runs none.
+    """
+    named = [i.expectation_type for i in items if i.verdict is None and i.expectation_type]
+    return list(not_builtin(named)) if named else []

@@ -104,3 +104,26 @@ def test_unknown_column_key_suggests_the_right_one(tmp_path: Path) -> None:
     proc = run_cli("validate", str(policy))
     assert proc.returncode == 2
     assert "p.yaml:4:13" in proc.stderr and "did you mean 'min'?" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------------
+# expectations_dir: the shipped demo names its custom expectations folder explicitly
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["loan_approval.yaml", "loan_serving.yaml"])
+def test_demo_policies_name_the_repository_expectations_folder(name: str) -> None:
+    """The library they extend uses a custom expectation; the folder is never found by looking upwards."""
+    from gatekit.sections.data_quality.plan import custom_folder
+    from gatekit.validators.gx import not_builtin
+    from tests.helpers import EXPECTATIONS, POLICIES
+
+    lp = load_policy(POLICIES / name)
+    dq = lp.policy.data_quality
+    assert dq is not None and dq.expectations_dir == "../expectations"
+    assert custom_folder(dq, lp) == EXPECTATIONS.resolve()
+    types = [e.type for e in dq.expectations]
+    assert set(not_builtin(types)) <= {"expect_column_most_common_value_share_to_be_at_most",
+                                       "expect_column_values_to_not_contain_pii"}
+    assert {p.stem for p in EXPECTATIONS.glob("*.py")} >= {"dominant_value"}
+
