@@ -398,3 +398,83 @@ def to_ibis(frame: Any) -> Any:
     if type(frame).__module__.split(".")[0] == "ibis":
         return frame
     return ibis.memtable(frame)
+
+
+ORDER_STAT_WINDOW = 0.002
+"""Half-width, as a share of the rows, of the window first read around each wanted rank (widened when DuckDB's
+approximate quantile misses it)."""
+
+
+def order_statistics(table: Any, column: str, ranks: list[int]) -> tuple[int, dict[int, float]]:
+    """Return exact order statistics of a column's finite values, reading only small windows of it.
+
+    The ``k``-th smallest finite value (0-based) for each ``k`` in ``ranks``, found without sorting the column:
+    DuckDB's approximate quantiles (t-digest) place a window of about :data:`ORDER_STAT_WINDOW` of the rows
+    around each rank, one aggregate counts the values below and up to each window, and only the values inside
+    the windows are read and sorted. A window that does not bracket its rank is widened (four times, three
+    tries), then the rank is read with an exact ``ORDER BY ... LIMIT 1 OFFSET k``. So the result equals
+    ``np.sort(values)[k]`` exactly, and numpy's linear quantile can be formed from it bit for bit
+    (:func:`gatekit.stats.drift.linear_quantile`-style arithmetic on ``x[k]`` and ``x[k + 1]``).
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The rows (DuckDB).
+    column : str
+        A numeric column; nulls, NaN and infinities are left out.
+    ranks : list of int
+        0-based ranks among the finite values, each in ``[0, n)``.
+
+    Returns
+    -------
+    n : int
+        The number of finite values.
+    values : dict of int to float
+        The value of each rank (empty when ``n == 0``).
+
+    Raises
+    ------
+    ValueError
+        A rank outside ``[0, n)``.
+    """
+    import numpy as np
+
+    col = table[column].cast("float64")
+    valid = col.notnull() & ~col.isnan() & ~col.isinf()
+    finite = table.filter(valid).select(v=col)
+    n = int(finite.count().to_pyarrow().as_py())
+    wanted = sorted(set(int(k) for k in ranks))
+    if n == 0 or not wanted:
+        return n, {}
+    if wanted[0] < 0 or wanted[-1] >= n:
+        raise ValueError(f"ranks must lie in [0, {n}); got {wanted[0]} .. {wanted[-1]}")
+    out: dict[int, float] = {}
+    todo = wanted
+    width = max(ORDER_STAT_WINDOW, 64 / n)
+    for _ in range(3):
+        if not todo:
+            break
+        qs = [k / (n - 1) if n > 1 else 0.5 for k in todo]
+        lo_q = [max(0.0, q - width) for q in qs]
+        hi_q = [min(1.0, q + width) for q in qs]
+        approx = finite.aggregate(lo=finite.v.approx_quantile(lo_q), hi=finite.v.approx_quantile(hi_q))
+        row = approx.to_pyarrow().to_pylist()[0]
+        los, his = [float(x) for x in row["lo"]], [float(x) for x in row["hi"]]
+        counts = finite.aggregate(**{f"b{i}": (finite.v < lo).sum() for i, lo in enumerate(los)},
+                                  **{f"u{i}": (finite.v <= hi).sum() for i, hi in enumerate(his)})
+        c = counts.to_pyarrow().to_pylist()[0]
+        good = [i for i, k in enumerate(todo) if int(c[f"b{i}"] or 0) <= k < int(c[f"u{i}"] or 0)]
+        if good:
+            cond = None
+            for i in good:
+                term = (finite.v >= los[i]) & (finite.v <= his[i])
+                cond = term if cond is None else cond | term
+            window = np.sort(finite.filter(cond).v.to_pyarrow().to_numpy(zero_copy_only=False).astype(float))
+            for i in good:
+                start = int(np.searchsorted(window, los[i], side="left"))
+                out[todo[i]] = float(window[start + todo[i] - int(c[f"b{i}"] or 0)])
+        todo = [k for i, k in enumerate(todo) if i not in set(good)]
+        width *= 4
+    for k in todo:  # the approximation missed three times: the exact sort for this rank alone
+        out[k] = float(finite.order_by(finite.v).limit(1, offset=k).v.to_pyarrow().to_pylist()[0])
+    return n, out

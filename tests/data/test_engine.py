@@ -138,3 +138,21 @@ def test_batches_cover_every_row_once() -> None:
     assert all(len(p) <= 300 for p in parts)
     whole = pd.concat(parts, ignore_index=True)
     assert sorted(whole["a"]) == sorted(df["a"]) and eng.row_count(t) == 1000
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "tiny"])
+def test_order_statistics_equal_numpys_sorted_values(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    n = 5 if kind == "tiny" else 200_000
+    values = {"normal": rng.normal(size=n), "ties": rng.integers(0, 7, n).astype(float) / 3,
+              "heavy": rng.standard_cauchy(size=n), "tiny": np.array([3.0, -1.0, 2.0, 2.0, 9.0])}[kind]
+    with_gaps = np.concatenate([values, [np.nan, np.inf, -np.inf]])
+    t = eng.to_ibis(pd.DataFrame({"x": with_gaps}))
+    ranks = sorted({0, n - 1, *(int(q * (n - 1)) for q in np.linspace(0, 1, 11)),
+                    *(int(q * (n - 1)) + 1 for q in np.linspace(0, 0.9, 10))})
+    count, got = eng.order_statistics(t, "x", ranks)
+    srt = np.sort(values)
+    assert count == n
+    assert got == {k: float(srt[k]) for k in ranks}  # exact, not approximately
+    with pytest.raises(ValueError, match="ranks must lie"):
+        eng.order_statistics(t, "x", [n])
