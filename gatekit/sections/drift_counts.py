@@ -6,14 +6,19 @@ engines give the same PSI, edges and counts:
 - per table, one pass: rows, and per compared column the values present (not null, not NaN; infinite values
   count as present, as pandas' ``notna``) and the infinite ones;
 - a column with at most :data:`SMALL_DISTINCT` distinct values on a side is read as exact value counts (one
-  grouped query; a seeded block sample of the column first tells a column with many more apart, so its
-  grouping is not run in vain); the quantiles, edges, bin counts and unseen values follow in numpy
+  grouped query; one seeded block sample per table, :data:`SAMPLE_ROWS` rows of all the compared numerical
+  columns, first tells the columns with many more apart, so no grouping runs in vain); the quantiles,
+  edges, bin counts and unseen values follow in numpy
   (:func:`gatekit.stats.drift.quantiles_from_counts` is bit-equal to :func:`numpy.quantile`);
-- a numerical reference column with more distinct values is read as one numpy array of its finite values
-  (8 bytes a row, one column at a time; never the table) and binned by the pandas path's own code
-  (:func:`gatekit.stats.drift.reference_bins`): DuckDB's exact ``quantile_cont`` is not numpy's linear
-  quantile bit for bit (it interpolates as ``a + (b - a) t`` throughout; numpy as ``b - (b - a)(1 - t)`` for
-  ``t >= 0.5``), and its exact ``quantile_disc`` sorts (9 s for 10M rows on 2 cores, against numpy's 0.4 s);
+- a numerical reference column with more distinct values is never pulled whole: the order statistics
+  numpy's linear quantile reads (``x[k]``, ``x[k + 1]``) are found exactly from small windows of the column
+  (:func:`reference_order_statistics`: boundaries around each rank from the block sample, one ``histogram``
+  pass counting the values at or below every boundary for all such columns, then one pass reading the few
+  values of the segments that hold a rank), and the quantiles formed from them by
+  :func:`gatekit.stats.drift.linear_quantile` (bit-equal to
+  :func:`numpy.quantile`; DuckDB's exact ``quantile_cont`` is not: it interpolates as ``a + (b - a) t``
+  throughout, numpy as ``b - (b - a)(1 - t)`` for ``t >= 0.5``). A rank no bracket holds (a sample that
+  misrepresents the column) is found by :func:`gatekit.data.engine.order_statistics`;
 - a current column with more distinct values is counted per bin by DuckDB's ``histogram`` aggregate (one pass
   for all such columns);
 - KS and Wasserstein: the merged table (value, reference count, current count) and its two empirical CDFs
@@ -38,6 +43,15 @@ VALUE_COUNTS_CAP = 1_000_000
 """At most this many distinct values or categories are read from one side of one column."""
 UNSEEN_CAP = 1_000
 """At most this many current values that match no value of a discrete reference are listed (all are counted)."""
+SAMPLE_ROWS = 400_000
+"""Rows of the seeded block sample of a table's compared numerical columns (distinct-value probing and brackets)."""
+BRACKET_Z = 5.0
+"""Half-width of an order statistic's bracket around its sample rank, in binomial standard deviations."""
+BRACKET_STEPS = 16
+"""Boundaries placed inside one rank's bracket (the rows read around a rank are about 1/16 of the bracket's)."""
+WINDOW_ROWS = 1_000_000
+"""At most this many values are read from one segment around a rank (more: the engine's order statistics)."""
+SAMPLE_SEED = 20240611
 
 
 @dataclass
@@ -263,18 +277,29 @@ def value_counts_if_few(table: Any, name: str, as_float: bool, floating: bool, f
         return None
 
 
-def pull_values(table: Any, name: str, floating: bool) -> np.ndarray:
-    """Return the finite values of one column as a float64 numpy array (one column, never the table)."""
-    col = table[name]
-    got = table.filter(_finite(col, floating)).select(v=col.cast("float64")).to_pyarrow()
-    return np.asarray(got.column("v").to_numpy(), dtype=float)
-
-
 def _double_list(values: Any) -> Any:
     """Return a DOUBLE[] literal parsed from text (each value's shortest repr: DuckDB reads it back bit for bit)."""
     import ibis
 
     return ibis.literal("[" + ", ".join(repr(float(v)) for v in values) + "]").cast("array<float64>")
+
+
+def _histogram() -> Any:
+    """DuckDB's ``histogram(x, boundaries)`` aggregate as an ibis builtin: counts of ``(b_{i-1}, b_i]``."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    def histogram(arg, boundaries):  # type: ignore[no-untyped-def]
+        """DuckDB's histogram over given boundaries (a builtin aggregate; the body is never called)."""
+
+    return ibis.udf.agg.builtin(histogram, name="histogram",
+                                signature=((dt.float64, dt.Array(dt.float64)), dt.Map(dt.float64, dt.int64)))
+
+
+def _at_or_below(per: Any, bounds: np.ndarray) -> np.ndarray:
+    """Cumulative counts at or below each boundary from a ``histogram`` map (``bounds`` sorted and distinct)."""
+    got = dict(per or [])
+    return np.cumsum([int(got.get(float(b), 0)) for b in bounds]).astype(np.int64)
 
 
 def counts_below(table: Any, edges: dict[str, tuple[bool, np.ndarray]], last_inclusive: bool = False
@@ -301,14 +326,7 @@ def counts_below(table: Any, edges: dict[str, tuple[bool, np.ndarray]], last_inc
     """
     import math
 
-    import ibis
-    import ibis.expr.datatypes as dt
-
-    def histogram(arg, boundaries):  # type: ignore[no-untyped-def]
-        """DuckDB's histogram over given boundaries (a builtin aggregate; the body is never called)."""
-
-    hist = ibis.udf.agg.builtin(histogram, name="histogram",
-                                signature=((dt.float64, dt.Array(dt.float64)), dt.Map(dt.float64, dt.int64)))
+    hist = _histogram()
     aggs: dict[str, Any] = {}
     bounds: dict[str, list[float]] = {}
     for name, (floating, es) in edges.items():
@@ -353,6 +371,323 @@ def unseen_values(table: Any, name: str, floating: bool, windows: np.ndarray,
     total = int(d.count().to_pyarrow().as_py())
     vals = d.order_by("v").limit(cap).to_pyarrow().column("v").to_pylist()
     return [float(v) for v in vals], total
+
+
+def sample_values(table: Any, names: list[str], n_rows: int, rows: int | None = None) -> dict[str, np.ndarray]:
+    """Finite values of several numerical columns in one seeded block sample of the table (one query).
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The table.
+    names : list of str
+        Numeric columns.
+    n_rows : int
+        The table's rows.
+    rows : int or None
+        Rows wanted (None: :data:`SAMPLE_ROWS`); a table of at most this many rows is read whole.
+
+    Returns
+    -------
+    dict of str to ndarray of float
+        Column -> its sampled finite values as float64, unordered. A subset of the column's values, so more
+        than ``c`` distinct values in it means more than ``c`` in the column.
+    """
+    if not names:
+        return {}
+    rows = SAMPLE_ROWS if rows is None else rows
+    t = table if n_rows <= rows else table.sample(rows / n_rows, method="block", seed=SAMPLE_SEED)
+    got = t.select(**{f"c{i}": t[name].cast("float64") for i, name in enumerate(names)}).to_pyarrow()
+    out: dict[str, np.ndarray] = {}
+    for i, name in enumerate(names):
+        v = np.asarray(got.column(f"c{i}").to_numpy(zero_copy_only=False), dtype=float)
+        out[name] = v[np.isfinite(v)]
+    return out
+
+
+def few_values(table: Any, name: str, floating: bool, sample: np.ndarray,
+               cap: int) -> tuple[list[Any], np.ndarray] | None:
+    """Return a numerical column's finite values as exact value counts (float64) if at most ``cap``, else None.
+
+    ``sample`` (:func:`sample_values`) holding more than ``cap`` distinct values decides without a query.
+    """
+    if len(np.unique(sample)) > cap:
+        return None
+    try:
+        return value_counts(table, name, True, floating, True, cap)
+    except NotComputable:
+        return None
+
+
+class _Windows:
+    """The read brackets of one column: exact value counts inside ``(a0, a1]`` and the values at or below ``a0``.
+
+    Parameters
+    ----------
+    segments : list of (float, float, int, ndarray, ndarray)
+        ``(a0, a1, below, values, counts)``: every finite value in ``(a0, a1]`` (sorted, distinct) with its
+        count, and ``below`` the number of finite values at or below ``a0`` (``a0 = -inf``: none).
+    """
+
+    def __init__(self, segments: list[tuple[float, float, int, np.ndarray, np.ndarray]]) -> None:
+        self.segments = segments
+
+    def _find(self, x: float) -> tuple[float, float, int, np.ndarray, np.ndarray] | None:
+        for seg in self.segments:
+            if seg[0] < x <= seg[1]:
+                return seg
+        return None
+
+    def count_below(self, e: float) -> int | None:
+        """Finite values below ``e`` when a read bracket holds ``e``, else None."""
+        seg = self._find(e)
+        if seg is None:
+            return None
+        return seg[2] + int(seg[4][seg[3] < e].sum())
+
+    def largest_below(self, x: float) -> float | None:
+        """Return the largest finite value below ``x`` (NaN: none) when the read brackets tell, else None."""
+        seg = self._find(x)
+        if seg is None:
+            return None
+        less = seg[3][seg[3] < x]
+        if len(less):
+            return float(less[-1])
+        return float("nan") if seg[2] == 0 else None
+
+
+def reference_order_statistics(table: Any, ranks: dict[str, list[int]], floating: dict[str, bool],
+                               n_finite: dict[str, int], samples: dict[str, np.ndarray]
+                               ) -> tuple[dict[str, dict[int, float]], dict[str, _Windows],
+                                          dict[str, tuple[float, float]]]:
+    """Exact order statistics of several numerical columns, reading only small windows around each rank.
+
+    Two passes over the table, each one aggregate for all the columns:
+
+    1. boundaries: for each rank, the sample's values around its place in the sample (:data:`BRACKET_Z`
+       binomial standard deviations either side, every few of them: about :data:`BRACKET_STEPS` per rank),
+       each also with the double just below it; DuckDB's ``histogram`` counts the finite values at or below
+       every boundary (and the pass gives each column's smallest and largest finite value). Each rank then
+       lies in a known segment ``(b_{j-1}, b_j]`` with a known count below it; a segment ``(b^-, b]`` holds
+       the single value ``b`` (a tie), whose count is known;
+    2. the finite values inside the other segments that hold a rank (each at most :data:`WINDOW_ROWS` rows) are
+       read (``list`` aggregates), sorted, and the ``k``-th smallest value read off: exactly
+       ``np.sort(values)[k]``.
+
+    A rank in a segment of more rows (a sample that misrepresents the column) is left to
+    :func:`gatekit.data.engine.order_statistics` (also exact).
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The table.
+    ranks : dict of str to list of int
+        Column -> 0-based ranks among its finite values.
+    floating : dict of str to bool
+        Column -> stored as floating point.
+    n_finite : dict of str to int
+        Column -> its finite values (>= 1).
+    samples : dict of str to ndarray
+        Column -> sampled finite values (:func:`sample_values`).
+
+    Returns
+    -------
+    values : dict of str to dict of int to float
+        Column -> rank -> value.
+    windows : dict of str to _Windows
+        Column -> the segments known value by value (counts below a value, the largest value below a value).
+    ranges : dict of str to (float, float)
+        Column -> smallest and largest finite value.
+    """
+    import math
+
+    from gatekit.data.engine import order_statistics
+
+    hist = _histogram()
+    bounds: dict[str, np.ndarray] = {}
+    aggs: dict[str, Any] = {}
+    for i, (name, ks) in enumerate(ranks.items()):
+        n, s = n_finite[name], np.sort(samples[name])
+        m = len(s)
+        bs: list[float] = []
+        for k in ks:
+            if m == 0:
+                break
+            p = k / n
+            h = math.ceil(BRACKET_Z * math.sqrt(m * p * (1 - p))) + 1
+            first, last = max(0, math.floor(p * m) - h), min(m - 1, math.ceil(p * m) + h)
+            step = max(1, (last - first) // BRACKET_STEPS)
+            bs.extend(s[first:last + 1:step].tolist())
+            bs.append(float(s[last]))
+        b = np.unique(np.asarray(bs, dtype=float))
+        bounds[name] = np.unique(np.concatenate((b, np.nextafter(b, -np.inf))))
+        col = table[name]
+        fin = _finite(col, floating[name])
+        x = col.cast("float64")
+        if len(bounds[name]):
+            aggs[f"{i}.h"] = hist(x, _double_list(bounds[name]), where=fin)
+        aggs[f"{i}.min"] = x.min(where=fin)
+        aggs[f"{i}.max"] = x.max(where=fin)
+    got = _run(table, aggs)
+    values: dict[str, dict[int, float]] = {name: {} for name in ranks}
+    segments: dict[str, list[tuple[float, float, int, np.ndarray, np.ndarray]]] = {name: [] for name in ranks}
+    ranges: dict[str, tuple[float, float]] = {}
+    to_read: dict[str, list[tuple[int, float, float, int, int]]] = {}
+    seg_of: dict[str, dict[int, int]] = {}
+    reads: dict[str, Any] = {}
+    for i, (name, ks) in enumerate(ranks.items()):
+        n, b = n_finite[name], bounds[name]
+        ranges[name] = (float(got[f"{i}.min"]), float(got[f"{i}.max"]))
+        cum = _at_or_below(got.get(f"{i}.h"), b)
+        # segment j is (b[j-1], b[j]] (b[-1] = -inf, b[len] = +inf), below[j] values lie at or below its start
+        below = np.concatenate(([0], cum))
+        upto = np.concatenate((cum, [n]))
+        seg_of[name] = {k: int(np.searchsorted(cum, k, side="right")) for k in ks}
+        read: list[tuple[int, float, float, int, int]] = []
+        for j in sorted(set(seg_of[name].values())):
+            lo = -math.inf if j == 0 else float(b[j - 1])
+            hi = math.inf if j == len(b) else float(b[j])
+            count = int(upto[j] - below[j])
+            if lo > -math.inf and hi < math.inf and np.nextafter(lo, np.inf) == hi:  # one value: a tie, known
+                segments[name].append((lo, hi, int(below[j]), np.array([hi]), np.array([count], dtype=np.int64)))
+            elif count <= WINDOW_ROWS:
+                read.append((j, lo, hi, int(below[j]), count))
+        if read:
+            col = table[name]
+            x = col.cast("float64")
+            cond = None
+            for _j, lo, hi, _b, _c in read:
+                term = None
+                if lo > -math.inf:
+                    term = x > lit(lo)
+                if hi < math.inf:
+                    term = (x <= lit(hi)) if term is None else term & (x <= lit(hi))
+                term = ibis_true() if term is None else term
+                cond = term if cond is None else cond | term
+            reads[name] = x.collect(where=_finite(col, floating[name]) & cond)
+            to_read[name] = read
+    window_values = _run(table, {name: reads[name] for name in reads}) if reads else {}
+    for name, read in to_read.items():
+        v = np.sort(np.asarray(window_values[name] or [], dtype=float))
+        for _j, lo, hi, start, count in read:
+            inside = v[(v > lo) & (v <= hi)]
+            if len(inside) != count:  # the engine answered differently twice: this segment is not trusted
+                continue
+            u, c = np.unique(inside, return_counts=True)
+            segments[name].append((lo, hi, start, u, c.astype(np.int64)))
+    for name, ks in ranks.items():
+        for lo, hi, start, u, c in segments[name]:
+            cs = np.cumsum(c)
+            for k in ks:
+                if start <= k < start + int(cs[-1]) and lo < float(u[0]) and float(u[-1]) <= hi:
+                    values[name][k] = float(u[int(np.searchsorted(cs, k - start, side="right"))])
+        missing = [k for k in ks if k not in values[name]]
+        if missing:  # a segment too full to read: the engine's exact search
+            values[name].update(order_statistics(table, name, missing)[1])
+    return values, {name: _Windows(segments[name]) for name in ranks}, ranges
+
+
+def ibis_true() -> Any:
+    """Return a boolean true literal."""
+    import ibis
+
+    return ibis.literal(True)
+
+
+def large_reference_bins(table: Any, names: list[str], floating: dict[str, bool], n_finite: dict[str, int],
+                         samples: dict[str, np.ndarray], bins: int) -> dict[str, Any]:
+    """Quantile bins of numerical reference columns with more than ``bins`` distinct values, never read whole.
+
+    The numbers of :func:`gatekit.stats.drift.reference_bins` on the sorted column, computed from order
+    statistics (:func:`reference_order_statistics`): numpy's linear quantiles
+    (:func:`gatekit.stats.drift.linear_quantile`, bit-equal to :func:`numpy.quantile`), the largest value below
+    and the smallest at or above each (the next order statistic, or the brackets), the edges
+    (:func:`gatekit.stats.drift.quantile_edges`), and the values below each edge (the brackets, else one
+    ``histogram`` pass for all columns).
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The reference.
+    names : list of str
+        Numerical columns, each with more than ``bins`` distinct finite values.
+    floating, n_finite, samples
+        As :func:`reference_order_statistics`.
+    bins : int
+        ``psi.bins``.
+
+    Returns
+    -------
+    dict of str to (edges, ref_counts, distinct, mode)
+        ``distinct`` is ``[smallest, largest]`` (a numerical result reads only its ends); ``mode`` returns the
+        most frequent value and its count (one grouped query, only when called).
+    """
+    import functools
+
+    from gatekit.stats.drift import linear_quantile, linear_quantile_positions, quantile_edges
+
+    if not names:
+        return {}
+    probs = np.arange(1, bins) / bins
+    pos = {name: linear_quantile_positions(n_finite[name], probs) for name in names}
+    ranks = {name: sorted(set(pos[name][0].tolist()) | set(pos[name][1].tolist())) for name in names}
+    values, windows, ranges = reference_order_statistics(table, ranks, floating, n_finite, samples)
+    qs: dict[str, np.ndarray] = {}
+    lowers: dict[str, np.ndarray] = {}
+    uppers: dict[str, np.ndarray] = {}
+    ask: dict[tuple[str, int], float] = {}  # (column, quantile index) -> find the largest value below it
+    for name in names:
+        lo, hi, gamma = pos[name]
+        a = np.array([values[name][int(k)] for k in lo])
+        b = np.array([values[name][int(k)] for k in hi])
+        q = linear_quantile(a, b, gamma)
+        # no value lies between x[lo] and x[hi], and x[lo] <= q <= x[hi]
+        upper = np.where(a >= q, a, b)
+        lower = np.full(len(q), np.nan)
+        for i in range(len(q)):
+            if a[i] < q[i]:
+                lower[i] = a[i]
+            else:
+                near = windows[name].largest_below(float(a[i]))
+                if near is None:
+                    ask[(name, i)] = float(a[i])
+                else:
+                    lower[i] = near
+        qs[name], lowers[name], uppers[name] = q, lower, upper
+    if ask:
+        aggs = {}
+        for j, ((name, _i), x) in enumerate(ask.items()):
+            col = table[name]
+            v = col.cast("float64")
+            aggs[str(j)] = v.max(where=_finite(col, floating[name]) & (v < lit(x)))
+        found = _run(table, aggs)
+        for j, (name, i) in enumerate(ask):
+            lowers[name][i] = np.nan if found[str(j)] is None else float(found[str(j)])
+    edges = {name: quantile_edges(qs[name], lowers[name], uppers[name]) for name in names}
+    below: dict[str, np.ndarray] = {}
+    rest: dict[str, tuple[bool, np.ndarray]] = {}
+    for name in names:
+        got_below = [windows[name].count_below(float(e)) for e in edges[name]]
+        if any(g is None for g in got_below):
+            rest[name] = (floating[name], edges[name])
+        else:
+            below[name] = np.asarray(got_below, dtype=np.int64)
+    below.update(counts_below(table, rest) if rest else {})
+    out: dict[str, Any] = {}
+    for name in names:
+        ref_counts = np.diff(np.concatenate(([0], below[name], [n_finite[name]])))
+        mode = functools.partial(_mode_query, table, name, floating[name])
+        out[name] = (edges[name], ref_counts, np.asarray(ranges[name], dtype=float), mode)
+    return out
+
+
+def _mode_query(table: Any, name: str, floating: bool) -> tuple[float, int]:
+    """Return the most frequent finite value (the smallest of ties) and its count (one grouped query)."""
+    col = table[name]
+    kept = table.filter(_finite(col, floating))
+    g = kept.group_by(v=col.cast("float64")).aggregate(n=kept.count())
+    row = g.order_by([g.n.desc(), g.v]).limit(1).to_pyarrow().to_pylist()[0]
+    return float(row["v"]), int(row["n"])
 
 
 def cdf_distances(ref: Any, cur: Any, name: str, ref_floating: bool, cur_floating: bool, n_ref: int,
@@ -451,11 +786,13 @@ def psi_results(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features: list
 
     Notes
     -----
-    Queries: per categorical feature one grouped count per side; per numerical feature one grouped count per
-    side with at most :data:`SMALL_DISTINCT` distinct values (a sample query first when the side is large),
-    else the reference's finite values as one array and, for the current data, one ``histogram`` pass shared
-    by all such features; per discrete feature whose current side has many values, one query for the values
-    the reference lacks.
+    Queries: one seeded block sample per table of the compared numerical columns (:func:`sample_values`); per
+    categorical feature one grouped count per side; per numerical feature one grouped count per side with few
+    distinct values (at most ``max(SMALL_DISTINCT, bins)`` on the reference, :data:`SMALL_DISTINCT` on the
+    current side; a sample with more decides without a query); the reference's other columns through
+    :func:`large_reference_bins` (two passes for all of them, never a column whole); the current side's other
+    columns through one ``histogram`` pass shared by all; per discrete feature whose current side has many
+    values, one query for the values the reference lacks.
     """
     import functools
 
@@ -466,13 +803,17 @@ def psi_results(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features: list
         psi_from_bins,
         quantile_edges,
         quantiles_from_counts,
-        reference_bins,
-        sorted_mode,
     )
 
     probs = np.arange(1, bins) / bins
     out: dict[str, Any] = {}
     plans: dict[str, dict[str, Any]] = {}
+    large: list[str] = []
+    numeric = [f.name for f in features if f.kind != "categorical" and rs.counts[f.name].numeric
+               and cs.counts[f.name].numeric and rs.counts[f.name].present > 0 and cs.counts[f.name].present > 0
+               and not (rs.counts[f.name].inf or cs.counts[f.name].inf)]
+    ref_sample = sample_values(ref, numeric, rs.rows)
+    cur_sample = sample_values(cur, numeric, cs.rows)
     for f in features:
         name = f.name
         r, c = rs.counts[name], cs.counts[name]
@@ -494,49 +835,55 @@ def psi_results(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features: list
                 raise NotComputable("the column holds infinite values; quantile bins are undefined")
             n = r.finite
             plan: dict[str, Any] = {"miss_r": miss_r, "miss_c": miss_c}
-            few = value_counts_if_few(ref, name, True, r.floating, True, n)
-            if few is not None:
-                order = np.argsort(np.asarray(few[0], dtype=float), kind="stable")
-                vals, cnts = np.asarray(few[0], dtype=float)[order], few[1][order]
-                if len(vals) == 1:
-                    raise NotComputable(f"fewer than 2 usable bins: every reference value is {vals[0]:g}",
-                                        {"n_reference": n})
-                if len(vals) <= bins:
-                    kind, edges = "discrete", discrete_windows(vals)
-                else:
-                    q = quantiles_from_counts(vals, cnts, probs)
-                    j = np.searchsorted(vals, q, side="left")
-                    upper = vals[np.minimum(j, len(vals) - 1)]
-                    lower = np.where(j > 0, vals[np.maximum(j - 1, 0)], np.nan)
-                    kind, edges = "numerical", quantile_edges(q, lower, upper)
-                cum = np.concatenate(([0], np.cumsum(cnts)))
-                below = cum[np.searchsorted(vals, edges, side="left")]
-                ref_counts = np.diff(np.concatenate(([0], below, [n])))
-                mode = functools.partial(_mode_of_counts, vals, cnts)
-                distinct = vals
-            else:
-                values = np.sort(pull_values(ref, name, r.floating))
-                kind, edges, ref_counts, distinct = reference_bins(values, bins)
-                top = sorted_mode(values) if int((ref_counts > 0).sum()) < 2 else (0.0, 0)
-                mode = functools.partial(_given, top)
-                del values
-            plan.update(kind=kind, edges=edges, ref_counts=ref_counts, mode=mode, distinct=distinct)
-            # the current side: value counts when it has few values (bins, unseen values and the values beyond
-            # the reference's range in numpy)
-            cur_few = value_counts_if_few(cur, name, True, c.floating, True, c.finite)
-            if cur_few is not None:
-                cur_vals = np.asarray(cur_few[0], dtype=float)
-                weights = np.asarray(cur_few[1], dtype=np.int64)
-                idx = np.searchsorted(edges, cur_vals, side="right")
-                plan["cur_counts"] = np.bincount(idx, weights=weights, minlength=len(edges) + 1).astype(np.int64)
-                if kind == "discrete":
-                    plan["unseen"] = [float(v) for v in np.unique(cur_vals[idx % 2 == 0])]
-                else:
-                    plan["outside"] = (int(weights[cur_vals < distinct[0]].sum()),
-                                       int(weights[cur_vals > distinct[-1]].sum()))
             plans[name] = plan
+            # at most max(SMALL_DISTINCT, bins) values: exact value counts (a column with at most `bins` values is
+            # discrete; the order-statistics route below is for more)
+            few = few_values(ref, name, r.floating, ref_sample[name], max(SMALL_DISTINCT, bins))
+            if few is None:  # many values: quantile bins from order statistics, after this loop (all columns at once)
+                large.append(name)
+                continue
+            order = np.argsort(np.asarray(few[0], dtype=float), kind="stable")
+            vals, cnts = np.asarray(few[0], dtype=float)[order], few[1][order]
+            if len(vals) == 1:
+                del plans[name]
+                raise NotComputable(f"fewer than 2 usable bins: every reference value is {vals[0]:g}",
+                                    {"n_reference": n})
+            if len(vals) <= bins:
+                kind, edges = "discrete", discrete_windows(vals)
+            else:
+                q = quantiles_from_counts(vals, cnts, probs)
+                j = np.searchsorted(vals, q, side="left")
+                upper = vals[np.minimum(j, len(vals) - 1)]
+                lower = np.where(j > 0, vals[np.maximum(j - 1, 0)], np.nan)
+                kind, edges = "numerical", quantile_edges(q, lower, upper)
+            cum = np.concatenate(([0], np.cumsum(cnts)))
+            below = cum[np.searchsorted(vals, edges, side="left")]
+            ref_counts = np.diff(np.concatenate(([0], below, [n])))
+            plan.update(kind=kind, edges=edges, ref_counts=ref_counts, distinct=vals,
+                        mode=functools.partial(_mode_of_counts, vals, cnts))
         except NotComputable as exc:
             out[name] = exc
+    for name, (edges, ref_counts, ends, mode) in large_reference_bins(
+            ref, large, {k: rs.counts[k].floating for k in large}, {k: rs.counts[k].finite for k in large},
+            {k: ref_sample[k] for k in large}, bins).items():
+        plans[name].update(kind="numerical", edges=edges, ref_counts=ref_counts, mode=mode, distinct=ends)
+    # the current side: value counts when it has few values (bins, unseen values and the values beyond the
+    # reference's range in numpy)
+    for name, plan in plans.items():
+        c = cs.counts[name]
+        kind, edges, distinct = plan["kind"], plan["edges"], plan["distinct"]
+        cur_few = few_values(cur, name, c.floating, cur_sample[name], SMALL_DISTINCT)
+        if cur_few is None:
+            continue
+        cur_vals = np.asarray(cur_few[0], dtype=float)
+        weights = np.asarray(cur_few[1], dtype=np.int64)
+        idx = np.searchsorted(edges, cur_vals, side="right")
+        plan["cur_counts"] = np.bincount(idx, weights=weights, minlength=len(edges) + 1).astype(np.int64)
+        if kind == "discrete":
+            plan["unseen"] = [float(v) for v in np.unique(cur_vals[idx % 2 == 0])]
+        else:
+            plan["outside"] = (int(weights[cur_vals < distinct[0]].sum()),
+                               int(weights[cur_vals > distinct[-1]].sum()))
     # the other current columns: one histogram pass; a numerical column's edges get the reference's smallest
     # value and the next double above its largest around them (counted below: values outside its range)
     need_hist: dict[str, tuple[bool, np.ndarray]] = {}
@@ -571,10 +918,6 @@ def psi_results(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features: list
 def _mode_of_counts(values: np.ndarray, counts: np.ndarray) -> tuple[float, int]:
     top = int(np.argmax(counts))  # the first of ties: the smallest value, as numpy.unique + argmax
     return float(values[top]), int(counts[top])
-
-
-def _given(value: tuple[float, int]) -> tuple[float, int]:
-    return value
 
 
 def _empty_side(name: str, n_r: int, n_c: int) -> None:

@@ -423,3 +423,79 @@ def test_the_models_features_are_the_default_features_on_both_engines(roles: tup
         assert details["not_compared"]["row_id"] == "not compared: not a model feature"
         _, details = aggregate(out, "drift_share")
         assert details["compared"] == 2 and "row_id" in details["not_compared"]
+
+
+def _many_values(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:
+    """Columns with many distinct values: continuous, heavy ties at the quantiles (a value held by 30 % of the
+    rows, rounded values), sorted rows (a block sample misplaces the brackets), integers, missing values."""
+    tied = np.round(rng.lognormal(shift, 1, n), 2)
+    tied[rng.random(n) < 0.3] = 1.0
+    d = pd.DataFrame({"cont": rng.normal(shift, 1, n), "tied": tied,
+                      "sorted": np.sort(rng.exponential(1 + shift, n)), "int": rng.integers(0, 5_000, n)})
+    d.loc[rng.random(n) < 0.05, "cont"] = np.nan
+    return d
+
+
+@pytest.mark.parametrize("case", ["sample", "misleading-sample", "full-segments", "no-sample"])
+def test_reference_order_statistics_equal_numpy_sort(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ibis
+
+    from gatekit.stats.drift import linear_quantile_positions, reference_bins
+
+    rng = np.random.default_rng(11)
+    frame = _many_values(rng, 6_000)
+    t = ibis.memtable(frame)
+    names = list(frame.columns)
+    values = {c: frame[c].dropna().to_numpy(dtype=float) for c in names}
+    n = {c: len(v) for c, v in values.items()}
+    samples = {c: v[rng.random(len(v)) < 0.1] for c, v in values.items()}
+    if case == "misleading-sample":  # brackets above every value: one segment too full to read, the engine's search
+        samples = {c: v + 10 * np.abs(v).max() for c, v in samples.items()}
+        monkeypatch.setattr(dc, "WINDOW_ROWS", 1_000)
+    elif case == "full-segments":  # segments too full to read: the engine's order statistics
+        monkeypatch.setattr(dc, "WINDOW_ROWS", 3)
+    elif case == "no-sample":  # one segment, the whole column (small enough to read)
+        samples = {c: np.zeros(0) for c in names}
+    ranks = {c: sorted({0, n[c] - 1, *rng.integers(0, n[c], 12).tolist(),
+                        *linear_quantile_positions(n[c], np.arange(1, 10) / 10)[0].tolist()}) for c in names}
+    import gatekit.data.engine as engine
+
+    searched: list[str] = []
+    exact = engine.order_statistics
+    monkeypatch.setattr(engine, "order_statistics", lambda tb, c, ks: searched.append(c) or exact(tb, c, ks))
+    got, windows, ranges = dc.reference_order_statistics(t, ranks, {c: c == "cont" for c in names}, n, samples)
+    # the brackets find every rank from a sample of the column; else the engine's exact search does
+    assert sorted(searched) == ([] if case in ("sample", "no-sample") else sorted(names))
+    for c in names:
+        s = np.sort(values[c])
+        assert got[c] == {k: float(s[k]) for k in ranks[c]}, c
+        assert ranges[c] == (s[0], s[-1])
+        for x in s[:: 97]:  # what the read segments tell is exact
+            below = windows[c].count_below(float(x))
+            assert below is None or below == int((s < x).sum())
+            near = windows[c].largest_below(float(x))
+            less = s[s < x]
+            assert near is None or (np.isnan(near) if len(less) == 0 else near == less[-1])
+    bins = dc.large_reference_bins(t, names, {c: c == "cont" for c in names}, n, samples, 10)
+    for c in names:
+        kind, edges, counts, distinct = reference_bins(np.sort(values[c]), 10)
+        assert kind == "numerical"
+        np.testing.assert_array_equal(bins[c][0], edges)  # bit for bit: numpy's quantile from order statistics
+        np.testing.assert_array_equal(bins[c][1], counts)
+        assert list(bins[c][2]) == [distinct[0], distinct[-1]]
+
+
+@pytest.mark.parametrize("sample_rows", [10**6, 1_500], ids=["whole-table", "block-sample"])
+def test_many_distinct_values_through_order_statistics_equal_the_pandas_path(sample_rows: int,
+                                                                            monkeypatch: pytest.MonkeyPatch
+                                                                            ) -> None:
+    monkeypatch.setattr(dc, "SMALL_DISTINCT", 40)  # every column above has more: the order-statistics route
+    monkeypatch.setattr(dc, "SAMPLE_ROWS", sample_rows)
+    rng = np.random.default_rng(12)
+    ref, cur = _many_values(rng, 8_000), _many_values(rng, 6_000, shift=0.2)
+    p, d = _both({"version": 1, "drift": {"evidently_report": False}}, ref, cur)
+    _assert_outcomes_equal(p, d)
+    assert {c.name for c in d.checks if c.details.get("kind") == "numerical"} >= {"cont.psi", "tied.psi",
+                                                                               "sorted.psi", "int.psi"}
+    for c in d.checks:
+        assert c.details.get("binning", "").startswith("10 reference-quantile bins"), c.name
