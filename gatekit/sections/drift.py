@@ -393,7 +393,10 @@ def _compute_drift_duckdb(ctx: Any, spec: DriftSpec, out: DriftOutcome) -> Drift
         scorer = dc.LeakageScorer(cur_table, ctx.inputs.info.get("target"), data) if has_target else None
         for check in _leakage_checks(spec, features, has_target, cur_side,
                                      lambda name, kind, min_pairs: scorer.score(name, kind, min_pairs)):  # type: ignore[union-attr]
-            check.details.update({"data_engine": "duckdb", "engine_note": dc.LEAKAGE_FOLD_NOTE})
+            check.details.update({"data_engine": "duckdb"})
+            if scorer is not None and scorer.read_into_memory:
+                check.details["engine_note"] = ("a regression target's Spearman scan read the feature and the target "
+                                                "into memory, one feature at a time")
             check.details.update(skipped_details(out))
             out.checks.append(check)
     return out

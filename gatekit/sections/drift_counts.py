@@ -1057,11 +1057,6 @@ def evidently_values(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features:
     return values, errors
 
 
-LEAKAGE_FOLD_NOTE = ("on the DuckDB engine the out-of-fold target encoding assigns rows to its 5 folds by a hash of "
-                     "their row number (the pandas engine draws a seeded permutation), so an encoded score can differ "
-                     "from the pandas engine's by the folds' noise; the raw-value and missing-indicator scores are "
-                     "exact")
-"""What differs in the leakage scan on DuckDB (in each check's details)."""
 
 
 def _grouped_auc(table: Any, score: Any, y: Any) -> tuple[int, int, int]:
@@ -1084,7 +1079,8 @@ class LeakageScorer:
     Classification targets only: the feature's folded ROC AUC from (value, target) counts (exact, the rank
     statistic of :func:`gatekit.stats.leakage.auc_from_counts`), the missing indicator's from four counts
     (exact), and the out-of-fold target encodings (the deciles of a numerical feature, the categories of a
-    categorical one) computed in DuckDB with hashed folds (:data:`LEAKAGE_FOLD_NOTE`). A regression target
+    categorical one) computed in DuckDB with the pandas engine's folds (:func:`gatekit.stats.leakage.fold_of`: a
+    hash of each row's position, the same on both engines, so every score is equal). A regression target
     is not computable here (its Spearman correlations are not computed from counts yet).
 
     Parameters
@@ -1103,6 +1099,8 @@ class LeakageScorer:
         self.task = data.task
         self.positive = data.positive_label
         self._target: tuple[Any, Any] | None = None
+        self.read_into_memory = False
+        """True once a feature and the target were read into memory (a regression target's Spearman scan)."""
 
     def _y(self) -> tuple[Any, Any]:
         """Return the target as 0/1 and where it is present (labels as :func:`gatekit.core.labels.norm_label`)."""
@@ -1126,16 +1124,27 @@ class LeakageScorer:
     def score(self, name: str, kind: str, min_pairs: int) -> Any:
         """Score one feature: its :class:`gatekit.stats.leakage.LeakageResult` (the pandas path's rules and messages).
 
+        A regression target is scored by :func:`gatekit.stats.leakage.leakage_score` on the feature and target
+        columns read into memory together (Spearman's ranks need every value), one feature at a time.
+
         Raises
         ------
         NotComputable
-            A regression target, too few pairs, one class, or neither the values nor the gaps could be scored.
+            No target, too few pairs, one class, or neither the values nor the gaps could be scored.
         """
         from gatekit.stats.leakage import LeakageResult, auc_from_counts, auc_from_sums, combine_scores
 
-        if self.task != "classification" or self.target is None:
-            raise NotComputable("the leakage scan of a regression target is not computed on the DuckDB engine (its "
-                                "Spearman correlations are not computed from counts); run it with --engine pandas")
+        if self.target is None:
+            raise NotComputable("no target column was given, so the leakage scan has nothing to score against")
+        if self.task != "classification":
+            # Spearman's ranks need every value: the feature and the target are read into memory together, one
+            # feature at a time (16 bytes a row), and scored by the pandas path's own function
+            from gatekit.stats.leakage import leakage_score
+
+            pair = self.table.select(f=self.table[name], y=self.table[self.target]).to_pandas()
+            res = leakage_score(pair["f"], pair["y"].astype(float).to_numpy(), kind, self.task, min_pairs)
+            self.read_into_memory = True
+            return res
         t = self.table
         y, has_t = self._y()
         col = t[name]
@@ -1189,9 +1198,11 @@ class LeakageScorer:
 
         from gatekit.stats.leakage import auc_from_sums
 
+        from gatekit.stats.leakage import fold_of
+
         base = pairs.select(k=key, y=y)
-        h = ibis.row_number().hash() % folds
-        base = base.mutate(fold=(h + folds) % folds)
+        # the rows' positions in the table's order (DuckDB keeps the scan's insertion order), hashed as pandas does
+        base = base.mutate(fold=fold_of(ibis.row_number().cast("int64"), folds))
         g = base.group_by(["k", "fold"]).aggregate(n=base.count(), s=base.y.sum())
         per_key = g.group_by("k").aggregate(kn=g.n.sum(), ks=g.s.sum())
         per_fold = g.group_by("fold").aggregate(fn=g.n.sum(), fs=g.s.sum())

@@ -61,6 +61,46 @@ class LeakageResult:
 
 LEAKAGE_FOLDS = 5
 
+_C1_HI, _C1_LO = divmod(0x85EBCA6B, 1 << 16)
+_C2_HI, _C2_LO = divmod(0xC2B2AE35, 1 << 16)
+
+
+def _mul32(h: Any, hi: int, lo: int) -> Any:
+    """``(h * (hi * 2**16 + lo)) mod 2**32`` for ``0 <= h < 2**32`` without a product above 2**48."""
+    return (((h * hi) % 65536) * 65536 + h * lo) % 4294967296
+
+
+def fold_of(position: Any, folds: int = LEAKAGE_FOLDS, seed: int = 0) -> Any:
+    """Assign rows to folds by a hash of their 0-based position: the same on every engine.
+
+    ``position`` may be a numpy integer array or an ibis integer expression (``ibis.row_number()``): only
+    ``+ * % // ^`` on 64-bit integers are used, every intermediate below 2**49, so numpy and DuckDB give the same
+    folds bit for bit. The hash is MurmurHash3's 32-bit finaliser (``fmix32``: Appleby, MurmurHash3, 2011) of
+    ``(position + seed * 2654435761) mod 2**32``, then ``mod folds``: folds of near-equal size that do not follow
+    the rows' order (a plain round robin would, for data sorted or periodic by row).
+
+    Parameters
+    ----------
+    position : ndarray of int64, shape (n,), or ibis integer expression
+        Row positions counted from 0.
+    folds : int
+        Number of folds.
+    seed : int
+        Seed (small non-negative integer).
+
+    Returns
+    -------
+    same kind as ``position``
+        Fold numbers in ``[0, folds)``.
+    """
+    h = (position + seed * 2654435761) % 4294967296
+    h = h ^ (h // 65536)
+    h = _mul32(h, _C1_HI, _C1_LO)
+    h = h ^ (h // 8192)
+    h = _mul32(h, _C2_HI, _C2_LO)
+    h = h ^ (h // 65536)
+    return h % folds
+
 
 def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKAGE_FOLDS,
                             seed: int = 0) -> np.ndarray:
@@ -75,7 +115,8 @@ def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKA
     folds : int
         Number of folds.
     seed : int
-        Seed of the fold assignment (a permutation), so the scan is reproducible.
+        Seed of the fold assignment (:func:`fold_of`: a hash of each row's position, the same on every engine),
+        so the scan is reproducible.
 
     Returns
     -------
@@ -90,7 +131,7 @@ def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKA
 
     labels = pd.Series(feature).astype(str).to_numpy()
     t = np.asarray(target, dtype=float)
-    fold = np.random.default_rng(seed).permutation(len(t)) % folds
+    fold = fold_of(np.arange(len(t), dtype=np.int64), folds, seed)
     out = np.empty(len(t))
     for k in range(folds):
         train, test = fold != k, fold == k

@@ -48,3 +48,19 @@ def test_combine_scores_keeps_the_larger_and_records_both() -> None:
     with pytest.raises(NotComputable) as exc:
         combine_scores(None, why, None, 100, 95, "classification")
     assert exc.value.details["n_rows"] == 100
+
+
+def test_folds_are_the_same_in_numpy_and_duckdb_and_balanced() -> None:
+    import ibis
+    import pandas as pd
+
+    from gatekit.stats.leakage import fold_of
+
+    n = 100_000
+    in_numpy = fold_of(np.arange(n, dtype=np.int64))
+    table = ibis.memtable(pd.DataFrame({"x": np.zeros(n)}))
+    in_duckdb = table.mutate(f=fold_of(ibis.row_number().cast("int64"))).f.to_pyarrow().to_numpy()
+    assert np.array_equal(in_numpy, in_duckdb)
+    counts = np.bincount(in_numpy)
+    assert len(counts) == 5 and counts.min() > 0.19 * n
+    assert not np.array_equal(in_numpy[:50], np.arange(50) % 5)  # not a round robin of the rows' order
