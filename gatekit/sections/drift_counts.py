@@ -1196,9 +1196,7 @@ class LeakageScorer:
         """
         import ibis
 
-        from gatekit.stats.leakage import auc_from_sums
-
-        from gatekit.stats.leakage import fold_of
+        from gatekit.stats.leakage import auc_from_sums, fold_of
 
         base = pairs.select(k=key, y=y)
         # the rows' positions in the table's order (DuckDB keeps the scan's insertion order), hashed as pandas does
