@@ -14,7 +14,7 @@ def norm_label(v: Any) -> Any:
     """Return a class label in one normal form.
 
     Numbers, numeric text, booleans and "true"/"false" become floats; other text is stripped and
-    lower-cased.
+    lower-cased. An integer too large for a float stays an exact integer (never an OverflowError).
     """
     if isinstance(v, str):
         t = v.strip().lower()
@@ -26,5 +26,7 @@ def norm_label(v: Any) -> Any:
             return t
     try:
         return float(v)
+    except OverflowError:
+        return int(v)
     except (TypeError, ValueError):
         return str(v).strip().lower()

@@ -202,9 +202,14 @@ def _score_and_aggregate(table: Any, keys: list[str], runner: Any, base_runner: 
             if r is None:
                 continue
             try:
-                part[col] = r(batch[r.features])
-            except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
+                scores = r(batch[r.features])
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - the model failing on the data (even sys.exit): bad input
                 raise input_error(f"the model failed to score the data: {type(exc).__name__}: {exc}", file) from None
+            if len(scores) != len(batch):
+                raise input_error(f"the model returned {len(scores):,} scores for {len(batch):,} rows", file)
+            part[col] = scores
         parts.append(part.groupby(by, dropna=False, sort=False).size().rename(COUNT).reset_index())
     if not parts:
         return pd.DataFrame({**{c: [] for c in by}, COUNT: []})

@@ -32,9 +32,10 @@ ENGINES = ("pandas", "duckdb", "auto")
 AUTO_MEMORY_SHARE = 0.25
 """``auto`` picks DuckDB when the inputs' estimated size as pandas frames exceeds this share of available memory."""
 
-PANDAS_EXPANSION = {".parquet": 3.0, ".pq": 3.0, ".csv": 1.5, ".txt": 1.5, ".gz": 6.0}
-"""Estimated pandas bytes per file byte, by suffix, for files whose decoded size cannot be read from a footer (a
-CSV's numbers take about as much memory as their text; gzip compresses text about 4 to 6 times)."""
+PANDAS_EXPANSION = {".parquet": 3.0, ".pq": 3.0, ".csv": 6.0, ".txt": 6.0, ".gz": 24.0}
+"""Estimated pandas bytes per file byte, by suffix, for files whose decoded size cannot be read from a footer: a
+CSV of numbers takes about as much memory as its text, one of short strings up to about 20 times (a Python
+object per value); the estimate errs high, since DuckDB is the safe side; gzip compresses text about 4 times."""
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -95,13 +96,18 @@ def source_of(value: Any, role: str) -> Source:
     if module == "pandas":
         if not isinstance(value, __import__("pandas").DataFrame):
             raise input_error(f"{role} must be a DataFrame, not a pandas {type(value).__name__}", key=role)
-        return Source("pandas", "<pandas DataFrame>", obj=value)
+        return _checked_names(Source("pandas", "<pandas DataFrame>", obj=value), list(value.columns), role)
     if module == "polars" and type(value).__name__ == "LazyFrame":
-        return Source("polars", "<polars LazyFrame>", obj=value.collect())
-    if module == "polars" and hasattr(value, "to_arrow"):
-        return Source("polars", "<polars DataFrame>", obj=value)
+        try:
+            value = value.collect()
+        except Exception as exc:  # noqa: BLE001 - the user's query failing is bad input
+            raise input_error(f"the polars LazyFrame could not be collected: {type(exc).__name__}: "
+                              f"{str(exc)[:300]}", key=role) from None
+        return _checked_names(Source("polars", "<polars LazyFrame>", obj=value), list(value.columns), role)
+    if module == "polars" and type(value).__name__ == "DataFrame":
+        return _checked_names(Source("polars", "<polars DataFrame>", obj=value), list(value.columns), role)
     if module == "pyarrow" and hasattr(value, "schema") and hasattr(value, "num_rows"):
-        return Source("arrow", "<pyarrow Table>", obj=value)
+        return _checked_names(Source("arrow", "<pyarrow Table>", obj=value), list(value.column_names), role)
     if module == "ibis" and hasattr(value, "schema") and hasattr(value, "to_pyarrow_batches"):
         return Source("ibis", "<ibis table>", obj=value)
     if not isinstance(value, (str, os.PathLike)):
@@ -112,10 +118,15 @@ def source_of(value: Any, role: str) -> Source:
         raise input_error(f"{role} must be a text path, not bytes", key=role)
     path = Path(text)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq"))
+        found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+        files = [p for p in found if p.suffix.lower() in (".parquet", ".pq")]
         if not files:
             raise input_error("the directory holds no .parquet file", text, key=role)
-        return Source("files", text, paths=files)
+        others = [p for p in found if p not in files]
+        if others:  # a folder of Parquet files and something else is not what the user thinks it is
+            raise input_error(f"the directory holds files that are not Parquet (e.g. {others[0].name!r}); give a "
+                              "glob such as dir/*.parquet to read only the Parquet files", text, key=role)
+        return _same_schema(Source("files", text, paths=files), role)
     if _GLOB_CHARS & set(path.name) and not path.exists():
         files = sorted(Path(p) for p in globmod.glob(text, recursive=True) if Path(p).is_file())
         if not files:
@@ -123,8 +134,54 @@ def source_of(value: Any, role: str) -> Source:
         bad = [p for p in files if p.suffix.lower() not in (".parquet", ".pq")]
         if bad:
             raise input_error(f"a pattern may match only Parquet files; {bad[0].name!r} is not one", text, key=role)
-        return Source("files", text, paths=files)
+        return _same_schema(Source("files", text, paths=files), role)
     return Source("file", text, paths=[path])
+
+
+def _checked_names(source: Source, names: list[Any], role: str, case: bool = False) -> Source:
+    """Refuse a table with two columns of one name, or with ``case`` (DuckDB matches names ignoring case) two that
+    differ only in case.
+    """
+    text = [str(n) for n in names]
+    dup = sorted({n for n in text if text.count(n) > 1})
+    if dup:
+        raise input_error(f"the {role} table has two columns named {dup[0]!r}; rename one (every rule would read "
+                          "only one of them)", source.label, key=role)
+    if not case:
+        return source
+    lower: dict[str, str] = {}
+    for n in text:
+        if n.lower() in lower:
+            raise input_error(f"the {role} table has columns {lower[n.lower()]!r} and {n!r}, which differ only in "
+                              "case; DuckDB matches column names ignoring case, so rename one", source.label, key=role)
+        lower[n.lower()] = n
+    return source
+
+
+def _same_schema(source: Source, role: str) -> Source:
+    """Refuse Parquet files whose columns or types differ (DuckDB would cast every file to the first one's types)."""
+    import pyarrow.parquet as pq
+
+    first = None
+    for p in source.paths:
+        try:
+            schema = pq.read_schema(p)
+        except Exception as exc:  # noqa: BLE001 - an unreadable footer is bad input
+            raise input_error(f"cannot read the Parquet file's schema: {str(exc)[:200]}", str(p), key=role) from None
+        fields = [(f.name, str(f.type)) for f in schema if not f.name.startswith("__index_level_")]
+        if first is None:
+            first = (p, fields)
+            _checked_names(source, [n for n, _ in fields], role)
+            continue
+        if fields != first[1]:
+            a, b = dict(first[1]), dict(fields)
+            diff = next(((n, a.get(n), b.get(n)) for n in dict.fromkeys([*a, *b]) if a.get(n) != b.get(n)),
+                        ("(column order)", None, None))
+            raise input_error(f"the Parquet files disagree on column {diff[0]!r}: {first[0].name} has "
+                              f"{diff[1] or 'no such column'}, {p.name} has {diff[2] or 'no such column'}; every file "
+                              "of one input must have the same columns and types (gatekit never casts them "
+                              "silently)", source.label, key=role)
+    return source
 
 
 def estimated_pandas_bytes(source: Source) -> int:
@@ -237,10 +294,14 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             backend = source.obj._find_backend(use_default=True)
             if getattr(backend, "name", None) != "duckdb":
                 raise input_error(f"the ibis table is on the {getattr(backend, 'name', '?')} backend; gatekit runs "
-                                  "ibis tables on DuckDB (Spark is planned): pass a DuckDB table or a DataFrame",
+                                  "ibis tables on DuckDB (Spark is planned): pass a DuckDB table or a DataFrame, or "
+                                  "run with engine='pandas' (the table is then read into memory)",
                                   source.label, key=name)
+            _checked_names(source, list(source.obj.columns), name, case=True)
             return source.obj
         if source.kind in ("pandas", "polars", "arrow"):
+            names = source.obj.column_names if source.kind == "arrow" else list(source.obj.columns)
+            _checked_names(source, names, name, case=True)
             obj = source.obj.to_arrow() if source.kind == "polars" else source.obj
             con.con.register(name, obj)  # DuckDB scans the DataFrame / Arrow table in place, no copy
             return con.table(name)
@@ -250,13 +311,19 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             if not p.is_file():
                 raise input_error(f"{name} file not found", str(p), key=name)
         if suffixes <= {".parquet", ".pq"}:
-            return con.read_parquet(files, table_name=name)
+            # hive partition keys in folder names are not columns on either engine (pandas reads each file)
+            import pyarrow.parquet as pq
+
+            _checked_names(source, list(pq.read_schema(files[0]).names), name, case=True)
+            return con.read_parquet(files, table_name=name, hive_partitioning=False)
         if len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
             _check_csv_header(source.paths[0])
             return _as_pandas_reads(con.read_csv(files[0], table_name=name, auto_type_candidates=CSV_TYPES,
                                                  nullstr=_pandas_na_values()))
     except Exception as exc:
-        if getattr(exc, "exit_code", None) == 2:
+        from gatekit.core.errors import InputError
+
+        if isinstance(exc, InputError):
             raise
         raise input_error(f"DuckDB cannot read the {name}: {str(exc).splitlines()[0][:300]}", source.label,
                           key=name) from None

@@ -84,9 +84,14 @@ def score_with_model(model: Any, frame: Any, opts: Any, task: str, positive: Any
     if runner.positive_index is not None:
         info["model"]["positive_class_index"] = runner.positive_index
     try:
-        return runner(frame[runner.features]), runner
-    except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
+        scores = runner(frame[runner.features])
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the model failing on the data (even sys.exit) is an input problem
         raise input_error(f"the model failed to score the data: {type(exc).__name__}: {exc}", file) from None
+    if len(scores) != len(frame):
+        raise input_error(f"the model returned {len(scores):,} scores for {len(frame):,} rows", file)
+    return scores, runner
 
 
 def arrow_frames(batches: Iterable[Any]) -> Iterator[Any]:
@@ -142,7 +147,9 @@ def score_batches(runner: Any, frames: Iterable[Any], file: str | None = None) -
             raise input_error(msg, file, key="features") from MissingFeatures(msg)
         try:
             scores = np.asarray(runner(frame[runner.features]), dtype=float).reshape(-1)
-        except Exception as exc:  # noqa: BLE001 - the model failing on the data is an input problem
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the model failing on the data (even sys.exit) is an input problem
             raise input_error(f"the model failed to score the data (rows {start:,} to {start + len(frame) - 1:,}): "
                               f"{type(exc).__name__}: {exc}", file) from None
         if len(scores) != len(frame):

@@ -108,6 +108,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             raise TypeError(f"unknown input option {key!r}")
         if key in PATH_OPTIONS and not (key in OBJECT_OPTIONS and not isinstance(val, (str, os.PathLike))):
             val = _override_path(key, val)  # tables and fitted models given from Python are taken as they are
+        elif key in ("model", "baseline_model") and isinstance(val, type):
+            raise input_error(f"{key} is the class {val.__name__}, not a fitted model: fit an instance and pass it",
+                              key=key)
         elif key in ("model", "baseline_model") and not _is_model_object(val):
             raise input_error(f"{key} must be a file path or a fitted model (an object with predict_proba or "
                               f"predict, or an onnxruntime InferenceSession), not {type(val).__name__}", key=key)

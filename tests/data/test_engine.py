@@ -156,3 +156,81 @@ def test_order_statistics_equal_numpys_sorted_values(kind: str) -> None:
     assert got == {k: float(srt[k]) for k in ranks}  # exact, not approximately
     with pytest.raises(ValueError, match="ranks must lie"):
         eng.order_statistics(t, "x", [n])
+
+
+# --------------------------------------------------------------------------------------------------
+# inputs one engine would read differently from the other: refused, never cast or renamed silently
+# --------------------------------------------------------------------------------------------------
+
+
+def test_parquet_files_that_disagree_on_a_type_are_refused(tmp_path: Path) -> None:
+    # DuckDB would cast every file to the first one's types (1.4 read as 1): the gate passed on DuckDB what
+    # pandas blocked
+    df = _frame(100)
+    df.to_parquet(tmp_path / "a.parquet")
+    df.assign(s=df["s"].astype("float32")).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(InputError, match=r"disagree on column 's': a.parquet has double, b.parquet has float"):
+        eng.source_of(tmp_path, "data")
+    df.drop(columns=["g"]).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(InputError, match="no such column"):
+        eng.source_of(str(tmp_path / "*.parquet"), "data")
+
+
+def test_a_folder_with_other_files_is_refused_and_hive_keys_are_not_columns(tmp_path: Path) -> None:
+    df = _frame(100)
+    df.to_parquet(tmp_path / "a.parquet")
+    (tmp_path / "notes.csv").write_text("x\n1\n")
+    with pytest.raises(InputError, match="files that are not Parquet"):
+        eng.source_of(tmp_path, "data")
+    hive = tmp_path / "hive"
+    df.to_parquet(hive, partition_cols=["g"])
+    for engine in ("pandas", "duckdb"):  # the partition key is in folder names, not in the files: on neither
+        with pytest.raises(InputError, match="sensitive column 'g' not found"):
+            gatekit.run(POLICY, data=hive, target="y", score="s", engine=engine)
+
+
+def test_duplicate_names_and_names_differing_in_case(tmp_path: Path) -> None:
+    df = _frame(100)
+    twice = pd.concat([df, df[["s"]]], axis=1)
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(InputError, match="two columns named 's'"):
+            gatekit.run(POLICY, data=twice, target="y", score="s", engine=engine)
+    cased = df.assign(S=0.0)
+    assert gatekit.run(POLICY, data=cased, target="y", score="s", engine="pandas").checks
+    with pytest.raises(InputError, match="differ only in case"):  # DuckDB would rename 'S' to 'S_1'
+        gatekit.run(POLICY, data=cased, target="y", score="s", engine="duckdb")
+
+
+def test_a_model_that_exits_or_returns_the_wrong_length_is_bad_input() -> None:
+    df = _frame(200)
+
+    class Exits:
+        classes_ = [0, 1]
+
+        def predict_proba(self, X):
+            raise SystemExit(0)
+
+    class Short:
+        classes_ = [0, 1]
+
+        def predict_proba(self, X):
+            return np.full((len(X) - 3, 2), 0.5)
+
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(InputError, match="SystemExit"):
+            gatekit.run(POLICY, data=df, target="y", model=Exits(), features=["a"], engine=engine)
+        with pytest.raises(InputError, match=r"returned \d+ scores for \d+ rows|wrong length|scores for"):
+            gatekit.run(POLICY, data=df, target="y", model=Short(), features=["a"], engine=engine)
+
+
+def test_python_objects_that_are_not_tables_or_models() -> None:
+    import polars as pl
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(InputError, match="not polars.Series"):
+        gatekit.run(POLICY, data=pl.Series([1, 2]), target="y", score="s")
+    lazy = pl.LazyFrame({"a": [1, 2]}).select(pl.col("missing"))
+    with pytest.raises(InputError, match="LazyFrame could not be collected"):
+        gatekit.run(POLICY, data=lazy, target="y", score="s")
+    with pytest.raises(InputError, match="is the class LogisticRegression, not a fitted model"):
+        gatekit.run(POLICY, data=_frame(), target="y", model=LogisticRegression)
