@@ -139,8 +139,10 @@ def source_of(value: Any, role: str) -> Source:
 
 
 def _checked_names(source: Source, names: list[Any], role: str, case: bool = False) -> Source:
-    """Refuse a table with two columns of one name, or with ``case`` (DuckDB matches names ignoring case) two that
-    differ only in case.
+    """Refuse a table with two columns of one name.
+
+    With ``case`` (DuckDB matches column names ignoring case, and renames the second of ``x`` and ``X``), also two
+    names that differ only in case.
     """
     text = [str(n) for n in names]
     dup = sorted({n for n in text if text.count(n) > 1})

@@ -205,13 +205,13 @@ def test_a_model_that_exits_or_returns_the_wrong_length_is_bad_input() -> None:
     df = _frame(200)
 
     class Exits:
-        classes_ = [0, 1]
+        classes_ = (0, 1)
 
         def predict_proba(self, X):
             raise SystemExit(0)
 
     class Short:
-        classes_ = [0, 1]
+        classes_ = (0, 1)
 
         def predict_proba(self, X):
             return np.full((len(X) - 3, 2), 0.5)
@@ -227,10 +227,10 @@ def test_python_objects_that_are_not_tables_or_models() -> None:
     import polars as pl
     from sklearn.linear_model import LogisticRegression
 
-    with pytest.raises(InputError, match="not polars.Series"):
+    with pytest.raises(InputError, match=r"not polars\.Series"):
         gatekit.run(POLICY, data=pl.Series([1, 2]), target="y", score="s")
     lazy = pl.LazyFrame({"a": [1, 2]}).select(pl.col("missing"))
-    with pytest.raises(InputError, match="LazyFrame could not be collected"):
+    with pytest.raises(InputError, match=r"LazyFrame could not be collected"):
         gatekit.run(POLICY, data=lazy, target="y", score="s")
     with pytest.raises(InputError, match="is the class LogisticRegression, not a fitted model"):
         gatekit.run(POLICY, data=_frame(), target="y", model=LogisticRegression)
