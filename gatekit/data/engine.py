@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob as globmod
 import hashlib
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,6 +271,29 @@ def connect() -> Any:
     return ibis.duckdb.connect()
 
 
+def connection_for(sources: list[Source]) -> Any:
+    """Return the DuckDB connection a run's tables must share: an ibis table's own, else a new one.
+
+    Queries that join the evaluation and the reference table (unseen categories) run on one connection, so the
+    files and frames of a run are opened on the connection of an ibis table the user gave.
+
+    Raises
+    ------
+    InputError
+        Two ibis tables on different connections.
+    """
+    backends: list[Any] = []
+    for s in sources:
+        if s.kind == "ibis":
+            b = s.obj._find_backend(use_default=True)
+            if all(b is not other for other in backends):
+                backends.append(b)
+    if len(backends) > 1:
+        raise input_error("the data and the reference are ibis tables on two different connections; give both on "
+                          "one connection (or one of them as a file or a DataFrame)", key="reference")
+    return backends[0] if backends else connect()
+
+
 def open_table(source: Source, con: Any, name: str) -> Any:
     """Return the input as an ibis table on ``con`` (files are scanned lazily, objects registered without a copy).
 
@@ -301,12 +325,13 @@ def open_table(source: Source, con: Any, name: str) -> Any:
                                   source.label, key=name)
             _checked_names(source, list(source.obj.columns), name, case=True)
             return source.obj
+        view = f"gatekit_{name}_{secrets.token_hex(4)}"  # never a name the user's connection already has
         if source.kind in ("pandas", "polars", "arrow"):
             names = source.obj.column_names if source.kind == "arrow" else list(source.obj.columns)
             _checked_names(source, names, name, case=True)
             obj = source.obj.to_arrow() if source.kind == "polars" else source.obj
-            con.con.register(name, obj)  # DuckDB scans the DataFrame / Arrow table in place, no copy
-            return con.table(name)
+            con.con.register(view, obj)  # DuckDB scans the DataFrame / Arrow table in place, no copy
+            return con.table(view)
         suffixes = {p.suffix.lower() for p in source.paths}
         files = [str(p) for p in source.paths]
         for p in source.paths:
@@ -317,10 +342,10 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             import pyarrow.parquet as pq
 
             _checked_names(source, list(pq.read_schema(files[0]).names), name, case=True)
-            return con.read_parquet(files, table_name=name, hive_partitioning=False)
+            return con.read_parquet(files, table_name=view, hive_partitioning=False)
         if len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
             _check_csv_header(source.paths[0])
-            return _as_pandas_reads(con.read_csv(files[0], table_name=name, auto_type_candidates=CSV_TYPES,
+            return _as_pandas_reads(con.read_csv(files[0], table_name=view, auto_type_candidates=CSV_TYPES,
                                                  nullstr=_pandas_na_values()))
     except Exception as exc:
         from gatekit.core.errors import InputError

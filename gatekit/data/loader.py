@@ -19,6 +19,7 @@ from gatekit.data.canary import load_canary
 from gatekit.data.engine import (
     Source,
     choose_engine,
+    connection_for,
     connect,
     content_sha256,
     engine_info,
@@ -212,7 +213,7 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
     engine, why = choose_engine(opts.engine, [s for s in (data_src, ref_src) if s is not None])
     run.engine = engine
     run.info["engine"] = engine_info(engine, why)
-    con = connect() if engine == "duckdb" else None
+    con = connection_for([s for s in (data_src, ref_src) if s is not None]) if engine == "duckdb" else None
     if ref_src is not None:
         _record_source(run.files, "reference", ref_src)
         if con is not None:

@@ -234,3 +234,22 @@ def test_python_objects_that_are_not_tables_or_models() -> None:
         gatekit.run(POLICY, data=lazy, target="y", score="s")
     with pytest.raises(InputError, match="is the class LogisticRegression, not a fitted model"):
         gatekit.run(POLICY, data=_frame(), target="y", model=LogisticRegression)
+
+
+def test_an_ibis_table_and_a_reference_file_run_on_one_connection(tmp_path: Path) -> None:
+    # the reference file was opened on gatekit's own connection while the data stayed on the user's: the unseen
+    # category join found no table "reference" and every such rule errored
+    import ibis
+
+    df = _frame(300)
+    df.to_parquet(tmp_path / "ref.parquet")
+    pol = {"version": 1, "data_quality": {"columns": {"g": {"max_unseen_share": 0}}}}
+    df.to_parquet(tmp_path / "cur.parquet")
+    con = ibis.duckdb.connect()
+    con.raw_sql("CREATE TABLE reference AS SELECT 'nope' AS g")  # a user's table of that name is never used
+    data = con.read_parquet(tmp_path / "cur.parquet")
+    c = gatekit.run(pol, data=data, reference=tmp_path / "ref.parquet").checks[0]
+    assert c.status.value == "pass", c.message
+    other = ibis.duckdb.connect().read_parquet(tmp_path / "cur.parquet")
+    with pytest.raises(InputError, match="two different connections"):
+        gatekit.run(pol, data=data, reference=other)
