@@ -20,7 +20,6 @@ from gatekit.data.engine import (
     Source,
     choose_engine,
     connection_for,
-    connect,
     content_sha256,
     engine_info,
     open_table,
