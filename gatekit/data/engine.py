@@ -572,3 +572,46 @@ def order_statistics(table: Any, column: str, ranks: list[int]) -> tuple[int, di
     for k in todo:  # the approximation missed three times: the exact sort for this rank alone
         out[k] = float(finite.order_by(finite.v).limit(1, offset=k).v.to_pyarrow().to_pylist()[0])
     return n, out
+
+
+def categorical_columns(source: Source) -> list[str]:
+    """Return the columns an input holds as categories, which DuckDB reads as text (or an enum ibis calls text).
+
+    A pandas ``category`` column, a polars ``Categorical`` / ``Enum``, an Arrow dictionary column, and a Parquet
+    column stored as a dictionary type or recorded as ``categorical`` in the pandas metadata pandas writes (what
+    ``pandas.read_parquet`` turns back into ``category``). CSV files and ibis tables hold none.
+
+    Parameters
+    ----------
+    source : Source
+        The input.
+
+    Returns
+    -------
+    list of str
+    """
+    if source.kind == "pandas":
+        import pandas as pd
+
+        return [str(c) for c, t in source.obj.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    if source.kind == "polars":
+        return [str(c) for c, t in source.obj.schema.items() if str(t).startswith(("Categorical", "Enum"))]
+    if source.kind == "arrow":
+        import pyarrow as pa
+
+        return [f.name for f in source.obj.schema if pa.types.is_dictionary(f.type)]
+    if source.kind in ("file", "files") and source.paths and source.paths[0].suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(source.paths[0])
+        except Exception:  # noqa: BLE001 - an unreadable footer is reported by the reader
+            return []
+        out = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+        meta = schema.pandas_metadata or {}
+        out += [str(c.get("name")) for c in meta.get("columns", [])
+                if c.get("pandas_type") == "categorical" and str(c.get("name")) not in out]
+        return out
+    return []
+

@@ -158,6 +158,9 @@ class RunInputs:
     """The evaluation data as an ibis table (``engine == "duckdb"``), else None."""
     reference_table: Any = None
     """The reference data as an ibis table (``engine == "duckdb"``), else None."""
+    categorical: dict[str, list[str]] = field(default_factory=dict)
+    """On DuckDB: the columns each input (``"data"``, ``"reference"``) held as categories, which DuckDB reads as
+    text (:func:`gatekit.data.engine.categorical_columns`); type rules describe them as pandas does."""
     load_s: float | None = None
     """Seconds spent reading the inputs (and, on DuckDB, aggregating the evaluation rows)."""
     sample: Any = None

@@ -18,6 +18,7 @@ from gatekit.data.baseline import load_baseline_rows, shadow_without_labels
 from gatekit.data.canary import load_canary
 from gatekit.data.engine import (
     Source,
+    categorical_columns,
     choose_engine,
     connection_for,
     content_sha256,
@@ -80,6 +81,7 @@ def _read_data(run: RunInputs, src: Source, con: Any) -> Any:
     _record_source(run.files, "data", src)
     if con is not None:
         run.table = open_table(src, con, "data")
+        run.categorical["data"] = categorical_columns(src)
         run.info["data"] = {"rows": row_count(run.table), "columns": len(run.table.columns)}
         return None
     frame = read_pandas(src)
@@ -217,6 +219,7 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
         _record_source(run.files, "reference", ref_src)
         if con is not None:
             run.reference_table = open_table(ref_src, con, "reference")
+            run.categorical["reference"] = categorical_columns(ref_src)
             run.info["reference"] = {"rows": row_count(run.reference_table),
                                      "columns": len(run.reference_table.columns)}
         else:

@@ -253,3 +253,23 @@ def test_an_ibis_table_and_a_reference_file_run_on_one_connection(tmp_path: Path
     other = ibis.duckdb.connect().read_parquet(tmp_path / "cur.parquet")
     with pytest.raises(InputError, match="two different connections"):
         gatekit.run(pol, data=data, reference=other)
+
+
+def test_category_columns_are_categories_on_both_engines(tmp_path: Path) -> None:
+    # DuckDB reads a pandas category as an enum ibis calls text (and a Parquet file pandas wrote as plain text):
+    # a `type: category` rule passed on pandas and failed on DuckDB
+    import polars as pl
+    import pyarrow as pa
+
+    df = pd.DataFrame({"c": ["a", "b", "a"] * 20, "k": pd.Categorical(["x", "y", "x"] * 20), "n": [1, 2, 3] * 20})
+    df.to_parquet(tmp_path / "d.parquet")
+    pol = {"version": 1, "data_quality": {"columns": {"c": {"type": "category"}, "k": {"type": "category"},
+                                                      "n": {"type": "category"}}}}
+    as_text = {"version": 1, "data_quality": {"columns": {"k": {"type": "string"}}}}  # its categories' type
+    want = [("c.type", "fail"), ("k.type", "pass"), ("n.type", "fail"), ("k.type", "pass")]
+    for data in (df, tmp_path / "d.parquet", pl.from_pandas(df), pa.Table.from_pandas(df)):
+        assert eng.categorical_columns(eng.source_of(data, "data")) == ["k"]
+        for engine in ("pandas", "duckdb"):
+            checks = [*gatekit.run(pol, data=data, engine=engine).checks,
+                      *gatekit.run(as_text, data=data, engine=engine).checks]
+            assert [(c.name, c.status.value) for c in checks if c.name.endswith(".type")] == want, (data, engine)

@@ -166,7 +166,8 @@ class DataQualitySection:
             tampered = load.tampered()  # custom code run while the expectations were built
             runnable = [i for i in items if i.verdict is None and i.expectation is not None]
             if duck:
-                by_id, facts = self._run_duckdb(runnable, frame, reference)
+                by_id, facts = self._run_duckdb(runnable, frame, reference,
+                                                frozenset(ctx.inputs.categorical.get("data", ())))
                 ctx.info[SECTION]["rows"] = facts.rows
             else:
                 by_id, facts = self._run_pandas(runnable, frame, ctx.options.reference_paths), _FrameFacts(frame)
@@ -225,7 +226,8 @@ class DataQualitySection:
         return results_by
 
     @staticmethod
-    def _run_duckdb(runnable: list[Item], table: Any, reference: Any) -> tuple[dict[int, Any], Any]:
+    def _run_duckdb(runnable: list[Item], table: Any, reference: Any,
+                    categorical: frozenset[str] = frozenset()) -> tuple[dict[int, Any], Any]:
         """Compute the items on the DuckDB table (:mod:`.counts`); refused items get their error verdict."""
         from gatekit.sections.data_quality import counts
         from gatekit.validators import gx
@@ -248,7 +250,7 @@ class DataQualitySection:
                             "checked (run the policy on the pandas engine, or remove the rule)",
                     details=_json_safe({"expectation": item.expectation_type, "kwargs": item.kwargs,
                                         "column": item.column, "rule": item.rule, "engine": "duckdb"}))
-        by_id, facts = counts.evaluate(counted, table, reference)
+        by_id, facts = counts.evaluate(counted, table, reference, categorical)
         by_id.update(counts.stream(streamed, table, gx.Validator))
         by_id.update(counts.one_column(single, table, gx.Validator))
         return by_id, facts

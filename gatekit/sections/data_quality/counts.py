@@ -402,7 +402,7 @@ def isin(col: Any, dtype: Any, values: list[Any]) -> Any:
 # the logical type ----------------------------------------------------------------------------------------
 
 
-def describe(dtype: Any, non_null: int, non_integral: int | None) -> dict[str, Any]:
+def describe(dtype: Any, non_null: int, non_integral: int | None, categorical: bool = False) -> dict[str, Any]:
     """Describe an ibis column type like :func:`gatekit.data.logical_types.describe_column` describes pandas.
 
     Parameters
@@ -414,6 +414,10 @@ def describe(dtype: Any, non_null: int, non_integral: int | None) -> dict[str, A
     non_integral : int or None
         For float columns: non-null values that are not whole numbers (``x % 1 != 0``; infinities count);
         None when not counted (only an ``integer`` rule needs it): ``integral`` is then None.
+    categorical : bool
+        The input held the column as categories (a pandas ``category``, an Arrow dictionary, a Parquet column
+        pandas wrote as categorical: :func:`gatekit.data.engine.categorical_columns`), which DuckDB reads as
+        text or an enum: it is described as pandas describes it (``category``, with its categories' type).
 
     Returns
     -------
@@ -448,6 +452,9 @@ def describe(dtype: Any, non_null: int, non_integral: int | None) -> dict[str, A
         out["logical"] = "empty"
     else:
         out["logical"] = "other"
+    if categorical:
+        out.update({"dtype": "category", "categories_logical": out["logical"], "logical": "category",
+                    "integral": None})
     return out
 
 
@@ -566,7 +573,8 @@ def _between_error(item: Any, dtype: Any) -> str | None:
     return None
 
 
-def evaluate(items: list[Any], table: Any, reference: Any) -> tuple[dict[int, Computed], TableFacts]:
+def evaluate(items: list[Any], table: Any, reference: Any,
+             categorical: frozenset[str] = frozenset()) -> tuple[dict[int, Computed], TableFacts]:
     """Compute every ``"counts"`` item's result on the table (see :func:`route`).
 
     Parameters
@@ -577,6 +585,8 @@ def evaluate(items: list[Any], table: Any, reference: Any) -> tuple[dict[int, Co
         The evaluation rows.
     reference : ibis.Table or None
         The reference rows (``unseen`` items only).
+    categorical : frozenset of str
+        Columns the input held as categories (:func:`describe`'s ``categorical``).
 
     Returns
     -------
@@ -613,7 +623,8 @@ def evaluate(items: list[Any], table: Any, reference: Any) -> tuple[dict[int, Co
             both = _restrict(cond)
             looked_keys[owner] = q.add(owner, col.count(where=cond) if cond is not None else col.count())
             nulls = q.derive(total, looked_keys[owner])
-            plans[owner] = _plan_item(item, how, table, col, dtype, cond, both, total, nulls, q, reference)
+            plans[owner] = _plan_item(item, how, table, col, dtype, cond, both, total, nulls, q, reference,
+                                      name in categorical)
         except Untranslatable as exc:
             errors[owner] = str(exc)
         except Exception as exc:  # noqa: BLE001 - ibis refused the expression: this rule's error alone
@@ -666,7 +677,8 @@ def _restrict(cond: Any) -> Callable[[Any], Any]:
 
 
 def _plan_item(item: Any, how: str, table: Any, col: Any, dtype: Any, cond: Any, both: Callable[[Any], Any],
-               total: str, nulls: str, q: _Query, reference: Any) -> Callable[[dict[str, Any]], Computed]:
+               total: str, nulls: str, q: _Query, reference: Any,
+               categorical: bool = False) -> Callable[[dict[str, Any]], Computed]:
     """Register an item's aggregates on ``q``; return the function turning their values into its result."""
     owner = id(item)
     if how == "logical":
@@ -677,7 +689,7 @@ def _plan_item(item: Any, how: str, table: Any, col: Any, dtype: Any, cond: Any,
 
         def logical(vals: dict[str, Any]) -> Computed:
             non_null = vals[total] - vals[nulls]
-            desc = describe(dtype, non_null, vals[nonint] if nonint else None)
+            desc = describe(dtype, non_null, vals[nonint] if nonint else None, categorical)
             return _validate(item, {"gatekit.column.description": desc})
         return logical
     if how in _METRIC or how in ("distinct", "unique_share"):
