@@ -106,7 +106,7 @@ class CompatibilitySection:
         # every column: which of them the model takes is the model's business (the target, score, prediction
         # or --sensitive role of a column does not change the check), and columns it does not take are not
         # part of its signature (compare_signatures(..., against="data"))
-        return frame_types(data), DATA_SOURCE
+        return frame_types(data, categorical=frozenset(ctx.inputs.categorical.get("data", ()))), DATA_SOURCE
 
     def _production_model(self, ctx: Any, path: Path) -> tuple[Signature, str]:
         from gatekit.model.formats import detect_format
@@ -182,7 +182,8 @@ class CompatibilitySection:
             against = "data" if exp_src == DATA_SOURCE else "signature"
             # types the candidate does not record are compared with what the evaluation data holds, as the data's
             data = _rows(ctx.inputs) if against == "signature" and None in candidate.values() else None
-            data_types = frame_types(data) if data is not None else None
+            data_types = (frame_types(data, categorical=frozenset(ctx.inputs.categorical.get("data", ())))
+                          if data is not None else None)
             breaking, notes, unverified, features = compare_signatures(expected, candidate, fs.mode, fs.defaults,
                                                                        against, data_types)
             not_recorded = [n for n, t in candidate.items() if t is None]
@@ -221,7 +222,8 @@ class CompatibilitySection:
                                                                      "feature_signature)", **base)
         if ctx.inputs.frame is None:
             try:
-                failures = validate_table(data, candidate, fs.defaults)
+                failures = validate_table(data, candidate, fs.defaults,
+                                          frozenset(ctx.inputs.categorical.get("data", ())))
             except Exception as exc:  # noqa: BLE001 - an engine that cannot count: not computable, never a pass
                 return CheckResult(status=Status.NOT_COMPUTABLE, message=f"the {ctx.inputs.engine} engine could not "
                                    f"count the data's types: {type(exc).__name__}: {exc}", **base)

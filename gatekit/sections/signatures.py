@@ -24,7 +24,8 @@ class SignatureUnavailable(Exception):
     """A signature cannot be determined (the check is not computable)."""
 
 
-def frame_types(frame: Any, exclude: set[str] | None = None) -> Signature:
+def frame_types(frame: Any, exclude: set[str] | None = None,
+                categorical: frozenset[str] = frozenset()) -> Signature:
     """Return each column's logical type as stored (:func:`gatekit.data.logical_types.describe_column`).
 
     A float column with missing values whose other values are all whole numbers is ``integer``: that is
@@ -36,13 +37,15 @@ def frame_types(frame: Any, exclude: set[str] | None = None) -> Signature:
         The data; an ibis table is described by :func:`describe_table` (one aggregate query).
     exclude : set of str, optional
         Columns left out (the target, score and sensitive columns are not model features).
+    categorical : frozenset of str
+        For an ibis table: the columns the input held as categories (``RunInputs.categorical``).
     """
     from gatekit.data.logical_types import LOGICAL_TYPES, describe_column
 
     out: Signature = {}
     if is_table(frame):
         cols = [str(c) for c in frame.columns if not (exclude and str(c) in exclude)]
-        descs, rows = describe_table(frame, cols, integral=True)
+        descs, rows = describe_table(frame, cols, integral=True, categorical=categorical)
     else:
         cols = [c for c in frame.columns if not (exclude and str(c) in exclude)]
         descs, rows = {str(c): describe_column(frame[c]) for c in cols}, len(frame)
@@ -85,8 +88,8 @@ def _ibis_logical(dtype: Any) -> str:
     return "other"
 
 
-def describe_table(table: Any, columns: list[str], integral: bool | list[str] = False) -> tuple[
-        dict[str, dict[str, Any]], int]:
+def describe_table(table: Any, columns: list[str], integral: bool | list[str] = False,
+                   categorical: frozenset[str] = frozenset()) -> tuple[dict[str, dict[str, Any]], int]:
     """Describe columns of an ibis table as :func:`gatekit.data.logical_types.describe_column` describes pandas ones.
 
     One aggregate query: the row count, each column's non-null count (a float's NaN counts as missing, as in
@@ -105,6 +108,9 @@ def describe_table(table: Any, columns: list[str], integral: bool | list[str] = 
         Columns to describe (each in the table).
     integral : bool or list of str
         Float columns whose ``integral`` flag is computed: all (True), none (False), or those listed.
+    categorical : frozenset of str
+        Columns the input held as categories (``RunInputs.categorical``): described as pandas describes a
+        ``category`` column (DuckDB reads them as text).
 
     Returns
     -------
@@ -143,6 +149,9 @@ def describe_table(table: Any, columns: list[str], integral: bool | list[str] = 
             desc["integral"] = bool(non_null) and not row[f"f{i}"]
         if desc["logical"] == "string" and not non_null:
             desc["logical"], desc["inferred"] = "empty", "empty"  # pandas: an object column of missing values
+        if c in categorical:  # held as categories (a pandas category, an Arrow dictionary): as pandas says
+            desc.update({"dtype": "category", "categories_logical": desc["logical"], "logical": "category",
+                         "integral": None})
         out[c] = desc
     return out, rows
 
@@ -421,6 +430,8 @@ def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -
         Features and their logical types (None: presence only).
     defaults : dict
         Features with a default need not be present.
+    categorical : frozenset of str
+        Columns the input held as categories (:func:`describe_table`).
 
     Returns
     -------
@@ -462,7 +473,8 @@ def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -
     return []
 
 
-def validate_table(table: Any, signature: Signature, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+def validate_table(table: Any, signature: Signature, defaults: dict[str, Any],
+                   categorical: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """Validate an ibis table against a signature: :func:`validate_frame`'s checks, computed as counts.
 
     pandera's pandas backend needs the rows in memory and its ibis backend reports no counts, so on an
@@ -495,7 +507,7 @@ def validate_table(table: Any, signature: Signature, defaults: dict[str, Any]) -
     typed = [name for name, t in signature.items() if t and name in present]
     if typed:
         ints = [n for n in typed if signature[n] == "integer"]  # only there does a float's integrality matter
-        descs, _ = describe_table(table, typed, integral=ints)
+        descs, _ = describe_table(table, typed, integral=ints, categorical=categorical)
         for name in typed:
             expected = signature[name]
             assert expected is not None

@@ -273,3 +273,14 @@ def test_category_columns_are_categories_on_both_engines(tmp_path: Path) -> None
             checks = [*gatekit.run(pol, data=data, engine=engine).checks,
                       *gatekit.run(as_text, data=data, engine=engine).checks]
             assert [(c.name, c.status.value) for c in checks if c.name.endswith(".type")] == want, (data, engine)
+
+
+def test_a_category_column_matches_a_category_signature_on_both_engines() -> None:
+    df = pd.DataFrame({"c": ["a", "b", "a"] * 20, "k": pd.Categorical(["x", "y", "x"] * 20), "n": [1.0, 2, 3] * 20})
+    for kind in ("category", "string"):
+        sig = {"c": "string", "k": kind, "n": "float"}
+        pol = {"version": 1, "compatibility": {"feature_signature": {"mode": "strict", "expected": sig,
+                                                                     "candidate": sig, "validate_data": True}}}
+        for engine in ("pandas", "duckdb"):
+            checks = gatekit.run(pol, data=df, engine=engine).checks
+            assert [c.status.value for c in checks] == ["pass", "pass"], (kind, engine, [c.message for c in checks])
