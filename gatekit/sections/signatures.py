@@ -430,8 +430,6 @@ def validate_frame(frame: Any, signature: Signature, defaults: dict[str, Any]) -
         Features and their logical types (None: presence only).
     defaults : dict
         Features with a default need not be present.
-    categorical : frozenset of str
-        Columns the input held as categories (:func:`describe_table`).
 
     Returns
     -------
@@ -492,6 +490,8 @@ def validate_table(table: Any, signature: Signature, defaults: dict[str, Any],
         Features and their logical types (None: presence only).
     defaults : dict
         Features with a default need not be present.
+    categorical : frozenset of str
+        Columns the input held as categories (:func:`describe_table`).
 
     Returns
     -------
