@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from gatekit.core.errors import InputError, input_error
+from gatekit.data.baseline import load_baseline_model
 from gatekit.data.engine import iter_batches, sample_frame
-from gatekit.data.inputs import InputOptions, RunInputs, check_model_features
+from gatekit.data.inputs import InputOptions, RunInputs
 from gatekit.data.labels import infer_positive, infer_task
 from gatekit.data.readers import require_column
-from gatekit.model.loading import load_model
 from gatekit.model.scoring import MissingFeatures, make_runner
 
 SCORE = "__gatekit_score"
@@ -37,10 +37,6 @@ SAMPLE_SEED = 20240611
 """Seed of that sample (:func:`gatekit.data.engine.sample_frame`)."""
 BATCH_ROWS = 250_000
 """Rows per record batch when a model scores an engine's table."""
-
-
-def _sensitive(opts: InputOptions) -> list[str]:
-    return [*opts.sensitive, *(c for c in opts.extra_sensitive if c not in opts.sensitive)]
 
 
 def _nulls(table: Any, column: str) -> int:
@@ -80,7 +76,7 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
     head = table.limit(0).to_pandas()  # the columns and their types, no rows
     roles = [("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
              ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
-             *(("sensitive", c) for c in _sensitive(opts))]
+             *(("sensitive", c) for c in opts.all_sensitive)]
     for role, name in roles:
         if name is not None:
             require_column(head, name, role, file)
@@ -92,13 +88,7 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
     scoring = model is not None and opts.score is None and opts.prediction is None
     base_model = None
     if opts.baseline_model is not None:
-        files: dict[str, dict[str, Any]] = {}
-        base_model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files,
-                                baseline=True, info=run.info)
-        if "model" in files:  # a model file (an object from Python is recorded in run.info)
-            run.files["baseline_model"] = files["model"]
-        run.baseline_model = base_model
-        check_model_features(base_model, opts, "baseline model", file)
+        base_model = load_baseline_model(opts, run, file)
     sample = sample_frame(table, SAMPLE_ROWS, SAMPLE_SEED) if (model is not None or base_model is not None) else None
     run.sample = sample
     if sample is not None:
@@ -158,15 +148,9 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
     if "score" in run.info:
         run.info["score"] = opts.score
     if opts.model is not None:
-        run.info["model_path"] = str(opts.model) if not _is_object(opts.model) else type(opts.model).__name__
+        run.info["model_path"] = opts.model_label
     if base_model is not None and "baseline" in run.info:
         run.info["baseline"]["source"] = f"model {getattr(opts.baseline_model, 'name', type(base_model).__name__)}"
-
-
-def _is_object(v: Any) -> bool:
-    import os
-
-    return not isinstance(v, (str, os.PathLike))
 
 
 def _task_and_positive(table: Any, opts: InputOptions, model: Any, file: str) -> tuple[str | None, Any]:

@@ -58,6 +58,28 @@ def shadow_without_labels(opts: InputOptions, run: RunInputs, frame: Any, model:
                      "prediction": opts.prediction, "shadow_without_labels": True})
 
 
+def load_baseline_model(opts: InputOptions, run: RunInputs, file: str) -> Any:
+    """Load the production model (``opts.baseline_model``) under the candidate's rules, record it, and return it.
+
+    The file's record goes to ``run.files["baseline_model"]`` (an object from Python is recorded in ``run.info``);
+    a model that reads the target or an output column is refused as the candidate's would be.
+
+    Raises
+    ------
+    InputError
+        The model cannot be loaded safely, or it reads the target or an output column.
+    """
+    assert opts.baseline_model is not None
+    files: dict[str, dict[str, Any]] = {}
+    model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files,
+                       baseline=True, info=run.info)
+    if "model" in files:
+        run.files["baseline_model"] = files["model"]
+    run.baseline_model = model
+    check_model_features(model, opts, "baseline model", file)
+    return model
+
+
 def load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: Any, task: str, positive: Any,
                        file: str) -> None:
     """Attach the production model's output on the evaluation rows as ``run.eval_data.baseline``.
@@ -87,14 +109,7 @@ def load_baseline_rows(opts: InputOptions, run: RunInputs, frame: Any, target: A
                                   "baseline.prediction")
         source = f"prediction column {opts.baseline_prediction!r}"
     else:
-        assert opts.baseline_model is not None
-        files: dict[str, dict[str, Any]] = {}
-        model = load_model(opts.baseline_model, opts.baseline_model_sha256, opts.baseline_trust_model, files,
-                           baseline=True, info=run.info)
-        if "model" in files:  # a model file (an object from Python is recorded in run.info)
-            run.files["baseline_model"] = files["model"]
-        run.baseline_model = model
-        check_model_features(model, opts, "baseline model", file)
+        model = load_baseline_model(opts, run, file)
         info: dict[str, Any] = {}
         try:
             base.y_score, run.baseline_runner = score_with_model(model, frame, opts, task, positive, file, info,

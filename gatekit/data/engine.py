@@ -463,7 +463,7 @@ def sample_frame(table: Any, n: int, seed: int) -> Any:
     pandas.DataFrame
         At most ``n`` rows (fewer when the Bernoulli draw falls short).
     """
-    rows = int(table.count().to_pyarrow().as_py())
+    rows = row_count(table)
     if rows <= n:
         return table.to_pandas()
     rate = min(1.0, 1.2 * n / rows)

@@ -7,6 +7,7 @@ adapters. Each file's sha256 is recorded for the report. Problems raise
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,18 @@ class InputOptions:
     canary: Any = None
     """The policy's ``canary:`` spec (:class:`gatekit.policy.specs.CanarySpec`), when it has one."""
     canary_data: Path | None = None
+
+    @property
+    def all_sensitive(self) -> list[str]:
+        """The sensitive columns loaded: ``sensitive`` then the other columns fairness rules name, each once."""
+        return [*self.sensitive, *(c for c in self.extra_sensitive if c not in self.sensitive)]
+
+    @property
+    def model_label(self) -> str | None:
+        """How the report names the candidate model: its path, or the class of a fitted object; None without one."""
+        if self.model is None:
+            return None
+        return str(self.model) if isinstance(self.model, (str, os.PathLike)) else type(self.model).__name__
 
     @property
     def has_baseline_rows(self) -> bool:

@@ -330,7 +330,7 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
             # the data lacks columns the model needs: the metric rules cannot be computed, but the
             # data-quality and compatibility sections still run and say which columns are missing
             run.scoring_error = str(exc.__cause__)
-    all_sensitive = [*opts.sensitive, *(c for c in opts.extra_sensitive if c not in opts.sensitive)]
+    all_sensitive = opts.all_sensitive
     data.sensitive_default = list(opts.sensitive)
     if all_sensitive:
         for c in all_sensitive:
@@ -352,5 +352,5 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
             run.runner_error = str(exc)
     run.info.update({"task": task, "target": opts.target, "positive_label": positive,
                      "score": opts.score, "prediction": opts.prediction,
-                     "model_path": str(opts.model) if opts.model else None, "sensitive": opts.sensitive})
+                     "model_path": opts.model_label, "sensitive": opts.sensitive})
     return run
