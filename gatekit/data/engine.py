@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekit.core.errors import input_error
-from gatekit.data.readers import PARQUET_PANDAS_FACTOR, available_memory, parquet_decoded_bytes
+from gatekit.data.readers import PARQUET_PANDAS_FACTOR, available_memory, check_csv_header, parquet_decoded_bytes
 
 ENGINES = ("pandas", "duckdb", "auto")
 """Engine names accepted by ``--engine`` and the policy's ``inputs.engine``."""
@@ -344,7 +344,7 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             _checked_names(source, list(pq.read_schema(files[0]).names), name, case=True)
             return con.read_parquet(files, table_name=view, hive_partitioning=False)
         if len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
-            _check_csv_header(source.paths[0])
+            check_csv_header(source.paths[0])
             return _as_pandas_reads(con.read_csv(files[0], table_name=view, auto_type_candidates=CSV_TYPES,
                                                  nullstr=_pandas_na_values()))
     except Exception as exc:
@@ -380,20 +380,6 @@ def _as_pandas_reads(table: Any) -> Any:
                                for i, c in enumerate(text)}).to_pyarrow().to_pylist()[0]
     casts = {c: table[c].isin(["True", "TRUE", "true"]) for i, c in enumerate(text) if flags[f"c{i}"]}
     return table.mutate(**casts) if casts else table
-
-
-def _check_csv_header(path: Path) -> None:
-    """Refuse duplicate header names (DuckDB would rename the copies silently, as pandas would)."""
-    import csv
-
-    try:
-        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-            header = next(csv.reader(fh), [])
-    except OSError as exc:
-        raise input_error(f"cannot read the data file: {exc.strerror}", str(path)) from None
-    dup = sorted({h for h in header if header.count(h) > 1})
-    if dup:
-        raise input_error(f"duplicate column name(s) {dup} in the header; rename them", str(path))
 
 
 def read_pandas(source: Source) -> Any:

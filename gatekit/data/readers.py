@@ -114,6 +114,26 @@ def _check_parquet_fits(path: Path) -> None:
                           f"{_TOO_BIG}", str(path))
 
 
+def check_csv_header(path: Path) -> None:
+    """Refuse a CSV file (``.csv``, ``.txt``, ``.csv.gz``) whose header names a column twice.
+
+    pandas and DuckDB would both rename the copies and read the first silently.
+
+    Raises
+    ------
+    InputError
+        Naming the duplicated names and the file.
+    """
+    import pandas as pd
+
+    first = pd.read_csv(path, nrows=1, header=None, dtype=str, keep_default_na=False)
+    header = first.iloc[0].tolist() if len(first) else []
+    dup = sorted({str(h) for h in header if header.count(h) > 1})
+    if dup:
+        raise input_error(f"duplicate column name(s) {dup} in the header; a reader would rename the copies and use "
+                          "the first silently: rename them", str(path))
+
+
 def read_frame(path: Path) -> Any:
     """Read a CSV (also gzip-compressed, ``.csv.gz``) or Parquet file into a pandas DataFrame.
 
@@ -133,12 +153,7 @@ def read_frame(path: Path) -> Any:
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt") or path.name.lower().endswith(".csv.gz"):
-            first = pd.read_csv(path, nrows=1, header=None, dtype=str, keep_default_na=False)
-            header = first.iloc[0].tolist() if len(first) else []
-            dup = sorted({str(h) for h in header if header.count(h) > 1})
-            if dup:
-                raise input_error(f"duplicate column name(s) {dup} in the header; pandas would rename the copies "
-                                  "and use the first silently: rename them", str(path))
+            check_csv_header(path)
             import warnings
 
             with warnings.catch_warnings():  # a row with more fields than the header would lose its extra values
