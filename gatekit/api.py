@@ -254,6 +254,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         prediction: str | None = None, model: ModelInput | None = None, model_sha256: str | None = None,
         trust_model: bool | None = None, features: list[str] | None = None, sensitive: str | list[str] | None = None,
         metrics: str | os.PathLike[str] | None = None, task: str | None = None, engine: str | None = None,
+        spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
         baseline_score: str | None = None, baseline_prediction: str | None = None,
         baseline_model: ModelInput | None = None, baseline_model_sha256: str | None = None,
         baseline_trust_model: bool | None = None, baseline_metrics: str | os.PathLike[str] | None = None,
@@ -320,8 +321,13 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         The model file's expected sha256; allow unpickling it without one.
     metrics : path, optional
         JSON file of metrics already computed.
-    engine : {"auto", "pandas", "duckdb"}, optional
-        Where the rows are evaluated (default: the policy's ``inputs.engine``, else ``auto``).
+    engine : {"auto", "pandas", "duckdb", "spark"}, optional
+        Where the rows are evaluated (default: the policy's ``inputs.engine``, else ``auto``; a pyspark DataFrame
+        as ``data`` makes ``auto`` pick ``spark``).
+    spark_master, spark_conf : optional
+        The Spark session for ``engine="spark"`` when no pyspark DataFrame is given: a master URL (``local[*]``,
+        ``spark://...``, ``sc://...``) and settings (default: the policy's ``inputs.spark``, else the active
+        session, else a local one).
     baseline_score, baseline_prediction, baseline_model : optional
         The production model's output on the same rows: a column, or a model (as ``model``).
     baseline_model_sha256, baseline_trust_model, baseline_metrics : optional
@@ -380,6 +386,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         "data": data, "reference": reference, "target": target, "positive_label": positive_label, "score": score,
         "prediction": prediction, "model": model, "model_sha256": model_sha256, "trust_model": trust_model,
         "features": features, "sensitive": sensitive, "metrics": metrics, "task": task, "engine": engine,
+        "spark_master": spark_master, "spark_conf": spark_conf,
         "baseline_score": baseline_score, "baseline_prediction": baseline_prediction,
         "baseline_model": baseline_model, "baseline_model_sha256": baseline_model_sha256,
         "baseline_trust_model": baseline_trust_model, "baseline_metrics": baseline_metrics,

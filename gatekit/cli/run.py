@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gatekit.cli.common import SectionProgress, console, fail, internal, silence_stdout
+from gatekit.core.errors import input_error
 
 
 def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
@@ -59,18 +60,25 @@ def run(
     policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
     metrics: Annotated[Path | None, typer.Option(help="JSON of metrics already computed, e.g. "
                                                        '{"auc_roc": 0.91}.')] = None,
-    data: Annotated[Path | None, typer.Option(help="Evaluation data (.csv or .parquet).")] = None,
+    data: Annotated[str | None, typer.Option(help="Evaluation data (.csv or .parquet; with --engine spark also a "
+                                                  "table name, a Delta folder or an s3a:// URI).")] = None,
     target: Annotated[str | None, typer.Option(help="Target column in --data.")] = None,
     positive_label: Annotated[str | None, typer.Option(help="Target value meaning positive (e.g. yes).")] = None,
     score: Annotated[str | None, typer.Option(help="Score / probability (or forecast) column.")] = None,
     prediction: Annotated[str | None, typer.Option(help="Predicted label (or forecast) column.")] = None,
     model: Annotated[Path | None, typer.Option(help="Model artifact to score --data (.skops, .onnx, "
                                                     ".joblib).")] = None,
-    reference: Annotated[Path | None, typer.Option(help="Reference (training) data, .csv or .parquet (or a "
+    reference: Annotated[str | None, typer.Option(help="Reference (training) data, .csv or .parquet (or a "
                                                         "directory or glob of Parquet files).")] = None,
     engine: Annotated[str | None, typer.Option(help="Where the rows are evaluated: pandas (in memory), duckdb "
-                                                    "(out of core) or auto (default: duckdb when the data would "
-                                                    "not fit comfortably in memory).")] = None,
+                                                    "(out of core), spark (on a Spark session) or auto (default: "
+                                                    "duckdb when the data would not fit comfortably in "
+                                                    "memory).")] = None,
+    spark_master: Annotated[str | None, typer.Option(help="Spark master URL for --engine spark: local[*] "
+                                                          "(default), spark://host:port, yarn, k8s://..., or a Spark "
+                                                          "Connect URL sc://host:port.")] = None,
+    spark_conf: Annotated[list[str] | None, typer.Option(help="A Spark setting KEY=VALUE for --engine spark "
+                                                              "(repeatable), e.g. spark.executor.memory=8g.")] = None,
     model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
@@ -138,7 +146,8 @@ def run(
             report = api.run(policy, progress=progress.update if progress is not None else None, metrics=metrics,
                              data=data, target=target, positive_label=positive_label, score=score,
                              prediction=prediction, model=model, model_sha256=model_sha256,
-                             reference=reference, engine=engine,
+                             reference=reference, engine=engine, spark_master=spark_master,
+                             spark_conf=_spark_conf(spark_conf),
                              trust_model=trust_model or None, sensitive=sensitive or None, task=task,
                              baseline_score=baseline_score, baseline_prediction=baseline_prediction,
                              baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,
@@ -170,6 +179,20 @@ def run(
     except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
         silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
     raise typer.Exit(report.metadata["exit_code"])
+
+
+def _spark_conf(pairs: list[str] | None) -> dict[str, str] | None:
+    """Parse ``--spark-conf KEY=VALUE`` options (exit 2 naming the option when one has no ``=``)."""
+    if not pairs:
+        return None
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(input_error("--spark-conf takes KEY=VALUE, e.g. spark.executor.memory=8g", key="spark-conf"),
+                 "invalid option")
+        out[key.strip()] = value
+    return out
 
 
 def _github_step_summary(report: Any, written: dict[str, Path]) -> None:

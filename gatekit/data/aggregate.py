@@ -13,6 +13,7 @@ the checks on labels, tasks and columns are the same on both engines.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from gatekit.core.errors import InputError, input_error
 from gatekit.data.baseline import load_baseline_model
-from gatekit.data.engine import iter_batches, sample_frame
+from gatekit.data.engine import map_batches, sample_frame
 from gatekit.data.inputs import InputOptions, RunInputs
 from gatekit.data.labels import infer_positive, infer_task
 from gatekit.data.readers import require_column
@@ -93,7 +94,8 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
     run.sample = sample
     if sample is not None:
         run.info["sample"] = {"rows": len(sample), "seed": SAMPLE_SEED,
-                              "method": "DuckDB Bernoulli sample, repeatable with the seed"}
+                              "method": "rows whose position hash falls below the sampling rate "
+                                        "(gatekit.data.engine.sample_frame): the same rows on every engine"}
     task, positive = _task_and_positive(table, opts, model, file)
     runner = base_runner = None
     if model is not None and sample is not None:
@@ -168,6 +170,27 @@ def _task_and_positive(table: Any, opts: InputOptions, model: Any, file: str) ->
     return task, infer_positive(values.dropna().unique().tolist(), opts.positive_label, file, opts.target)
 
 
+def _score_batch(batch: Any, keys: list[str], by: list[str], runner: Any, base_runner: Any) -> tuple[str, Any]:
+    """Score one batch with the model(s) and count its rows per distinct (keys, scores) (runs where the rows are).
+
+    Returns ``("ok", counts frame)``, or ``("error", message)`` when a model fails on the batch.
+    """
+    part = batch[keys].copy()
+    for col, r in ((SCORE, runner), (BASELINE_SCORE, base_runner)):
+        if r is None:
+            continue
+        try:
+            scores = r(batch[r.features])
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the model failing on the data (even sys.exit): bad input
+            return "error", f"the model failed to score the data: {type(exc).__name__}: {exc}"
+        if len(scores) != len(batch):
+            return "error", f"the model returned {len(scores):,} scores for {len(batch):,} rows"
+        part[col] = scores
+    return "ok", part.groupby(by, dropna=False, sort=False).size().rename(COUNT).reset_index()
+
+
 def _score_and_aggregate(table: Any, keys: list[str], runner: Any, base_runner: Any, file: str) -> Any:
     """Run the model(s) over ``table`` in record batches and count the rows per distinct (keys, scores)."""
     import pandas as pd
@@ -180,21 +203,18 @@ def _score_and_aggregate(table: Any, keys: list[str], runner: Any, base_runner: 
     if base_runner is not None:
         by.append(BASELINE_SCORE)
     parts = []
-    for batch in iter_batches(table, need, BATCH_ROWS):
-        part = batch[keys].copy()
-        for col, r in ((SCORE, runner), (BASELINE_SCORE, base_runner)):
-            if r is None:
-                continue
-            try:
-                scores = r(batch[r.features])
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # noqa: BLE001 - the model failing on the data (even sys.exit): bad input
-                raise input_error(f"the model failed to score the data: {type(exc).__name__}: {exc}", file) from None
-            if len(scores) != len(batch):
-                raise input_error(f"the model returned {len(scores):,} scores for {len(batch):,} rows", file)
-            part[col] = scores
-        parts.append(part.groupby(by, dropna=False, sort=False).size().rename(COUNT).reset_index())
+    score = functools.partial(_score_batch, keys=keys, by=by, runner=runner, base_runner=base_runner)
+    try:
+        for status, part in map_batches(table, need, score, BATCH_ROWS):
+            if status == "error":
+                raise input_error(part, file)
+            parts.append(part)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Spark could not ship the model or run the batches: said plainly
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise input_error(f"the engine could not score the data with the model: {type(exc).__name__}: {first}",
+                          file) from None
     if not parts:
         return pd.DataFrame({**{c: [] for c in by}, COUNT: []})
     whole = pd.concat(parts, ignore_index=True)

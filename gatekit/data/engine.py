@@ -1,16 +1,20 @@
 """The data plane's engines: where the rows are, and how sections get small aggregates of them.
 
-Two engines (DESIGN.md, "The data plane"):
+Three engines (DESIGN.md, "The data plane"):
 
 - ``pandas``: the rows are a pandas DataFrame in memory (today's path; small data and objects from Python);
 - ``duckdb``: the rows are an ibis table on an in-process DuckDB connection. Parquet and CSV files are scanned
   lazily and out of core; DataFrames, polars frames and Arrow tables are registered without a copy. Sections
-  ask the engine for aggregates (counts, sums, quantiles) and never pull a whole table into memory.
+  ask the engine for aggregates (counts, sums, quantiles) and never pull a whole table into memory;
+- ``spark``: the rows are an ibis table on the PySpark backend (:mod:`gatekit.data.spark`): the same ibis
+  expressions run on a Spark cluster or a local session, and per-row work runs on the executors
+  (:func:`map_batches`).
 
 ``auto`` picks DuckDB when the inputs would not comfortably fit in memory (:func:`choose_engine`).
 
 An input is described by a :class:`Source` (:func:`source_of`): a file, a directory or glob of Parquet files,
-a pandas or polars DataFrame, a pyarrow Table, or an ibis table.
+a pandas or polars DataFrame, a pyarrow Table, an ibis table; on Spark also a pyspark DataFrame, a Spark table
+name, a Delta table folder, or an object-store URI (``s3a://``, ``abfss://``, ``gs://``, ``hdfs://``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import glob as globmod
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +32,12 @@ from typing import Any
 from gatekit.core.errors import input_error
 from gatekit.data.readers import PARQUET_PANDAS_FACTOR, available_memory, check_csv_header, parquet_decoded_bytes
 
-ENGINES = ("pandas", "duckdb", "auto")
+ENGINES = ("pandas", "duckdb", "spark", "auto")
 """Engine names accepted by ``--engine`` and the policy's ``inputs.engine``."""
+TABLE_ENGINES = ("duckdb", "spark")
+"""Engines whose rows are an ibis table (sections ask them for aggregates)."""
+SPARK_KINDS = ("spark", "table", "uri", "delta")
+"""Source kinds only the spark engine reads."""
 
 AUTO_MEMORY_SHARE = 0.25
 """``auto`` picks DuckDB when the inputs' estimated size as pandas frames exceeds this share of available memory."""
@@ -39,6 +48,9 @@ CSV of numbers takes about as much memory as its text, one of short strings up t
 object per value); the estimate errs high, since DuckDB is the safe side; gzip compresses text about 4 times."""
 
 _GLOB_CHARS = frozenset("*?[")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+_FILE_SUFFIX = re.compile(r"\.(csv|txt|parquet|pq|gz|json|tsv)$", re.IGNORECASE)
 
 
 @dataclass
@@ -47,9 +59,10 @@ class Source:
 
     Parameters
     ----------
-    kind : {"file", "files", "pandas", "polars", "arrow", "ibis"}
+    kind : {"file", "files", "pandas", "polars", "arrow", "ibis", "spark", "table", "uri", "delta"}
         A single CSV/Parquet file; several Parquet files (a directory or a glob); a pandas DataFrame; a polars
-        DataFrame; a pyarrow Table; an ibis table expression.
+        DataFrame; a pyarrow Table; an ibis table expression; a pyspark DataFrame; a Spark table name; Parquet
+        files at an object-store URI; a Delta table folder (the last four: spark engine only).
     label : str
         How messages name the input: the path, or ``"<pandas DataFrame>"``.
     paths : list of pathlib.Path
@@ -66,7 +79,7 @@ class Source:
     @property
     def in_memory(self) -> bool:
         """True for objects handed over from Python (no file to read)."""
-        return self.kind in ("pandas", "polars", "arrow", "ibis")
+        return self.kind in ("pandas", "polars", "arrow", "ibis", "spark")
 
 
 def _type_path(obj: Any) -> str:
@@ -74,7 +87,7 @@ def _type_path(obj: Any) -> str:
     return f"{t.__module__.split('.')[0]}.{t.__qualname__}"
 
 
-def source_of(value: Any, role: str) -> Source:
+def source_of(value: Any, role: str, engine: str | None = None) -> Source:
     """Describe an input value: a path (file, directory of Parquet files, glob) or a table object.
 
     Parameters
@@ -83,6 +96,8 @@ def source_of(value: Any, role: str) -> Source:
         The input as given to ``gatekit.run`` or on the command line.
     role : str
         ``"data"`` or ``"reference"``, for messages.
+    engine : str, optional
+        The engine asked for: with ``"spark"`` a name that is no file is a Spark table name.
 
     Returns
     -------
@@ -94,6 +109,8 @@ def source_of(value: Any, role: str) -> Source:
         An unsupported type, a path that does not exist, a directory or glob with no Parquet file.
     """
     module = type(value).__module__.split(".")[0]
+    if module == "pyspark" and hasattr(value, "mapInArrow") and hasattr(value, "schema"):
+        return _checked_names(Source("spark", "<pyspark DataFrame>", obj=value), list(value.columns), role)
     if module == "pandas":
         if not isinstance(value, __import__("pandas").DataFrame):
             raise input_error(f"{role} must be a DataFrame, not a pandas {type(value).__name__}", key=role)
@@ -117,7 +134,13 @@ def source_of(value: Any, role: str) -> Source:
     text = os.fspath(value)
     if not isinstance(text, str):
         raise input_error(f"{role} must be a text path, not bytes", key=role)
+    if _URI.match(text) and not text.lower().startswith("file:"):
+        return Source("uri", text)
     path = Path(text)
+    if path.is_dir() and (path / "_delta_log").is_dir():
+        return Source("delta", text, paths=[path])
+    if engine == "spark" and not path.exists() and _TABLE_NAME.match(text) and not _FILE_SUFFIX.search(text):
+        return Source("table", text)
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
         files = [p for p in found if p.suffix.lower() in (".parquet", ".pq")]
@@ -219,7 +242,7 @@ def choose_engine(requested: str, sources: list[Source]) -> tuple[str, str]:
 
     Parameters
     ----------
-    requested : {"pandas", "duckdb", "auto"}
+    requested : {"pandas", "duckdb", "spark", "auto"}
         The engine asked for.
     sources : list of Source
         The evaluation and reference data.
@@ -232,12 +255,22 @@ def choose_engine(requested: str, sources: list[Source]) -> tuple[str, str]:
     Raises
     ------
     InputError
-        An unknown engine, or an ibis table on the pandas engine is fine but a table on another backend is not.
+        An unknown engine, or an input only Spark reads (a pyspark DataFrame, a table name, a URI, a Delta folder)
+        on another engine.
     """
     if requested not in ENGINES:
         raise input_error(f"engine must be one of {', '.join(ENGINES)}, not {requested!r}", key="engine")
+    spark_only = [s for s in sources
+                  if s.kind in SPARK_KINDS or (s.kind == "ibis" and _backend_name(s.obj) == "pyspark")]
+    if spark_only and requested not in ("spark", "auto"):
+        what = {"spark": "a pyspark DataFrame", "table": "a Spark table name", "uri": "an object-store URI",
+                "delta": "a Delta table", "ibis": "an ibis table on Spark"}[spark_only[0].kind]
+        raise input_error(f"{spark_only[0].label} is {what}, which only the spark engine reads; run with "
+                          "--engine spark (or inputs.engine: spark)", spark_only[0].label, key="engine")
     if requested != "auto":
         return requested, "asked for"
+    if spark_only:
+        return "spark", f"auto: {spark_only[0].label} is on Spark"
     if any(s.kind == "ibis" for s in sources):
         return "duckdb", "auto: an ibis table was given"
     need = sum(estimated_pandas_bytes(s) for s in sources)
@@ -248,19 +281,35 @@ def choose_engine(requested: str, sources: list[Source]) -> tuple[str, str]:
         f"{'more' if big else 'less'} than {AUTO_MEMORY_SHARE:.0%} of the memory available")
 
 
-def engine_info(engine: str, reason: str) -> dict[str, Any]:
-    """Return what the report records about the engine: name, versions, why it was chosen."""
+def _backend_name(table: Any) -> str | None:
+    try:
+        return str(table._find_backend(use_default=True).name)
+    except Exception:  # noqa: BLE001 - an unbound expression
+        return None
+
+
+def is_spark(table: Any) -> bool:
+    """Tell whether an ibis table is on the PySpark backend (the spark engine)."""
+    return _backend_name(table) == "pyspark"
+
+
+def engine_info(engine: str, reason: str, con: Any = None) -> dict[str, Any]:
+    """Return what the report records about the engine: name, versions, why it was chosen (and Spark's master)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, Any] = {"name": engine, "why": reason}
     if reason.startswith("auto"):
         out["available_memory_gib"] = round(available_memory() / 1024**3, 1)
-    libs = ("pandas",) if engine == "pandas" else ("duckdb", "ibis-framework")
+    libs = {"pandas": ("pandas",), "duckdb": ("duckdb", "ibis-framework")}.get(engine, ("pyspark", "ibis-framework"))
     for lib in libs:
         try:
             out[lib] = version(lib)
         except PackageNotFoundError:  # pragma: no cover - installed with gatekit
             out[lib] = None
+    if engine == "spark" and con is not None:
+        from gatekit.data.spark import version_info
+
+        out.update(version_info(con._session))
     return out
 
 
@@ -271,17 +320,27 @@ def connect() -> Any:
     return ibis.duckdb.connect()
 
 
-def connection_for(sources: list[Source]) -> Any:
-    """Return the DuckDB connection a run's tables must share: an ibis table's own, else a new one.
+def connection_for(sources: list[Source], engine: str = "duckdb", master: str | None = None,
+                   conf: dict[str, str] | None = None) -> Any:
+    """Return the connection a run's tables must share: an ibis table's own, else a new one.
 
     Queries that join the evaluation and the reference table (unseen categories) run on one connection, so the
-    files and frames of a run are opened on the connection of an ibis table the user gave.
+    files and frames of a run are opened on the connection of an ibis table the user gave. On ``spark``: the
+    session of a pyspark DataFrame the user gave, else :func:`gatekit.data.spark.session` of ``master`` and
+    ``conf`` (the active session, or a local one).
 
     Raises
     ------
     InputError
         Two ibis tables on different connections.
     """
+    if engine == "spark":
+        from gatekit.data import spark
+
+        given = [s.obj.sparkSession for s in sources if s.kind == "spark"]
+        given += [s.obj._find_backend(use_default=True)._session for s in sources
+                  if s.kind == "ibis" and _backend_name(s.obj) == "pyspark"]
+        return spark.connect(given[0] if given else spark.session(master, conf))
     backends: list[Any] = []
     for s in sources:
         if s.kind == "ibis":
@@ -315,13 +374,22 @@ def open_table(source: Source, con: Any, name: str) -> Any:
     InputError
         A file DuckDB cannot read, or an ibis table on another backend.
     """
+    if getattr(con, "name", None) == "pyspark":
+        from gatekit.data import spark
+
+        table, positioned = spark.open_table(source, con, name, _pandas_na_values(),
+                                             lambda names: _checked_names(source, names, name, case=True))
+        _POSITIONED[id(table)] = (table, positioned)
+        return table
+    if source.kind in SPARK_KINDS:
+        raise input_error("only the spark engine reads this input; run with --engine spark", source.label, key=name)
     try:
         if source.kind == "ibis":
             backend = source.obj._find_backend(use_default=True)
             if getattr(backend, "name", None) != "duckdb":
                 raise input_error(f"the ibis table is on the {getattr(backend, 'name', '?')} backend; gatekit runs "
-                                  "ibis tables on DuckDB (Spark is planned): pass a DuckDB table or a DataFrame, or "
-                                  "run with engine='pandas' (the table is then read into memory)",
+                                  "ibis tables on DuckDB and on Spark: pass a DuckDB or PySpark table or a "
+                                  "DataFrame, or run with engine='pandas' (the table is then read into memory)",
                                   source.label, key=name)
             _checked_names(source, list(source.obj.columns), name, case=True)
             return source.obj
@@ -412,10 +480,11 @@ def content_sha256(source: Source) -> str | None:
     """Return a sha256 of an in-memory table's content (columns, types and values), or None when it cannot be told.
 
     pandas: ``pandas.util.hash_pandas_object`` of the rows (index included) with the column names and dtypes;
-    polars and Arrow tables: the same through pandas; ibis tables: None (the rows are not read to hash them).
+    polars and Arrow tables: the same through pandas; ibis tables and Spark inputs: None (the rows are not read
+    to hash them).
     """
-    if source.kind == "ibis":
-        return None
+    if source.kind not in ("pandas", "polars", "arrow"):
+        return None  # an ibis table or a Spark DataFrame is never read to hash it
     import pandas as pd
 
     frame = source.obj if source.kind == "pandas" else source.obj.to_pandas()
@@ -428,42 +497,121 @@ def content_sha256(source: Source) -> str | None:
     return h.hexdigest()
 
 
-def sample_frame(table: Any, n: int, seed: int) -> Any:
-    """Return about ``n`` rows of ``table`` as a pandas DataFrame: a seeded, repeatable sample.
+_POSITIONED: dict[int, tuple[Any, Any]] = {}
+"""Spark tables opened by :func:`open_table` -> (the table, a function returning the same rows with their
+positions)."""
 
-    The sample is DuckDB's Bernoulli sample at rate ``min(1, 1.2 n / rows)`` with ``seed`` (ibis
-    ``Table.sample(..., seed=seed)``), cut to the first ``n`` sampled rows; every row of a table of at most ``n``
-    rows. The same on the same data and DuckDB version.
+POSITION = "__gatekit_row"
+
+
+def positioned(table: Any) -> tuple[Any, Any]:
+    """Return ``(base, position)``: a table with ``table``'s columns and an expression of each row's position.
+
+    The position counts rows from 0 in the input's order (:mod:`gatekit.data.spark` says what order means on
+    Spark). On DuckDB it is ``row_number()`` over the scan (DuckDB keeps the insertion order); on Spark the
+    hidden position column of the view :func:`open_table` made. ``table`` must be a table :func:`open_table`
+    returned, or a projection of one's columns.
+
+    Raises
+    ------
+    ValueError
+        A Spark expression that is not a projection of an opened table.
+    """
+    import ibis
+
+    if not is_spark(table):
+        base = table.mutate(**{POSITION: ibis.row_number().cast("int64")})
+        return base, base[POSITION]
+    import ibis.expr.operations as ops
+
+    op = table.op()
+    for t, make in _POSITIONED.values():
+        if t.op() == op:
+            base = make()
+            return base, base[POSITION]
+    if isinstance(op, ops.Project) and all(isinstance(v, ops.Field) for v in op.values.values()):
+        for t, make in _POSITIONED.values():
+            if t.op() == op.parent:
+                base = make()
+                return base.select(*table.columns, POSITION), base[POSITION]
+    raise ValueError("this Spark table has no row positions (open it with gatekit.data.engine.open_table)")
+
+
+def sample_frame(table: Any, n: int, seed: int) -> Any:
+    """Return about ``n`` rows of ``table`` as a pandas DataFrame: a seeded sample, the same on every engine.
+
+    Each row is kept when a hash of its position (:func:`gatekit.stats.leakage.fold_of` with ``2**32`` folds and
+    ``seed``: MurmurHash3's finaliser) falls below ``min(1, 1.2 n / rows)`` of the hash's range; the first ``n``
+    kept rows in the table's order are returned, so DuckDB and Spark return the same rows. Every row of a table
+    of at most ``n`` rows.
 
     Parameters
     ----------
     table : ibis.Table
-        The rows.
+        The rows (a table :func:`open_table` returned, or a projection of its columns).
     n : int
         Rows wanted (> 0).
     seed : int
-        The sample's seed.
+        The sample's seed (a non-negative integer below 2**31).
 
     Returns
     -------
     pandas.DataFrame
-        At most ``n`` rows (fewer when the Bernoulli draw falls short).
+        At most ``n`` rows (fewer when the draw falls short), in the table's order.
     """
+    from gatekit.stats.leakage import fold_of
+
     rows = row_count(table)
     if rows <= n:
-        return table.to_pandas()
+        return table.to_pandas() if not is_spark(table) else _ordered(table).to_pandas()
     rate = min(1.0, 1.2 * n / rows)
-    return table.sample(rate, method="row", seed=seed).limit(n).to_pandas()
+    base, pos = positioned(table)
+    kept = base.filter(fold_of(pos, 4294967296, seed) < int(rate * 4294967296))
+    return kept.order_by(kept[POSITION]).limit(n).select(*table.columns).to_pandas()
+
+
+def _ordered(table: Any) -> Any:
+    """Return a Spark table in its rows' order (Spark returns rows in no set order otherwise)."""
+    base, _pos = positioned(table)
+    return base.order_by(base[POSITION]).select(*table.columns)
 
 
 def iter_batches(table: Any, columns: list[str], batch_rows: int = 250_000) -> Iterator[Any]:
     """Yield ``table``'s ``columns`` as pandas DataFrames of at most ``batch_rows`` rows, in the table's order.
 
-    Memory stays bounded by one batch (Arrow record batches from DuckDB's streaming result).
+    Memory stays bounded by one batch (Arrow record batches from DuckDB's streaming result). DuckDB only: on
+    Spark, per-row work runs on the executors (:func:`map_batches`).
     """
     reader = table.select(*columns).to_pyarrow_batches(chunk_size=batch_rows)
     for batch in reader:
         yield batch.to_pandas()
+
+
+def map_batches(table: Any, columns: list[str], fn: Any, batch_rows: int = 250_000) -> Iterator[Any]:
+    """Apply ``fn`` to ``table``'s ``columns`` in pandas batches and yield its results, in the table's order.
+
+    DuckDB: batches stream to this process (:func:`iter_batches`); Spark: ``fn`` runs on the executors and only
+    its results come back (:func:`gatekit.data.spark.map_batches`). ``fn`` should return something small
+    (counts, partial aggregates); on Spark it and what it refers to are pickled to the executors.
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The rows.
+    columns : list of str
+        The columns ``fn`` reads.
+    fn : callable
+        ``pandas.DataFrame -> object``.
+    batch_rows : int
+        Rows per batch (at most).
+    """
+    if is_spark(table):
+        from gatekit.data import spark
+
+        yield from spark.map_batches(table.select(*columns), fn, batch_rows)
+        return
+    for frame in iter_batches(table, columns, batch_rows):
+        yield fn(frame)
 
 
 def row_count(table: Any) -> int:
@@ -517,6 +665,7 @@ def order_statistics(table: Any, column: str, ranks: list[int]) -> tuple[int, di
     ValueError
         A rank outside ``[0, n)``.
     """
+    import ibis
     import numpy as np
 
     col = table[column].cast("float64")
@@ -556,7 +705,11 @@ def order_statistics(table: Any, column: str, ranks: list[int]) -> tuple[int, di
         todo = [k for i, k in enumerate(todo) if i not in set(good)]
         width *= 4
     for k in todo:  # the approximation missed three times: the exact sort for this rank alone
-        out[k] = float(finite.order_by(finite.v).limit(1, offset=k).v.to_pyarrow().to_pylist()[0])
+        if is_spark(table):  # ibis' OFFSET on Spark fails: the rank by a window instead
+            ranked = finite.mutate(r=ibis.row_number().over(order_by=finite.v))
+            out[k] = float(ranked.filter(ranked.r == k).v.to_pyarrow().to_pylist()[0])
+        else:
+            out[k] = float(finite.order_by(finite.v).limit(1, offset=k).v.to_pyarrow().to_pylist()[0])
     return n, out
 
 

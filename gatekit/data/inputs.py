@@ -62,7 +62,11 @@ class InputOptions:
     reference: Any = None
     """The reference data, as ``data``."""
     engine: str = "auto"
-    """``pandas``, ``duckdb`` or ``auto`` (:func:`gatekit.data.engine.choose_engine`)."""
+    """``pandas``, ``duckdb``, ``spark`` or ``auto`` (:func:`gatekit.data.engine.choose_engine`)."""
+    spark_master: str | None = None
+    """The Spark master URL (``local[*]``, ``spark://...``, ``sc://...``); None: the active session or a local one."""
+    spark_conf: dict[str, str] = field(default_factory=dict)
+    """Spark settings for a session gatekit starts (:func:`gatekit.data.spark.session`)."""
     task: str | None = None
     baseline_score: str | None = None
     baseline_prediction: str | None = None
@@ -164,13 +168,13 @@ class RunInputs:
     latency_samples: list[float] | None = None
     baseline_latency_samples: list[float] | None = None
     engine: str = "pandas"
-    """The engine the rows are on: ``"pandas"`` (``frame`` / ``reference`` are DataFrames in memory) or
-    ``"duckdb"`` (``table`` / ``reference_table`` are ibis tables on a DuckDB connection; ``frame`` and
-    ``reference`` are None, and sections ask the engine for aggregates instead of reading rows)."""
+    """The engine the rows are on: ``"pandas"`` (``frame`` / ``reference`` are DataFrames in memory), ``"duckdb"``
+    or ``"spark"`` (``table`` / ``reference_table`` are ibis tables on a DuckDB connection or the PySpark backend;
+    ``frame`` and ``reference`` are None, and sections ask the engine for aggregates instead of reading rows)."""
     table: Any = None
-    """The evaluation data as an ibis table (``engine == "duckdb"``), else None."""
+    """The evaluation data as an ibis table (``engine`` "duckdb" or "spark"), else None."""
     reference_table: Any = None
-    """The reference data as an ibis table (``engine == "duckdb"``), else None."""
+    """The reference data as an ibis table (``engine`` "duckdb" or "spark"), else None."""
     categorical: dict[str, list[str]] = field(default_factory=dict)
     """On DuckDB: the columns each input (``"data"``, ``"reference"``) held as categories, which DuckDB reads as
     text (:func:`gatekit.data.engine.categorical_columns`); type rules describe them as pandas does."""

@@ -17,6 +17,7 @@ from gatekit.core.labels import norm_label
 from gatekit.data.baseline import load_baseline_rows, shadow_without_labels
 from gatekit.data.canary import load_canary
 from gatekit.data.engine import (
+    TABLE_ENGINES,
     Source,
     categorical_columns,
     choose_engine,
@@ -206,15 +207,16 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
     if opts.baseline_metrics is not None:
         run.baseline_observed = load_observed(opts.baseline_metrics, registry, run.files, run.info,
                                               role="baseline_metrics")
-    data_src = source_of(opts.data, "data") if opts.data is not None else None
-    ref_src = source_of(opts.reference, "reference") if opts.reference is not None else None
+    data_src = source_of(opts.data, "data", opts.engine) if opts.data is not None else None
+    ref_src = source_of(opts.reference, "reference", opts.engine) if opts.reference is not None else None
     for src, role in ((data_src, "data"), (ref_src, "reference")):  # the evaluation data is named first
         if src is not None and src.kind == "file":
             must_exist(src.paths[0], role)
     engine, why = choose_engine(opts.engine, [s for s in (data_src, ref_src) if s is not None])
     run.engine = engine
-    run.info["engine"] = engine_info(engine, why)
-    con = connection_for([s for s in (data_src, ref_src) if s is not None]) if engine == "duckdb" else None
+    con = (connection_for([s for s in (data_src, ref_src) if s is not None], engine, opts.spark_master,
+                          opts.spark_conf) if engine in TABLE_ENGINES else None)
+    run.info["engine"] = engine_info(engine, why, con)
     if ref_src is not None:
         _record_source(run.files, "reference", ref_src)
         if con is not None:
@@ -254,7 +256,7 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
                            signature=opts.model_signature, artifact_sha256=opts.artifact_sha256)
         run.model = model
         check_model_features(model, opts, "model", file)
-    if run.engine == "duckdb":
+    if run.engine in TABLE_ENGINES:
         from gatekit.data.aggregate import load_eval_from_table
 
         load_eval_from_table(run, opts, model, file, decision_threshold, strict, _load_eval)

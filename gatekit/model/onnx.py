@@ -60,6 +60,22 @@ class OnnxModel:
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types
             raise ValueError(f"onnxruntime cannot load the model: {exc}") from None
         self._bind(session, _class_labels(graph), features)
+        self._raw: bytes | None = bytes(raw)
+        self._features = features
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the ONNX bytes (Spark's executors rebuild the session from them).
+
+        Raises
+        ------
+        TypeError
+            A model wrapped around a caller's session without its bytes (:meth:`from_session`).
+        """
+        raw = getattr(self, "_raw", None)
+        if raw is None:
+            raise TypeError("an onnxruntime session given from Python cannot be sent to Spark's executors; pass "
+                            "the .onnx file (or its bytes) instead")
+        return (OnnxModel, (raw, self._features))
 
     @classmethod
     def from_session(cls, session: Any, graph: Any = None, features: list[str] | None = None) -> OnnxModel:

@@ -9,6 +9,7 @@ overwrite.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from gatekit.policy.loader import LoadedPolicy
 PATH_OPTIONS = ("data", "model", "metrics", "reference", "baseline_model", "baseline_metrics", "canary_data",
                  "latency_samples", "baseline_latency_samples")
 
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+"""An object-store or cluster URI (``s3a://``, ``abfss://``, ``hdfs://``): data only the spark engine reads."""
 
 OBJECT_OPTIONS = ("data", "reference", "model", "baseline_model")
 """Inputs that may also be Python objects: tables (DataFrames, Arrow, ibis) and fitted models."""
@@ -71,7 +75,12 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         opts.sensitive = list(spec.sensitive)
         for key in ("data", "model", "metrics", "reference"):
             val = getattr(spec, key)
+            if key in ("data", "reference") and val and _URI.match(str(val)):  # s3a://, abfss://: Spark reads it
+                setattr(opts, key, str(val))
+                continue
             setattr(opts, key, (base / val).resolve() if val else None)  # no "policies/../" in reports
+        if spec.spark is not None:
+            opts.spark_master, opts.spark_conf = spec.spark.master, dict(spec.spark.conf)
         if spec.baseline is not None:
             b = spec.baseline
             opts.baseline_score, opts.baseline_prediction = b.score, b.prediction
@@ -106,7 +115,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             continue
         if not hasattr(opts, key):
             raise TypeError(f"unknown input option {key!r}")
-        if key in PATH_OPTIONS and not (key in OBJECT_OPTIONS and not isinstance(val, (str, os.PathLike))):
+        if key in ("data", "reference") and isinstance(val, str) and _URI.match(val):
+            _override_path(key, val)  # checked as a path is; kept as text (a Path would fold its "//")
+        elif key in PATH_OPTIONS and not (key in OBJECT_OPTIONS and not isinstance(val, (str, os.PathLike))):
             val = _override_path(key, val)  # tables and fitted models given from Python are taken as they are
         elif key in ("model", "baseline_model") and isinstance(val, type):
             raise input_error(f"{key} is the class {val.__name__}, not a fitted model: fit an instance and pass it",

@@ -259,7 +259,7 @@ def compute_drift(ctx: Any) -> DriftOutcome:
     """
     spec = ctx.policy.policy.drift or DriftSpec()
     out = DriftOutcome()
-    if getattr(ctx.inputs, "engine", "pandas") == "duckdb":
+    if getattr(ctx.inputs, "engine", "pandas") in ("duckdb", "spark"):
         return _compute_drift_duckdb(ctx, spec, out)
     try:
         ref = _reference(ctx, spec)
@@ -375,7 +375,7 @@ def _compute_drift_duckdb(ctx: Any, spec: DriftSpec, out: DriftOutcome) -> Drift
                                                not_finite, ev_notes)
     out.info = _info(spec, features, ref_side.rows, cur_side.rows,
                      [c for c in cur_side.columns if not ref_side.has(c)], False, out)
-    out.info["engine"] = "duckdb"
+    out.info["engine"] = ctx.inputs.engine
     if want_evidently_report(spec, ref_side.rows, cur_side.rows):
         out.info["evidently_report_refused"] = dc.NO_EVIDENTLY_PAGE
 
@@ -386,14 +386,14 @@ def _compute_drift_duckdb(ctx: Any, spec: DriftSpec, out: DriftOutcome) -> Drift
         return got
 
     _feature_checks(features, psi_of, spec, ev_values, ev_errors, out, not_finite, ev_notes,
-                    extra={"data_engine": "duckdb"})
+                    extra={"data_engine": ctx.inputs.engine})
     if spec.leakage is not None:
         data = ctx.inputs.eval_data
         has_target = data is not None and data.y_true is not None
         scorer = dc.LeakageScorer(cur_table, ctx.inputs.info.get("target"), data) if has_target else None
         for check in _leakage_checks(spec, features, has_target, cur_side,
                                      lambda name, kind, min_pairs: scorer.score(name, kind, min_pairs)):  # type: ignore[union-attr]
-            check.details.update({"data_engine": "duckdb"})
+            check.details.update({"data_engine": ctx.inputs.engine})
             if scorer is not None and scorer.read_into_memory:
                 check.details["engine_note"] = ("a regression target's Spearman scan read the feature and the target "
                                                 "into memory, one feature at a time")

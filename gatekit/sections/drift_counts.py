@@ -30,6 +30,7 @@ ibis and DuckDB are imported inside the functions (``gatekit --help`` stays fast
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +165,9 @@ def side_counts(table: Any) -> SideCounts:
     -------
     SideCounts
     """
+    from gatekit.data.engine import is_spark
+
+    spark = is_spark(table)
     schema = table.schema()
     columns = [str(c) for c in schema.names]
     kinds: dict[str, str | None] = {c: ibis_kind(schema[c]) for c in columns}
@@ -172,7 +176,7 @@ def side_counts(table: Any) -> SideCounts:
         col = table[name]
         aggs[f"{i}.notnull"] = col.count()
         if schema[name].is_floating():
-            aggs[f"{i}.nonfinite"] = col.count(where=~_isfinite(col))
+            aggs[f"{i}.nonfinite"] = col.count(where=~_isfinite(col) if not spark else (col.isnan() | col.isinf()))
     got = _run(table, aggs)
     odd = [i for i, name in enumerate(columns) if int(got.get(f"{i}.nonfinite") or 0) > 0]
     split: dict[str, Any] = {}
@@ -267,7 +271,7 @@ def value_counts_if_few(table: Any, name: str, as_float: bool, floating: bool, f
     col = table[name]
     keep = _finite(col, floating) if finite_only else _valid(col, floating)
     if n_rows > 8 * cap:
-        sample = table.sample(min(1.0, 4 * cap / n_rows), method="block", seed=20240611)
+        sample = _rough_sample(table, min(1.0, 4 * cap / n_rows), 20240611)
         seen = int(sample.filter(keep).select(v=col).distinct().count().to_pyarrow().as_py())
         if seen > cap:
             return None
@@ -275,6 +279,21 @@ def value_counts_if_few(table: Any, name: str, as_float: bool, floating: bool, f
         return value_counts(table, name, as_float, floating, finite_only, cap)
     except NotComputable:
         return None
+
+
+def _rough_sample(table: Any, fraction: float, seed: int) -> Any:
+    """Return a seeded sample that only speeds a query up (the result never depends on which rows it holds).
+
+    DuckDB: a block sample with ``seed``; Spark (whose ibis backend takes no seed): the rows whose position hash
+    falls below ``fraction`` (:func:`gatekit.data.engine.positioned`).
+    """
+    from gatekit.data.engine import is_spark, positioned
+    from gatekit.stats.leakage import fold_of
+
+    if not is_spark(table):
+        return table.sample(fraction, method="block", seed=seed)
+    base, pos = positioned(table)
+    return base.filter(fold_of(pos, 4294967296, seed) < int(fraction * 4294967296)).select(*table.columns)
 
 
 def _double_list(values: Any) -> Any:
@@ -294,6 +313,49 @@ def _histogram() -> Any:
 
     return ibis.udf.agg.builtin(histogram, name="histogram",
                                 signature=((dt.float64, dt.Array(dt.float64)), dt.Map(dt.float64, dt.int64)))
+
+
+def _bucket_counts(frame: Any, wanted: dict[str, tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Count one batch's finite values per bucket ``(b_{i-1}, b_i]`` of sorted ``bounds`` (the last: above all)."""
+    out: dict[str, np.ndarray] = {}
+    for key, (name, bounds) in wanted.items():
+        x = np.asarray(frame[name].to_numpy(dtype=float, na_value=np.nan), dtype=float)
+        x = x[np.isfinite(x)]
+        out[key] = np.bincount(np.searchsorted(bounds, x, side="left"), minlength=len(bounds) + 1).astype(np.int64)
+    return out
+
+
+def spark_histograms(table: Any, wanted: dict[str, tuple[str, Any]]) -> dict[str, list[tuple[float, int]]]:
+    """DuckDB's ``histogram(x, boundaries)`` on Spark: per key, ``[(b_i, count of (b_{i-1}, b_i])]``.
+
+    Spark has no histogram over given boundaries; the executors bin each Arrow batch with numpy
+    (``searchsorted`` on the sorted boundaries, ``bincount``) and the driver adds the batches' counts
+    (:func:`gatekit.data.engine.map_batches`): one pass over the columns, exact. Finite values only (nulls,
+    NaN and infinities are not counted, as the DuckDB aggregate's ``where``).
+
+    Parameters
+    ----------
+    table : ibis.Table
+        The rows (Spark).
+    wanted : dict of str to (str, sequence of float)
+        Key -> (column, boundaries).
+    """
+    from gatekit.data.engine import map_batches
+
+    if not wanted:
+        return {}
+    bounds = {k: (name, np.unique(np.asarray(b, dtype=float))) for k, (name, b) in wanted.items()}
+    cols = list(dict.fromkeys(name for name, _ in bounds.values()))
+    total = {k: np.zeros(len(b) + 1, dtype=np.int64) for k, (_, b) in bounds.items()}
+    cast = table.select(**{c: table[c].cast("float64") for c in cols})
+    for part in map_batches(cast, cols, functools.partial(_bucket_counts, wanted=bounds), SPARK_BATCH_ROWS):
+        for k, counts in part.items():
+            total[k] += counts
+    return {k: [(float(b), int(c)) for b, c in zip(bounds[k][1], total[k][:-1], strict=True)] for k in bounds}
+
+
+SPARK_BATCH_ROWS = 1_000_000
+"""Rows per batch when Spark's executors bin values (:func:`spark_histograms`)."""
 
 
 def _at_or_below(per: Any, bounds: np.ndarray) -> np.ndarray:
@@ -326,6 +388,8 @@ def counts_below(table: Any, edges: dict[str, tuple[bool, np.ndarray]], last_inc
     """
     import math
 
+    from gatekit.data.engine import is_spark
+
     hist = _histogram()
     aggs: dict[str, Any] = {}
     bounds: dict[str, list[float]] = {}
@@ -338,7 +402,7 @@ def counts_below(table: Any, edges: dict[str, tuple[bool, np.ndarray]], last_inc
         bounds[name] = b
         col = table[name]
         aggs[name] = hist(col.cast("float64"), _double_list(b), where=_finite(col, floating))
-    got = _run(table, aggs)
+    got = spark_histograms(table, {n: (n, b) for n, b in bounds.items()}) if is_spark(table) else _run(table, aggs)
     out: dict[str, np.ndarray] = {}
     for name, (_, es) in edges.items():
         if len(es) == 0:
@@ -396,7 +460,7 @@ def sample_values(table: Any, names: list[str], n_rows: int, rows: int | None = 
     if not names:
         return {}
     rows = SAMPLE_ROWS if rows is None else rows
-    t = table if n_rows <= rows else table.sample(rows / n_rows, method="block", seed=SAMPLE_SEED)
+    t = table if n_rows <= rows else _rough_sample(table, rows / n_rows, SAMPLE_SEED)
     got = t.select(**{f"c{i}": t[name].cast("float64") for i, name in enumerate(names)}).to_pyarrow()
     out: dict[str, np.ndarray] = {}
     for i, name in enumerate(names):
@@ -501,8 +565,10 @@ def reference_order_statistics(table: Any, ranks: dict[str, list[int]], floating
     """
     import math
 
-    from gatekit.data.engine import order_statistics
+    from gatekit.data.engine import is_spark, order_statistics
 
+    spark = is_spark(table)
+    hists: dict[str, tuple[str, Any]] = {}
     hist = _histogram()
     bounds: dict[str, np.ndarray] = {}
     aggs: dict[str, Any] = {}
@@ -524,11 +590,15 @@ def reference_order_statistics(table: Any, ranks: dict[str, list[int]], floating
         col = table[name]
         fin = _finite(col, floating[name])
         x = col.cast("float64")
-        if len(bounds[name]):
+        if len(bounds[name]) and spark:
+            hists[f"{i}.h"] = (name, bounds[name])
+        elif len(bounds[name]):
             aggs[f"{i}.h"] = hist(x, _double_list(bounds[name]), where=fin)
         aggs[f"{i}.min"] = x.min(where=fin)
         aggs[f"{i}.max"] = x.max(where=fin)
     got = _run(table, aggs)
+    if hists:
+        got.update(spark_histograms(table, hists))
     values: dict[str, dict[int, float]] = {name: {} for name in ranks}
     segments: dict[str, list[tuple[float, float, int, np.ndarray, np.ndarray]]] = {name: [] for name in ranks}
     ranges: dict[str, tuple[float, float]] = {}
@@ -1094,6 +1164,11 @@ class LeakageScorer:
     """
 
     def __init__(self, table: Any, target: str | None, data: Any) -> None:
+        from gatekit.data.engine import is_spark, positioned
+
+        self.position = None
+        if is_spark(table):  # Spark keeps no row order: the hidden position column orders the folds
+            table, self.position = positioned(table)
         self.table = table
         self.target = target
         self.task = data.task
@@ -1198,9 +1273,12 @@ class LeakageScorer:
 
         from gatekit.stats.leakage import auc_from_sums, fold_of
 
-        base = pairs.select(k=key, y=y)
-        # the rows' positions in the table's order (DuckDB keeps the scan's insertion order), hashed as pandas does
-        base = base.mutate(fold=fold_of(ibis.row_number().cast("int64"), folds))
+        # the rows' positions among these rows in the table's order (DuckDB keeps the scan's insertion order; on
+        # Spark the rank of the hidden position column), hashed as pandas does
+        if self.position is not None:
+            base = pairs.select(k=key, y=y, fold=fold_of(ibis.row_number().over(order_by=self.position), folds))
+        else:
+            base = pairs.select(k=key, y=y).mutate(fold=fold_of(ibis.row_number().cast("int64"), folds))
         g = base.group_by(["k", "fold"]).aggregate(n=base.count(), s=base.y.sum())
         per_key = g.group_by("k").aggregate(kn=g.n.sum(), ks=g.s.sum())
         per_fold = g.group_by("fold").aggregate(fn=g.n.sum(), fs=g.s.sum())

@@ -320,8 +320,8 @@ def _canary() -> Section:
     return CanarySection()
 
 
-BOTH = ("pandas", "duckdb")
-"""The engines gatekit's own sections run on."""
+BOTH = ("pandas", "duckdb", "spark")
+"""The engines gatekit's own sections run on (every engine)."""
 
 
 def default_sections() -> SectionRegistry:

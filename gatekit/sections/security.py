@@ -9,6 +9,8 @@ can hold a card or national id at all (at least 8 digits); nothing else is left 
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +257,7 @@ def scan_table(table: Any, scanner: Any, columns: list[str] | None = None) -> tu
     """
     import ibis
 
-    from gatekit.data.engine import iter_batches
+    from gatekit.data.engine import is_spark, iter_batches, map_batches
     from gatekit.validators.pii import scan_counts
 
     schema = table.schema()
@@ -277,11 +279,29 @@ def scan_table(table: Any, scanner: Any, columns: list[str] | None = None) -> tu
             rows = rows.filter(col.cast("float64").abs() >= 10.0 ** (min_digits - 1))
         counts = rows.group_by(value=col).aggregate(n=ibis._.count())
 
-        def pairs(expr: Any = counts, skip: bool = dtype.is_integer() and min_digits is None) -> Any:
-            if skip:  # an integer holds none of the kinds looked for: only its name is scanned
+        skip = dtype.is_integer() and min_digits is None  # an integer holds none of the kinds: only its name
+        if is_spark(table):  # the executors scan the distinct values; only the counts per kind come back
+            counted: Counter[str] = Counter()
+            if not skip:
+                for part in map_batches(counts, ["value", "n"], functools.partial(_scan_batch, scanner=scanner),
+                                        PII_BATCH_ROWS):
+                    counted.update(part)
+            out.update(scan_counts(c, pos, [], scanner, counted=dict(counted)))
+            continue
+
+        def pairs(expr: Any = counts, skip: bool = skip) -> Any:
+            if skip:
                 return
             for batch in iter_batches(expr, ["value", "n"], PII_BATCH_ROWS):
                 yield from zip(batch["value"].tolist(), batch["n"].tolist(), strict=True)
 
         out.update(scan_counts(c, pos, pairs(), scanner))
     return out, cols
+
+
+def _scan_batch(frame: Any, scanner: Any) -> dict[str, int]:
+    """Rows per kind of personal data in one batch of (value, count) pairs (runs on a Spark executor)."""
+    from gatekit.validators.pii import scan_counts
+
+    got = scan_counts("", 0, zip(frame["value"].tolist(), frame["n"].tolist(), strict=True), scanner)
+    return dict(got.get("", {}))

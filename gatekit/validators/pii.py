@@ -154,7 +154,7 @@ def scan_frame(frame: Any, scanner: Scanner, columns: list[str] | None = None) -
 
 
 def scan_counts(column: Any, pos: int, counts: Iterable[tuple[Any, int]],
-                scanner: Scanner) -> dict[str, dict[str, int]]:
+                scanner: Scanner, counted: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     """Count one column's values holding each kind of personal data, from its distinct values and their counts.
 
     What :func:`scan_frame` does per column, for counts from anywhere (pandas' ``value_counts``, or an
@@ -171,6 +171,8 @@ def scan_counts(column: Any, pos: int, counts: Iterable[tuple[Any, int]],
         Distinct non-missing values and how many rows hold each; consumed once.
     scanner : Scanner
         What to look for.
+    counted : dict of str to int, optional
+        Rows per kind already counted elsewhere (by Spark's executors, batch by batch), added to the findings.
 
     Returns
     -------
@@ -179,7 +181,7 @@ def scan_counts(column: Any, pos: int, counts: Iterable[tuple[Any, int]],
         or ``<column i, name redacted>`` when the name holds personal data. Kinds in a fixed order (findings
         in the name first, then in :data:`KINDS` order), so every engine reports them alike.
     """
-    found: Counter[str] = Counter()
+    found: Counter[str] = Counter(counted or {})
     name_kinds = scanner.kinds_in(str(column))
     label = f"<column {pos + 1}, name redacted>" if name_kinds else str(column)
     for kind in name_kinds:  # a header that is personal data (a CSV without its header row)

@@ -82,8 +82,9 @@ def test_auto_picks_duckdb_when_the_data_would_not_fit(tmp_path: Path, monkeypat
     assert engine == "duckdb" and "more than 25%" in why
     assert eng.choose_engine("auto", [eng.source_of(_frame(), "data")])[0] == "pandas"  # already in memory
     assert eng.choose_engine("pandas", [src]) == ("pandas", "asked for")
-    with pytest.raises(InputError, match="engine must be one of pandas, duckdb, auto"):
-        eng.choose_engine("spark", [src])
+    assert eng.choose_engine("spark", [src]) == ("spark", "asked for")
+    with pytest.raises(InputError, match="engine must be one of pandas, duckdb, spark, auto"):
+        eng.choose_engine("sparc", [src])
 
 
 def test_tables_from_python_give_the_file_s_figures_on_both_engines(tmp_path: Path) -> None:

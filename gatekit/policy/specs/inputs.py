@@ -14,6 +14,36 @@ from pydantic_core import PydanticCustomError
 from gatekit.policy.specs.common import PathField, Spec
 
 
+def _setting(x: Any) -> Any:
+    """Spark settings are text: ``true`` for YAML's true, ``4`` for 4 (other types are refused by the model)."""
+    if isinstance(x, bool):
+        return str(x).lower()
+    return str(x) if isinstance(x, (str, int, float)) else x
+
+
+class SparkSpec(Spec):
+    """The Spark session of ``engine: spark``.
+
+    Parameters
+    ----------
+    master : str, optional
+        ``local[*]`` (default when no session is active), ``local[N]``, ``spark://host:port``, ``yarn``,
+        ``k8s://...``, or a Spark Connect URL ``sc://host:port``.
+    conf : dict of str to str
+        Spark settings for the session gatekit starts, e.g. ``{"spark.executor.memory": "8g"}``.
+    """
+
+    master: str | None = Field(default=None, min_length=1, max_length=2000)
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _text_values(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): _setting(x) for k, x in v.items()}
+        return v
+
+
 class BaselineSpec(Spec):
     """The production (baseline) model's results on the evaluation rows. Paths are relative to the policy.
 
@@ -92,9 +122,12 @@ class InputsSpec(Spec):
         Declared problem type; inferred from the target when absent.
     baseline : BaselineSpec, optional
         The production model's results on the same rows (for baseline-relative rules and shadow metrics).
-    engine : {"auto", "pandas", "duckdb"}
+    engine : {"auto", "pandas", "duckdb", "spark"}
         Where the rows are evaluated: ``pandas`` reads them into memory; ``duckdb`` scans them out of core and
-        computes aggregates; ``auto`` (default) picks DuckDB when the data would not fit comfortably in memory.
+        computes aggregates; ``spark`` runs the same aggregates on a Spark session (``spark:``); ``auto``
+        (default) picks DuckDB when the data would not fit comfortably in memory.
+    spark : SparkSpec, optional
+        The Spark session to run on (``engine: spark``): master URL and settings.
     """
 
     data: PathField | None = None
@@ -111,7 +144,8 @@ class InputsSpec(Spec):
     reference: PathField | None = None
     task: Literal["classification", "regression"] | None = None
     baseline: BaselineSpec | None = None
-    engine: Literal["auto", "pandas", "duckdb"] = "auto"
+    engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
+    spark: SparkSpec | None = None
 
     @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
     @classmethod

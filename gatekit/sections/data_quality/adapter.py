@@ -108,7 +108,8 @@ class DataQualitySection:
         spec: DataQualitySpec | None = ctx.policy.policy.data_quality
         if spec is None:
             return []
-        duck = getattr(ctx.inputs, "engine", "pandas") == "duckdb"
+        engine = getattr(ctx.inputs, "engine", "pandas")
+        duck = engine in ("duckdb", "spark")  # the rows are an ibis table: counts computed by the engine
         frame = ctx.inputs.table if duck else ctx.inputs.frame
         reference = ctx.inputs.reference_table if duck else ctx.inputs.reference
         if frame is None:
@@ -138,7 +139,7 @@ class DataQualitySection:
             load.requested = requested
             load.note = self._load_note(load, folder, requested, wanted)
             ctx.info[SECTION] = {"custom_expectations": load.as_info(), "rows": None if duck else len(frame),
-                                 "engine": "duckdb" if duck else "pandas"}
+                                 "engine": engine}
             if spec.expectations_dir is not None and folder is not None and not folder.is_dir():
                 out.append(CheckResult(name="custom_expectations", section=SECTION, status=Status.ERROR,
                                        on_fail=spec.on_fail, message=f"expectations_dir {spec.expectations_dir!r} is "
@@ -228,10 +229,13 @@ class DataQualitySection:
     @staticmethod
     def _run_duckdb(runnable: list[Item], table: Any, reference: Any,
                     categorical: frozenset[str] = frozenset()) -> tuple[dict[int, Any], Any]:
-        """Compute the items on the DuckDB table (:mod:`.counts`); refused items get their error verdict."""
+        """Compute the items on the engine's table (:mod:`.counts`); refused items get their error verdict."""
+        from gatekit.data.engine import is_spark
         from gatekit.sections.data_quality import counts
         from gatekit.validators import gx
 
+        engine = "spark" if is_spark(table) else "duckdb"
+        shown = {"spark": "Spark", "duckdb": "DuckDB"}[engine]
         counted: list[Item] = []
         streamed: list[Item] = []
         single: list[Item] = []
@@ -246,10 +250,10 @@ class DataQualitySection:
             else:
                 item.verdict = CheckResult(
                     name=item.name, section=SECTION, status=Status.ERROR, on_fail=item.on_fail,
-                    message=f"{item.expectation_type} cannot run on the DuckDB engine: {why}; this rule is not "
+                    message=f"{item.expectation_type} cannot run on the {shown} engine: {why}; this rule is not "
                             "checked (run the policy on the pandas engine, or remove the rule)",
                     details=_json_safe({"expectation": item.expectation_type, "kwargs": item.kwargs,
-                                        "column": item.column, "rule": item.rule, "engine": "duckdb"}))
+                                        "column": item.column, "rule": item.rule, "engine": engine}))
         by_id, facts = counts.evaluate(counted, table, reference, categorical)
         by_id.update(counts.stream(streamed, table, gx.Validator))
         by_id.update(counts.one_column(single, table, gx.Validator))

@@ -37,6 +37,7 @@ the reason, never a silent pass.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import math
 import tokenize
@@ -182,8 +183,8 @@ def route(item: Any, table: Any) -> tuple[str, str | None]:
         extra = (_MAP.get(etype) or _AGGREGATE[etype])[1]
         unknown = sorted(k for k in item.kwargs if k not in _COMMON_KWARGS and k not in extra)
         if unknown:
-            return "refuse", (f"gatekit computes {etype} as counts on DuckDB but does not translate its argument(s) "
-                              f"{', '.join(unknown)}")
+            return "refuse", (f"gatekit computes {etype} as counts on DuckDB and Spark but does not translate its "
+                              f"argument(s) {', '.join(unknown)}")
         try:
             condition(table, item.kwargs)
         except Untranslatable as exc:
@@ -199,11 +200,11 @@ def route(item: Any, table: Any) -> tuple[str, str | None]:
     kind = next((b.__name__ for b in cls.__mro__ if b.__module__.startswith("great_expectations.expectations."
                                                                             "expectation")), cls.__name__)
     if not _is_builtin(cls):
-        return "refuse", (f"it is a custom {kind}: on DuckDB gatekit runs custom per-row expectations "
+        return "refuse", (f"it is a custom {kind}: on DuckDB and Spark gatekit runs custom per-row expectations "
                           "(ColumnMapExpectation) batch by batch and column aggregates of one column on that column "
                           "alone, but a multi-column or row-conditioned aggregate one needs every row in memory")
-    return "refuse", (f"gatekit does not translate this built-in {kind} into counts on DuckDB, and it is not a "
-                      "per-row expectation that can run batch by batch")
+    return "refuse", (f"gatekit does not translate this built-in {kind} into counts on DuckDB and Spark, and it is "
+                      "not a per-row expectation that can run batch by batch")
 
 
 # row conditions ---------------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def condition(table: Any, kwargs: dict[str, Any]) -> Any:
     parser = kwargs.get("condition_parser")
     if not isinstance(text, str) or parser != "pandas":
         raise Untranslatable(f"its row_condition {text!r} (condition_parser {parser!r}) is not a pandas query "
-                             "string; on DuckDB gatekit translates only condition_parser: pandas")
+                             "string; on DuckDB and Spark gatekit translates only condition_parser: pandas")
     try:
         toks = []
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
@@ -248,9 +249,9 @@ def condition(table: Any, kwargs: dict[str, Any]) -> Any:
         tree = ast.parse(tokenize.untokenize(toks).strip(), mode="eval")
         return _bool(table, tree.body)
     except Untranslatable as exc:
-        raise Untranslatable(f"cannot translate its row_condition {text!r} for DuckDB: {exc}") from None
+        raise Untranslatable(f"cannot translate its row_condition {text!r} for DuckDB and Spark: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - tokenize/ast/ibis refusals all mean "not translatable"
-        raise Untranslatable(f"cannot translate its row_condition {text!r} for DuckDB: "
+        raise Untranslatable(f"cannot translate its row_condition {text!r} for DuckDB and Spark: "
                              f"{type(exc).__name__}: {exc}") from None
 
 
@@ -892,6 +893,43 @@ def record_batches(expr: Any, rows: int) -> Iterator[Any]:
     yield from expr.to_pyarrow_batches(chunk_size=rows)
 
 
+_VALIDATORS: dict[Any, Any] = {}
+"""The validator each process reuses for :func:`_stream_batch`, by its factory."""
+
+
+def _stream_batch(frame: Any, expectations: list[Any], make_validator: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+    """Validate one batch with Great Expectations: per expectation its counts, or why it failed.
+
+    Returns, per expectation, ``("ok", element_count, missing_count, unexpected_count, first unexpected values)``
+    or ``("failed", exception_info)``. Runs where the batch is (on Spark, on an executor).
+    """
+    validator = _VALIDATORS.get(make_validator)
+    if validator is None:  # one Great Expectations context per process (a worker validates many batches)
+        validator = _VALIDATORS[make_validator] = make_validator(frame)
+    else:
+        validator.use(frame)
+    out: list[tuple[Any, ...]] = []
+    for res in validator.validate(expectations, EXAMPLES):
+        info = res.exception_info if res is not None else None
+        raised = isinstance(info, dict) and (info.get("raised_exception") or any(
+            isinstance(v, dict) and v.get("raised_exception") for v in info.values()))
+        if res is None or raised:
+            out.append(("failed", _plain_info(info) if isinstance(info, dict) and raised else
+                        {"raised_exception": True, "exception_message": "no result"}))
+            continue
+        r = res.result or {}
+        out.append(("ok", int(r.get("element_count") or 0), int(r.get("missing_count") or 0),
+                    int(r.get("unexpected_count") or 0), list(r.get("partial_unexpected_list") or [])[:EXAMPLES]))
+    return out
+
+
+def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
+    """Great Expectations' exception info as plain data (it crosses processes on Spark)."""
+    import json
+
+    return json.loads(json.dumps(info, default=str))
+
+
 def stream(items: list[Any], table: Any, make_validator: Callable[[Any], Any],
            batch_rows: int = STREAM_ROWS) -> dict[int, Computed]:
     """Validate per-row expectations batch by batch with Great Expectations and add the counts up.
@@ -932,28 +970,26 @@ def stream(items: list[Any], table: Any, make_validator: Callable[[Any], Any],
     sums: dict[int, dict[str, Any]] = {id(i): {"element": 0, "missing": 0, "unexpected": 0, "values": []}
                                        for i in items}
     failed: dict[int, Computed] = {}
-    validator = None
-    for batch in record_batches(table.select(*names), batch_rows):
-        frame = batch.to_pandas()
-        if validator is None:
-            validator = make_validator(frame)
-        else:
-            validator.use(frame)
-        live = [i for i in items if id(i) not in failed]
-        for item, res in zip(live, validator.validate([i.expectation for i in live], EXAMPLES), strict=True):
-            info = res.exception_info if res is not None else None
-            raised = isinstance(info, dict) and (info.get("raised_exception") or any(
-                isinstance(v, dict) and v.get("raised_exception") for v in info.values()))
-            if res is None or raised:
-                failed[id(item)] = Computed(None, {}, info if isinstance(info, dict) and raised else
-                                            {"raised_exception": True, "exception_message": "no result"})
+    keys = [id(i) for i in items]
+    validate = functools.partial(_stream_batch, expectations=[i.expectation for i in items],
+                                 make_validator=make_validator)
+    from gatekit.data.engine import is_spark, map_batches
+
+    parts = (map_batches(table, names, validate, batch_rows) if is_spark(table) else
+             (validate(batch.to_pandas()) for batch in record_batches(table.select(*names), batch_rows)))
+    for part in parts:
+        for key, got in zip(keys, part, strict=True):
+            if key in failed:
                 continue
-            r, s = res.result or {}, sums[id(item)]
-            s["element"] += int(r.get("element_count") or 0)
-            s["missing"] += int(r.get("missing_count") or 0)
-            s["unexpected"] += int(r.get("unexpected_count") or 0)
+            if got[0] == "failed":
+                failed[key] = Computed(None, {}, got[1])
+                continue
+            s = sums[key]
+            s["element"] += got[1]
+            s["missing"] += got[2]
+            s["unexpected"] += got[3]
             if len(s["values"]) < EXAMPLES:
-                s["values"].extend(list(r.get("partial_unexpected_list") or [])[:EXAMPLES - len(s["values"])])
+                s["values"].extend(got[4][:EXAMPLES - len(s["values"])])
     out: dict[int, Computed] = dict(failed)
     for item in items:
         if id(item) in out:

@@ -1,0 +1,359 @@
+"""The Spark engine: the rows stay on a Spark cluster (or a local session), and gatekit asks it for aggregates.
+
+Inputs are opened as Spark DataFrames and handed to sections as ibis tables on the PySpark backend, so the same
+ibis expressions that compute the DuckDB engine's statistics run on Spark (:mod:`gatekit.data.engine`). Work
+that needs the rows themselves (a model's scores, Great Expectations' per-row expectations, the PII scan) runs
+on the executors in Arrow batches (``mapInArrow``) and sends back only small partial results, so the driver
+never holds a table.
+
+Row order. Where a definition depends on the rows' order (the leakage scan's folds, the seeded samples), Spark's
+rows get the positions the other engines give them: Parquet files in sorted path order, each file's rows in
+file order (``_metadata.row_index``); a CSV file in line order; a DataFrame in its partitions' order (what
+``collect`` returns). The position is a hidden column of the opened view (:data:`POSITION`).
+
+Session. :func:`session` returns the active session when no setting is given, else builds one from a master
+URL (``local[*]`` by default, ``spark://``, ``yarn``, ``k8s://``, or a Spark Connect ``sc://`` URL) and
+``key=value`` settings. gatekit's queries assume non-ANSI SQL semantics (a cast that fails is null, as on DuckDB),
+so the session's ``spark.sql.ansi.enabled`` is set to false while gatekit runs, and the session's time zone to
+UTC (ibis does this too).
+"""
+
+from __future__ import annotations
+
+import pickle
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from gatekit.core.errors import input_error
+
+POSITION = "__gatekit_row"
+"""The hidden column holding each row's 0-based position in the input's order."""
+
+LOCAL_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.memory": "2g",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+"""Settings of a local session gatekit starts (a user's ``--spark-conf`` wins)."""
+
+RUN_SETTINGS = {"spark.sql.ansi.enabled": "false", "spark.sql.session.timeZone": "UTC"}
+"""Settings gatekit's queries need on any session (set at connect)."""
+
+
+def session(master: str | None = None, conf: dict[str, str] | None = None) -> Any:
+    """Return a Spark session: the active one when nothing is asked for, else one built from the settings.
+
+    Parameters
+    ----------
+    master : str, optional
+        ``local[N]`` / ``local[*]`` (the default), ``spark://host:port``, ``yarn``, ``k8s://...``, or a Spark
+        Connect URL ``sc://host:port``.
+    conf : dict of str to str, optional
+        Spark settings (``spark.executor.memory`` ...), applied when the session is built.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Raises
+    ------
+    InputError
+        pyspark is not installed, or the session cannot start (no Java, a bad master URL).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise input_error("the spark engine needs pyspark: pip install 'gatekit[spark]'", key="engine") from None
+    conf = dict(conf or {})
+    if master is None and not conf:
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+    try:
+        if master is not None and master.startswith("sc://"):
+            builder = SparkSession.builder.remote(master)
+        else:
+            builder = SparkSession.builder.master(master or "local[*]")
+            local = (master or "local").startswith("local")
+            settings = {**LOCAL_DEFAULTS, "spark.pyspark.python": sys.executable,
+                        "spark.pyspark.driver.python": sys.executable} if local else {}
+            for key, value in settings.items():
+                if key not in conf:
+                    builder = builder.config(key, value)
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        spark = builder.appName("gatekit").getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - no Java, a bad URL: the user's setup, said plainly
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise input_error(f"Spark could not start ({type(exc).__name__}: {first}); the spark engine needs Java 17 "
+                          "or 21 (JAVA_HOME) and a reachable master", key="engine") from None
+    if (master or "local").startswith("local"):
+        spark.sparkContext.setLogLevel("FATAL")  # gatekit reports a failed query itself, once, in its check
+    return spark
+
+
+def connect(spark: Any) -> Any:
+    """Return an ibis PySpark backend on ``spark`` with gatekit's run settings (:data:`RUN_SETTINGS`)."""
+    import ibis
+
+    return ibis.pyspark.connect(spark, **RUN_SETTINGS)
+
+
+def spark_dataframe(expr: Any) -> Any:
+    """Return the pyspark DataFrame an ibis expression on the PySpark backend stands for (nothing runs)."""
+    backend = expr._find_backend(use_default=False)
+    return backend._session.sql(backend.compile(expr.as_table()))
+
+
+def _with_positions(df: Any) -> Any:
+    """Add :data:`POSITION`: each row's 0-based position in the order of the DataFrame's partitions.
+
+    One small job counts the rows of each partition (``spark_partition_id``); a row's position is its
+    partition's offset plus its index within the partition (the low 33 bits of ``monotonically_increasing_id``).
+    Stable while the DataFrame's partitioning is (a file scan, a cached frame).
+    """
+    from pyspark.sql import functions as F
+
+    tagged = df.withColumn("__gk_pid", F.spark_partition_id()).withColumn("__gk_mid",
+                                                                         F.monotonically_increasing_id())
+    counts = sorted((int(r[0]), int(r[1])) for r in tagged.groupBy("__gk_pid").count().collect())
+    offsets: list[Any] = []
+    total = 0
+    for pid, n in counts:
+        offsets += [F.lit(pid), F.lit(total)]
+        total += n
+    start = F.element_at(F.create_map(*offsets), F.col("__gk_pid")) if offsets else F.lit(0)
+    pos = (start + F.col("__gk_mid") - F.col("__gk_pid").cast("long") * F.lit(1 << 33)).cast("long")
+    return tagged.withColumn(POSITION, pos).drop("__gk_pid", "__gk_mid")
+
+
+def _parquet_positions(df: Any) -> Any:
+    """Add :data:`POSITION` to a Parquet scan: files in sorted path order, each file's rows in file order."""
+    from pyspark.sql import functions as F
+
+    counts = sorted((str(r[0]), int(r[1])) for r in df.groupBy(F.col("_metadata.file_path")).count().collect())
+    offsets: list[Any] = []
+    total = 0
+    for path, n in counts:
+        offsets += [F.lit(path), F.lit(total)]
+        total += n
+    if not offsets:
+        return df.withColumn(POSITION, F.lit(0).cast("long"))
+    start = F.element_at(F.create_map(*offsets), F.col("_metadata.file_path"))
+    return df.withColumn(POSITION, (start + F.col("_metadata.row_index")).cast("long"))
+
+
+def _read_csv(spark: Any, path: str, na_values: list[str], label: str) -> Any:
+    """Read a CSV file as pandas would type it: integers, floats, booleans (only True/False text) or text.
+
+    Every column is read as text (RFC 4180 quoting, one partition per file so that line order is kept); pandas'
+    missing-value strings become null; a column whose values all read as 64-bit integers becomes ``bigint``,
+    else one whose values all read as numbers ``double`` (as DuckDB's typing on the other engine:
+    :data:`gatekit.data.engine.CSV_TYPES`).
+    """
+    from pyspark.sql import functions as F
+
+    raw = (spark.read.option("header", True).option("inferSchema", False).option("multiLine", True)
+           .option("escape", '"').option("mode", "FAILFAST").csv(path))
+    names = raw.columns
+    na = F.array(*[F.lit(v) for v in na_values])
+    cleaned = raw.select(*[F.when(F.array_contains(na, F.col(f"`{c}`")), F.lit(None))
+                           .otherwise(F.col(f"`{c}`")).alias(c) for c in names])
+    checks = []
+    for i, c in enumerate(names):
+        col = F.col(f"`{c}`")
+        checks += [F.count(col).alias(f"n{i}"),
+                   F.count(F.when(col.rlike(r"^\s*[+-]?[0-9]+\s*$") & col.try_cast("bigint").isNotNull(),
+                                  1)).alias(f"i{i}"),
+                   F.count(col.try_cast("double")).alias(f"d{i}")]
+    got = cleaned.agg(*checks).collect()[0].asDict() if names else {}
+    casts = []
+    for i, c in enumerate(names):
+        n = got[f"n{i}"]
+        if n and got[f"i{i}"] == n:
+            casts.append(F.trim(F.col(f"`{c}`")).cast("bigint").alias(c))
+        elif n and got[f"d{i}"] == n:
+            casts.append(F.col(f"`{c}`").cast("double").alias(c))
+        else:
+            casts.append(F.col(f"`{c}`").alias(c))
+    return cleaned.select(*casts)
+
+
+def open_table(source: Any, con: Any, name: str, na_values: list[str],
+               check_names: Callable[[list[str]], Any]) -> tuple[Any, Callable[[], Any]]:
+    """Open an input on Spark: return the ibis table and a function returning it with :data:`POSITION`.
+
+    Parameters
+    ----------
+    source : gatekit.data.engine.Source
+        A file or Parquet files, a Delta table folder, a pyspark DataFrame, a pandas / polars DataFrame or Arrow
+        table (sent to Spark through Arrow), an ibis table on the same PySpark backend, or a Spark table name.
+    con : ibis PySpark backend
+        From :func:`connect`.
+    name : str
+        ``"data"`` or ``"reference"``.
+    na_values : list of str
+        Text a CSV cell holds for a missing value (pandas' defaults).
+    check_names : callable
+        Refuses the input's column names (duplicates, names differing only in case) with an InputError.
+
+    Raises
+    ------
+    InputError
+        A file Spark cannot read, an unknown table, an ibis table on another backend.
+    """
+    from gatekit.data.readers import check_csv_header
+
+    spark = con._session
+    locate: Callable[[Any], Any] = _with_positions
+    try:
+        if source.kind == "spark":
+            df = source.obj
+            if df.sparkSession is not spark and getattr(df.sparkSession, "_jsparkSession", 1) != getattr(
+                    spark, "_jsparkSession", 2):
+                raise input_error("the pyspark DataFrames are on two different Spark sessions; give both on one",
+                                  source.label, key=name)
+        elif source.kind == "ibis":
+            backend = source.obj._find_backend(use_default=True)
+            if getattr(backend, "name", None) != "pyspark":
+                raise input_error(f"the ibis table is on the {getattr(backend, 'name', '?')} backend, not on Spark; "
+                                  "pass a pyspark DataFrame or a path, or run with engine='duckdb'",
+                                  source.label, key=name)
+            df = spark_dataframe(source.obj)
+        elif source.kind in ("pandas", "polars", "arrow"):
+            df = spark.createDataFrame(_plain_arrow(source))
+        elif source.kind == "table":
+            if not spark.catalog.tableExists(source.label):
+                raise input_error("no such Spark table (and no such file)", source.label, key=name)
+            df = spark.table(source.label)
+        elif source.kind == "delta":
+            df = spark.read.format("delta").load(source.label)
+            locate = _parquet_positions_or_plain
+        else:
+            files = [str(p) for p in source.paths]
+            suffixes = {p.suffix.lower() for p in source.paths}
+            if source.kind == "uri" or suffixes <= {".parquet", ".pq"}:
+                df = (spark.read.option("recursiveFileLookup", source.kind == "uri")
+                      .parquet(*files if files else [source.label]))
+                locate = _parquet_positions
+            elif len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
+                check_csv_header(source.paths[0])
+                df = _read_csv(spark, files[0], na_values, source.label)
+            else:
+                raise input_error(f"unsupported data format {sorted(suffixes)}; use .csv or .parquet", source.label,
+                                  key=name)
+        check_names(list(df.columns))
+    except Exception as exc:
+        from gatekit.core.errors import InputError
+
+        if isinstance(exc, InputError):
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise input_error(f"Spark cannot read the {name}: {first}", source.label, key=name) from None
+    # two views: the rows (deterministic, as Spark requires of a subquery inside an aggregate) and the same rows
+    # with their positions (a partition counter, which Spark calls non-deterministic), read only for positions
+    view = f"gatekit_{name}_{secrets.token_hex(4)}"
+    df.createOrReplaceTempView(view)
+    made: list[Any] = []
+
+    def positioned() -> Any:  # counted on first use only (the leakage scan, a sample)
+        if not made:
+            locate(df).createOrReplaceTempView(f"{view}_pos")
+            made.append(con.table(f"{view}_pos"))
+        return made[0]
+
+    return con.table(view), positioned
+
+
+def _parquet_positions_or_plain(df: Any) -> Any:
+    """Positions for a Delta scan (its Parquet files in path order), else partition order."""
+    try:
+        return _parquet_positions(df)
+    except Exception:  # noqa: BLE001 - a source without file metadata: partition order
+        return _with_positions(df)
+
+
+def _plain_arrow(source: Any) -> Any:
+    """Return an in-memory input as an Arrow table Spark accepts (categories as their values, no index)."""
+    import pyarrow as pa
+
+    if source.kind == "pandas":
+        table = pa.Table.from_pandas(source.obj, preserve_index=False)
+    elif source.kind == "polars":
+        table = source.obj.to_arrow()
+    else:
+        table = source.obj
+    fields = [pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+              for f in table.schema]
+    return table.cast(pa.schema(fields))
+
+
+def map_batches(expr: Any, fn: Callable[[Any], Any], batch_rows: int) -> Iterator[Any]:
+    """Run ``fn`` on the executors over the rows of ``expr`` in pandas batches; yield its results in row order.
+
+    Each Spark partition's Arrow batches are gathered into pandas frames of at most ``batch_rows`` rows and
+    ``fn`` runs on each; what ``fn`` returns (small: counts, partial aggregates) is pickled back to the driver,
+    which never holds the rows. ``fn`` and what it refers to (a model) are sent to the executors with
+    cloudpickle, so gatekit must be installed where they run.
+
+    Raises
+    ------
+    Exception
+        What ``fn`` raised on an executor, raised again on the driver (or a RuntimeError naming it).
+    """
+    import pyarrow as pa
+
+    df = spark_dataframe(expr)
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        part = ctx.partitionId() if ctx is not None else 0
+        seq = 0
+        pending: list[Any] = []
+        size = 0
+
+        def emit(chunk: list[Any], seq: int) -> Any:
+            frame = pa.Table.from_batches(chunk).to_pandas()
+            try:
+                payload = pickle.dumps(("ok", fn(frame)))
+            except BaseException as exc:  # noqa: BLE001 - sent to the driver and raised there
+                try:
+                    payload = pickle.dumps(("error", exc))
+                except Exception:  # noqa: BLE001 - an exception that does not pickle
+                    payload = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            return pa.RecordBatch.from_pydict({"part": pa.array([part], pa.int64()), "seq": pa.array([seq], pa.int64()),
+                                               "payload": pa.array([payload], pa.binary())})
+
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= batch_rows:
+                yield emit(pending, seq)
+                seq, pending, size = seq + 1, [], 0
+        if pending:
+            yield emit(pending, seq)
+
+    rows = df.mapInArrow(run, "part long, seq long, payload binary").collect()
+    for row in sorted(rows, key=lambda r: (r["part"], r["seq"])):
+        status, value = pickle.loads(row["payload"])
+        if status == "error":
+            raise value
+        yield value
+
+
+def version_info(spark: Any) -> dict[str, Any]:
+    """Return what the report records about a Spark session: versions and master."""
+    out: dict[str, Any] = {"spark": getattr(spark, "version", None)}
+    try:
+        out["master"] = spark.sparkContext.master
+    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
+        out["master"] = "spark connect"
+    return out
