@@ -207,3 +207,21 @@ def failing_run(tmp_path: Path) -> dict[str, Path]:
     """A policy whose auc_roc rule fails (exit 1) and alerts on every failure, with its metrics file."""
     (tmp_path / "m.json").write_text(json.dumps({"auc_roc": 0.7}), encoding="utf-8")
     return {"policy": _policy(tmp_path, ALERT_POLICY), "metrics": tmp_path / "m.json", "dir": tmp_path}
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    """A local Spark session (two cores) for the spark engine's tests, one per test process.
+
+    gatekit's runs use the active session (:func:`gatekit.data.spark.session`), so every Spark test shares this
+    JVM. Without Java the tests are skipped, unless GATEKIT_REQUIRE_SPARK is set (CI), where they fail.
+    """
+    try:
+        from gatekit.data.spark import session
+
+        s = session("local[2]", {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "1g"})
+    except Exception as exc:  # noqa: BLE001 - no pyspark or no Java on this machine
+        if os.environ.get("GATEKIT_REQUIRE_SPARK"):
+            pytest.fail(f"GATEKIT_REQUIRE_SPARK is set but a local Spark session could not start: {exc}")
+        pytest.skip(f"no local Spark session: {exc}")
+    return s

@@ -1,4 +1,4 @@
-"""Every shipped policy gives the same decision and observed values on the pandas and the DuckDB engines.
+"""Every shipped policy gives the same decision and observed values on the pandas, DuckDB and Spark engines.
 
 The demo builds the policies' inputs (trained models, held-out rows, the canary log); each policy then runs on
 both engines. Figures that time the machine (latency, throughput, memory) differ between any two runs and are
@@ -46,21 +46,34 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _assert_same(name: str, a, b) -> None:
+    """The same checks, statuses and observed values (counts exactly, floats to 1e-9); timed checks by status."""
+    assert [(c.section, c.name) for c in b.checks] == [(c.section, c.name) for c in a.checks], name
+    for x, y in zip(a.checks, b.checks, strict=True):
+        if _timed(x):
+            continue
+        assert (x.status, x.on_fail) == (y.status, y.on_fail), (name, x.name, x.message, y.message)
+        if isinstance(x.observed, (int, float)) and isinstance(y.observed, (int, float)):
+            assert math.isclose(x.observed, y.observed, rel_tol=1e-9, abs_tol=1e-12), (name, x.name)
+        else:
+            assert x.observed == y.observed, (name, x.name)
+    if not any(_timed(c) for c in a.checks):
+        assert b.decision == a.decision, name
+
+
 @pytest.mark.slow
 def test_every_shipped_policy_decides_the_same_on_both_engines(demo: Path) -> None:
     for name in DEMO_POLICIES:
         policy = demo / "policies" / f"{name}.yaml"
         runs = {engine: gatekit.run(policy, engine=engine) for engine in ("pandas", "duckdb")}
-        pandas, duckdb = runs["pandas"], runs["duckdb"]
-        assert duckdb.metadata["engine"]["name"] == "duckdb", name
-        assert [(c.section, c.name) for c in duckdb.checks] == [(c.section, c.name) for c in pandas.checks], name
-        for a, b in zip(pandas.checks, duckdb.checks, strict=True):
-            if _timed(a):
-                continue
-            assert (a.status, a.on_fail) == (b.status, b.on_fail), (name, a.name, a.message, b.message)
-            if isinstance(a.observed, (int, float)) and isinstance(b.observed, (int, float)):
-                assert math.isclose(a.observed, b.observed, rel_tol=1e-9, abs_tol=1e-12), (name, a.name)
-            else:
-                assert a.observed == b.observed, (name, a.name)
-        if not any(_timed(c) for c in pandas.checks):
-            assert duckdb.decision == pandas.decision, name
+        assert runs["duckdb"].metadata["engine"]["name"] == "duckdb", name
+        _assert_same(name, runs["pandas"], runs["duckdb"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DEMO_POLICIES)
+def test_every_shipped_policy_decides_the_same_on_spark_as_on_duckdb(demo: Path, spark, name: str) -> None:
+    policy = demo / "policies" / f"{name}.yaml"
+    duckdb, on_spark = (gatekit.run(policy, engine=engine) for engine in ("duckdb", "spark"))
+    assert on_spark.metadata["engine"]["name"] == "spark" and on_spark.metadata["engine"]["master"] == "local[2]"
+    _assert_same(name, duckdb, on_spark)

@@ -138,6 +138,7 @@ def run(
         cfg = load_config(history, no_history=no_history)
     except InputError as exc:
         fail(exc, "invalid configuration")
+    conf = _spark_conf(spark_conf)
     written: dict[str, Path] = {}
     progress = SectionProgress.create(quiet)
     try:
@@ -147,7 +148,7 @@ def run(
                              data=data, target=target, positive_label=positive_label, score=score,
                              prediction=prediction, model=model, model_sha256=model_sha256,
                              reference=reference, engine=engine, spark_master=spark_master,
-                             spark_conf=_spark_conf(spark_conf),
+                             spark_conf=conf,
                              trust_model=trust_model or None, sensitive=sensitive or None, task=task,
                              baseline_score=baseline_score, baseline_prediction=baseline_prediction,
                              baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,

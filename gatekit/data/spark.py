@@ -29,6 +29,8 @@ from typing import Any
 from gatekit.core.errors import input_error
 
 POSITION = "__gatekit_row"
+TRUE_FALSE = ("True", "False", "TRUE", "FALSE", "true", "false")
+"""Text pandas' ``read_csv`` reads as booleans (as :data:`gatekit.data.engine.PANDAS_TRUE_FALSE`)."""
 """The hidden column holding each row's 0-based position in the input's order."""
 
 LOCAL_DEFAULTS = {
@@ -151,8 +153,9 @@ def _read_csv(spark: Any, path: str, na_values: list[str], label: str) -> Any:
     """Read a CSV file as pandas would type it: integers, floats, booleans (only True/False text) or text.
 
     Every column is read as text (RFC 4180 quoting, one partition per file so that line order is kept); pandas'
-    missing-value strings become null; a column whose values all read as 64-bit integers becomes ``bigint``,
-    else one whose values all read as numbers ``double`` (as DuckDB's typing on the other engine:
+    missing-value strings become null; a column of only ``True``/``False`` text with no missing value becomes
+    ``boolean`` (as pandas reads it), one whose values all read as 64-bit integers ``bigint``, else one whose
+    values all read as numbers ``double`` (as DuckDB's typing on the other engine:
     :data:`gatekit.data.engine.CSV_TYPES`).
     """
     from pyspark.sql import functions as F
@@ -169,12 +172,15 @@ def _read_csv(spark: Any, path: str, na_values: list[str], label: str) -> Any:
         checks += [F.count(col).alias(f"n{i}"),
                    F.count(F.when(col.rlike(r"^\s*[+-]?[0-9]+\s*$") & col.try_cast("bigint").isNotNull(),
                                   1)).alias(f"i{i}"),
-                   F.count(col.try_cast("double")).alias(f"d{i}")]
+                   F.count(col.try_cast("double")).alias(f"d{i}"),
+                   F.count(F.when(col.isin(*TRUE_FALSE), 1)).alias(f"b{i}"), F.count(F.lit(1)).alias(f"r{i}")]
     got = cleaned.agg(*checks).collect()[0].asDict() if names else {}
     casts = []
     for i, c in enumerate(names):
         n = got[f"n{i}"]
-        if n and got[f"i{i}"] == n:
+        if n and got[f"b{i}"] == n == got[f"r{i}"]:  # only True/False text and no missing value: booleans
+            casts.append(F.col(f"`{c}`").isin("True", "TRUE", "true").alias(c))
+        elif n and got[f"i{i}"] == n:
             casts.append(F.trim(F.col(f"`{c}`")).cast("bigint").alias(c))
         elif n and got[f"d{i}"] == n:
             casts.append(F.col(f"`{c}`").cast("double").alias(c))
