@@ -130,7 +130,7 @@ def test_an_onnx_model_travels_as_its_bytes(tmp_path: Path) -> None:
     import onnxruntime as ort
 
     wrapped = OnnxModel.from_session(ort.InferenceSession(raw, providers=["CPUExecutionProvider"]), features=["a"])
-    with pytest.raises(TypeError, match="pass the .onnx file"):
+    with pytest.raises(TypeError, match=r"pass the \.onnx file"):
         pickle.dumps(wrapped)
 
 
