@@ -436,7 +436,7 @@ class Validator:
             batch_parameters={"dataframe": frame})
 
     def validate(self, expectations: list[Any], examples: int = 20) -> list[Any]:
-        """Validate expectation objects; return their results in the same order.
+        """Validate expectation objects; return their results in the same order (on Spark: :class:`SparkValidator`).
 
         Parameters
         ----------
@@ -467,3 +467,30 @@ class Validator:
         by_index = {r.expectation_config.meta.get("gatekit_index"): r for r in res.results
                     if r.expectation_config is not None}
         return [by_index.get(j) for j in same_as]
+
+
+class SparkValidator(Validator):
+    """A :class:`Validator` on a pyspark DataFrame: Great Expectations' Spark datasource (SparkDFExecutionEngine).
+
+    Great Expectations computes each metric as Spark aggregates on the cluster; nothing is collected but the
+    metrics and the example failing values.
+
+    Parameters
+    ----------
+    frame : pyspark.sql.DataFrame
+        The rows.
+    """
+
+    def __init__(self, frame: Any) -> None:
+        _quiet()
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        builtin_expectations()
+        self._gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._asset = self.context.data_sources.add_spark("gatekit").add_dataframe_asset("evaluation_data")
+        self._batches = 0
+        self.use(frame)
+

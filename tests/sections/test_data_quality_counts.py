@@ -389,6 +389,12 @@ def _section_run(policy_path: Path, engine: str, frame: pd.DataFrame, reference:
     policy = load_policy(policy_path, registry)
     if engine == "duckdb":
         inputs = RunInputs(engine="duckdb", table=ibis.memtable(frame), reference_table=ibis.memtable(reference))
+    elif engine == "spark":
+        from gatekit.data import engine as eng
+
+        con = eng.connection_for([], "spark")
+        inputs = RunInputs(engine="spark", table=eng.open_table(eng.source_of(frame, "data"), con, "data"),
+                           reference_table=eng.open_table(eng.source_of(reference, "reference"), con, "reference"))
     else:
         inputs = RunInputs(frame=frame, reference=reference)
     ctx = RunContext(policy=policy, inputs=inputs, registry=registry)
@@ -456,3 +462,27 @@ def test_rules_duckdb_cannot_compute_are_errors_naming_the_expectation(
         dominant.name].observed
     assert "aggregate ran on column 'qty' alone, read into memory" in dominant.details["engine_note"]
     assert "row_condition" in by_name["expect_column_values_to_not_be_null(note)"].message
+
+
+def test_the_section_on_spark_equals_pandas_and_runs_what_duckdb_refuses_on_great_expectations_spark(
+        both_engines: tuple[list[Any], list[Any]], spark, tmp_path: Path) -> None:
+    """On Spark the counts equal the pandas engine's Great Expectations results; what DuckDB refuses (a column
+    pair, a one-column aggregate) runs on Great Expectations' own Spark datasource and equals pandas too."""
+    path = tmp_path / "p.yaml"
+    path.write_text(textwrap.dedent(POLICY).format(expectations=REPO / "expectations").lstrip("\n"),
+                    encoding="utf-8")
+    pandas_checks = both_engines[0]
+    spark_checks = _section_run(path, "spark", MAIN, REFERENCE)
+    assert [c.name for c in spark_checks] == [c.name for c in pandas_checks]
+    pandas_by_name = {c.name: c for c in pandas_checks}
+    compared = 0
+    for c in spark_checks:
+        if c.name == "expect_column_values_to_not_be_null(note)":  # a pandas row_condition: not Spark syntax
+            assert c.status == Status.ERROR and "Great Expectations could not evaluate" in c.message, c.message
+            continue
+        assert _comparable(c) == _comparable(pandas_by_name[c.name]), c.name
+        compared += 1
+    assert compared >= 37
+    pair = next(c for c in spark_checks if c.name == "expect_column_pair_values_a_to_be_greater_than_b")
+    assert pair.status == Status.FAIL and "Spark datasource" in pair.details["engine_note"]
+

@@ -239,12 +239,15 @@ class DataQualitySection:
         counted: list[Item] = []
         streamed: list[Item] = []
         single: list[Item] = []
+        on_spark: list[Item] = []
         for item in runnable:
             how, why = counts.route(item, table)
             if how == "counts":
                 counted.append(item)
             elif how == "stream":
                 streamed.append(item)
+            elif engine == "spark" and (how != "column" or counts._is_builtin(type(item.expectation))):
+                on_spark.append(item)  # Great Expectations' Spark datasource computes it on the cluster
             elif how == "column":
                 single.append(item)
             else:
@@ -257,6 +260,15 @@ class DataQualitySection:
         by_id, facts = counts.evaluate(counted, table, reference, categorical)
         by_id.update(counts.stream(streamed, table, gx.Validator))
         by_id.update(counts.one_column(single, table, gx.Validator))
+        if on_spark:
+            from gatekit.data.spark import spark_dataframe
+
+            validator = gx.SparkValidator(spark_dataframe(table))
+            for item, res in zip(on_spark, validator.validate([i.expectation for i in on_spark], counts.EXAMPLES),
+                                 strict=True):
+                item.hint = (f"{item.hint}; " if item.hint else "") + (
+                    "on Spark this expectation ran on Great Expectations' Spark datasource (SparkDFExecutionEngine)")
+                by_id[id(item)] = res
         return by_id, facts
 
     # planning helpers ---------------------------------------------------------------------------------

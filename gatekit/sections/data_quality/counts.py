@@ -43,6 +43,7 @@ import math
 import tokenize
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 EXAMPLES = 20
@@ -923,6 +924,46 @@ def _stream_batch(frame: Any, expectations: list[Any], make_validator: Callable[
     return out
 
 
+def _custom_sources() -> list[tuple[str, str, str]]:
+    """Return the custom expectation modules this run loaded: (module name, file, source text), for executors."""
+    import sys
+
+    out = []
+    for name, module in sorted(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if name.startswith("gatekit_expectations.") and path:
+            out.append((name, str(path), Path(path).read_text(encoding="utf-8")))
+    return out
+
+
+def _stream_batch_remote(frame: Any, specs: list[tuple[str, dict[str, Any]]], sources: list[tuple[str, str, str]],
+                         make_validator: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+    """:func:`_stream_batch` on a Spark executor: import the custom expectation files, rebuild the expectations.
+
+    The custom files are the ones the policy's ``expectations_dir`` holds, run here as on the driver (the same
+    trust: the policy named them); each is imported once per worker process under the driver's module name.
+    """
+    import sys
+    import types
+
+    from gatekit.validators.gx import builtin_expectations, expectation_class
+
+    builtin_expectations()
+    for name, path, text in sources:
+        if name not in sys.modules:
+            module = types.ModuleType(name)
+            module.__file__ = path
+            sys.modules[name] = module
+            exec(compile(text, path, "exec"), module.__dict__)
+    expectations = []
+    for etype, kwargs in specs:
+        cls = expectation_class(etype)
+        if cls is None:
+            raise RuntimeError(f"{etype} is not registered on the Spark executor")
+        expectations.append(cls(**kwargs))
+    return _stream_batch(frame, expectations, make_validator)
+
+
 def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
     """Great Expectations' exception info as plain data (it crosses processes on Spark)."""
     import json
@@ -975,6 +1016,11 @@ def stream(items: list[Any], table: Any, make_validator: Callable[[Any], Any],
                                  make_validator=make_validator)
     from gatekit.data.engine import is_spark, map_batches
 
+    if is_spark(table):  # the executors rebuild the expectations (and the custom ones' modules) from plain data
+        validate = functools.partial(_stream_batch_remote, specs=[(i.expectation.expectation_type,
+                                                                   dict(i.expectation.configuration.kwargs))
+                                                                  for i in items],
+                                     sources=_custom_sources(), make_validator=make_validator)
     parts = (map_batches(table, names, validate, batch_rows) if is_spark(table) else
              (validate(batch.to_pandas()) for batch in record_batches(table.select(*names), batch_rows)))
     for part in parts:
