@@ -424,7 +424,7 @@ class Validator:
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._asset = self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
+        self._asset: Any = self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
         self._batches = 0
         self.use(frame)
 
