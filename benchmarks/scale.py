@@ -102,6 +102,8 @@ class Result:
     """Medians of the process tree's peaks in GB: driver, jvm, workers, sum (:class:`TreeSampler`)."""
     loads: list[float] = field(default_factory=list)
     """The 1-minute load average before each round."""
+    others: list[float] = field(default_factory=list)
+    """CPU seconds the rest of the machine used during each round (:func:`measure`)."""
 
     @property
     def mem_gb(self) -> float | None:
@@ -317,17 +319,20 @@ def measure(cmd: list[str], log: Path, timeout: float | None = None
         if timer is not None:
             timer.cancel()
         tree = sampler.stop()
-        ours = sum(sampler.cpu.values()) + (usage.ru_utime + usage.ru_stime) - sampler.cpu.get(proc.pid, 0.0)
+        ours = sum(sampler.cpu.values())  # to the last sample (50 ms): others_cpu_s is an indication
         tree.update(cpu_s=ours, others_cpu_s=max(machine_busy_s() - busy0 - ours, 0.0))
         wait_gone(sampler.seen)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return wall, usage.ru_maxrss * 1024 / GB, proc.returncode, log.read_text(errors="replace")[-3000:], tree
 
 
-def session_startup(master: str, conf: list[str], rounds: int, tmp: Path) -> dict[str, float] | None:
+def session_startup(master: str, conf: list[str], rounds: int, tmp: Path, idle_wait: float = 0.0
+                    ) -> dict[str, float] | None:
     """Median over ``rounds`` fresh processes of :data:`SESSION_PROBE`: wall, import_s, session_s, stop_s, peaks."""
     got: list[dict[str, float]] = []
     for k in range(rounds):
+        if idle_wait > 0:
+            print(f"  spark session start-up round {k + 1}: {wait_idle(idle_wait)}", flush=True)
         out = tmp / f"session_{k}.stdout"
         with open(out, "wb") as fh:
             t0 = time.perf_counter()
@@ -348,12 +353,17 @@ def session_startup(master: str, conf: list[str], rounds: int, tmp: Path) -> dic
 
 
 def run_contender(rows: int, engine: str, rounds: int, tmp: Path, engine_flag: bool,
-                  spark: list[str] | None = None, timeout: float | None = None) -> Result:
-    """``rounds`` fresh processes of one (rows, engine); medians, decision and the last JSON report."""
+                  spark: list[str] | None = None, timeout: float | None = None, idle_wait: float = 0.0) -> Result:
+    """``rounds`` fresh processes of one (rows, engine); medians, decision and the last JSON report.
+
+    Before each round, with ``idle_wait`` > 0, waits up to that many seconds for the machine to be idle.
+    """
     res = Result(rows, engine)
     peaks, trees, decisions = [], [], set()
     for k in range(rounds):
         out = tmp / f"{engine}_{rows}_{k}"
+        if idle_wait > 0:
+            print(f"  {rows:>11,} {engine:<7} round {k + 1}: {wait_idle(idle_wait)}", flush=True)
         res.loads.append(os.getloadavg()[0])
         wall, peak, code, err, tree = measure(gatekit_cmd(rows, engine if engine_flag else None, out, spark),
                                               tmp / f"{engine}_{rows}_{k}.stderr", timeout)
@@ -370,9 +380,11 @@ def run_contender(rows: int, engine: str, rounds: int, tmp: Path, engine_flag: b
         decisions.add(res.report["decision"])
         print(f"  {rows:>11,} {engine:<7} round {k + 1}: {wall:7.2f} s {peak:6.2f} GB ru_maxrss; tree peaks GB: "
               f"python {tree['driver']:.2f}, JVM {tree['jvm']:.2f}, workers {tree['workers']:.2f}, "
-              f"sum {tree['sum']:.2f}; {res.report['decision']}; load before {res.loads[-1]:.2f}", flush=True)
+              f"sum {tree['sum']:.2f}; {res.report['decision']}; load before {res.loads[-1]:.2f}; CPU s: "
+              f"this run {tree['cpu_s']:.0f}, others meanwhile ~{tree['others_cpu_s']:.0f}", flush=True)
+        res.others.append(tree["others_cpu_s"])
     res.wall, res.peak_gb = statistics.median(res.walls), statistics.median(peaks)
-    res.tree = {g: statistics.median(t[g] for t in trees) for g in trees[0]}
+    res.tree = {g: statistics.median(t[g] for t in trees) for g in ("driver", "jvm", "workers", "sum")}
     res.decision = "/".join(sorted(decisions))  # one value unless the rounds disagree (they should not)
     res.engine_used = ((res.report or {}).get("metadata", {}).get("inputs", {}).get("engine") or {}).get("name")
     return res
@@ -499,6 +511,8 @@ def main() -> int:
     ap.add_argument("--spark-master", default="local[2]", help="--spark-master of the spark runs (default local[2]).")
     ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
                     help="A --spark-conf of the spark runs (repeatable).")
+    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                    help="Before each round wait up to SECONDS for the machine to be < 20%% busy (default: no wait).")
     ap.add_argument("--timeout", type=float, default=None,
                     help="Seconds after which a round is killed (with its JVM) and the contender marked failed.")
     ap.add_argument("--memory-gb", type=float, default=None,
@@ -520,7 +534,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gatekit-scale-") as tmpdir:
         tmp = Path(tmpdir)
         if "spark" in args.engines and engine_flag:
-            startup = session_startup(args.spark_master, args.spark_conf, args.rounds, tmp)
+            startup = session_startup(args.spark_master, args.spark_conf, args.rounds, tmp, args.wait_idle)
             if startup:
                 print(f"  spark session start-up alone (fresh process): {startup['wall']:.2f} s wall = import "
                       f"{startup['import_s']:.2f} s + session() {startup['session_s']:.2f} s + stop "
@@ -537,7 +551,8 @@ def main() -> int:
                 elif engine == "pandas" and (need := pandas_estimate_gb(rows, results)) > budget:
                     res = Result(rows, engine, note=f"skipped: would need ~{need:.1f} GB ({budget:.1f} GB available)")
                 else:
-                    res = run_contender(rows, engine, args.rounds, tmp, engine_flag, spark_opts, args.timeout)
+                    res = run_contender(rows, engine, args.rounds, tmp, engine_flag, spark_opts, args.timeout,
+                                        args.wait_idle)
                 if res.note:
                     print(f"  {rows:>11,} {engine:<7} {res.note}", flush=True)
                 results.append(res)
@@ -546,7 +561,7 @@ def main() -> int:
         print(f"\n{'':>37} {'--------- peak GB ---------':^44}")
         print(f"{'rows a side':>11} {'engine':<7} {'used':<7} {'wall s':>8} {'maxrss':>8} {'python':>8} "
               f"{'JVM':>8} {'workers':>8} {'sum':>8} {'decision':<9} {'s / M rows':>10} {'GB / M rows':>11} "
-              f"{'error/n.c.':>10} {'load':>5}")
+              f"{'error/n.c.':>10} {'load':>5} {'others':>6}")
         for r in results:
             m = r.rows / 1e6
             t = r.tree
@@ -556,14 +571,16 @@ def main() -> int:
                   f"{fmt(r.wall / m if r.wall else None, '10.3f'):>10} "
                   f"{fmt(r.mem_gb / m if r.mem_gb else None, '11.3f'):>11} "
                   f"{r.unfinished if r.report else '-':>10} "
-                  f"{fmt(max(r.loads) if r.loads else None, '5.2f'):>5}  "
+                  f"{fmt(max(r.loads) if r.loads else None, '5.2f'):>5} "
+                  f"{fmt(max(r.others) if r.others else None, '6.0f'):>6}  "
                   f"{r.note.splitlines()[0] if r.note else ''}")
         print("maxrss: os.wait4's ru_maxrss (the largest single process of the tree); python / JVM / workers / sum: "
               "the process tree sampled every 50 ms (python = gatekit's process, the Spark driver; JVM = its java "
               "child, in local mode the Spark driver JVM with the executors inside it, so this is Spark's driver "
               "memory; workers = Spark's Python workers, children of the JVM; sum = all at once, RSS counting "
               "shared pages in each). GB / M rows: the sum on spark, maxrss otherwise. load: the highest 1-minute "
-              "load average before a round.")
+              "load average before a round; others: the most CPU seconds other processes used during a round "
+              f"(of {os.cpu_count()} cores x the wall).")
 
         print("\nlinearity (cost ratio vs rows ratio; exponent log(cost ratio) / log(rows ratio), 1 = linear):")
         for engine in args.engines:
