@@ -14,8 +14,8 @@ file order (``_metadata.row_index``); a CSV file in line order; a DataFrame in i
 Session. :func:`session` returns the active session when no setting is given, else builds one from a master
 URL (``local[*]`` by default, ``spark://``, ``yarn``, ``k8s://``, or a Spark Connect ``sc://`` URL) and
 ``key=value`` settings. gatekit's queries assume non-ANSI SQL semantics (a cast that fails is null, as on DuckDB),
-so the session's ``spark.sql.ansi.enabled`` is set to false while gatekit runs, and the session's time zone to
-UTC (ibis does this too).
+so the session's ``spark.sql.ansi.enabled`` is set to false while gatekit runs, the session's time zone to
+UTC (ibis does this too), and naive timestamps stay naive (``spark.sql.timestampType``).
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ LOCAL_DEFAULTS = {
 }
 """Settings of a local session gatekit starts (a user's ``--spark-conf`` wins)."""
 
-RUN_SETTINGS = {"spark.sql.ansi.enabled": "false", "spark.sql.session.timeZone": "UTC"}
-"""Settings gatekit's queries need on any session (set at connect)."""
+RUN_SETTINGS = {"spark.sql.ansi.enabled": "false", "spark.sql.session.timeZone": "UTC",
+                "spark.sql.timestampType": "TIMESTAMP_NTZ"}
+"""Settings gatekit's queries need on any session (set at connect): a failed cast is null (as on DuckDB), and a
+timestamp without a time zone (pandas' naive ``datetime64``) stays one when it is sent to Spark."""
 
 
 def session(master: str | None = None, conf: dict[str, str] | None = None) -> Any:
@@ -265,14 +267,20 @@ def open_table(source: Any, con: Any, name: str, na_values: list[str],
     view = f"gatekit_{name}_{secrets.token_hex(4)}"
     df.createOrReplaceTempView(view)
     made: list[Any] = []
+    instants = [f.name for f in df.schema.fields if type(f.dataType).__name__ == "TimestampType"]
+
+    def typed(table: Any) -> Any:
+        # Spark's TimestampType holds instants (shown in the session's time zone, UTC here), which ibis calls
+        # naive; they are UTC timestamps, as DuckDB and pandas give a time-zone-aware column
+        return table.mutate(**{c: table[c].cast("timestamp('UTC')") for c in instants}) if instants else table
 
     def positioned() -> Any:  # counted on first use only (the leakage scan, a sample)
         if not made:
             locate(df).createOrReplaceTempView(f"{view}_pos")
-            made.append(con.table(f"{view}_pos"))
+            made.append(typed(con.table(f"{view}_pos")))
         return made[0]
 
-    return con.table(view), positioned
+    return typed(con.table(view)), positioned
 
 
 def _parquet_positions_or_plain(df: Any) -> Any:

@@ -476,6 +476,8 @@ class _Query:
         self.owners: dict[str, set[int]] = {}
         self.derived: dict[str, tuple[str, str]] = {}
         self._by_op: dict[Any, str] = {}
+        self.counts: set[str] = set()
+        """Keys of counts: 0 on no rows (Spark sums a filtered count over no rows to NULL, DuckDB to 0)."""
 
     def add(self, owner: int, expr: Any) -> str:
         op = expr.op()
@@ -484,6 +486,10 @@ class _Query:
             key = f"a{len(self.exprs)}"
             self._by_op[op] = key
             self.exprs[key] = expr.name(key)
+            import ibis.expr.operations as ops
+
+            if isinstance(op, (ops.CountStar, ops.Count, ops.CountDistinct, ops.CountDistinctStar)):
+                self.counts.add(key)
         self.owners.setdefault(key, set()).add(owner)
         return key
 
@@ -521,6 +527,9 @@ def _run_aggregate(table: Any, query: _Query) -> tuple[dict[str, Any], dict[int,
                 except Exception as exc:  # noqa: BLE001 - this rule's error alone
                     text = str(exc).strip()
                     errors[owner] = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    for key in query.counts:
+        if key in values and values[key] is None:
+            values[key] = 0
     for key, (a, b) in query.derived.items():
         if values.get(a) is not None and values.get(b) is not None:
             values[key] = values[a] - values[b]
