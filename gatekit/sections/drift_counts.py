@@ -282,18 +282,16 @@ def value_counts_if_few(table: Any, name: str, as_float: bool, floating: bool, f
 
 
 def _rough_sample(table: Any, fraction: float, seed: int) -> Any:
-    """Return a seeded sample that only speeds a query up (the result never depends on which rows it holds).
+    """Return a sample that only speeds a query up (the result never depends on which rows it holds).
 
-    DuckDB: a block sample with ``seed``; Spark (whose ibis backend takes no seed): the rows whose position hash
-    falls below ``fraction`` (:func:`gatekit.data.engine.positioned`).
+    DuckDB: a block sample with ``seed``; Spark, whose ibis backend takes no seed: a Bernoulli row sample
+    (``rand() <= fraction``), different rows each time and the same results.
     """
-    from gatekit.data.engine import is_spark, positioned
-    from gatekit.stats.leakage import fold_of
+    from gatekit.data.engine import is_spark
 
-    if not is_spark(table):
-        return table.sample(fraction, method="block", seed=seed)
-    base, pos = positioned(table)
-    return base.filter(fold_of(pos, 4294967296, seed) < int(fraction * 4294967296)).select(*table.columns)
+    if is_spark(table):
+        return table.sample(fraction, method="row")
+    return table.sample(fraction, method="block", seed=seed)
 
 
 def _double_list(values: Any) -> Any:

@@ -37,15 +37,23 @@ def _ctx(policy: dict[str, Any], ref: pd.DataFrame, cur: pd.DataFrame, engine: s
     lp = load_policy(policy, registry)
     if engine == "pandas":
         inputs = RunInputs(frame=cur, reference=ref, info=info or {}, eval_data=eval_data)
+    elif engine == "spark":
+        from gatekit.data import engine as eng
+
+        con = eng.connection_for([], "spark")
+        inputs = RunInputs(engine="spark", table=eng.open_table(eng.source_of(cur, "data"), con, "data"),
+                           reference_table=eng.open_table(eng.source_of(ref, "reference"), con, "reference"),
+                           info=info or {}, eval_data=eval_data)
     else:
         inputs = RunInputs(engine="duckdb", table=ibis.memtable(cur), reference_table=ibis.memtable(ref),
                            info=info or {}, eval_data=eval_data)
     return RunContext(policy=lp, inputs=inputs, registry=registry)
 
 
-def _both(policy: dict[str, Any], ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, Any]:
+def _both(policy: dict[str, Any], ref: pd.DataFrame, cur: pd.DataFrame, engine: str = "duckdb",
+          **kw: Any) -> tuple[Any, Any]:
     return (compute_drift(_ctx(policy, ref, cur, "pandas", **kw)),
-            compute_drift(_ctx(policy, ref, cur, "duckdb", **kw)))
+            compute_drift(_ctx(policy, ref, cur, engine, **kw)))
 
 
 def _assert_same(p: CheckResult, d: CheckResult, exact: bool = True) -> None:
@@ -55,7 +63,7 @@ def _assert_same(p: CheckResult, d: CheckResult, exact: bool = True) -> None:
     else:
         assert d.observed == pytest.approx(p.observed, abs=1e-9, rel=1e-9), p.name
     assert d.message == p.message
-    assert d.details.get("data_engine") == "duckdb"
+    assert d.details.get("data_engine") in ("duckdb", "spark")
     pd_details = dict(p.details)
     du_details = {k: v for k, v in d.details.items() if k != "data_engine"}
     for key in ("p_value", "psi", "psi_without_drift_expected"):  # floats: compared to 1e-9 like observed
@@ -504,3 +512,38 @@ def test_many_distinct_values_through_order_statistics_equal_the_pandas_path(sam
                                                                                "sorted.psi", "int.psi"}
     for c in d.checks:
         assert c.details.get("binning", "").startswith("10 reference-quantile bins"), c.name
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["value-counts", "arrays-and-histogram"])
+def test_every_method_and_column_kind_on_spark_equals_the_pandas_path(kinds: tuple[pd.DataFrame, pd.DataFrame],
+                                                                      small: bool, spark,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same counts on Spark: value counts, histograms binned on the executors, KS and Wasserstein."""
+    if not small:
+        monkeypatch.setattr(dc, "SMALL_DISTINCT", 3)
+    ref, cur = kinds
+    for methods in sorted(METHODS):
+        policy = {"version": 1, "drift": {"evidently_report": False,
+                                          "columns": {k: {"method": m} for k, m in METHODS[methods].items()}}}
+        p, d = _both(policy, ref, cur, engine="spark")
+        _assert_outcomes_equal(p, d)
+        assert d.info["engine"] == "spark"
+
+
+def test_order_statistics_and_leakage_on_spark_equal_the_pandas_path(leak_frames: tuple[pd.DataFrame, np.ndarray],
+                                                                     spark, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact reference quantiles (brackets counted on the executors) and the leakage folds by row position."""
+    monkeypatch.setattr(dc, "SMALL_DISTINCT", 40)
+    monkeypatch.setattr(dc, "SAMPLE_ROWS", 1_500)
+    rng = np.random.default_rng(12)
+    ref, cur = _many_values(rng, 8_000), _many_values(rng, 6_000, shift=0.2)
+    p, d = _both({"version": 1, "drift": {"evidently_report": False}}, ref, cur, engine="spark")
+    _assert_outcomes_equal(p, d)
+    frame, y = leak_frames
+    pl, sl = _leak(frame, y, "pandas"), _leak(frame, y, "spark")
+    for name in ("rand", "leak", "catleak", "idlike", "few"):
+        assert sl[f"{name}.leakage"].status == pl[f"{name}.leakage"].status, name
+        if pl[f"{name}.leakage"].observed is not None:
+            assert sl[f"{name}.leakage"].observed == pytest.approx(pl[f"{name}.leakage"].observed, rel=1e-12), name
+    assert sl["catleak.leakage"].details["data_engine"] == "spark"
+
