@@ -167,3 +167,40 @@ def test_the_policy_names_the_spark_session(tmp_path: Path) -> None:
     opts = merge_options(load_policy(path))
     assert opts.data == "s3a://bucket/rows/" and opts.engine == "spark" and opts.spark_master == "local[2]"
     assert opts.spark_conf == {"spark.executor.memory": "2g", "spark.sql.adaptive.enabled": "true"}
+
+
+CONNECT_SCRIPT = """
+import json, sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.remote("local[2]").getOrCreate()   # a local Spark Connect server
+import gatekit
+from sklearn.linear_model import LogisticRegression
+from tests.data.test_engine import POLICY, _frame, _observed
+df = _frame(600)
+model = LogisticRegression().fit(df[["a"]], df["y"])
+out = {}
+for name, data in (("pandas", df), ("connect", spark.createDataFrame(df))):
+    report = gatekit.run(POLICY, data=data, target="y", model=model, features=["a"])
+    out[name] = [report.metadata["engine"]["name"], _observed(report)]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_a_spark_connect_session_gives_the_same_figures(spark) -> None:
+    """A DataFrame of a Spark Connect session (``sc://``; here a local Connect server) runs the same statistics,
+    and the model scores on its executors (``mapInArrow`` through Connect)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    proc = subprocess.run([sys.executable, "-c", CONNECT_SCRIPT], capture_output=True, text=True, cwd=REPO,
+                          timeout=600, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["pandas"][0] == "pandas" and got["connect"][0] == "spark"
+    want, mine = got["pandas"][1], got["connect"][1]
+    assert [(n, s) for n, s, _ in mine] == [(n, s) for n, s, _ in want]
+    assert np.allclose([v for *_, v in mine], [v for *_, v in want], rtol=1e-12, atol=0)
