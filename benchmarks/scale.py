@@ -104,6 +104,8 @@ class Result:
     """The 1-minute load average before each round."""
     others: list[float] = field(default_factory=list)
     """CPU seconds the rest of the machine used during each round (:func:`measure`)."""
+    code: list[str] = field(default_factory=list)
+    """:func:`code_version` before each round."""
 
     @property
     def mem_gb(self) -> float | None:
@@ -119,6 +121,21 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.wall is not None
+
+
+def code_version() -> str:
+    """The git commit and a fingerprint of gatekit's sources on disk (paths, sizes, mtimes of gatekit/**/*.py).
+
+    Printed before every round: a change between rounds means the rounds did not run the same code.
+    """
+    import hashlib
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    h = hashlib.sha1()
+    for f in sorted((ROOT / "gatekit").rglob("*.py")):
+        st = f.stat()
+        h.update(f"{f.relative_to(ROOT)} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return f"{head.stdout.strip() or '?'}+src:{h.hexdigest()[:8]}"
 
 
 def available_gb() -> float:
@@ -365,6 +382,7 @@ def run_contender(rows: int, engine: str, rounds: int, tmp: Path, engine_flag: b
         if idle_wait > 0:
             print(f"  {rows:>11,} {engine:<7} round {k + 1}: {wait_idle(idle_wait)}", flush=True)
         res.loads.append(os.getloadavg()[0])
+        res.code.append(code_version())
         wall, peak, code, err, tree = measure(gatekit_cmd(rows, engine if engine_flag else None, out, spark),
                                               tmp / f"{engine}_{rows}_{k}.stderr", timeout)
         if code not in (0, 1):  # 0 pass/warn, 1 block: results; anything else is a failure
@@ -381,7 +399,8 @@ def run_contender(rows: int, engine: str, rounds: int, tmp: Path, engine_flag: b
         print(f"  {rows:>11,} {engine:<7} round {k + 1}: {wall:7.2f} s {peak:6.2f} GB ru_maxrss; tree peaks GB: "
               f"python {tree['driver']:.2f}, JVM {tree['jvm']:.2f}, workers {tree['workers']:.2f}, "
               f"sum {tree['sum']:.2f}; {res.report['decision']}; load before {res.loads[-1]:.2f}; CPU s: "
-              f"this run {tree['cpu_s']:.0f}, others meanwhile ~{tree['others_cpu_s']:.0f}", flush=True)
+              f"this run {tree['cpu_s']:.0f}, others meanwhile ~{tree['others_cpu_s']:.0f}; code {res.code[-1]}",
+              flush=True)
         res.others.append(tree["others_cpu_s"])
     res.wall, res.peak_gb = statistics.median(res.walls), statistics.median(peaks)
     res.tree = {g: statistics.median(t[g] for t in trees) for g in ("driver", "jvm", "workers", "sum")}
@@ -526,7 +545,7 @@ def main() -> int:
     spark_opts = ["--spark-master", args.spark_master] + [x for kv in args.spark_conf for x in ("--spark-conf", kv)]
     print(f"{os.cpu_count()} cores; memory for pandas: {budget:.1f} GB; medians of {args.rounds} rounds; "
           f"`gatekit run --engine`: {'yes' if engine_flag else 'NOT YET (duckdb cannot be measured)'}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; code {code_version()}", flush=True)
     if "spark" in args.engines:
         print(f"spark: {' '.join(spark_opts)}", flush=True)
     results: list[Result] = []
@@ -628,6 +647,10 @@ def main() -> int:
                 status = status or (1 if diffs else 0)
             else:
                 print(f"\nequivalence {one} vs {other}: not checked (no row count ran on both engines)")
+
+        codes = sorted({c for r in results for c in r.code})
+        print(f"\ngatekit code: {codes[0] if len(codes) == 1 else 'CHANGED during the runs: ' + ', '.join(codes)}"
+              f" (now {code_version()})")
 
         print("\nphases (last round):")
         if startup:

@@ -1141,6 +1141,31 @@ def _grouped_auc(table: Any, score: Any, y: Any) -> tuple[int, int, int]:
     return int(got["num"] or 0), int(got["P"] or 0), int(got["N"] or 0)
 
 
+def _decile_edges(pairs: Any, name: str, x: Any, n: int) -> list[float]:
+    """Return the edges ``pandas.qcut(x, 10)`` cuts a feature at, bit for bit, from exact order statistics.
+
+    pandas asks numpy for the percentiles ``linspace(0, 1, 11) * 100`` (linear, Hyndman & Fan type 7); the
+    engine returns the order statistics each one reads (:func:`gatekit.data.engine.order_statistics`, exact)
+    and :func:`gatekit.stats.drift.linear_quantile` interpolates them as numpy does. (The engines' own
+    quantiles interpolate differently in the last bit, which moves a row sitting on an edge to the next bin.)
+    A feature with infinite values falls back to the engine's quantile.
+    """
+    from gatekit.data.engine import order_statistics
+    from gatekit.stats.drift import linear_quantile, linear_quantile_positions
+
+    probs = (np.linspace(0, 1, 11) * 100) / 100  # pandas' qcut -> Series.quantile -> numpy's percentile
+    lo, hi, gamma = linear_quantile_positions(n, probs)
+    try:
+        n_finite, got = order_statistics(pairs, name, sorted({int(k) for k in (*lo, *hi)}))
+    except ValueError:
+        n_finite = -1
+    if n_finite != n:  # infinities among the values: the engine's own quantile
+        return list(pairs.aggregate(q=x.quantile(list(np.linspace(0, 1, 11)))).to_pyarrow().column("q")[0].as_py())
+    a = np.array([got[int(k)] for k in lo])
+    b = np.array([got[int(k)] for k in hi])
+    return [float(v) for v in linear_quantile(a, b, gamma)]
+
+
 class LeakageScorer:
     """The label-leakage scan's scores of one table's features, from grouped counts DuckDB returns.
 
@@ -1249,8 +1274,7 @@ class LeakageScorer:
                 x = col.cast("float64")
                 auc = auc_from_sums(*_grouped_auc(pairs, x, y2))
                 candidates.append((max(auc, 1.0 - auc), False))
-                qs = pairs.aggregate(q=x.quantile(list(np.linspace(0, 1, 11)))).to_pyarrow().column("q")[0].as_py()
-                inner = np.unique(np.asarray(qs, dtype=float))[1:-1]
+                inner = np.unique(np.asarray(_decile_edges(pairs, name, x, n), dtype=float))[1:-1]
                 code = sum(((x > lit(e)).cast("int64") for e in inner), start=ibis_zero())
                 candidates.append((self._oof_score(pairs, code, y2), True))
             else:
