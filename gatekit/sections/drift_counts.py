@@ -1187,11 +1187,9 @@ class LeakageScorer:
     """
 
     def __init__(self, table: Any, target: str | None, data: Any) -> None:
-        from gatekit.data.engine import is_spark, positioned
+        from gatekit.data.engine import positioned
 
-        self.position = None
-        if is_spark(table):  # Spark keeps no row order: the hidden position column orders the folds
-            table, self.position = positioned(table)
+        table, self.position = positioned(table)  # the rows with their positions (the folds hash them)
         self.table = table
         self.target = target
         self.task = data.task
@@ -1295,12 +1293,9 @@ class LeakageScorer:
 
         from gatekit.stats.leakage import auc_from_sums, fold_of
 
-        # the rows' positions among these rows in the table's order (DuckDB keeps the scan's insertion order; on
-        # Spark the rank of the hidden position column), hashed as pandas does
-        if self.position is not None:
-            base = pairs.select(k=key, y=y, fold=fold_of(ibis.row_number().over(order_by=self.position), folds))
-        else:
-            base = pairs.select(k=key, y=y).mutate(fold=fold_of(ibis.row_number().cast("int64"), folds))
+        # each row's position in the whole table (DuckDB: row_number over the scan, which keeps the insertion
+        # order; Spark: the hidden position column), hashed as pandas does: no window over the kept rows
+        base = pairs.select(k=key, y=y, fold=fold_of(self.position, folds))
         g = base.group_by(["k", "fold"]).aggregate(n=base.count(), s=base.y.sum())
         per_key = g.group_by("k").aggregate(kn=g.n.sum(), ks=g.s.sum())
         per_fold = g.group_by("fold").aggregate(fn=g.n.sum(), fs=g.s.sum())

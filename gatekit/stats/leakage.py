@@ -103,7 +103,7 @@ def fold_of(position: Any, folds: int = LEAKAGE_FOLDS, seed: int = 0) -> Any:
 
 
 def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKAGE_FOLDS,
-                            seed: int = 0) -> np.ndarray:
+                            seed: int = 0, positions: np.ndarray | None = None) -> np.ndarray:
     """Replace each category by the target mean of its category in the other folds (unseen: overall mean).
 
     Parameters
@@ -114,6 +114,9 @@ def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKA
         Numbers (0/1 for a binary target).
     folds : int
         Number of folds.
+    positions : ndarray of int, shape (n_samples,), optional
+        Each row's 0-based position in the whole table (default ``0 .. n - 1``): a row's fold follows its own
+        position, never which other rows lack a value, so an engine finds it without numbering the kept rows.
     seed : int
         Seed of the fold assignment (:func:`fold_of`: a hash of each row's position, the same on every engine),
         so the scan is reproducible.
@@ -131,7 +134,8 @@ def out_of_fold_target_mean(feature: Any, target: np.ndarray, folds: int = LEAKA
 
     labels = pd.Series(feature).astype(str).to_numpy()
     t = np.asarray(target, dtype=float)
-    fold = fold_of(np.arange(len(t), dtype=np.int64), folds, seed)
+    pos = np.arange(len(t), dtype=np.int64) if positions is None else np.asarray(positions, dtype=np.int64)
+    fold = fold_of(pos, folds, seed)
     out = np.empty(len(t))
     for k in range(folds):
         train, test = fold != k, fold == k
@@ -312,6 +316,7 @@ def _values_score(f: Any, t: Any, kind: str, task: str, min_pairs: int) -> Leaka
     import pandas as pd
 
     ok = (f.notna() & t.notna()).to_numpy()
+    where = np.flatnonzero(ok).astype(np.int64)  # the kept rows' positions in the table: their folds
     n = int(ok.sum())
     if n < min_pairs:
         raise NotComputable(f"only {n} rows have both the feature and the target (at least {min_pairs} needed)",
@@ -327,9 +332,9 @@ def _values_score(f: Any, t: Any, kind: str, task: str, min_pairs: int) -> Leaka
         # a non-monotonic leak (the target sits in the middle of the range) escapes a rank measure: also
         # score the feature's deciles through their out-of-fold target mean
         deciles = pd.qcut(x, 10, labels=False, duplicates="drop")
-        candidates.append((out_of_fold_target_mean(deciles, y), True))
+        candidates.append((out_of_fold_target_mean(deciles, y, positions=where), True))
     else:
-        candidates.append((out_of_fold_target_mean(f, y), True))
+        candidates.append((out_of_fold_target_mean(f, y, positions=where), True))
     best: LeakageResult | None = None
     for x, encoded in candidates:
         score = _score(x, y, task)
