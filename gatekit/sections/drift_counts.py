@@ -1158,7 +1158,7 @@ def _decile_edges(pairs: Any, name: str, x: Any, n: int) -> list[float]:
     try:
         n_finite, got = order_statistics(pairs, name, sorted({int(k) for k in (*lo, *hi)}))
     except ValueError:
-        n_finite = -1
+        n_finite, got = -1, {}
     if n_finite != n:  # infinities among the values: the engine's own quantile
         return list(pairs.aggregate(q=x.quantile(list(np.linspace(0, 1, 11)))).to_pyarrow().column("q")[0].as_py())
     a = np.array([got[int(k)] for k in lo])
