@@ -10,6 +10,7 @@ from typing import Any
 
 from gatekit.core.errors import EXIT_BLOCK, EXIT_PASS, input_error, usage_error
 from gatekit.core.options import RunOptions
+from gatekit.data.engine import release
 from gatekit.data.loader import load_inputs
 from gatekit.metrics.catalog import default_registry
 from gatekit.metrics.registry import MetricRegistry
@@ -453,6 +454,9 @@ def _evaluate(lp: LoadedPolicy, registry: MetricRegistry, progress: Callable[[st
     needs_inputs = sections.needs_data(pol) or opts.has_baseline_rows
     if progress is not None:
         progress("inputs", 0, 1)
-    loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
-    record_policy_files(lp, loaded.files)
-    return evaluate(lp, loaded, registry, sections=sections, progress=progress, options=options)
+    try:
+        loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
+        record_policy_files(lp, loaded.files)
+        return evaluate(lp, loaded, registry, sections=sections, progress=progress, options=options)
+    finally:
+        release()  # a user's Spark session keeps its own settings after the run

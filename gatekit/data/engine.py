@@ -320,6 +320,14 @@ def connect() -> Any:
     return ibis.duckdb.connect()
 
 
+def release() -> None:
+    """End a run's use of its engine: a Spark session gets back the settings gatekit changed (nothing else)."""
+    import sys
+
+    if "gatekit.data.spark" in sys.modules:
+        sys.modules["gatekit.data.spark"].restore_settings()
+
+
 def connection_for(sources: list[Source], engine: str = "duckdb", master: str | None = None,
                    conf: dict[str, str] | None = None) -> Any:
     """Return the connection a run's tables must share: an ibis table's own, else a new one.

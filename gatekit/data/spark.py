@@ -100,11 +100,37 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
     return spark
 
 
+_CHANGED: list[tuple[Any, str, str | None]] = []
+"""(session, setting, value before gatekit set it): what :func:`restore_settings` puts back after a run."""
+
+
 def connect(spark: Any) -> Any:
-    """Return an ibis PySpark backend on ``spark`` with gatekit's run settings (:data:`RUN_SETTINGS`)."""
+    """Return an ibis PySpark backend on ``spark`` with gatekit's run settings (:data:`RUN_SETTINGS`).
+
+    The session's values before are kept; :func:`restore_settings` puts them back when the run ends (a user's
+    notebook session keeps its own ANSI mode and time zone).
+    """
     import ibis
 
+    for key in (*RUN_SETTINGS, "spark.sql.mapKeyDedupPolicy"):
+        try:
+            _CHANGED.append((spark, key, spark.conf.get(key, None)))
+        except Exception:  # noqa: BLE001 - a setting the session does not expose
+            continue
     return ibis.pyspark.connect(spark, **RUN_SETTINGS)
+
+
+def restore_settings() -> None:
+    """Put back the session settings :func:`connect` changed (newest first); never raises."""
+    while _CHANGED:
+        spark, key, value = _CHANGED.pop()
+        try:
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+        except Exception:  # noqa: BLE001 - a stopped session has nothing to restore
+            continue
 
 
 def spark_dataframe(expr: Any) -> Any:

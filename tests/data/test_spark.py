@@ -204,3 +204,19 @@ def test_a_spark_connect_session_gives_the_same_figures(spark) -> None:
     want, mine = got["pandas"][1], got["connect"][1]
     assert [(n, s) for n, s, _ in mine] == [(n, s) for n, s, _ in want]
     assert np.allclose([v for *_, v in mine], [v for *_, v in want], rtol=1e-12, atol=0)
+
+
+def test_a_user_s_session_keeps_its_settings_after_a_run(spark) -> None:
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Paris")
+    try:
+        report = gatekit.run(POLICY, data=spark.createDataFrame(_frame()), target="y", score="s")
+        assert report.metadata["engine"]["name"] == "spark"
+        assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+        assert spark.conf.get("spark.sql.session.timeZone") == "Europe/Paris"
+        with pytest.raises(InputError):  # also when the run fails
+            gatekit.run(POLICY, data=spark.createDataFrame(_frame()), target="nope", score="s")
+        assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", "false")
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
