@@ -97,7 +97,8 @@ def source_of(value: Any, role: str, engine: str | None = None) -> Source:
     role : str
         ``"data"`` or ``"reference"``, for messages.
     engine : str, optional
-        The engine asked for: with ``"spark"`` a name that is no file is a Spark table name.
+        The engine asked for: with ``"spark"`` (or ``"auto"`` while this process has a Spark session) a name that
+        is no file, such as ``warehouse.loans``, is a Spark table name.
 
     Returns
     -------
@@ -139,8 +140,9 @@ def source_of(value: Any, role: str, engine: str | None = None) -> Source:
     path = Path(text)
     if path.is_dir() and (path / "_delta_log").is_dir():
         return Source("delta", text, paths=[path])
-    if engine == "spark" and not path.exists() and _TABLE_NAME.match(text) and not _FILE_SUFFIX.search(text):
-        return Source("table", text)
+    if (not path.exists() and _TABLE_NAME.match(text) and not _FILE_SUFFIX.search(text)
+            and (engine == "spark" or (engine in (None, "auto") and _spark_session_active()))):
+        return Source("table", text)  # a Spark table name (auto: when this process has a Spark session)
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
         files = [p for p in found if p.suffix.lower() in (".parquet", ".pq")]
@@ -160,6 +162,22 @@ def source_of(value: Any, role: str, engine: str | None = None) -> Source:
             raise input_error(f"a pattern may match only Parquet files; {bad[0].name!r} is not one", text, key=role)
         return _same_schema(Source("files", text, paths=files), role)
     return Source("file", text, paths=[path])
+
+
+def looks_like_table(text: str) -> bool:
+    """Tell whether a missing path could be a Spark table name (``db.table``, no file suffix)."""
+    return bool(_TABLE_NAME.match(text)) and not _FILE_SUFFIX.search(text)
+
+
+def _spark_session_active() -> bool:
+    """Tell whether this process has an active Spark session (without importing pyspark when it has none)."""
+    import sys
+
+    sql = sys.modules.get("pyspark.sql")
+    try:
+        return sql is not None and sql.SparkSession.getActiveSession() is not None
+    except Exception:  # noqa: BLE001 - a half-started session counts as none
+        return False
 
 
 def _checked_names(source: Source, names: list[Any], role: str, case: bool = False) -> Source:

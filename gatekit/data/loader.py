@@ -24,6 +24,7 @@ from gatekit.data.engine import (
     connection_for,
     content_sha256,
     engine_info,
+    looks_like_table,
     open_table,
     read_pandas,
     row_count,
@@ -211,6 +212,9 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
     ref_src = source_of(opts.reference, "reference", opts.engine) if opts.reference is not None else None
     for src, role in ((data_src, "data"), (ref_src, "reference")):  # the evaluation data is named first
         if src is not None and src.kind == "file":
+            if not src.paths[0].exists() and looks_like_table(src.label):
+                raise input_error(f"{role} file not found; to read a Spark table of that name run with --engine "
+                                  "spark (or inputs.engine: spark)", src.label, key=role)
             must_exist(src.paths[0], role)
     engine, why = choose_engine(opts.engine, [s for s in (data_src, ref_src) if s is not None])
     run.engine = engine

@@ -24,6 +24,7 @@ import pickle
 import secrets
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from gatekit.core.errors import input_error
@@ -41,6 +42,9 @@ LOCAL_DEFAULTS = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 """Settings of a local session gatekit starts (a user's ``--spark-conf`` wins)."""
+
+QUIET_LOG4J = Path(__file__).with_name("log4j2.properties")
+"""The log configuration of a session gatekit starts: errors only (the JVM's start-up chatter stays quiet)."""
 
 RUN_SETTINGS = {"spark.sql.ansi.enabled": "false", "spark.sql.session.timeZone": "UTC",
                 "spark.sql.timestampType": "TIMESTAMP_NTZ"}
@@ -73,10 +77,19 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
     except ImportError:
         raise input_error("the spark engine needs pyspark: pip install 'gatekit[spark]'", key="engine") from None
     conf = dict(conf or {})
-    if master is None and not conf:
-        active = SparkSession.getActiveSession()
-        if active is not None:
-            return active
+    unreachable = _unreachable(master)
+    if unreachable:
+        raise input_error(f"the Spark master {master!r} does not answer ({unreachable}); check the URL and that the "
+                          "cluster is up", key="spark_master")
+    active = SparkSession.getActiveSession()
+    if active is not None and (master is None and not conf):
+        return active
+    if active is not None and master is not None and not master.startswith("sc://"):
+        running = _master_of(active)
+        if running != master:
+            raise input_error(f"a Spark session ({running}) is already running in this process, so spark_master "
+                              f"{master!r} cannot start another; stop it (spark.stop()) or leave spark_master out "
+                              "to run on it", key="spark_master")
     try:
         if master is not None and master.startswith("sc://"):
             builder = SparkSession.builder.remote(master)
@@ -85,6 +98,7 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
             local = (master or "local").startswith("local")
             settings = {**LOCAL_DEFAULTS, "spark.pyspark.python": sys.executable,
                         "spark.pyspark.driver.python": sys.executable} if local else {}
+            settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}"
             for key, value in settings.items():
                 if key not in conf:
                     builder = builder.config(key, value)
@@ -93,8 +107,9 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
         spark = builder.appName("gatekit").getOrCreate()
     except Exception as exc:  # noqa: BLE001 - no Java, a bad URL: the user's setup, said plainly
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise input_error(f"Spark could not start ({type(exc).__name__}: {first}); the spark engine needs Java 17 "
-                          "or 21 (JAVA_HOME) and a reachable master", key="engine") from None
+        raise input_error(f"Spark could not start on master {master or 'local[*]'!r} ({type(exc).__name__}: "
+                          f"{first}); the spark engine needs Java 17 or 21 (java on PATH, or JAVA_HOME) and a "
+                          "reachable master", key="engine") from None
     if (master or "local").startswith("local"):
         spark.sparkContext.setLogLevel("FATAL")  # gatekit reports a failed query itself, once, in its check
     return spark
@@ -102,6 +117,41 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
 
 _CHANGED: list[tuple[Any, str, str | None]] = []
 """(session, setting, value before gatekit set it): what :func:`restore_settings` puts back after a run."""
+
+
+def _unreachable(master: str | None, timeout_s: float = 5.0) -> str | None:
+    """Why a ``spark://`` or ``sc://`` master cannot be reached (no TCP connection in ``timeout_s``), else None.
+
+    Spark's own client retries an unreachable standalone master for about a minute before giving up; a TCP
+    connection to each host tells in seconds. Other masters (``local``, ``yarn``, ``k8s://``) are not checked.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    if master is None or not master.startswith(("spark://", "sc://")):
+        return None
+    scheme, rest = master.split("://", 1)
+    hosts = rest.split("/")[0].split(";")[0].split(",")
+    why = "no host"
+    for hp in hosts:
+        parts = urlsplit(f"//{hp}")
+        try:
+            port = parts.port or (15002 if scheme == "sc" else 7077)
+        except ValueError:
+            return f"{hp!r} is not host:port"
+        try:
+            with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
+                return None
+        except OSError as exc:
+            why = f"{parts.hostname}:{port}: {exc.strerror or type(exc).__name__}"
+    return why
+
+
+def _master_of(spark: Any) -> str:
+    try:
+        return str(spark.sparkContext.master)
+    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
+        return "spark connect"
 
 
 def connect(spark: Any) -> Any:
@@ -391,9 +441,5 @@ def map_batches(expr: Any, fn: Callable[[Any], Any], batch_rows: int) -> Iterato
 
 def version_info(spark: Any) -> dict[str, Any]:
     """Return what the report records about a Spark session: versions and master."""
-    out: dict[str, Any] = {"spark": getattr(spark, "version", None)}
-    try:
-        out["master"] = spark.sparkContext.master
-    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
-        out["master"] = "spark connect"
+    out: dict[str, Any] = {"spark": getattr(spark, "version", None), "master": _master_of(spark)}
     return out

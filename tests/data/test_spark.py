@@ -137,7 +137,7 @@ def test_an_onnx_model_travels_as_its_bytes(tmp_path: Path) -> None:
 def test_uris_and_table_names_are_told_apart(tmp_path: Path) -> None:
     assert eng.source_of("s3a://bucket/loans/", "data").kind == "uri"
     assert eng.source_of("warehouse.loans", "data", "spark").kind == "table"
-    assert eng.source_of("warehouse.loans", "data").kind == "file"  # other engines: a (missing) file
+    assert eng.source_of("warehouse.loans", "data", "duckdb").kind == "file"  # other engines: a missing file
     assert eng.source_of("missing.csv", "data", "spark").kind == "file"  # a file name is never a table name
     (tmp_path / "t" / "_delta_log").mkdir(parents=True)
     assert eng.source_of(str(tmp_path / "t"), "data").kind == "delta"
@@ -220,3 +220,29 @@ def test_a_user_s_session_keeps_its_settings_after_a_run(spark) -> None:
     finally:
         spark.conf.set("spark.sql.ansi.enabled", "false")
         spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_spark_settings_that_cannot_work_are_refused_quickly(spark) -> None:
+    import time
+
+    from gatekit.data.spark import session
+
+    start = time.monotonic()
+    with pytest.raises(InputError, match="does not answer"):
+        session("spark://127.0.0.1:1")
+    with pytest.raises(InputError, match=r"is not host:port|does not answer"):
+        session("sc://localhost:notaport")
+    assert time.monotonic() - start < 15  # Spark's own client would retry for about a minute
+    with pytest.raises(InputError, match="already running in this process"):
+        session("local[1]")  # the fixture's local[2] session is active: another master cannot start
+
+
+def test_a_table_name_under_auto(spark) -> None:
+    df = _frame()
+    spark.createDataFrame(df).createOrReplaceTempView("gatekit_auto_rows")
+    got = gatekit.run(POLICY, data="gatekit_auto_rows", target="y", score="s")  # a session is active: Spark
+    assert got.metadata["engine"]["name"] == "spark"
+    want = _observed(gatekit.run(POLICY, data=df, target="y", score="s", engine="pandas"))
+    assert np.allclose([v for *_, v in _observed(got)], [v for *_, v in want], rtol=1e-12, atol=0)
+    with pytest.raises(InputError, match="run with --engine spark"):
+        gatekit.run(POLICY, data="gatekit_auto_rows", target="y", score="s", engine="duckdb")
