@@ -221,6 +221,8 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
     con = (connection_for([s for s in (data_src, ref_src) if s is not None], engine, opts.spark_master,
                           opts.spark_conf) if engine in TABLE_ENGINES else None)
     run.info["engine"] = engine_info(engine, why, con)
+    if engine == "spark" and opts.spark_conf:  # the settings' names only: a value may be a secret (an S3 key)
+        run.info["engine"]["spark_conf_keys"] = sorted(opts.spark_conf)
     if ref_src is not None:
         _record_source(run.files, "reference", ref_src)
         if con is not None:
