@@ -306,6 +306,18 @@ def _backend_name(table: Any) -> str | None:
         return None
 
 
+def is_inf(col: Any) -> Any:
+    """Return ``col`` is +inf or -inf, as an ibis boolean, the same on DuckDB and Spark.
+
+    ibis 12's ``isinf`` compiles to ``FALSE`` on PySpark (its compiler compares two SQL nodes with Python's
+    ``==``), so an infinity would pass unseen there; two comparisons with infinite literals work on both.
+    """
+    import ibis
+
+    inf = ibis.literal(float("inf"), type="float64")
+    return (col == inf) | (col == -inf)
+
+
 def is_spark(table: Any) -> bool:
     """Tell whether an ibis table is on the PySpark backend (the spark engine)."""
     return _backend_name(table) == "pyspark"
@@ -695,7 +707,7 @@ def order_statistics(table: Any, column: str, ranks: list[int]) -> tuple[int, di
     import numpy as np
 
     col = table[column].cast("float64")
-    valid = col.notnull() & ~col.isnan() & ~col.isinf()
+    valid = col.notnull() & ~col.isnan() & ~is_inf(col)
     finite = table.filter(valid).select(v=col)
     n = int(finite.count().to_pyarrow().as_py())
     wanted = sorted(set(int(k) for k in ranks))

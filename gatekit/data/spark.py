@@ -326,7 +326,8 @@ def open_table(source: Any, con: Any, name: str, na_values: list[str],
                 locate = _parquet_positions
             elif len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
                 check_csv_header(source.paths[0])
-                df = _read_csv(spark, files[0], na_values, source.label)
+                # parsed once: a CSV has no columnar layout to scan again, and every statistic is a query
+                df = _read_csv(spark, files[0], na_values, source.label).persist(_memory_and_disk())
             else:
                 raise input_error(f"unsupported data format {sorted(suffixes)}; use .csv or .parquet", source.label,
                                   key=name)
@@ -357,6 +358,12 @@ def open_table(source: Any, con: Any, name: str, na_values: list[str],
         return made[0]
 
     return typed(con.table(view)), positioned
+
+
+def _memory_and_disk() -> Any:
+    from pyspark import StorageLevel
+
+    return StorageLevel.MEMORY_AND_DISK
 
 
 def _parquet_positions_or_plain(df: Any) -> Any:

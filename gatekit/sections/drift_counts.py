@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.core.errors import NotComputable
+from gatekit.data.engine import is_inf
 
 SMALL_DISTINCT = 20_000
 """A column side with at most this many distinct values is read as exact value counts."""
@@ -118,7 +119,7 @@ def _valid(col: Any, floating: bool) -> Any:
 
 def _finite(col: Any, floating: bool) -> Any:
     ok = col.notnull()
-    return ok & ~col.isnan() & ~col.isinf() if floating else ok
+    return ok & ~col.isnan() & ~is_inf(col) if floating else ok
 
 
 def lit(x: float) -> Any:
@@ -176,7 +177,7 @@ def side_counts(table: Any) -> SideCounts:
         col = table[name]
         aggs[f"{i}.notnull"] = col.count()
         if schema[name].is_floating():
-            aggs[f"{i}.nonfinite"] = col.count(where=~_isfinite(col) if not spark else (col.isnan() | col.isinf()))
+            aggs[f"{i}.nonfinite"] = col.count(where=~_isfinite(col) if not spark else (col.isnan() | is_inf(col)))
     got = _run(table, aggs)
     odd = [i for i, name in enumerate(columns) if int(got.get(f"{i}.nonfinite") or 0) > 0]
     split: dict[str, Any] = {}
@@ -185,7 +186,7 @@ def side_counts(table: Any) -> SideCounts:
         for i in odd:
             col = table[columns[i]]
             more[f"{i}.nan"] = col.count(where=col.isnan())
-            more[f"{i}.inf"] = col.count(where=col.isinf())
+            more[f"{i}.inf"] = col.count(where=is_inf(col))
         split = _run(table, more)
     counts = {}
     for i, name in enumerate(columns):
@@ -1141,6 +1142,43 @@ def _grouped_auc(table: Any, score: Any, y: Any) -> tuple[int, int, int]:
     return int(got["num"] or 0), int(got["P"] or 0), int(got["N"] or 0)
 
 
+OOF_GROUPS_IN_MEMORY = 200_000
+"""At most this many (key, fold) groups are finished in memory (one query instead of four scans)."""
+
+
+def _oof_auc_from_groups(g: Any) -> float | None:
+    """Return the out-of-fold target mean's AUC from (key, fold, rows, positives) groups, as the engine query does.
+
+    The same float64 divisions and integer sums as the SQL in :meth:`LeakageScorer._oof_score`, so the value is
+    identical; None when a fold holds every row (the query's own path then says what the engine gives).
+    """
+    import pandas as pd
+
+    if g.empty:
+        return None
+    n = g["n"].to_numpy(dtype=np.int64)
+    s = g["s"].to_numpy(dtype=np.int64)
+    n_all, s_all = int(n.sum()), int(s.sum())
+    key = g["k"].astype(object).where(g["k"].notna(), None)
+    kn = g.groupby(key, dropna=False, sort=False)["n"].transform("sum").to_numpy(dtype=np.int64)
+    ks = g.groupby(key, dropna=False, sort=False)["s"].transform("sum").to_numpy(dtype=np.int64)
+    fn = g.groupby("fold", sort=False)["n"].transform("sum").to_numpy(dtype=np.int64)
+    fs = g.groupby("fold", sort=False)["s"].transform("sum").to_numpy(dtype=np.int64)
+    other = (kn - n).astype(np.float64)
+    rest = (n_all - fn).astype(np.float64)
+    if np.any((other <= 0) & (rest == 0)):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        enc = np.where(other > 0, (ks - s).astype(np.float64) / other, (s_all - fs).astype(np.float64) / rest)
+    e = pd.DataFrame({"v": enc, "p": s, "q": n - s}).groupby("v", sort=True)[["p", "q"]].sum()
+    p, q = e["p"].to_numpy(dtype=np.int64), e["q"].to_numpy(dtype=np.int64)
+    below = np.cumsum(q) - q
+    from gatekit.stats.leakage import auc_from_sums
+
+    num = int(sum(2 * int(a) * int(b) + int(a) * int(c) for a, b, c in zip(p, below, q, strict=True)))
+    return auc_from_sums(num, int(p.sum()), int(q.sum()))
+
+
 def _decile_edges(pairs: Any, name: str, x: Any, n: int) -> list[float]:
     """Return the edges ``pandas.qcut(x, 10)`` cuts a feature at, bit for bit, from exact order statistics.
 
@@ -1297,6 +1335,11 @@ class LeakageScorer:
         # order; Spark: the hidden position column), hashed as pandas does: no window over the kept rows
         base = pairs.select(k=key, y=y, fold=fold_of(self.position, folds))
         g = base.group_by(["k", "fold"]).aggregate(n=base.count(), s=base.y.sum())
+        few = g.limit(OOF_GROUPS_IN_MEMORY + 1).to_pandas()
+        if len(few) <= OOF_GROUPS_IN_MEMORY:  # the usual case: one pass, the rest on these counts
+            auc = _oof_auc_from_groups(few)
+            if auc is not None:
+                return max(auc, 1.0 - auc)
         per_key = g.group_by("k").aggregate(kn=g.n.sum(), ks=g.s.sum())
         per_fold = g.group_by("fold").aggregate(fn=g.n.sum(), fs=g.s.sum())
         total = _run(g, {"n": g.n.sum(), "s": g.s.sum()})

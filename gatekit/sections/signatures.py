@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gatekit.data.engine import is_inf
+
 Signature = dict[str, "str | None"]  # feature name -> logical type (None: unknown)
 
 
@@ -129,7 +131,7 @@ def describe_table(table: Any, columns: list[str], integral: bool | list[str] = 
         aggs[f"n{i}"] = valid.cast("int64").sum()
         if (dtype.is_floating() or (dtype.is_decimal() and getattr(dtype, "scale", None) != 0)) and (
                 integral is True or (isinstance(integral, list) and c in integral)):
-            frac = ibis.ifelse(col.isinf(), ibis.literal(1.0), col % 1) if dtype.is_floating() else col % 1
+            frac = ibis.ifelse(is_inf(col), ibis.literal(1.0), col % 1) if dtype.is_floating() else col % 1
             aggs[f"f{i}"] = (valid & (frac != 0)).cast("int64").sum()
     row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     rows = int(row["__rows"] or 0)

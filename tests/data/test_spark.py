@@ -246,3 +246,25 @@ def test_a_table_name_under_auto(spark) -> None:
     assert np.allclose([v for *_, v in _observed(got)], [v for *_, v in want], rtol=1e-12, atol=0)
     with pytest.raises(InputError, match="run with --engine spark"):
         gatekit.run(POLICY, data="gatekit_auto_rows", target="y", score="s", engine="duckdb")
+
+
+def test_infinities_are_seen_on_spark(spark, tmp_path: Path) -> None:
+    """ibis' isinf is FALSE on PySpark: an infinity must still stop PSI and fail an integer type, as elsewhere."""
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"x": rng.normal(size=2000), "k": np.arange(2000, dtype=float)})
+    cur = ref.copy()
+    cur.loc[:39, "x"] = np.inf
+    cur.loc[5, "k"] = -np.inf
+    ref.to_parquet(tmp_path / "ref.parquet")
+    cur.to_parquet(tmp_path / "cur.parquet")
+    policy = {"version": 1, "name": "inf", "drift": {"numerical": {"method": "psi", "threshold": 0.1},
+                                                     "evidently_report": False},
+              "data_quality": {"columns": {"k": {"type": "integer"}}}}
+    got = {}
+    for engine in ("pandas", "duckdb", "spark"):
+        report = gatekit.run(policy, data=str(tmp_path / "cur.parquet"), reference=str(tmp_path / "ref.parquet"),
+                             engine=engine)
+        got[engine] = {c.name: c.status.value for c in report.checks}
+    assert got["spark"] == got["duckdb"] == got["pandas"]
+    assert got["spark"]["x.psi"] == "not_computable"
+    assert got["spark"]["k.type"] == "fail"  # -inf is not a whole number

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gatekit.data.engine import is_inf
+
 EXAMPLES = 20
 """Example failing values kept per rule (Great Expectations' ``partial_unexpected_count``)."""
 STREAM_ROWS = 500_000
@@ -677,7 +679,7 @@ def _not_whole(col: Any, dtype: Any) -> Any:
     if dtype.is_decimal():
         return col.notnull() & (col != col.floor().cast(dtype))
     finite_small = col.abs() < 2.0 ** 53
-    return col.isinf().fill_null(False) | finite_small.ifelse(col != col.floor(), False).fill_null(False)
+    return is_inf(col).fill_null(False) | finite_small.ifelse(col != col.floor(), False).fill_null(False)
 
 
 def _restrict(cond: Any) -> Callable[[Any], Any]:
