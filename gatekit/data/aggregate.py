@@ -212,7 +212,11 @@ def _score_and_aggregate(table: Any, keys: list[str], runner: Any, base_runner: 
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - Spark could not ship the model or run the batches: said plainly
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        text = str(exc).strip()
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        first = lines[0][:300] if lines else ""
+        if first.startswith("An error occurred while calling") and len(lines) > 1:  # Py4J: the Java message
+            first = lines[1].lstrip(": ")[:300]
         raise input_error(f"the engine could not score the data with the model: {type(exc).__name__}: {first}",
                           file) from None
     if not parts:

@@ -448,7 +448,9 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             import pyarrow.parquet as pq
 
             _checked_names(source, list(pq.read_schema(files[0]).names), name, case=True)
-            return con.read_parquet(files, table_name=view, hive_partitioning=False)
+            table = con.read_parquet(files, table_name=view, hive_partitioning=False)
+            saved_index = [c for c in table.columns if str(c).startswith("__index_level_")]
+            return table.drop(*saved_index) if saved_index else table  # pandas' saved index is not a column
         if len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
             check_csv_header(source.paths[0])
             return _as_pandas_reads(con.read_csv(files[0], table_name=view, auto_type_candidates=CSV_TYPES,

@@ -218,6 +218,9 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
             must_exist(src.paths[0], role)
     engine, why = choose_engine(opts.engine, [s for s in (data_src, ref_src) if s is not None])
     run.engine = engine
+    if engine != "spark" and (opts.spark_master or opts.spark_conf):
+        raise input_error(f"Spark settings (spark master / conf) were given but the engine is {engine}; give "
+                          "--engine spark, or leave them out", key="engine")
     con = (connection_for([s for s in (data_src, ref_src) if s is not None], engine, opts.spark_master,
                           opts.spark_conf) if engine in TABLE_ENGINES else None)
     run.info["engine"] = engine_info(engine, why, con)

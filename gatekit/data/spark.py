@@ -20,7 +20,9 @@ UTC (ibis does this too), and naive timestamps stay naive (``spark.sql.timestamp
 
 from __future__ import annotations
 
+import functools
 import pickle
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -30,6 +32,10 @@ from typing import Any
 from gatekit.core.errors import input_error
 
 POSITION = "__gatekit_row"
+_NUMBER = r"^\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity))\s*$"
+"""Text pandas reads as a float (Java's parser alone would also take ``3d``, ``2f`` and hex floats)."""
+_MASTER = re.compile(r"^(local(\[(\*|[0-9]+)(, *[0-9]+)?\])?|yarn|spark://\S+|k8s://\S+|mesos://\S+|sc://\S+)$")
+"""The master URLs Spark accepts."""
 TRUE_FALSE = ("True", "False", "TRUE", "FALSE", "true", "false")
 """Text pandas' ``read_csv`` reads as booleans (as :data:`gatekit.data.engine.PANDAS_TRUE_FALSE`)."""
 """The hidden column holding each row's 0-based position in the input's order."""
@@ -77,6 +83,9 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
     except ImportError:
         raise input_error("the spark engine needs pyspark: pip install 'gatekit[spark]'", key="engine") from None
     conf = dict(conf or {})
+    if master is not None and not _MASTER.match(master):
+        raise input_error(f"{master!r} is not a Spark master URL; use local[*], local[N], spark://host:port, yarn, "
+                          "k8s://https://host:port or sc://host:port", key="spark_master")
     unreachable = _unreachable(master)
     if unreachable:
         raise input_error(f"the Spark master {master!r} does not answer ({unreachable}); check the URL and that the "
@@ -105,8 +114,9 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> An
         for key, value in conf.items():
             builder = builder.config(key, value)
         spark = builder.appName("gatekit").getOrCreate()
+        spark.conf.get("spark.sql.shuffle.partitions")  # Spark checks the settings when the session state is built
     except Exception as exc:  # noqa: BLE001 - no Java, a bad URL: the user's setup, said plainly
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        first = redact(java_message(exc), conf)
         raise input_error(f"Spark could not start on master {master or 'local[*]'!r} ({type(exc).__name__}: "
                           f"{first}); the spark engine needs Java 17 or 21 (java on PATH, or JAVA_HOME) and a "
                           "reachable master", key="engine") from None
@@ -147,6 +157,26 @@ def _unreachable(master: str | None, timeout_s: float = 5.0) -> str | None:
     return why
 
 
+def java_message(exc: BaseException) -> str:
+    """Return the useful first line of a Spark or Py4J error (the Java exception's message, not Py4J's preamble)."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if lines[0].startswith("An error occurred while calling") and len(lines) > 1:
+        line = lines[1].lstrip(": ")
+        head, sep, rest = line.partition(": ")
+        return (rest if sep and "." in head and " " not in head else line)[:300]
+    return lines[0][:300]
+
+
+def redact(text: str, conf: dict[str, str] | None) -> str:
+    """Replace every ``--spark-conf`` value in ``text`` by ``<value>`` (a value may be a secret)."""
+    for value in sorted((v for v in (conf or {}).values() if len(v) >= 2), key=len, reverse=True):
+        text = text.replace(value, "<value>")
+    return text
+
+
 def _master_of(spark: Any) -> str:
     try:
         return str(spark.sparkContext.master)
@@ -170,8 +200,18 @@ def connect(spark: Any) -> Any:
     return ibis.pyspark.connect(spark, **RUN_SETTINGS)
 
 
+_VIEWS: list[tuple[Any, str]] = []
+"""Temporary views a run registered on a session (dropped when the run ends)."""
+
+
 def restore_settings() -> None:
-    """Put back the session settings :func:`connect` changed (newest first); never raises."""
+    """Drop the run's temporary views and put back the session settings :func:`connect` changed; never raises."""
+    while _VIEWS:
+        spark, view = _VIEWS.pop()
+        try:
+            spark.catalog.dropTempView(view)
+        except Exception:  # noqa: BLE001 - a stopped session has nothing to drop
+            continue
     while _CHANGED:
         spark, key, value = _CHANGED.pop()
         try:
@@ -211,11 +251,24 @@ def _with_positions(df: Any) -> Any:
     return tagged.withColumn(POSITION, pos).drop("__gk_pid", "__gk_mid")
 
 
-def _parquet_positions(df: Any) -> Any:
-    """Add :data:`POSITION` to a Parquet scan: files in sorted path order, each file's rows in file order."""
+def _parquet_positions(df: Any, order: list[str] | None = None) -> Any:
+    """Add :data:`POSITION` to a Parquet scan: files in the input's order, each file's rows in file order.
+
+    ``order``: the local files in the order the other engines read them (:func:`gatekit.data.engine.source_of`
+    sorts them as paths, part by part); files Spark names otherwise (an object store) follow in text order.
+    """
+    from urllib.parse import unquote, urlsplit
+
     from pyspark.sql import functions as F
 
-    counts = sorted((str(r[0]), int(r[1])) for r in df.groupBy(F.col("_metadata.file_path")).count().collect())
+    rank = {p: i for i, p in enumerate(order or [])}
+
+    def where(uri: str) -> tuple[int, str]:
+        local = unquote(urlsplit(uri).path) if uri.startswith("file:") else uri
+        return (rank.get(local, len(rank)), uri)
+
+    counts = sorted(((str(r[0]), int(r[1])) for r in df.groupBy(F.col("_metadata.file_path")).count().collect()),
+                    key=lambda c: where(c[0]))
     offsets: list[Any] = []
     total = 0
     for path, n in counts:
@@ -250,7 +303,7 @@ def _read_csv(spark: Any, path: str, na_values: list[str], label: str) -> Any:
         checks += [F.count(col).alias(f"n{i}"),
                    F.count(F.when(col.rlike(r"^\s*[+-]?[0-9]+\s*$") & col.try_cast("bigint").isNotNull(),
                                   1)).alias(f"i{i}"),
-                   F.count(col.try_cast("double")).alias(f"d{i}"),
+                   F.count(F.when(col.rlike(_NUMBER) & col.try_cast("double").isNotNull(), 1)).alias(f"d{i}"),
                    F.count(F.when(col.isin(*TRUE_FALSE), 1)).alias(f"b{i}"), F.count(F.lit(1)).alias(f"r{i}")]
     got = cleaned.agg(*checks).collect()[0].asDict() if names else {}
     casts = []
@@ -322,12 +375,14 @@ def open_table(source: Any, con: Any, name: str, na_values: list[str],
             suffixes = {p.suffix.lower() for p in source.paths}
             if source.kind == "uri" or suffixes <= {".parquet", ".pq"}:
                 df = (spark.read.option("recursiveFileLookup", source.kind == "uri")
-                      .parquet(*files if files else [source.label]))
-                locate = _parquet_positions
+                      .parquet(*[_literal(f) for f in files] if files else [source.label]))
+                df = df.drop(*[c for c in df.columns if c.startswith("__index_level_")])  # pandas' saved index
+                order = [str(p.resolve()) for p in source.paths]
+                locate = functools.partial(_parquet_positions, order=order)
             elif len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
                 check_csv_header(source.paths[0])
                 # parsed once: a CSV has no columnar layout to scan again, and every statistic is a query
-                df = _read_csv(spark, files[0], na_values, source.label).persist(_memory_and_disk())
+                df = _read_csv(spark, _literal(files[0]), na_values, source.label).persist(_memory_and_disk())
             else:
                 raise input_error(f"unsupported data format {sorted(suffixes)}; use .csv or .parquet", source.label,
                                   key=name)
@@ -337,12 +392,16 @@ def open_table(source: Any, con: Any, name: str, na_values: list[str],
 
         if isinstance(exc, InputError):
             raise
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        first = java_message(exc)
+        if "PARQUET_TYPE_ILLEGAL" in first and "NANOS" in first:
+            first += ("; Spark reads no nanosecond timestamps: write them in microseconds (pandas: "
+                      "df.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True))")
         raise input_error(f"Spark cannot read the {name}: {first}", source.label, key=name) from None
     # two views: the rows (deterministic, as Spark requires of a subquery inside an aggregate) and the same rows
     # with their positions (a partition counter, which Spark calls non-deterministic), read only for positions
     view = f"gatekit_{name}_{secrets.token_hex(4)}"
     df.createOrReplaceTempView(view)
+    _VIEWS.append((spark, view))
     made: list[Any] = []
     instants = [f.name for f in df.schema.fields if type(f.dataType).__name__ == "TimestampType"]
 
@@ -354,10 +413,16 @@ def open_table(source: Any, con: Any, name: str, na_values: list[str],
     def positioned() -> Any:  # counted on first use only (the leakage scan, a sample)
         if not made:
             locate(df).createOrReplaceTempView(f"{view}_pos")
+            _VIEWS.append((spark, f"{view}_pos"))
             made.append(typed(con.table(f"{view}_pos")))
         return made[0]
 
     return typed(con.table(view)), positioned
+
+
+def _literal(path: str) -> str:
+    """Return a local file's path with Hadoop's glob characters escaped (``d[1].csv`` is read, not ``d1.csv``)."""
+    return re.sub(r"([\[\]{}*?\\])", r"\\\1", path)
 
 
 def _memory_and_disk() -> Any:

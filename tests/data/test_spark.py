@@ -268,3 +268,46 @@ def test_infinities_are_seen_on_spark(spark, tmp_path: Path) -> None:
     assert got["spark"] == got["duckdb"] == got["pandas"]
     assert got["spark"]["x.psi"] == "not_computable"
     assert got["spark"]["k.type"] == "fail"  # -inf is not a whole number
+
+
+def test_hostile_inputs_on_spark_read_as_on_duckdb(spark, tmp_path: Path) -> None:
+    """Findings of the hostile review, each pinned: glob characters in a file name, Java-only number spellings,
+    nested folders' order, pandas' saved index, an integer sum that overflows, temporary views left behind."""
+    (tmp_path / "d[1].csv").write_text("v\n1\n2\n3\n")
+    (tmp_path / "d1.csv").write_text("v\n100\n")
+    assert eng.row_count(_open(str(tmp_path / "d[1].csv"), "spark")) == 3
+    (tmp_path / "amount.csv").write_text("amount\n1.5\n2.0\n3d\n0x1Ap0\n")
+    assert str(_open(str(tmp_path / "amount.csv"), "spark").schema()["amount"]) == "string"
+    for sub in ("x", "x-y"):
+        (tmp_path / "nest" / sub).mkdir(parents=True)
+    pd.DataFrame({"k": [1, 2, 3]}).to_parquet(tmp_path / "nest" / "x" / "p.parquet", index=False)
+    pd.DataFrame({"k": [4, 5]}, index=[7, 3]).to_parquet(tmp_path / "nest" / "x-y" / "p.parquet")  # index saved
+    sp, duck = _open(str(tmp_path / "nest"), "spark"), _open(str(tmp_path / "nest"), "duckdb")
+    base, pos = eng.positioned(sp)
+    got = base.order_by(pos).k.to_pyarrow().to_pylist()
+    dbase, dpos = eng.positioned(duck)
+    assert got == dbase.order_by(dpos).k.to_pyarrow().to_pylist() and got[:3] == [1, 2, 3]  # x/ before x-y/
+    assert "__index_level_0__" not in sp.columns
+    policy = {"version": 1, "name": "sum", "data_quality": {"expectations": [
+        {"type": "expect_column_sum_to_be_between", "kwargs": {"column": "big", "max_value": 0}}]}}
+    big = pd.DataFrame({"big": pd.array([2**62] * 3 + [None], dtype="Int64")})
+    check = gatekit.run(policy, data=big, engine="spark").checks[0]
+    assert check.status.value in ("error", "not_computable"), (check.status, check.observed)  # never a wrapped sum
+    import re
+
+    ours = re.compile(r"^gatekit_(data|reference)_[0-9a-f]{8}(_pos)?$")
+    assert not [t for t in spark.catalog.listTables() if ours.match(t.name)]  # views dropped after runs
+
+
+def test_spark_settings_are_checked_before_the_jvm_and_never_echoed(spark, tmp_path: Path) -> None:
+    from gatekit.data.spark import java_message, redact, session
+
+    with pytest.raises(InputError, match="is not a Spark master URL"):
+        session("local[abc]")
+    assert redact("value 'hunter2' is invalid", {"spark.sql.shuffle.partitions": "hunter2"}) == (
+        "value '<value>' is invalid")
+    assert java_message(RuntimeError("An error occurred while calling o46.parquet.\n: "
+                                     "org.apache.spark.SparkException: [X] the footer is bad.\n\tat x")) == (
+        "[X] the footer is bad.")
+    with pytest.raises(InputError, match="engine is duckdb"):
+        gatekit.run(POLICY, data=_frame(), target="y", score="s", engine="duckdb", spark_master="local[2]")

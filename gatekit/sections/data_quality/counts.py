@@ -670,6 +670,24 @@ def _wants_integer(item: Any) -> bool:
         return True  # an unknown name: describe fully, type_matches will say what it makes of it
 
 
+def _on_spark(table: Any) -> bool:
+    from gatekit.data.engine import is_spark
+
+    return is_spark(table)
+
+
+def _try_sum(col: Any, cond: Any) -> Any:
+    """Spark's ``try_sum``: the sum, or NULL when it overflows a 64-bit integer (never a wrapped value)."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    def try_sum(x):  # type: ignore[no-untyped-def]
+        """Spark's try_sum (a builtin aggregate; the body is never called)."""
+
+    fn = ibis.udf.agg.builtin(try_sum, name="try_sum", signature=((dt.int64,), dt.int64))
+    return fn(col.cast("int64"), where=cond)
+
+
 def _not_whole(col: Any, dtype: Any) -> Any:
     """Return "a non-null value that is not a whole number" (numpy's ``x % 1 != 0``, infinities included).
 
@@ -710,6 +728,8 @@ def _plan_item(item: Any, how: str, table: Any, col: Any, dtype: Any, cond: Any,
             key = q.add(owner, col.nunique(where=both(col.notnull())) if cond is not None else col.nunique())
         elif how == "stdev":
             key = q.add(owner, col.std(how="sample", where=cond))
+        elif how == "sum" and dtype.is_integer() and _on_spark(table):
+            key = q.add(owner, _try_sum(col, cond))  # Spark's non-ANSI sum of bigints wraps around on overflow
         else:
             key = q.add(owner, getattr(col, how)(where=cond))
 
