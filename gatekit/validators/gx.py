@@ -424,9 +424,13 @@ class Validator:
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._asset: Any = self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
+        self._asset: Any = self._add_asset()
         self._batches = 0
         self.use(frame)
+
+    def _add_asset(self) -> Any:
+        """Return the in-memory DataFrame asset batches are validated on (pandas here)."""
+        return self.context.data_sources.add_pandas("gatekit").add_dataframe_asset("evaluation_data")
 
     def use(self, frame: Any) -> None:
         """Validate on ``frame`` from now on (a new in-memory batch in the same context)."""
@@ -481,16 +485,7 @@ class SparkValidator(Validator):
         The rows.
     """
 
-    def __init__(self, frame: Any) -> None:
-        _quiet()
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        builtin_expectations()
-        self._gx = gx
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._asset = self.context.data_sources.add_spark("gatekit").add_dataframe_asset("evaluation_data")
-        self._batches = 0
-        self.use(frame)
+    def _add_asset(self) -> Any:
+        """Return the Spark DataFrame asset (Great Expectations' SparkDFExecutionEngine)."""
+        return self.context.data_sources.add_spark("gatekit").add_dataframe_asset("evaluation_data")
 
