@@ -198,7 +198,7 @@ class Validation:
         Rules per policy section (metric rules and gates always; every other rules section the policy uses),
         in the registry's order.
     counts_text : str
-        The counts in words: ``"3 metric rules (1 relative to the baseline), 1 gates, 12 drift rules"``.
+        The counts in words: ``"3 metric rules (1 relative to the baseline), 1 gate, 12 drift rules"``.
     """
 
     policy: LoadedPolicy
@@ -236,7 +236,8 @@ def validate(policy: str | Path | dict[str, Any], *, registry: MetricRegistry | 
     parts = []
     for key, n in counts.items():
         label = sections[key].label if key in sections else None
-        text = f"{n} {label or key + ' rules'}"
+        noun = label or key + " rules"
+        text = f"{n} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"  # "1 gate", "2 gates"
         if key == "metrics":
             relative = sum(r.relative is not None for r in pol.metrics)
             text += f" ({relative} relative to the baseline)" if relative else ""

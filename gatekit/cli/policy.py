@@ -15,8 +15,8 @@ policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 
 @policy_app.command("diff")
 def policy_diff(
-    old: Annotated[Path, typer.Argument(help="The policy as it was.")],
-    new: Annotated[Path, typer.Argument(help="The policy as it is now.")],
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The policy as it was.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The policy as it is now.")],
     format: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
 ) -> None:
     """Print a changelog from OLD to NEW: added, removed, tightened, loosened rules and severity changes."""

@@ -12,7 +12,7 @@ from gatekit.cli.common import SectionProgress, console, fail, internal, silence
 from gatekit.core.errors import input_error
 
 
-def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+def validate(policy: Annotated[Path, typer.Argument(metavar="POLICY", help="Policy YAML file.")]) -> None:
     """Check a policy without running it: exit 0 if valid, 2 if not (every problem with file:line)."""
     from gatekit.api import validate as do_validate
     from gatekit.core.errors import PolicyError
@@ -31,7 +31,7 @@ def validate(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) 
 
 
 def verify(
-    report: Annotated[Path, typer.Argument(help="A gate_report.json written by gatekit run.")],
+    report: Annotated[Path, typer.Argument(metavar="REPORT", help="A gate_report.json written by gatekit run.")],
 ) -> None:
     """Recompute REPORT's reproducibility hash from the same files and today's libraries; exit 1 if it differs."""
     from gatekit.core.errors import InputError
@@ -57,7 +57,7 @@ def verify(
 
 
 def run(
-    policy: Annotated[Path, typer.Argument(help="Policy YAML file.")],
+    policy: Annotated[Path, typer.Argument(metavar="POLICY", help="Policy YAML file.")],
     metrics: Annotated[Path | None, typer.Option(help="JSON of metrics already computed, e.g. "
                                                        '{"auc_roc": 0.91}.')] = None,
     data: Annotated[str | None, typer.Option(help="Evaluation data (.csv or .parquet; with --engine spark also a "
@@ -100,7 +100,8 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the decision and its reason.")] = False,
     history: Annotated[str | None, typer.Option(help="History store: a SQLAlchemy URL or a SQLite file (default "
                                                      "from gatekit.toml, else .gatekit/history.db).")] = None,
-    no_history: Annotated[bool, typer.Option(help="Do not record this run in the history store.")] = False,
+    no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this run in the history "
+                                                                  "store.")] = False,
     format: Annotated[list[str] | None, typer.Option("--format", help="Report files: json, html, junit, markdown "
                                                      "(repeat or comma-separate; default json,html).")] = None,
     reference_paths: Annotated[bool, typer.Option("--reference-paths", help="Verification: compute every figure "

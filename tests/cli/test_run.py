@@ -98,8 +98,17 @@ def test_run_help(tmp_path: Path) -> None:
     res = gk("run", "--help", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     out = flat(res.stdout)
-    for option in ("--metrics", "--out", "--fail-on-warn", "--warn-only"):
+    for option in ("--metrics", "--out", "--fail-on-warn", "--warn-only", "--no-history", "--engine",
+                   "--spark-master", "--spark-conf"):
         assert option in out
+    assert "--no-no-history" not in out  # one flag, not a pair
+    assert "POLICY" in out
+
+
+def test_validate_counts_in_words(tmp_path: Path) -> None:
+    res = gk("validate", str(POLICIES / "loan_approval.yaml"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert ", 1 gate, " in flat(res.stdout) and "1 gates" not in flat(res.stdout)
 
 
 # --------------------------------------------------------------------------------------------------
