@@ -70,6 +70,8 @@ def history(
     format: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
     store: Annotated[str | None, typer.Option("--history", help="History store URL or SQLite file (default from "
                                                                 "gatekit.toml, else .gatekit/history.db).")] = None,
+    failing: Annotated[bool, typer.Option("--failing", help="Only the checks that warned or blocked at least once "
+                                                            "in these runs.")] = False,
 ) -> None:
     """Show the last runs: per gate, pass / warn / block counts, hit rate and the trend of its observed value."""
     if ctx.invoked_subcommand is not None:
@@ -93,6 +95,9 @@ def history(
         except Exception as exc:  # noqa: BLE001
             internal(exc)
         summaries = {n: summarize(r) for n, r in runs_by_policy.items()}
+        if failing:  # what needs a look: checks that failed at least once in the window
+            for summary in summaries.values():
+                summary["gates"] = [g for g in summary["gates"] if g["warn"] + g["block"] > 0]
         try:
             if format == "json":
                 import json

@@ -295,8 +295,17 @@ def choose_engine(requested: str, sources: list[Source]) -> tuple[str, str]:
     avail = available_memory()
     big = need > AUTO_MEMORY_SHARE * avail
     return ("duckdb" if big else "pandas"), (
-        f"auto: the data would take about {need / 1024**3:.2f} GiB as pandas frames, "
+        f"auto: the data would take about {_size(need)} as pandas frames, "
         f"{'more' if big else 'less'} than {AUTO_MEMORY_SHARE:.0%} of the memory available")
+
+
+def _size(n: int) -> str:
+    """Return a byte count in words: ``"3.2 GiB"``, ``"120 MiB"``, ``"48 KiB"`` (never ``"0.00 GiB"``)."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{n} bytes"
 
 
 def _backend_name(table: Any) -> str | None:

@@ -144,3 +144,10 @@ def test_an_empty_history_option_is_a_usage_error(tmp_path: Path, monkeypatch: p
         assert res.exit_code == 2, res.output
         assert "--history needs a store: a URL, a file, or off" in res.stderr
     assert not (tmp_path / ".gatekit").exists()
+
+
+def test_history_failing_shows_only_checks_that_warned_or_blocked(store: dict[str, Any]) -> None:
+    every = _gates(_history_json(store["db"], "--policy", "trend_demo", "--last", "3"), "trend_demo")
+    failing = _gates(_history_json(store["db"], "--policy", "trend_demo", "--last", "3", "--failing"), "trend_demo")
+    assert set(failing) == {k for k, g in every.items() if g["warn"] + g["block"] > 0}
+    assert "operational/latency_p95_ms/<=" in failing and len(failing) < len(every)

@@ -285,3 +285,9 @@ def test_a_category_column_matches_a_category_signature_on_both_engines() -> Non
         for engine in ("pandas", "duckdb"):
             checks = gatekit.run(pol, data=df, engine=engine).checks
             assert [c.status.value for c in checks] == ["pass", "pass"], (kind, engine, [c.message for c in checks])
+
+
+def test_the_auto_note_says_sizes_in_words() -> None:
+    assert [eng._size(n) for n in (0, 512, 48 * 1024, 120 * 1024**2, int(3.25 * 1024**3), 40 * 1024**3)] == [
+        "0 bytes", "512 bytes", "48 KiB", "120 MiB", "3.2 GiB", "40 GiB"]
+
