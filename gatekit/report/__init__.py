@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from gatekit.core.results import GateReport
 
@@ -158,6 +159,28 @@ class Report(GateReport):
     def to_markdown(self) -> str:
         """Return the Markdown summary (:func:`gatekit.report.markdown.render_markdown`)."""
         return render(self, "markdown")
+
+    def to_frame(self) -> Any:
+        """Return the checks as a pandas DataFrame, one row per check in the report's order.
+
+        Columns: ``section``, ``name``, ``status``, ``on_fail``, ``observed``, ``op``, ``threshold``, ``margin``,
+        ``message`` (statuses and severities as their text, ``"pass"``, ``"block"``...).
+        """
+        import pandas as pd
+
+        cols = ["section", "name", "status", "on_fail", "observed", "op", "threshold", "margin", "message"]
+        rows = [{c: getattr(check, c, None) for c in cols} for check in self.checks]
+        for row in rows:
+            for c in ("status", "on_fail"):
+                row[c] = getattr(row[c], "value", row[c])
+        return pd.DataFrame(rows, columns=cols)
+
+    def _repr_html_(self) -> str:
+        """Show the HTML report inline in a notebook (in an iframe, so its styles stay its own)."""
+        import html
+
+        return (f'<iframe srcdoc="{html.escape(self.to_html(), quote=True)}" title="gatekit report" '
+                'style="width:100%;height:720px;border:1px solid #ddd" sandbox="allow-scripts"></iframe>')
 
     def to_junit(self) -> str:
         """Return the JUnit XML (:func:`gatekit.report.junit.render_junit`): one test case per check."""

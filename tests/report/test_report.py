@@ -327,3 +327,24 @@ def test_an_attachment_that_cannot_be_written_never_costs_the_reports(tmp_path: 
     assert sorted(p.name for p in out.iterdir()) == ["gate_report.json"]
     doc = json.loads((out / "gate_report.json").read_text(encoding="utf-8"))
     assert doc["metadata"]["attachments"]["evidently_drift.html"].startswith("not written: OSError")
+
+
+def test_a_report_as_a_frame_and_inline_in_a_notebook(tmp_path: Path) -> None:
+    import html
+
+    import gatekit
+
+    metrics = tmp_path / "m.json"
+    metrics.write_text('{"auc_roc": 0.71, "precision_at_0_5": 0.9}')
+    policy = {"version": 1, "name": "nb", "metrics": [
+        {"name": "auc_roc", "op": ">=", "value": 0.8, "on_fail": "block"},
+        {"name": "precision_at_0_5", "op": ">=", "value": 0.5, "on_fail": "warn"}]}
+    report = gatekit.run(policy, metrics=metrics)
+    frame = report.to_frame()
+    assert list(frame.columns) == ["section", "name", "status", "on_fail", "observed", "op", "threshold", "margin",
+                                   "message"]
+    assert frame[["name", "status", "on_fail", "observed", "threshold"]].values.tolist() == [
+        ["auc_roc", "fail", "block", 0.71, 0.8], ["precision_at_0_5", "pass", "warn", 0.9, 0.5]]
+    shown = report._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and html.escape(report.to_html(), quote=True) in shown
+    assert "<script" not in shown.split('srcdoc="', 1)[0]  # the page is inside the attribute, escaped

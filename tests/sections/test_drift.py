@@ -306,10 +306,13 @@ def _small() -> tuple[pd.DataFrame, pd.DataFrame]:
     return ref, cur
 
 
-def test_evidently_html_is_written_and_linked_by_default(tmp_path: Path) -> None:
+def test_evidently_html_is_opt_in_and_linked_when_asked_for(tmp_path: Path) -> None:
     ref, cur = _small()
+    default = run_drift(tmp_path, ref, cur, {}, out=tmp_path / "default")
+    assert not (tmp_path / "default" / "evidently_drift.html").exists()  # opt-in: not written by default
+    assert default.metadata["sections"]["drift"]["evidently_report"] is False
     out = tmp_path / "out"
-    report = run_drift(tmp_path, ref, cur, {}, out=out)
+    report = run_drift(tmp_path, ref, cur, {"evidently_report": True}, out=out)
     assert (out / "evidently_drift.html").is_file()
     assert (out / "evidently_drift.html").stat().st_size > 1000
     assert report.metadata["attachments"] == {"evidently_drift.html": "evidently_drift.html"}
