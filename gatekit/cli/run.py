@@ -74,6 +74,9 @@ def run(
                                                     "(out of core), spark (on a Spark session) or auto (default: "
                                                     "duckdb when the data would not fit comfortably in "
                                                     "memory).")] = None,
+    features: Annotated[list[str] | None, typer.Option(help="The model's input columns in order (comma-separated "
+                                                          "or repeated), for a model that does not name them (an "
+                                                          "ONNX export with one tensor input).")] = None,
     spark_master: Annotated[str | None, typer.Option(help="Spark master URL for --engine spark: local[*] "
                                                           "(default), spark://host:port, yarn, k8s://..., or a Spark "
                                                           "Connect URL sc://host:port.")] = None,
@@ -149,6 +152,8 @@ def run(
                              data=data, target=target, positive_label=positive_label, score=score,
                              prediction=prediction, model=model, model_sha256=model_sha256,
                              reference=reference, engine=engine, spark_master=spark_master,
+                             features=[f.strip() for v in features for f in v.split(",") if f.strip()] or None
+                             if features else None,
                              spark_conf=conf,
                              trust_model=trust_model or None, sensitive=sensitive or None, task=task,
                              baseline_score=baseline_score, baseline_prediction=baseline_prediction,

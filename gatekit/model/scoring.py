@@ -54,8 +54,13 @@ def make_runner(model: Any, frame: Any, opts: Any, task: str, positive: Any, fil
     features = (recorded or opts.features) if baseline else (opts.features or recorded)
     if not features:
         who = "the production model" if baseline else "the model"
-        raise input_error(f"{who} does not record its feature names (feature_names_in_); list them in "
-                          "inputs.features (they must suit both models), or refit it on a DataFrame", file,
+        if type(model).__name__ == "OnnxModel":
+            raise input_error(f"{who} (ONNX) takes its columns as one unnamed tensor; list them in order in "
+                              "inputs.features or with --features (e.g. --features pirat,hirat,lvrat)", file,
+                              key="features")
+        both = " (they must suit both models)" if baseline or opts.baseline_model is not None else ""
+        raise input_error(f"{who} was fitted without column names (scikit-learn's feature_names_in_); list them "
+                          f"in order in inputs.features or with --features{both}, or refit it on a DataFrame", file,
                           key="features")
     columns = frame.columns if hasattr(frame, "columns") else list(frame)
     missing = [c for c in features if c not in columns]

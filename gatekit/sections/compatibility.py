@@ -148,7 +148,9 @@ class CompatibilitySection:
         declared = fs.candidate
         name = _model_name(inp)
         try:  # the artifact's own record first; types it lacks come from the declaration, never from the data
-            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path)
+            sig, source = model_signature(inp.model_bytes, inp.model_format, inp.model, inp.model_path,
+                                          names=getattr(inp.runner, "features", None)
+                                          or (inp.info.get("model") or {}).get("features"))
         except SignatureUnavailable:
             if declared is None:
                 raise

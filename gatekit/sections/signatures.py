@@ -206,7 +206,30 @@ def read_signature_file(path: Path) -> Signature:
     return out
 
 
-def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None) -> tuple[Signature, str]:
+def _named_matrix(own: Any, names: list[str]) -> tuple[Signature, str] | None:
+    """Return the signature of a graph with one ``[N, n]`` tensor input whose columns ``names`` lists in order.
+
+    skl2onnx's ``to_onnx(model, X)`` makes one such input; every column then has the tensor's element type.
+
+    Raises
+    ------
+    SignatureUnavailable
+        ``names`` does not have the tensor's width.
+    """
+    tensors = own.tensor_inputs or []
+    if len(tensors) != 1 or tensors[0].get("shape") is None or len(tensors[0]["shape"]) != 2:
+        return None
+    t = tensors[0]
+    width = t["shape"][1]
+    if width is not None and width != len(names):
+        raise SignatureUnavailable(f"the model's input {t['name']!r} takes {width} columns but inputs.features "
+                                   f"lists {len(names)}; list exactly its columns, in order")
+    return ({str(n): t["type"] for n in names},
+            f"{own.source} (one input {t['name']!r} of {len(names)} columns, named by inputs.features)")
+
+
+def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None,
+                    names: list[str] | None = None) -> tuple[Signature, str]:
     """Read a model artifact's input signature.
 
     Parameters
@@ -219,6 +242,9 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None) 
         The loaded model (scikit-learn).
     path : pathlib.Path or None
         The artifact's path (an ``MLmodel`` beside it is read first: it records types).
+    names : list of str, optional
+        The columns the model is run on (``inputs.features``): they name the columns of an ONNX graph with one
+        ``[N, n]`` tensor input, which records no names.
 
     Returns
     -------
@@ -265,9 +291,15 @@ def model_signature(raw: bytes | None, fmt: Any, model: Any, path: Path | None) 
                 tensor_inputs=sig.tensor_inputs, notes=sig.notes)
     if sig is None:
         sig = own
+    if (sig is None or sig.features is None) and own is not None and names:
+        named = _named_matrix(own, names)  # ONNX as exported in the wild: one [N, n] tensor, columns named by us
+        if named is not None:
+            return named
     if sig is None or sig.features is None:
         notes = "; ".join(sig.notes) if sig is not None and sig.notes else "no model artifact was given"
-        raise SignatureUnavailable(f"the model does not name its input features ({notes})")
+        hint = ("; list its columns in order in inputs.features (or --features)" if own is not None and
+                len(own.tensor_inputs or []) == 1 and not names else "")
+        raise SignatureUnavailable(f"the model does not name its input features ({notes}){hint}")
     out: Signature = {f.name: f.type for f in sig.features}
     source = sig.source
     if any(t is None for t in out.values()):

@@ -907,3 +907,37 @@ def test_an_mlmodel_alias_bomb_beside_the_model_is_not_computable_naming_it(art:
     fs = checks(gatekit.run(pol, data=art["items_csv"], model=tmp_path / "m" / "model.onnx"))["feature_signature"]
     assert fs.status == NC and "MLmodel" in fs.message and "YAML aliases" in fs.message
     assert len(fs.message) < 600
+
+
+def test_an_onnx_export_with_one_tensor_input_is_named_by_inputs_features(tmp_path: Path) -> None:
+    """skl2onnx's to_onnx(model, X) makes one [N, n] input that names no column: inputs.features names them, the
+    signature check runs on them (float columns, as the tensor's type), and every message fits the case."""
+    import numpy as np
+    import pandas as pd
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    import gatekit
+    from gatekit.core.errors import InputError
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = (frame["a"] + rng.normal(size=300) > 0).astype(int)
+    sk = LogisticRegression().fit(frame[["a", "b"]].to_numpy(np.float32), frame["y"])
+    model = tmp_path / "m.onnx"
+    model.write_bytes(to_onnx(sk, frame[["a", "b"]].to_numpy(np.float32)[:1], options={"zipmap": False})
+                      .SerializeToString())
+    data = tmp_path / "d.csv"
+    frame.to_csv(data, index=False)
+    policy = {"version": 1, "name": "onnx", "metrics": [{"name": "auc_roc", "op": ">=", "value": 0.6}],
+              "compatibility": {"feature_signature": {"mode": "strict", "expected": {"a": "float", "b": "float"}}}}
+    with pytest.raises(InputError, match=r"ONNX.*one unnamed tensor.*--features"):
+        gatekit.run(policy, data=data, target="y", model=model, trust_model=True)
+    report = gatekit.run(policy, data=data, target="y", model=model, features=["a", "b"])
+    sig = next(c for c in report.checks if c.name == "feature_signature")
+    assert sig.status.value == "pass", sig.message
+    report = gatekit.run({**policy, "compatibility": {"feature_signature": {
+        "mode": "strict", "expected": {"a": "float", "b": "float", "c": "float"}}}},
+        data=data.with_name("d.csv"), target="y", model=model, features=["a", "b"])
+    sig = next(c for c in report.checks if c.name == "feature_signature")
+    assert sig.status.value == "fail" and "c" in sig.message
