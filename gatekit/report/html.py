@@ -139,6 +139,9 @@ def render_html(report: GateReport) -> str:
         registry = default_sections()
         titles = {g: registry.group_title(g) for g in registry.group_order}
     names = [*titles, *sorted({c["section"] for c in data["checks"]} - set(titles))]
+    for i, c in enumerate(data["checks"]):
+        c["anchor"] = f"check-{i + 1}"
+    attention = _attention(data["checks"], titles)
     for s in names:
         rows = [c for c in data["checks"] if c["section"] == s]
         if not rows:
@@ -173,12 +176,27 @@ def render_html(report: GateReport) -> str:
     target, positive = inputs.get("target"), inputs.get("positive_label")
     pos_name = f"{target} = {positive}" if target and positive is not None else "positive"
     return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name,
+                                                     attention=attention,
                                                      custom=custom, signature=_signature_table(data["checks"]),
                                                      dq_matrix=_column_matrix(data["checks"]),
                                                      drift_bars=_drift_chart(data["checks"]),
                                                      roc_chart=_roc_chart(data["metadata"]),
                                                      latency_chart=_latency_chart(data["checks"]),
                                                      attachments=data["metadata"].get("attachments") or {})
+
+
+NEEDS_ATTENTION = ("fail", "error", "not_computable")
+"""Statuses listed first in the report: what blocked or warned, and what could not be checked."""
+
+
+def _attention(checks: list[dict[str, Any]], titles: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the checks that need a look, blocking ones first, each with its section's title and anchor."""
+    rows = [c for c in checks if c.get("status") in NEEDS_ATTENTION]
+    rows.sort(key=lambda c: (c.get("on_fail") != "block", c.get("status") != "fail"))  # stable: report order kept
+    return [{"anchor": c["anchor"], "name": (c.get("details") or {}).get("label") or c["name"],
+             "section": str(titles.get(c["section"]) or c["section"].replace("_", " ").title()),
+             "status": c["status"], "on_fail": c.get("on_fail"), "message": c.get("message") or ""}
+            for c in rows]
 
 
 def _drift_chart(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -348,3 +348,25 @@ def test_a_report_as_a_frame_and_inline_in_a_notebook(tmp_path: Path) -> None:
     shown = report._repr_html_()
     assert shown.startswith("<iframe srcdoc=") and html.escape(report.to_html(), quote=True) in shown
     assert "<script" not in shown.split('srcdoc="', 1)[0]  # the page is inside the attribute, escaped
+
+
+def test_the_html_report_lists_what_needs_attention_first_blocking_first(tmp_path: Path) -> None:
+    import re
+
+    import gatekit
+
+    metrics = tmp_path / "m.json"
+    metrics.write_text('{"auc_roc": 0.71, "precision_at_0_5": 0.4, "recall_at_0_5": 0.9}')
+    policy = {"version": 1, "name": "attention", "metrics": [
+        {"name": "precision_at_0_5", "op": ">=", "value": 0.5, "on_fail": "warn"},
+        {"name": "recall_at_0_5", "op": ">=", "value": 0.5, "on_fail": "block"},
+        {"name": "auc_roc", "op": ">=", "value": 0.8, "on_fail": "block"}]}
+    page = gatekit.run(policy, metrics=metrics).to_html()
+    section = page.split('id="attention"', 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'href="#(check-\d+)"><b>([^<]+)</b>', section)
+    # the block (auc_roc, the 3rd check) first, then the warn (precision, the 1st); the passing recall not listed
+    assert [anchor for anchor, _ in links] == ["check-3", "check-1"]
+    assert links[0][1].startswith("Ranking quality")  # the check's label, in words
+    for anchor, _ in links:
+        assert f'id="{anchor}"' in page  # each links to its row
+    assert page.index('id="attention"') < page.index('id="section-')
