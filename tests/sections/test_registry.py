@@ -109,7 +109,7 @@ def test_a_toy_section_registered_alone_runs_reports_and_counts(tmp_path: Path, 
     html = (tmp_path / "out" / "gate_report.html").read_text()
     assert "Toy widgets" in html
     summary = gatekit.api.validate(policy, sections=reg)
-    assert "1 toy rules" in summary.counts_text
+    assert "1 toy rule" in summary.counts_text
 
 
 def test_without_the_registry_the_toy_key_is_an_invalid_policy(tmp_path: Path) -> None:
