@@ -140,7 +140,7 @@ def source_of(value: Any, role: str, engine: str | None = None) -> Source:
     path = Path(text)
     if path.is_dir() and (path / "_delta_log").is_dir():
         return Source("delta", text, paths=[path])
-    if (not path.exists() and _TABLE_NAME.match(text) and not _FILE_SUFFIX.search(text)
+    if (not path.exists() and looks_like_table(text)
             and (engine == "spark" or (engine in (None, "auto") and _spark_session_active()))):
         return Source("table", text)  # a Spark table name (auto: when this process has a Spark session)
     if path.is_dir():

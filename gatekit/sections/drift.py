@@ -20,6 +20,7 @@ from gatekit.core.decision import evaluate_threshold
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
+from gatekit.data.engine import TABLE_ENGINES
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import (
     CATEGORICAL_METHODS,
@@ -259,7 +260,7 @@ def compute_drift(ctx: Any) -> DriftOutcome:
     """
     spec = ctx.policy.policy.drift or DriftSpec()
     out = DriftOutcome()
-    if getattr(ctx.inputs, "engine", "pandas") in ("duckdb", "spark"):
+    if getattr(ctx.inputs, "engine", "pandas") in TABLE_ENGINES:
         return _compute_drift_duckdb(ctx, spec, out)
     try:
         ref = _reference(ctx, spec)

@@ -33,6 +33,7 @@ from typing import Any
 from gatekit.core.decision import evaluate_threshold
 from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckKey, CheckResult, OnFail, Status
+from gatekit.data.engine import TABLE_ENGINES
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.policy.specs import DataQualitySpec
 from gatekit.sections.data_quality.plan import (
@@ -109,7 +110,7 @@ class DataQualitySection:
         if spec is None:
             return []
         engine = getattr(ctx.inputs, "engine", "pandas")
-        duck = engine in ("duckdb", "spark")  # the rows are an ibis table: counts computed by the engine
+        duck = engine in TABLE_ENGINES  # the rows are an ibis table: counts computed by the engine
         frame = ctx.inputs.table if duck else ctx.inputs.frame
         reference = ctx.inputs.reference_table if duck else ctx.inputs.reference
         if frame is None:

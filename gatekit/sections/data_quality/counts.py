@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekit.data.engine import is_inf
+from gatekit.data.engine import is_inf, is_spark
 
 EXAMPLES = 20
 """Example failing values kept per rule (Great Expectations' ``partial_unexpected_count``)."""
@@ -670,12 +670,6 @@ def _wants_integer(item: Any) -> bool:
         return True  # an unknown name: describe fully, type_matches will say what it makes of it
 
 
-def _on_spark(table: Any) -> bool:
-    from gatekit.data.engine import is_spark
-
-    return is_spark(table)
-
-
 def _try_sum(col: Any, cond: Any) -> Any:
     """Spark's ``try_sum``: the sum, or NULL when it overflows a 64-bit integer (never a wrapped value)."""
     import ibis
@@ -728,7 +722,7 @@ def _plan_item(item: Any, how: str, table: Any, col: Any, dtype: Any, cond: Any,
             key = q.add(owner, col.nunique(where=both(col.notnull())) if cond is not None else col.nunique())
         elif how == "stdev":
             key = q.add(owner, col.std(how="sample", where=cond))
-        elif how == "sum" and dtype.is_integer() and _on_spark(table):
+        elif how == "sum" and dtype.is_integer() and is_spark(table):
             key = q.add(owner, _try_sum(col, cond))  # Spark's non-ANSI sum of bigints wraps around on overflow
         else:
             key = q.add(owner, getattr(col, how)(where=cond))
@@ -1045,7 +1039,7 @@ def stream(items: list[Any], table: Any, make_validator: Callable[[Any], Any],
     keys = [id(i) for i in items]
     validate = functools.partial(_stream_batch, expectations=[i.expectation for i in items],
                                  make_validator=make_validator)
-    from gatekit.data.engine import is_spark, map_batches
+    from gatekit.data.engine import map_batches
 
     if is_spark(table):  # the executors rebuild the expectations (and the custom ones' modules) from plain data
         validate = functools.partial(_stream_batch_remote, specs=[(i.expectation.expectation_type,
