@@ -26,6 +26,7 @@ from gatekit.data.engine import map_batches, sample_frame
 from gatekit.data.inputs import InputOptions, RunInputs
 from gatekit.data.labels import infer_positive, infer_task
 from gatekit.data.readers import require_column
+from gatekit.data.spark import java_message
 from gatekit.model.scoring import MissingFeatures, make_runner
 
 SCORE = "__gatekit_score"
@@ -212,13 +213,8 @@ def _score_and_aggregate(table: Any, keys: list[str], runner: Any, base_runner: 
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - Spark could not ship the model or run the batches: said plainly
-        text = str(exc).strip()
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        first = lines[0][:300] if lines else ""
-        if first.startswith("An error occurred while calling") and len(lines) > 1:  # Py4J: the Java message
-            first = lines[1].lstrip(": ")[:300]
-        raise input_error(f"the engine could not score the data with the model: {type(exc).__name__}: {first}",
-                          file) from None
+        raise input_error(f"the engine could not score the data with the model: {type(exc).__name__}: "
+                          f"{java_message(exc)}", file) from None  # Py4J's preamble replaced by the Java message
     if not parts:
         return pd.DataFrame({**{c: [] for c in by}, COUNT: []})
     whole = pd.concat(parts, ignore_index=True)
