@@ -360,9 +360,14 @@ def connect() -> Any:
 
 
 def release() -> None:
-    """End a run's use of its engine: a Spark session gets back the settings gatekit changed (nothing else)."""
+    """End a run's use of its engine.
+
+    The run's Spark tables' positions are forgotten; the Spark session loses the run's temporary views and gets
+    back the settings gatekit changed (:func:`gatekit.data.spark.restore_settings`).
+    """
     import sys
 
+    _POSITIONED.clear()  # the run's Spark tables (their views are dropped below)
     if "gatekit.data.spark" in sys.modules:
         sys.modules["gatekit.data.spark"].restore_settings()
 
@@ -426,7 +431,7 @@ def open_table(source: Source, con: Any, name: str) -> Any:
 
         table, positioned = spark.open_table(source, con, name, _pandas_na_values(),
                                              lambda names: _checked_names(source, names, name, case=True))
-        _POSITIONED[id(table)] = (table, positioned)
+        _POSITIONED.append((table, positioned))
         return table
     if source.kind in SPARK_KINDS:
         raise input_error("only the spark engine reads this input; run with --engine spark", source.label, key=name)
@@ -546,9 +551,9 @@ def content_sha256(source: Source) -> str | None:
     return h.hexdigest()
 
 
-_POSITIONED: dict[int, tuple[Any, Any]] = {}
-"""Spark tables opened by :func:`open_table` -> (the table, a function returning the same rows with their
-positions)."""
+_POSITIONED: list[tuple[Any, Any]] = []
+"""Spark tables opened by :func:`open_table` in this run: (the table, a function returning the same rows with
+their positions); emptied by :func:`release`."""
 
 POSITION = "__gatekit_row"
 
@@ -574,12 +579,12 @@ def positioned(table: Any) -> tuple[Any, Any]:
     import ibis.expr.operations as ops
 
     op = table.op()
-    for t, make in _POSITIONED.values():
+    for t, make in _POSITIONED:
         if t.op() == op:
             base = make()
             return base, base[POSITION]
     if isinstance(op, ops.Project) and all(isinstance(v, ops.Field) for v in op.values.values()):
-        for t, make in _POSITIONED.values():
+        for t, make in _POSITIONED:
             if t.op() == op.parent:
                 base = make()
                 return base.select(*table.columns, POSITION), base[POSITION]
