@@ -132,7 +132,8 @@ class RunContext:
             n = sample_rows(spec)
             frame = sample_frame(table, n, SAMPLE_SEED)
             info = {"rows": len(frame), "seed": SAMPLE_SEED, "of_rows": row_count(table), "engine": self.inputs.engine,
-                    "method": "seeded Bernoulli sample of the table's rows (gatekit.data.engine.sample_frame)"}
+                    "method": "rows whose position hash falls below the sampling rate "
+                              "(gatekit.data.engine.sample_frame): the same rows on every engine"}
         except Exception as exc:  # noqa: BLE001 - a failed sample is the measurement's error, reported on its rules
             fig = Figures()
             fig.errors["all"] = (f"could not sample the {self.inputs.engine} table to measure on: "
