@@ -633,10 +633,18 @@ def _ordered(table: Any) -> Any:
 def iter_batches(table: Any, columns: list[str], batch_rows: int = 250_000) -> Iterator[Any]:
     """Yield ``table``'s ``columns`` as pandas DataFrames of at most ``batch_rows`` rows, in the table's order.
 
-    Memory stays bounded by one batch (Arrow record batches from DuckDB's streaming result). DuckDB only: on
-    Spark, per-row work runs on the executors (:func:`map_batches`).
+    Memory stays bounded by one batch (Arrow record batches from DuckDB's streaming result: the relation's own
+    reader where the backend exposes it, else ibis' ``to_pyarrow_batches``). DuckDB only: on Spark, per-row work
+    runs on the executors (:func:`map_batches`).
     """
-    reader = table.select(*columns).to_pyarrow_batches(chunk_size=batch_rows)
+    expr = table.select(*columns)
+    to_relation = getattr(expr._find_backend(use_default=True), "_to_duckdb_relation", None)
+    if to_relation is not None:
+        rel = to_relation(expr)
+        reader = (rel.to_arrow_reader(batch_rows) if hasattr(rel, "to_arrow_reader")
+                  else rel.fetch_arrow_reader(batch_rows))
+    else:
+        reader = expr.to_pyarrow_batches(chunk_size=batch_rows)
     for batch in reader:
         yield batch.to_pandas()
 

@@ -41,12 +41,12 @@ import functools
 import io
 import math
 import tokenize
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekit.data.engine import is_inf, is_spark
+from gatekit.data.engine import is_inf, is_spark, map_batches
 
 EXAMPLES = 20
 """Example failing values kept per rule (Great Expectations' ``partial_unexpected_count``)."""
@@ -907,18 +907,6 @@ def one_column(items: list[Any], table: Any, make_validator: Callable[[Any], Any
     return out
 
 
-def record_batches(expr: Any, rows: int) -> Iterator[Any]:
-    """Yield ``expr``'s rows as Arrow record batches of at most ``rows`` rows, in the table's order."""
-    backend = expr._find_backend(use_default=True)
-    to_relation = getattr(backend, "_to_duckdb_relation", None)
-    if to_relation is not None:
-        rel = to_relation(expr)
-        reader = rel.to_arrow_reader(rows) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(rows)
-        yield from reader
-        return
-    yield from expr.to_pyarrow_batches(chunk_size=rows)
-
-
 _VALIDATORS: dict[Any, Any] = {}
 """The validator each process reuses for :func:`_stream_batch`, by its factory."""
 
@@ -1039,16 +1027,12 @@ def stream(items: list[Any], table: Any, make_validator: Callable[[Any], Any],
     keys = [id(i) for i in items]
     validate = functools.partial(_stream_batch, expectations=[i.expectation for i in items],
                                  make_validator=make_validator)
-    from gatekit.data.engine import map_batches
-
     if is_spark(table):  # the executors rebuild the expectations (and the custom ones' modules) from plain data
         validate = functools.partial(_stream_batch_remote, specs=[(i.expectation.expectation_type,
                                                                    dict(i.expectation.configuration.kwargs))
                                                                   for i in items],
                                      sources=_custom_sources(), make_validator=make_validator)
-    parts = (map_batches(table, names, validate, batch_rows) if is_spark(table) else
-             (validate(batch.to_pandas()) for batch in record_batches(table.select(*names), batch_rows)))
-    for part in parts:
+    for part in map_batches(table, names, validate, batch_rows):
         for key, got in zip(keys, part, strict=True):
             if key in failed:
                 continue
