@@ -81,6 +81,27 @@ class LoadedPolicy:
         return self.path.parent if self.path else Path.cwd()
 
 
+def _suite_problems(policy: Policy, base: Path, pos: dict[Path_, tuple[int, int]], file: str) -> list[Problem]:
+    """Read each ``data_quality.suites`` file now, so a malformed suite is an invalid policy (exit 2), not a check.
+
+    Only the file's structure is checked here (a readable JSON object with a non-empty ``expectations`` list of
+    typed entries, :func:`gatekit.validators.gx.read_suite`); each expectation's arguments are Great
+    Expectations' to check when the suite runs.
+    """
+    from gatekit.validators.gx import read_suite
+
+    found = []
+    for i, ref in enumerate(policy.data_quality.suites if policy.data_quality else []):
+        try:
+            read_suite((base / ref.path).resolve())
+        except ValueError as exc:
+            line, col = pos.get(("data_quality", "suites", i, "path"), pos.get(("data_quality", "suites", i),
+                                                                              (None, None)))
+            found.append(Problem(f"{exc}; fix the suite file or remove it from the policy", file, line, col,
+                                 key=f"data_quality.suites[{i}]"))
+    return found
+
+
 def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | None = None, *,
                 model: type[Policy] = Policy) -> LoadedPolicy:
     """Read and validate a policy.
@@ -152,6 +173,8 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     if policy is not None and not any(policy.rule_counts().values()):
         problems.append(Problem("the policy has no rules (metrics:, gates: or a section), so it could never pass; "
                                 "add at least one rule", file, 1, 1))
+    if policy is not None:
+        problems.extend(_suite_problems(policy, path.parent if path is not None else Path.cwd(), pos, file))
     if problems:
         raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     assert policy is not None

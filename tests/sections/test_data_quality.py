@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import gatekit
+from gatekit.core.errors import PolicyError
 from gatekit.core.results import Decision, OnFail, Status
 from tests.helpers import REPO
 from tests.sections.helpers import by_name, checks_by_name, csv, custom, write_csv
@@ -475,7 +476,7 @@ FRAME3 = {
 RUN3_POLICY = """
 data_quality:
   expectations_dir: custom
-  suites: [suite_v1.json, {path: suite_v0.json, on_fail: warn}, bad_suite.json]
+  suites: [suite_v1.json, {path: suite_v0.json, on_fail: warn}]
   columns:
     n: {min: 0, max: 3}
   expectations:
@@ -511,7 +512,6 @@ def run3(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (inp / "custom" / "broken_syntax.py").write_text(CUSTOM_SYNTAX_ERROR, encoding="utf-8")
     (inp / "suite_v1.json").write_text(json.dumps(SUITE_V1), encoding="utf-8")
     (inp / "suite_v0.json").write_text(json.dumps(SUITE_V0), encoding="utf-8")
-    (inp / "bad_suite.json").write_text('{"name": "x", "expectations": [\n  {"type": }\n]}', encoding="utf-8")
     data = write_csv(inp / "data.csv", FRAME3)
     pol = inp / "policy.yaml"
     pol.write_text(policy_text(RUN3_POLICY), encoding="utf-8")
@@ -592,10 +592,16 @@ def test_generic_observed_value_from_a_numpy_integer(run3: Any) -> None:
     assert "np.int64" not in mx.message
 
 
-def test_malformed_suite_is_an_error_naming_the_file(run3: Any) -> None:
-    bad = checks_by_name(run3[0])["suite:bad_suite.json"]
-    assert bad.status == ER
-    assert "bad_suite.json" in bad.message and "invalid JSON" in bad.message
+def test_malformed_suite_is_an_invalid_policy_naming_the_suite_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "bad_suite.json").write_text('{"name": "x", "expectations": [\n  {"type": }\n]}', encoding="utf-8")
+    pol = tmp_path / "policy.yaml"
+    pol.write_text("version: 1\ndata_quality:\n  row_count: {min: 1}\n  suites: [bad_suite.json]\n")
+    with pytest.raises(PolicyError) as err:
+        gatekit.run(pol, data=write_csv(tmp_path / "data.csv", FRAME3))
+    (problem,) = err.value.problems
+    # the JSON error is on the suite's line 2, column 12 (`{"type": }`); the policy names it on its line 4
+    assert (problem.line, problem.key) == (4, "data_quality.suites[0]")
+    assert f"{tmp_path / 'bad_suite.json'}:2:12: invalid JSON" in problem.message
 
 
 def test_nothing_written_besides_the_report(run3: Any) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import gatekit
+from gatekit.core.errors import PolicyError
 from gatekit.core.results import Status
 from tests.helpers import EXPECTATIONS, run_cli
 from tests.sections.helpers import by_name, csv, custom
@@ -89,34 +90,35 @@ def test_custom_expectations_do_not_leak_into_later_runs(tmp_path: Path) -> None
     assert "unknown expectation" in second["expect_column_rows_to_be_known_for_test(x)"].message
 
 
-def test_an_empty_suite_is_an_error_not_a_pass(tmp_path: Path) -> None:
+def test_an_empty_suite_is_an_invalid_policy_not_a_pass(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text('{"name": "s", "expectations": []}')
     (tmp_path / "dup.json").write_text('{"name": "s", "expectations": [], "expectations": []}')
     data = csv(tmp_path, {"x": [1]})
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\ndata_quality:\n  suites: [s.json, dup.json]\n")
-    c = by_name(gatekit.run(policy, data=data))
-    assert c["suite:s.json"].status == Status.ERROR and "no expectations" in c["suite:s.json"].message
-    assert c["suite:dup.json"].status == Status.ERROR and "duplicate key" in c["suite:dup.json"].message
+    with pytest.raises(PolicyError) as err:
+        gatekit.run(policy, data=data)
+    first, second = err.value.problems
+    assert first.key == "data_quality.suites[0]" and "no expectations" in first.message
+    assert second.key == "data_quality.suites[1]" and "duplicate key" in second.message
 
 
 # suite files: bounded before the (recursive) JSON parser sees them ------------------------------------------
 
 
-def test_a_suite_nested_100000_deep_is_an_error_naming_the_file_and_the_rest_still_runs(tmp_path: Path) -> None:
+def test_a_suite_nested_100000_deep_is_an_invalid_policy_naming_the_file(tmp_path: Path) -> None:
     deep = '{"expectations": ' + "[" * 100_000 + "]" * 100_000 + "}"
     (tmp_path / "deep.json").write_text(deep)
     data = csv(tmp_path, {"x": [1, 2]})
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\ndata_quality:\n  row_count: {min: 1}\n  suites: [deep.json]\n")
-    c = by_name(gatekit.run(policy, data=data))
-    assert c["row_count"].status == Status.PASS  # one bad suite never turns the other rules into errors
-    err = c["suite:deep.json"]
-    assert err.status == Status.ERROR
-    assert str(tmp_path / "deep.json") in err.message and "nested more than 64 levels" in err.message
+    with pytest.raises(PolicyError, match="nested more than 64 levels") as err:
+        gatekit.run(policy, data=data)
+    assert str(tmp_path / "deep.json") in err.value.problems[0].message
     proc = run_cli("run", str(policy), "--data", str(data), "--no-history", "--out", str(tmp_path / "out"))
-    assert proc.returncode == 1, proc.stderr  # like any unusable suite: an error check that blocks, not a crash
-    assert "deep.json" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.returncode == 2, proc.stderr  # an unusable suite is bad input: exit 2 naming it, not a crash
+    assert "p.yaml:4:" in proc.stderr and "deep.json" in proc.stderr and "Traceback" not in proc.stderr
+    assert run_cli("validate", str(policy)).returncode == 2  # and `validate` finds it without running
 
 
 def test_suite_depth_is_counted_outside_strings_and_bounded_at_64(tmp_path: Path) -> None:
