@@ -80,13 +80,47 @@ class Config:
 
 
 def find_config(start: Path | None = None) -> Path | None:
-    """Return the first ``gatekit.toml`` in ``start`` (default: the current folder) or its parents."""
+    """Return the first ``gatekit.toml`` in ``start`` (default: the current folder) or its parents.
+
+    Raises
+    ------
+    InputError
+        The file found is not trusted (:func:`check_trusted`).
+    """
     folder = (start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
         path = candidate / CONFIG_FILE
         if path.is_file():
+            check_trusted(path)
             return path
     return None
+
+
+def check_trusted(path: Path) -> None:
+    """Refuse a ``gatekit.toml`` that someone other than the user (or root) could have written.
+
+    The file chooses where run summaries go (the history store, the alert webhook), and it is looked for in
+    every parent folder, so one planted in a shared folder (``/tmp``, a multi-user home) would receive them.
+    Like git's ``safe.directory`` check, a file owned by another user, or writable by every user, is an error
+    naming the file and the owner; nothing is read from it. (Group-writable is allowed: a umask of 002 makes
+    every file so on many systems.) POSIX only (elsewhere nothing is checked).
+
+    Raises
+    ------
+    InputError
+        Owned by another user than the current one or root, or world-writable.
+    """
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows
+        return
+    st = path.stat()
+    me = os.getuid()
+    if st.st_uid not in (me, 0):
+        raise input_error(f"not used: the file belongs to another user (uid {st.st_uid}), and it decides where run "
+                          "results are sent; if it is yours, `chown` it, else remove it or run from a folder that "
+                          "has your own gatekit.toml", file=str(path))
+    if st.st_mode & 0o002:
+        raise input_error("not used: every user can write the file (world-writable), and it decides where run "
+                          f"results are sent; `chmod o-w {path.name}`", file=str(path))
 
 
 def _read(path: Path) -> _FileConfig:

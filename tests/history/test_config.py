@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gatekit.core.errors import InputError
 from gatekit.history.config import history_url_from, load_config
 from gatekit.history.store import HistoryStore
 from tests.helpers import _cli, run_cli, write_policy
@@ -167,3 +168,27 @@ def test_an_empty_url_in_gatekit_toml_is_an_error_naming_the_file_and_key(tmp_pa
     monkeypatch.chdir(tmp_path)
     res = _cli("history")
     assert res.exit_code == 2 and "gatekit.toml: history.url" in res.stderr
+
+
+def test_a_world_writable_gatekit_toml_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEKIT_ALERT_WEBHOOK_URL", raising=False)
+    cfg = tmp_path / "gatekit.toml"
+    cfg.write_text("[alerts]\nwebhook_url = 'https://hooks.example.com/T0/B0/secretXYZ'\n")
+    os.chmod(cfg, 0o666)
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(InputError) as err:  # found from a folder below it, as a planted file would be
+        load_config(start=tmp_path / "sub")
+    (problem,) = err.value.problems
+    assert problem.file == str(cfg) and "world-writable" in problem.message and "secretXYZ" not in problem.message
+    os.chmod(cfg, 0o664)  # group-writable is a common umask's default: accepted
+    assert load_config(start=tmp_path).webhook_url == "https://hooks.example.com/T0/B0/secretXYZ"
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="giving a file away needs root")
+def test_a_gatekit_toml_of_another_user_in_a_parent_folder_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "gatekit.toml"
+    cfg.write_text("[history]\nurl = 'off'\n")
+    os.chown(cfg, 65534, 65534)
+    (tmp_path / "project").mkdir()
+    with pytest.raises(InputError, match="belongs to another user"):
+        load_config(start=tmp_path / "project")
