@@ -142,7 +142,9 @@ def describe_column(series: Any) -> dict[str, Any]:
         vals = series.to_numpy(dtype=float, na_value=np.nan)
         vals = vals[~np.isnan(vals)]
         head = vals[:1000]  # a fractional value among the first thousand settles it without a full pass
-        out["integral"] = bool(len(vals)) and bool(np.all(head % 1 == 0)) and bool(np.all(vals % 1 == 0))
+        # an infinite value is not an integer (and ``inf % 1`` would warn): any makes the column not integral
+        out["integral"] = (bool(len(vals)) and bool(np.all(np.isfinite(head))) and bool(np.all(head % 1 == 0))
+                           and bool(np.all(np.isfinite(vals))) and bool(np.all(vals % 1 == 0)))
     elif pdt.is_datetime64_any_dtype(dtype):
         out["logical"] = "datetime"
         tz = getattr(dtype, "tz", None)

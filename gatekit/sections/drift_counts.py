@@ -819,6 +819,10 @@ class TableSide:
         """Non-missing values of the column."""
         return self.counts[name].present
 
+    def infinite(self, name: str) -> int:
+        """Infinite values of the column (0 unless stored as floating point)."""
+        return self.counts[name].inf
+
 
 def _numeric_storage(name: str, side: str, c: ColumnCounts) -> None:
     if not c.numeric:
