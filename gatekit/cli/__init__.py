@@ -1,9 +1,9 @@
 """Command line: thin layer over the Python API. Exit codes: 0 pass/warn, 1 block, 2 invalid, 3 internal.
 
 The commands live by group in :mod:`gatekit.cli.run` (run, verify, validate), :mod:`gatekit.cli.policy`
-(policy diff, schema, metrics), :mod:`gatekit.cli.history` (history, history mark, calibrate) and
-:mod:`gatekit.cli.demo`; this module builds the app from them, explicitly, in the order ``--help`` lists
-them. The console script is :func:`entry`.
+(policy diff, schema, metrics), :mod:`gatekit.cli.history` (history, history mark, calibrate),
+:mod:`gatekit.cli.init` (init) and :mod:`gatekit.cli.demo`; this module builds the app from them, explicitly,
+in the order ``--help`` lists them. The console script is :func:`entry`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import typer
 
 from gatekit.cli import demo as _demo
 from gatekit.cli import history as _history
+from gatekit.cli import init as _init
 from gatekit.cli import policy as _policy
 from gatekit.cli import run as _run
 from gatekit.core.version import __version__
@@ -43,6 +44,7 @@ def main(
     """gatekit: one policy over data quality, performance, fairness and drift checks."""
 
 
+app.command()(_init.init)
 app.command()(_run.validate)
 app.command()(_run.verify)
 app.command()(_run.run)
