@@ -451,7 +451,7 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             _checked_names(source, names, name, case=True)
             obj = source.obj.to_arrow() if source.kind == "polars" else source.obj
             con.con.register(view, obj)  # DuckDB scans the DataFrame / Arrow table in place, no copy
-            return con.table(view)
+            return nan_as_missing(con.table(view))
         suffixes = {p.suffix.lower() for p in source.paths}
         files = [str(p) for p in source.paths]
         for p in source.paths:
@@ -464,7 +464,7 @@ def open_table(source: Source, con: Any, name: str) -> Any:
             _checked_names(source, list(pq.read_schema(files[0]).names), name, case=True)
             table = con.read_parquet(files, table_name=view, hive_partitioning=False)
             saved_index = [c for c in table.columns if str(c).startswith("__index_level_")]
-            return table.drop(*saved_index) if saved_index else table  # pandas' saved index is not a column
+            return nan_as_missing(table.drop(*saved_index) if saved_index else table)  # pandas' index: no column
         if len(files) == 1 and (suffixes <= {".csv", ".txt"} or files[0].lower().endswith(".csv.gz")):
             check_csv_header(source.paths[0])
             return _as_pandas_reads(con.read_csv(files[0], table_name=view, auto_type_candidates=CSV_TYPES,
@@ -477,6 +477,22 @@ def open_table(source: Source, con: Any, name: str) -> Any:
         raise input_error(f"DuckDB cannot read the {name}: {str(exc).splitlines()[0][:300]}", source.label,
                           key=name) from None
     raise input_error(f"unsupported data format {sorted(suffixes)}; use .csv or .parquet", source.label, key=name)
+
+
+def nan_as_missing(table: Any) -> Any:
+    """Read a floating-point NaN as missing (NULL), as pandas and the other engines do.
+
+    DuckDB keeps NaN as a value (it sorts above every number and counts as present), so a Parquet file or an
+    Arrow table written with NaN (pyarrow, polars, Spark) would count fewer missing values, and a different
+    median and range, than pandas reads from the same file. Each floating column becomes
+    ``CASE WHEN isnan(x) THEN NULL ELSE x END`` in the view; a table with none is returned unchanged.
+    """
+    import ibis
+
+    floating = [c for c, t in table.schema().items() if t.is_floating()]
+    if not floating:
+        return table
+    return table.mutate(**{c: table[c].isnan().ifelse(ibis.null(table[c].type()), table[c]) for c in floating})
 
 
 CSV_TYPES = ["BIGINT", "DOUBLE", "VARCHAR"]

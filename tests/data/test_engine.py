@@ -291,3 +291,21 @@ def test_the_auto_note_says_sizes_in_words() -> None:
     assert [eng._size(n) for n in (0, 512, 48 * 1024, 120 * 1024**2, int(3.25 * 1024**3), 40 * 1024**3)] == [
         "0 bytes", "512 bytes", "48 KiB", "120 MiB", "3.2 GiB", "40 GiB"]
 
+
+
+def test_nan_in_parquet_and_arrow_is_missing_on_duckdb_as_on_pandas(tmp_path: Path) -> None:
+    """pyarrow, polars and Spark write NaN into Parquet as a value; pandas reads it as missing, so must DuckDB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import gatekit
+
+    arrow = pa.table({"x": pa.array([1.0, float("nan"), 3.0, None, 50.0]), "n": pa.array([1, 2, 3, 4, 5])})
+    pq.write_table(arrow, tmp_path / "nan.parquet")
+    policy = {"version": 1, "data_quality": {"columns": {"x": {"max_null_fraction": 0.1, "min": 0, "max": 10}}}}
+    for data in (tmp_path / "nan.parquet", arrow):
+        by_engine = {e: {c.name: c.observed for c in gatekit.run(policy, data=data, engine=e).checks}
+                     for e in ("pandas", "duckdb")}
+        assert by_engine["duckdb"] == by_engine["pandas"]
+        assert by_engine["duckdb"]["x.max_null_fraction"] == 2 / 5  # NaN and None
+        assert by_engine["duckdb"]["x.range"] == 1 / 3  # 50 of the three present values 1, 3, 50
