@@ -1,6 +1,10 @@
-"""Chart data for the HTML report that the checks do not carry: the ROC curves of candidate and production.
+"""Chart data for the HTML report that the checks do not carry, and the axes the charts are drawn on.
 
-Data only (lists of numbers); :mod:`gatekit.report.html` draws it as inline SVG.
+- :func:`roc`, :func:`chart_data`: the ROC curves of candidate and production (lists of numbers);
+- :func:`use_log_scale`, :class:`Axis`: whether an axis is logarithmic (its positive values span more than
+  two decades) and where its values and labelled ticks fall.
+
+Data and geometry only; :mod:`gatekit.report.html` draws them as inline SVG.
 """
 
 from __future__ import annotations
@@ -11,6 +15,99 @@ from typing import Any
 import numpy as np
 
 MAX_POINTS = 200
+LOG_SPAN = 100.0
+"""An axis whose positive values span more than this ratio (max / min, two decades) is drawn on a log scale."""
+
+
+def use_log_scale(values: list[float] | tuple[float, ...] | np.ndarray, span: float = LOG_SPAN) -> bool:
+    """Tell whether values are drawn on a logarithmic axis: all positive and max / min above ``span``.
+
+    On a linear axis from 2.5 to 6,515 ms every value under 160 ms falls in the first 2.5 % of the axis, so
+    the bulk of the values is one bar; a log axis gives each decade the same room.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The values the axis spans (a histogram's bin edges, its non-zero counts). Non-finite values are
+        ignored.
+    span : float
+        The ratio above which the axis is logarithmic (100: more than two decades).
+
+    Returns
+    -------
+    bool
+        False when any finite value is zero or negative (no log of it), when there are fewer than two finite
+        values, or when max / min <= ``span``.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 2 or (v <= 0).any():
+        return False
+    return bool(v.max() / v.min() > span)
+
+
+def decade_ticks(lo: float, hi: float) -> list[float]:
+    """Powers of ten from ``lo`` to ``hi`` (both positive), ends included: the labelled ticks of a log axis."""
+    first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    return [10.0 ** k for k in range(first, last + 1)]
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """About ``count`` round ticks (1, 2 or 5 times a power of ten apart) between ``lo`` and ``hi`` inclusive.
+
+    The "nice numbers" step of Heckbert, *Graphics Gems* (1990), "Nice numbers for graph labels".
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(count, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9)
+    ticks = []
+    k = first
+    while k * step <= hi + step * 1e-9:
+        ticks.append(round(k * step, 12))
+        k += 1
+    return ticks
+
+
+class Axis:
+    """A linear or logarithmic axis mapping values from ``[lo, hi]`` to drawing units ``[start, end]``.
+
+    Parameters
+    ----------
+    lo, hi : float
+        The values at the two ends (``lo < hi``; both positive for a log axis).
+    start, end : float
+        Where they fall in the SVG's user units (``end < start`` for a y axis that grows upwards).
+    log : bool
+        Logarithmic: ``position = start + (end - start) * log10(v / lo) / log10(hi / lo)``.
+
+    Raises
+    ------
+    ValueError
+        A log axis with ``lo <= 0``, or ``hi <= lo``.
+    """
+
+    def __init__(self, lo: float, hi: float, start: float, end: float, log: bool = False) -> None:
+        if not hi > lo:
+            raise ValueError(f"an axis needs lo < hi, got {lo} and {hi}")
+        if log and lo <= 0:
+            raise ValueError(f"a log axis needs positive values, got lo = {lo}")
+        self.lo, self.hi, self.start, self.end, self.log = lo, hi, start, end, log
+
+    def __call__(self, v: float) -> float:
+        """Position of ``v`` (clipped to the axis; a log axis puts values <= 0 at its start), rounded to 0.1."""
+        v = min(max(v, self.lo), self.hi)
+        if self.log:
+            t = math.log10(v / self.lo) / math.log10(self.hi / self.lo)
+        else:
+            t = (v - self.lo) / (self.hi - self.lo)
+        return round(self.start + (self.end - self.start) * t, 1)
+
+    def ticks(self, count: int = 4) -> list[float]:
+        """Labelled tick values: the powers of ten on a log axis, about ``count`` round values on a linear one."""
+        return decade_ticks(self.lo, self.hi) if self.log else nice_ticks(self.lo, self.hi, count)
 
 
 def _thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:

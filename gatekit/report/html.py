@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from gatekit.core.decision import effect
 from gatekit.core.formatting import fmt
 from gatekit.core.results import GateReport
+from gatekit.report.charts import Axis, use_log_scale
+from gatekit.report.plain import check_sentence, figure, reason_sentence, sentence_case
 from gatekit.sections.registry import default_sections
 
 MAX_GROUPS_SHOWN = 200
@@ -41,33 +45,49 @@ def _interval_chart(c: dict[str, Any]) -> dict[str, Any] | None:
             "text": f"[{fmt(iv['low'])}, {fmt(iv['high'])}]", "method": iv.get("method", "")}
 
 
+CHART_WIDTH = 400
+"""Width of every chart's SVG viewBox, in user units: a phone's width, so its text is not scaled down there."""
+CHART_FONT = 13
+"""Font size of every text in a chart, in user units."""
+MIN_FONT_PX = 11
+"""Smallest font size a chart's text may be drawn at, in CSS px: a chart narrower than it allows scrolls sideways
+in its own box instead of shrinking further."""
+MAX_SCALE = 1.1
+"""Widest a chart is drawn, as a multiple of its viewBox (its text then 14.3 px)."""
+
+
+def _box(height: float, width: float = CHART_WIDTH) -> dict[str, Any]:
+    """Return the SVG's viewBox and its CSS width limits: never drawn below MIN_FONT_PX text, nor above MAX_SCALE."""
+    return {"w": width, "h": round(height, 1), "min_width": math.ceil(width * MIN_FONT_PX / CHART_FONT),
+            "max_width": round(width * MAX_SCALE)}
+
+
 def _roc_chart(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """SVG geometry of the ROC curves (candidate, and production when scored on the same rows)."""
+    """SVG geometry of the ROC curves (candidate, and production when scored on the same rows).
+
+    The plot is a 300 x 300 square (x 56..356, y 12..312); the legend sits below it, one line per curve.
+    """
     roc = (meta.get("charts") or {}).get("roc") or {}
-    curves = []
+    curves: list[dict[str, Any]] = []
     for key, label, color in (("baseline", "production", "#8c959f"), ("candidate", "candidate", "#0969da")):
         c = roc.get(key)
         if not c:
             continue
-        pts = " ".join(f"{40 + 240 * x:.1f},{270 - 240 * y:.1f}" for x, y in zip(c["fpr"], c["tpr"], strict=True))
+        pts = " ".join(f"{56 + 300 * x:.1f},{312 - 300 * y:.1f}" for x, y in zip(c["fpr"], c["tpr"], strict=True))
         curves.append({"key": key, "label": label, "color": color, "points": pts, "auc": c.get("auc"),
-                       "rows": c.get("rows")})
-    return {"curves": curves} if curves else None
-
-
-def _histogram(h: dict[str, Any], width: float, height: float) -> list[dict[str, float]]:
-    edges, counts = h["edges_ms"], h["counts"]
-    top = max(counts) or 1
-    lo, hi = edges[0], edges[-1]
-    span = (hi - lo) or 1.0
-    return [{"x": round(50 + width * (edges[i] - lo) / span, 1),
-             "w": round(max(width * (edges[i + 1] - edges[i]) / span - 1, 0.5), 1),
-             "h": round(height * n / top, 1), "y": round(20 + height - height * n / top, 1), "n": n,
-             "lo": edges[i], "hi": edges[i + 1]} for i, n in enumerate(counts)]
+                       "rows": c.get("rows"), "y": 376 + 22 * len(curves)})
+    if not curves:
+        return None
+    return {"curves": curves, "box": _box(curves[-1]["y"] + 12)}
 
 
 def _latency_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Histogram of the candidate's single-row latencies, with its p50 / p95 / p99 marked."""
+    """Histogram of the candidate's single-row latencies, with its p50 / p95 / p99 marked.
+
+    Each axis is logarithmic when its values span more than two decades (:func:`charts.use_log_scale`: the
+    bin edges for the time axis, the non-zero counts for the count axis), with a labelled tick per power of
+    ten, and says so in its title.
+    """
     hist, marks = None, []
     for c in checks:
         if not str(c.get("metric") or "").startswith("latency_"):
@@ -83,29 +103,59 @@ def _latency_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
         value = cmp.get("candidate") if cmp else c.get("observed")  # a comparison's observed is the change
         if isinstance(value, (int, float)):
             marks.append((label, float(value)))
-    if not hist or not hist.get("counts"):
+    if not hist or not hist.get("counts") or not any(hist["counts"]):
         return None
-    lo, hi = hist["edges_ms"][0], hist["edges_ms"][-1]
-    span = (hi - lo) or 1.0
-    return {"bars": _histogram(hist, 680, 150), "lo": fmt(lo), "hi": fmt(hi), "n": sum(hist["counts"]),
-            "marks": [{"label": k, "value": fmt(v), "x": round(50 + 680 * (v - lo) / span, 1)}
-                      for k, v in dict(marks).items() if lo <= v <= hi]}
+    edges, counts = [float(e) for e in hist["edges_ms"]], [int(n) for n in hist["counts"]]
+    lo, hi = edges[0], edges[-1]
+    if not hi > lo:
+        hi = lo + 1.0
+    shown = [(k, v) for k, v in dict(marks).items() if lo <= v <= hi]
+    top_y = 24 + 15 * len(shown) + 8
+    bottom = top_y + 150
+    x_log = use_log_scale([lo, hi])
+    x = Axis(lo, hi, 56, 392, log=x_log)
+    nonzero = [n for n in counts if n > 0]
+    y_log = use_log_scale([float(n) for n in nonzero])
+    y = Axis(min(nonzero) / 2, max(nonzero), bottom, top_y, log=True) if y_log else \
+        Axis(0, max(nonzero), bottom, top_y)
+    bars = []
+    for i, n in enumerate(counts):
+        if n <= 0:
+            continue
+        x0, x1, y0 = x(edges[i]), x(edges[i + 1]), y(n)
+        bars.append({"x": x0, "w": round(max(x1 - x0 - 1, 0.8), 1), "y": y0, "h": round(bottom - y0, 1), "n": n,
+                     "lo": edges[i], "hi": edges[i + 1]})
+    return {"bars": bars, "n": sum(counts), "box": _box(bottom + 62), "bottom": bottom, "top": top_y,
+            "x_log": x_log, "y_log": y_log, "x0": 56, "x1": 392,
+            "x_ticks": [{"x": x(t), "text": figure(t, 4)} for t in x.ticks(4)],
+            "y_ticks": [{"y": y(t), "text": f"{t:,.0f}"} for t in y.ticks(3) if t == int(t)],
+            "marks": [{"label": k, "value": fmt(v), "x": x(v), "y": 24 + 15 * (i + 1),
+                       "anchor": "end" if x(v) > 300 else "start"} for i, (k, v) in enumerate(shown)]}
 
 
-def _fairness_chart(check: dict[str, Any]) -> list[dict[str, Any]]:
-    """Bars of each group's selection rate (and true / false positive rates where defined), 0..100 %."""
-    rows = []
+FAIRNESS_BAR = 230
+"""Length of a 100 % bar in the rates-by-group chart, in user units (its text follows it)."""
+
+
+def _fairness_chart(check: dict[str, Any]) -> dict[str, Any] | None:
+    """Bars of each group's selection rate (and true / false positive rates where defined), 0..100 %.
+
+    One block per group: its name on a line, then one bar per rate with the rate written after it.
+    """
+    rows, y = [], 4.0
     for g, v in (check["details"].get("by_group") or {}).items():
-        bars = []
+        bars: list[dict[str, Any]] = []
         for key, label, color in (("selection_rate", "selection", "#0969da"),
                                   ("true_positive_rate", "TPR", "#1a7f37"),
                                   ("false_positive_rate", "FPR", "#9a6700")):
             val = v.get(key)
             if val is not None:
-                bars.append({"label": label, "color": color, "w": round(400 * float(val), 1),
+                w = round(FAIRNESS_BAR * float(val), 1)
+                bars.append({"label": label, "color": color, "w": max(w, 0.5), "y": round(y + 22 + 18 * len(bars), 1),
                              "text": f"{100 * float(val):.1f} %"})
-        rows.append({"group": g, "bars": bars})
-    return rows
+        rows.append({"group": g, "y": round(y + 15, 1), "bars": bars})
+        y += 22 + 18 * len(bars) + 10
+    return {"rows": rows, "box": _box(y), "bar": FAIRNESS_BAR} if rows else None
 
 
 def render_html(report: GateReport) -> str:
@@ -128,6 +178,7 @@ def render_html(report: GateReport) -> str:
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["num"] = fmt
     env.filters["pct"] = lambda x: "n/a" if x is None else f"{100 * x:.1f} %"
+    env.filters["sentence_case"] = sentence_case
     data = report.to_dict()
     meta = data["metadata"]  # a report built by hand may lack what a run records
     meta.setdefault("inputs", {}).setdefault("files", {})
@@ -139,8 +190,11 @@ def render_html(report: GateReport) -> str:
         registry = default_sections()
         titles = {g: registry.group_title(g) for g in registry.group_order}
     names = [*titles, *sorted({c["section"] for c in data["checks"]} - set(titles))]
-    for i, c in enumerate(data["checks"]):
+    strict = bool(meta["policy"].get("strict", True))
+    for i, (c, check) in enumerate(zip(data["checks"], report.checks, strict=True)):
         c["anchor"] = f"check-{i + 1}"
+        c["effect"] = effect(check, strict).value
+        c["sentence"] = check_sentence(check) if c["effect"] != "pass" else ""
     attention = _attention(data["checks"], titles)
     for s in names:
         rows = [c for c in data["checks"] if c["section"] == s]
@@ -149,7 +203,10 @@ def render_html(report: GateReport) -> str:
         for c in rows:
             c["bar"] = _margin_bar(c)
             c["interval_chart"] = _interval_chart(c)
-        sections.append({"key": s, "title": str(titles.get(s) or s.replace("_", " ").title()), "checks": rows})
+        # what did not pass stays in view; the passing checks fold under "N passed" (printing unfolds them)
+        sections.append({"key": s, "title": str(titles.get(s) or s.replace("_", " ").title()), "checks": rows,
+                         "open": [c for c in rows if c["status"] != "pass"],
+                         "passed": [c for c in rows if c["status"] == "pass"]})
     fairness: list[dict[str, Any]] = []
     for c in data["checks"]:
         groups = c["details"].get("by_group")
@@ -176,7 +233,7 @@ def render_html(report: GateReport) -> str:
     target, positive = inputs.get("target"), inputs.get("positive_label")
     pos_name = f"{target} = {positive}" if target and positive is not None else "positive"
     return env.get_template("report.html.j2").render(r=data, sections=sections, fairness=fairness, pos_name=pos_name,
-                                                     attention=attention,
+                                                     attention=attention, reason=reason_sentence(report),
                                                      custom=custom, signature=_signature_table(data["checks"]),
                                                      dq_matrix=_column_matrix(data["checks"]),
                                                      drift_bars=_drift_chart(data["checks"]),
@@ -185,27 +242,48 @@ def render_html(report: GateReport) -> str:
                                                      attachments=data["metadata"].get("attachments") or {})
 
 
-NEEDS_ATTENTION = ("fail", "error", "not_computable")
-"""Statuses listed first in the report: what blocked or warned, and what could not be checked."""
+def _attention(checks: list[dict[str, Any]], titles: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Return the checks that did not pass, by what they do to the decision: ``block`` first, then ``warn``.
+
+    Within each, real failures come before checks that could not be evaluated (report order kept
+    otherwise), as :func:`gatekit.core.decision.decide` picks its reason. Each has its section's title, its
+    row's anchor and its plain-words sentence (:func:`gatekit.report.plain.check_sentence`).
+    """
+    out: dict[str, list[dict[str, Any]]] = {"block": [], "warn": []}
+    for c in sorted((c for c in checks if c["effect"] != "pass"), key=lambda c: c["status"] != "fail"):
+        out[c["effect"]].append({"anchor": c["anchor"], "name": _check_title(c),
+                                 "section": str(titles.get(c["section"]) or c["section"].replace("_", " ").title()),
+                                 "status": c["status"], "on_fail": c.get("on_fail"), "effect": c["effect"],
+                                 "sentence": c["sentence"]})
+    return out
 
 
-def _attention(checks: list[dict[str, Any]], titles: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the checks that need a look, blocking ones first, each with its section's title and anchor."""
-    rows = [c for c in checks if c.get("status") in NEEDS_ATTENTION]
-    rows.sort(key=lambda c: (c.get("on_fail") != "block", c.get("status") != "fail"))  # stable: report order kept
-    return [{"anchor": c["anchor"], "name": (c.get("details") or {}).get("label") or c["name"],
-             "section": str(titles.get(c["section"]) or c["section"].replace("_", " ").title()),
-             "status": c["status"], "on_fail": c.get("on_fail"), "message": c.get("message") or ""}
-            for c in rows]
+def _check_title(c: dict[str, Any]) -> str:
+    """Return a check's title in words: its label, with the feature a drift label is about (``PSI of Temperature``).
+
+    A check without a label is titled by its name.
+    """
+    d = c.get("details") or {}
+    label, feature = d.get("label"), d.get("feature")
+    if label and feature is not None and c["section"] == "drift" and str(feature) not in str(label):
+        return f"{label} of {feature}"
+    return str(label or c["name"])
 
 
-def _drift_chart(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+DRIFT_SHORT = {"psi": "PSI", "jensenshannon": "JS distance", "wasserstein": "Wasserstein", "ks": "KS p",
+               "chisquare": "chi-square p"}
+DRIFT_ROW = 44
+"""Height of one feature in the drift chart: its name and score on a line, its bar below."""
+
+
+def _drift_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Bars of each feature's drift relative to its limit (score / threshold; threshold / p for p-values).
 
     1 is the limit: a bar past the marked line is drift. Capped at 3 so one wild feature does not flatten
-    the others; the score itself is printed beside each bar.
+    the others; the score itself is printed above each bar, after the feature's name. ``width`` is the bar's
+    share of the chart (0..100, 100 = 3 times the limit).
     """
-    bars = []
+    bars: list[dict[str, Any]] = []
     for c in checks:
         d = c["details"]
         if c["section"] != "drift" or "method" not in d or c["observed"] is None or not c["threshold"]:
@@ -216,10 +294,16 @@ def _drift_chart(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             ratio = score / limit
         ratio = min(ratio, 3.0)
-        bars.append({"feature": d.get("feature", c["name"]), "method": d["method"], "score": fmt(score),
-                     "limit": fmt(limit), "status": c["status"], "width": round(100 * ratio / 3, 1),
-                     "past": ratio > 1})
-    return bars
+        width = round(100 * ratio / 3, 1)
+        y = 6 + DRIFT_ROW * len(bars)
+        bars.append({"feature": str(d.get("feature", c["name"])), "method": DRIFT_SHORT.get(d["method"], d["method"]),
+                     "score": fmt(score),
+                     "limit": fmt(limit), "status": c["status"], "width": width, "past": ratio > 1,
+                     "text_y": y + 14, "bar_y": y + 21, "bar_w": round(max(3.92 * width, 0.5), 1)})
+    if not bars:
+        return None
+    n = len(bars)
+    return {"bars": bars, "box": _box(6 + DRIFT_ROW * n + 20), "limit_x": 4 + 392 / 3, "bottom": 6 + DRIFT_ROW * n}
 
 
 DQ_RULES = ("present", "type", "max_null_fraction", "range", "allowed", "distinct", "unseen_share", "unique")
@@ -236,11 +320,16 @@ def _column_matrix(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not rows:
         return None
     used = [r for r in DQ_RULES if any(r in cells for cells in rows.values())]
-    return {"rules": used, "rows": [{"column": col, "cells": cells} for col, cells in rows.items()]}
+    not_passed = sum(cell["status"] != "pass" for cells in rows.values() for cell in cells.values())
+    return {"rules": used, "rows": [{"column": col, "cells": cells} for col, cells in rows.items()],
+            "not_passed": not_passed}
 
 
 def _signature_table(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Rows feature / expected type / candidate type / change, as the feature_signature check classified them."""
+    """Rows feature / expected type / candidate type / change, as the feature_signature check classified them.
+
+    Breaking changes first, then the others in the check's order; ``breaking`` counts them.
+    """
     c = next((c for c in checks if c["section"] == "compatibility" and c["name"] == "feature_signature"
               and "features" in c["details"]), None)
     if c is None:
@@ -248,6 +337,7 @@ def _signature_table(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
     d = c["details"]
     rows = [{**r, "expected": r["expected"] or ("—" if r["name"] not in d["expected"] else "unknown"),
              "candidate": r["candidate"] or ("—" if r["name"] not in d["candidate"] else "unknown")}
-            for r in d["features"]]
+            for r in sorted(d["features"], key=lambda r: not r.get("breaking"))]  # breaking changes first
     return {"mode": d["mode"], "expected_source": d.get("expected_source"),
-            "candidate_source": d.get("candidate_source"), "rows": rows}
+            "candidate_source": d.get("candidate_source"), "rows": rows,
+            "breaking": sum(bool(r.get("breaking")) for r in rows)}

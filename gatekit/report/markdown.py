@@ -12,6 +12,7 @@ from gatekit.core.decision import effect
 from gatekit.core.formatting import display_name, md_escape, observed_text, rule_text
 from gatekit.core.results import Decision, GateReport
 from gatekit.report.junit import is_pilot
+from gatekit.report.plain import reason_sentence
 
 _ICON = {"pass": "✅", "warn": "⚠️", "block": "⛔"}
 MAX_ROWS = 50
@@ -35,7 +36,8 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     Returns
     -------
     str
-        A heading with the decision, its reason, a counts line, a table of the checks that did not pass
+        A heading with the decision, its reason in plain words (:func:`gatekit.report.plain.reason_sentence`), a
+        counts line, a table of the checks that did not pass
         (at most 50 rows) and, folded, every check.
     """
     meta = report.metadata
@@ -47,7 +49,7 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     title = (f"{_ICON['warn' if pilot and d == 'block' else d]} gatekit: **{shown}**, policy "
              f"{md_text(pol.get('name', ''))} "
              f"version {md_text(pol.get('version'))}")
-    lines = [f"### {title}", "", md_text(report.reason), ""]
+    lines = [f"### {title}", "", md_text(reason_sentence(report)), ""]
     if pilot and d == "block":
         lines += ["> Warn-only pilot: this decision is reported, not enforced (exit code 0).", ""]
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in report.counts().items() if n)

@@ -7,6 +7,7 @@ from typing import Any
 
 from gatekit.core.formatting import display_name, observed_text, printable, rule_text
 from gatekit.core.results import GateReport, Status
+from gatekit.report.plain import reason_sentence
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "block": "bold red"}
 
@@ -16,7 +17,10 @@ MAX_TABLE_ROWS = 30
 
 def print_summary(report: GateReport, written: dict[str, Path], console: Any, quiet: bool = False,
                   warn_only: bool = False) -> None:
-    """Print the decision, the reason, the checks that did not pass and where the reports are."""
+    """Print the decision, its reason in plain words, the checks that did not pass and where the reports are.
+
+    The reason is :func:`gatekit.report.plain.reason_sentence`, the sentence of the HTML banner and the Markdown.
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -28,7 +32,7 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
     elif report.metadata.get("enforcement") == "fail_on_warn" and d == "warn":
         head.append("  (--fail-on-warn: exit 1)", style="bold")
     console.print(head)
-    console.print(Text(printable(report.reason)))
+    console.print(Text(printable(reason_sentence(report))))
     alerts = report.metadata.get("alerts") or {}
     for a in alerts.get("fired", []):  # repeated failures are shown even with --quiet
         from gatekit.core.formatting import alert_text
@@ -74,6 +78,9 @@ def print_summary(report: GateReport, written: dict[str, Path], console: Any, qu
             console.print(Text(printable(f"  - {c.name}: {c.message}")))
     if hist.get("recorded"):
         console.print(Text(printable(f"recorded in history: {hist.get('store')}")))
+    logged = report.metadata.get("mlflow") or {}
+    if logged.get("logged"):  # a failure is the CLI's error on stderr
+        console.print(Text(printable(f"logged to MLflow run {logged.get('run_id')} ({logged.get('tracking_uri')})")))
     for kind, path in written.items():
         label = f"{kind} report" if kind in ("json", "html", "junit", "markdown") else "attached"
         console.print(Text(printable(f"{label}: {path}")))

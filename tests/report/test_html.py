@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 import gatekit
@@ -98,3 +100,81 @@ def test_the_latency_chart_marks_every_percentile_of_the_same_samples() -> None:
     chart = _latency_chart(checks)
     assert [(m["label"], m["value"]) for m in chart["marks"]] == [("p50", "1.2"), ("p95", "2.9"), ("p99", "3.5")]
     assert chart["n"] == 20 and len(chart["bars"]) == 4
+
+
+def _histogram(edges: list[float], counts: list[int]) -> list[dict]:
+    return [{"metric": "latency_p95_ms", "observed": 6.0, "details": {"histogram": {"edges_ms": edges,
+                                                                                    "counts": counts}}}]
+
+
+def test_a_latency_histogram_spanning_decades_is_drawn_on_log_axes() -> None:
+    import math
+
+    import numpy as np
+
+    from gatekit.report.html import _latency_chart
+
+    # the histogram: 2.5 ms to 6,515 ms; nearly every call in the first bins, a few slow ones
+    edges = [float(e) for e in np.geomspace(2.5, 6515.0, 31)]
+    counts = [0] * 30
+    counts[:8] = [5, 40, 160, 120, 50, 15, 4, 2]
+    counts[27], counts[29] = 1, 1
+    chart = _latency_chart(_histogram(edges, counts))
+    assert chart["x_log"] and chart["y_log"]  # 6515 / 2.5 = 2606 and 160 / 1: both over two decades
+    assert [t["text"] for t in chart["x_ticks"]] == ["10", "100", "1,000"]
+    assert [t["text"] for t in chart["y_ticks"]] == ["1", "10", "100"]
+    decade = 336 / math.log10(6515.0 / 2.5)  # user units per power of ten on the 336-unit axis
+    xs = [t["x"] for t in chart["x_ticks"]]
+    assert xs[0] == round(56 + decade * math.log10(10 / 2.5), 1)
+    assert [b - a for a, b in itertools.pairwise(xs)] == [pytest.approx(decade, abs=0.15)] * 2
+    # geometric bins are equally wide on the log axis, and only the non-empty ones are drawn
+    assert len(chart["bars"]) == 10 and {round(b["w"]) for b in chart["bars"]} == {round(336 / 30 - 1)}
+    mark = chart["marks"][0]  # p95 = 6 ms
+    assert mark["x"] == round(56 + decade * math.log10(6 / 2.5), 1)
+    # on the count axis, 1 call sits half a count above the floor (min / 2): log10(2) / log10(320) of the height
+    tallest, single = max(chart["bars"], key=lambda b: b["n"]), chart["bars"][-1]
+    assert single["n"] == 1 and single["h"] == pytest.approx(150 * math.log10(2) / math.log10(320), abs=0.1)
+    assert tallest["h"] == 150
+
+
+def test_a_histogram_within_two_decades_stays_linear_and_says_no_log() -> None:
+    from gatekit.report.html import _latency_chart
+
+    chart = _latency_chart(_histogram([0.024, 0.028, 0.032, 0.036, 0.040], [50, 40, 30, 20]))
+    assert not chart["x_log"] and not chart["y_log"]
+    assert [t["text"] for t in chart["x_ticks"]] == ["0.025", "0.03", "0.035", "0.04"]
+    assert [t["text"] for t in chart["y_ticks"]] == ["0", "20", "40"]
+    assert [b["x"] for b in chart["bars"]] == [56, 140, 224, 308]  # 336 units / 4 equal bins
+
+
+def test_the_html_says_log_scale_on_a_log_axis() -> None:
+    import numpy as np
+
+    from gatekit.core.results import CheckResult, Decision, OnFail, Status
+    from gatekit.report import Report
+
+    edges = [float(e) for e in np.linspace(2.5, 6515.0, 31)]  # linear bins, as the serving section makes them
+    check = CheckResult("latency_p95_ms", "operational", Status.FAIL, OnFail.WARN, 6400.0, "<=", 50.0, "slow",
+                        metric="latency_p95_ms",
+                        details={"unit": "ms", "histogram": {"edges_ms": edges, "counts": [397] + [0] * 28 + [3]}})
+    html = Report(Decision.WARN, "raw", [check], {"policy": {"name": "p", "version": 1}}).to_html()
+    assert "latency of one call, ms (log scale)" in html and "calls (log scale)" in html
+    assert 'data-x-scale="log"' in html and 'data-y-scale="log"' in html
+    assert "Passed with warnings: 95th-percentile latency is 6,400 ms, above the limit of 50 ms." in html
+
+
+def test_passing_checks_fold_and_the_rest_stay_open() -> None:
+    import re
+
+    from tests.report.helpers import mixed_report
+
+    html = mixed_report().to_html()
+    # performance: auc_roc passed (folded); precision and latency failed (shown)
+    perf = html.split('id="section-performance"', 1)[1].split("<h2", 1)[0]
+    shown, folded = perf.split('<details class="fold passed"', 1)
+    assert re.findall(r'<tr class="check-row" data-status="(\w+)"', shown) == ["fail", "fail"]
+    assert re.findall(r'<tr class="check-row" data-status="(\w+)"', folded) == ["pass"]
+    assert '<summary>1 passed</summary>' in folded and "open" not in folded.split(">", 1)[0]
+    gates = html.split('id="section-gates"', 1)[1].split("<h2", 1)[0]  # every check passed: all folded
+    assert gates.index('<details class="fold passed"') < gates.index('data-status="pass"')
+    assert "@media print" in html and "details::details-content { content-visibility: visible" in html

@@ -8,6 +8,7 @@ Screenshots are saved as test artifacts in ``$GATEKIT_TEST_ARTIFACTS`` (default 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -210,5 +211,132 @@ def test_user_text_that_looks_like_html_renders_as_text(browser: Any, tmp_path: 
         assert p.dialogs == [] and p.console_errors == [] and p.page_errors == []
         assert p.requests == [p.url]
         _screenshot(page, "report_script_names")
+    finally:
+        p.close()
+
+
+# ------------------------------------------------------------------------------------------ a phone, 400 px wide
+PHONE = 400
+MIN_CHART_FONT_PX = 10
+DEMO_POLICIES = ("loan_serving", "loan_approval", "loan_approval_v2", "seed_mini_challenge", "seed_project_2",
+                 "demand_forecast")
+# every text in a chart: its font size as drawn, in CSS px (the SVG's scale times its font size; a rotated
+# label's scale is the length of the CTM's first column)
+CHART_TEXT_PX = """[...document.querySelectorAll('figure.chart svg text')].map(t => {
+  const m = t.getScreenCTM();
+  return {text: t.textContent.trim(), px: Math.hypot(m.a, m.b) * parseFloat(getComputedStyle(t).fontSize)};
+})"""
+# the first element after the banner that shows a check: an item of the attention list, or a check's row
+FIRST_CHECK = """(() => {
+  const banner = document.getElementById('decision');
+  const all = [...document.querySelectorAll('#attention li, tr.check-row')];
+  const first = all.find(e => banner.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING);
+  return first && {tag: first.tagName, effect: first.dataset.effect || null, status: first.dataset.status,
+                   target: first.querySelector('a') ? first.querySelector('a').getAttribute('href') : null};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The six demo reports, written by `gatekit demo` on a copy of the repository's data and policies."""
+    d = tmp_path_factory.mktemp("demo")
+    for name in ("data", "policies", "expectations"):
+        shutil.copytree(REPO / name, d / name)
+    proc = run_cli("demo", "--root", str(d), "--out", str(d / "out"), cwd=d)  # its history stays in d
+    assert proc.returncode == 0, proc.stderr
+    return d / "out"
+
+
+def _phone(browser: Any, path: Path) -> Page:
+    return Page(browser, path, width=PHONE, height=900)
+
+
+@pytest.mark.parametrize("policy", DEMO_POLICIES)
+def test_a_demo_report_is_legible_on_a_400px_phone(browser: Any, demo_reports: Path, policy: str) -> None:
+    report = json.loads((demo_reports / policy / "gate_report.json").read_text())
+    p = _phone(browser, demo_reports / policy / "gate_report.html")
+    try:
+        page = p.page
+        # nothing runs off the page: the page itself never scrolls sideways (wide tables scroll in their box)
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= PHONE + 1, f"{policy}: the page is {width}px wide on a {PHONE}px screen"
+        texts = page.evaluate(CHART_TEXT_PX)
+        assert texts, policy  # every demo report draws at least one chart
+        small = [t for t in texts if t["px"] < MIN_CHART_FONT_PX]
+        assert not small, f"{policy}: chart text drawn below {MIN_CHART_FONT_PX}px: {small[:5]}"
+        # the passing checks are folded; what did not pass is in view
+        passed = sum(c["status"] == "pass" for c in report["checks"])
+        folds = page.locator("details.passed")
+        assert sum(int(folds.nth(i).locator("summary").inner_text().split()[0]) for i in range(folds.count())) \
+            == passed
+        assert page.evaluate("[...document.querySelectorAll('details.passed')].every(d => !d.open)")
+        rows = page.locator("tr.check-row")
+        for i in range(rows.count()):
+            row = rows.nth(i)
+            assert row.is_visible() == (row.get_attribute("data-status") != "pass"), row.get_attribute("id")
+        first = page.evaluate(FIRST_CHECK)
+        if report["decision"] == "pass":
+            assert first["tag"] == "TR" and first["status"] == "pass" and not page.locator("#attention").count()
+        else:  # the first check shown after the banner is what decided: a failure, blocking before warning
+            assert first["tag"] == "LI" and first["effect"] == report["decision"] and first["status"] == "fail"
+            assert page.locator(first["target"]).is_visible()  # its row, not folded away
+        _screenshot(page, f"phone_{policy}")
+        page.emulate_media(media="print")  # printed, every passing check is unfolded
+        assert all(rows.nth(i).is_visible() for i in range(rows.count()))
+    finally:
+        p.close()
+
+
+@pytest.fixture(scope="module")
+def block_and_warn_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report whose warning comes first in policy order and whose blocking rule comes later, with the issue's
+    latency histogram (2.5 ms to 6,515 ms) and rates by group."""
+    from gatekit.core.results import CheckResult, Decision, OnFail, Status
+    from gatekit.report import Report
+
+    edges = [float(e) for e in np.linspace(2.5, 6515.0, 31)]
+    counts = [391, 3, 1] + [0] * 24 + [2, 0, 3]
+    by_group = {g: {"count": 300, "n_positive": 40, "selection_rate": r, "true_positive_rate": 0.5,
+                    "false_positive_rate": 0.05} for g, r in (("a long group name one", 0.1), ("group two", 0.18))}
+    checks = [
+        CheckResult("latency_p95_ms", "operational", Status.FAIL, OnFail.WARN, 6400.0, "<=", 50.0, "raw",
+                    metric="latency_p95_ms", details={"unit": "ms", "histogram": {"edges_ms": edges,
+                                                                                  "counts": counts}}),
+        CheckResult("auc_roc", "performance", Status.PASS, OnFail.BLOCK, 0.9, ">=", 0.8, "raw", metric="roc_auc"),
+        CheckResult("dp", "fairness", Status.FAIL, OnFail.BLOCK, 0.08, "<=", 0.05, "raw",
+                    metric="demographic_parity_difference",
+                    details={"by_group": by_group, "sensitive_columns": ["group"], "threshold": 0.5}),
+    ]
+    d = tmp_path_factory.mktemp("block_and_warn")
+    Report(Decision.BLOCK, "raw", checks, {"policy": {"name": "p", "version": 1, "strict": True}}).save_html(
+        d / "gate_report.html")
+    return d / "gate_report.html"
+
+
+def test_blocking_comes_before_warning_and_a_wide_latency_axis_is_logarithmic(browser: Any,
+                                                                                  block_and_warn_report: Path) -> None:
+    p = _phone(browser, block_and_warn_report)
+    try:
+        page = p.page
+        assert page.locator("#decision p").inner_text() == \
+            "Blocked: demographic parity difference is 0.08, above the limit of 0.05."
+        first = page.evaluate(FIRST_CHECK)
+        assert first == {"tag": "LI", "effect": "block", "status": "fail", "target": "#check-3"}
+        effects = page.locator("#attention li").evaluate_all("items => items.map(i => i.dataset.effect)")
+        assert effects == ["block", "warn"]
+        assert page.locator("#attention li").nth(1).inner_text().endswith(
+            "95th-percentile latency is 6,400 ms, above the limit of 50 ms.")
+        chart = page.locator("#latency-chart")
+        assert chart.get_attribute("data-x-scale") == "log" and chart.get_attribute("data-y-scale") == "log"
+        labels = chart.locator("text").evaluate_all("els => els.map(e => e.textContent.trim())")
+        assert "latency of one call, ms (log scale)" in labels and "calls (log scale)" in labels
+        ticks = chart.locator("text.x-tick")
+        assert ticks.evaluate_all("els => els.map(e => e.textContent)") == ["10", "100", "1,000"]
+        ticks = [ticks.nth(i).bounding_box() for i in range(3)]
+        gaps = [b["x"] + b["width"] / 2 - (a["x"] + a["width"] / 2) for a, b in itertools.pairwise(ticks)]
+        assert abs(gaps[0] - gaps[1]) < 2, gaps  # each decade the same room on the screen
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE + 1
+        assert min(t["px"] for t in page.evaluate(CHART_TEXT_PX)) >= MIN_CHART_FONT_PX
+        _screenshot(page, "phone_block_and_warn")
     finally:
         p.close()

@@ -60,7 +60,9 @@ def test_markdown_heading_counts_and_non_passing_rows(strict):
     md = render_markdown(mixed_report(strict, enforcement="enforced"))
     lines = md.split("\n")
     assert lines[0] == "### ⛔ gatekit: **BLOCK**, policy loan\\_gate version 3"
-    assert "Blocked: precision\\_at\\_0\\_5 = 0.7, expected &gt;= 0.75." in lines
+    # the reason in plain words (gatekit.report.plain); strict, the error / not computable / skipped block rules block
+    more = "; 3 more checks block" if strict else ""
+    assert f"Blocked: precision\\_at\\_0\\_5 is 0.7, below the minimum of 0.75{more}." in lines
     assert "8 checks: 2 pass, 2 fail, 1 error, 2 not computable, 1 skipped." in lines
     assert "Warn-only pilot" not in md
     eff = "⛔ block" if strict else "⚠️ warn"  # error / not_computable / skipped block rules
