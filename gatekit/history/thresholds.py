@@ -459,7 +459,9 @@ def files_read(policy: LoadedPolicy) -> list[tuple[str, Path]]:
              "requirements": "security.licenses.requirements"}
     for key, path in policy_files(policy).items():
         role = ("extends: base" if key.startswith("policy_base_") else
-                "security.pii.metadata_files" if key.startswith("pii_metadata_") else roles.get(key, key))
+                "security.pii.metadata_files" if key.startswith("pii_metadata_") else
+                f"data_quality.suites[{key.removeprefix('suite_')}]" if key.startswith("suite_") else
+                roles.get(key, key))
         out.append((role, path))
     try:
         opts = merge_options(policy)
@@ -485,8 +487,6 @@ def files_read(policy: LoadedPolicy) -> list[tuple[str, Path]]:
                 out.append((f"compatibility.feature_signature.{key}", base / val))
     dq = pol.data_quality
     if dq is not None:
-        for i, suite in enumerate(dq.suites):
-            out.append((f"data_quality.suites[{i}]", base / suite.path))
         if dq.expectations_dir is not None:
             out.append(("data_quality.expectations_dir folder", base / dq.expectations_dir))
     return [(role, Path(os.path.abspath(path)).resolve()) for role, path in out]

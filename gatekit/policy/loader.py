@@ -86,14 +86,19 @@ def _suite_problems(policy: Policy, base: Path, pos: dict[Path_, tuple[int, int]
 
     Only the file's structure is checked here (a readable JSON object with a non-empty ``expectations`` list of
     typed entries, :func:`gatekit.validators.gx.read_suite`); each expectation's arguments are Great
-    Expectations' to check when the suite runs.
+    Expectations' to check when the suite runs. A suite that does not exist yet is not a problem of the policy
+    (it may be loaded where its files are not, as by ``gatekit policy diff``): like a missing model card, the
+    check that reads it reports it when the policy runs.
     """
     from gatekit.validators.gx import read_suite
 
     found = []
     for i, ref in enumerate(policy.data_quality.suites if policy.data_quality else []):
+        path = (base / ref.path).resolve()
+        if not path.exists():
+            continue
         try:
-            read_suite((base / ref.path).resolve())
+            read_suite(path)
         except ValueError as exc:
             line, col = pos.get(("data_quality", "suites", i, "path"), pos.get(("data_quality", "suites", i),
                                                                               (None, None)))

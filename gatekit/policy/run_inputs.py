@@ -150,6 +150,8 @@ def policy_files(policy: LoadedPolicy) -> dict[str, Path]:
             out["requirements"] = base / pol.security.licenses.requirements
         for i, f in enumerate(pol.security.pii.metadata_files if pol.security.pii else []):
             out[f"pii_metadata_{i}"] = base / f
+    for i, ref in enumerate(pol.data_quality.suites if pol.data_quality else []):  # rules, as the policy's own
+        out[f"suite_{i}"] = base / ref.path
     for i, (path, _) in enumerate(policy.bases):  # extends: files are policy too
         out[f"policy_base_{i}"] = Path(path)
     return {k: v.resolve() for k, v in out.items()}

@@ -163,3 +163,18 @@ def test_licence_check_packages_are_in_the_reproducibility_hash(tmp_path: Path,
     res = reproducibility.verify(report)
     assert res["match"] is False and res["differences"] == [
         "package surely-not-installed-xyz: None is now 1.0 (a licence check read it)"]
+
+
+def test_a_suite_file_is_in_the_reproducibility_hash(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.json"
+    suite.write_text('{"expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "x"}}]}')
+    (tmp_path / "d.csv").write_text("x\n1\n2\n")
+    (tmp_path / "policy.yaml").write_text("version: 1\ninputs: {data: d.csv}\ndata_quality: {suites: [suite.json]}\n")
+    gatekit.run(tmp_path / "policy.yaml", out=tmp_path / "out")
+    report = tmp_path / "out" / "gate_report.json"
+    files = json.loads(report.read_text())["metadata"]["reproducibility"]["components"]["files"]
+    assert files["suite_0"] == hashlib.sha256(suite.read_bytes()).hexdigest()
+    assert verify(report)["match"] is True
+    suite.write_text('{"expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "y"}}]}')
+    res = verify(report)  # another rule in the suite is another gate: not the same run
+    assert res["match"] is False and any(d.startswith("suite_0: sha256") for d in res["differences"])
