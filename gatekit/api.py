@@ -262,14 +262,17 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         baseline_trust_model: bool | None = None, baseline_metrics: str | os.PathLike[str] | None = None,
         canary_log: str | os.PathLike[str] | None = None, canary_data: str | os.PathLike[str] | None = None,
         latency_samples: str | os.PathLike[str] | None = None,
-        baseline_latency_samples: str | os.PathLike[str] | None = None) -> Report:
+        baseline_latency_samples: str | os.PathLike[str] | None = None,
+        mlflow_run: str | None = None, mlflow_tracking_uri: str | None = None) -> Report:
     """Run a policy and return its report: the whole workflow of ``gatekit run``, which calls this.
 
     The steps, in order: check the settings against each other; remove the reports an earlier run left in
     ``out``; load the policy and check its ``mode:`` against ``fail_on_warn``; read the inputs and evaluate;
     record the enforcement and the exit code in ``report.metadata``; evaluate (and post) the repeated-failure
     alerts from the history as it was before this run; write the reports; record the run in the history;
-    write the reports again so they say whether it was recorded.
+    write the reports again so they say whether it was recorded. With ``mlflow_run``, the run is checked before the
+    evaluation and the gate's outcome is logged to it once the reports are written (before the history records
+    the run).
 
     Parameters
     ----------
@@ -321,8 +324,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         Pipeline, an onnxruntime ``InferenceSession``, or any object with ``predict_proba`` / ``predict``.
     model_sha256, trust_model : optional
         The model file's expected sha256; allow unpickling it without one.
-    metrics : path, optional
-        JSON file of metrics already computed.
+    metrics : path or str, optional
+        JSON file of metrics already computed, or an MLflow run's latest values: ``"mlflow:runs/<RUN_ID>"``
+        (:mod:`gatekit.data.mlflow_runs`; the same for ``baseline_metrics``).
     engine : {"auto", "pandas", "duckdb", "spark"}, optional
         Where the rows are evaluated (default: the policy's ``inputs.engine``, else ``auto``; a pyspark DataFrame
         as ``data`` makes ``auto`` pick ``spark``).
@@ -338,6 +342,13 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         The canary traffic log, replacing the policy's ``canary.data`` (``canary_data`` is the same; give one).
     latency_samples, baseline_latency_samples : path, optional
         Load-test latency samples of the candidate (production), replacing the policy's ``operational:`` ones.
+    mlflow_run : str, optional
+        An MLflow run to log the gate's outcome to (:mod:`gatekit.history.mlflow_log`): the tag
+        ``gatekit.decision``, the policy and counts as tags, ``gatekit.<check>`` metrics, the reports as
+        artifacts. The run must exist and be active (checked before the evaluation).
+    mlflow_tracking_uri : str, optional
+        The MLflow tracking store of ``mlflow_run`` and of ``mlflow:runs/...`` metrics (default
+        ``MLFLOW_TRACKING_URI``, else MLflow's default).
 
     Returns
     -------
@@ -355,7 +366,12 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     PolicyError
         The policy is invalid.
     InputError
-        An input is missing or unusable.
+        An input is missing or unusable; MLflow is needed but not installed (``pip install "gatekit[mlflow]"``),
+        or the MLflow run to read or log to cannot be had.
+    MlflowLogError
+        Logging to ``mlflow_run`` failed after the evaluation (:class:`gatekit.history.mlflow_log.MlflowLogError`):
+        raised last, once the reports are written and the history recorded; its ``report`` is the run's report,
+        whose ``metadata["mlflow"]["error"]`` says what failed.
     ValueError
         An unknown report format.
     OSError
@@ -393,7 +409,7 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         "baseline_model": baseline_model, "baseline_model_sha256": baseline_model_sha256,
         "baseline_trust_model": baseline_trust_model, "baseline_metrics": baseline_metrics,
         "canary_data": canary_log if canary_log is not None else canary_data, "latency_samples": latency_samples,
-        "baseline_latency_samples": baseline_latency_samples}
+        "baseline_latency_samples": baseline_latency_samples, "mlflow_tracking_uri": mlflow_tracking_uri}
     inputs = {k: v for k, v in inputs.items() if v is not None}
     history_url = history_url_from(os.fspath(history), Path.cwd()) if history is not None else None
     registry = registry or default_registry()
@@ -411,6 +427,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         check_report_names(lp, Path(out), inputs)  # before clearing: a file the run reads is never removed
     out_dir = clear_reports(out) if out is not None else None
     mode = enforcement(lp, warn_only=warn_only, fail_on_warn=fail_on_warn)
+    from gatekit.history.mlflow_log import log_report, open_target
+
+    mlflow_target = open_target(mlflow_run, mlflow_tracking_uri) if mlflow_run is not None else None  # before the run
     report = _evaluate(lp, registry, progress, inputs, sections, RunOptions(reference_paths=reference_paths))
     report.metadata["enforcement"] = mode
     report.metadata["exit_code"] = exit_code(report.decision, fail_on_warn=mode == "fail_on_warn",
@@ -422,10 +441,12 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     files: dict[str, Path] = {}
     if out_dir is not None:
         files = write_reports(report, out_dir, report_formats)
+    # MLflow gets the reports once they are written; the rewritten ones say whether the logging worked
+    mlflow_error = log_report(report, mlflow_target, files) if mlflow_target is not None else None
     # recorded only once the reports are written (a run that cannot write them is not in the history), then
     # the reports say whether it was
     record_run(report, history_url)
-    if out_dir is not None and history_url is not None:
+    if out_dir is not None and (history_url is not None or mlflow_target is not None):
         report.attachments = {}  # written above; the report's links to them are kept
         try:
             files.update(write_reports(report, out_dir, report_formats))
@@ -436,6 +457,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     if written is not None:
         written.clear()
         written.update(files)
+    if mlflow_error is not None:
+        raise mlflow_error  # last: the reports and the history have the run, and they say the logging failed
     return report
 
 

@@ -58,7 +58,8 @@ class InputOptions:
     features: list[str] | None = None
     sensitive: list[str] = field(default_factory=list)
     extra_sensitive: list[str] = field(default_factory=list)
-    metrics: Path | None = None
+    metrics: Path | str | None = None
+    """A metrics JSON file, or an MLflow run as ``mlflow:runs/<RUN_ID>`` (:mod:`gatekit.data.mlflow_runs`)."""
     reference: Any = None
     """The reference data, as ``data``."""
     engine: str = "auto"
@@ -73,7 +74,11 @@ class InputOptions:
     baseline_model: Any = None
     baseline_model_sha256: str | None = None
     baseline_trust_model: bool = False
-    baseline_metrics: Path | None = None
+    baseline_metrics: Path | str | None = None
+    """As ``metrics``, for the production model."""
+    mlflow_tracking_uri: str | None = None
+    """The MLflow tracking store of ``mlflow:runs/...`` metrics (None: ``MLFLOW_TRACKING_URI``, else MLflow's
+    default)."""
     latency_samples: Path | None = None
     baseline_latency_samples: Path | None = None
     model_signature: tuple[Path, Path] | None = None

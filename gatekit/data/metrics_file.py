@@ -79,12 +79,47 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
     if not isinstance(data, dict):
         raise input_error("expected a JSON object mapping metric names to numbers, e.g. "
                           '{"auc_roc": 0.91, "precision_at_0_5": 0.76}', str(path))
+    return observed_from_mapping(data, registry, str(path), info, role)
+
+
+def observed_from_mapping(data: dict[str, Any], registry: MetricRegistry, source: str, info: dict[str, Any],
+                          role: str = "metrics") -> dict[str, ObservedMetric]:
+    """Check a mapping of metric name -> number and keep the metrics the registry knows.
+
+    What :func:`load_observed` does once the JSON is read, shared with the other sources of metric values
+    (an MLflow run, :mod:`gatekit.data.mlflow_runs`).
+
+    Parameters
+    ----------
+    data : dict of str to object
+        Metric name -> value as the source gives it (a number, or None for "not computable").
+    registry : MetricRegistry
+        Resolves the names (``auc_roc`` and ``roc_auc`` are the same metric).
+    source : str
+        How errors and the report name the source (a file path, ``mlflow:runs/<run id>``).
+    info : dict
+        The run's facts; the names the registry does not know are listed in it
+        (``unused_metrics_in_file``, or ``unused_metrics_in_<role>_file``).
+    role : str
+        ``"metrics"`` (the candidate's) or ``"baseline_metrics"`` (production's).
+
+    Returns
+    -------
+    dict of str to ObservedMetric
+        By canonical metric name; the value is None when the source gives null, NaN or an infinity.
+
+    Raises
+    ------
+    InputError
+        A value that is not a number, a value outside the metric's range, two names of one metric: every
+        problem, each naming ``source`` and the metric's name.
+    """
     out: dict[str, ObservedMetric] = {}
     unused: list[str] = []
     problems: list[Problem] = []
     for name, value in data.items():
         if isinstance(value, bool) or not (value is None or isinstance(value, (int, float))):
-            problems.append(Problem(f"value of {name!r} must be a number or null, not {value!r}", str(path),
+            problems.append(Problem(f"value of {name!r} must be a number or null, not {value!r}", source,
                                     key=name))
             continue
         res = registry.resolve(name)
@@ -94,19 +129,19 @@ def load_observed(path: Path, registry: MetricRegistry, files: dict[str, dict[st
         try:
             v = None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
         except OverflowError:
-            problems.append(Problem(f"value of {name!r} is too large to be a metric", str(path), key=name))
+            problems.append(Problem(f"value of {name!r} is too large to be a metric", source, key=name))
             continue
         if v is not None and res.spec.out_of_bounds(v):
             lo, hi = res.spec.bounds
             rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
             problems.append(Problem(f"{name!r} = {v:g} is outside the range of {res.canonical} {rng}"
-                                    f"{' (a fraction, not percent)' if hi == 1 else ''}", str(path), key=name))
+                                    f"{' (a fraction, not percent)' if hi == 1 else ''}", source, key=name))
             continue
         if res.canonical in out:
-            problems.append(Problem(f"{name!r} and {out[res.canonical].name!r} name the same metric", str(path),
+            problems.append(Problem(f"{name!r} and {out[res.canonical].name!r} name the same metric", source,
                                     key=name))
             continue
-        out[res.canonical] = ObservedMetric(name, v, str(path))
+        out[res.canonical] = ObservedMetric(name, v, source)
     if problems:
         raise InputError(problems)
     info["unused_metrics_in_file" if role == "metrics" else f"unused_metrics_in_{role}_file"] = unused

@@ -15,6 +15,7 @@ from typing import Any
 
 from gatekit.core.errors import input_error
 from gatekit.data.inputs import InputOptions
+from gatekit.data.mlflow_runs import is_run_source
 from gatekit.policy.loader import LoadedPolicy
 
 PATH_OPTIONS = ("data", "model", "metrics", "reference", "baseline_model", "baseline_metrics", "canary_data",
@@ -78,6 +79,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             if key in ("data", "reference") and val and _URI.match(str(val)):  # s3a://, abfss://: Spark reads it
                 setattr(opts, key, str(val))
                 continue
+            if key == "metrics" and is_run_source(val):  # mlflow:runs/<id>: a run, not a file beside the policy
+                opts.metrics = str(val)
+                continue
             setattr(opts, key, (base / val).resolve() if val else None)  # no "policies/../" in reports
         if spec.spark is not None:
             opts.spark_master, opts.spark_conf = spec.spark.master, dict(spec.spark.conf)
@@ -86,7 +90,8 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             opts.baseline_score, opts.baseline_prediction = b.score, b.prediction
             opts.baseline_model_sha256, opts.baseline_trust_model = b.model_sha256, b.trust_model
             opts.baseline_model = (base / b.model).resolve() if b.model else None
-            opts.baseline_metrics = (base / b.metrics).resolve() if b.metrics else None
+            opts.baseline_metrics = (b.metrics if is_run_source(b.metrics) else
+                                     (base / b.metrics).resolve() if b.metrics else None)
     if any(overrides.get(k) is not None for k in ("score", "prediction", "model")):
         opts.score = opts.prediction = opts.model = None
         # the policy's hash and trust vouch for the policy's model only, never for one given instead
@@ -117,6 +122,8 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
             raise TypeError(f"unknown input option {key!r}")
         if key in ("data", "reference") and isinstance(val, str) and _URI.match(val):
             _override_path(key, val)  # checked as a path is; kept as text (a Path would fold its "//")
+        elif key in ("metrics", "baseline_metrics") and is_run_source(val):
+            val = os.fspath(_override_path(key, val))  # mlflow:runs/<id>: kept as text
         elif key in PATH_OPTIONS and not (key in OBJECT_OPTIONS and not isinstance(val, (str, os.PathLike))):
             val = _override_path(key, val)  # tables and fitted models given from Python are taken as they are
         elif key in ("model", "baseline_model") and isinstance(val, type):
