@@ -17,7 +17,7 @@ import gatekit
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_POLICIES = ("loan_approval", "loan_approval_v2", "demand_forecast", "seed_mini_challenge", "seed_project_2",
-                 "loan_serving")
+                 "loan_serving", "glass_types")
 TIMED = ("latency", "throughput", "memory", "rows_per_s")
 
 

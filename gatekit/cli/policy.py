@@ -57,6 +57,9 @@ def list_metrics() -> None:
     reg = default_registry()
     for spec in reg.specs():
         name = spec.name.replace("_at_T", "_at_<T>  (e.g. " + spec.name.replace("_at_T", "_at_0_5") + ")")
+        if spec.name.endswith("[class]"):
+            base = spec.name.split("[")[0]
+            name = f"{base}[class=<label>]  (e.g. {base}[class=fraud])"
         aliases = f"  aliases: {', '.join(spec.aliases)}" if spec.aliases else ""
         params = f"  params: {', '.join(spec.params)}" if spec.params else ""
         typer.echo(f"{name}  [{spec.section}, {spec.unit}]  {spec.description}{aliases}{params}")

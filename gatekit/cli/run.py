@@ -59,7 +59,8 @@ def verify(
 def run(
     policy: Annotated[Path, typer.Argument(metavar="POLICY", help="Policy YAML file.")],
     metrics: Annotated[Path | None, typer.Option(help="JSON of metrics already computed, e.g. "
-                                                       '{"auc_roc": 0.91}.')] = None,
+                                                       '{"auc_roc": 0.91}, or an MLflow run\'s latest values: '
+                                                       "mlflow:runs/RUN_ID.")] = None,
     data: Annotated[str | None, typer.Option(help="Evaluation data (.csv or .parquet; with --engine spark also a "
                                                   "table name, a Delta folder or an s3a:// URI).")] = None,
     target: Annotated[str | None, typer.Option(help="Target column in --data.")] = None,
@@ -85,7 +86,8 @@ def run(
     model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --model.")] = None,
     trust_model: Annotated[bool, typer.Option(help="Allow unpickling a model without a hash.")] = False,
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
-    task: Annotated[str | None, typer.Option(help="classification or regression (default: inferred).")] = None,
+    task: Annotated[str | None, typer.Option(help="classification, multiclass or regression (default: "
+                                                  "inferred).")] = None,
     baseline_score: Annotated[str | None, typer.Option(help="Column of --data with the production model's "
                                                             "score (baseline; shadow).")] = None,
     baseline_prediction: Annotated[str | None, typer.Option(help="Column of --data with the production "
@@ -95,7 +97,8 @@ def run(
     baseline_model_sha256: Annotated[str | None, typer.Option(help="Expected sha256 of --baseline-model.")] = None,
     baseline_trust_model: Annotated[bool, typer.Option(help="Allow unpickling --baseline-model without a "
                                                             "hash.")] = False,
-    baseline_metrics: Annotated[Path | None, typer.Option(help="JSON of the production model's metrics.")] = None,
+    baseline_metrics: Annotated[Path | None, typer.Option(help="JSON of the production model's metrics (or "
+                                                               "mlflow:runs/RUN_ID).")] = None,
     canary_log: Annotated[Path | None, typer.Option(help="Canary traffic log (replaces canary.data).")] = None,
     out: Annotated[Path | None, typer.Option(help="Report folder (default reports/<run id>/).")] = None,
     fail_on_warn: Annotated[bool, typer.Option(help="Exit 1 on a warn decision too.")] = False,
@@ -109,11 +112,18 @@ def run(
                                                      "(repeat or comma-separate; default json,html).")] = None,
     reference_paths: Annotated[bool, typer.Option("--reference-paths", help="Verification: compute every figure "
                                                   "through the libraries' plain paths (slower, same values).")] = False,
+    mlflow_run: Annotated[str | None, typer.Option(help="Log the decision (tag gatekit.decision), the observed "
+                                                        "values and the reports to this existing MLflow run; exit 2 "
+                                                        "when the logging fails.")] = None,
+    mlflow_tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking store of --mlflow-run and of "
+                                                                 "mlflow:runs/... metrics (default "
+                                                                 "MLFLOW_TRACKING_URI).")] = None,
 ) -> None:
     """Run POLICY and write gate_report.json and gate_report.html; the exit code carries the decision."""
     from gatekit import api
     from gatekit.core.errors import InputError, PolicyError, UsageError
     from gatekit.history.config import load_config
+    from gatekit.history.mlflow_log import MlflowLogError
     from gatekit.report import DEFAULT_FORMATS, check_formats
     from gatekit.report.terminal import print_summary
 
@@ -123,8 +133,8 @@ def run(
     if score is not None and prediction is not None:
         fail(ValueError("give only one of --score and --prediction (with --model, the model file is then "
                          "inspected, not run)"), "invalid inputs")
-    if task not in (None, "classification", "regression"):
-        fail(ValueError(f"--task must be classification or regression, not {task!r}"), "invalid usage")
+    if task not in (None, "classification", "multiclass", "regression"):
+        fail(ValueError(f"--task must be classification, multiclass or regression, not {task!r}"), "invalid usage")
     try:
         api.enforcement(warn_only=warn_only, fail_on_warn=fail_on_warn)  # the API checks it again; here first
     except UsageError as exc:
@@ -144,6 +154,7 @@ def run(
         fail(exc, "invalid configuration")
     conf = _spark_conf(spark_conf)
     written: dict[str, Path] = {}
+    mlflow_error: MlflowLogError | None = None
     progress = SectionProgress.create(quiet)
     try:
         try:
@@ -163,10 +174,13 @@ def run(
                              formats=formats, warn_only=warn_only, fail_on_warn=fail_on_warn,
                              history=cfg.history_url, webhook_url=cfg.webhook_url,
                              webhook_timeout_s=cfg.webhook_timeout_s, written=written,
-                             reference_paths=reference_paths)
+                             reference_paths=reference_paths, mlflow_run=mlflow_run,
+                             mlflow_tracking_uri=mlflow_tracking_uri)
         finally:
             if progress is not None:
                 progress.close()  # before any message: the bar never overwrites an error
+    except MlflowLogError as exc:  # the gate ran and its reports are written: its decision is printed first
+        report, mlflow_error = exc.report, exc
     except UsageError as exc:
         fail(exc, "invalid usage")
     except PolicyError as exc:
@@ -185,6 +199,8 @@ def run(
                       warn_only=report.metadata["enforcement"] == "warn_only")
     except (OSError, UnicodeError):  # stdout closed, full or unable to encode: the reports are written
         silence_stdout()  # so the flush at exit cannot fail either: the exit code stays the decision's
+    if mlflow_error is not None:  # a pipeline reading the run's gatekit.decision tag must not go on: exit 2
+        fail(mlflow_error, "the gate decided, but logging to MLflow failed")
     raise typer.Exit(report.metadata["exit_code"])
 
 

@@ -24,7 +24,8 @@ from gatekit.core.errors import InputError, input_error
 from gatekit.data.baseline import load_baseline_model
 from gatekit.data.engine import map_batches, sample_frame
 from gatekit.data.inputs import InputOptions, RunInputs
-from gatekit.data.labels import infer_positive, infer_task
+from gatekit.data.labels import infer_positive
+from gatekit.data.multiclass import decide_task, is_pattern, load_multiclass_table
 from gatekit.data.readers import require_column
 from gatekit.data.spark import java_message
 from gatekit.model.scoring import MissingFeatures, make_runner
@@ -80,7 +81,7 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
              ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
              *(("sensitive", c) for c in opts.all_sensitive)]
     for role, name in roles:
-        if name is not None:
+        if name is not None and not is_pattern(name):  # a pattern ('score_*') is matched by the multiclass path
             require_column(head, name, role, file)
     if opts.target is not None:
         missing = _nulls(table, opts.target)
@@ -98,6 +99,11 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
                               "method": "rows whose position hash falls below the sampling rate "
                                         "(gatekit.data.engine.sample_frame): the same rows on every engine"}
     task, positive = _task_and_positive(table, opts, model, file)
+    if task == "multiclass":
+        _multiclass(run, opts, model, base_model, sample, file, decision_threshold, strict)
+        return
+    if opts.target is not None and task is not None and opts.task != task:
+        opts = replace(opts, task=task)  # decided with the model's evidence, which the compact frame lacks
     runner = base_runner = None
     if model is not None and sample is not None:
         try:
@@ -165,10 +171,41 @@ def _task_and_positive(table: Any, opts: InputOptions, model: Any, file: str) ->
                                         "the model's classes")
         return task, opts.positive_label
     values = _target_values(table, opts.target)
-    task = infer_task(values, opts.task)
+    task = decide_task(values, opts.task, opts, model, opts.target, file)
     if task != "classification" or values.nunique() > 2:
         return task, None
     return task, infer_positive(values.dropna().unique().tolist(), opts.positive_label, file, opts.target)
+
+
+def _multiclass(run: RunInputs, opts: InputOptions, model: Any, base_model: Any, sample: Any, file: str,
+                decision_threshold: float, strict: bool) -> None:
+    """Load a multiclass target on the engine: bind the model(s) to the sample, stream the rows to confusion cells."""
+    runner = base_runner = None
+    scoring = model is not None and opts.score is None and opts.prediction is None
+    if model is not None and sample is not None:
+        try:
+            runner = make_runner(model, sample, opts, "multiclass", None, file)
+            run.info["model"] = {"class": type(model).__name__, "features": runner.features}
+        except InputError as exc:
+            if scoring and not isinstance(exc.__cause__, MissingFeatures):
+                raise
+            if scoring:
+                run.scoring_error = str(exc.__cause__)
+            else:
+                run.runner_error = str(exc)
+    if base_model is not None and sample is not None:
+        try:
+            base_runner = make_runner(base_model, sample, opts, "multiclass", None, file, baseline=True)
+            run.info["baseline_model"] = {"class": type(base_model).__name__, "features": base_runner.features}
+        except InputError as exc:
+            if not isinstance(exc.__cause__, MissingFeatures):
+                raise
+            run.baseline_scoring_error = str(exc.__cause__)
+    if base_model is not None and base_runner is None:
+        opts = replace(opts, baseline_model=None)  # its scoring error is reported by the rules that need it
+    load_multiclass_table(run, opts, model, base_model, file, decision_threshold, strict,
+                          runner if scoring else None, base_runner)
+    run.runner, run.baseline_runner = runner, base_runner
 
 
 def _score_batch(batch: Any, keys: list[str], by: list[str], runner: Any, base_runner: Any) -> tuple[str, Any]:

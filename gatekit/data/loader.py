@@ -7,6 +7,7 @@ log. Problems raise :class:`~gatekit.core.errors.InputError` naming the file and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,10 @@ from gatekit.data.engine import (
     source_of,
 )
 from gatekit.data.inputs import InputOptions, RunInputs, check_model_features, input_roles
-from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, scalar_column, to01
-from gatekit.data.metrics_file import load_observed
+from gatekit.data.labels import check_label_space, infer_positive, numeric, scalar_column, to01
+from gatekit.data.metrics_file import ObservedMetric, load_observed
+from gatekit.data.mlflow_runs import is_run_source, read_run_metrics
+from gatekit.data.multiclass import decide_task, load_multiclass, load_multiclass_baseline
 from gatekit.data.readers import canary_roles, require_column, role_conflict_message, role_conflicts
 from gatekit.metrics.registry import EvalData, MetricRegistry
 from gatekit.model.loading import load_model
@@ -50,6 +53,14 @@ def _bind_without_target(run: RunInputs, model: Any, frame: Any, opts: InputOpti
         run.runner = make_runner(model, frame, opts, task, positive, file)
     except InputError as exc:
         run.runner_error = str(exc)
+
+
+def _observed(source: Any, opts: InputOptions, registry: MetricRegistry, run: RunInputs,
+              role: str = "metrics") -> dict[str, ObservedMetric]:
+    """Read a metrics input: a JSON file, or an MLflow run's latest values (``mlflow:runs/<RUN_ID>``)."""
+    if is_run_source(source):
+        return read_run_metrics(source, registry, run.files, run.info, role, opts.mlflow_tracking_uri)
+    return load_observed(Path(source), registry, run.files, run.info, role=role)
 
 
 def _listed(v: Any) -> list[str]:
@@ -204,10 +215,9 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
         run.canary = load_canary(opts.canary, opts.canary_data, run.files, decision_threshold, strict, named)
         run.info["canary"] = run.canary.info
     if opts.metrics is not None:
-        run.observed = load_observed(opts.metrics, registry, run.files, run.info)
+        run.observed = _observed(opts.metrics, opts, registry, run)
     if opts.baseline_metrics is not None:
-        run.baseline_observed = load_observed(opts.baseline_metrics, registry, run.files, run.info,
-                                              role="baseline_metrics")
+        run.baseline_observed = _observed(opts.baseline_metrics, opts, registry, run, role="baseline_metrics")
     data_src = source_of(opts.data, "data", opts.engine) if opts.data is not None else None
     ref_src = source_of(opts.reference, "reference", opts.engine) if opts.reference is not None else None
     for src, role in ((data_src, "data"), (ref_src, "reference")):  # the evaluation data is named first
@@ -298,21 +308,17 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
         where = f"file lines {(idx + 2).tolist()}" if csv_lines else f"rows {idx.tolist()}, counted from 0"
         raise input_error(f"{n_missing_target} rows have no target value ({where}...); remove or fill "
                           "them: a gate never drops rows silently", file, key=opts.target)
-    if opts.task not in (None, "classification", "regression"):
-        raise input_error(f"task must be 'classification' or 'regression', not {opts.task!r}", file, key="task")
     for role, name in (("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
                        *(("sensitive", c) for c in (*opts.sensitive, *opts.extra_sensitive))):
         if name is not None and name in frame.columns:
             scalar_column(frame[name], role, name, file)
-    task = infer_task(target, opts.task)
+    task = decide_task(target, opts.task, opts, model, opts.target, file)
     n_classes = len({norm_label(v) for v in target.dropna().unique()})
-    if task == "multiclass" or (task == "classification" and n_classes > 2):
-        raise input_error(f"target {opts.target!r} has {n_classes} classes; gatekit supports binary "
-                          "classification and regression, not multiclass (one-vs-rest numbers would look "
-                          "better than the model is)", file, key="target")
     data = EvalData(task=task, decision_threshold=decision_threshold, strict=strict)
     positive = None
-    if task == "classification":
+    if task == "multiclass":
+        load_multiclass(run, frame, opts, model, file, target, data, csv_lines)
+    elif task == "classification":
         positive = infer_positive(target.dropna().unique().tolist(), opts.positive_label, file, opts.target)
         data.y_true = to01(target, positive).astype(int)
         if data.y_true.sum() == 0 and n_classes == 2:
@@ -322,7 +328,9 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
         data.positive_label = positive
     else:
         data.y_true = numeric(target, "regression target", opts.target, file, "target")
-    if opts.score is not None:
+    if task == "multiclass":
+        pass  # outputs loaded with the classes (load_multiclass)
+    elif opts.score is not None:
         col = require_column(frame, opts.score, "score", file)
         data.y_score = numeric(col, "score column", opts.score, file, "score")
     elif opts.prediction is not None:
@@ -352,7 +360,9 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
             sf[c] = col.where(col.isna(), col.map(str))
         data.sensitive = sf
     run.eval_data = data
-    if opts.has_baseline_rows:
+    if opts.has_baseline_rows and task == "multiclass":
+        load_multiclass_baseline(opts, run, frame, file, csv_lines)
+    elif opts.has_baseline_rows:
         load_baseline_rows(opts, run, frame, target, task, positive, file)
     if opts.model is not None and (opts.score is not None or opts.prediction is not None):
         run.info["model_scored_by"] = ("the score / prediction column (the model file is not run for them; "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatekit.metrics import classification, fairness, regression, shadow
+from gatekit.metrics import classification, fairness, multiclass, regression, shadow
 from gatekit.metrics.registry import MetricRegistry, MetricSpec
 
 
@@ -20,7 +20,10 @@ def default_registry() -> MetricRegistry:
     -------
     MetricRegistry
         Classification (``roc_auc``, ``pr_auc``, ``accuracy``, ``log_loss``, ``brier_score``,
-        ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), regression (``rmse``, ``mae``, ``r2``,
+        ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), multiclass (``balanced_accuracy``,
+        ``precision|recall|f1_macro|micro|weighted``, ``roc_auc_ovr``, ``roc_auc_ovr_weighted``, ``roc_auc_ovo``,
+        ``roc_auc_ovo_weighted``, per-class ``precision|recall|f1[class=<label>]``; ``accuracy`` and
+        ``log_loss`` take multiclass targets too), regression (``rmse``, ``mae``, ``r2``,
         ``mape``, ``smape``), fairness (``demographic_parity_difference``,
         ``equal_opportunity_difference``, ``equalized_odds_difference``), shadow comparisons with the
         production model (``prediction_agreement_rate``, ``mean_score_difference``,
@@ -29,7 +32,11 @@ def default_registry() -> MetricRegistry:
         ``psi_feature_drift``, ``drift_share``).
     """
     reg = MetricRegistry()
-    for spec in (*classification.SPECS, *regression.SPECS, *fairness.SPECS, *shadow.SPECS, *_observed_only_specs()):
+    either = {"accuracy": multiclass.accuracy, "log_loss": multiclass.log_loss}  # one name, binary or multiclass
+    for spec in (*classification.SPECS, *multiclass.SPECS, *regression.SPECS, *fairness.SPECS, *shadow.SPECS,
+                 *_observed_only_specs()):
+        if spec.name in either:
+            spec = replace(spec, fn=multiclass.for_multiclass(spec.fn, either[spec.name]))
         reg.register(replace(spec, label=spec.label or LABELS.get(spec.name, "")))
     return reg
 
@@ -43,6 +50,23 @@ LABELS = {
     "precision_at_T": "Of the cases flagged positive, share that really are",
     "recall_at_T": "Of the real positive cases, share that are flagged",
     "f1_at_T": "Balance of precision and recall (F1)",
+    "balanced_accuracy": "Average over classes of the share of each class caught",
+    "precision_macro": "Of the cases given a class, share that really are (average over classes)",
+    "precision_micro": "Of the cases given a class, share that really are (pooled over classes)",
+    "precision_weighted": "Of the cases given a class, share that really are (classes weighted by size)",
+    "recall_macro": "Share of each class that is recognised (average over classes)",
+    "recall_micro": "Share of the cases whose class is recognised (pooled over classes)",
+    "recall_weighted": "Share of each class that is recognised (classes weighted by size)",
+    "f1_macro": "Balance of precision and recall (F1, average over classes)",
+    "f1_micro": "Balance of precision and recall (F1, pooled over classes)",
+    "f1_weighted": "Balance of precision and recall (F1, classes weighted by size)",
+    "roc_auc_ovr": "Ranking quality, each class against the rest (ROC AUC, average over classes)",
+    "roc_auc_ovr_weighted": "Ranking quality, each class against the rest (ROC AUC, classes weighted by size)",
+    "roc_auc_ovo": "Ranking quality, each pair of classes (ROC AUC, average over pairs)",
+    "roc_auc_ovo_weighted": "Ranking quality, each pair of classes (ROC AUC, pairs weighted by size)",
+    "precision[class]": "Of the cases given this class, share that really are",
+    "recall[class]": "Of the cases of this class, share that are recognised",
+    "f1[class]": "Balance of precision and recall for this class (F1)",
     "rmse": "Typical error size (RMSE, in the target's unit)",
     "mae": "Average error size (MAE, in the target's unit)",
     "r2": "Share of variation explained (R²)",

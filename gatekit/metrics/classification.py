@@ -33,7 +33,12 @@ def binary_target(data: EvalData) -> np.ndarray:
     if data.y_true is None:
         raise NotComputable("no target column: give --target (or inputs.target) with the evaluation data")
     if data.task == "regression":
-        raise NotComputable("needs a binary target; the target is numeric with many values (regression)")
+        raise NotComputable("needs a binary target; the target is numeric with many values (regression); if its "
+                            "values are class codes, set task: multiclass (--task multiclass)")
+    if data.task == "multiclass":
+        raise NotComputable(f"needs a binary target; the target has {len(data.classes or [])} classes (multiclass): "
+                            "use a multiclass metric (accuracy, balanced_accuracy, log_loss, roc_auc_ovr, roc_auc_ovo, "
+                            "f1_macro, recall[class=<label>], ...; `gatekit metrics` lists them)")
     if len(data.y_true) == 0 or row_count(data) == 0:
         raise NotComputable("the evaluation data has no rows")
     return data.y_true
@@ -47,6 +52,8 @@ def binary_scores(data: EvalData, metric: str) -> np.ndarray:
     NotComputable
         Only labels were given, or a score is missing.
     """
+    if data.task == "multiclass":
+        binary_target(data)  # raises, naming the multiclass metrics
     if data.y_score is None:
         raise NotComputable(f"{metric} needs a score (probability) column or a model; only labels were given")
     _no_missing(data.y_score, "score", row_weights(data))
@@ -64,7 +71,9 @@ def _no_missing(values: np.ndarray, what: str, w: np.ndarray | None = None) -> N
 
 
 def predicted_labels(data: EvalData, threshold: float | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Predicted 0/1 labels and the rule that produced them."""
+    """Predicted 0/1 labels and the rule that produced them (a multiclass target has none: NotComputable)."""
+    if data.task == "multiclass":
+        binary_target(data)  # raises, naming the multiclass metrics
     if data.y_score is not None:
         _no_missing(data.y_score, "score", row_weights(data))
         require_probabilities(data.y_score, "a decision threshold")
@@ -139,7 +148,8 @@ def pr_auc(data: EvalData) -> MetricValue:
 def accuracy(data: EvalData) -> MetricValue:
     """Share of correct predictions at the policy's decision threshold.
 
-    Source: ``sklearn.metrics.accuracy_score``.
+    The catalog's ``accuracy`` computes :func:`gatekit.metrics.multiclass.accuracy` instead on a multiclass
+    target (:func:`gatekit.metrics.multiclass.for_multiclass`). Source: ``sklearn.metrics.accuracy_score``.
     """
     from sklearn.metrics import accuracy_score
 
@@ -152,7 +162,8 @@ def log_loss(data: EvalData) -> MetricValue:
     """Mean negative log-likelihood of the labels under the predicted probabilities (natural log).
 
     ``-mean(y log p + (1 - y) log(1 - p))``; probabilities are clipped by scikit-learn to
-    machine epsilon. Source: ``sklearn.metrics.log_loss`` with ``labels=[0, 1]``.
+    machine epsilon. Source: ``sklearn.metrics.log_loss`` with ``labels=[0, 1]``. The catalog's ``log_loss``
+    computes :func:`gatekit.metrics.multiclass.log_loss` instead on a multiclass target.
     """
     from sklearn.metrics import log_loss as sk_log_loss
 
@@ -242,9 +253,11 @@ SPECS = (
                roc_auc, aliases=("auc_roc", "auc"), higher_is_better=True, bounds=(0, 1)),
     MetricSpec("pr_auc", "performance", "fraction", "Average precision (sklearn average_precision_score).",
                pr_auc, aliases=("average_precision",), higher_is_better=True, bounds=(0, 1)),
-    MetricSpec("accuracy", "performance", "fraction", "Accuracy at the policy's decision threshold.",
+    MetricSpec("accuracy", "performance", "fraction", "Accuracy at the policy's decision threshold (multiclass: "
+               "argmax of the probabilities).",
                accuracy, higher_is_better=True, bounds=(0, 1)),
-    MetricSpec("log_loss", "performance", "nats", "Mean negative log-likelihood (sklearn log_loss).",
+    MetricSpec("log_loss", "performance", "nats", "Mean negative log-likelihood of the true class (sklearn "
+               "log_loss); binary or multiclass.",
                log_loss, higher_is_better=False, bounds=(0, None)),
     MetricSpec("brier_score", "performance", "fraction", "Mean squared error of probabilities (Brier 1950).",
                brier_score, aliases=("brier",), higher_is_better=False, bounds=(0, 1)),

@@ -9,6 +9,8 @@ Canonical names follow the field's terms (``roc_auc``, ``demographic_parity_diff
 policy format's names (``auc_roc``, ``fairness_demographic_parity_diff``) are aliases of them.
 Threshold metrics are parametric: ``precision_at_0_5`` is precision with positives predicted where
 ``score >= 0.5``; any ``<digits>_<digits>`` threshold in [0, 1] is accepted (``recall_at_0_35``).
+Per-class metrics take the class in brackets: ``recall[class=fraud]`` is the ``recall[class]`` spec with
+``class="fraud"`` (the label as text, optionally quoted; matched to the classes when the rule runs).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class EvalData:
         score is given.
     sensitive : pandas.DataFrame of shape (n_samples, n_sensitive) or None
         Sensitive feature columns for fairness metrics, as strings; missing values kept as NaN.
-    task : {"classification", "regression"} or None
+    task : {"classification", "multiclass", "regression"} or None
         Problem type, inferred from the target when not declared.
     decision_threshold : float
         Threshold turning scores into predicted labels (``score >= threshold`` is positive).
@@ -73,6 +75,17 @@ class EvalData:
     baseline : EvalData or None
         The production (baseline) model's outputs on the same rows (same target and sensitive columns),
         when given: shadow metrics compare the two, baseline-relative rules compute the metric on both.
+    classes : list or None
+        Multiclass runs (``task="multiclass"``): the class labels in code order. ``y_true`` and ``y_pred`` then
+        hold codes ``0..k-1`` into it and ``y_score`` is the probability matrix of shape (n_samples, k) whose
+        column ``j`` is the probability of ``classes[j]`` (:mod:`gatekit.metrics.multiclass`).
+    loss_sums : ndarray of shape (n_samples,) or None
+        Multiclass rows an engine aggregated to the confusion matrix (no probability matrix): the sum of the
+        per-row log losses ``-log clip(p_true)`` of the rows each compact row stands for.
+    score_counts : list of (ndarray, ndarray, ndarray) or None
+        With ``loss_sums``: for each probability column ``j``, its distinct (probability, true class code) pairs
+        and how many rows hold each, shapes (m_j,), (m_j,), (m_j,): what the one-vs-rest and one-vs-one ROC AUCs
+        need from the rows (each class's AUC is a rank statistic of its own column).
     weights : ndarray of shape (n_samples,) or None
         How many evaluation rows each row stands for (positive integers), or None when every row is one
         row. An engine that aggregates the rows (``--engine duckdb``) gives one row per distinct combination
@@ -93,6 +106,9 @@ class EvalData:
     sensitive_default: list[str] | None = None
     baseline: EvalData | None = field(default=None, repr=False)
     weights: np.ndarray | None = field(default=None, repr=False)
+    classes: list[Any] | None = None
+    loss_sums: np.ndarray | None = field(default=None, repr=False)
+    score_counts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]
@@ -155,12 +171,54 @@ class ResolvedMetric:
     @property
     def canonical(self) -> str:
         """Canonical name including name parameters, e.g. ``precision_at_0_5``."""
+        if "[" in self.spec.name and "class" in self.name_params:
+            return f"{self.spec.name.split('[')[0]}[class={self.name_params['class']}]"
         if "threshold" in self.name_params:
             return f"{self.spec.name[: -len('_at_T')]}_at_{_threshold_token(self.name_params['threshold'])}"
         return self.spec.name
 
 
 _AT_RE = re.compile(r"^(?P<base>[a-z0-9_]+?)_at_(?P<int>\d+)_(?P<frac>\d+)$")
+
+
+BRACKET_RE = re.compile(r"^(?P<base>[a-z0-9_]+)\[(?P<key>[^=\]]*)=(?P<value>[^\]]*)\]$")
+"""``recall[class=fraud]``: a metric with one name parameter in brackets."""
+
+
+def bracket_problem(name: str, bases: list[str]) -> str | None:
+    """Explain what is wrong with a bracketed metric name, or return None when ``name`` has no bracket.
+
+    Parameters
+    ----------
+    name : str
+        The name as written in the policy.
+    bases : list of str
+        The metrics taking a ``[class=<label>]`` parameter (``precision``, ``recall``, ``f1``).
+    """
+    if "[" not in name and "]" not in name:
+        return None
+    m = BRACKET_RE.match(name)
+    form = "per-class metrics are written <metric>[class=<label>], e.g. recall[class=fraud]"
+    if m is None:
+        return f"{form}; {name!r} does not match that form"
+    if m.group("base") not in bases:
+        return f"{m.group('base')!r} has no per-class form (those that do: {', '.join(bases)}); {form}"
+    if m.group("key").strip() != "class":
+        return f"the bracket takes class=<label>, not {m.group('key').strip()!r}=; {form}"
+    value = m.group("value").strip().strip("'\"")
+    if not value:
+        return f"the class label is empty; {form}"
+    return None
+
+
+def parse_bracket(name: str) -> tuple[str, str] | None:
+    """Return ``(metric, class label)`` of ``recall[class=fraud]`` (quotes around the label dropped), or None."""
+    m = BRACKET_RE.match(name)
+    if m is None or m.group("key").strip() != "class":
+        return None
+    value = m.group("value").strip().strip("'\"").strip()
+    return (m.group("base"), value) if value else None
+
 
 
 def _threshold_token(t: float) -> str:
@@ -190,6 +248,11 @@ class MetricRegistry:
         """
         if name.endswith("_at_T"):
             return None  # a placeholder, not a name: write precision_at_0_5
+        if "[" in name or "]" in name:  # recall[class=fraud]; the spec's own name recall[class] is a placeholder
+            parsed = parse_bracket(name)
+            if parsed is None or f"{parsed[0]}[class]" not in self._alias:
+                return None
+            return ResolvedMetric(self._specs[self._alias[f"{parsed[0]}[class]"]], {"class": parsed[1]})
         if name in self._alias:
             return ResolvedMetric(self._specs[self._alias[name]], {})
         m = _AT_RE.match(name)
@@ -201,6 +264,14 @@ class MetricRegistry:
                     return ResolvedMetric(self._specs[self._alias[base]], {"threshold": t})
         return None
 
+    def per_class(self) -> list[str]:
+        """Return the metrics with a ``[class=<label>]`` form (``precision``, ``recall``, ``f1``)."""
+        return sorted(n.split("[")[0] for n in self._specs if n.endswith("[class]"))
+
+    def explain(self, name: str) -> str | None:
+        """Say what is wrong with a malformed parametric name (``recall[cls=x]``), or None (just unknown)."""
+        return bracket_problem(name, self.per_class())
+
     def names(self) -> list[str]:
         """All accepted names (canonical and aliases; parametric ones as ``*_at_T``)."""
         return sorted(self._alias)
@@ -211,7 +282,7 @@ class MetricRegistry:
 
     def suggest(self, name: str) -> str | None:
         """Closest accepted name to a misspelt one (difflib ratio >= 0.6), or None."""
-        candidates = [n.replace("_at_T", "_at_0_5") for n in self.names()]
+        candidates = [n.replace("_at_T", "_at_0_5") for n in self.names() if "[" not in n]
         best = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
         return best[0] if best else None
 

@@ -22,6 +22,9 @@ from gatekit.metrics.registry import EvalData, MetricSpec, MetricValue, row_coun
 
 
 def _base(data: EvalData) -> EvalData:
+    if data.task == "multiclass":
+        raise NotComputable("the shadow comparisons are defined for one score or label per row; the target is "
+                            "multiclass: compare the models with baseline-relative rules (e.g. f1_macro, max_drop)")
     if data.baseline is None:
         raise NotComputable("needs the production model's output on the same rows: give inputs.baseline.score, "
                             "prediction or model (--baseline-score / --baseline-prediction / --baseline-model)")

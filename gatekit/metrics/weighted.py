@@ -45,7 +45,8 @@ def take(data: EvalData, idx: np.ndarray) -> EvalData:
     -------
     EvalData
         Arrays, sensitive columns, row counts (``weights``, when the rows are compact: each picked row still
-        stands for its count) and the baseline's arrays indexed by ``idx``.
+        stands for its count, and its ``loss_sums``) and the baseline's arrays indexed by ``idx``; an engine's
+        per-column ``score_counts`` are not rows and are dropped.
     """
     def pick(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else np.asarray(a)[idx]
@@ -53,7 +54,8 @@ def take(data: EvalData, idx: np.ndarray) -> EvalData:
     sens = None if data.sensitive is None else data.sensitive.iloc[idx].reset_index(drop=True)
     base = None if data.baseline is None else take(data.baseline, idx)
     return replace(data, y_true=pick(data.y_true), y_score=pick(data.y_score), y_pred=pick(data.y_pred),
-                   sensitive=sens, baseline=base, weights=pick(data.weights), cache={})
+                   sensitive=sens, baseline=base, weights=pick(data.weights), cache={},
+                   loss_sums=pick(data.loss_sums), score_counts=None)
 
 
 def with_counts(data: EvalData, counts: np.ndarray) -> EvalData:
@@ -77,9 +79,11 @@ def with_counts(data: EvalData, counts: np.ndarray) -> EvalData:
     sub = take(data, keep)
     w = np.rint(c[keep]).astype(np.int64)
     sub.weights = w
+    sub.loss_sums = None  # a compact row's loss sum is for its own count, not for w
     b = sub.baseline
     while b is not None:
         b.weights = w
+        b.loss_sums = None
         b = b.baseline
     return sub
 
@@ -115,6 +119,10 @@ def _f1(data: EvalData, W: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _accuracy(data: EvalData, W: np.ndarray) -> np.ndarray:
+    if data.task == "multiclass":
+        from gatekit.metrics.multiclass import k_accuracy
+
+        return k_accuracy(data, W)
     tp, fp, fn, tn = _confusion(data, W, None)
     return _ratio(tp + tn, tp + fp + fn + tn)
 
@@ -136,6 +144,10 @@ def _row_mean(W: np.ndarray, per_row: np.ndarray) -> np.ndarray:
 def _log_loss(data: EvalData, W: np.ndarray) -> np.ndarray:
     from gatekit.metrics.classification import binary_scores, binary_target, require_probabilities
 
+    if data.task == "multiclass":
+        from gatekit.metrics.multiclass import k_log_loss
+
+        return k_log_loss(data, W)
     y = binary_target(data)
     s = binary_scores(data, "log_loss")
     require_probabilities(s, "log_loss")
@@ -257,9 +269,11 @@ def weighted_values(resolved: ResolvedMetric, data: EvalData, W: np.ndarray, par
     NotComputable
         The metric cannot be computed on these data at all (e.g. no score column).
     """
+    from gatekit.metrics.multiclass import KERNELS as MULTICLASS_KERNELS
     from gatekit.metrics.shadow import KERNELS as SHADOW_KERNELS
 
-    kernel = KERNELS.get(resolved.spec.name) or SHADOW_KERNELS.get(resolved.spec.name)
+    kernel = (KERNELS.get(resolved.spec.name) or SHADOW_KERNELS.get(resolved.spec.name)
+              or MULTICLASS_KERNELS.get(resolved.spec.name))
     if kernel is not None:
         return np.asarray(kernel(data, W, **params), dtype=float)
     fn = resolved.spec.fn

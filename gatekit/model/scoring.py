@@ -15,16 +15,80 @@ object given in Python.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gatekit.core.errors import input_error
 from gatekit.core.labels import norm_label
+from gatekit.model.serving import Runner
 
 
 class MissingFeatures(Exception):
     """The data lacks feature columns the model needs (a data problem the run reports, not a usage error)."""
+
+
+@dataclass
+class ProbaRunner(Runner):
+    """A multiclass classifier bound to its features; a call returns the ``predict_proba`` matrix.
+
+    Parameters
+    ----------
+    classes : list
+        The model's ``classes_``: the matrix's column order.
+    """
+
+    classes: list[Any] = field(default_factory=list)
+
+    def __call__(self, X: Any) -> np.ndarray:
+        """Return the class probabilities of the rows of ``X``, shape (n_rows, n_classes)."""
+        p = np.asarray(self.model.predict_proba(X), dtype=float)
+        if p.ndim != 2 or p.shape[1] != len(self.classes):
+            raise ValueError(f"predict_proba returned shape {p.shape}, not (rows, {len(self.classes)} classes)")
+        return p
+
+    def request_function(self) -> Any:
+        """One request is one ``predict_proba`` call (all classes)."""
+        return self
+
+
+def proba_runner(model: Any, features: list[str], file: str | None = None, baseline: bool = False) -> Any:
+    """Bind a multiclass classifier to its features: ``runner(frame)`` gives the whole ``predict_proba`` matrix.
+
+    Parameters
+    ----------
+    model : object
+        A fitted classifier with ``predict_proba`` and ``classes_`` (the matrix's column order).
+    features : list of str
+        Columns it reads, in order.
+    file : str, optional
+        The data's name, for messages.
+    baseline : bool
+        The production model (for messages).
+
+    Returns
+    -------
+    ProbaRunner
+        A :class:`gatekit.model.serving.Runner` whose call returns shape (n_rows, n_classes), columns in
+        ``runner.classes`` order.
+
+    Raises
+    ------
+    InputError
+        No ``predict_proba``, or no recorded ``classes_``.
+    """
+    who = "the production model" if baseline else "the model"
+    if not hasattr(model, "predict_proba"):
+        raise input_error(f"{who} has no predict_proba; a multiclass target needs class probabilities (or give a "
+                          "prediction column of labels)", file, key="model")
+    classes = list(getattr(model, "classes_", []))
+    if len(classes) < 2:
+        raise input_error(f"{who} does not record its classes (classes_), so which predict_proba column is which "
+                          "class is unknown; set classes_ on it, or give the probability columns (score: "
+                          "'score_*')", file, key="model")
+
+    return ProbaRunner(model, features, "multiclass", None, classes)
 
 
 SCORE_BATCH_ROWS = 100_000
@@ -67,6 +131,8 @@ def make_runner(model: Any, frame: Any, opts: Any, task: str, positive: Any, fil
     if missing:
         msg = f"the {'production ' if baseline else ''}model needs columns missing from the data: {missing}"
         raise input_error(msg, file, key="features") from MissingFeatures(msg)
+    if task == "multiclass":
+        return proba_runner(model, list(features), file, baseline)
     idx = None
     if task == "classification":
         if not hasattr(model, "predict_proba"):

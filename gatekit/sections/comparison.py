@@ -127,6 +127,8 @@ def decide_interval(low: float, high: float, conds: list[tuple[str, float]], gua
 
 def _strata(data: EvalData) -> np.ndarray:
     """Class of each row (classification), else one stratum; one stratum too when there is no target."""
+    if data.y_true is not None and data.task == "multiclass" and data.classes:
+        return np.array([str(c) for c in data.classes])[data.y_true.astype(int)]  # named: messages say "Tabl"
     if data.y_true is not None and data.task == "classification":
         return data.y_true.astype(int)
     rows = next(a for a in (data.y_true, data.y_score, data.y_pred) if a is not None)
@@ -260,7 +262,8 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
         how = "unpaired bootstrap: each arm resampled on its own"
     iv = bootstrap_statistic(stat, strata, estimate, rule.confidence, resamples, seed, counts=counts)
     multinomial = iv.details.get("resampling") == "stratified_multinomial"
-    iv.details.update({"scheme": how, "stratified": bool(multinomial and cand_rows.task == "classification"
+    classified = cand_rows.task in ("classification", "multiclass")
+    iv.details.update({"scheme": how, "stratified": bool(multinomial and classified
                                                           and cand_rows.y_true is not None),
                        "paired": bool(base is not None and base_rows is not None and paired)})
     return iv

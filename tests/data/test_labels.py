@@ -28,10 +28,10 @@ def test_positive_label_inference_and_refusal(tmp_path) -> None:
     assert r.checks[0].observed == 0.0
 
 
-def test_multiclass_target_is_refused(tmp_path) -> None:
+def test_one_score_column_for_a_multiclass_target_is_refused(tmp_path) -> None:
     path = tmp_path / "d.csv"
     pd.DataFrame({"y": ["a", "b", "c"], "s": [0.1, 0.2, 0.3]}).to_csv(path, index=False)
-    with pytest.raises(InputError, match="3 classes"):
+    with pytest.raises(InputError, match=r"3 classes .*one score column .*score_\*"):
         gatekit.run(_policy(tmp_path), data=path, target="y", score="s")
 
 
@@ -55,14 +55,18 @@ def test_text_predictions_on_an_integer_target_are_read_as_labels(tmp_path: Path
     assert r.decision.value == "block"
 
 
-def test_multiclass_is_refused_even_when_classification_is_declared(tmp_path: Path) -> None:
+def test_three_classes_are_multiclass_whether_inferred_or_declared_classification(tmp_path: Path) -> None:
     pd.DataFrame({"y": ["yes", "no", "maybe", "yes"], "p": ["yes", "no", "yes", "yes"]}).to_csv(
         tmp_path / "d.csv", index=False)
     rules = "  - {name: accuracy, op: '>=', value: 0.7}\n"
-    for task in (None, "classification"):
-        with pytest.raises(InputError, match="3 classes"):
-            gatekit.run(_rules_file(tmp_path, rules), data=tmp_path / "d.csv", target="y", prediction="p",
-                        positive_label="yes", task=task)
+    for task in (None, "classification", "multiclass"):
+        r = gatekit.run(_rules_file(tmp_path, rules), data=tmp_path / "d.csv", target="y", prediction="p",
+                        task=task)
+        assert r.checks[0].observed == 0.75  # 3 of 4 labels right (maybe -> yes is the miss)
+    rules = "  - {name: precision_at_0_5, op: '>=', value: 0.7}\n"
+    r = gatekit.run(_rules_file(tmp_path, rules), data=tmp_path / "d.csv", target="y", prediction="p")
+    assert r.checks[0].status.value == "not_computable"
+    assert "needs a binary target; the target has 3 classes (multiclass)" in r.checks[0].message
     with pytest.raises(InputError, match="task must be"):
         gatekit.run(_rules_file(tmp_path, rules), data=tmp_path / "d.csv", target="y", prediction="p", task="Regresion")
 

@@ -35,6 +35,10 @@ METRICS: list[tuple[str, dict[str, Any]]] = [
     ("equalized_odds_difference", {}), ("equalized_odds_difference", {"sensitive": ["h"], "threshold": 0.6}),
     ("prediction_agreement_rate", {}), ("prediction_agreement_rate", {"threshold": 0.3}),
     ("mean_score_difference", {}), ("abs_score_difference_p95", {}), ("score_distribution_ks", {}),
+    # the multiclass metrics on a binary target (tests/metrics/test_multiclass.py: on multiclass compact rows)
+    ("balanced_accuracy", {}), ("roc_auc_ovr", {}), ("roc_auc_ovr_weighted", {}), ("roc_auc_ovo", {}),
+    ("roc_auc_ovo_weighted", {}), ("recall[class=1]", {}), ("precision[class=1]", {}), ("f1[class=1]", {}),
+    *((f"{m}_{a}", {}) for m in ("precision", "recall", "f1") for a in ("macro", "micro", "weighted")),
 ]
 
 # text that says how the value was computed, which differs by design between compact and plain rows

@@ -29,6 +29,11 @@ class Spec(BaseModel):
 
 def unknown_metric(registry: Any, name: str, where: str) -> PydanticCustomError:
     """Return the validation error for a metric name the registry does not know, with a did-you-mean."""
+    explain = getattr(registry, "explain", None)
+    problem = explain(name) if explain is not None else None
+    if problem:
+        return PydanticCustomError("metric_name", "metric name {name}{where}: {problem}",
+                                   {"name": repr(name), "where": where, "problem": problem})
     close = registry.suggest(name)
     hint = f"; did you mean {close!r}?" if close else ""
     return PydanticCustomError(

@@ -44,6 +44,18 @@ class SparkSpec(Spec):
         return v
 
 
+def _metrics_source(v: Any) -> Any:
+    """Check an MLflow metrics source (``mlflow:runs/<RUN_ID>``) where the policy names it; a file path passes."""
+    from gatekit.data.mlflow_runs import is_run_source, parse_run_source
+
+    if is_run_source(v):
+        try:
+            parse_run_source(v)
+        except ValueError as exc:
+            raise PydanticCustomError("mlflow_source", "{msg}", {"msg": str(exc)}) from None
+    return v
+
+
 class BaselineSpec(Spec):
     """The production (baseline) model's results on the evaluation rows. Paths are relative to the policy.
 
@@ -65,7 +77,8 @@ class BaselineSpec(Spec):
     trust_model : bool
         Allow loading a pickle-based production model without a hash.
     metrics : str, optional
-        JSON file of the production model's metrics, ``{"latency_p95_ms": 41.2, ...}``.
+        JSON file of the production model's metrics, ``{"latency_p95_ms": 41.2, ...}``, or its MLflow run,
+        ``mlflow:runs/<RUN_ID>`` (each metric's latest value; :mod:`gatekit.data.mlflow_runs`).
     """
 
     score: str | None = None
@@ -74,6 +87,8 @@ class BaselineSpec(Spec):
     model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     trust_model: bool = False
     metrics: PathField | None = None
+
+    _mlflow_metrics = field_validator("metrics")(_metrics_source)
 
     @model_validator(mode="after")
     def _one_output(self) -> BaselineSpec:
@@ -99,7 +114,9 @@ class InputsSpec(Spec):
         The target value that means "positive" (e.g. ``"yes"``). Inferred for 0/1, booleans and
         yes/no or true/false text; required otherwise.
     score : str, optional
-        Column holding the positive-class probability (classification) or the forecast (regression).
+        Column holding the positive-class probability (classification) or the forecast (regression); for a
+        multiclass target, a pattern with one ``*`` naming one probability column per class (``score_*`` takes
+        ``score_<class>``).
     prediction : str, optional
         Column holding predicted labels (classification) or the forecast (regression).
     model : str, optional
@@ -114,12 +131,15 @@ class InputsSpec(Spec):
     sensitive : str or list of str
         Sensitive feature column(s) for fairness metrics.
     metrics : str, optional
-        JSON file of metrics already computed, ``{"auc_roc": 0.91, ...}``.
+        JSON file of metrics already computed, ``{"auc_roc": 0.91, ...}``, or an MLflow run,
+        ``mlflow:runs/<RUN_ID>`` (each metric's latest value, from the tracking store that
+        ``MLFLOW_TRACKING_URI`` or ``--mlflow-tracking-uri`` names; :mod:`gatekit.data.mlflow_runs`).
     reference : str, optional
         Reference (training) data, ``.csv`` or ``.parquet``: the values data-quality rules compare with
         (``max_unseen_share``) and drift.
-    task : {"classification", "regression"}, optional
-        Declared problem type; inferred from the target when absent.
+    task : {"classification", "multiclass", "regression"}, optional
+        Declared problem type; inferred from the target when absent (``classification`` with more than two
+        classes is multiclass; :mod:`gatekit.data.multiclass`).
     baseline : BaselineSpec, optional
         The production model's results on the same rows (for baseline-relative rules and shadow metrics).
     engine : {"auto", "pandas", "duckdb", "spark"}
@@ -142,10 +162,12 @@ class InputsSpec(Spec):
     sensitive: list[str] = Field(default_factory=list)
     metrics: PathField | None = None
     reference: PathField | None = None
-    task: Literal["classification", "regression"] | None = None
+    task: Literal["classification", "multiclass", "regression"] | None = None
     baseline: BaselineSpec | None = None
     engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
     spark: SparkSpec | None = None
+
+    _mlflow_metrics = field_validator("metrics")(_metrics_source)
 
     @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
     @classmethod
