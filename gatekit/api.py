@@ -248,7 +248,8 @@ def validate(policy: str | Path | dict[str, Any], *, registry: MetricRegistry | 
 def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricRegistry | None = None,
         out: str | Path | None = None, formats: str | tuple[str, ...] | list[str] | None = None,
         progress: Callable[[str, int, int], None] | None = None, warn_only: bool = False,
-        fail_on_warn: bool = False, history: str | os.PathLike[str] | None = None, webhook_url: str | None = None,
+        fail_on_warn: bool = False, history: str | os.PathLike[str] | bool | None = None,
+        webhook_url: str | None = None,
         webhook_timeout_s: float = 5.0, reports_root: str | Path | None = None,
         written: dict[str, Path] | None = None, sections: SectionRegistry | None = None,
         reference_paths: bool = False, data: DataInput | None = None, reference: DataInput | None = None,
@@ -295,8 +296,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     fail_on_warn : bool
         ``--fail-on-warn``: ``metadata["exit_code"]`` is 1 on a ``warn`` decision too.
     history : str or path-like, optional
-        History store to record the run into: a SQLAlchemy URL, a SQLite file, or ``"off"``. Default None:
-        nothing is recorded. Alerts read this store before the run is added.
+        History store to record the run into: a SQLAlchemy URL, a SQLite file, or ``"off"``. Default None
+        (or False): nothing is recorded. Alerts read this store before the run is added.
     webhook_url : str, optional
         Where new repeated-failure alerts are posted (they need ``history``).
     webhook_timeout_s : float
@@ -411,6 +412,10 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         "canary_data": canary_log if canary_log is not None else canary_data, "latency_samples": latency_samples,
         "baseline_latency_samples": baseline_latency_samples, "mlflow_tracking_uri": mlflow_tracking_uri}
     inputs = {k: v for k, v in inputs.items() if v is not None}
+    if history is False:  # ``history=False`` reads as "do not record", which is the default: say it plainly
+        history = None
+    elif isinstance(history, bool) or not isinstance(history, (str, os.PathLike, type(None))):
+        raise usage_error(f"history must be a SQLAlchemy URL, a SQLite file path, 'off' or None, not {history!r}")
     history_url = history_url_from(os.fspath(history), Path.cwd()) if history is not None else None
     registry = registry or default_registry()
     sections = sections if sections is not None else default_sections()

@@ -151,6 +151,16 @@ def test_the_api_records_nothing_by_default(tmp_path: Path) -> None:
             assert store.runs(policy="api_default_unrecorded") == []
 
 
+def test_history_false_records_nothing_and_true_is_a_clear_error(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    metrics = write_json(tmp_path, BLOCKS)
+    report = gatekit.run(SEED1, metrics=metrics, history=False)
+    assert report.metadata["history"]["recorded"] is False and not (tmp_path / ".gatekit").exists()
+    with pytest.raises(UsageError, match="history must be a SQLAlchemy URL"):
+        gatekit.run(SEED1, metrics=metrics, history=True)  # which store? never a guess
+
+
 def test_alerts_read_the_history_before_the_run_is_added(tmp_path: Path) -> None:
     policy = write_policy(tmp_path, """
         version: 1
