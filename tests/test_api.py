@@ -333,7 +333,8 @@ def test_api_accepts_one_sensitive_column_as_a_string(tmp_path) -> None:
     path = tmp_path / "d.csv"
     pd.DataFrame({"y": [1, 0, 1, 0], "s": [0.9, 0.6, 0.3, 0.1], "grp": ["a", "a", "b", "b"]}).to_csv(path, index=False)
     p = tmp_path / "p.yaml"
-    p.write_text("version: 1\nmetrics:\n  - {name: demographic_parity_difference, op: '<=', value: 1}\n")
+    p.write_text("version: 1\nmetrics:\n  - {name: demographic_parity_difference, op: '<=', value: 1, "
+                 "params: {min_group_size: 1}}\n")  # groups of 2 rows: below the default minimum of 30
     r = gatekit.run(p, data=path, target="y", score="s", sensitive="grp")
     assert r.checks[0].observed == pytest.approx(1.0)  # a: both predicted positive, b: none (by hand)
     assert r.checks[0].details["sensitive_columns"] == ["grp"]

@@ -79,7 +79,8 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
     head = table.limit(0).to_pandas()  # the columns and their types, no rows
     roles = [("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
              ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
-             *(("sensitive", c) for c in opts.all_sensitive)]
+             *(("sensitive", c) for c in opts.all_sensitive),
+             *((f"{float(q):g}-quantile forecast", c) for q, c in sorted(opts.quantiles.items()))]
     for role, name in roles:
         if name is not None and not is_pattern(name):  # a pattern ('score_*') is matched by the multiclass path
             require_column(head, name, role, file)

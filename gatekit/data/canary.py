@@ -17,6 +17,7 @@ from gatekit.core.hashing import must_exist, record_file
 from gatekit.core.labels import norm_label
 from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, to01
 from gatekit.data.readers import canary_roles, read_frame, require_column, role_conflict_message, role_conflicts
+from gatekit.data.sensitive import sensitive_frame
 from gatekit.metrics.registry import EvalData
 
 
@@ -38,7 +39,8 @@ class CanaryArms:
 
 
 def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decision_threshold: float = 0.5,
-                strict: bool = True, extra_sensitive: list[str] | None = None) -> CanaryArms:
+                strict: bool = True, extra_sensitive: list[str] | None = None,
+                bins: dict[str, Any] | None = None) -> CanaryArms:
     """Read a canary traffic log and split it into the candidate's and production's arms.
 
     Parameters
@@ -53,6 +55,8 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
         As for :class:`EvalData`.
     extra_sensitive : list of str, optional
         Sensitive columns named by the rules' parameters.
+    bins : dict, optional
+        ``inputs.sensitive_bins`` (:func:`gatekit.data.sensitive.sensitive_frame`), for the log's columns.
 
     Returns
     -------
@@ -113,8 +117,7 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     if sens_cols:
         for c in sens_cols:
             require_column(frame, c, "sensitive", file)
-        sf = frame[sens_cols].astype(object)
-        sf = sf.apply(lambda c: c.where(c.isna(), c.map(str)))
+        sf = sensitive_frame(frame, sens_cols, {c: b for c, b in (bins or {}).items() if c in sens_cols}, file)
     arms: dict[str, EvalData] = {}
     targets: dict[str, np.ndarray] = {}  # each arm's y_true
     for name, value in (("candidate", spec.candidate_arm), ("baseline", spec.baseline_arm)):

@@ -58,6 +58,8 @@ class InputOptions:
     features: list[str] | None = None
     sensitive: list[str] = field(default_factory=list)
     extra_sensitive: list[str] = field(default_factory=list)
+    sensitive_bins: dict[str, Any] = field(default_factory=dict)
+    """Column -> bin edges or ``"categories"`` (:func:`gatekit.data.sensitive.sensitive_frame`)."""
     metrics: Path | str | None = None
     """A metrics JSON file, or an MLflow run as ``mlflow:runs/<RUN_ID>`` (:mod:`gatekit.data.mlflow_runs`)."""
     reference: Any = None
@@ -69,6 +71,8 @@ class InputOptions:
     spark_conf: dict[str, str] = field(default_factory=dict)
     """Spark settings for a session gatekit starts (:func:`gatekit.data.spark.session`)."""
     task: str | None = None
+    quantiles: dict[float, str] = field(default_factory=dict)
+    """Quantile level in (0, 1) -> the column of ``data`` with its forecast (regression; ``inputs.quantiles``)."""
     baseline_score: str | None = None
     baseline_prediction: str | None = None
     baseline_model: Any = None

@@ -7,6 +7,7 @@ log. Problems raise :class:`~gatekit.core.errors.InputError` naming the file and
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from gatekit.data.metrics_file import ObservedMetric, load_observed
 from gatekit.data.mlflow_runs import is_run_source, read_run_metrics
 from gatekit.data.multiclass import decide_task, load_multiclass, load_multiclass_baseline
 from gatekit.data.readers import canary_roles, require_column, role_conflict_message, role_conflicts
+from gatekit.data.sensitive import sensitive_frame
 from gatekit.metrics.registry import EvalData, MetricRegistry
 from gatekit.model.loading import load_model
 from gatekit.model.scoring import MissingFeatures, make_runner, score_with_model
@@ -212,7 +214,8 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
         if opts.canary_data is None:
             raise input_error("the policy has a canary: section but no traffic log; set canary.data or --canary-log")
         named = [p for r in opts.canary.rules for p in _listed(r.params.get("sensitive"))]
-        run.canary = load_canary(opts.canary, opts.canary_data, run.files, decision_threshold, strict, named)
+        run.canary = load_canary(opts.canary, opts.canary_data, run.files, decision_threshold, strict, named,
+                                 bins=opts.sensitive_bins)
         run.info["canary"] = run.canary.info
     if opts.metrics is not None:
         run.observed = _observed(opts.metrics, opts, registry, run)
@@ -349,21 +352,20 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
             # the data lacks columns the model needs: the metric rules cannot be computed, but the
             # data-quality and compatibility sections still run and say which columns are missing
             run.scoring_error = str(exc.__cause__)
+    _forecast_inputs(run, frame, opts, data, task, file)
     all_sensitive = opts.all_sensitive
     data.sensitive_default = list(opts.sensitive)
     if all_sensitive:
         for c in all_sensitive:
             require_column(frame, c, "sensitive", file)
-        sf = frame[all_sensitive].copy()
-        for c in sf.columns:
-            col = sf[c].astype(object)  # nullable booleans and categoricals hold NA that astype(str) rejects
-            sf[c] = col.where(col.isna(), col.map(str))
-        data.sensitive = sf
+        data.sensitive = sensitive_frame(frame, all_sensitive, opts.sensitive_bins, file)
     run.eval_data = data
     if opts.has_baseline_rows and task == "multiclass":
         load_multiclass_baseline(opts, run, frame, file, csv_lines)
     elif opts.has_baseline_rows:
         load_baseline_rows(opts, run, frame, target, task, positive, file)
+        if data.baseline is not None:
+            data.baseline.train_target = data.train_target  # MASE scales both models by the same training series
     if opts.model is not None and (opts.score is not None or opts.prediction is not None):
         run.info["model_scored_by"] = ("the score / prediction column (the model file is not run for them; "
                                        "operational figures, when asked for, run it)")
@@ -375,3 +377,50 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
                      "score": opts.score, "prediction": opts.prediction,
                      "model_path": opts.model_label, "sensitive": opts.sensitive})
     return run
+
+
+def _forecast_inputs(run: RunInputs, frame: Any, opts: InputOptions, data: EvalData, task: str, file: str) -> None:
+    """Load a regression run's quantile forecasts (``inputs.quantiles``) and training series (for MASE).
+
+    The training series is the reference data's target column in row order: an array on pandas, read from the
+    engine (ordered by row position, :func:`gatekit.data.engine.positioned`) the first time MASE asks for it.
+    """
+    if opts.quantiles and task != "regression":
+        raise input_error(f"quantiles are given but the target is {task}: quantile forecasts are for a numeric "
+                          "(regression) target", file, key="quantiles")
+    if task != "regression":
+        return
+    if opts.quantiles:
+        data.quantiles = {}
+        for q, col in sorted(opts.quantiles.items()):
+            values = require_column(frame, col, f"{float(q):g}-quantile forecast", file)
+            data.quantiles[float(q)] = numeric(values, f"{float(q):g}-quantile forecast column", col, file,
+                                               "quantiles")
+    target = str(opts.target)
+    if run.reference is not None and target in run.reference.columns:
+        data.train_target = numeric(run.reference[target], "reference target", target, "reference", "reference")
+    elif run.reference_table is not None and target in run.reference_table.columns:
+        table, column = run.reference_table, target
+        data.train_target = functools.cache(lambda: _ordered_column(table, column))  # read once, on first use
+
+
+def _ordered_column(table: Any, column: str) -> np.ndarray:
+    """Return one column of an engine's table in row order, as floats (NaN where missing or not numeric).
+
+    Raises
+    ------
+    NotComputable
+        The engine could not read it (said plainly: a metric asking for it is then not computable).
+    """
+    import pandas as pd
+
+    from gatekit.core.errors import NotComputable
+    from gatekit.data.engine import positioned
+
+    try:
+        base, pos = positioned(table.select(column))
+        values = base.order_by(pos).select(column).to_pandas()[column]
+    except Exception as exc:  # noqa: BLE001 - an engine failure makes the metric not computable, not a crash
+        raise NotComputable(f"could not read the reference's {column!r} in row order: {type(exc).__name__}: "
+                            f"{exc}") from None
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)

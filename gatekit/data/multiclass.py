@@ -529,11 +529,9 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
     data.score_counts = _score_counts([tb for _, tb, _ in parts], len(classes))
     data.sensitive_default = list(opts.sensitive)
     if sens:
-        sf = cells[sens].copy()
-        for c in sf.columns:
-            col = sf[c].astype(object)
-            sf[c] = col.where(col.isna(), col.map(str))
-        data.sensitive = sf
+        from gatekit.data.sensitive import sensitive_frame
+
+        data.sensitive = sensitive_frame(cells, sens, opts.sensitive_bins, file)
     if base is not None:
         from dataclasses import replace
 

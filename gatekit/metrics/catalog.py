@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatekit.metrics import classification, fairness, multiclass, regression, shadow
+from gatekit.metrics import calibration, classification, fairness, multiclass, regression, shadow
 from gatekit.metrics.registry import MetricRegistry, MetricSpec
 
 
@@ -20,11 +20,13 @@ def default_registry() -> MetricRegistry:
     -------
     MetricRegistry
         Classification (``roc_auc``, ``pr_auc``, ``accuracy``, ``log_loss``, ``brier_score``,
-        ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), multiclass (``balanced_accuracy``,
+        ``precision_at_T``, ``recall_at_T``, ``f1_at_T``), calibration (``expected_calibration_error``,
+        ``max_calibration_error``), multiclass (``balanced_accuracy``,
         ``precision|recall|f1_macro|micro|weighted``, ``roc_auc_ovr``, ``roc_auc_ovr_weighted``, ``roc_auc_ovo``,
         ``roc_auc_ovo_weighted``, per-class ``precision|recall|f1[class=<label>]``; ``accuracy`` and
         ``log_loss`` take multiclass targets too), regression (``rmse``, ``mae``, ``r2``,
-        ``mape``, ``smape``), fairness (``demographic_parity_difference``,
+        ``mape``, ``smape``, ``wape``, ``mase``, ``pinball_loss_at_T``, ``interval_coverage_at_T``),
+        fairness (``demographic_parity_difference``, ``disparate_impact_ratio``,
         ``equal_opportunity_difference``, ``equalized_odds_difference``), shadow comparisons with the
         production model (``prediction_agreement_rate``, ``mean_score_difference``,
         ``abs_score_difference_p95``, ``score_distribution_ks``) and observed-only
@@ -33,8 +35,8 @@ def default_registry() -> MetricRegistry:
     """
     reg = MetricRegistry()
     either = {"accuracy": multiclass.accuracy, "log_loss": multiclass.log_loss}  # one name, binary or multiclass
-    for spec in (*classification.SPECS, *multiclass.SPECS, *regression.SPECS, *fairness.SPECS, *shadow.SPECS,
-                 *_observed_only_specs()):
+    for spec in (*classification.SPECS, *calibration.SPECS, *multiclass.SPECS, *regression.SPECS, *fairness.SPECS,
+                 *shadow.SPECS, *_observed_only_specs()):
         if spec.name in either:
             spec = replace(spec, fn=multiclass.for_multiclass(spec.fn, either[spec.name]))
         reg.register(replace(spec, label=spec.label or LABELS.get(spec.name, "")))
@@ -50,6 +52,8 @@ LABELS = {
     "precision_at_T": "Of the cases flagged positive, share that really are",
     "recall_at_T": "Of the real positive cases, share that are flagged",
     "f1_at_T": "Balance of precision and recall (F1)",
+    "expected_calibration_error": "Gap between stated probabilities and observed rates (ECE; lower is better)",
+    "max_calibration_error": "Largest gap between a stated probability and its observed rate (MCE)",
     "balanced_accuracy": "Average over classes of the share of each class caught",
     "precision_macro": "Of the cases given a class, share that really are (average over classes)",
     "precision_micro": "Of the cases given a class, share that really are (pooled over classes)",
@@ -72,7 +76,12 @@ LABELS = {
     "r2": "Share of variation explained (R²)",
     "mape": "Average error in percent of the actual value (MAPE)",
     "smape": "Average error in percent, symmetric (sMAPE)",
+    "wape": "Total error in percent of the total actual (WAPE)",
+    "mase": "Error relative to the naive forecast on the training data (MASE; below 1 beats it)",
+    "pinball_loss_at_T": "Quantile forecast error (pinball loss, in the target's unit)",
+    "interval_coverage_at_T": "Share of actual values inside the prediction interval",
     "demographic_parity_difference": "Gap in positive-prediction rates between groups",
+    "disparate_impact_ratio": "Lowest group's positive-prediction rate as a share of the highest's (four-fifths rule)",
     "equal_opportunity_difference": "Gap between groups in how many real positives are caught",
     "equalized_odds_difference": "Largest gap between groups in caught positives or false alarms",
     "latency_p50_ms": "Typical response time (median, ms)",

@@ -82,6 +82,12 @@ class EvalData:
     loss_sums : ndarray of shape (n_samples,) or None
         Multiclass rows an engine aggregated to the confusion matrix (no probability matrix): the sum of the
         per-row log losses ``-log clip(p_true)`` of the rows each compact row stands for.
+    quantiles : dict of float to ndarray of shape (n_samples,), or None
+        Regression runs with quantile forecasts (``inputs.quantiles``): the forecast of each quantile level
+        ``q`` in (0, 1), keyed by ``q`` (pinball loss and interval coverage, :mod:`gatekit.metrics.regression`).
+    train_target : ndarray of shape (n_train,), callable or None
+        The training (reference) target in row order, or a zero-argument callable returning it (an engine reads
+        it on first use): the in-sample series MASE scales by. Not rows of the evaluation: never resampled.
     score_counts : list of (ndarray, ndarray, ndarray) or None
         With ``loss_sums``: for each probability column ``j``, its distinct (probability, true class code) pairs
         and how many rows hold each, shapes (m_j,), (m_j,), (m_j,): what the one-vs-rest and one-vs-one ROC AUCs
@@ -109,6 +115,8 @@ class EvalData:
     classes: list[Any] | None = None
     loss_sums: np.ndarray | None = field(default=None, repr=False)
     score_counts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
+    quantiles: dict[float, np.ndarray] | None = field(default=None, repr=False)
+    train_target: Any = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]

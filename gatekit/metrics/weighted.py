@@ -55,7 +55,9 @@ def take(data: EvalData, idx: np.ndarray) -> EvalData:
     base = None if data.baseline is None else take(data.baseline, idx)
     return replace(data, y_true=pick(data.y_true), y_score=pick(data.y_score), y_pred=pick(data.y_pred),
                    sensitive=sens, baseline=base, weights=pick(data.weights), cache={},
-                   loss_sums=pick(data.loss_sums), score_counts=None)
+                   loss_sums=pick(data.loss_sums), score_counts=None,
+                   quantiles=None if data.quantiles is None else {q: np.asarray(a)[idx]
+                                                                  for q, a in data.quantiles.items()})
 
 
 def with_counts(data: EvalData, counts: np.ndarray) -> EvalData:
@@ -182,49 +184,76 @@ def _rmse(data: EvalData, W: np.ndarray) -> np.ndarray:
     return np.sqrt(_ratio(Wf @ _errors(data) ** 2, Wf.sum(axis=1)))
 
 
-def _groups(data: EvalData, threshold: float | None, sensitive: list[str] | None) -> tuple[np.ndarray, ...]:
-    """Group codes, labels and predictions exactly as the fairness metrics form them."""
+def _groups(data: EvalData, threshold: float | None, sensitive: list[str] | None,
+            min_group_size: int | None = None, small_groups: str | None = None) -> tuple[np.ndarray, ...]:
+    """Group codes, labels, predictions and the codes of the counted groups, as the fairness metrics form them.
+
+    Which groups are counted (``min_group_size``) is decided once on the full rows, as the metric does, and
+    kept for every resample.
+    """
     from gatekit.metrics.classification import binary_target, predicted_labels
-    from gatekit.metrics.fairness import sensitive_groups
+    from gatekit.metrics.fairness import DEFAULT_MIN_GROUP_SIZE, sensitive_groups
+    from gatekit.metrics.registry import row_weights
 
     y = binary_target(data).astype(bool)
     yp = predicted_labels(data, threshold)[0].astype(bool)
     sf, _ = sensitive_groups(data, sensitive)
     codes = sf.groupby(list(sf.columns), sort=True, dropna=False).ngroup().to_numpy()
-    return codes, y, yp
+    w = row_weights(data)
+    sizes = np.bincount(codes, weights=None if w is None else w.astype(float))
+    size = DEFAULT_MIN_GROUP_SIZE if min_group_size is None else int(min_group_size)
+    return codes, y, yp, np.flatnonzero(sizes >= size)
 
 
-def _group_rates(W: np.ndarray, codes: np.ndarray, num_mask: np.ndarray, den_mask: np.ndarray) -> np.ndarray:
-    """Rate per (resample, group): weighted count of ``num_mask`` over weighted count of ``den_mask``."""
+def _group_rates(W: np.ndarray, codes: np.ndarray, num_mask: np.ndarray, den_mask: np.ndarray,
+                 counted: np.ndarray) -> np.ndarray:
+    """Rate per (resample, counted group): weighted count of ``num_mask`` over weighted count of ``den_mask``."""
     k = int(codes.max()) + 1
     onehot = np.zeros((len(codes), k))
     onehot[np.arange(len(codes)), codes] = 1.0
+    onehot = onehot[:, counted]
     Wf = np.asarray(W, dtype=float)
     return _ratio(Wf @ (onehot * (num_mask & den_mask)[:, None]), Wf @ (onehot * den_mask[:, None]))
 
 
 def _spread(rates: np.ndarray) -> np.ndarray:
     """Max minus min over groups; NaN when any group is empty in the resample (its rate is undefined)."""
+    if rates.shape[1] < 2:
+        return np.full(rates.shape[0], np.nan)
     out = np.nanmax(rates, axis=1) - np.nanmin(rates, axis=1) if rates.size else np.array([])
     return np.where(np.isnan(rates).any(axis=1), np.nan, out)
 
 
-def _dp(data: EvalData, W: np.ndarray, threshold: float | None = None,
-        sensitive: list[str] | None = None) -> np.ndarray:
-    codes, _, yp = _groups(data, threshold, sensitive)
-    return _spread(_group_rates(W, codes, yp, np.ones_like(yp)))
+def _dp(data: EvalData, W: np.ndarray, threshold: float | None = None, sensitive: list[str] | None = None,
+        min_group_size: int | None = None, small_groups: str | None = None) -> np.ndarray:
+    codes, _, yp, counted = _groups(data, threshold, sensitive, min_group_size)
+    return _spread(_group_rates(W, codes, yp, np.ones_like(yp), counted))
 
 
-def _eo(data: EvalData, W: np.ndarray, threshold: float | None = None,
-        sensitive: list[str] | None = None) -> np.ndarray:
-    codes, y, yp = _groups(data, threshold, sensitive)
-    return _spread(_group_rates(W, codes, yp, y))
+def _dir(data: EvalData, W: np.ndarray, threshold: float | None = None, sensitive: list[str] | None = None,
+         min_group_size: int | None = None, small_groups: str | None = None) -> np.ndarray:
+    """Disparate impact ratio per resample: min over max counted-group selection rate (NaN when max is 0)."""
+    codes, _, yp, counted = _groups(data, threshold, sensitive, min_group_size)
+    rates = _group_rates(W, codes, yp, np.ones_like(yp), counted)
+    if rates.shape[1] < 2:
+        return np.full(rates.shape[0], np.nan)
+    bad = np.isnan(rates).any(axis=1)
+    hi = np.where(bad, np.nan, np.max(np.where(np.isnan(rates), 0.0, rates), axis=1))
+    lo = np.where(bad, np.nan, np.min(np.where(np.isnan(rates), 1.0, rates), axis=1))
+    return _ratio(lo, np.where(np.isnan(hi), 0.0, hi))
 
 
-def _eodds(data: EvalData, W: np.ndarray, threshold: float | None = None,
-           sensitive: list[str] | None = None) -> np.ndarray:
-    codes, y, yp = _groups(data, threshold, sensitive)
-    return np.maximum(_spread(_group_rates(W, codes, yp, y)), _spread(_group_rates(W, codes, yp, ~y)))
+def _eo(data: EvalData, W: np.ndarray, threshold: float | None = None, sensitive: list[str] | None = None,
+        min_group_size: int | None = None, small_groups: str | None = None) -> np.ndarray:
+    codes, y, yp, counted = _groups(data, threshold, sensitive, min_group_size)
+    return _spread(_group_rates(W, codes, yp, y, counted))
+
+
+def _eodds(data: EvalData, W: np.ndarray, threshold: float | None = None, sensitive: list[str] | None = None,
+           min_group_size: int | None = None, small_groups: str | None = None) -> np.ndarray:
+    codes, y, yp, counted = _groups(data, threshold, sensitive, min_group_size)
+    return np.maximum(_spread(_group_rates(W, codes, yp, y, counted)),
+                      _spread(_group_rates(W, codes, yp, ~y, counted)))
 
 
 KERNELS: dict[str, Kernel] = {
@@ -238,6 +267,7 @@ KERNELS: dict[str, Kernel] = {
     "mae": _mae,
     "rmse": _rmse,
     "demographic_parity_difference": _dp,
+    "disparate_impact_ratio": _dir,
     "equal_opportunity_difference": _eo,
     "equalized_odds_difference": _eodds,
 }

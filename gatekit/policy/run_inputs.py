@@ -74,6 +74,8 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
                     "features", "task", "engine"):
             setattr(opts, key, getattr(spec, key))
         opts.sensitive = list(spec.sensitive)
+        opts.sensitive_bins = dict(spec.sensitive_bins)
+        opts.quantiles = dict(spec.quantiles)
         for key in ("data", "model", "metrics", "reference"):
             val = getattr(spec, key)
             if key in ("data", "reference") and val and _URI.match(str(val)):  # s3a://, abfss://: Spark reads it

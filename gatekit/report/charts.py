@@ -1,6 +1,7 @@
 """Chart data for the HTML report that the checks do not carry, and the axes the charts are drawn on.
 
 - :func:`roc`, :func:`chart_data`: the ROC curves of candidate and production (lists of numbers);
+- :func:`reliability`: the candidate's calibration by probability bin (the reliability diagram);
 - :func:`use_log_scale`, :class:`Axis`: whether an axis is logarithmic (its positive values span more than
   two decades) and where its values and labelled ticks fall.
 
@@ -13,6 +14,9 @@ import math
 from typing import Any
 
 import numpy as np
+
+from gatekit.core.errors import NotComputable
+from gatekit.metrics import calibration
 
 MAX_POINTS = 200
 LOG_SPAN = 100.0
@@ -118,7 +122,8 @@ def _thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[l
     return [round(float(v), 5) for v in x], [round(float(v), 5) for v in y]
 
 
-def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False) -> dict[str, Any] | None:
+def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False,
+        weights: np.ndarray | None = None) -> dict[str, Any] | None:
     """Return the ROC curve thinned to at most 200 points, and its AUC (as scikit-learn computes them).
 
     The curve has one point per distinct score threshold, as ``sklearn.metrics.roc_curve(...,
@@ -133,6 +138,9 @@ def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False) -> dict[st
         Positive-class score.
     plain : bool
         Through scikit-learn's checked ``roc_curve`` (the same curve; for verification).
+    weights : ndarray of shape (n_samples,), optional
+        How many rows each row stands for (an engine's compact rows, ``EvalData.weights``): the curve and
+        ``rows`` are those of the rows they stand for (scikit-learn's ``sample_weight``).
 
     Returns
     -------
@@ -142,6 +150,8 @@ def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False) -> dict[st
     """
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=float)
+    w = np.ones(len(y_true)) if weights is None else np.asarray(weights, dtype=float)
+    rows = round(float(w.sum()))
     if len(y_true) == 0 or not np.isfinite(y_score).all():
         return None
     if plain:
@@ -149,30 +159,34 @@ def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False) -> dict[st
 
         if len(np.unique(y_true)) != 2:
             return None
-        fpr, tpr, _ = roc_curve(y_true, y_score, drop_intermediate=False)
+        fpr, tpr, _ = roc_curve(y_true, y_score, sample_weight=weights, drop_intermediate=False)
         xs, ys = _thin(fpr, tpr)
-        return {"fpr": xs, "tpr": ys, "auc": float(roc_auc_score(y_true, y_score)), "rows": len(y_true)}
+        return {"fpr": xs, "tpr": ys, "auc": float(roc_auc_score(y_true, y_score, sample_weight=weights)),
+                "rows": rows}
     positive = y_true == 1
-    n_pos = int(positive.sum())
-    n_neg = len(y_true) - n_pos
+    n_pos = float(w[positive].sum())
+    n_neg = float(w.sum()) - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
     # scikit-learn's roc_curve without its input checks: scores in decreasing order, one point per distinct
     # threshold (the last row of each run of equal scores), starting at (0, 0)
     order = np.argsort(y_score, kind="mergesort")[::-1]
-    s, p = y_score[order], positive[order]
+    s, p, ws = y_score[order], positive[order], w[order]
     last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tps = np.cumsum(p)[last]
-    fps = (last + 1) - tps
+    tps = np.cumsum(ws * p)[last]
+    fps = np.cumsum(ws)[last] - tps
     fpr = np.r_[0.0, fps / n_neg]
     tpr = np.r_[0.0, tps / n_pos]
     auc = float((np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0).sum())  # the trapezoidal rule, as np.trapezoid
     xs, ys = _thin(fpr, tpr)
-    return {"fpr": xs, "tpr": ys, "auc": auc if math.isfinite(auc) else None, "rows": len(y_true)}
+    return {"fpr": xs, "tpr": ys, "auc": auc if math.isfinite(auc) else None, "rows": rows}
 
 
 def chart_data(inputs: Any, plain: bool = False) -> dict[str, Any]:
-    """Chart data of a run: ``roc`` with ``candidate`` and (when scored on the same rows) ``baseline``.
+    """Return the chart data of a run: the ROC curves and the reliability table.
+
+    ``roc`` holds ``candidate`` and (when scored on the same rows) ``baseline``; ``reliability`` is
+    :func:`reliability`.
 
     Parameters
     ----------
@@ -188,19 +202,110 @@ def chart_data(inputs: Any, plain: bool = False) -> dict[str, Any]:
         an illustration, and a failure to compute one leaves it out.
     """
     data = getattr(inputs, "eval_data", None)
+    if data is not None and data.task == "regression":
+        fc = forecast(data)
+        return {"forecast": fc} if fc is not None else {}
     if data is None or data.task != "classification" or data.y_true is None or data.y_score is None:
         return {}
+    charts: dict[str, Any] = {}
+    rel = reliability(data)
+    if rel is not None:
+        charts["reliability"] = rel
     try:
         out: dict[str, Any] = {}
-        cand = roc(data.y_true, data.y_score, plain)
+        cand = roc(data.y_true, data.y_score, plain, data.weights)
         if cand is None:
-            return {}
+            return charts
         out["candidate"] = cand
         base = data.baseline
         if base is not None and base.y_score is not None:
-            b = roc(data.y_true, base.y_score, plain)
+            b = roc(data.y_true, base.y_score, plain, data.weights)
             if b is not None:
                 out["baseline"] = b
-        return {"roc": out}
+        return {"roc": out, **charts}
     except (ValueError, TypeError):
-        return {}
+        return charts
+
+
+def reliability(data: Any) -> dict[str, Any] | None:
+    """Return the candidate's reliability table in the default binning (15 equal-width bins), or None.
+
+    The table of :func:`gatekit.metrics.calibration.reliability` (per non-empty bin: ``lo``, ``hi``, ``count``,
+    ``confidence``, ``accuracy``; with ``ece``, ``mce``, ``edges``, ``strategy``, ``n``), which counts compact
+    rows by their ``weights``. The report draws an ECE or MCE rule's own binning instead when the policy has one.
+
+    Parameters
+    ----------
+    data : EvalData
+        Binary classification rows with probabilities.
+
+    Returns
+    -------
+    dict or None
+        None when the calibration is not computable (no probabilities, scores outside [0, 1], missing scores).
+    """
+    try:
+        return calibration.reliability(data)
+    except (NotComputable, ValueError, TypeError):
+        return None
+
+
+SCATTER_POINTS = 2000
+"""Most (actual, forecast) points the predicted-vs-actual chart draws: a seeded uniform sample of the rows."""
+SCATTER_SEED = 20240611
+RESIDUAL_BINS = 24
+"""Equal-width bins of the residual histogram, between the residuals' 0.5th and 99.5th percentiles."""
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Return the ``q`` quantile of ``x`` with rows counted ``w`` times (``numpy.quantile``'s "inverted_cdf")."""
+    order = np.argsort(x, kind="mergesort")
+    cum = np.cumsum(w[order])
+    return float(x[order][min(int(np.searchsorted(cum, q * cum[-1], side="left")), len(x) - 1)])
+
+
+def forecast(data: Any) -> dict[str, Any] | None:
+    """Return the regression charts' data: a residual histogram and a sample of (actual, forecast) points.
+
+    Parameters
+    ----------
+    data : EvalData
+        A regression run's rows: ``y_true`` and the forecast (``y_score`` or ``y_pred``), shape (n_samples,),
+        compact rows counted by ``weights``.
+
+    Returns
+    -------
+    dict or None
+        ``residuals``: the histogram of ``actual - forecast`` over every row (``edges``, ``counts``; the rows
+        below the 0.5th / above the 99.5th percentile counted as ``below`` / ``above`` instead of widening the
+        bins), with ``mean`` and ``n``; ``scatter``: ``actual`` and ``forecast`` of at most
+        :data:`SCATTER_POINTS` rows drawn uniformly without replacement (seed :data:`SCATTER_SEED`; every row
+        when there are fewer), with ``n`` (all rows) and ``shown``. None when a value is missing or there are
+        no rows (the metric rules say why).
+    """
+    f = data.y_score if data.y_score is not None else data.y_pred
+    if data.y_true is None or f is None:
+        return None
+    y = np.asarray(data.y_true, dtype=float)
+    f = np.asarray(f, dtype=float)
+    w = np.ones(len(y), dtype=np.int64) if data.weights is None else np.asarray(data.weights, dtype=np.int64)
+    keep = w > 0
+    y, f, w = y[keep], f[keep], w[keep]
+    if len(y) == 0 or not (np.isfinite(y).all() and np.isfinite(f).all()):
+        return None
+    r = y - f
+    n = int(w.sum())
+    lo, hi = _weighted_quantile(r, w, 0.005), _weighted_quantile(r, w, 0.995)
+    if not hi > lo:
+        lo, hi = float(r.min()) - 0.5, float(r.max()) + 0.5
+    inside = (r >= lo) & (r <= hi)
+    counts, edges = np.histogram(r[inside], bins=RESIDUAL_BINS, range=(lo, hi), weights=w[inside])
+    residuals = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
+                 "below": int(w[r < lo].sum()), "above": int(w[r > hi].sum()),
+                 "mean": float(np.dot(w, r) / n), "n": n}
+    rng = np.random.default_rng(SCATTER_SEED)
+    pick = np.sort(rng.choice(n, size=SCATTER_POINTS, replace=False)) if n > SCATTER_POINTS else np.arange(n)
+    rows = np.searchsorted(np.cumsum(w), pick, side="right")  # expanded row k -> the compact row holding it
+    scatter = {"actual": [float(f"{v:.6g}") for v in y[rows]], "forecast": [float(f"{v:.6g}") for v in f[rows]], "n": n,
+               "shown": len(rows), "seed": SCATTER_SEED}
+    return {"residuals": residuals, "scatter": scatter}

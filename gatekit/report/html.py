@@ -29,8 +29,10 @@ def _interval_chart(c: dict[str, Any]) -> dict[str, Any] | None:
     """SVG geometry of a confidence interval against the rule's limits (point, interval, limit lines)."""
     iv = (c.get("details") or {}).get("interval")
     conds = ((c.get("details") or {}).get("comparison") or {}).get("conditions") or []
-    if not iv or c.get("observed") is None:
+    if not isinstance(iv, dict) or c.get("observed") is None:
         return None
+    if not all(isinstance(iv.get(k), (int, float)) and math.isfinite(iv[k]) for k in ("low", "high")):
+        return None  # an interval of another shape (or an open side) is told in words, not drawn
     limits = [float(t) for _, t in conds]
     values = [iv["low"], iv["high"], float(c["observed"]), *limits]
     lo, hi = min(values), max(values)
@@ -79,6 +81,52 @@ def _roc_chart(meta: dict[str, Any]) -> dict[str, Any] | None:
     if not curves:
         return None
     return {"curves": curves, "box": _box(curves[-1]["y"] + 12)}
+
+
+CALIBRATION_METRICS = ("expected_calibration_error", "max_calibration_error")
+
+
+def _reliability_chart(meta: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """SVG geometry of the candidate's reliability diagram: observed positive rate against mean probability per bin.
+
+    The binning is the first ECE / MCE rule's (its ``details``), else the run's default table (15 equal-width
+    bins, :func:`gatekit.report.charts.reliability`). The plot is a 300 x 300 square (x 56..356, y 12..312) with
+    the diagonal of a calibrated model: per non-empty bin a bar from its edges up to its observed rate and a
+    dot at (mean probability, observed rate). Below it, a strip of bars gives each bin's row count.
+    """
+    table, source = None, None
+    for c in checks:
+        if c.get("metric") in CALIBRATION_METRICS:
+            d = c.get("details") or {}
+            d = d if isinstance(d.get("bins"), list) else (d.get("candidate_details") or {})
+            if isinstance(d.get("bins"), list) and d["bins"]:
+                table, source = d, c["name"]
+                break
+    if table is None:
+        table = (meta.get("charts") or {}).get("reliability")
+    if not table or not table.get("bins"):
+        return None
+
+    def x(v: float) -> float:
+        return round(56 + 300 * min(max(float(v), 0.0), 1.0), 1)
+
+    def y(v: float) -> float:
+        return round(312 - 300 * min(max(float(v), 0.0), 1.0), 1)
+
+    top = max(b["count"] for b in table["bins"])
+    bars = []
+    for b in table["bins"]:
+        x0, x1 = x(b["lo"]), x(b["hi"])
+        h = round(44 * b["count"] / top, 1)
+        bars.append({"x": x0, "w": max(round(x1 - x0 - 1, 1), 0.5), "y": y(b["accuracy"]),
+                     "h": round(312 - y(b["accuracy"]), 1), "cx": x(b["confidence"]), "count": b["count"],
+                     "count_y": round(424 - h, 1), "count_h": max(h, 0.5), "lo": b["lo"], "hi": b["hi"],
+                     "confidence": b["confidence"], "accuracy": b["accuracy"]})
+    strategy = "equal-width" if table.get("strategy") == "uniform" else "equal-mass"
+    n_used = table.get("n_bins_used", len(table.get("edges", [])) - 1)
+    return {"bars": bars, "top": top, "n": table.get("n"), "ece": table.get("ece"), "mce": table.get("mce"),
+            "binning": f"{n_used} {strategy} bins", "source": source, "box": _box(470),
+            "top_label": str(table.get("form", "")).startswith("top-label")}
 
 
 def _latency_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -131,6 +179,51 @@ def _latency_chart(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
             "y_ticks": [{"y": y(t), "text": f"{t:,.0f}"} for t in y.ticks(3) if t == int(t)],
             "marks": [{"label": k, "value": fmt(v), "x": x(v), "y": 24 + 15 * (i + 1),
                        "anchor": "end" if x(v) > 300 else "start"} for i, (k, v) in enumerate(shown)]}
+
+
+def _residual_chart(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """Histogram of the residuals ``actual - forecast`` over every evaluation row (:func:`charts.forecast`).
+
+    Bars from x 56 to 392 between the residuals' 0.5th and 99.5th percentiles (the rows beyond are counted in
+    the caption, not drawn), counts up from y 182 to 24; a dashed line marks a residual of 0 when it is in range.
+    """
+    res = ((meta.get("charts") or {}).get("forecast") or {}).get("residuals")
+    if not res or not any(res.get("counts") or []):
+        return None
+    edges, counts = [float(e) for e in res["edges"]], [int(n) for n in res["counts"]]
+    bottom, top = 182, 24
+    x = Axis(edges[0], edges[-1], 56, 392)
+    y = Axis(0, max(counts), bottom, top)
+    bars = [{"x": x(edges[i]), "w": round(max(x(edges[i + 1]) - x(edges[i]) - 1, 0.8), 1), "y": y(n),
+             "h": round(bottom - y(n), 1), "n": n, "lo": edges[i], "hi": edges[i + 1]}
+            for i, n in enumerate(counts) if n > 0]
+    return {"bars": bars, "n": res["n"], "below": res["below"], "above": res["above"], "mean": fmt(res["mean"]),
+            "bottom": bottom, "x0": 56, "x1": 392, "box": _box(bottom + 62),
+            "zero": x(0.0) if edges[0] < 0 < edges[-1] else None,
+            "x_ticks": [{"x": x(t), "text": figure(t, 4)} for t in x.ticks(4)],
+            "y_ticks": [{"y": y(t), "text": f"{t:,.0f}"} for t in y.ticks(3) if t == int(t)]}
+
+
+def _scatter_chart(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """Forecast against actual for a sample of the rows (:func:`charts.forecast`), with the line forecast = actual.
+
+    One square plot (x 64..364, y 12..312) on the same scale for both axes, so a point's distance from the
+    diagonal is its error.
+    """
+    sc = ((meta.get("charts") or {}).get("forecast") or {}).get("scatter")
+    if not sc or not sc.get("actual"):
+        return None
+    values = [float(v) for v in (*sc["actual"], *sc["forecast"])]
+    lo, hi = min(values), max(values)
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    ticks = Axis(lo, hi, 0, 1).ticks(4)
+    lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
+    x, y = Axis(lo, hi, 64, 364), Axis(lo, hi, 312, 12)
+    points = [(x(a), y(f)) for a, f in zip(sc["actual"], sc["forecast"], strict=True)]
+    return {"points": points, "n": sc["n"], "shown": sc["shown"], "box": _box(360), "sampled": sc["shown"] < sc["n"],
+            "diag": (x(lo), y(lo), x(hi), y(hi)),
+            "ticks": [{"x": x(t), "y": y(t), "text": figure(t, 4)} for t in ticks]}
 
 
 FAIRNESS_BAR = 230
@@ -238,7 +331,11 @@ def render_html(report: GateReport) -> str:
                                                      dq_matrix=_column_matrix(data["checks"]),
                                                      drift_bars=_drift_chart(data["checks"]),
                                                      roc_chart=_roc_chart(data["metadata"]),
+                                                     reliability_chart=_reliability_chart(data["metadata"],
+                                                                                          data["checks"]),
                                                      latency_chart=_latency_chart(data["checks"]),
+                                                     residual_chart=_residual_chart(data["metadata"]),
+                                                     scatter_chart=_scatter_chart(data["metadata"]),
                                                      attachments=data["metadata"].get("attachments") or {})
 
 

@@ -115,3 +115,59 @@ def test_the_aggregated_rows_are_far_fewer_than_the_rows() -> None:
     r = gatekit.run(CLASSIFICATION, data=rows, target="y", score="s", engine="duckdb")
     agg = r.metadata["inputs"]["aggregated_rows"]
     assert agg["rows"] == 12_000 and agg["groups"] <= 600
+
+
+def _forecast_files(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
+    """A seasonal series (period 24): Jan-Oct-like training rows and a held-out stretch with quantile forecasts."""
+    rng = np.random.default_rng(11)
+    t = np.arange(900)
+    y = np.round(20 + 5 * np.sin(2 * np.pi * t / 24) + rng.normal(size=900), 2)
+    train, hold = pd.DataFrame({"y": y[:600]}), pd.DataFrame({"y": y[600:]})
+    f = np.round(hold["y"].to_numpy() + rng.normal(scale=0.8, size=300), 1)
+    hold = hold.assign(f=f, p10=f - 1.0, p90=f + 1.0, p50=f)
+    train.to_parquet(tmp_path / "train.parquet")
+    hold.to_parquet(tmp_path / "hold.parquet")
+    return tmp_path / "hold.parquet", tmp_path / "train.parquet", hold, train
+
+
+FORECAST = {"version": 1, "inputs": {"quantiles": {0.1: "p10", 0.5: "p50", 0.9: "p90"}}, "metrics": [
+    {"name": "wape", "op": "<=", "value": 10}, {"name": "mase", "op": "<=", "value": 2},
+    {"name": "mase", "op": "<=", "value": 2, "params": {"seasonal_period": 24}},
+    {"name": "pinball_loss_at_0_1", "op": "<=", "value": 1}, {"name": "pinball_loss_at_0_9", "op": "<=", "value": 1},
+    {"name": "interval_coverage_at_0_8", "op": ">=", "value": 0.5}]}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_forecast_metrics_on_the_engines_equal_pandas_and_the_formulas(tmp_path: Path, engine: str,
+                                                                       request: pytest.FixtureRequest) -> None:
+    import sklearn.metrics as skm
+
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    data, ref, hold, train = _forecast_files(tmp_path)
+    runs = {e: gatekit.run(FORECAST, data=data, reference=ref, target="y", score="f", engine=e)
+            for e in ("pandas", engine)}
+    assert runs[engine].metadata["engine"]["name"] == engine
+    y, f, tr = hold["y"].to_numpy(), hold["f"].to_numpy(), train["y"].to_numpy()
+    want = [100 * np.abs(y - f).sum() / np.abs(y).sum(),
+            np.abs(y - f).mean() / np.abs(np.diff(tr)).mean(),
+            np.abs(y - f).mean() / np.abs(tr[24:] - tr[:-24]).mean(),
+            skm.mean_pinball_loss(y, hold["p10"], alpha=0.1), skm.mean_pinball_loss(y, hold["p90"], alpha=0.9),
+            np.mean((hold["p10"] <= y) & (y <= hold["p90"]))]
+    for e, r in runs.items():
+        assert [c.status.value for c in r.checks] == ["pass"] * 6, [c.message for c in r.checks]
+        for c, w in zip(r.checks, want, strict=True):
+            assert c.observed == pytest.approx(w, rel=1e-12), (e, c.name)
+
+
+def test_mase_on_duckdb_reads_the_reference_in_row_order(tmp_path: Path) -> None:
+    data, ref, hold, train = _forecast_files(tmp_path)
+    pol = {"version": 1, "metrics": [{"name": "mase", "op": "<=", "value": 2}]}
+    shuffled = train.sample(frac=1.0, random_state=0)  # another order is another series: another scale
+    shuffled.to_parquet(tmp_path / "shuffled.parquet")
+    a = gatekit.run(pol, data=data, reference=ref, target="y", score="f", engine="duckdb").checks[0].observed
+    b = gatekit.run(pol, data=data, reference=tmp_path / "shuffled.parquet", target="y", score="f",
+                    engine="duckdb").checks[0].observed
+    tr = shuffled["y"].to_numpy()
+    assert b == pytest.approx(np.abs(hold["y"] - hold["f"]).mean() / np.abs(np.diff(tr)).mean(), rel=1e-12)
+    assert a != pytest.approx(b)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,7 +32,8 @@ def test_sensitive_column_named_by_a_rule_is_loaded(tmp_path) -> None:
                   "g": ["a", "a", "a", "b", "b", "b"]}).to_csv(path, index=False)
     p = tmp_path / "p.yaml"
     p.write_text("version: 1\nmetrics:\n"
-                 "  - {name: demographic_parity_difference, op: '<=', value: 0.5, params: {sensitive: g}}\n")
+                 "  - {name: demographic_parity_difference, op: '<=', value: 0.5,\n"
+                 "     params: {sensitive: g, min_group_size: 3}}\n")
     r = gatekit.run(p, data=path, target="y", score="s")
     assert r.checks[0].observed == pytest.approx(1 / 3)
 
@@ -175,3 +177,49 @@ def test_the_candidate_model_given_again_as_production_is_refused(tmp_path) -> N
     cand = _fitted(tmp_path, "cand", ["b"])
     with pytest.raises(InputError, match="compare the model with itself"):
         gatekit.run(_policy(tmp_path), data=_data(tmp_path), target="y", model=cand, baseline_model=cand)
+
+
+def _forecast_rows() -> pd.DataFrame:
+    return pd.DataFrame({"y": [10.2, 12.0, 9.1, 11.0], "f": [10.5, 11.0, 9.5, 12.0], "lo": [9.0, 10.0, 8.0, 10.0],
+                         "hi": [12.0, 13.0, 11.0, 13.0]})
+
+
+def test_quantile_columns_are_loaded_by_level() -> None:
+    pol = {"version": 1, "inputs": {"quantiles": {0.9: "hi", 0.1: "lo"}},
+           "metrics": [{"name": "interval_coverage_at_0_8", "op": ">=", "value": 0.5}]}
+    r = gatekit.run(pol, data=_forecast_rows(), target="y", score="f")
+    assert r.checks[0].observed == 1.0  # every actual inside [lo, hi]
+    assert r.checks[0].details["lower_quantile"] == 0.1 and r.checks[0].details["upper_quantile"] == 0.9
+
+
+def test_a_missing_quantile_column_is_named() -> None:
+    pol = {"version": 1, "inputs": {"quantiles": {0.9: "p90"}},
+           "metrics": [{"name": "pinball_loss_at_0_9", "op": "<=", "value": 1}]}
+    with pytest.raises(InputError, match="p90"):
+        gatekit.run(pol, data=_forecast_rows(), target="y", score="f")
+
+
+def test_quantiles_for_a_classification_target_are_refused() -> None:
+    rows = pd.DataFrame({"y": [0, 1, 0, 1], "s": [0.2, 0.8, 0.4, 0.6]})
+    pol = {"version": 1, "inputs": {"quantiles": {0.9: "s"}}, "metrics": [{"name": "accuracy", "op": ">=", "value": 0}]}
+    with pytest.raises(InputError, match="numeric \\(regression\\) target"):
+        gatekit.run(pol, data=rows, target="y", score="s")
+
+
+@pytest.mark.parametrize("level", [0, 1, 1.5, -0.1])
+def test_a_quantile_level_outside_0_1_is_a_policy_error(level: float) -> None:
+    from gatekit.core.errors import PolicyError
+    from gatekit.policy.loader import load_policy
+
+    with pytest.raises(PolicyError, match="strictly between 0 and 1"):
+        load_policy({"version": 1, "inputs": {"quantiles": {level: "p"}}})
+
+
+def test_mase_without_the_target_in_the_reference_is_not_computable() -> None:
+    pol = {"version": 1, "metrics": [{"name": "mase", "op": "<=", "value": 1}]}
+    r = gatekit.run(pol, data=_forecast_rows(), target="y", score="f", reference=pd.DataFrame({"x": [1.0, 2.0]}))
+    assert r.checks[0].status.value == "not_computable"
+    assert "inputs.reference" in r.checks[0].message
+    r = gatekit.run(pol, data=_forecast_rows(), target="y", score="f",
+                    reference=pd.DataFrame({"y": [1.0, 3.0, 2.0, 5.0]}))
+    assert r.checks[0].observed == pytest.approx(np.mean([0.3, 1.0, 0.4, 1.0]) / 2.0)  # MAE / lag-1 scale 2

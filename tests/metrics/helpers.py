@@ -46,7 +46,9 @@ def expand(data: EvalData) -> EvalData:
     sens = None if data.sensitive is None else data.sensitive.iloc[idx].reset_index(drop=True)
     out = EvalData(y_true=rep(data.y_true), y_score=rep(data.y_score), y_pred=rep(data.y_pred), sensitive=sens,
                    task=data.task, decision_threshold=data.decision_threshold, strict=data.strict,
-                   positive_label=data.positive_label, sensitive_default=data.sensitive_default)
+                   positive_label=data.positive_label, sensitive_default=data.sensitive_default,
+                   train_target=data.train_target,  # the training series is not evaluation rows: never repeated
+                   quantiles=None if data.quantiles is None else {q: rep(a) for q, a in data.quantiles.items()})
     if data.baseline is not None:
         out.baseline = expand(data.baseline)
     return out
@@ -69,12 +71,15 @@ def compact_clf(seed: int, n: int = 60, max_count: int = 6, decimals: int = 1) -
 
 
 def compact_reg(seed: int, n: int = 50, max_count: int = 6) -> EvalData:
-    """Random compact regression rows (rounded: ties), a production forecast, counts 1..max_count."""
+    """Random compact regression rows (rounded: ties), a production forecast, counts 1..max_count, the 0.1 and 0.9
+    quantile forecasts and a training series of 40 values."""
     rng = np.random.default_rng(seed)
     y = np.round(rng.normal(10, 3, n), 1)
     f = np.round(y + rng.normal(0.5, 2, n), 1)
     b = np.round(y + rng.normal(0, 2.5, n), 1)
     w = rng.integers(1, max_count + 1, n)
-    data = EvalData(y_true=y, y_score=f, task="regression", weights=w)
-    data.baseline = EvalData(y_true=y, y_score=b, task="regression", weights=w)
+    train = np.round(rng.normal(10, 3, 40), 1)
+    data = EvalData(y_true=y, y_score=f, task="regression", weights=w, train_target=train,
+                    quantiles={0.1: f - 2.5, 0.9: f + 2.5})
+    data.baseline = EvalData(y_true=y, y_score=b, task="regression", weights=w, train_target=train)
     return data

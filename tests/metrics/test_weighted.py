@@ -71,14 +71,18 @@ KERNEL_CASES: dict[str, tuple[str, EvalData, dict[str, Any], Any]] = {
     "f1_at_T": ("f1_at_0_5", CLF, {}, lambda y, c, b, s: skm.f1_score(y, c >= 0.5)),
     "mae": ("mae", REGR, {}, lambda y, c, b, s: skm.mean_absolute_error(y, c)),
     "rmse": ("rmse", REGR, {}, lambda y, c, b, s: np.sqrt(skm.mean_squared_error(y, c))),
+    # min_group_size 1: every group counted, as fairlearn counts them (the small groups have their own tests)
     "demographic_parity_difference": (
-        "demographic_parity_difference", CLF, {},
+        "demographic_parity_difference", CLF, {"min_group_size": 1},
         lambda y, c, b, s: flm.demographic_parity_difference(y, c >= 0.5, sensitive_features=s["g"])),
+    "disparate_impact_ratio": (
+        "disparate_impact_ratio", CLF, {"min_group_size": 1},
+        lambda y, c, b, s: flm.demographic_parity_ratio(y, c >= 0.5, sensitive_features=s["g"])),
     "equal_opportunity_difference": (
-        "equal_opportunity_difference", CLF, {"threshold": 0.55},
+        "equal_opportunity_difference", CLF, {"threshold": 0.55, "min_group_size": 1},
         lambda y, c, b, s: _eq_opportunity(y, (c >= 0.55).astype(int), s["g"].to_numpy())),
     "equalized_odds_difference": (
-        "equalized_odds_difference", CLF, {"sensitive": ["h"]},
+        "equalized_odds_difference", CLF, {"sensitive": ["h"], "min_group_size": 1},
         lambda y, c, b, s: flm.equalized_odds_difference(y, c >= 0.5, sensitive_features=s["h"])),
     "prediction_agreement_rate": (
         "prediction_agreement_rate", CLF, {},
@@ -239,3 +243,27 @@ def test_poisson_draws_of_a_compact_row_are_the_row_level_draws_summed() -> None
     assert W.var(axis=0) == pytest.approx(counts, rel=0.05)
     again = np.concatenate(list(poisson_weight_batches(counts, 20_000, 3)))
     assert (again == W).all()  # seeded
+
+
+def test_forecast_metrics_under_bootstrap_weights_equal_the_resampled_rows() -> None:
+    """The quantile forecasts are resampled with the rows (``take``); the training series is not rows and stays."""
+    from gatekit.metrics import default_registry
+    from gatekit.metrics import regression as reg
+
+    rng = np.random.default_rng(9)
+    n = 80
+    y = 10 + rng.normal(size=n)
+    f = y + rng.normal(scale=0.5, size=n)
+    data = EvalData(y_true=y, y_score=f, task="regression", quantiles={0.1: f - 0.6, 0.9: f + 0.6},
+                    train_target=10 + rng.normal(size=50))
+    W = rng.poisson(1.0, size=(5, n))
+    for name, fn, kw in (("pinball_loss_at_0_9", reg.pinball_loss, {"threshold": 0.9}),
+                         ("interval_coverage_at_0_8", reg.interval_coverage, {"threshold": 0.8}),
+                         ("wape", reg.wape, {}), ("mase", reg.mase, {"seasonal_period": 2})):
+        res = default_registry().resolve(name)
+        got = weighted_values(res, data, W, {**res.name_params, **({"seasonal_period": 2} if name == "mase" else {})})
+        for r in range(len(W)):
+            idx = np.repeat(np.arange(n), W[r])
+            rows = EvalData(y_true=y[idx], y_score=f[idx], task="regression", train_target=data.train_target,
+                            quantiles={q: a[idx] for q, a in data.quantiles.items()})
+            assert got[r] == pytest.approx(fn(rows, **kw).value, rel=1e-12), name

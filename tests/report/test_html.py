@@ -178,3 +178,51 @@ def test_passing_checks_fold_and_the_rest_stay_open() -> None:
     gates = html.split('id="section-gates"', 1)[1].split("<h2", 1)[0]  # every check passed: all folded
     assert gates.index('<details class="fold passed"') < gates.index('data-status="pass"')
     assert "@media print" in html and "details::details-content { content-visibility: visible" in html
+
+
+def test_the_reliability_diagram_uses_a_calibration_rules_binning_else_fifteen_equal_width_bins() -> None:
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    s = np.round(rng.uniform(0, 1, 300), 3)
+    df = pd.DataFrame({"y": (rng.random(300) < s).astype(int), "s": s})
+    with_rule = {"version": 1, "metrics": [
+        {"name": "ece", "op": "<=", "value": 0.5, "params": {"bins": 4}}, {"name": "auc_roc", "op": ">=", "value": 0}]}
+    html = render_html(gatekit.run(with_rule, data=df, target="y", score="s"))
+    assert 'data-chart="reliability"' in html and "4 equal-width bins" in html
+    assert html.count('class="reliability-bar"') == 4 and html.count('class="reliability-point"') == 4
+    # the bars' heights are the observed rates, by hand: right-closed quarter bins
+    for b, (lo, hi) in enumerate([(0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1)]):
+        inside = (df.s > lo) & (df.s <= hi) | ((lo == 0) & (df.s == 0))
+        rate = df.y[inside].mean()
+        heights = [float(h) for h in re.findall(r'class="reliability-bar" x="[^"]+" y="[^"]+" width="[^"]+" '
+                                                r'height="([^"]+)"', html)]
+        assert heights[b] == pytest.approx(300 * rate, abs=0.1)
+    without = {"version": 1, "metrics": [{"name": "auc_roc", "op": ">=", "value": 0}]}
+    html = render_html(gatekit.run(without, data=df, target="y", score="s"))
+    assert "15 equal-width bins" in html
+    assert html.count('class="reliability-bar"') == len({min(int(np.ceil(v * 15)) - 1, 14) if v > 0 else 0
+                                                          for v in df.s})
+    labels_only = render_html(gatekit.run(without, data=df.assign(p=(df.s > 0.5).astype(int)), target="y",
+                                          prediction="p"))
+    assert 'data-chart="reliability"' not in labels_only
+
+
+def test_a_multiclass_calibration_rule_draws_the_top_label_diagram() -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    p = rng.dirichlet([1, 1, 1], 200).round(3)
+    p[:, 2] = 1 - p[:, :2].sum(axis=1)
+    df = pd.DataFrame({"y": rng.choice(["a", "b", "c"], 200), "score_a": p[:, 0], "score_b": p[:, 1],
+                       "score_c": p[:, 2]})
+    pol = {"version": 1, "metrics": [{"name": "ece", "op": "<=", "value": 1, "params": {"bins": 5}}]}
+    html = render_html(gatekit.run(pol, data=df, target="y", score="score_*"))
+    assert "share predicted right" in html and "5 equal-width bins" in html
+    # confidences are at least 1/3: the bins (0, 0.2] is empty, the others by hand
+    conf = p.max(axis=1)
+    assert html.count('class="reliability-point"') == len({int(np.ceil(c * 5)) for c in conf})

@@ -118,6 +118,7 @@ def full_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         metrics:
           - {name: auc_roc, op: ">=", value: 0.6}
           - {name: auc_roc, max_drop: 0.05, confidence: 0.95, interval: delong}
+          - {name: ece, op: "<=", value: 0.2, params: {bins: 10}}
           - {name: demographic_parity_difference, op: "<=", value: 0.3}
           - {name: latency_p95_ms, op: "<=", value: 1000}
         """))
@@ -136,7 +137,7 @@ def test_the_report_reads_right_in_a_browser(browser: Any, full_report: Path) ->
         assert page.locator("tr.check-row").count() == len(report["checks"])
         charts = page.locator("figure.chart")
         kinds = sorted(charts.nth(i).get_attribute("data-chart") for i in range(charts.count()))
-        assert kinds == ["drift", "fairness", "latency", "roc"]
+        assert kinds == ["drift", "fairness", "latency", "reliability", "roc"]
         for i in range(charts.count()):  # every chart is drawn: a visible SVG with visible marks in it
             svg = charts.nth(i).locator("svg")
             box = svg.bounding_box()
@@ -146,6 +147,8 @@ def test_the_report_reads_right_in_a_browser(browser: Any, full_report: Path) ->
             assert any(b and (b["width"] > 1 or b["height"] > 1) for b in sizes), kinds[i]
         assert page.locator("polyline.roc-curve").count() == 2  # candidate and production on the same rows
         assert page.locator("rect.latency-bar").count() >= 5
+        ece = next(c for c in report["checks"] if c.get("metric") == "expected_calibration_error")
+        assert page.locator("circle.reliability-point").count() == ece["details"]["n_bins_nonempty"]
         assert p.console_errors == [] and p.page_errors == []
         assert p.requests == [p.url]  # the page itself, nothing else: no CDN, no font, no image
         shot = _screenshot(page, "report_desktop")
@@ -166,6 +169,9 @@ def test_the_report_fits_a_phone_and_prints(browser: Any, full_report: Path) -> 
         assert overflow <= 1, f"the page scrolls sideways by {overflow}px on a 375px screen"
         assert page.locator("#decision").bounding_box()["width"] <= 375
         _screenshot(page, "report_phone")
+        texts = page.evaluate(CHART_TEXT_PX)  # the reliability diagram's text too (its ECE line)
+        assert any(t["text"].startswith("ECE ") for t in texts)
+        assert not [t for t in texts if t["px"] < MIN_CHART_FONT_PX]
         page.emulate_media(media="print")
         page.set_viewport_size({"width": 703, "height": 1000})  # A4 less 12 mm margins, at 96 px per inch
         right = page.evaluate("Math.max(...[...document.querySelectorAll('table.checks th, table.checks td')]"
@@ -338,5 +344,41 @@ def test_blocking_comes_before_warning_and_a_wide_latency_axis_is_logarithmic(br
         assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE + 1
         assert min(t["px"] for t in page.evaluate(CHART_TEXT_PX)) >= MIN_CHART_FONT_PX
         _screenshot(page, "phone_block_and_warn")
+    finally:
+        p.close()
+
+
+@pytest.fixture(scope="module")
+def forecast_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A regression run on the demo's electricity demand (Nov-Dec held out, last week's value as the forecast)."""
+    import gatekit
+
+    df = pd.read_csv(REPO / "data" / "elecdemand" / "elecdemand.csv")
+    cut = df["timestamp"] < "2014-11-01"
+    train, hold = df[cut], df[~cut].copy()
+    hold["forecast"] = np.concatenate([train["Demand"].to_numpy()[-336:], hold["Demand"].to_numpy()[:-336]])
+    pol = {"version": 1, "metrics": [{"name": "mase", "op": "<=", "value": 1.5, "params": {"seasonal_period": 48}},
+                                     {"name": "wape", "op": "<=", "value": 10}]}
+    r = gatekit.run(pol, data=hold, target="Demand", prediction="forecast", reference=train)
+    d = tmp_path_factory.mktemp("forecast")
+    r.save_html(d / "gate_report.html")
+    return d / "gate_report.html"
+
+
+def test_the_forecast_charts_are_legible_on_a_400px_phone(browser: Any, forecast_report: Path) -> None:
+    p = _phone(browser, forecast_report)
+    try:
+        page = p.page
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE + 1
+        for chart in ("forecast-scatter", "residuals"):
+            assert page.locator(f'figure[data-chart="{chart}"]').is_visible(), chart
+        assert page.locator("circle.forecast-point").count() == 2000  # 2,928 held-out rows, sampled
+        assert "2000 of the 2928" in page.locator("#forecast-scatter-chart figcaption").inner_text()
+        texts = page.evaluate(CHART_TEXT_PX)
+        small = [t for t in texts if t["px"] < MIN_CHART_FONT_PX]
+        assert not small, f"chart text drawn below {MIN_CHART_FONT_PX}px: {small[:5]}"
+        labels = {t["text"] for t in texts}
+        assert {"actual", "forecast", "residual: actual − forecast"} <= labels
+        _screenshot(page, "phone_forecast")
     finally:
         p.close()

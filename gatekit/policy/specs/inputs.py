@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -130,6 +130,11 @@ class InputsSpec(Spec):
         Feature columns passed to the model; default the model's ``feature_names_in_``.
     sensitive : str or list of str
         Sensitive feature column(s) for fairness metrics.
+    sensitive_bins : dict of str to list of float or "categories"
+        How to group a numeric sensitive column: bin edges (``{age: [0, 25, 40, 65, 120]}`` gives the groups
+        ``[0, 25)``, ``[25, 40)``, ...; ``.inf`` accepted), or ``categories`` to keep its values as groups (codes).
+        A numeric sensitive column with more than 20 distinct values and no entry here is refused
+        (:mod:`gatekit.data.sensitive`).
     metrics : str, optional
         JSON file of metrics already computed, ``{"auc_roc": 0.91, ...}``, or an MLflow run,
         ``mlflow:runs/<RUN_ID>`` (each metric's latest value, from the tracking store that
@@ -140,6 +145,10 @@ class InputsSpec(Spec):
     task : {"classification", "multiclass", "regression"}, optional
         Declared problem type; inferred from the target when absent (``classification`` with more than two
         classes is multiclass; :mod:`gatekit.data.multiclass`).
+    quantiles : mapping of float to str, optional
+        Quantile forecasts of a regression target: each quantile level in (0, 1) and the column of ``data``
+        holding its forecast (``{0.1: demand_p10, 0.9: demand_p90}``), for ``pinball_loss_at_<q>`` and
+        ``interval_coverage_at_<c>`` (:mod:`gatekit.metrics.regression`).
     baseline : BaselineSpec, optional
         The production model's results on the same rows (for baseline-relative rules and shadow metrics).
     engine : {"auto", "pandas", "duckdb", "spark"}
@@ -160,12 +169,15 @@ class InputsSpec(Spec):
     trust_model: bool = False
     features: list[str] | None = None
     sensitive: list[str] = Field(default_factory=list)
+    sensitive_bins: dict[str, list[Annotated[float, Field(allow_inf_nan=True)]] | Literal["categories"]] = Field(
+        default_factory=dict)
     metrics: PathField | None = None
     reference: PathField | None = None
     task: Literal["classification", "multiclass", "regression"] | None = None
     baseline: BaselineSpec | None = None
     engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
     spark: SparkSpec | None = None
+    quantiles: dict[float, str] = Field(default_factory=dict)
 
     _mlflow_metrics = field_validator("metrics")(_metrics_source)
 
@@ -173,6 +185,29 @@ class InputsSpec(Spec):
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("quantiles")
+    @classmethod
+    def _quantile_levels(cls, v: dict[float, str]) -> dict[float, str]:
+        for q, col in v.items():
+            if not 0.0 < q < 1.0:
+                raise ValueError(f"quantile level {q:g} is not strictly between 0 and 1 (write e.g. 0.9: forecast_p90)")
+            if not col:
+                raise ValueError(f"quantile {q:g} names no column")
+        return v
+
+    @field_validator("sensitive_bins")
+    @classmethod
+    def _bins(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from gatekit.data.sensitive import check_bins
+
+        out = {}
+        for col, spec in v.items():
+            try:
+                out[col] = check_bins(spec)
+            except ValueError as exc:
+                raise PydanticCustomError("sensitive_bins", "{col}: {msg}", {"col": col, "msg": str(exc)}) from None
+        return out
 
     @model_validator(mode="after")
     def _distinct_roles(self) -> InputsSpec:
