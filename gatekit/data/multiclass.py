@@ -137,11 +137,44 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (1, str(n)) if isinstance(n, str) else (0, n)
 
 
-def label_classes(*series: Any) -> list[Any]:
-    """Return the classes of label columns: their distinct values (one per normal form), numbers first, then text."""
+def refuse_merged_labels(values: Any, what: str, file: str, key: str) -> None:
+    """Refuse distinct labels that gatekit's one normal form would merge into one class.
+
+    Labels compare by :func:`gatekit.core.labels.norm_label` (text case-insensitively, numbers by value), which
+    is right for a binary target's ``yes``/``Yes``; with many classes, ``A`` and ``a`` (or ``1`` and ``01``) in
+    one column are two classes that would silently become one, and every count with them.
+
+    Raises
+    ------
+    InputError
+        Naming the labels that collide and what to do.
+    """
+    groups: dict[Any, set[str]] = {}
+    for v in values:
+        if v is None or (isinstance(v, float) and v != v):
+            continue
+        groups.setdefault(norm_label(v), set()).add(v.strip() if isinstance(v, str) else repr(norm_label(v)))
+    merged = [sorted(g) for g in groups.values() if len(g) > 1]
+    if merged:
+        shown = "; ".join(" and ".join(repr(x) for x in g) for g in merged[:3])
+        raise input_error(f"{what} holds labels that gatekit compares as one class ({shown}): labels are compared "
+                          "case-insensitively and numbers by value, so these would merge; rename one of each pair "
+                          "in the data (or the model's classes_)", file, key=key)
+
+
+def label_classes(*series: Any, file: str = "") -> list[Any]:
+    """Return the classes of label columns: their distinct values (one per normal form), numbers first, then text.
+
+    Raises
+    ------
+    InputError
+        Two distinct values of one normal form (:func:`refuse_merged_labels`).
+    """
     vals: list[Any] = []
     for s in series:
-        vals.extend(s.dropna().unique().tolist())
+        uniq = s.dropna().unique().tolist()
+        refuse_merged_labels(uniq, f"column {s.name!r}", file, "target")
+        vals.extend(uniq)
     return sorted(_norm_map(vals).values(), key=_sort_key)
 
 
@@ -153,10 +186,12 @@ def codes_of(values: Any, classes: list[Any], role: str, column: str, file: str)
     InputError
         A value that is not one of ``classes`` (naming up to five of them and the classes).
     """
+    refuse_merged_labels(classes, "the classes (probability columns or the model's classes_)", file, "score")
     index = {norm_label(c): i for i, c in enumerate(classes)}
     out = np.full(len(values), np.nan)
     mask = values.notna().to_numpy()
     uniq = values[mask].unique()
+    refuse_merged_labels(list(uniq), f"{role} column {column!r}", file, role)
     lookup = {v: index.get(norm_label(v)) for v in uniq}
     unknown = [v for v, i in lookup.items() if i is None]
     if unknown:
@@ -261,9 +296,9 @@ def load_multiclass(run: Any, frame: Any, opts: Any, model: Any, file: str, targ
         source = {"model_classes": [str(c) for c in classes]}
     elif opts.prediction is not None:
         pred = require_column(frame, opts.prediction, "prediction", file)
-        classes = label_classes(target, pred)
+        classes = label_classes(target, pred, file=file)
     else:
-        classes = label_classes(target)
+        classes = label_classes(target, file=file)
     data.classes = classes
     codes = codes_of(target, classes, "target", opts.target, file)
     data.y_true = codes.astype(np.int64)
@@ -457,7 +492,7 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
     elif opts.prediction is not None:
         require_column(head, opts.prediction, "prediction", file)
         vals = table.select(target, opts.prediction).distinct().limit(10_001).to_pandas()
-        classes = label_classes(vals[target], vals[opts.prediction])
+        classes = label_classes(vals[target], vals[opts.prediction], file=file)
         cand["pred_col"] = opts.prediction
         need.append(opts.prediction)
     elif runner is not None:
@@ -470,7 +505,7 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
             run.no_eval_reason = None
             return  # the metric rules report the scoring error
         vals = table.select(target).distinct().limit(10_001).to_pandas()
-        classes = label_classes(vals[target])
+        classes = label_classes(vals[target], file=file)
     base: dict[str, Any] | None = None
     if opts.baseline_score is not None or opts.baseline_prediction is not None or base_runner is not None:
         base = {"score_cols": None, "pred_col": None, "runner": None, "order": None,
