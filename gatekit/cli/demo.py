@@ -15,7 +15,7 @@ def demo(
                                                     "(default: found from the current folder).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default <root>/reports/demo).")] = None,
 ) -> None:
-    """Train candidate models on the bundled HMDA, electricity and glass data, then gate them with the seven demo policies."""
+    """Train models on the bundled HMDA, electricity and glass data, then gate them with the seven demo policies."""
     from gatekit.core.errors import GatekitError
     from gatekit.demo import run_demo
 

@@ -57,8 +57,8 @@ def init(
 
     for value, option in ((data, "DATA"), (model, "--model"), (current, "--current"), (output, "--output")):
         refuse_control(value, option)  # the paths go into the policy's text and its comments
-    if task not in (None, "classification", "regression"):
-        fail(ValueError(f"--task must be classification or regression, not {task!r}"), "invalid usage")
+    if task not in (None, "classification", "regression", "multiclass"):
+        fail(ValueError(f"--task must be classification, multiclass or regression, not {task!r}"), "invalid usage")
     if score is not None and prediction is not None:
         fail(ValueError("give only one of --score and --prediction"), "invalid usage")
     if model is not None and (score is not None or prediction is not None):
@@ -71,9 +71,12 @@ def init(
     if output.exists() and not force:
         fail(ValueError(f"{output} already exists; give --force to replace it, or another --output"),
              "refusing to overwrite")
+    if not (output.parent if str(output.parent) else Path(".")).is_dir():
+        fail(ValueError(f"the folder of --output {output} does not exist; create it first, or give another "
+                        "--output"), "invalid usage")
     try:
         ctx = _read_inputs(data, model, current, output, target, score, prediction, sensitive or [], task,
-                           positive_label)
+                           positive_label, max_categories)
         settings = _settings(ctx, data, model, current, output, name, score, prediction, margin, metric_margin,
                              max_categories, model_sha256)
         measured = _probe(ctx, settings, data, model, current, model_sha256)
@@ -88,6 +91,8 @@ def init(
 
         draft = draft_policy(ctx["profiles"], settings, measured, output=_shown_path(output))
         counts = _write(draft.text, output)
+    except InputError as exc:
+        fail(exc, "invalid inputs")
     except PolicyError as exc:  # the draft does not validate: a bug of init's, never the user's
         internal(RuntimeError(f"the drafted policy does not validate (nothing written): {exc}"))
     except OSError as exc:
@@ -106,7 +111,7 @@ def _shown_path(path: Path) -> str:
 
 def _read_inputs(data: Path, model: Path | None, current: Path | None, output: Path, target: str | None,
                  score: str | None, prediction: str | None, sensitive: list[str], task: str | None,
-                 positive_label: str | None) -> dict[str, Any]:
+                 positive_label: str | None, max_categories: int = 20) -> dict[str, Any]:
     """Read the rows with the project's reader, check every named column, profile the reference rows."""
     from gatekit.core.errors import input_error
     from gatekit.core.hashing import must_exist
@@ -128,23 +133,75 @@ def _read_inputs(data: Path, model: Path | None, current: Path | None, output: P
     if found:
         raise input_error(role_conflict_message(*found[0]), str(data), key=found[0][1])
     frame = read_frame(data)
+    if len(frame) == 0:
+        raise input_error("the file has no rows (a header only): a policy drafted from no rows would describe "
+                          "nothing; give the reference rows", str(data))
     # the rows gated: the current rows when given (the reference rows, often training rows, may lack the model's
     # output columns), else the reference rows themselves
     gated, gated_file = (read_frame(current), str(current)) if current is not None else (frame, str(data))
-    for role, col in (("target", target), ("score", score), ("prediction", prediction),
+    if len(gated) == 0:
+        raise input_error("the file has no rows (a header only): nothing to measure", gated_file)
+    from gatekit.data.multiclass import is_pattern, pattern_columns
+
+    pattern = score is not None and is_pattern(score)
+    if pattern:  # `score_*`: one probability column per class (multiclass)
+        pattern_columns(list(gated.columns), str(score), gated_file)
+    for role, col in (("target", target), ("score", None if pattern else score), ("prediction", prediction),
                       *(("sensitive", s) for s in sensitive)):
         if col is not None:
             require_column(gated, col, role, gated_file)
+    _check_roles(gated, gated_file, target, None if pattern else score, sensitive)
     found_task, positive = (target_facts(gated, target, task, positive_label, gated_file) if target is not None
                             else (task, None))
     if target is None and (score or prediction or sensitive):
         raise input_error("--score, --prediction and --sensitive need --target (the metric and fairness rules "
                           "compare the model's output with it)", str(data), key="target")
-    profiles = profile_frame(frame, target=target, score=score, prediction=prediction, sensitive=sensitive)
+    profiles = profile_frame(frame, target=target, score=None if pattern else score, prediction=prediction,
+                             sensitive=sensitive,
+                             max_categories=max_categories)
     if not profiles:
         raise input_error("the rows have no column to draft rules for", str(data))
     return {"frame": frame, "profiles": profiles, "task": found_task if target is not None else None,
             "positive": positive, "target": target, "sensitive": tuple(sensitive)}
+
+
+def _check_roles(frame: Any, file: str, target: str | None, score: str | None, sensitive: list[str]) -> None:
+    """Refuse, before anything is written, role columns a run would refuse or could not measure.
+
+    An all-null target; a score value that is missing or not finite (named by row, as `gatekit run` would); a
+    numeric sensitive column with more than :data:`gatekit.data.sensitive.MAX_NUMERIC_GROUPS` distinct values,
+    which `gatekit run` refuses unless binned. Messages name columns and rows, never a value.
+    """
+    import numpy as np
+    from pandas.api import types as pdt
+
+    from gatekit.core.errors import input_error
+    from gatekit.data.sensitive import MAX_NUMERIC_GROUPS
+
+    if target is not None and frame[target].notna().sum() == 0:
+        raise input_error(f"target {target!r} has no value (every row is null): nothing to draft metric or target "
+                          "rules from; give rows with the target filled in", file, key="target")
+    if score is not None:
+        col = frame[score]
+        if pdt.is_numeric_dtype(col.dtype) and not pdt.is_bool_dtype(col.dtype):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+            bad = np.flatnonzero(~np.isfinite(values))
+            if len(bad):
+                line = f" (line {int(bad[0]) + 2} of a CSV with a header)" if file.endswith((".csv", ".csv.gz")) else ""
+                raise input_error(f"score column {score!r} has {len(bad):,} missing or non-finite value(s), the first "
+                                  f"in row {int(bad[0]) + 1}{line}: a metric cannot be measured on them; fix or drop "
+                                  "those rows", file, key="score")
+    for c in sensitive:
+        col = frame[c]
+        if pdt.is_numeric_dtype(col.dtype) and not pdt.is_bool_dtype(col.dtype):
+            n = int(col.nunique(dropna=True))
+            if n > MAX_NUMERIC_GROUPS:
+                raise input_error(
+                    f"sensitive column {c!r} is numeric with {n:,} distinct values: as groups they would be {n:,} "
+                    f"groups of a few rows, and `gatekit run` refuses it unless binned. Bin it into a new column "
+                    f"before `gatekit init` (e.g. age bands), then add inputs.sensitive_bins: {{{c}: [edges ...]}} "
+                    f"to the drafted policy, or {{{c}: categories}} if its values are codes "
+                    "(docs/metrics/fairness.md)", file, key=c)
 
 
 def _relative(path: Path, output: Path) -> str:
@@ -182,7 +239,7 @@ def _probe(ctx: dict[str, Any], settings: Any, data: Path, model: Path | None, c
            model_sha256: str | None) -> Any:
     """Measure the model (and the drift) once through the API; None when there is nothing to measure."""
     from gatekit import api
-    from gatekit.policy.draft import probe_policy, read_probe
+    from gatekit.policy.draft import probe_policy, read_probe, redact_reason
 
     policy = probe_policy(ctx["profiles"], settings)
     if policy is None:
@@ -191,7 +248,14 @@ def _probe(ctx: dict[str, Any], settings: Any, data: Path, model: Path | None, c
                      reference=str(data) if current is not None else None, model=model, model_sha256=model_sha256,
                      target=settings.target, positive_label=settings.positive_label, score=settings.score,
                      prediction=settings.prediction, sensitive=list(settings.sensitive) or None, task=settings.task)
-    return read_probe(report)
+    measured = read_probe(report)
+    # the reasons of rules that cannot be computed may quote values of the rows (group names, classes): never
+    # copied into the draft or the console
+    frame = ctx["frame"]
+    values = {v for c in (*settings.sensitive, settings.target) if c is not None and c in frame.columns
+              for v in frame[c].dropna().unique().tolist() if isinstance(v, str)}  # numbers: counts stay
+    measured.metrics = {i: (v, redact_reason(m, values)) for i, (v, m) in measured.metrics.items()}
+    return measured
 
 
 def _write(text: str, output: Path) -> str:
@@ -203,11 +267,19 @@ def _write(text: str, output: Path) -> str:
     import tempfile
 
     from gatekit import api
+    from gatekit.core.errors import input_error
+    from gatekit.core.yaml_limits import MAX_POLICY_BYTES
 
+    size = len(text.encode("utf-8"))
+    if size > MAX_POLICY_BYTES:
+        raise input_error(f"the draft is {size:,} bytes, more than a policy may be ({MAX_POLICY_BYTES:,}); give "
+                          "fewer columns (or lower --max-categories)", str(output))
     folder = output.parent if str(output.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".gatekit-init-", suffix=".yaml", dir=folder)
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # the mode any new file gets (mkstemp makes it 0600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         counts = api.validate(tmp).counts_text

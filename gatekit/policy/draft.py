@@ -57,10 +57,15 @@ MIN_ROWS_FOR_UNIQUE = 10
 """A column is called an identifier (``unique: true``) only when at least this many rows are all distinct."""
 MAX_SET_VALUE_CHARS = 64
 """A value longer than this is free text: no allowed set is written for its column."""
+MAX_DRAFT_COLUMNS = 1000
+"""Per-column rules (and drift features) are written for at most this many columns: a wider draft would pass the
+policy loader's size limit (:data:`gatekit.core.yaml_limits.MAX_POLICY_NODES`); the rest are named by count only."""
 
 CLASSIFICATION_SCORE_METRICS = ("auc_roc", "pr_auc", "precision_at_{t}", "recall_at_{t}", "brier_score")
 CLASSIFICATION_LABEL_METRICS = ("accuracy", "precision_at_{t}", "recall_at_{t}", "f1_at_{t}")
 REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "smape")
+MULTICLASS_SCORE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc_ovr", "f1_macro")
+MULTICLASS_LABEL_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
 FAIRNESS_METRICS = ("fairness_demographic_parity_diff", "fairness_equal_opportunity_diff",
                     "fairness_equalized_odds_diff")
 
@@ -206,7 +211,7 @@ def profile_column(series: Any, name: str, role: str = "feature", *, max_categor
         notes.append(f"personal data found ({shown}): no value written; keep it out with security: pii")
     elif unique:
         notes.append(f"all {rows:,} values distinct (an identifier): no range or set written")
-    elif logical == "integer" and distinct <= 2 and nulls < rows:
+    elif logical == "integer" and 0 < distinct <= 2 and {int(v) for v in counts.index} <= {0, 1}:
         values = tuple(sorted(int(v) for v in counts.index))  # a 0/1 flag: its values, not a range around them
         notes.append("a flag: its values, not a range")
     elif logical in ("integer", "float") and distinct:
@@ -281,7 +286,7 @@ def target_facts(frame: Any, target: str, task: str | None, positive_label: Any,
         The rows.
     target : str
         The target column (must exist).
-    task : {"classification", "regression"} or None
+    task : {"classification", "multiclass", "regression"} or None
         Declared task; inferred when None.
     positive_label : object, optional
         Declared positive label (classification).
@@ -290,15 +295,17 @@ def target_facts(frame: Any, target: str, task: str | None, positive_label: Any,
 
     Returns
     -------
-    task : {"classification", "regression"}
+    task : {"classification", "multiclass", "regression"}
+        ``multiclass`` for a classification target with more than two classes.
     positive : object or None
-        The positive label as a Python scalar (classification), else None.
+        The positive label as a Python scalar (binary classification), else None.
 
     Raises
     ------
     InputError
-        A multiclass target, a classification target whose positive value cannot be told, a declared
-        positive label that is not among the target's values, or a regression target that is not numeric.
+        A positive label given for a multiclass target, a classification target whose positive value cannot be
+        told, a declared positive label that is not among the target's values, or a regression target that is not
+        numeric.
     """
     from gatekit.core.labels import norm_label
     from gatekit.data.labels import infer_positive, infer_task
@@ -307,8 +314,10 @@ def target_facts(frame: Any, target: str, task: str | None, positive_label: Any,
     found = infer_task(col, task)
     n_classes = col.dropna().nunique()
     if found == "multiclass" or (found == "classification" and n_classes > 2):
-        raise input_error(f"target {target!r} has {n_classes} classes; gatekit gates binary classification and "
-                          "regression (give --task regression for a numeric quantity)", file, key="target")
+        if positive_label is not None:
+            raise input_error(f"target {target!r} has {n_classes} classes (multiclass): a positive label applies to "
+                              "binary classification only; leave out --positive-label", file, key="positive_label")
+        return "multiclass", None
     if found != "classification":
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
@@ -401,16 +410,25 @@ def widened_range(lo: float, hi: float, margin: float, integer: bool) -> tuple[f
     -------
     (float, float)
         ``(new_lo, new_hi)`` with ``new_lo <= lo`` and ``new_hi >= hi``.
+
+    Raises
+    ------
+    ValueError
+        The widened range is not finite in float (values near ``±1.8e308``).
     """
     width = hi - lo if hi > lo else max(abs(lo), 1.0)
     pad = margin * width
     new_lo, new_hi = lo - pad, hi + pad
+    if not all(math.isfinite(x) for x in (width, new_lo, new_hi)):
+        raise ValueError("the widened range overflows a float")
     if lo >= 0:
         new_lo = max(new_lo, 0.0)
     exponent = math.floor(math.log10(width)) - 2
     if integer:
         exponent = max(exponent, 0)
     out_lo, out_hi = round_outward(new_lo, True, exponent), round_outward(new_hi, False, exponent)
+    if not (math.isfinite(out_lo) and math.isfinite(out_hi)):
+        raise ValueError("the widened range overflows a float")
     return min(out_lo, lo), max(out_hi, hi)
 
 
@@ -530,10 +548,45 @@ def scalar(v: Any) -> str:
             raise ValueError(f"cannot write {v} in a policy")
         text = np.format_float_positional(v, trim="-")
         return text if "." in text or v.is_integer() else text + ".0"
-    text = yaml.safe_dump([str(v)], default_flow_style=True, width=1 << 30, allow_unicode=True).strip()
+    s = str(v)
+    if _needs_double_quotes(s):
+        return _double_quoted(s)
+    text = yaml.safe_dump([s], default_flow_style=True, width=1 << 30, allow_unicode=True).strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")].strip()
-    return text[1:-1]
+    text = text[1:-1]
+    if "\n" in text or text.startswith('"'):  # a line break or a character YAML escapes: one double-quoted line
+        return _double_quoted(s)
+    if not text.startswith("'") and _number_like(s):  # 1e3, 0x10, 1_000, .5: numbers to a YAML 1.2 reader
+        return "'" + s.replace("'", "''") + "'"
+    return text
+
+
+def _number_like(s: str) -> bool:
+    """Tell whether a YAML reader (1.1 or 1.2) might read the plain text ``s`` as a number."""
+    import re
+
+    t = s.strip().replace("_", "")
+    if re.fullmatch(r"[-+]?(0[xob][0-9a-fA-F]+|[0-9]+(:[0-5]?[0-9])+(\.[0-9]*)?|\.(inf|Inf|INF|nan|NaN|NAN))", t):
+        return True
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return True
+
+
+def _needs_double_quotes(s: str) -> bool:
+    """Tell whether ``s`` holds a character a single-quoted YAML scalar cannot keep on one line."""
+    return any(ord(c) < 0x20 or c in "\x7f\x85\u2028\u2029\ufeff" or 0xD800 <= ord(c) <= 0xDFFF for c in s)
+
+
+def _double_quoted(s: str) -> str:
+    """Return ``s`` as one double-quoted YAML line (JSON escapes are YAML's; surrogates as backslash-u escapes)."""
+    import json
+
+    text = json.dumps(s, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in text)
 
 
 def flow(v: Any) -> str:
@@ -719,13 +772,17 @@ def metric_candidates(settings: DraftSettings) -> list[tuple[str, dict[str, Any]
 
     Classification with scores (a model or a score column): ROC AUC, PR AUC, precision and recall at the decision
     threshold, Brier score; with predicted labels only: accuracy, precision, recall, F1. Regression: RMSE, MAE,
-    R², MAPE, sMAPE. Then, for classification, three fairness differences per sensitive column.
+    R², MAPE, sMAPE. Multiclass (:mod:`gatekit.metrics.multiclass`): accuracy, balanced accuracy, one-vs-rest ROC
+    AUC (with probabilities) and macro F1. Then, for binary classification, three fairness differences per
+    sensitive column.
     """
     if not settings.has_outputs:
         return []
     t = _token(settings.decision_threshold)
     if settings.task == "regression":
         names: Iterable[str] = REGRESSION_METRICS
+    elif settings.task == "multiclass":
+        names = MULTICLASS_LABEL_METRICS if settings.prediction is not None else MULTICLASS_SCORE_METRICS
     elif settings.prediction is not None:
         names = (n.format(t=t) for n in CLASSIFICATION_LABEL_METRICS)
     else:
@@ -753,7 +810,7 @@ def probe_policy(profiles: list[ColumnProfile], settings: DraftSettings) -> dict
         pol["compatibility"] = {"on_fail": "warn", "feature_signature": "strict",
                                 "model_format": {"allowed": ["onnx"]}}
     if settings.current is not None:
-        features = [p.name for p in profiles if p.driftable]
+        features = [p.name for p in _capped(profiles) if p.driftable]
         if features:
             pol["drift"] = _drift_mapping(profiles, features, leakage=settings.target is not None)
     return pol if len(pol) > 4 else None
@@ -868,9 +925,13 @@ def _column_rules(p: ColumnProfile, settings: DraftSettings) -> tuple[dict[str, 
             rules["timezone"] = p.timezone or "naive"
     if p.minimum is not None and p.maximum is not None:
         integer = p.logical == "integer"
-        lo, hi = widened_range(p.minimum, p.maximum, settings.margin, integer)
-        rules["min"], rules["max"] = _num(lo, integer), _num(hi, integer)
-        comment.append(f"reference {_shown(p.minimum)} .. {_shown(p.maximum)}")
+        try:
+            lo, hi = widened_range(p.minimum, p.maximum, settings.margin, integer)
+        except ValueError:
+            comment.append("values near the largest float: no range written")
+        else:
+            rules["min"], rules["max"] = _num(lo, integer), _num(hi, integer)
+            comment.append(f"reference {_shown(p.minimum)} .. {_shown(p.maximum)}")
     if p.values is not None:
         rules["allowed"] = list(p.values)
     if p.unique:
@@ -963,6 +1024,37 @@ def draft_policy(profiles: list[ColumnProfile], settings: DraftSettings, measure
     return Draft(text=text, document=document(top), notes=notes)
 
 
+def redact_reason(message: str, values: Iterable[Any] = ()) -> str:
+    """Return a metric's not-computable reason without the data values it may quote (group names, class labels).
+
+    The draft and the console never copy a value of the rows: ``group(s) bob@corp.com have no positive labels``
+    becomes ``some group(s) have no positive labels``; quoted values (``'x'``, ``"x"``) and bracketed lists become
+    ``…``. Counts, thresholds and the kind of reason stay. Run the policy to see the full reason in the report.
+
+    Parameters
+    ----------
+    message : str
+        The reason a check gave.
+    values : iterable, optional
+        Values of the rows (the sensitive columns' groups, the target's classes) to take out wherever they stand
+        as a whole word, whatever the message's wording.
+
+    Returns
+    -------
+    str
+    """
+    import re
+
+    text = str(message)
+    for v in sorted({str(v) for v in values if len(str(v).strip()) >= 3}, key=len, reverse=True):  # not "a"
+        text = re.sub(rf"(?<![\w@.-]){re.escape(v)}(?![\w@-])", "…", text)
+    text = re.sub(r"\(counted: [^)]*\)", "(counted: …)", text)
+    text = re.sub(r"group\(s\) .*? have no", "some group(s) have no", text, flags=re.S)
+    text = re.sub(r"class\(es\) .*? (?=ha(?:ve|s) )", "some class(es) ", text, flags=re.S)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]", "…", text)
+    return text
+
+
 def _inputs(settings: DraftSettings) -> Entry:
     e: list[Entry] = []
     if settings.current is not None:
@@ -988,11 +1080,27 @@ def _inputs(settings: DraftSettings) -> Entry:
     return Entry("inputs", e, before=["", "Paths are relative to this file."])
 
 
+def _capped(profiles: list[ColumnProfile]) -> list[ColumnProfile]:
+    """Return the profiles that get rules: every role column, then features up to :data:`MAX_DRAFT_COLUMNS` in all."""
+    room = MAX_DRAFT_COLUMNS - sum(p.role != "feature" for p in profiles)
+    out = []
+    for p in profiles:
+        if p.role != "feature" or room > 0:
+            out.append(p)
+            room -= p.role == "feature"
+    return out
+
+
 def _data_quality(profiles: list[ColumnProfile], settings: DraftSettings) -> Entry:
     cols = []
-    for p in profiles:
+    kept = _capped(profiles)
+    for p in kept:
         rules, comment = _column_rules(p, settings)
         cols.append(Entry(p.name, Flow(rules), comment=comment))
+    if len(kept) < len(profiles):
+        cols[-1].comment += (f"; {len(profiles) - len(kept):,} more columns have no rule (more than "
+                             f"{MAX_DRAFT_COLUMNS:,}: the policy would pass the loader's size limit); add the ones "
+                             "that matter")
     e = [Entry("on_fail", "warn"),
          Entry("row_count", Flow({"min": 300}), commented=True,
                comment="fewer rows make the metrics too noisy to gate on; set your own"),
@@ -1015,11 +1123,14 @@ def _metrics(settings: DraftSettings, measured: Measured, registry: Any) -> tupl
         hint = ("give --model (or --score / --prediction) to `gatekit init` to draft the task's metric rules with the "
                 "values measured now")
         notes.append(f"no metric rules: {hint}")
-        return Entry("metrics", [Item({"name": "auc_roc" if settings.task == "classification" else "rmse",
-                                       "op": ">=" if settings.task == "classification" else "<=",
-                                       "value": 0.8 if settings.task == "classification" else 1.0,
+        example = {"classification": ("auc_roc", ">=", 0.8), "multiclass": ("balanced_accuracy", ">=", 0.8)}.get(
+            settings.task or "", ("rmse", "<=", 1.0))
+        return Entry("metrics", [Item({"name": example[0], "op": example[1], "value": example[2],
                                        "on_fail": "warn"})],
                      commented=True, before=["", f"Metric rules need the model's output: {hint}."]), notes
+    if settings.task == "multiclass" and settings.sensitive:
+        notes.append("no fairness rules: gatekit init drafts them for binary classification only; see "
+                     "docs/metrics/fairness.md to write them by hand")
     items: list[Item] = []
     where = f"{settings.evaluation_label}" + (f", {measured.rows:,} rows" if measured.rows else "")
     for i, (name, params) in enumerate(candidates):
@@ -1027,6 +1138,7 @@ def _metrics(settings: DraftSettings, measured: Measured, registry: Any) -> tupl
         assert res is not None, name  # the candidates are names of the default registry
         spec = res.spec
         value, message = measured.metrics.get(i, (None, "not measured"))
+        message = redact_reason(message)
         higher = bool(spec.higher_is_better)
         rule: dict[str, Any] = {"name": name, "op": ">=" if higher else "<="}
         before: list[str] = []
@@ -1057,16 +1169,28 @@ def _metrics(settings: DraftSettings, measured: Measured, registry: Any) -> tupl
         rule["on_fail"] = "warn"
         if params:
             rule["params"] = dict(params)
+        lo_b, hi_b = spec.bounds
+        at_bound = (lo_b is not None and limit <= lo_b) if higher else (hi_b is not None and limit >= hi_b)
+        if at_bound:  # e.g. smape <= 200 or a fairness difference <= 1: a rule no value can fail
+            items.append(Item(rule, comment=f"{comment}; the limit is the metric's bound, so it can never fail: "
+                                            "set your own, then uncomment", before=before, commented=True))
+            notes.append(f"{name}{' (' + params['sensitive'] + ')' if params.get('sensitive') else ''}: left out "
+                         f"(commented): the limit would be the metric's bound {_shown(limit)} and could never fail")
+            continue
         items.append(Item(rule, comment=comment, before=before))
     head = ["", f"The task's metric rules ({settings.task}), measured now on {where}. Limit = the value now "
             f"-/+ {settings.metric_margin:.0%} of it (below for scores, above for errors), rounded outward to two "
             "significant digits (--metric-margin)."
             + (" Measured on the rows init was given: if they are the training rows, the values are optimistic."
                if settings.current is None else "")]
+    if all(i.commented for i in items):  # nothing to gate on: the whole block commented, never an empty `metrics:`
+        head[-1] += " No rule can be measured on these rows: every rule below is commented out with the reason."
+        return Entry("metrics", items, before=head, commented=True), notes
     return Entry("metrics", items, before=head), notes
 
 
 def _drift(profiles: list[ColumnProfile], settings: DraftSettings, measured: Measured) -> Entry:
+    profiles = _capped(profiles)
     driftable = [p.name for p in profiles if p.driftable]
     if measured.model_features is not None:
         features = [f for f in measured.model_features if f in driftable]

@@ -80,6 +80,7 @@ def hmda_model(tmp_path: Path) -> Path:
 
 def test_init_with_a_model_current_rows_and_a_sensitive_column(hmda_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "policies" / "loan.yaml"
+    out.parent.mkdir()
     res = _cli("init", hmda_model / "hmda_train.csv", "--current", hmda_model / "hmda_holdout.csv",
                "--model", hmda_model / "hmda_candidate.skops", "--target", "deny", "--sensitive", "afam",
                "--output", out)
@@ -180,3 +181,110 @@ def test_bad_inputs_exit_2_naming_the_file_or_column(tmp_path: Path) -> None:
     res = _cli("init", HMDA, "--target", "deny", "--task", "regression", "--output", out)
     assert res.exit_code == 2 and "not numeric" in res.stderr
     assert not out.exists()
+
+
+def test_init_never_copies_data_values_into_the_draft_or_the_console(tmp_path: Path) -> None:
+    # a group (an e-mail address) with no positive label: the fairness reasons would quote it
+    rng = np.random.default_rng(0)
+    g = ["alice@corp.com"] * 30 + ["bob@corp.com"] * 10
+    y = list(rng.integers(0, 2, 30)) + [0] * 10
+    pd.DataFrame({"g": g, "y": y, "s": rng.random(40)}).to_csv(tmp_path / "rows.csv", index=False)
+    res = _cli("init", tmp_path / "rows.csv", "--target", "y", "--score", "s", "--sensitive", "g",
+               "--output", tmp_path / "p.yaml", "--no-check")
+    assert res.exit_code == 0, res.stderr
+    text = (tmp_path / "p.yaml").read_text(encoding="utf-8")
+    for shown in (text, res.stdout, res.stderr):
+        assert "corp.com" not in shown
+    assert "not computable on rows.csv" in text and "(counted: …)" in text  # the kind of reason stays
+
+
+def test_init_refuses_a_continuous_sensitive_column_as_run_does(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    income = rng.normal(50_000, 9_000, 60)
+    pd.DataFrame({"income": income, "y": [0, 1] * 30, "s": rng.random(60)}).to_csv(tmp_path / "r.csv", index=False)
+    out = tmp_path / "p.yaml"
+    res = _cli("init", tmp_path / "r.csv", "--target", "y", "--score", "s", "--sensitive", "income", "--output", out)
+    assert res.exit_code == 2 and "'income' is numeric with 60 distinct values" in res.stderr
+    assert "sensitive_bins" in res.stderr and not out.exists()
+    assert f"{income[0]:g}"[:5] not in res.stderr + res.stdout  # no value echoed
+
+
+def test_init_refuses_rows_it_cannot_draft_from_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "p.yaml"
+    (tmp_path / "header.csv").write_text("a,y\n", encoding="utf-8")
+    res = _cli("init", tmp_path / "header.csv", "--output", out)
+    assert res.exit_code == 2 and "no rows" in res.stderr
+    (tmp_path / "ynull.csv").write_text("a,y\n1,\n2,\n", encoding="utf-8")
+    res = _cli("init", tmp_path / "ynull.csv", "--target", "y", "--output", out)
+    assert res.exit_code == 2 and "target 'y' has no value" in res.stderr
+    (tmp_path / "nan.csv").write_text("a,y,s\n1,0,0.2\n2,1,0.8\n3,1,\n4,0,0.1\n", encoding="utf-8")
+    res = _cli("init", tmp_path / "nan.csv", "--target", "y", "--score", "s", "--output", out)
+    assert res.exit_code == 2 and "row 3 (line 4" in res.stderr  # the header is line 1
+    res = _cli("init", HMDA, "--output", tmp_path / "nonexist" / "p.yaml")
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+    assert not out.exists() and not (tmp_path / "nonexist").exists()
+
+
+def test_init_writes_the_file_with_the_umasks_mode(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        res = _cli("init", HMDA, "--output", tmp_path / "p.yaml", "--no-check")
+    finally:
+        os.umask(old)
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "p.yaml").stat().st_mode & 0o777 == 0o644
+
+
+def test_init_uses_max_categories(tmp_path: Path) -> None:
+    pd.DataFrame({"c": list("abcde") * 10, "y": [0, 1] * 25}).to_csv(tmp_path / "r.csv", index=False)
+    for k, allowed in ((5, list("abcde")), (4, None)):
+        out = tmp_path / f"p{k}.yaml"
+        res = _cli("init", tmp_path / "r.csv", "--max-categories", k, "--output", out, "--no-check")
+        assert res.exit_code == 0, res.stderr
+        assert yaml.safe_load(out.read_text(encoding="utf-8"))["data_quality"]["columns"]["c"].get("allowed") == allowed
+
+
+def test_init_awkward_names_and_values_validate_and_pass(tmp_path: Path) -> None:
+    df = pd.DataFrame({"new\nline": [1.0, 2.0, 3.0] * 10, "big": [1e308, -1e308, 0.0] * 10,
+                       "t": ["010", "0x10", "1e3"] * 10, "y": [0, 1, 1] * 10})
+    df.to_csv(tmp_path / "r.csv", index=False)
+    out = tmp_path / "p.yaml"
+    res = _cli("init", tmp_path / "r.csv", "--target", "y", "--output", out)
+    assert res.exit_code == 0, res.stderr
+    assert "gatekit: PASS" in res.stdout  # its own rows meet it: '1e3' stays text
+    cols = yaml.safe_load(out.read_text(encoding="utf-8"))["data_quality"]["columns"]
+    assert cols["t"]["allowed"] == ["010", "0x10", "1e3"] and "min" not in cols["big"]
+    assert (cols["new\nline"]["min"], cols["new\nline"]["max"]) == (0.8, 3.2)
+
+
+def test_init_drafts_multiclass_rules_from_probability_columns(tmp_path: Path) -> None:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+    from sklearn.metrics import roc_auc_score as auc
+
+    rng = np.random.default_rng(5)
+    classes = ["a", "b", "c"]
+    y = rng.choice(classes, 300)
+    p = rng.dirichlet([1, 1, 1], 300)
+    p[np.arange(300), [classes.index(v) for v in y]] += 1.0
+    p /= p.sum(axis=1, keepdims=True)
+    df = pd.DataFrame({"x": rng.random(300), "y": y, **{f"score_{c}": p[:, i] for i, c in enumerate(classes)}})
+    df.to_csv(tmp_path / "r.csv", index=False)
+    out = tmp_path / "p.yaml"
+    res = _cli("init", tmp_path / "r.csv", "--target", "y", "--score", "score_*", "--output", out)
+    assert res.exit_code == 0, res.stderr
+    assert "gatekit: PASS" in res.stdout
+    text = out.read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    assert doc["inputs"]["task"] == "multiclass" and "positive_label" not in doc["inputs"]
+    assert [r["name"] for r in doc["metrics"]] == ["accuracy", "balanced_accuracy", "roc_auc_ovr", "f1_macro"]
+    pred = np.array(classes)[p.argmax(axis=1)]
+    assert _now(text, "accuracy") == pytest.approx(accuracy_score(y, pred), abs=5e-5)
+    assert _now(text, "balanced_accuracy") == pytest.approx(balanced_accuracy_score(y, pred), abs=5e-5)
+    assert _now(text, "roc_auc_ovr") == pytest.approx(auc(y, p, multi_class="ovr", labels=classes), abs=5e-5)
+    assert _now(text, "f1_macro") == pytest.approx(f1_score(y, pred, average="macro"), abs=5e-5)
+    res = _cli("init", tmp_path / "r.csv", "--target", "y", "--task", "multiclass", "--output", tmp_path / "q.yaml",
+               "--no-check")
+    assert res.exit_code == 0, res.stderr
+    assert yaml.safe_load((tmp_path / "q.yaml").read_text(encoding="utf-8"))["inputs"]["task"] == "multiclass"

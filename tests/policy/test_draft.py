@@ -187,8 +187,11 @@ def test_target_facts() -> None:
         target_facts(df, "deny", None, "maybe", "f.csv")
     with pytest.raises(InputError, match="not numeric"):
         target_facts(df, "deny", "regression", None, "f.csv")
+    three = pd.DataFrame({"y": ["a", "b", "c", "a"]})
+    assert target_facts(three, "y", None, None, "f.csv") == ("multiclass", None)
+    assert target_facts(three, "y", "classification", None, "f.csv") == ("multiclass", None)
     with pytest.raises(InputError, match="3 classes"):
-        target_facts(pd.DataFrame({"y": ["a", "b", "c", "a"]}), "y", None, None, "f.csv")
+        target_facts(three, "y", None, "a", "f.csv")  # a positive label is binary only
 
 
 def test_metric_candidates_by_task() -> None:
@@ -201,6 +204,11 @@ def test_metric_candidates_by_task() -> None:
     reg = _settings(target="y", task="regression", prediction="p", sensitive=("g",))
     assert [n for n, _ in metric_candidates(reg)] == ["rmse", "mae", "r2", "mape", "smape"]
     assert metric_candidates(_settings(target="y", task="classification")) == []
+    mc = _settings(target="y", task="multiclass", score="score_*", sensitive=("g",))
+    assert metric_candidates(mc) == [("accuracy", {}), ("balanced_accuracy", {}), ("roc_auc_ovr", {}),
+                                     ("f1_macro", {})]  # no fairness rule: binary only
+    mcl = _settings(target="y", task="multiclass", prediction="p")
+    assert [n for n, _ in metric_candidates(mcl)] == ["accuracy", "balanced_accuracy", "f1_macro"]
     assert probe_policy(profile_frame(_hmda()), _settings(target="deny", task="classification")) is None
 
 
@@ -306,3 +314,88 @@ def test_a_draft_of_typed_columns_runs_and_passes_on_its_rows(tmp_path: Path) ->
     path.write_text(draft.text, encoding="utf-8")
     report = gatekit.run(path)
     assert report.decision.value == "pass", [(c.name, c.message) for c in report.checks if c.status.value != "pass"]
+
+
+def test_reasons_quoting_data_values_are_never_copied_into_the_draft() -> None:
+    settings = _settings(target="y", task="classification", score="s", sensitive=("g",))
+    reason = "group(s) bob@corp.com, 'x@y.org' have no positive labels; the rate is undefined there"
+    measured = Measured(metrics={i: (0.5, "ok") for i in range(6)} | {6: (None, reason),
+                                                                       7: (None, "class 'ann@corp.com' is missing")})
+    df = pd.DataFrame({"y": [0, 1] * 20, "s": np.linspace(0, 1, 40), "g": ["a", "b"] * 20})
+    draft = draft_policy(profile_frame(df, target="y", score="s", sensitive=["g"]), settings, measured)
+    shown = draft.text + "\n".join(draft.notes)
+    assert "corp.com" not in shown and "x@y.org" not in shown
+    assert "some group(s) have no positive labels" in draft.text  # the kind of reason stays
+
+
+def test_a_limit_at_the_metrics_bound_is_written_commented(tmp_path: Path) -> None:
+    # sMAPE (range [0, 200]) measured at 195: 195 x 1.05 = 204.75, capped at the bound 200, a rule no value fails
+    settings = _settings(target="y", task="regression", prediction="f")
+    measured = Measured(metrics={0: (1.0, "ok"), 1: (1.0, "ok"), 2: (0.5, "ok"), 3: (10.0, "ok"), 4: (195.0, "ok")})
+    df = pd.DataFrame({"y": np.linspace(1, 3, 50), "f": np.linspace(1, 3, 50)})
+    draft = draft_policy(profile_frame(df, target="y", prediction="f"), settings, measured)
+    assert [r["name"] for r in draft.document["metrics"]] == ["rmse", "mae", "r2", "mape"]
+    line = next(ln for ln in draft.text.splitlines() if "name: smape" in ln)
+    assert line.lstrip().startswith("# - {name: smape") and "can never fail" in line
+    assert any("smape" in n and "bound 200" in n for n in draft.notes)
+    # every rule not computable: the whole block is commented out, and the draft still validates
+    none = Measured(metrics={i: (None, "1 of 50 forecast values are missing or not finite") for i in range(5)})
+    draft = draft_policy(profile_frame(df, target="y", prediction="f"), settings, none)
+    assert "metrics" not in draft.document and "\n# metrics:" in draft.text
+    (tmp_path / "p.yaml").write_text(draft.text, encoding="utf-8")
+    assert load_policy(tmp_path / "p.yaml").policy.metrics == []
+
+
+def test_text_that_reads_as_a_number_and_line_breaks_are_quoted(tmp_path: Path) -> None:
+    from gatekit.core.yaml_limits import PolicyYamlLoader
+
+    values = ["1e3", "0x10", "010", "1_000", ".5", "-.inf", "+12", "1:30", "a\nb", "tab\there", "x\u2028y", "ok"]
+    entries = [Entry("columns", [Entry("new\nline: col", Flow({"allowed": values}))])]
+    text = "\n".join(render(entries)) + "\n"
+    for loader in (yaml.SafeLoader, PolicyYamlLoader):
+        doc = yaml.load(text, Loader=loader)
+        assert doc == {"columns": {"new\nline: col": {"allowed": values}}}, loader
+    assert len(text.splitlines()) == 3  # no literal line break: `columns:`, the key, its (long) flow value
+
+
+def test_ranges_near_the_largest_float_are_left_out() -> None:
+    with pytest.raises(ValueError, match="overflows"):
+        widened_range(-1e308, 1e308, 0.1, False)
+    with pytest.raises(ValueError, match="overflows"):
+        widened_range(0.0, 1.7e308, 0.1, False)  # 1.7e308 + 0.17e308 > 1.797e308
+    df = pd.DataFrame({"a": [1e308, -1e308, 0.0], "b": [1.0, 2.0, 3.0]})
+    draft = draft_policy(profile_frame(df), _settings())
+    cols = draft.document["data_quality"]["columns"]
+    assert cols["a"] == {"type": "float", "max_null_fraction": 0}
+    assert (cols["b"]["min"], cols["b"]["max"]) == (0.8, 3.2)  # 1 .. 3 widened by 0.1 x 2
+
+
+def test_only_0_and_1_make_a_flag() -> None:
+    df = pd.DataFrame({"f": [0, 1] * 10, "two": [3, 7] * 10, "one": [1] * 20})
+    by = {p.name: p for p in profile_frame(df)}
+    assert by["f"].values == (0, 1) and "flag" in by["f"].note
+    assert by["two"].values is None and (by["two"].minimum, by["two"].maximum) == (3.0, 7.0)
+    assert "flag" not in by["two"].note
+    assert by["one"].values == (1,)
+
+
+def test_max_categories_bounds_the_allowed_set() -> None:
+    df = pd.DataFrame({"c": list("abcde") * 10})
+    assert profile_frame(df, max_categories=5)[0].values == tuple("abcde")
+    few = profile_frame(df, max_categories=4)[0]
+    assert few.values is None and "more than 4" in few.note
+
+
+def test_per_column_rules_are_capped_below_the_loaders_size_limit(tmp_path: Path) -> None:
+    from gatekit.policy.draft import MAX_DRAFT_COLUMNS
+
+    n = MAX_DRAFT_COLUMNS + 200
+    df = pd.DataFrame(np.arange(3 * n, dtype=float).reshape(3, n), columns=[f"c{i}" for i in range(n)])
+    df["y"] = [0, 1, 0]
+    draft = draft_policy(profile_frame(df, target="y"), _settings(target="y", task="classification",
+                                                                   positive_label=1))
+    cols = draft.document["data_quality"]["columns"]
+    assert len(cols) == MAX_DRAFT_COLUMNS and "y" in cols and f"c{MAX_DRAFT_COLUMNS - 2}" in cols
+    assert "201 more columns have no rule" in draft.text  # 1,201 features, 999 kept beside the target
+    (tmp_path / "p.yaml").write_text(draft.text, encoding="utf-8")
+    assert load_policy(tmp_path / "p.yaml").policy.data_quality is not None
