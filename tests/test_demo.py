@@ -53,6 +53,7 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     assert len(dem) == 61 * 48  # November and December, half-hourly
 
     _check_rollout_reports(demo_root, art, hold, proba)
+    _check_glass(demo_root, art)
     _check_history(loan, mini_policy=demo_root / "policies" / "seed_mini_challenge.yaml")
 
     # the ONNX export, run by onnxruntime, ranks the held-out rows as the skops model does
@@ -60,7 +61,7 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     onnx_auc = next(c for c in serving["checks"] if c["name"] == "auc_roc")
     assert abs(onnx_auc["observed"] - expected_auc) < 1e-6  # float32 graph vs float64 scikit-learn
     p99 = next(c for c in serving["checks"] if c["name"] == "latency_p99_ms")
-    assert p99["details"]["samples"] == 2000 and p99["details"]["model_kind"] == "onnx"
+    assert p99["details"]["samples_per_round"] == [2000] * 5 and p99["details"]["model_kind"] == "onnx"
     by_name = {c["name"]: c for c in serving["checks"]}
     assert by_name["model_signature"]["status"] == "pass"  # the release job's signature over the ONNX file
     # the export returns NaN for a missing numeric input (checked here with onnxruntime directly)
@@ -103,9 +104,12 @@ def _check_rollout_reports(demo_root: Path, art: Path, hold: pd.DataFrame, cand:
     assert dp["status"] == ("fail" if abs(change) > 0.05 else "pass")
     latency = next(c for c in mini["checks"] if c["metric"] == "latency_p95_ms")
     cand_lat, prod_lat = latency["details"]["candidate_details"], latency["details"]["baseline_details"]
-    assert cand_lat["samples"] == prod_lat["samples"] == 400 and cand_lat["percentile_method"] == "nearest_rank"
+    assert cand_lat["samples_per_round"] == prod_lat["samples_per_round"] == [400] * 5
+    assert cand_lat["percentile_method"] == "nearest_rank"
     cmp = latency["details"]["comparison"]
-    assert np.isclose(latency["observed"], cmp["candidate"] - cmp["baseline"])
+    # the change per interleaved round pair (candidate round i - production round i), and its median
+    pairs = [c - b for c, b in zip(cand_lat["rounds"]["values"], prod_lat["rounds"]["values"], strict=True)]
+    assert np.allclose(cmp["per_round"], pairs) and np.isclose(latency["observed"], np.median(pairs))
     assert 0 < cand_lat["min_ms"] <= cmp["candidate"] <= cand_lat["max_ms"]  # an observed latency (nearest rank)
     agree = next(c for c in mini["checks"] if c["metric"] == "prediction_agreement_rate")
     assert np.isclose(agree["observed"], np.mean((cand >= 0.5) == (prod >= 0.5)))
@@ -154,3 +158,26 @@ def _check_history(loan: dict, mini_policy: Path) -> None:
     assert dp["details"]["rule"] == "metrics[0]"
     proc = run_cli("history", "--policy", str(mini_policy), "--format", "json")
     assert proc.returncode == 0, proc.stderr
+
+
+def _check_glass(demo_root: Path, art: Path) -> None:
+    """The multiclass gate on fgl: its values are scikit-learn's on the saved forest's predict_proba."""
+    import skops.io as sio
+    from sklearn import metrics as skm
+
+    from gatekit.demo import GLASS_FEATURES
+
+    report = json.loads((demo_root / "reports/demo/glass_types/gate_report.json").read_text())
+    hold = pd.read_csv(art / "glass_holdout.csv")
+    path = art / "glass_candidate.skops"
+    model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    proba = model.predict_proba(hold[GLASS_FEATURES])
+    pred = model.classes_[proba.argmax(axis=1)]
+    observed = {c["name"]: c["observed"] for c in report["checks"]}
+    assert observed["accuracy"] == skm.accuracy_score(hold["type"], pred)
+    assert abs(observed["roc_auc_ovr"] - skm.roc_auc_score(hold["type"], proba, multi_class="ovr")) < 1e-12
+    assert abs(observed["log_loss"] - skm.log_loss(hold["type"], proba, labels=model.classes_)) < 1e-12
+    veh = skm.recall_score(hold["type"], pred, labels=["Veh"], average=None)[0]
+    assert observed["recall[class=Veh]"] == veh
+    assert set(hold["type"]) == {"WinF", "WinNF", "Veh", "Con", "Tabl", "Head"}  # every type held out
+    assert report["metadata"]["inputs"]["classes"] == list(model.classes_)

@@ -94,38 +94,66 @@ class RunContext:
     def operational(self, side: str = "candidate") -> Any:
         """Return the operational figures of the candidate's (``side="baseline"``: production's) model.
 
-        Measured once per run, and only what the policy's rules ask for (latency and/or the batch).
+        Measured once per run, and only what the policy's rules ask for (latency and/or the batch). When a
+        baseline-relative rule needs production's figures too, both models are measured together, their
+        rounds interleaved (:func:`gatekit.model.serving.measure_models`), whichever side is asked first.
         """
         if side not in self._ops:
-            from gatekit.model.serving import BATCH_METRICS, LATENCY_METRICS, Figures, measure
+            self._ops.update(self._measure_operational())
+        return self._ops[side]
 
-            spec = self.policy.policy.operational or _default_operational()
-            names = self._rule_metric_names()
+    def _measure_operational(self) -> dict[str, Any]:
+        """Measure the figures both sides need, in one interleaved measurement; load-test samples replace latency."""
+        from gatekit.model.serving import BATCH_METRICS, LATENCY_METRICS, Arm, Figures, measure_models
+
+        spec = self.policy.policy.operational or _default_operational()
+        wanted = {"candidate": self._rule_metric_names(), "baseline": self._relative_operational_names()}
+        figs: dict[str, Any] = {}
+        arms: list[tuple[str, Any]] = []
+        for side, names in wanted.items():
             runner = self.inputs.runner if side == "candidate" else self.inputs.baseline_runner
             samples = self.inputs.latency_samples if side == "candidate" else self.inputs.baseline_latency_samples
             want_latency = samples is None and any(n in names for n in LATENCY_METRICS)
             want_batch = any(n in names for n in BATCH_METRICS)
-            if runner is not None and self.inputs.frame is not None and (want_latency or want_batch):
-                fig = measure(runner, self.inputs.frame, spec, batch=want_batch, latency=want_latency)
-            elif runner is not None and self.inputs.table is not None and (want_latency or want_batch):
-                fig = self._measure_on_sample(runner, spec, want_batch, want_latency)
+            figs[side] = Figures()
+            if runner is not None and (want_latency or want_batch):
+                arms.append((side, Arm(runner, want_latency, want_batch,
+                                       "candidate" if side == "candidate" else "production")))
+        if arms and (self.inputs.frame is not None or self.inputs.table is not None):
+            if self.inputs.frame is not None:
+                measured = measure_models([a for _, a in arms], self.inputs.frame, spec)
             else:
-                fig = Figures()
+                measured = self._measure_on_sample([a for _, a in arms], spec)
+            figs.update({side: fig for (side, _), fig in zip(arms, measured, strict=True)})
+        for side, fig in figs.items():
+            samples = self.inputs.latency_samples if side == "candidate" else self.inputs.baseline_latency_samples
             if samples is not None:
-                fig.latencies_ms = samples
-                fig.latency_source = f"load-test samples ({len(samples)}) from the policy's operational section"
-            self._ops[side] = fig
-        return self._ops[side]
+                rounds = getattr(samples, "rounds", None) or [list(samples)]
+                fig.latency_rounds_ms, fig.latency_other_ms, fig.latency_clock = rounds, None, "load_test"
+                fig.latency_source = (f"load-test samples ({len(samples)}"
+                                      f"{f' in {len(rounds)} rounds' if len(rounds) > 1 else ''}) from the policy's "
+                                      "operational section")
+        return figs
 
-    def _measure_on_sample(self, runner: Any, spec: Any, batch: bool, latency: bool) -> Any:
-        """Measure the model on a seeded sample of the engine's table (``--engine duckdb``: no rows in memory).
+    def _relative_operational_names(self) -> set[str]:
+        """Canonical operational metrics that baseline-relative rules compare with production's."""
+        out = set()
+        for i, rule in enumerate(self.policy.policy.metrics):
+            res = self.policy.resolved.get(i)
+            if res is not None and rule.relative is not None and res.spec.section == "operational":
+                out.add(res.canonical)
+        return out
+
+    def _measure_on_sample(self, arms: list[Any], spec: Any) -> list[Any]:
+        """Measure the models on a seeded sample of the engine's table (``--engine duckdb``: no rows in memory).
 
         The sample is :func:`gatekit.data.engine.sample_frame` of :func:`gatekit.model.serving.sample_rows`
-        rows with seed :data:`gatekit.model.serving.SAMPLE_SEED`; the figures record it. A sample that cannot be
-        drawn is the measurement's error (its rules are errors), never a figure.
+        rows with seed :data:`gatekit.model.serving.SAMPLE_SEED`, drawn once for both models; the figures
+        record it. A sample that cannot be drawn is the measurement's error (its rules are errors), never a
+        figure.
         """
         from gatekit.data.engine import row_count, sample_frame
-        from gatekit.model.serving import SAMPLE_SEED, Figures, measure, sample_rows
+        from gatekit.model.serving import SAMPLE_SEED, Figures, measure_models, sample_rows
 
         table = self.inputs.table
         try:
@@ -135,11 +163,14 @@ class RunContext:
                     "method": "rows whose position hash falls below the sampling rate "
                               "(gatekit.data.engine.sample_frame): the same rows on every engine"}
         except Exception as exc:  # noqa: BLE001 - a failed sample is the measurement's error, reported on its rules
-            fig = Figures()
-            fig.errors["all"] = (f"could not sample the {self.inputs.engine} table to measure on: "
-                                 f"{type(exc).__name__}: {exc}")
-            return fig
-        return measure(runner, frame, spec, batch=batch, latency=latency, sample=info)
+            figs = []
+            for _ in arms:
+                fig = Figures()
+                fig.errors["all"] = (f"could not sample the {self.inputs.engine} table to measure on: "
+                                     f"{type(exc).__name__}: {exc}")
+                figs.append(fig)
+            return figs
+        return measure_models(arms, frame, spec, sample=info)
 
     def _rule_metric_names(self) -> set[str]:
         """Canonical metric names used by the policy's rules and gate expressions."""
@@ -159,13 +190,13 @@ class RunContext:
         from gatekit.model.serving import LATENCY_METRICS, value
 
         fig = self.operational(side)
-        has = fig.latencies_ms is not None if resolved.canonical in LATENCY_METRICS else bool(
-            fig.batch_times_s or fig.errors)
+        has = fig.latency_rounds_ms is not None if resolved.canonical in LATENCY_METRICS else bool(
+            fig.batch_rounds_s or fig.errors)
         if not has and not fig.errors:
             return None
         spec = self.policy.policy.operational or _default_operational()
-        obs = self._from_data(lambda: value(fig, resolved.canonical, spec.percentile_method), observed,
-                              "the model was run and measured; that decides")
+        obs = self._from_data(lambda: value(fig, resolved.canonical, spec.percentile_method, spec.confidence),
+                              observed, "the model was run and measured; that decides")
         obs.details["figure_kind"] = ("load_test" if fig.latency_source.startswith("load-test")
                                       and resolved.canonical in LATENCY_METRICS else "measured")
         return obs

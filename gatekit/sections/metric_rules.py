@@ -41,6 +41,9 @@ class MetricRulesSection:
                                  threshold=value, metric=res.canonical, source=obs.source)
             details = {**obs.details, "unit": res.spec.unit, "params": params, "label": res.spec.label,
                        "description": rule.description}
+            if res.spec.section == "operational" and (check := _rounds_check(ctx, rule, res, params, obs)):
+                out.append(check)  # measured in rounds: decided on the interval (gatekit.sections.operational_rules)
+                continue
             if obs.state != "ok" or obs.value is None:
                 out.append(CheckResult(status=STATE_STATUS.get(obs.state, Status.NOT_COMPUTABLE),
                                        message=obs.reason, details=details, **base))
@@ -86,6 +89,19 @@ class MetricRulesSection:
                                    message=f"{rule.name}: the candidate's figure and production's come from different "
                                            f"sources ({' vs '.join(sorted(kinds))}); give both as load-test samples or "
                                            "let gatekit time both models", details=details)
+            if res.spec.section == "operational" and (check := _rounds_check(ctx, rule, res, params, obs, bobs)):
+                return check
         return evaluate_rule(rule, res, {**res.name_params, **params}, cand, base, paired=True,
                              section=res.spec.section, name=rule.check_name, base_details=details,
                              intervals=ctx.intervals)
+
+
+def _rounds_check(ctx: RunContext, rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], obs: Observation,
+                  bobs: Observation | None = None) -> CheckResult | None:
+    """Return the check of an operational figure measured in rounds (decided on its interval), else None."""
+    from gatekit.sections.base import _default_operational
+    from gatekit.sections.operational_rules import rounds_check
+
+    spec = ctx.policy.policy.operational or _default_operational()
+    meta = {"unit": res.spec.unit, "params": params, "label": res.spec.label, "description": rule.description}
+    return rounds_check(rule, res, obs, bobs, meta, spec.confidence)

@@ -72,8 +72,9 @@ def test_run_with_an_onnx_model_scores_and_times_it(onnx_models: dict[str, Any])
     assert checks["auc_roc"].observed == pytest.approx(expected, abs=1e-6)
     lat = checks["latency_p95_ms"]
     assert lat.status == Status.PASS
-    assert lat.details["model_kind"] == "onnx" and lat.details["samples"] == 400
-    assert lat.details["source"] == "measured: 400 single-row calls after 5 warm-up calls, onnx model in this process"
+    assert lat.details["model_kind"] == "onnx" and lat.details["samples_per_round"] == [400] * 5
+    assert lat.details["source"] == ("measured: 5 rounds of 400 single-row calls after 5 warm-up calls, onnx model in "
+                                     "this process, CPU time")
     assert checks["throughput_rows_per_s"].details["batch_rows"] == len(df)
     assert report.decision == Decision.PASS
 
