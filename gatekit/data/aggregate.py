@@ -105,27 +105,8 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
         return
     if opts.target is not None and task is not None and opts.task != task:
         opts = replace(opts, task=task)  # decided with the model's evidence, which the compact frame lacks
-    runner = base_runner = None
-    if model is not None and sample is not None:
-        try:
-            runner = make_runner(model, sample, opts, task or "classification", positive, file)
-            run.info["model"] = {"class": type(model).__name__, "features": runner.features}
-        except InputError as exc:
-            if scoring and not isinstance(exc.__cause__, MissingFeatures):
-                raise
-            if scoring:
-                run.scoring_error = str(exc.__cause__)
-            else:
-                run.runner_error = str(exc)
-    if base_model is not None and sample is not None:
-        try:
-            base_runner = make_runner(base_model, sample, opts, task or "classification", positive, file,
-                                      baseline=True)
-            run.info["baseline_model"] = {"class": type(base_model).__name__, "features": base_runner.features}
-        except InputError as exc:
-            if not isinstance(exc.__cause__, MissingFeatures):
-                raise
-            run.baseline_scoring_error = str(exc.__cause__)
+    runner, base_runner = _bind_runners(run, opts, model, base_model, sample, file, task or "classification",
+                                        positive, scoring)
     keys = [c for c in dict.fromkeys(n for _, n in roles if n is not None)]
     score_runner = runner if scoring else None
     if score_runner is None and base_runner is None:
@@ -178,14 +159,21 @@ def _task_and_positive(table: Any, opts: InputOptions, model: Any, file: str) ->
     return task, infer_positive(values.dropna().unique().tolist(), opts.positive_label, file, opts.target)
 
 
-def _multiclass(run: RunInputs, opts: InputOptions, model: Any, base_model: Any, sample: Any, file: str,
-                decision_threshold: float, strict: bool) -> None:
-    """Load a multiclass target on the engine: bind the model(s) to the sample, stream the rows to confusion cells."""
+def _bind_runners(run: RunInputs, opts: InputOptions, model: Any, base_model: Any, sample: Any, file: str,
+                  task: str, positive: Any, scoring: bool) -> tuple[Any, Any]:
+    """Bind the candidate and production models to the engine's sample (their features, checked on real rows).
+
+    A model that cannot take the rows' features is the run's scoring error when gatekit scores with it (the
+    metric rules report it), else its runner error; any other problem raises.
+
+    Returns
+    -------
+    (runner or None, baseline runner or None)
+    """
     runner = base_runner = None
-    scoring = model is not None and opts.score is None and opts.prediction is None
     if model is not None and sample is not None:
         try:
-            runner = make_runner(model, sample, opts, "multiclass", None, file)
+            runner = make_runner(model, sample, opts, task, positive, file)
             run.info["model"] = {"class": type(model).__name__, "features": runner.features}
         except InputError as exc:
             if scoring and not isinstance(exc.__cause__, MissingFeatures):
@@ -196,12 +184,20 @@ def _multiclass(run: RunInputs, opts: InputOptions, model: Any, base_model: Any,
                 run.runner_error = str(exc)
     if base_model is not None and sample is not None:
         try:
-            base_runner = make_runner(base_model, sample, opts, "multiclass", None, file, baseline=True)
+            base_runner = make_runner(base_model, sample, opts, task, positive, file, baseline=True)
             run.info["baseline_model"] = {"class": type(base_model).__name__, "features": base_runner.features}
         except InputError as exc:
             if not isinstance(exc.__cause__, MissingFeatures):
                 raise
             run.baseline_scoring_error = str(exc.__cause__)
+    return runner, base_runner
+
+
+def _multiclass(run: RunInputs, opts: InputOptions, model: Any, base_model: Any, sample: Any, file: str,
+                decision_threshold: float, strict: bool) -> None:
+    """Load a multiclass target on the engine: bind the model(s) to the sample, stream the rows to confusion cells."""
+    scoring = model is not None and opts.score is None and opts.prediction is None
+    runner, base_runner = _bind_runners(run, opts, model, base_model, sample, file, "multiclass", None, scoring)
     if base_model is not None and base_runner is None:
         opts = replace(opts, baseline_model=None)  # its scoring error is reported by the rules that need it
     load_multiclass_table(run, opts, model, base_model, file, decision_threshold, strict,
