@@ -766,7 +766,11 @@ def value(fig: Figures, metric: str, method: str, confidence: float = 0.9) -> tu
             other_round = [percentile(r, q, method) for r in fig.latency_other_ms]
             details["other_clock"] = {"clock": other, "values": other_round, "median": float(np.median(other_round))}
             details["wall_over_cpu"] = _wall_over_cpu(per_round, other_round, fig.clock)
-        counts, edges = np.histogram(lat, bins=min(30, max(5, len(lat) // 20)))  # for the report's histogram
+        # for the report's histogram: over more than two decades the bins are equal on a log scale, as the
+        # report then draws that axis (equal-width bins would put every call but the tail in one bar)
+        bins = min(30, max(5, len(lat) // 20))
+        lo, hi = float(lat.min()), float(lat.max())
+        counts, edges = np.histogram(lat, bins=np.geomspace(lo, hi, bins + 1) if lo > 0 and hi / lo > 100 else bins)
         details["histogram"] = {"edges_ms": [float(e) for e in edges], "counts": [int(c) for c in counts]}
         return stats.median, details
     if "batch" in fig.errors:

@@ -1124,3 +1124,18 @@ def test_threads_are_limited_while_measuring(threads: int | None) -> None:
         assert all(s == before for s in runner.seen)
         assert fig.details["threads"] == "the libraries' defaults (not limited)"
     assert {int(p["num_threads"]) for p in threadpool_info()} == before  # restored afterwards
+
+
+def test_the_latency_histogram_bins_are_geometric_over_more_than_two_decades() -> None:
+    """The issue's 2.5 to 6,515 ms latencies: equal-width bins put all but the tail in one bar."""
+    rng = np.random.default_rng(1)
+    rounds = [list(np.r_[rng.uniform(2.5, 4.0, 398), 900.0, 6515.0]) for _ in range(5)]
+    _, details = operational.value(operational.Figures(latency_rounds_ms=rounds), "latency_p95_ms", "nearest_rank")
+    edges, counts = np.array(details["histogram"]["edges_ms"]), details["histogram"]["counts"]
+    assert edges[0] == pytest.approx(min(map(min, rounds))) and edges[-1] == pytest.approx(6515.0)
+    ratios = edges[1:] / edges[:-1]
+    assert np.allclose(ratios, ratios[0])  # equal steps on a log axis
+    assert sum(counts) == 2000 and max(counts) < 2000 - 10  # the bulk spreads over several bars
+    narrow = [list(rng.uniform(2.5, 4.0, 400)) for _ in range(5)]
+    _, flat = operational.value(operational.Figures(latency_rounds_ms=narrow), "latency_p95_ms", "nearest_rank")
+    assert np.allclose(np.diff(flat["histogram"]["edges_ms"]), np.diff(flat["histogram"]["edges_ms"])[0])
