@@ -20,9 +20,10 @@ import os
 import re
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from gatekit.core.errors import input_error
+from gatekit.core.secrets import mask_each
 from gatekit.data.metrics_file import ObservedMetric, observed_from_mapping
 from gatekit.metrics.registry import MetricRegistry
 
@@ -166,16 +167,7 @@ def mask_secrets(text: str, uri: str | None) -> str:
     userinfo = parts.netloc.rpartition("@")[0]
     found = [userinfo.partition(":")[2] if ":" in userinfo else userinfo]
     found += [p.partition("=")[2] for p in re.split(r"[&;]", parts.query) if p]
-    secrets: set[str] = set()
-    for s in filter(None, found):
-        secrets |= {s, quote(s, safe=""), quote(s, safe="/"), unquote(s)}
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-        else:
-            text = text.replace(f":{secret}@", ":***@").replace(f"{secret}@", "***@")
-            text = re.sub(rf"=({re.escape(secret)})(?=$|[&;#\s'\"])", "=***", text)
-    return text
+    return mask_each(text, found, short_user=True)
 
 
 def import_mlflow(purpose: str) -> Any:

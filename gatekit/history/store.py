@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gatekit.core.errors import GatekitError, Problem
 from gatekit.core.formatting import rule_text
+from gatekit.core.secrets import mask_each
 from gatekit.history.records import (
     SCHEMA_VERSION,
     AlertRecord,
@@ -341,8 +342,6 @@ def mask_password(text: str, history_url: str) -> str:
     Pieces under 4 characters are masked only where they sit as ``:piece@`` or ``=piece``, so that
     masking never garbles the rest of the message.
     """
-    from urllib.parse import quote, unquote
-
     from sqlalchemy.engine import make_url
 
     userinfo = history_url.partition("://")[2].rpartition("@")[0]
@@ -356,19 +355,8 @@ def mask_password(text: str, history_url: str) -> str:
                 params.extend([value] if isinstance(value, str) else value)
     except Exception:  # noqa: BLE001 - unparsable: the readings by hand
         pass
-    secrets: set[str] = set()
-    for pw in filter(None, readings):
-        for piece in {pw, *re.split(r"[@/:?#&=%]", pw)}:
-            secrets |= {piece, quote(piece, safe=""), quote(piece, safe="/"), unquote(piece)}
-    for value in filter(None, params):  # a query value ends at '&': it is masked whole, in its quoted forms
-        secrets |= {value, quote(value, safe=""), quote(value, safe="/"), unquote(value)}
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-        else:  # short: only where it sits as a password or a parameter's value
-            text = text.replace(f":{secret}@", ":***@")
-            text = re.sub(rf"=({re.escape(secret)})(?=$|[&;#\s'\"])", "=***", text)
-    return text
+    pieces = [piece for pw in filter(None, readings) for piece in {pw, *re.split(r"[@/:?#&=%]", pw)}]
+    return mask_each(text, [*pieces, *params])  # a query value ends at '&': it is masked whole
 
 
 _SECRET_PARAM = re.compile(r"password|passwd|pwd|secret|token|key", re.IGNORECASE)
