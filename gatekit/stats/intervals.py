@@ -46,6 +46,9 @@ class Interval:
     details : dict
         Method facts: standard error, z, p-value (DeLong); resamples, seed, strata, failed resamples
         (bootstrap).
+    replicates : ndarray of shape (B,), optional
+        A bootstrap interval's finite replicate values (the statistic on each resample), kept for
+        p-values against a margin (:func:`gatekit.stats.multiplicity.bootstrap_p_value`); not reported.
     """
 
     estimate: float
@@ -54,6 +57,7 @@ class Interval:
     confidence: float
     method: str
     details: dict[str, Any] = field(default_factory=dict)
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _midrank(x: np.ndarray) -> np.ndarray:
@@ -436,7 +440,8 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     low, high = np.quantile(values[ok], [alpha / 2, 1 - alpha / 2])
     scheme = RESAMPLING["poisson" if poisson else "multinomial"]
     return Interval(float(estimate), float(low), float(high), confidence, "bootstrap_percentile",
-                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata), **scheme})
+                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata), **scheme},
+                    replicates=values[ok])
 
 
 def bootstrap_difference(metric: Callable[[np.ndarray, np.ndarray], float], y_true: Any, candidate: Any,
@@ -504,7 +509,7 @@ def bootstrap_difference(metric: Callable[[np.ndarray, np.ndarray], float], y_tr
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return Interval(estimate, float(low), float(high), confidence, "bootstrap_percentile",
                     {"resamples": resamples, "seed": seed, "stratified": stratify, "failed": failed,
-                     "paired": b is not None})
+                     "paired": b is not None}, replicates=np.asarray(values))
 
 
 def weighted_aucs(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -587,10 +592,11 @@ def bootstrap_auc_difference(y_true: Any, candidate: Any, baseline: Any | None =
             diff = diff - weighted_aucs(y, series[1], weights)
         values.append(diff)
     alpha = 1 - confidence
-    low, high = np.quantile(np.concatenate(values), [alpha / 2, 1 - alpha / 2])
+    reps = np.concatenate(values)
+    low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
     return Interval(float(estimate), float(low), float(high), confidence, "bootstrap_percentile",
                     {"resamples": resamples, "seed": seed, "stratified": True, "failed": 0,
-                     "paired": baseline is not None})
+                     "paired": baseline is not None}, replicates=reps)
 
 
 def fast_auc(y: np.ndarray, scores: np.ndarray) -> float:

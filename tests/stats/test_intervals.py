@@ -207,3 +207,17 @@ def test_bootstrap_class_minimum_counts_the_rows_a_compact_row_stands_for() -> N
     assert bootstrap_statistic(stat, [y], 0.3, resamples=50, counts=[np.array([6, 6, 20, 20])]).details["failed"] == 0
     with pytest.raises(NotComputable, match="only 7 rows of class 1"):
         bootstrap_statistic(stat, [y], 0.3, resamples=50, counts=[np.array([3, 4, 20, 20])])
+
+
+def test_bootstrap_intervals_keep_their_replicates() -> None:
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 2, 200)
+    a, b = y + rng.normal(0, 1, 200), y + rng.normal(0, 1, 200)
+    fast = bootstrap_auc_difference(y, a, b, resamples=300, seed=3)
+    plain = bootstrap_difference(roc_auc_score, y, a, b, resamples=300, seed=3)
+    for iv in (fast, plain):
+        assert iv.replicates is not None and iv.replicates.size == 300
+        np.testing.assert_allclose([iv.low, iv.high], np.quantile(iv.replicates, [0.025, 0.975]))
+        assert "replicates" not in repr(iv)
+    np.testing.assert_allclose(fast.replicates, plain.replicates, atol=1e-12)
+    assert delong_difference(y, a, b).replicates is None
