@@ -2,8 +2,8 @@
 
 The commands live by group in :mod:`gatekit.cli.run` (run, verify, validate), :mod:`gatekit.cli.policy`
 (policy diff, schema, metrics), :mod:`gatekit.cli.history` (history, history mark, calibrate),
-:mod:`gatekit.cli.init` (init) and :mod:`gatekit.cli.demo`; this module builds the app from them, explicitly,
-in the order ``--help`` lists them. The console script is :func:`entry`.
+:mod:`gatekit.cli.replay` (replay), :mod:`gatekit.cli.init` (init) and :mod:`gatekit.cli.demo`; this module builds
+the app from them, explicitly, in the order ``--help`` lists them. The console script is :func:`entry`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from gatekit.cli import demo as _demo
 from gatekit.cli import history as _history
 from gatekit.cli import init as _init
 from gatekit.cli import policy as _policy
+from gatekit.cli import replay as _replay
 from gatekit.cli import run as _run
 from gatekit.core.version import __version__
 
@@ -52,6 +53,7 @@ app.add_typer(_policy.policy_app, name="policy")
 app.command()(_policy.schema)
 app.add_typer(_history.history_app, name="history")
 app.command()(_history.calibrate)
+app.command()(_replay.replay)
 app.command("metrics")(_policy.list_metrics)
 app.command()(_demo.demo)
 

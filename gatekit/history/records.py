@@ -15,8 +15,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from gatekit.history.runs import RunView
 
-SCHEMA_VERSION = 2
-"""1: the first tables; 2: ``gatekit_checks.rule`` and ``gatekit_alerts.ongoing`` added (migrated in place)."""
+SCHEMA_VERSION = 3
+"""1: the first tables; 2: ``gatekit_checks.rule`` and ``gatekit_alerts.ongoing`` added; 3: ``gatekit_runs.model_name``
+(the policy's name for older runs) and ``policy_json``, ``gatekit_checks.observation_json`` (what replay reads)
+added. Each is migrated in place."""
 
 
 
@@ -47,9 +49,12 @@ class RunRecord(Base):
     reproducibility_sha256: Mapped[str | None] = mapped_column(String(64))
     gatekit_version: Mapped[str | None] = mapped_column(Text)
     legitimate: Mapped[bool | None] = mapped_column(Boolean)
+    model_name: Mapped[str | None] = mapped_column(Text)
+    policy_json: Mapped[str | None] = mapped_column(Text)
     checks: Mapped[list[CheckRecord]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                      order_by="CheckRecord.position")
     alerts: Mapped[list[AlertRecord]] = relationship(back_populates="run", cascade="all, delete-orphan")
+    __table_args__ = (Index("ix_gatekit_runs_holdout", "model_name", "data_sha256"),)
 
 
 class CheckRecord(Base):
@@ -71,6 +76,7 @@ class CheckRecord(Base):
     margin: Mapped[float | None] = mapped_column(Float)
     rule: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
+    observation_json: Mapped[str | None] = mapped_column(Text)
     run: Mapped[RunRecord] = relationship(back_populates="checks")
     __table_args__ = (Index("ix_gatekit_checks_run", "run_id"), Index("ix_gatekit_checks_key", "key"))
 
@@ -117,6 +123,18 @@ def migrate(session: Session, version: int) -> None:
         have = {c["name"] for c in inspect(conn).get_columns("gatekit_alerts")}
         if "ongoing" not in have:
             conn.execute(text("ALTER TABLE gatekit_alerts ADD COLUMN ongoing BOOLEAN NOT NULL DEFAULT FALSE"))
+    if version < 3:
+        have = {c["name"] for c in inspect(conn).get_columns("gatekit_runs")}
+        for column in ("model_name", "policy_json"):
+            if column not in have:
+                conn.execute(text(f"ALTER TABLE gatekit_runs ADD COLUMN {column} TEXT"))
+        # a run recorded before model names gated the model its policy names (what the holdout count reads)
+        conn.execute(text("UPDATE gatekit_runs SET model_name = policy_name WHERE model_name IS NULL"))
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_gatekit_runs_holdout ON gatekit_runs (model_name, "
+                          "data_sha256)"))
+        have = {c["name"] for c in inspect(conn).get_columns("gatekit_checks")}
+        if "observation_json" not in have:
+            conn.execute(text("ALTER TABLE gatekit_checks ADD COLUMN observation_json TEXT"))
 
 
 
@@ -128,8 +146,11 @@ def view(r: RunRecord) -> RunView:
         model_sha256=r.model_sha256, data_sha256=r.data_sha256, legitimate=r.legitimate, policy_path=r.policy_path,
         exit_code=r.exit_code, reproducibility_sha256=r.reproducibility_sha256, gatekit_version=r.gatekit_version,
         recorded_at=utc(r.recorded_at), files=json.loads(r.files_json or "{}"),
+        model_name=r.model_name or r.policy_name, policy=json.loads(r.policy_json) if r.policy_json else None,
         checks=[{"key": c.key, "section": c.section, "name": c.name, "metric": c.metric, "status": c.status,
                  "on_fail": c.on_fail, "observed": c.observed, "op": c.op, "threshold": c.threshold,
-                 "margin": c.margin, "rule": c.rule, "message": c.message} for c in r.checks],
+                 "margin": c.margin, "rule": c.rule, "message": c.message,
+                 "observation": json.loads(c.observation_json) if c.observation_json else None}
+                for c in r.checks],
         alerts=[{"key": a.key, "failures": a.failures, "within": a.window, "after": a.after,
                  "delivered": a.delivered, "delivery": a.delivery, "ongoing": a.ongoing} for a in r.alerts])

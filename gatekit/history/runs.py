@@ -6,6 +6,7 @@ not load SQLAlchemy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,9 +35,39 @@ def check_keys(checks: Iterable[Any]) -> list[str]:
     return out
 
 
+def stored_form(value: Any) -> Any:
+    """Return ``value`` as the store keeps it in strict JSON.
+
+    Infinities become the text ``"Infinity"`` / ``"-Infinity"`` (a bin edge of ``.inf`` in a policy), NaN
+    None, tuples lists, numpy scalars Python numbers, mapping keys text. What the store wrote and what is
+    compared with it (:mod:`gatekit.history.replay`) both go through it.
+    """
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): stored_form(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [stored_form(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (str, bytes)):
+        try:  # a numpy scalar
+            return stored_form(value.item())
+        except (TypeError, ValueError):
+            return str(value)
+    return value
+
+
 @dataclass
 class RunView:
-    """A recorded run as read back (plain data, detached from the database)."""
+    """A recorded run as read back (plain data, detached from the database).
+
+    ``model_name`` is the model the run gated (the policy's ``holdout.model``, else its name); ``policy`` the
+    resolved policy the run used (None for runs recorded before history schema 3). Each check is a mapping with
+    ``key``, ``section``, ``name``, ``metric``, ``status``, ``on_fail``, ``observed``, ``op``, ``threshold``,
+    ``margin``, ``rule``, ``message`` and ``observation`` (what replay reads: :func:`gatekit.history.store.observation`;
+    None before schema 3).
+    """
 
     run_id: str
     started_at: datetime
@@ -57,6 +88,8 @@ class RunView:
     files: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    model_name: str | None = None
+    policy: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping (times in ISO 8601, UTC)."""
@@ -68,4 +101,4 @@ class RunView:
                 "policy_path": self.policy_path, "exit_code": self.exit_code,
                 "reproducibility_sha256": self.reproducibility_sha256, "gatekit_version": self.gatekit_version,
                 "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
-                "checks": self.checks, "alerts": self.alerts}
+                "model_name": self.model_name, "checks": self.checks, "alerts": self.alerts}

@@ -44,7 +44,7 @@ from gatekit.history.records import (
     utc,
     view,
 )
-from gatekit.history.runs import RunView, check_keys
+from gatekit.history.runs import RunView, check_keys, stored_form
 
 
 class HistoryError(GatekitError):
@@ -226,12 +226,16 @@ class HistoryStore:
             model_sha256=(files.get("model") or {}).get("sha256"), data_sha256=(files.get("data") or {}).get("sha256"),
             files_json=json.dumps({role: f.get("sha256") for role, f in files.items()}, sort_keys=True),
             reproducibility_sha256=meta.get("reproducibility", {}).get("sha256"),
-            gatekit_version=meta.get("gatekit_version"), legitimate=None)
+            gatekit_version=meta.get("gatekit_version"), legitimate=None,
+            model_name=str((meta.get("holdout") or {}).get("model") or pol.get("name")),
+            policy_json=_json(pol.get("resolved")) if pol.get("resolved") is not None else None)
         for i, (c, key) in enumerate(zip(report.checks, check_keys(report.checks), strict=True)):
+            obs = observation(c)
             run.checks.append(CheckRecord(
                 position=i, key=key, section=c.section, name=c.name, metric=c.metric, status=c.status.value,
                 on_fail=c.on_fail.value, observed=_finite(c.observed), op=c.op, threshold=_finite(c.threshold),
-                margin=_finite(c.margin), rule=rule_text(c), message=c.message))
+                margin=_finite(c.margin), rule=rule_text(c), message=c.message,
+                observation_json=_json(obs) if obs is not None else None))
         for a in alerts:
             run.alerts.append(AlertRecord(key=a["key"], failures=a["failures"], window=a["within"], after=a["after"],
                                           delivered=a.get("delivered"), delivery=a.get("delivery"),
@@ -245,13 +249,16 @@ class HistoryStore:
             raise self._fail(f"record run {meta['run_id']}", exc) from None
 
     def runs(self, policy: str | None = None, last: int | None = None, *,
-             exclude_illegitimate: bool = False, legitimate_only: bool = False) -> list[RunView]:
+             exclude_illegitimate: bool = False, legitimate_only: bool = False,
+             model_name: str | None = None) -> list[RunView]:
         """Read recorded runs, oldest first.
 
         Parameters
         ----------
         policy : str, optional
             Only runs of this policy name (any version).
+        model_name : str, optional
+            Only runs that gated this model (:attr:`RunView.model_name`).
         last : int, optional
             Only the ``last`` most recent runs (after the other filters).
         exclude_illegitimate : bool
@@ -268,6 +275,8 @@ class HistoryStore:
         q = select(RunRecord).options(selectinload(RunRecord.checks), selectinload(RunRecord.alerts))
         if policy is not None:
             q = q.where(RunRecord.policy_name == policy)
+        if model_name is not None:
+            q = q.where(RunRecord.model_name == model_name)
         if legitimate_only:
             q = q.where(RunRecord.legitimate.is_(True))
         elif exclude_illegitimate:
@@ -286,6 +295,36 @@ class HistoryStore:
             raise self._error(f"history store {self.display} holds a value gatekit cannot read: {exc}") from None
         out.reverse()
         return out
+
+    def holdout_uses(self, model_name: str, data_sha256: str) -> list[dict[str, Any]]:
+        """Return the recorded runs that gated ``model_name`` on the data file with ``data_sha256``, oldest first.
+
+        One light query (no check is loaded), on the ``(model_name, data_sha256)`` index.
+
+        Returns
+        -------
+        list of dict
+            ``run_id``, ``started_at`` (UTC), ``policy_name``, ``model_sha256`` and ``files`` (role -> sha256).
+
+        Raises
+        ------
+        HistoryError
+            The store cannot be read.
+        """
+        self.ensure_schema()
+        q = (select(RunRecord.run_id, RunRecord.started_at, RunRecord.policy_name, RunRecord.model_sha256,
+                    RunRecord.files_json)
+             .where(RunRecord.model_name == model_name, RunRecord.data_sha256 == data_sha256)
+             .order_by(RunRecord.started_at, RunRecord.recorded_at, RunRecord.run_id))
+        try:
+            with Session(self.engine) as s:
+                rows = s.execute(q).all()
+            return [{"run_id": r[0], "started_at": utc(r[1]), "policy_name": r[2], "model_sha256": r[3],
+                     "files": json.loads(r[4] or "{}")} for r in rows]
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._fail("read it", exc) from None
+        except (ValueError, TypeError) as exc:
+            raise self._error(f"history store {self.display} holds a value gatekit cannot read: {exc}") from None
 
     def policy_names(self) -> list[str]:
         """Names of the policies with recorded runs, sorted (one light query; no run is loaded).
@@ -328,6 +367,53 @@ class HistoryStore:
         except sa_exc.SQLAlchemyError as exc:
             raise self._fail("mark runs", exc) from None
         return len(rows)
+
+
+def _json(value: Any) -> str:
+    """Canonical JSON of a stored value (keys sorted; a non-finite number or an odd object becomes text)."""
+    return json.dumps(stored_form(value), sort_keys=True, separators=(",", ":"), default=str, allow_nan=False)
+
+
+def observation(check: Any) -> dict[str, Any] | None:
+    """Return what a metric rule's check observed, as :mod:`gatekit.history.replay` re-decides it, else None.
+
+    Parameters
+    ----------
+    check : CheckResult
+        A check of a run; only the checks of ``metrics:`` rules (``details["rule"]`` is ``metrics[i]``) have
+        an observation.
+
+    Returns
+    -------
+    dict or None
+        ``rule`` (``metrics[i]``), ``params`` (the metric's parameters as the loader cleaned them),
+        ``source`` (``computed``, ``metrics_file``, ...), ``statistic`` (``value``, ``change`` or
+        ``relative_change_pct``: what ``observed`` is), ``candidate`` and ``baseline`` (the metric's
+        values; ``baseline`` None for an absolute rule), ``decided_on`` (``point`` or ``interval``),
+        ``interval`` (``low``, ``high``, ``confidence``, ``method``, and for a bootstrap ``resamples`` and
+        ``seed``; for an operational figure measured in rounds ``confidence_asked``) when the check read one,
+        and ``rounds`` (the rounds verdict of such a figure, else None). A candidate or baseline value that is not
+        finite is None (:func:`~gatekit.history.runs.stored_form` for the rest).
+    """
+    details = check.details if isinstance(getattr(check, "details", None), dict) else {}
+    ref = details.get("rule")
+    if not (isinstance(ref, str) and ref.startswith("metrics[")):
+        return None
+    cmp = details.get("comparison")
+    cmp = cmp if isinstance(cmp, dict) else {}
+    statistic = cmp.get("statistic") or "value"
+    candidate = cmp.get("candidate") if cmp else (check.observed if statistic == "value" else None)
+    iv = details.get("interval")
+    iv = iv if isinstance(iv, dict) else None
+    interval = None
+    if iv is not None:
+        interval = {k: iv.get(k) for k in ("low", "high", "confidence", "method", "resamples", "seed",
+                                          "confidence_asked") if k in iv}
+    return stored_form({"rule": ref, "params": details.get("params") or {}, "source": check.source,
+                   "statistic": statistic, "candidate": _finite(candidate), "baseline": _finite(cmp.get("baseline")),
+                   "decided_on": details.get("decided_on") or ("point" if check.observed is not None else None),
+                   "interval": interval, "guardband": details.get("guardband"),
+                   "rounds": details.get("verdict") if details.get("decision") else None})
 
 
 def mask_password(text: str, history_url: str) -> str:

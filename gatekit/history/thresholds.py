@@ -59,6 +59,9 @@ class Proposal:
     status : {"proposed", "unchanged", "skipped"}
     note : str
         Why skipped, or what to know (interval rules, clamped limits).
+    quantile : float or None
+        The recorded value at the boundary (:func:`boundary`): the empirical quantile of the values the
+        proposal is placed at (in the rule's own terms, as ``proposed``); None when skipped.
     """
 
     rule: str
@@ -73,6 +76,7 @@ class Proposal:
     proposed_pass_rate: float | None
     status: str
     note: str = ""
+    quantile: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping."""
@@ -114,6 +118,27 @@ def roundest(lo: float, hi: float, *, lo_open: bool, hi_open: bool, prefer_high:
     return hi if not hi_open else lo  # pragma: no cover - 15 decimals always fit between two distinct floats
 
 
+def boundary(values: list[float], op: str, target: float) -> float:
+    """Return the recorded value at which ``ceil(target * n)`` of ``values`` pass ``value OP limit``.
+
+    The ``k``-th best value, ``k = ceil(target * n)``: for ``>=`` / ``>`` the ``k``-th largest, for ``<=`` /
+    ``<`` the ``k``-th smallest. It is the empirical quantile of Hyndman & Fan (1996), definition 1 (numpy's
+    ``method="inverted_cdf"``): ``numpy.quantile(values, target, method="inverted_cdf")`` for ``<=`` and
+    ``-numpy.quantile(-values, target, method="inverted_cdf")`` for ``>=``.
+
+    Parameters
+    ----------
+    values : list of float
+        Recorded values, n >= 1, all finite.
+    op : {">=", ">", "<=", "<"}
+        The rule's operator.
+    target : float
+        Target pass rate in (0, 1].
+    """
+    k = max(1, math.ceil(target * len(values) - 1e-12))
+    return sorted(values, reverse=op in (">=", ">"))[k - 1]
+
+
 def propose_limit(values: list[float], op: str, target: float) -> float:
     """Return the limit at which ``ceil(target * n)`` of ``values`` pass ``value OP limit``.
 
@@ -138,7 +163,7 @@ def propose_limit(values: list[float], op: str, target: float) -> float:
     k = max(1, math.ceil(target * n - 1e-12))
     high_good = op in (">=", ">")
     ordered = sorted(values, reverse=high_good)
-    a = ordered[k - 1]
+    a = boundary(values, op, target)
     rest = [v for v in ordered[k:] if v != a]
     if rest:
         b = rest[0]
@@ -237,6 +262,8 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
             continue
         op, limit = conds[0]
         t = propose_limit(values, op, target)
+        edge = boundary(values, op, target)
+        quantile = -edge if rel and rel[0].startswith("max_drop") else edge
         notes = []
         if rel and rel[0].startswith("max_drop"):
             proposed = -t  # max_drop d is "change >= -d"
@@ -261,7 +288,7 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
             notes = [n for n in notes if "proposed 0 instead" not in n]
         status = "unchanged" if proposed == current else "proposed"
         out.append(Proposal(**common, proposed=proposed, current_pass_rate=now, proposed_pass_rate=then,
-                            status=status, note="; ".join(notes)))
+                            status=status, note="; ".join(notes), quantile=quantile))
     return out
 
 
@@ -489,6 +516,8 @@ def files_read(policy: LoadedPolicy) -> list[tuple[str, Path]]:
     if dq is not None:
         if dq.expectations_dir is not None:
             out.append(("data_quality.expectations_dir folder", base / dq.expectations_dir))
+    if pol.custom_metrics is not None and pol.custom_metrics.metrics_dir is not None:
+        out.append(("custom_metrics.metrics_dir folder", base / pol.custom_metrics.metrics_dir))
     return [(role, Path(os.path.abspath(path)).resolve()) for role, path in out]
 
 

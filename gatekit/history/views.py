@@ -1,4 +1,4 @@
-"""Text renderings of the run history and of a calibration (terminal tables and Markdown)."""
+"""Text renderings of the run history, a calibration and a replay (terminal tables and Markdown)."""
 
 from __future__ import annotations
 
@@ -115,4 +115,64 @@ def render_calibration(console: Any, policy: str, runs: int, target: float, prop
         t.add_row(Text(printable(p.label)), Text(f"{p.values}" + (f" ({p.missing} without)" if p.missing else "")),
                   Text(_pct(p.current_pass_rate)), Text(proposed), Text(_pct(p.proposed_pass_rate)),
                   Text(printable(p.note)))
+    console.print(t)
+
+
+def _now_text(r: Any) -> str:
+    """Return a replayed decision in words: ``block``, or ``incomplete (at least warn)``."""
+    if r.decision_now == "incomplete":
+        return f"incomplete (at least {r.at_least})" if r.at_least else "incomplete"
+    return str(r.decision_now)
+
+
+def render_replay(console: Any, policy: str, store: str, selection: str, replays: list[Any],
+                  summary: dict[str, Any]) -> None:
+    """Print one row per replayed run: id, time, model, decision then and now, the rules that changed.
+
+    Under the table, each run's rules and sections that could not be replayed, and why.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(Text(printable(f"replay of {policy} on {_runs(summary['runs'])} of {selection} ({store})"),
+                       style="bold"))
+    t = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for col in ("run", "started (UTC)", "model", "decision then", "decision now", "rules that changed"):
+        t.add_column(col, overflow="fold")
+    for r in replays:
+        changed = "; ".join(f"{label}: {rule.then or 'absent'} -> {rule.now}" for label, rule in
+                            ((x.label, x) for x in r.rules if x.changed))
+        style = "bold" if r.changed else ""
+        t.add_row(Text(printable(r.run_id)), Text(r.started_at.replace("T", " ")[:19]),
+                  Text(printable(r.model_name or "-")), Text(r.decision_then), Text(_now_text(r), style=style),
+                  Text(printable(changed or "-")))
+    console.print(t)
+    console.print(Text(f"{summary['changed']} of {_runs(summary['runs'])} decided differently: "
+                       f"{summary['newly_blocked']} newly blocked, {summary['no_longer_blocked']} no longer blocked, "
+                       f"{summary['incomplete']} incomplete (a rule not replayable; never counted as a pass)"))
+    for r in replays:
+        for why in r.not_replayable:
+            console.print(Text(printable(f"  {r.run_id}: not replayable: {why}")))
+
+
+def render_suggestions(console: Any, rate: float, runs: int, reference: str, proposals: list[Any]) -> None:
+    """Print each one-sided rule's suggested limit for a false-block rate, with the quantile it comes from."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print()
+    console.print(Text(printable(f"suggested limits for a false-block rate of at most {rate:.1%}: the empirical "
+                                 f"quantile of each rule's recorded values in {_runs(runs)} ({reference}); a figure "
+                                 "of these past runs, not a guarantee for future models"), style="bold"))
+    t = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for col in ("rule", "runs with a value", "blocked now", "quantile", "suggested", "blocked at suggested", "note"):
+        t.add_column(col, overflow="fold")
+    for p in proposals:
+        blocked_now = None if p.current_pass_rate is None else 1 - p.current_pass_rate
+        blocked_then = None if p.proposed_pass_rate is None else 1 - p.proposed_pass_rate
+        suggested = "-" if p.proposed is None else (f"{p.field} {fmt(p.proposed)}" if p.status == "proposed"
+                                                    else "unchanged")
+        t.add_row(Text(printable(p.label)), Text(f"{p.values}" + (f" ({p.missing} without)" if p.missing else "")),
+                  Text(_pct(blocked_now)), Text("-" if p.quantile is None else fmt(p.quantile)), Text(suggested),
+                  Text(_pct(blocked_then)), Text(printable(p.note)))
     console.print(t)

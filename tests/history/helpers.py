@@ -220,3 +220,34 @@ def _swallow(fn: Any) -> None:
         fn()
     except Exception:  # noqa: BLE001 - only the time matters here
         pass
+
+
+# a store of each kind for the replay and holdout tests: SQLite in tmp_path, or a database of its own on the test
+# PostgreSQL server (created and dropped here, so that tests on other workers never see it)
+def store_urls(kind: str, tmp_path: Path) -> Any:
+    """Yield an empty store URL of ``kind`` (``sqlite`` or ``postgresql``); skip without a PostgreSQL server."""
+    import os
+    import uuid
+
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if kind == "sqlite":
+        yield _url(tmp_path / "h.db")
+        return
+    server = os.environ.get("GATEKIT_TEST_POSTGRES_URL")
+    if not server:
+        if os.environ.get("GATEKIT_REQUIRE_POSTGRES"):
+            pytest.fail("GATEKIT_REQUIRE_POSTGRES is set but GATEKIT_TEST_POSTGRES_URL is not")
+        pytest.skip("no PostgreSQL server: eval \"$(scripts/start_test_postgres.sh)\" to run these tests")
+    name = f"gk_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

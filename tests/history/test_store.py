@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from gatekit.history.alerts import record_and_alert
-from gatekit.history.records import Base, CheckRecord, RunRecord
+from gatekit.history.records import CheckRecord, RunRecord
 from gatekit.history.store import HistoryError, HistoryStore
 from gatekit.policy import load_policy
 from tests.helpers import REPO, _cli
@@ -36,31 +36,16 @@ from tests.history.helpers import (
     _store_with_runs,
     _url,
     report,
+    store_urls,
 )
 
 PG_URL = os.environ.get("GATEKIT_TEST_POSTGRES_URL")
 
 
-def _postgres_url() -> str:
-    if PG_URL:
-        return PG_URL
-    if os.environ.get("GATEKIT_REQUIRE_POSTGRES"):
-        pytest.fail("GATEKIT_REQUIRE_POSTGRES is set but GATEKIT_TEST_POSTGRES_URL is not: the PostgreSQL server "
-                    "did not start (scripts/start_test_postgres.sh)")
-    pytest.skip("no PostgreSQL server: eval \"$(scripts/start_test_postgres.sh)\" to run these tests")
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty history store of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'h.db'}"
-        return
-    u = _postgres_url()
-    store = HistoryStore(u)
-    Base.metadata.drop_all(store.engine)  # every test starts from an empty database
-    store.close()
-    yield u
+    """An empty history store of each kind (on PostgreSQL a database of its own: tests run on several workers)."""
+    yield from store_urls(request.param, tmp_path)
 
 
 def test_a_run_reads_back_as_recorded(url: str) -> None:
@@ -359,10 +344,11 @@ def test_an_unanswering_postgres_server_does_not_hang_the_run(tmp_path: Path) ->
 
 
 @pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: eval \"$(scripts/start_test_postgres.sh)\"")
-def test_a_long_policy_name_is_recorded_on_postgres() -> None:
-    assert PG_URL is not None
-    with HistoryStore(PG_URL) as st:
-        st.record(_report(f"long-{time.time_ns()}", "2026-01-01T00:00:00+00:00", [0.7], policy="n" * 250))
+def test_a_long_policy_name_is_recorded_on_postgres(tmp_path: Path) -> None:
+    for pg in store_urls("postgresql", tmp_path):
+        with HistoryStore(pg) as st:
+            st.record(_report(f"long-{time.time_ns()}", "2026-01-01T00:00:00+00:00", [0.7], policy="n" * 250))
+            assert st.runs()[0].policy_name == "n" * 250
 
 
 @pytest.mark.parametrize("url", ["postgresql+psycopg://u:pa/ssword@host:abc/db",
@@ -422,3 +408,69 @@ def test_a_secret_query_parameter_shows_neither_on_the_terminal_nor_in_the_repor
     report = (tmp_path / "o" / "gate_report.json").read_text(encoding="utf-8")
     for secret in secrets:
         assert secret not in res.output and secret not in report
+
+
+def test_an_older_store_gains_model_names_and_observations_in_place(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    db = tmp_path / "h.db"
+    with sqlite3.connect(db) as c:
+        c.executescript(V1_DDL)
+        c.execute("UPDATE gatekit_runs SET data_sha256 = ? WHERE run_id = 'old-1'", ("d" * 64,))
+    with HistoryStore(_url(db)) as st:
+        (old,) = st.runs()
+        assert old.model_name == "p" and old.policy is None and old.checks[0]["observation"] is None
+        assert [u["run_id"] for u in st.holdout_uses("p", "d" * 64)] == ["old-1"]  # the policy's name stands for it
+        st.record(report("new-1", "2026-01-02T00:00:00+00:00", [("auc_roc", "fail", 0.7)]))
+        assert [u["run_id"] for u in st.holdout_uses("p", "d" * 64)] == ["old-1", "new-1"]
+        indexes = {i["name"] for i in inspect(st.engine).get_indexes("gatekit_runs")}
+    assert "ix_gatekit_runs_holdout" in indexes
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT value FROM gatekit_schema").fetchone()[0] == "3"
+
+
+def test_a_metric_check_stores_what_replay_reads(url: str) -> None:
+    from gatekit.core.results import CheckResult, OnFail, Status
+
+    rep = report("r1", "2026-01-01T00:00:00+00:00", [("auc_roc", "pass", 0.9)])
+    rep.metadata["policy"]["resolved"] = {"version": 1, "decision_threshold": 0.5, "metrics": []}
+    rep.checks.append(CheckResult(
+        name="auc_roc vs baseline", section="performance", status=Status.FAIL, on_fail=OnFail.BLOCK, observed=-0.04,
+        op=">=", threshold=-0.02, metric="roc_auc", source="computed",
+        details={"rule": "metrics[1]", "params": {"sensitive": ("a", "b")}, "decided_on": "interval",
+                 "guardband": "proven_harm", "comparison": {"statistic": "change", "candidate": 0.8, "baseline": 0.84},
+                 "interval": {"low": -0.07, "high": -0.025, "confidence": 0.95, "method": "bootstrap_percentile",
+                              "resamples": 2000, "seed": 1, "estimate": float("nan")}}))
+    rep.checks.append(CheckResult(name="psi", section="drift", status=Status.PASS, on_fail=OnFail.WARN))
+    with HistoryStore(url) as st:
+        st.record(rep)
+        (run,) = st.runs()
+    assert run.policy == {"version": 1, "decision_threshold": 0.5, "metrics": []}
+    assert run.model_name == "p"
+    first, second, drift = (c["observation"] for c in run.checks)
+    assert first == {"rule": "metrics[0]", "params": {}, "source": None, "statistic": "value", "candidate": 0.9,
+                     "baseline": None, "decided_on": "point", "interval": None, "guardband": None, "rounds": None}
+    assert second["statistic"] == "change" and (second["candidate"], second["baseline"]) == (0.8, 0.84)
+    assert second["params"] == {"sensitive": ["a", "b"]} and second["decided_on"] == "interval"
+    assert second["interval"] == {"low": -0.07, "high": -0.025, "confidence": 0.95, "method": "bootstrap_percentile",
+                                  "resamples": 2000, "seed": 1}
+    assert drift is None
+
+
+def test_a_schema_2_store_is_migrated_on_both_databases(url: str) -> None:
+    from sqlalchemy import text
+
+    with HistoryStore(url) as st:
+        st.record(report("r1", "2026-01-01T00:00:00+00:00", [("auc_roc", "pass", 0.9)], policy="q"))
+        with st.engine.begin() as conn:  # back to the tables gatekit wrote before schema 3
+            conn.execute(text("DROP INDEX ix_gatekit_runs_holdout"))
+            conn.execute(text("ALTER TABLE gatekit_runs DROP COLUMN model_name"))
+            conn.execute(text("ALTER TABLE gatekit_runs DROP COLUMN policy_json"))
+            conn.execute(text("ALTER TABLE gatekit_checks DROP COLUMN observation_json"))
+            conn.execute(text("UPDATE gatekit_schema SET value = '2' WHERE key = 'schema_version'"))
+    with HistoryStore(url, create=False) as st:
+        (run,) = st.runs()
+        assert run.model_name == "q" and run.checks[0]["observation"] is None
+        assert [u["run_id"] for u in st.holdout_uses("q", "d" * 64)] == ["r1"]
+        with st.engine.connect() as conn:
+            assert conn.execute(text("SELECT value FROM gatekit_schema")).scalar() == "3"

@@ -23,7 +23,7 @@ import pytest
 from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.history.runs import RunView
 from gatekit.history.store import HistoryStore
-from gatekit.history.thresholds import calibrate, propose_limit, roundest, rule_keys
+from gatekit.history.thresholds import boundary, calibrate, propose_limit, roundest, rule_keys
 from gatekit.policy import load_policy
 from tests.helpers import _cli
 from tests.history.helpers import (
@@ -969,3 +969,18 @@ def test_write_proposed_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         write_proposed(lp, [], out, header="# h\n")
     write_proposed(lp, [], out, header="# h\n", force=True)
     assert load_policy(out).policy.version == 2
+
+
+@pytest.mark.parametrize("target", [0.05, 0.5, 0.8, 0.95, 1.0])
+def test_the_boundary_is_numpys_inverted_cdf_quantile(target: float) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 7, 20, 33):
+        values = [float(v) for v in np.round(rng.normal(size=n), 2)]  # ties included
+        assert boundary(values, "<=", target) == np.quantile(values, target, method="inverted_cdf")
+        assert boundary(values, "<", target) == np.quantile(values, target, method="inverted_cdf")
+        assert boundary(values, ">=", target) == -np.quantile(-np.array(values), target, method="inverted_cdf")
+        limit = propose_limit(values, ">=", target)  # the proposal passes the same runs as the boundary value
+        edge = boundary(values, ">=", target)
+        assert sum(v >= limit for v in values) == sum(v >= edge for v in values)

@@ -1,0 +1,105 @@
+"""Tests of :mod:`gatekit.cli.replay`: the options, output and exit codes of ``gatekit replay``, on the ten runs of
+the calibration store (tests/conftest.py ``store``: recorded by ``gatekit run``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from tests.helpers import _cli
+from tests.history.helpers import CALIB_AUCS, CALIB_POLICY, LATENCY_CHANGE, THROUGHPUT_CHANGE, _url
+
+LOOSE = CALIB_POLICY.replace("value: 0.90          # far too strict for this history", "value: 0.5")
+
+
+def _replay(work: dict[str, Any], text: str, *extra: str, code: int = 0) -> dict[str, Any]:
+    policy = work["dir"] / "new.yaml"
+    policy.write_text(text, encoding="utf-8")
+    res = _cli("replay", policy, "--history", _url(work["db"]), "--format", "json", *extra)
+    assert res.exit_code == code, res.output
+    return json.loads(res.stdout)
+
+
+def test_a_loosened_limit_unblocks_the_runs_the_other_rules_pass(work: dict[str, Any]) -> None:
+    doc = _replay(work, LOOSE)
+    # then: every run blocked on auc_roc >= 0.90; now the drop and increase rules decide (by hand: throughput
+    # change >= -5 rows/s and latency change <= 1 ms, the same runs for their percent forms at 1000 and 50)
+    passing = [i for i in range(10) if THROUGHPUT_CHANGE[i] >= -5 and LATENCY_CHANGE[i] <= 1]
+    assert passing == [1, 6, 8]
+    assert [r["decision_then"] for r in doc["runs"]] == ["block"] * 10
+    assert [r["run_id"] for r in doc["runs"] if r["decision_now"] == "pass"] == [work["ids"][i] for i in passing]
+    assert doc["summary"] == {"runs": 10, "changed": 3, "newly_blocked": 0, "no_longer_blocked": 3, "incomplete": 0}
+    for r in doc["runs"]:
+        assert r["changed_rules"] == ["auc_roc >= 0.5"]  # fail -> pass in every run
+        (auc,) = [x for x in r["rules"] if x["label"] == "auc_roc >= 0.5"]
+        assert auc["then"] == "fail" and auc["now"] == "pass"
+    assert [r["rules"][0]["observed"] for r in doc["runs"]] == CALIB_AUCS
+    assert doc["selection"] == {"policy_name": "calib_e2e", "model_name": None, "last": 10}
+
+
+def test_fail_on_change_exits_1_only_when_a_decision_changes(work: dict[str, Any]) -> None:
+    _replay(work, LOOSE, "--fail-on-change", code=1)
+    assert _replay(work, CALIB_POLICY, "--fail-on-change")["summary"]["changed"] == 0
+
+
+def test_the_table_says_then_and_now(work: dict[str, Any]) -> None:
+    policy = work["dir"] / "new.yaml"
+    policy.write_text(LOOSE, encoding="utf-8")
+    res = _cli("replay", policy, "--history", _url(work["db"]), "--last", "4")
+    assert res.exit_code == 0, res.output
+    assert "decision then" in res.stdout and "decision now" in res.stdout
+    assert "auc_roc >= 0.5: fail -> pass" in res.stdout
+    assert "replay of calib_e2e on 4 runs of policy 'calib_e2e'" in res.stdout
+    assert "2 of 4 runs decided differently: 0 newly blocked, 2 no longer blocked, 0 incomplete" in res.stdout
+    assert all(i in res.stdout for i in work["ids"][-4:]) and work["ids"][0] not in res.stdout
+
+
+def test_runs_are_chosen_by_policy_or_model_name(work: dict[str, Any]) -> None:
+    renamed = LOOSE.replace("name: calib_e2e", "name: renamed")
+    assert _replay(work, renamed, "--model-name", "calib_e2e")["summary"]["runs"] == 10
+    assert _replay(work, renamed, "--policy-name", "calib_e2e", "--last", "3")["summary"]["runs"] == 3
+    policy = work["dir"] / "new.yaml"
+    res = _cli("replay", policy, "--history", _url(work["db"]))
+    assert res.exit_code == 2 and "no recorded runs of policy 'renamed'" in res.stderr
+
+
+def test_suggested_limits_say_they_are_a_quantile_of_past_runs(work: dict[str, Any]) -> None:
+    doc = _replay(work, CALIB_POLICY, "--suggest-limits", "--false-block-rate", "0.2")
+    s = doc["suggested_limits"]
+    assert s["reference_runs"] == 10 and "none being marked legitimate" in s["reference"]
+    assert "empirical quantile" in s["definition"]
+    (auc,) = [r for r in s["rules"] if r["label"] == "auc_roc >= 0.9"]
+    assert auc["quantile"] == -np.quantile(-np.array(CALIB_AUCS), 0.8, method="inverted_cdf")
+    assert sum(a < auc["proposed"] for a in CALIB_AUCS) <= 2
+    policy = work["dir"] / "new.yaml"
+    res = _cli("replay", policy, "--history", _url(work["db"]), "--suggest-limits")
+    assert res.exit_code == 0, res.output
+    assert "empirical quantile of each rule's recorded values in 10 runs" in res.stdout
+
+
+def test_bad_usage_exits_2(work: dict[str, Any]) -> None:
+    policy = work["dir"] / "new.yaml"
+    policy.write_text(CALIB_POLICY, encoding="utf-8")
+    res = _cli("replay", policy, "--history", _url(work["db"]), "--format", "xml")
+    assert res.exit_code == 2 and "--format must be table or json" in res.stderr
+    bad = work["dir"] / "bad.yaml"
+    bad.write_text("version: 1\nmetrics:\n  - {name: auc_roc, op: '>>', value: 1}\n", encoding="utf-8")
+    res = _cli("replay", bad, "--history", _url(work["db"]))
+    assert res.exit_code == 2 and "invalid policy" in res.stderr
+    res = _cli("replay", policy, "--history", _url(work["dir"] / "none.db"))
+    assert res.exit_code == 2 and "no such file" in res.stderr
+
+
+def test_a_rule_never_observed_makes_the_replay_incomplete(work: dict[str, Any]) -> None:
+    policy = work["dir"] / "new.yaml"
+    policy.write_text(LOOSE + '  - {name: brier_score, op: "<=", value: 0.2, on_fail: warn}\n', encoding="utf-8")
+    res = _cli("replay", policy, "--history", _url(work["db"]), "--last", "3", "--fail-on-change")
+    assert res.exit_code == 1, res.output  # incomplete may be a change: fail closed
+    assert "incomplete (at least pass)" in res.stdout and "incomplete (at least block)" not in res.stdout
+    assert "not replayable: brier_score <= 0.2: the run has no check of brier_score: no stored observation" \
+        in res.stdout
+    # runs 7 and 9 block on their drop and increase rules whatever brier_score says; run 8 would pass the rest
+    assert "1 of 3 runs decided differently: 0 newly blocked, 0 no longer blocked, 1 incomplete" in res.stdout
