@@ -37,7 +37,7 @@ HOG = "while True: pass"
 
 def _copy_root(source: Path, dest: Path, clock: str | None, threads: str | None) -> None:
     """Copy what the demo reads into ``dest``; set the operational clock / threads of the copied policies."""
-    for folder in ("data", "policies", "expectations"):
+    for folder in ("data", "policies", "expectations", "examples"):
         shutil.copytree(source / folder, dest / folder)
     if clock is None and threads is None:
         return

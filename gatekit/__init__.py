@@ -20,4 +20,14 @@ def run(policy: Any, **kwargs: Any) -> Report:
     return _run(policy, **kwargs)
 
 
-__all__ = ["__version__", "run"]
+def metric(name: str | None = None, **declaration: Any) -> Any:
+    """Declare a function as a custom metric: ``@gatekit.metric(...)`` (see :func:`gatekit.metrics.custom.metric`).
+
+    Only records the declaration on the function; a policy loads it explicitly (``custom_metrics:``).
+    """
+    from gatekit.metrics.custom import metric as _metric
+
+    return _metric(name, **declaration)
+
+
+__all__ = ["__version__", "metric", "run"]

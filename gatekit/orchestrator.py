@@ -56,6 +56,7 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
         well-formed CheckResults is treated as one that raised.
     """
     sections = sections if sections is not None else default_sections()
+    registry = policy.registry or registry  # a policy with custom metrics computes with the registry that has them
     ctx = RunContext(policy=policy, inputs=inputs, registry=registry, info=info if info is not None else {},
                      attachments=attachments if attachments is not None else {}, options=options or RunOptions())
     checks: list[CheckResult] = [
@@ -180,6 +181,10 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     from gatekit.core.reproducibility import components, digest
 
     packages = section_info.pop("reproducibility_packages", None)  # what a licence check read
+    if policy.custom is not None:  # the policy's custom metrics: what ran, from where
+        meta["custom_metrics"] = {"metrics": policy.custom.as_info(), "files": policy.custom.files,
+                                  "entry_points": policy.custom.entry_points}
+        packages = {**policy.custom.packages(), **(packages or {})} or None
     parts = components(policy.sha256, inputs.files, meta["libraries"], packages)
     meta["reproducibility"] = {"sha256": digest(parts), "components": parts,
                                "definition": "sha256 of the canonical JSON of the policy's sha256, each input file's "

@@ -64,6 +64,7 @@ def demo_root(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "data", tmp_path / "data")
     shutil.copytree(REPO / "policies", tmp_path / "policies")
     shutil.copytree(REPO / "expectations", tmp_path / "expectations")  # the policies' expectations_dir
+    shutil.copytree(REPO / "examples", tmp_path / "examples")  # loan_approval_v2's custom_metrics.metrics_dir
     return tmp_path
 
 

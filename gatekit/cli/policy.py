@@ -50,11 +50,26 @@ def schema() -> None:
 
 
 
-def list_metrics() -> None:
-    """List the metric names a policy may use, with units and definitions."""
+def list_metrics(
+    policy: Annotated[Path | None, typer.Option(
+        "--policy", help="Also list the custom metrics this policy loads (its custom_metrics: block), with their "
+                         "parameters and where they come from.")] = None,
+) -> None:
+    """List the metric names a policy may use, with units and definitions (and installed custom metric plug-ins)."""
+    from gatekit.core.errors import PolicyError
     from gatekit.metrics import default_registry
+    from gatekit.metrics.custom import ENTRY_POINT_GROUP, declaration, installed_entry_points
 
     reg = default_registry()
+    if policy is not None:
+        from gatekit.policy import load_policy
+
+        try:
+            reg = load_policy(policy).registry or reg
+        except PolicyError as exc:
+            fail(exc, "invalid policy")
+        except Exception as exc:  # noqa: BLE001
+            internal(exc)
     for spec in reg.specs():
         name = spec.name.replace("_at_T", "_at_<T>  (e.g. " + spec.name.replace("_at_T", "_at_0_5") + ")")
         if spec.name.endswith("[class]"):
@@ -62,5 +77,16 @@ def list_metrics() -> None:
             name = f"{base}[class=<label>]  (e.g. {base}[class=fraud])"
         aliases = f"  aliases: {', '.join(spec.aliases)}" if spec.aliases else ""
         params = f"  params: {', '.join(spec.params)}" if spec.params else ""
+        decl = declaration(spec)
+        if spec.source is not None and decl is not None:
+            params = f"  params: {', '.join(p.text() for p in decl.params)}" if decl.params else ""
+            name += f"  (custom: {spec.source}; inputs {', '.join(decl.inputs)}; tasks {', '.join(decl.tasks)})"
         typer.echo(f"{name}  [{spec.section}, {spec.unit}]  {spec.description}{aliases}{params}")
+    installed = installed_entry_points()
+    if installed:
+        typer.echo(f"\nInstalled custom metric entry points (group {ENTRY_POINT_GROUP}; not loaded: a policy loads "
+                   "them by name under custom_metrics.entry_points):")
+        for ep in installed:
+            dist = f"  ({ep['distribution']} {ep['version']})" if ep["distribution"] else ""
+            typer.echo(f"{ep['name']} = {ep['value']}{dist}")
 

@@ -26,8 +26,8 @@ def components(policy_sha256: str, files: dict[str, dict[str, Any]], libraries: 
                packages: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the hashed components: ``{"policy": sha, "files": {role: sha}, "libraries": {name: version}}``.
 
-    ``packages`` (the versions of the packages a licence check read, None when not installed) is added
-    when given: installing one of them changes that check's outcome.
+    ``packages`` (the versions of the packages a licence check read or a custom metric's entry point came from,
+    None when not installed) is added when given: installing one of them changes that check's outcome.
     """
     out = {"policy": policy_sha256,
            "files": {role: f.get("sha256") for role, f in sorted(files.items()) if isinstance(f, dict)},
@@ -129,7 +129,7 @@ def verify(report_path: Path) -> dict[str, Any]:
     for name in sorted(packages):
         if packages[name] != now["packages"].get(name):
             differences.append(f"package {name}: {packages[name]} is now {now['packages'].get(name)} "
-                               "(a licence check read it)")
+                               "(a licence check or a custom metric read it)")
     if now["policy"] != recorded["policy"]:
         differences.append(f"policy: sha256 {recorded['policy'][:12]}... is now {now['policy'][:12]}...")
     for role in sorted(set(recorded["files"]) | set(now["files"])):

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from gatekit.core.errors import PolicyError, Problem
 from gatekit.core.yaml_limits import MAX_POLICY_BYTES, MAX_POLICY_NODES, PolicyYamlLoader
 from gatekit.metrics.catalog import default_registry
+from gatekit.metrics.custom import CustomMetrics
 from gatekit.metrics.registry import MetricRegistry, ResolvedMetric
 from gatekit.policy.expressions import Node, parse
 from gatekit.policy.extends import merge_policies, resolve_extends
@@ -57,6 +58,11 @@ class LoadedPolicy:
         ``gates[i].require`` parsed.
     positions : dict
         Key path -> (line, column), 1-based, for messages.
+    registry : MetricRegistry or None
+        The metric registry the policy was checked against when it loads custom metrics (``custom_metrics:``): a
+        copy of the one given with them added, which the run must compute with; None when it loads none.
+    custom : CustomMetrics or None
+        The custom metrics loaded (:mod:`gatekit.metrics.custom`): their files, entry points and sources.
     """
 
     policy: Policy
@@ -69,6 +75,8 @@ class LoadedPolicy:
     bases: list[tuple[str, str]] = field(default_factory=list)
     expressions: dict[int, Node] = field(default_factory=dict)
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    registry: MetricRegistry | None = None
+    custom: CustomMetrics | None = None
 
     @property
     def name(self) -> str:
@@ -116,7 +124,9 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
     source : str, pathlib.Path or dict
         Path of a YAML file, or an already parsed mapping.
     registry : MetricRegistry, optional
-        Metric names to accept; default :func:`~gatekit.metrics.default_registry`.
+        Metric names to accept; default :func:`~gatekit.metrics.default_registry`. A policy with
+        ``custom_metrics:`` is checked against a copy of it with its own metrics added
+        (:attr:`LoadedPolicy.registry`); this one is left unchanged.
     model : type
         The policy model to validate against: :class:`~gatekit.policy.specs.Policy`, or the subclass a section
         registry builds with a plug-in's section (:attr:`gatekit.sections.registry.SectionRegistry.policy_model`).
@@ -166,6 +176,14 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise PolicyError([Problem(f"the policy must be a mapping with at least 'version:', but the file is {kind}",
                                    file, 1)])
+    custom = None
+    if data.get("custom_metrics") is not None:  # before any metric name is checked: rules may name them
+        from gatekit.policy.custom_metrics import load_custom_metrics
+
+        registry, custom, found = load_custom_metrics(data["custom_metrics"], path.parent if path is not None
+                                                      else Path.cwd(), pos, file, registry)
+        if found:  # the rules naming these metrics would only add "unknown metric" noise
+            raise PolicyError(problems + found)
     found, cleaned_params, canary_params = rule_problems(data, pos, registry, file)
     problems.extend(found)
     try:
@@ -184,7 +202,8 @@ def load_policy(source: str | Path | dict[str, Any], registry: MetricRegistry | 
         raise PolicyError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     assert policy is not None
     lp = LoadedPolicy(policy=policy, path=path, sha256=digest, positions=pos, params=cleaned_params,
-                      canary_params=canary_params, bases=bases)
+                      canary_params=canary_params, bases=bases, custom=custom,
+                      registry=registry if custom is not None else None)
     for i, rule in enumerate(policy.metrics):
         resolved = registry.resolve(rule.name)
         assert resolved is not None  # validated by MetricRule

@@ -128,6 +128,16 @@ def _param_defaults(res: ResolvedMetric) -> dict[str, Any]:
             if k in res.spec.params and k not in res.name_params and p.default is not inspect.Parameter.empty}
 
 
+def _required_params(res: ResolvedMetric) -> list[str]:
+    """Rule parameters of a metric that have no default (none of gatekit's own; a custom metric may have some)."""
+    if res.spec.fn is None or not res.spec.params:
+        return []
+    sig = inspect.signature(res.spec.fn)
+    return [k for k, p in sig.parameters.items()
+            if k in res.spec.params and k not in res.name_params and p.default is inspect.Parameter.empty
+            and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+
+
 def rule_problems(data: dict[str, Any], pos: dict[Path_, tuple[int, int]], registry: MetricRegistry,
                    file: str) -> tuple[list[Problem], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
     """Cross-rule and parameter checks, on the raw mapping so they run even when other keys are invalid.
@@ -196,6 +206,13 @@ def _list_rule_problems(rules: Any, prefix: Path_, pos: dict[Path_, tuple[int, i
             except (ValueError, TypeError) as exc:
                 problems.append(Problem(f"bad value {pval!r} for parameter {pname!r}: {exc}", file, *at(ploc),
                                         dotted(ploc)))
+        given = params if isinstance(params, dict) else {}
+        needed = [k for k in _required_params(res) if k not in given]
+        if needed:  # a parameter without a default (a custom metric's): the rule must give it
+            ploc = (*prefix, i)
+            problems.append(Problem(f"metric {res.canonical!r} needs parameter(s) {', '.join(needed)}: give them "
+                                    f"under params: (e.g. params: {{{needed[0]}: ...}})", file, *at(ploc),
+                                    dotted(ploc)))
         cleaned[i] = clean
         applied = {**_param_defaults(res), **clean}
         form = rule.get("op") or next((k for k in RELATIVE_KEYS if k in rule), None)
