@@ -183,10 +183,11 @@ def roc(y_true: np.ndarray, y_score: np.ndarray, plain: bool = False,
 
 
 def chart_data(inputs: Any, plain: bool = False) -> dict[str, Any]:
-    """Return the chart data of a run: the ROC curves and the reliability table.
+    """Return the chart data of a run: the ROC curves, the reliability table and the confusion matrix.
 
     ``roc`` holds ``candidate`` and (when scored on the same rows) ``baseline``; ``reliability`` is
-    :func:`reliability`.
+    :func:`reliability`; ``confusion`` is :func:`gatekit.report.confusion.confusion_matrix` (binary and
+    multiclass runs).
 
     Parameters
     ----------
@@ -201,6 +202,17 @@ def chart_data(inputs: Any, plain: bool = False) -> dict[str, Any]:
         Empty when there is nothing to draw (no scores, regression, one class). Never raises: a chart is
         an illustration, and a failure to compute one leaves it out.
     """
+    from gatekit.report.confusion import confusion_matrix
+
+    try:
+        cm = confusion_matrix(getattr(inputs, "eval_data", None), getattr(inputs, "info", None))
+    except (ValueError, TypeError, IndexError):
+        cm = None
+    charts = _chart_data(inputs, plain)
+    return {**charts, "confusion": cm} if cm is not None else charts
+
+
+def _chart_data(inputs: Any, plain: bool = False) -> dict[str, Any]:
     data = getattr(inputs, "eval_data", None)
     if data is not None and data.task == "regression":
         fc = forecast(data)

@@ -262,7 +262,8 @@ def compute_drift(ctx: Any) -> DriftOutcome:
     """Compare reference and current data per feature and scan for label leakage.
 
     On the DuckDB engine (``ctx.inputs.engine == "duckdb"``) the same checks come from counts the engine
-    returns (:func:`_compute_drift_duckdb`).
+    returns (:func:`_compute_drift_duckdb`). The ``prediction:`` and ``label:`` rules' checks go to
+    ``outputs`` (:func:`gatekit.sections.drift_outputs.output_checks`).
 
     Parameters
     ----------
@@ -276,12 +277,24 @@ def compute_drift(ctx: Any) -> DriftOutcome:
     spec = ctx.policy.policy.drift or DriftSpec()
     out = DriftOutcome()
     if getattr(ctx.inputs, "engine", "pandas") in TABLE_ENGINES:
-        return _compute_drift_duckdb(ctx, spec, out)
+        out = _compute_drift_duckdb(ctx, spec, out)
+    else:
+        out = _compute_drift_pandas(ctx, spec, out)
+    if spec.prediction is not None or spec.label is not None:
+        from gatekit.sections.drift_outputs import output_checks
+
+        out.outputs = output_checks(ctx, spec, out.reference_rows, _feature_check, out.unavailable)
+    out.reference_rows = None  # the rows are not kept beyond the computation
+    return out
+
+
+def _compute_drift_pandas(ctx: Any, spec: DriftSpec, out: DriftOutcome) -> DriftOutcome:
     try:
         ref = _reference(ctx, spec)
     except NotComputable as exc:
         out.unavailable = exc.reason
         return out
+    out.reference_rows = ref
     cur = ctx.inputs.frame
     if ref is None or cur is None:
         out.unavailable = ("no reference data (inputs.reference / --reference)" if ref is None else
@@ -373,6 +386,7 @@ def _compute_drift_duckdb(ctx: Any, spec: DriftSpec, out: DriftOutcome) -> Drift
     except NotComputable as exc:
         out.unavailable = exc.reason
         return out
+    out.reference_rows = ref_table
     cur_table = ctx.inputs.table
     if ref_table is None or cur_table is None:
         out.unavailable = ("no reference data (inputs.reference / --reference)" if ref_table is None else
@@ -437,7 +451,12 @@ class _ThresholdKey(CheckKey):
 
 def _feature_check(f: Feature, psi_of: Any, spec: DriftSpec, ev_values: dict[str, float],
                    ev_errors: dict[str, str], out: DriftOutcome,
-                   not_finite: dict[str, str] | None = None, notes: dict[str, str] | None = None) -> CheckResult:
+                   not_finite: dict[str, str] | None = None, notes: dict[str, str] | None = None,
+                   aggregated: bool = True) -> CheckResult:
+    """Build one comparison's check (a feature's; prediction and label drift pass ``aggregated=False``).
+
+    ``aggregated``: the PSI a non-PSI rule shows is counted by ``psi_feature_drift`` (said in the message).
+    """
     not_finite = not_finite or {}
     notes = notes or {}
     name = f"{f.name}.{f.method}"
@@ -526,7 +545,7 @@ def _feature_check(f: Feature, psi_of: Any, spec: DriftSpec, ev_values: dict[str
     if psi_res is not None:
         if f.method != "psi":  # the PSI psi_feature_drift uses for this feature, shown where it is counted
             details["psi"] = psi_res.value
-            msg += f"; PSI {fmt(psi_res.value)} (counted by psi_feature_drift)"
+            msg += f"; PSI {fmt(psi_res.value)}" + (" (counted by psi_feature_drift)" if aggregated else "")
         else:
             k = psi_res.n_bins
             # PSI of two samples of one distribution is about (k - 1)(1/n + 1/m), not 0 (Yurdakul 2018)
@@ -656,7 +675,11 @@ class DriftSection:
     def planned(self, policy: LoadedPolicy) -> list[tuple[str, OnFail]]:
         """Return one stand-in check: the features are known only once the data is read."""
         spec = policy.policy.drift
-        return [] if spec is None else [("drift", spec.on_fail)]
+        if spec is None:
+            return []
+        from gatekit.sections.drift_outputs import planned
+
+        return [("drift", spec.on_fail), *planned(spec)]
 
     def run(self, ctx: Any) -> list[CheckResult]:
         """Return the per-feature drift (and leakage) checks."""
@@ -669,14 +692,14 @@ class DriftSection:
             ctx.attachments["evidently_drift.html"] = outcome.evidently_html
         if outcome.unavailable is not None:
             return [CheckResult(name="drift", section=SECTION, status=Status.NOT_COMPUTABLE, on_fail=spec.on_fail,
-                                message=outcome.unavailable)]
+                                message=outcome.unavailable), *outcome.outputs]
         if not outcome.checks:
             return [CheckResult(name="drift", section=SECTION, status=Status.NOT_COMPUTABLE, on_fail=spec.on_fail,
                                 message="no feature to compare: the reference and current data share no column "
                                         "that is a feature" + (f" ({_skipped_summary(outcome.skipped)})"
                                                                if outcome.skipped else ""),
-                                details={"not_compared": dict(outcome.skipped)})]
-        return outcome.checks
+                                details={"not_compared": dict(outcome.skipped)}), *outcome.outputs]
+        return [*outcome.checks, *outcome.outputs]
 
 
 def aggregate(outcome: DriftOutcome, name: str) -> tuple[float, dict[str, Any]]:

@@ -58,6 +58,9 @@ class DriftOutcome:
         The definitions used, for the report's metadata.
     evidently_html : callable or None
         Renders evidently's own HTML report.
+    outputs : list of CheckResult
+        The prediction- and label-drift checks (:mod:`gatekit.sections.drift_outputs`); apart from ``checks``
+        so the feature aggregates (``psi_feature_drift``, ``drift_share``) never count them.
     """
 
     checks: list[CheckResult] = field(default_factory=list)
@@ -71,3 +74,6 @@ class DriftOutcome:
     unavailable: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     evidently_html: Any = None
+    outputs: list[CheckResult] = field(default_factory=list)
+    reference_rows: Any = None
+    """The reference rows while the drift is computed (a DataFrame or an ibis table); None afterwards."""

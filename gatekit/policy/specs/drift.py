@@ -1,6 +1,7 @@
-"""The ``drift:`` section: feature drift between reference and current data, and label leakage.
+"""The ``drift:`` section: feature, prediction and label drift between reference and current data, and leakage.
 
-:class:`DriftRule`, :class:`PsiSpec`, :class:`LeakageSpec` and :class:`DriftSpec`, with the drift
+:class:`DriftRule`, :class:`PsiSpec`, :class:`LeakageSpec`, :class:`PredictionDriftSpec`,
+:class:`LabelDriftSpec` and :class:`DriftSpec`, with the drift
 method names, which of them suit numerical or categorical columns, which are p-values, and their
 default thresholds.
 """
@@ -106,6 +107,71 @@ class LeakageSpec(Spec):
         return _refuse_repeats(v)
 
 
+OutputSource = Literal["model", "reference_column"]
+
+
+class PredictionDriftSpec(Spec):
+    """Prediction drift: the candidate's output on the current rows against its output on the reference rows.
+
+    Parameters
+    ----------
+    method : {"psi", "jensenshannon", "ks", "wasserstein", "chisquare"}, optional
+        Default ``psi``. A score or forecast is numerical (psi, jensenshannon, ks, wasserstein); predicted
+        classes are categorical (psi, jensenshannon, chisquare). A method that does not suit what is compared
+        makes that check not computable, never a pass.
+    threshold : float, optional
+        As a :class:`DriftRule`'s (default: the method's, psi 0.2).
+    on_fail : {"block", "warn"}, optional
+        Default: the section's.
+    source : {"model", "reference_column"}, optional
+        Where the reference side's output comes from. ``model`` (the default): the candidate model scores the
+        reference rows, the same way it scores the evaluation rows (on DuckDB and Spark in record batches
+        where the rows are); ``reference_column``: a column of the reference data (``column``). A score
+        column stored with the reference may come from an older model, so it is used only when asked for.
+    column : str, optional
+        ``source: reference_column``: the reference's column, or ``'prefix_*'`` for one probability column per
+        class (multiclass). Default: the run's score or prediction column (``inputs.score`` /
+        ``inputs.prediction``).
+    """
+
+    method: DriftMethod | None = None
+    threshold: float | None = Field(default=None, ge=0)
+    on_fail: OnFailField | None = None
+    source: OutputSource | None = None
+    column: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _column_needs_its_source(self) -> PredictionDriftSpec:
+        """Refuse ``column`` with ``source: model`` (it would be silently unused)."""
+        if self.column is not None and self.source == "model":
+            raise PydanticCustomError("prediction_column", "column {c} is read only with source: reference_column "
+                                      "(source: model scores the reference rows with the candidate model)",
+                                      {"c": repr(self.column)})
+        return self
+
+
+class LabelDriftSpec(Spec):
+    """Label drift: the target's distribution in the reference data against the current (evaluation) data.
+
+    Parameters
+    ----------
+    method : {"psi", "jensenshannon", "ks", "wasserstein", "chisquare"}, optional
+        Default ``psi``. A classification target is compared as class shares (psi, jensenshannon, chisquare), a
+        regression target as numbers (psi, jensenshannon, ks, wasserstein).
+    threshold : float, optional
+        As a :class:`DriftRule`'s (default: the method's, psi 0.2).
+    on_fail : {"block", "warn"}, optional
+        Default: the section's.
+    column : str, optional
+        The reference's target column (default: the run's target, ``inputs.target``).
+    """
+
+    method: DriftMethod | None = None
+    threshold: float | None = Field(default=None, ge=0)
+    on_fail: OnFailField | None = None
+    column: str | None = Field(default=None, min_length=1)
+
+
 class DriftSpec(Spec):
     """Feature drift between reference (training) and current (evaluation) data, per feature.
 
@@ -128,6 +194,11 @@ class DriftSpec(Spec):
         Reference data for this section (relative to the policy); default ``inputs.reference``.
     psi : PsiSpec
     leakage : LeakageSpec, optional
+    prediction : PredictionDriftSpec, optional
+        Prediction drift: the candidate's scores (binary), forecasts (regression), or predicted class shares and
+        each class's probability (multiclass) on the current rows against the reference rows.
+    label : LabelDriftSpec, optional
+        Label drift: the target on the reference rows against the current rows (both must have it).
     evidently_report : bool or "auto"
         Save evidently's own HTML drift report beside gatekit's: ``false`` (default; it took about half of a
         small policy's run and 3.7 MB), ``true``, or ``auto``: when both frames have at most 200,000 rows
@@ -147,6 +218,8 @@ class DriftSpec(Spec):
     reference: str | None = None
     psi: PsiSpec = Field(default_factory=PsiSpec)
     leakage: LeakageSpec | None = None
+    prediction: PredictionDriftSpec | None = None
+    label: LabelDriftSpec | None = None
     evidently_report: bool | Literal["auto"] = False
     on_fail: OnFailField = OnFail.WARN
 
@@ -179,7 +252,9 @@ class DriftSpec(Spec):
         """Return the drift rules declared.
 
         One per column listed in ``features`` (one rule "every shared column" when none is listed: the
-        columns are known only from the data), plus one for the leakage scan. ``numerical_features``,
-        ``categorical_features`` and ``columns`` refine how columns are compared, not which.
+        columns are known only from the data), plus one each for the leakage scan, prediction drift and label
+        drift. ``numerical_features``, ``categorical_features`` and ``columns`` refine how columns are compared,
+        not which.
         """
-        return (len(set(self.features)) if self.features else 1) + (1 if self.leakage is not None else 0)
+        return ((len(set(self.features)) if self.features else 1)
+                + sum(x is not None for x in (self.leakage, self.prediction, self.label)))
