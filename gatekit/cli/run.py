@@ -88,6 +88,10 @@ def run(
     sensitive: Annotated[list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")] = None,
     task: Annotated[str | None, typer.Option(help="classification, multiclass or regression (default: "
                                                   "inferred).")] = None,
+    quantiles: Annotated[list[str] | None, typer.Option(help="A quantile forecast column of a regression "
+                                                             "target as LEVEL=COLUMN (repeatable or comma-separated), "
+                                                             "e.g. 0.1=demand_p10,0.9=demand_p90; replaces "
+                                                             "inputs.quantiles.")] = None,
     baseline_score: Annotated[str | None, typer.Option(help="Column of --data with the production model's "
                                                             "score (baseline; shadow).")] = None,
     baseline_prediction: Annotated[str | None, typer.Option(help="Column of --data with the production "
@@ -153,6 +157,7 @@ def run(
     except InputError as exc:
         fail(exc, "invalid configuration")
     conf = _spark_conf(spark_conf)
+    levels = _quantiles(quantiles)
     written: dict[str, Path] = {}
     mlflow_error: MlflowLogError | None = None
     progress = SectionProgress.create(quiet)
@@ -167,6 +172,7 @@ def run(
                              if features else None,
                              spark_conf=conf,
                              trust_model=trust_model or None, sensitive=sensitive or None, task=task,
+                             quantiles=levels,
                              baseline_score=baseline_score, baseline_prediction=baseline_prediction,
                              baseline_model=baseline_model, baseline_model_sha256=baseline_model_sha256,
                              baseline_trust_model=baseline_trust_model or None, baseline_metrics=baseline_metrics,
@@ -216,6 +222,36 @@ def _spark_conf(pairs: list[str] | None) -> dict[str, str] | None:
                  "invalid option")
         out[key.strip()] = value
     return out
+
+
+def _quantiles(values: list[str] | None) -> dict[float, str] | None:
+    """Parse ``--quantiles LEVEL=COLUMN`` (repeated or comma-separated) into ``inputs.quantiles``' mapping.
+
+    The levels and columns are checked as the policy's ``inputs.quantiles`` is
+    (:func:`gatekit.policy.specs.inputs.check_quantiles`); a bad value exits 2 naming ``--quantiles``.
+    """
+    from gatekit.policy.specs.inputs import check_quantiles
+
+    if not values:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in (part.strip() for value in values for part in value.split(",")):
+        if not item:
+            continue
+        level, sep, column = item.partition("=")
+        if not sep:
+            fail(input_error(f"give LEVEL=COLUMN, e.g. 0.9=demand_p90, not {item!r}", key="--quantiles"),
+                 "invalid option")
+        pairs.append((level.strip(), column.strip()))
+    levels: dict[str, str] = {}
+    for level, column in pairs:
+        if level in levels:
+            fail(input_error(f"quantile level {level} is given twice", key="--quantiles"), "invalid option")
+        levels[level] = column
+    try:
+        return check_quantiles(levels) or None
+    except ValueError as exc:
+        fail(input_error(str(exc), key="--quantiles"), "invalid option")
 
 
 def _github_step_summary(report: Any, written: dict[str, Path]) -> None:

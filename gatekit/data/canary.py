@@ -1,7 +1,13 @@
 """Canary traffic logs, split into the candidate's arm and production's arm.
 
 One log of served rows with their outcomes becomes the candidate's rows and production's rows
-(each an :class:`~gatekit.metrics.registry.EvalData`).
+(each an :class:`~gatekit.metrics.registry.EvalData`). The outcome is binary, numeric (regression) or
+multiclass: for a multiclass outcome the served model's output is one probability column per class, named by a
+pattern (``score: "score_*"``, as ``inputs.score``; :mod:`gatekit.data.multiclass`), or a predicted-class
+column (``prediction``). Both arms share one class order, and each arm's rows are checked as the evaluation
+data's are (a missing probability, one outside [0, 1] or a row not summing to 1 is an input error naming the
+file lines; nothing is renormalised). An outcome class that occurs in one arm only is refused: the arms'
+averages over classes (``balanced_accuracy``, ``f1_macro``, ...) would then average different classes.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 from gatekit.core.errors import input_error
 from gatekit.core.hashing import must_exist, record_file
 from gatekit.core.labels import norm_label
+from gatekit.data.classes import check_matrix, codes_of, is_pattern, label_classes, pattern_columns
 from gatekit.data.labels import check_label_space, infer_positive, infer_task, numeric, to01
 from gatekit.data.readers import canary_roles, read_frame, require_column, role_conflict_message, role_conflicts
 from gatekit.data.sensitive import sensitive_frame
@@ -91,10 +98,10 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
         idx = np.flatnonzero(target.isna().to_numpy())[:5]
         raise input_error(f"{int(target.isna().sum())} rows have no outcome (rows {idx.tolist()}, counted from 0); "
                           "a canary comparison never drops rows silently", file, key=spec.target)
-    task = infer_task(target, None)
+    task = canary_task(spec, target, file)
     if task == "multiclass":
-        raise input_error(f"outcome {spec.target!r} has more than two classes; gatekit compares binary "
-                          "classifiers and regressors", file, key=spec.target)
+        return _multiclass_arms(spec, frame, file, arm_text, target, decision_threshold, strict, extra_sensitive,
+                                bins)
     positive = None
     if task == "classification":
         positive = infer_positive(target.unique().tolist(), spec.positive_label, file, spec.target)
@@ -112,12 +119,7 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     else:
         check_label_space(col, target, out_col, spec.target, file)
         values = to01(col, positive)
-    sens_cols = list(dict.fromkeys([*spec.sensitive, *(extra_sensitive or [])]))
-    sf = None
-    if sens_cols:
-        for c in sens_cols:
-            require_column(frame, c, "sensitive", file)
-        sf = sensitive_frame(frame, sens_cols, {c: b for c, b in (bins or {}).items() if c in sens_cols}, file)
+    sf = _sensitive(spec, frame, file, extra_sensitive, bins)
     arms: dict[str, EvalData] = {}
     targets: dict[str, np.ndarray] = {}  # each arm's y_true
     for name, value in (("candidate", spec.candidate_arm), ("baseline", spec.baseline_arm)):
@@ -139,4 +141,124 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     if task == "classification":
         info["positives_candidate"] = int(targets["candidate"].sum())
         info["positives_baseline"] = int(targets["baseline"].sum())
+    return CanaryArms(arms["candidate"], arms["baseline"], info)
+
+
+def _sensitive(spec: Any, frame: Any, file: str, extra_sensitive: list[str] | None,
+               bins: dict[str, Any] | None) -> Any:
+    """Return the log's sensitive columns as groups (:func:`gatekit.data.sensitive.sensitive_frame`), or None."""
+    sens_cols = list(dict.fromkeys([*spec.sensitive, *(extra_sensitive or [])]))
+    if not sens_cols:
+        return None
+    for c in sens_cols:
+        require_column(frame, c, "sensitive", file)
+    return sensitive_frame(frame, sens_cols, {c: b for c, b in (bins or {}).items() if c in sens_cols}, file)
+
+
+def canary_task(spec: Any, target: Any, file: str) -> str:
+    """Return the outcome's task: ``canary.task`` when given, else inferred.
+
+    Probability columns named by a pattern (``score: "score_*"``) mean multiclass; otherwise two values or fewer
+    (or booleans) are classification, more numbers regression, more text multiclass
+    (:func:`gatekit.data.labels.infer_task`). A declared ``classification`` with more than two classes is
+    multiclass, as for ``inputs.task``.
+
+    Raises
+    ------
+    InputError
+        A score pattern with a task other than multiclass, or one score column for a multiclass outcome.
+    """
+    declared = getattr(spec, "task", None)
+    pattern = is_pattern(spec.score)
+    n_classes = len({norm_label(v) for v in target.dropna().unique()})
+    if declared == "classification" and (n_classes > 2 or pattern):
+        declared = "multiclass"
+    if pattern and declared not in (None, "multiclass"):
+        raise input_error(f"canary score {spec.score!r} names one probability column per class, which is a "
+                          f"multiclass output, but canary.task is {declared!r}", file, key="task")
+    task = declared or ("multiclass" if pattern else infer_task(target, None))
+    if task == "multiclass" and spec.score is not None and not pattern:
+        raise input_error(f"outcome {spec.target!r} has {n_classes} classes (multiclass): one score column "
+                          f"({spec.score!r}) cannot hold them; give one probability column per class by a pattern "
+                          "(score: 'score_*' takes the score_<class> columns) or a predicted-class column "
+                          "(prediction)", file, key="score")
+    return task
+
+
+def _multiclass_arms(spec: Any, frame: Any, file: str, arm_text: Any, target: Any, decision_threshold: float,
+                     strict: bool, extra_sensitive: list[str] | None, bins: dict[str, Any] | None) -> CanaryArms:
+    """Split a log with a multiclass outcome into its arms (one class order for both).
+
+    Raises
+    ------
+    InputError
+        A probability column missing for an outcome class, a bad probability matrix (missing, outside [0, 1], a
+        row not summing to 1: the file lines are named), an outcome or predicted label without its class, or
+        an outcome class that occurs in one arm only.
+    """
+    csv_lines = Path(file).suffix.lower() in (".csv", ".txt")
+    mat = pred = None
+    if is_pattern(spec.score):
+        cols = pattern_columns(list(frame.columns), spec.score, file)
+        classes: list[Any] = [label for _, label in cols]
+        for c, _ in cols:
+            missing = frame[c].isna().to_numpy()
+            if missing.any():
+                idx = np.flatnonzero(missing)[:5]
+                where = f"file lines {(idx + 2).tolist()}" if csv_lines else f"rows {idx.tolist()}, counted from 0"
+                raise input_error(f"probability column {c!r} has {int(missing.sum())} missing values ({where}...); "
+                                  "every served row needs every class's probability (a canary comparison never "
+                                  "drops rows silently)", file, key=c)
+        have = {norm_label(label) for _, label in cols}
+        lacking = [str(v) for v in target.dropna().unique() if norm_label(v) not in have]
+        if lacking:
+            prefix, suffix = spec.score.split("*")
+            raise input_error(f"outcome {spec.target!r} has class(es) {sorted(lacking)[:5]} with no probability "
+                              f"column: expected {[prefix + c + suffix for c in sorted(lacking)[:5]]} (pattern "
+                              f"{spec.score!r} matches {[c for c, _ in cols]}); give every class's probability",
+                              file, key="score")
+        mat = np.column_stack([numeric(frame[c], "probability column", c, file, c) for c, _ in cols])
+        check_matrix(mat, f"probability columns {spec.score!r}", file, "score", csv_lines=csv_lines)
+    else:
+        col = require_column(frame, spec.prediction, "prediction", file)
+        classes = label_classes(target, col, file=file)
+        pred = codes_of(col, classes, "prediction", spec.prediction, file)
+        if np.isnan(pred).any():
+            idx = np.flatnonzero(np.isnan(pred))[:5]
+            raise input_error(f"{int(np.isnan(pred).sum())} rows have no prediction ({spec.prediction!r}, rows "
+                              f"{idx.tolist()}, counted from 0); a canary comparison never drops rows silently",
+                              file, key=spec.prediction)
+    y = codes_of(target, classes, "outcome", spec.target, file).astype(np.int64)
+    sf = _sensitive(spec, frame, file, extra_sensitive, bins)
+    arms: dict[str, EvalData] = {}
+    per_arm: dict[str, dict[str, int]] = {}
+    for name, value in (("candidate", spec.candidate_arm), ("baseline", spec.baseline_arm)):
+        mask = (arm_text == str(norm_label(value))).to_numpy()
+        d = EvalData(y_true=y[mask], task="multiclass", classes=classes, decision_threshold=decision_threshold,
+                     strict=strict, sensitive_default=list(spec.sensitive))
+        if mat is not None:
+            d.y_score = mat[mask]
+        else:
+            d.y_pred = pred[mask]  # type: ignore[index]
+        if sf is not None:
+            d.sensitive = sf[mask].reset_index(drop=True)
+        arms[name] = d
+        counts = np.bincount(y[mask], minlength=len(classes))
+        per_arm[name] = {str(c): int(n) for c, n in zip(classes, counts, strict=True) if n}
+    arm_value = {"candidate": spec.candidate_arm, "baseline": spec.baseline_arm}
+    for one, other in (("candidate", "baseline"), ("baseline", "candidate")):
+        only = [c for c in per_arm[one] if c not in per_arm[other]]
+        if only:
+            raise input_error(f"outcome {spec.target!r}: class(es) {only} occur only in the {arm_value[one]!r} arm "
+                              f"({', '.join(f'{c}: {per_arm[one][c]} rows' for c in only[:5])}), not in the "
+                              f"{arm_value[other]!r} arm; the arms' multiclass metrics would average different "
+                              "classes: collect traffic of every class in both arms, or leave those rows out of "
+                              "the log", file, key=spec.target)
+    n_c, n_b = len(arms["candidate"].y_true), len(arms["baseline"].y_true)  # type: ignore[arg-type]
+    info = {"file": file, "rows": len(frame), "arm_column": spec.arm, "rows_candidate": n_c, "rows_baseline": n_b,
+            "rows_in_neither_arm": int(len(frame) - n_c - n_b), "task": "multiclass", "positive_label": None,
+            "classes": [str(c) for c in classes], "class_rows_candidate": per_arm["candidate"],
+            "class_rows_baseline": per_arm["baseline"],
+            "output": f"probability columns {spec.score!r}" if mat is not None else
+                      f"prediction column {spec.prediction!r}"}
     return CanaryArms(arms["candidate"], arms["baseline"], info)

@@ -14,15 +14,19 @@ naming the rows (nothing is renormalised). A target value with no probability co
 
 On the DuckDB and Spark engines the rows are streamed in batches where they are (:func:`load_multiclass_table`):
 each batch is reduced to counts per (target class, predicted class, sensitive values) with the sum of its rows'
-log losses, and, for each probability column, to counts per distinct (probability, true class). The label
-metrics, log loss and the one-vs-rest / one-vs-one ROC AUCs are then exact; a confidence interval on log loss or
-an AUC needs the rows themselves and is refused on these engines with the reason (the label metrics' intervals
-resample the confusion cells, the row-level Poisson bootstrap).
+log losses (the confusion cells), and to counts per distinct (target class, probability vector, production's
+probability vector) row (the probability rows). The label metrics and log loss come from the cells, the
+one-vs-rest / one-vs-one ROC AUCs from the probability rows, all exactly. Confidence intervals use the stratified
+bootstrap of counted rows (:func:`gatekit.stats.intervals.counted_weight_batches`): on the cells for the label
+metrics, on the probability rows for log loss and the AUCs (:func:`gatekit.metrics.multiclass.resampling_rows`).
+The probability rows number about one per evaluation row when the probabilities are continuous (far fewer when
+they are rounded or a model gives few distinct vectors, as a shallow tree does): memory of about
+``8 * (k + 2)`` bytes per distinct row for ``k`` classes (``8 * (2k + 2)`` with a production model's
+probabilities), the same order as the per-distinct-score rows a binary score gives on these engines.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 from typing import Any
 
@@ -30,9 +34,16 @@ import numpy as np
 
 from gatekit.core.errors import InputError, input_error
 from gatekit.core.labels import norm_label
+
+# re-exported (explicitly): the checks of multiclass inputs live in gatekit.data.classes
+from gatekit.data.classes import check_matrix as check_matrix
+from gatekit.data.classes import codes_of as codes_of
+from gatekit.data.classes import is_pattern as is_pattern
+from gatekit.data.classes import label_classes as label_classes
+from gatekit.data.classes import pattern_columns as pattern_columns
+from gatekit.data.classes import refuse_merged_labels as refuse_merged_labels
 from gatekit.data.labels import numeric
 from gatekit.data.readers import require_column
-from gatekit.metrics.multiclass import PROBA_SUM_TOL
 from gatekit.metrics.registry import EvalData
 
 MAX_CODE_VALUES = 10
@@ -40,31 +51,6 @@ MAX_CODE_VALUES = 10
 gatekit asks for ``task`` instead of guessing."""
 
 TASKS = ("classification", "multiclass", "regression")
-
-
-def is_pattern(score: Any) -> bool:
-    """Return True when ``score`` names probability columns by a pattern (``"score_*"``)."""
-    return isinstance(score, str) and score.count("*") == 1
-
-
-def pattern_columns(columns: list[Any], pattern: str, file: str, role: str = "score") -> list[tuple[str, str]]:
-    """Return ``(column, class label)`` of each column matching ``pattern``, in the data's column order.
-
-    Raises
-    ------
-    InputError
-        Fewer than two columns match.
-    """
-    prefix, suffix = pattern.split("*")
-    found = []
-    for c in map(str, columns):
-        if fnmatch.fnmatchcase(c, pattern) and len(c) > len(prefix) + len(suffix):
-            found.append((c, c[len(prefix): len(c) - len(suffix) if suffix else None]))
-    if len(found) < 2:
-        raise input_error(f"{role} pattern {pattern!r} matches {len(found)} column(s) ({[c for c, _ in found]}); "
-                          "a multiclass score needs one probability column per class, e.g. score_setosa, "
-                          "score_versicolor, score_virginica for score: 'score_*'", file, key=role)
-    return found
 
 
 def decide_task(target: Any, declared: str | None, opts: Any, model: Any, column: str, file: str) -> str:
@@ -122,133 +108,6 @@ def decide_task(target: Any, declared: str | None, opts: Any, model: Any, column
                           "(--task classification) for classes, or task: regression (--task regression)", file,
                           key="task")
     return "regression"
-
-
-def _norm_map(values: list[Any]) -> dict[Any, Any]:
-    """norm_label -> the first original value with that form, in order."""
-    out: dict[Any, Any] = {}
-    for v in values:
-        out.setdefault(norm_label(v), v)
-    return out
-
-
-def _sort_key(v: Any) -> tuple[int, Any]:
-    n = norm_label(v)
-    return (1, str(n)) if isinstance(n, str) else (0, n)
-
-
-def refuse_merged_labels(values: Any, what: str, file: str, key: str) -> None:
-    """Refuse distinct labels that gatekit's one normal form would merge into one class.
-
-    Labels compare by :func:`gatekit.core.labels.norm_label` (text case-insensitively, numbers by value), which
-    is right for a binary target's ``yes``/``Yes``; with many classes, ``A`` and ``a`` (or ``1`` and ``01``) in
-    one column are two classes that would silently become one, and every count with them.
-
-    Raises
-    ------
-    InputError
-        Naming the labels that collide and what to do.
-    """
-    groups: dict[Any, set[str]] = {}
-    for v in values:
-        if v is None or (isinstance(v, float) and v != v):
-            continue
-        groups.setdefault(norm_label(v), set()).add(v.strip() if isinstance(v, str) else repr(norm_label(v)))
-    merged = [sorted(g) for g in groups.values() if len(g) > 1]
-    if merged:
-        shown = "; ".join(" and ".join(repr(x) for x in g) for g in merged[:3])
-        raise input_error(f"{what} holds labels that gatekit compares as one class ({shown}): labels are compared "
-                          "case-insensitively and numbers by value, so these would merge; rename one of each pair "
-                          "in the data (or the model's classes_)", file, key=key)
-
-
-def label_classes(*series: Any, file: str = "") -> list[Any]:
-    """Return the classes of label columns: their distinct values (one per normal form), numbers first, then text.
-
-    Raises
-    ------
-    InputError
-        Two distinct values of one normal form (:func:`refuse_merged_labels`).
-    """
-    vals: list[Any] = []
-    for s in series:
-        uniq = s.dropna().unique().tolist()
-        refuse_merged_labels(uniq, f"column {s.name!r}", file, "target")
-        vals.extend(uniq)
-    return sorted(_norm_map(vals).values(), key=_sort_key)
-
-
-def codes_of(values: Any, classes: list[Any], role: str, column: str, file: str) -> np.ndarray:
-    """Map labels to codes into ``classes`` (compared in normal form); NaN stays NaN.
-
-    Raises
-    ------
-    InputError
-        A value that is not one of ``classes`` (naming up to five of them and the classes).
-    """
-    refuse_merged_labels(classes, "the classes (probability columns or the model's classes_)", file, "score")
-    index = {norm_label(c): i for i, c in enumerate(classes)}
-    out = np.full(len(values), np.nan)
-    mask = values.notna().to_numpy()
-    uniq = values[mask].unique()
-    refuse_merged_labels(list(uniq), f"{role} column {column!r}", file, role)
-    lookup = {v: index.get(norm_label(v)) for v in uniq}
-    unknown = [v for v, i in lookup.items() if i is None]
-    if unknown:
-        raise input_error(f"{role} column {column!r} has values {sorted(map(str, unknown))[:5]} that are not among "
-                          f"the classes {[str(c) for c in classes][:20]}; every {role} value needs its class (a "
-                          "probability column score_<class>, or one of the model's classes_)", file, key=role)
-    out[mask] = values[mask].map(lookup).to_numpy(dtype=float)
-    return out
-
-
-def check_matrix(p: np.ndarray, what: str, file: str | None, key: str = "score", first_row: int | None = 0,
-                 csv_lines: bool = False) -> None:
-    """Refuse a probability matrix with a missing value, a value outside [0, 1] or a row not summing to 1.
-
-    Parameters
-    ----------
-    p : ndarray of shape (n_rows, n_classes)
-        The probabilities, one column per class.
-    what : str
-        How the message names the probabilities (``probability columns 'score_*'``, ``the model's
-        predict_proba``).
-    file, key : str
-        For the message.
-    first_row : int or None
-        Position of ``p``'s first row in the data; None when it is not known (an engine's batch): the message
-        then names no rows.
-    csv_lines : bool
-        Name rows as CSV file lines (header on line 1).
-
-    Raises
-    ------
-    InputError
-        Naming the first rows concerned; the rows are never renormalised.
-    """
-    def where(idx: np.ndarray) -> str:
-        if first_row is None:
-            return "rows of one batch read from the engine"
-        idx = idx[:5] + first_row
-        return f"file lines {(idx + 2).tolist()}" if csv_lines else f"rows {idx.tolist()}, counted from 0"
-
-    bad = ~np.isfinite(p).all(axis=1)
-    if bad.any():
-        raise input_error(f"{int(bad.sum())} rows of {what} have a missing or non-finite probability "
-                          f"({where(np.flatnonzero(bad))}...); fill them: a gate never drops rows silently", file,
-                          key=key)
-    out = (p < 0).any(axis=1) | (p > 1).any(axis=1)
-    if out.any():
-        raise input_error(f"{int(out.sum())} rows of {what} have a probability outside [0, 1] "
-                          f"({where(np.flatnonzero(out))}...); they must be probabilities", file, key=key)
-    sums = p.sum(axis=1)
-    off = np.abs(sums - 1.0) > PROBA_SUM_TOL
-    if off.any():
-        i = np.flatnonzero(off)
-        raise input_error(f"{int(off.sum())} rows of {what} do not sum to 1 within {PROBA_SUM_TOL:g} "
-                          f"({where(i)}...: sums {[round(float(s), 6) for s in sums[i[:5]]]}); gatekit never "
-                          "renormalises them: give every class's probability (one column per class)", file,
-                          key=key)
 
 
 def load_multiclass(run: Any, frame: Any, opts: Any, model: Any, file: str, target: Any, data: EvalData,
@@ -386,13 +245,11 @@ COUNT = "__gatekit_rows"
 
 
 def _side(batch: Any, y: np.ndarray, classes: list[Any], score_cols: list[str] | None, pred_col: str | None,
-          runner: Any, order: list[int] | None, what: str) -> tuple[np.ndarray, np.ndarray, Any]:
-    """Return one model's predicted codes, per-row log losses and per-column (probability, class) counts on a batch.
+          runner: Any, order: list[int] | None, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return one model's predicted codes, per-row log losses and probability matrix (checked) on a batch.
 
-    The losses are NaN and the counts None when the model gave labels, not probabilities.
+    The losses are NaN and the matrix None when the model gave labels, not probabilities.
     """
-    import pandas as pd
-
     if pred_col is not None:
         pred = codes_of(batch[pred_col], classes, "prediction", pred_col, what)
         if np.isnan(pred).any():
@@ -407,23 +264,50 @@ def _side(batch: Any, y: np.ndarray, classes: list[Any], score_cols: list[str] |
     check_matrix(mat, what, None, first_row=None)
     eps = np.finfo(float).eps
     loss = -np.log(np.clip(mat[np.arange(len(y)), y], eps, 1 - eps))
-    k = mat.shape[1]
-    tables = pd.DataFrame({"col": np.repeat(np.arange(k), len(y)), "p": mat.T.reshape(-1), "y": np.tile(y, k),
-                           COUNT: 1}).groupby(["col", "p", "y"], sort=False)[COUNT].sum().reset_index()
-    return np.argmax(mat, axis=1), loss, tables
+    return np.argmax(mat, axis=1), loss, mat
+
+
+PROB = "__gatekit_p"
+BASE_PROB = "__gatekit_bp"
+
+
+def _prob_keys(k: int, cand: bool, base: bool) -> list[str]:
+    """Columns of the probability rows: the target code, then each side's probability columns."""
+    return [CODE, *([f"{PROB}{j}" for j in range(k)] if cand else []),
+            *([f"{BASE_PROB}{j}" for j in range(k)] if base else [])]
+
+
+def _prob_rows_batch(y: np.ndarray, mat: np.ndarray | None, base_mat: np.ndarray | None) -> Any:
+    """Return one batch's counts per distinct (target code, probabilities, production's); None without any."""
+    import pandas as pd
+
+    if mat is None and base_mat is None:
+        return None
+    k = (mat if mat is not None else base_mat).shape[1]  # type: ignore[union-attr]
+    cols: dict[str, Any] = {CODE: y}
+    for prefix, m in ((PROB, mat), (BASE_PROB, base_mat)):
+        if m is not None:
+            cols.update({f"{prefix}{j}": m[:, j] for j in range(k)})
+    keys = _prob_keys(k, mat is not None, base_mat is not None)
+    return pd.DataFrame(cols).assign(**{COUNT: 1}).groupby(keys, sort=False)[COUNT].sum().reset_index()
 
 
 def _cells_batch(batch: Any, target: str, classes: list[Any], sensitive: list[str], cand: dict[str, Any],
                  base: dict[str, Any] | None, file: str) -> tuple[str, Any]:
-    """Reduce one batch to counts and loss sums per (target, predicted, [baseline predicted], sensitive values)."""
+    """Reduce one batch to its confusion cells and its probability rows.
+
+    The cells: counts and loss sums per (target, predicted, [baseline predicted], sensitive values). The
+    probability rows: counts per distinct (target, probabilities, [baseline probabilities]).
+    """
     try:
         y = codes_of(batch[target], classes, "target", target, file).astype(np.int64)
         part = batch[sensitive].copy() if sensitive else batch[[]].copy()
         part[CODE] = y
-        part[PRED], part[LOSS], tables = _side(batch, y, classes, **cand)
-        base_tables = None
+        part[PRED], part[LOSS], mat = _side(batch, y, classes, **cand)
+        base_mat = None
         if base is not None:
-            part[BASE_PRED], part[BASE_LOSS], base_tables = _side(batch, y, classes, **base)
+            part[BASE_PRED], part[BASE_LOSS], base_mat = _side(batch, y, classes, **base)
+        rows = _prob_rows_batch(y, mat, base_mat)
     except InputError as exc:
         return "error", "; ".join(p.message for p in exc.problems)
     except KeyboardInterrupt:
@@ -433,23 +317,57 @@ def _cells_batch(batch: Any, target: str, classes: list[Any], sensitive: list[st
     part[COUNT] = 1
     by = [*sensitive, CODE, PRED, *([BASE_PRED] if base is not None else [])]
     sums = [LOSS, *([BASE_LOSS] if base is not None else []), COUNT]
-    return "ok", (part.groupby(by, dropna=False, sort=False)[sums].sum(min_count=1).reset_index(), tables,
-                  base_tables)
+    return "ok", (part.groupby(by, dropna=False, sort=False)[sums].sum(min_count=1).reset_index(), rows)
 
 
-def _score_counts(tables: list[Any], k: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
-    """Merge the batches' (column, probability, class) counts into one (probabilities, classes, counts) per column."""
+def probability_rows(parts: list[Any], classes: list[Any], cand: bool, base: bool, decision_threshold: float,
+                     strict: bool) -> tuple[EvalData | None, EvalData | None]:
+    """Merge the batches' probability rows into the candidate's and production's compact rows.
+
+    Parameters
+    ----------
+    parts : list of pandas.DataFrame
+        Each batch's counts per distinct (target code, candidate probabilities, production probabilities).
+    classes : list
+        The class order (``k`` classes).
+    cand, base : bool
+        Whether the candidate / production gave probabilities.
+    decision_threshold, strict : float, bool
+        As for :class:`EvalData`.
+
+    Returns
+    -------
+    candidate, production : EvalData or None
+        Multiclass rows, one per distinct (target code, probabilities of both sides), sorted by them (the same
+        order on every engine; an interval gathers them in its own canonical order,
+        :func:`gatekit.metrics.weighted.counted_rows`): ``y_true``
+        the codes, ``y_score`` the side's matrix of shape (m, k), ``weights`` the counts. The candidate's
+        ``baseline`` is production's rows when both gave probabilities (a paired resample draws them together).
+        None for a side that gave labels only.
+    """
     import pandas as pd
 
-    if not tables or any(tb is None for tb in tables):
-        return None
-    whole = pd.concat(tables, ignore_index=True).groupby(["col", "p", "y"], sort=True)[COUNT].sum().reset_index()
-    out = []
-    for j in range(k):
-        part = whole[whole["col"] == j]
-        out.append((part["p"].to_numpy(dtype=float), part["y"].to_numpy(dtype=np.int64),
-                    part[COUNT].to_numpy(dtype=np.int64)))
-    return out
+    if not (cand or base):
+        return None, None
+    k = len(classes)
+    keys = _prob_keys(k, cand, base)
+    if parts:
+        whole = pd.concat(parts, ignore_index=True).groupby(keys, sort=True)[COUNT].sum().reset_index()
+    else:
+        whole = pd.DataFrame({c: [] for c in [*keys, COUNT]})
+    y = whole[CODE].to_numpy(dtype=np.int64)
+    w = whole[COUNT].to_numpy(dtype=np.int64)
+
+    def side(prefix: str) -> EvalData:
+        mat = whole[[f"{prefix}{j}" for j in range(k)]].to_numpy(dtype=float).reshape(len(whole), k)
+        return EvalData(task="multiclass", decision_threshold=decision_threshold, strict=strict, classes=classes,
+                        y_true=y, y_score=mat, weights=w)
+
+    c_rows = side(PROB) if cand else None
+    b_rows = side(BASE_PROB) if base else None
+    if c_rows is not None:
+        c_rows.baseline = b_rows
+    return c_rows, b_rows
 
 
 def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file: str, decision_threshold: float,
@@ -458,9 +376,11 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
 
     The rows are streamed in batches where they are (:func:`gatekit.data.engine.map_batches`); each batch
     becomes counts and log-loss sums per (target class, predicted class, production's predicted class,
-    sensitive values). ``EvalData`` then holds those cells: ``weights`` the counts, ``loss_sums`` the sums,
-    ``y_pred`` the predicted classes, ``score_counts`` each probability column's distinct (probability, class)
-    counts, and no probability matrix.
+    sensitive values), and counts per distinct (target class, probabilities, production's probabilities).
+    ``EvalData`` then holds the cells: ``weights`` the counts, ``loss_sums`` the sums, ``y_pred`` the predicted
+    classes, no probability matrix; and ``probability_rows`` the distinct probability rows with their counts
+    (:func:`probability_rows`; on the baseline too), from which the AUCs and the intervals of log loss and the
+    AUCs are computed.
 
     Raises
     ------
@@ -482,7 +402,7 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
     classes: list[Any]
     cand: dict[str, Any] = {"score_cols": None, "pred_col": None, "runner": None, "order": None,
                             "what": f"the probabilities in {file}"}
-    need = [target, *opts.all_sensitive]
+    need = [target, *opts.group_columns]
     if is_pattern(opts.score):
         cols = pattern_columns(list(head.columns), opts.score, file)
         classes = [label for _, label in cols]
@@ -534,7 +454,7 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
             base["runner"] = base_runner
             base["order"] = [where[norm_label(c)] for c in classes]
             need += base_runner.features
-    fn = functools.partial(_cells_batch, target=target, classes=classes, sensitive=list(opts.all_sensitive),
+    fn = functools.partial(_cells_batch, target=target, classes=classes, sensitive=list(opts.group_columns),
                            cand=cand, base=base, file=file)
     parts = []
     try:
@@ -548,10 +468,10 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
         raise input_error(f"the engine could not read the rows batch by batch: {type(exc).__name__}: "
                           f"{java_message(exc)}", file) from None
     sens = list(opts.all_sensitive)
-    by = [*sens, CODE, PRED, *([BASE_PRED] if base is not None else [])]
+    by = [*opts.group_columns, CODE, PRED, *([BASE_PRED] if base is not None else [])]
     sums = [LOSS, *([BASE_LOSS] if base is not None else []), COUNT]
     if parts:
-        cells = pd.concat([c for c, _, _ in parts], ignore_index=True).groupby(by, dropna=False, sort=True)[sums].sum(
+        cells = pd.concat([c for c, _ in parts], ignore_index=True).groupby(by, dropna=False, sort=True)[sums].sum(
             min_count=1).reset_index()
     else:
         cells = pd.DataFrame({c: [] for c in [*by, *sums]})
@@ -561,27 +481,36 @@ def load_multiclass_table(run: Any, opts: Any, model: Any, base_model: Any, file
     data.weights = cells[COUNT].to_numpy(dtype=np.int64)
     loss = cells[LOSS].to_numpy(dtype=float)
     data.loss_sums = None if np.isnan(loss).any() else loss
-    data.score_counts = _score_counts([tb for _, tb, _ in parts], len(classes))
+    has_cand = cand["score_cols"] is not None or cand["runner"] is not None
+    has_base = base is not None and (base["score_cols"] is not None or base["runner"] is not None)
+    cand_rows, base_rows = probability_rows([r for _, r in parts if r is not None], classes, has_cand, has_base,
+                                            decision_threshold, strict)
+    data.probability_rows = cand_rows
     data.sensitive_default = list(opts.sensitive)
     if sens:
         from gatekit.data.sensitive import sensitive_frame
 
         data.sensitive = sensitive_frame(cells, sens, opts.sensitive_bins, file)
+    if opts.slice_bins:
+        from gatekit.data.slices import slice_frame
+
+        data.segments = slice_frame(cells, opts.slice_bins, file)
     if base is not None:
         from dataclasses import replace
 
         bloss = cells[BASE_LOSS].to_numpy(dtype=float)
         data.baseline = replace(data, y_pred=cells[BASE_PRED].to_numpy(dtype=float), cache={}, baseline=None,
-                                loss_sums=None if np.isnan(bloss).any() else bloss,
-                                score_counts=_score_counts([tb for _, _, tb in parts], len(classes)))
+                                loss_sums=None if np.isnan(bloss).any() else bloss, probability_rows=base_rows)
         run.info["baseline"] = {"source": "probability columns" if base["score_cols"] else
                                 "prediction column" if base["pred_col"] else "model", "paired": True}
     run.eval_data = data
     run.info["classes"] = [str(c) for c in classes]
     run.info["aggregated_rows"] = {"groups": len(cells), "rows": int(data.weights.sum()),
                                    "by": [*sens, "target class", "predicted class"],
+                                   "probability_rows": next((len(r.y_true) for r in (cand_rows, base_rows)
+                                                             if r is not None and r.y_true is not None), None),
                                    "note": "multiclass rows streamed in batches and reduced to confusion cells "
-                                           "with log-loss sums, and each probability column to distinct "
-                                           "(probability, class) counts"}
+                                           "with log-loss sums, and to counts per distinct (class, probability "
+                                           "vector) row for the AUCs and the intervals of log loss and the AUCs"}
     run.info.update({"task": "multiclass", "target": target, "positive_label": None, "score": opts.score,
                      "prediction": opts.prediction, "model_path": opts.model_label, "sensitive": opts.sensitive})

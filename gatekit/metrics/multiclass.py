@@ -19,9 +19,14 @@ Conventions pinned here (recorded in each value's ``details``):
   scikit-learn; a per-class rule there names the positive label.
 - Compact rows (``EvalData.weights``) are passed as ``sample_weight``. Rows an engine aggregated to the
   confusion matrix carry no probability matrix: log loss then comes from ``EvalData.loss_sums`` (the per-row
-  losses summed where the rows are), and the ROC AUCs from ``EvalData.score_counts`` (each probability column's
-  distinct (probability, true class) counts: the same rank statistics). Their confidence intervals need the rows
-  and are refused there.
+  losses summed where the rows are), and the ROC AUCs from ``EvalData.probability_rows`` (the distinct (true
+  class, probability vector) rows with their counts: the same rank statistics).
+- Confidence intervals: the stratified bootstrap of counted rows (each counted row drawn as the rows it stands
+  for, class sizes fixed; :func:`gatekit.stats.intervals.counted_weight_batches`), on the rows an engine holds
+  for the metric (:func:`resampling_rows`): the confusion cells for the label metrics, the probability rows
+  for log loss and the AUCs. pandas' rows are viewed and gathered the same way
+  (:func:`gatekit.metrics.weighted.counted_rows`), so pandas, DuckDB and Spark give the same interval, to the
+  digit, for the same seed; each interval records its scheme in ``details["resampling"]``.
 
 Sources: scikit-learn ``accuracy_score``, ``balanced_accuracy_score`` (Brodersen et al. 2010),
 ``precision_recall_fscore_support``, ``log_loss``, ``roc_auc_score`` with ``multi_class="ovr"`` (Provost &
@@ -47,6 +52,10 @@ AUC_AVERAGES = ("macro", "weighted")
 
 ENGINE_ROWS_NOTE = ("the engine aggregated the rows to the confusion matrix (target x predicted class), which "
                     "has no per-row probabilities")
+
+PROBABILITY_METRICS = ("log_loss", "roc_auc_ovr", "roc_auc_ovr_weighted", "roc_auc_ovo", "roc_auc_ovo_weighted")
+"""Multiclass metrics read from the probability matrix: on an engine's confusion cells, their intervals
+resample ``EvalData.probability_rows`` (:func:`resampling_rows`)."""
 
 
 def is_multiclass(data: EvalData) -> bool:
@@ -90,7 +99,7 @@ def proba_matrix(data: EvalData, metric: str) -> np.ndarray:
     """
     s = data.y_score
     if s is None:
-        if data.loss_sums is not None or data.score_counts is not None:
+        if data.loss_sums is not None or data.probability_rows is not None:
             raise NotComputable(f"{metric} needs each row's class probabilities; {ENGINE_ROWS_NOTE}: compute it "
                                 "with --engine pandas (inputs.engine: pandas)")
         raise NotComputable(f"{metric} needs class probabilities (score columns or a model's predict_proba); only "
@@ -238,19 +247,16 @@ def _binary_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None) -> float:
 def _column(data: EvalData, j: int, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Return probability column ``j``'s scores, the true class codes and the counts.
 
-    From the rows (plain or compact), or the engine's distinct (probability, true class) counts of that column
-    (``EvalData.score_counts``).
+    From the rows (plain or compact), or the engine's distinct probability rows with their counts
+    (``EvalData.probability_rows``).
     """
-    if data.y_score is None and data.score_counts is not None:
-        s, y, c = data.score_counts[j]
-        return np.asarray(s, dtype=float), np.asarray(y, dtype=np.int64), np.asarray(c, dtype=np.int64)
-    return proba_matrix(data, metric)[:, j], class_target(data), row_weights(data)
+    rows = data.probability_rows if data.y_score is None and data.probability_rows is not None else data
+    return proba_matrix(rows, metric)[:, j], class_target(rows), row_weights(rows)
 
 
 def _n_columns(data: EvalData, metric: str) -> int:
-    if data.y_score is None and data.score_counts is not None:
-        return len(data.score_counts)
-    return int(proba_matrix(data, metric).shape[1])
+    rows = data.probability_rows if data.y_score is None and data.probability_rows is not None else data
+    return int(proba_matrix(rows, metric).shape[1])
 
 
 def ovr_auc(data: EvalData, average: str = "macro") -> MetricValue:
@@ -261,7 +267,7 @@ def ovr_auc(data: EvalData, average: str = "macro") -> MetricValue:
     Source: ``sklearn.metrics.roc_auc_score(multi_class="ovr")`` (Provost & Domingos 2000). Not computable when
     a class of the probability matrix has no rows in the target (its one-vs-rest AUC is undefined). On an
     engine's rows, each class's AUC comes from the distinct (probability, true class) counts of its column: the
-    same rank statistic.
+    same rank statistic (the counts of its distinct (true class, probability vector) rows).
     """
     metric = f"roc_auc_ovr{'_weighted' if average == 'weighted' else ''}"
     y = class_target(data)
@@ -475,6 +481,117 @@ PER_CLASS = ("precision", "recall", "f1")
 """Metrics with a ``[class=<label>]`` form."""
 
 
+LABEL_METRICS = ("accuracy", "balanced_accuracy",
+                 *(f"{w}_{a}" for w in ("precision", "recall", "f1") for a in AVERAGES),
+                 "precision[class]", "recall[class]", "f1[class]")
+"""Multiclass metrics read from the target and the predicted classes only: their intervals resample the rows as
+confusion cells (:func:`resampling_rows`)."""
+
+
+def _probability_view(data: EvalData) -> EvalData:
+    """Return ``data`` as an engine's probability rows hold it: target codes, probability matrix and counts."""
+    return EvalData(task="multiclass", decision_threshold=data.decision_threshold, strict=data.strict,
+                    classes=data.classes, y_true=data.y_true, y_score=data.y_score, weights=data.weights)
+
+
+def _cell_view(data: EvalData, predicted: np.ndarray) -> EvalData:
+    """Return ``data`` as an engine's confusion cells hold it: target, predicted classes, sensitive, slice values."""
+    from dataclasses import replace
+
+    return replace(data, y_score=None, y_pred=predicted.astype(float), cache={}, baseline=None, loss_sums=None,
+                   probability_rows=None, quantiles=None)
+
+
+def _view(metric: str, data: EvalData) -> EvalData | None:
+    """Return the rows an engine resamples for ``metric``, viewed from rows with probabilities (None: as they are).
+
+    Probability metrics: the probability rows (target, candidate's and production's matrices). Label metrics: the
+    confusion cells (target, candidate's and production's predicted classes, sensitive and slice values).
+    """
+    key = ("resampling_view", metric in PROBABILITY_METRICS)
+    if key in data.cache:
+        return data.cache[key]
+    view: EvalData | None = None
+    base = data.baseline
+    if metric in PROBABILITY_METRICS:
+        view = _probability_view(data)
+        if base is not None and base.y_score is not None:
+            view.baseline = _probability_view(base)
+    else:
+        try:
+            view = _cell_view(data, predicted_classes(data)[0])
+        except NotComputable:
+            view = None  # the kernels say why (a missing probability, no prediction)
+        if view is not None and base is not None:
+            try:
+                view.baseline = _cell_view(base, predicted_classes(base)[0])
+            except NotComputable:
+                pass  # production gave no usable output (an engine's cells then hold none either)
+    data.cache[key] = view
+    return view
+
+
+def resampling_rows(metric: str, data: EvalData, baseline: EvalData | None = None,
+                    paired: bool = True) -> tuple[EvalData, EvalData | None]:
+    """Return the rows a bootstrap interval of multiclass ``metric`` resamples: the rows an engine holds for it.
+
+    An engine's multiclass rows are confusion cells (target class, predicted class, production's predicted
+    class, sensitive and slice values; no probability matrix) with ``probability_rows``: the same evaluation
+    rows as counts per distinct (true class, probability vector[, production's vector]). Log loss and the ROC
+    AUCs (:data:`PROBABILITY_METRICS`) are resampled on the probability rows, the label metrics
+    (:data:`LABEL_METRICS`) on the cells. Rows with a probability matrix (pandas, a canary's arms) are viewed the
+    same way, so that, gathered into counted rows (:func:`gatekit.metrics.weighted.counted_rows`), pandas' rows
+    and an engine's are the same counted rows and a seeded bootstrap draws the same resamples on every engine.
+    Each view holds everything its metrics read, so the metric is unchanged.
+
+    Parameters
+    ----------
+    metric : str
+        The metric's spec name (``log_loss``, ``roc_auc_ovr``, ``f1_macro``, ``recall[class]``, ...).
+    data : EvalData
+        The candidate's rows.
+    baseline : EvalData, optional
+        Production's rows (``data.baseline`` when ``paired``), or None.
+    paired : bool
+        The baseline scored the same rows (a paired interval draws both together).
+
+    Returns
+    -------
+    rows, baseline_rows : EvalData, EvalData or None
+        ``data`` and ``baseline`` unchanged for a target that is not multiclass or another metric; else the
+        view of each (for a paired baseline, the view's own baseline: drawn with the candidate's rows).
+
+    Raises
+    ------
+    NotComputable
+        A paired baseline that gave labels only for a probability metric (its probability rows do not exist).
+    """
+    if data.task != "multiclass" or metric not in (*PROBABILITY_METRICS, *LABEL_METRICS):
+        return data, baseline
+    engine_rows = data.y_score is None and data.probability_rows is not None
+    if metric in PROBABILITY_METRICS and engine_rows:
+        rows = data.probability_rows
+    elif metric in PROBABILITY_METRICS and data.y_score is None:
+        return data, baseline  # labels only, or cells without probability rows: the kernels say why
+    else:
+        rows = _view(metric, data)
+    if rows is None:
+        return data, baseline
+    if baseline is None:
+        return rows, None
+    if paired:
+        if rows.baseline is None:
+            if metric in PROBABILITY_METRICS:
+                raise NotComputable(f"a paired interval for {metric} needs both models' probabilities; the "
+                                    "production model gave labels only")
+            return rows, baseline
+        return rows, rows.baseline
+    if metric in PROBABILITY_METRICS and baseline.y_score is None:
+        return rows, baseline
+    other = _view(metric, baseline)
+    return rows, baseline if other is None else other
+
+
 # --- bootstrap kernels: the metric on many resamples at once (gatekit.metrics.weighted's contract) ---------------
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -545,12 +662,13 @@ def k_log_loss(data: EvalData, W: np.ndarray) -> np.ndarray:
     Raises
     ------
     NotComputable
-        Rows an engine aggregated to the confusion matrix: the losses of a cell's rows are only known as a sum,
-        and resampling the cell's rows needs each one.
+        Confusion cells without their probability rows (:func:`resampling_rows` gives the rows when the engine
+        kept them): the losses of a cell's rows are only known as a sum, and resampling needs each one.
     """
     if data.y_score is None and data.loss_sums is not None:
-        raise NotComputable(f"an interval for log_loss needs each row's loss; {ENGINE_ROWS_NOTE}: use --engine "
-                            "pandas for this rule, or drop confidence")
+        raise NotComputable(f"an interval for log_loss needs each row's loss; {ENGINE_ROWS_NOTE} and its "
+                            "probability rows are not kept for these rows: use --engine pandas for this rule, or "
+                            "drop confidence")
     y = class_target(data)
     s = proba_matrix(data, "log_loss")
     eps = np.finfo(float).eps
@@ -563,11 +681,10 @@ def _kernel_auc(kind: str, average: str) -> Any:
     def kernel(data: EvalData, W: np.ndarray) -> np.ndarray:
         from gatekit.stats.intervals import weighted_aucs
 
-        if data.y_score is None and data.score_counts is not None:
-            raise NotComputable(f"an interval for roc_auc_{kind} needs each row's probabilities together; the engine "
-                                "kept each class column's distinct (probability, class) counts apart, which give "
-                                "the value but cannot be resampled by row: use --engine pandas for this rule, or "
-                                "drop confidence")
+        if data.y_score is None and (data.loss_sums is not None or data.probability_rows is not None):
+            raise NotComputable(f"an interval for roc_auc_{kind} needs each row's probabilities; {ENGINE_ROWS_NOTE} "
+                                "and its probability rows are not kept for these rows: use --engine pandas for this "
+                                "rule, or drop confidence")
         y = class_target(data)
         s = proba_matrix(data, f"roc_auc_{kind}")
         Wf = np.asarray(W, dtype=float)

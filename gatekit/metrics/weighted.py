@@ -4,17 +4,22 @@ A bootstrap resample is represented by how many times it draws each row (its mul
 ``W`` of shape (resamples, n_samples)). For the common metrics the value on a resample is a ratio of
 weighted counts or sums, so a whole batch of resamples is one matrix product instead of thousands of
 library calls. Every other metric falls back to calling its own function on the resampled rows
-(:meth:`EvalData.take`), so any metric gets an interval; the kernels only make it fast.
+(:meth:`EvalData.take`), so any metric gets an interval; the kernels only make it fast. A custom metric whose
+function takes ``sample_weight`` is called with each resample's multiplicities as its weights, its inputs prepared
+once (:func:`gatekit.metrics.custom.resample_values`).
 
 Each kernel equals the metric function on the rows the weights stand for (tested against the metric
 functions, which call scikit-learn and fairlearn). A resample on which the metric is undefined (a
 precision with no predicted positive, a group with no rows) gives NaN; the caller counts those.
 
 Compact rows (``EvalData.weights``: one row per distinct combination with the count of rows it stands for):
-``W`` then holds each compact row's multiplicity in the resample, its counts included (the Poisson bootstrap
-draws ``Poisson(count)`` per compact row, :func:`gatekit.stats.intervals.poisson_weight_batches`), so the
-kernels read ``W`` alone and ``data.weights`` does not multiply in a second time; the fallback computes the
-metric function on the compact rows with ``W[r]`` as their counts (:func:`with_counts`).
+``W`` then holds each compact row's multiplicity in the resample, its counts included (the stratified bootstrap
+of counted rows draws each counted row as the rows it stands for,
+:func:`gatekit.stats.intervals.counted_weight_batches`), so the kernels read ``W`` alone and ``data.weights``
+does not multiply in a second time; the fallback computes the metric function on the compact rows with ``W[r]``
+as their counts (:func:`with_counts`). Intervals gather the rows into counted rows in a canonical order first
+(:func:`counted_rows`), pandas' plain rows as an engine's compact rows, so every engine computes the same
+numbers from the same resamples.
 """
 
 from __future__ import annotations
@@ -44,18 +49,19 @@ def take(data: EvalData, idx: np.ndarray) -> EvalData:
     Returns
     -------
     EvalData
-        Arrays, sensitive columns, row counts (``weights``, when the rows are compact: each picked row still
+        Arrays, sensitive and slice columns, row counts (``weights``, when the rows are compact: each picked row still
         stands for its count, and its ``loss_sums``) and the baseline's arrays indexed by ``idx``; an engine's
-        per-column ``score_counts`` are not rows and are dropped.
+        ``probability_rows`` (the whole data's, not these rows') are dropped.
     """
     def pick(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else np.asarray(a)[idx]
 
     sens = None if data.sensitive is None else data.sensitive.iloc[idx].reset_index(drop=True)
+    segs = None if data.segments is None else data.segments.iloc[idx].reset_index(drop=True)
     base = None if data.baseline is None else take(data.baseline, idx)
     return replace(data, y_true=pick(data.y_true), y_score=pick(data.y_score), y_pred=pick(data.y_pred),
-                   sensitive=sens, baseline=base, weights=pick(data.weights), cache={},
-                   loss_sums=pick(data.loss_sums), score_counts=None,
+                   sensitive=sens, segments=segs, baseline=base, weights=pick(data.weights), cache={},
+                   loss_sums=pick(data.loss_sums), probability_rows=None,
                    quantiles=None if data.quantiles is None else {q: np.asarray(a)[idx]
                                                                   for q, a in data.quantiles.items()})
 
@@ -88,6 +94,119 @@ def with_counts(data: EvalData, counts: np.ndarray) -> EvalData:
         b.loss_sums = None
         b = b.baseline
     return sub
+
+
+def _value_order(v: Any) -> tuple[int, float, str]:
+    """Sort key of one value of a text or mixed column: numbers by value, then text; the same on every engine."""
+    if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
+        return 0, float(v), ""
+    return 1, 0.0, str(v)
+
+
+def _codes(values: Any) -> np.ndarray:
+    """Return codes of one column, shape (n_rows,): equal values share a code, and codes increase with the value.
+
+    Numbers (of any dtype, nullable ones too) by value, a missing value last; text and mixed columns by
+    :func:`_value_order`, a missing value last. The codes depend on the values only, not on the rows' order or
+    on the dtype an engine gave the column, so the same rows get the same codes on every engine.
+    """
+    import pandas as pd
+
+    col = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
+        a = col.to_numpy(dtype=float, na_value=np.nan)
+        return np.unique(a, return_inverse=True)[1].ravel()  # NaN last, all NaNs one value
+    codes, uniques = pd.factorize(col.astype(object))
+    order = sorted(range(len(uniques)), key=lambda i: _value_order(uniques[i]))
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques))
+    rank[-1] = len(uniques)  # missing (code -1) last
+    return rank[codes]
+
+
+def _key_columns(data: EvalData) -> list[np.ndarray]:
+    """Return the codes of every row-level value ``data`` and its baselines carry (what a row is, to any metric).
+
+    In sort order: the target, the candidate's outputs (scores, predictions, quantile forecasts), the baselines'
+    in turn, then the sensitive and slice values.
+    """
+    sides: list[EvalData] = []
+    side: EvalData | None = data
+    while side is not None:
+        sides.append(side)
+        side = side.baseline
+    arrays: list[Any] = [data.y_true]
+    for d in sides:
+        quantiles = d.quantiles or {}
+        arrays += [d.y_score, d.y_pred, *(quantiles[q] for q in sorted(quantiles))]
+        if d is not data and d.y_true is not None and d.y_true is not data.y_true:
+            arrays.append(d.y_true)
+    keys: list[np.ndarray] = []
+    for a in arrays:
+        if a is not None:
+            arr = np.asarray(a)
+            keys.extend(_codes(col) for col in (arr.T if arr.ndim == 2 else [arr]))
+    for d in sides:
+        for frame in (d.sensitive, d.segments):
+            if frame is not None:
+                keys.extend(_codes(frame.iloc[:, j].reset_index(drop=True)) for j in range(frame.shape[1]))
+    return keys
+
+
+def counted_rows(data: EvalData) -> EvalData:
+    """Return the rows of ``data`` gathered into counted rows in a canonical order: the same on every engine.
+
+    Rows equal in every row-level value (target, scores, predictions, quantile forecasts, sensitive and slice
+    values, and the same of the baselines chained on ``data.baseline``) become one row whose count is the sum
+    of theirs (``weights``, or 1 for a plain row), and the counted rows are sorted by those values: the target,
+    the candidate's scores, predictions and quantile forecasts, the baselines' in turn, then the sensitive and
+    slice values (numbers by value, text after numbers, missing values last). pandas' plain rows and an engine's
+    compact rows of the same evaluation rows therefore give the same counted rows in the same order, so a seeded
+    bootstrap over them (:func:`gatekit.stats.intervals.counted_weight_batches`) draws the same resamples and
+    computes the same numbers on every engine.
+
+    Parameters
+    ----------
+    data : EvalData
+        Plain or compact rows; its ``baseline`` (paired rows) is gathered with it.
+
+    Returns
+    -------
+    EvalData
+        One row per distinct combination, ``weights`` the counts (on the baselines too), ``loss_sums``
+        summed; ``probability_rows`` dropped (:func:`take`). Cached in ``data.cache``. Every metric on it
+        equals the metric on ``data`` (the same rows, counted; gatekit's metrics weight by the counts).
+
+    Notes
+    -----
+    Cost: one sort per value column and one lexicographic sort of the rows, ``O(n log n)``; on continuous
+    scores there is about one counted row per row, and the bootstrap then costs what it does on plain rows.
+    """
+    key = ("counted_rows",)
+    cached = data.cache.get(key)
+    if cached is not None:
+        return cached
+    from gatekit.metrics.registry import row_weights
+
+    keys = _key_columns(data)
+    if not keys or len(keys[0]) == 0:
+        raise NotComputable("no evaluation rows to resample")
+    n = len(keys[0])
+    w = row_weights(data)
+    order = np.lexsort(keys[::-1])  # the first key varies slowest
+    codes = np.stack([k[order] for k in keys], axis=1)
+    starts = np.flatnonzero(np.concatenate([[True], (codes[1:] != codes[:-1]).any(axis=1)]))
+    counts = np.add.reduceat(np.ones(n, dtype=np.int64) if w is None else w[order], starts)
+    out = take(data, order[starts])
+    side: EvalData | None = out
+    source: EvalData | None = data
+    while side is not None and source is not None:
+        side.weights = counts
+        if source.loss_sums is not None:
+            side.loss_sums = np.add.reduceat(np.asarray(source.loss_sums, dtype=float)[order], starts)
+        side, source = side.baseline, source.baseline
+    data.cache[key] = out
+    return out
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -309,6 +428,9 @@ def weighted_values(resolved: ResolvedMetric, data: EvalData, W: np.ndarray, par
     fn = resolved.spec.fn
     if fn is None:
         raise NotComputable(f"{resolved.canonical} is not computed from rows, so it has no bootstrap interval")
+    resample = getattr(fn, "resample", None)  # a custom metric taking sample_weight (gatekit.metrics.custom)
+    if resample is not None:
+        return np.asarray(resample(data, W, params), dtype=float)
     rows = np.arange(W.shape[1])
     out = np.full(W.shape[0], np.nan)
     for r in range(W.shape[0]):

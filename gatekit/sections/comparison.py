@@ -21,10 +21,16 @@ Interval methods: a percentile bootstrap (Efron & Tibshirani 1993, ch. 13) over 
 stratified by class, paired when the baseline scored the same rows, unpaired (each arm resampled on its
 own) for a canary; or DeLong's variance for ROC AUC (DeLong et al. 1988).
 
-Compact rows (``EvalData.weights``, the DuckDB engine's one row per distinct combination with its count):
-DeLong is computed on the counts (equal to DeLong on the expanded rows); the bootstrap draws a
-Poisson(count) multiplicity per compact row (the row-level Poisson(1) bootstrap, TFMA's scheme) instead of
-the stratified multinomial draws of plain rows, and says so in the interval's ``resampling`` detail.
+Compact rows (``EvalData.weights``, the DuckDB and Spark engines' one row per distinct combination with its
+count): DeLong is computed on the counts (equal to DeLong on the expanded rows). The bootstrap first gathers
+the rows into counted rows in a canonical order (:func:`gatekit.metrics.weighted.counted_rows`; pandas' plain
+rows too, and an engine's multiclass rows as the cells or probability rows its metric reads,
+:func:`gatekit.metrics.multiclass.resampling_rows`), then draws the stratified multinomial bootstrap of counted
+rows (each counted row drawn as the rows it stands for, class sizes fixed;
+:func:`gatekit.stats.intervals.counted_weight_batches`). The same evaluation rows therefore give the same
+counted rows, the same resamples and the same interval on pandas, DuckDB and Spark for the same seed; the
+interval's ``resampling`` detail says so. A custom metric whose function takes no ``sample_weight`` (pandas only)
+is resampled on the plain rows, with the same distribution.
 """
 
 from __future__ import annotations
@@ -150,6 +156,35 @@ def _paired_counts(cand: EvalData, base: EvalData) -> np.ndarray | None:
     return wc
 
 
+def _counted(res: ResolvedMetric, cand: EvalData, base: EvalData | None,
+             paired: bool) -> tuple[EvalData, EvalData | None]:
+    """Return the candidate's and the baseline's rows gathered into counted rows (:func:`counted_rows`).
+
+    A paired baseline is gathered with the candidate's rows (the same counted rows for both); an unpaired one
+    (a canary's production arm) on its own. Rows stay as they are for a custom metric whose function takes no
+    ``sample_weight`` (it cannot run on counted rows; it is pandas-only).
+
+    Raises
+    ------
+    NotComputable
+        A paired baseline whose rows carry other counts than the candidate's (:func:`_paired_counts`).
+    """
+    from dataclasses import replace
+
+    from gatekit.metrics.custom import ATTRIBUTE
+    from gatekit.metrics.weighted import counted_rows
+
+    if base is not None and paired:
+        _paired_counts(cand, base)  # the same rows, before they are gathered
+    decl = getattr(res.spec.fn, ATTRIBUTE, None)
+    if decl is not None and not decl.sample_weight:
+        return cand, base
+    if base is None or not paired:
+        return counted_rows(cand), None if base is None else counted_rows(base)
+    joint = counted_rows(cand if base is cand.baseline else replace(cand, baseline=base, cache={}))
+    return joint, joint.baseline
+
+
 def _statistic(key: str | None, c: Any, b: Any) -> Any:
     """Return the rule's statistic from candidate and baseline values (arrays or floats)."""
     if key is None:
@@ -227,10 +262,15 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
         details = {"se": math.sqrt(var), "z": z, "baseline_fixed": base_value is not None}
         shift = 0.0 if base_value is None else base_value
         return Interval(estimate, c - half - shift, c + half - shift, rule.confidence, "delong", details)
+    from gatekit.metrics.multiclass import resampling_rows
+
     resamples = rule.resamples or DEFAULT_RESAMPLES
     seed = DEFAULT_SEED if rule.seed is None else rule.seed
-    cand_rows = cand.rows
-    # compact rows: W holds each compact row's multiplicity, its count included (weighted_values' contract)
+    # multiclass: the rows an engine resamples (probability rows for log loss and the AUCs, else the cells)
+    cand_rows, base_rows = resampling_rows(res.spec.name, cand.rows, base_rows, paired)
+    # the same counted rows in the same order on every engine (W then holds each counted row's multiplicity, its
+    # count included: weighted_values' contract), so the same seed draws the same resamples everywhere
+    cand_rows, base_rows = _counted(res, cand_rows, base_rows, paired)
     counts: list[np.ndarray | None] = [row_weights(cand_rows)]
     if base is None:
         def stat(ws: list[np.ndarray]) -> np.ndarray:
@@ -407,8 +447,6 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     method = {"delong": "DeLong", "bootstrap_percentile": "bootstrap"}[iv.method]
     if iv.method == "bootstrap_percentile":
         method += f", {iv.details['resamples']} resamples, seed {iv.details['seed']}"
-        if iv.details.get("resampling") == "poisson":
-            method += ", Poisson resampling of the counted rows"
     point_passes = all(compare(stat, op, t) for op, t in conds)
     verdict = ("passes" if passed else "fails") + f" ({guardband}: {GUARDBAND_TEXT[guardband]})"
     if passed != point_passes:

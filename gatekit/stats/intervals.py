@@ -7,12 +7,14 @@
   Bootstrap*, 1993, ch. 13, percentile interval): every resample draws rows with replacement within each
   class, the same rows for candidate and baseline, so the interval of the difference keeps their
   correlation. Seeded, so a gate decision is reproducible.
-- Compact rows (one row per distinct combination of target and outputs, with the count of rows it stands
-  for): DeLong's placements are functions of the score value, so they are computed once per compact row
-  and weighted by its count (equal to DeLong on the expanded rows); the bootstrap draws a Poisson(count)
-  multiplicity per compact row, which is the row-level Poisson(1) bootstrap summed over the rows a compact
-  row stands for (Hanley & MacGibbon, *Computational Statistics & Data Analysis* 50, 2006; the scheme of
-  TensorFlow Model Analysis). Plain rows keep the stratified multinomial bootstrap above.
+- Counted rows (one row per distinct combination of target and outputs, with the count of rows it stands
+  for; the DuckDB and Spark engines' rows, and pandas' rows once gathered the same way): DeLong's placements
+  are functions of the score value, so they are computed once per counted row and weighted by its count
+  (equal to DeLong on the expanded rows); the bootstrap draws the rows a counted row stands for, within each
+  class: in each class of ``n`` rows, the multiplicities of its counted rows with counts ``c`` are
+  ``Multinomial(n, c / n)``, the distribution of drawing ``n`` of the class's rows with replacement and
+  counting the draws per counted row (:func:`counted_weight_batches`). Plain rows are counted rows of count 1,
+  so every engine resamples the same way.
 """
 
 from __future__ import annotations
@@ -281,11 +283,12 @@ def stratified_index_batches(y: np.ndarray, resamples: int, seed: int, batch: in
 
 
 def weight_batches(strata: np.ndarray, resamples: int, seed: Any, batch: int | None = None) -> Any:
-    """Yield row-multiplicity matrices of shape (k, n_samples) for stratified resamples.
+    """Yield row-multiplicity matrices of shape (k, n_samples) for stratified resamples of plain rows.
 
-    The draws are those of :func:`stratified_index_batches` with the same seed; row ``r`` of a matrix
-    says how many times resample ``r`` draws each row. Batches hold at most about 4 million cells, so
-    memory stays bounded at any number of rows.
+    The draws are those of :func:`stratified_index_batches` with the same seed (and those of
+    :func:`counted_weight_batches` with every count 1); row ``r`` of a matrix says how many times resample
+    ``r`` draws each row. Batches hold at most about 4 million cells, so memory stays bounded at any number
+    of rows.
 
     Parameters
     ----------
@@ -303,44 +306,104 @@ def weight_batches(strata: np.ndarray, resamples: int, seed: Any, batch: int | N
     ------
     ndarray of int, shape (k, n_samples)
     """
-    n = len(strata)
-    batch = batch or batch_size(n)
-    for idx in stratified_index_batches(strata, resamples, seed, batch):
-        k = len(idx)
-        yield np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+    yield from counted_weight_batches(strata, None, resamples, seed, batch)
 
 
-def poisson_weight_batches(counts: np.ndarray, resamples: int, seed: Any, batch: int | None = None) -> Any:
-    """Yield multiplicity matrices of shape (k, n_rows) for the Poisson bootstrap of compact rows.
+MULTINOMIAL_MEAN_COUNT = 8.0
+"""A class whose counted rows stand for at least this many rows each on average draws its multiplicities with
+:meth:`numpy.random.Generator.multinomial` (cost per resample about proportional to its counted rows); below it,
+by drawing row positions among the rows they stand for (cost proportional to those rows; the two cost the same
+near 8, measured on numpy 2). Both draw the same distribution; which one a class uses depends only on its
+counted rows, so the same rows give the same draws on every engine."""
 
-    A compact row standing for ``c`` rows is drawn ``Poisson(c)`` times in each resample: the sum of the
-    ``Poisson(1)`` multiplicities its ``c`` rows would each draw in the row-level Poisson bootstrap
-    (Hanley & MacGibbon 2006; TensorFlow Model Analysis's scheme), so the resamples are exactly those of the
-    row-level Poisson bootstrap, whatever the rows were grouped into. The resample size is random (mean N)
-    and classes are not held fixed (no stratification).
+
+def _stratum_plans(strata: np.ndarray, counts: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Per stratum (sorted values): its rows' positions, their counts and whether it draws a multinomial."""
+    plans = []
+    for v in np.unique(strata):
+        rows = np.flatnonzero(strata == v)
+        c = np.ones(len(rows), dtype=np.int64) if counts is None else np.asarray(counts[rows], dtype=np.int64)
+        plans.append((rows, c, bool(c.sum() >= MULTINOMIAL_MEAN_COUNT * len(rows))))
+    return plans
+
+
+def draw_cells(strata: np.ndarray, counts: np.ndarray | None) -> int:
+    """Cells one resample of :func:`counted_weight_batches` fills: a batch of ``k`` resamples holds ``k`` times this.
+
+    The rows of the classes drawn by position (each row a cell), the counted rows of the others, and the
+    multiplicity matrix's own columns.
+    """
+    plans = _stratum_plans(np.asarray(strata), None if counts is None else np.asarray(counts))
+    drawn = sum(len(rows) if multi else int(c.sum()) for rows, c, multi in plans)
+    return max(len(strata), drawn)
+
+
+def counted_weight_batches(strata: np.ndarray, counts: np.ndarray | None, resamples: int, seed: Any,
+                           batch: int | None = None) -> Any:
+    """Yield multiplicity matrices of shape (k, n_rows): the stratified bootstrap of counted rows.
+
+    Each resample draws, within each class (stratum), as many rows as the class has, with replacement, from
+    the rows the counted rows stand for, and counts the draws per counted row. For a class of ``n`` rows whose
+    counted rows have counts ``c_1..c_m`` the multiplicities are ``Multinomial(n, (c_1/n, ..., c_m/n))``; class
+    sizes are fixed. Plain rows (``counts`` None, every count 1) give exactly the draws of
+    :func:`stratified_index_batches` (and :func:`weight_batches`) with the same seed.
+
+    How a class is drawn (the same distribution either way): by positions among the rows it stands for,
+    ``rng.integers(0, n, (k, n))`` mapped to their counted rows (:func:`stratified_index_batches`' draws when
+    every count is 1), when its counted rows stand for fewer than :data:`MULTINOMIAL_MEAN_COUNT` rows each on
+    average; else ``rng.multinomial(n, c / n, size=k)``. Classes are drawn in sorted order, one generator for
+    all, a batch at a time: the draws depend only on the counted rows in their order, the seed and the batch
+    size, so the same counted rows in the same order give the same resamples whatever engine produced them.
 
     Parameters
     ----------
-    counts : ndarray of int, shape (n_rows,)
-        How many rows each compact row stands for.
+    strata : ndarray of shape (n_rows,)
+        Class of each counted row, or one value for all (no stratification).
+    counts : ndarray of int, shape (n_rows,), or None
+        How many rows each counted row stands for (positive integers); None: one each (plain rows).
     resamples : int
         Number of resamples in all.
     seed : int or numpy.random.SeedSequence
         Seed of the draws.
     batch : int, optional
-        Resamples per matrix; default about 4 million cells per matrix.
+        Resamples per matrix; default :func:`batch_size` of :func:`draw_cells` (about 4 million cells drawn
+        per matrix, so memory stays bounded). Samples resampled together must use the same batch size.
 
     Yields
     ------
     ndarray of int, shape (k, n_rows)
+        Row ``r``: how many rows resample ``r`` draws from each counted row; each class's row sums are its
+        number of rows.
+
+    Notes
+    -----
+    Drawing ``n`` rows with replacement from ``n`` rows and counting the draws per row is the multinomial
+    bootstrap (Efron & Tibshirani 1993, ch. 6); the counts of draws that fall on a group of rows are the sums
+    of theirs, and the multinomial is closed under such sums, hence ``Multinomial(n, c / n)`` for counted rows.
     """
-    lam = np.asarray(counts, dtype=float)
-    batch = batch or batch_size(len(lam))
+    strata = np.asarray(strata)
+    cnt = None if counts is None else np.asarray(counts, dtype=np.int64)
+    n = len(strata)
+    plans = _stratum_plans(strata, cnt)
+    owners = [None if multi else np.repeat(rows, c) for rows, c, multi in plans]
+    batch = batch or batch_size(draw_cells(strata, cnt))
     rng = np.random.default_rng(seed)
     done = 0
     while done < resamples:
         k = min(batch, resamples - done)
-        yield rng.poisson(lam, size=(k, len(lam)))
+        flat: list[np.ndarray] = []
+        W = np.zeros((k, n), dtype=np.int64)
+        for (rows, c, multi), owner in zip(plans, owners, strict=True):
+            total = int(c.sum())
+            if multi:
+                W[:, rows] = rng.multinomial(total, c / total, size=k)
+            else:
+                assert owner is not None
+                flat.append(owner[rng.integers(0, total, (k, total))])
+        if flat:
+            idx = np.concatenate(flat, axis=1)
+            W += np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+        yield W
         done += k
 
 
@@ -351,13 +414,12 @@ def batch_size(n: int) -> int:
 
 RESAMPLING = {
     "multinomial": {"resampling": "stratified_multinomial",
-                    "resampling_note": "rows drawn with replacement within each class (class sizes fixed)"},
-    "poisson": {"resampling": "poisson",
-                "resampling_note": "each compact row drawn Poisson(its count) times: the row-level Poisson(1) "
-                                   "bootstrap summed over the rows it stands for (TFMA's scheme); classes not "
-                                   "held fixed"},
+                    "resampling_note": "rows drawn with replacement within each class (class sizes fixed); a counted "
+                                       "row is drawn as the rows it stands for, so pandas, DuckDB and Spark resample "
+                                       "identically"},
 }
-"""What :func:`bootstrap_statistic` records in an interval's details about how it resampled."""
+"""What an interval records in its details about how it resampled: ``multinomial`` for
+:func:`bootstrap_statistic` and the ``slices:`` rules (:mod:`gatekit.sections.slices`)."""
 
 MIN_PER_STRATUM = 10
 """Fewest rows of each class (each stratum) a bootstrap interval is computed from."""
@@ -390,16 +452,16 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     max_failed : float
         Largest share of resamples on which the statistic may be undefined.
     counts : list of (ndarray or None), optional
-        Per sample, how many rows each row stands for (compact rows), or None for plain rows. When any
-        sample has counts, every sample is resampled by the Poisson bootstrap
-        (:func:`poisson_weight_batches`; plain rows count 1), else by the stratified multinomial bootstrap
-        (:func:`weight_batches`), today's draws.
+        Per sample, how many rows each row stands for (counted rows), or None for plain rows (count 1). Every
+        sample is resampled by the stratified bootstrap of counted rows (:func:`counted_weight_batches`): in
+        each class, as many rows as the class has, drawn with replacement from the rows the counted rows stand
+        for. Plain rows get the draws of :func:`weight_batches`.
 
     Returns
     -------
     Interval
         Method ``bootstrap_percentile``; ``details`` has resamples, seed, failed, samples and
-        ``resampling`` (``"stratified_multinomial"`` or ``"poisson"``) with a ``resampling_note``.
+        ``resampling`` (``"stratified_multinomial"``) with a ``resampling_note``.
 
     Raises
     ------
@@ -409,9 +471,8 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     """
     if not np.isfinite(estimate):
         raise NotComputable("the statistic is not defined on the evaluation rows")
-    poisson = counts is not None and any(c is not None for c in counts)
-    row_counts: list[np.ndarray] = [np.ones(len(st), dtype=np.int64) if counts is None or counts[i] is None
-                                    else np.asarray(counts[i], dtype=np.int64) for i, st in enumerate(strata)]
+    row_counts: list[np.ndarray | None] = [None if counts is None or counts[i] is None
+                                           else np.asarray(counts[i], dtype=np.int64) for i in range(len(strata))]
     for k, st in enumerate(strata):
         values_, inverse = np.unique(st, return_inverse=True)
         per_class = np.bincount(inverse.ravel(), weights=row_counts[k], minlength=len(values_)).astype(np.int64)
@@ -422,11 +483,10 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
                 f"interval needs at least {MIN_PER_STRATUM} of each class (a resample of a handful of rows proves "
                 "nothing)", {"class_counts": {str(v): int(c) for v, c in zip(values_, per_class, strict=True)}})
     seeds: list[Any] = [seed] if len(strata) == 1 else list(np.random.SeedSequence(seed).spawn(len(strata)))
-    batch = batch_size(max(len(s) for s in strata))  # one batch size, so the samples' batches line up
-    if poisson:
-        gens = [poisson_weight_batches(c, resamples, sd, batch) for c, sd in zip(row_counts, seeds, strict=True)]
-    else:
-        gens = [weight_batches(s, resamples, sd, batch) for s, sd in zip(strata, seeds, strict=True)]
+    # one batch size, so the samples' batches line up
+    batch = batch_size(max(draw_cells(s, c) for s, c in zip(strata, row_counts, strict=True)))
+    gens = [counted_weight_batches(s, c, resamples, sd, batch)
+            for s, c, sd in zip(strata, row_counts, seeds, strict=True)]
     # weights as floats once per batch: every kernel multiplies them with floats
     values = np.concatenate([np.asarray(stat([w.astype(float) for w in ws]), dtype=float)
                              for ws in zip(*gens, strict=True)])
@@ -438,9 +498,9 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
                             {"failed": failed, "resamples": resamples})
     alpha = 1 - confidence
     low, high = np.quantile(values[ok], [alpha / 2, 1 - alpha / 2])
-    scheme = RESAMPLING["poisson" if poisson else "multinomial"]
     return Interval(float(estimate), float(low), float(high), confidence, "bootstrap_percentile",
-                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata), **scheme},
+                    {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata),
+                     **RESAMPLING["multinomial"]},
                     replicates=values[ok])
 
 

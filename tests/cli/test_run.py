@@ -423,3 +423,37 @@ def test_run_with_an_empty_history_is_a_usage_error_not_history_off(tmp_path: Pa
     assert res.returncode == 2, res.stderr
     assert "--history needs a store: a URL, a file, or off" in res.stderr
     assert not (tmp_path / "o" / "gate_report.json").exists()
+
+
+def test_quantiles_flag_is_inputs_quantiles_and_is_recorded(tmp_path: Path) -> None:
+    """``--quantiles LEVEL=COLUMN`` (repeated or comma-separated) replaces inputs.quantiles; bad values exit 2."""
+    import numpy as np
+    import sklearn.metrics as skm
+
+    rng = np.random.default_rng(4)
+    y = 10 + rng.normal(size=120)
+    f = y + rng.normal(scale=0.5, size=120)
+    rows = pd.DataFrame({"y": y, "f": f, "p10": f - 0.6, "p90": f + 0.6, "wide": f + 2.0})
+    rows.to_csv(tmp_path / "fc.csv", index=False)
+    write_policy(tmp_path, name="p.yaml", text="""
+        version: 1
+        inputs: {quantiles: {0.9: wide}}
+        metrics:
+          - {name: pinball_loss_at_0_9, op: "<=", value: 5}
+          - {name: interval_coverage_at_0_8, op: ">=", value: 0.1}
+        """)
+    base = ["run", "p.yaml", "--data", "fc.csv", "--target", "y", "--prediction", "f", "--no-history", "-q"]
+    for flags in (["--quantiles", "0.1=p10,0.9=p90"], ["--quantiles", "0.1=p10", "--quantiles", "0.9=p90"]):
+        res = gk(*base, *flags, "--out", "out", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        report = load_report(tmp_path / "out")
+        observed = {c["name"]: c["observed"] for c in report["checks"]}
+        assert observed["pinball_loss_at_0_9"] == pytest.approx(skm.mean_pinball_loss(y, f + 0.6, alpha=0.9))
+        assert observed["interval_coverage_at_0_8"] == pytest.approx(np.mean((f - 0.6 <= y) & (y <= f + 0.6)))
+        assert report["metadata"]["inputs"]["quantiles"] == {"0.1": "p10", "0.9": "p90"}  # the flag, not the policy
+    for bad, said in (("1.5=p90", "quantile level 1.5 is not strictly between 0 and 1"),
+                      ("p90", "give LEVEL=COLUMN"), ("0.9=", "quantile 0.9 names no column"),
+                      ("high=p90", "quantile level 'high' is not a number"),
+                      ("0.9=p90,0.90=wide", "quantile level 0.9 is given twice")):
+        res = gk(*base, "--quantiles", bad, "--out", "bad", cwd=tmp_path)
+        assert res.returncode == 2 and "--quantiles" in res.stderr and said in res.stderr, (bad, res.stderr)

@@ -134,3 +134,128 @@ def test_canary_quoted_integer_arms_work(tmp_path: Path) -> None:
     report = gatekit.run(pol)
     assert report.checks[0].status == Status.PASS
     assert report.checks[0].details["canary"]["rows_candidate"] == 200
+
+
+# --- multiclass outcomes --------------------------------------------------------------------------------------------
+
+CLASSES = ["bird", "cat", "dog"]
+
+
+def _multiclass_log(seed: int = 3, n_candidate: int = 400, n_production: int = 500) -> pd.DataFrame:
+    """Two arms of a 3-class outcome, each served by its own model: score_<class> probabilities and the argmax."""
+    rng = np.random.default_rng(seed)
+
+    def arm(n: int, sharpness: float, name: str) -> pd.DataFrame:
+        y = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+        p = np.exp(rng.normal(size=(n, 3)) + sharpness * np.eye(3)[y])
+        p /= p.sum(axis=1, keepdims=True)
+        out = pd.DataFrame({"arm": name, "y": np.array(CLASSES)[y], "g": rng.choice(["a", "b"], n)})
+        for j, c in enumerate(CLASSES):
+            out[f"score_{c}"] = p[:, j]
+        out["pred"] = np.array(CLASSES)[p.argmax(axis=1)]
+        return out
+
+    return pd.concat([arm(n_candidate, 1.5, "candidate"), arm(n_production, 1.0, "production")], ignore_index=True)
+
+
+def _multiclass_policy(path: Path, rules: list[dict], **spec: object) -> dict:
+    return {"version": 1, "canary": {"data": str(path), "target": "y", "score": "score_*", "rules": rules, **spec}}
+
+
+def _sk_arm(frame: pd.DataFrame, arm: str) -> dict[str, float]:
+    """scikit-learn's values on one arm's rows."""
+    part = frame[frame.arm == arm]
+    y = part.y.to_numpy()
+    p = part[[f"score_{c}" for c in CLASSES]].to_numpy()
+    yp = np.array(CLASSES)[p.argmax(axis=1)]
+    return {"accuracy": skm.accuracy_score(y, yp), "balanced_accuracy": skm.balanced_accuracy_score(y, yp),
+            "log_loss": skm.log_loss(y, p, labels=CLASSES), "f1_macro": skm.f1_score(y, yp, average="macro"),
+            "recall_weighted": skm.recall_score(y, yp, average="weighted"),
+            "recall[class=dog]": skm.recall_score(y, yp, labels=["dog"], average=None)[0],
+            "precision[class=cat]": skm.precision_score(y, yp, labels=["cat"], average=None)[0],
+            "roc_auc_ovr": skm.roc_auc_score(y, p, multi_class="ovr", labels=CLASSES),
+            "roc_auc_ovo_weighted": skm.roc_auc_score(y, p, multi_class="ovo", average="weighted", labels=CLASSES)}
+
+
+@pytest.mark.parametrize("output", ["probabilities", "labels"])
+def test_multiclass_canary_values_equal_scikit_learn_on_each_arm(tmp_path: Path, output: str) -> None:
+    frame = _multiclass_log()
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    names = ["accuracy", "balanced_accuracy", "f1_macro", "recall_weighted", "recall[class=dog]",
+             "precision[class=cat]", *(["log_loss", "roc_auc_ovr", "roc_auc_ovo_weighted"]
+                                       if output == "probabilities" else [])]
+    rules = [{"name": n, "max_drop": 1.0} for n in names]
+    kw = {} if output == "probabilities" else {"score": None, "prediction": "pred"}
+    spec = _multiclass_policy(tmp_path / "log.csv", rules)
+    spec["canary"].update(kw)
+    report = gatekit.run(spec)
+    cand, prod = _sk_arm(frame, "candidate"), _sk_arm(frame, "production")
+    assert [c.status for c in report.checks] == [Status.PASS] * len(names), [c.message for c in report.checks]
+    for check, name in zip(report.checks, names, strict=True):
+        comp = check.details["comparison"]
+        assert comp["candidate"] == pytest.approx(cand[name], abs=1e-12), name
+        assert comp["baseline"] == pytest.approx(prod[name], abs=1e-12), name
+        assert check.observed == pytest.approx(cand[name] - prod[name], abs=1e-12), name
+    info = report.checks[0].details["canary"]
+    assert info["task"] == "multiclass" and info["classes"] == CLASSES
+    assert info["class_rows_candidate"] == frame[frame.arm == "candidate"].y.value_counts().to_dict()
+
+
+def test_multiclass_canary_bad_logs_name_the_file_and_column(tmp_path: Path) -> None:
+    frame = _multiclass_log(n_candidate=120, n_production=120)
+    rules = [{"name": "f1_macro", "max_drop": 0.05}]
+
+    def refused(edit, name: str) -> InputError:
+        path = tmp_path / f"{name}.csv"
+        edit(frame.copy()).to_csv(path, index=False)
+        with pytest.raises(InputError) as err:
+            gatekit.run(_multiclass_policy(path, rules))
+        assert f"{name}.csv" in str(err.value)
+        return err.value
+
+    # a class served in one arm only: the arms' macro averages would average different classes
+    def dog_only_in_production(f: pd.DataFrame) -> pd.DataFrame:
+        return f[~((f.arm == "candidate") & (f.y == "dog"))]
+
+    err = refused(dog_only_in_production, "one_arm")
+    assert err.problems[0].key == "y" and "['dog'] occur only in the 'production' arm" in str(err)
+    # a class's probability column missing
+    err = refused(lambda f: f.drop(columns="score_dog"), "no_dog")
+    assert err.problems[0].key == "score" and "expected ['score_dog']" in str(err)
+    # probabilities that do not sum to 1 (CSV line 6 = row 4), and a missing one
+    def off(f: pd.DataFrame) -> pd.DataFrame:
+        f.loc[4, "score_cat"] += 0.3
+        return f
+
+    err = refused(off, "off")
+    assert err.problems[0].key == "score" and "do not sum to 1" in str(err) and "file lines [6]" in str(err)
+
+    def missing(f: pd.DataFrame) -> pd.DataFrame:
+        f.loc[9, "score_bird"] = np.nan
+        return f
+
+    err = refused(missing, "missing")
+    assert err.problems[0].key == "score_bird" and "file lines [11]" in str(err)
+    # one score column for a multiclass outcome, and a pattern declared as another task
+    frame.to_csv(tmp_path / "ok.csv", index=False)
+    with pytest.raises(InputError, match=r"one score column \('score_cat'\) cannot hold them"):
+        gatekit.run(_multiclass_policy(tmp_path / "ok.csv", rules, score="score_cat"))
+    with pytest.raises(InputError, match=r"canary\.task is 'regression'") as exc:
+        gatekit.run(_multiclass_policy(tmp_path / "ok.csv", rules, task="regression"))
+    assert exc.value.problems[0].key == "task"
+
+
+def test_multiclass_canary_with_class_codes_needs_the_task(tmp_path: Path) -> None:
+    """Whole-number class codes with a prediction column read as a regression outcome unless the task says so."""
+    frame = _multiclass_log(n_candidate=150, n_production=150)
+    codes = {c: i for i, c in enumerate(CLASSES)}
+    frame["y"], frame["pred"] = frame.y.map(codes), frame.pred.map(codes)
+    frame.to_csv(tmp_path / "codes.csv", index=False)
+    spec = _multiclass_policy(tmp_path / "codes.csv", [{"name": "balanced_accuracy", "max_drop": 1.0}],
+                              score=None, prediction="pred", task="multiclass")
+    check = gatekit.run(spec).checks[0]
+    arm = frame.arm == "candidate"
+    expected = (skm.balanced_accuracy_score(frame.y[arm], frame.pred[arm])
+                - skm.balanced_accuracy_score(frame.y[~arm], frame.pred[~arm]))
+    assert check.observed == pytest.approx(expected, abs=1e-12)
+    assert check.details["canary"]["task"] == "multiclass"

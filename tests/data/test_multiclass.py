@@ -126,18 +126,63 @@ def test_engines_give_the_pandas_values(files: Path, engine: str, how: str, requ
             assert b.observed == pytest.approx(a.observed, rel=1e-12, abs=1e-12), a.name
 
 
-def test_intervals_on_an_engine_refuse_what_needs_the_rows(files: Path) -> None:
-    rules = ("  - {name: roc_auc_ovr, op: '>=', value: 0.5, confidence: 0.95}\n"
-             "  - {name: log_loss, op: '<=', value: 5, confidence: 0.95}\n"
-             "  - {name: f1_macro, op: '>=', value: 0.2, confidence: 0.95}\n")
-    pol = _rules_file(files, rules)
-    on_pandas = gatekit.run(pol, data=files / "d.parquet", target="y", score="score_*", engine="pandas")
-    assert [c.status.value for c in on_pandas.checks] == ["pass", "pass", "pass"]
-    r = gatekit.run(pol, data=files / "d.parquet", target="y", score="score_*", engine="duckdb")
-    statuses = {c.name: (c.status.value, c.message) for c in r.checks}
-    assert statuses["roc_auc_ovr"][0] == "not_computable" and "--engine pandas" in statuses["roc_auc_ovr"][1]
-    assert statuses["log_loss"][0] == "not_computable" and "each row's loss" in statuses["log_loss"][1]
-    assert statuses["f1_macro"][0] == "pass"  # resamples the confusion cells
+INTERVAL_RULES = ("  - {name: log_loss, op: '<=', value: 5, confidence: 0.95, resamples: 400, seed: 7}\n"
+                  "  - {name: roc_auc_ovr, op: '>=', value: 0.5, confidence: 0.9, resamples: 400, seed: 7}\n"
+                  "  - {name: roc_auc_ovo_weighted, op: '>=', value: 0.5, confidence: 0.9, resamples: 300}\n"
+                  "  - {name: f1_macro, op: '>=', value: 0.2, confidence: 0.95, resamples: 300}\n")
+
+
+def _intervals(report) -> dict[str, dict]:
+    return {c.metric: c.details["interval"] for c in report.checks}
+
+
+def _distinct_rows(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts per distinct (class code, probability columns), sorted by them: drawn here with pandas, not gatekit."""
+    codes = df["y"].map({c: i for i, c in enumerate(CLASSES)}).rename("code")
+    g = pd.concat([codes, df[columns]], axis=1).value_counts(sort=False).sort_index().reset_index()
+    return g["code"].to_numpy(), g[columns].to_numpy(dtype=float), g["count"].to_numpy()
+
+
+def _percentile(values: list[float], confidence: float) -> tuple[float, float]:
+    low, high = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(low), float(high)
+
+
+def _draws(y: np.ndarray, counts: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """The seeded multiplicities of distinct rows: within each class, as many rows as it has, drawn among its rows."""
+    from gatekit.stats.intervals import counted_weight_batches
+
+    return np.concatenate(list(counted_weight_batches(np.array(CLASSES)[y], counts, resamples, seed)))
+
+
+def test_intervals_are_the_same_on_pandas_duckdb_and_spark_to_the_digit(files: Path, tmp_path: Path,
+                                                                       request: pytest.FixtureRequest) -> None:
+    """Log loss, the AUCs and F1 get intervals on every engine, equal to the digit: every engine resamples the same
+    counted rows (the distinct (class, probabilities) rows; the (class, predicted class) cells for F1) with the same
+    draws. Recomputed here: distinct rows by pandas, their stratified draws, scikit-learn on every resample."""
+    request.getfixturevalue("spark")
+    pol = _rules_file(tmp_path, INTERVAL_RULES)
+    runs = {e: gatekit.run(pol, data=files / "d.parquet", target="y", score="score_*", engine=e)
+            for e in ("pandas", "duckdb", "spark")}
+    ivs = {e: _intervals(r) for e, r in runs.items()}
+    for e in ("pandas", "duckdb", "spark"):
+        assert [c.status.value for c in runs[e].checks] == ["pass"] * 4, [c.message for c in runs[e].checks]
+    for name in ("log_loss", "roc_auc_ovr", "roc_auc_ovo_weighted", "f1_macro"):
+        p, d, s = ivs["pandas"][name], ivs["duckdb"][name], ivs["spark"][name]
+        assert (p["low"], p["high"]) == (d["low"], d["high"]) == (s["low"], s["high"]), name
+        assert p["resampling"] == d["resampling"] == "stratified_multinomial", name
+    # independently: distinct rows by pandas, their draws, scikit-learn on each resample
+    df = pd.read_parquet(files / "d.parquet")
+    cols = [f"score_{c}" for c in CLASSES]
+    y, p, counts = _distinct_rows(df, cols)
+    assert runs["duckdb"].metadata["inputs"]["aggregated_rows"]["probability_rows"] == len(y)
+    draws = _draws(y, counts, 400, 7)
+    losses = [skm.log_loss(y, p, sample_weight=w, labels=[0, 1, 2]) for w in draws]
+    assert (ivs["duckdb"]["log_loss"]["low"], ivs["duckdb"]["log_loss"]["high"]) == pytest.approx(
+        _percentile(losses, 0.95), abs=1e-12)
+    aucs = [skm.roc_auc_score(y, p, multi_class="ovr", sample_weight=w, labels=[0, 1, 2]) for w in draws]
+    assert (ivs["duckdb"]["roc_auc_ovr"]["low"], ivs["duckdb"]["roc_auc_ovr"]["high"]) == pytest.approx(
+        _percentile(aucs, 0.9), abs=1e-12)
 
 
 def test_baseline_relative_rules_with_a_paired_interval(tmp_path: Path) -> None:
@@ -163,6 +208,40 @@ def test_baseline_relative_rules_with_a_paired_interval(tmp_path: Path) -> None:
                             engine="duckdb")
     assert next(c for c in on_duckdb.checks if c.metric == "roc_auc_ovo").observed == pytest.approx(expected,
                                                                                                    abs=1e-12)
+
+
+def test_paired_intervals_on_the_engines_draw_both_models_rows_together(tmp_path: Path,
+                                                                        request: pytest.FixtureRequest) -> None:
+    """A paired interval of a log-loss change resamples the distinct (class, candidate, production) rows, on every
+    engine alike."""
+    request.getfixturevalue("spark")
+    df, _ = _frame(n=400, seed=9)
+    rng = np.random.default_rng(0)
+    cols = [f"score_{c}" for c in CLASSES]
+    noisy = df[cols].to_numpy() + rng.random((len(df), 3)) * 0.6
+    noisy /= noisy.sum(axis=1, keepdims=True)
+    prod = [f"prod_{c}" for c in CLASSES]
+    df[prod] = noisy
+    df.to_parquet(tmp_path / "d.parquet")
+    pol = _rules_file(tmp_path, "  - {name: log_loss, max_increase: 0.0, confidence: 0.9, resamples: 300, seed: 3}\n"
+                                "  - {name: roc_auc_ovo, max_drop: 0.0, confidence: 0.9, resamples: 300, seed: 3}\n")
+    runs = {e: gatekit.run(pol, data=tmp_path / "d.parquet", target="y", score="score_*", baseline_score="prod_*",
+                           engine=e) for e in ("pandas", "duckdb", "spark")}
+    ivs = {e: _intervals(r) for e, r in runs.items()}
+    for name in ("log_loss", "roc_auc_ovo"):
+        p, d, s = ivs["pandas"][name], ivs["duckdb"][name], ivs["spark"][name]
+        assert d["paired"] is True and d["resampling"] == "stratified_multinomial", name
+        assert (p["low"], p["high"]) == (d["low"], d["high"]) == (s["low"], s["high"]), name
+    code = df["y"].map({c: i for i, c in enumerate(CLASSES)}).rename("code")
+    g = pd.concat([code, df[cols + prod]], axis=1).value_counts(sort=False).sort_index().reset_index()
+    y, pc, pb, counts = (g["code"].to_numpy(), g[cols].to_numpy(), g[prod].to_numpy(), g["count"].to_numpy())
+    draws = _draws(y, counts, 300, 3)
+    diffs = [skm.log_loss(y, pc, sample_weight=w, labels=[0, 1, 2]) - skm.log_loss(y, pb, sample_weight=w,
+                                                                                    labels=[0, 1, 2]) for w in draws]
+    got = ivs["duckdb"]["log_loss"]
+    assert (got["low"], got["high"]) == pytest.approx(_percentile(diffs, 0.9), abs=1e-12)
+    expected = skm.log_loss(y, pc, sample_weight=counts) - skm.log_loss(y, pb, sample_weight=counts)
+    assert got["estimate"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_bad_probability_matrices_are_input_errors_naming_the_lines(tmp_path: Path) -> None:

@@ -165,6 +165,49 @@ def test_engine_loss_sums_give_log_loss_and_refuse_aucs() -> None:
         _value("roc_auc_ovo", data)
 
 
+def test_engine_cells_with_probability_rows_give_the_aucs_and_resample_them() -> None:
+    """Cells (for the label metrics and log loss) plus the distinct probability rows (for the AUCs and the
+    intervals of log loss and the AUCs), as an engine delivers them."""
+    from gatekit.metrics.multiclass import resampling_rows
+
+    y, p = _rows(n=200, seed=5)
+    y, p = np.r_[y, y[:60]], np.r_[p, p[:60]]  # repeated rows: one compact row each
+    eps = np.finfo(float).eps
+    loss = -np.log(np.clip(p[np.arange(len(y)), y], eps, 1 - eps))
+    yp = p.argmax(axis=1)
+    cells = sorted(set(zip(y.tolist(), yp.tolist(), strict=True)))
+    cy, cp = np.array([a for a, _ in cells]), np.array([b for _, b in cells])
+    in_cell = [(y == a) & (yp == b) for a, b in cells]
+    data = EvalData(y_true=cy, y_pred=cp, task="multiclass", classes=CLASSES, loss_sums=np.array(
+        [loss[m].sum() for m in in_cell]), weights=np.array([int(m.sum()) for m in in_cell]))
+    distinct, inverse = np.unique(np.column_stack([y, p]), axis=0, return_inverse=True)
+    rows = EvalData(y_true=distinct[:, 0].astype(int), y_score=distinct[:, 1:], task="multiclass", classes=CLASSES,
+                    weights=np.bincount(inverse.ravel()))
+    assert len(distinct) <= 200 < len(y)
+    with pytest.raises(NotComputable, match="probability rows are not kept"):
+        weighted_values(REG.resolve("log_loss"), data, np.ones((2, len(cy))), {})  # type: ignore[arg-type]
+    data.probability_rows = rows
+    for name in ("roc_auc_ovr", "roc_auc_ovr_weighted"):
+        assert _value(name, data) == pytest.approx(_sk_values(y, p, None)[name], abs=1e-12), name
+    assert _value("roc_auc_ovo", data) == pytest.approx(skm.roc_auc_score(y, p, multi_class="ovo"), abs=1e-12)
+    assert resampling_rows("log_loss", data) == (rows, None)
+    assert resampling_rows("roc_auc_ovo", data)[0] is rows
+    cells = resampling_rows("f1_macro", data)[0]  # the label metrics resample the cells: what they read of them
+    assert (cells.y_true.tolist(), cells.y_pred.tolist(), cells.weights.tolist()) == (
+        data.y_true.tolist(), data.y_pred.tolist(), data.weights.tolist())
+    assert cells.y_score is None and cells.loss_sums is None and cells.probability_rows is None
+    assert take(data, np.array([0, 1])).probability_rows is None  # a subset's rows are not the whole's
+    paired = EvalData(y_true=cy, y_pred=cp, task="multiclass", classes=CLASSES, weights=data.weights)
+    data.baseline = paired
+    with pytest.raises(NotComputable, match="labels only"):
+        resampling_rows("log_loss", data, paired, paired=True)
+    W = np.random.default_rng(2).multinomial(rows.weights.sum(), rows.weights / rows.weights.sum(), size=5)
+    got = weighted_values(REG.resolve("log_loss"), rows, W, {})  # type: ignore[arg-type]
+    for r in range(5):
+        assert got[r] == pytest.approx(skm.log_loss(rows.y_true, rows.y_score, sample_weight=W[r],
+                                                    labels=[0, 1, 2, 3]), abs=1e-12)
+
+
 def test_per_class_names_resolve_and_bad_forms_are_explained() -> None:
     res = REG.resolve("recall[class=fraud]")
     assert res is not None and res.canonical == "recall[class=fraud]" and res.name_params == {"class": "fraud"}

@@ -119,6 +119,7 @@ def test_shadow_metrics_without_a_baseline_are_not_computable(scored: tuple[Path
 
 def test_agreement_rule_with_confidence_has_a_bootstrap_interval(scored: tuple[Path, pd.DataFrame]) -> None:
     path, f = scored
+    f = f.sort_values(["y", "cand", "prod"], kind="mergesort")  # the order an interval resamples the rows in
     y = f.y.to_numpy()
     agree = ((f.cand >= 0.5) == (f["prod"] >= 0.5)).to_numpy().astype(float)
     rule = {"name": "prediction_agreement_rate", "op": ">=", "value": 0.8, "confidence": 0.9, "resamples": 600,
@@ -151,6 +152,7 @@ def test_agreement_of_a_regression_is_not_computable(tmp_path: Path) -> None:
 
 def test_shadow_metrics_need_no_target(scored: tuple[Path, pd.DataFrame]) -> None:
     path, f = scored
+    f = f.sort_values(["cand", "prod"], kind="mergesort")  # no target: the rows ordered by the two models' scores
     agree = ((f.cand >= 0.5) == (f["prod"] >= 0.5)).to_numpy().astype(float)
     policy = {"version": 1, "inputs": {"data": str(path), "score": "cand", "baseline": {"score": "prod"}},
               "metrics": [{"name": "prediction_agreement_rate", "op": ">=", "value": 0.5, "confidence": 0.95,

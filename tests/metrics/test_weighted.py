@@ -203,14 +203,15 @@ COMPACT_CASES = [
 
 @pytest.mark.parametrize(("name", "kind"), COMPACT_CASES)
 def test_weighted_values_on_compact_rows_equal_the_metric_on_the_rows_they_stand_for(name: str, kind: str) -> None:
-    from gatekit.stats.intervals import poisson_weight_batches
+    from gatekit.stats.intervals import counted_weight_batches
     from tests.metrics.helpers import compact_clf, compact_reg, expand
 
     compact = compact_clf(21, n=50) if kind == "clf" else compact_reg(22, n=40)
     res = REG.resolve(name)
     assert res is not None and res.spec.fn is not None
     params = dict(res.name_params)
-    W = next(poisson_weight_batches(compact.weights, 5, 9))
+    strata = compact.y_true if kind == "clf" else np.zeros(len(compact.y_true), int)
+    W = next(counted_weight_batches(strata, compact.weights, 5, 9))
     got = weighted_values(res, compact, W, params)
     assert np.isfinite(got).all()
     for r in range(len(W)):
@@ -232,17 +233,123 @@ def test_take_keeps_each_rows_count_and_with_counts_replaces_them() -> None:
     assert compact.weights[1] != 0 and compact.cache == {}  # the original is untouched
 
 
-def test_poisson_draws_of_a_compact_row_are_the_row_level_draws_summed() -> None:
-    """A row of count c drawn Poisson(c): mean and variance c, as the sum of c independent Poisson(1) draws."""
-    from gatekit.stats.intervals import poisson_weight_batches
+@pytest.mark.parametrize("counts", [[1, 3, 2, 5, 1, 4], [10, 50, 40, 20, 15, 25]],
+                         ids=["drawn by position", "drawn as a multinomial"])
+def test_counted_rows_are_drawn_as_the_rows_they_stand_for_within_their_class(counts: list[int]) -> None:
+    """A class of n rows whose counted rows have counts c: multiplicities Multinomial(n, c / n), class sizes fixed.
 
-    counts = np.array([1, 5, 40])
-    W = np.concatenate(list(poisson_weight_batches(counts, 20_000, 3)))
-    assert W.shape == (20_000, 3)
-    assert W.mean(axis=0) == pytest.approx(counts, rel=0.03)
-    assert W.var(axis=0) == pytest.approx(counts, rel=0.05)
-    again = np.concatenate(list(poisson_weight_batches(counts, 20_000, 3)))
+    Moments written here from the multinomial: mean n p_i, variance n p_i (1 - p_i), covariance -n p_i p_j;
+    20,000 resamples. Both ways of drawing (by position below 8 rows per counted row on average, numpy's
+    multinomial above) must have them.
+    """
+    from gatekit.stats.intervals import counted_weight_batches
+
+    c = np.array(counts)
+    strata = np.array([0, 1, 0, 1, 0, 1])  # two classes, interleaved
+    W = np.concatenate(list(counted_weight_batches(strata, c, 20_000, 3)))
+    assert W.shape == (20_000, 6)
+    for k in (0, 1):
+        cols = np.flatnonzero(strata == k)
+        n, p = c[cols].sum(), c[cols] / c[cols].sum()
+        assert (W[:, cols].sum(axis=1) == n).all()  # the class keeps its size in every resample
+        assert W[:, cols].mean(axis=0) == pytest.approx(n * p, rel=0.02)
+        assert W[:, cols].var(axis=0) == pytest.approx(n * p * (1 - p), rel=0.05)
+        cov = np.cov(W[:, cols[0]], W[:, cols[1]])[0, 1]
+        assert cov == pytest.approx(-n * p[0] * p[1], rel=0.1)
+    assert abs(np.corrcoef(W[:, 0], W[:, 1])[0, 1]) < 0.03  # classes are drawn independently
+    again = np.concatenate(list(counted_weight_batches(strata, c, 20_000, 3)))
     assert (again == W).all()  # seeded
+
+
+def test_counted_rows_drawn_by_position_are_the_expanded_rows_own_draws() -> None:
+    """Below 8 rows per counted row, the draws are the plain bootstrap's on the rows the counted rows stand for.
+
+    The plain rows np.repeat(rows, counts) drawn by stratified_index_batches with the same seed, and their draws
+    summed per counted row, give exactly the counted rows' multiplicities.
+    """
+    from gatekit.stats.intervals import counted_weight_batches, stratified_index_batches
+
+    rng = np.random.default_rng(4)
+    strata, counts = rng.integers(0, 2, 40), rng.integers(1, 6, 40)
+    owner = np.repeat(np.arange(40), counts)
+    want = np.array([np.bincount(owner[idx], minlength=40)
+                     for block in stratified_index_batches(strata[owner], 300, 8) for idx in block])
+    got = np.concatenate(list(counted_weight_batches(strata, counts, 300, 8, batch=256)))
+    assert (got == want).all()
+    plain = np.concatenate(list(weight_batches(strata, 300, 8, batch=256)))
+    assert (np.concatenate(list(counted_weight_batches(strata, None, 300, 8, batch=256))) == plain).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Counted rows in a canonical order (counted_rows): the same rows whatever engine produced them
+# --------------------------------------------------------------------------------------------------
+
+
+def _shuffled_compact(data: EvalData, seed: int) -> EvalData:
+    """The rows of plain ``data`` as an engine could give them: some identical rows gathered (their count summed),
+    others split over two rows, all in a shuffled order. Written with pandas, independently of counted_rows."""
+    rng = np.random.default_rng(seed)
+    n = len(data.y_true)
+    frame = pd.DataFrame({"y": data.y_true, "c": data.y_score, "b": data.baseline.y_score})
+    frame = pd.concat([frame, data.sensitive.add_prefix("s_")], axis=1)
+    frame["w"] = 1
+    half = rng.random(n) < 0.5
+    gathered = frame[half].groupby(list(frame.columns[:-1]), sort=False)["w"].sum().reset_index()
+    parts = pd.concat([gathered, frame[~half]], ignore_index=True)
+    parts = parts.iloc[rng.permutation(len(parts))].reset_index(drop=True)
+    sens = parts[[c for c in parts.columns if c.startswith("s_")]].rename(columns=lambda c: c[2:])
+    out = EvalData(y_true=parts.y.to_numpy(), y_score=parts.c.to_numpy(), sensitive=sens, task=data.task,
+                   sensitive_default=data.sensitive_default, weights=parts.w.to_numpy())
+    out.baseline = EvalData(y_true=out.y_true, y_score=parts.b.to_numpy(), sensitive=sens, task=data.task,
+                            sensitive_default=data.sensitive_default, weights=out.weights)
+    return out
+
+
+def test_counted_rows_are_the_same_from_plain_rows_and_from_any_compact_form_of_them() -> None:
+    """Distinct rows sorted by target, candidate score, production score, then sensitive values; counts summed."""
+    plain = _kernel_clf()
+    want = (pd.DataFrame({"y": plain.y_true, "c": plain.y_score, "b": plain.baseline.y_score,
+                          "g": plain.sensitive.g, "h": plain.sensitive.h})
+            .groupby(["y", "c", "b", "g", "h"], sort=True).size().reset_index(name="w"))
+    for data in (plain, _shuffled_compact(plain, 1), _shuffled_compact(plain, 2)):
+        got = weighted_mod.counted_rows(data)
+        assert got.weights.tolist() == want.w.tolist()
+        assert got.y_true.tolist() == want.y.tolist() and got.y_score.tolist() == want.c.tolist()
+        assert got.baseline.y_score.tolist() == want.b.tolist() and got.baseline.weights.tolist() == want.w.tolist()
+        assert got.sensitive.g.tolist() == want.g.tolist() and got.sensitive.h.tolist() == want.h.tolist()
+        assert weighted_mod.counted_rows(data) is got  # cached on the rows
+
+
+def test_counted_rows_order_values_alike_whatever_their_dtype() -> None:
+    """Numbers by value before text, missing values last: an int, float or nullable column orders alike."""
+    y = np.array([1, 0, 1, 0, 1, 0])
+    s = np.array([0.2, 0.2, 0.2, 0.2, 0.2, 0.2])
+    frames = [pd.DataFrame({"g": [10, 2, None, 2, 10, 9]}),
+              pd.DataFrame({"g": pd.array([10, 2, None, 2, 10, 9], dtype="Int64")}),
+              pd.DataFrame({"g": [10.0, 2.0, np.nan, 2.0, 10.0, 9.0]})]
+    got = []
+    for f in frames:
+        c = weighted_mod.counted_rows(EvalData(y_true=y, y_score=s, sensitive=f, task="classification"))
+        got.append((c.y_true.tolist(), [None if pd.isna(v) else float(v) for v in c.sensitive.g], c.weights.tolist()))
+    # rows (y, g): (1, 10) (0, 2) (1, -) (0, 2) (1, 10) (0, 9)
+    assert got[0] == got[1] == got[2] == ([0, 0, 1, 1], [2.0, 9.0, 10.0, None], [2, 1, 2, 1])
+    mixed = weighted_mod.counted_rows(EvalData(y_true=np.zeros(4, int), y_score=np.zeros(4), task="classification",
+                                               sensitive=pd.DataFrame({"g": ["b", 3, None, "a"]})))
+    assert mixed.sensitive.g.tolist()[:3] == [3, "a", "b"] and pd.isna(mixed.sensitive.g.iloc[3])
+
+
+@pytest.mark.parametrize("name", sorted({*KERNEL_CASES, *FALLBACK_CASES, "r2", "mape", "wape"}))
+def test_every_metric_on_counted_rows_equals_the_metric_on_the_plain_rows(name: str) -> None:
+    """Gathering the rows changes no metric: each metric function on counted_rows equals it on the plain rows."""
+    case = KERNEL_CASES.get(name)
+    policy = case[0] if case else name
+    res = REG.resolve(policy)
+    assert res is not None and res.spec.fn is not None
+    data = case[1] if case else (FALLBACK_CASES[name][0] if name in FALLBACK_CASES else REGR)
+    params = {**res.name_params, **(case[2] if case else FALLBACK_CASES.get(name, (None, {}))[1])}
+    counted = weighted_mod.counted_rows(data)
+    assert int(counted.weights.sum()) == len(data.y_true)
+    assert res.spec.fn(counted, **params).value == pytest.approx(res.spec.fn(data, **params).value, abs=1e-12)
 
 
 def test_forecast_metrics_under_bootstrap_weights_equal_the_resampled_rows() -> None:
@@ -256,7 +363,7 @@ def test_forecast_metrics_under_bootstrap_weights_equal_the_resampled_rows() -> 
     f = y + rng.normal(scale=0.5, size=n)
     data = EvalData(y_true=y, y_score=f, task="regression", quantiles={0.1: f - 0.6, 0.9: f + 0.6},
                     train_target=10 + rng.normal(size=50))
-    W = rng.poisson(1.0, size=(5, n))
+    W = rng.multinomial(n, np.full(n, 1 / n), size=5)  # five resamples of the n rows
     for name, fn, kw in (("pinball_loss_at_0_9", reg.pinball_loss, {"threshold": 0.9}),
                          ("interval_coverage_at_0_8", reg.interval_coverage, {"threshold": 0.8}),
                          ("wape", reg.wape, {}), ("mase", reg.mase, {"seasonal_period": 2})):

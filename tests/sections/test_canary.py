@@ -1,7 +1,8 @@
 """Tests of :mod:`gatekit.sections.canary`: the candidate's arm against production's arm, unpaired.
 
 The unpaired interval is recomputed by a plain loop over the same stratified draws
-(:func:`gatekit.stats.intervals.stratified_index_batches`) calling ``roc_auc_score`` on each resample.
+(:func:`gatekit.stats.intervals.stratified_index_batches` on each arm's rows in the order an interval resamples
+them, :func:`gatekit.metrics.weighted.counted_rows`) calling ``roc_auc_score`` on each resample.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def _plain_unpaired_interval(frame: pd.DataFrame, resamples: int, seed: int, con
     children = np.random.SeedSequence(seed).spawn(2)
     per_arm = []
     for arm, child in zip(("candidate", "production"), children, strict=True):
-        part = frame[frame.arm == arm]
+        # the arm's rows as an interval resamples them: sorted by target, then score (identical rows adjacent,
+        # drawn as the counted row standing for them is)
+        part = frame[frame.arm == arm].sort_values(["y", "score"], kind="mergesort")
         y, s = part.y.to_numpy(), part.score.to_numpy()
         aucs = [skm.roc_auc_score(y[idx], s[idx]) for block in stratified_index_batches(y, resamples, child)
                 for idx in block]
@@ -135,3 +138,58 @@ def test_canary_small_arm_and_one_class_arm_block(tmp_path: Path) -> None:
     frame.loc[frame.arm == "candidate", "y"] = 0
     report = gatekit.run(_canary(tmp_path, "- {name: auc_roc, max_drop: 0.05, confidence: 0.95}", frame))
     assert report.checks[0].status == Status.NOT_COMPUTABLE and "single class" in report.checks[0].message
+
+
+def test_multiclass_canary_interval_is_the_unpaired_stratified_bootstrap(tmp_path: Path) -> None:
+    """Each arm resampled on its own within its classes; recomputed here with scikit-learn on every resample.
+
+    The rows each metric reads, gathered by pandas as an interval gathers them: log loss the distinct (class,
+    probabilities) rows, F1 the confusion cells (class, predicted class) with their counts, sorted; their seeded
+    draws (within each class, as many rows as it has); scikit-learn on the expanded resampled rows.
+    """
+    from gatekit.stats.intervals import counted_weight_batches
+    from tests.data.test_canary import CLASSES, _multiclass_log, _multiclass_policy
+
+    frame = _multiclass_log(seed=8, n_candidate=300, n_production=350)
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    rules = [{"name": "log_loss", "max_increase": 0.0, "confidence": 0.9, "resamples": 300, "seed": 4},
+             {"name": "f1_macro", "max_drop": 0.0, "confidence": 0.9, "resamples": 300, "seed": 4}]
+    report = gatekit.run(_multiclass_policy(tmp_path / "log.csv", rules))
+    cols = [f"score_{c}" for c in CLASSES]
+    per_arm: dict[str, list[np.ndarray]] = {}
+    for arm, child in zip(("candidate", "production"), np.random.SeedSequence(4).spawn(2), strict=True):
+        part = frame[frame.arm == arm]
+        code = pd.Categorical(part.y, categories=CLASSES).codes
+        probs = pd.DataFrame({"y": code, **{c: part[c].to_numpy() for c in cols}}).groupby(
+            ["y", *cols], sort=True).size().reset_index(name="w")
+        cells = pd.DataFrame({"y": code, "pred": part[cols].to_numpy().argmax(axis=1)}).groupby(
+            ["y", "pred"], sort=True).size().reset_index(name="w")
+        values = []
+        for rows, metric in ((probs, lambda y, r, d: skm.log_loss(y, np.repeat(r[cols].to_numpy(), d, axis=0),
+                                                                   labels=[0, 1, 2])),
+                             (cells, lambda y, r, d: skm.f1_score(y, np.repeat(r.pred.to_numpy(), d),
+                                                                  average="macro"))):
+            strata = np.array(CLASSES)[rows.y.to_numpy()]
+            draws = np.concatenate(list(counted_weight_batches(strata, rows.w.to_numpy(), 300, child)))
+            values.append(np.array([metric(np.repeat(rows.y.to_numpy(), d), rows, d) for d in draws]))
+        per_arm[arm] = values
+    for k, check in enumerate(report.checks):
+        diffs = per_arm["candidate"][k] - per_arm["production"][k]
+        low, high = np.quantile(diffs, [0.05, 0.95])
+        iv = check.details["interval"]
+        assert (iv["low"], iv["high"]) == pytest.approx((low, high), abs=1e-12), check.name
+        assert iv["paired"] is False and iv["stratified"] is True and iv["samples"] == 2
+    assert [c.status for c in report.checks] == [Status.PASS, Status.PASS]  # the candidate arm is the sharper model
+
+
+def test_multiclass_canary_class_too_small_in_an_arm_is_not_computable(tmp_path: Path) -> None:
+    from tests.data.test_canary import _multiclass_log, _multiclass_policy
+
+    frame = _multiclass_log(seed=2, n_candidate=200, n_production=200)
+    dogs = frame.index[(frame.arm == "candidate") & (frame.y == "dog")]
+    frame = frame.drop(dogs[5:])  # 5 dogs left in the candidate arm: fewer than 10 to resample within
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    rule = [{"name": "balanced_accuracy", "max_drop": 0.05, "confidence": 0.95, "resamples": 200}]
+    check = gatekit.run(_multiclass_policy(tmp_path / "log.csv", rule)).checks[0]
+    assert check.status == Status.NOT_COMPUTABLE
+    assert "only 5 rows of class 'dog'" in check.message

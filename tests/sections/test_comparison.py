@@ -188,6 +188,15 @@ def _policy(path: Path, rules: list[dict[str, Any]], score: str = "cand", baseli
     return {"version": 1, "strict": strict, "inputs": inputs, "metrics": rules}
 
 
+def _counted_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The rows in the order an interval resamples them (gatekit.metrics.weighted.counted_rows): sorted by target,
+    the candidate's score, production's, then the sensitive values. Identical rows (a handful here) are then
+    adjacent; the counted row standing for them is drawn as they are (below 8 rows per counted row, by position
+    among the rows), so the interval is the plain stratified bootstrap of these sorted rows."""
+    assert frame.duplicated(by).sum() < 0.05 * len(frame)
+    return frame.sort_values(by, kind="mergesort").reset_index(drop=True)
+
+
 METRIC_FNS = {
     "roc_auc": lambda f: skm.roc_auc_score(f.y, f.s),
     "accuracy": lambda f: skm.accuracy_score(f.y, f.s >= 0.5),
@@ -299,7 +308,8 @@ def test_bootstrap_interval_equals_bootstrap_auc_difference(holdout: tuple[Path,
     path, frame = holdout
     rule = {"name": "roc_auc", "max_drop": 0.01, "confidence": 0.95, **extra}
     check = _only(gatekit.run(_policy(path, [rule], baseline={"score": "prod"})))
-    ref = bootstrap_auc_difference(frame.y, frame.cand, frame["prod"], 0.95, resamples, seed)
+    rows = _counted_order(frame, ["y", "cand", "prod", "grp"])
+    ref = bootstrap_auc_difference(rows.y, rows.cand, rows["prod"], 0.95, resamples, seed)
     iv = check.details["interval"]
     assert (iv["low"], iv["high"]) == pytest.approx((ref.low, ref.high), abs=1e-12)
     assert check.observed == pytest.approx(skm.roc_auc_score(frame.y, frame.cand)
@@ -314,7 +324,8 @@ def test_bootstrap_interval_equals_bootstrap_auc_difference(holdout: tuple[Path,
 def test_bootstrap_interval_of_the_worse_model_under_both_guardbands(holdout: tuple[Path, pd.DataFrame]) -> None:
     # production scored as the candidate: the change is about -0.083 (worse); limit drop at most 0.05
     path, frame = holdout
-    ref = bootstrap_auc_difference(frame.y, frame["prod"], frame.cand, 0.95, 1000, 3)
+    rows = _counted_order(frame, ["y", "prod", "cand", "grp"])
+    ref = bootstrap_auc_difference(rows.y, rows["prod"], rows.cand, 0.95, 1000, 3)
     assert ref.low < -0.05 < ref.high  # the interval straddles the limit: the guardband decides
     for guardband, status in (("proven_harm", Status.PASS), ("proven_safe", Status.FAIL)):
         rule = {"name": "roc_auc", "max_drop": 0.05, "confidence": 0.95, "resamples": 1000, "seed": 3,
@@ -353,7 +364,8 @@ def test_delong_interval_of_one_auc(holdout: tuple[Path, pd.DataFrame]) -> None:
 def test_absolute_rule_with_confidence_passes_only_if_the_lower_bound_does(holdout: tuple[Path, pd.DataFrame]) -> None:
     path, frame = holdout
     auc = skm.roc_auc_score(frame.y, frame.cand)
-    ref = bootstrap_auc_difference(frame.y, frame.cand, None, 0.95, DEFAULT_RESAMPLES, DEFAULT_SEED)
+    rows = _counted_order(frame, ["y", "cand", "grp"])
+    ref = bootstrap_auc_difference(rows.y, rows.cand, None, 0.95, DEFAULT_RESAMPLES, DEFAULT_SEED)
     between = (ref.low + auc) / 2  # the point value passes >= between; the lower bound does not
     assert ref.low < between < auc
 
@@ -381,7 +393,8 @@ def test_interval_with_a_baseline_from_a_metrics_file_takes_it_as_fixed(holdout:
     base_file.write_text(json.dumps({"auc_roc": 0.86}), encoding="utf-8")
     rule = {"name": "roc_auc", "max_drop": 0.0, "confidence": 0.95, "resamples": 400, "seed": 9}
     check = _only(gatekit.run(_policy(path, [rule], baseline={"metrics": str(base_file)})))
-    ref = bootstrap_auc_difference(frame.y, frame.cand, None, 0.95, 400, 9)
+    rows = _counted_order(frame, ["y", "cand", "grp"])
+    ref = bootstrap_auc_difference(rows.y, rows.cand, None, 0.95, 400, 9)
     iv = check.details["interval"]
     assert (iv["low"], iv["high"]) == pytest.approx((ref.low - 0.86, ref.high - 0.86), abs=1e-12)
     assert check.observed == pytest.approx(skm.roc_auc_score(frame.y, frame.cand) - 0.86, abs=1e-12)
@@ -412,8 +425,9 @@ def test_percent_rule_interval_is_the_paired_bootstrap_of_the_relative_change(
     path, frame = holdout
     rule = {"name": "precision_at_0_5", "max_drop_pct": 3, "confidence": 0.9, "resamples": 300, "seed": 21}
     check = _only(gatekit.run(_policy(path, [rule], baseline={"score": "prod"})))
-    y = frame.y.to_numpy().astype(bool)
-    pc, pb = (frame.cand >= 0.5).to_numpy(), (frame["prod"] >= 0.5).to_numpy()
+    rows = _counted_order(frame, ["y", "cand", "prod", "grp"])
+    y = rows.y.to_numpy().astype(bool)
+    pc, pb = (rows.cand >= 0.5).to_numpy(), (rows["prod"] >= 0.5).to_numpy()
 
     def precision(pred: np.ndarray, idx: np.ndarray) -> float:
         return (y[idx] & pred[idx]).sum() / pred[idx].sum()
@@ -445,7 +459,8 @@ def test_regression_relative_rules_and_their_paired_interval(forecasts: tuple[Pa
     policy = {"version": 1, "inputs": {"data": str(path), "target": "y", "prediction": "cand", "task": "regression",
                                        "baseline": {"prediction": "prod"}}, "metrics": rules}
     checks = {c.metric: c for c in gatekit.run(policy).checks}
-    y, c, b = f.y.to_numpy(), f.cand.to_numpy(), f["prod"].to_numpy()
+    rows = _counted_order(f, ["y", "cand", "prod"])
+    y, c, b = rows.y.to_numpy(), rows.cand.to_numpy(), rows["prod"].to_numpy()
     mae = checks["mae"]
     assert mae.observed == pytest.approx(skm.mean_absolute_error(y, c) - skm.mean_absolute_error(y, b), abs=1e-12)
     # one stratum (a numeric target), the same rows for both forecasts
@@ -557,7 +572,8 @@ def test_interval_json_is_valid_and_records_method(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Compact rows (EvalData.weights, the DuckDB engine's rows): DeLong equal, bootstrap by Poisson(count)
+# Compact rows (EvalData.weights, the DuckDB and Spark engines' rows): DeLong equal, the bootstrap the stratified
+# bootstrap of the rows they stand for, and the same interval as on the plain rows
 # --------------------------------------------------------------------------------------------------
 
 
@@ -608,51 +624,150 @@ def test_delong_rule_on_compact_rows_equals_delong_on_the_expanded_rows(paired: 
     assert (got.estimate, got.low, got.high) == pytest.approx((ref.estimate, ref.low, ref.high), abs=1e-9)
 
 
-def test_paired_bootstrap_on_compact_rows_is_the_poisson_bootstrap_of_the_expanded_rows() -> None:
-    from gatekit.stats.intervals import poisson_weight_batches
+def _counted_by_hand(data: EvalData) -> pd.DataFrame:
+    """The rows gathered by pandas: one row per distinct (y, candidate, production), counts summed, sorted so."""
+    frame = pd.DataFrame({"y": data.y_true, "c": data.y_score, "b": data.baseline.y_score, "w": data.weights})
+    return frame.groupby(["y", "c", "b"], sort=True)["w"].sum().reset_index()
 
+
+def _draws(rows: pd.DataFrame, resamples: int, seed: int) -> np.ndarray:
+    """The seeded multiplicities of the counted rows: within each class, as many rows as it has, drawn among them."""
+    from gatekit.stats.intervals import counted_weight_batches
+
+    return np.concatenate(list(counted_weight_batches(rows.y.to_numpy(), rows.w.to_numpy(), resamples, seed)))
+
+
+def test_paired_bootstrap_on_compact_rows_is_the_stratified_bootstrap_of_the_rows_they_stand_for() -> None:
     cand, base = _compact_sides(2)
     pc, pb = _plain(cand), _plain(base)
     est = skm.roc_auc_score(pc.y_true, pc.y_score) - skm.roc_auc_score(pb.y_true, pb.y_score)
     rule = MetricRule(name="roc_auc", max_drop=0.02, confidence=0.9, resamples=200, seed=11)
     got = interval_for(rule, REG.resolve("roc_auc"), {}, _side(cand, "roc_auc", "candidate"),
                        _side(base, "roc_auc", "production"), True, est)
-    assert got.details["resampling"] == "poisson" and got.details["stratified"] is False
+    assert got.details["resampling"] == "stratified_multinomial" and got.details["stratified"] is True
     assert got.details["paired"] is True
-    # by hand: the same seeded Poisson(count) multiplicities; scikit-learn on the expanded resampled rows
+    # by hand: the rows gathered by pandas, their seeded draws; scikit-learn on the expanded resampled rows
+    rows = _counted_by_hand(cand)
     diffs = []
-    for d in np.concatenate(list(poisson_weight_batches(cand.weights, 200, 11))):
-        y = np.repeat(cand.y_true, d)
-        diffs.append(skm.roc_auc_score(y, np.repeat(cand.y_score, d))
-                     - skm.roc_auc_score(y, np.repeat(base.y_score, d)))
+    for d in _draws(rows, 200, 11):
+        assert d[rows.y.to_numpy() == 1].sum() == pc.y_true.sum()  # the class sizes are kept
+        y = np.repeat(rows.y, d)
+        diffs.append(skm.roc_auc_score(y, np.repeat(rows.c, d)) - skm.roc_auc_score(y, np.repeat(rows.b, d)))
     assert (got.low, got.high) == pytest.approx(tuple(np.quantile(diffs, [0.05, 0.95])), abs=1e-9)
 
 
 def test_bootstrap_of_a_metric_without_kernel_on_compact_rows() -> None:
-    from gatekit.stats.intervals import poisson_weight_batches
-
     cand, _ = _compact_sides(3, n=40)
     pc = _plain(cand)
     rule = MetricRule(name="pr_auc", op=">=", value=0.3, confidence=0.9, resamples=200, seed=2)
     est = skm.average_precision_score(pc.y_true, pc.y_score)
     got = interval_for(rule, REG.resolve("pr_auc"), {}, _side(cand, "pr_auc", "candidate"), None, True, est)
-    values = [skm.average_precision_score(np.repeat(cand.y_true, d), np.repeat(cand.y_score, d))
-              for d in np.concatenate(list(poisson_weight_batches(cand.weights, 200, 2)))]
+    rows = _counted_by_hand(cand)
+    values = [skm.average_precision_score(np.repeat(rows.y, d), np.repeat(rows.c, d)) for d in _draws(rows, 200, 2)]
     assert (got.low, got.high) == pytest.approx(tuple(np.quantile(values, [0.05, 0.95])), abs=1e-9)
-    assert got.details["resampling"] == "poisson"
+    assert got.details["resampling"] == "stratified_multinomial"
 
 
-def test_plain_rows_keep_the_stratified_multinomial_bootstrap() -> None:
-    cand, base = _compact_sides(4)
-    pc, pb = _plain(cand), _plain(base)
-    pc.baseline = pb
-    rule = MetricRule(name="roc_auc", max_drop=0.02, confidence=0.9, resamples=200, seed=11)
-    est = skm.roc_auc_score(pc.y_true, pc.y_score) - skm.roc_auc_score(pb.y_true, pb.y_score)
-    got = interval_for(rule, REG.resolve("roc_auc"), {}, _side(pc, "roc_auc", "candidate"),
-                       _side(pb, "roc_auc", "production"), True, est)
-    ref = bootstrap_auc_difference(pc.y_true, pc.y_score, pb.y_score, 0.9, 200, 11)
-    assert (got.low, got.high) == pytest.approx((ref.low, ref.high), abs=1e-12)
-    assert got.details["resampling"] == "stratified_multinomial" and got.details["stratified"] is True
+def _reshuffled(data: EvalData, seed: int) -> EvalData:
+    """The same rows as another engine could give them: each compact row split in two where it can, shuffled."""
+    rng = np.random.default_rng(seed)
+    w = data.weights
+    first = np.where(w > 1, rng.integers(1, np.maximum(w, 2)), w)
+    idx = np.concatenate([np.arange(len(w)), np.flatnonzero(w > first)])
+    counts = np.concatenate([first, (w - first)[w > first]])
+    order = rng.permutation(len(idx))
+    idx, counts = idx[order], counts[order]
+    out = EvalData(y_true=data.y_true[idx], y_score=data.y_score[idx], task=data.task, weights=counts)
+    out.baseline = EvalData(y_true=out.y_true, y_score=data.baseline.y_score[idx], task=data.task, weights=counts)
+    return out
+
+
+@pytest.mark.parametrize("name", ["roc_auc", "log_loss", "accuracy", "brier_score", "pr_auc"])
+def test_plain_rows_and_any_compact_form_of_them_give_the_same_interval_to_the_digit(name: str) -> None:
+    """pandas' plain rows, DuckDB's compact rows and Spark's (another grouping, another order) of the same rows."""
+    cand, _ = _compact_sides(4)
+    plain = _plain(cand)
+    plain.baseline = _plain(cand.baseline)
+    forms = [plain, cand, _reshuffled(cand, 1), _reshuffled(cand, 2)]
+    res = REG.resolve(name)
+    for paired in (True, False):
+        rule = MetricRule(name=name, max_drop=0.5, confidence=0.9, resamples=300, seed=11) if paired else \
+            MetricRule(name=name, op=">=", value=0.0, confidence=0.9, resamples=300, seed=11)
+        got = []
+        for data in forms:
+            base = _side(data.baseline, name, "production") if paired else None
+            got.append(interval_for(rule, res, dict(res.name_params), _side(data, name, "candidate"), base, True,
+                                    0.1))
+        assert len({(iv.low, iv.high) for iv in got}) == 1, [(iv.low, iv.high) for iv in got]
+        assert got[0].details["resampling"] == "stratified_multinomial" and got[0].details["stratified"] is True
+
+
+def test_unpaired_canary_intervals_are_the_same_on_plain_and_compact_arms() -> None:
+    """Each arm gathered on its own: plain arms and compact, reshuffled arms give one interval, to the digit."""
+    from dataclasses import replace
+
+    arms = [_compact_sides(7)[0], _compact_sides(8, n=70)[0]]
+    res = REG.resolve("log_loss")
+    rule = MetricRule(name="log_loss", max_increase=0.1, confidence=0.9, resamples=300, seed=5)
+    got = []
+    for form in (_plain, lambda d: replace(d, cache={}), lambda d: _reshuffled(d, 3)):
+        sides = []
+        for arm, label in zip(arms, ("canary arm", "production arm"), strict=True):
+            rows = form(arm)
+            rows.baseline = None  # an arm is its own rows, scored by its own model
+            sides.append(_side(rows, "log_loss", label))
+        got.append(interval_for(rule, res, {}, sides[0], sides[1], False, 0.0))
+    assert len({(iv.low, iv.high) for iv in got}) == 1, [(iv.low, iv.high) for iv in got]
+    assert got[0].details["samples"] == 2 and got[0].details["paired"] is False
+
+
+ENGINE_RULES = [
+    {"name": "auc_roc", "op": ">=", "value": 0.5, "confidence": 0.95, "interval": "bootstrap", "resamples": 300},
+    {"name": "log_loss", "op": "<=", "value": 1.0, "confidence": 0.95, "resamples": 300},
+    {"name": "accuracy", "op": ">=", "value": 0.5, "confidence": 0.95, "resamples": 300},
+    {"name": "brier_score", "op": "<=", "value": 0.5, "confidence": 0.95, "resamples": 300, "seed": 4},
+    {"name": "auc_roc", "max_drop": 0.05, "confidence": 0.9, "resamples": 300},
+    {"name": "demographic_parity_difference", "op": "<=", "value": 0.9, "confidence": 0.9, "resamples": 300},
+    {"name": "net_benefit", "params": {"threshold_probability": 0.2}, "op": ">", "value": 0, "confidence": 0.95,
+     "resamples": 300},
+]
+
+
+def test_intervals_are_the_same_on_pandas_duckdb_and_spark_to_the_digit(tmp_path: Path,
+                                                                       request: pytest.FixtureRequest) -> None:
+    """An imbalanced target (8 % positives) where DuckDB's Poisson resampling gave wider intervals than pandas for the
+    prevalence-sensitive metrics: every engine now resamples the same counted rows with the same draws.
+
+    The Brier interval is also recomputed here: distinct rows by pandas, their stratified draws, scikit-learn's Brier
+    score on each resample.
+    """
+    from gatekit.stats.intervals import counted_weight_batches
+
+    request.getfixturevalue("spark")
+    rng = np.random.default_rng(31)
+    n = 3000
+    y = (rng.random(n) < 0.08).astype(int)
+    z = rng.standard_normal(n) + 1.4 * y
+    frame = pd.DataFrame({"y": y, "s": np.round(1 / (1 + np.exp(-(z - 2.4))), 3),
+                          "sp": np.round(1 / (1 + np.exp(-(z + rng.standard_normal(n) - 2.4))), 3),
+                          "g": rng.choice(["a", "b"], n)})
+    frame.to_parquet(tmp_path / "d.parquet")
+    policy = {"version": 1, "custom_metrics": {"metrics_dir": str(Path(__file__).parents[2] / "examples" /
+                                                                   "custom_metrics")},
+              "inputs": {"data": str(tmp_path / "d.parquet"), "target": "y", "score": "s", "sensitive": "g",
+                         "baseline": {"score": "sp"}}, "metrics": ENGINE_RULES}
+    runs = {e: gatekit.run(policy, engine=e) for e in ("pandas", "duckdb", "spark")}
+    got = {e: [(c.name, c.status, c.details.get("interval", {}).get("low"), c.details.get("interval", {}).get("high"))
+               for c in r.checks] for e, r in runs.items()}
+    assert got["pandas"] == got["duckdb"] == got["spark"]
+    assert all(low is not None for _, _, low, _ in got["pandas"]), got["pandas"]
+    assert runs["duckdb"].metadata["inputs"]["aggregated_rows"]["groups"] < n  # DuckDB resampled compact rows
+    assert {c.details["interval"]["resampling"] for c in runs["duckdb"].checks} == {"stratified_multinomial"}
+    brier = next(c for c in runs["duckdb"].checks if c.name == "brier_score").details["interval"]
+    rows = frame.groupby(["y", "s", "sp", "g"], sort=True).size().reset_index(name="w")
+    draws = np.concatenate(list(counted_weight_batches(rows.y.to_numpy(), rows.w.to_numpy(), 300, 4)))
+    values = [skm.brier_score_loss(rows.y, rows.s, sample_weight=d) for d in draws]
+    assert (brier["low"], brier["high"]) == pytest.approx(tuple(np.quantile(values, [0.025, 0.975])), abs=1e-12)
 
 
 def test_paired_interval_of_sides_with_different_counts_is_not_computable() -> None:
@@ -668,23 +783,28 @@ def test_paired_interval_of_sides_with_different_counts_is_not_computable() -> N
                          _side(base, "roc_auc", "production"), True, 0.0)
 
 
-def test_check_message_names_the_poisson_resampling() -> None:
+def test_check_message_is_the_same_on_plain_and_compact_rows() -> None:
     from gatekit.sections.comparison import evaluate_rule
 
     cand, base = _compact_sides(6)
+    plain = _plain(cand)
+    plain.baseline = _plain(base)
     rule = MetricRule(name="roc_auc", max_drop=0.5, confidence=0.9, resamples=200, seed=1)
-    check = evaluate_rule(rule, REG.resolve("roc_auc"), {}, _side(cand, "roc_auc", "candidate"),
-                          _side(base, "roc_auc", "production"), paired=True, section="performance",
-                          name="roc_auc", base_details={"unit": "fraction"})
-    assert check.status == Status.PASS, check.message
-    assert "Poisson" in check.message and check.details["interval"]["resampling"] == "poisson"
+    checks = [evaluate_rule(rule, REG.resolve("roc_auc"), {}, _side(d, "roc_auc", "candidate"),
+                            _side(d.baseline, "roc_auc", "production"), paired=True, section="performance",
+                            name="roc_auc", base_details={"unit": "fraction"}) for d in (cand, plain)]
+    assert checks[0].status == Status.PASS, checks[0].message
+    assert checks[0].message == checks[1].message and "Poisson" not in checks[0].message
+    assert "bootstrap, 200 resamples, seed 1" in checks[0].message
+    assert checks[0].details["interval"] == checks[1].details["interval"]
+    assert checks[0].details["interval"]["resampling"] == "stratified_multinomial"
 
 
 @pytest.mark.slow
-def test_poisson_bootstrap_on_compact_rows_covers_known_differences() -> None:
+def test_stratified_bootstrap_on_compact_rows_covers_known_differences() -> None:
     """800 simulated holdouts, compacted to one row per distinct (y, candidate, production) with its count;
-    the 95 % Poisson-bootstrap interval must cover the true AUC difference and the true error-rate
-    difference 93-97 % of the time.
+    the 95 % stratified bootstrap interval of the counted rows must cover the true AUC difference and the true
+    error-rate difference 93-97 % of the time.
 
     Binormal scores rounded to the nearest 0.5 (so rows really collapse: ~150 compact rows stand for 600):
     candidate ~ N(1.2 y, 1), production ~ N(0.9 y, 1) with correlated errors (rho = 0.5), prevalence 0.3.
@@ -735,10 +855,10 @@ def test_poisson_bootstrap_on_compact_rows_covers_known_differences() -> None:
         est_err = float(err_diff([w[None, :].astype(float)])[0])
         iv = bootstrap_statistic(auc_diff, [cy], est_auc, 0.95, 500, s, counts=[w])
         ie = bootstrap_statistic(err_diff, [cy], est_err, 0.95, 500, s, counts=[w])
-        assert iv.details["resampling"] == "poisson" and len(w) < n / 2
+        assert iv.details["resampling"] == "stratified_multinomial" and len(w) < n / 2
         covered_auc += iv.low <= truth_auc <= iv.high
         covered_err += ie.low <= truth_err <= ie.high
-    print(f"Poisson bootstrap on compact rows: coverage AUC {covered_auc / sims:.3f} (true {truth_auc:.4f}), "
+    print(f"stratified bootstrap of counted rows: coverage AUC {covered_auc / sims:.3f} (true {truth_auc:.4f}), "
           f"error rate {covered_err / sims:.3f} (true {truth_err:.4f}); {time.perf_counter() - t0:.1f} s")
     assert 0.93 <= covered_auc / sims <= 0.97, covered_auc / sims
     assert 0.93 <= covered_err / sims <= 0.97, covered_err / sims

@@ -179,8 +179,13 @@ def test_delong_on_compact_rows_refuses_what_the_expanded_rows_refuse() -> None:
         delong_difference(y, s, s, weights=np.array([3, 4, 4]))
 
 
-def test_bootstrap_statistic_on_counted_rows_draws_poisson_and_says_so() -> None:
-    from gatekit.stats.intervals import bootstrap_statistic, poisson_weight_batches, weighted_aucs
+def test_bootstrap_statistic_on_counted_rows_is_the_plain_bootstrap_of_the_rows_they_stand_for() -> None:
+    """Counts 1..7: the interval of the counted rows is, to the digit, the expanded rows' own stratified bootstrap.
+
+    By hand: the rows np.repeat'ed by their counts, resampled within each class by stratified_index_batches with the
+    same seed, AUC of each resample by scikit-learn.
+    """
+    from gatekit.stats.intervals import bootstrap_statistic, stratified_index_batches, weighted_aucs
 
     y, c, _, w = _compact(7)
 
@@ -189,13 +194,38 @@ def test_bootstrap_statistic_on_counted_rows_draws_poisson_and_says_so() -> None
 
     est = roc_auc_score(y, c, sample_weight=w)
     iv = bootstrap_statistic(stat, [y], est, 0.9, resamples=300, seed=4, counts=[w])
-    assert iv.details["resampling"] == "poisson" and "Poisson" in iv.details["resampling_note"]
-    # by hand: the same seeded Poisson(count) draws, AUC of the expanded resampled rows by scikit-learn
-    draws = np.concatenate(list(poisson_weight_batches(w, 300, 4, batch=256)))
-    aucs = [roc_auc_score(np.repeat(y, d), np.repeat(c, d)) for d in draws]
-    assert (iv.low, iv.high) == pytest.approx(tuple(np.quantile(aucs, [0.05, 0.95])), abs=1e-9)
-    plain = bootstrap_statistic(stat, [y], est, 0.9, resamples=300, seed=4)
+    assert iv.details["resampling"] == "stratified_multinomial" and "class sizes fixed" in iv.details["resampling_note"]
+    ey, ec = np.repeat(y, w), np.repeat(c, w)
+    aucs = [roc_auc_score(ey[idx], ec[idx]) for block in stratified_index_batches(ey, 300, 4) for idx in block]
+    assert (iv.low, iv.high) == pytest.approx(tuple(np.quantile(aucs, [0.05, 0.95])), abs=1e-12)
+    plain = bootstrap_statistic(lambda ws: weighted_aucs(ey, ec, ws[0]), [ey], est, 0.9, resamples=300, seed=4)
     assert plain.details["resampling"] == "stratified_multinomial"
+    assert (plain.low, plain.high) == pytest.approx((iv.low, iv.high), abs=1e-12)
+
+
+def test_bootstrap_statistic_on_heavily_counted_rows_draws_a_multinomial_per_class() -> None:
+    """Counts 20..60 (numpy's multinomial): the draws written here with rng.multinomial per class, in class order.
+
+    Each resample's AUC is scikit-learn's on the expanded resampled rows (np.repeat by the drawn multiplicities).
+    """
+    from gatekit.stats.intervals import bootstrap_statistic, weighted_aucs
+
+    y, c, _, _ = _compact(8)
+    w = np.random.default_rng(9).integers(20, 61, len(y))
+
+    def stat(ws: list[np.ndarray]) -> np.ndarray:
+        return weighted_aucs(y, c, ws[0])
+
+    iv = bootstrap_statistic(stat, [y], roc_auc_score(y, c, sample_weight=w), 0.9, resamples=250, seed=4,
+                             counts=[w])
+    rng = np.random.default_rng(4)
+    draws = np.zeros((250, len(y)), dtype=int)
+    for k in (0, 1):  # one batch (up to 256 resamples): class 0's draws, then class 1's
+        rows = np.flatnonzero(y == k)
+        draws[:, rows] = rng.multinomial(w[rows].sum(), w[rows] / w[rows].sum(), size=250)
+    assert (draws[:, y == 1].sum(axis=1) == w[y == 1].sum()).all()
+    aucs = [roc_auc_score(np.repeat(y, d), np.repeat(c, d)) for d in draws]
+    assert (iv.low, iv.high) == pytest.approx(tuple(np.quantile(aucs, [0.05, 0.95])), abs=1e-12)
 
 
 def test_bootstrap_class_minimum_counts_the_rows_a_compact_row_stands_for() -> None:

@@ -6,7 +6,7 @@ rules only, on metrics computed from rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,7 +19,8 @@ class CanarySpec(Spec):
     """A canary traffic log: rows served by the candidate or by production, with their outcomes.
 
     Each rule compares the candidate arm with the production arm (unpaired: different rows), by a
-    percentile bootstrap that resamples each arm on its own, stratified by class.
+    percentile bootstrap that resamples each arm on its own, stratified by class. The outcome may be binary,
+    numeric or multiclass (:mod:`gatekit.data.canary`).
 
     Parameters
     ----------
@@ -35,7 +36,12 @@ class CanarySpec(Spec):
     positive_label : str, int or bool, optional
         As in ``inputs``.
     score, prediction : str, optional
-        Column holding the served model's score (or label); one of them.
+        Column holding the served model's score (or label); one of them. For a multiclass outcome, ``score``
+        names one probability column per class by a pattern (``"score_*"`` takes ``score_<class>``, as
+        ``inputs.score``), or ``prediction`` the predicted class.
+    task : {"classification", "multiclass", "regression"}, optional
+        The outcome's problem type; inferred when absent (a ``score`` pattern means multiclass; otherwise as
+        ``inputs.task`` infers it, with whole-number outcomes of more than two values taken as regression).
     sensitive : str or list of str
         Sensitive columns for fairness rules.
     min_rows_per_arm : int
@@ -52,6 +58,7 @@ class CanarySpec(Spec):
     positive_label: str | int | bool | None = None
     score: str | None = None
     prediction: str | None = None
+    task: Literal["classification", "multiclass", "regression"] | None = None
     sensitive: list[str] = Field(default_factory=list)
     min_rows_per_arm: int = Field(default=100, ge=2)
     rules: list[MetricRule] = Field(min_length=1)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -101,6 +102,47 @@ class BaselineSpec(Spec):
         return self
 
 
+def check_quantiles(levels: Any) -> dict[float, str]:
+    """Validate quantile forecasts: a mapping of quantile level -> column name (``inputs.quantiles``).
+
+    The one check behind ``inputs.quantiles``, ``gatekit run --quantiles`` and ``gatekit.run(quantiles=...)``.
+
+    Parameters
+    ----------
+    levels : mapping of float (or number text) to str
+        Each quantile level and the column of ``data`` holding its forecast.
+
+    Returns
+    -------
+    dict of float to str
+        The levels as floats, in the given order.
+
+    Raises
+    ------
+    ValueError
+        Not a mapping, a level that is not a number strictly between 0 and 1 (NaN and infinities are not), the
+        same level given twice (``0.9`` and ``0.90``), or a column that is not a non-empty text.
+    """
+    if not isinstance(levels, Mapping):
+        raise ValueError(f"quantiles must map each quantile level to a column, e.g. {{0.9: forecast_p90}}, not "
+                         f"{type(levels).__name__}")
+    out: dict[float, str] = {}
+    for q, col in levels.items():
+        try:
+            level = float(q)
+        except (TypeError, ValueError):
+            raise ValueError(f"quantile level {q!r} is not a number (write e.g. 0.9: forecast_p90)") from None
+        if isinstance(q, bool) or not 0.0 < level < 1.0:
+            raise ValueError(f"quantile level {level:g} is not strictly between 0 and 1 (write e.g. 0.9: "
+                             "forecast_p90)")
+        if level in out:
+            raise ValueError(f"quantile level {level:g} is given twice")
+        if not isinstance(col, str) or not col.strip():
+            raise ValueError(f"quantile {level:g} names no column")
+        out[level] = col
+    return out
+
+
 class InputsSpec(Spec):
     """Where the run's inputs are. Paths are relative to the policy file.
 
@@ -189,12 +231,7 @@ class InputsSpec(Spec):
     @field_validator("quantiles")
     @classmethod
     def _quantile_levels(cls, v: dict[float, str]) -> dict[float, str]:
-        for q, col in v.items():
-            if not 0.0 < q < 1.0:
-                raise ValueError(f"quantile level {q:g} is not strictly between 0 and 1 (write e.g. 0.9: forecast_p90)")
-            if not col:
-                raise ValueError(f"quantile {q:g} names no column")
-        return v
+        return check_quantiles(v)
 
     @field_validator("sensitive_bins")
     @classmethod
