@@ -256,7 +256,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         target: str | None = None, positive_label: str | int | bool | None = None, score: str | None = None,
         prediction: str | None = None, model: ModelInput | None = None, model_sha256: str | None = None,
         trust_model: bool | None = None, features: list[str] | None = None, sensitive: str | list[str] | None = None,
-        metrics: str | os.PathLike[str] | None = None, task: str | None = None, engine: str | None = None,
+        metrics: str | os.PathLike[str] | None = None, task: str | None = None,
+        quantiles: dict[float, str] | None = None, engine: str | None = None,
         spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
         baseline_score: str | None = None, baseline_prediction: str | None = None,
         baseline_model: ModelInput | None = None, baseline_model_sha256: str | None = None,
@@ -269,7 +270,9 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
 
     The steps, in order: check the settings against each other; remove the reports an earlier run left in
     ``out``; load the policy and check its ``mode:`` against ``fail_on_warn``; read the inputs and evaluate;
-    record the enforcement and the exit code in ``report.metadata``; evaluate (and post) the repeated-failure
+    with a ``holdout:`` budget, count the holdout's reuse in the history and decide again
+    (:func:`gatekit.history.holdout.holdout_check`); record the enforcement and the exit code in
+    ``report.metadata``; evaluate (and post) the repeated-failure
     alerts from the history as it was before this run; write the reports; record the run in the history;
     write the reports again so they say whether it was recorded. With ``mlflow_run``, the run is checked before the
     evaluation and the gate's outcome is logged to it once the reports are written (before the history records
@@ -320,6 +323,10 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
         CSV or Parquet file, a directory or glob of Parquet files, or a table object from Python.
     target, positive_label, score, prediction, features, sensitive, task : optional
         Column roles and the task, overriding the policy's ``inputs:`` (``sensitive``: one column or a list).
+    quantiles : dict of float to str, optional
+        Quantile forecasts of a regression target, replacing the policy's ``inputs.quantiles``: each quantile
+        level in (0, 1) and the column of ``data`` holding its forecast, ``{0.1: "p10", 0.9: "p90"}``
+        (``gatekit run --quantiles 0.1=p10,0.9=p90``); a bad level or column is an :class:`InputError`.
     model : path or fitted model, optional
         A model file (``.skops``, ``.onnx``, ``.joblib``) or a fitted object: a scikit-learn estimator or
         Pipeline, an onnxruntime ``InferenceSession``, or any object with ``predict_proba`` / ``predict``.
@@ -404,7 +411,8 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     inputs: dict[str, Any] = {
         "data": data, "reference": reference, "target": target, "positive_label": positive_label, "score": score,
         "prediction": prediction, "model": model, "model_sha256": model_sha256, "trust_model": trust_model,
-        "features": features, "sensitive": sensitive, "metrics": metrics, "task": task, "engine": engine,
+        "features": features, "sensitive": sensitive, "metrics": metrics, "task": task, "quantiles": quantiles,
+        "engine": engine,
         "spark_master": spark_master, "spark_conf": spark_conf,
         "baseline_score": baseline_score, "baseline_prediction": baseline_prediction,
         "baseline_model": baseline_model, "baseline_model_sha256": baseline_model_sha256,
@@ -435,7 +443,12 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
     from gatekit.history.mlflow_log import log_report, open_target
 
     mlflow_target = open_target(mlflow_run, mlflow_tracking_uri) if mlflow_run is not None else None  # before the run
-    report = _evaluate(lp, registry, progress, inputs, sections, RunOptions(reference_paths=reference_paths))
+    # a policy with custom metrics computes with the registry it was checked against (it has them)
+    report = _evaluate(lp, lp.registry or registry, progress, inputs, sections,
+                       RunOptions(reference_paths=reference_paths))
+    from gatekit.history.holdout import holdout_check
+
+    holdout_check(report, lp, history_url)  # holdout: the reuse count (history) joins the decision before all else
     report.metadata["enforcement"] = mode
     report.metadata["exit_code"] = exit_code(report.decision, fail_on_warn=mode == "fail_on_warn",
                                              warn_only=mode == "warn_only")

@@ -183,6 +183,9 @@ def _vocabulary(cls: type[BaseModel], name: str, annotation: Any) -> list[str]:
         ("NoiseSpec", "metric"): "a performance metric computed from rows",
         ("MetricRule", "op"): ", ".join(f"`{o}`" for o in OPS),
         ("GateRule", "require"): "an expression (see [gates](gates.md))",
+        ("SliceRule", "metric"): "a performance metric computed from rows (see [the catalog]"
+                                 "(metrics.md#the-metric-catalog))",
+        ("SliceRule", "op"): ", ".join(f"`{o}`" for o in OPS),
         ("PiiSpec", "national_ids"): "python-stdnum modules (`us.ssn`, `de.idnr`, ...)",
     }
     if (cls.__name__, name) in special:

@@ -44,6 +44,15 @@ def test_demo_writes_both_reports_with_real_values(demo_root: Path) -> None:
     assert auc["source"] == "computed"
     assert abs(auc["observed"] - expected_auc) < 1e-12
     assert 0.6 < auc["observed"] < 0.95  # a real model on real data, not a constant
+    # the slice rule: ROC AUC per loan-to-value band, each band's AUC recomputed on its held-out rows
+    band = next(c for c in loan["checks"] if c["section"] == "slices")
+    y_hold = (hold["deny"] == "yes").astype(int)
+    low = (hold["lvrat"] < 0.8).to_numpy()
+    by_band = {s["slice"]: s for s in band["details"]["slices"]}
+    assert abs(by_band["[0, 0.8)"]["value"] - roc_auc_score(y_hold[low], proba[low])) < 1e-12
+    high = by_band["[0.95, inf)"]
+    assert high["rows"] == int((hold["lvrat"] >= 0.95).sum()) and not high["counted"]  # too few: listed only
+    assert band["status"] == "pass" and abs(band["observed"] - (expected_auc - by_band["[0, 0.8)"]["value"])) < 1e-9
 
     dem = pd.read_csv(art / "elecdemand_holdout.csv")
     demand = json.loads((demo_root / "reports/demo/demand_forecast/gate_report.json").read_text())

@@ -34,6 +34,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("engines")
     shutil.copytree(REPO / "data", root / "data")
     shutil.copytree(REPO / "policies", root / "policies")
+    shutil.copytree(REPO / "examples", root / "examples")  # loan_approval_v2's custom_metrics.metrics_dir
     (root / "gatekit.toml").write_text("[history]\nurl = 'off'\n")
     import os
 

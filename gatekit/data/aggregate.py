@@ -2,10 +2,11 @@
 
 On the DuckDB engine the metric rules never see the rows themselves. :func:`load_eval_from_table` groups the
 evaluation table by the columns the metrics read (target, score or prediction, the production model's output,
-the sensitive columns) and counts the rows of each group; the groups become a compact :class:`EvalData` whose
-``weights`` are those counts. Every metric equals its value on the rows the counts stand for (scikit-learn and
-fairlearn with ``sample_weight``; gatekit's own kernels weight their sums). A model is run over the table in
-record batches (memory bounded by one batch) and its scores aggregated the same way.
+the sensitive columns, the columns ``slices:`` rules slice by) and counts the rows of each group; the groups
+become a compact :class:`EvalData` whose ``weights`` are those counts. Every metric equals its value on the rows
+the counts stand for (scikit-learn and fairlearn with ``sample_weight``; gatekit's own kernels weight their
+sums). A model is run over the table in record batches (memory bounded by one batch) and its scores aggregated
+the same way.
 
 The compact frame goes through the same code as a pandas frame (:func:`gatekit.data.loader.load_inputs`), so
 the checks on labels, tasks and columns are the same on both engines.
@@ -80,6 +81,7 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
     roles = [("target", opts.target), ("score", opts.score), ("prediction", opts.prediction),
              ("baseline score", opts.baseline_score), ("baseline prediction", opts.baseline_prediction),
              *(("sensitive", c) for c in opts.all_sensitive),
+             *(("slice", c) for c in opts.group_columns if c not in opts.all_sensitive),
              *((f"{float(q):g}-quantile forecast", c) for q, c in sorted(opts.quantiles.items()))]
     for role, name in roles:
         if name is not None and not is_pattern(name):  # a pattern ('score_*') is matched by the multiclass path
@@ -89,7 +91,8 @@ def load_eval_from_table(run: RunInputs, opts: InputOptions, model: Any, file: s
         if missing:
             raise input_error(f"{missing} rows have no target value; remove or fill them: a gate never drops rows "
                               "silently", file, key=opts.target)
-    scoring = model is not None and opts.score is None and opts.prediction is None
+    # a model scores the rows for the target's metrics: without a target there is nothing to score them against
+    scoring = model is not None and opts.score is None and opts.prediction is None and opts.target is not None
     base_model = None
     if opts.baseline_model is not None:
         base_model = load_baseline_model(opts, run, file)

@@ -60,6 +60,9 @@ class InputOptions:
     extra_sensitive: list[str] = field(default_factory=list)
     sensitive_bins: dict[str, Any] = field(default_factory=dict)
     """Column -> bin edges or ``"categories"`` (:func:`gatekit.data.sensitive.sensitive_frame`)."""
+    slice_bins: dict[str, list[Any]] = field(default_factory=dict)
+    """Column the policy's ``slices:`` rules slice by -> each such rule's ``bins`` entry for it (edges,
+    ``"categories"`` or None): read with the rows as ``EvalData.segments`` (:func:`gatekit.data.slices.slice_frame`)."""
     metrics: Path | str | None = None
     """A metrics JSON file, or an MLflow run as ``mlflow:runs/<RUN_ID>`` (:mod:`gatekit.data.mlflow_runs`)."""
     reference: Any = None
@@ -95,6 +98,12 @@ class InputOptions:
     def all_sensitive(self) -> list[str]:
         """The sensitive columns loaded: ``sensitive`` then the other columns fairness rules name, each once."""
         return [*self.sensitive, *(c for c in self.extra_sensitive if c not in self.sensitive)]
+
+    @property
+    def group_columns(self) -> list[str]:
+        """The columns an engine groups the rows by beside the roles: the sensitive columns, then the slice columns."""
+        sens = self.all_sensitive
+        return [*sens, *(c for c in self.slice_bins if c not in sens)]
 
     @property
     def model_label(self) -> str | None:

@@ -39,6 +39,7 @@ from gatekit.data.mlflow_runs import is_run_source, read_run_metrics
 from gatekit.data.multiclass import decide_task, load_multiclass, load_multiclass_baseline
 from gatekit.data.readers import canary_roles, require_column, role_conflict_message, role_conflicts
 from gatekit.data.sensitive import sensitive_frame
+from gatekit.data.slices import slice_frame
 from gatekit.metrics.registry import EvalData, MetricRegistry
 from gatekit.model.loading import load_model
 from gatekit.model.scoring import MissingFeatures, make_runner, score_with_model
@@ -329,6 +330,9 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
             raise input_error(f"positive label {positive!r} matches no value of target {opts.target!r} "
                               f"(values: {distinct}); check inputs.positive_label", file, key="positive_label")
         data.positive_label = positive
+        others = [v for v in target.dropna().unique().tolist() if norm_label(v) != norm_label(positive)]
+        if len({norm_label(v) for v in others}) == 1:  # the other class's label, for the report's confusion matrix
+            run.info["negative_label"] = others[0]
     else:
         data.y_true = numeric(target, "regression target", opts.target, file, "target")
     if task == "multiclass":
@@ -359,6 +363,8 @@ def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file:
         for c in all_sensitive:
             require_column(frame, c, "sensitive", file)
         data.sensitive = sensitive_frame(frame, all_sensitive, opts.sensitive_bins, file)
+    if opts.slice_bins:
+        data.segments = slice_frame(frame, opts.slice_bins, file)
     run.eval_data = data
     if opts.has_baseline_rows and task == "multiclass":
         load_multiclass_baseline(opts, run, frame, file, csv_lines)
@@ -392,6 +398,8 @@ def _forecast_inputs(run: RunInputs, frame: Any, opts: InputOptions, data: EvalD
         return
     if opts.quantiles:
         data.quantiles = {}
+        # recorded with the other column roles (report metadata["inputs"]), whether from the policy or --quantiles
+        run.info["quantiles"] = {str(float(q)): col for q, col in sorted(opts.quantiles.items())}
         for q, col in sorted(opts.quantiles.items()):
             values = require_column(frame, col, f"{float(q):g}-quantile forecast", file)
             data.quantiles[float(q)] = numeric(values, f"{float(q):g}-quantile forecast column", col, file,

@@ -88,16 +88,21 @@ class EvalData:
     train_target : ndarray of shape (n_train,), callable or None
         The training (reference) target in row order, or a zero-argument callable returning it (an engine reads
         it on first use): the in-sample series MASE scales by. Not rows of the evaluation: never resampled.
-    score_counts : list of (ndarray, ndarray, ndarray) or None
-        With ``loss_sums``: for each probability column ``j``, its distinct (probability, true class code) pairs
-        and how many rows hold each, shapes (m_j,), (m_j,), (m_j,): what the one-vs-rest and one-vs-one ROC AUCs
-        need from the rows (each class's AUC is a rank statistic of its own column).
+    probability_rows : EvalData or None
+        With ``loss_sums`` (an engine's confusion cells): the same evaluation rows as one row per distinct (true
+        class, probability vector, production's probability vector) with its count (``y_true``, ``y_score`` of
+        shape (m, k), ``weights``; its ``baseline`` is production's rows when both models gave probabilities).
+        The one-vs-rest and one-vs-one ROC AUCs are computed from them, and the intervals of log loss and the
+        AUCs resample them (:func:`gatekit.metrics.multiclass.resampling_rows`).
     weights : ndarray of shape (n_samples,) or None
         How many evaluation rows each row stands for (positive integers), or None when every row is one
         row. An engine that aggregates the rows (``--engine duckdb``) gives one row per distinct combination
         of target, outputs and sensitive values with its count here; every metric equals its value on the
-        rows the counts stand for (fairlearn and scikit-learn with ``sample_weight``; the bootstrap draws
-        Poisson(count) multiplicities per row, which is the row-level Poisson(1) bootstrap summed).
+        rows the counts stand for (fairlearn and scikit-learn with ``sample_weight``; the bootstrap draws each
+        row as the rows it stands for, within its class: :func:`gatekit.stats.intervals.counted_weight_batches`).
+    segments : pandas.DataFrame of shape (n_samples, n_slice_columns) or None
+        The raw values of the columns the policy's ``slices:`` rules slice by, one row per row (per compact row
+        when the rows are compact), index 0..n-1 (:mod:`gatekit.data.slices`); None when no rule slices.
     """
 
     y_true: np.ndarray | None = None
@@ -114,9 +119,10 @@ class EvalData:
     weights: np.ndarray | None = field(default=None, repr=False)
     classes: list[Any] | None = None
     loss_sums: np.ndarray | None = field(default=None, repr=False)
-    score_counts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
+    probability_rows: EvalData | None = field(default=None, repr=False)
     quantiles: dict[float, np.ndarray] | None = field(default=None, repr=False)
     train_target: Any = field(default=None, repr=False)
+    segments: Any = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]
@@ -150,6 +156,9 @@ class MetricSpec:
         The metric's range (inclusive); a metrics-file value outside it is refused as invalid input.
     label : str
         Plain-language name for people who do not read metric names (shown first in the HTML report).
+    source : str or None
+        Where a custom metric was defined (``file:line`` of its function, or ``entry point <name> (<distribution>
+        <version>)``; :mod:`gatekit.metrics.custom`); None for gatekit's own metrics.
     """
 
     name: str
@@ -162,6 +171,7 @@ class MetricSpec:
     higher_is_better: bool | None = None
     bounds: tuple[float | None, float | None] = (None, None)
     label: str = ""
+    source: str | None = None
 
     def out_of_bounds(self, value: float) -> bool:
         """Return True when ``value`` lies outside :attr:`bounds`."""
@@ -248,6 +258,13 @@ class MetricRegistry:
                 raise ValueError(f"metric name {n!r} is already registered")
             self._alias[n] = spec.name
         self._specs[spec.name] = spec
+
+    def copy(self) -> MetricRegistry:
+        """Return a new registry holding the same specs (registering on it leaves this one as it is)."""
+        out = MetricRegistry()
+        out._specs = dict(self._specs)
+        out._alias = dict(self._alias)
+        return out
 
     def resolve(self, name: str) -> ResolvedMetric | None:
         """Resolve a policy name; None if unknown.

@@ -113,6 +113,9 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
     elif overrides.get("canary_data") is not None:
         raise TypeError("a canary log (--canary-log) was given but the policy has no canary: section to say "
                         "which columns and rules to use")
+    for rule in getattr(policy.policy, "slices", None) or []:  # slice columns are read with the rows
+        for col in rule.by:
+            opts.slice_bins.setdefault(col, []).append(rule.bins.get(col))
     if any(overrides.get(k) is not None for k in ("baseline_score", "baseline_prediction", "baseline_model")):
         opts.baseline_score = opts.baseline_prediction = opts.baseline_model = None
         opts.baseline_model_sha256 = None
@@ -136,6 +139,13 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
                               f"predict, or an onnxruntime InferenceSession), not {type(val).__name__}", key=key)
         if key in ("sensitive", "features"):
             val = [val] if isinstance(val, str) else list(val)  # "afam" is one column, not four letters
+        if key == "quantiles":  # the policy's check (inputs.quantiles); replaces the policy's mapping
+            from gatekit.policy.specs.inputs import check_quantiles
+
+            try:
+                val = check_quantiles(val)
+            except ValueError as exc:
+                raise input_error(str(exc), key="quantiles") from None
         setattr(opts, key, val)
     opts.sensitive = list(dict.fromkeys(opts.sensitive))  # a column given twice is one column
     return opts
@@ -163,6 +173,12 @@ def policy_files(policy: LoadedPolicy) -> dict[str, Path]:
         out[f"suite_{i}"] = base / ref.path
     for i, (path, _) in enumerate(policy.bases):  # extends: files are policy too
         out[f"policy_base_{i}"] = Path(path)
+    if policy.custom is not None:  # custom metrics are code that decides rules: the files that ran
+        for i, f in enumerate(policy.custom.files):
+            out[f"custom_metrics_file_{i}"] = Path(f)
+        for ep in policy.custom.entry_points:
+            if ep.get("file"):
+                out[f"custom_metrics_entry_point_{ep['name']}"] = Path(ep["file"])
     return {k: v.resolve() for k, v in out.items()}
 
 

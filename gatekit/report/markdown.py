@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.decision import effect
-from gatekit.core.formatting import display_name, md_escape, observed_text, rule_text
+from gatekit.core.formatting import display_name, fmt, md_escape, observed_text, rule_text
 from gatekit.core.results import Decision, GateReport
 from gatekit.report.junit import is_pilot
 from gatekit.report.plain import reason_sentence
@@ -21,6 +21,57 @@ MAX_ROWS = 50
 def md_text(value: object) -> str:
     """Escape text for a Markdown table cell (GitHub-flavoured): :func:`gatekit.core.formatting.md_escape`."""
     return md_escape(value)
+
+
+MAX_SLICES = 20
+"""Slices shown per slice rule (weakest first); the JSON report has them all."""
+
+
+def slice_table(check: Any) -> list[str]:
+    """Return a slice rule's slices as a folded Markdown table, weakest first (at most :data:`MAX_SLICES` rows).
+
+    Parameters
+    ----------
+    check : CheckResult
+        A check of the ``slices`` section (``details["slices"]``, ``details["whole"]``; see
+        :mod:`gatekit.sections.slices`).
+
+    Returns
+    -------
+    list of str
+        Lines: a ``<details>`` block with the whole rows' row, one row per slice (rows, value, interval, gap from
+        the whole for a ``max_drop`` rule, status) and a note on the interval's level.
+    """
+    d = check.details
+    drop = d.get("form") == "max_drop"
+    iv = d.get("intervals") or {}
+    level = f"{100 * float(iv.get('confidence', 0.95)):.0f} % CI"
+
+    def num(v: Any) -> str:
+        return "—" if v is None else fmt(float(v))
+
+    def pair(p: Any) -> str:
+        return f"[{num(p[0])}, {num(p[1])}]" if p else "—"
+
+    slices = d["slices"]
+    icon = _ICON["pass"] if check.status.value == "pass" else _ICON["warn"]
+    gap_head = " worse than whole by |" if drop else ""
+    head = f"| slice | rows | {md_text(check.metric or 'value')} | {level} |{gap_head} status |"
+    out = [f"<details><summary>{icon} {md_text(check.name)}: {len(slices)} slices, weakest first</summary>", "",
+           head, "|---|---|---|---|" + ("---|" if drop else "") + "---|"]
+    whole = d.get("whole") or {}
+    out.append(f"| **whole** | {whole.get('rows', '')} | {num(whole.get('value'))} | {pair(whole.get('interval'))} |"
+               + (" — |" if drop else "") + "  |")
+    for sl in slices[:MAX_SLICES]:
+        gap = f" {num(sl.get('gap'))} |" if drop else ""
+        out.append(f"| {md_text(sl['slice'])} | {sl['rows']} | {num(sl.get('value'))} | {pair(sl.get('interval'))} |"
+                   f"{gap} {md_text(str(sl.get('status', '')).replace('_', ' '))} |")
+    if len(slices) > MAX_SLICES:
+        out.append(f"\n{len(slices) - MAX_SLICES} more slices in the full report.")
+    out += ["", f"Intervals: percentile bootstrap, {iv.get('resamples')} resamples, seed {iv.get('seed')}; "
+            f"{'the rule decides on them' if d.get('decided_on') == 'interval' else 'shown only'}. Slices under "
+            f"{d.get('min_rows')} rows are listed, not counted.", "", "</details>", ""]
+    return out
 
 
 def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> str:
@@ -38,7 +89,8 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     str
         A heading with the decision, its reason in plain words (:func:`gatekit.report.plain.reason_sentence`), a
         counts line, a table of the checks that did not pass
-        (at most 50 rows) and, folded, every check.
+        (at most 50 rows) and, folded, every check and the confusion matrix
+        (:func:`gatekit.report.confusion.markdown_lines`).
     """
     meta = report.metadata
     pol = meta.get("policy", {})
@@ -83,6 +135,12 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
         lines += ["", "</details>", ""]
     lines += [f"<details><summary>All {len(report.checks)} checks</summary>", "", *header]
     lines += [row(c) for c in report.checks] + ["", "</details>", ""]
+    for c in report.checks:
+        if c.section == "slices" and c.details.get("slices"):
+            lines += slice_table(c)
+    from gatekit.report.confusion import markdown_lines
+
+    lines += markdown_lines(meta, md_text)
     foot = [f"run {md_text(meta.get('run_id', ''))}"]
     foot += [f"{md_text(k)}: {md_text(v)}" for k, v in (links or {}).items()]
     lines.append(" · ".join(foot))

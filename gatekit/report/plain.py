@@ -284,6 +284,8 @@ def check_sentence(check: CheckResult) -> str:
                Status.SKIPPED: "was skipped"}[check.status]
         return f"{metric_name(check)} {how}: {check.message}" if check.message else f"{metric_name(check)} {how}"
     cmp = d.get("comparison") or {}
+    if check.section == "slices" and d.get("sentence"):
+        return str(d["sentence"])  # names the slice that failed (gatekit.sections.slices)
     for build in (lambda: _comparison_sentence(check, cmp) if cmp.get("definition") else None,
                   lambda: _drift_sentence(check) if check.section == "drift" and "method" in d else None,
                   lambda: _probe_sentence(check), lambda: _noise_sentence(check), lambda: _gate_sentence(check),

@@ -284,6 +284,12 @@ def _metrics() -> Section:
     return MetricRulesSection()
 
 
+def _slices() -> Section:
+    from gatekit.sections.slices import SlicesSection
+
+    return SlicesSection()
+
+
 def _gates() -> Section:
     from gatekit.sections.gates import GatesSection
 
@@ -334,7 +340,8 @@ def default_sections() -> SectionRegistry:
 
     reg = SectionRegistry()
     for key, title in (("data_quality", "Data quality"), ("compatibility", "Compatibility"),
-                       ("performance", "Performance"), ("gates", "Gates"), ("fairness", "Fairness"),
+                       ("performance", "Performance"), ("slices", "Slices"), ("gates", "Gates"),
+                       ("fairness", "Fairness"),
                        ("drift", "Drift"), ("operational", "Operational"), ("robustness", "Robustness"),
                        ("artifact", "Artifact"), ("security", "Security"), ("rollout", "Rollout")):
         reg.add_group(ReportGroup(key, title))
@@ -346,6 +353,8 @@ def default_sections() -> SectionRegistry:
         SectionInfo("metrics", list[s.MetricRule], _metrics, ("performance", "fairness", "operational", "drift"),
                     engines=BOTH,
                     needs_data=True, label="metric rules"),
+        SectionInfo("slices", list[s.SliceRule], _slices, ("slices",), needs_data=True, label="slice rules",
+                    engines=BOTH),
         SectionInfo("gates", list[s.GateRule], _gates, ("gates",), needs_data=True, label="gates", engines=BOTH),
         SectionInfo("drift", s.DriftSpec, _drift, ("drift",), needs_data=True, label="drift rules", engines=BOTH),
         SectionInfo("robustness", s.RobustnessSpec, _robustness, ("robustness",), label="robustness rules",

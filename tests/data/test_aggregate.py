@@ -171,3 +171,19 @@ def test_mase_on_duckdb_reads_the_reference_in_row_order(tmp_path: Path) -> None
     tr = shuffled["y"].to_numpy()
     assert b == pytest.approx(np.abs(hold["y"] - hold["f"]).mean() / np.abs(np.diff(tr)).mean(), rel=1e-12)
     assert a != pytest.approx(b)
+
+
+def test_a_model_without_a_target_runs_the_data_checks_on_both_engines() -> None:
+    """A model and no target: nothing to score against, so the data checks run and the metric is not computable.
+
+    The DuckDB engine used to bind the model to score the rows and then refuse the run ("score is set but no
+    target column is"), where pandas ran the same policy.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    df = _rows()
+    model = LogisticRegression().fit(df[["a", "b"]], df["y"])
+    pol = {"version": 1, "data_quality": {"row_count": {"min": 10}},
+           "metrics": [{"name": "auc_roc", "op": ">=", "value": 0.6}]}
+    checks = _same(pol, data=df[["a", "b", "g"]], model=model)
+    assert [(n, s) for n, s, _ in checks] == [("row_count", "pass"), ("auc_roc", "not_computable")]

@@ -223,3 +223,15 @@ def test_mase_without_the_target_in_the_reference_is_not_computable() -> None:
     r = gatekit.run(pol, data=_forecast_rows(), target="y", score="f",
                     reference=pd.DataFrame({"y": [1.0, 3.0, 2.0, 5.0]}))
     assert r.checks[0].observed == pytest.approx(np.mean([0.3, 1.0, 0.4, 1.0]) / 2.0)  # MAE / lag-1 scale 2
+
+
+def test_quantiles_keyword_of_the_api_replaces_the_policys_and_is_checked() -> None:
+    pol = {"version": 1, "inputs": {"quantiles": {0.9: "f"}},
+           "metrics": [{"name": "interval_coverage_at_0_8", "op": ">=", "value": 0.5}]}
+    r = gatekit.run(pol, data=_forecast_rows(), target="y", score="f", quantiles={0.1: "lo", "0.9": "hi"})
+    assert r.checks[0].observed == 1.0 and r.metadata["inputs"]["quantiles"] == {"0.1": "lo", "0.9": "hi"}
+    for bad, said in (({1.5: "hi"}, "strictly between 0 and 1"), ({0.9: ""}, "names no column"),
+                      (["hi"], "must map each quantile level"), ({True: "hi"}, "strictly between")):
+        with pytest.raises(InputError, match=said) as err:
+            gatekit.run(pol, data=_forecast_rows(), target="y", score="f", quantiles=bad)  # type: ignore[arg-type]
+        assert err.value.problems[0].key == "quantiles"

@@ -226,3 +226,23 @@ def test_a_multiclass_calibration_rule_draws_the_top_label_diagram() -> None:
     # confidences are at least 1/3: the bins (0, 0.2] is empty, the others by hand
     conf = p.max(axis=1)
     assert html.count('class="reliability-point"') == len({int(np.ceil(c * 5)) for c in conf})
+
+
+def test_a_slice_rule_s_slices_are_a_table_weakest_first_open_when_it_did_not_pass() -> None:
+    import re
+
+    from gatekit.core.results import Decision
+    from gatekit.report import Report
+    from tests.report.helpers import meta
+    from tests.report.test_markdown import _slice_check
+
+    html = Report(Decision.BLOCK, "raw", [_slice_check()], meta()).to_html()
+    fold = html.split('<details class="fold slices-fold"', 1)[1].split("</details>", 1)[0]
+    assert fold.split(">", 1)[0].endswith(" open")  # the rule failed: its slices are in view
+    assert re.findall(r'<tr class="slice-row" data-status="(\w+)"', fold) == ["fail", "not_counted"]
+    assert "a|&lt;b&gt;" in fold and "<b>a|<b>" not in fold  # a slice's label is text
+    assert "0.5 to 0.72" in fold and "0.09 to 0.31" in fold and "no interval" in fold
+    assert "Worse than whole: whole - slice (higher is better), limit 0.15." in fold
+    assert "90 % interval" in fold
+    passed = Report(Decision.PASS, "raw", [_slice_check("pass")], meta()).to_html()
+    assert not passed.split('<details class="fold slices-fold"', 1)[1].split(">", 1)[0].endswith(" open")

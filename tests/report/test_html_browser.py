@@ -246,7 +246,7 @@ FIRST_CHECK = """(() => {
 def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The six demo reports, written by `gatekit demo` on a copy of the repository's data and policies."""
     d = tmp_path_factory.mktemp("demo")
-    for name in ("data", "policies", "expectations"):
+    for name in ("data", "policies", "expectations", "examples"):
         shutil.copytree(REPO / name, d / name)
     proc = run_cli("demo", "--root", str(d), "--out", str(d / "out"), cwd=d)  # its history stays in d
     assert proc.returncode == 0, proc.stderr
@@ -380,5 +380,58 @@ def test_the_forecast_charts_are_legible_on_a_400px_phone(browser: Any, forecast
         labels = {t["text"] for t in texts}
         assert {"actual", "forecast", "residual: actual − forecast"} <= labels
         _screenshot(page, "phone_forecast")
+    finally:
+        p.close()
+
+
+CONFUSION_TEXT_PX = """[...document.querySelectorAll('#confusion-matrix :is(th, td, span)')]
+.map(e => parseFloat(getComputedStyle(e).fontSize))"""
+
+
+def test_the_confusion_matrix_is_legible_on_a_400px_phone(browser: Any, full_report: Path) -> None:
+    report = json.loads((full_report / "gate_report.json").read_text())
+    cm = report["metadata"]["charts"]["confusion"]
+    p = _phone(browser, full_report / "gate_report.html")
+    try:
+        page = p.page
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE + 1
+        table = page.locator("#confusion-matrix table.confusion")
+        assert table.is_visible()
+        box = table.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE + 1
+        cells = page.locator("td.confusion-cell")
+        assert cells.count() == 4
+        shown = [cells.nth(i).inner_text().split("\n")[0] for i in range(4)]
+        assert shown == [f"{n:,}" for row in cm["counts"] for n in row]
+        assert min(page.evaluate(CONFUSION_TEXT_PX)) >= MIN_CHART_FONT_PX
+        _screenshot(page, "phone_confusion")
+    finally:
+        p.close()
+
+
+def test_a_slice_table_fits_a_400px_phone(browser: Any, tmp_path: Path) -> None:
+    from gatekit.core.results import Decision
+    from gatekit.report import Report
+    from tests.report.helpers import meta
+    from tests.report.test_markdown import _slice_check
+
+    check = _slice_check()
+    check.details["slices"][0]["slice"] = "region=north-east-coastal, channel=partner-web"  # a long label
+    path = tmp_path / "gate_report.html"
+    Report(Decision.BLOCK, "raw", [check], meta()).save_html(path)
+    p = _phone(browser, path)
+    try:
+        page = p.page
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE + 1
+        table = page.locator("table.slices")
+        assert table.is_visible()  # the rule failed: its slices are open
+        # each slice is a block of labelled cells on a phone: nothing scrolls sideways, even in its own box
+        assert page.evaluate("(() => { const t = document.querySelector('table.slices');"
+                             " return t.scrollWidth <= t.parentElement.clientWidth; })()")
+        sizes = page.evaluate("[...document.querySelectorAll('table.slices td')].map("
+                              "t => parseFloat(getComputedStyle(t).fontSize))")
+        assert sizes and min(sizes) >= 12
+        assert page.locator("tr.slice-row").first.inner_text().startswith("region=north-east-coastal")
+        _screenshot(page, "phone_slices")
     finally:
         p.close()

@@ -232,3 +232,30 @@ def test_markdown_structure_survives_every_hostile_string(s: str) -> None:
     assert md_structure(md) == md_structure(plain)
     assert "<!--" not in md and "<b>" not in md and "<img" not in md and "\x1b" not in md
     assert [len(cells(line)) for t in tables(md) for line in t] == [6] * (2 + 2 + 2 + 3)
+
+
+def _slice_check(status: str = "fail") -> CheckResult:
+    """A slice rule's check as gatekit.sections.slices writes it, by hand: two slices, the weakest first."""
+    from gatekit.core.results import OnFail, Status
+
+    slices = [{"slice": "a|<b>", "rows": 40, "value": 0.61, "interval": [0.5, 0.72], "gap": 0.2,
+               "gap_interval": [0.09, 0.31], "counted": True, "status": status},
+              {"slice": "north", "rows": 12, "value": None, "interval": None, "gap": None, "gap_interval": None,
+               "counted": False, "status": "not_counted"}]
+    return CheckResult("auc_roc by region", "slices", Status(status), OnFail.BLOCK, 0.2, "<=", 0.15, "msg",
+                       metric="roc_auc", details={
+                           "form": "max_drop", "slices": slices, "min_rows": 30, "decided_on": "point",
+                           "whole": {"value": 0.81, "interval": [0.78, 0.84], "rows": 52},
+                           "intervals": {"confidence": 0.9, "resamples": 2000, "seed": 7},
+                           "gap_definition": "whole - slice (higher is better)", "label": "Ranking quality, by region"})
+
+
+def test_a_slice_rule_s_slices_are_a_folded_table_weakest_first() -> None:
+    md = render_markdown(Report(Decision.BLOCK, "raw", [_slice_check()], meta()))
+    assert "<details><summary>⚠️ auc\\_roc by region: 2 slices, weakest first</summary>" in md
+    table = tables(md)[-1]
+    assert table[0] == "| slice | rows | roc\\_auc | 90 % CI | worse than whole by | status |"
+    assert cells(table[2]) == ["**whole**", "52", "0.81", "[0.78, 0.84]", "—", ""]
+    assert cells(table[3]) == ["a\\|&lt;b&gt;", "40", "0.61", "[0.5, 0.72]", "0.2", "fail"]
+    assert cells(table[4]) == ["north", "12", "—", "—", "—", "not counted"]
+    assert "Intervals: percentile bootstrap, 2000 resamples, seed 7; shown only. Slices under 30 rows" in md

@@ -5,7 +5,7 @@ Structure only; semantic checks across rules live in :mod:`gatekit.policy.proble
 number, ``1`` is not a boolean), so a typo never silently turns a rule off. :mod:`~.common` holds the
 shared base class and validators, :mod:`~.policy` the top-level :class:`Policy`, and each other module
 one section of the policy file (``metrics:``, ``gates:``, ``compatibility:``, ``drift:``,
-``data_quality:``, ``canary:``, ``operational:``, ``artifact:``, ``security:``, ``robustness:``,
+``data_quality:``, ``slices:``, ``canary:``, ``operational:``, ``artifact:``, ``security:``, ``robustness:``,
 ``inputs:``).
 """
 
@@ -33,12 +33,14 @@ from gatekit.policy.specs.drift import (
     PsiSpec,
 )
 from gatekit.policy.specs.gates import GateRule
+from gatekit.policy.specs.holdout import HoldoutSpec
 from gatekit.policy.specs.inputs import BaselineSpec, InputsSpec
 from gatekit.policy.specs.metrics import GUARDBANDS, RELATIVE_KEYS, MetricRule
 from gatekit.policy.specs.operational import OperationalSpec
 from gatekit.policy.specs.policy import Policy
 from gatekit.policy.specs.robustness import NoiseSpec, OutOfRangeSpec, RobustnessSpec
 from gatekit.policy.specs.security import LicenseSpec, PiiSpec, SecuritySpec
+from gatekit.policy.specs.slices import SliceRule
 
 __all__ = [
     "CATEGORICAL_METHODS",
@@ -60,6 +62,7 @@ __all__ = [
     "ExpectationRule",
     "FeatureSignatureSpec",
     "GateRule",
+    "HoldoutSpec",
     "InputsSpec",
     "LeakageSpec",
     "LicenseSpec",
@@ -79,6 +82,7 @@ __all__ = [
     "Scalar",
     "SecuritySpec",
     "SignatureSpec",
+    "SliceRule",
     "Spec",
     "SuiteRef",
 ]

@@ -14,14 +14,17 @@ from gatekit.policy.specs.artifact import ArtifactSpec
 from gatekit.policy.specs.canary import CanarySpec
 from gatekit.policy.specs.common import AlertSpec, PathField, Spec
 from gatekit.policy.specs.compatibility import CompatibilitySpec
+from gatekit.policy.specs.custom_metrics import CustomMetricsSpec
 from gatekit.policy.specs.data_quality import DataQualitySpec
 from gatekit.policy.specs.drift import DriftSpec
 from gatekit.policy.specs.gates import GateRule
+from gatekit.policy.specs.holdout import HoldoutSpec
 from gatekit.policy.specs.inputs import InputsSpec
 from gatekit.policy.specs.metrics import MetricRule
 from gatekit.policy.specs.operational import OperationalSpec
 from gatekit.policy.specs.robustness import RobustnessSpec
 from gatekit.policy.specs.security import SecuritySpec
+from gatekit.policy.specs.slices import SliceRule
 
 
 class Policy(Spec):
@@ -45,8 +48,13 @@ class Policy(Spec):
     decision_threshold : float
         Score threshold for predicted labels (``score >= threshold``), default 0.5.
     inputs : InputsSpec, optional
+    custom_metrics : CustomMetricsSpec, optional
+        The policy's own metrics (``@gatekit.metric`` functions in a folder, or installed entry points), usable by
+        name in every rule.
     metrics : list of MetricRule
     gates : list of GateRule
+    slices : list of SliceRule
+        A metric on each segment of the evaluation rows, with a rule on the worst slice.
     compatibility, drift, data_quality : optional
         Section specs (see their classes).
     canary : CanarySpec, optional
@@ -59,6 +67,9 @@ class Policy(Spec):
         Personal data and licence checks.
     robustness : RobustnessSpec, optional
         Noise sensitivity and out-of-range inputs.
+    holdout : HoldoutSpec, optional
+        A budget on how many candidates of the model the same evaluation rows may gate (test-set reuse;
+        counted in the run history).
     alert : AlertSpec, optional
         Default repeated-failure alert for every check of the policy; a metric rule's or gate's own
         ``alert:`` replaces it for that rule.
@@ -72,8 +83,10 @@ class Policy(Spec):
     mode: Literal["enforce", "warn_only"] = "enforce"
     decision_threshold: float = Field(default=0.5, ge=0, le=1)
     inputs: InputsSpec | None = None
+    custom_metrics: CustomMetricsSpec | None = None
     metrics: list[MetricRule] = Field(default_factory=list)
     gates: list[GateRule] = Field(default_factory=list)
+    slices: list[SliceRule] = Field(default_factory=list)
     compatibility: CompatibilitySpec | None = None
     drift: DriftSpec | None = None
     data_quality: DataQualitySpec | None = None
@@ -82,6 +95,7 @@ class Policy(Spec):
     artifact: ArtifactSpec | None = None
     security: SecuritySpec | None = None
     robustness: RobustnessSpec | None = None
+    holdout: HoldoutSpec | None = None
     alert: AlertSpec | None = None
 
     def rule_counts(self) -> dict[str, int]:
@@ -104,5 +118,5 @@ class Policy(Spec):
 
 
 META_FIELDS = frozenset({"version", "extends", "name", "description", "strict", "mode", "decision_threshold",
-                         "inputs", "alert"})
+                         "inputs", "alert", "custom_metrics", "holdout"})
 """Policy keys that configure the run itself rather than declare rules: never sections."""
