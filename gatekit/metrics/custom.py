@@ -26,7 +26,6 @@ function accepts that parameter; a function that does not is refused there with 
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import math
 import re
@@ -41,6 +40,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gatekit.core.errors import NotComputable
+from gatekit.core.userfiles import error_line, exec_user_file
 from gatekit.metrics.registry import EvalData, MetricRegistry, MetricSpec, MetricValue, row_weights
 
 INPUTS = ("y_true", "y_score", "y_pred", "sensitive")
@@ -664,17 +664,6 @@ class CustomMetrics:
                 for d, src in self.declared]
 
 
-def _error_line(exc: BaseException, path: Path) -> int | None:
-    if isinstance(exc, SyntaxError) and exc.lineno is not None and exc.filename and \
-            Path(exc.filename).resolve() == path.resolve():
-        return exc.lineno
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve() == path.resolve():
-            line = frame.lineno  # the innermost frame inside the file is where it broke
-    return line
-
-
 def _declared_in(module: ModuleType) -> list[MetricDeclaration]:
     """Return the declarations of the functions ``module`` itself defines (an imported one is its own module's)."""
     out: dict[int, MetricDeclaration] = {}  # a function bound to two names is one metric
@@ -710,22 +699,13 @@ def load_folder(folder: Path) -> CustomMetrics:
         module_name = f"{MODULE_PREFIX}.{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
         previous = sys.modules.get(module_name)
         try:
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            if spec is None or spec.loader is None:
-                raise ImportError("not a loadable Python file")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module  # dataclasses and pickling look the module up while it runs
-            before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the user's folder
-            try:
-                spec.loader.exec_module(module)
-            finally:
-                sys.dont_write_bytecode = before
+            module = exec_user_file(path, module_name)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even sys.exit() in a metric file is reported, never fatal
             out.errors.append(LoadError(f"the custom metric file failed to import: {type(exc).__name__}: {exc}; fix "
                                         "it, or move it out of the folder (or rename it _<name>.py)",
-                                        str(path), _error_line(exc, path)))
+                                        str(path), error_line(exc, path)))
             continue
         finally:
             if previous is None:

@@ -12,18 +12,18 @@ are defined when :func:`load_custom_expectations` imports their files, explicitl
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import logging
 import os
 import re
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gatekit.core.userfiles import error_line, exec_user_file
 
 LOGICAL_TYPE_EXPECTATION = "expect_column_logical_type_to_be"
 
@@ -122,16 +122,6 @@ class CustomLoad:
     def tampered(self) -> list[str]:
         """Return built-in entries replaced since loading (and restore them); set by :func:`custom_expectations`."""
         return []
-
-
-def _error_line(exc: BaseException, path: Path) -> int | None:
-    if isinstance(exc, SyntaxError) and exc.lineno is not None:
-        return exc.lineno
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve() == path.resolve():
-            line = frame.lineno  # the innermost frame inside the file is where it broke
-    return line
 
 
 def _source_file(cls: Any) -> str | None:
@@ -262,21 +252,11 @@ def load_custom_expectations(folder: Path | None, exp_snap: dict[str, Any] | Non
         result.files.append(str(path))
         module_name = f"gatekit_expectations.{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
         try:
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            if spec is None or spec.loader is None:
-                raise ImportError("not a loadable Python file")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module  # dataclasses / pydantic look the module up while defining
-            before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the user's folder
-            try:
-                spec.loader.exec_module(module)
-            finally:
-                sys.dont_write_bytecode = before
+            module = exec_user_file(path, module_name)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even sys.exit() in a custom file is reported, never fatal
-            sys.modules.pop(module_name, None)
-            result.errors.append({"file": str(path), "line": _error_line(exc, path),
+            result.errors.append({"file": str(path), "line": error_line(exc, path),
                                   "message": f"{type(exc).__name__}: {exc}"})
             continue
         for obj in vars(module).values():

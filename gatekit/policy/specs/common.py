@@ -83,6 +83,40 @@ LogicalType = Annotated[str, BeforeValidator(_logical_type)]
 
 
 
+def check_bins_map(v: dict[str, Any], error_type: str, prefix: str = "") -> dict[str, Any]:
+    """Validate a ``column -> bins`` mapping (``inputs.sensitive_bins``, a slice rule's ``bins``).
+
+    Parameters
+    ----------
+    v : dict of str to object
+        Per column: strictly increasing bin edges, or ``categories`` (:func:`gatekit.data.sensitive.check_bins`).
+    error_type : str
+        The pydantic error type reported (the policy key).
+    prefix : str
+        Put before the column in the message (``"bins."``).
+
+    Returns
+    -------
+    dict of str to (list of float or str)
+        The cleaned entries.
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        An entry that is not increasing edges or ``categories``, naming its column.
+    """
+    from gatekit.data.sensitive import check_bins
+
+    out = {}
+    for col, spec in v.items():
+        try:
+            out[col] = check_bins(spec)
+        except ValueError as exc:
+            raise PydanticCustomError(error_type, "{prefix}{col}: {msg}",
+                                      {"prefix": prefix, "col": col, "msg": str(exc)}) from None
+    return out
+
+
 def check_path(v: str) -> str:
     """Validate a file path a policy names: not empty, no NUL or other control character, not absurdly long.
 

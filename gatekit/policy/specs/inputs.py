@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from gatekit.policy.specs.common import PathField, Spec
+from gatekit.policy.specs.common import PathField, Spec, check_bins_map
 
 
 def _setting(x: Any) -> Any:
@@ -236,15 +236,7 @@ class InputsSpec(Spec):
     @field_validator("sensitive_bins")
     @classmethod
     def _bins(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from gatekit.data.sensitive import check_bins
-
-        out = {}
-        for col, spec in v.items():
-            try:
-                out[col] = check_bins(spec)
-            except ValueError as exc:
-                raise PydanticCustomError("sensitive_bins", "{col}: {msg}", {"col": col, "msg": str(exc)}) from None
-        return out
+        return check_bins_map(v, "sensitive_bins")
 
     @model_validator(mode="after")
     def _distinct_roles(self) -> InputsSpec:

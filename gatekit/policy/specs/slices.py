@@ -13,7 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
-from gatekit.policy.specs.common import OnFailField, Spec, check_op, unknown_metric
+from gatekit.policy.specs.common import OnFailField, Spec, check_bins_map, check_op, unknown_metric
 
 DEFAULT_MIN_ROWS = 30
 """Rows a slice needs to be counted (``min_rows``). At 30 rows the 95 % interval of a rate near 0.5 is already
@@ -176,15 +176,7 @@ class SliceRule(Spec):
     @field_validator("bins")
     @classmethod
     def _bins(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from gatekit.data.sensitive import check_bins
-
-        out = {}
-        for col, spec in v.items():
-            try:
-                out[col] = check_bins(spec)
-            except ValueError as exc:
-                raise PydanticCustomError("slices", "bins.{col}: {msg}", {"col": col, "msg": str(exc)}) from None
-        return out
+        return check_bins_map(v, "slices", "bins.")
 
     @model_validator(mode="after")
     def _one_form(self, info: ValidationInfo) -> SliceRule:
