@@ -869,16 +869,13 @@ def psi_results(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features: list
     """
     import functools
 
+    from gatekit.stats.counted_drift import reference_bins
     from gatekit.stats.drift import (
-        discrete_windows,
         label_counts,
         psi_categorical_counts,
         psi_from_bins,
-        quantile_edges,
-        quantiles_from_counts,
     )
 
-    probs = np.arange(1, bins) / bins
     out: dict[str, Any] = {}
     plans: dict[str, dict[str, Any]] = {}
     large: list[str] = []
@@ -921,17 +918,7 @@ def psi_results(ref: Any, cur: Any, rs: TableSide, cs: TableSide, features: list
                 del plans[name]
                 raise NotComputable(f"fewer than 2 usable bins: every reference value is {vals[0]:g}",
                                     {"n_reference": n})
-            if len(vals) <= bins:
-                kind, edges = "discrete", discrete_windows(vals)
-            else:
-                q = quantiles_from_counts(vals, cnts, probs)
-                j = np.searchsorted(vals, q, side="left")
-                upper = vals[np.minimum(j, len(vals) - 1)]
-                lower = np.where(j > 0, vals[np.maximum(j - 1, 0)], np.nan)
-                kind, edges = "numerical", quantile_edges(q, lower, upper)
-            cum = np.concatenate(([0], np.cumsum(cnts)))
-            below = cum[np.searchsorted(vals, edges, side="left")]
-            ref_counts = np.diff(np.concatenate(([0], below, [n])))
+            kind, edges, ref_counts = reference_bins(vals, cnts, bins)
             plan.update(kind=kind, edges=edges, ref_counts=ref_counts, distinct=vals,
                         mode=functools.partial(_mode_of_counts, vals, cnts))
         except NotComputable as exc:

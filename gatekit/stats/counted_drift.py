@@ -219,17 +219,7 @@ def psi_numerical_counts(ref: ValueCounts, cur: ValueCounts, bins: int = 10, smo
     n = int(cnts.sum())
     if len(vals) == 1:
         raise NotComputable(f"fewer than 2 usable bins: every reference value is {vals[0]:g}", {"n_reference": n})
-    if len(vals) <= bins:
-        kind, edges = "discrete", discrete_windows(vals)
-    else:
-        q = quantiles_from_counts(vals, cnts, np.arange(1, bins) / bins)
-        j = np.searchsorted(vals, q, side="left")  # first distinct value >= the quantile
-        upper = vals[np.minimum(j, len(vals) - 1)]
-        lower = np.where(j > 0, vals[np.maximum(j - 1, 0)], np.nan)
-        kind, edges = "numerical", quantile_edges(q, lower, upper)
-    cum = np.concatenate(([0], np.cumsum(cnts)))
-    below = cum[np.searchsorted(vals, edges, side="left")]
-    ref_counts = np.diff(np.concatenate(([0], below, [n])))
+    kind, edges, ref_counts = reference_bins(vals, cnts, bins)
     cur_vals, cur_w = np.asarray(cur.values, dtype=float), np.asarray(cur.counts, dtype=np.int64)
     idx = np.searchsorted(edges, cur_vals, side="right")
     cur_counts = np.bincount(idx, weights=cur_w, minlength=len(edges) + 1).astype(np.int64)
@@ -395,3 +385,41 @@ def evidently_method_counts(method: str, ref: ValueCounts, cur: ValueCounts) -> 
 __all__ = ["ValueCounts", "add_counts", "categorical_counts", "evidently_method_counts", "evidently_shares",
            "from_mapping", "keyed_counts", "ks_p_value_counts", "ks_statistic_counts", "numerical_counts",
            "psi_categorical_from_counts", "psi_numerical_counts", "wasserstein_normed_counts"]
+
+
+def reference_bins(vals: np.ndarray, cnts: np.ndarray, bins: int) -> tuple[str, np.ndarray, np.ndarray]:
+    """PSI's bins of a numerical reference given as distinct values with counts, and the reference's bin counts.
+
+    At most ``bins`` distinct values: one window per value (``discrete``); more: edges at the reference's
+    ``bins``-quantiles, placed between distinct values (``numerical``), as :func:`gatekit.stats.drift.psi` bins
+    the rows (the same quantiles, from the counts).
+
+    Parameters
+    ----------
+    vals : ndarray of float, shape (m,)
+        The reference's distinct finite values, ascending, m >= 2.
+    cnts : ndarray of int, shape (m,)
+        How many rows hold each value.
+    bins : int
+        Quantile bins before duplicate edges are removed (>= 2).
+
+    Returns
+    -------
+    kind : {"discrete", "numerical"}
+    edges : ndarray of float, shape (k,)
+        Inner bin edges (a value ``v`` falls in bin ``searchsorted(edges, v, side="right")``).
+    ref_counts : ndarray of int, shape (k + 1,)
+        The reference's rows in each bin.
+    """
+    n = int(np.sum(cnts))
+    if len(vals) <= bins:
+        kind, edges = "discrete", discrete_windows(vals)
+    else:
+        q = quantiles_from_counts(vals, cnts, np.arange(1, bins) / bins)
+        j = np.searchsorted(vals, q, side="left")  # first distinct value >= the quantile
+        upper = vals[np.minimum(j, len(vals) - 1)]
+        lower = np.where(j > 0, vals[np.maximum(j - 1, 0)], np.nan)
+        kind, edges = "numerical", quantile_edges(q, lower, upper)
+    cum = np.concatenate(([0], np.cumsum(cnts)))
+    below = cum[np.searchsorted(vals, edges, side="left")]
+    return kind, edges, np.diff(np.concatenate(([0], below, [n])))
