@@ -77,7 +77,8 @@ def replay(
         display = st.display
     if not runs:
         fail(ValueError(f"no recorded runs of {selection} in {display}; give --policy-name or --model-name to "
-                        "replay the runs of another policy or model"), "nothing to replay")
+                        "replay the runs of another policy or model, or --history for the store the runs were "
+                        "recorded in (the default store is the one of the folder you run in)"), "nothing to replay")
     try:
         replays = do_replay(lp, runs)
         counts = summary(replays)

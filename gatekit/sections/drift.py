@@ -535,7 +535,7 @@ def _feature_check(f: Feature, psi_of: Any, spec: DriftSpec, ev_values: dict[str
     sizes = f"n = {f.n_ref:,} reference vs {f.n_cur:,} current"
     if f.method in P_VALUE_METHODS:
         verdict = "no drift detected" if status == Status.PASS else "drift detected"
-        msg = f"{METHOD_LABEL[f.method]} p = {shown} ({sizes}); {verdict} at {op} {limit}"
+        msg = f"{METHOD_LABEL[f.method]} p = {shown} ({sizes}); {verdict} (the rule needs p {op} {limit})"
         details["p_value"] = value
     else:
         msg = f"{METHOD_LABEL[f.method]} {shown} {'meets' if status == Status.PASS else 'exceeds'} " \
