@@ -282,7 +282,7 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
         if then * len(values) > k + 1e-9:
             notes.append(f"ties: values equal at the boundary pass together, so {then:.0%} pass, not {target:.0%}")
         if len(values) < 10:
-            notes.append(f"only {len(values)} runs with a value: a rough proposal")
+            notes.append(f"only {len(values)} run{'' if len(values) == 1 else 's'} with a value: a rough proposal")
         if now == then:  # the current limit already passes exactly these runs: no churn
             proposed, then = current, now
             notes = [n for n in notes if "proposed 0 instead" not in n]
