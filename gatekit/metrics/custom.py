@@ -187,6 +187,25 @@ def _choice(name: str, allowed: tuple[Any, ...]) -> Callable[[Any], Any]:
     return check
 
 
+def _user_check(name: str, check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a user's parameter check so that anything it raises refuses the value (a ``ValueError``).
+
+    A check is asked to raise ``ValueError``; one that raises ``KeyError`` (or anything else) still only refuses
+    the value given in the policy, reported at the rule's line, and never ends the run with a traceback.
+    """
+
+    def checked(value: Any) -> Any:
+        try:
+            return check(value)
+        except (ValueError, TypeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a user's check that fails refuses the value, whatever it raised
+            raise ValueError(f"parameter {name!r}: its check {getattr(check, '__name__', '')!r} raised "
+                             f"{type(exc).__name__}: {_short(exc)}") from None
+
+    return checked
+
+
 def _param_check(name: str, kind: Any) -> tuple[Callable[[Any], Any], str]:
     """Turn a declared parameter type into its check and its description."""
     simple = {float: (_number, "number"), int: (_integer, "integer"), bool: (_boolean, "true/false"),
@@ -198,7 +217,7 @@ def _param_check(name: str, kind: Any) -> tuple[Callable[[Any], Any], str]:
         allowed = tuple(kind)
         return _choice(name, allowed), "one of " + ", ".join(map(repr, allowed))
     if callable(kind) and not isinstance(kind, type):
-        return kind, getattr(kind, "__name__", "checked value")
+        return _user_check(name, kind), getattr(kind, "__name__", "checked value")
     raise TypeError(f"parameter {name!r}: its type must be float, int, bool, str, a tuple of allowed values, or a "
                     f"function that returns the cleaned value (raising ValueError to refuse one), not {kind!r}")
 
@@ -378,8 +397,13 @@ def declaration(obj: Any) -> MetricDeclaration | None:
 
 
 def _frozen(a: Any) -> Any:
-    """Return a read-only view of an array (the evaluation arrays are shared by every metric of the run)."""
-    v = np.asarray(a).view()
+    """Return a read-only copy of an array.
+
+    The evaluation arrays are shared by every metric of the run: a read-only *view* of them could be made
+    writeable again (``setflags(write=True)`` succeeds when the base is writeable) and a write would then change
+    the rows every later metric reads. A copy costs one array per call and isolates them whatever the function does.
+    """
+    v = np.array(a, copy=True)
     v.flags.writeable = False
     return v
 
@@ -435,7 +459,10 @@ def _value(out: Any, decl: MetricDeclaration) -> float:
         out = out.reshape(()).item()
     if isinstance(out, (bool, np.bool_)) or not isinstance(out, (int, float, np.integer, np.floating)):
         raise NotComputable(f"{decl.name} returned {type(out).__name__} {_short(out)}, not a number ({decl.where})")
-    v = float(out)
+    try:
+        v = float(out)
+    except OverflowError:  # an int beyond float's range (10**400)
+        raise NotComputable(f"{decl.name} returned an integer too large for a number ({decl.where})") from None
     if not math.isfinite(v):
         raise NotComputable(f"{decl.name} returned {v}, not a finite number ({decl.where})")
     lo, hi = decl.bounds

@@ -224,6 +224,7 @@ DATA = clf_data([1, 0, 1, 0, 1], [0.9, 0.2, 0.6, 0.4, 0.3])
     ("return 1.5", r"returned 1.5, outside its declared bounds \[0, 1\]"),
     ("y_score[0] = 1.0", "read-only"),
     ("raise SystemExit(3)", "raised SystemExit"),
+    ("return 10**400", "an integer too large for a number"),
 ])
 def test_what_the_function_does_wrong_is_not_computable_with_its_message(tmp_path: Path, body: str,
                                                                          reason: str) -> None:
@@ -231,6 +232,37 @@ def test_what_the_function_does_wrong_is_not_computable_with_its_message(tmp_pat
     with pytest.raises(NotComputable, match=reason):
         _run(tmp_path, body, DATA)
     np.testing.assert_array_equal(DATA.y_score, before)  # the run's arrays are never written
+
+
+def test_a_function_that_makes_its_input_writeable_changes_only_its_own_copy(tmp_path: Path) -> None:
+    """A read-only view of the shared arrays could be made writeable again; the function gets a copy instead."""
+    before = DATA.y_score.copy()
+    body = "y_score.setflags(write=True); y_score[:] = 0.0; return 0.5"
+    assert _run(tmp_path, body, DATA).value == 0.5
+    np.testing.assert_array_equal(DATA.y_score, before)
+
+
+def test_a_parameter_check_that_raises_anything_refuses_the_value_at_the_rule(tmp_path: Path) -> None:
+    """A user's check raising KeyError (not the ValueError asked for) is a policy error (exit 2), not a crash."""
+    from gatekit.core.errors import PolicyError
+    from gatekit.policy import load_policy
+
+    folder = write(tmp_path / "m", "picky.py", """
+        import gatekit
+
+        def picky(v):
+            return {"a": 1.0}[v]
+
+        @gatekit.metric(inputs=("y_true",), tasks="classification", description="A test metric.", params={"k": picky})
+        def picky_metric(y_true, *, k, sample_weight=None):
+            return 0.5
+        """).parent
+    policy = {"version": 1, "custom_metrics": {"metrics_dir": str(folder)},
+              "metrics": [{"name": "picky_metric", "op": ">=", "value": 0, "params": {"k": "b"}}]}
+    with pytest.raises(PolicyError, match="its check 'picky' raised KeyError"):
+        load_policy(policy)
+    policy["metrics"][0]["params"] = {"k": "a"}
+    assert load_policy(policy).params[0] == {"k": 1.0}
 
 
 def test_a_numpy_scalar_or_one_element_array_is_a_value(tmp_path: Path) -> None:
