@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,17 @@ def _reference(runs: list[Any]) -> tuple[list[Any], str]:
     left = len(runs) - len(kept)
     return kept, "every run, none being marked legitimate" + (f"; {left} marked not legitimate left out" if left
                                                                 else "")
+
+
+def _finite(value: Any) -> Any:
+    """Return ``value`` with every non-finite float written as null, so the JSON output is valid JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def replay(
@@ -104,7 +116,7 @@ def replay(
                                   "passing side of its operator: ceil((1 - rate) * n) of the n runs with a value "
                                   "pass, at most floor(rate * n) are blocked",
                     "rules": [p.to_dict() for p in proposals]}
-            typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+            typer.echo(json.dumps(_finite(doc), indent=2, allow_nan=False))
         else:
             out = console()
             render_replay(out, lp.name, display, selection, replays, counts)

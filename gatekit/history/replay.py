@@ -15,7 +15,11 @@ policy's limits by the same code a live run uses:
 
 The decision is :func:`gatekit.core.decision.decide` over the replayed ``metrics:`` rules and the run's other
 checks as recorded, which are carried over only when every other section of the new policy is the one the run
-used; otherwise they are not replayable. A rule that has no stored observation in a run is *not replayable* in
+used; otherwise they are not replayable. Nothing is replayable in a run whose computation-affecting inputs
+(:func:`inputs_differ`: ``inputs`` other than file locations, ``decision_threshold``) differ from the new
+policy's; a custom metric's rule is not replayable when its code's hash differs (:func:`custom_files_differ`);
+a malformed stored observation (not a finite real number, an interval with ``low > high``) is not replayable.
+A rule that has no stored observation in a run is *not replayable* in
 that run (never a pass), and the run's replayed decision is then ``incomplete``, unless the replayable rules
 already block (a block stays a block whatever the others would say).
 """
@@ -42,9 +46,85 @@ INCOMPLETE = "incomplete"
 
 CARRIED_OVER_IGNORED = frozenset({"version", "extends", "name", "description", "mode", "strict", "decision_threshold",
                                   "inputs", "alert", "metrics"})
-"""Policy keys whose difference from the run's policy does not stop its other checks being carried over:
-the policy's identity and wording, its inputs (replay reads no input), the settings replay applies itself
-(``strict``; ``decision_threshold`` is checked per rule), alerts, and the ``metrics:`` rules it re-decides."""
+"""Policy keys :func:`_rest_differs` does not compare: the policy's identity and wording, the settings replay
+applies itself (``strict``), alerts, and the ``metrics:`` rules it re-decides. ``inputs`` and
+``decision_threshold`` are compared apart (:func:`inputs_differ`): a difference there makes every rule and
+every carried-over check not replayable."""
+
+INPUT_LOCATIONS = frozenset({"data", "model", "metrics", "reference", "engine", "spark", "trust_model"})
+"""``inputs`` keys that say where the inputs are or which engine reads them, not what is computed from them:
+a change of these alone leaves the run's observations replayable (every other ``inputs`` key counts)."""
+
+
+def _computed_inputs(policy: dict[str, Any]) -> dict[str, Any]:
+    """Return the part of a policy's ``inputs`` (and ``decision_threshold``) that decides what a run computed."""
+    raw = policy.get("inputs")
+    inputs = dict(raw) if isinstance(raw, dict) else {"<not a mapping>": raw}
+    out = {k: v for k, v in inputs.items() if k not in INPUT_LOCATIONS}
+    baseline = out.get("baseline")
+    if isinstance(baseline, dict):
+        out["baseline"] = {k: v for k, v in baseline.items() if k not in INPUT_LOCATIONS}
+    out["decision_threshold"] = policy.get("decision_threshold", 0.5)
+    return out
+
+
+def inputs_differ(policy_dict: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+    """Return the input settings that differ between the new policy and the run's stored policy (sorted).
+
+    Fail closed: every ``inputs`` key except the locations of :data:`INPUT_LOCATIONS` (target, positive
+    label, score and prediction columns, sensitive features and their bins, task, quantiles, baseline
+    columns, ...) and ``decision_threshold`` change what a run computed, so its stored observations and
+    recorded checks no longer answer for the new policy.
+
+    Parameters
+    ----------
+    policy_dict : dict
+        The new policy, as ``model_dump(mode="json", exclude_none=True)``.
+    recorded : dict
+        The run's stored policy.
+
+    Returns
+    -------
+    list of str
+        ``inputs.<key>`` or ``decision_threshold`` for each difference; empty when none.
+    """
+    a, b = _computed_inputs(policy_dict), _computed_inputs(recorded)
+    return sorted(k if k == "decision_threshold" else f"inputs.{k}" for k in set(a) | set(b)
+                  if canonical(a.get(k)) != canonical(b.get(k)))
+
+
+def _real(value: Any) -> float | None:
+    """Return a stored number as a float; None when it is not a finite real number (a bool, text, inf, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    out = float(value)
+    return out if math.isfinite(out) else None
+
+
+def custom_files_differ(policy: LoadedPolicy, run: RunView) -> str | None:
+    """Say why a run's custom metric code is not the code the new policy loads; None when it is the same.
+
+    The run recorded the sha256 of each custom metric file it loaded (its ``files``, roles
+    ``custom_metrics_file_<i>`` and ``custom_metrics_entry_point_<name>``,
+    :func:`gatekit.policy.run_inputs.policy_files`); the new policy's files are hashed now the same way
+    (:func:`gatekit.core.hashing.sha256_regular_file`). A missing record, a missing file or any other hash
+    is a difference (fail closed).
+    """
+    from gatekit.core.hashing import sha256_regular_file
+    from gatekit.policy.run_inputs import policy_files
+
+    now = {role: sha256_regular_file(path) for role, path in policy_files(policy).items()
+           if role.startswith("custom_metrics_")}
+    files = run.files if isinstance(run.files, dict) else {}
+    then = {role: sha for role, sha in files.items() if str(role).startswith("custom_metrics_")}
+    if not then:
+        return "the run recorded no hash of its custom metric files"
+    if any(sha is None for sha in now.values()):
+        return "a custom metric file of this policy cannot be read"
+    if now != then:
+        changed = sorted(r for r in set(now) | set(then) if now.get(r) != then.get(r))
+        return f"the custom metric code differs from the run's ({', '.join(changed)})"
+    return None
 
 
 @dataclass
@@ -242,6 +322,12 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
     if run.policy is None:
         return unknown("recorded before gatekit stored observations for replay (history schema 3): only runs "
                        "recorded since can be replayed")
+    if not isinstance(run.policy, dict):
+        return unknown("the stored policy is malformed (policy_json is not a mapping)")
+    changed_inputs = inputs_differ(policy.policy.model_dump(mode="json", exclude_none=True), run.policy)
+    if changed_inputs:
+        return unknown(f"the inputs changed ({', '.join(changed_inputs)}): the run computed its observations "
+                       "from other inputs")
     params = canonical(policy.params.get(i, {}))
     found = [c for c in run.checks if isinstance(c.get("observation"), dict) and c.get("metric") == res.canonical
              and canonical(c["observation"].get("params") or {}) == params]
@@ -252,15 +338,21 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
     if not valued:
         c = found[0]
         return unknown(f"the run recorded no value of {res.canonical} ({c['status']}: {c['message']})")
+    bad = _malformed(valued)
+    if bad is not None:
+        return unknown(f"the stored observation is malformed ({bad})")
     recorded = run.policy
     if any(c["observation"].get("source") == "computed" for c in valued) and \
             recorded.get("decision_threshold", 0.5) != policy.policy.decision_threshold:
         return unknown(f"computed at decision_threshold {recorded.get('decision_threshold', 0.5)}; this policy's is "
                        f"{policy.policy.decision_threshold}, which changes the predicted labels")
-    if res.spec.source is not None and \
-            canonical(recorded.get("custom_metrics")) != canonical(policy.policy.model_dump(
+    if res.spec.source is not None:
+        if canonical(recorded.get("custom_metrics")) != canonical(policy.policy.model_dump(
                 mode="json", exclude_none=True).get("custom_metrics")):
-        return unknown(f"{res.canonical} is a custom metric and custom_metrics: differs from the run's")
+            return unknown(f"{res.canonical} is a custom metric and custom_metrics: differs from the run's")
+        code = custom_files_differ(policy, run)
+        if code is not None:
+            return unknown(f"{res.canonical} is a custom metric and {code}")
     kind = _statistic_kind(rule)
     rounds = [c for c in valued if c["observation"].get("rounds") is not None]
     if rounds:
@@ -308,6 +400,35 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
                    f"({guardband}): {'passes' if passed else 'fails'} the new limit", margin, [low, high])
 
 
+def _malformed(checks: list[dict[str, Any]]) -> str | None:
+    """Name the first malformed field of the checks' stored observations; None when all are well formed.
+
+    A stored value (``candidate``, ``baseline``, a rounds check's ``observed``) must be a finite real number
+    (not a bool), an interval a mapping with finite ``low <= high``.
+    """
+    for c in checks:
+        obs = c["observation"]
+        for name in ("candidate", "baseline"):
+            if obs.get(name) is not None and _real(obs[name]) is None:
+                return f"{c['key']}: {name}"
+        if obs.get("rounds") is not None and c.get("observed") is not None and _real(c["observed"]) is None:
+            return f"{c['key']}: observed"
+        iv = obs.get("interval")
+        if iv is None:
+            continue
+        if not isinstance(iv, dict):
+            return f"{c['key']}: interval"
+        low, high = iv.get("low"), iv.get("high")
+        if low is None and high is None:
+            continue
+        lo, hi = _real(low), _real(high)
+        if lo is None or hi is None:
+            return f"{c['key']}: interval.{'low' if lo is None else 'high'}"
+        if lo > hi:
+            return f"{c['key']}: interval low > high"
+    return None
+
+
 def _replay_rounds(policy: LoadedPolicy, rule: MetricRule, kind: str, rounds: list[dict[str, Any]],
                    recorded: dict[str, Any], conds: list[tuple[str, float]], unknown: Any,
                    outcome: Any) -> tuple[RuleReplay, CheckResult | None]:
@@ -340,7 +461,16 @@ def _replay_rounds(policy: LoadedPolicy, rule: MetricRule, kind: str, rounds: li
 
 
 def _carried(c: dict[str, Any]) -> CheckResult:
-    """Return a recorded check as a CheckResult (what the decision reads)."""
+    """Return a recorded check as a CheckResult (what the decision reads).
+
+    Raises
+    ------
+    ValueError
+        The stored check is malformed (an unknown status or severity, a value not a finite number).
+    """
+    for name in ("observed", "threshold", "margin"):
+        if c.get(name) is not None and _real(c[name]) is None:
+            raise ValueError(f"{c.get('key')}: {name}")
     return CheckResult(name=c["name"], section=c["section"], status=Status(c["status"]), on_fail=OnFail(c["on_fail"]),
                        observed=c["observed"], op=c["op"], threshold=c["threshold"], margin=c["margin"],
                        metric=c["metric"], message=c["message"])
@@ -378,15 +508,26 @@ def replay_run(policy: LoadedPolicy, run: RunView) -> RunReplay:
     carried = 0
     if run.policy is None:
         missing.append("the run's other checks: recorded before gatekit stored the run's policy (history schema 3)")
+    elif not isinstance(run.policy, dict):
+        missing.append("the run's other checks: the stored policy is malformed (policy_json is not a mapping)")
     else:
-        differs = _rest_differs(policy.policy.model_dump(mode="json", exclude_none=True), run.policy)
-        if differs:
+        now_dict = policy.policy.model_dump(mode="json", exclude_none=True)
+        differs = _rest_differs(now_dict, run.policy)
+        changed_inputs = inputs_differ(now_dict, run.policy)
+        if changed_inputs:
+            missing.append(f"the run's other checks: the inputs changed ({', '.join(changed_inputs)}), so what they "
+                           "computed is not what this policy would compute")
+        elif differs:
             missing.append(f"{', '.join(k + ':' for k in differs)} differ from the run's policy; replay re-decides "
                            "only metrics: rules, so those checks are not replayable")
         else:
-            others = [_carried(c) for c in run.checks if not _is_metric_check(c)]
-            checks.extend(others)
-            carried = len(others)
+            try:
+                others = [_carried(c) for c in run.checks if not _is_metric_check(c)]
+            except (ValueError, KeyError, TypeError) as exc:
+                missing.append(f"the run's other checks: a stored check is malformed ({exc})")
+            else:
+                checks.extend(others)
+                carried = len(others)
     at_least: str | None = None
     if checks or not missing:
         decision, reason = decide(checks, policy.policy.strict)

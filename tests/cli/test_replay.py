@@ -103,3 +103,52 @@ def test_a_rule_never_observed_makes_the_replay_incomplete(work: dict[str, Any])
         in res.stdout
     # runs 7 and 9 block on their drop and increase rules whatever brier_score says; run 8 would pass the rest
     assert "1 of 3 runs decided differently: 0 newly blocked, 0 no longer blocked, 1 incomplete" in res.stdout
+
+
+def _strict_json(text: str) -> dict[str, Any]:
+    """Parse JSON as a strict reader does: Infinity and NaN are not JSON."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_tampered_store_gives_valid_json_and_no_pass(work: dict[str, Any]) -> None:
+    import sqlite3
+
+    with sqlite3.connect(work["db"]) as conn:  # auc_roc stored as Infinity in half the runs, "abc" in the others
+        ids = [r[0] for r in conn.execute("SELECT run_id FROM gatekit_runs WHERE policy_name = 'calib_e2e'")]
+        for run_id, value in zip(ids, ["Infinity", '"abc"'] * 5, strict=True):
+            (raw,) = conn.execute("SELECT observation_json FROM gatekit_checks WHERE run_id = ? AND metric = "
+                                  "'roc_auc'", (run_id,)).fetchone()
+            obs = json.loads(raw)
+            obs["candidate"] = "@"
+            conn.execute("UPDATE gatekit_checks SET observation_json = ? WHERE run_id = ? AND metric = 'roc_auc'",
+                         (json.dumps(obs).replace('"@"', value), run_id))
+    policy = work["dir"] / "new.yaml"
+    policy.write_text(LOOSE, encoding="utf-8")
+    res = _cli("replay", policy, "--history", _url(work["db"]), "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = _strict_json(res.stdout)
+    assert len(doc["runs"]) == 10
+    for r in doc["runs"]:
+        (auc,) = [x for x in r["rules"] if x["label"] == "auc_roc >= 0.5"]
+        assert auc["now"] == "not_replayable" and "the stored observation is malformed" in auc["note"]
+        assert "candidate" in auc["note"] and r["decision_now"] in ("incomplete", "block")
+
+
+def test_a_stored_policy_that_is_not_a_mapping_is_not_replayable(work: dict[str, Any]) -> None:
+    import sqlite3
+
+    with sqlite3.connect(work["db"]) as conn:
+        conn.execute("UPDATE gatekit_runs SET policy_json = '[]'")
+    doc = _replay(work, LOOSE, "--last", "2")
+    for r in doc["runs"]:
+        assert r["decision_now"] == "incomplete" and r["carried_over"] == 0
+        assert all(x["now"] == "not_replayable" and "stored policy is malformed" in x["note"] for x in r["rules"])
+
+
+def test_the_json_output_writes_no_infinity() -> None:
+    from gatekit.cli.replay import _finite
+
+    assert _finite({"a": [1.0, float("inf"), {"b": float("-inf")}], "c": float("nan"), "d": "x"}) == \
+        {"a": [1.0, None, {"b": None}], "c": None, "d": "x"}

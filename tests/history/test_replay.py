@@ -298,3 +298,120 @@ def test_an_infinite_bin_edge_compares_equal_to_its_stored_form(url: str) -> Non
     spec["slices"][0]["bins"]["g"] = [0, 1, 2]
     (r,) = replay(load_policy(spec), [run])
     assert r.decision_now == INCOMPLETE and r.not_replayable[0].startswith("slices:")
+
+
+# what changes the computation makes the run's observations and checks not replayable (fail closed)
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("inputs:", "decision_threshold: 0.7\ninputs:", "decision_threshold"),
+    ("  target: y\n", "  target: y\n  positive_label: 0\n", "inputs.positive_label"),
+    ("  target: y\n", "  target: y\n  score: s3\n", "inputs.score"),
+    ("  target: y\n", "  target: y\n  sensitive: [s0]\n", "inputs.sensitive"),
+    ("  target: y\n", "  target: y\n  task: regression\n", "inputs.task"),
+])
+def test_changed_inputs_stop_every_rule_and_carried_check_replaying(rows: dict[str, Any], url: str, old: str,
+                                                                     new: str, key: str) -> None:
+    _record_all(rows, url)
+    assert old in V1
+    for r in _replayed(rows, url, V1.replace(old, new)):
+        assert all(rule.now == NOT_REPLAYABLE and f"inputs changed ({key})" in rule.note for rule in r.rules)
+        assert r.carried_over == 0  # data_quality's row count was computed under the other inputs too
+        assert any(w.startswith("the run's other checks: the inputs changed") and key in w for w in r.not_replayable)
+        assert r.decision_now == INCOMPLETE and r.at_least is None
+
+
+def test_where_the_inputs_are_is_not_what_was_computed(rows: dict[str, Any], url: str) -> None:
+    reports = _record_all(rows, url)
+    moved = V1.replace("  target: y\n", "  target: y\n  data: elsewhere.csv\n  engine: duckdb\n")
+    replays = _replayed(rows, url, moved)
+    assert [r.decision_now for r in replays] == [r.decision.value for r in reports]
+    assert all(r.carried_over == 1 and r.not_replayable == [] for r in replays)
+
+
+def _tamper(url: str, edit: Any, interval: bool = False) -> int:
+    """Rewrite each stored observation of auc_roc (with an interval, or without) through ``edit``; return how many."""
+    from sqlalchemy import text
+
+    n = 0
+    with HistoryStore(url) as st, st.engine.begin() as conn:
+        for run_id, key, raw in conn.execute(text("SELECT run_id, key, observation_json FROM gatekit_checks "
+                                                  "WHERE observation_json IS NOT NULL")).all():
+            obs = json.loads(raw)
+            if obs.get("candidate") is None or isinstance(obs.get("interval"), dict) != interval:
+                continue
+            edit(obs)
+            conn.execute(text("UPDATE gatekit_checks SET observation_json = :o WHERE run_id = :r AND key = :k"),
+                         {"o": json.dumps(obs), "r": run_id, "k": key})
+            n += 1
+    return n
+
+
+@pytest.mark.parametrize(("edit", "interval", "field"), [
+    (lambda o: o.update(candidate=True), False, "candidate"),
+    (lambda o: o.update(candidate=float("inf")), False, "candidate"),
+    (lambda o: o.update(candidate="abc"), False, "candidate"),
+    (lambda o: o.update(baseline=float("-inf")), False, "baseline"),
+    (lambda o: o["interval"].update(low=1.5), True, "interval low > high"),
+    (lambda o: o["interval"].update(low=float("inf"), high=float("inf")), True, "interval.low"),
+    (lambda o: o["interval"].update(high=False), True, "interval.high"),
+])
+def test_a_malformed_stored_observation_is_not_replayable(rows: dict[str, Any], url: str, edit: Any,
+                                                          interval: bool, field: str) -> None:
+    _record_all(rows, url)
+    assert _tamper(url, edit, interval) >= len(SEPARATIONS)
+    for r in _replayed(rows, url, V1):
+        for rule in r.rules:  # every auc_roc rule reads every stored auc_roc observation of the run
+            assert rule.now == NOT_REPLAYABLE and "the stored observation is malformed" in rule.note
+            assert field in rule.note
+        assert r.decision_now == INCOMPLETE and r.at_least == "pass"  # only the row count replayed: it passes
+
+
+def test_a_malformed_stored_policy_or_check_is_not_replayable(rows: dict[str, Any], url: str) -> None:
+    from sqlalchemy import text
+
+    _record_all(rows, url)
+    with HistoryStore(url) as st, st.engine.begin() as conn:
+        conn.execute(text("UPDATE gatekit_checks SET status = 'bogus' WHERE section = 'data_quality'"))
+    for r in _replayed(rows, url, V1):
+        assert r.carried_over == 0 and any("a stored check is malformed" in w for w in r.not_replayable)
+        assert all(rule.now != NOT_REPLAYABLE for rule in r.rules)
+    with HistoryStore(url) as st, st.engine.begin() as conn:
+        conn.execute(text("UPDATE gatekit_runs SET policy_json = '[]'"))
+    for r in _replayed(rows, url, V1):
+        assert all(rule.now == NOT_REPLAYABLE and "stored policy is malformed" in rule.note for rule in r.rules)
+        assert r.decision_now == INCOMPLETE and r.carried_over == 0
+
+
+CUSTOM = """\
+import numpy as np
+import gatekit
+
+
+@gatekit.metric(name="hit_rate", inputs=("y_true", "y_pred"), tasks="classification", direction="higher",
+                description="share of rows predicted right")
+def hit_rate(y_true, y_pred, sample_weight=None):
+    w = np.ones(len(y_true)) if sample_weight is None else sample_weight
+    return float((w * (y_true == y_pred)).sum() / w.sum())
+"""
+
+
+def test_edited_custom_metric_code_is_not_replayable(rows: dict[str, Any], url: str, tmp_path: Path) -> None:
+    (tmp_path / "cm").mkdir()
+    code = tmp_path / "cm" / "m.py"
+    code.write_text(CUSTOM, encoding="utf-8")
+    text = ("version: 1\nname: custom\ninputs: {target: y, score: s2}\ncustom_metrics: {metrics_dir: cm}\n"
+            "metrics:\n  - {name: hit_rate, op: '>=', value: 0.5}\n")
+    policy = _policy(tmp_path, text, "c.yaml")
+    live = gatekit.run(policy, data=rows["data"], history=url)
+    frame = pd.read_csv(rows["data"])
+    hits = float(((frame["s2"] >= 0.5).astype(int) == frame["y"]).mean())
+    with HistoryStore(url, create=False) as st:
+        (run,) = st.runs(policy="custom")
+    (r,) = replay(load_policy(policy), [run])  # the same code: replays the recorded value
+    assert r.rules[0].observed == pytest.approx(hits, abs=1e-12) and r.decision_now == live.decision.value
+    code.write_text(CUSTOM.replace("y_true == y_pred", "y_true != y_pred"), encoding="utf-8")
+    (r,) = replay(load_policy(policy), [run])
+    assert r.rules[0].now == NOT_REPLAYABLE and "custom metric code differs" in r.rules[0].note
+    assert "custom_metrics_file_0" in r.rules[0].note and r.decision_now == INCOMPLETE
+    run.files = {k: v for k, v in run.files.items() if not k.startswith("custom_metrics_")}  # never recorded
+    (r,) = replay(load_policy(policy), [run])
+    assert r.rules[0].now == NOT_REPLAYABLE and "recorded no hash" in r.rules[0].note
