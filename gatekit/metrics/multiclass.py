@@ -11,8 +11,11 @@ Conventions pinned here (recorded in each value's ``details``):
   ``precision_recall_fscore_support`` over the labels present in the target or the predictions, with
   ``zero_division=0``: a class never predicted counts as precision 0 (and one absent from the target as recall
   0); the classes concerned are listed in ``details``. Zero is the value a gate cannot pass with, so the
-  convention never flatters a model. The per-class rules (``recall[class=fraud]``) are instead not computable
-  when their class's value is 0 / 0, as the binary ``precision_at_T`` is.
+  convention never flatters a model. When two models are compared (a baseline-relative rule on the same rows, a
+  canary's arms), both average over one class set instead: the target's classes and both models' predicted
+  classes (:func:`compared_labels`, ``details["labels"]``), on the point value and every resample, so a class
+  only one model predicts is a zero term for both. The per-class rules (``recall[class=fraud]``) are instead
+  not computable when their class's value is 0 / 0, as the binary ``precision_at_T`` is.
 - The same metrics also run on a binary target (classes: the positive label's complement, then the positive
   label, or 0 and 1 when no positive label is recorded; the predicted class from ``score >=
   decision_threshold``), so ``balanced_accuracy`` and ``f1_macro`` mean the same on a 2-class problem as in
@@ -149,6 +152,37 @@ def _labels_present(y: np.ndarray, yp: np.ndarray, w: np.ndarray | None) -> np.n
     return np.union1d(y[keep], yp[keep])
 
 
+COMPARED_METRICS = tuple(f"{w}_{a}" for w in ("precision", "recall", "f1") for a in AVERAGES)
+"""Metrics whose label set depends on the model's predictions: a comparison fixes it (:func:`compared_labels`).
+``balanced_accuracy`` averages over the target's classes only, so it needs no such fix."""
+
+
+def compared_labels(cand: EvalData, base: EvalData) -> np.ndarray | None:
+    """Return the class codes two compared models' averaged metrics average over.
+
+    The union of both sides' target classes and both models' predicted classes (rows of count 0 left out), so
+    that both averages have the same terms: a class only one model predicts counts as a zero term for both.
+
+    Parameters
+    ----------
+    cand, base : EvalData
+        The candidate's and the baseline's multiclass rows (the same rows, or a canary's two arms).
+
+    Returns
+    -------
+    ndarray of int or None
+        Sorted class codes; None when either side has no target or no predicted classes (the metric then says
+        why it is not computable).
+    """
+    parts = []
+    for d in (cand, base):
+        try:
+            parts.append(_labels_present(class_target(d), predicted_classes(d)[0], row_weights(d)))
+        except NotComputable:
+            return None
+    return np.union1d(*parts).astype(np.int64)
+
+
 def _names(data: EvalData, codes: Any) -> list[str]:
     names = class_names(data)
     return [str(names[int(c)]) if 0 <= int(c) < len(names) else str(int(c)) for c in codes]
@@ -189,7 +223,8 @@ def _averaged(data: EvalData, which: str, average: str) -> MetricValue:
     y = class_target(data)
     yp, rule = predicted_classes(data)
     w = row_weights(data)
-    labels = _labels_present(y, yp, w)
+    fixed = data.compare_labels is not None
+    labels = np.asarray(data.compare_labels) if fixed else _labels_present(y, yp, w)
     p, r, f, support = precision_recall_fscore_support(y, yp, labels=labels, average=None, sample_weight=w,
                                                        zero_division=0)
     pp, rr, ff, _ = precision_recall_fscore_support(y, yp, labels=labels, average=average, sample_weight=w,
@@ -203,6 +238,9 @@ def _averaged(data: EvalData, which: str, average: str) -> MetricValue:
         "per_class": dict(zip(names, [float(x) for x in per_class], strict=True)),
         "support": dict(zip(names, [round(float(s)) for s in support], strict=True)),
         "definition": f"sklearn precision_recall_fscore_support(average={average!r}, zero_division=0)",
+        "labels": names,
+        "label_set": ("the target's classes and both compared models' predicted classes" if fixed else
+                      "the classes in the target or this model's predictions (scikit-learn's default)"),
     }
     never_predicted = [n for n, c in zip(names, pred_counts, strict=True) if c == 0]
     never_true = [n for n, s in zip(names, support, strict=True) if s == 0]
@@ -629,7 +667,11 @@ def k_balanced_accuracy(data: EvalData, W: np.ndarray) -> np.ndarray:
 def _kernel_averaged(which: str, average: str) -> Any:
     def kernel(data: EvalData, W: np.ndarray) -> np.ndarray:
         tp, true_n, pred_n = _cells(data, W)
-        present = (true_n > 0) | (pred_n > 0)  # the labels scikit-learn averages over, per resample
+        if data.compare_labels is not None:  # a comparison: the same labels on every resample
+            present = np.zeros(tp.shape, dtype=bool)
+            present[:, np.asarray(data.compare_labels, dtype=np.int64)] = True
+        else:
+            present = (true_n > 0) | (pred_n > 0)  # the labels scikit-learn averages over, per resample
         if average == "micro":
             p = _ratio(tp.sum(axis=1), pred_n.sum(axis=1))
             r = _ratio(tp.sum(axis=1), true_n.sum(axis=1))

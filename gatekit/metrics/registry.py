@@ -103,6 +103,11 @@ class EvalData:
     segments : pandas.DataFrame of shape (n_samples, n_slice_columns) or None
         The raw values of the columns the policy's ``slices:`` rules slice by, one row per row (per compact row
         when the rows are compact), index 0..n-1 (:mod:`gatekit.data.slices`); None when no rule slices.
+    compare_labels : ndarray of int or None
+        Multiclass rows compared with another model's (a baseline-relative rule, a canary arm): the class codes
+        the averaged label metrics average over, the same for both models and every bootstrap resample
+        (:func:`gatekit.metrics.multiclass.compared_labels`); None: scikit-learn's default, the classes in the
+        target or this model's predictions.
     """
 
     y_true: np.ndarray | None = None
@@ -123,6 +128,7 @@ class EvalData:
     quantiles: dict[float, np.ndarray] | None = field(default=None, repr=False)
     train_target: Any = field(default=None, repr=False)
     segments: Any = field(default=None, repr=False)
+    compare_labels: np.ndarray | None = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]

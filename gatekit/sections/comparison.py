@@ -321,6 +321,58 @@ def _limit_text(rule: MetricRule, metric_unit: str | None = None) -> str:
     return f"{what} {bound}{'' if bound.endswith('±') else ' '}{fmt(d)}{unit}"
 
 
+def like_for_like(res: ResolvedMetric, params: dict[str, Any], cand: Side, base: Side,
+                  paired: bool) -> tuple[Side, Side]:
+    """Return both sides of a multiclass averaged metric recomputed over one class set (else as they are).
+
+    A macro average over the classes in the target or one model's predictions (scikit-learn's default) gives a
+    model that predicts a class absent from the target an extra zero term the other model's average lacks, so
+    the two values would average different classes. For :data:`gatekit.metrics.multiclass.COMPARED_METRICS`
+    both models' rows get the same ``compare_labels`` (:func:`gatekit.metrics.multiclass.compared_labels`):
+    their values, and every bootstrap resample of their interval, average over the target's classes and both
+    models' predicted classes. The rows are kept in the candidate rows' cache, so rules on the same metric
+    share them (and their interval).
+
+    Parameters
+    ----------
+    res : ResolvedMetric
+        The metric.
+    params : dict
+        Its parameters.
+    cand, base : Side
+        The candidate's and the baseline's values and rows.
+    paired : bool
+        The baseline scored the candidate's rows (``base.rows`` is ``cand.rows.baseline``).
+
+    Returns
+    -------
+    cand, base : Side
+        Recomputed sides (their ``rows`` carry ``compare_labels``), or the given ones for another metric, a
+        non-multiclass target, a side without rows or a side whose value is not computable.
+    """
+    from dataclasses import replace
+
+    from gatekit.metrics.multiclass import COMPARED_METRICS, compared_labels
+    from gatekit.sections.base import RunContext
+
+    cr, br = cand.rows, base.rows
+    if (res.spec.name not in COMPARED_METRICS or res.spec.fn is None or cr is None or br is None
+            or cr.task != "multiclass" or br.task != "multiclass" or cand.obs.state != "ok"
+            or base.obs.state != "ok"):
+        return cand, base
+    ckey = ("compared_rows", id(br))
+    if ckey not in cr.cache:
+        labels = compared_labels(cr, br)
+        if labels is None:
+            return cand, base
+        b_rows = replace(br, compare_labels=labels, cache={})
+        c_rows = replace(cr, compare_labels=labels, cache={}, baseline=b_rows if paired else cr.baseline)
+        cr.cache[ckey] = (br, c_rows, b_rows)  # br kept alive: its id stays this key's
+    _, c_rows, b_rows = cr.cache[ckey]
+    return (Side(RunContext.from_rows(res.spec.fn, c_rows, params), c_rows, cand.label),
+            Side(RunContext.from_rows(res.spec.fn, b_rows, params), b_rows, base.label))
+
+
 def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], cand: Side, base: Side | None,
                   *, paired: bool, section: str, name: str, base_details: dict[str, Any],
                   intervals: dict[Any, Any] | None = None) -> CheckResult:
@@ -359,6 +411,8 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         rule, or an interval that cannot be computed is ``not_computable`` (``error`` if it raised).
     """
     key = rule.relative[0] if rule.relative else None
+    if key is not None and base is not None:
+        cand, base = like_for_like(res, params, cand, base, paired)
     conds = conditions(rule)
     guardband = rule.guardband or ("proven_harm" if key else "proven_safe")
     op, threshold = conds[0] if len(conds) == 1 else ("within", conds[1][1])

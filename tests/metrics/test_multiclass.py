@@ -248,3 +248,39 @@ def test_zz_report_largest_differences(capsys: pytest.CaptureFixture[str]) -> No
     with capsys.disabled():
         for name, diff in sorted(LARGEST_DIFF.items()):
             print(f"\n{name}: largest |gatekit - sklearn| = {diff:.3g}", end="")
+
+
+def test_compared_labels_fix_the_averaged_class_set_on_the_value_and_every_resample() -> None:
+    """Two models compared: both average over the target's classes and both models' predicted classes.
+
+    Class 3 is never a target; only the baseline predicts it. The candidate's f1_macro, recall_macro and
+    precision_macro, on the rows and on each resample (rows drawn with repeats), equal scikit-learn's with
+    ``labels=[0, 1, 2, 3]``; without a comparison scikit-learn's default labels apply.
+    """
+    from gatekit.metrics.multiclass import compared_labels
+
+    rng = np.random.default_rng(5)
+    y = rng.choice(3, 300)
+    cand = np.where(rng.random(300) < 0.7, y, (y + 1) % 3)
+    base = np.where(rng.random(300) < 0.9, y, (y + 1) % 3)
+    base[:5] = 3
+    def labels_only(p: np.ndarray) -> EvalData:
+        return EvalData(y_true=y, y_pred=p.astype(float), task="multiclass", classes=CLASSES[:4])
+    c, b = labels_only(cand), labels_only(base)
+    labels = compared_labels(c, b)
+    assert labels is not None and labels.tolist() == [0, 1, 2, 3]
+    c.compare_labels, b_fixed = labels, labels_only(base)
+    b_fixed.compare_labels = labels
+    W = rng.multinomial(300, np.full(300, 1 / 300), size=20)
+    for name, fn in (("f1_macro", skm.f1_score), ("recall_macro", skm.recall_score),
+                     ("precision_macro", skm.precision_score)):
+        res = REG.resolve(name)
+        assert _value(name, c) == pytest.approx(fn(y, cand, labels=[0, 1, 2, 3], average="macro", zero_division=0))
+        assert _value(name, b_fixed) == pytest.approx(fn(y, base, labels=[0, 1, 2, 3], average="macro",
+                                                         zero_division=0))
+        assert _value(name, labels_only(cand)) == pytest.approx(fn(y, cand, average="macro", zero_division=0))
+        got = weighted_values(res, c, W, {})  # type: ignore[arg-type]
+        want = [fn(np.repeat(y, w), np.repeat(cand, w), labels=[0, 1, 2, 3], average="macro", zero_division=0)
+                for w in W]
+        assert got == pytest.approx(want, abs=1e-12), name
+    assert REG.resolve("f1_macro").spec.fn(c).details["labels"] == CLASSES[:4]  # type: ignore[union-attr]

@@ -193,3 +193,61 @@ def test_multiclass_canary_class_too_small_in_an_arm_is_not_computable(tmp_path:
     check = gatekit.run(_multiclass_policy(tmp_path / "log.csv", rule)).checks[0]
     assert check.status == Status.NOT_COMPUTABLE
     assert "only 5 rows of class 'dog'" in check.message
+
+
+# --- a class only production predicts: both arms' macro averages over one class set --------------------------------
+
+def _spurious_log(seed: int = 3, n: int = 600) -> pd.DataFrame:
+    """Outcomes a, b, c; the candidate arm right 70 % of the time, production 90 %; production says 'd' 5 times."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for arm, right in (("candidate", 0.7), ("production", 0.9)):
+        y = rng.choice(list("abc"), n)
+        wrong = rng.random(n) > right
+        pred = np.where(wrong, np.array([{"a": "b", "b": "c", "c": "a"}[v] for v in y]), y)
+        if arm == "production":
+            pred[np.flatnonzero(~wrong)[:5]] = "d"
+        parts.append(pd.DataFrame({"arm": arm, "outcome": y, "pred": pred}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _union_macro(frame: pd.DataFrame, metric: str) -> tuple[float, float, list[str]]:
+    labels = sorted(set(frame.outcome) | set(frame.pred))
+    fn = {"f1_macro": skm.f1_score, "recall_macro": skm.recall_score, "precision_macro": skm.precision_score}[metric]
+    c, b = (float(fn(part.outcome, part.pred, labels=labels, average="macro", zero_division=0))
+            for _, part in (("c", frame[frame.arm == "candidate"]), ("b", frame[frame.arm == "production"])))
+    return c, b, labels
+
+
+@pytest.mark.parametrize("output", ["prediction", "probabilities"])
+def test_canary_macro_averages_both_arms_over_one_class_set(tmp_path: Path, output: str) -> None:
+    """Production predicts 'd', never an outcome: scikit-learn's default labels would give its macro average an extra
+    zero term, so the worse candidate would seem to rise. Both arms average over {a, b, c, d} (hostile review k1,
+    k3)."""
+    frame = _spurious_log()
+    if output == "probabilities":  # the predicted class's probability 0.85, the others' 0.05
+        for c in "abcd":
+            frame[f"score_{c}"] = np.where(frame.pred == c, 0.85, 0.05)
+        out = "score: 'score_*'"
+    else:
+        out = "prediction: pred"
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "p.yaml").write_text(
+        f"version: 1\ncanary:\n  data: log.csv\n  target: outcome\n  {out}\n  task: multiclass\n  rules:\n"
+        "    - {name: f1_macro, max_drop: 0.02}\n    - {name: recall_macro, max_drop: 0.02}\n"
+        "    - {name: precision_macro, max_drop: 0.02, confidence: 0.9, resamples: 200}\n")
+    report = gatekit.run(tmp_path / "p.yaml")
+    for check in report.checks:
+        metric = check.metric
+        c, b, labels = _union_macro(frame, metric)
+        comp = check.details["comparison"]
+        assert (comp["candidate"], comp["baseline"]) == pytest.approx((c, b), abs=1e-12), metric
+        assert check.details["candidate_details"]["labels"] == labels
+        assert check.details["baseline_details"]["labels"] == labels
+        assert check.status == Status.FAIL, check.message
+    prod = frame[frame.arm == "production"]
+    cand = frame[frame.arm == "candidate"]
+    default = skm.f1_score(cand.outcome, cand.pred, average="macro") - skm.f1_score(prod.outcome, prod.pred,
+                                                                                    average="macro")
+    assert default > -0.02  # the default label sets would have let the f1_macro rule pass
+    assert report.decision == Decision.BLOCK

@@ -862,3 +862,45 @@ def test_stratified_bootstrap_on_compact_rows_covers_known_differences() -> None
           f"error rate {covered_err / sims:.3f} (true {truth_err:.4f}); {time.perf_counter() - t0:.1f} s")
     assert 0.93 <= covered_auc / sims <= 0.97, covered_auc / sims
     assert 0.93 <= covered_err / sims <= 0.97, covered_err / sims
+
+
+# --- multiclass on the same rows: a class only production predicts ------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_same_rows_macro_averages_both_models_over_one_class_set(tmp_path: Path, engine: str) -> None:
+    """Production predicts 'd' (never an outcome) on 5 rows: both models' f1_macro average over {a, b, c, d}, as
+    scikit-learn with ``labels=`` that union, so the worse candidate cannot seem to rise (hostile review k5)."""
+    rng = np.random.default_rng(11)
+    n = 800
+    y = rng.choice(list("abc"), n)
+    nxt = np.array([{"a": "b", "b": "c", "c": "a"}[v] for v in y])
+    cand = np.where(rng.random(n) < 0.7, y, nxt)
+    prod = np.where(rng.random(n) < 0.9, y, nxt)
+    prod[np.flatnonzero(prod == y)[:5]] = "d"
+    frame = pd.DataFrame({"y": y})
+    for c in "abcd":
+        frame[f"score_{c}"] = np.where(cand == c, 0.85, 0.05)
+        frame[f"prod_{c}"] = np.where(prod == c, 0.85, 0.05)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "p.yaml").write_text(
+        f"version: 1\ninputs: {{data: d.csv, target: y, score: 'score_*', baseline: {{score: 'prod_*'}}, "
+        f"engine: {engine}}}\nmetrics:\n  - {{name: f1_macro, max_drop: 0.02}}\n"
+        "  - {name: recall_macro, max_drop: 0.02, confidence: 0.9, resamples: 200, seed: 5}\n"
+        "  - {name: f1_macro, op: '>=', value: 0.0}\n")
+    report = gatekit.run(tmp_path / "p.yaml")
+    labels = ["a", "b", "c", "d"]
+    for check, fn in zip(report.checks[:2], (skm.f1_score, skm.recall_score), strict=True):
+        comp = check.details["comparison"]
+        assert comp["candidate"] == pytest.approx(fn(y, cand, labels=labels, average="macro", zero_division=0))
+        assert comp["baseline"] == pytest.approx(fn(y, prod, labels=labels, average="macro", zero_division=0))
+        assert check.details["candidate_details"]["labels"] == labels
+        assert check.details["baseline_details"]["labels"] == labels
+        assert check.status == Status.FAIL, check.message
+    assert skm.f1_score(y, cand, average="macro") - skm.f1_score(y, prod, average="macro") > -0.02  # the old pass
+    # a single-model absolute rule keeps scikit-learn's default: the target's classes and this model's predictions
+    absolute = report.checks[2]
+    assert absolute.observed == pytest.approx(skm.f1_score(y, cand, average="macro"))
+    assert absolute.details["labels"] == ["a", "b", "c"]
+    # the interval (its kernel's fixed labels are checked against scikit-learn in tests/metrics/test_multiclass.py)
+    iv = report.checks[1].details["interval"]
+    assert iv["low"] <= report.checks[1].observed <= iv["high"] and iv["high"] < -0.02
