@@ -480,8 +480,9 @@ def compact_rows_refusal(decl: MetricDeclaration) -> str:
     """Return why a function without ``sample_weight`` cannot run on compact rows with counts."""
     return (f"{decl.name} cannot be computed on compact rows with counts (the DuckDB and Spark engines aggregate the "
             f"rows to one row per distinct combination with its count): its function ({decl.where}) takes no "
-            "sample_weight parameter. Add `sample_weight=None` to it and weight every row by it, or run with "
-            "--engine pandas (inputs.engine: pandas)")
+            "sample_weight parameter. Add `sample_weight=None` to it and weight every row by it (a slice rule "
+            "always counts rows, on every engine), or run its metric rules with --engine pandas (inputs.engine: "
+            "pandas)")
 
 
 def _inputs(decl: MetricDeclaration, data: EvalData) -> dict[str, Any]:
