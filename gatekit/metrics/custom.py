@@ -396,14 +396,16 @@ def declaration(obj: Any) -> MetricDeclaration | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _frozen(a: Any) -> Any:
-    """Return a read-only copy of an array.
+def _frozen(a: Any, fresh: bool = False) -> Any:
+    """Return a read-only copy of an array (``fresh``: the array itself, which the caller has just made).
 
     The evaluation arrays are shared by every metric of the run: a read-only *view* of them could be made
     writeable again (``setflags(write=True)`` succeeds when the base is writeable) and a write would then change
-    the rows every later metric reads. A copy costs one array per call and isolates them whatever the function does.
+    the rows every later metric reads. A copy costs one array per call and isolates them whatever the function does;
+    an array the caller has just made (a fancy-indexed subset, an ``astype``) is nobody else's and is not copied
+    again.
     """
-    v = np.array(a, copy=True)
+    v = np.asarray(a) if fresh else np.array(a, copy=True)
     v.flags.writeable = False
     return v
 
@@ -543,9 +545,9 @@ def resample_values(decl: MetricDeclaration, data: EvalData, W: np.ndarray, para
     out = np.full(W.shape[0], np.nan)
     for r in range(W.shape[0]):
         keep = np.flatnonzero(np.asarray(W[r]) > 0)
-        kwargs = {k: v.iloc[keep].reset_index(drop=True) if k == "sensitive" else _frozen(v[keep])
+        kwargs = {k: v.iloc[keep].reset_index(drop=True) if k == "sensitive" else _frozen(v[keep], fresh=True)
                   for k, v in base.items()}
-        kwargs["sample_weight"] = _frozen(np.asarray(W[r], dtype=float)[keep])
+        kwargs["sample_weight"] = _frozen(np.asarray(W[r], dtype=float)[keep], fresh=True)
         try:
             out[r] = _call(decl, {**kwargs, **params})
         except NotComputable:
@@ -582,7 +584,7 @@ def run_declared(decl: MetricDeclaration, data: EvalData, params: dict[str, Any]
     kwargs = _inputs(decl, data)
     weights = row_weights(data)
     if decl.sample_weight:
-        kwargs["sample_weight"] = None if weights is None else _frozen(weights.astype(float))
+        kwargs["sample_weight"] = None if weights is None else _frozen(weights.astype(float), fresh=True)
     elif weights is not None:
         raise NotComputable(compact_rows_refusal(decl))
     value = _call(decl, {**kwargs, **params})
