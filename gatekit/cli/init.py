@@ -141,7 +141,7 @@ def _read_inputs(data: Path, model: Path | None, current: Path | None, output: P
     gated, gated_file = (read_frame(current), str(current)) if current is not None else (frame, str(data))
     if len(gated) == 0:
         raise input_error("the file has no rows (a header only): nothing to measure", gated_file)
-    from gatekit.data.multiclass import is_pattern, pattern_columns
+    from gatekit.data.classes import is_pattern, pattern_columns
 
     pattern = score is not None and is_pattern(score)
     if pattern:  # `score_*`: one probability column per class (multiclass)

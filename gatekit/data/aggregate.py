@@ -23,10 +23,11 @@ import numpy as np
 
 from gatekit.core.errors import InputError, input_error
 from gatekit.data.baseline import load_baseline_model
+from gatekit.data.classes import is_pattern
 from gatekit.data.engine import map_batches, sample_frame
 from gatekit.data.inputs import InputOptions, RunInputs
 from gatekit.data.labels import infer_positive
-from gatekit.data.multiclass import decide_task, is_pattern, load_multiclass_table
+from gatekit.data.multiclass import decide_task, load_multiclass_table
 from gatekit.data.readers import require_column
 from gatekit.data.spark import java_message
 from gatekit.model.scoring import MissingFeatures, make_runner

@@ -34,14 +34,7 @@ import numpy as np
 
 from gatekit.core.errors import InputError, input_error
 from gatekit.core.labels import norm_label
-
-# re-exported (explicitly): the checks of multiclass inputs live in gatekit.data.classes
-from gatekit.data.classes import check_matrix as check_matrix
-from gatekit.data.classes import codes_of as codes_of
-from gatekit.data.classes import is_pattern as is_pattern
-from gatekit.data.classes import label_classes as label_classes
-from gatekit.data.classes import pattern_columns as pattern_columns
-from gatekit.data.classes import refuse_merged_labels as refuse_merged_labels
+from gatekit.data.classes import check_matrix, codes_of, is_pattern, label_classes, pattern_columns
 from gatekit.data.labels import numeric
 from gatekit.data.readers import require_column
 from gatekit.metrics.registry import EvalData

@@ -365,10 +365,10 @@ def reference_outputs(ctx: Any, spec: Any, t: _Task, ref: Any, current: Outputs)
         raise NotComputable("drift.prediction.source is reference_column but no column is named: set "
                             "drift.prediction.column (the evaluation output came from the model, not a column)")
     origin = f"column {column!r} of the reference data"
-    from gatekit.data.multiclass import is_pattern
+    from gatekit.data.classes import is_pattern
 
     if t.task == "multiclass" and is_pattern(column):
-        from gatekit.data.multiclass import pattern_columns
+        from gatekit.data.classes import pattern_columns
 
         try:
             cols = pattern_columns(list(ref.columns), column, "the reference data", "drift.prediction.column")
