@@ -446,7 +446,7 @@ def compute_slices(data: EvalData, res: ResolvedMetric, params: dict[str, Any], 
     resamples = rule.resamples or (DEFAULT_RESAMPLES if rule.confidence is not None else SHOWN_RESAMPLES)
     seed = DEFAULT_SEED if rule.seed is None else rule.seed
     boot = {"confidence": confidence, "resamples": resamples, "seed": seed, "method": "bootstrap_percentile",
-            **RESAMPLING["multinomial"], "strata": _strata_kind(cells),
+            **RESAMPLING, "strata": _strata_kind(cells),
             "joint": "the whole rows and every slice from the same resamples",
             "decided_on": "interval" if rule.confidence is not None else "point (the intervals are shown only)"}
     table = SliceTable(whole, None, slices, confidence, boot, int(counts.sum()), sign)

@@ -412,14 +412,11 @@ def batch_size(n: int) -> int:
     return int(max(1, min(256, 4_000_000 // max(n, 1))))
 
 
-RESAMPLING = {
-    "multinomial": {"resampling": "stratified_multinomial",
-                    "resampling_note": "rows drawn with replacement within each class (class sizes fixed); a counted "
-                                       "row is drawn as the rows it stands for, so pandas, DuckDB and Spark resample "
-                                       "identically"},
-}
-"""What an interval records in its details about how it resampled: ``multinomial`` for
-:func:`bootstrap_statistic` and the ``slices:`` rules (:mod:`gatekit.sections.slices`)."""
+RESAMPLING = {"resampling": "stratified_multinomial",
+              "resampling_note": "rows drawn with replacement within each class (class sizes fixed); a counted row is "
+                                 "drawn as the rows it stands for, so pandas, DuckDB and Spark resample identically"}
+"""What an interval records in its details about how it resampled (:func:`bootstrap_statistic` and the
+``slices:`` rules, :mod:`gatekit.sections.slices`): the one scheme every engine uses."""
 
 MIN_PER_STRATUM = 10
 """Fewest rows of each class (each stratum) a bootstrap interval is computed from."""
@@ -500,7 +497,7 @@ def bootstrap_statistic(stat: Callable[[list[np.ndarray]], np.ndarray], strata: 
     low, high = np.quantile(values[ok], [alpha / 2, 1 - alpha / 2])
     return Interval(float(estimate), float(low), float(high), confidence, "bootstrap_percentile",
                     {"resamples": resamples, "seed": seed, "failed": failed, "samples": len(strata),
-                     **RESAMPLING["multinomial"]},
+                     **RESAMPLING},
                     replicates=values[ok])
 
 
