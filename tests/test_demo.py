@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from scipy.stats import norm
 from sklearn.metrics import mean_absolute_percentage_error, roc_auc_score
 
 from tests.helpers import run_cli
@@ -128,13 +130,24 @@ def _check_rollout_reports(demo_root: Path, art: Path, hold: pd.DataFrame, cand:
     log = pd.read_csv(art / "hmda_canary_log.csv")
     assert len(log) == len(hold) and set(log["arm"]) == {"candidate", "production"}
     p2 = json.loads((demo_root / "reports/demo/seed_project_2/gate_report.json").read_text())
-    canary = next(c for c in p2["checks"] if c["metric"] == "roc_auc" and c["on_fail"] == "block")
+    canary = next(c for c in p2["checks"] if c["details"].get("rule") == "canary.rules[0]")
     arms = {a: log[log["arm"] == a] for a in ("candidate", "production")}
     expected = (roc_auc_score(arms["candidate"]["deny"] == "yes", arms["candidate"]["score"])
                 - roc_auc_score(arms["production"]["deny"] == "yes", arms["production"]["score"]))
     assert np.isclose(canary["observed"], expected, atol=1e-6)  # the log stores scores to 6 decimals
     assert canary["details"]["interval"]["paired"] is False
-    assert canary["status"] == ("fail" if canary["details"]["interval"]["high"] < -0.02 else "pass")
+    low, high = canary["details"]["interval"]["low"], canary["details"]["interval"]["high"]
+    assert canary["status"] == ("fail" if high < -0.02 else "pass" if low >= -0.02 else "inconclusive")
+    # what the 227 candidate rows can conclude: the smallest drop they show at 95 % with 80 % power, from the
+    # interval's normal spread, and the log rows (at this split) that a margin of 0.02 needs
+    power = canary["details"]["outcome"]["power"]
+    mde = (norm.ppf(0.975) + norm.ppf(0.8)) * (high - low) / (2 * norm.ppf(0.975))
+    assert power["arms"] == {"candidate": len(arms["candidate"]), "baseline": len(arms["production"])}
+    assert power["mde"] == pytest.approx(mde, rel=1e-12) and power["rows"] == len(log)
+    assert power["rows_needed"] == pytest.approx(len(log) * (mde / 0.02) ** 2, rel=1e-12)
+    if canary["status"] == "inconclusive":  # the policy makes "insufficient data" a warning, not a pass
+        assert canary["details"]["outcome"]["result"] == ("insufficient_data" if mde > 0.02 else "inconclusive")
+        assert canary["on_fail"] == "warn" and "insufficient data" in canary["message"]
 
 
 def test_policy_runs_alone_after_demo(demo_root: Path) -> None:

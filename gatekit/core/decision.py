@@ -2,7 +2,8 @@
 
 Decision contract (see README "Decision semantics"):
 
-- ``block`` if any ``block`` rule failed, or, in strict mode, any ``block`` rule is not a clean
+- ``block`` if any ``block`` rule failed or is ``inconclusive`` (its ``on_fail`` is then the severity the
+  policy set for an inconclusive outcome), or, in strict mode, any ``block`` rule is not a clean
   pass (error, not computable, skipped);
 - otherwise ``warn`` if any rule is not a clean pass (a ``warn`` rule failed or could not be
   evaluated, or in non-strict mode a ``block`` rule could not be evaluated);
@@ -15,7 +16,7 @@ from gatekit.core.compare import compare
 from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, Decision, OnFail, Status
 
-FAILED = frozenset({"fail", "error", "not_computable"})
+FAILED = frozenset({"fail", "error", "not_computable", "inconclusive"})
 """Statuses that count as a failure in history and alerts (``skipped`` is neither pass nor failure)."""
 
 
@@ -60,12 +61,13 @@ def _describe(c: CheckResult) -> str:
 def effect(check: CheckResult, strict: bool) -> Decision:
     """Return what one check contributes to the decision: ``block``, ``warn`` or ``pass`` (as :func:`decide`).
 
-    A ``block`` rule that failed blocks, and in strict mode so does one that is not a clean pass; any other
-    check that is not a clean pass warns.
+    A ``block`` rule that failed blocks, and in strict mode so does one that is not a clean pass; an
+    ``inconclusive`` check counts as a failure of its ``on_fail`` (the severity the policy set for an
+    inconclusive outcome); any other check that is not a clean pass warns.
     """
     if check.status == Status.PASS:
         return Decision.PASS
-    if check.on_fail == OnFail.BLOCK and (check.status == Status.FAIL or strict):
+    if check.on_fail == OnFail.BLOCK and (check.status in (Status.FAIL, Status.INCONCLUSIVE) or strict):
         return Decision.BLOCK
     return Decision.WARN
 

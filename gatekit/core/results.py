@@ -27,6 +27,9 @@ class Status(str, Enum):
     ERROR = "error"
     NOT_COMPUTABLE = "not_computable"
     SKIPPED = "skipped"
+    INCONCLUSIVE = "inconclusive"
+    """A confidence rule whose interval straddles its limit, or whose data are too few to show its margin; it
+    counts as a failure of the severity the policy set for that outcome (``check.on_fail``)."""
 
 
 class OnFail(str, Enum):
@@ -76,7 +79,7 @@ class CheckResult:
     section : str
         Policy section the rule belongs to (``performance``, ``fairness``, ``gates``, ...).
     status : Status
-        ``pass``, ``fail``, ``error``, ``not_computable`` or ``skipped``.
+        ``pass``, ``fail``, ``error``, ``not_computable``, ``skipped`` or ``inconclusive``.
     on_fail : OnFail
         Severity of the rule.
     observed : float or None

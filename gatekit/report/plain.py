@@ -279,6 +279,8 @@ def check_sentence(check: CheckResult) -> str:
     d = check.details
     if check.status == Status.PASS:
         return f"{metric_name(check)} passed"
+    if check.status == Status.INCONCLUSIVE:
+        return f"{metric_name(check)} is inconclusive: {check.message}"
     if check.status in (Status.ERROR, Status.NOT_COMPUTABLE, Status.SKIPPED):
         how = {Status.ERROR: "could not be checked (an error)", Status.NOT_COMPUTABLE: "could not be computed",
                Status.SKIPPED: "was skipped"}[check.status]

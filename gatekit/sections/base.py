@@ -53,6 +53,8 @@ class RunContext:
     """File name -> callable returning its text, written beside the report (evidently's drift report)."""
     intervals: dict[Any, Any] = field(default_factory=dict)
     """Confidence intervals computed in this run, shared by rules that differ only in guardband or severity."""
+    evidence: dict[int, Any] = field(default_factory=dict)
+    """The interval each interval-decided check was decided on, under ``id(check)`` (for testing families)."""
     options: RunOptions = field(default_factory=RunOptions)
     """How figures are computed (:class:`~gatekit.core.options.RunOptions`)."""
     _cache: dict[tuple[Any, ...], Observation] = field(default_factory=dict)

@@ -46,7 +46,7 @@ from gatekit.core.compare import compare
 from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, fmt_pair
-from gatekit.core.results import CheckResult, RuleKey, Status
+from gatekit.core.results import CheckResult, OnFail, RuleKey, Status
 from gatekit.metrics.registry import EvalData, ResolvedMetric, row_weights
 from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import STATE_STATUS, Observation
@@ -58,11 +58,6 @@ from gatekit.stats.intervals import (
     delong_difference,
     delong_variance,
 )
-
-GUARDBAND_TEXT = {
-    "proven_harm": "fails only if the whole interval breaks the limit",
-    "proven_safe": "passes only if the whole interval meets the limit",
-}
 
 
 @dataclass
@@ -88,7 +83,8 @@ def conditions(rule: MetricRule) -> list[tuple[str, float]]:
     """Return the rule as conditions ``statistic OP limit`` that must all hold.
 
     ``max_drop: d`` -> ``[(">=", -d)]``; ``max_increase: d`` -> ``[("<=", d)]``; ``within: d`` ->
-    ``[(">=", -d), ("<=", d)]``; an absolute rule -> ``[(op, value)]``.
+    ``[(">=", -d), ("<=", d)]``; ``min_increase: g`` -> ``[(">", g)]``; ``min_decrease: g`` ->
+    ``[("<", -g)]``; an absolute rule -> ``[(op, value)]``.
     """
     rel = rule.relative
     if rel is None:
@@ -99,6 +95,10 @@ def conditions(rule: MetricRule) -> list[tuple[str, float]]:
         return [(">=", -d)]
     if key.startswith("max_increase"):
         return [("<=", d)]
+    if key.startswith("min_increase"):
+        return [(">", d)]
+    if key.startswith("min_decrease"):
+        return [("<", -d)]
     return [(">=", -d), ("<=", d)]
 
 
@@ -129,6 +129,189 @@ def decide_interval(low: float, high: float, conds: list[tuple[str, float]], gua
         margins.append((compare(bound, op, t), signed_margin(bound, op, t)))
     passed = all(ok for ok, _ in margins)
     return passed, float(min(m for _, m in margins if m is not None))
+
+
+OUTCOMES = ("proven", "disproven", "inconclusive", "insufficient_data")
+"""The outcomes of a rule decided on an interval (see :func:`interval_outcome`)."""
+
+
+def interval_outcome(low: float, high: float, conds: list[tuple[str, float]]) -> str:
+    """Return what an interval shows about conditions that must all hold.
+
+    Parameters
+    ----------
+    low, high : float
+        Interval bounds.
+    conds : list of (op, limit)
+        One-sided conditions (:func:`conditions`).
+
+    Returns
+    -------
+    {"proven", "disproven", "inconclusive"}
+        ``proven``: the interval's worst bound meets every limit (the limits hold at the interval's
+        confidence; ``guardband: proven_safe`` passes exactly then); ``disproven``: the best bound breaks
+        some limit (``proven_harm`` fails exactly then); otherwise ``inconclusive`` (it straddles a limit).
+        For ``within`` (two conditions) ``proven`` is the two one-sided tests of Schuirmann (1987).
+    """
+    if decide_interval(low, high, conds, "proven_safe")[0]:
+        return "proven"
+    if not decide_interval(low, high, conds, "proven_harm")[0]:
+        return "disproven"
+    return "inconclusive"
+
+
+def outcome_status(result: str, severity: dict[str, str], on_fail: OnFail) -> tuple[Status, OnFail]:
+    """Return the status and severity of a check from its outcome and the policy's severities.
+
+    Parameters
+    ----------
+    result : {"proven", "disproven", "inconclusive", "insufficient_data"}
+        The outcome (:func:`interval_outcome`, then the power judgement of :func:`power_figures`).
+    severity : dict
+        ``{"inconclusive": s, "insufficient_data": s}`` with ``s`` in ``block``, ``warn``, ``pass``
+        (:meth:`gatekit.policy.specs.MetricRule.severities`).
+    on_fail : OnFail
+        The rule's severity (a disproven rule fails with it).
+
+    Returns
+    -------
+    status : Status
+        ``pass`` (proven, or an inconclusive outcome the policy counts as a pass), ``fail`` (disproven) or
+        ``inconclusive``.
+    on_fail : OnFail
+        The rule's severity, or for ``inconclusive`` the severity the policy set for that outcome.
+
+    Raises
+    ------
+    ValueError
+        An unknown outcome.
+    """
+    if result == "proven":
+        return Status.PASS, on_fail
+    if result == "disproven":
+        return Status.FAIL, on_fail
+    if result not in ("inconclusive", "insufficient_data"):
+        raise ValueError(f"unknown outcome {result!r}")
+    sev = severity[result]
+    return (Status.PASS, on_fail) if sev == "pass" else (Status.INCONCLUSIVE, OnFail(sev))
+
+
+def _p_values(iv: Interval, conds: list[tuple[str, float]]) -> tuple[float | None, float | None]:
+    """One-sided p-values of "a limit is broken" (the smallest) and "every limit holds" (the largest; TOST).
+
+    Each is the inverse of the interval's bound (:func:`gatekit.stats.multiplicity.interval_p_value`):
+    ``p_safe <= (1 - c) / 2`` exactly when the outcome is ``proven``, ``p_harm`` likewise for ``disproven``
+    (up to ties of a discrete statistic at the limit). None when the interval kept neither its standard error
+    nor its replicates.
+    """
+    from gatekit.stats.multiplicity import interval_p_value
+
+    try:
+        safe = [interval_p_value(iv, t, "greater" if op in (">=", ">") else "less", strict=op in (">", "<"))
+                for op, t in conds]
+        harm = [interval_p_value(iv, t, "less" if op in (">=", ">") else "greater", strict=op in (">=", "<="))
+                for op, t in conds]
+    except ValueError:
+        return None, None
+    return float(min(harm)), float(max(safe))
+
+
+def _rows(data: EvalData | None) -> int:
+    """Rows a side's value was computed from (compact rows counted by their counts)."""
+    if data is None:
+        return 0
+    w = row_weights(data)
+    if w is not None:
+        return int(np.sum(w))
+    arr = next((a for a in (data.y_true, data.y_score, data.y_pred) if a is not None), None)
+    return 0 if arr is None else len(arr)
+
+
+def power_figures(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]], rows: int, what_rows: str,
+                  ) -> dict[str, Any]:
+    """Return the power of a confidence rule: the smallest effect its rows can show and the rows its margin needs.
+
+    Parameters
+    ----------
+    rule : MetricRule
+        The rule (``confidence``, ``power``; its margin is ``d`` of ``max_drop``, ``max_increase``,
+        ``within`` and their ``_pct`` forms).
+    iv : Interval
+        The rule's interval.
+    conds : list of (op, limit)
+        Its conditions.
+    rows : int
+        Rows the interval was computed from (both arms of a canary).
+    what_rows : str
+        How the report names those rows (``evaluation rows``, ``log rows``).
+
+    Returns
+    -------
+    dict
+        ``target`` (power), ``se`` (DeLong's, or the normal spread of the percentile interval:
+        ``(high - low) / (2 z_{1 - alpha})``), ``mde`` (``(z_{1 - alpha} + z_{power}) se``, Chow, Shao & Wang,
+        *Sample Size Calculations in Clinical Research*, 2008, ch. 3; for ``within`` the two one-sided tests at
+        a true change of 0 need ``z_{(1 + power) / 2}``), ``effect`` (the margin ``d``; without one, the
+        distance of the estimate from the nearest limit), ``effect_is_margin``, ``rows``, ``rows_needed``
+        (``rows (mde / effect)^2``, standard errors shrinking as ``1 / sqrt(rows)`` at the same class and arm
+        shares), ``power_at_effect`` and ``what_rows``. ``se`` and what follows from it are None for a
+        zero-width interval.
+    """
+    from gatekit.stats.power import minimum_detectable_effect, power_at, rows_needed, se_from_interval
+
+    assert rule.confidence is not None
+    target = rule.power or 0.8
+    out: dict[str, Any] = {"target": target, "se": None, "mde": None, "effect": None, "effect_is_margin": False,
+                           "rows": rows, "rows_needed": None, "power_at_effect": None, "what_rows": what_rows}
+    se = iv.details.get("se")
+    if se is None and iv.high > iv.low:
+        se = se_from_interval(iv.low, iv.high, rule.confidence)
+    if se is None or not (math.isfinite(se) and se > 0):
+        return out
+    two_sided = len(conds) == 2
+    mde = minimum_detectable_effect(se, rule.confidence, (1 + target) / 2 if two_sided else target)
+    rel = rule.relative
+    has_margin = rel is not None and rel[0].removesuffix("_pct") in ("max_drop", "max_increase", "within")
+    margin = rel[1] if rel is not None and has_margin else None
+    if margin is not None and margin > 0:
+        effect, is_margin = float(margin), True
+    else:
+        effect, is_margin = min(abs(iv.estimate - t) for _, t in conds), False
+    out.update({"se": float(se), "mde": float(mde), "effect": float(effect), "effect_is_margin": is_margin})
+    if effect > 0:
+        out["rows_needed"] = rows_needed(se, rows, effect, rule.confidence,
+                                         (1 + target) / 2 if two_sided else target) if rows > 0 else None
+        one = power_at(effect, se, rule.confidence)
+        # within: both one-sided tests must reject at a true change of 0, P = 1 - 2 (1 - one) (Schuirmann 1987)
+        out["power_at_effect"] = max(0.0, 2 * one - 1) if two_sided else one
+    return out
+
+
+def classify(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]], rows: int, what_rows: str,
+             ) -> tuple[str, dict[str, Any]]:
+    """Return a confidence rule's outcome on its interval, and its power figures.
+
+    Parameters
+    ----------
+    rule, iv, conds, rows, what_rows
+        As :func:`power_figures`.
+
+    Returns
+    -------
+    result : str
+        :func:`interval_outcome`, except that an ``inconclusive`` interval of a rule with a margin ``d > 0``
+        (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms) whose minimum detectable effect
+        exceeds ``d`` is ``insufficient_data``: the rows could not have shown the margin at the rule's
+        confidence and power, so "not proven" says nothing about the model.
+    power : dict
+        :func:`power_figures`.
+    """
+    result = interval_outcome(iv.low, iv.high, conds)
+    power = power_figures(rule, iv, conds, rows, what_rows)
+    if result == "inconclusive" and power["effect_is_margin"] and power["mde"] is not None \
+            and power["mde"] > power["effect"]:
+        result = "insufficient_data"
+    return result, power
 
 
 def _strata(data: EvalData) -> np.ndarray:
@@ -316,8 +499,9 @@ def _limit_text(rule: MetricRule, metric_unit: str | None = None) -> str:
         return f"{rule.op} {fmt(rule.value)}{shown_unit}"
     key, d = rel
     unit = " %" if key.endswith("_pct") else shown_unit
-    what = {"max_drop": "drop", "max_increase": "increase", "within": "change"}[key.removesuffix("_pct")]
-    bound = "at most" if key.startswith("max") else "within ±"
+    what = {"max_drop": "drop", "max_increase": "increase", "within": "change", "min_increase": "increase",
+            "min_decrease": "decrease"}[key.removesuffix("_pct")]
+    bound = "at most" if key.startswith("max") else "more than" if key.startswith("min") else "within ±"
     return f"{what} {bound}{'' if bound.endswith('±') else ' '}{fmt(d)}{unit}"
 
 
@@ -375,7 +559,7 @@ def like_for_like(res: ResolvedMetric, params: dict[str, Any], cand: Side, base:
 
 def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], cand: Side, base: Side | None,
                   *, paired: bool, section: str, name: str, base_details: dict[str, Any],
-                  intervals: dict[Any, Any] | None = None) -> CheckResult:
+                  intervals: dict[Any, Any] | None = None, evidence: dict[int, Any] | None = None) -> CheckResult:
     """Evaluate one rule that is baseline-relative or has ``confidence``; return its check.
 
     Parameters
@@ -400,13 +584,20 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
         Details every check of this rule carries (unit, params, label, description).
     intervals : dict, optional
         The run's interval cache: rules that differ only in guardband or severity share one interval.
+    evidence : dict, optional
+        Receives the check's :class:`Interval` under ``id(check)`` (the run's ``RunContext.evidence``), for
+        steps that adjust p-values or widen intervals over several rules.
 
     Returns
     -------
     CheckResult
         ``observed`` is the statistic's point value (change, relative change in %, or the metric);
         ``details["comparison"]`` has candidate, baseline, change, relative change, conditions;
-        ``details["interval"]`` the interval (estimate, low, high, confidence, method, resamples, seed).
+        ``details["interval"]`` the interval (estimate, low, high, confidence, method, resamples, seed);
+        ``details["outcome"]`` what the interval shows (``proven``, ``disproven``, ``inconclusive`` or
+        ``insufficient_data``), the rule's framing, the one-sided p-values of harm and safety, the
+        severities and the power figures (:func:`power_figures`). The status follows the outcome
+        (:func:`outcome_status`).
         Fail closed: a value that cannot be computed on either side, a zero baseline under a percent
         rule, or an interval that cannot be computed is ``not_computable`` (``error`` if it raised).
     """
@@ -414,7 +605,6 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     if key is not None and base is not None:
         cand, base = like_for_like(res, params, cand, base, paired)
     conds = conditions(rule)
-    guardband = rule.guardband or ("proven_harm" if key else "proven_safe")
     op, threshold = conds[0] if len(conds) == 1 else ("within", conds[1][1])
     common: RuleKey = dict(name=name, section=section, on_fail=rule.on_fail, metric=res.canonical,
                            source=cand.obs.source, op=op, threshold=threshold)
@@ -493,20 +683,93 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     except Exception as exc:  # noqa: BLE001 - one rule's failure must not stop the others
         return CheckResult(status=Status.ERROR, observed=stat, details=details,
                            message=f"{head}; the interval failed: {type(exc).__name__}: {exc}", **common)
-    passed, margin = decide_interval(iv.low, iv.high, conds, guardband)
+    hypothesis = rule.hypothesis
+    decide_as = "proven_harm" if hypothesis == "proven_harm" else "proven_safe"
+    _, margin = decide_interval(iv.low, iv.high, conds, decide_as)
     details["interval"] = {"estimate": iv.estimate, "low": iv.low, "high": iv.high, "confidence": iv.confidence,
                            "method": iv.method, **iv.details}
-    details["guardband"] = guardband
+    details["guardband"] = decide_as
     details["decided_on"] = "interval"
+    unpaired = base is not None and base.rows is not None and not paired
+    rows = _rows(cand.rows) + (_rows(base.rows) if unpaired and base is not None else 0)
+    result, power = classify(rule, iv, conds, rows, "log rows" if unpaired else "evaluation rows")
+    if unpaired and base is not None:
+        power["arms"] = {"candidate": _rows(cand.rows), "baseline": _rows(base.rows)}
+    p_harm, p_safe = _p_values(iv, conds)
+    severity = rule.severities()
+    status, on_fail = outcome_status(result, severity, rule.on_fail)
+    details["outcome"] = {"result": result, "mode": hypothesis, "confidence": rule.confidence,
+                          "alpha": (1 - rule.confidence) / 2, "p_harm": p_harm, "p_safe": p_safe,
+                          "severity": severity, "on_fail": rule.on_fail.value, "power": power}
     method = {"delong": "DeLong", "bootstrap_percentile": "bootstrap"}[iv.method]
     if iv.method == "bootstrap_percentile":
         method += f", {iv.details['resamples']} resamples, seed {iv.details['seed']}"
     point_passes = all(compare(stat, op, t) for op, t in conds)
-    verdict = ("passes" if passed else "fails") + f" ({guardband}: {GUARDBAND_TEXT[guardband]})"
-    if passed != point_passes:
+    verdict = outcome_text(result, hypothesis, severity, power, unit, rule.confidence)
+    if (status == Status.PASS) != point_passes:
         verdict += f"; the point value alone would {'pass' if point_passes else 'fail'}"
     bound = (lambda v: f"{v:+.4g}") if key else (lambda v: fmt_pair(v, conds[0][1])[0])
     msg = (f"{head}, {iv.confidence:.0%} CI [{bound(iv.low)}, {bound(iv.high)}]{unit} ({method}); limit "
            f"{limit_text}: {verdict}")
-    return CheckResult(status=Status.PASS if passed else Status.FAIL, observed=stat, margin=margin, message=msg,
-                       details=details, **common)
+    common["on_fail"] = on_fail
+    check = CheckResult(status=status, observed=stat, margin=margin, message=msg, details=details, **common)
+    if evidence is not None:
+        evidence[id(check)] = iv
+    return check
+
+
+MODE_TEXT = {
+    "proven_harm": "fails only if the whole interval breaks the limit",
+    "proven_safe": "passes only if the whole interval meets the limit",
+    "non_inferiority": "passes when the interval proves the limit holds",
+    "equivalence": "two one-sided tests: passes when the interval lies inside the band",
+    "superiority": "passes when the interval proves the gain",
+}
+
+
+def outcome_text(result: str, hypothesis: str, severity: dict[str, str], power: dict[str, Any], unit: str,
+                 confidence: float) -> str:
+    """Return the verdict sentence of an interval-decided rule: its outcome, what it costs, and its power.
+
+    Parameters
+    ----------
+    result : str
+        One of :data:`OUTCOMES`.
+    hypothesis : str
+        The rule's framing (:attr:`gatekit.policy.specs.MetricRule.hypothesis`).
+    severity : dict
+        Severities of the inconclusive outcomes.
+    power : dict
+        :func:`power_figures`.
+    unit : str
+        Unit suffix of the statistic (``" %"``, ``" ms"`` or ``""``).
+    confidence : float
+        The rule's confidence.
+
+    Returns
+    -------
+    str
+    """
+    frame = f"({hypothesis}: {MODE_TEXT[hypothesis]})"
+    if result == "proven":
+        return f"passes, proven {frame}"
+    if result == "disproven":
+        return f"fails, the whole interval breaks the limit {frame}"
+    rows = f"{power['rows']:,} {power['what_rows']}"
+    if power.get("arms"):
+        rows += f" ({power['arms']['candidate']:,} candidate, {power['arms']['baseline']:,} production)"
+    if result == "insufficient_data":
+        text = f"insufficient data, the interval straddles the limit and {rows} cannot show the margin {frame}"
+    else:
+        text = f"inconclusive, the interval straddles the limit {frame}"
+    if power.get("mde") is not None:
+        what = "the margin" if power["effect_is_margin"] else "the distance from the limit"
+        they = "they" if result == "insufficient_data" else rows
+        text += (f"; the smallest effect {they} can show at {confidence:.0%} with {power['target']:.0%} power is "
+                 f"{power['mde']:.4g}{unit}")
+        if power.get("rows_needed") is not None:
+            at = " at this split" if power.get("arms") else ""
+            text += (f"; showing {what} ({power['effect']:.4g}{unit}) needs about "
+                     f"{math.ceil(power['rows_needed']):,} {power['what_rows']}{at}")
+    sev = severity[result]
+    return text + ("; the policy counts it as a pass" if sev == "pass" else f"; the policy makes it a {sev}")

@@ -93,7 +93,7 @@ class MetricRulesSection:
                 return check
         return evaluate_rule(rule, res, {**res.name_params, **params}, cand, base, paired=True,
                              section=res.spec.section, name=rule.check_name, base_details=details,
-                             intervals=ctx.intervals)
+                             intervals=ctx.intervals, evidence=ctx.evidence)
 
 
 def _rounds_check(ctx: RunContext, rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], obs: Observation,

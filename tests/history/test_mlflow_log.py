@@ -71,6 +71,7 @@ def test_the_decision_policy_counts_values_and_reports_are_logged(store: str, tm
                      "gatekit.policy.name": "seed_example_1", "gatekit.policy.version": "1",
                      "gatekit.policy.sha256": pol["sha256"], "gatekit.counts.pass": "2", "gatekit.counts.fail": "1",
                      "gatekit.counts.error": "0", "gatekit.counts.not_computable": "0", "gatekit.counts.skipped": "0",
+                     "gatekit.counts.inconclusive": "0",
                      "gatekit.enforcement": "enforced", "gatekit.exit_code": "1",
                      "gatekit.run_id": report.metadata["run_id"], "gatekit.version": gatekit.__version__}
     assert {k: v for k, v in run.data.tags.items() if k.startswith("gatekit.")} == expected_tags

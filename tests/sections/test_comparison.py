@@ -326,15 +326,33 @@ def test_bootstrap_interval_of_the_worse_model_under_both_guardbands(holdout: tu
     path, frame = holdout
     rows = _counted_order(frame, ["y", "prod", "cand", "grp"])
     ref = bootstrap_auc_difference(rows.y, rows["prod"], rows.cand, 0.95, 1000, 3)
-    assert ref.low < -0.05 < ref.high  # the interval straddles the limit: the guardband decides
-    for guardband, status in (("proven_harm", Status.PASS), ("proven_safe", Status.FAIL)):
-        rule = {"name": "roc_auc", "max_drop": 0.05, "confidence": 0.95, "resamples": 1000, "seed": 3,
-                "guardband": guardband}
+    assert ref.low < -0.05 < ref.high  # the interval straddles the limit: inconclusive
+    # the power of 400 rows, from the interval's normal spread: (z_0.975 + z_0.8) (high - low) / (2 z_0.975)
+    se = (ref.high - ref.low) / (2 * norm.ppf(0.975))
+    mde = (norm.ppf(0.975) + norm.ppf(0.8)) * se
+    assert mde > 0.05  # these rows cannot show the margin: insufficient data, whatever the guardband
+    cases = (({"guardband": "proven_harm"}, Status.INCONCLUSIVE, "block"),  # insufficient data costs on_fail
+             ({"guardband": "proven_harm", "insufficient_data": "pass"}, Status.PASS, "block"),
+             ({"guardband": "proven_harm", "insufficient_data": "warn"}, Status.INCONCLUSIVE, "warn"),
+             ({"guardband": "proven_safe"}, Status.INCONCLUSIVE, "block"),
+             ({"mode": "non_inferiority", "insufficient_data": "warn"}, Status.INCONCLUSIVE, "warn"))
+    for extra, status, severity in cases:
+        rule = {"name": "roc_auc", "max_drop": 0.05, "confidence": 0.95, "resamples": 1000, "seed": 3, **extra}
         check = _only(gatekit.run(_policy(path, [rule], score="prod", baseline={"score": "cand"})))
         assert (check.details["interval"]["low"], check.details["interval"]["high"]) == pytest.approx(
             (ref.low, ref.high), abs=1e-12)
-        assert check.status == status, check.message
-        assert check.details["guardband"] == guardband
+        assert (check.status, check.on_fail.value) == (status, severity), (extra, check.message)
+        out = check.details["outcome"]
+        assert out["result"] == "insufficient_data" and out["mode"] == extra.get("guardband", extra.get("mode"))
+        assert out["power"]["mde"] == pytest.approx(mde, rel=1e-12)
+        assert out["power"]["rows"] == 400 and out["power"]["effect"] == 0.05
+        assert out["power"]["rows_needed"] == pytest.approx(400 * (mde / 0.05) ** 2, rel=1e-12)
+        assert "insufficient data" in check.message and f"{math.ceil(400 * (mde / 0.05) ** 2):,}" in check.message
+    # a wider margin the rows can show: the same interval is plainly inconclusive, which proven_harm passes
+    rule = {"name": "roc_auc", "max_drop": 0.1, "confidence": 0.95, "resamples": 1000, "seed": 3}
+    check = _only(gatekit.run(_policy(path, [rule], score="prod", baseline={"score": "cand"})))
+    if ref.low < -0.1:
+        assert check.details["outcome"]["result"] == "inconclusive" and check.status == Status.PASS
 
 
 def test_delong_interval_equals_delong_difference(holdout: tuple[Path, pd.DataFrame]) -> None:
@@ -358,7 +376,12 @@ def test_delong_interval_of_one_auc(holdout: tuple[Path, pd.DataFrame]) -> None:
     check = _only(gatekit.run(_policy(path, [rule])))
     iv = check.details["interval"]
     assert (iv["low"], iv["high"]) == pytest.approx((auc - half, auc + half), abs=1e-12)
-    assert check.status == (Status.PASS if auc - half >= 0.86 else Status.FAIL)
+    assert check.status == (Status.PASS if auc - half >= 0.86 else Status.FAIL if auc + half < 0.86
+                            else Status.INCONCLUSIVE)
+    # DeLong's one-sided p-values against the limit, by scipy: safety is "AUC >= 0.86", harm "AUC < 0.86"
+    se = half / norm.ppf(0.975)
+    assert check.details["outcome"]["p_safe"] == pytest.approx(norm.sf((auc - 0.86) / se), rel=1e-9)
+    assert check.details["outcome"]["p_harm"] == pytest.approx(norm.cdf((auc - 0.86) / se), rel=1e-9)
 
 
 def test_absolute_rule_with_confidence_passes_only_if_the_lower_bound_does(holdout: tuple[Path, pd.DataFrame]) -> None:
@@ -379,7 +402,8 @@ def test_absolute_rule_with_confidence_passes_only_if_the_lower_bound_does(holdo
     assert (check.details["interval"]["low"], check.details["interval"]["high"]) == pytest.approx(
         (ref.low, ref.high), abs=1e-12)
     assert check.observed == pytest.approx(auc, abs=1e-12)
-    assert check.status == Status.FAIL and check.details["guardband"] == "proven_safe"
+    assert check.status == Status.INCONCLUSIVE and check.details["guardband"] == "proven_safe"
+    assert check.details["outcome"]["result"] == "inconclusive"  # no margin: never "insufficient data"
     assert check.margin == pytest.approx(ref.low - between, abs=1e-12)
     assert "point value alone would pass" in check.message
     assert run(ref.low - 0.002).status == Status.PASS
@@ -568,7 +592,7 @@ def test_interval_json_is_valid_and_records_method(tmp_path: Path) -> None:
     data = json.loads(report.to_json(), parse_constant=lambda c: pytest.fail(f"{c} in the JSON report"))
     first = data["checks"][0]["details"]["interval"]
     assert first["method"] == "bootstrap_percentile" and first["resamples"] == 2000 and first["paired"] is True
-    assert data["checks"][1]["status"] == "fail"  # a non-zero change cannot be proven within 0
+    assert data["checks"][1]["status"] == "inconclusive"  # a non-zero change cannot be proven within 0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -14,10 +14,17 @@ from pydantic_core import PydanticCustomError
 from gatekit.core.results import OnFail
 from gatekit.policy.specs.common import AlertSpec, OnFailField, Spec, check_op, unknown_metric
 
-RELATIVE_KEYS = ("max_drop", "max_drop_pct", "max_increase", "max_increase_pct", "within", "within_pct")
+RELATIVE_KEYS = ("max_drop", "max_drop_pct", "max_increase", "max_increase_pct", "within", "within_pct",
+                 "min_increase", "min_increase_pct", "min_decrease", "min_decrease_pct")
 """The keys of a baseline-relative rule (one per rule)."""
 
 GUARDBANDS = ("proven_harm", "proven_safe")
+
+MODES = {"non_inferiority": ("max_drop", "max_increase"), "equivalence": ("within",),
+         "superiority": ("min_increase", "min_decrease")}
+"""Named comparison modes and the relative keys (with their ``_pct`` forms) each is written with."""
+
+Severity = Literal["block", "warn", "pass"]
 
 
 class MetricRule(Spec):
@@ -36,7 +43,10 @@ class MetricRule(Spec):
         holds when ``delta >= -d``, ``max_increase: d`` when ``delta <= d``, ``within: d`` when
         ``|delta| <= d``. "Drop" is literal: a fall in the value, whatever the metric's direction (use
         ``max_increase`` for an error or latency).
-    max_drop_pct, max_increase_pct, within_pct : float, optional
+    min_increase, min_decrease : float, optional
+        Superiority: the candidate must beat the baseline by more than the margin, ``delta > g`` for
+        ``min_increase: g`` and ``delta < -g`` for ``min_decrease: g`` (``0``: any improvement).
+    max_drop_pct, max_increase_pct, within_pct, min_increase_pct, min_decrease_pct : float, optional
         The same on the relative change ``100 * (candidate - baseline) / |baseline|`` in percent; a
         baseline of 0 makes the rule not computable.
     confidence : float, optional
@@ -48,6 +58,21 @@ class MetricRule(Spec):
         passing side (the data proves the limit holds). Default: ``proven_harm`` for relative rules
         (project 2: "block if worse by more than 2 % with 95 % confidence"), ``proven_safe`` for
         absolute rules (``>= X`` passes only if the lower bound is ``>= X``).
+    mode : {"non_inferiority", "equivalence", "superiority"}, optional
+        Name the hypothesis a baseline-relative rule with ``confidence`` is to prove (instead of a
+        ``guardband``): ``non_inferiority`` with ``max_drop`` / ``max_increase`` (the limit is the margin),
+        ``equivalence`` with ``within`` (two one-sided tests, Schuirmann 1987), ``superiority`` with
+        ``min_increase`` / ``min_decrease``. The rule passes when the interval proves it, fails when the
+        interval proves the opposite, and is ``inconclusive`` when the interval straddles the limit.
+    inconclusive : {"block", "warn", "pass"}, optional
+        What an interval that straddles the limit costs. Default: ``pass`` under ``guardband: proven_harm``
+        (inconclusive is not harm), otherwise the rule's ``on_fail`` (not proven is not a pass).
+    insufficient_data : {"block", "warn", "pass"}, optional
+        What an inconclusive interval costs when the data could not have decided: the smallest effect the
+        rows can show at this confidence and ``power`` is larger than the rule's margin. Default: the rule's
+        ``on_fail`` (a rule that cannot decide never reads as a pass unless the policy says so).
+    power : float
+        Target power of the minimum detectable effect and the rows-needed figure (default 0.8).
     interval : {"bootstrap", "delong"}
         ``bootstrap``: percentile bootstrap over evaluation rows, stratified by class, paired when the
         baseline scored the same rows; ``delong``: DeLong's variance (``roc_auc`` only, absolute change or
@@ -83,7 +108,15 @@ class MetricRule(Spec):
     within: float | None = Field(default=None, ge=0)
     within_pct: float | None = Field(default=None, ge=0)
     confidence: float | None = Field(default=None, gt=0.5, lt=1)
+    min_increase: float | None = Field(default=None, ge=0)
+    min_increase_pct: float | None = Field(default=None, ge=0)
+    min_decrease: float | None = Field(default=None, ge=0)
+    min_decrease_pct: float | None = Field(default=None, ge=0)
     guardband: Literal["proven_harm", "proven_safe"] | None = None
+    mode: Literal["non_inferiority", "equivalence", "superiority"] | None = None
+    inconclusive: Severity | None = None
+    insufficient_data: Severity | None = None
+    power: float | None = Field(default=None, gt=0.5, lt=1)
     interval: Literal["bootstrap", "delong"] | None = None
     resamples: int | None = Field(default=None, ge=200, le=100_000)
     seed: int | None = Field(default=None, ge=0)
@@ -119,7 +152,8 @@ class MetricRule(Spec):
                 "rule_form", "a metric rule needs op and value (e.g. op: '>=', value: 0.8) or a baseline-relative "
                 "limit ({keys})", {"keys": ", ".join(RELATIVE_KEYS)})
         if self.confidence is None:
-            given = [k for k in ("guardband", "interval", "resamples", "seed") if getattr(self, k) is not None]
+            given = [k for k in ("guardband", "interval", "resamples", "seed", "mode", "inconclusive",
+                                 "insufficient_data", "power") if getattr(self, k) is not None]
             if given:
                 raise PydanticCustomError("confidence", "{keys} only apply with confidence (e.g. confidence: 0.95)",
                                           {"keys": ", ".join(given)})
@@ -127,6 +161,16 @@ class MetricRule(Spec):
         if self.op in ("==", "!="):
             raise PydanticCustomError("confidence", "confidence needs a one-sided rule (>=, >, <=, <), not {op}",
                                       {"op": self.op})
+        if self.mode is not None:
+            if self.guardband is not None:
+                raise PydanticCustomError("mode", "give mode or guardband, not both (mode {mode} decides like "
+                                          "guardband: proven_safe, with an inconclusive outcome of its own)",
+                                          {"mode": self.mode})
+            keys = MODES[self.mode]
+            if not relative or relative[0].removesuffix("_pct") not in keys:
+                raise PydanticCustomError("mode", "mode {mode} compares with production through {keys} (or their "
+                                          "_pct forms){got}", {"mode": self.mode, "keys": " or ".join(keys),
+                                          "got": f", not {relative[0]}" if relative else ", not op/value"})
         registry = (info.context or {}).get("registry")
         res = registry.resolve(self.name) if registry is not None else None
         if res is not None and res.spec.fn is None:
@@ -164,3 +208,16 @@ class MetricRule(Spec):
         """The operator or relative key (used to tell repeated rules apart)."""
         rel = self.relative
         return rel[0] if rel else str(self.op)
+
+    @property
+    def hypothesis(self) -> str:
+        """The rule's framing under ``confidence``: its ``mode``, else its guardband (with the default)."""
+        if self.mode is not None:
+            return self.mode
+        return self.guardband or ("proven_harm" if self.relative else "proven_safe")
+
+    def severities(self) -> dict[str, str]:
+        """Return the severity of an ``inconclusive`` and an ``insufficient_data`` outcome, defaults applied."""
+        hyp = self.hypothesis
+        inconclusive = self.inconclusive or ("pass" if hyp == "proven_harm" else self.on_fail.value)
+        return {"inconclusive": inconclusive, "insufficient_data": self.insufficient_data or self.on_fail.value}
