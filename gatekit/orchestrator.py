@@ -112,6 +112,9 @@ def run_sections(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegist
             timings[key] = round(time.perf_counter() - started, 3)
     if timings_s is not None:
         timings_s.update(timings)
+    from gatekit.sections.families import run_families
+
+    run_families(ctx, checks)  # the policy's families: members decided together (adjusted p-values)
     rank = {s: i for i, s in enumerate(sections.group_order)}
     return sorted(checks, key=lambda c: rank.get(c.section, len(rank)))
 
@@ -181,6 +184,8 @@ def evaluate(policy: LoadedPolicy, inputs: RunInputs, registry: MetricRegistry, 
     from gatekit.core.reproducibility import components, digest
 
     packages = section_info.pop("reproducibility_packages", None)  # what a licence check read
+    if "families" in section_info:  # the testing families' summaries (gatekit.sections.families)
+        meta["families"] = section_info.pop("families")
     if policy.custom is not None:  # the policy's custom metrics: what ran, from where
         meta["custom_metrics"] = {"metrics": policy.custom.as_info(), "files": policy.custom.files,
                                   "entry_points": policy.custom.entry_points}

@@ -299,7 +299,8 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
         The check the live run would have produced from the same observation (for the decision); None when
         the rule is not replayable.
     """
-    from gatekit.sections.comparison import _statistic, conditions, decide_interval
+    from gatekit.sections.comparison import _statistic, classify, conditions, decide_interval, outcome_status
+    from gatekit.stats.intervals import Interval
 
     rule = policy.policy.metrics[i]
     res = policy.resolved[i]
@@ -313,8 +314,9 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
         return RuleReplay(**base, now=NOT_REPLAYABLE, note=why), None
 
     def outcome(status: Status, stat: float | None, message: str, margin: float | None = None,
-                interval: list[float] | None = None) -> tuple[RuleReplay, CheckResult]:
-        check = CheckResult(name=rule.check_name, section=res.spec.section, status=status, on_fail=rule.on_fail,
+                interval: list[float] | None = None, on_fail: OnFail | None = None) -> tuple[RuleReplay, CheckResult]:
+        check = CheckResult(name=rule.check_name, section=res.spec.section, status=status,
+                            on_fail=on_fail or rule.on_fail,
                             observed=stat, op=op, threshold=threshold, margin=margin, metric=res.canonical,
                             message=message)
         return RuleReplay(**base, now=status.value, observed=stat, interval=interval, note=message), check
@@ -330,6 +332,7 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
                        "from other inputs")
     params = canonical(policy.params.get(i, {}))
     found = [c for c in run.checks if isinstance(c.get("observation"), dict) and c.get("metric") == res.canonical
+             and str(c["observation"].get("rule", "")).startswith("metrics[")  # not a sequential canary's look
              and canonical(c["observation"].get("params") or {}) == params]
     if not found:
         return unknown(f"the run has no check of {res.canonical}"
@@ -376,6 +379,10 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
             return outcome(Status.NOT_COMPUTABLE, None, f"{rule.name}: the change is not finite ({stat})")
     what = {"value": rule.name, "change": f"{rule.name} change",
             "relative_change_pct": f"{rule.name} relative change (%)"}[kind]
+    family = _family_of(policy, i)
+    if family is not None and rule.confidence is not None:
+        return unknown(f"the rule is decided with the testing family {family!r} on adjusted p-values, which a stored "
+                       "interval cannot give")
     if rule.confidence is None:
         results = [evaluate_threshold(stat, o, t) for o, t in conds]
         passed = all(s == Status.PASS for s, _ in results)
@@ -392,12 +399,32 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
         had = "; ".join(sorted({_interval_text(iv) for iv in stored})) or "none"
         return unknown(f"the rule decides on a {_interval_text(wanted)} interval of the {kind.replace('_', ' ')}, "
                        f"which the run did not compute (it stored: {had})")
-    guardband = rule.guardband or ("proven_harm" if rel_key else "proven_safe")
+    hypothesis = rule.hypothesis
     low, high = float(match["low"]), float(match["high"])
-    passed, margin = decide_interval(low, high, conds, guardband)
-    return outcome(Status.PASS if passed else Status.FAIL, stat,
+    _, margin = decide_interval(low, high, conds, "proven_harm" if hypothesis == "proven_harm" else "proven_safe")
+    se = match.get("se")
+    iv = Interval(stat, low, high, float(wanted["confidence"]), str(match.get("method")),
+                  {"se": float(se)} if isinstance(se, (int, float)) and not isinstance(se, bool) else {})
+    result, _ = classify(rule, iv, conds, 0, "evaluation rows")
+    status, on_fail = outcome_status(result, rule.severities(), rule.on_fail)
+    words = {"proven": "passes (proven)", "disproven": "fails (disproven)", "inconclusive": "is inconclusive",
+             "insufficient_data": "has insufficient data"}[result]
+    return outcome(status, stat,
                    f"{what} = {fmt(stat)}, recorded {wanted['confidence']:.0%} CI [{fmt(low)}, {fmt(high)}] "
-                   f"({guardband}): {'passes' if passed else 'fails'} the new limit", margin, [low, high])
+                   f"({hypothesis}): {words} under the new limit", margin, [low, high], on_fail)
+
+
+def _family_of(policy: LoadedPolicy, index: int) -> str | None:
+    """Name the testing family holding ``metrics[index]``, or None."""
+    from gatekit.policy.specs.families import family_members
+
+    pol = policy.policy
+    canary_rules = pol.canary.rules if pol.canary is not None else []
+    for family in pol.families:
+        if any(m.where == f"metrics[{index}]" for m in family_members(family, pol.metrics, canary_rules,
+                                                                       policy.registry)):
+            return family.name
+    return None
 
 
 def _malformed(checks: list[dict[str, Any]]) -> str | None:

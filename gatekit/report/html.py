@@ -10,6 +10,7 @@ from gatekit.core.formatting import fmt
 from gatekit.core.results import GateReport
 from gatekit.report.charts import Axis, use_log_scale
 from gatekit.report.confusion import html_table as confusion_table
+from gatekit.report.families import html_tables as family_tables
 from gatekit.report.plain import check_sentence, figure, reason_sentence, sentence_case
 from gatekit.sections.registry import default_sections
 
@@ -332,6 +333,7 @@ def render_html(report: GateReport) -> str:
                                                      dq_matrix=_column_matrix(data["checks"]),
                                                      drift_bars=_drift_chart(data["checks"]),
                                                      confusion=confusion_table(data["metadata"]),
+                                                     families=family_tables(data["metadata"]),
                                                      roc_chart=_roc_chart(data["metadata"]),
                                                      reliability_chart=_reliability_chart(data["metadata"],
                                                                                           data["checks"]),

@@ -141,6 +141,9 @@ def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> 
     from gatekit.report.confusion import markdown_lines
 
     lines += markdown_lines(meta, md_text)
+    from gatekit.report.families import markdown_lines as family_lines
+
+    lines += family_lines(meta, md_text)
     foot = [f"run {md_text(meta.get('run_id', ''))}"]
     foot += [f"{md_text(k)}: {md_text(v)}" for k, v in (links or {}).items()]
     lines.append(" · ".join(foot))

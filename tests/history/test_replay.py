@@ -110,12 +110,36 @@ def test_an_interval_rule_replays_on_the_stored_interval(rows: dict[str, Any], u
     for r, low in zip(_replayed(rows, url, text), lows, strict=True):
         rule = r.rules[1]
         assert rule.interval is not None and rule.interval[0] == low
-        assert rule.now == ("pass" if low >= limit else "fail")  # proven_safe: the lower bound must meet the limit
+        # proven_safe: the lower bound must meet the limit; a lower bound under it leaves the rule inconclusive
+        # (the upper bound is above the limit), which costs the rule's own severity
+        high = rule.interval[1]
+        assert rule.now == ("pass" if low >= limit else "fail" if high < limit else "inconclusive")
     # another confidence level was never computed: not replayable, never a pass
     text = V1.replace("confidence: 0.9", "confidence: 0.95")
     for r in _replayed(rows, url, text):
         assert r.rules[1].now == NOT_REPLAYABLE and "90%" in r.rules[1].note and "95%" in r.rules[1].note
         assert r.decision_now in (INCOMPLETE, "block")
+
+
+def test_a_rule_in_a_testing_family_is_not_replayable(rows: dict[str, Any], url: str) -> None:
+    # a family decides its members on adjusted p-values, which a stored interval cannot give: never a pass
+    _record_all(rows, url)
+    text = V1 + "families:\n  - {name: all_confidence, method: holm}\n"
+    for r in _replayed(rows, url, text):
+        assert r.rules[1].now == NOT_REPLAYABLE and "all_confidence" in r.rules[1].note
+        assert r.rules[0].now != NOT_REPLAYABLE  # a point rule is outside every family
+
+
+def test_the_severity_of_an_inconclusive_outcome_replays(rows: dict[str, Any], url: str) -> None:
+    # the policy now counts an interval straddling the limit as a pass: replay reads the outcome from the stored
+    # interval (rule 1 is absolute: no margin, so never "insufficient data") and applies the new severity
+    reports = _record_all(rows, url)
+    text = V1.replace("confidence: 0.9, resamples: 200, on_fail: warn",
+                      "confidence: 0.9, resamples: 200, on_fail: warn, inconclusive: pass")
+    for r, live in zip(_replayed(rows, url, text), reports, strict=True):
+        iv = next(c for c in live.checks if c.details.get("decided_on") == "interval").details["interval"]
+        now = r.rules[1].now
+        assert now == ("fail" if iv["high"] < 0.55 else "pass"), (iv, now)  # inconclusive counts as a pass here
 
 
 def test_a_relative_rule_replays_on_the_recorded_values(rows: dict[str, Any], url: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from gatekit.policy.specs.artifact import ArtifactSpec
 from gatekit.policy.specs.canary import CanarySpec
@@ -17,6 +17,7 @@ from gatekit.policy.specs.compatibility import CompatibilitySpec
 from gatekit.policy.specs.custom_metrics import CustomMetricsSpec
 from gatekit.policy.specs.data_quality import DataQualitySpec
 from gatekit.policy.specs.drift import DriftSpec
+from gatekit.policy.specs.families import FamilySpec, check_families
 from gatekit.policy.specs.gates import GateRule
 from gatekit.policy.specs.holdout import HoldoutSpec
 from gatekit.policy.specs.inputs import InputsSpec
@@ -73,6 +74,9 @@ class Policy(Spec):
     alert : AlertSpec, optional
         Default repeated-failure alert for every check of the policy; a metric rule's or gate's own
         ``alert:`` replaces it for that rule.
+    families : list of FamilySpec
+        Confidence rules decided together with a multiplicity adjustment (Holm, Bonferroni, Šidák,
+        Benjamini-Hochberg); see :mod:`gatekit.policy.specs.families`.
     """
 
     version: int | str
@@ -97,6 +101,16 @@ class Policy(Spec):
     robustness: RobustnessSpec | None = None
     holdout: HoldoutSpec | None = None
     alert: AlertSpec | None = None
+    families: list[FamilySpec] = Field(default_factory=list)
+
+    @field_validator("families")
+    @classmethod
+    def _families(cls, v: list[FamilySpec], info: ValidationInfo) -> list[FamilySpec]:
+        if v and "metrics" in info.data and "canary" in info.data:  # else their own errors are reported
+            canary = info.data["canary"]
+            check_families(v, info.data["metrics"], canary.rules if canary else [],
+                           (info.context or {}).get("registry"))
+        return v
 
     def rule_counts(self) -> dict[str, int]:
         """Return the number of rules in each section this policy sets (settings blocks are left out).
@@ -118,5 +132,5 @@ class Policy(Spec):
 
 
 META_FIELDS = frozenset({"version", "extends", "name", "description", "strict", "mode", "decision_threshold",
-                         "inputs", "alert", "custom_metrics", "holdout"})
+                         "inputs", "alert", "custom_metrics", "holdout", "families"})
 """Policy keys that configure the run itself rather than declare rules: never sections."""
