@@ -444,8 +444,11 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
 
     mlflow_target = open_target(mlflow_run, mlflow_tracking_uri) if mlflow_run is not None else None  # before the run
     # a policy with custom metrics computes with the registry it was checked against (it has them)
+    from gatekit.history.sequential import canary_looks
+
+    looks = canary_looks(lp, history_url)  # canary.sequential: the rollout's earlier looks (None: not sequential)
     report = _evaluate(lp, lp.registry or registry, progress, inputs, sections,
-                       RunOptions(reference_paths=reference_paths))
+                       RunOptions(reference_paths=reference_paths), looks)
     from gatekit.history.holdout import holdout_check
 
     holdout_check(report, lp, history_url)  # holdout: the reuse count (history) joins the decision before all else
@@ -481,8 +484,12 @@ def run(policy: str | Path | dict[str, Any] | LoadedPolicy, *, registry: MetricR
 
 
 def _evaluate(lp: LoadedPolicy, registry: MetricRegistry, progress: Callable[[str, int, int], None] | None,
-              inputs: dict[str, Any], sections: SectionRegistry, options: RunOptions) -> Report:
-    """Read the inputs (the policy's ``inputs:`` with ``inputs`` over it) and evaluate the policy on them."""
+              inputs: dict[str, Any], sections: SectionRegistry, options: RunOptions,
+              canary_looks: Any = None) -> Report:
+    """Read the inputs (the policy's ``inputs:`` with ``inputs`` over it) and evaluate the policy on them.
+
+    ``canary_looks`` (:func:`gatekit.history.sequential.canary_looks`) goes to the canary arms' ``history``.
+    """
     try:
         opts = merge_options(lp, **inputs)
     except TypeError as exc:
@@ -499,6 +506,8 @@ def _evaluate(lp: LoadedPolicy, registry: MetricRegistry, progress: Callable[[st
     try:
         loaded = load_inputs(opts, registry, pol.decision_threshold, pol.strict, allow_empty=not needs_inputs)
         record_policy_files(lp, loaded.files)
+        if canary_looks is not None and loaded.canary is not None:
+            loaded.canary.history = canary_looks
         return evaluate(lp, loaded, registry, sections=sections, progress=progress, options=options)
     finally:
         release()  # a user's Spark session keeps its own settings after the run

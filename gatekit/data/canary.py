@@ -43,6 +43,12 @@ class CanaryArms:
     candidate: EvalData
     baseline: EvalData
     info: dict[str, Any] = field(default_factory=dict)
+    arrival: np.ndarray | None = None
+    """Which arm served each row of the log in arrival order (``canary.sequential.order_by``, else the log's
+    order): 1 candidate, 0 production, -1 neither; each arm's rows are in this order too."""
+    history: Any = None
+    """The rollout's earlier looks from the run history (:class:`gatekit.sections.canary_sequential.Looks`), set
+    by :func:`gatekit.api.run` for ``canary.sequential``; None when nobody read the history."""
 
 
 def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decision_threshold: float = 0.5,
@@ -81,6 +87,9 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     record_file(files, "canary_log", path)
     frame = read_frame(path)
     file = str(path)
+    seq = getattr(spec, "sequential", None)
+    if seq is not None and seq.order_by is not None:
+        frame = _in_arrival_order(frame, seq.order_by, file)
     arm = require_column(frame, spec.arm, "arm", file)
     arm_text = arm.astype(object).map(lambda v: None if v is None or v != v else str(norm_label(v)))
     target = require_column(frame, spec.target, "target", file)
@@ -99,9 +108,14 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
         raise input_error(f"{int(target.isna().sum())} rows have no outcome (rows {idx.tolist()}, counted from 0); "
                           "a canary comparison never drops rows silently", file, key=spec.target)
     task = canary_task(spec, target, file)
+    is_cand = (arm_text == str(norm_label(spec.candidate_arm))).to_numpy()
+    is_base = (arm_text == str(norm_label(spec.baseline_arm))).to_numpy()
+    arrival = np.where(is_cand, 1, np.where(is_base, 0, -1)).astype(np.int8)
     if task == "multiclass":
-        return _multiclass_arms(spec, frame, file, arm_text, target, decision_threshold, strict, extra_sensitive,
-                                bins)
+        out = _multiclass_arms(spec, frame, file, arm_text, target, decision_threshold, strict, extra_sensitive,
+                               bins)
+        out.arrival = arrival
+        return out
     positive = None
     if task == "classification":
         positive = infer_positive(target.unique().tolist(), spec.positive_label, file, spec.target)
@@ -141,7 +155,38 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     if task == "classification":
         info["positives_candidate"] = int(targets["candidate"].sum())
         info["positives_baseline"] = int(targets["baseline"].sum())
-    return CanaryArms(arms["candidate"], arms["baseline"], info)
+    return CanaryArms(arms["candidate"], arms["baseline"], info, arrival)
+
+
+def _in_arrival_order(frame: Any, column: str, file: str) -> Any:
+    """Return the log's rows sorted by ``column`` (stable: ties keep the log's order).
+
+    Numbers sort as numbers; anything else must read as date-times (ISO 8601 and the formats pandas infers).
+
+    Raises
+    ------
+    InputError
+        The column is missing, has missing values, or holds values that are neither numbers nor date-times.
+    """
+    import pandas as pd
+
+    col = require_column(frame, column, "order_by", file)
+    if col.isna().any():
+        idx = np.flatnonzero(col.isna().to_numpy())[:5]
+        raise input_error(f"{int(col.isna().sum())} rows have no {column!r} value (rows {idx.tolist()}, counted "
+                          "from 0): their arrival order is unknown, and canary.sequential reads the rows in it; "
+                          "fill or remove them", file, key=column)
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+        keys = col
+    else:
+        try:
+            keys = pd.to_datetime(col, utc=True, format="mixed")
+        except (ValueError, TypeError) as exc:
+            raise input_error(f"canary.sequential.order_by column {column!r} holds values that are neither numbers "
+                              f"nor date-times ({exc}); give a column of arrival times or sequence numbers", file,
+                              key=column) from None
+    order = keys.reset_index(drop=True).sort_values(kind="stable").index.to_numpy()
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def _sensitive(spec: Any, frame: Any, file: str, extra_sensitive: list[str] | None,

@@ -381,7 +381,8 @@ def observation(check: Any) -> dict[str, Any] | None:
     ----------
     check : CheckResult
         A check of a run; only the checks of ``metrics:`` rules (``details["rule"]`` is ``metrics[i]``) have
-        an observation.
+        an observation, and the looks of a sequential canary (``canary.rules[i]`` with ``details["sequential"]``:
+        then ``rule``, ``sequential`` without the earlier looks, and ``result``).
 
     Returns
     -------
@@ -397,6 +398,11 @@ def observation(check: Any) -> dict[str, Any] | None:
     """
     details = check.details if isinstance(getattr(check, "details", None), dict) else {}
     ref = details.get("rule")
+    seq = details.get("sequential")
+    if isinstance(ref, str) and ref.startswith("canary.rules[") and isinstance(seq, dict):
+        # a look of a sequential canary (gatekit.history.sequential reads it back; earlier looks are not repeated)
+        return stored_form({"rule": ref, "sequential": {k: v for k, v in seq.items() if k != "looks"},
+                            "result": (details.get("outcome") or {}).get("result")})
     if not (isinstance(ref, str) and ref.startswith("metrics[")):
         return None
     cmp = details.get("comparison")
@@ -408,7 +414,7 @@ def observation(check: Any) -> dict[str, Any] | None:
     interval = None
     if iv is not None:
         interval = {k: iv.get(k) for k in ("low", "high", "confidence", "method", "resamples", "seed",
-                                          "confidence_asked") if k in iv}
+                                          "confidence_asked", "se") if k in iv}
     return stored_form({"rule": ref, "params": details.get("params") or {}, "source": check.source,
                    "statistic": statistic, "candidate": _finite(candidate), "baseline": _finite(cmp.get("baseline")),
                    "decided_on": details.get("decided_on") or ("point" if check.observed is not None else None),

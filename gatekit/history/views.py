@@ -73,6 +73,9 @@ def render_table(console: Any, store: str, runs_by_policy: dict[str, list[Any]],
                        Text(_pct(g["hit_rate"])), Text(printable(rule)), Text(g["trend"]["sparkline"]),
                        Text(_trend_text(g)))
         console.print(gt)
+        from gatekit.history.sequential import render_looks
+
+        render_looks(console, runs)  # a sequential canary's looks (nothing for other policies)
 
 
 def render_markdown(store: str, runs_by_policy: dict[str, list[Any]], summaries: dict[str, dict[str, Any]]) -> str:
@@ -95,6 +98,9 @@ def render_markdown(store: str, runs_by_policy: dict[str, list[Any]], summaries:
             lines.append(f"| {cell(_label(g))} | {g['runs']} | {g['pass']} | {g['warn']} | "
                          f"{g['block']} | {_pct(g['hit_rate'])} | {cell(rule)} | {cell(_trend_text(g))} |")
         lines.append("")
+        from gatekit.history.sequential import looks_markdown
+
+        lines += looks_markdown(runs)  # a sequential canary's looks
     return "\n".join(lines)
 
 

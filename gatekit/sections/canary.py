@@ -47,6 +47,11 @@ class CanarySection:
             meta: dict[str, Any] = {"unit": res.spec.unit, "params": params, "label": res.spec.label,
                                     "description": rule.description, "canary": arms.info}
             name = self.check_name(rule.name)
+            if spec.sequential is not None:  # anytime-valid, as the log grows (gatekit.sections.canary_sequential)
+                from gatekit.sections.canary_sequential import sequential_rule_check
+
+                out.append(sequential_rule_check(ctx, i, rule, res, params, meta, name, small))
+                continue
             if small:
                 out.append(CheckResult(
                     name=name, section="rollout", status=Status.NOT_COMPUTABLE, on_fail=rule.on_fail,
@@ -64,7 +69,7 @@ class CanarySection:
                                        on_fail=rule.on_fail, metric=res.canonical, details=meta, message=groups))
                 continue
             check = evaluate_rule(rule, res, params, sides[0], sides[1], paired=False, section="rollout",
-                                  name=name, base_details=meta, intervals=ctx.intervals)
+                                  name=name, base_details=meta, intervals=ctx.intervals, evidence=ctx.evidence)
             if neither:
                 check.message += f" ({neither} rows of the log are in neither arm and were not compared)"
             out.append(check)

@@ -14,6 +14,42 @@ from pydantic_core import PydanticCustomError
 from gatekit.policy.specs.common import PathField, Spec
 from gatekit.policy.specs.metrics import MetricRule
 
+SEQUENTIAL_BONFERRONI = ("roc_auc", "pr_auc")
+"""Canary metrics that are no mean of rows and that ``canary.sequential`` takes through Bonferroni over looks."""
+
+
+class SequentialSpec(Spec):
+    """``canary.sequential``: decide the rollout anytime-validly, as its rows accumulate.
+
+    Every rule is decided on a confidence sequence of the arms' difference at every prefix of the log (valid
+    at every row at once, so the rollout may be looked at after every batch and stopped at the first proven
+    harm or proven safety); see :mod:`gatekit.sections.canary_sequential`.
+
+    Parameters
+    ----------
+    method : {"normal_mixture", "betting"}
+        ``normal_mixture``: the asymptotic confidence sequence with the normal mixture boundary (Howard et al.,
+        *Ann. Statist.* 2021; Waudby-Smith et al., *Ann. Statist.* 2024), for any per-row metric;
+        ``betting``: the hedged-capital sequence for bounded values (Waudby-Smith & Ramdas, *JRSS-B* 2024),
+        exact at every sample size, for ``accuracy`` and ``brier_score`` only.
+    order_by : str, optional
+        Column giving the rows' arrival order (numbers or date-times); default the log's row order.
+    n_opt : int
+        Pairs of rows at which the normal mixture boundary is tightest (fix it before the rollout); default 1000.
+    max_looks : int, optional
+        The number of looks declared for the rollout; needed by ``roc_auc`` / ``pr_auc`` rules, whose look
+        ``k`` reads the bootstrap interval at confidence ``1 - (1 - c) / max_looks`` (Bonferroni).
+    rollout : str, optional
+        Names the rollout; looks are counted over recorded runs of this policy with the same name (default:
+        the policy's name). Change it when a new candidate's rollout starts.
+    """
+
+    method: Literal["normal_mixture", "betting"] = "normal_mixture"
+    order_by: str | None = None
+    n_opt: int = Field(default=1000, ge=2)
+    max_looks: int | None = Field(default=None, ge=1, le=10_000)
+    rollout: str | None = Field(default=None, min_length=1)
+
 
 class CanarySpec(Spec):
     """A canary traffic log: rows served by the candidate or by production, with their outcomes.
@@ -48,6 +84,8 @@ class CanarySpec(Spec):
         Fewer rows in an arm make every rule not computable (too small to decide); default 100.
     rules : list of MetricRule
         Baseline-relative rules (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms).
+    sequential : SequentialSpec, optional
+        Decide anytime-validly as the log grows (absent: one fixed-n comparison of the whole log).
     """
 
     data: PathField
@@ -62,6 +100,7 @@ class CanarySpec(Spec):
     sensitive: list[str] = Field(default_factory=list)
     min_rows_per_arm: int = Field(default=100, ge=2)
     rules: list[MetricRule] = Field(min_length=1)
+    sequential: SequentialSpec | None = None
 
     @field_validator("sensitive", mode="before", json_schema_input_type=str | list[str])
     @classmethod
@@ -103,7 +142,45 @@ class CanarySpec(Spec):
         if delong:
             raise PydanticCustomError("canary", "the arms hold different rows, so DeLong's paired test does not "
                                       "apply; use interval: bootstrap ({names})", {"names": ", ".join(delong)})
+        if self.sequential is not None:
+            self._sequential_rules(registry)
         return self
+
+    def _sequential_rules(self, registry: Any) -> None:
+        """Refuse rules a confidence sequence cannot decide (naming the rule and the metrics it can)."""
+        from gatekit.metrics.per_row import PER_ROW
+
+        seq = self.sequential
+        assert seq is not None
+        choices = (f"{', '.join(PER_ROW)} (confidence sequences) or {', '.join(SEQUENTIAL_BONFERRONI)} (Bonferroni "
+                   "over max_looks)")
+        for i, r in enumerate(self.rules):
+            res = registry.resolve(r.name) if registry is not None else None
+            name = res.spec.name if res is not None else r.name
+            where = f"canary.rules[{i}] ({r.name})"
+            if name not in PER_ROW and name not in SEQUENTIAL_BONFERRONI:
+                raise PydanticCustomError("canary_sequential", "{where}: canary.sequential decides a rule on the "
+                                          "mean of per-row values, and {name} is not one; sequential canary rules "
+                                          "take {choices}", {"where": where, "name": name, "choices": choices})
+            if r.confidence is None:
+                raise PydanticCustomError("canary_sequential", "{where}: canary.sequential decides every rule on a "
+                                          "confidence sequence; give the rule a confidence (e.g. confidence: 0.95)",
+                                          {"where": where})
+            key = r.relative[0] if r.relative else ""
+            if key.endswith("_pct"):
+                raise PydanticCustomError("canary_sequential", "{where}: a change in percent is a ratio of the arms' "
+                                          "means, not a mean of rows; under canary.sequential use {plain}",
+                                          {"where": where, "plain": key.removesuffix("_pct")})
+            if name in PER_ROW and seq.method == "betting" and PER_ROW[name].bounds is None:
+                bounded = ", ".join(k for k, v in PER_ROW.items() if v.bounds is not None)
+                raise PydanticCustomError("canary_sequential", "{where}: method betting needs per-row values with "
+                                          "known bounds ({bounded}); {name} is unbounded: use method: "
+                                          "normal_mixture", {"where": where, "bounded": bounded, "name": name})
+            if name in SEQUENTIAL_BONFERRONI and seq.max_looks is None:
+                raise PydanticCustomError("canary_sequential", "{where}: {name} is not a mean of rows, so each look "
+                                          "reads its bootstrap interval at confidence 1 - (1 - c) / max_looks "
+                                          "(Bonferroni); declare canary.sequential.max_looks (the looks the "
+                                          "rollout may take, e.g. 30)", {"where": where, "name": name})
 
     def rule_count(self) -> int:
         """Return the number of rules comparing the two arms."""

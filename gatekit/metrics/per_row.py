@@ -1,0 +1,136 @@
+"""Metrics that are means of per-row values, and those per-row values (for confidence sequences).
+
+A confidence sequence for a mean (:mod:`gatekit.stats.sequential`) needs one value per row whose mean is the
+metric. Four catalog metrics are such means, and :data:`PER_ROW` holds each one's per-row value:
+
+========================  =================================================================  ==========
+metric                    per-row value                                                      bounds
+========================  =================================================================  ==========
+``accuracy``              ``1`` when the predicted label (class) is the outcome, else ``0``  ``[0, 1]``
+``brier_score``           ``(p - y)^2`` (binary outcome)                                      ``[0, 1]``
+``log_loss``              ``-log clip(p_true, eps, 1 - eps)`` (binary or multiclass)          unbounded
+``mae``                   ``|y - f|`` (regression)                                            unbounded
+========================  =================================================================  ==========
+
+The mean of the per-row values over an arm's rows equals the catalog metric on those rows (tested against
+scikit-learn's ``accuracy_score``, ``brier_score_loss``, ``log_loss`` and gatekit's ``mae``). Metrics that are
+not means of rows (ROC AUC, precision, F1, RMSE: the root of a mean, R², the fairness differences) have no
+per-row value; the canary's sequential mode takes AUC through a Bonferroni correction instead
+(:mod:`gatekit.sections.canary_sequential`) and refuses the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gatekit.metrics.registry import EvalData
+
+
+@dataclass(frozen=True)
+class PerRowMetric:
+    """A metric that is the mean of one value per row.
+
+    Parameters
+    ----------
+    name : str
+        Canonical metric name.
+    values : callable
+        ``values(data) -> ndarray of shape (n_rows,)``, in the data's row order.
+    bounds : tuple of float or None
+        Known bounds of every per-row value (needed by the betting confidence sequence); None when unbounded.
+    definition : str
+        The per-row value in words.
+    """
+
+    name: str
+    values: Callable[[EvalData], np.ndarray]
+    bounds: tuple[float, float] | None
+    definition: str
+
+
+def _accuracy(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.multiclass import class_target, is_multiclass, predicted_classes
+
+    if is_multiclass(data):
+        return (predicted_classes(data)[0] == class_target(data)).astype(float)
+    from gatekit.metrics.classification import binary_target, predicted_labels
+
+    return (predicted_labels(data, None)[0] == binary_target(data)).astype(float)
+
+
+def _brier(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.classification import binary_scores, binary_target, require_probabilities
+
+    y = binary_target(data).astype(float)
+    s = binary_scores(data, "brier_score")
+    require_probabilities(s, "brier_score")
+    return (np.asarray(s, dtype=float) - y) ** 2
+
+
+def _log_loss(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.multiclass import class_target, is_multiclass, proba_matrix
+
+    eps = np.finfo(float).eps
+    if is_multiclass(data):
+        y = class_target(data)
+        s = proba_matrix(data, "log_loss")
+        return np.asarray(-np.log(np.clip(s[np.arange(len(y)), y], eps, 1 - eps)), dtype=float)
+    from gatekit.metrics.classification import binary_scores, binary_target, require_probabilities
+
+    y = binary_target(data).astype(float)
+    s = binary_scores(data, "log_loss")
+    require_probabilities(s, "log_loss")
+    p = np.clip(np.asarray(s, dtype=float), eps, 1 - eps)
+    return np.asarray(-(y * np.log(p) + (1 - y) * np.log(1 - p)), dtype=float)
+
+
+def _mae(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.regression import regression_pair
+
+    y, f = regression_pair(data)
+    return np.asarray(np.abs(y - f), dtype=float)
+
+
+PER_ROW: dict[str, PerRowMetric] = {
+    "accuracy": PerRowMetric("accuracy", _accuracy, (0.0, 1.0), "1 if the prediction is right, else 0"),
+    "brier_score": PerRowMetric("brier_score", _brier, (0.0, 1.0), "(p - y)^2"),
+    "log_loss": PerRowMetric("log_loss", _log_loss, None, "-log of the probability given to the outcome"),
+    "mae": PerRowMetric("mae", _mae, None, "|y - f|"),
+}
+"""Canonical metric name -> its per-row values (see the module docstring)."""
+
+
+def per_row_values(name: str, data: EvalData) -> np.ndarray:
+    """Return the per-row values of metric ``name`` on ``data``, whose mean is the metric.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name, a key of :data:`PER_ROW`.
+    data : EvalData
+        Plain rows (no row counts), in arrival order.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not a per-row metric.
+    NotComputable
+        The metric cannot be computed on these rows (no scores for a Brier score, scores outside [0, 1], a
+        multiclass target for a binary-only metric, missing values).
+    """
+    from gatekit.core.errors import NotComputable
+    from gatekit.metrics.registry import row_weights
+
+    if row_weights(data) is not None:
+        raise NotComputable("per-row values need the rows one by one, not rows gathered with counts")
+    out = PER_ROW[name].values(data)
+    if not np.all(np.isfinite(out)):
+        raise NotComputable(f"{int(np.sum(~np.isfinite(out)))} rows give no finite {name} value")
+    return out
