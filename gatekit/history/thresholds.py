@@ -251,6 +251,11 @@ def calibrate(policy: LoadedPolicy, runs: list[RunView], target: float = 0.8) ->
         common: _ProposalKey = dict(rule=f"metrics[{i}]", label=label, key=key, field=field, current=current,
                                     values=len(values), missing=missing)
         conds = conditions(rule)
+        if rel and rel[0].startswith("min_"):
+            out.append(Proposal(**common, proposed=None, current_pass_rate=None, proposed_pass_rate=None,
+                                status="skipped", note="not calibrated: a superiority rule's limit is the gain the "
+                                                       "candidate must show, not a tolerance past runs can set"))
+            continue
         if len(conds) != 1 or conds[0][0] not in (">=", ">", "<=", "<"):
             why = "a two-sided 'within' rule" if len(conds) != 1 else f"operator {conds[0][0]!r} has no direction"
             out.append(Proposal(**common, proposed=None, current_pass_rate=None, proposed_pass_rate=None,

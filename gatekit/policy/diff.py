@@ -131,9 +131,13 @@ def _metric_rules(lp: LoadedPolicy) -> dict[tuple[Any, ...], Any]:
     for i, r in enumerate(lp.policy.metrics):
         res = lp.resolved[i]
         params = tuple(sorted((k, repr(v)) for k, v in {**res.name_params, **lp.params.get(i, {})}.items()))
-        key = (res.canonical, r.form, params, r.confidence, r.guardband, r.interval)
+        key = (res.canonical, r.form, params, r.confidence, r.guardband, r.mode, r.interval)
         out[key] = r
     return out
+
+
+_RANK = {"pass": 0, "warn": 1, "block": 2}
+"""Severities of an undecided interval, from the least strict."""
 
 
 def _limit(rule: Any) -> float:
@@ -147,7 +151,8 @@ def _shown(rule: Any) -> str:
     if rule.params:
         shown += f" {rule.params}"
     if rule.confidence is not None:
-        shown += f" (confidence {rule.confidence:g}{', ' + rule.guardband if rule.guardband else ''})"
+        framing = rule.mode or rule.guardband
+        shown += f" (confidence {rule.confidence:g}{', ' + framing if framing else ''})"
     return shown
 
 
@@ -159,6 +164,8 @@ def _tighter(rule: Any, old: float, new: float) -> bool:
     """Return True when ``new`` lets fewer values pass than ``old`` for this rule's form."""
     if rule.relative is None and rule.op in (">=", ">"):
         return new > old
+    if rule.relative is not None and rule.relative[0].startswith("min_"):
+        return new > old  # min_increase / min_decrease: a larger required gain is stricter
     return new < old  # <=, <, max_*, within: a smaller limit is stricter
 
 
@@ -200,6 +207,13 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
             verb = "escalated" if rb.on_fail.value == "block" else "relaxed"
             d.severity.append(Entry(_Code(_shown(rb)), f" ({rb.on_fail.value}): {ra.on_fail.value} → "
                                     f"{rb.on_fail.value} ({verb})"))
+        if ra.confidence is not None and rb.confidence is not None:  # what an undecided interval costs
+            sa, sb = ra.severities(), rb.severities()
+            for outcome in ("inconclusive", "insufficient_data"):
+                if sa[outcome] != sb[outcome]:
+                    verb = "escalated" if _RANK[sb[outcome]] > _RANK[sa[outcome]] else "relaxed"
+                    d.severity.append(Entry(_Code(_shown(rb)), f" ({rb.on_fail.value}): "
+                                            f"{outcome.replace('_', ' ')} {sa[outcome]} → {sb[outcome]} ({verb})"))
     ga = {g.gate: g for g in old.policy.gates}
     gb = {g.gate: g for g in new.policy.gates}
     d.removed += [Entry("gate ", _Code(n), ": ", _Code(ga[n].require), f" ({ga[n].on_fail.value})")

@@ -31,7 +31,7 @@ def rule_identity(rule: Any) -> Any:
     Returns
     -------
     Any
-        ``(name, op or relative key, params, confidence, guardband)`` for a mapping, ``id(rule)`` otherwise.
+        ``(name, op or relative key, params, confidence, guardband, mode)`` for a mapping, ``id(rule)`` otherwise.
     """
     if not isinstance(rule, dict):
         return id(rule)
@@ -41,7 +41,7 @@ def rule_identity(rule: Any) -> Any:
     params = rule.get("params")  # params: {} is no params
     return _hashable((rule.get("name"), form,
                       repr(sorted(params.items(), key=repr)) if isinstance(params, dict) and params else None,
-                      rule.get("confidence"), rule.get("guardband")))
+                      rule.get("confidence"), rule.get("guardband"), rule.get("mode")))
 
 
 def _hashable(ident: Any) -> Any:

@@ -218,7 +218,7 @@ def _list_rule_problems(rules: Any, prefix: Path_, pos: dict[Path_, tuple[int, i
         form = rule.get("op") or next((k for k in RELATIVE_KEYS if k in rule), None)
         dup_key = (res.canonical, str(form), str(rule.get("on_fail", "block")),
                    tuple(sorted((k, repr(v)) for k, v in applied.items())),
-                   tuple(repr(rule.get(k)) for k in ("confidence", "guardband", "interval")))
+                   tuple(repr(rule.get(k)) for k in ("confidence", "guardband", "mode", "interval")))
         if dup_key in seen:
             first = seen[dup_key]
             problems.append(Problem(

@@ -160,7 +160,8 @@ def _interval_clause(check: CheckResult, limit: str, of_change: bool) -> str:
     conf = f"{float(iv.get('confidence', 0.95)):.0%}".replace("%", " %")
     what = "of the change " if of_change else ""
     lo, hi = figure(iv["low"], signed=of_change), figure(iv["high"], signed=of_change)
-    if check.details.get("guardband") == "proven_harm":
+    outcome = check.details.get("outcome") or {}
+    if outcome.get("result") == "disproven" or (not outcome and check.details.get("guardband") == "proven_harm"):
         return f"; the whole {conf} confidence interval {what}({lo} to {hi}) lies past the limit ({limit})"
     return (f"; its {conf} confidence interval {what}({lo} to {hi}) reaches past the limit ({limit}), and this "
             "rule needs the whole interval inside it")

@@ -333,6 +333,18 @@ def test_calibrate_note_matches_an_unchanged_clamped_limit(unit_policy: Any) -> 
     assert "proposed 0 instead" not in thr.note
 
 
+def test_calibrate_skips_a_superiority_rule(tmp_path: Path) -> None:
+    # min_increase is the gain the candidate must show: past changes cannot set it as they set a tolerance
+    (tmp_path / "base.json").write_text('{"auc_roc": 0.8}', encoding="utf-8")
+    p = tmp_path / "sup.yaml"
+    p.write_text("version: 1\nname: sup\ninputs:\n  baseline:\n    metrics: base.json\nmetrics:\n"
+                 "  - {name: auc_roc, min_increase: 0.01}\n", encoding="utf-8")
+    policy = load_policy(p)
+    (key,) = rule_keys(policy)
+    (sup,) = calibrate(policy, [_view(i, {key: v}) for i, v in enumerate([0.02, 0.03, -0.01])], 0.8)
+    assert sup.status == "skipped" and sup.proposed is None and "superiority" in sup.note
+
+
 def test_calibrate_rejects_a_target_outside_0_1(unit_policy: Any) -> None:
     for bad in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match=r"\(0, 1\]"):

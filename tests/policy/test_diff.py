@@ -175,3 +175,29 @@ def test_md_code_fences_longer_than_any_backtick_run() -> None:
     assert md_code("a``b`") == "``` a``b` ```"
     assert md_code("x\ny") == "`x\\x0ay`"
     assert md_code(" ") == "' '"
+
+
+def test_policy_diff_shows_superiority_limits_and_the_cost_of_an_undecided_interval(tmp_path: Path) -> None:
+    old = write_policy(tmp_path, """
+version: 1
+name: modes
+metrics:
+  - {name: auc_roc, min_increase: 0.01, confidence: 0.95, mode: superiority}
+  - {name: auc_roc, max_drop: 0.02, confidence: 0.95}
+""", "old.yaml")
+    new = write_policy(tmp_path, """
+version: 2
+name: modes
+metrics:
+  - {name: auc_roc, min_increase: 0.02, confidence: 0.95, mode: superiority, inconclusive: warn}
+  - {name: auc_roc, max_drop: 0.02, confidence: 0.95, insufficient_data: pass}
+""", "new.yaml")
+    proc = run_cli("policy", "diff", str(old), str(new), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    # a larger required gain is stricter
+    assert d["tightened"] == ["`auc_roc` min_increase 0.01 → 0.02"]
+    # the defaults: superiority's inconclusive costs on_fail (block); proven_harm's insufficient data too
+    assert d["severity"] == [
+        "`auc_roc max_drop: 0.02 (confidence 0.95)` (block): insufficient data block → pass (relaxed)",
+        "`auc_roc min_increase: 0.02 (confidence 0.95, superiority)` (block): inconclusive block → warn (relaxed)"]

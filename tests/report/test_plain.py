@@ -101,6 +101,19 @@ def test_a_proven_harm_rule_says_the_whole_interval_is_past_the_limit() -> None:
                                      "at most 0.02)")
 
 
+def test_a_disproven_non_inferiority_rule_says_the_whole_interval_is_past_the_limit() -> None:
+    # a mode decides like proven_safe, but a failing status now means disproven: the whole interval is past it
+    check = CheckResult("auc_roc vs baseline", "performance", F, BLK, -0.05, ">=", -0.02, "(raw)", metric="roc_auc",
+                        details={"decided_on": "interval", "guardband": "proven_safe",
+                                 "outcome": {"result": "disproven", "mode": "non_inferiority"},
+                                 "interval": {"low": -0.08, "high": -0.03, "confidence": 0.9},
+                                 "comparison": {"candidate": 0.75, "baseline": 0.8, "baseline_label": "production",
+                                                "rule": "drop at most 0.02", "statistic": "change",
+                                                "definition": "candidate - baseline"}})
+    assert check_sentence(check).endswith("the whole 90 % confidence interval of the change (-0.08 to -0.03) lies "
+                                          "past the limit (drop at most 0.02)")
+
+
 def test_a_relative_change_reads_in_percent() -> None:
     check = CheckResult("latency_p95_ms vs baseline", "operational", F, WRN, 25.0, "<=", 10.0, "(raw)",
                         metric="latency_p95_ms",
