@@ -159,33 +159,16 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
 
 
 def _in_arrival_order(frame: Any, column: str, file: str) -> Any:
-    """Return the log's rows sorted by ``column`` (stable: ties keep the log's order).
-
-    Numbers sort as numbers; anything else must read as date-times (ISO 8601 and the formats pandas infers).
+    """Return the log's rows sorted by ``column`` (:func:`gatekit.data.arrival.arrival_order`; stable).
 
     Raises
     ------
     InputError
         The column is missing, has missing values, or holds values that are neither numbers nor date-times.
     """
-    import pandas as pd
+    from gatekit.data.arrival import arrival_order
 
-    col = require_column(frame, column, "order_by", file)
-    if col.isna().any():
-        idx = np.flatnonzero(col.isna().to_numpy())[:5]
-        raise input_error(f"{int(col.isna().sum())} rows have no {column!r} value (rows {idx.tolist()}, counted "
-                          "from 0): their arrival order is unknown, and canary.sequential reads the rows in it; "
-                          "fill or remove them", file, key=column)
-    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
-        keys = col
-    else:
-        try:
-            keys = pd.to_datetime(col, utc=True, format="mixed")
-        except (ValueError, TypeError) as exc:
-            raise input_error(f"canary.sequential.order_by column {column!r} holds values that are neither numbers "
-                              f"nor date-times ({exc}); give a column of arrival times or sequence numbers", file,
-                              key=column) from None
-    order = keys.reset_index(drop=True).sort_values(kind="stable").index.to_numpy()
+    order = arrival_order(frame, column, file, key="canary.sequential.order_by")
     return frame.iloc[order].reset_index(drop=True)
 
 

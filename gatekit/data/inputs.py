@@ -90,6 +90,8 @@ class InputOptions:
     baseline_latency_samples: Path | None = None
     model_signature: tuple[Path, Path] | None = None
     artifact_sha256: str | None = None
+    order_by: str | None = None
+    """``inputs.sequential.order_by``: the column giving the evaluation rows' arrival order (pandas engine)."""
     canary: Any = None
     """The policy's ``canary:`` spec (:class:`gatekit.policy.specs.CanarySpec`), when it has one."""
     canary_data: Path | None = None
@@ -180,6 +182,9 @@ class RunInputs:
     baseline_model: Any = None
     baseline_scoring_error: str | None = None
     canary: CanaryArms | None = None
+    eval_order: Any = None
+    """Positions of the evaluation rows in arrival order (``inputs.sequential.order_by``, read on the pandas
+    engine by :func:`gatekit.data.arrival.arrival_order`); None: the file's row order."""
     runner: Any = None
     baseline_runner: Any = None
     runner_error: str | None = None

@@ -291,6 +291,10 @@ def _load_inputs(opts: InputOptions, registry: MetricRegistry, decision_threshol
 def _load_eval(run: RunInputs, frame: Any, opts: InputOptions, model: Any, file: str, csv_lines: bool,
                decision_threshold: float, strict: bool) -> RunInputs:
     """Load the evaluation arrays from a pandas frame of the rows (or of the engine's aggregated rows)."""
+    if opts.order_by is not None and run.engine not in TABLE_ENGINES and frame is not None:
+        from gatekit.data.arrival import arrival_order  # the rows' arrival order (inputs.sequential.order_by)
+
+        run.eval_order = arrival_order(frame, opts.order_by, file)
     if opts.target is None and opts.has_baseline_rows and (opts.score or opts.prediction or opts.model):
         shadow_without_labels(opts, run, frame, model, file, decision_threshold, strict)
         return run

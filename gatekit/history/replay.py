@@ -390,6 +390,10 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
         return outcome(Status.PASS if passed else Status.FAIL, stat,
                        f"{what} = {fmt(stat)} (recorded) {'meets' if passed else 'does not meet'} the new limit",
                        min(margins) if margins else None)
+    if rule.interval == "sequential":
+        return unknown("the rule decides on the first row at which its confidence sequence excluded a limit; the "
+                       "history keeps the sequence at the last row only, so another limit cannot be re-decided "
+                       "(run the policy on the rows)")
     wanted = _interval_wanted(rule)
     stored = [c["observation"]["interval"] for c in valued if c["observation"].get("statistic") == kind
               and isinstance(c["observation"].get("interval"), dict)]

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from gatekit.core.errors import NotComputable
 from gatekit.metrics.registry import EvalData
 
 
@@ -38,7 +40,8 @@ class PerRowMetric:
     name : str
         Canonical metric name.
     values : callable
-        ``values(data) -> ndarray of shape (n_rows,)``, in the data's row order.
+        ``values(data, **params) -> ndarray of shape (n_rows,)``, in the data's row order (``params``: the
+        metric's parameters; only the shadow metrics take one).
     bounds : tuple of float or None
         Known bounds of every per-row value (needed by the betting confidence sequence); None when unbounded.
     definition : str
@@ -46,7 +49,7 @@ class PerRowMetric:
     """
 
     name: str
-    values: Callable[[EvalData], np.ndarray]
+    values: Callable[..., np.ndarray]
     bounds: tuple[float, float] | None
     definition: str
 
@@ -103,15 +106,50 @@ PER_ROW: dict[str, PerRowMetric] = {
 """Canonical metric name -> its per-row values (see the module docstring)."""
 
 
-def per_row_values(name: str, data: EvalData) -> np.ndarray:
+def _agreement(data: EvalData, threshold: float | None = None) -> np.ndarray:
+    from gatekit.metrics.classification import predicted_labels
+    from gatekit.metrics.shadow import _base
+
+    base = _base(data)
+    if data.task == "regression":
+        raise NotComputable("prediction_agreement_rate compares class labels; the task is regression")
+    return (predicted_labels(data, threshold)[0] == predicted_labels(base, threshold)[0]).astype(float)
+
+
+def _score_difference(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.shadow import _scores_pair
+
+    c, b = _scores_pair(data, "mean_score_difference")
+    return np.asarray(c - b, dtype=float)
+
+
+SHADOW_PER_ROW: dict[str, PerRowMetric] = {
+    "prediction_agreement_rate": PerRowMetric(
+        "prediction_agreement_rate", _agreement, (0.0, 1.0),
+        "1 if the candidate and production predict the same label (score >= the decision threshold), else 0"),
+    "mean_score_difference": PerRowMetric(
+        "mean_score_difference", _score_difference, (-1.0, 1.0),
+        "candidate score - production score on the row (bounds for probabilities)"),
+}
+"""Shadow metrics (:mod:`gatekit.metrics.shadow`) that are means of per-row values over rows both models scored.
+
+Their mean over the rows is ``prediction_agreement_rate`` and ``mean_score_difference`` (tested against the
+catalog functions). The bounds of ``mean_score_difference`` hold for probabilities (classification); a
+regression forecast's difference is unbounded (the betting sequence refuses it at run time).
+"""
+
+
+def per_row_values(name: str, data: EvalData, params: dict[str, Any] | None = None) -> np.ndarray:
     """Return the per-row values of metric ``name`` on ``data``, whose mean is the metric.
 
     Parameters
     ----------
     name : str
-        Canonical name, a key of :data:`PER_ROW`.
+        Canonical name, a key of :data:`PER_ROW` or :data:`SHADOW_PER_ROW` (these need ``data.baseline``).
     data : EvalData
         Plain rows (no row counts), in arrival order.
+    params : dict, optional
+        The metric's parameters (``threshold`` of ``prediction_agreement_rate``).
 
     Returns
     -------
@@ -125,12 +163,12 @@ def per_row_values(name: str, data: EvalData) -> np.ndarray:
         The metric cannot be computed on these rows (no scores for a Brier score, scores outside [0, 1], a
         multiclass target for a binary-only metric, missing values).
     """
-    from gatekit.core.errors import NotComputable
     from gatekit.metrics.registry import row_weights
 
     if row_weights(data) is not None:
         raise NotComputable("per-row values need the rows one by one, not rows gathered with counts")
-    out = PER_ROW[name].values(data)
+    spec = PER_ROW.get(name) or SHADOW_PER_ROW[name]
+    out = spec.values(data, **(params or {}))
     if not np.all(np.isfinite(out)):
         raise NotComputable(f"{int(np.sum(~np.isfinite(out)))} rows give no finite {name} value")
     return out

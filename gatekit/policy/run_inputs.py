@@ -76,6 +76,7 @@ def merge_options(policy: LoadedPolicy, **overrides: Any) -> InputOptions:
         opts.sensitive = list(spec.sensitive)
         opts.sensitive_bins = dict(spec.sensitive_bins)
         opts.quantiles = dict(spec.quantiles)
+        opts.order_by = spec.sequential.order_by if spec.sequential is not None else None
         for key in ("data", "model", "metrics", "reference"):
             val = getattr(spec, key)
             if key in ("data", "reference") and val and _URI.match(str(val)):  # s3a://, abfss://: Spark reads it

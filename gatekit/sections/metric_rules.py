@@ -33,6 +33,11 @@ class MetricRulesSection:
             if rule.relative is not None or rule.confidence is not None:
                 meta = {"unit": res.spec.unit, "params": params, "label": res.spec.label,
                         "description": rule.description}
+                if rule.interval == "sequential":  # a confidence sequence over the rows in arrival order
+                    from gatekit.sections.shadow_sequential import sequential_check
+
+                    out.append(sequential_check(ctx, rule, res, {**res.name_params, **params}, meta))
+                    continue
                 out.append(self._compared(ctx, rule, res, params, obs, meta))
                 continue
             op, value = rule.op, rule.value

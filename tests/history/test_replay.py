@@ -439,3 +439,24 @@ def test_edited_custom_metric_code_is_not_replayable(rows: dict[str, Any], url: 
     run.files = {k: v for k, v in run.files.items() if not k.startswith("custom_metrics_")}  # never recorded
     (r,) = replay(load_policy(policy), [run])
     assert r.rules[0].now == NOT_REPLAYABLE and "recorded no hash" in r.rules[0].note
+
+
+def test_a_sequential_rule_is_not_replayable_even_beside_a_stored_bootstrap(tmp_path: Path, url: str) -> None:
+    # the run stored a bootstrap interval of the accuracy change at 95 %; a rule with interval: sequential decides
+    # on the first row at which its confidence sequence left the limit, which no stored interval gives: never a pass
+    rng = np.random.default_rng(3)
+    y = (rng.random(300) < 0.4).astype(int)
+    frame = pd.DataFrame({"y": y, "s": np.clip(0.4 + 0.3 * (2 * y - 1) + rng.normal(0, 0.3, 300), 0, 1),
+                          "b": np.clip(0.4 + 0.3 * (2 * y - 1) + rng.normal(0, 0.3, 300), 0, 1)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    head = ("version: 1\nname: seq_replay\ninputs: {data: d.csv, target: y, score: s, baseline: {score: b}}\n"
+            "metrics:\n  - {name: accuracy, max_drop: 0.05, confidence: 0.95")
+    gatekit.run(_policy(tmp_path, head + "}\n", "v1.yaml"), history=url)  # default resamples and seed
+    lp = load_policy(_policy(tmp_path, head + ", interval: sequential}\n", "v2.yaml"))
+    with HistoryStore(url, create=False) as st:
+        (r,) = replay(lp, st.runs(policy="seq_replay"))
+    assert r.rules[0].now == NOT_REPLAYABLE and "confidence sequence" in r.rules[0].note
+    assert r.decision_now == INCOMPLETE
+    with HistoryStore(url, create=False) as st:  # the stored bootstrap interval itself replays the bootstrap rule
+        (again,) = replay(load_policy(tmp_path / "v1.yaml"), st.runs(policy="seq_replay"))
+    assert again.rules[0].now in ("pass", "fail", "inconclusive")

@@ -57,3 +57,26 @@ def test_bounds_and_refusals() -> None:
         per_row_values("brier_score", EvalData(y_true=y, y_pred=(s > 0.5).astype(int), task="classification"))
     with pytest.raises(KeyError):
         per_row_values("roc_auc", EvalData(y_true=y, y_score=s, task="classification"))
+
+
+def test_shadow_per_row_values_average_to_the_shadow_metrics() -> None:
+    from gatekit.metrics.per_row import SHADOW_PER_ROW
+    from gatekit.metrics.shadow import mean_score_difference, prediction_agreement_rate
+
+    y, s = _binary(3)
+    rng = np.random.default_rng(3)
+    b = np.clip(s + rng.normal(0, 0.15, len(s)), 0, 1)
+    d = EvalData(y_true=y, y_score=s, task="classification", decision_threshold=0.5,
+                 baseline=EvalData(y_true=y, y_score=b, task="classification", decision_threshold=0.5))
+    agree = per_row_values("prediction_agreement_rate", d)
+    assert np.array_equal(agree, ((s >= 0.5) == (b >= 0.5)).astype(float))
+    assert agree.mean() == pytest.approx(prediction_agreement_rate(d).value, abs=1e-15)
+    at3 = per_row_values("prediction_agreement_rate", d, {"threshold": 0.3})
+    assert np.array_equal(at3, ((s >= 0.3) == (b >= 0.3)).astype(float))
+    diff = per_row_values("mean_score_difference", d)
+    assert np.allclose(diff, s - b, atol=0) and diff.mean() == pytest.approx(mean_score_difference(d).value,
+                                                                            abs=1e-15)
+    assert SHADOW_PER_ROW["prediction_agreement_rate"].bounds == (0.0, 1.0)
+    assert SHADOW_PER_ROW["mean_score_difference"].bounds == (-1.0, 1.0)
+    with pytest.raises(NotComputable, match="production"):  # no baseline rows
+        per_row_values("mean_score_difference", EvalData(y_true=y, y_score=s, task="classification"))

@@ -142,6 +142,11 @@ class CanarySpec(Spec):
         if delong:
             raise PydanticCustomError("canary", "the arms hold different rows, so DeLong's paired test does not "
                                       "apply; use interval: bootstrap ({names})", {"names": ", ".join(delong)})
+        seq_rules = [r.name for r in self.rules if r.interval == "sequential"]
+        if seq_rules:
+            raise PydanticCustomError("canary", "interval: sequential is for metrics: rules (a shadow's rows); a "
+                                      "canary is made anytime-valid by canary.sequential, with interval: bootstrap "
+                                      "or no interval ({names})", {"names": ", ".join(seq_rules)})
         if self.sequential is not None:
             self._sequential_rules(registry)
         return self

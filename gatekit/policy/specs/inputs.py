@@ -102,6 +102,34 @@ class BaselineSpec(Spec):
         return self
 
 
+class RowSequenceSpec(Spec):
+    """``inputs.sequential``: how ``metrics:`` rules with ``interval: sequential`` read the evaluation rows.
+
+    The rows (both models scored on each: a shadow evaluation) are read in arrival order and every rule with
+    ``interval: sequential`` is decided on an anytime-valid confidence sequence at every prefix
+    (:mod:`gatekit.sections.shadow_sequential`). One setting for all such rules, like ``canary.sequential``:
+    the method and ``n_opt`` are fixed before the rows arrive, and the order is a property of the rows.
+
+    Parameters
+    ----------
+    method : {"normal_mixture", "betting"}
+        ``normal_mixture`` (default): the asymptotic sequence with the normal mixture boundary (Howard et al.,
+        *Ann. Statist.* 2021; Waudby-Smith et al., *Ann. Statist.* 2024), any per-row value; ``betting``: the
+        hedged-capital sequence for bounded values (Waudby-Smith & Ramdas, *JRSS-B* 2024), exact at every row
+        count: ``accuracy``, ``brier_score``, ``prediction_agreement_rate`` and ``mean_score_difference`` of
+        probabilities.
+    n_opt : int
+        Rows at which the normal mixture boundary is tightest (fix it before the rows arrive); default 1000.
+    order_by : str, optional
+        Column of ``inputs.data`` giving the rows' arrival order (numbers or date-times; ties keep the file's
+        order); default the file's row order.
+    """
+
+    method: Literal["normal_mixture", "betting"] = "normal_mixture"
+    n_opt: int = Field(default=1000, ge=2)
+    order_by: str | None = Field(default=None, min_length=1)
+
+
 def check_quantiles(levels: Any) -> dict[float, str]:
     """Validate quantile forecasts: a mapping of quantile level -> column name (``inputs.quantiles``).
 
@@ -199,6 +227,9 @@ class InputsSpec(Spec):
         (default) picks DuckDB when the data would not fit comfortably in memory.
     spark : SparkSpec, optional
         The Spark session to run on (``engine: spark``): master URL and settings.
+    sequential : RowSequenceSpec, optional
+        Method, ``n_opt`` and row order of the ``metrics:`` rules with ``interval: sequential`` (absent: the
+        normal mixture, ``n_opt`` 1000, the file's row order).
     """
 
     data: PathField | None = None
@@ -220,6 +251,7 @@ class InputsSpec(Spec):
     engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
     spark: SparkSpec | None = None
     quantiles: dict[float, str] = Field(default_factory=dict)
+    sequential: RowSequenceSpec | None = None
 
     _mlflow_metrics = field_validator("metrics")(_metrics_source)
 

@@ -73,10 +73,14 @@ class MetricRule(Spec):
         ``on_fail`` (a rule that cannot decide never reads as a pass unless the policy says so).
     power : float
         Target power of the minimum detectable effect and the rows-needed figure (default 0.8).
-    interval : {"bootstrap", "delong"}
+    interval : {"bootstrap", "delong", "sequential"}
         ``bootstrap``: percentile bootstrap over evaluation rows, stratified by class, paired when the
         baseline scored the same rows; ``delong``: DeLong's variance (``roc_auc`` only, absolute change or
-        value). Default ``bootstrap``.
+        value); ``sequential``: an anytime-valid confidence sequence over the rows in arrival order, read at
+        every prefix (``metrics:`` rules only: ``max_drop``, ``max_increase``, ``within``, ``min_increase``
+        or ``min_decrease`` on a per-row metric with a paired baseline, or ``op``/``value`` on
+        ``prediction_agreement_rate`` or ``mean_score_difference``; ``inputs.sequential`` sets its method and
+        the rows' order; :mod:`gatekit.sections.shadow_sequential`). Default ``bootstrap``.
     resamples : int
         Bootstrap resamples (default 2000, at least 200).
     seed : int
@@ -95,7 +99,8 @@ class MetricRule(Spec):
     ------
     pydantic.ValidationError
         Both or neither of an absolute and a relative form, a confidence option without ``confidence``,
-        ``delong`` on a metric other than ROC AUC or on a percent change, ``confidence`` with ``==``/``!=``.
+        ``delong`` on a metric other than ROC AUC or on a percent change, ``confidence`` with ``==``/``!=``,
+        ``sequential`` on a metric or form a confidence sequence cannot decide (:func:`check_sequential_rule`).
     """
 
     name: str = Field(min_length=1)
@@ -117,7 +122,7 @@ class MetricRule(Spec):
     inconclusive: Severity | None = None
     insufficient_data: Severity | None = None
     power: float | None = Field(default=None, gt=0.5, lt=1)
-    interval: Literal["bootstrap", "delong"] | None = None
+    interval: Literal["bootstrap", "delong", "sequential"] | None = None
     resamples: int | None = Field(default=None, ge=200, le=100_000)
     seed: int | None = Field(default=None, ge=0)
     on_fail: OnFailField = OnFail.BLOCK
@@ -177,6 +182,9 @@ class MetricRule(Spec):
             raise PydanticCustomError("confidence", "{name} is not computed from evaluation rows (it comes from a "
                                       "metrics file), so it has no confidence interval; drop confidence",
                                       {"name": repr(self.name)})
+        if self.interval == "sequential":
+            check_sequential_rule(self, relative[0] if relative else None,
+                                  res.spec.name if res is not None else None)
         if self.interval == "delong":
             if relative and relative[0].endswith("_pct"):
                 raise PydanticCustomError("confidence", "interval: delong bounds an AUC or an AUC difference; "
@@ -221,3 +229,99 @@ class MetricRule(Spec):
         hyp = self.hypothesis
         inconclusive = self.inconclusive or ("pass" if hyp == "proven_harm" else self.on_fail.value)
         return {"inconclusive": inconclusive, "insufficient_data": self.insufficient_data or self.on_fail.value}
+
+
+SEQUENTIAL_SHADOW = ("prediction_agreement_rate", "mean_score_difference")
+"""Shadow metrics an absolute rule with ``interval: sequential`` takes (means of per-row values,
+:data:`gatekit.metrics.per_row.SHADOW_PER_ROW`)."""
+
+
+def sequential_choices() -> str:
+    """Return the rules ``interval: sequential`` takes, in words (for load errors)."""
+    from gatekit.metrics.per_row import PER_ROW
+
+    return (f"max_drop, max_increase, within, min_increase or min_decrease on {', '.join(PER_ROW)} (per-row "
+            f"differences against production on the same rows), or op/value on {' or '.join(SEQUENTIAL_SHADOW)}")
+
+
+def check_sequential_rule(rule: MetricRule, key: str | None, metric: str | None) -> None:
+    """Refuse a rule with ``interval: sequential`` that a confidence sequence of a row mean cannot decide.
+
+    Parameters
+    ----------
+    rule : MetricRule
+        The rule (``confidence`` set, ``interval: sequential``).
+    key : str or None
+        Its relative key (None: an absolute rule).
+    metric : str or None
+        Its canonical metric name (None when no registry resolved it: only the form is checked).
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        ``resamples`` / ``seed`` given, a ``_pct`` form (a ratio of means, not a mean of rows), a relative rule
+        on a metric without per-row values, or an absolute rule on a metric other than
+        :data:`SEQUENTIAL_SHADOW`. Each message names the rule and the choices.
+    """
+    from gatekit.metrics.per_row import PER_ROW
+
+    if rule.resamples is not None or rule.seed is not None:
+        raise PydanticCustomError("sequential", "rule {name}: resamples and seed apply to interval: bootstrap, not "
+                                  "sequential", {"name": repr(rule.name)})
+    if key is not None and key.endswith("_pct"):
+        raise PydanticCustomError("sequential", "rule {name}: a change in percent is a ratio of the models' means, not "
+                                  "a mean of rows, so interval: sequential cannot bound it; use {plain} (interval: "
+                                  "sequential takes {choices})", {"name": repr(rule.name),
+                                                                  "plain": key.removesuffix("_pct"),
+                                                                  "choices": sequential_choices()})
+    if metric is None:
+        return
+    ok = metric in PER_ROW if key is not None else metric in SEQUENTIAL_SHADOW
+    if not ok:
+        form = f"{key}" if key is not None else f"op/value ({rule.op} {rule.value})"
+        raise PydanticCustomError("sequential", "rule {name}: interval: sequential decides a mean of per-row values in "
+                                  "arrival order, and {metric} with {form} is not one; it takes {choices} (or use "
+                                  "interval: bootstrap)", {"name": repr(rule.name), "metric": metric, "form": form,
+                                                           "choices": sequential_choices()})
+
+
+def check_sequential_inputs(metrics: list[MetricRule], inputs: Any, registry: Any) -> None:
+    """Check ``inputs.sequential`` against the ``metrics:`` rules with ``interval: sequential`` (load time).
+
+    Parameters
+    ----------
+    metrics : list of MetricRule
+        The policy's ``metrics:``.
+    inputs : InputsSpec or None
+        The policy's ``inputs:``.
+    registry : MetricRegistry or None
+        Resolves the rules' metrics.
+
+    Raises
+    ------
+    pydantic_core.PydanticCustomError
+        ``inputs.sequential`` with no rule using it; ``method: betting`` with a rule whose per-row values have
+        no known bounds (naming the rule and the bounded metrics).
+    """
+    from gatekit.metrics.per_row import PER_ROW, SHADOW_PER_ROW
+
+    seq = getattr(inputs, "sequential", None)
+    users = [(i, r) for i, r in enumerate(metrics) if r.interval == "sequential"]
+    if seq is None:
+        return
+    if not users:
+        raise PydanticCustomError("sequential", "inputs.sequential sets how rules with interval: sequential read the "
+                                  "rows, and no metrics: rule has it; add interval: sequential to a rule or remove "
+                                  "inputs.sequential", {})
+    if seq.method != "betting" or registry is None:
+        return
+    known = {**PER_ROW, **SHADOW_PER_ROW}
+    for i, r in users:
+        res = registry.resolve(r.name)
+        name = res.spec.name if res is not None else r.name
+        if name in known and known[name].bounds is None:
+            bounded = ", ".join(k for k, v in known.items() if v.bounds is not None)
+            raise PydanticCustomError("sequential", "metrics[{i}] ({rule}): inputs.sequential.method betting needs "
+                                      "per-row values with known bounds ({bounded}); {name} is unbounded: use "
+                                      "method: normal_mixture", {"i": str(i), "rule": r.name, "bounded": bounded,
+                                                                 "name": name})

@@ -103,6 +103,15 @@ class Policy(Spec):
     alert: AlertSpec | None = None
     families: list[FamilySpec] = Field(default_factory=list)
 
+    @field_validator("metrics")
+    @classmethod
+    def _sequential(cls, v: list[MetricRule], info: ValidationInfo) -> list[MetricRule]:
+        if "inputs" in info.data:  # else its own error is reported
+            from gatekit.policy.specs.metrics import check_sequential_inputs
+
+            check_sequential_inputs(v, info.data["inputs"], (info.context or {}).get("registry"))
+        return v
+
     @field_validator("families")
     @classmethod
     def _families(cls, v: list[FamilySpec], info: ValidationInfo) -> list[FamilySpec]:

@@ -1,0 +1,257 @@
+"""``interval: sequential`` on a ``metrics:`` rule: a shadow evaluation decided anytime-validly, row by row.
+
+In a shadow deployment both models score every incoming row (the candidate silently), so the evaluation file
+grows and the gate is run on it again and again. A fixed-n interval acted on at the first run that excludes
+the limit errs more often than its level says (the canary's simulation, :mod:`gatekit.sections.canary_sequential`:
+11.9 % false stops after 30 looks at a nominal 2.5 %). A *confidence sequence* covers the mean at every row
+count at once, so the rule may be read at every prefix of the rows and the shadow stopped at the first proven
+harm or proven safety (:mod:`gatekit.stats.sequential` for the constructions and their sources).
+
+What the sequence bounds:
+
+- a baseline-relative rule (``max_drop``, ``max_increase``, ``within``, ``min_increase``, ``min_decrease``;
+  not their ``_pct`` forms, which are ratios of means) on a per-row metric
+  (:data:`gatekit.metrics.per_row.PER_ROW`: accuracy, Brier score, log loss, MAE), with production scored on
+  the same rows (``inputs.baseline`` ``score``, ``prediction`` or ``model``): the per-row differences
+  ``d_i = v_candidate_i - v_production_i`` in row order. Both models score the same row, so the pairs need no
+  arm assignment (unlike the canary's pairing in arrival order): with independent rows the ``d_i`` are
+  independent with mean the change of the metric, and one confidence sequence for a mean applies;
+- an absolute rule (``op``/``value``) on ``prediction_agreement_rate`` (per row: 1 when both models predict
+  the same label at the decision threshold) or ``mean_score_difference`` (per row: ``s_c - s_b``): the per-row
+  values themselves (:data:`gatekit.metrics.per_row.SHADOW_PER_ROW`).
+
+Method (``inputs.sequential``, one setting for every sequential rule, as ``canary.sequential`` is for the
+canary): the normal mixture with the running standard deviation (default; any per-row value; bounds from 30
+rows on; tightest at ``n_opt`` rows, default 1000) at every row, or the betting sequence for bounded values
+at every row up to 1,000 and then at row counts 1 % apart (:func:`gatekit.sections.canary_sequential.sequence`,
+:func:`gatekit.sections.canary_sequential.betting_looks`). Order: the file's rows as given, or sorted stably by
+``inputs.sequential.order_by`` (:func:`gatekit.data.arrival.arrival_order`).
+
+Outcome: the first row count at which the sequence lay wholly on the failing side of a limit (harm proven:
+the rule fails, stop the shadow) or wholly on the passing side of every limit (safety proven: the rule passes,
+the shadow may stop); otherwise inconclusive, with the rule's ``inconclusive`` severity
+(:meth:`gatekit.policy.specs.MetricRule.severities`). A sequence gives no p-value, so ``p_harm`` and ``p_safe``
+are None (a testing family counts such a rule in its size and keeps its status).
+
+Engines: DuckDB and Spark gather the rows into counted rows (one per distinct combination, order lost), so a
+sequential rule is not computable there: run with ``--engine pandas``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gatekit.core.errors import NotComputable
+from gatekit.core.formatting import fmt
+from gatekit.core.results import CheckResult, RuleKey, Status
+from gatekit.metrics.registry import ResolvedMetric, row_weights
+from gatekit.policy.specs import MetricRule
+from gatekit.sections.comparison import _limit_text, conditions, decide_interval, outcome_status
+
+DEFAULT_METHOD = "normal_mixture"
+DEFAULT_N_OPT = 1000
+
+
+def value_sequence(x: np.ndarray, method: str, confidence: float, n_opt: int,
+                   bounds: tuple[float, float] | None) -> Any:
+    """Return the confidence sequence of the mean of per-row values ``x`` (:mod:`gatekit.stats.sequential`).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_rows,)
+        Per-row values in arrival order.
+    method : {"normal_mixture", "betting"}
+        :func:`~gatekit.stats.sequential.normal_mixture_cs` at every row, or
+        :func:`~gatekit.stats.sequential.betting_cs` on ``bounds`` at
+        :func:`~gatekit.sections.canary_sequential.betting_looks`.
+    confidence : float
+        Two-sided level.
+    n_opt : int
+        Rows where the normal mixture boundary is tightest.
+    bounds : tuple of float or None
+        Bounds of one value (betting only).
+
+    Returns
+    -------
+    ConfidenceSequence
+    """
+    from gatekit.sections.canary_sequential import betting_looks
+    from gatekit.stats.sequential import betting_cs, normal_mixture_cs
+
+    if method == "betting":
+        assert bounds is not None
+        return betting_cs(x, bounds[0], bounds[1], confidence, looks=betting_looks(x.size))
+    return normal_mixture_cs(x, confidence, n_opt=float(n_opt))
+
+
+def _settings(ctx: Any) -> tuple[str, int, str | None]:
+    """``inputs.sequential``'s method, n_opt and order column (defaults without it)."""
+    spec = ctx.policy.policy.inputs
+    seq = spec.sequential if spec is not None else None
+    if seq is None:
+        return DEFAULT_METHOD, DEFAULT_N_OPT, None
+    return seq.method, seq.n_opt, seq.order_by
+
+
+def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
+                     meta: dict[str, Any]) -> CheckResult:
+    """Decide a ``metrics:`` rule with ``interval: sequential`` on a confidence sequence over the rows.
+
+    Parameters
+    ----------
+    ctx : RunContext
+        The run (``ctx.inputs.eval_data`` with its ``baseline`` rows, ``ctx.inputs.eval_order``).
+    rule : MetricRule
+        The rule (``confidence`` set; its metric and form checked at load by
+        :func:`gatekit.policy.specs.metrics.check_sequential_rule`).
+    res : ResolvedMetric
+        Its metric.
+    params : dict
+        The metric's parameters.
+    meta : dict
+        Details every check of the rule carries (unit, params, label, description).
+
+    Returns
+    -------
+    CheckResult
+        ``observed``: the mean per-row difference (relative rule; the change of the metric) or the mean per-row
+        value (absolute rule; the metric). ``details["sequential"]``: ``method``, ``construction``,
+        ``confidence``, ``rows``, ``estimate``, ``cs`` (``[low, high]`` at the current rows), ``stopped_at``
+        (``rows``, ``result``, ``cs``) or None, ``n_opt``, ``rows_needed``, ``per_row``, ``order_by``,
+        ``source``; ``details["interval"]`` the sequence now (method ``confidence_sequence``);
+        ``details["outcome"]`` as every interval-decided rule's, p-values None. Not computable (never a pass)
+        without evaluation rows, on counted rows (DuckDB, Spark), without production's rows for a relative
+        rule, or when the per-row values cannot be computed.
+    """
+    from gatekit.metrics.per_row import PER_ROW, SHADOW_PER_ROW, per_row_values
+    from gatekit.sections.canary_sequential import _finite, _rows_needed, _vector_stop, sequence
+
+    assert rule.confidence is not None
+    conf = rule.confidence
+    method, n_opt, order_by = _settings(ctx)
+    conds = conditions(rule)
+    key = rule.relative[0] if rule.relative else None
+    op, threshold = conds[0] if len(conds) == 1 else ("within", conds[1][1])
+    common: RuleKey = dict(name=rule.check_name, section=res.spec.section, on_fail=rule.on_fail,
+                           metric=res.canonical, source="computed", op=op, threshold=threshold)
+    details: dict[str, Any] = dict(meta)
+    limit_text = _limit_text(rule, meta.get("unit"))
+
+    def not_computable(why: str) -> CheckResult:
+        return CheckResult(status=Status.NOT_COMPUTABLE, details=details, message=f"{rule.name}: {why}", **common)
+
+    data = ctx.inputs.eval_data
+    if data is None:
+        return not_computable(ctx.inputs.scoring_error or ctx.inputs.no_eval_reason)
+    if row_weights(data) is not None:
+        return not_computable(f"interval: sequential reads the rows one by one in arrival order, and the "
+                              f"{ctx.inputs.engine} engine gathers them into counted rows (their order is lost); "
+                              "run with --engine pandas (or inputs.engine: pandas)")
+    name = res.spec.name
+    spec = PER_ROW.get(name) if key is not None else SHADOW_PER_ROW.get(name)
+    if spec is None:  # the loader refuses these; kept so no other rule is ever read as a sequence
+        return not_computable(f"{name} has no per-row values for interval: sequential")
+    bounds = spec.bounds
+    if method == "betting" and name == "mean_score_difference" and data.task != "classification":
+        return not_computable("inputs.sequential.method betting needs bounded per-row values, and the score "
+                              f"differences of a {data.task} task are unbounded; use method: normal_mixture")
+    try:
+        if key is not None:
+            if data.baseline is None:
+                return not_computable("interval: sequential compares both models row by row, and production's "
+                                      "output on the same rows is missing: give inputs.baseline.score, prediction "
+                                      "or model (a metrics-file baseline has no rows)")
+            c = per_row_values(name, data)
+            b = per_row_values(name, data.baseline)
+            values = c - b
+            cand_value, base_value = float(c.mean()), float(b.mean())
+        else:
+            values = per_row_values(name, data, params)
+            cand_value, base_value = float(values.mean()), None
+    except NotComputable as exc:
+        return not_computable(f"no per-row values: {exc.reason}")
+    order = ctx.inputs.eval_order
+    if order is not None:
+        values = values[order]
+    rows = int(values.size)
+    if rows == 0:
+        return not_computable("the evaluation data has no rows")
+    if key is not None:
+        cs = sequence(values, method, conf, n_opt, bounds)
+    else:
+        cs = value_sequence(values, method, conf, n_opt, bounds)
+    idx, result = _vector_stop(cs.low, cs.high, conds)
+    stopped: dict[str, Any] | None = None
+    if idx is not None:
+        stopped = {"rows": int(cs.looks[idx]), "result": result,
+                   "cs": [_finite(float(cs.low[idx])), _finite(float(cs.high[idx]))]}
+    low, high = float(cs.low[-1]), float(cs.high[-1])
+    outcome = result or "inconclusive"
+    severity = rule.severities()
+    status, on_fail = outcome_status(outcome, severity, rule.on_fail)
+    needed = _rows_needed(values, conds, method, conf, n_opt, 1.0) if outcome == "inconclusive" else None
+    estimate = float(values.mean())
+    sd = float(values.std(ddof=1)) if rows > 1 else None
+    method_text = (f"normal mixture, estimated spread, tightest at {n_opt} rows" if method == "normal_mixture"
+                   else "betting, hedged capital")
+    construction = ("candidate and production scored on the same rows: per-row differences in row order"
+                    if key is not None else "per-row values in row order")
+    hypothesis = rule.hypothesis
+    decide_as = "proven_harm" if hypothesis == "proven_harm" else "proven_safe"
+    comparison: dict[str, Any] = {"candidate": cand_value, "rule": limit_text, "conditions": conds,
+                                  "statistic": "value" if key is None else "change",
+                                  "definition": None if key is None else "candidate - baseline"}
+    if key is not None:
+        comparison.update({"baseline": base_value, "baseline_source": "computed", "baseline_label": "production",
+                           "change": estimate,
+                           "relative_change_pct": 100 * estimate / abs(base_value) if base_value else None})
+    details["comparison"] = comparison
+    details["sequential"] = {
+        "method": method, "construction": construction, "confidence": conf, "rows": rows, "estimate": estimate,
+        "cs": [_finite(low), _finite(high)], "stopped_at": stopped, "n_opt": n_opt, "rows_needed": needed,
+        "per_row": spec.definition, "order_by": order_by, "source": cs.details.get("source")}
+    details["interval"] = {"estimate": estimate, "low": _finite(low), "high": _finite(high), "confidence": conf,
+                           "method": "confidence_sequence", "sequence_method": method}
+    details["guardband"] = decide_as
+    details["decided_on"] = "confidence_sequence"
+    details["outcome"] = {
+        "result": outcome, "mode": hypothesis, "confidence": conf, "alpha": (1 - conf) / 2,
+        "p_harm": None, "p_safe": None, "severity": severity, "on_fail": rule.on_fail.value,
+        "mode_details": f"anytime-valid confidence sequence ({method_text}), evaluated at every prefix of the "
+                        "rows; stops at the first proven harm or proven safety",
+        "power": {"target": rule.power or 0.8, "se": None if sd is None else sd / math.sqrt(rows),
+                  "mde": None, "effect": estimate, "rows": rows, "rows_needed": needed,
+                  "power_at_effect": None, "what_rows": "evaluation rows"}}
+    margin = None
+    if math.isfinite(low) and math.isfinite(high):
+        margin = decide_interval(low, high, conds, decide_as)[1]
+    unit = f" {meta.get('unit')}" if meta.get("unit") in ("%", "ms") else ""
+    head = (f"{rule.name} change {estimate:+.4g}{unit} (candidate {fmt(cand_value)} vs production "
+            f"{fmt(base_value)})" if key is not None else f"{rule.name} = {fmt(cand_value)}")
+    shown = (lambda v: f"{v:+.4g}") if key is not None else (lambda v: f"{v:.4g}")
+    bounds_text = (f"[{shown(low)}, {shown(high)}]" if math.isfinite(low) and math.isfinite(high) else
+                   f"no bounds yet (the normal mixture needs {cs.details.get('min_rows', 30)} rows)")
+    what = "differences" if key is not None else "values"
+    cs_text = (f"anytime-valid {conf:.0%} confidence sequence ({method_text}; per-row {what} of {rows:,} rows in "
+               f"{'order of ' + repr(order_by) if order_by else 'file order'}) {bounds_text}")
+    if stopped is not None:
+        at = f"[{shown(stopped['cs'][0])}, {shown(stopped['cs'][1])}]"
+        verdict = (f"harm proven at row {stopped['rows']:,} ({at} breaks it): stop the shadow, the rule fails"
+                   if result == "disproven" else
+                   f"safety proven at row {stopped['rows']:,} ({at} meets it): the shadow may stop, the rule passes")
+    else:
+        sev = severity["inconclusive"]
+        verdict = "inconclusive: keep collecting rows" + ("" if sev == "pass" else f" (counts as {sev})")
+        if needed is not None:
+            verdict += f"; about {needed:,.0f} rows would decide it if the estimate held"
+    empty = cs.details.get("empty_from_look")
+    if empty is not None:  # the running intersection crossed itself: the rows break the method's assumptions
+        details["sequential"]["empty_from_rows"] = int(cs.looks[empty])
+        verdict += (f"; the sequence became empty at row {int(cs.looks[empty]):,}, which a valid sequence does "
+                    "only with small probability: check that the rows are independent and in arrival order")
+    common = {**common, "on_fail": on_fail}
+    return CheckResult(status=status, observed=estimate, margin=margin,
+                       message=f"{head}, {cs_text}; limit {limit_text}: {verdict}", details=details, **common)
