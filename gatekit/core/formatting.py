@@ -74,7 +74,8 @@ def rule_text(c: Any, interval: bool = False) -> str:
     c : CheckResult
         The check.
     interval : bool
-        Add the confidence interval the decision read (``CI [low, high]``) before the guardband.
+        Add the confidence interval the decision read (``CI [low, high]``) before its framing (the rule's mode
+        or guardband) and, when known, its outcome (``proven``, ``inconclusive`` ...).
     """
     cmp = c.details.get("comparison") or {}
     rule = f"{c.op} {fmt(c.threshold)}{unit_suffix(c)}" if c.op and c.threshold is not None else (
@@ -82,9 +83,14 @@ def rule_text(c: Any, interval: bool = False) -> str:
     if cmp.get("definition"):  # a comparison with the baseline: say it in words
         rule = cmp["rule"]
     iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
-    if iv:  # the decision read the interval, not the point: say so, and which way it was read
-        ci = f"CI [{fmt(iv['low'])}, {fmt(iv['high'])}], " if interval else f"{iv.get('confidence', 0):.0%} CI, "
-        rule += f" ({ci}{c.details.get('guardband')})"
+    if iv:  # the decision read the interval, not the point: say so, which way it was read, and what it showed
+        conf = float(iv.get("confidence", 0))
+        level = f"{conf:.0%}" if abs(conf * 100 - round(conf * 100)) < 1e-9 else f"{conf:.3%}"  # 99.983%, not 100%
+        ci = f"CI [{fmt(iv['low'])}, {fmt(iv['high'])}], " if interval else f"{level} CI, "
+        outcome = c.details.get("outcome") or {}
+        framing = outcome.get("mode") or c.details.get("guardband")
+        shown = f": {str(outcome['result']).replace('_', ' ')}" if outcome.get("result") else ""
+        rule += f" ({ci}{framing}{shown})"
     return str(rule)
 
 

@@ -200,16 +200,24 @@ def _p_values(iv: Interval, conds: list[tuple[str, float]]) -> tuple[float | Non
     """One-sided p-values of "a limit is broken" (the smallest) and "every limit holds" (the largest; TOST).
 
     Each is the inverse of the interval's bound (:func:`gatekit.stats.multiplicity.interval_p_value`):
-    ``p_safe <= (1 - c) / 2`` exactly when the outcome is ``proven``, ``p_harm`` likewise for ``disproven``
-    (up to ties of a discrete statistic at the limit). None when the interval kept neither its standard error
-    nor its replicates.
+    ``p_safe <= (1 - c) / 2`` exactly when the outcome is ``proven``, ``p_harm`` likewise for ``disproven``.
+    The limit is moved by :func:`gatekit.core.compare.compare`'s floating-point tolerance toward the side that
+    the comparison counts as equal (a bound of -0.050000000000000044 meets ``>= -0.05`` there, so its p-value
+    must too). None when the interval kept neither its standard error nor its replicates.
     """
     from gatekit.stats.multiplicity import interval_p_value
 
+    def tol(t: float) -> float:
+        return max(1e-12, 1e-9 * abs(t))  # compare()'s math.isclose band
+
     try:
-        safe = [interval_p_value(iv, t, "greater" if op in (">=", ">") else "less", strict=op in (">", "<"))
+        # safety: ">=" counts the near-equal band as meeting (limit - tol); ">" counts it as failing (+ tol)
+        safe = [interval_p_value(iv, t - tol(t) if op in (">=", "<") else t + tol(t),
+                                 "greater" if op in (">=", ">") else "less", strict=op in (">", "<"))
                 for op, t in conds]
-        harm = [interval_p_value(iv, t, "less" if op in (">=", ">") else "greater", strict=op in (">=", "<="))
+        # harm: ">=" is broken strictly below the band (limit - tol); ">" already at the band (+ tol)
+        harm = [interval_p_value(iv, t - tol(t) if op in (">=", "<") else t + tol(t),
+                                 "less" if op in (">=", ">") else "greater", strict=op in (">=", "<="))
                 for op, t in conds]
     except ValueError:
         return None, None
@@ -262,7 +270,8 @@ def power_figures(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]]
     assert rule.confidence is not None
     target = rule.power or 0.8
     out: dict[str, Any] = {"target": target, "se": None, "mde": None, "effect": None, "effect_is_margin": False,
-                           "rows": rows, "rows_needed": None, "power_at_effect": None, "what_rows": what_rows}
+                           "rows": rows, "rows_needed": None, "power_at_effect": None, "what_rows": what_rows,
+                           "two_sided": len(conds) == 2}
     se = iv.details.get("se")
     if se is None and iv.high > iv.low:
         se = se_from_interval(iv.low, iv.high, rule.confidence)
@@ -302,12 +311,18 @@ def classify(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]], row
         :func:`interval_outcome`, except that an ``inconclusive`` interval of a rule with a margin ``d > 0``
         (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms) whose minimum detectable effect
         exceeds ``d`` is ``insufficient_data``: the rows could not have shown the margin at the rule's
-        confidence and power, so "not proven" says nothing about the model.
+        confidence and power, so "not proven" says nothing about the model. A bootstrap interval of zero width
+        (every resample gave the same value) is ``insufficient_data`` whatever it shows (``power["zero_width"]``).
     power : dict
         :func:`power_figures`.
     """
     result = interval_outcome(iv.low, iv.high, conds)
     power = power_figures(rule, iv, conds, rows, what_rows)
+    if iv.method != "delong" and not iv.high > iv.low:
+        # every resample gave the same value: the bootstrap cannot see the rows' uncertainty (20 of 20 correct
+        # reads [1, 1], though the exact 95 % lower bound is 0.83), so a zero-width interval proves nothing
+        power["zero_width"] = True
+        return "insufficient_data", power
     if result == "inconclusive" and power["effect_is_margin"] and power["mde"] is not None \
             and power["mde"] > power["effect"]:
         result = "insufficient_data"
@@ -758,18 +773,30 @@ def outcome_text(result: str, hypothesis: str, severity: dict[str, str], power: 
     rows = f"{power['rows']:,} {power['what_rows']}"
     if power.get("arms"):
         rows += f" ({power['arms']['candidate']:,} candidate, {power['arms']['baseline']:,} production)"
+    sev = severity[result] if result in severity else "block"
+    cost = "; the policy counts it as a pass" if sev == "pass" else f"; the policy makes it a {sev}"
+    if power.get("zero_width"):
+        return (f"insufficient data, the interval has zero width: every resample of the {rows} gave the same value, "
+                f"so the bootstrap cannot measure their uncertainty {frame}{cost}")
     if result == "insufficient_data":
         text = f"insufficient data, the interval straddles the limit and {rows} cannot show the margin {frame}"
     else:
         text = f"inconclusive, the interval straddles the limit {frame}"
     if power.get("mde") is not None:
-        what = "the margin" if power["effect_is_margin"] else "the distance from the limit"
         they = "they" if result == "insufficient_data" else rows
-        text += (f"; the smallest effect {they} can show at {confidence:.0%} with {power['target']:.0%} power is "
-                 f"{power['mde']:.4g}{unit}")
+        level = f"at {confidence:.0%} with {power['target']:.0%} power"
+        if power.get("two_sided"):  # within: the band two one-sided tests prove at a true change of 0
+            text += (f"; the narrowest band {they} can prove {level} (at a true change of 0) is "
+                     f"±{power['mde']:.4g}{unit}")
+        else:
+            text += f"; the smallest effect {they} can show {level} is {power['mde']:.4g}{unit}"
         if power.get("rows_needed") is not None:
             at = " at this split" if power.get("arms") else ""
-            text += (f"; showing {what} ({power['effect']:.4g}{unit}) needs about "
-                     f"{math.ceil(power['rows_needed']):,} {power['what_rows']}{at}")
-    sev = severity[result]
-    return text + ("; the policy counts it as a pass" if sev == "pass" else f"; the policy makes it a {sev}")
+            if power["effect_is_margin"]:
+                text += (f"; showing the margin ({power['effect']:.4g}{unit}) needs about "
+                         f"{math.ceil(power['rows_needed']):,} {power['what_rows']}{at}")
+            else:
+                text += (f"; if the observed value were the true one, about {math.ceil(power['rows_needed']):,} "
+                         f"{power['what_rows']}{at} would resolve its distance from the limit "
+                         f"({power['effect']:.4g}{unit})")
+    return text + cost

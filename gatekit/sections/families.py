@@ -94,6 +94,22 @@ def _refold(alone: str, harm_adj: float, safe_adj: float, alpha: float) -> str:
     return "inconclusive"
 
 
+def family_power(power: dict[str, Any] | None, alpha: float, m: int) -> float | None:
+    """Return a member's minimum detectable effect at the family's Bonferroni level ``alpha / m``.
+
+    ``(z_{1 - alpha / m} + z_{power}) se`` (the normal-theory figure of
+    :func:`gatekit.sections.comparison.power_figures` at the level the family's strictest step tests at; Holm's
+    first step and Bonferroni's every step). None without a standard error.
+    """
+    if not isinstance(power, dict) or not isinstance(power.get("se"), (int, float)) or not power["se"] > 0:
+        return None
+    nd = NormalDist()
+    target = float(power.get("target") or 0.8)
+    if power.get("two_sided"):
+        target = (1 + target) / 2
+    return float((nd.inv_cdf(1 - alpha / m) + nd.inv_cdf(target)) * power["se"])
+
+
 def adjust_family(family: FamilySpec, confidence: float, members: list[tuple[str, CheckResult | None]],
                   evidence: dict[int, Any]) -> dict[str, Any]:
     """Decide one family's members together; change their checks in place and return the family's summary.
@@ -149,10 +165,17 @@ def adjust_family(family: FamilySpec, confidence: float, members: list[tuple[str
     for (i, check, outcome, harm, safe), ha, sa in zip(tested, harm_adj, safe_adj, strict=True):
         alone = str(outcome["result"])
         final = alone if m == 1 else _refold(alone, float(ha), float(sa), alpha)
+        mde = family_power(outcome.get("power"), alpha, m) if m > 1 else None
+        power = outcome.get("power") or {}
+        if final == "inconclusive" and power.get("effect_is_margin") and mde is not None and mde > power["effect"]:
+            # the family's stricter level cannot show the margin on these rows: not an inconclusive interval that
+            # proven_harm would pass, but too little data for the family (the rule alone was decided)
+            final = "insufficient_data"
         record: dict[str, Any] = {"name": family.name, "method": family.method, "size": m, "alpha": alpha,
                                   "p_harm": harm, "p_harm_adjusted": float(ha), "p_safe": safe,
                                   "p_safe_adjusted": float(sa), "result_alone": alone, "result": final,
-                                  "decided_by_family": final != alone, "status_alone": check.status.value}
+                                  "decided_by_family": final != alone, "status_alone": check.status.value,
+                                  "mde_in_family": mde}
         if level is not None:
             record["simultaneous_confidence"] = level
             bounds = simultaneous_interval(evidence.get(id(check)), level)

@@ -380,8 +380,8 @@ def test_delong_interval_of_one_auc(holdout: tuple[Path, pd.DataFrame]) -> None:
                             else Status.INCONCLUSIVE)
     # DeLong's one-sided p-values against the limit, by scipy: safety is "AUC >= 0.86", harm "AUC < 0.86"
     se = half / norm.ppf(0.975)
-    assert check.details["outcome"]["p_safe"] == pytest.approx(norm.sf((auc - 0.86) / se), rel=1e-9)
-    assert check.details["outcome"]["p_harm"] == pytest.approx(norm.cdf((auc - 0.86) / se), rel=1e-9)
+    assert check.details["outcome"]["p_safe"] == pytest.approx(norm.sf((auc - 0.86) / se), rel=1e-6)
+    assert check.details["outcome"]["p_harm"] == pytest.approx(norm.cdf((auc - 0.86) / se), rel=1e-6)  # tolerance
 
 
 def test_absolute_rule_with_confidence_passes_only_if_the_lower_bound_does(holdout: tuple[Path, pd.DataFrame]) -> None:
@@ -928,3 +928,50 @@ def test_same_rows_macro_averages_both_models_over_one_class_set(tmp_path: Path,
     # the interval (its kernel's fixed labels are checked against scikit-learn in tests/metrics/test_multiclass.py)
     iv = report.checks[1].details["interval"]
     assert iv["low"] <= report.checks[1].observed <= iv["high"] and iv["high"] < -0.02
+
+
+# --------------------------------------------------------------------------------------------------
+# Outcomes on degenerate or tied intervals, and the default framing of a superiority rule
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_superiority_rule_must_show_its_gain(holdout: tuple[Path, pd.DataFrame]) -> None:
+    # production (the weaker score) as the candidate: its change is negative; "min_increase: 0" asks for a gain
+    # the data must show, so a straddling or negative interval is never a pass (default mode: superiority)
+    path, _ = holdout
+    rule = {"name": "roc_auc", "min_increase": 0, "confidence": 0.95, "resamples": 500, "seed": 3}
+    check = _only(gatekit.run(_policy(path, [rule], score="prod", baseline={"score": "cand"})))
+    out = check.details["outcome"]
+    assert out["mode"] == "superiority" and check.observed < 0
+    assert out["result"] in ("disproven", "inconclusive") and check.status != Status.PASS
+    assert check.on_fail.value == "block"  # inconclusive costs the rule's on_fail under superiority
+
+
+def test_a_zero_width_bootstrap_interval_is_insufficient_data(tmp_path: Path) -> None:
+    # 20 rows, all correct: every resample has accuracy 1, so the interval is [1, 1]; the exact (Clopper-Pearson)
+    # 95 % lower bound of 20 / 20 is 0.025 ** (1 / 20) = 0.832, so ">= 0.99" is not shown by these rows
+    y = np.r_[np.ones(10, dtype=int), np.zeros(10, dtype=int)]
+    path = tmp_path / "perfect.csv"
+    pd.DataFrame({"y": y, "cand": np.where(y == 1, 0.9, 0.1), "grp": "a"}).to_csv(path, index=False)
+    rule = {"name": "accuracy", "op": ">=", "value": 0.99, "confidence": 0.95, "resamples": 200}
+    check = _only(gatekit.run(_policy(path, [rule])))
+    assert check.details["interval"]["low"] == check.details["interval"]["high"] == 1.0
+    assert check.details["outcome"]["result"] == "insufficient_data" and check.status == Status.INCONCLUSIVE
+    assert check.on_fail.value == "block" and "zero width" in check.message
+    assert 0.025 ** (1 / 20) == pytest.approx(0.8316, abs=1e-4)
+
+
+def test_p_values_agree_with_the_outcome_at_floating_point_noise() -> None:
+    # a lower bound of -0.05 - 4.4e-17 meets ">= -0.05" (compare's tolerance), so its p_safe must be <= alpha
+    from gatekit.sections.comparison import _p_values, interval_outcome
+    from gatekit.stats.intervals import Interval
+
+    reps = np.r_[np.full(24, -0.06), np.full(976, -0.050000000000000044)]  # every replicate below -0.05
+    low, high = (float(v) for v in np.quantile(reps, [0.025, 0.975]))
+    iv = Interval(-0.05, low, high, 0.95, "bootstrap_percentile", {})
+    iv.replicates = reps  # as bootstrap_statistic keeps them
+    conds = [(">=", -0.05)]
+    assert low == pytest.approx(-0.05, abs=1e-15) and low < -0.05  # below the limit only by float noise
+    assert interval_outcome(low, high, conds) == "proven"
+    p_harm, p_safe = _p_values(iv, conds)
+    assert p_safe is not None and p_safe <= 0.025 and p_harm is not None and p_harm > 0.025

@@ -340,6 +340,34 @@ def _simulated_check(estimate: float, se: float, d: float) -> tuple[CheckResult,
                        message="alone", details={"outcome": outcome}), iv
 
 
+def test_a_rule_the_family_can_no_longer_decide_on_too_few_rows_is_insufficient_data() -> None:
+    # max_drop 0.01 rules decided on normal intervals; the first is disproven alone (change -0.03, se 0.01:
+    # p_harm = Phi(-2) = 0.0228 <= 0.025), three others are null. Holm multiplies its p_harm by 4 (0.091): not
+    # disproven in the family. At the family's level 0.025 / 4 the rows could not show the margin either:
+    # (z_{1 - 0.00625} + z_{0.8}) 0.01 = 0.0334 > 0.01, so it is insufficient data (on_fail: block), never the
+    # inconclusive pass that proven_harm would give, where a weaker change (insufficient alone) blocks.
+    members = [_simulated_check(-0.03, 0.01, 0.01)] + [_simulated_check(0.0, 0.01, 0.01) for _ in range(3)]
+    first, _ = members[0]
+    assert first.details["outcome"]["result"] == "disproven" and first.status == Status.FAIL
+    # (the limit moves by compare()'s 1e-11 tolerance: 1e-9 of a standard error)
+    assert first.details["outcome"]["p_harm"] == pytest.approx(norm.cdf(-2.0), rel=1e-7)
+    adjust_family(_family("holm"), 0.95, [(f"metrics[{i}]", c) for i, (c, _) in enumerate(members)],
+                  {id(c): iv for c, iv in members})
+    rec = first.details["family"]
+    assert rec["p_harm_adjusted"] == pytest.approx(4 * norm.cdf(-2.0), rel=1e-7)
+    assert rec["mde_in_family"] == pytest.approx((norm.ppf(1 - 0.025 / 4) + norm.ppf(0.8)) * 0.01, rel=1e-9)
+    assert rec["result"] == "insufficient_data" and (first.status, first.on_fail) == (Status.INCONCLUSIVE,
+                                                                                         OnFail.BLOCK)
+    # with enough rows (se 0.002: family MDE 0.0067 < 0.01) the same adjusted verdict is a plain inconclusive,
+    # which proven_harm counts as a pass
+    est = -0.01 + norm.ppf(0.01) * 0.002  # p_harm alone 0.01, 0.04 after Holm's x4
+    members = [_simulated_check(est, 0.002, 0.01)] + [_simulated_check(0.0, 0.002, 0.01) for _ in range(3)]
+    first, _ = members[0]
+    adjust_family(_family("holm"), 0.95, [(f"metrics[{i}]", c) for i, (c, _) in enumerate(members)],
+                  {id(c): iv for c, iv in members})
+    assert first.details["family"]["result"] == "inconclusive" and first.status == Status.PASS
+
+
 @pytest.mark.slow
 def test_thirty_null_true_rules_block_a_fine_model_at_most_alpha_with_holm() -> None:
     # 1,000 simulated policies of 30 max_drop rules whose true change sits exactly on the limit (-d: the null's

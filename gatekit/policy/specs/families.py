@@ -161,7 +161,7 @@ def _err(msg: str, **kw: Any) -> PydanticCustomError:
 
 
 def check_families(families: list[FamilySpec], metrics: Sequence[MetricRule], canary_rules: Sequence[MetricRule],
-                   registry: Any = None) -> list[FamilySpec]:
+                   registry: Any = None, canary_sequential: bool = False) -> list[FamilySpec]:
     """Check the families against the policy's rules (the load-time checks).
 
     Parameters
@@ -172,6 +172,8 @@ def check_families(families: list[FamilySpec], metrics: Sequence[MetricRule], ca
         The policy's ``metrics:`` and ``canary.rules``.
     registry : MetricRegistry, optional
         Resolves metric aliases.
+    canary_sequential : bool
+        The canary is ``canary.sequential`` (its rules are decided on confidence sequences).
 
     Returns
     -------
@@ -183,7 +185,9 @@ def check_families(families: list[FamilySpec], metrics: Sequence[MetricRule], ca
     pydantic_core.PydanticCustomError
         Two families with one name; a ``metrics`` filter naming a metric no rule of the family's section and
         severity with ``confidence`` uses; a family with no member; members of different ``confidence`` (the
-        family is tested at one level); a rule in two families. Each message names the family and what to do.
+        family is tested at one level); a rule in two families; a member decided on a confidence sequence
+        (``interval: sequential``, or a rule of a ``canary.sequential`` canary), which has no p-value to adjust.
+        Each message names the family and what to do.
     """
     seen: dict[str, int] = {}
     owner: dict[str, str] = {}
@@ -205,6 +209,14 @@ def check_families(families: list[FamilySpec], metrics: Sequence[MetricRule], ca
             raise _err("{label} has no member: no rule with confidence in metrics: or canary: matches its filters "
                        "({filters}); add confidence: to the rules it should hold, or loosen its filters",
                        label=label, filters=fam.filters_text())
+        sequential = [m for m in members if m.rule.interval == "sequential"
+                      or (canary_sequential and m.where.startswith("canary."))]
+        if sequential:
+            found = ", ".join(f"{m.where} ({m.rule.name})" for m in sequential)
+            raise _err("{label} holds {found}, decided on an anytime-valid confidence sequence, which has no p-value a "
+                       "family could adjust (its sequence is valid at every look on its own); narrow the family's "
+                       "filters (section: metrics, metrics: [...]) so it holds no sequential rule",
+                       label=label, found=found)
         levels = sorted({m.rule.confidence for m in members if m.rule.confidence is not None})
         if len(levels) > 1:
             found = "; ".join(f"{m.where} {m.rule.name}: {m.rule.confidence}" for m in members)

@@ -57,7 +57,8 @@ class MetricRule(Spec):
         proves the limit is broken); ``proven_safe`` passes it only when the whole interval lies on the
         passing side (the data proves the limit holds). Default: ``proven_harm`` for relative rules
         (project 2: "block if worse by more than 2 % with 95 % confidence"), ``proven_safe`` for
-        absolute rules (``>= X`` passes only if the lower bound is ``>= X``).
+        absolute rules (``>= X`` passes only if the lower bound is ``>= X``); ``min_increase`` /
+        ``min_decrease`` rules default to ``mode: superiority``.
     mode : {"non_inferiority", "equivalence", "superiority"}, optional
         Name the hypothesis a baseline-relative rule with ``confidence`` is to prove (instead of a
         ``guardband``): ``non_inferiority`` with ``max_drop`` / ``max_increase`` (the limit is the margin),
@@ -160,8 +161,8 @@ class MetricRule(Spec):
             given = [k for k in ("guardband", "interval", "resamples", "seed", "mode", "inconclusive",
                                  "insufficient_data", "power") if getattr(self, k) is not None]
             if given:
-                raise PydanticCustomError("confidence", "{keys} only apply with confidence (e.g. confidence: 0.95)",
-                                          {"keys": ", ".join(given)})
+                raise PydanticCustomError("confidence", "{keys} only {verb} with confidence (e.g. confidence: 0.95)",
+                                          {"keys": ", ".join(given), "verb": "applies" if len(given) == 1 else "apply"})
             return self
         if self.op in ("==", "!="):
             raise PydanticCustomError("confidence", "confidence needs a one-sided rule (>=, >, <=, <), not {op}",
@@ -219,10 +220,20 @@ class MetricRule(Spec):
 
     @property
     def hypothesis(self) -> str:
-        """The rule's framing under ``confidence``: its ``mode``, else its guardband (with the default)."""
+        """The rule's framing under ``confidence``: its ``mode``, else its guardband, else the default.
+
+        The default is ``proven_harm`` for ``max_drop`` / ``max_increase`` / ``within`` (block only a proven
+        breach), ``superiority`` for ``min_increase`` / ``min_decrease`` (a gain must be shown, not merely not
+        disproven) and ``proven_safe`` for an absolute rule.
+        """
         if self.mode is not None:
             return self.mode
-        return self.guardband or ("proven_harm" if self.relative else "proven_safe")
+        if self.guardband is not None:
+            return self.guardband
+        rel = self.relative
+        if rel is None:
+            return "proven_safe"
+        return "superiority" if rel[0].startswith("min_") else "proven_harm"
 
     def severities(self) -> dict[str, str]:
         """Return the severity of an ``inconclusive`` and an ``insufficient_data`` outcome, defaults applied."""

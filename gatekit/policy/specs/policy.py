@@ -118,7 +118,8 @@ class Policy(Spec):
         if v and "metrics" in info.data and "canary" in info.data:  # else their own errors are reported
             canary = info.data["canary"]
             check_families(v, info.data["metrics"], canary.rules if canary else [],
-                           (info.context or {}).get("registry"))
+                           (info.context or {}).get("registry"),
+                           canary_sequential=canary is not None and canary.sequential is not None)
         return v
 
     def rule_counts(self) -> dict[str, int]:

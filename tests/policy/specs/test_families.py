@@ -117,3 +117,18 @@ def test_other_errors_in_the_rules_are_not_hidden_by_the_family_check() -> None:
     with pytest.raises(PolicyError, match="unknown op") as err:
         load_policy(_policy([{"name": "f"}], [{"name": "auc_roc", "op": "=>", "value": 0.5, "confidence": 0.95}]))
     assert "families" not in str(err.value)
+
+
+def test_a_family_refuses_rules_decided_on_a_confidence_sequence() -> None:
+    # a sequence has no p-value to adjust: a family holding one would report adjusting what it left alone
+    seq_canary = {**CANARY, "sequential": {"method": "betting"},
+                  "rules": [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95}]}
+    with pytest.raises(PolicyError, match=r"families\[0\] 'f' holds canary\.rules\[0\] \(accuracy\), decided on an "
+                                          r"anytime-valid confidence sequence, which has no p-value"):
+        load_policy(_policy([{"name": "f"}], canary=seq_canary))
+    shadow = [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95, "interval": "sequential"}, METRICS[0]]
+    with pytest.raises(PolicyError, match=r"holds metrics\[0\] \(accuracy\), decided on an anytime-valid"):
+        load_policy(_policy([{"name": "f"}], shadow, canary=None))
+    # a family narrowed to the rules with p-values is fine
+    lp = load_policy(_policy([{"name": "f", "section": "metrics"}], canary=seq_canary))
+    assert [f.name for f in lp.policy.families] == ["f"]
