@@ -43,7 +43,13 @@ def arrival_order(frame: Any, column: str, file: str, key: str = "inputs.sequent
     """
     import pandas as pd
 
-    col = require_column(frame, column, "order_by", file)
+    from gatekit.core.errors import InputError
+
+    try:
+        col = require_column(frame, column, "order_by", file)
+    except InputError as exc:  # "order_by column 'x' not found" under the key "order_by" read twice
+        found = exc.problems[0].message.removeprefix("order_by column ") if exc.problems else str(exc)
+        raise input_error(f"arrival order column {found}", file, key=key) from None
     if col.isna().any():
         idx = np.flatnonzero(col.isna().to_numpy())[:5]
         raise input_error(f"{int(col.isna().sum())} rows have no {column!r} value (rows {idx.tolist()}, counted "

@@ -30,18 +30,24 @@ scenario                                           paired   one per arm  fixed-n
 Both sequences keep false stops under the one-sided 2.5 %; pairing stops a real harm with a third fewer rows at
 30/70 and half at 50/50, so gatekit pairs.
 
-The sequence is evaluated at every prefix of the log (every pair: the normal mixture in ``O(rows)``; the
-betting sequence at every pair up to 1,000 pairs and then at pair counts 1 % apart, because its bisection costs
-rows x looks; a sequence valid at every row is valid on any subset of its looks). The check reports the
-sequence at the current rows, and the first log row count at which it lay wholly on the failing side of a limit
-(harm proven: stop, the rule fails) or wholly on the passing side of every limit (safety proven: stop, the rule
-passes); otherwise the outcome is inconclusive (keep collecting), whose severity is the rule's ``inconclusive``
-(:meth:`gatekit.policy.specs.MetricRule.severities`). Assumptions: the rows were assigned to the arms at random,
+The sequence (:func:`resolve_method`: betting for bounded per-row values, exact; the normal mixture for
+unbounded ones, asymptotic, with no bounds before :data:`MIN_PAIRS` pairs of which :data:`MIN_OFF_MODE` differ
+from the most common difference) is evaluated at every prefix of the log (every pair: the normal mixture in
+``O(rows)``; the betting sequence at every pair up to 1,000 pairs and then at pair counts 1 % apart, because its
+bisection costs rows x looks; a sequence valid at every row is valid on any subset of its looks). The check
+reports the sequence at the current rows, and the first log row count at which it lay wholly on the failing side
+of a limit (harm proven: stop, the rule fails) or wholly on the passing side of every limit (safety proven: stop,
+the rule passes); otherwise the outcome is ``insufficient_data`` (no bounds yet, or bounds wider than the rule's
+margin) or ``inconclusive`` (keep collecting), with the rule's severities
+(:meth:`gatekit.policy.specs.MetricRule.severities`); a running intersection that became empty makes the rule
+not computable (:func:`read_sequence`). Assumptions: the rows were assigned to the arms at random,
 independently of their outcomes; the rows are in arrival order; rows are independent.
 
 ROC AUC and PR AUC are not means of rows. Their stated method is Bonferroni over the declared ``max_looks`` K:
-look ``k`` (counted in the run history, :class:`Looks`) reads the unpaired bootstrap interval of today's canary at
-confidence ``1 - (1 - c) / K``, so over the K looks each side errs with probability at most ``(1 - c) / 2``.
+look ``k`` (counted in the run history by metric and rollout, :class:`Looks`) reads the unpaired bootstrap interval
+of today's canary at confidence ``1 - (1 - c) / K`` from at least ``ceil(20 K / (1 - c))`` resamples
+(:func:`gatekit.policy.specs.canary.look_resamples`), so over the K looks each side errs with probability at most
+``(1 - c) / 2``.
 Past K looks the rule is not computable (never a pass); without the run history it is not computable either.
 """
 
@@ -57,6 +63,7 @@ from gatekit.core.errors import NotComputable
 from gatekit.core.results import CheckResult, RuleKey, Status
 from gatekit.metrics.registry import ResolvedMetric
 from gatekit.policy.specs import MetricRule
+from gatekit.policy.specs.canary import look_resamples
 from gatekit.sections.comparison import (
     Side,
     conditions,
@@ -89,10 +96,14 @@ class Looks:
     reason: str = ""
     looks: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
-    def for_rule(self, rule_ref: str, metric: str, rollout: str) -> list[dict[str, Any]]:
-        """Earlier looks of one rule of one rollout, oldest first."""
-        return [lk for lk in self.looks if lk.get("rule") == rule_ref and lk.get("metric") == metric
-                and lk.get("rollout") == rollout]
+    def for_metric(self, metric: str, rollout: str) -> list[dict[str, Any]]:
+        """Earlier looks at one metric of one rollout, oldest first, whatever the rules' positions.
+
+        Looks are counted by the data looked at (distinct log digests of this policy, metric and rollout), not
+        by ``canary.rules[i]``: inserting, removing or reordering rules does not reset the count, and two rules
+        on one metric share it (they read the same looks at the same data).
+        """
+        return [lk for lk in self.looks if lk.get("metric") == metric and lk.get("rollout") == rollout]
 
 
 def look_number(previous: list[dict[str, Any]], log_sha256: str | None) -> int:
@@ -147,6 +158,38 @@ def betting_looks(n: int) -> np.ndarray:
     return np.unique(np.concatenate([head, tail[tail < n], [n]]))
 
 
+MIN_PAIRS = 30
+"""The normal mixture (estimated spread) gives no bounds before this many pairs (rows) ..."""
+MIN_OFF_MODE = 30
+"""... nor before this many of them differ from the most common difference (value) so far
+(:func:`gatekit.stats.sequential.off_mode_counts`; for mostly-zero differences of 0/1 outcomes: the non-zero
+differences)."""
+
+
+def resolve_method(requested: str | None, bounds: tuple[float, float] | None) -> str:
+    """Return the sequence a rule is read on: the policy's ``method``, else betting for bounded values.
+
+    Parameters
+    ----------
+    requested : {"normal_mixture", "betting"} or None
+        ``canary.sequential.method`` / ``inputs.sequential.method`` (None: not given).
+    bounds : tuple of float or None
+        Known bounds of one per-row value (None: unbounded).
+
+    Returns
+    -------
+    {"normal_mixture", "betting"}
+        ``requested`` when given; otherwise ``betting`` (exact at every row count) for bounded values (accuracy,
+        Brier score, agreement, score differences of probabilities) and ``normal_mixture`` (asymptotic) for
+        unbounded ones (log loss, MAE). The default is not the normal mixture for bounded values because its
+        spread, estimated from a few discordant rows, is too small: at accuracies 0.94 vs 0.99 it claimed
+        safety in 4.8 % of 1,000 rollouts at a promised 2.5 % (:mod:`gatekit.sections.canary_sequential`).
+    """
+    if requested is not None:
+        return requested
+    return "betting" if bounds is not None else "normal_mixture"
+
+
 def sequence(d: np.ndarray, method: str, confidence: float, n_opt: int,
              bounds: tuple[float, float] | None) -> Any:
     """Return the confidence sequence of the paired differences ``d`` (:mod:`gatekit.stats.sequential`).
@@ -156,9 +199,10 @@ def sequence(d: np.ndarray, method: str, confidence: float, n_opt: int,
     d : ndarray of shape (n_pairs,)
         Candidate minus production per-row values, paired in arrival order.
     method : {"normal_mixture", "betting"}
-        :func:`~gatekit.stats.sequential.normal_mixture_cs` (estimated spread, tightest at ``n_opt`` pairs) at
-        every pair, or :func:`~gatekit.stats.sequential.betting_cs` on ``[lo - hi, hi - lo]`` at
-        :func:`betting_looks`.
+        :func:`~gatekit.stats.sequential.normal_mixture_cs` (estimated spread, tightest at ``n_opt`` pairs;
+        no bounds before :data:`MIN_PAIRS` pairs of which :data:`MIN_OFF_MODE` differ from the most common
+        difference) at every pair, or :func:`~gatekit.stats.sequential.betting_cs` on ``[lo - hi, hi - lo]``
+        at :func:`betting_looks`.
     confidence : float
         Two-sided level.
     n_opt : int
@@ -176,7 +220,139 @@ def sequence(d: np.ndarray, method: str, confidence: float, n_opt: int,
         assert bounds is not None
         lo, hi = bounds
         return betting_cs(d, lo - hi, hi - lo, confidence, looks=betting_looks(d.size))
-    return normal_mixture_cs(d, confidence, n_opt=float(n_opt))
+    return normal_mixture_cs(d, confidence, n_opt=float(n_opt), min_rows=MIN_PAIRS, min_off_mode=MIN_OFF_MODE)
+
+
+def no_bounds_reason(x: np.ndarray, unit: str, what: str = "difference") -> str:
+    """Why the normal mixture has no bounds at the current rows (too few of them, no spread, too few off the mode).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n,)
+        The per-row differences (or values) the sequence reads.
+    unit : str
+        ``pairs`` or ``rows``.
+    what : str
+        What one row gives: ``difference`` or ``value``.
+    """
+    from gatekit.stats.sequential import off_mode_counts
+
+    n = int(x.size)
+    if n < MIN_PAIRS:
+        return f"too few {unit}: the normal mixture needs at least {MIN_PAIRS} {unit}, and there are {n}"
+    if not float(np.ptp(x)) > 0:
+        return (f"no spread: all {n} {unit} have the same {what} "
+                f"({float(x[0]):+.4g}), so the normal mixture cannot estimate how much they vary")
+    off = int(off_mode_counts(x)[-1])
+    return (f"too little spread: only {off} of {n} {unit} differ from the most common {what}, and the normal "
+            f"mixture needs {MIN_OFF_MODE} before it trusts its estimate of their spread; method betting, for "
+            "bounded values, needs none")
+
+
+@dataclass(frozen=True)
+class SequenceReading:
+    """What a confidence sequence shows about a rule at the current rows (:func:`read_sequence`).
+
+    Parameters
+    ----------
+    result : str or None
+        ``proven``, ``disproven``, ``inconclusive``, ``insufficient_data``; None when the running intersection
+        became empty (the rows break the sequence's assumptions: not computable).
+    stop : int or None
+        Look index of the first proven harm or proven safety.
+    empty : int or None
+        Look index at which the running intersection became empty.
+    low, high : float
+        The sequence at the current rows; when it became empty, at the last look before (never ``low > high``).
+    why : str
+        For ``insufficient_data``: why the rows cannot decide the rule yet.
+    half_width : float or None
+        ``(high - low) / 2`` at the current rows (None without bounds).
+    """
+
+    result: str | None
+    stop: int | None
+    empty: int | None
+    low: float
+    high: float
+    why: str = ""
+    half_width: float | None = None
+
+
+def rule_margin(rule: MetricRule) -> float | None:
+    """Return the margin ``d`` of a ``max_drop``, ``max_increase`` or ``within`` rule (None for other forms)."""
+    rel = rule.relative
+    if rel is None or rel[0] not in ("max_drop", "max_increase", "within") or not rel[1] > 0:
+        return None
+    return float(rel[1])
+
+
+def read_sequence(cs: Any, conds: list[tuple[str, float]], rule: MetricRule, x: np.ndarray,
+                  unit: str, what: str = "difference") -> SequenceReading:
+    """Decide a rule on a confidence sequence read at every look.
+
+    Parameters
+    ----------
+    cs : ConfidenceSequence
+        The sequence (bounds intersected over the looks).
+    conds : list of (op, limit)
+        The rule's conditions (:func:`gatekit.sections.comparison.conditions`).
+    rule : MetricRule
+        The rule (its margin, for ``insufficient_data``).
+    x : ndarray
+        The per-row differences or values the sequence read (for the reason there are no bounds).
+    unit : str
+        ``pairs`` (canary) or ``rows`` (shadow).
+    what : str
+        ``difference`` or ``value`` (what one row gives, for the reason).
+
+    Returns
+    -------
+    SequenceReading
+        In this order:
+
+        - the running intersection became empty at some look (the bounds crossed: a later stretch of rows
+          contradicts an earlier one, which a valid sequence does with probability at most ``1 - c``; harm and
+          safety "proven" at different rows is the same event): ``result`` None, the rule is not computable;
+        - no finite bounds at the current rows (normal mixture: too few pairs, no spread, too few pairs off the
+          most common difference): ``insufficient_data``;
+        - the first look wholly on the failing side of some limit (``disproven``) or on the passing side of
+          every limit (``proven``);
+        - else ``inconclusive``, or ``insufficient_data`` when the rule has a margin ``d`` (``max_drop``,
+          ``max_increase``, ``within``) and the sequence's half-width exceeds it: these rows could not prove the
+          margin even at an estimate of exactly 0, the sequence's counterpart of a minimum detectable effect
+          above the margin (:func:`gatekit.sections.comparison.classify`).
+    """
+    empty = cs.details.get("empty_from_look")
+    if empty is not None:
+        j = max(int(empty) - 1, 0)
+        lo, hi = float(cs.low[j]), float(cs.high[j])
+        if lo > hi:  # empty from the first look (cannot happen for one interval); report nothing crossed
+            lo, hi = -math.inf, math.inf
+        return SequenceReading(None, None, int(empty), lo, hi)
+    low, high = float(cs.low[-1]), float(cs.high[-1])
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return SequenceReading("insufficient_data", None, None, low, high, no_bounds_reason(x, unit, what))
+    half = (high - low) / 2
+    idx, result = _vector_stop(cs.low, cs.high, conds)
+    if idx is not None and result is not None:
+        return SequenceReading(result, idx, None, low, high, half_width=half)
+    d = rule_margin(rule)
+    if d is not None and half > d:
+        return SequenceReading("insufficient_data", None, None, low, high,
+                               f"the sequence is ±{half:.4g} wide, more than the margin {d:.4g}: these {unit} could "
+                               "not prove the margin even at an estimate of exactly 0", half)
+    return SequenceReading("inconclusive", None, None, low, high, half_width=half)
+
+
+def percent(p: float) -> str:
+    """Format a level in percent with digits enough not to round to 100 % (0.99983 -> ``99.983%``)."""
+    gap = 100 * (1 - p)
+    digits = max(0, math.ceil(-math.log10(gap)) + 1) if gap > 0 else 0
+    text = f"{100 * p:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def first_stop(low: np.ndarray, high: np.ndarray, conds: list[tuple[str, float]]) -> tuple[int | None, str | None]:
@@ -253,7 +429,7 @@ def _finite(x: float) -> float | None:
 
 
 def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, common: RuleKey,
-                  details: dict[str, Any], head: str, limit_text: str,
+                  details: dict[str, Any], arms_text: str, limit_text: str,
                   previous: list[dict[str, Any]], look: int | None) -> CheckResult:
     """Decide a per-row metric's rule on the confidence sequence of the paired arm differences.
 
@@ -267,26 +443,29 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
     arms : CanaryArms
         The log's arms, their rows in arrival order, and ``arrival``.
     seq : SequentialSpec
-        ``canary.sequential``.
+        ``canary.sequential`` (``method`` None: :func:`resolve_method`).
     common : dict
         The check's name, section, severity, metric, op and threshold.
     details : dict
         Details every check of the rule carries (filled further here).
-    head, limit_text : str
-        The message's start and the limit in words.
+    arms_text, limit_text : str
+        The whole arms' values in words (shown after the estimate) and the limit in words.
     previous : list of dict
-        The rule's earlier looks from the history (shown, never needed for validity).
+        The metric's earlier looks in this rollout from the history (shown, never needed for validity).
     look : int or None
         This run's look number (None without history).
 
     Returns
     -------
     CheckResult
-        ``observed`` is the change of the arms' metric over all their rows; ``details["sequential"]`` has
-        ``method``, ``construction``, ``confidence``, ``rows`` (log rows), ``pairs``, ``estimate`` (mean paired
-        difference), ``cs`` (``[low, high]`` now), ``stopped_at`` (``rows``, ``pairs``, ``result``, ``cs``) or
-        None, ``look``, ``looks`` (earlier looks) and ``rows_needed``; ``details["outcome"]`` as every
-        interval-decided rule's (p-values None: a confidence sequence gives none).
+        ``observed`` is the mean of the paired differences, the estimate the sequence is centred on (the change
+        of the whole arms, which may differ when one arm has surplus rows, is ``details["comparison"]["change"]``);
+        ``details["sequential"]`` has ``method``, ``construction``, ``confidence``, ``rows`` (log rows),
+        ``pairs``, ``estimate`` (mean paired difference), ``cs`` (``[low, high]`` now), ``stopped_at`` (``rows``,
+        ``pairs``, ``result``, ``cs``) or None, ``look``, ``looks`` (earlier looks) and ``rows_needed``;
+        ``details["outcome"]`` as every interval-decided rule's (p-values None: a confidence sequence gives
+        none). Not computable (never a pass) when the running intersection became empty
+        (:func:`read_sequence`), with ``empty_from_rows``.
     """
     from gatekit.metrics.per_row import PER_ROW, per_row_values
     from gatekit.stats.sequential import paired_differences
@@ -302,32 +481,62 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
     conds = conditions(rule)
     rows = int(arms.arrival.size)
     pairs = min(c.size, b.size)
-    change = float(c.mean() - b.mean())
     d = paired_differences(c, b)
-    cs = sequence(d, seq.method, conf, seq.n_opt, PER_ROW[res.spec.name].bounds)
+    bounds = PER_ROW[res.spec.name].bounds
+    method = resolve_method(seq.method, bounds)
+    method_text = (f"normal mixture, estimated spread, tightest at {seq.n_opt} pairs" if method == "normal_mixture"
+                   else "betting, hedged capital")
+    try:
+        cs = sequence(d, method, conf, seq.n_opt, bounds)
+    except ValueError as exc:  # a per-row value outside its bounds
+        return CheckResult(status=Status.NOT_COMPUTABLE, details=details,
+                           message=f"{rule.name}: the {method} sequence cannot read these rows: {exc}", **common)
     at_rows = pair_rows(arms.arrival)[cs.looks - 1]
-    idx, result = _vector_stop(cs.low, cs.high, conds)
-    stopped: dict[str, Any] | None = None
-    if idx is not None:
-        stopped = {"rows": int(at_rows[idx]), "pairs": int(cs.looks[idx]), "result": result,
-                   "cs": [_finite(float(cs.low[idx])), _finite(float(cs.high[idx]))]}
-    low, high = float(cs.low[-1]), float(cs.high[-1])
-    outcome = result or "inconclusive"
-    severity = rule.severities()
-    status, on_fail = outcome_status(outcome, severity, rule.on_fail)
-    needed = _rows_needed(d, conds, seq.method, conf, seq.n_opt, pairs / rows) if outcome == "inconclusive" else None
-    method_text = ("normal mixture, estimated spread, tightest at " f"{seq.n_opt} pairs" if seq.method ==
-                   "normal_mixture" else "betting, hedged capital")
-    sd = float(d.std(ddof=1)) if d.size > 1 else None
+    reading = read_sequence(cs, conds, rule, d, "pairs")
+    estimate = float(d.mean())
+    low, high = reading.low, reading.high
+    head = (f"{rule.name} mean paired difference {estimate:+.4g} (candidate minus production, {pairs} pairs of rows "
+            f"in arrival order; {arms_text})")
     details["sequential"] = {
-        "method": seq.method, "construction": "candidate and production rows paired in arrival order",
-        "confidence": conf, "rows": rows, "pairs": pairs, "estimate": float(d.mean()),
-        "cs": [_finite(low), _finite(high)], "stopped_at": stopped, "look": look, "looks": previous, "n_opt": seq.n_opt,
-        "rows_needed": needed, "rollout": details.get("rollout"), "log_sha256": details.get("log_sha256"),
+        "method": method, "method_given": seq.method, "construction": "candidate and production rows paired in "
+        "arrival order", "confidence": conf, "rows": rows, "pairs": pairs, "estimate": estimate,
+        "cs": [_finite(low), _finite(high)], "stopped_at": None, "look": look, "looks": previous, "n_opt": seq.n_opt,
+        "rows_needed": None, "rollout": details.get("rollout"), "log_sha256": details.get("log_sha256"),
         "per_row": PER_ROW[res.spec.name].definition, "order_by": seq.order_by,
         "source": cs.details.get("source")}
-    details["interval"] = {"estimate": float(d.mean()), "low": _finite(low), "high": _finite(high), "confidence": conf,
-                           "method": f"confidence_sequence_{seq.method}"}
+    if method == "normal_mixture":
+        details["sequential"]["min_pairs"] = MIN_PAIRS
+        details["sequential"]["min_off_mode"] = MIN_OFF_MODE
+    looked = "" if look is None else f" (look {look} of the rollout)"
+    if reading.result is None:
+        assert reading.empty is not None
+        where = int(at_rows[reading.empty])
+        details["sequential"]["empty_from_rows"] = where
+        details["sequential"]["cs_before_empty"] = details["sequential"].pop("cs")
+        before = (f"[{low:+.4g}, {high:+.4g}]" if math.isfinite(low) and math.isfinite(high) else "no bounds")
+        return CheckResult(
+            status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
+            message=f"{head}: the {percent(conf)} confidence sequence ({method_text}) became empty at log row "
+                    f"{where} (the pairs after it contradict the sequence so far, {before}), which a valid sequence "
+                    f"does with probability at most {1 - conf:.3g}: the pairs are not exchangeable (the arms "
+                    "drifted during the rollout, the rows are not in arrival order, or the arms were not assigned "
+                    "at random), so neither harm nor safety shown at any row can be trusted; not computable "
+                    f"(never a pass): check the assignment and order_by, or start a new rollout{looked}", **common)
+    outcome = reading.result
+    if reading.stop is not None:
+        idx = reading.stop
+        details["sequential"]["stopped_at"] = {
+            "rows": int(at_rows[idx]), "pairs": int(cs.looks[idx]), "result": outcome,
+            "cs": [_finite(float(cs.low[idx])), _finite(float(cs.high[idx]))]}
+    severity = rule.severities()
+    status, on_fail = outcome_status(outcome, severity, rule.on_fail)
+    needed = (_rows_needed(d, conds, method, conf, seq.n_opt, pairs / rows)
+              if outcome in ("inconclusive", "insufficient_data") and math.isfinite(low) and math.isfinite(high)
+              else None)  # without bounds the estimated spread is what is in doubt
+    details["sequential"]["rows_needed"] = needed
+    sd = float(d.std(ddof=1)) if d.size > 1 else None
+    details["interval"] = {"estimate": estimate, "low": _finite(low), "high": _finite(high), "confidence": conf,
+                           "method": f"confidence_sequence_{method}"}
     details["decided_on"] = "confidence_sequence"
     details["outcome"] = {
         "result": outcome, "mode": rule.hypothesis, "confidence": conf, "alpha": (1 - conf) / 2,
@@ -335,33 +544,31 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
         "mode_details": f"anytime-valid confidence sequence ({method_text}), evaluated at every prefix of the log; "
                         "stops at the first proven harm or proven safety",
         "power": {"target": rule.power or 0.8, "se": None if sd is None else sd / math.sqrt(max(pairs, 1)),
-                  "mde": None, "effect": float(d.mean()), "rows": rows, "rows_needed": needed,
-                  "power_at_effect": None, "what_rows": "canary log rows"}}
-    bounds_text = (f"[{low:+.4g}, {high:+.4g}]" if math.isfinite(low) and math.isfinite(high) else
-                   f"no bounds yet (the normal mixture needs {cs.details.get('min_rows', 30)} pairs)")
-    cs_text = (f"anytime-valid {conf:.0%} confidence sequence ({method_text}; {pairs} pairs of rows in arrival "
-               f"order, {rows} log rows) {bounds_text}")
-    if stopped is not None and result == "disproven":
+                  "mde": None, "effect": estimate, "rows": rows, "rows_needed": needed,
+                  "power_at_effect": None, "what_rows": "canary log rows", "cs_half_width": reading.half_width,
+                  "margin": rule_margin(rule)}}
+    if reading.why:
+        details["outcome"]["why"] = reading.why
+    bounds_text = (f"[{low:+.4g}, {high:+.4g}]" if math.isfinite(low) and math.isfinite(high) else "no bounds yet")
+    cs_text = (f"anytime-valid {percent(conf)} confidence sequence ({method_text}; {pairs} pairs, {rows} log rows) "
+               f"{bounds_text}")
+    stopped = details["sequential"]["stopped_at"]
+    if stopped is not None and outcome == "disproven":
         verdict = (f"harm proven at row {stopped['rows']} ([{stopped['cs'][0]:+.4g}, {stopped['cs'][1]:+.4g}] "
                    "breaks it): stop the rollout")
     elif stopped is not None:
         verdict = (f"safety proven at row {stopped['rows']} ([{stopped['cs'][0]:+.4g}, {stopped['cs'][1]:+.4g}] "
                    "meets it): the rollout may stop and pass")
     else:
-        sev = severity["inconclusive"]
-        verdict = "inconclusive: keep collecting rows" + ("" if sev == "pass" else f" (counts as {sev})")
+        sev = severity[outcome]
+        what = "insufficient data" if outcome == "insufficient_data" else "inconclusive"
+        verdict = (f"{what}" + (f" ({reading.why})" if reading.why else "") + ": keep collecting rows"
+                   + ("" if sev == "pass" else f" (counts as {sev})"))
         if needed is not None:
             verdict += f"; about {needed:,.0f} log rows would decide it if the estimate held"
-    empty = cs.details.get("empty_from_look")
-    if empty is not None:  # the running intersection crossed itself: the rows break the method's assumptions
-        details["sequential"]["empty_from_rows"] = int(at_rows[empty])
-        verdict += (f"; the sequence became empty at row {int(at_rows[empty])}, which a valid sequence does only "
-                    "with small probability: check that the arms were assigned at random and the rows are in "
-                    "arrival order")
-    if look is not None:
-        verdict += f" (look {look} of the rollout)"
     common = {**common, "on_fail": on_fail}
-    return CheckResult(status=status, observed=change, message=f"{head}, {cs_text}; limit {limit_text}: {verdict}",
+    return CheckResult(status=status, observed=estimate,
+                       message=f"{head}, {cs_text}; limit {limit_text}: {verdict}{looked}",
                        details=details, **common)
 
 
@@ -419,8 +626,15 @@ def bonferroni_check(rule: MetricRule, res: ResolvedMetric, params: dict[str, An
                            **common)
     per_look = 1 - (1 - rule.confidence) / k_max
     seq_details["confidence_per_look"] = per_look
-    check = evaluate_rule(rule.model_copy(update={"confidence": per_look}), res, params, sides[0], sides[1],
-                          paired=False, section="rollout", name=name, base_details=details, intervals=intervals)
+    from gatekit.stats.intervals import DEFAULT_RESAMPLES
+
+    given = rule.resamples or DEFAULT_RESAMPLES
+    resamples = look_resamples(rule.confidence, k_max, given)
+    seq_details["resamples"] = resamples
+    seq_details["resamples_given"] = given
+    check = evaluate_rule(rule.model_copy(update={"confidence": per_look, "resamples": resamples}), res, params,
+                          sides[0], sides[1], paired=False, section="rollout", name=name, base_details=details,
+                          intervals=intervals)
     iv = check.details.get("interval")
     if isinstance(iv, dict) and iv.get("low") is not None:
         seq_details["cs"] = [iv["low"], iv["high"]]
@@ -434,8 +648,9 @@ def bonferroni_check(rule: MetricRule, res: ResolvedMetric, params: dict[str, An
         if isinstance(outcome, dict):
             outcome["mode_details"] = (f"anytime-valid over {k_max} looks by Bonferroni: look {look} reads the "
                                        f"unpaired bootstrap interval at {per_look:.4g}")
-    shown = f"{100 * per_look:.4g}%"  # "100%" would hide the correction
-    check.message = (f"look {look} of at most {k_max} (Bonferroni, {shown} per look): "
+    shown = percent(per_look)  # "100%" would hide the correction
+    raised = "" if resamples == given else f", {resamples:,} bootstrap resamples (raised from {given:,})"
+    check.message = (f"look {look} of at most {k_max} (Bonferroni, {shown} per look{raised}): "
                      f"{check.message.replace(f'{per_look:.0%}', shown)}")
     return check
 
@@ -481,13 +696,12 @@ def sequential_rule_check(ctx: Any, index: int, rule: MetricRule, res: ResolvedM
     log = (ctx.inputs.files or {}).get("canary_log") or {}
     details = {**meta, "rollout": rollout, "log_sha256": log.get("sha256") if isinstance(log, dict) else None}
     history = arms.history
-    ref = f"canary.rules[{index}]"
     previous: list[dict[str, Any]] = []
     look = None
     reason = "the run history is off (set a history store: --history, GATEKIT_HISTORY_URL or gatekit.toml)"
     if isinstance(history, Looks):
         if history.available:
-            previous = history.for_rule(ref, res.canonical, rollout)
+            previous = history.for_metric(res.canonical, rollout)
             look = look_number(previous, details["log_sha256"])
         else:
             reason = history.reason
@@ -513,6 +727,6 @@ def sequential_rule_check(ctx: Any, index: int, rule: MetricRule, res: ResolvedM
     details["comparison"] = {"candidate": c, "baseline": b, "baseline_label": "production arm", "change": c - b,
                              "statistic": "change", "definition": "candidate - baseline", "conditions": conds,
                              "rule": _limit_text(rule, meta.get("unit"))}
-    head = f"{rule.name} change {c - b:+.4g} (canary arm {fmt(c)} vs production arm {fmt(b)})"
-    return per_row_check(rule, res, arms, seq, common, details, head, details["comparison"]["rule"], previous,
+    arms_text = f"whole arms: canary {fmt(c)} vs production {fmt(b)}, change {c - b:+.4g}"
+    return per_row_check(rule, res, arms, seq, common, details, arms_text, details["comparison"]["rule"], previous,
                          look)

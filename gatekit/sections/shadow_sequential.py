@@ -21,17 +21,23 @@ What the sequence bounds:
   values themselves (:data:`gatekit.metrics.per_row.SHADOW_PER_ROW`).
 
 Method (``inputs.sequential``, one setting for every sequential rule, as ``canary.sequential`` is for the
-canary): the normal mixture with the running standard deviation (default; any per-row value; bounds from 30
-rows on; tightest at ``n_opt`` rows, default 1000) at every row, or the betting sequence for bounded values
-at every row up to 1,000 and then at row counts 1 % apart (:func:`gatekit.sections.canary_sequential.sequence`,
-:func:`gatekit.sections.canary_sequential.betting_looks`). Order: the file's rows as given, or sorted stably by
-``inputs.sequential.order_by`` (:func:`gatekit.data.arrival.arrival_order`).
+canary; :func:`gatekit.sections.canary_sequential.resolve_method`): by default the betting sequence for bounded
+per-row values (accuracy, Brier score, agreement, score differences of probabilities; exact at every row count)
+at every row up to 1,000 and then at row counts 1 % apart, and the normal mixture with the running standard
+deviation for unbounded ones (log loss, MAE, a regression's score differences; asymptotic; no bounds before 30
+rows of which 30 differ from the most common value; tightest at ``n_opt`` rows, default 1000) at every row
+(:func:`gatekit.sections.canary_sequential.sequence`, :func:`gatekit.sections.canary_sequential.betting_looks`).
+Order: the file's rows as given, or sorted stably by ``inputs.sequential.order_by``
+(:func:`gatekit.data.arrival.arrival_order`).
 
-Outcome: the first row count at which the sequence lay wholly on the failing side of a limit (harm proven:
-the rule fails, stop the shadow) or wholly on the passing side of every limit (safety proven: the rule passes,
-the shadow may stop); otherwise inconclusive, with the rule's ``inconclusive`` severity
-(:meth:`gatekit.policy.specs.MetricRule.severities`). A sequence gives no p-value, so ``p_harm`` and ``p_safe``
-are None (a testing family counts such a rule in its size and keeps its status).
+Outcome (:func:`gatekit.sections.canary_sequential.read_sequence`): the first row count at which the sequence
+lay wholly on the failing side of a limit (harm proven: the rule fails, stop the shadow) or wholly on the passing
+side of every limit (safety proven: the rule passes, the shadow may stop); no bounds yet, or bounds wider than
+the rule's margin, is ``insufficient_data``; otherwise inconclusive; each with the rule's severity
+(:meth:`gatekit.policy.specs.MetricRule.severities`). A running intersection that became empty (later rows
+contradict earlier ones: the rows are not exchangeable) makes the rule not computable, never a pass. A sequence
+gives no p-value, so ``p_harm`` and ``p_safe`` are None (a testing family counts such a rule in its size and
+keeps its status).
 
 Engines: DuckDB and Spark gather the rows into counted rows (one per distinct combination, order lost), so a
 sequential rule is not computable there: run with ``--engine pandas``.
@@ -51,7 +57,8 @@ from gatekit.metrics.registry import ResolvedMetric, row_weights
 from gatekit.policy.specs import MetricRule
 from gatekit.sections.comparison import _limit_text, conditions, decide_interval, outcome_status
 
-DEFAULT_METHOD = "normal_mixture"
+DEFAULT_METHOD: str | None = None
+"""No method given: :func:`gatekit.sections.canary_sequential.resolve_method` picks one per rule."""
 DEFAULT_N_OPT = 1000
 
 
@@ -78,17 +85,17 @@ def value_sequence(x: np.ndarray, method: str, confidence: float, n_opt: int,
     -------
     ConfidenceSequence
     """
-    from gatekit.sections.canary_sequential import betting_looks
+    from gatekit.sections.canary_sequential import MIN_OFF_MODE, MIN_PAIRS, betting_looks
     from gatekit.stats.sequential import betting_cs, normal_mixture_cs
 
     if method == "betting":
         assert bounds is not None
         return betting_cs(x, bounds[0], bounds[1], confidence, looks=betting_looks(x.size))
-    return normal_mixture_cs(x, confidence, n_opt=float(n_opt))
+    return normal_mixture_cs(x, confidence, n_opt=float(n_opt), min_rows=MIN_PAIRS, min_off_mode=MIN_OFF_MODE)
 
 
-def _settings(ctx: Any) -> tuple[str, int, str | None]:
-    """``inputs.sequential``'s method, n_opt and order column (defaults without it)."""
+def _settings(ctx: Any) -> tuple[str | None, int, str | None]:
+    """``inputs.sequential``'s method (None: not given), n_opt and order column (defaults without it)."""
     spec = ctx.policy.policy.inputs
     seq = spec.sequential if spec is not None else None
     if seq is None:
@@ -127,11 +134,19 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
         rule, or when the per-row values cannot be computed.
     """
     from gatekit.metrics.per_row import PER_ROW, SHADOW_PER_ROW, per_row_values
-    from gatekit.sections.canary_sequential import _finite, _rows_needed, _vector_stop, sequence
+    from gatekit.sections.canary_sequential import (
+        _finite,
+        _rows_needed,
+        percent,
+        read_sequence,
+        resolve_method,
+        rule_margin,
+        sequence,
+    )
 
     assert rule.confidence is not None
     conf = rule.confidence
-    method, n_opt, order_by = _settings(ctx)
+    given_method, n_opt, order_by = _settings(ctx)
     conds = conditions(rule)
     key = rule.relative[0] if rule.relative else None
     op, threshold = conds[0] if len(conds) == 1 else ("within", conds[1][1])
@@ -155,9 +170,12 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
     if spec is None:  # the loader refuses these; kept so no other rule is ever read as a sequence
         return not_computable(f"{name} has no per-row values for interval: sequential")
     bounds = spec.bounds
-    if method == "betting" and name == "mean_score_difference" and data.task != "classification":
-        return not_computable("inputs.sequential.method betting needs bounded per-row values, and the score "
-                              f"differences of a {data.task} task are unbounded; use method: normal_mixture")
+    if name == "mean_score_difference" and data.task != "classification":
+        if given_method == "betting":
+            return not_computable("inputs.sequential.method betting needs bounded per-row values, and the score "
+                                  f"differences of a {data.task} task are unbounded; use method: normal_mixture")
+        bounds = None  # a forecast's differences have no bounds: the default is then the normal mixture
+    method = resolve_method(given_method, bounds)
     try:
         if key is not None:
             if data.baseline is None:
@@ -179,22 +197,17 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
     rows = int(values.size)
     if rows == 0:
         return not_computable("the evaluation data has no rows")
-    if key is not None:
-        cs = sequence(values, method, conf, n_opt, bounds)
-    else:
-        cs = value_sequence(values, method, conf, n_opt, bounds)
-    idx, result = _vector_stop(cs.low, cs.high, conds)
-    stopped: dict[str, Any] | None = None
-    if idx is not None:
-        stopped = {"rows": int(cs.looks[idx]), "result": result,
-                   "cs": [_finite(float(cs.low[idx])), _finite(float(cs.high[idx]))]}
-    low, high = float(cs.low[-1]), float(cs.high[-1])
-    outcome = result or "inconclusive"
-    severity = rule.severities()
-    status, on_fail = outcome_status(outcome, severity, rule.on_fail)
-    needed = _rows_needed(values, conds, method, conf, n_opt, 1.0) if outcome == "inconclusive" else None
+    try:
+        if key is not None:
+            cs = sequence(values, method, conf, n_opt, bounds)
+        else:
+            cs = value_sequence(values, method, conf, n_opt, bounds)
+    except ValueError as exc:  # a per-row value outside its bounds (scores that are no probabilities)
+        return not_computable(f"the {method} sequence cannot read these rows: {exc}"
+                              + ("" if given_method else "; give inputs.sequential.method: normal_mixture"))
+    reading = read_sequence(cs, conds, rule, values, "rows", "difference" if key is not None else "value")
+    low, high = reading.low, reading.high
     estimate = float(values.mean())
-    sd = float(values.std(ddof=1)) if rows > 1 else None
     method_text = (f"normal mixture, estimated spread, tightest at {n_opt} rows" if method == "normal_mixture"
                    else "betting, hedged capital")
     construction = ("candidate and production scored on the same rows: per-row differences in row order"
@@ -210,9 +223,41 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
                            "relative_change_pct": 100 * estimate / abs(base_value) if base_value else None})
     details["comparison"] = comparison
     details["sequential"] = {
-        "method": method, "construction": construction, "confidence": conf, "rows": rows, "estimate": estimate,
-        "cs": [_finite(low), _finite(high)], "stopped_at": stopped, "n_opt": n_opt, "rows_needed": needed,
-        "per_row": spec.definition, "order_by": order_by, "source": cs.details.get("source")}
+        "method": method, "method_given": given_method, "construction": construction, "confidence": conf,
+        "rows": rows, "estimate": estimate, "cs": [_finite(low), _finite(high)], "stopped_at": None, "n_opt": n_opt,
+        "rows_needed": None, "per_row": spec.definition, "order_by": order_by, "source": cs.details.get("source")}
+    unit = f" {meta.get('unit')}" if meta.get("unit") in ("%", "ms") else ""
+    head = (f"{rule.name} mean per-row difference {estimate:+.4g}{unit} (candidate minus production on the same "
+            f"rows: candidate {fmt(cand_value)} vs production {fmt(base_value)})" if key is not None else
+            f"{rule.name} = {fmt(cand_value)} (mean of the per-row values)")
+    shown = (lambda v: f"{v:+.4g}") if key is not None else (lambda v: f"{v:.4g}")
+    in_order = f"{'order of ' + repr(order_by) if order_by else 'file order'}"
+    if reading.result is None:
+        assert reading.empty is not None
+        where = int(cs.looks[reading.empty])
+        details["sequential"]["empty_from_rows"] = where
+        details["sequential"]["cs_before_empty"] = details["sequential"].pop("cs")
+        before = (f"[{shown(low)}, {shown(high)}]" if math.isfinite(low) and math.isfinite(high) else "no bounds")
+        return CheckResult(
+            status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
+            message=f"{head}: the {percent(conf)} confidence sequence ({method_text}; rows in {in_order}) became "
+                    f"empty at row {where:,} (the rows after it contradict the sequence so far, {before}), which a "
+                    f"valid sequence does with probability at most {1 - conf:.3g}: the rows are not exchangeable "
+                    "(the models' performance drifted, or the rows are not in arrival order), so neither harm nor "
+                    "safety shown at any row can be trusted; not computable (never a pass): check "
+                    "inputs.sequential.order_by, or restart the shadow", **common)
+    outcome = reading.result
+    if reading.stop is not None:
+        idx = reading.stop
+        details["sequential"]["stopped_at"] = {"rows": int(cs.looks[idx]), "result": outcome,
+                                               "cs": [_finite(float(cs.low[idx])), _finite(float(cs.high[idx]))]}
+    severity = rule.severities()
+    status, on_fail = outcome_status(outcome, severity, rule.on_fail)
+    needed = (_rows_needed(values, conds, method, conf, n_opt, 1.0)
+              if outcome in ("inconclusive", "insufficient_data") and math.isfinite(low) and math.isfinite(high)
+              else None)  # without bounds the estimated spread is what is in doubt
+    details["sequential"]["rows_needed"] = needed
+    sd = float(values.std(ddof=1)) if rows > 1 else None
     details["interval"] = {"estimate": estimate, "low": _finite(low), "high": _finite(high), "confidence": conf,
                            "method": "confidence_sequence", "sequence_method": method}
     details["guardband"] = decide_as
@@ -224,34 +269,30 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
                         "rows; stops at the first proven harm or proven safety",
         "power": {"target": rule.power or 0.8, "se": None if sd is None else sd / math.sqrt(rows),
                   "mde": None, "effect": estimate, "rows": rows, "rows_needed": needed,
-                  "power_at_effect": None, "what_rows": "evaluation rows"}}
+                  "power_at_effect": None, "what_rows": "evaluation rows", "cs_half_width": reading.half_width,
+                  "margin": rule_margin(rule)}}
+    if reading.why:
+        details["outcome"]["why"] = reading.why
     margin = None
     if math.isfinite(low) and math.isfinite(high):
         margin = decide_interval(low, high, conds, decide_as)[1]
-    unit = f" {meta.get('unit')}" if meta.get("unit") in ("%", "ms") else ""
-    head = (f"{rule.name} change {estimate:+.4g}{unit} (candidate {fmt(cand_value)} vs production "
-            f"{fmt(base_value)})" if key is not None else f"{rule.name} = {fmt(cand_value)}")
-    shown = (lambda v: f"{v:+.4g}") if key is not None else (lambda v: f"{v:.4g}")
-    bounds_text = (f"[{shown(low)}, {shown(high)}]" if math.isfinite(low) and math.isfinite(high) else
-                   f"no bounds yet (the normal mixture needs {cs.details.get('min_rows', 30)} rows)")
+    bounds_text = f"[{shown(low)}, {shown(high)}]" if math.isfinite(low) and math.isfinite(high) else "no bounds yet"
     what = "differences" if key is not None else "values"
-    cs_text = (f"anytime-valid {conf:.0%} confidence sequence ({method_text}; per-row {what} of {rows:,} rows in "
-               f"{'order of ' + repr(order_by) if order_by else 'file order'}) {bounds_text}")
+    cs_text = (f"anytime-valid {percent(conf)} confidence sequence ({method_text}; per-row {what} of {rows:,} rows "
+               f"in {in_order}) {bounds_text}")
+    stopped = details["sequential"]["stopped_at"]
     if stopped is not None:
         at = f"[{shown(stopped['cs'][0])}, {shown(stopped['cs'][1])}]"
         verdict = (f"harm proven at row {stopped['rows']:,} ({at} breaks it): stop the shadow, the rule fails"
-                   if result == "disproven" else
+                   if outcome == "disproven" else
                    f"safety proven at row {stopped['rows']:,} ({at} meets it): the shadow may stop, the rule passes")
     else:
-        sev = severity["inconclusive"]
-        verdict = "inconclusive: keep collecting rows" + ("" if sev == "pass" else f" (counts as {sev})")
+        sev = severity[outcome]
+        what_text = "insufficient data" if outcome == "insufficient_data" else "inconclusive"
+        verdict = (what_text + (f" ({reading.why})" if reading.why else "") + ": keep collecting rows"
+                   + ("" if sev == "pass" else f" (counts as {sev})"))
         if needed is not None:
             verdict += f"; about {needed:,.0f} rows would decide it if the estimate held"
-    empty = cs.details.get("empty_from_look")
-    if empty is not None:  # the running intersection crossed itself: the rows break the method's assumptions
-        details["sequential"]["empty_from_rows"] = int(cs.looks[empty])
-        verdict += (f"; the sequence became empty at row {int(cs.looks[empty]):,}, which a valid sequence does "
-                    "only with small probability: check that the rows are independent and in arrival order")
     common = {**common, "on_fail": on_fail}
     return CheckResult(status=status, observed=estimate, margin=margin,
                        message=f"{head}, {cs_text}; limit {limit_text}: {verdict}", details=details, **common)

@@ -28,5 +28,8 @@ def test_unreadable_order_values_are_input_errors_naming_the_column(values: list
     with pytest.raises(InputError, match=match) as err:
         arrival_order(pd.DataFrame({"c": values}), "c", "f.csv")
     assert "'c'" in str(err.value) or "c" in str(err.value)
-    with pytest.raises(InputError, match="order_by column 'd' not found"):
+    with pytest.raises(InputError) as missing:
         arrival_order(pd.DataFrame({"c": values}), "d", "f.csv")
+    # the policy key once, then what is wrong (it read "order_by: order_by column 'd' not found")
+    assert str(missing.value).startswith("f.csv: inputs.sequential.order_by: arrival order column 'd' not found")
+    assert "order_by: order_by" not in str(missing.value)

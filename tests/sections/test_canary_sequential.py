@@ -84,10 +84,11 @@ def harmful(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
 
 def test_the_sequence_is_normal_mixture_on_the_pairs_built_by_hand(harmful: tuple[Path, pd.DataFrame]) -> None:
     path, frame = harmful
-    report = gatekit.run(policy(path, [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95}]))
+    report = gatekit.run(policy(path, [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95}],
+                                method="normal_mixture"))
     check = only(report)
     d, done = hand_pairs(frame, "accuracy")
-    cs = normal_mixture_cs(d, 0.95, n_opt=1000)
+    cs = normal_mixture_cs(d, 0.95, n_opt=1000, min_off_mode=30)
     seq = check.details["sequential"]
     assert seq["pairs"] == d.size and seq["rows"] == 3000 and seq["method"] == "normal_mixture"
     assert seq["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
@@ -100,7 +101,14 @@ def test_the_sequence_is_normal_mixture_on_the_pairs_built_by_hand(harmful: tupl
     assert seq["stopped_at"]["cs"] == pytest.approx([cs.low[first], cs.high[first]], abs=1e-12)
     assert check.status == Status.FAIL and check.on_fail == OnFail.BLOCK and report.decision == Decision.BLOCK
     c, b = arm_values(frame, "candidate", "accuracy"), arm_values(frame, "production", "accuracy")
-    assert check.observed == pytest.approx(c.mean() - b.mean(), abs=1e-12)  # the arms' change, all rows
+    # observed and the message's head are the estimate the sequence is centred on (the mean paired difference);
+    # the whole arms' change (production has surplus rows) is shown after it
+    assert check.observed == pytest.approx(d.mean(), abs=1e-12)
+    assert check.details["comparison"]["change"] == pytest.approx(c.mean() - b.mean(), abs=1e-12)
+    assert abs(d.mean() - (c.mean() - b.mean())) > 1e-3
+    assert check.message.startswith(f"accuracy mean paired difference {d.mean():+.4g} (candidate minus production, "
+                                    f"{d.size} pairs of rows in arrival order; whole arms: canary {c.mean():.4g} vs "
+                                    f"production {b.mean():.4g}, change {c.mean() - b.mean():+.4g})")
     out = check.details["outcome"]
     assert out["result"] == "disproven" and out["p_harm"] is None and "anytime-valid" in out["mode_details"]
     assert f"harm proven at row {done[first]}" in check.message
@@ -112,10 +120,10 @@ def test_the_log_is_read_in_arrival_order(harmful: tuple[Path, pd.DataFrame], tm
     ordered = tmp_path / "ordered.csv"
     frame.assign(served_at=range(len(frame))).to_csv(ordered, index=False)  # numbers sort as numbers too
     rules = [{"name": "brier_score", "max_increase": 0.02, "confidence": 0.9}]
-    a = only(gatekit.run(policy(path, rules))).details["sequential"]
-    b = only(gatekit.run(policy(ordered, rules))).details["sequential"]
+    a = only(gatekit.run(policy(path, rules, method="normal_mixture"))).details["sequential"]
+    b = only(gatekit.run(policy(ordered, rules, method="normal_mixture"))).details["sequential"]
     d, _ = hand_pairs(frame, "brier_score")
-    cs = normal_mixture_cs(d, 0.9, n_opt=1000)
+    cs = normal_mixture_cs(d, 0.9, n_opt=1000, min_off_mode=30)
     assert a["cs"] == b["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
     assert a["stopped_at"] == b["stopped_at"]
 
@@ -138,24 +146,108 @@ def test_betting_is_the_hedged_capital_sequence_on_the_pairs(tmp_path: Path) -> 
         assert check.status == Status.PASS
 
 
-def test_no_difference_on_a_short_log_is_inconclusive_with_the_rules_severity(tmp_path: Path) -> None:
+def test_a_short_log_is_insufficient_data_with_the_rules_severity(tmp_path: Path) -> None:
+    # 300 rows, 90 pairs: the betting sequence (the default for accuracy and Brier) is far wider than the margin 0.02,
+    # so the rows could not prove it even at an estimate of 0: insufficient_data, never a silent pass
     path = tmp_path / "short.csv"
-    make_log(path, 300, harm=0.0, seed=5)
-    rules = [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95},                      # proven_harm: pass
+    frame = make_log(path, 300, harm=0.0, seed=5)
+    rules = [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95},                      # default: on_fail
              {"name": "accuracy", "max_drop": 0.02, "confidence": 0.95, "mode": "non_inferiority",
               "on_fail": "warn"},
-             {"name": "brier_score", "max_increase": 0.02, "confidence": 0.95, "inconclusive": "block"}]
+             {"name": "brier_score", "max_increase": 0.02, "confidence": 0.95, "insufficient_data": "pass"}]
+    report = gatekit.run(policy(path, rules))
+    harm, safe, lenient = (only(report, i) for i in range(3))
+    d, _ = hand_pairs(frame, "accuracy")
+    cs = betting_cs(d, -1.0, 1.0, 0.95, looks=betting_looks(d.size))
+    assert harm.details["sequential"]["method"] == "betting" and harm.details["sequential"]["method_given"] is None
+    assert harm.details["sequential"]["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
+    assert (cs.high[-1] - cs.low[-1]) / 2 > 0.02
+    for c in (harm, safe, lenient):
+        assert c.details["sequential"]["stopped_at"] is None and c.details["outcome"]["result"] == "insufficient_data"
+        assert "more than the margin 0.02" in c.message and "keep collecting" in c.message
+        assert c.details["outcome"]["power"]["what_rows"] == "canary log rows"
+    assert harm.status == Status.INCONCLUSIVE and harm.on_fail == OnFail.BLOCK
+    assert safe.status == Status.INCONCLUSIVE and safe.on_fail == OnFail.WARN
+    assert lenient.status == Status.PASS
+    assert report.decision == Decision.BLOCK
+
+
+def test_a_sequence_narrower_than_the_margin_that_straddles_it_is_inconclusive(tmp_path: Path) -> None:
+    path = tmp_path / "mid.csv"
+    make_log(path, 8000, harm=0.05, seed=6, share=0.5)  # true change on the limit -0.05
+    rules = [{"name": "accuracy", "max_drop": 0.05, "confidence": 0.95},                      # proven_harm: pass
+             {"name": "accuracy", "max_drop": 0.05, "confidence": 0.95, "mode": "non_inferiority",
+              "on_fail": "warn"},
+             {"name": "accuracy", "max_drop": 0.05, "confidence": 0.95, "inconclusive": "block", "on_fail": "warn"}]
     report = gatekit.run(policy(path, rules))
     harm, safe, strict = (only(report, i) for i in range(3))
     for c in (harm, safe, strict):
-        assert c.details["sequential"]["stopped_at"] is None and c.details["outcome"]["result"] == "inconclusive"
-        assert "keep collecting" in c.message and c.details["outcome"]["power"]["what_rows"] == "canary log rows"
-        assert c.details["outcome"]["power"]["rows_needed"] is None or c.details["outcome"]["power"][
-            "rows_needed"] > 300
+        low, high = c.details["sequential"]["cs"]
+        assert low < -0.05 < high and (high - low) / 2 < 0.05
+        assert c.details["outcome"]["result"] == "inconclusive" and "inconclusive: keep collecting" in c.message
     assert harm.status == Status.PASS
     assert safe.status == Status.INCONCLUSIVE and safe.on_fail == OnFail.WARN
     assert strict.status == Status.INCONCLUSIVE and strict.on_fail == OnFail.BLOCK
-    assert report.decision == Decision.BLOCK
+
+
+def write_pairs(path: Path, candidate: list[int], production: list[int]) -> None:
+    """A log alternating candidate and production rows (``t`` their order); the score is right where ``1``."""
+    rows = []
+    for i, (c, b) in enumerate(zip(candidate, production, strict=True)):
+        rows.append({"t": 2 * i, "arm": "candidate", "y": 0, "score": 0.1 if c else 0.9})
+        rows.append({"t": 2 * i + 1, "arm": "production", "y": 0, "score": 0.1 if b else 0.9})
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def seq_policy(path: Path, rule: dict[str, Any], **seq: Any) -> dict[str, Any]:
+    return {"version": 1, "canary": {"data": str(path), "target": "y", "score": "score",
+                                     "sequential": {"order_by": "t", **seq}, "rules": [rule]}}
+
+
+@pytest.mark.parametrize(("candidate", "production", "why"), [
+    ([0] * 60, [1] * 60, "no spread: all 60 pairs have the same difference (-1)"),           # the reviewer's can_bad
+    ([0] * 5, [1] * 5, "too few pairs: the normal mixture needs at least 30 pairs, and there are 5"),  # can_tiny
+    ([1] * 38 + [0] * 2, [1] * 40, "only 2 of 40 pairs differ from the most common difference"),
+])
+def test_a_normal_mixture_without_bounds_is_insufficient_data_never_a_pass(
+        tmp_path: Path, candidate: list[int], production: list[int], why: str) -> None:
+    path = tmp_path / "log.csv"
+    write_pairs(path, candidate, production)
+    rule = {"name": "accuracy", "max_drop": 0.02, "confidence": 0.95}
+    check = only(gatekit.run(seq_policy(path, rule, method="normal_mixture")))
+    assert check.details["sequential"]["cs"] == [None, None]
+    assert check.details["outcome"]["result"] == "insufficient_data" and why in check.message
+    assert check.status == Status.INCONCLUSIVE and check.on_fail == OnFail.BLOCK  # default: the rule's on_fail
+    assert "needs 30 pairs)" not in check.message  # the old message, untrue with 60 pairs
+    lenient = only(gatekit.run(seq_policy(path, {**rule, "insufficient_data": "warn"}, method="normal_mixture")))
+    assert lenient.status == Status.INCONCLUSIVE and lenient.on_fail == OnFail.WARN
+
+
+@pytest.mark.parametrize("method", ["normal_mixture", "betting"])
+def test_an_empty_running_intersection_is_not_computable(tmp_path: Path, method: str) -> None:
+    # the reviewer's can66bad: both arms right for a while (safety "proven"), then the candidate fails every row
+    # (harm "proven"): the pairs are not exchangeable, and neither stop may stand
+    path = tmp_path / "drift.csv"
+    rng = np.random.default_rng(66)
+    early = 150
+    cand = [int(v) for v in rng.random(early) < 0.97] + [0] * 220
+    prod = [int(v) for v in rng.random(early) < 0.97] + [1] * 220
+    write_pairs(path, cand, prod)
+    check = only(gatekit.run(seq_policy(path, {"name": "accuracy", "max_drop": 0.05, "confidence": 0.95,
+                                               "mode": "non_inferiority"}, method=method)))
+    seq = check.details["sequential"]
+    d = np.array(cand, dtype=float) - np.array(prod, dtype=float)
+    cs = (normal_mixture_cs(d, 0.95, n_opt=1000, min_off_mode=30) if method == "normal_mixture"
+          else betting_cs(d, -1.0, 1.0, 0.95, looks=betting_looks(d.size)))
+    e = cs.details["empty_from_look"]
+    assert e is not None and cs.low[e] > cs.high[e]  # the reference sequence crossed itself
+    assert check.status == Status.NOT_COMPUTABLE and check.on_fail == OnFail.BLOCK
+    assert seq["empty_from_rows"] == 2 * int(cs.looks[e]) and "became empty at log row" in check.message
+    assert "not exchangeable" in check.message and "never a pass" in check.message
+    low, high = seq["cs_before_empty"]
+    assert "cs" not in seq and "interval" not in check.details and "outcome" not in check.details
+    assert [low, high] == pytest.approx([cs.low[e - 1], cs.high[e - 1]], abs=1e-12)
+    assert low <= high  # never an interval with low > high
 
 
 def test_too_few_pairs_have_no_bounds_yet(tmp_path: Path) -> None:
@@ -167,20 +259,24 @@ def test_too_few_pairs_have_no_bounds_yet(tmp_path: Path) -> None:
     d, _ = hand_pairs(frame, "accuracy")
     assert d.size < 30  # the normal mixture's min_rows
     url = f"sqlite:///{tmp_path / 'h.db'}"
-    check = only(gatekit.run(policy(path, [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95}]), history=url))
+    check = only(gatekit.run(policy(path, [{"name": "accuracy", "max_drop": 0.02, "confidence": 0.95}],
+                                    method="normal_mixture"), history=url))
     assert check.details["sequential"]["cs"] == [None, None] and check.details["sequential"]["stopped_at"] is None
-    assert "no bounds yet (the normal mixture needs 30 pairs)" in check.message and check.status == Status.PASS
+    assert (f"no bounds yet; limit drop at most 0.02: insufficient data (too few pairs: the normal mixture needs at "
+            f"least 30 pairs, and there are {d.size})") in check.message
+    assert check.status == Status.INCONCLUSIVE and check.on_fail == OnFail.BLOCK
     with HistoryStore(url) as store:
         (row,) = looks_rows(store.runs())
-    assert row[2:6] == ["1", "60", "no bounds yet", "inconclusive"]
+    assert row[2:6] == ["1", "60", "no bounds yet", "insufficient_data"]
 
 
 def test_a_long_log_without_difference_proves_safety(tmp_path: Path) -> None:
     path = tmp_path / "long.csv"
     frame = make_log(path, 20000, harm=0.0, seed=6, share=0.5)
-    check = only(gatekit.run(policy(path, [{"name": "accuracy", "within": 0.03, "confidence": 0.95}])))
+    check = only(gatekit.run(policy(path, [{"name": "accuracy", "within": 0.03, "confidence": 0.95}],
+                                    method="normal_mixture")))
     d, done = hand_pairs(frame, "accuracy")
-    cs = normal_mixture_cs(d, 0.95, n_opt=1000)
+    cs = normal_mixture_cs(d, 0.95, n_opt=1000, min_off_mode=30)
     inside = np.flatnonzero((cs.low >= -0.03) & (cs.high <= 0.03))  # TOST: the whole sequence inside the band
     assert inside.size and check.details["sequential"]["stopped_at"]["rows"] == done[inside[0]]
     assert check.status == Status.PASS and "safety proven" in check.message
@@ -234,7 +330,8 @@ def test_a_bad_order_column_is_an_input_error(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "served_at" in res.output and "date-times" in res.output
     pol.write_text(pol.read_text(encoding="utf-8").replace("served_at", "arrived"), encoding="utf-8")
     res = _cli("run", pol, "--out", tmp_path / "out", "--history", "off")
-    assert res.exit_code == 2 and "arrived" in res.output
+    assert res.exit_code == 2 and "canary.sequential.order_by: arrival order column 'arrived' not found" in res.output
+    assert "order_by: order_by" not in res.output  # the key once, not twice
 
 
 # ------------------------------------------------------------------------- AUC: Bonferroni over looks (history)
@@ -259,8 +356,10 @@ def test_auc_looks_are_counted_in_the_history(tmp_path: Path, url: str) -> None:
         per_look = 1 - 0.05 / 3
         assert auc.details["sequential"]["confidence_per_look"] == pytest.approx(per_look)
         # the interval is today's unpaired bootstrap at the corrected confidence
+        # from ceil(20 x 3 / 0.05) = 1,200 resamples (raised from the rule's 500: 10 replicates beyond each bound)
+        assert auc.details["sequential"]["resamples"] == 1200 and auc.details["sequential"]["resamples_given"] == 500
         fixed = gatekit.run({"version": 1, "canary": {"data": str(path), "target": "y", "score": "score", "rules": [
-            {"name": "auc_roc", "max_drop": 0.05, "confidence": per_look, "resamples": 500}]}})
+            {"name": "auc_roc", "max_drop": 0.05, "confidence": per_look, "resamples": 1200}]}})
         iv = only(fixed).details["interval"]
         assert auc.details["sequential"]["cs"] == pytest.approx([iv["low"], iv["high"]], abs=1e-12)
         assert auc.message.startswith(f"look {seen[-1][0]} of at most 3")
@@ -283,6 +382,59 @@ def test_auc_looks_are_counted_in_the_history(tmp_path: Path, url: str) -> None:
     assert [r[3] for r in rows if r[1] == "canary.rules[0] roc_auc"] == ["500", "1000", "1000", "1500", "1500",
                                                                          "1400"]
     assert "| rollout | rule | look | rows | confidence sequence | outcome | run |" in "\n".join(looks_markdown(runs))
+
+
+def test_auc_looks_are_counted_by_metric_and_rollout_not_by_rule_position(tmp_path: Path) -> None:
+    # the reviewer's p_auc then p_auc_re: two looks at the AUC rule as canary.rules[0], then a rule inserted before
+    # it; the third distinct log is look 3 (past max_looks 2), not "look 1 of at most 2" again
+    full = make_log(tmp_path / "all.csv", 1500, harm=0.0, seed=8, shuffle=False)
+    path = tmp_path / "log.csv"
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    auc = {"name": "auc_roc", "max_drop": 0.05, "confidence": 0.95, "resamples": 200}
+    looks = []
+    for rows, rules in ((500, [auc]), (1000, [auc]),
+                        (1500, [{"name": "accuracy", "max_drop": 0.2, "confidence": 0.95}, auc])):
+        full.iloc[:rows].to_csv(path, index=False)
+        report = gatekit.run(policy(path, rules, max_looks=2, name="auc_insert"), history=url)
+        check = next(c for c in report.checks if c.metric == "roc_auc")
+        looks.append(check.details["sequential"]["look"])
+    assert looks == [1, 2, 3]
+    assert check.status == Status.NOT_COMPUTABLE and "look 3 is past max_looks 2" in check.message
+    # two AUC rules of one canary read the same looks: both are look 1 on a new rollout, then look 2
+    two = [{**auc, "on_fail": "warn"}, {"name": "auc_roc", "within": 0.1, "confidence": 0.95, "resamples": 200}]
+    for rows, want in ((500, 1), (1000, 2)):
+        full.iloc[:rows].to_csv(path, index=False)
+        report = gatekit.run(policy(path, two, max_looks=2, name="auc_insert", rollout="second"), history=url)
+        assert [c.details["sequential"]["look"] for c in report.checks if c.section == "rollout"] == [want, want]
+
+
+def test_auc_look_resamples_leave_ten_beyond_each_bound(tmp_path: Path) -> None:
+    from gatekit.policy.specs.canary import largest_max_looks, look_resamples
+    from gatekit.sections.canary_sequential import percent
+
+    assert look_resamples(0.95, 30) == 12_000 and look_resamples(0.95, 2) == 2000  # ceil(20 K / 0.05), >= 2,000
+    assert look_resamples(0.95, 30, 20_000) == 20_000 and look_resamples(0.99, 3) == 6000
+    assert largest_max_looks(0.95) == 250 and largest_max_looks(0.99) == 50  # 20 K / (1 - c) <= 100,000
+    assert look_resamples(0.95, 250) == 100_000 and look_resamples(0.95, 251) > 100_000
+    # 1 - 0.05 / 300 = 0.99983: never printed "100%"
+    assert percent(1 - 0.05 / 300) == "99.983%" and percent(0.95) == "95%" and percent(1 - 0.05 / 30) == "99.83%"
+    assert percent(1 - 0.05 / 10_000) == "99.9995%" and percent(0.975) == "97.5%"
+    path = tmp_path / "log.csv"
+    make_log(path, 600, harm=0.0, seed=9)
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    check = only(gatekit.run(policy(path, [{"name": "auc_roc", "max_drop": 0.05, "confidence": 0.95}],
+                                    max_looks=30), history=url))
+    seq = check.details["sequential"]
+    assert seq["resamples"] == 12_000 and seq["resamples_given"] == 2000
+    assert check.details["interval"]["resamples"] == 12_000
+    assert check.message.startswith("look 1 of at most 30 (Bonferroni, 99.83% per look, 12,000 bootstrap resamples "
+                                    "(raised from 2,000))") and "100%" not in check.message
+    # the reviewer's max_looks 10,000 (4,000,000 resamples) is refused at load, naming the largest that fits
+    with pytest.raises(PolicyError, match=r"max_looks 10000 is too many.*4,000,000 resamples.*max_looks 250 or fewer"):
+        validate(policy(path, [{"name": "auc_roc", "max_drop": 0.05, "confidence": 0.95}], max_looks=10_000))
+    validate(policy(path, [{"name": "auc_roc", "max_drop": 0.05, "confidence": 0.95}], max_looks=250))
+    with pytest.raises(PolicyError, match="max_looks 50 or fewer"):
+        validate(policy(path, [{"name": "auc_roc", "max_drop": 0.05, "confidence": 0.99}], max_looks=51))
 
 
 def test_auc_without_history_is_not_computable(tmp_path: Path) -> None:
@@ -350,6 +502,43 @@ def test_no_true_difference_never_stops_for_harm_more_than_nominally() -> None:
     harm = simulate(200, 6000, harm=0.10, limit=-0.02, seed=12)
     assert harm["paired"]["stop_rate"] >= 0.95
     assert harm["paired"]["median_rows"] < harm["per_arm"]["median_rows"]  # why gatekit pairs
+
+
+def false_safety(reps: int, method: str, seed: int = 0) -> float:
+    """Share of rollouts in which a sequence claims safety when the true change sits on the limit.
+
+    The hostile review's ``sim.py``: candidate accuracy 0.94, production 0.99, ``max_drop: 0.05`` at 95 %, 3,000
+    pairs read at every look; the true change -0.05 is the limit, so "safety proven" is an error that a one-sided
+    decision allows in at most 2.5 % of rollouts. ``normal_mixture``: :func:`sequence` (what the canary reads);
+    ``betting``: the lower betting process at the limit itself, at every pair
+    (:func:`gatekit.stats.sequential.betting_log_capital`; safety is proven at a pair exactly when it reaches
+    ``log(2 / alpha)``), a superset of the canary's looks and so an upper bound on its false safety.
+    """
+    from gatekit.stats.sequential import betting_log_capital
+
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(reps):
+        c = (rng.random(3000) < 0.94).astype(float)
+        b = (rng.random(3000) < 0.99).astype(float)
+        if method == "betting":
+            up, _ = betting_log_capital(c - b, -0.05, -1.0, 1.0, 0.95)
+            hits += bool(np.any(up >= np.log(2 / 0.05)))
+        else:
+            cs = sequence(c - b, method, 0.95, 1000, (0.0, 1.0))
+            hits += _vector_stop(cs.low, cs.high, [(">=", -0.05)])[1] == "proven"
+    return hits / reps
+
+
+@pytest.mark.slow
+def test_high_accuracy_false_safety_stays_at_its_level() -> None:
+    # Before the fix the normal mixture estimated its spread from the first one or two discordant pairs and claimed
+    # safety in 48 of 1,000 rollouts (4.8 %, seed 0) at a promised 2.5 %. With no bounds before 30 pairs that
+    # differ from the most common difference: 15 of 1,000 (1.5 %). Betting, now the default for accuracy, at every
+    # pair: 16 of 1,000 (1.6 %). Bound for both, 1,000 rollouts each: 2.5 % + 2.6 binomial standard errors of 1,000
+    # draws = 3.8 % (the old 4.8 % fails it; a false failure of this test has probability under 0.5 % each).
+    assert false_safety(1000, "normal_mixture") <= 0.038
+    assert false_safety(1000, "betting") <= 0.038
 
 
 if __name__ == "__main__":

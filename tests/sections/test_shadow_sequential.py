@@ -46,6 +46,10 @@ def make_shadow(path: Path, n: int, harm: float, seed: int, shuffle: bool = True
     return frame
 
 
+NM = {"order_by": "served_at", "method": "normal_mixture"}
+"""``inputs.sequential`` for the normal mixture (the default is betting for bounded values)."""
+
+
 def policy(path: Path, rules: list[dict[str, Any]], **inputs: Any) -> dict[str, Any]:
     rules = [{"confidence": 0.95, "interval": "sequential", **r} for r in rules]
     return {"version": 1, "name": "seq_shadow",
@@ -74,10 +78,10 @@ def harmful(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
 def test_a_strong_harm_stops_early_on_the_sequence_of_the_hand_differences(
         harmful: tuple[Path, pd.DataFrame]) -> None:
     path, frame = harmful
-    report = gatekit.run(policy(path, [{"name": "accuracy", "max_drop": 0.02}]))
+    report = gatekit.run(policy(path, [{"name": "accuracy", "max_drop": 0.02}], sequential=NM))
     (check,) = report.checks
     d = per_row(frame, "accuracy")
-    cs = normal_mixture_cs(d, 0.95, n_opt=1000)
+    cs = normal_mixture_cs(d, 0.95, n_opt=1000, min_off_mode=30)
     seq = check.details["sequential"]
     assert seq["rows"] == 3000 and seq["method"] == "normal_mixture" and seq["order_by"] == "served_at"
     assert seq["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
@@ -96,6 +100,9 @@ def test_a_strong_harm_stops_early_on_the_sequence_of_the_hand_differences(
     cmp = check.details["comparison"]
     assert cmp["candidate"] - cmp["baseline"] == pytest.approx(d.mean(), abs=1e-12)
     assert check.details["rule"] == "metrics[0]"
+    # the head names the estimate the sequence is centred on: the mean of the per-row differences
+    assert check.message.startswith(f"accuracy mean per-row difference {d.mean():+.4g} (candidate minus production "
+                                    "on the same rows: candidate ")
 
 
 def test_the_rows_are_read_in_arrival_order(harmful: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
@@ -103,13 +110,15 @@ def test_the_rows_are_read_in_arrival_order(harmful: tuple[Path, pd.DataFrame], 
     ordered = tmp_path / "ordered.csv"
     frame.to_csv(ordered, index=False)
     rules = [{"name": "brier_score", "max_increase": 0.02, "confidence": 0.9}]
-    shuffled = gatekit.run(policy(path, rules)).checks[0].details["sequential"]
-    file_order = gatekit.run(policy(ordered, rules, sequential={})).checks[0].details["sequential"]
-    cs = normal_mixture_cs(per_row(frame, "brier_score"), 0.9, n_opt=1000)
+    shuffled = gatekit.run(policy(path, rules, sequential=NM)).checks[0].details["sequential"]
+    file_order = gatekit.run(policy(ordered, rules, sequential={"method": "normal_mixture"})
+                             ).checks[0].details["sequential"]
+    cs = normal_mixture_cs(per_row(frame, "brier_score"), 0.9, n_opt=1000, min_off_mode=30)
     assert shuffled["cs"] == file_order["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
     assert shuffled["stopped_at"] == file_order["stopped_at"] and file_order["order_by"] is None
     # the shuffled file read in its own order gives another sequence (the order matters)
-    raw = gatekit.run(policy(path, rules, sequential={"n_opt": 1000})).checks[0].details["sequential"]
+    raw = gatekit.run(policy(path, rules, sequential={"n_opt": 1000, "method": "normal_mixture"})
+                      ).checks[0].details["sequential"]
     assert raw["cs"] != shuffled["cs"]
 
 
@@ -134,23 +143,23 @@ def test_shadow_metrics_take_their_per_row_values(harmful: tuple[Path, pd.DataFr
     rules = [{"name": "prediction_agreement_rate", "op": ">=", "value": 0.9},
              {"name": "mean_score_difference", "op": "<=", "value": 0.05, "on_fail": "warn"},
              {"name": "prediction_agreement_rate", "op": ">=", "value": 0.5, "params": {"threshold": 0.3}}]
-    report = gatekit.run(policy(path, rules))
+    report = gatekit.run(policy(path, rules, sequential=NM))
     agree, diff, low_t = report.checks
     a = ((frame.score >= 0.5) == (frame["prod"] >= 0.5)).to_numpy(dtype=float)
     s = (frame.score - frame["prod"]).to_numpy()
     a3 = ((frame.score >= 0.3) == (frame["prod"] >= 0.3)).to_numpy(dtype=float)
     for check, x in ((agree, a), (diff, s), (low_t, a3)):
-        cs = normal_mixture_cs(x, 0.95, n_opt=1000)
+        cs = normal_mixture_cs(x, 0.95, n_opt=1000, min_off_mode=30)
         seq = check.details["sequential"]
         assert check.observed == pytest.approx(x.mean(), abs=1e-12)
         assert seq["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
         assert check.details["comparison"]["statistic"] == "value" and check.details["outcome"]["mode"] == \
             "proven_safe"
-    first = normal_mixture_cs(a, 0.95, n_opt=1000).first_exclusion(0.9, "below")
+    first = normal_mixture_cs(a, 0.95, n_opt=1000, min_off_mode=30).first_exclusion(0.9, "below")
     assert first is not None and agree.details["sequential"]["stopped_at"]["rows"] == first + 1
     assert agree.status == Status.FAIL
     # the mean score difference: proven <= 0.05 at the first row whose upper bound is at most 0.05
-    cs = normal_mixture_cs(s, 0.95, n_opt=1000)
+    cs = normal_mixture_cs(s, 0.95, n_opt=1000, min_off_mode=30)
     harm, safe = np.flatnonzero(cs.low > 0.05), np.flatnonzero(cs.high <= 0.05)
     stop = diff.details["sequential"]["stopped_at"]
     if not harm.size and not safe.size:
@@ -160,23 +169,76 @@ def test_shadow_metrics_take_their_per_row_values(harmful: tuple[Path, pd.DataFr
         assert stop["rows"] == i + 1 and stop["result"] == ("proven" if safe.size and i == safe[0] else "disproven")
 
 
-def test_no_true_difference_does_not_stop_and_is_inconclusive_with_the_rules_severity(tmp_path: Path) -> None:
+def test_no_true_difference_on_few_rows_is_insufficient_data_with_the_rules_severity(tmp_path: Path) -> None:
+    # 600 rows: the betting sequence (the default for accuracy and Brier) is wider than the margin 0.02, so these
+    # rows could not prove it even at an estimate of 0: insufficient_data (default: the rule's on_fail), never a
+    # silent pass under proven_harm
     path = tmp_path / "null.csv"
     frame = make_shadow(path, 600, harm=0.0, seed=5)
-    rules = [{"name": "accuracy", "max_drop": 0.02},                                           # proven_harm: pass
+    rules = [{"name": "accuracy", "max_drop": 0.02},
              {"name": "accuracy", "max_drop": 0.02, "mode": "non_inferiority", "on_fail": "warn"},
-             {"name": "brier_score", "max_increase": 0.02, "inconclusive": "block"}]
+             {"name": "brier_score", "max_increase": 0.02, "insufficient_data": "pass"}]
     report = gatekit.run(policy(path, rules))
-    harm, safe, strict = report.checks
-    cs = normal_mixture_cs(per_row(frame, "accuracy"), 0.95, n_opt=1000)
-    assert cs.first_exclusion(-0.02, "either") is None  # the hand sequence never leaves the limit either
-    for c in (harm, safe, strict):
-        assert c.details["sequential"]["stopped_at"] is None and c.details["outcome"]["result"] == "inconclusive"
+    harm, safe, lenient = report.checks
+    from gatekit.sections.canary_sequential import betting_looks
+
+    d = per_row(frame, "accuracy")
+    cs = betting_cs(d, -1.0, 1.0, 0.95, looks=betting_looks(d.size))
+    assert harm.details["sequential"]["method"] == "betting"
+    assert harm.details["sequential"]["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], abs=1e-12)
+    assert cs.first_exclusion(-0.02, "either") is None and (cs.high[-1] - cs.low[-1]) / 2 > 0.02
+    for c in (harm, safe, lenient):
+        assert c.details["sequential"]["stopped_at"] is None
+        assert c.details["outcome"]["result"] == "insufficient_data" and "more than the margin 0.02" in c.message
         assert "keep collecting rows" in c.message and c.details["outcome"]["power"]["what_rows"] == "evaluation rows"
-    assert harm.status == Status.PASS
+    assert harm.status == Status.INCONCLUSIVE and harm.on_fail == OnFail.BLOCK
     assert safe.status == Status.INCONCLUSIVE and safe.on_fail == OnFail.WARN
-    assert strict.status == Status.INCONCLUSIVE and strict.on_fail == OnFail.BLOCK
+    assert lenient.status == Status.PASS
     assert report.decision == Decision.BLOCK
+
+
+def test_the_default_method_is_betting_for_bounded_values_and_the_normal_mixture_otherwise(
+        harmful: tuple[Path, pd.DataFrame]) -> None:
+    path, _ = harmful
+    rules = [{"name": "accuracy", "max_drop": 0.02}, {"name": "log_loss", "max_increase": 0.02},
+             {"name": "mean_score_difference", "op": "<=", "value": 0.05}]
+    methods = [c.details["sequential"]["method"] for c in gatekit.run(policy(path, rules)).checks]
+    assert methods == ["betting", "normal_mixture", "betting"]
+
+
+def test_a_constant_difference_has_no_bounds_and_is_insufficient_data(tmp_path: Path) -> None:
+    # every row: the candidate wrong, production right (the reviewer's can_bad as a shadow); zero spread
+    path = tmp_path / "const.csv"
+    pd.DataFrame({"y": [0] * 60, "score": [0.9] * 60, "prod": [0.1] * 60}).to_csv(path, index=False)
+    pol = policy(path, [{"name": "accuracy", "max_drop": 0.02}], sequential={"method": "normal_mixture"})
+    (check,) = gatekit.run(pol).checks
+    assert check.details["sequential"]["cs"] == [None, None]
+    assert check.details["outcome"]["result"] == "insufficient_data"
+    assert "no spread: all 60 rows have the same difference (-1)" in check.message
+    assert check.status == Status.INCONCLUSIVE and check.on_fail == OnFail.BLOCK
+
+
+def test_an_empty_running_intersection_is_not_computable(tmp_path: Path) -> None:
+    # both models right on the first 150 rows (about), then the candidate wrong on every row: not exchangeable
+    path = tmp_path / "drift.csv"
+    rng = np.random.default_rng(66)
+    right_c = np.r_[rng.random(150) < 0.97, np.zeros(220, dtype=bool)]
+    right_b = np.r_[rng.random(150) < 0.97, np.ones(220, dtype=bool)]
+    pd.DataFrame({"y": 0, "score": np.where(right_c, 0.1, 0.9), "prod": np.where(right_b, 0.1, 0.9)}).to_csv(
+        path, index=False)
+    pol = policy(path, [{"name": "accuracy", "max_drop": 0.05, "mode": "non_inferiority"}], sequential={})
+    (check,) = gatekit.run(pol).checks
+    from gatekit.sections.canary_sequential import betting_looks
+
+    d = right_c.astype(float) - right_b.astype(float)
+    cs = betting_cs(d, -1.0, 1.0, 0.95, looks=betting_looks(d.size))
+    e = cs.details["empty_from_look"]
+    assert e is not None
+    seq = check.details["sequential"]
+    assert check.status == Status.NOT_COMPUTABLE and seq["empty_from_rows"] == int(cs.looks[e])
+    assert "became empty at row" in check.message and "never a pass" in check.message
+    assert seq["cs_before_empty"] == pytest.approx([cs.low[e - 1], cs.high[e - 1]], abs=1e-12)
+    assert seq["cs_before_empty"][0] <= seq["cs_before_empty"][1] and "interval" not in check.details
 
 
 def test_no_true_difference_rarely_stops_for_harm() -> None:

@@ -19,6 +19,7 @@ from gatekit.stats.sequential import (
     msprt,
     normal_mixture_boundary,
     normal_mixture_cs,
+    off_mode_counts,
     optimal_rho,
     paired_differences,
 )
@@ -86,6 +87,33 @@ def test_normal_mixture_cs_estimates_sd_and_intersects_over_looks() -> None:
     assert single[3].high[0] - x[:t].mean() == pytest.approx(half)
     early = normal_mixture_cs(x, 0.95, looks=np.array([10, 29, 30]), min_rows=30)
     assert np.isinf(early.low[:2]).all() and np.isfinite(early.low[2])
+
+
+def test_off_mode_counts_by_a_plain_loop() -> None:
+    rng = np.random.default_rng(5)
+    for x in (rng.integers(-1, 2, 300).astype(float), rng.choice([0.0, 0.0, 0.0, 1.0], 200), rng.normal(0, 1, 50)):
+        want = []
+        for t in range(1, x.size + 1):
+            _, counts = np.unique(x[:t], return_counts=True)
+            want.append(t - counts.max())
+        assert off_mode_counts(x).tolist() == want
+        looks = np.array([1, 7, x.size])
+        assert off_mode_counts(x, looks).tolist() == [want[0], want[6], want[-1]]
+
+
+def test_the_normal_mixture_waits_for_rows_off_the_most_common_value() -> None:
+    # 100 differences, mostly 0: the k-th non-zero difference at row 3 k; the spread is estimated from the first
+    # discordant rows, so min_off_mode=30 gives no bounds until the 30th of them (row 90)
+    x = np.zeros(100)
+    x[2::3] = np.tile([-1.0, 1.0], 17)[:33]
+    cs = normal_mixture_cs(x, 0.95, min_rows=30, min_off_mode=30)
+    plain = normal_mixture_cs(x, 0.95, min_rows=30)
+    first = int(np.flatnonzero(np.isfinite(cs.low))[0]) + 1
+    assert first == 90 and int(np.flatnonzero(np.isfinite(plain.low))[0]) + 1 == 30
+    assert cs.low[-1] == pytest.approx(max(plain.low[89:]))  # the same bounds from there on, intersected
+    assert cs.details["min_off_mode"] == 30
+    known = normal_mixture_cs(x, 0.95, sd=1.0, min_off_mode=30)  # an exact (known-sd) sequence is not held back
+    assert np.isfinite(known.low[0])
 
 
 def test_msprt_likelihood_ratio_equals_the_mixture_integral() -> None:

@@ -6,6 +6,7 @@ rules only, on metrics computed from rows.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -13,9 +14,51 @@ from pydantic_core import PydanticCustomError
 
 from gatekit.policy.specs.common import PathField, Spec
 from gatekit.policy.specs.metrics import MetricRule
+from gatekit.stats.intervals import DEFAULT_RESAMPLES
 
 SEQUENTIAL_BONFERRONI = ("roc_auc", "pr_auc")
 """Canary metrics that are no mean of rows and that ``canary.sequential`` takes through Bonferroni over looks."""
+
+
+MAX_LOOK_RESAMPLES = 100_000
+"""The most resamples a Bonferroni look may need; a larger ``max_looks`` is refused at load."""
+TAIL_REPLICATES = 10
+"""Bootstrap replicates that must lie beyond each bound of a look's percentile interval."""
+
+
+def look_resamples(confidence: float, max_looks: int, given: int = DEFAULT_RESAMPLES) -> int:
+    """Bootstrap resamples of a Bonferroni look: at least ``ceil(20 K / (1 - c))``, so 10 lie beyond each bound.
+
+    A percentile interval at level ``1 - (1 - c) / K`` cuts ``B (1 - c) / (2 K)`` replicates off each end; with
+    ``B`` = 2,000 and ``K`` = 30 that is 1.7 replicates, and at ``K`` = 10,000 none (the interval is then the
+    range of the replicates, narrower than the level asks). ``B = ceil(2 m K / (1 - c))`` leaves ``m`` =
+    :data:`TAIL_REPLICATES` beyond each bound.
+
+    Parameters
+    ----------
+    confidence : float
+        The rule's two-sided confidence ``c``.
+    max_looks : int
+        ``K``.
+    given : int
+        The rule's ``resamples`` (default 2,000).
+
+    Returns
+    -------
+    int
+        ``max(given, ceil(2 * 10 * K / (1 - c)))`` (computed in exact decimals: 20 x 30 / 0.05 is 12,000).
+    """
+    from fractions import Fraction
+
+    need = Fraction(2 * TAIL_REPLICATES * max_looks) / (1 - Fraction(str(confidence)))
+    return max(int(given), math.ceil(need))
+
+
+def largest_max_looks(confidence: float) -> int:
+    """Return the largest ``max_looks`` whose looks need at most :data:`MAX_LOOK_RESAMPLES` resamples."""
+    from fractions import Fraction
+
+    return int(Fraction(MAX_LOOK_RESAMPLES) * (1 - Fraction(str(confidence))) / (2 * TAIL_REPLICATES))
 
 
 class SequentialSpec(Spec):
@@ -27,24 +70,29 @@ class SequentialSpec(Spec):
 
     Parameters
     ----------
-    method : {"normal_mixture", "betting"}
-        ``normal_mixture``: the asymptotic confidence sequence with the normal mixture boundary (Howard et al.,
-        *Ann. Statist.* 2021; Waudby-Smith et al., *Ann. Statist.* 2024), for any per-row metric;
+    method : {"normal_mixture", "betting"}, optional
         ``betting``: the hedged-capital sequence for bounded values (Waudby-Smith & Ramdas, *JRSS-B* 2024),
-        exact at every sample size, for ``accuracy`` and ``brier_score`` only.
+        exact at every sample size, for ``accuracy`` and ``brier_score`` only; ``normal_mixture``: the
+        asymptotic confidence sequence with the normal mixture boundary (Howard et al., *Ann. Statist.* 2021;
+        Waudby-Smith et al., *Ann. Statist.* 2024), for any per-row metric, with no bounds before 30 pairs of
+        which 30 differ from the most common difference. Default: ``betting`` for ``accuracy`` and
+        ``brier_score``, ``normal_mixture`` for ``log_loss`` and ``mae``
+        (:func:`gatekit.sections.canary_sequential.resolve_method`).
     order_by : str, optional
         Column giving the rows' arrival order (numbers or date-times); default the log's row order.
     n_opt : int
         Pairs of rows at which the normal mixture boundary is tightest (fix it before the rollout); default 1000.
     max_looks : int, optional
         The number of looks declared for the rollout; needed by ``roc_auc`` / ``pr_auc`` rules, whose look
-        ``k`` reads the bootstrap interval at confidence ``1 - (1 - c) / max_looks`` (Bonferroni).
+        ``k`` reads the bootstrap interval at confidence ``1 - (1 - c) / max_looks`` (Bonferroni) from at least
+        ``ceil(20 max_looks / (1 - c))`` resamples (:func:`look_resamples`); refused when that exceeds 100,000
+        (at ``c`` = 0.95: ``max_looks`` above 250).
     rollout : str, optional
         Names the rollout; looks are counted over recorded runs of this policy with the same name (default:
         the policy's name). Change it when a new candidate's rollout starts.
     """
 
-    method: Literal["normal_mixture", "betting"] = "normal_mixture"
+    method: Literal["normal_mixture", "betting"] | None = None
     order_by: str | None = None
     n_opt: int = Field(default=1000, ge=2)
     max_looks: int | None = Field(default=None, ge=1, le=10_000)
@@ -186,6 +234,16 @@ class CanarySpec(Spec):
                                           "reads its bootstrap interval at confidence 1 - (1 - c) / max_looks "
                                           "(Bonferroni); declare canary.sequential.max_looks (the looks the "
                                           "rollout may take, e.g. 30)", {"where": where, "name": name})
+            if name in SEQUENTIAL_BONFERRONI and seq.max_looks is not None:
+                need = look_resamples(r.confidence, seq.max_looks, r.resamples or DEFAULT_RESAMPLES)
+                if need > MAX_LOOK_RESAMPLES:
+                    raise PydanticCustomError(
+                        "canary_sequential", "{where}: canary.sequential.max_looks {k} is too many for a bootstrap "
+                        "look: each look reads the interval at confidence 1 - (1 - {c}) / {k}, which needs at least "
+                        "20 x {k} / (1 - {c}) = {need} resamples (10 beyond each bound), above the {cap} gatekit "
+                        "computes; declare max_looks {fit} or fewer (or a lower confidence)",
+                        {"where": where, "k": str(seq.max_looks), "c": f"{r.confidence:g}", "need": f"{need:,}",
+                         "cap": f"{MAX_LOOK_RESAMPLES:,}", "fit": str(largest_max_looks(r.confidence))})
 
     def rule_count(self) -> int:
         """Return the number of rules comparing the two arms."""

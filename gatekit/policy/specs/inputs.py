@@ -112,12 +112,14 @@ class RowSequenceSpec(Spec):
 
     Parameters
     ----------
-    method : {"normal_mixture", "betting"}
-        ``normal_mixture`` (default): the asymptotic sequence with the normal mixture boundary (Howard et al.,
-        *Ann. Statist.* 2021; Waudby-Smith et al., *Ann. Statist.* 2024), any per-row value; ``betting``: the
-        hedged-capital sequence for bounded values (Waudby-Smith & Ramdas, *JRSS-B* 2024), exact at every row
-        count: ``accuracy``, ``brier_score``, ``prediction_agreement_rate`` and ``mean_score_difference`` of
-        probabilities.
+    method : {"normal_mixture", "betting"}, optional
+        ``betting``: the hedged-capital sequence for bounded values (Waudby-Smith & Ramdas, *JRSS-B* 2024), exact
+        at every row count: ``accuracy``, ``brier_score``, ``prediction_agreement_rate`` and
+        ``mean_score_difference`` of probabilities; ``normal_mixture``: the asymptotic sequence with the normal
+        mixture boundary (Howard et al., *Ann. Statist.* 2021; Waudby-Smith et al., *Ann. Statist.* 2024), any
+        per-row value, no bounds before 30 rows of which 30 differ from the most common value. Default:
+        ``betting`` for those bounded values, ``normal_mixture`` for ``log_loss``, ``mae`` and a regression's
+        score differences (:func:`gatekit.sections.canary_sequential.resolve_method`).
     n_opt : int
         Rows at which the normal mixture boundary is tightest (fix it before the rows arrive); default 1000.
     order_by : str, optional
@@ -125,7 +127,7 @@ class RowSequenceSpec(Spec):
         order); default the file's row order.
     """
 
-    method: Literal["normal_mixture", "betting"] = "normal_mixture"
+    method: Literal["normal_mixture", "betting"] | None = None
     n_opt: int = Field(default=1000, ge=2)
     order_by: str | None = Field(default=None, min_length=1)
 
@@ -228,8 +230,9 @@ class InputsSpec(Spec):
     spark : SparkSpec, optional
         The Spark session to run on (``engine: spark``): master URL and settings.
     sequential : RowSequenceSpec, optional
-        Method, ``n_opt`` and row order of the ``metrics:`` rules with ``interval: sequential`` (absent: the
-        normal mixture, ``n_opt`` 1000, the file's row order).
+        Method, ``n_opt`` and row order of the ``metrics:`` rules with ``interval: sequential`` (absent: betting
+        for bounded per-row values and the normal mixture for unbounded ones, ``n_opt`` 1000, the file's row
+        order).
     """
 
     data: PathField | None = None
