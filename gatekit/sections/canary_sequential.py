@@ -59,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.core.compare import compare
 from gatekit.core.errors import NotComputable
 from gatekit.core.results import CheckResult, RuleKey, Status
 from gatekit.metrics.registry import ResolvedMetric
@@ -265,7 +266,8 @@ class SequenceReading:
     low, high : float
         The sequence at the current rows; when it became empty, at the last look before (never ``low > high``).
     why : str
-        For ``insufficient_data``: why the rows cannot decide the rule yet.
+        For ``insufficient_data``: why the rows cannot decide the rule yet; with ``result`` None: how the rows
+        after an early proof of safety contradict it.
     half_width : float or None
         ``(high - low) / 2`` at the current rows (None without bounds).
     """
@@ -282,9 +284,9 @@ class SequenceReading:
 def rule_margin(rule: MetricRule) -> float | None:
     """Return the margin ``d`` of a ``max_drop``, ``max_increase`` or ``within`` rule (None for other forms)."""
     rel = rule.relative
-    if rel is None or rel[0] not in ("max_drop", "max_increase", "within") or not rel[1] > 0:
+    if rel is None or rel[0] not in ("max_drop", "max_increase", "within") or not rel[1] >= 0:
         return None
-    return float(rel[1])
+    return float(rel[1])  # 0 included: no finite number of rows shows a margin of 0
 
 
 def read_sequence(cs: Any, conds: list[tuple[str, float]], rule: MetricRule, x: np.ndarray,
@@ -335,6 +337,16 @@ def read_sequence(cs: Any, conds: list[tuple[str, float]], rule: MetricRule, x: 
         return SequenceReading("insufficient_data", None, None, low, high, no_bounds_reason(x, unit, what))
     half = (high - low) / 2
     idx, result = _vector_stop(cs.low, cs.high, conds)
+    estimate = float(np.mean(x)) if x.size else math.nan
+    if result == "proven" and idx is not None and not all(compare(estimate, op, t) for op, t in conds):
+        # safety shown at an early look, but the rows since pull the estimate past the limit: under the sequence's
+        # assumptions the estimate converges inside the sequence, so the later rows contradict the earlier ones
+        # (the arms drifted) even where the bounds did not cross; never a pass on the early stop
+        return SequenceReading(None, None, len(cs.low) - 1, low, high,
+                               f"safety was shown after {int(cs.looks[idx]):,} of {x.size:,} {unit}, but the "
+                               f"estimate over all of them ({estimate:+.4g}) breaks the limit: the later {unit} "
+                               "contradict the earlier ones (the arms drifted during the rollout, or the rows are "
+                               "not in arrival order), so the early stop cannot be trusted")
     if idx is not None and result is not None:
         return SequenceReading(result, idx, None, low, high, half_width=half)
     d = rule_margin(rule)
@@ -508,6 +520,11 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
         details["sequential"]["min_pairs"] = MIN_PAIRS
         details["sequential"]["min_off_mode"] = MIN_OFF_MODE
     looked = "" if look is None else f" (look {look} of the rollout)"
+    if reading.result is None and reading.why:  # an early stop the later rows contradict
+        details["sequential"]["contradicted"] = reading.why
+        return CheckResult(status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
+                           message=f"{head}: {reading.why}; not computable (never a pass): check the assignment and "
+                                   f"order_by, or start a new rollout{looked}", **common)
     if reading.result is None:
         assert reading.empty is not None
         where = int(at_rows[reading.empty])

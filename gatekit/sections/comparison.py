@@ -282,7 +282,7 @@ def power_figures(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]]
     rel = rule.relative
     has_margin = rel is not None and rel[0].removesuffix("_pct") in ("max_drop", "max_increase", "within")
     margin = rel[1] if rel is not None and has_margin else None
-    if margin is not None and margin > 0:
+    if margin is not None:  # a margin of 0 too: no finite number of rows shows it (rows_needed stays None)
         effect, is_margin = float(margin), True
     else:
         effect, is_margin = min(abs(iv.estimate - t) for _, t in conds), False
@@ -308,7 +308,7 @@ def classify(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]], row
     Returns
     -------
     result : str
-        :func:`interval_outcome`, except that an ``inconclusive`` interval of a rule with a margin ``d > 0``
+        :func:`interval_outcome`, except that an ``inconclusive`` interval of a rule with a margin ``d >= 0``
         (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms) whose minimum detectable effect
         exceeds ``d`` is ``insufficient_data``: the rows could not have shown the margin at the rule's
         confidence and power, so "not proven" says nothing about the model. A bootstrap interval of zero width
@@ -710,7 +710,8 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     result, power = classify(rule, iv, conds, rows, "log rows" if unpaired else "evaluation rows")
     if unpaired and base is not None:
         power["arms"] = {"candidate": _rows(cand.rows), "baseline": _rows(base.rows)}
-    p_harm, p_safe = _p_values(iv, conds)
+    # a zero-width interval is no evidence either way: no p-value (a family counts it in m as p = 1)
+    p_harm, p_safe = (None, None) if power.get("zero_width") else _p_values(iv, conds)
     severity = rule.severities()
     status, on_fail = outcome_status(result, severity, rule.on_fail)
     details["outcome"] = {"result": result, "mode": hypothesis, "confidence": rule.confidence,

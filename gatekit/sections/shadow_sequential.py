@@ -232,6 +232,11 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
             f"{rule.name} = {fmt(cand_value)} (mean of the per-row values)")
     shown = (lambda v: f"{v:+.4g}") if key is not None else (lambda v: f"{v:.4g}")
     in_order = f"{'order of ' + repr(order_by) if order_by else 'file order'}"
+    if reading.result is None and reading.why:  # an early stop the later rows contradict
+        details["sequential"]["contradicted"] = reading.why
+        return CheckResult(status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
+                           message=f"{head}: {reading.why}; not computable (never a pass): check "
+                                   "inputs.sequential.order_by, or restart the shadow", **common)
     if reading.result is None:
         assert reading.empty is not None
         where = int(cs.looks[reading.empty])

@@ -250,6 +250,27 @@ def test_an_empty_running_intersection_is_not_computable(tmp_path: Path, method:
     assert low <= high  # never an interval with low > high
 
 
+def test_an_early_safety_stop_the_later_rows_contradict_is_not_computable(tmp_path: Path) -> None:
+    # the second review's can_seq: the candidate is as good as production for 150 pairs (safety shown early),
+    # then right 85 % of the time against 95 %, yet the betting sequence's bounds never cross; the estimate over
+    # all pairs (-0.089) breaks the 0.05 margin, so the early stop cannot stand
+    path = tmp_path / "late_harm.csv"
+    rng = np.random.default_rng(150)
+    cand = [1] * 150 + [int(v) for v in rng.random(850) < 0.85]
+    prod = [1] * 150 + [int(v) for v in rng.random(850) < 0.95]
+    write_pairs(path, cand, prod)
+    rule = {"name": "accuracy", "max_drop": 0.05, "confidence": 0.95}
+    check = only(gatekit.run(seq_policy(path, rule)))
+    d = np.array(cand, dtype=float) - np.array(prod, dtype=float)
+    cs = betting_cs(d, -1.0, 1.0, 0.95, looks=betting_looks(d.size))
+    stop = next(i for i in range(cs.looks.size) if cs.low[i] >= -0.05)  # safety shown early, by hand
+    assert cs.details["empty_from_look"] is None and d.mean() < -0.05  # bounds never crossed; estimate past the limit
+    assert check.status == Status.NOT_COMPUTABLE and check.on_fail == OnFail.BLOCK
+    assert f"safety was shown after {int(cs.looks[stop]):,} of 1,000 pairs" in check.message
+    assert "contradict" in check.message and "never a pass" in check.message
+    assert check.observed == pytest.approx(d.mean(), abs=1e-12)
+
+
 def test_too_few_pairs_have_no_bounds_yet(tmp_path: Path) -> None:
     from gatekit.history.sequential import looks_rows
     from gatekit.history.store import HistoryStore

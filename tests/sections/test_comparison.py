@@ -958,6 +958,8 @@ def test_a_zero_width_bootstrap_interval_is_insufficient_data(tmp_path: Path) ->
     assert check.details["interval"]["low"] == check.details["interval"]["high"] == 1.0
     assert check.details["outcome"]["result"] == "insufficient_data" and check.status == Status.INCONCLUSIVE
     assert check.on_fail.value == "block" and "zero width" in check.message
+    # no evidence either way: no p-value (a family counts it as p = 1, never as a rejection)
+    assert check.details["outcome"]["p_harm"] is None and check.details["outcome"]["p_safe"] is None
     assert 0.025 ** (1 / 20) == pytest.approx(0.8316, abs=1e-4)
 
 
@@ -975,3 +977,26 @@ def test_p_values_agree_with_the_outcome_at_floating_point_noise() -> None:
     assert interval_outcome(low, high, conds) == "proven"
     p_harm, p_safe = _p_values(iv, conds)
     assert p_safe is not None and p_safe <= 0.025 and p_harm is not None and p_harm > 0.025
+
+
+def test_a_zero_margin_is_never_shown_so_a_straddling_interval_is_insufficient_data(tmp_path: Path) -> None:
+    # the second review's sm40: 40 rows, candidate accuracy 0.8 vs production 0.9. Under proven_harm
+    # "max_drop: 0" used to pass (inconclusive) while "max_drop: 0.001" (insufficient data) blocked on the same
+    # rows; no number of rows shows a margin of 0, so a straddling interval is insufficient data for both
+    y = np.tile([1, 0], 20)
+    right = lambda wrong: np.where(np.isin(np.arange(40), wrong), 1 - y, y)  # noqa: E731 - predicted labels
+    cand = np.where(right(np.arange(0, 8)) == 1, 0.9, 0.1)  # wrong on rows 0-7
+    prod = np.where(right(np.arange(6, 10)) == 1, 0.9, 0.1)  # wrong on rows 6-9: 6 discordant one way, 2 the other
+    path = tmp_path / "sm40.csv"
+    pd.DataFrame({"y": y, "cand": cand, "prod": prod, "grp": "a"}).to_csv(path, index=False)
+    assert skm.accuracy_score(y, cand >= 0.5) == 0.8 and skm.accuracy_score(y, prod >= 0.5) == 0.9
+    for d in (0.0, 0.001):
+        rule = {"name": "accuracy", "max_drop": d, "confidence": 0.95, "resamples": 1000, "seed": 3}
+        check = _only(gatekit.run(_policy(path, [rule], baseline={"score": "prod"})))
+        iv = check.details["interval"]
+        assert iv["low"] < -d < iv["high"], iv  # straddles the limit
+        assert check.details["outcome"]["result"] == "insufficient_data", d
+        assert check.status == Status.INCONCLUSIVE and check.on_fail.value == "block"
+    assert check.details["outcome"]["power"]["rows_needed"] is not None  # 0.001: finite
+    zero = _only(gatekit.run(_policy(path, [{**rule, "max_drop": 0.0}], baseline={"score": "prod"})))
+    assert zero.details["outcome"]["power"]["rows_needed"] is None  # no finite number of rows shows 0

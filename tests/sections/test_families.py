@@ -209,6 +209,11 @@ def test_a_family_on_real_rows_adjusts_the_recorded_p_values(hmda: Path, alone: 
         alone_result = lone[w].details["outcome"]["result"]
         expected = ("disproven" if h <= alpha else "proven" if s <= alpha else "inconclusive") \
             if alone_result in ("proven", "disproven") else alone_result
+        power = lone[w].details["outcome"]["power"]
+        mde = (norm.ppf(1 - alpha / len(where)) + norm.ppf(power["target"])) * power["se"]
+        assert fam[w].details["family"]["mde_in_family"] == pytest.approx(mde, rel=1e-12)
+        if expected == "inconclusive" and power["effect_is_margin"] and mde > power["effect"]:
+            expected = "insufficient_data"  # the family's level alpha / m cannot show the margin on these rows
         assert fam[w].details["family"]["result"] == expected == fam[w].details["outcome"]["result"]
         assert fam[w].details["family"]["decided_by_family"] == (expected != alone_result)
     # metadata: one summary per family, members in policy order
