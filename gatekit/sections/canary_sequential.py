@@ -357,6 +357,50 @@ def read_sequence(cs: Any, conds: list[tuple[str, float]], rule: MetricRule, x: 
     return SequenceReading("inconclusive", None, None, low, high, half_width=half)
 
 
+def untrusted_reason(reading: SequenceReading, seq: dict[str, Any], where: int, sequence_text: str, before: str,
+                     unit: str, place: str, causes: str, confidence: float) -> str:
+    """Say why a sequence's stops cannot be trusted, and record it in ``details["sequential"]``.
+
+    For a :class:`SequenceReading` without a result (:func:`read_sequence`): an early proof of safety the later
+    rows contradict (``reading.why``, recorded as ``contradicted``), or a running intersection that became empty
+    (``empty_from_rows`` = ``where``; the sequence before it moves from ``cs`` to ``cs_before_empty``).
+
+    Parameters
+    ----------
+    reading : SequenceReading
+        The reading (``result`` None).
+    seq : dict
+        The check's ``details["sequential"]``, changed in place.
+    where : int
+        Rows (log rows for a canary) at the look where the intersection became empty.
+    sequence_text : str
+        How the sentence names the sequence (``95% confidence sequence (betting, ...)``).
+    before : str
+        The sequence before it became empty, formatted (``[-0.02, +0.04]`` or ``no bounds``).
+    unit : str
+        ``pairs`` or ``rows``.
+    place : str
+        What ``where`` counts (``log row``, ``row``).
+    causes : str
+        The likely causes of rows that are not exchangeable, for this kind of rollout.
+    confidence : float
+        The sequence's level.
+
+    Returns
+    -------
+    str
+        The reason, without the advice on what to do.
+    """
+    if reading.why:
+        seq["contradicted"] = reading.why
+        return reading.why
+    seq["empty_from_rows"] = where
+    seq["cs_before_empty"] = seq.pop("cs")
+    return (f"the {sequence_text} became empty at {place} {where:,} (the {unit} after it contradict the sequence so "
+            f"far, {before}), which a valid sequence does with probability at most {1 - confidence:.3g}: the {unit} "
+            f"are not exchangeable ({causes}), so neither harm nor safety shown at any row can be trusted")
+
+
 def percent(p: float) -> str:
     """Format a level in percent with digits enough not to round to 100 % (0.99983 -> ``99.983%``)."""
     gap = 100 * (1 - p)
@@ -433,6 +477,74 @@ def _rows_needed(d: np.ndarray, conds: list[tuple[str, float]], method: str, con
     if not ok.size:
         return None
     return float(math.ceil(grid[ok[0]] / pairs_per_row))
+
+
+def sequence_outcome(rule: MetricRule, reading: SequenceReading, outcome: str, severity: dict[str, str],
+                     method_text: str, prefixes: str, estimate: float, sd: float | None, n: int, rows: int,
+                     needed: float | None, what_rows: str) -> dict[str, Any]:
+    """Return ``details["outcome"]`` of a rule decided on a confidence sequence (canary or shadow).
+
+    Parameters
+    ----------
+    rule : MetricRule
+        The rule (confidence, framing, power target, margin).
+    reading : SequenceReading
+        What the sequence shows (:func:`read_sequence`).
+    outcome : str
+        ``reading.result``.
+    severity : dict
+        ``rule.severities()``.
+    method_text : str
+        The sequence's construction in words.
+    prefixes : str
+        What the sequence is evaluated at every prefix of (``the log``, ``the rows``).
+    estimate : float
+        The mean of the values the sequence read (the power line's effect).
+    sd : float or None
+        Standard deviation of the per-row values (None with fewer than 2).
+    n : int
+        Values the sequence read (pairs or rows): ``se = sd / sqrt(n)``.
+    rows : int
+        Rows in the report's power line.
+    needed : float or None
+        Rows that would decide the rule if the estimate held.
+    what_rows : str
+        How the rows are named.
+
+    Returns
+    -------
+    dict
+        The outcome contract of :func:`gatekit.sections.comparison.evaluate_rule`, with no p-values (a sequence
+        has none) and ``mode_details`` naming the sequence.
+    """
+    conf = float(rule.confidence or 0.0)
+    out: dict[str, Any] = {
+        "result": outcome, "mode": rule.hypothesis, "confidence": conf, "alpha": (1 - conf) / 2,
+        "p_harm": None, "p_safe": None, "severity": severity, "on_fail": rule.on_fail.value,
+        "mode_details": f"anytime-valid confidence sequence ({method_text}), evaluated at every prefix of "
+                        f"{prefixes}; stops at the first proven harm or proven safety",
+        "power": {"target": rule.power or 0.8, "se": None if sd is None else sd / math.sqrt(max(n, 1)),
+                  "mde": None, "effect": estimate, "rows": rows, "rows_needed": needed,
+                  "power_at_effect": None, "what_rows": what_rows, "cs_half_width": reading.half_width,
+                  "margin": rule_margin(rule)}}
+    if reading.why:
+        out["why"] = reading.why
+    return out
+
+
+def undecided_verdict(outcome: str, severity: dict[str, str], reading: SequenceReading, needed: float | None,
+                      rows_word: str) -> str:
+    """Return the verdict of a sequence that has not stopped: insufficient data or inconclusive, and its cost.
+
+    ``rows_word`` names the rows of the rows-needed figure (``log rows``, ``rows``).
+    """
+    sev = severity[outcome]
+    what = "insufficient data" if outcome == "insufficient_data" else "inconclusive"
+    verdict = (what + (f" ({reading.why})" if reading.why else "") + ": keep collecting rows"
+               + ("" if sev == "pass" else f" (counts as {sev})"))
+    if needed is not None:
+        verdict += f"; about {needed:,.0f} {rows_word} would decide it if the estimate held"
+    return verdict
 
 
 def _finite(x: float) -> float | None:
@@ -520,25 +632,16 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
         details["sequential"]["min_pairs"] = MIN_PAIRS
         details["sequential"]["min_off_mode"] = MIN_OFF_MODE
     looked = "" if look is None else f" (look {look} of the rollout)"
-    if reading.result is None and reading.why:  # an early stop the later rows contradict
-        details["sequential"]["contradicted"] = reading.why
-        return CheckResult(status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
-                           message=f"{head}: {reading.why}; not computable (never a pass): check the assignment and "
-                                   f"order_by, or start a new rollout{looked}", **common)
-    if reading.result is None:
+    if reading.result is None:  # an empty intersection, or an early stop the later rows contradict
         assert reading.empty is not None
-        where = int(at_rows[reading.empty])
-        details["sequential"]["empty_from_rows"] = where
-        details["sequential"]["cs_before_empty"] = details["sequential"].pop("cs")
         before = (f"[{low:+.4g}, {high:+.4g}]" if math.isfinite(low) and math.isfinite(high) else "no bounds")
-        return CheckResult(
-            status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
-            message=f"{head}: the {percent(conf)} confidence sequence ({method_text}) became empty at log row "
-                    f"{where} (the pairs after it contradict the sequence so far, {before}), which a valid sequence "
-                    f"does with probability at most {1 - conf:.3g}: the pairs are not exchangeable (the arms "
-                    "drifted during the rollout, the rows are not in arrival order, or the arms were not assigned "
-                    "at random), so neither harm nor safety shown at any row can be trusted; not computable "
-                    f"(never a pass): check the assignment and order_by, or start a new rollout{looked}", **common)
+        why = untrusted_reason(reading, details["sequential"], int(at_rows[reading.empty]),
+                               f"{percent(conf)} confidence sequence ({method_text})", before, "pairs", "log row",
+                               "the arms drifted during the rollout, the rows are not in arrival order, or the arms "
+                               "were not assigned at random", conf)
+        return CheckResult(status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
+                           message=f"{head}: {why}; not computable (never a pass): check the assignment and "
+                                   f"order_by, or start a new rollout{looked}", **common)
     outcome = reading.result
     if reading.stop is not None:
         idx = reading.stop
@@ -555,17 +658,8 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
     details["interval"] = {"estimate": estimate, "low": _finite(low), "high": _finite(high), "confidence": conf,
                            "method": f"confidence_sequence_{method}"}
     details["decided_on"] = "confidence_sequence"
-    details["outcome"] = {
-        "result": outcome, "mode": rule.hypothesis, "confidence": conf, "alpha": (1 - conf) / 2,
-        "p_harm": None, "p_safe": None, "severity": severity, "on_fail": rule.on_fail.value,
-        "mode_details": f"anytime-valid confidence sequence ({method_text}), evaluated at every prefix of the log; "
-                        "stops at the first proven harm or proven safety",
-        "power": {"target": rule.power or 0.8, "se": None if sd is None else sd / math.sqrt(max(pairs, 1)),
-                  "mde": None, "effect": estimate, "rows": rows, "rows_needed": needed,
-                  "power_at_effect": None, "what_rows": "canary log rows", "cs_half_width": reading.half_width,
-                  "margin": rule_margin(rule)}}
-    if reading.why:
-        details["outcome"]["why"] = reading.why
+    details["outcome"] = sequence_outcome(rule, reading, outcome, severity, method_text, "the log", estimate, sd,
+                                          pairs, rows, needed, "canary log rows")
     bounds_text = (f"[{low:+.4g}, {high:+.4g}]" if math.isfinite(low) and math.isfinite(high) else "no bounds yet")
     cs_text = (f"anytime-valid {percent(conf)} confidence sequence ({method_text}; {pairs} pairs, {rows} log rows) "
                f"{bounds_text}")
@@ -577,12 +671,7 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
         verdict = (f"safety proven at row {stopped['rows']} ([{stopped['cs'][0]:+.4g}, {stopped['cs'][1]:+.4g}] "
                    "meets it): the rollout may stop and pass")
     else:
-        sev = severity[outcome]
-        what = "insufficient data" if outcome == "insufficient_data" else "inconclusive"
-        verdict = (f"{what}" + (f" ({reading.why})" if reading.why else "") + ": keep collecting rows"
-                   + ("" if sev == "pass" else f" (counts as {sev})"))
-        if needed is not None:
-            verdict += f"; about {needed:,.0f} log rows would decide it if the estimate held"
+        verdict = undecided_verdict(outcome, severity, reading, needed, "log rows")
     common = {**common, "on_fail": on_fail}
     return CheckResult(status=status, observed=estimate,
                        message=f"{head}, {cs_text}; limit {limit_text}: {verdict}{looked}",

@@ -140,8 +140,10 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
         percent,
         read_sequence,
         resolve_method,
-        rule_margin,
         sequence,
+        sequence_outcome,
+        undecided_verdict,
+        untrusted_reason,
     )
 
     assert rule.confidence is not None
@@ -212,8 +214,7 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
                    else "betting, hedged capital")
     construction = ("candidate and production scored on the same rows: per-row differences in row order"
                     if key is not None else "per-row values in row order")
-    hypothesis = rule.hypothesis
-    decide_as = "proven_harm" if hypothesis == "proven_harm" else "proven_safe"
+    decide_as = "proven_harm" if rule.hypothesis == "proven_harm" else "proven_safe"
     comparison: dict[str, Any] = {"candidate": cand_value, "rule": limit_text, "conditions": conds,
                                   "statistic": "value" if key is None else "change",
                                   "definition": None if key is None else "candidate - baseline"}
@@ -232,25 +233,16 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
             f"{rule.name} = {fmt(cand_value)} (mean of the per-row values)")
     shown = (lambda v: f"{v:+.4g}") if key is not None else (lambda v: f"{v:.4g}")
     in_order = f"{'order of ' + repr(order_by) if order_by else 'file order'}"
-    if reading.result is None and reading.why:  # an early stop the later rows contradict
-        details["sequential"]["contradicted"] = reading.why
-        return CheckResult(status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
-                           message=f"{head}: {reading.why}; not computable (never a pass): check "
-                                   "inputs.sequential.order_by, or restart the shadow", **common)
-    if reading.result is None:
+    if reading.result is None:  # an empty intersection, or an early stop the later rows contradict
         assert reading.empty is not None
-        where = int(cs.looks[reading.empty])
-        details["sequential"]["empty_from_rows"] = where
-        details["sequential"]["cs_before_empty"] = details["sequential"].pop("cs")
         before = (f"[{shown(low)}, {shown(high)}]" if math.isfinite(low) and math.isfinite(high) else "no bounds")
-        return CheckResult(
-            status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
-            message=f"{head}: the {percent(conf)} confidence sequence ({method_text}; rows in {in_order}) became "
-                    f"empty at row {where:,} (the rows after it contradict the sequence so far, {before}), which a "
-                    f"valid sequence does with probability at most {1 - conf:.3g}: the rows are not exchangeable "
-                    "(the models' performance drifted, or the rows are not in arrival order), so neither harm nor "
-                    "safety shown at any row can be trusted; not computable (never a pass): check "
-                    "inputs.sequential.order_by, or restart the shadow", **common)
+        why = untrusted_reason(reading, details["sequential"], int(cs.looks[reading.empty]),
+                               f"{percent(conf)} confidence sequence ({method_text}; rows in {in_order})", before,
+                               "rows", "row", "the models' performance drifted, or the rows are not in arrival order",
+                               conf)
+        return CheckResult(status=Status.NOT_COMPUTABLE, observed=estimate, details=details,
+                           message=f"{head}: {why}; not computable (never a pass): check inputs.sequential.order_by, "
+                                   "or restart the shadow", **common)
     outcome = reading.result
     if reading.stop is not None:
         idx = reading.stop
@@ -267,17 +259,8 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
                            "method": "confidence_sequence", "sequence_method": method}
     details["guardband"] = decide_as
     details["decided_on"] = "confidence_sequence"
-    details["outcome"] = {
-        "result": outcome, "mode": hypothesis, "confidence": conf, "alpha": (1 - conf) / 2,
-        "p_harm": None, "p_safe": None, "severity": severity, "on_fail": rule.on_fail.value,
-        "mode_details": f"anytime-valid confidence sequence ({method_text}), evaluated at every prefix of the "
-                        "rows; stops at the first proven harm or proven safety",
-        "power": {"target": rule.power or 0.8, "se": None if sd is None else sd / math.sqrt(rows),
-                  "mde": None, "effect": estimate, "rows": rows, "rows_needed": needed,
-                  "power_at_effect": None, "what_rows": "evaluation rows", "cs_half_width": reading.half_width,
-                  "margin": rule_margin(rule)}}
-    if reading.why:
-        details["outcome"]["why"] = reading.why
+    details["outcome"] = sequence_outcome(rule, reading, outcome, severity, method_text, "the rows", estimate, sd,
+                                          rows, rows, needed, "evaluation rows")
     margin = None
     if math.isfinite(low) and math.isfinite(high):
         margin = decide_interval(low, high, conds, decide_as)[1]
@@ -292,12 +275,7 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
                    if outcome == "disproven" else
                    f"safety proven at row {stopped['rows']:,} ({at} meets it): the shadow may stop, the rule passes")
     else:
-        sev = severity[outcome]
-        what_text = "insufficient data" if outcome == "insufficient_data" else "inconclusive"
-        verdict = (what_text + (f" ({reading.why})" if reading.why else "") + ": keep collecting rows"
-                   + ("" if sev == "pass" else f" (counts as {sev})"))
-        if needed is not None:
-            verdict += f"; about {needed:,.0f} rows would decide it if the estimate held"
+        verdict = undecided_verdict(outcome, severity, reading, needed, "rows")
     common = {**common, "on_fail": on_fail}
     return CheckResult(status=status, observed=estimate, margin=margin,
                        message=f"{head}, {cs_text}; limit {limit_text}: {verdict}", details=details, **common)
