@@ -58,6 +58,18 @@ def repo() -> Path:
     return REPO
 
 
+@pytest.fixture(scope="session")
+def hmda_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's HMDA candidate, production model and held-out rows (``gatekit demo``'s own training steps),
+    trained once per test process for every test that reads them."""
+    from gatekit.demo import train_hmda, train_hmda_production
+
+    art = tmp_path_factory.mktemp("hmda")
+    train_hmda(REPO, art)
+    train_hmda_production(REPO, art)
+    return art
+
+
 @pytest.fixture
 def demo_root(tmp_path: Path) -> Path:
     """A copy of the repository's data/ and policies/ in a temporary folder."""

@@ -55,27 +55,15 @@ def test_markdown_marks_what_the_family_changed() -> None:
     assert "| metrics\\[1\\] | brier vs baseline | 1 → 1 | 0.001 → 0.003 | proven | proven | pass |" in text
 
 
-@pytest.fixture(scope="module")
-def hmda(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's HMDA candidate, production model and held-out rows (``gatekit demo``'s own training steps)."""
-    from gatekit.demo import train_hmda, train_hmda_production
-    from tests.helpers import REPO
-
-    art = tmp_path_factory.mktemp("hmda")
-    train_hmda(REPO, art)
-    train_hmda_production(REPO, art)
-    return art
-
-
-def test_a_real_runs_reports_show_the_family(hmda: Path, tmp_path: Path) -> None:
+def test_a_real_runs_reports_show_the_family(hmda_models: Path, tmp_path: Path) -> None:
     import jsonschema
 
     from gatekit.report import SCHEMA_PATH
 
     policy = {"version": 1, "name": "families_report",
-              "inputs": {"data": str(hmda / "hmda_holdout.csv"), "target": "deny", "positive_label": "yes",
-                         "model": str(hmda / "hmda_candidate.skops"),
-                         "baseline": {"model": str(hmda / "hmda_production.skops")}},
+              "inputs": {"data": str(hmda_models / "hmda_holdout.csv"), "target": "deny", "positive_label": "yes",
+                         "model": str(hmda_models / "hmda_candidate.skops"),
+                         "baseline": {"model": str(hmda_models / "hmda_production.skops")}},
               "metrics": [{"name": "auc_roc", "op": ">=", "value": 0.871, "confidence": 0.95,
                            "guardband": "proven_harm"},
                           {"name": "accuracy", "max_drop": 0.0, "confidence": 0.95},

@@ -137,18 +137,6 @@ def test_simultaneous_interval_is_the_replicates_quantiles_or_the_normal_bound()
 # --- real runs on the demo's HMDA models -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hmda(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's HMDA candidate, production model and held-out rows (``gatekit demo``'s own training steps)."""
-    from gatekit.demo import train_hmda, train_hmda_production
-    from tests.helpers import REPO
-
-    art = tmp_path_factory.mktemp("hmda")
-    train_hmda(REPO, art)
-    train_hmda_production(REPO, art)
-    return art
-
-
 RULES: list[dict[str, Any]] = [
     # decided alone: disproven (the whole 95 % interval [0.755, 0.869] lies below 0.871)
     {"name": "auc_roc", "op": ">=", "value": 0.871, "confidence": 0.95, "guardband": "proven_harm"},
@@ -177,9 +165,9 @@ def _policy(art: Path, path: Path, families: list[dict[str, Any]] | None) -> Pat
 
 
 @pytest.fixture(scope="module")
-def alone(hmda: Path, tmp_path_factory: pytest.TempPathFactory) -> list[CheckResult]:
+def alone(hmda_models: Path, tmp_path_factory: pytest.TempPathFactory) -> list[CheckResult]:
     """Each rule decided alone (no family)."""
-    return gatekit.run(_policy(hmda, tmp_path_factory.mktemp("alone") / "p.yaml", None)).checks
+    return gatekit.run(_policy(hmda_models, tmp_path_factory.mktemp("alone") / "p.yaml", None)).checks
 
 
 def _by_rule(checks: list[CheckResult]) -> dict[str, CheckResult]:
@@ -187,9 +175,9 @@ def _by_rule(checks: list[CheckResult]) -> dict[str, CheckResult]:
 
 
 @pytest.mark.parametrize("method", ["holm", "bonferroni", "sidak", "benjamini_hochberg"])
-def test_a_family_on_real_rows_adjusts_the_recorded_p_values(hmda: Path, alone: list[CheckResult], tmp_path: Path,
-                                                             method: str) -> None:
-    report = gatekit.run(_policy(hmda, tmp_path / "p.yaml", [{"name": "quality", "method": method}]))
+def test_a_family_on_real_rows_adjusts_the_recorded_p_values(hmda_models: Path, alone: list[CheckResult],
+                                                             tmp_path: Path, method: str) -> None:
+    report = gatekit.run(_policy(hmda_models, tmp_path / "p.yaml", [{"name": "quality", "method": method}]))
     lone, fam = _by_rule(alone), _by_rule(report.checks)
     where = [f"metrics[{i}]" for i in range(len(RULES))]
     raw_harm = [lone[w].details["outcome"]["p_harm"] for w in where]
@@ -223,11 +211,11 @@ def test_a_family_on_real_rows_adjusts_the_recorded_p_values(hmda: Path, alone: 
     json.loads(report.to_json())  # strict JSON
 
 
-def test_holm_turns_the_lone_disproven_rule_into_inconclusive_on_real_rows(hmda: Path, alone: list[CheckResult],
+def test_holm_turns_the_lone_disproven_rule_into_inconclusive_on_real_rows(hmda_models: Path, alone: list[CheckResult],
                                                                           tmp_path: Path) -> None:
     lone = _by_rule(alone)["metrics[0]"]
     assert (lone.details["outcome"]["result"], lone.status) == ("disproven", Status.FAIL)
-    report = gatekit.run(_policy(hmda, tmp_path / "p.yaml", [{"name": "quality", "method": "holm"}]))
+    report = gatekit.run(_policy(hmda_models, tmp_path / "p.yaml", [{"name": "quality", "method": "holm"}]))
     check = _by_rule(report.checks)["metrics[0]"]
     fam = check.details["family"]
     p = lone.details["outcome"]["p_harm"]
@@ -240,7 +228,7 @@ def test_holm_turns_the_lone_disproven_rule_into_inconclusive_on_real_rows(hmda:
     assert check.message.startswith("inconclusive in family 'quality', counted as a pass by the policy (p_harm ")
 
 
-def test_bonferroni_simultaneous_intervals_are_the_replicates_quantiles(hmda: Path, tmp_path: Path) -> None:
+def test_bonferroni_simultaneous_intervals_are_the_replicates_quantiles(hmda_models: Path, tmp_path: Path) -> None:
     from gatekit.data.loader import load_inputs
     from gatekit.metrics.catalog import default_registry
     from gatekit.policy.loader import load_policy
@@ -250,7 +238,7 @@ def test_bonferroni_simultaneous_intervals_are_the_replicates_quantiles(hmda: Pa
     from gatekit.sections.metric_rules import MetricRulesSection
 
     registry = default_registry()
-    lp = load_policy(_policy(hmda, tmp_path / "p.yaml", [{"name": "q", "method": "bonferroni"}]), registry)
+    lp = load_policy(_policy(hmda_models, tmp_path / "p.yaml", [{"name": "q", "method": "bonferroni"}]), registry)
     inputs = load_inputs(merge_options(lp), registry, 0.5, True)
     ctx = RunContext(policy=lp, inputs=inputs, registry=registry)
     checks = MetricRulesSection().run(ctx)
