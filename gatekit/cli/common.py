@@ -42,6 +42,22 @@ def fail(exc: Exception, what: str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
+def load_policy_or_fail(path: Any) -> Any:
+    """Load a policy file (:func:`gatekit.policy.load_policy`), or exit 2 with ``invalid policy: <path>`` and why.
+
+    Returns
+    -------
+    LoadedPolicy
+    """
+    from gatekit.core.errors import PolicyError
+    from gatekit.policy import load_policy
+
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        fail(exc, f"invalid policy: {path}")
+
+
 def refuse_control(value: object, option: str) -> None:
     """Exit 2 naming ``option`` when ``value`` (a path or store from the command line) is not one printable line.
 

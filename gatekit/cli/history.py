@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gatekit.cli.common import console, fail, internal, refuse_control, silence_stdout
+from gatekit.cli.common import console, fail, internal, load_policy_or_fail, refuse_control, silence_stdout
 from gatekit.core.errors import EXIT_INVALID
 
 history_app = typer.Typer(help="The run history: per-gate outcomes and trends; mark runs for calibration.")
@@ -52,13 +52,7 @@ def _policy_name(policy: str | None) -> str | None:
         return None
     path = Path(policy)
     if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-        from gatekit.core.errors import PolicyError
-        from gatekit.policy import load_policy
-
-        try:
-            return load_policy(path).name
-        except PolicyError as exc:
-            fail(exc, f"invalid policy: {policy}")
+        return str(load_policy_or_fail(path).name)
     return policy
 
 
@@ -159,13 +153,11 @@ def calibrate(
     """Propose each metric rule's limit so that the target share of recorded runs would pass; write a copy."""
     from datetime import datetime, timezone
 
-    from gatekit.core.errors import PolicyError
     from gatekit.core.formatting import printable
     from gatekit.history.store import HistoryError
     from gatekit.history.thresholds import calibrate as do_calibrate
     from gatekit.history.thresholds import check_out, comment_text, write_proposed
     from gatekit.history.views import render_calibration
-    from gatekit.policy import load_policy
 
     if format not in ("table", "json"):
         fail(ValueError(f"--format must be table or json, not {format!r}"), "invalid usage")
@@ -173,10 +165,7 @@ def calibrate(
     refuse_control(policy, "--policy")
     refuse_control(out, "--out")
     refuse_control(store, "--history")
-    try:
-        lp = load_policy(policy)
-    except PolicyError as exc:
-        fail(exc, f"invalid policy: {policy}")
+    lp = load_policy_or_fail(policy)
     out = out if out is not None else policy.with_name(f"{policy.stem}.proposed.yaml")
     try:
         check_out(lp, out, _store_file(store))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gatekit.cli.common import console, fail, internal, refuse_control, silence_stdout
+from gatekit.cli.common import console, fail, internal, load_policy_or_fail, refuse_control, silence_stdout
 from gatekit.cli.history import _store
 from gatekit.core.errors import EXIT_BLOCK
 
@@ -62,22 +62,17 @@ def replay(
     (never a pass). Exit 0 when the replay ran (a report, not a gate), 1 with --fail-on-change when a
     decision changes, 2 for an invalid policy or store.
     """
-    from gatekit.core.errors import PolicyError
     from gatekit.history.replay import replay as do_replay
     from gatekit.history.replay import suggest_limits as do_suggest
     from gatekit.history.replay import summary
     from gatekit.history.store import HistoryError
     from gatekit.history.views import render_replay, render_suggestions
-    from gatekit.policy import load_policy
 
     if format not in ("table", "json"):
         fail(ValueError(f"--format must be table or json, not {format!r}"), "invalid usage")
     refuse_control(policy, "POLICY")
     refuse_control(store, "--history")
-    try:
-        lp = load_policy(policy)
-    except PolicyError as exc:
-        fail(exc, f"invalid policy: {policy}")
+    lp = load_policy_or_fail(policy)
     name = policy_name if policy_name is not None else (None if model_name is not None else lp.name)
     selection = " and ".join(x for x in (f"policy {name!r}" if name is not None else "",
                                          f"model {model_name!r}" if model_name is not None else "") if x)
