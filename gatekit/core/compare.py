@@ -7,6 +7,17 @@ import math
 OPS = (">=", ">", "<=", "<", "==", "!=")
 """The comparison operators a rule may use."""
 
+REL_TOL, ABS_TOL = 1e-9, 1e-12
+"""Values within ``math.isclose(rel_tol=REL_TOL, abs_tol=ABS_TOL)`` of a threshold compare equal to it."""
+
+
+def tolerance(threshold: float) -> float:
+    """Return the half-width of the band around ``threshold`` that :func:`compare` counts as equal to it.
+
+    ``max(ABS_TOL, REL_TOL * |threshold|)``: the :func:`math.isclose` band for values near the threshold.
+    """
+    return max(ABS_TOL, REL_TOL * abs(threshold))
+
 
 def compare(observed: float, op: str, threshold: float) -> bool:
     """Apply ``observed OP threshold``, with values within floating-point noise of the threshold equal to it.
@@ -25,7 +36,7 @@ def compare(observed: float, op: str, threshold: float) -> bool:
         raise ValueError(f"unknown operator {op!r}")
     if math.isnan(observed) or math.isnan(threshold):
         return False  # fail closed: NaN meets no rule, not even !=
-    equal = math.isclose(observed, threshold, rel_tol=1e-9, abs_tol=1e-12)
+    equal = math.isclose(observed, threshold, rel_tol=REL_TOL, abs_tol=ABS_TOL)
     if op == ">=":
         return equal or observed > threshold
     if op == ">":

@@ -205,10 +205,8 @@ def _p_values(iv: Interval, conds: list[tuple[str, float]]) -> tuple[float | Non
     the comparison counts as equal (a bound of -0.050000000000000044 meets ``>= -0.05`` there, so its p-value
     must too). None when the interval kept neither its standard error nor its replicates.
     """
+    from gatekit.core.compare import tolerance as tol
     from gatekit.stats.multiplicity import interval_p_value
-
-    def tol(t: float) -> float:
-        return max(1e-12, 1e-9 * abs(t))  # compare()'s math.isclose band
 
     try:
         # safety: ">=" counts the near-equal band as meeting (limit - tol); ">" counts it as failing (+ tol)
