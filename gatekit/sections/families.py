@@ -101,13 +101,15 @@ def family_power(power: dict[str, Any] | None, alpha: float, m: int) -> float | 
     :func:`gatekit.sections.comparison.power_figures` at the level the family's strictest step tests at; Holm's
     first step and Bonferroni's every step). None without a standard error.
     """
+    from gatekit.stats.power import minimum_detectable_effect
+
     if not isinstance(power, dict) or not isinstance(power.get("se"), (int, float)) or not power["se"] > 0:
         return None
-    nd = NormalDist()
     target = float(power.get("target") or 0.8)
     if power.get("two_sided"):
         target = (1 + target) / 2
-    return float((nd.inv_cdf(1 - alpha / m) + nd.inv_cdf(target)) * power["se"])
+    # the two-sided level whose one-sided alpha is the family's alpha / m
+    return minimum_detectable_effect(float(power["se"]), 1 - 2 * alpha / m, target)
 
 
 def adjust_family(family: FamilySpec, confidence: float, members: list[tuple[str, CheckResult | None]],
