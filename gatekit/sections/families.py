@@ -27,7 +27,6 @@ p-value and the interval is for reading (the two levels differ in the fourth dec
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -68,19 +67,16 @@ def simultaneous_interval(interval: Any, level: float) -> tuple[float, float] | 
     (low, high) or None
         ``numpy.quantile(replicates, [(1 - level) / 2, (1 + level) / 2])`` (linear interpolation, the rule's
         own percentile definition, Efron & Tibshirani 1993, ch. 13), or ``estimate -+ z se`` with
-        ``z = Phi^-1((1 + level) / 2)``.
+        ``z = Phi^-1((1 + level) / 2)``: :meth:`gatekit.stats.comparison_modes.Evidence.interval`.
     """
+    from gatekit.stats.comparison_modes import Evidence
+
     if interval is None:
         return None
-    reps = getattr(interval, "replicates", None)
-    se = (getattr(interval, "details", None) or {}).get("se")
-    if interval.method != "delong" and reps is not None and len(reps) >= 2:
-        low, high = np.quantile(np.asarray(reps, dtype=float), [(1 - level) / 2, (1 + level) / 2])
-        return float(low), float(high)
-    if se is not None and np.isfinite(se) and se > 0:
-        z = NormalDist().inv_cdf((1 + level) / 2)
-        return float(interval.estimate - z * se), float(interval.estimate + z * se)
-    return None
+    try:
+        return Evidence.from_interval(interval).interval(level)
+    except ValueError:  # neither a standard error nor finite replicates: nothing to widen
+        return None
 
 
 def _refold(alone: str, harm_adj: float, safe_adj: float, alpha: float) -> str:
