@@ -47,7 +47,7 @@ from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, fmt_pair
 from gatekit.core.results import CheckResult, OnFail, RuleKey, Status
-from gatekit.metrics.registry import EvalData, ResolvedMetric, row_weights
+from gatekit.metrics.registry import EvalData, ResolvedMetric, row_count, row_weights
 from gatekit.policy.specs import MetricRule
 from gatekit.sections.base import STATE_STATUS, Observation
 from gatekit.stats.intervals import (
@@ -220,17 +220,6 @@ def _p_values(iv: Interval, conds: list[tuple[str, float]]) -> tuple[float | Non
     except ValueError:
         return None, None
     return float(min(harm)), float(max(safe))
-
-
-def _rows(data: EvalData | None) -> int:
-    """Rows a side's value was computed from (compact rows counted by their counts)."""
-    if data is None:
-        return 0
-    w = row_weights(data)
-    if w is not None:
-        return int(np.sum(w))
-    arr = next((a for a in (data.y_true, data.y_score, data.y_pred) if a is not None), None)
-    return 0 if arr is None else len(arr)
 
 
 def power_figures(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]], rows: int, what_rows: str,
@@ -704,10 +693,13 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     details["guardband"] = decide_as
     details["decided_on"] = "interval"
     unpaired = base is not None and base.rows is not None and not paired
-    rows = _rows(cand.rows) + (_rows(base.rows) if unpaired and base is not None else 0)
-    result, power = classify(rule, iv, conds, rows, "log rows" if unpaired else "evaluation rows")
-    if unpaired and base is not None:
-        power["arms"] = {"candidate": _rows(cand.rows), "baseline": _rows(base.rows)}
+    assert cand.rows is not None  # interval_for read them
+    arms = {"candidate": row_count(cand.rows),
+            "baseline": row_count(base.rows) if unpaired and base is not None and base.rows is not None else 0}
+    result, power = classify(rule, iv, conds, arms["candidate"] + arms["baseline"],
+                             "log rows" if unpaired else "evaluation rows")
+    if unpaired:
+        power["arms"] = arms
     # a zero-width interval is no evidence either way: no p-value (a family counts it in m as p = 1)
     p_harm, p_safe = (None, None) if power.get("zero_width") else _p_values(iv, conds)
     severity = rule.severities()
