@@ -13,7 +13,7 @@ Decision contract (see README "Decision semantics"):
 from __future__ import annotations
 
 from gatekit.core.compare import compare
-from gatekit.core.formatting import fmt, fmt_pair
+from gatekit.core.formatting import fmt, fmt_pair, percent
 from gatekit.core.results import CheckResult, Decision, OnFail, Status
 
 FAILED = frozenset({"fail", "error", "not_computable", "inconclusive"})
@@ -46,8 +46,8 @@ def _describe(c: CheckResult) -> str:
     if c.status == Status.FAIL and iv:
         cmp = c.details.get("comparison", {})
         what = {"change": "change", "relative_change_pct": "relative change (%)"}.get(cmp.get("statistic"), "value")
-        return (f"{c.name}: {what} {fmt(c.observed)}, {iv['confidence']:.0%} CI [{fmt(iv['low'])}, {fmt(iv['high'])}] "
-                f"vs limit {cmp.get('rule')} ({c.details.get('guardband')})")
+        return (f"{c.name}: {what} {fmt(c.observed)}, {percent(iv['confidence'])} CI "
+                f"[{fmt(iv['low'])}, {fmt(iv['high'])}] vs limit {cmp.get('rule')} ({c.details.get('guardband')})")
     if c.status == Status.FAIL and c.observed is not None and c.op and c.threshold is not None and c.op != "within":
         shown, limit = fmt_pair(c.observed, c.threshold)
         if c.on_fail == OnFail.WARN:

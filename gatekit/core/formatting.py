@@ -85,7 +85,7 @@ def rule_text(c: Any, interval: bool = False) -> str:
     iv = c.details.get("interval") if c.details.get("decided_on") == "interval" else None
     if iv:  # the decision read the interval, not the point: say so, which way it was read, and what it showed
         conf = float(iv.get("confidence", 0))
-        level = f"{conf:.0%}" if abs(conf * 100 - round(conf * 100)) < 1e-9 else f"{conf:.3%}"  # 99.983%, not 100%
+        level = percent(conf)  # 99.983%, not 100%
         ci = f"CI [{fmt(iv['low'])}, {fmt(iv['high'])}], " if interval else f"{level} CI, "
         outcome = c.details.get("outcome") or {}
         framing = outcome.get("mode") or c.details.get("guardband")
@@ -129,3 +129,25 @@ def md_escape(value: object) -> str:
     for a, b in _MD_ESCAPES:
         s = s.replace(a, b)
     return s.replace("@", "@\u200b").replace("#", "#\u200b")
+
+
+def percent(p: float) -> str:
+    """Format a level in percent with digits enough not to round it (0.95 -> ``95%``, 0.975 -> ``97.5%``).
+
+    Parameters
+    ----------
+    p : float
+        A level in (0, 1], such as a confidence.
+
+    Returns
+    -------
+    str
+        ``100 p`` with one more decimal than the distance from 100 % needs, trailing zeros dropped: 0.999 ->
+        ``99.9%``, 0.99983 -> ``99.983%`` (never a ``100%`` that hides a correction).
+    """
+    gap = 100 * (1 - p)
+    digits = max(0, math.ceil(-math.log10(gap)) + 1) if gap > 0 else 0
+    text = f"{100 * p:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gatekit.core.decision import decide, evaluate_threshold
-from gatekit.core.formatting import fmt
+from gatekit.core.formatting import fmt, percent
 from gatekit.core.results import CheckResult, Decision, OnFail, Status
 from gatekit.history.runs import RunView, stored_form
 from gatekit.policy.loader import LoadedPolicy
@@ -245,7 +245,7 @@ def _label(rule: MetricRule) -> str:
     rel = rule.relative
     text = f"{rule.name} {rel[0]} {rel[1]:g}" if rel else f"{rule.name} {rule.op} {fmt(rule.value)}"
     if rule.confidence is not None:
-        text += f" ({rule.confidence:.0%} CI)"
+        text += f" ({percent(rule.confidence)} CI)"
     return text
 
 
@@ -266,7 +266,7 @@ def _interval_wanted(rule: MetricRule) -> dict[str, Any]:
 
 def _interval_text(iv: dict[str, Any]) -> str:
     conf = iv.get("confidence")
-    head = f"{conf:.0%} " if isinstance(conf, (int, float)) else ""
+    head = f"{percent(conf)} " if isinstance(conf, (int, float)) else ""
     extra = f", {iv['resamples']} resamples, seed {iv['seed']}" if iv.get("resamples") is not None else ""
     return f"{head}{iv.get('method')}{extra}"
 
@@ -414,7 +414,7 @@ def replay_rule(policy: LoadedPolicy, i: int, run: RunView, key: str) -> tuple[R
     words = {"proven": "passes (proven)", "disproven": "fails (disproven)", "inconclusive": "is inconclusive",
              "insufficient_data": "has insufficient data"}[result]
     return outcome(status, stat,
-                   f"{what} = {fmt(stat)}, recorded {wanted['confidence']:.0%} CI [{fmt(low)}, {fmt(high)}] "
+                   f"{what} = {fmt(stat)}, recorded {percent(wanted['confidence'])} CI [{fmt(low)}, {fmt(high)}] "
                    f"({hypothesis}): {words} under the new limit", margin, [low, high], on_fail)
 
 
@@ -481,7 +481,7 @@ def _replay_rounds(policy: LoadedPolicy, rule: MetricRule, kind: str, rounds: li
         return unknown(f"the run's rounds gave no interval ({c['status']}: {c['message']})")
     asked = iv.get("confidence_asked")
     if asked is not None and asked != now_spec.confidence:
-        return unknown(f"the rounds' interval was at {asked:.0%}; this policy asks {now_spec.confidence:.0%}")
+        return unknown(f"the rounds' interval was at {percent(asked)}; this policy asks {percent(now_spec.confidence)}")
     low, high, stat = float(iv["low"]), float(iv["high"]), float(c["observed"])
     verdict, margin = decide_on_interval(low, high, conds)
     status = {"pass": Status.PASS, "fail": Status.FAIL, "too_noisy": Status.NOT_COMPUTABLE}[verdict]

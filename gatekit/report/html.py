@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from gatekit.core.decision import effect
-from gatekit.core.formatting import fmt
+from gatekit.core.formatting import fmt, percent
 from gatekit.core.results import GateReport
 from gatekit.report.charts import Axis, use_log_scale
 from gatekit.report.confusion import html_table as confusion_table
@@ -45,7 +45,7 @@ def _interval_chart(c: dict[str, Any]) -> dict[str, Any] | None:
         return round(4 + 152 * (v - lo) / (hi - lo), 1)
 
     return {"low": x(iv["low"]), "high": x(iv["high"]), "point": x(float(c["observed"])),
-            "limits": [x(t) for t in limits], "confidence": f"{iv['confidence']:.0%}",
+            "limits": [x(t) for t in limits], "confidence": f"{percent(iv['confidence'])}",
             "text": f"[{fmt(iv['low'])}, {fmt(iv['high'])}]", "method": iv.get("method", "")}
 
 
@@ -273,6 +273,7 @@ def render_html(report: GateReport) -> str:
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["num"] = fmt
     env.filters["pct"] = lambda x: "n/a" if x is None else f"{100 * x:.1f} %"
+    env.filters["level"] = lambda x: percent(float(x)).replace("%", " %")  # 0.999: "99.9 %", never "100 %"
     env.filters["sentence_case"] = sentence_case
     data = report.to_dict()
     meta = data["metadata"]  # a report built by hand may lack what a run records

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from gatekit.core.decision import effect
-from gatekit.core.formatting import display_name
+from gatekit.core.formatting import display_name, percent
 from gatekit.core.results import CheckResult, Decision, GateReport, Status
 
 METRIC_NAMES = {
@@ -34,6 +34,7 @@ METRIC_NAMES = {
     "demographic_parity_difference": "demographic parity difference",
     "equal_opportunity_difference": "equal opportunity difference",
     "equalized_odds_difference": "equalized odds difference",
+    "latency_mean_ms": "mean latency",
     "latency_p50_ms": "median latency",
     "latency_p95_ms": "95th-percentile latency",
     "latency_p99_ms": "99th-percentile latency",
@@ -157,7 +158,7 @@ def _interval_clause(check: CheckResult, limit: str, of_change: bool) -> str:
     iv = check.details.get("interval") or {}
     if check.details.get("decided_on") != "interval" or "low" not in iv or "high" not in iv:
         return ""
-    conf = f"{float(iv.get('confidence', 0.95)):.0%}".replace("%", " %")
+    conf = f"{percent(float(iv.get('confidence', 0.95)))}".replace("%", " %")
     what = "of the change " if of_change else ""
     lo, hi = figure(iv["low"], signed=of_change), figure(iv["high"], signed=of_change)
     outcome = check.details.get("outcome") or {}

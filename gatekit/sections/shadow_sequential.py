@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.core.errors import NotComputable
-from gatekit.core.formatting import fmt
+from gatekit.core.formatting import fmt, percent
 from gatekit.core.results import CheckResult, RuleKey, Status
 from gatekit.metrics.registry import ResolvedMetric, row_weights
 from gatekit.policy.specs import MetricRule
@@ -137,7 +137,6 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
     from gatekit.sections.canary_sequential import (
         _finite,
         _rows_needed,
-        percent,
         read_sequence,
         resolve_method,
         sequence,

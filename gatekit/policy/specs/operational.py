@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from gatekit.core.formatting import percent
 from gatekit.policy.specs.common import PathField, Spec
 
 
@@ -107,5 +108,5 @@ class OperationalSpec(Spec):
             raise PydanticCustomError(
                 "rounds", "rounds: {rounds} cannot give a {conf} interval of the median (the range of {rounds} "
                 "rounds covers it with {have}); use rounds: {need} or more, or lower confidence",
-                {"rounds": self.rounds, "conf": f"{self.confidence:.0%}", "have": f"{have:.2%}", "need": need})
+                {"rounds": self.rounds, "conf": f"{percent(self.confidence)}", "have": f"{have:.2%}", "need": need})
         return self
