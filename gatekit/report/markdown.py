@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.decision import effect
-from gatekit.core.formatting import display_name, fmt, md_escape, observed_text, rule_text
+from gatekit.core.formatting import display_name, fmt, md_escape, observed_text, percent, rule_text
 from gatekit.core.results import Decision, GateReport
 from gatekit.report.junit import is_pilot
 from gatekit.report.plain import reason_sentence
@@ -45,7 +45,7 @@ def slice_table(check: Any) -> list[str]:
     d = check.details
     drop = d.get("form") == "max_drop"
     iv = d.get("intervals") or {}
-    level = f"{100 * float(iv.get('confidence', 0.95)):.0f} % CI"
+    level = f"{percent(float(iv.get('confidence', 0.95)))} CI".replace("%", " %")
 
     def num(v: Any) -> str:
         return "—" if v is None else fmt(float(v))
@@ -55,7 +55,7 @@ def slice_table(check: Any) -> list[str]:
 
     slices = d["slices"]
     icon = _ICON["pass"] if check.status.value == "pass" else _ICON["warn"]
-    gap_head = " worse than whole by |" if drop else ""
+    gap_head = f" worse than whole by ({level}) |" if drop else ""
     head = f"| slice | rows | {md_text(check.metric or 'value')} | {level} |{gap_head} status |"
     out = [f"<details><summary>{icon} {md_text(check.name)}: {len(slices)} slices, weakest first</summary>", "",
            head, "|---|---|---|---|" + ("---|" if drop else "") + "---|"]
@@ -63,15 +63,24 @@ def slice_table(check: Any) -> list[str]:
     out.append(f"| **whole** | {whole.get('rows', '')} | {num(whole.get('value'))} | {pair(whole.get('interval'))} |"
                + (" — |" if drop else "") + "  |")
     for sl in slices[:MAX_SLICES]:
-        gap = f" {num(sl.get('gap'))} |" if drop else ""
+        gi = f" {pair(sl['gap_interval'])}" if sl.get("gap_interval") else ""  # the interval a max_drop rule reads
+        gap = f" {num(sl.get('gap'))}{gi} |" if drop else ""
         out.append(f"| {md_text(sl['slice'])} | {sl['rows']} | {num(sl.get('value'))} | {pair(sl.get('interval'))} |"
-                   f"{gap} {md_text(str(sl.get('status', '')).replace('_', ' '))} |")
+                   f"{gap} {md_text(_slice_status(sl))} |")
     if len(slices) > MAX_SLICES:
         out.append(f"\n{len(slices) - MAX_SLICES} more slices in the full report.")
     out += ["", f"Intervals: percentile bootstrap, {iv.get('resamples')} resamples, seed {iv.get('seed')}; "
             f"{'the rule decides on them' if d.get('decided_on') == 'interval' else 'shown only'}. Slices under "
             f"{d.get('min_rows')} rows are listed, not counted.", "", "</details>", ""]
     return out
+
+
+def _slice_status(sl: dict[str, Any]) -> str:
+    """Return a slice's status, with its outcome when its interval decided nothing (``pass (inconclusive)``)."""
+    status, outcome = str(sl.get("status", "")), sl.get("outcome")
+    if outcome in ("inconclusive", "insufficient_data") and outcome != status:
+        return f"{status.replace('_', ' ')} ({str(outcome).replace('_', ' ')})"
+    return status.replace("_", " ")
 
 
 def render_markdown(report: GateReport, links: dict[str, str] | None = None) -> str:

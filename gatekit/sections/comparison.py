@@ -45,7 +45,7 @@ import numpy as np
 from gatekit.core.compare import compare
 from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
-from gatekit.core.formatting import fmt, fmt_pair
+from gatekit.core.formatting import fmt, fmt_pair, percent
 from gatekit.core.results import CheckResult, OnFail, RuleKey, Status
 from gatekit.metrics.registry import EvalData, ResolvedMetric, row_count, row_weights
 from gatekit.policy.specs import MetricRule
@@ -243,6 +243,42 @@ def power_figures(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]]
     Returns
     -------
     dict
+        :func:`interval_power` at the rule's ``confidence`` and ``power`` (default 0.8), with the rule's margin.
+    """
+    assert rule.confidence is not None
+    rel = rule.relative
+    has_margin = rel is not None and rel[0].removesuffix("_pct") in ("max_drop", "max_increase", "within")
+    margin = rel[1] if rel is not None and has_margin else None
+    return interval_power(iv, conds, rows, what_rows, confidence=rule.confidence, target=rule.power or 0.8,
+                          margin=margin)
+
+
+def interval_power(iv: Interval, conds: list[tuple[str, float]], rows: int, what_rows: str, *, confidence: float,
+                   target: float, margin: float | None) -> dict[str, Any]:
+    """Return the power figures of an interval-decided rule: the smallest effect its rows can show, the rows needed.
+
+    The rule-independent core of :func:`power_figures` (a slice rule calls it with its own margin).
+
+    Parameters
+    ----------
+    iv : Interval
+        The interval the rule read.
+    conds : list of (op, limit)
+        Its conditions (two: ``within``).
+    rows : int
+        Rows the interval was computed from.
+    what_rows : str
+        How the report names those rows (``evaluation rows``, ``log rows``, ``slice rows``).
+    confidence : float
+        Two-sided level of the interval.
+    target : float
+        Target power.
+    margin : float or None
+        The rule's margin ``d`` (``max_drop`` and the like); None for a rule without one.
+
+    Returns
+    -------
+    dict
         ``target`` (power), ``se`` (DeLong's, or the normal spread of the percentile interval:
         ``(high - low) / (2 z_{1 - alpha})``), ``mde`` (``(z_{1 - alpha} + z_{power}) se``, Chow, Shao & Wang,
         *Sample Size Calculations in Clinical Research*, 2008, ch. 3; for ``within`` the two one-sided tests at
@@ -254,30 +290,27 @@ def power_figures(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]]
     """
     from gatekit.stats.power import minimum_detectable_effect, power_at, rows_needed, se_from_interval
 
-    assert rule.confidence is not None
-    target = rule.power or 0.8
     out: dict[str, Any] = {"target": target, "se": None, "mde": None, "effect": None, "effect_is_margin": False,
                            "rows": rows, "rows_needed": None, "power_at_effect": None, "what_rows": what_rows,
                            "two_sided": len(conds) == 2}
     se = iv.details.get("se")
     if se is None and iv.high > iv.low:
-        se = se_from_interval(iv.low, iv.high, rule.confidence)
+        se = se_from_interval(iv.low, iv.high, confidence)
     if se is None or not (math.isfinite(se) and se > 0):
         return out
     two_sided = len(conds) == 2
-    mde = minimum_detectable_effect(se, rule.confidence, (1 + target) / 2 if two_sided else target)
-    rel = rule.relative
-    has_margin = rel is not None and rel[0].removesuffix("_pct") in ("max_drop", "max_increase", "within")
-    margin = rel[1] if rel is not None and has_margin else None
+    mde = minimum_detectable_effect(se, confidence, (1 + target) / 2 if two_sided else target)
     if margin is not None:  # a margin of 0 too: no finite number of rows shows it (rows_needed stays None)
         effect, is_margin = float(margin), True
     else:
         effect, is_margin = min(abs(iv.estimate - t) for _, t in conds), False
     out.update({"se": float(se), "mde": float(mde), "effect": float(effect), "effect_is_margin": is_margin})
     if effect > 0:
-        out["rows_needed"] = rows_needed(se, rows, effect, rule.confidence,
-                                         (1 + target) / 2 if two_sided else target) if rows > 0 else None
-        one = power_at(effect, se, rule.confidence)
+        need = rows_needed(se, rows, effect, confidence, (1 + target) / 2 if two_sided else target) \
+            if rows > 0 else None
+        # an effect such as 1e-300 needs more rows than a float holds: none, as for a margin of 0
+        out["rows_needed"] = need if need is not None and math.isfinite(need) else None
+        one = power_at(effect, se, confidence)
         # within: both one-sided tests must reject at a true change of 0, P = 1 - 2 (1 - one) (Schuirmann 1987)
         out["power_at_effect"] = max(0.0, 2 * one - 1) if two_sided else one
     return out
@@ -295,25 +328,56 @@ def classify(rule: MetricRule, iv: Interval, conds: list[tuple[str, float]], row
     Returns
     -------
     result : str
-        :func:`interval_outcome`, except that an ``inconclusive`` interval of a rule with a margin ``d >= 0``
-        (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms) whose minimum detectable effect
-        exceeds ``d`` is ``insufficient_data``: the rows could not have shown the margin at the rule's
-        confidence and power, so "not proven" says nothing about the model. A bootstrap interval of zero width
-        (every resample gave the same value) is ``insufficient_data`` whatever it shows (``power["zero_width"]``).
+        :func:`judge_outcome` of the interval and the power figures.
     power : dict
         :func:`power_figures`.
     """
-    result = interval_outcome(iv.low, iv.high, conds)
     power = power_figures(rule, iv, conds, rows, what_rows)
-    if iv.method != "delong" and not iv.high > iv.low:
-        # every resample gave the same value: the bootstrap cannot see the rows' uncertainty (20 of 20 correct
-        # reads [1, 1], though the exact 95 % lower bound is 0.83), so a zero-width interval proves nothing
+    return judge_outcome(iv, conds, power), power
+
+
+def judge_outcome(iv: Interval, conds: list[tuple[str, float]], power: dict[str, Any]) -> str:
+    """Return the outcome of an interval given its power figures (marks ``power["zero_width"]`` when it applies).
+
+    Parameters
+    ----------
+    iv : Interval
+        The interval.
+    conds : list of (op, limit)
+        The conditions.
+    power : dict
+        :func:`interval_power` of that interval (modified: ``zero_width``).
+
+    Returns
+    -------
+    str
+        :func:`interval_outcome`, except that an ``inconclusive`` interval of a rule with a margin ``d >= 0``
+        (``max_drop``, ``max_increase``, ``within`` and their ``_pct`` forms; a slice rule's ``max_drop``) whose
+        minimum detectable effect exceeds ``d`` is ``insufficient_data``: the rows could not have shown the margin
+        at the rule's confidence and power, so "not proven" says nothing about the model. A bootstrap interval of
+        zero width (every resample gave the same value, up to :func:`gatekit.core.compare.tolerance` of its
+        bounds) is ``insufficient_data`` unless its one value breaks a limit, which is ``disproven``
+        (``power["zero_width"]`` in both cases; see the note).
+
+    Notes
+    -----
+    A zero-width interval means the bootstrap could not see the rows' uncertainty (a class-stratified resample of
+    rows whose predictions are constant within each class gives the same accuracy every time; 20 of 20 correct
+    reads [1, 1], though the exact 95 % lower bound is 0.83). It cannot prove a limit holds, so it never passes as
+    ``proven``; but a value that breaks the limit on every resample is not let through as undecided either: it
+    fails (fail closed; a policy that prices ``insufficient_data`` as ``pass`` must not pass a model whose recall
+    is 0 on 4,000 rows).
+    """
+    from gatekit.core.compare import tolerance
+
+    result = interval_outcome(iv.low, iv.high, conds)
+    if iv.method != "delong" and not iv.high - iv.low > tolerance(max(abs(iv.low), abs(iv.high))):
         power["zero_width"] = True
-        return "insufficient_data", power
+        return "disproven" if result == "disproven" else "insufficient_data"
     if result == "inconclusive" and power["effect_is_margin"] and power["mde"] is not None \
             and power["mde"] > power["effect"]:
         result = "insufficient_data"
-    return result, power
+    return result
 
 
 def _strata(data: EvalData) -> np.ndarray:
@@ -347,7 +411,8 @@ def _counted(res: ResolvedMetric, cand: EvalData, base: EvalData | None,
 
     A paired baseline is gathered with the candidate's rows (the same counted rows for both); an unpaired one
     (a canary's production arm) on its own. Rows stay as they are for a custom metric whose function takes no
-    ``sample_weight`` (it cannot run on counted rows; it is pandas-only).
+    ``sample_weight`` (it cannot run on counted rows; it is pandas-only), and for a metric whose function says
+    ``plain_rows`` (a canary's served latencies, :mod:`gatekit.metrics.latency`: counted rows do not carry them).
 
     Raises
     ------
@@ -362,7 +427,7 @@ def _counted(res: ResolvedMetric, cand: EvalData, base: EvalData | None,
     if base is not None and paired:
         _paired_counts(cand, base)  # the same rows, before they are gathered
     decl = getattr(res.spec.fn, ATTRIBUTE, None)
-    if decl is not None and not decl.sample_weight:
+    if (decl is not None and not decl.sample_weight) or getattr(res.spec.fn, "plain_rows", False):
         return cand, base
     if base is None or not paired:
         return counted_rows(cand), None if base is None else counted_rows(base)
@@ -681,7 +746,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     except NotComputable as exc:
         details["interval_error"] = exc.details
         return CheckResult(status=Status.NOT_COMPUTABLE, observed=stat, details=details,
-                           message=f"{head}; no {rule.confidence:.0%} interval: {exc.reason}", **common)
+                           message=f"{head}; no {percent(rule.confidence)} interval: {exc.reason}", **common)
     except Exception as exc:  # noqa: BLE001 - one rule's failure must not stop the others
         return CheckResult(status=Status.ERROR, observed=stat, details=details,
                            message=f"{head}; the interval failed: {type(exc).__name__}: {exc}", **common)
@@ -715,7 +780,7 @@ def evaluate_rule(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any],
     if (status == Status.PASS) != point_passes:
         verdict += f"; the point value alone would {'pass' if point_passes else 'fail'}"
     bound = (lambda v: f"{v:+.4g}") if key else (lambda v: fmt_pair(v, conds[0][1])[0])
-    msg = (f"{head}, {iv.confidence:.0%} CI [{bound(iv.low)}, {bound(iv.high)}]{unit} ({method}); limit "
+    msg = (f"{head}, {percent(iv.confidence)} CI [{bound(iv.low)}, {bound(iv.high)}]{unit} ({method}); limit "
            f"{limit_text}: {verdict}")
     common["on_fail"] = on_fail
     check = CheckResult(status=status, observed=stat, margin=margin, message=msg, details=details, **common)
@@ -759,6 +824,10 @@ def outcome_text(result: str, hypothesis: str, severity: dict[str, str], power: 
     frame = f"({hypothesis}: {MODE_TEXT[hypothesis]})"
     if result == "proven":
         return f"passes, proven {frame}"
+    if result == "disproven" and power.get("zero_width"):
+        return (f"fails, every resample gave the same value and it breaks the limit (a zero-width interval cannot "
+                f"measure the rows' uncertainty; a value beyond the limit on every resample is not let through) "
+                f"{frame}")
     if result == "disproven":
         return f"fails, the whole interval breaks the limit {frame}"
     rows = f"{power['rows']:,} {power['what_rows']}"
@@ -775,7 +844,7 @@ def outcome_text(result: str, hypothesis: str, severity: dict[str, str], power: 
         text = f"inconclusive, the interval straddles the limit {frame}"
     if power.get("mde") is not None:
         they = "they" if result == "insufficient_data" else rows
-        level = f"at {confidence:.0%} with {power['target']:.0%} power"
+        level = f"at {percent(confidence)} with {percent(power['target'])} power"
         if power.get("two_sided"):  # within: the band two one-sided tests prove at a true change of 0
             text += (f"; the narrowest band {they} can prove {level} (at a true change of 0) is "
                      f"±{power['mde']:.4g}{unit}")

@@ -14,8 +14,11 @@ One check per :class:`~gatekit.policy.specs.SliceRule`. What it computes (record
   95 %, shown and not decided on);
 - the rule: ``op`` / ``value`` holds when every counted slice meets it (the worst slice decides); ``max_drop``
   when no counted slice's gap ``whole - slice`` (``slice - whole`` for a metric where lower is better) exceeds
-  it. With ``confidence`` each slice is decided on its interval under the guardband, as metric rules are
-  (:func:`gatekit.sections.comparison.decide_interval`).
+  it. With ``confidence`` each counted slice has one of the four outcomes of an interval-decided rule, as metric
+  rules have (:func:`judge_slice`): ``proven``, ``disproven``, ``inconclusive`` (its interval straddles the limit)
+  or ``insufficient_data`` (straddles ``max_drop`` and its rows could not have shown it: the minimum detectable
+  gap at the rule's confidence and ``power`` exceeds ``max_drop``), with its power figures; a disproven slice fails
+  the rule, an undecided one costs the severity the policy sets (``inconclusive:``, ``insufficient_data:``).
 
 A slice with fewer than ``min_rows`` rows is listed with its value and not counted (``small_slices: block``: it
 fails the rule). Fail closed: a counted slice whose metric cannot be computed (an AUC on a slice of one class)
@@ -46,7 +49,7 @@ import numpy as np
 from gatekit.core.compare import compare
 from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
-from gatekit.core.formatting import fmt
+from gatekit.core.formatting import fmt, percent
 from gatekit.core.results import CheckResult, OnFail, Status
 from gatekit.metrics.registry import EvalData, ResolvedMetric, row_weights
 from gatekit.policy.loader import LoadedPolicy
@@ -100,14 +103,25 @@ class Slice:
     counted : bool
         The slice has at least ``min_rows`` rows (set by :func:`decide_slices`).
     status : str
-        ``pass``, ``fail``, ``not_computable``, ``error`` (counted), ``not_counted`` or ``empty`` (a slice under
-        ``min_rows``; ``fail`` with ``small_slices: block``).
+        ``pass``, ``fail``, ``inconclusive``, ``not_computable``, ``error`` (counted), ``not_counted`` or ``empty``
+        (a slice under ``min_rows``; ``fail`` with ``small_slices: block``). With ``confidence`` a counted slice's
+        status follows its outcome (:func:`gatekit.sections.comparison.outcome_status`): ``inconclusive`` when the
+        policy's severity of its outcome is ``block`` or ``warn``.
     reason : str
         Why it is not counted, has no value or fails.
     margin : float or None
         Signed distance of its statistic (or of its interval's deciding bound) from the limit, positive inside.
     cells : ndarray of int
         Its cells' positions in the rule's cells (:func:`slice_cells`).
+    replicates, gap_replicates : ndarray or None
+        The finite bootstrap values of the slice's value and gap (the intervals' percentiles), for p-values.
+    outcome : str or None
+        With ``confidence``: ``proven``, ``disproven``, ``inconclusive`` or ``insufficient_data`` of a counted slice
+        decided on its interval (:func:`gatekit.sections.comparison.judge_outcome`).
+    power : dict or None
+        Its power figures (:func:`gatekit.sections.comparison.interval_power`).
+    severity : OnFail or None
+        The severity of its status (the rule's ``on_fail``, or the policy's severity of its outcome).
     """
 
     label: str
@@ -124,6 +138,11 @@ class Slice:
     reason: str = ""
     margin: float | None = None
     cells: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64), repr=False)
+    replicates: np.ndarray | None = field(default=None, repr=False)
+    gap_replicates: np.ndarray | None = field(default=None, repr=False)
+    outcome: str | None = None
+    power: dict[str, Any] | None = None
+    severity: OnFail | None = None
 
     @property
     def value(self) -> float | None:
@@ -540,8 +559,11 @@ def _intervals(table: SliceTable, res: ResolvedMetric, params: dict[str, Any], c
     for sl in todo:
         v = np.concatenate(vals[id(sl)])
         sl.interval, sl.interval_note = interval(v)
+        sl.replicates = v[np.isfinite(v)]
         if sign is not None and sl.gap is not None:
-            sl.gap_interval, note = interval(sign * (w_all - v))
+            g = sign * (w_all - v)
+            sl.gap_interval, note = interval(g)
+            sl.gap_replicates = g[np.isfinite(g)]
             if note and not sl.interval_note:
                 sl.interval_note = note
 
@@ -553,8 +575,8 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
     Parameters
     ----------
     rule : SliceRule
-        The rule (``op`` / ``value`` or ``max_drop``; ``confidence`` and ``guardband``; ``min_rows``,
-        ``small_slices``).
+        The rule (``op`` / ``value`` or ``max_drop``; ``confidence``, ``guardband``, ``inconclusive``,
+        ``insufficient_data`` and ``power``; ``min_rows``, ``small_slices``).
     res : ResolvedMetric
         Its metric.
     table : SliceTable
@@ -567,17 +589,26 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
     Returns
     -------
     CheckResult
-        ``pass`` when every counted slice meets the rule; ``fail`` when one does not (or, with
-        ``small_slices: block``, a slice is under ``min_rows``); ``not_computable`` (``error``) when a counted
-        slice has no value (or no interval while the rule decides on intervals), or no slice is counted.
+        Without ``confidence``: ``pass`` when every counted slice meets the rule, ``fail`` when one does not.
+        With it, each counted slice has an outcome on its interval (:func:`judge_slice`): ``fail`` (the rule's
+        ``on_fail``) when a slice is ``disproven``; else ``inconclusive`` when a slice is ``inconclusive`` or
+        ``insufficient_data`` and the policy's severity of that outcome is not ``pass`` (``on_fail`` = the highest
+        such severity, block over warn); else ``pass``. In both: ``fail`` too when, with ``small_slices: block``,
+        a slice is under ``min_rows``; ``not_computable`` (``error``) when a counted slice has no value (or no
+        interval while the rule decides on intervals) and nothing above decided, or no slice is counted; an
+        ``inconclusive`` slice of severity ``block`` outranks a slice without a value (fail closed: the rule
+        blocks in any mode). With ``confidence``, ``details["outcome"]`` is the deciding slice's outcome in the
+        shape of a metric rule's (plus ``slice``) and ``details["outcomes"]`` counts the counted slices per
+        outcome.
     """
-    from gatekit.sections.comparison import decide_interval
+    from gatekit.sections.comparison import OUTCOMES, decide_interval
 
     op, threshold = key["op"], key["threshold"]
     drop = rule.max_drop is not None
     conds = [(op, threshold)]
-    guardband = rule.guardband or ("proven_harm" if drop else "proven_safe")
+    guardband = rule.hypothesis
     on_interval = rule.confidence is not None
+    severity = rule.severities() if on_interval else {}
     unit = f" {res.spec.unit}" if res.spec.unit in ("%", "ms") else ""
     for sl in table.slices:
         sl.counted = sl.rows >= rule.min_rows
@@ -602,20 +633,44 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
             continue
         if on_interval:
             if iv is None:
-                sl.status, sl.reason = "not_computable", f"no {table.confidence:.0%} interval: {sl.interval_note}"
+                sl.status, sl.reason = "not_computable", f"no {percent(table.confidence)} interval: {sl.interval_note}"
                 continue
-            passed, sl.margin = decide_interval(iv[0], iv[1], conds, guardband)
+            _, sl.margin = decide_interval(iv[0], iv[1], conds, guardband)
+            judge_slice(sl, rule, drop, table.confidence, severity, whole_rows=table.rows)
         else:
             passed, sl.margin = compare(stat, op, threshold), _margin(stat, op, threshold)
-        sl.status = "pass" if passed else "fail"
+            sl.status = "pass" if passed else "fail"
     ordered = sorted(table.slices, key=_weakness)
     counted = [sl for sl in ordered if sl.counted]
     failing = [sl for sl in ordered if sl.status == "fail"]
     errors = [sl for sl in counted if sl.status == "error"]
     unknown = [sl for sl in counted if sl.status == "not_computable"]
-    decided = [sl for sl in counted if sl.status in ("pass", "fail")]
-    worst = min(decided, key=lambda sl: sl.margin if sl.margin is not None else -math.inf) if decided else None
+    undecided = [sl for sl in counted if sl.status == "inconclusive"]
+    waved = [sl for sl in counted if sl.status == "pass" and sl.outcome in ("inconclusive", "insufficient_data")]
+    decided = [sl for sl in counted if sl.status in ("pass", "fail", "inconclusive")]
+
+    def weakest(group: list[Slice]) -> Slice | None:
+        return min(group, key=lambda sl: sl.margin if sl.margin is not None else -math.inf) if group else None
+
+    worst = weakest(decided)
+    top = (OnFail.BLOCK if any(sl.severity == OnFail.BLOCK for sl in undecided) else OnFail.WARN) \
+        if undecided else None
+    deciding: Slice | None = None
+    if on_interval:  # the slice whose outcome the check's status reads
+        if failing:
+            deciding = weakest([sl for sl in failing if sl.outcome == "disproven"])
+        elif undecided and (top == OnFail.BLOCK or not (errors or unknown)):
+            deciding = weakest([sl for sl in undecided if sl.severity == top])
+        elif not (errors or unknown):
+            deciding = worst
+        # observed, margin, interval and outcome: the slice whose outcome decides the status (one slice throughout)
+        worst = deciding or worst
     details.update(slice_details(table, ordered, drop, on_interval, guardband, worst))
+    limit = f"max_drop {fmt(threshold)}{unit}" if drop else f"{op} {fmt(threshold)}{unit}"
+    if on_interval:
+        details["outcomes"] = {o: sum(sl.outcome == o for sl in counted) for o in OUTCOMES}
+        if deciding is not None and deciding.outcome is not None:
+            details["outcome"] = slice_outcome(deciding, rule, drop, table.confidence, severity)
     observed = None if worst is None else (worst.gap if drop else worst.value)
     margin = None if worst is None else worst.margin
     whole = float(table.whole.value)  # type: ignore[arg-type]
@@ -623,18 +678,38 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
     tail = f"whole {fmt(whole)}{unit}; {len(counted)} of {len(table.slices)} slices counted"
     if n_small:
         tail += f", {n_small} under min_rows {rule.min_rows} listed only"
-    limit = f"max_drop {fmt(threshold)}{unit}" if drop else f"{op} {fmt(threshold)}{unit}"
-    how = f" ({table.confidence:.0%} CI, {guardband.replace('_', ' ')})" if on_interval else ""
+    how = f" ({percent(table.confidence)} CI, {guardband.replace('_', ' ')})" if on_interval else ""
+    also = _outcomes_text(undecided, drop, unit, limit, table.confidence)
+    waved_text = _outcomes_text(waved, drop, unit, limit, table.confidence)
+    if waved_text:  # undecided slices the policy counts as a pass: named, and said to pass
+        waved_text = f"counted as a pass by the policy: {waved_text}"
+        also = f"{also}; {waved_text}" if also else waved_text
+    unknown_text = "; ".join(f"{sl.label} ({sl.rows} rows): {sl.reason}" for sl in (errors + unknown)[:5])
+    status_on_fail = rule.on_fail
     if failing:
         shown = "; ".join(_slice_text(sl, drop, unit, on_interval, table.confidence) if sl.counted
                           else f"{sl.label} ({sl.reason})" for sl in failing[:5])
         more = f" and {len(failing) - 5} more" if len(failing) > 5 else ""
-        msg = f"{len(failing)} slice(s) do not meet {limit}{how}: {shown}{more} ({tail})"
+        msg = f"{len(failing)} slice(s) do not meet {limit}{how}: {shown}{more}"
+        msg += f"; also {also}" if also else ""
+        msg += f" ({tail})"
         status = Status.FAIL
+        if top == OnFail.BLOCK:  # a blocking undecided slice is not lost because another slice failed a warn rule
+            status_on_fail = OnFail.BLOCK
+    elif undecided and (top == OnFail.BLOCK or not (errors or unknown)):
+        assert top is not None
+        costs = sorted({f"{sl.outcome.replace('_', ' ')} a {sl.severity.value}" for sl in undecided
+                        if sl.outcome is not None and sl.severity is not None})
+        msg = (f"{also} at {percent(table.confidence)} ({guardband.replace('_', ' ')}); the policy makes "
+               f"{', '.join(costs)}")
+        if errors or unknown:
+            msg += f"; {len(errors + unknown)} counted slice(s) cannot be decided: {unknown_text}"
+        msg += f" ({tail})"
+        status, status_on_fail = Status.INCONCLUSIVE, top
     elif errors or unknown:
-        bad = errors + unknown
-        shown = "; ".join(f"{sl.label} ({sl.rows} rows): {sl.reason}" for sl in bad[:5])
-        msg = f"{len(bad)} counted slice(s) cannot be decided: {shown} ({tail})"
+        msg = f"{len(errors + unknown)} counted slice(s) cannot be decided: {unknown_text}"
+        msg += f"; also {also}" if also else ""
+        msg += f" ({tail})"
         status = Status.ERROR if errors else Status.NOT_COMPUTABLE
     elif not counted:
         msg = (f"no slice has min_rows {rule.min_rows} rows (largest: "
@@ -643,12 +718,139 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
         status = Status.NOT_COMPUTABLE
     else:
         assert worst is not None
-        msg = (f"the worst of {len(counted)} counted slices, "
-               f"{_slice_text(worst, drop, unit, on_interval, table.confidence)}, meets {limit}{how} ({tail})")
+        if waved:  # no slice disproven; the undecided ones the policy counts as a pass
+            msg = f"no counted slice of {len(counted)} is proven to break {limit}{how}; {also} ({tail})"
+        else:
+            msg = (f"the worst of {len(counted)} counted slices, "
+                   f"{_slice_text(worst, drop, unit, on_interval, table.confidence)}, meets {limit}{how} ({tail})")
         status = Status.PASS
     details["sentence"] = _sentence(res, status, failing, drop, unit, limit, table)
-    return CheckResult(status=status, observed=observed, margin=margin, message=msg,
-                       details=details, source="computed", **key)
+    return CheckResult(status=status, observed=observed, margin=margin, message=msg, details=details,
+                       source="computed", **{**key, "on_fail": status_on_fail})
+
+
+def _slice_interval(sl: Slice, drop: bool, confidence: float) -> Any:
+    """Return the interval a slice is decided on (its gap's for ``max_drop``) as an :class:`Interval`."""
+    from gatekit.stats.intervals import Interval
+
+    iv = sl.gap_interval if drop else sl.interval
+    stat = sl.gap if drop else sl.value
+    assert iv is not None and stat is not None
+    return Interval(float(stat), iv[0], iv[1], confidence, "bootstrap_percentile",
+                    replicates=sl.gap_replicates if drop else sl.replicates)
+
+
+def judge_slice(sl: Slice, rule: SliceRule, drop: bool, confidence: float, severity: dict[str, str], *,
+                whole_rows: int | None = None) -> None:
+    """Set a counted slice's outcome, power figures, status and severity from its interval.
+
+    Parameters
+    ----------
+    sl : Slice
+        A counted slice with a value and the interval the rule reads (of its gap for ``max_drop``).
+    rule : SliceRule
+        The rule (``confidence``, ``power``, ``max_drop``, ``on_fail``).
+    drop : bool
+        The rule is ``max_drop``: the condition is ``gap <= max_drop`` on the gap's interval, and the margin
+        whose power is judged is ``max_drop`` (the room between the whole and the limit); for ``op`` / ``value``
+        the condition is ``value op limit`` on the value's interval, with no margin (the power figures give the
+        distance of the value from the limit).
+    confidence : float
+        The intervals' level.
+    severity : dict
+        :meth:`gatekit.policy.specs.SliceRule.severities`.
+    whole_rows : int, optional
+        Rows of the whole: a ``max_drop`` slice holding all of them has a gap of 0 on every resample by
+        construction (the slice is the whole), which meets ``max_drop >= 0``: ``proven``, not a zero-width
+        ``insufficient_data`` (``power["slice_is_whole"]``).
+
+    Notes
+    -----
+    ``sl.power`` is :func:`gatekit.sections.comparison.interval_power` of the percentile interval (se =
+    ``(high - low) / (2 z_{1 - alpha})``, MDE = ``(z_{1 - alpha} + z_{power}) se``, rows needed = ``rows (MDE /
+    max_drop)^2`` with the slice's rows); ``sl.outcome`` is :func:`gatekit.sections.comparison.judge_outcome`
+    (``insufficient_data`` when an inconclusive slice's MDE exceeds ``max_drop``, or its interval has zero
+    width); ``sl.status`` and ``sl.severity`` are :func:`gatekit.sections.comparison.outcome_status`.
+    """
+    from gatekit.sections.comparison import interval_power, judge_outcome, outcome_status
+
+    interval = _slice_interval(sl, drop, confidence)
+    conds = [_rule_key(rule)]  # gap <= max_drop, or value op limit
+    sl.power = interval_power(interval, conds, sl.rows, "slice rows", confidence=confidence,
+                              target=rule.power or 0.8, margin=conds[0][1] if drop else None)
+    if drop and whole_rows is not None and sl.rows == whole_rows:
+        sl.power["slice_is_whole"] = True
+        sl.outcome = "proven"
+    else:
+        sl.outcome = judge_outcome(interval, conds, sl.power)
+    status, sl.severity = outcome_status(sl.outcome, severity, rule.on_fail)
+    sl.status = status.value
+
+
+def slice_outcome(sl: Slice, rule: SliceRule, drop: bool, confidence: float, severity: dict[str, str],
+                  ) -> dict[str, Any]:
+    """Return ``details["outcome"]`` of a slice rule from its deciding slice, in the shape of a metric rule's.
+
+    Returns
+    -------
+    dict
+        ``result``, ``mode`` (the guardband), ``confidence``, ``alpha`` (``(1 - confidence) / 2``), ``p_harm`` and
+        ``p_safe`` (the one-sided p-values inverting the slice's percentile interval,
+        :func:`gatekit.stats.multiplicity.bootstrap_p_value` on its replicates; None for a zero-width interval),
+        ``severity``, ``on_fail`` (the rule's), ``power`` (the slice's) and ``slice`` (its label).
+    """
+    from gatekit.sections.comparison import _p_values
+
+    conds = [_rule_key(rule)]  # gap <= max_drop, or value op limit
+    zero = bool((sl.power or {}).get("zero_width"))
+    p_harm, p_safe = (None, None) if zero else _p_values(_slice_interval(sl, drop, confidence), conds)
+    return {"result": sl.outcome, "mode": rule.hypothesis, "confidence": confidence, "alpha": (1 - confidence) / 2,
+            "p_harm": p_harm, "p_safe": p_safe, "severity": severity, "on_fail": rule.on_fail.value,
+            "power": sl.power, "slice": sl.label}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _outcome_text(sl: Slice, drop: bool, unit: str, limit: str, confidence: float) -> str:
+    """``[0.8, inf) (95% CI of the gap [-0.01, 0.09] straddles max_drop 0.05; 41 rows cannot show 0.05: ...)``."""
+    iv = sl.gap_interval if drop else sl.interval
+    p = sl.power or {}
+    assert iv is not None
+    ci = f"{percent(confidence)} CI {'of the gap ' if drop else ''}[{fmt(iv[0])}, {fmt(iv[1])}]{unit}"
+    rows = f"{sl.rows:,} rows"
+    if p.get("zero_width"):
+        return (f"{sl.label} ({ci} has zero width: every resample of its {rows} gave the same value, so the "
+                "bootstrap cannot measure their uncertainty)")
+    parts = [f"{ci} straddles {limit}"]
+    if p.get("mde") is None:
+        parts.append(rows)
+    else:
+        mde = f"smallest detectable {fmt(p['mde'])}{unit} at {percent(p['target'])} power"
+        need = p.get("rows_needed")
+        if sl.outcome == "insufficient_data":
+            more = f"~{math.ceil(need):,} rows needed" if need is not None else \
+                f"no finite number of rows shows a margin of {fmt(p['effect'])}{unit}"
+            parts.append(f"{rows} cannot show {fmt(p['effect'])}{unit}: {mde}, {more}")
+        elif p.get("effect_is_margin"):
+            parts.append(f"{rows}, {mde}")
+        else:
+            parts.append(f"{rows}, {mde}" + (f"; ~{math.ceil(need):,} rows would resolve its distance from the "
+                                             f"limit ({fmt(p['effect'])}{unit})" if need is not None else ""))
+    return f"{sl.label} ({'; '.join(parts)})"
+
+
+def _outcomes_text(group: list[Slice], drop: bool, unit: str, limit: str, confidence: float) -> str:
+    """Name undecided slices by outcome: ``1 slice insufficient data: ...; 2 slices inconclusive: ...``."""
+    out = []
+    for outcome in ("insufficient_data", "inconclusive"):
+        these = [sl for sl in group if sl.outcome == outcome]
+        if these:
+            shown = ", ".join(_outcome_text(sl, drop, unit, limit, confidence) for sl in these[:5])
+            more = f" and {len(these) - 5} more" if len(these) > 5 else ""
+            out.append(f"{_plural(len(these), 'slice')} {outcome.replace('_', ' ')}: {shown}{more}")
+    return "; ".join(out)
 
 
 def _margin(stat: float, op: str, threshold: float) -> float | None:
@@ -658,14 +860,19 @@ def _margin(stat: float, op: str, threshold: float) -> float | None:
     return m
 
 
-def _weakness(sl: Slice) -> tuple[int, float]:
-    """Sort key, weakest first: counted slices by margin, counted ones without a value, small ones, empty ones."""
+def _weakness(sl: Slice) -> tuple[int, int, float]:
+    """Sort key, weakest first: counted slices (failing, undecided, passing), counted ones without a value, the rest.
+
+    Counted slices with a status are ordered by status, then margin; slices under ``min_rows`` come after the
+    counted ones without a value, and empty ones last.
+    """
     m = sl.margin if sl.margin is not None else math.inf
-    if sl.counted:
-        return (0, m) if sl.status in ("pass", "fail") else (1, 0.0)
+    if sl.counted:  # a failing slice, then an undecided one the policy prices, then the passing ones
+        rank = {"fail": 0, "inconclusive": 1, "pass": 2}.get(sl.status)
+        return (0, rank, m) if rank is not None else (1, 0, 0.0)
     if sl.rows == 0:
-        return (3, 0.0)
-    return 2, m
+        return (3, 0, 0.0)
+    return 2, 0, m
 
 
 def _slice_text(sl: Slice, drop: bool, unit: str, on_interval: bool, confidence: float) -> str:
@@ -675,7 +882,7 @@ def _slice_text(sl: Slice, drop: bool, unit: str, on_interval: bool, confidence:
         facts.append(f"{'drop' if sl.gap >= 0 else 'rise'} {fmt(abs(sl.gap))}{unit} from the whole")
     iv = sl.gap_interval if drop else sl.interval
     if on_interval and iv is not None:
-        facts.append(f"{confidence:.0%} CI [{fmt(iv[0])}, {fmt(iv[1])}]")
+        facts.append(f"{percent(confidence)} CI [{fmt(iv[0])}, {fmt(iv[1])}]")
     facts.append(f"{sl.rows} rows")
     return f"{sl.label} = {fmt(sl.value)}{unit} ({'; '.join(facts)})"
 
@@ -721,7 +928,8 @@ def slice_details(table: SliceTable, ordered: list[Slice], drop: bool, on_interv
                     "value": sl.value, "interval": _pair(sl.interval), "gap": sl.gap,
                     "gap_interval": _pair(sl.gap_interval), "counted": sl.counted, "status": sl.status,
                     "reason": sl.reason or (sl.obs.reason if sl.obs is not None and sl.value is None else ""),
-                    "interval_note": sl.interval_note} for sl in ordered],
+                    "interval_note": sl.interval_note,
+                    **({"outcome": sl.outcome, "power": sl.power} if on_interval else {})} for sl in ordered],
         "whole": {"value": table.whole.value, "interval": _pair(table.whole_interval), "rows": table.rows,
                   "interval_note": table.whole_interval_note},
         "worst_slice": worst.label if worst is not None else None,

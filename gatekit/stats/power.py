@@ -120,11 +120,13 @@ def rows_needed(se: float, rows: float, effect: float, confidence: float = 0.95,
     Returns
     -------
     float
-        ``rows (z_total se / effect)^2`` (not rounded; take the ceiling).
+        ``rows (z_total se / effect)^2`` (not rounded; take the ceiling); ``inf`` when that exceeds the largest
+        float (an effect such as 1e-300: no number of rows shows it).
     """
     if not effect > 0:
         raise ValueError(f"effect must be positive (got {effect!r})")
-    return float(rows * (minimum_detectable_effect(se, confidence, power) / effect) ** 2)
+    ratio = minimum_detectable_effect(se, confidence, power) / effect
+    return float(rows * ratio * ratio)  # float multiplication overflows to inf where ** raises OverflowError
 
 
 def se_from_interval(low: float, high: float, confidence: float) -> float:

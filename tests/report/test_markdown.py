@@ -254,8 +254,9 @@ def test_a_slice_rule_s_slices_are_a_folded_table_weakest_first() -> None:
     md = render_markdown(Report(Decision.BLOCK, "raw", [_slice_check()], meta()))
     assert "<details><summary>⚠️ auc\\_roc by region: 2 slices, weakest first</summary>" in md
     table = tables(md)[-1]
-    assert table[0] == "| slice | rows | roc\\_auc | 90 % CI | worse than whole by | status |"
+    assert table[0] == "| slice | rows | roc\\_auc | 90 % CI | worse than whole by (90 % CI) | status |"
     assert cells(table[2]) == ["**whole**", "52", "0.81", "[0.78, 0.84]", "—", ""]
-    assert cells(table[3]) == ["a\\|&lt;b&gt;", "40", "0.61", "[0.5, 0.72]", "0.2", "fail"]
+    # a max_drop rule is decided on the gap's interval: the table shows it beside the gap
+    assert cells(table[3]) == ["a\\|&lt;b&gt;", "40", "0.61", "[0.5, 0.72]", "0.2 [0.09, 0.31]", "fail"]
     assert cells(table[4]) == ["north", "12", "—", "—", "—", "not counted"]
     assert "Intervals: percentile bootstrap, 2000 resamples, seed 7; shown only. Slices under 30 rows" in md

@@ -1000,3 +1000,28 @@ def test_a_zero_margin_is_never_shown_so_a_straddling_interval_is_insufficient_d
     assert check.details["outcome"]["power"]["rows_needed"] is not None  # 0.001: finite
     zero = _only(gatekit.run(_policy(path, [{**rule, "max_drop": 0.0}], baseline={"score": "prod"})))
     assert zero.details["outcome"]["power"]["rows_needed"] is None  # no finite number of rows shows 0
+
+
+def test_a_zero_width_interval_beyond_the_limit_fails_even_when_insufficient_data_passes(tmp_path: Path) -> None:
+    # a model that says 0 for everyone: recall at 0.5 is 0 on every class-stratified resample (interval [0, 0]);
+    # 0 breaks ">= 0.5" on every resample, so the rule fails whatever the policy makes of insufficient data
+    y = np.r_[np.ones(200, dtype=int), np.zeros(200, dtype=int)]
+    path = tmp_path / "constant.csv"
+    pd.DataFrame({"y": y, "cand": np.full(400, 0.1), "grp": "a"}).to_csv(path, index=False)
+    rule = {"name": "recall_at_0_5", "op": ">=", "value": 0.5, "confidence": 0.95, "resamples": 200,
+            "insufficient_data": "pass"}
+    check = _only(gatekit.run(_policy(path, [rule])))
+    assert check.details["interval"]["low"] == check.details["interval"]["high"] == 0.0
+    assert check.details["outcome"]["result"] == "disproven" and check.status == Status.FAIL
+    assert check.details["outcome"]["power"]["zero_width"] is True and "same value" in check.message
+
+
+def test_an_interval_as_wide_as_float_noise_is_zero_width() -> None:
+    from gatekit.sections.comparison import interval_power, judge_outcome
+    from gatekit.stats.intervals import Interval
+
+    # every absolute error 0.3: the bootstrap's RMSE differs from 0.3 only in the last bits
+    iv = Interval(0.3, 0.3 - 5.551115123125783e-17, 0.3 + 5.551115123125783e-17, 0.95, "bootstrap_percentile")
+    for limit, expected in ((0.4, "insufficient_data"), (0.2, "disproven")):  # rmse <= limit
+        power = interval_power(iv, [("<=", limit)], 100, "evaluation rows", confidence=0.95, target=0.8, margin=None)
+        assert judge_outcome(iv, [("<=", limit)], power) == expected and power["zero_width"] is True

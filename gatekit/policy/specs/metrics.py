@@ -237,9 +237,31 @@ class MetricRule(Spec):
 
     def severities(self) -> dict[str, str]:
         """Return the severity of an ``inconclusive`` and an ``insufficient_data`` outcome, defaults applied."""
-        hyp = self.hypothesis
-        inconclusive = self.inconclusive or ("pass" if hyp == "proven_harm" else self.on_fail.value)
-        return {"inconclusive": inconclusive, "insufficient_data": self.insufficient_data or self.on_fail.value}
+        return outcome_severities(self.hypothesis, self.on_fail, self.inconclusive, self.insufficient_data)
+
+
+def outcome_severities(hypothesis: str, on_fail: OnFail, inconclusive: str | None,
+                       insufficient_data: str | None) -> dict[str, str]:
+    """Return the severities of a confidence rule's ``inconclusive`` and ``insufficient_data`` outcomes.
+
+    Parameters
+    ----------
+    hypothesis : str
+        The rule's framing (``proven_harm``, ``proven_safe`` or a mode).
+    on_fail : OnFail
+        The rule's severity.
+    inconclusive, insufficient_data : {"block", "warn", "pass"} or None
+        What the policy wrote (None: not written).
+
+    Returns
+    -------
+    dict
+        ``{"inconclusive": s, "insufficient_data": s}``. Defaults: ``inconclusive`` is ``pass`` under
+        ``proven_harm`` (not proven harm) and ``on_fail`` otherwise; ``insufficient_data`` is ``on_fail`` (a rule
+        that cannot decide never reads as a pass unless the policy says so). Used by metric, canary and slice rules.
+    """
+    return {"inconclusive": inconclusive or ("pass" if hypothesis == "proven_harm" else on_fail.value),
+            "insufficient_data": insufficient_data or on_fail.value}
 
 
 SEQUENTIAL_SHADOW = ("prediction_agreement_rate", "mean_score_difference")

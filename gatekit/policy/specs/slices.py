@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from gatekit.core.results import OnFail
 from gatekit.policy.specs.common import OnFailField, Spec, check_bins_map, check_op, unknown_metric
+from gatekit.policy.specs.metrics import Severity, outcome_severities
 
 DEFAULT_MIN_ROWS = 30
 """Rows a slice needs to be counted (``min_rows``). At 30 rows the 95 % interval of a rate near 0.5 is already
@@ -67,6 +68,17 @@ class SliceRule(Spec):
         As in a metric rule. Default ``proven_safe`` for ``op`` / ``value`` (each slice's interval must meet the
         limit), ``proven_harm`` for ``max_drop`` (a slice fails only when its whole interval of the gap lies
         beyond ``max_drop``).
+    inconclusive : {"block", "warn", "pass"}, optional
+        With ``confidence``: what a counted slice whose interval straddles the limit costs (its outcome is
+        ``inconclusive``). Default: ``pass`` under ``proven_harm`` (not proven harm), the rule's ``on_fail`` under
+        ``proven_safe``, as in a metric rule.
+    insufficient_data : {"block", "warn", "pass"}, optional
+        With ``confidence``: what a straddling slice costs when its rows could not have shown the margin: on a
+        ``max_drop`` rule, the smallest gap its rows can show at this confidence and ``power`` is larger than
+        ``max_drop`` (a zero-width interval too). Default: the rule's ``on_fail``.
+    power : float, optional
+        With ``confidence``: target power of each slice's minimum detectable effect and rows-needed figure
+        (default 0.8).
     resamples : int, optional
         Bootstrap resamples of the intervals (at least 200; default 2000 with ``confidence``, as metric rules,
         and 1000 for intervals only shown). Each resample draws once per row, and a metric without a vectorised
@@ -86,8 +98,8 @@ class SliceRule(Spec):
     pydantic.ValidationError
         An unknown metric or one not computed from rows per slice, bad metric parameters, both or neither of
         ``op`` / ``value`` and ``max_drop``, ``max_drop`` on a metric of no direction, bins on a column not in
-        ``by``, bin edges that do not increase, ``guardband`` without ``confidence``, ``confidence`` with
-        ``==`` / ``!=``.
+        ``by``, bin edges that do not increase, ``guardband``, ``inconclusive``, ``insufficient_data`` or ``power``
+        without ``confidence``, ``confidence`` with ``==`` / ``!=``.
     """
 
     metric: str = Field(min_length=1)
@@ -102,6 +114,9 @@ class SliceRule(Spec):
     max_drop: float | None = Field(default=None, ge=0)
     confidence: float | None = Field(default=None, gt=0.5, lt=1)
     guardband: Literal["proven_harm", "proven_safe"] | None = None
+    inconclusive: Severity | None = None
+    insufficient_data: Severity | None = None
+    power: float | None = Field(default=None, gt=0.5, lt=1)
     resamples: int | None = Field(default=None, ge=200, le=100_000)
     seed: int | None = Field(default=None, ge=0)
     on_fail: OnFailField = OnFail.BLOCK
@@ -200,13 +215,30 @@ class SliceRule(Spec):
             raise PydanticCustomError("slices", "{name} has no direction (higher is not better or worse), so a drop "
                                       "from the whole is not defined; use op and value", {"name": repr(self.metric)})
         if self.confidence is None:
-            if self.guardband is not None:
-                raise PydanticCustomError("confidence", "guardband only applies with confidence (e.g. confidence: "
-                                          "0.95)", {})
+            given = [k for k in ("guardband", "inconclusive", "insufficient_data", "power")
+                     if getattr(self, k) is not None]
+            if given:
+                raise PydanticCustomError("confidence", "{keys} only {verb} with confidence (e.g. confidence: 0.95)",
+                                          {"keys": ", ".join(given), "verb": "applies" if len(given) == 1 else "apply"})
         elif self.op in ("==", "!="):
             raise PydanticCustomError("confidence", "confidence needs a one-sided rule (>=, >, <=, <), not {op}",
                                       {"op": self.op})
         return self
+
+    @property
+    def hypothesis(self) -> str:
+        """The rule's framing under ``confidence``: its ``guardband``, else the default.
+
+        The default is ``proven_harm`` for ``max_drop`` and ``proven_safe`` for ``op`` / ``value``.
+        """
+        return self.guardband or ("proven_harm" if self.max_drop is not None else "proven_safe")
+
+    def severities(self) -> dict[str, str]:
+        """Return the severity of an ``inconclusive`` and an ``insufficient_data`` slice, defaults applied.
+
+        :func:`gatekit.policy.specs.metrics.outcome_severities`, as for metric rules.
+        """
+        return outcome_severities(self.hypothesis, self.on_fail, self.inconclusive, self.insufficient_data)
 
     @property
     def check_name(self) -> str:
