@@ -37,7 +37,8 @@ class CanaryArms:
     candidate, baseline : EvalData
         The rows served by the candidate and by production (each with its own outcomes).
     info : dict
-        File, rows per arm, rows in neither arm, positives per arm.
+        File, rows per arm, rows in neither arm, positives per arm, and ``latency_column`` when the log has one
+        (each arm's ``latency_ms`` then holds its rows' served latencies, in the rows' order).
     """
 
     candidate: EvalData
@@ -78,7 +79,8 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     Raises
     ------
     InputError
-        Missing file or column, an arm with no rows, missing outcomes, a non-numeric score.
+        Missing file or column, an arm with no rows, missing outcomes, a non-numeric score, a bad served latency
+        (``canary.latency``: :func:`check_latencies`).
     """
     found = role_conflicts([*canary_roles(spec), ("canary sensitive", extra_sensitive or [])])
     if found:
@@ -87,6 +89,8 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     record_file(files, "canary_log", path)
     frame = read_frame(path)
     file = str(path)
+    if getattr(spec, "latency", None) is not None:
+        check_latencies(frame, spec.latency, file)  # before any reordering: the file lines named are the file's
     seq = getattr(spec, "sequential", None)
     if seq is not None and seq.order_by is not None:
         frame = _in_arrival_order(frame, seq.order_by, file)
@@ -115,7 +119,7 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
         out = _multiclass_arms(spec, frame, file, arm_text, target, decision_threshold, strict, extra_sensitive,
                                bins)
         out.arrival = arrival
-        return out
+        return _with_latency(out, spec, frame, is_cand, is_base)
     positive = None
     if task == "classification":
         positive = infer_positive(target.unique().tolist(), spec.positive_label, file, spec.target)
@@ -155,7 +159,96 @@ def load_canary(spec: Any, path: Path, files: dict[str, dict[str, Any]], decisio
     if task == "classification":
         info["positives_candidate"] = int(targets["candidate"].sum())
         info["positives_baseline"] = int(targets["baseline"].sum())
-    return CanaryArms(arms["candidate"], arms["baseline"], info, arrival)
+    return _with_latency(CanaryArms(arms["candidate"], arms["baseline"], info, arrival), spec, frame, is_cand, is_base)
+
+
+def check_latencies(frame: Any, column: str, file: str) -> None:
+    """Refuse a latency column that is not one finite number >= 0 (ms) per row.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The log, in the file's row order.
+    column : str
+        ``canary.latency``.
+    file : str
+        The log's path (a ``.csv`` log's rows are named by file line, header = line 1).
+
+    Raises
+    ------
+    InputError
+        The column is missing, or some rows hold a missing, non-numeric, infinite or negative value: the message
+        names the column, how many rows of each kind, and the first file lines (or rows, counted from 0).
+    """
+    import pandas as pd
+
+    col = require_column(frame, column, "latency", file)
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        raise input_error(f"latency column {column!r} (canary.latency) holds date-times, not durations: name the "
+                          "column of each row's served latency in milliseconds (a number, or a duration)", file,
+                          key=column)
+    raw = col.to_numpy(dtype=object)
+    missing = col.isna().to_numpy()
+    values = latency_values(col, coerce=True)
+    text = ~missing & np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(values)
+        negative = values < 0
+    csv_lines = Path(file).suffix.lower() in (".csv", ".txt")
+    problems = []
+    for mask, what in ((missing, "no value"), (text, "a value that is not a number"),
+                       (infinite, "an infinite value"), (negative & ~infinite, "a negative value")):
+        if mask.any():
+            idx = np.flatnonzero(mask)[:5]
+            where = f"file lines {(idx + 2).tolist()}" if csv_lines else f"rows {idx.tolist()}, counted from 0"
+            example = "" if what == "no value" else f", e.g. {raw[idx[0]]!r}"
+            problems.append(f"{int(mask.sum())} rows have {what} ({where}{example})")
+    if problems:
+        raise input_error(f"latency column {column!r} (canary.latency): {'; '.join(problems)}, of {len(col)} rows; "
+                          "every served row needs its latency in milliseconds, a finite number >= 0 (a canary "
+                          "comparison never drops rows silently)", file, key=column)
+    if len(values) and not np.any(values):
+        raise input_error(f"latency column {column!r} (canary.latency): every one of its {len(col)} rows is 0, a "
+                          "placeholder, not a measurement; log each row's served latency in milliseconds", file,
+                          key=column)
+
+
+def latency_values(col: Any, coerce: bool = False) -> np.ndarray:
+    """Return a latency column as milliseconds.
+
+    Parameters
+    ----------
+    col : pandas.Series of shape (n_rows,)
+        Numbers (taken as milliseconds), text holding numbers, or durations (``timedelta64``, converted to
+        milliseconds; a parquet duration column reads as one).
+    coerce : bool
+        Give NaN for values that are not numbers (the caller reports them) instead of raising.
+
+    Returns
+    -------
+    ndarray of float, shape (n_rows,)
+        Booleans are not numbers here (NaN).
+    """
+    import pandas as pd
+
+    if pd.api.types.is_timedelta64_dtype(col.dtype):
+        return (col.dt.total_seconds() * 1000.0).to_numpy(dtype=float, na_value=np.nan)
+    if col.dtype == bool or pd.api.types.is_bool_dtype(col.dtype):
+        return np.full(len(col), np.nan)
+    as_num = pd.to_numeric(col, errors="coerce" if coerce else "raise")
+    return np.asarray(as_num.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+
+
+def _with_latency(out: CanaryArms, spec: Any, frame: Any, is_cand: np.ndarray, is_base: np.ndarray) -> CanaryArms:
+    """Give each arm's rows their served latencies (``canary.latency``, checked by :func:`check_latencies`)."""
+    column = getattr(spec, "latency", None)
+    if column is None:
+        return out
+    lat = latency_values(require_column(frame, column, "latency", out.info.get("file", "")))
+    out.candidate.latency_ms = lat[is_cand]
+    out.baseline.latency_ms = lat[is_base]
+    out.info["latency_column"] = column
+    return out
 
 
 def _in_arrival_order(frame: Any, column: str, file: str) -> Any:

@@ -30,7 +30,7 @@ def default_registry() -> MetricRegistry:
         ``equal_opportunity_difference``, ``equalized_odds_difference``), shadow comparisons with the
         production model (``prediction_agreement_rate``, ``mean_score_difference``,
         ``abs_score_difference_p95``, ``score_distribution_ks``) and observed-only
-        operational / drift names (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``,
+        operational / drift names (``latency_mean_ms``, ``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``,
         ``psi_feature_drift``, ``drift_share``).
     """
     reg = MetricRegistry()
@@ -84,6 +84,7 @@ LABELS = {
     "disparate_impact_ratio": "Lowest group's positive-prediction rate as a share of the highest's (four-fifths rule)",
     "equal_opportunity_difference": "Gap between groups in how many real positives are caught",
     "equalized_odds_difference": "Largest gap between groups in caught positives or false alarms",
+    "latency_mean_ms": "Average served response time (mean, ms)",
     "latency_p50_ms": "Typical response time (median, ms)",
     "latency_p95_ms": "Slow-request response time (95th percentile, ms)",
     "latency_p99_ms": "Slowest-request response time (99th percentile, ms)",
@@ -98,8 +99,14 @@ LABELS = {
 def _observed_only_specs() -> tuple[MetricSpec, ...]:
     """Metric names the policy may use today with values from a metrics file."""
     measured = ("Measured by running the model artifact on the evaluation rows (operational: section), else read "
-                "from the metrics file")
+                "from the metrics file; under canary:, computed per arm from the log's latency column (canary.latency)")
     return (
+        # "performance", not "operational": the operational section measures only the percentiles and batch figures
+        # (gatekit.model.serving.value), so an operational latency_mean_ms would be asked of it and not found
+        MetricSpec("latency_mean_ms", "performance", "ms",
+                   "Mean served latency: computed per arm from a canary log's latency column (canary.latency; "
+                   "gatekit.metrics.latency), else read from the metrics file.", higher_is_better=False,
+                   bounds=(0, None)),
         MetricSpec("latency_p50_ms", "operational", "ms", f"Median single-row latency. {measured}.",
                    higher_is_better=False, bounds=(0, None)),
         MetricSpec("latency_p95_ms", "operational", "ms", f"95th percentile single-row latency. {measured}.",

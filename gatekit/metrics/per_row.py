@@ -12,8 +12,13 @@ metric                    per-row value                                         
 ``mae``                   ``|y - f|`` (regression)                                            unbounded
 ========================  =================================================================  ==========
 
+A canary log with a latency column (``canary.latency``) has one more: ``latency_mean_ms``, whose per-row value is
+the row's served latency in ms (unbounded), in :data:`CANARY_PER_ROW` only (evaluation rows carry no latency, so
+``metrics:`` rules with ``interval: sequential`` do not take it).
+
 The mean of the per-row values over an arm's rows equals the catalog metric on those rows (tested against
-scikit-learn's ``accuracy_score``, ``brier_score_loss``, ``log_loss`` and gatekit's ``mae``). Metrics that are
+scikit-learn's ``accuracy_score``, ``brier_score_loss``, ``log_loss``, gatekit's ``mae`` and the mean of the
+logged latencies). Metrics that are
 not means of rows (ROC AUC, precision, F1, RMSE: the root of a mean, R², the fairness differences) have no
 per-row value; the canary's sequential mode takes AUC through a Bonferroni correction instead
 (:mod:`gatekit.sections.canary_sequential`) and refuses the rest.
@@ -106,6 +111,20 @@ PER_ROW: dict[str, PerRowMetric] = {
 """Canonical metric name -> its per-row values (see the module docstring)."""
 
 
+def _latency(data: EvalData) -> np.ndarray:
+    from gatekit.metrics.latency import served_latencies
+
+    return served_latencies(data)
+
+
+CANARY_PER_ROW: dict[str, PerRowMetric] = {
+    **PER_ROW,
+    "latency_mean_ms": PerRowMetric("latency_mean_ms", _latency, None, "the row's served latency (ms)"),
+}
+"""The per-row metrics of a canary log (``canary.sequential``): :data:`PER_ROW` and, read from the log's latency
+column, ``latency_mean_ms`` (:mod:`gatekit.metrics.latency`)."""
+
+
 def _agreement(data: EvalData, threshold: float | None = None) -> np.ndarray:
     from gatekit.metrics.classification import predicted_labels
     from gatekit.metrics.shadow import _base
@@ -145,7 +164,8 @@ def per_row_values(name: str, data: EvalData, params: dict[str, Any] | None = No
     Parameters
     ----------
     name : str
-        Canonical name, a key of :data:`PER_ROW` or :data:`SHADOW_PER_ROW` (these need ``data.baseline``).
+        Canonical name, a key of :data:`CANARY_PER_ROW` (``latency_mean_ms`` needs ``data.latency_ms``) or
+        :data:`SHADOW_PER_ROW` (these need ``data.baseline``).
     data : EvalData
         Plain rows (no row counts), in arrival order.
     params : dict, optional
@@ -167,7 +187,7 @@ def per_row_values(name: str, data: EvalData, params: dict[str, Any] | None = No
 
     if row_weights(data) is not None:
         raise NotComputable("per-row values need the rows one by one, not rows gathered with counts")
-    spec = PER_ROW.get(name) or SHADOW_PER_ROW[name]
+    spec = CANARY_PER_ROW.get(name) or SHADOW_PER_ROW[name]
     out = spec.values(data, **(params or {}))
     if not np.all(np.isfinite(out)):
         raise NotComputable(f"{int(np.sum(~np.isfinite(out)))} rows give no finite {name} value")

@@ -108,6 +108,11 @@ class EvalData:
         the averaged label metrics average over, the same for both models and every bootstrap resample
         (:func:`gatekit.metrics.multiclass.compared_labels`); None: scikit-learn's default, the classes in the
         target or this model's predictions.
+    latency_ms : ndarray of shape (n_samples,) or None
+        A canary arm's served latency of each row in milliseconds (``canary.latency``; finite, >= 0), read by the
+        served-latency metrics (:mod:`gatekit.metrics.latency`). Plain rows only: the latency metrics are
+        resampled on the plain rows with their latencies (never gathered into counted rows); None when no latency
+        was logged.
     """
 
     y_true: np.ndarray | None = None
@@ -129,6 +134,7 @@ class EvalData:
     train_target: Any = field(default=None, repr=False)
     segments: Any = field(default=None, repr=False)
     compare_labels: np.ndarray | None = field(default=None, repr=False)
+    latency_ms: np.ndarray | None = field(default=None, repr=False)
 
 
 MetricFn = Callable[..., MetricValue]

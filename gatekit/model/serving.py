@@ -87,6 +87,7 @@ import numpy as np
 from gatekit.core.compare import compare
 from gatekit.core.decision import margin as signed_margin
 from gatekit.core.errors import NotComputable
+from gatekit.core.formatting import percent
 
 LATENCY_METRICS = {"latency_p50_ms": 0.50, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
 BATCH_METRICS = ("batch_time_s", "throughput_rows_per_s", "peak_memory_mb")
@@ -290,8 +291,8 @@ def median_interval(values: Any, confidence: float) -> tuple[float, float, float
         best = (k, cov)
     if best is None:
         have = median_coverage(n, 1) if n else 0.0
-        raise NotComputable(f"{n} rounds cannot give a {confidence:.0%} interval of the median (their range covers "
-                            f"it with {have:.2%}); give more rounds", {"rounds": n, "confidence": confidence})
+        raise NotComputable(f"{n} rounds cannot give a {percent(confidence)} interval of the median (their range "
+                            f"covers it with {have:.2%}); give more rounds", {"rounds": n, "confidence": confidence})
     k, cov = best
     return float(x[k - 1]), float(x[n - k]), cov, k
 
@@ -773,6 +774,9 @@ def value(fig: Figures, metric: str, method: str, confidence: float = 0.9) -> tu
         counts, edges = np.histogram(lat, bins=np.geomspace(lo, hi, bins + 1) if lo > 0 and hi / lo > 100 else bins)
         details["histogram"] = {"edges_ms": [float(e) for e in edges], "counts": [int(c) for c in counts]}
         return stats.median, details
+    if metric not in BATCH_METRICS:  # never another figure under this name (peak memory is the last branch)
+        known = ", ".join([*LATENCY_METRICS, *BATCH_METRICS])
+        raise NotComputable(f"gatekit measures no {metric} figure (it measures {known})")
     if "batch" in fig.errors:
         raise ValueError(f"the model failed while scoring the batch: {fig.errors['batch']}")
     if not fig.batch_rounds_s:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatekit.core.results import CheckResult, OnFail, Status
+from gatekit.metrics.latency import rows_for
 from gatekit.policy.loader import LoadedPolicy
 from gatekit.sections.base import Observation, RunContext
 from gatekit.sections.comparison import Side, evaluate_rule
@@ -42,7 +43,7 @@ class CanarySection:
         neither = arms.info.get("rows_in_neither_arm", 0)
         out: list[CheckResult] = []
         for i, rule in enumerate(spec.rules):
-            res = ctx.policy.canary_resolved[i]
+            res = _rows_metric(ctx, ctx.policy.canary_resolved[i])
             params = {**res.name_params, **ctx.policy.canary_params.get(i, {})}
             meta: dict[str, Any] = {"unit": res.spec.unit, "params": params, "label": res.spec.label,
                                     "description": rule.description, "canary": arms.info}
@@ -61,6 +62,7 @@ class CanarySection:
                 continue
             sides = []
             for label, data in (("canary arm", arms.candidate), ("production arm", arms.baseline)):
+                data = rows_for(res, data)  # served latency: the rows in a canonical order, with their latencies
                 obs = _on_rows(res, data, params)
                 sides.append(Side(obs, data, label))
             groups = _group_mismatch(sides[0].obs, sides[1].obs)
@@ -70,6 +72,10 @@ class CanarySection:
                 continue
             check = evaluate_rule(rule, res, params, sides[0], sides[1], paired=False, section="rollout",
                                   name=name, base_details=meta, intervals=ctx.intervals, evidence=ctx.evidence)
+            if getattr(res.spec.fn, "plain_rows", False) and isinstance(check.details.get("interval"), dict):
+                from gatekit.metrics.latency import LATENCY_ROWS_NOTE
+
+                check.details["interval"]["rows"] = LATENCY_ROWS_NOTE
             if neither:
                 check.message += f" ({neither} rows of the log are in neither arm and were not compared)"
             out.append(check)
@@ -88,6 +94,22 @@ def _group_mismatch(cand: Observation, base: Observation) -> str:
             if x - y]
     return ("the arms hold different groups (" + "; ".join(only) + "), so their between-group differences are "
             "not comparable: the missing group's gap in the other arm is unknown")
+
+
+def _rows_metric(ctx: RunContext, res: Any) -> Any:
+    """Return a rule's metric as the canary computes it: a served-latency name reads the log's latencies.
+
+    ``latency_mean_ms`` and ``latency_p50_ms`` / ``p95`` / ``p99`` (catalog specs without a function) get the
+    function of :func:`gatekit.metrics.latency.row_latency`, with the policy's ``operational.percentile_method``
+    (default nearest rank), so a canary's percentile is the operational section's; other metrics are returned as
+    they are.
+    """
+    from gatekit.metrics.latency import ROW_LATENCY_METRICS, row_latency
+
+    if res.spec.name not in ROW_LATENCY_METRICS or res.spec.fn is not None:
+        return res
+    operational = getattr(ctx.policy.policy, "operational", None)
+    return row_latency(res, getattr(operational, "percentile_method", None) or "nearest_rank")
 
 
 def _on_rows(res: Any, data: Any, params: dict[str, Any]) -> Observation:

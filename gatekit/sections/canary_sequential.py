@@ -7,7 +7,8 @@ the 2.5 % a one-sided decision promises). A *confidence sequence* covers the arm
 at once, so it may be read at every prefix of the log and the rollout stopped at the first proven harm or proven
 safety (:mod:`gatekit.stats.sequential` for the constructions and their sources).
 
-Per-row metrics (:data:`gatekit.metrics.per_row.PER_ROW`: accuracy, Brier score, log loss, MAE): the
+Per-row metrics (:data:`gatekit.metrics.per_row.CANARY_PER_ROW`: accuracy, Brier score, log loss, MAE and, from
+the log's latency column, the mean served latency ``latency_mean_ms``): the
 construction is **pairing in arrival order**: the ``i``-th candidate row with the ``i``-th production row
 (:func:`gatekit.stats.sequential.paired_differences`). Under random assignment of independent rows the pairs'
 differences are independent and identically distributed with mean the difference of the arms' means, so one
@@ -43,7 +44,8 @@ margin) or ``inconclusive`` (keep collecting), with the rule's severities
 not computable (:func:`read_sequence`). Assumptions: the rows were assigned to the arms at random,
 independently of their outcomes; the rows are in arrival order; rows are independent.
 
-ROC AUC and PR AUC are not means of rows. Their stated method is Bonferroni over the declared ``max_looks`` K:
+ROC AUC, PR AUC and the latency percentiles (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``) are not
+means of rows. Their stated method is Bonferroni over the declared ``max_looks`` K:
 look ``k`` (counted in the run history by metric and rollout, :class:`Looks`) reads the unpaired bootstrap interval
 of today's canary at confidence ``1 - (1 - c) / K`` from at least ``ceil(20 K / (1 - c))`` resamples
 (:func:`gatekit.policy.specs.canary.look_resamples`), so over the K looks each side errs with probability at most
@@ -61,6 +63,7 @@ import numpy as np
 
 from gatekit.core.compare import compare
 from gatekit.core.errors import NotComputable
+from gatekit.core.formatting import percent
 from gatekit.core.results import CheckResult, RuleKey, Status
 from gatekit.metrics.registry import ResolvedMetric
 from gatekit.policy.specs import MetricRule
@@ -111,17 +114,21 @@ def look_number(previous: list[dict[str, Any]], log_sha256: str | None) -> int:
     """Return this run's look number: one more than the distinct logs looked at before, or a rerun's own number.
 
     A run on a log already looked at (same sha256) is the same look, not a new one: re-reading the same rows
-    spends no error.
+    spends no error. A look that read no interval (``cs`` None: too few rows for the metric, no history, past
+    ``max_looks``) spent none of the budget either, so it is not counted (an hourly job on a log still under the
+    2,000 rows per arm a p99 needs would otherwise spend every look before the first decision).
 
     Parameters
     ----------
     previous : list of dict
-        Earlier looks (``log_sha256`` each), oldest first.
+        Earlier looks (``log_sha256`` and ``cs`` each), oldest first.
     log_sha256 : str or None
         This run's canary log digest.
     """
     seen: list[str | None] = []
     for lk in previous:
+        if lk.get("cs") is None:  # decided nothing, spent nothing
+            continue
         sha = lk.get("log_sha256")
         if sha is None or sha not in seen:
             seen.append(sha)
@@ -401,16 +408,6 @@ def untrusted_reason(reading: SequenceReading, seq: dict[str, Any], where: int, 
             f"are not exchangeable ({causes}), so neither harm nor safety shown at any row can be trusted")
 
 
-def percent(p: float) -> str:
-    """Format a level in percent with digits enough not to round to 100 % (0.99983 -> ``99.983%``)."""
-    gap = 100 * (1 - p)
-    digits = max(0, math.ceil(-math.log10(gap)) + 1) if gap > 0 else 0
-    text = f"{100 * p:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text}%"
-
-
 def first_stop(low: np.ndarray, high: np.ndarray, conds: list[tuple[str, float]]) -> tuple[int | None, str | None]:
     """First look at which a sequence decides the conditions, and how.
 
@@ -591,7 +588,8 @@ def per_row_check(rule: MetricRule, res: ResolvedMetric, arms: Any, seq: Any, co
         none). Not computable (never a pass) when the running intersection became empty
         (:func:`read_sequence`), with ``empty_from_rows``.
     """
-    from gatekit.metrics.per_row import PER_ROW, per_row_values
+    from gatekit.metrics.per_row import CANARY_PER_ROW as PER_ROW
+    from gatekit.metrics.per_row import per_row_values
     from gatekit.stats.sequential import paired_differences
 
     assert rule.confidence is not None
@@ -757,7 +755,7 @@ def bonferroni_check(rule: MetricRule, res: ResolvedMetric, params: dict[str, An
     shown = percent(per_look)  # "100%" would hide the correction
     raised = "" if resamples == given else f", {resamples:,} bootstrap resamples (raised from {given:,})"
     check.message = (f"look {look} of at most {k_max} (Bonferroni, {shown} per look{raised}): "
-                     f"{check.message.replace(f'{per_look:.0%}', shown)}")
+                     f"{check.message}")
     return check
 
 
@@ -817,8 +815,11 @@ def sequential_rule_check(ctx: Any, index: int, rule: MetricRule, res: ResolvedM
                                message=f"too few rows to decide: {', '.join(f'{k} arm {v}' for k, v in small.items())}"
                                        f" (min_rows_per_arm {spec.min_rows_per_arm})", **common)
         assert res.spec.fn is not None  # the loader refuses canary metrics not computed from rows
-        sides = [Side(RunContext.from_rows(res.spec.fn, data, params), data, label)
-                 for label, data in (("canary arm", arms.candidate), ("production arm", arms.baseline))]
+        from gatekit.metrics.latency import rows_for
+
+        sides = [Side(RunContext.from_rows(res.spec.fn, rows, params), rows, label)
+                 for label, data in (("canary arm", arms.candidate), ("production arm", arms.baseline))
+                 for rows in [rows_for(res, data)]]  # served latency: the rows in a canonical order
         return bonferroni_check(rule, res, params, sides, arms, seq, common, details, name, previous, look, reason,
                                 ctx.intervals)
     assert res.spec.fn is not None

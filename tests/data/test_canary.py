@@ -259,3 +259,62 @@ def test_multiclass_canary_with_class_codes_needs_the_task(tmp_path: Path) -> No
                 - skm.balanced_accuracy_score(frame.y[~arm], frame.pred[~arm]))
     assert check.observed == pytest.approx(expected, abs=1e-12)
     assert check.details["canary"]["task"] == "multiclass"
+
+
+def test_canary_latencies_travel_with_their_arms_rows(tmp_path: Path) -> None:
+    from gatekit.data.canary import load_canary
+    from gatekit.metrics import default_registry
+    from gatekit.policy.specs import CanarySpec
+
+    rng = np.random.default_rng(0)
+    n = 50
+    frame = pd.DataFrame({"t": rng.permutation(n), "arm": rng.choice(["candidate", "production", "shadow"], n),
+                          "y": rng.integers(0, 2, n), "score": rng.random(n), "ms": rng.integers(0, 200, n)})
+    path = tmp_path / "log.parquet"
+    frame.to_parquet(path)
+    spec = CanarySpec.model_validate(
+        {"data": str(path), "target": "y", "score": "score", "latency": "ms", "sequential": {"order_by": "t"},
+         "rules": [{"name": "latency_mean_ms", "max_increase": 5, "confidence": 0.95}]},
+        context={"registry": default_registry()})
+    arms = load_canary(spec, path, {})
+    ordered = frame.sort_values("t", kind="stable")
+    for d, arm in ((arms.candidate, "candidate"), (arms.baseline, "production")):
+        rows = ordered[ordered.arm == arm]
+        assert np.array_equal(d.latency_ms, rows.ms.to_numpy(dtype=float))  # in arrival order, as the scores
+        assert np.array_equal(d.y_score, rows.score.to_numpy())
+    assert arms.info["latency_column"] == "ms"
+    # a parquet log names rows counted from 0 (no file lines)
+    frame.assign(ms=frame.ms.astype(float).where(frame.index != 4, -1.5)).to_parquet(path)
+    with pytest.raises(InputError) as err:
+        load_canary(spec, path, {})
+    assert err.value.problems[0].key == "ms"
+    assert "1 rows have a negative value (rows [4], counted from 0, e.g. -1.5), of 50 rows" in str(err.value)
+
+
+def test_canary_latency_durations_are_milliseconds_and_date_times_or_zeros_are_refused(tmp_path: Path) -> None:
+    from gatekit.data.canary import load_canary
+    from gatekit.metrics import default_registry
+    from gatekit.policy.specs import CanarySpec
+
+    rng = np.random.default_rng(1)
+    n = 40
+    ms = rng.integers(1, 200, n).astype(float)
+    frame = pd.DataFrame({"arm": np.where(np.arange(n) % 2 == 0, "candidate", "production"),
+                          "y": rng.integers(0, 2, n), "score": rng.random(n),
+                          "lat": pd.to_timedelta(ms, unit="ms")})  # a parquet duration column
+    path = tmp_path / "log.parquet"
+    frame.to_parquet(path)
+    spec = CanarySpec.model_validate(
+        {"data": str(path), "target": "y", "score": "score", "latency": "lat",
+         "rules": [{"name": "latency_mean_ms", "max_increase": 5}]}, context={"registry": default_registry()})
+    arms = load_canary(spec, path, {})
+    assert np.array_equal(arms.candidate.latency_ms, ms[0::2]) and np.array_equal(arms.baseline.latency_ms, ms[1::2])
+    # date-times are instants, not durations (read as numbers they are nanoseconds since 1970)
+    frame.assign(lat=pd.Timestamp("2026-12-01") + pd.to_timedelta(ms, unit="ms")).to_parquet(path)
+    with pytest.raises(InputError, match="holds date-times, not durations") as err:
+        load_canary(spec, path, {})
+    assert err.value.problems[0].key == "lat"
+    # a column of zeros is a placeholder: no latency rule may pass on it
+    frame.assign(lat=0.0).to_parquet(path)
+    with pytest.raises(InputError, match="every one of its 40 rows is 0"):
+        load_canary(spec, path, {})

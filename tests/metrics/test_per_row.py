@@ -80,3 +80,16 @@ def test_shadow_per_row_values_average_to_the_shadow_metrics() -> None:
     assert SHADOW_PER_ROW["mean_score_difference"].bounds == (-1.0, 1.0)
     with pytest.raises(NotComputable, match="production"):  # no baseline rows
         per_row_values("mean_score_difference", EvalData(y_true=y, y_score=s, task="classification"))
+
+
+def test_a_canarys_mean_latency_is_the_mean_of_its_rows_latencies() -> None:
+    from gatekit.metrics.latency import latency_mean
+    from gatekit.metrics.per_row import CANARY_PER_ROW, PER_ROW, per_row_values
+
+    lat = np.random.default_rng(5).lognormal(3, 0.5, 200)
+    data = EvalData(y_true=np.zeros(200, dtype=int), y_score=np.full(200, 0.5), latency_ms=lat)
+    values = per_row_values("latency_mean_ms", data)
+    assert np.array_equal(values, lat) and values.mean() == pytest.approx(latency_mean(data).value, rel=1e-14)
+    assert CANARY_PER_ROW["latency_mean_ms"].bounds is None  # unbounded: the normal mixture only
+    assert "latency_mean_ms" not in PER_ROW  # evaluation rows carry no latency: not a metrics: sequential rule
+    assert {k: v for k, v in CANARY_PER_ROW.items() if k != "latency_mean_ms"} == PER_ROW

@@ -1139,3 +1139,11 @@ def test_the_latency_histogram_bins_are_geometric_over_more_than_two_decades() -
     narrow = [list(rng.uniform(2.5, 4.0, 400)) for _ in range(5)]
     _, flat = operational.value(operational.Figures(latency_rounds_ms=narrow), "latency_p95_ms", "nearest_rank")
     assert np.allclose(np.diff(flat["histogram"]["edges_ms"]), np.diff(flat["histogram"]["edges_ms"])[0])
+
+
+def test_a_name_gatekit_does_not_measure_is_not_computable_never_another_figure() -> None:
+    """``value`` once fell through to peak memory for any name it did not know (``latency_mean_ms`` read 512 MB)."""
+    fig = operational.Figures(batch_rounds_s=[[0.5]], batch_rows=100, peak_memory_mb=512.0)
+    assert operational.value(fig, "peak_memory_mb", "nearest_rank")[0] == 512.0
+    with pytest.raises(NotComputable, match="measures no latency_mean_ms figure"):
+        operational.value(fig, "latency_mean_ms", "nearest_rank")

@@ -8,6 +8,7 @@ them, :func:`gatekit.metrics.weighted.counted_rows`) calling ``roc_auc_score`` o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -251,3 +252,194 @@ def test_canary_macro_averages_both_arms_over_one_class_set(tmp_path: Path, outp
                                                                                     average="macro")
     assert default > -0.02  # the default label sets would have let the f1_macro rule pass
     assert report.decision == Decision.BLOCK
+
+
+# --------------------------------------------------------------------------------------------------
+# Served latency (canary.latency)
+# --------------------------------------------------------------------------------------------------
+
+
+def _latency_log(path: Path, n: int = 2400, slower_ms: float = 30.0, seed: int = 3) -> pd.DataFrame:
+    """A 50/50 log whose latencies are lognormal around 40 ms, the candidate's ``slower_ms`` slower."""
+    rng = np.random.default_rng(seed)
+    arm = np.where(rng.random(n) < 0.5, "candidate", "production")
+    y = (rng.random(n) < 0.3).astype(int)
+    score = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, n), 0.001, 0.999).round(4)
+    lat = (rng.lognormal(np.log(40), 0.4, n) + np.where(arm == "candidate", slower_ms, 0.0)).round(3)
+    frame = pd.DataFrame({"t": np.arange(n), "arm": arm, "y": y, "score": score, "lat": lat})
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _arm_latency(frame: pd.DataFrame, arm: str) -> np.ndarray:
+    return frame.loc[frame.arm == arm, "lat"].to_numpy(dtype=float)
+
+
+def test_canary_latency_percentiles_are_numpys_on_each_arm(tmp_path: Path) -> None:
+    frame = _latency_log(tmp_path / "log.csv", n=4400)  # p99 needs 2,000 rows in each arm
+    rules = [{"name": "latency_p95_ms", "max_increase": 10}, {"name": "latency_p50_ms", "max_increase": 40},
+             {"name": "latency_p99_ms", "max_increase_pct": 20}, {"name": "latency_mean_ms", "within": 5}]
+    report = gatekit.run(canary_policy(tmp_path / "log.csv", rules, latency="lat"))
+    p95, p50, p99, mean = (c for c in report.checks if c.section == "rollout")
+    c, b = _arm_latency(frame, "candidate"), _arm_latency(frame, "production")
+
+    def q(x: np.ndarray, level: float) -> float:  # nearest rank: the operational section's default
+        return float(np.quantile(x, level, method="inverted_cdf"))
+
+    assert p95.details["comparison"]["candidate"] == q(c, 0.95) and p95.details["comparison"]["baseline"] == q(b, 0.95)
+    assert p95.observed == pytest.approx(q(c, 0.95) - q(b, 0.95), abs=1e-12) and p95.status == Status.FAIL
+    assert p95.message == (f"latency_p95_ms change {q(c, 0.95) - q(b, 0.95):+.4g} ms (canary arm {q(c, 0.95):.4g} vs "
+                           f"production arm {q(b, 0.95):.4g}) does not meet increase at most 10 ms")
+    assert p50.observed == pytest.approx(q(c, 0.5) - q(b, 0.5), abs=1e-12) and p50.status == Status.PASS
+    assert p99.observed == pytest.approx(100 * (q(c, 0.99) - q(b, 0.99)) / q(b, 0.99), abs=1e-9)
+    assert mean.observed == pytest.approx(c.mean() - b.mean(), abs=1e-10) and mean.status == Status.FAIL
+    assert p95.details["candidate_details"]["percentile_method"] == "nearest_rank"
+    assert p95.details["canary"]["latency_column"] == "lat" and p95.details["unit"] == "ms"
+    assert report.decision == Decision.BLOCK
+    # the policy's operational.percentile_method applies to the canary too
+    linear = gatekit.run({**canary_policy(tmp_path / "log.csv", rules[:1], latency="lat"),
+                          "operational": {"percentile_method": "linear"}})
+    got = next(ch for ch in linear.checks if ch.section == "rollout")
+    assert got.observed == pytest.approx(float(np.quantile(c, 0.95) - np.quantile(b, 0.95)), abs=1e-12)
+
+
+def _direct_bootstrap(frame: pd.DataFrame, stat: Any, resamples: int, seed: int) -> np.ndarray:
+    """Replicates of stat(candidate) - stat(production), each arm resampled on its own within its classes."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for arm in ("candidate", "production"):
+        rows = frame[frame.arm == arm]
+        by_class = [rows.loc[rows.y == k, "lat"].to_numpy(dtype=float) for k in (0, 1)]
+        parts.append([np.concatenate([x[rng.integers(0, x.size, x.size)] for x in by_class])
+                      for _ in range(resamples)])
+    return np.array([stat(a) - stat(b) for a, b in zip(*parts, strict=True)])
+
+
+@pytest.mark.parametrize(("rule", "stat"), [
+    ({"name": "latency_p95_ms", "max_increase": 25}, lambda x: np.quantile(x, 0.95, method="inverted_cdf")),
+    ({"name": "latency_mean_ms", "max_increase": 25}, np.mean),
+])
+def test_canary_latency_interval_is_the_unpaired_percentile_bootstrap(tmp_path: Path, rule: dict[str, Any],
+                                                                      stat: Any) -> None:
+    frame = _latency_log(tmp_path / "log.csv", n=2000, slower_ms=30.0, seed=4)
+    report = gatekit.run(canary_policy(tmp_path / "log.csv", [{**rule, "confidence": 0.95, "resamples": 4000}],
+                                       latency="lat"))
+    check = _only(report)
+    iv = check.details["interval"]
+    reps = _direct_bootstrap(frame, stat, 4000, seed=11)
+    low, high = np.quantile(reps, [0.025, 0.975])
+    # two independent 4,000-resample estimates of each bound: Monte Carlo error about 0.06 bootstrap SDs apart
+    assert abs(iv["low"] - low) < 0.25 * reps.std() and abs(iv["high"] - high) < 0.25 * reps.std()
+    assert iv["scheme"] == "unpaired bootstrap: each arm resampled on its own" and iv["resamples"] == 4000
+    assert iv["rows"].startswith("each arm's plain rows with their latencies, sorted by target, latency and score")
+    out = check.details["outcome"]
+    assert out["result"] == ("disproven" if iv["low"] > 25 else "proven" if iv["high"] <= 25 else "inconclusive")
+    assert out["power"]["what_rows"] == "log rows" and out["power"]["rows"] == 2000
+    assert (out["p_harm"] <= 0.025) == (out["result"] == "disproven")
+    # the same rows in another order: the same interval (the rows are resampled in a canonical order)
+    frame.iloc[::-1].to_csv(tmp_path / "reversed.csv", index=False)
+    again = _only(gatekit.run(canary_policy(tmp_path / "reversed.csv", [{**rule, "confidence": 0.95,
+                                                                         "resamples": 4000}], latency="lat")))
+    assert again.details["interval"]["low"] == iv["low"] and again.details["interval"]["high"] == iv["high"]
+
+
+def test_canary_latency_decides_slow_equal_and_too_little(tmp_path: Path) -> None:
+    slow = tmp_path / "slow.csv"
+    _latency_log(slow, n=2000, slower_ms=30.0, seed=5)
+    same = tmp_path / "same.csv"
+    _latency_log(same, n=4000, slower_ms=0.0, seed=6)
+    rule = {"name": "latency_mean_ms", "max_increase": 5, "confidence": 0.95, "mode": "non_inferiority"}
+    assert _only(gatekit.run(canary_policy(slow, [rule], latency="lat"))).details["outcome"]["result"] == "disproven"
+    equal = _only(gatekit.run(canary_policy(same, [rule], latency="lat")))
+    assert equal.details["outcome"]["result"] == "proven" and equal.status == Status.PASS
+    # p99 needs 2,000 rows in each arm (20 / (1 - 0.99)): fewer is not computable, never a pass
+    few = _only(gatekit.run(canary_policy(slow, [{"name": "latency_p99_ms", "max_increase": 5}], latency="lat")))
+    assert few.status == Status.NOT_COMPUTABLE and "p99 needs at least 2000 rows" in few.message
+
+
+def test_canary_latency_rules_need_the_latency_column(tmp_path: Path) -> None:
+    from gatekit.api import validate
+    from gatekit.core.errors import PolicyError
+
+    _latency_log(tmp_path / "log.csv", n=200)
+    for name in ("latency_mean_ms", "latency_p95_ms"):
+        with pytest.raises(PolicyError, match=rf"canary.rules\[0\] \({name}\): a canary latency rule reads each "
+                                              r"row's served latency .*canary.latency"):
+            validate(canary_policy(tmp_path / "log.csv", [{"name": name, "max_increase": 5}]))
+    with pytest.raises(PolicyError, match=r"canary\.latency 'score' is also the canary's score column"):
+        validate(canary_policy(tmp_path / "log.csv", [{"name": "latency_mean_ms", "max_increase": 5}],
+                               latency="score"))
+    # under metrics: the catalog's latency names stay observed-only: no confidence there
+    with pytest.raises(PolicyError, match="not computed from evaluation rows"):
+        validate({"version": 1, "inputs": {"metrics": "m.json"},
+                  "metrics": [{"name": "latency_p95_ms", "op": "<=", "value": 5, "confidence": 0.95}]})
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    ("", r"1 rows have no value \(file lines \[5\]\)"),
+    ("fast", r"1 rows have a value that is not a number \(file lines \[5\], e.g. 'fast'\)"),
+    ("-3", r"1 rows have a negative value \(file lines \[5\], e.g. "),
+    ("inf", r"1 rows have an infinite value \(file lines \[5\], e.g. "),
+])
+def test_canary_bad_latencies_are_input_errors(tmp_path: Path, value: str, match: str) -> None:
+    from tests.helpers import _cli
+
+    frame = _latency_log(tmp_path / "log.csv", n=300).astype({"lat": object})
+    frame.loc[3, "lat"] = value
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "p.yaml").write_text("version: 1\ncanary:\n  data: log.csv\n  target: y\n  score: score\n"
+                                     "  latency: lat\n  rules:\n    - {name: latency_mean_ms, max_increase: 5}\n",
+                                     encoding="utf-8")
+    res = _cli("run", tmp_path / "p.yaml", "--out", tmp_path / "out", "--history", "off")
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "latency column 'lat' (canary.latency)" in text and "of 300 rows" in text
+    import re
+
+    assert re.search(match, text), text
+    frame.drop(columns="lat").to_csv(tmp_path / "log.csv", index=False)
+    res = _cli("run", tmp_path / "p.yaml", "--out", tmp_path / "out", "--history", "off")
+    assert res.exit_code == 2 and "'lat'" in res.output and "latency" in res.output
+
+
+def test_canary_latency_cli_shows_the_decision_and_the_rule(tmp_path: Path) -> None:
+    from tests.helpers import _cli
+
+    frame = _latency_log(tmp_path / "log.csv", n=2000, slower_ms=30.0, seed=7)
+    (tmp_path / "p.yaml").write_text(
+        "version: 1\nname: latency_canary\ncanary:\n  data: log.csv\n  target: y\n  score: score\n  latency: lat\n"
+        "  rules:\n    - {name: latency_p95_ms, max_increase: 10, confidence: 0.95}\n", encoding="utf-8")
+    res = _cli("run", tmp_path / "p.yaml", "--out", tmp_path / "out", "--history", "off")
+    assert res.exit_code == 1, res.output  # block
+    c = np.quantile(_arm_latency(frame, "candidate"), 0.95, method="inverted_cdf")
+    b = np.quantile(_arm_latency(frame, "production"), 0.95, method="inverted_cdf")
+    import json
+
+    out = json.loads((tmp_path / "out" / "gate_report.json").read_text(encoding="utf-8"))
+    check = next(ch for ch in out["checks"] if ch["section"] == "rollout")
+    assert out["decision"] == "block" and check["status"] == "fail"
+    assert check["message"].startswith(f"latency_p95_ms change {c - b:+.4g} ms (canary arm {c:.4g} vs production arm "
+                                       f"{b:.4g}), 95% CI [")
+    assert "limit increase at most 10 ms: fails, the whole interval breaks the limit" in check["message"]
+    assert "latency_p95_ms" in res.output and "BLOCK" in res.output.upper()
+
+
+def test_the_canary_pages_latency_example_runs_and_prints_what_the_page_shows(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import yaml
+
+    page = (Path(__file__).parents[2] / "docs" / "policy" / "canary.md").read_text(encoding="utf-8")
+    part = page.split("## Served latency", 1)[1].split("## Sequential canary", 1)[0]
+    code = re.findall(r"```python\n(.*?)```", part, re.S)[0]
+    policy = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", part, re.S)[0])
+    shown = [block.strip().splitlines() for block in re.findall(r"```text\n(.*?)```", part, re.S)]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "canary.md", "exec"), {})  # the page's own example, run as a reader would
+    report = gatekit.run({"version": 1, **policy})
+    assert [c.message for c in report.checks] == shown[0] and report.decision == Decision.BLOCK
+    seq = {**policy["canary"], "sequential": {"order_by": "served_at"},
+           "rules": [{"name": "latency_mean_ms", "max_increase": 5, "confidence": 0.95}]}
+    report = gatekit.run({"version": 1, "canary": seq})
+    assert [c.message for c in report.checks] == shown[1]

@@ -317,9 +317,12 @@ def test_betting_looks_and_look_numbers() -> None:
     lk = betting_looks(5000)
     assert lk[:1000].tolist() == list(range(1, 1001)) and lk[-1] == 5000
     assert np.all(np.diff(lk[1000:]) <= np.ceil(lk[1000:-1] * 0.0101))  # 1 % apart
-    prev = [{"log_sha256": "a"}, {"log_sha256": "a"}, {"log_sha256": "b"}]
+    prev = [{"log_sha256": "a", "cs": [0, 1]}, {"log_sha256": "a", "cs": [0, 1]}, {"log_sha256": "b", "cs": [0, 1]}]
     assert look_number(prev, "c") == 3 and look_number(prev, "a") == 1 and look_number(prev, "b") == 2
     assert look_number([], "a") == 1
+    # looks that read no interval (too few rows for a p99, say) spent nothing: not counted
+    early = [{"log_sha256": "x", "cs": None}, {"log_sha256": "y", "cs": None}]
+    assert look_number(early, "z") == 1 and look_number([*early, *prev], "c") == 3
 
 
 @pytest.mark.parametrize(("rule", "seq", "match"), [
@@ -430,8 +433,8 @@ def test_auc_looks_are_counted_by_metric_and_rollout_not_by_rule_position(tmp_pa
 
 
 def test_auc_look_resamples_leave_ten_beyond_each_bound(tmp_path: Path) -> None:
+    from gatekit.core.formatting import percent
     from gatekit.policy.specs.canary import largest_max_looks, look_resamples
-    from gatekit.sections.canary_sequential import percent
 
     assert look_resamples(0.95, 30) == 12_000 and look_resamples(0.95, 2) == 2000  # ceil(20 K / 0.05), >= 2,000
     assert look_resamples(0.95, 30, 20_000) == 20_000 and look_resamples(0.99, 3) == 6000
@@ -464,6 +467,138 @@ def test_auc_without_history_is_not_computable(tmp_path: Path) -> None:
     check = only(gatekit.run(policy(path, [{"name": "auc_roc", "max_drop": 0.05, "confidence": 0.95}], max_looks=5)))
     assert check.status == Status.NOT_COMPUTABLE
     assert "needs the run history" in check.message and "history is off" in check.message
+
+
+# ------------------------------------------------------------------------------------------ served latency
+
+
+def latency_log(path: Path, n: int, slower_ms: float, seed: int) -> pd.DataFrame:
+    """A 50/50 log in arrival order ``t``, latencies lognormal around 40 ms, the candidate's ``slower_ms`` slower."""
+    rng = np.random.default_rng(seed)
+    arm = np.where(rng.random(n) < 0.5, "candidate", "production")
+    y = (rng.random(n) < 0.3).astype(int)
+    score = rng.uniform(0.01, 0.99, n).round(4)
+    lat = (rng.lognormal(np.log(40), 0.4, n) + np.where(arm == "candidate", slower_ms, 0.0)).round(3)
+    frame = pd.DataFrame({"served_at": np.arange(n), "arm": arm, "y": y, "score": score, "lat": lat})
+    frame.sample(frac=1, random_state=seed).to_csv(path, index=False)  # the file out of arrival order
+    return frame
+
+
+def latency_pairs(frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
+    """The i-th candidate latency minus the i-th production latency, and the log row completing each pair."""
+    c = frame.loc[frame.arm == "candidate", "lat"].to_numpy(dtype=float)
+    b = frame.loc[frame.arm == "production", "lat"].to_numpy(dtype=float)
+    k = min(c.size, b.size)
+    done, nc, nb = [], 0, 0
+    for t, a in enumerate(frame.arm, start=1):
+        nc, nb = nc + (a == "candidate"), nb + (a == "production")
+        if min(nc, nb) > len(done):
+            done.append(t)
+    return c[:k] - b[:k], done
+
+
+def test_a_slow_candidate_is_stopped_early_on_the_normal_mixture_of_its_latency_pairs(tmp_path: Path) -> None:
+    path = tmp_path / "slow.csv"
+    frame = latency_log(path, 3000, slower_ms=30.0, seed=21)
+    pol = policy(path, [{"name": "latency_mean_ms", "max_increase": 10, "confidence": 0.95}])
+    pol["canary"]["latency"] = "lat"
+    report = gatekit.run(pol)
+    check = only(report)
+    d, done = latency_pairs(frame)
+    cs = normal_mixture_cs(d, 0.95, n_opt=1000, min_rows=30, min_off_mode=30)
+    seq = check.details["sequential"]
+    assert seq["method"] == "normal_mixture" and seq["method_given"] is None  # unbounded: never betting
+    assert seq["per_row"] == "the row's served latency (ms)" and seq["pairs"] == d.size
+    assert seq["cs"] == pytest.approx([cs.low[-1], cs.high[-1]], rel=1e-12)
+    assert check.observed == pytest.approx(d.mean(), rel=1e-12)
+    first = cs.first_exclusion(10.0, "above")  # the whole sequence above +10 ms: harm proven
+    assert first is not None and cs.first_exclusion(10.0, "below") is None
+    assert seq["stopped_at"] == {"rows": done[first], "pairs": first + 1, "result": "disproven",
+                                 "cs": pytest.approx([cs.low[first], cs.high[first]], rel=1e-12)}
+    assert done[first] < 300  # about 60 pairs of 1,500: stopped early
+    assert check.status == Status.FAIL and report.decision == Decision.BLOCK
+    assert f"harm proven at row {done[first]}" in check.message and "limit increase at most 10 ms" in check.message
+
+
+def test_an_equally_fast_candidate_proves_safety_or_stays_inconclusive(tmp_path: Path) -> None:
+    path = tmp_path / "same.csv"
+    frame = latency_log(path, 6000, slower_ms=0.0, seed=22)
+    pol = policy(path, [{"name": "latency_mean_ms", "max_increase": 5, "confidence": 0.95, "mode": "non_inferiority"}])
+    pol["canary"]["latency"] = "lat"
+    check = only(gatekit.run(pol))
+    d, done = latency_pairs(frame)
+    cs = normal_mixture_cs(d, 0.95, n_opt=1000, min_rows=30, min_off_mode=30)
+    safe = cs.first_exclusion(5.0, "below")  # the whole sequence below +5 ms: safety proven
+    assert cs.first_exclusion(5.0, "above") is None  # never harm
+    result = check.details["outcome"]["result"]
+    assert result in ("proven", "inconclusive")
+    if safe is None:
+        assert result == "inconclusive" and check.details["sequential"]["stopped_at"] is None
+    else:
+        assert result == "proven" and check.status == Status.PASS
+        assert check.details["sequential"]["stopped_at"]["rows"] == done[safe]
+        assert f"safety proven at row {done[safe]}" in check.message
+
+
+def test_latency_under_sequential_load_errors(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    rule = {"name": "latency_mean_ms", "max_increase": 5, "confidence": 0.95}
+    pol = policy(path, [rule], method="betting")
+    pol["canary"]["latency"] = "lat"
+    with pytest.raises(PolicyError, match=r"canary.rules\[0\] \(latency_mean_ms\): method betting needs per-row "
+                                          r"values with known bounds .*latency_mean_ms is unbounded: use method: "
+                                          r"normal_mixture"):
+        validate(pol)
+    pol = policy(path, [{**rule, "name": "latency_p95_ms"}])
+    pol["canary"]["latency"] = "lat"
+    with pytest.raises(PolicyError, match=r"latency_p95_ms is not a mean of rows.*declare canary\.sequential"):
+        validate(pol)
+    with pytest.raises(PolicyError, match=r"canary.latency: <column>"):
+        validate(policy(path, [rule]))
+
+
+def test_a_latency_percentile_is_bonferroni_over_the_looks(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    latency_log(path, 1200, slower_ms=5.0, seed=23)
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    rule = {"name": "latency_p95_ms", "max_increase": 20, "confidence": 0.9}
+    pol = policy(path, [rule], max_looks=4, name="lat_looks")
+    pol["canary"]["latency"] = "lat"
+    check = only(gatekit.run(pol, history=url))
+    seq = check.details["sequential"]
+    per_look = 1 - 0.1 / 4
+    assert seq["method"] == "bonferroni" and seq["look"] == 1 and seq["confidence_per_look"] == pytest.approx(per_look)
+    assert seq["resamples"] == 2000  # ceil(20 x 4 / 0.1) = 800 < 2,000
+    fixed = {"version": 1, "canary": {"data": str(path), "target": "y", "score": "score", "latency": "lat",
+                                      "rules": [{**rule, "confidence": per_look, "resamples": 2000}]}}
+    iv = only(gatekit.run(fixed)).details["interval"]
+    assert seq["cs"] == pytest.approx([iv["low"], iv["high"]], abs=1e-12)
+    assert check.message.startswith("look 1 of at most 4 (Bonferroni, 97.5% per look)")
+    assert check.details["outcome"]["result"] == ("proven" if iv["high"] <= 20 else "inconclusive")
+    # without the history its looks cannot be counted: not computable, never a pass
+    check = only(gatekit.run(pol))
+    assert check.status == Status.NOT_COMPUTABLE and "needs the run history" in check.message
+
+
+def test_looks_on_too_few_rows_for_the_percentile_do_not_spend_the_budget(tmp_path: Path) -> None:
+    # p95 needs 400 rows per arm (20 / 0.05): two early logs (300 rows: about 90 candidate) decide nothing, so the
+    # first look that reads an interval is still look 1 of 2
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    rule = {"name": "latency_p95_ms", "max_increase": 20, "confidence": 0.9}
+    for n, seed in ((300, 1), (320, 2)):
+        early = tmp_path / f"early_{n}.csv"
+        latency_log(early, n, slower_ms=5.0, seed=seed)
+        pol = policy(early, [rule], max_looks=2, name="lat_budget")
+        pol["canary"]["latency"] = "lat"
+        pol["canary"]["min_rows_per_arm"] = 2
+        check = only(gatekit.run(pol, history=url))
+        assert check.status == Status.NOT_COMPUTABLE and "cs" not in check.details["sequential"]
+    path = tmp_path / "log.csv"
+    latency_log(path, 3000, slower_ms=5.0, seed=3)
+    pol = policy(path, [rule], max_looks=2, name="lat_budget")
+    pol["canary"]["latency"] = "lat"
+    check = only(gatekit.run(pol, history=url))
+    assert check.details["sequential"]["look"] == 1 and check.status != Status.NOT_COMPUTABLE
 
 
 # ------------------------------------------------------------------------------------------ simulation

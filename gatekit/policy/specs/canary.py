@@ -16,7 +16,7 @@ from gatekit.policy.specs.common import PathField, Spec
 from gatekit.policy.specs.metrics import MetricRule
 from gatekit.stats.intervals import DEFAULT_RESAMPLES
 
-SEQUENTIAL_BONFERRONI = ("roc_auc", "pr_auc")
+SEQUENTIAL_BONFERRONI = ("roc_auc", "pr_auc", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
 """Canary metrics that are no mean of rows and that ``canary.sequential`` takes through Bonferroni over looks."""
 
 
@@ -61,6 +61,25 @@ def largest_max_looks(confidence: float) -> int:
     return int(Fraction(MAX_LOOK_RESAMPLES) * (1 - Fraction(str(confidence))) / (2 * TAIL_REPLICATES))
 
 
+class _CanaryMetrics:
+    """A metric registry as a canary's rules see it: the served-latency metrics are computed from the log's rows."""
+
+    def __init__(self, registry: Any) -> None:
+        self._registry = registry
+
+    def resolve(self, name: str) -> Any:
+        """Resolve ``name``; a served-latency metric resolves to the function reading the logged latencies."""
+        from gatekit.metrics.latency import ROW_LATENCY_METRICS, row_latency
+
+        res = self._registry.resolve(name)
+        if res is not None and res.spec.name in ROW_LATENCY_METRICS and res.spec.fn is None:
+            return row_latency(res)
+        return res
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._registry, attr)
+
+
 class SequentialSpec(Spec):
     """``canary.sequential``: decide the rollout anytime-validly, as its rows accumulate.
 
@@ -76,14 +95,15 @@ class SequentialSpec(Spec):
         asymptotic confidence sequence with the normal mixture boundary (Howard et al., *Ann. Statist.* 2021;
         Waudby-Smith et al., *Ann. Statist.* 2024), for any per-row metric, with no bounds before 30 pairs of
         which 30 differ from the most common difference. Default: ``betting`` for ``accuracy`` and
-        ``brier_score``, ``normal_mixture`` for ``log_loss`` and ``mae``
+        ``brier_score``, ``normal_mixture`` for ``log_loss``, ``mae`` and ``latency_mean_ms``
         (:func:`gatekit.sections.canary_sequential.resolve_method`).
     order_by : str, optional
         Column giving the rows' arrival order (numbers or date-times); default the log's row order.
     n_opt : int
         Pairs of rows at which the normal mixture boundary is tightest (fix it before the rollout); default 1000.
     max_looks : int, optional
-        The number of looks declared for the rollout; needed by ``roc_auc`` / ``pr_auc`` rules, whose look
+        The number of looks declared for the rollout; needed by ``roc_auc`` / ``pr_auc`` rules and the latency
+        percentiles (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``), whose look
         ``k`` reads the bootstrap interval at confidence ``1 - (1 - c) / max_looks`` (Bonferroni) from at least
         ``ceil(20 max_looks / (1 - c))`` resamples (:func:`look_resamples`); refused when that exceeds 100,000
         (at ``c`` = 0.95: ``max_looks`` above 250).
@@ -128,6 +148,10 @@ class CanarySpec(Spec):
         ``inputs.task`` infers it, with whole-number outcomes of more than two values taken as regression).
     sensitive : str or list of str
         Sensitive columns for fairness rules.
+    latency : str, optional
+        Column holding each row's served latency in milliseconds (numbers, finite, >= 0; a missing or bad value
+        is an input error). Needed by the rules on ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p95_ms``
+        and ``latency_p99_ms``, which read each arm's logged latencies (:mod:`gatekit.metrics.latency`).
     min_rows_per_arm : int
         Fewer rows in an arm make every rule not computable (too small to decide); default 100.
     rules : list of MetricRule
@@ -146,6 +170,7 @@ class CanarySpec(Spec):
     prediction: str | None = None
     task: Literal["classification", "multiclass", "regression"] | None = None
     sensitive: list[str] = Field(default_factory=list)
+    latency: str | None = Field(default=None, min_length=1)
     min_rows_per_arm: int = Field(default=100, ge=2)
     rules: list[MetricRule] = Field(min_length=1)
     sequential: SequentialSpec | None = None
@@ -154,6 +179,26 @@ class CanarySpec(Spec):
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("rules", mode="wrap")
+    @classmethod
+    def _latency_rules(cls, v: Any, handler: Any, info: ValidationInfo) -> Any:
+        """Validate the rules against the canary's view of the catalog, where served latency comes from rows.
+
+        The catalog's ``latency_*_ms`` specs have no function (under ``metrics:`` they are measured or read from a
+        metrics file, so a rule there takes no ``confidence``); a canary computes them from its latency column
+        (:func:`gatekit.metrics.latency.row_latency`), so its rules on them may. The validation context's registry
+        is :class:`_CanaryMetrics` while ``rules`` is validated, and restored after.
+        """
+        ctx = info.context
+        if not isinstance(ctx, dict) or ctx.get("registry") is None:
+            return handler(v)
+        registry = ctx["registry"]
+        ctx["registry"] = _CanaryMetrics(registry)
+        try:
+            return handler(v)
+        finally:
+            ctx["registry"] = registry
 
     @model_validator(mode="after")
     def _checks(self, info: ValidationInfo) -> CanarySpec:
@@ -178,9 +223,27 @@ class CanarySpec(Spec):
             raise PydanticCustomError("canary", "canary rules compare the two arms: use max_drop, max_increase or "
                                       "within (or their _pct forms), not op/value ({names})",
                                       {"names": ", ".join(absolute)})
+        self._latency_column()
         registry = (info.context or {}).get("registry")
-        for r in self.rules:
+        from gatekit.metrics.latency import ROW_LATENCY_METRICS
+
+        for i, r in enumerate(self.rules):
             res = registry.resolve(r.name) if registry is not None else None
+            if res is not None and res.spec.name in ROW_LATENCY_METRICS and res.spec.source is None:
+                if self.latency is None:
+                    raise PydanticCustomError(
+                        "canary", "canary.rules[{i}] ({name}): a canary latency rule reads each row's served latency "
+                        "from the log; name its column in milliseconds (canary.latency: <column>)",
+                        {"i": str(i), "name": r.name})
+                key = r.relative[0] if r.relative else ""
+                if key.removesuffix("_pct") in ("max_drop", "min_increase"):
+                    # lower latency is better: a literal "drop" limit would let any slowdown through
+                    raise PydanticCustomError(
+                        "canary", "canary.rules[{i}] ({name}): {key} limits a fall, and a slower candidate's latency "
+                        "rises; use max_increase{pct} (at most this much slower) or min_decrease{pct} (faster by at "
+                        "least this much)", {"i": str(i), "name": r.name, "key": key,
+                                             "pct": "_pct" if key.endswith("_pct") else ""})
+                continue
             if res is not None and (res.spec.fn is None or res.spec.section == "rollout"):
                 raise PydanticCustomError(
                     "canary", "{name} cannot be compared between canary arms: {why}",
@@ -199,9 +262,22 @@ class CanarySpec(Spec):
             self._sequential_rules(registry)
         return self
 
+    def _latency_column(self) -> None:
+        """Refuse a latency column that is also another role's column (it would be read as two things)."""
+        if self.latency is None:
+            return
+        roles = [("arm", self.arm), ("target", self.target), ("score", self.score), ("prediction", self.prediction),
+                 *(("sensitive", c) for c in self.sensitive)]
+        if self.sequential is not None and self.sequential.order_by is not None:
+            roles.append(("sequential.order_by", self.sequential.order_by))
+        for role, col in roles:
+            if col == self.latency:
+                raise PydanticCustomError("column_roles", "canary.latency {col} is also the canary's {role} column; "
+                                          "the served latency needs its own column", {"col": repr(col), "role": role})
+
     def _sequential_rules(self, registry: Any) -> None:
         """Refuse rules a confidence sequence cannot decide (naming the rule and the metrics it can)."""
-        from gatekit.metrics.per_row import PER_ROW
+        from gatekit.metrics.per_row import CANARY_PER_ROW as PER_ROW
 
         seq = self.sequential
         assert seq is not None
