@@ -89,7 +89,10 @@ def rule_text(c: Any, interval: bool = False) -> str:
         ci = f"CI [{fmt(iv['low'])}, {fmt(iv['high'])}], " if interval else f"{level} CI, "
         outcome = c.details.get("outcome") or {}
         framing = outcome.get("mode") or c.details.get("guardband")
-        shown = f": {str(outcome['result']).replace('_', ' ')}" if outcome.get("result") else ""
+        # "proven_harm: proven" read as "harm was proven": say what the outcome shows about the limit
+        said = {"proven": "shown to hold", "disproven": "shown broken"}
+        result = str(outcome.get("result") or "")
+        shown = f"; {said.get(result, result.replace('_', ' '))}" if result else ""
         rule += f" ({ci}{framing}{shown})"
     return str(rule)
 
