@@ -19,12 +19,25 @@ MAX_GROUPS_SHOWN = 200
 
 
 def _margin_bar(c: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the Margin cell: the signed distance from the limit, and which figure it is measured from.
+
+    A rule decided on an interval measures its margin from a bound (:func:`gatekit.sections.comparison
+    .decide_interval`): the best bound under ``proven_harm``, the worst under ``proven_safe`` and the modes. The cell
+    says so (``bound``), and a positive margin on a check that did not pass is drawn neutral (``held``), not green:
+    "+0.012 inside the limit" beside a block read as a pass.
+    """
     m, t = c.get("margin"), c.get("threshold")
     if m is None or t is None:
         return None
     scale = abs(t) if t else 1.0
     width = min(50.0, 50.0 * abs(m) / scale) if scale else 0.0
-    return {"width": round(max(width, 1.0), 1), "positive": m >= 0, "text": f"{'+' if m >= 0 else ''}{fmt(m)}"}
+    d = c.get("details") or {}
+    bound = None
+    if d.get("decided_on") == "interval":
+        framing = (d.get("outcome") or {}).get("mode") or d.get("guardband")
+        bound = "of the interval's best bound" if framing == "proven_harm" else "of the interval's worst bound"
+    return {"width": round(max(width, 1.0), 1), "positive": m >= 0, "text": f"{'+' if m >= 0 else ''}{fmt(m)}",
+            "bound": bound, "held": m >= 0 and c.get("status") not in (None, "pass")}
 
 
 def _interval_chart(c: dict[str, Any]) -> dict[str, Any] | None:

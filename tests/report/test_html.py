@@ -246,3 +246,24 @@ def test_a_slice_rule_s_slices_are_a_table_weakest_first_open_when_it_did_not_pa
     assert "90 % interval" in fold
     passed = Report(Decision.PASS, "raw", [_slice_check("pass")], meta()).to_html()
     assert not passed.split('<details class="fold slices-fold"', 1)[1].split(">", 1)[0].endswith(" open")
+
+
+def test_a_margin_from_an_interval_bound_says_so_and_is_not_green_on_a_check_that_did_not_pass() -> None:
+    from gatekit.core.results import CheckResult, Decision, OnFail, Status
+    from gatekit.report import Report
+    from tests.report.helpers import meta
+
+    def check(status: Status, margin: float) -> CheckResult:
+        # max_drop 0.05 on a slice decided on its gap's interval under proven_harm: the margin is the best bound's
+        return CheckResult(name=f"auc by seg {status.value}", section="slices", status=status, on_fail=OnFail.BLOCK,
+                           metric="roc_auc", op="<=", threshold=0.05, observed=0.1078, margin=margin,
+                           message="m", details={"decided_on": "interval", "guardband": "proven_harm",
+                                                "outcome": {"mode": "proven_harm", "result": "insufficient_data"}})
+
+    html = Report(Decision.BLOCK, "b", [check(Status.INCONCLUSIVE, 0.01194), check(Status.PASS, 0.02)],
+                  meta()).to_html()
+    rows = [r.split("</tr>", 1)[0] for r in html.split('<tr class="check-row"')[1:]]
+    blocked, passed = (next(r for r in rows if f"auc by seg {s}" in r) for s in ("inconclusive", "pass"))
+    assert '+0.01194 inside the limit<br><span class="src">of the interval&#39;s best bound</span>' in blocked
+    assert 'class="held"' in blocked and 'class="pos"' not in blocked  # not drawn as a pass
+    assert 'class="pos"' in passed and "of the interval&#39;s best bound" in passed
