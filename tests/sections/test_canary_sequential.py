@@ -62,7 +62,11 @@ def arm_values(frame: pd.DataFrame, arm: str, metric: str) -> np.ndarray:
 
 def hand_pairs(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, list[int]]:
     """Differences of the i-th candidate and i-th production row, and the log row at which each pair completes."""
-    c, b = arm_values(frame, "candidate", metric), arm_values(frame, "production", metric)
+    return paired(frame, arm_values(frame, "candidate", metric), arm_values(frame, "production", metric))
+
+
+def paired(frame: pd.DataFrame, c: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """``c[i] - b[i]`` for the pairs of the two arms' values in log order, and the log row completing each pair."""
     k = min(c.size, b.size)
     done, nc, nb = [], 0, 0
     for t, a in enumerate(frame.arm, start=1):
@@ -486,15 +490,8 @@ def latency_log(path: Path, n: int, slower_ms: float, seed: int) -> pd.DataFrame
 
 def latency_pairs(frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
     """The i-th candidate latency minus the i-th production latency, and the log row completing each pair."""
-    c = frame.loc[frame.arm == "candidate", "lat"].to_numpy(dtype=float)
-    b = frame.loc[frame.arm == "production", "lat"].to_numpy(dtype=float)
-    k = min(c.size, b.size)
-    done, nc, nb = [], 0, 0
-    for t, a in enumerate(frame.arm, start=1):
-        nc, nb = nc + (a == "candidate"), nb + (a == "production")
-        if min(nc, nb) > len(done):
-            done.append(t)
-    return c[:k] - b[:k], done
+    return paired(frame, frame.loc[frame.arm == "candidate", "lat"].to_numpy(dtype=float),
+                  frame.loc[frame.arm == "production", "lat"].to_numpy(dtype=float))
 
 
 def test_a_slow_candidate_is_stopped_early_on_the_normal_mixture_of_its_latency_pairs(tmp_path: Path) -> None:
