@@ -254,6 +254,53 @@ def _noise_sentence(check: CheckResult) -> str | None:
             f"got worse by {shown} (limit {lim})")
 
 
+def _inconclusive_sentence(check: CheckResult) -> str | None:
+    """Say in plain words why a confidence rule decided nothing, and how many rows would settle it.
+
+    Built from ``details["outcome"]`` (:mod:`gatekit.sections.comparison`; a slice rule's names its slice): "ROC AUC
+    could not be decided: there are too few rows to tell which side of the limit (change at least -0.02) it is on;
+    about 46,117 log rows would settle it", or, with rows enough, that the interval reaches both sides of the limit.
+    None when the check has no such outcome.
+    """
+    d = check.details
+    out = d.get("outcome") or {}
+    result = out.get("result")
+    if result not in ("inconclusive", "insufficient_data"):
+        return None
+    power = out.get("power") or {}
+    unit = _unit(check)
+    cmp = d.get("comparison") or {}
+    if cmp.get("rule"):
+        limit = str(cmp["rule"])
+    elif d.get("form") == "max_drop" and check.threshold is not None:
+        limit = f"at most {figure(check.threshold)}{unit} worse than the whole rows"
+    elif check.op and check.threshold is not None:
+        limit = f"{check.op} {figure(check.threshold)}{unit}"
+    else:
+        return None
+    where = ""
+    if out.get("slice") is not None:
+        rows = power.get("rows")
+        where = f" on the slice {out['slice']}" + (f" ({rows:,} rows)" if isinstance(rows, int) else "")
+    head = f"{metric_name(check)}{where} could not be decided"
+    if power.get("zero_width"):
+        return (f"{head}: every resample of its rows gave the same value, so their uncertainty cannot be measured "
+                f"(limit: {limit})")
+    if result == "insufficient_data":
+        text = f"{head}: there are too few rows to tell which side of the limit ({limit}) it is on"
+        need = power.get("rows_needed")
+        if isinstance(need, (int, float)) and math.isfinite(need):
+            text += f"; about {math.ceil(need):,} {power.get('what_rows') or 'rows'} would settle it"
+        return text
+    iv = d.get("interval") or {}
+    if "low" in iv and "high" in iv:
+        conf = percent(float(iv.get("confidence", 0.95))).replace("%", " %")
+        signed = bool(cmp.get("definition"))
+        return (f"{head}: its {conf} confidence interval ({figure(iv['low'], signed=signed)} to "
+                f"{figure(iv['high'], signed=signed)}) reaches both sides of the limit ({limit})")
+    return f"{head}: the data do not show which side of the limit ({limit}) it is on"
+
+
 def check_sentence(check: CheckResult) -> str:
     """Say in plain words what one check found: why it failed, or why it could not be checked.
 
@@ -282,7 +329,7 @@ def check_sentence(check: CheckResult) -> str:
     if check.status == Status.PASS:
         return f"{metric_name(check)} passed"
     if check.status == Status.INCONCLUSIVE:
-        return f"{metric_name(check)} is inconclusive: {check.message}"
+        return _inconclusive_sentence(check) or f"{metric_name(check)} is inconclusive: {check.message}"
     if check.status in (Status.ERROR, Status.NOT_COMPUTABLE, Status.SKIPPED):
         how = {Status.ERROR: "could not be checked (an error)", Status.NOT_COMPUTABLE: "could not be computed",
                Status.SKIPPED: "was skipped"}[check.status]

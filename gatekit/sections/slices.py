@@ -778,6 +778,9 @@ def judge_slice(sl: Slice, rule: SliceRule, drop: bool, confidence: float, sever
     conds = [_rule_key(rule)]  # gap <= max_drop, or value op limit
     sl.power = interval_power(interval, conds, sl.rows, "slice rows", confidence=confidence,
                               target=rule.power or 0.8, margin=conds[0][1] if drop else None)
+    stat = sl.gap if drop else sl.value
+    if stat is not None:  # said beside an undecided slice whose point value alone breaks the limit
+        sl.power["point_passes"] = compare(stat, *conds[0])
     if drop and whole_rows is not None and sl.rows == whole_rows:
         sl.power["slice_is_whole"] = True
         sl.outcome = "proven"
@@ -838,6 +841,8 @@ def _outcome_text(sl: Slice, drop: bool, unit: str, limit: str, confidence: floa
         else:
             parts.append(f"{rows}, {mde}" + (f"; ~{math.ceil(need):,} rows would resolve its distance from the "
                                              f"limit ({fmt(p['effect'])}{unit})" if need is not None else ""))
+    if p.get("point_passes") is False:
+        parts.append("its point value alone would fail")
     return f"{sl.label} ({'; '.join(parts)})"
 
 

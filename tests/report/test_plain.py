@@ -190,3 +190,37 @@ def test_the_mixed_report_reads_in_plain_words() -> None:
     assert reason_sentence(mixed_report()) == ("Blocked: precision_at_0_5 is 0.7, below the minimum of 0.75; 3 more "
                                                "checks block.")
     assert reason_sentence(mixed_report(strict=False)) == "Blocked: precision_at_0_5 is 0.7, below the minimum of 0.75."
+
+
+def _undecided(result: str, **outcome: object) -> CheckResult:
+    from gatekit.core.results import OnFail, Status
+
+    power = {"rows": 714, "rows_needed": 46116.2, "what_rows": "log rows", **outcome}
+    return CheckResult(name="auc_roc canary vs production", section="rollout", status=Status.INCONCLUSIVE,
+                       on_fail=OnFail.WARN, metric="roc_auc", observed=-0.00814, message="jargon",
+                       details={"comparison": {"definition": "change", "rule": "drop at most 0.02", "baseline": 0.8078,
+                                               "candidate": 0.7997},
+                                "interval": {"low": -0.1198, "high": 0.1051, "confidence": 0.95},
+                                "outcome": {"result": result, "power": power}})
+
+
+def test_an_undecided_rule_says_in_plain_words_why_and_how_many_rows_would_settle_it() -> None:
+    assert check_sentence(_undecided("insufficient_data")) == (
+        "ROC AUC could not be decided: there are too few rows to tell which side of the limit (drop at most 0.02) it "
+        "is on; about 46,117 log rows would settle it")  # ceil(46,116.2)
+    assert check_sentence(_undecided("inconclusive")) == (
+        "ROC AUC could not be decided: its 95 % confidence interval (-0.120 to +0.105) reaches both sides of the limit "
+        "(drop at most 0.02)")
+    assert "every resample of its rows gave the same value" in check_sentence(
+        _undecided("insufficient_data", zero_width=True))
+    # a slice rule names its slice and its rows, and its max_drop limit in words
+    from gatekit.core.results import OnFail, Status
+
+    sl = CheckResult(name="accuracy by seg", section="slices", status=Status.INCONCLUSIVE, on_fail=OnFail.BLOCK,
+                     metric="accuracy", op="<=", threshold=0.05, observed=0.046, message="jargon",
+                     details={"form": "max_drop", "outcome": {"result": "insufficient_data", "slice": "S",
+                                                              "power": {"rows": 40, "rows_needed": 404.2,
+                                                                        "what_rows": "slice rows"}}})
+    assert check_sentence(sl) == ("accuracy on the slice S (40 rows) could not be decided: there are too few rows to "
+                                  "tell which side of the limit (at most 0.05 worse than the whole rows) it is on; "
+                                  "about 405 slice rows would settle it")

@@ -269,3 +269,14 @@ def test_a_margin_too_small_for_any_number_of_rows_is_decided_not_crashed(path: 
 def test_a_level_is_never_rounded_to_100_percent(path: Path) -> None:
     check = _check(path, max_drop=0.05, confidence=0.999, resamples=20_000)
     assert "99.9% CI" in check.message and "100%" not in check.message
+
+
+def test_an_undecided_slice_whose_point_breaks_the_limit_says_so(path: Path) -> None:
+    # max_drop 0.04: L's gap (about 0.046) is past it, its interval (about +-0.017) straddles it: inconclusive,
+    # which proven_harm counts as a pass; the message must not hide that the point value alone would fail
+    check = _check(path, max_drop=0.04, confidence=0.95, insufficient_data="pass")  # S (40 rows) too
+    got = _slices(check)["L"]
+    assert got["gap"] > 0.04 and got["gap_interval"][0] < 0.04 < got["gap_interval"][1]
+    assert got["outcome"] == "inconclusive" and got["power"]["point_passes"] is False
+    assert check.status == Status.PASS and "its point value alone would fail" in check.message
+    assert _slices(check)["A"]["power"]["point_passes"] is True
