@@ -177,8 +177,10 @@ def check_latencies(frame: Any, column: str, file: str) -> None:
     Raises
     ------
     InputError
-        The column is missing, or some rows hold a missing, non-numeric, infinite or negative value: the message
-        names the column, how many rows of each kind, and the first file lines (or rows, counted from 0).
+        The column is missing, holds date-times (instants, not durations), is 0 on every row (a placeholder), or
+        some rows hold a missing, non-numeric, infinite or negative value: the message names the column, how many
+        rows of each kind, and the first file lines (or rows, counted from 0). A duration column is read in
+        milliseconds (:func:`latency_values`).
     """
     import pandas as pd
 
