@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -640,6 +640,8 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
         else:
             passed, sl.margin = compare(stat, op, threshold), _margin(stat, op, threshold)
             sl.status = "pass" if passed else "fail"
+    if on_interval and (rule.multiplicity or "none") != "none":
+        details["multiplicity"] = adjust_slices(table, rule, drop, severity)
     ordered = sorted(table.slices, key=_weakness)
     counted = [sl for sl in ordered if sl.counted]
     failing = [sl for sl in ordered if sl.status == "fail"]
@@ -678,7 +680,9 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
     tail = f"whole {fmt(whole)}{unit}; {len(counted)} of {len(table.slices)} slices counted"
     if n_small:
         tail += f", {n_small} under min_rows {rule.min_rows} listed only"
-    how = f" ({percent(table.confidence)} CI, {guardband.replace('_', ' ')})" if on_interval else ""
+    adj = details.get("multiplicity")
+    over = f", {adj['method'].capitalize()} over {adj['slices']} slices" if isinstance(adj, dict) else ""
+    how = f" ({percent(table.confidence)} CI, {guardband.replace('_', ' ')}{over})" if on_interval else ""
     also = _outcomes_text(undecided, drop, unit, limit, table.confidence)
     waved_text = _outcomes_text(waved, drop, unit, limit, table.confidence)
     if waved_text:  # undecided slices the policy counts as a pass: named, and said to pass
@@ -727,6 +731,69 @@ def decide_slices(rule: SliceRule, res: ResolvedMetric, table: SliceTable, key: 
     details["sentence"] = _sentence(res, status, failing, drop, unit, limit, table)
     return CheckResult(status=status, observed=observed, margin=margin, message=msg, details=details,
                        source="computed", **{**key, "on_fail": status_on_fail})
+
+
+def adjust_slices(table: SliceTable, rule: SliceRule, drop: bool, severity: dict[str, str]) -> dict[str, Any]:
+    """Re-read the counted slices' "disproven" outcomes with the rule's multiplicity correction.
+
+    Parameters
+    ----------
+    table : SliceTable
+        The slices, each counted one judged (:func:`judge_slice`).
+    rule : SliceRule
+        The rule (``multiplicity``: ``holm`` or ``bonferroni``; ``confidence``).
+    drop : bool
+        The rule is ``max_drop``.
+    severity : dict
+        The policy's severities of the undecided outcomes.
+
+    Returns
+    -------
+    dict
+        ``method``, ``slices`` (``m``: the counted slices decided on an interval), ``alpha`` (one-sided,
+        ``(1 - confidence) / 2``) and ``changed`` (the slices disproven alone but not after the adjustment).
+
+    Notes
+    -----
+    Each slice's one-sided p-value of harm inverts its percentile interval
+    (:func:`gatekit.sections.comparison._p_values`, from its bootstrap replicates); the p-values are adjusted over
+    the ``m`` slices (:func:`gatekit.stats.multiplicity.adjust_p_values`: Holm 1979 step-down, or Bonferroni;
+    a slice without a p-value counts in ``m`` as p = 1). A slice stays disproven when its adjusted p-value is at
+    most alpha, and becomes ``inconclusive`` otherwise; its status follows the policy's severity. A zero-width
+    interval beyond the limit has no p-value and stays disproven (fail closed). Proofs of safety are not
+    adjusted: the rule passes only when every slice is proven on its own (intersection-union, Berger 1982).
+    """
+    from gatekit.sections.comparison import _p_values, outcome_status
+    from gatekit.stats.multiplicity import adjust_p_values
+
+    assert rule.confidence is not None
+    method: Literal["holm", "bonferroni"] = "bonferroni" if rule.multiplicity == "bonferroni" else "holm"
+    conds = [_rule_key(rule)]
+    alpha = (1 - rule.confidence) / 2
+    judged = [sl for sl in table.slices if sl.counted and sl.outcome is not None]
+    raw: list[float] = []
+    with_p: list[Slice] = []
+    for sl in judged:
+        zero = bool((sl.power or {}).get("zero_width"))
+        p_harm = None if zero else _p_values(_slice_interval(sl, drop, rule.confidence), conds)[0]
+        if sl.power is not None:
+            sl.power["p_harm"] = p_harm
+        if p_harm is not None:
+            raw.append(p_harm)
+            with_p.append(sl)
+    adjusted = [float(a) for a in adjust_p_values(raw, method, family_size=len(judged))] if with_p else []
+    changed = []
+    for sl, adj in zip(with_p, adjusted, strict=True):
+        assert sl.power is not None
+        sl.power["p_harm_adjusted"] = adj
+        sl.power["multiplicity"] = method
+        if sl.outcome == "disproven" and not adj <= alpha:
+            sl.outcome = "inconclusive"
+            sl.power["disproven_alone"] = True
+            status, sl.severity = outcome_status("inconclusive", severity, rule.on_fail)
+            sl.status = status.value
+            changed.append(sl.label)
+    return {"method": method, "slices": len(judged), "alpha": alpha, "changed": changed}
 
 
 def _slice_interval(sl: Slice, drop: bool, confidence: float) -> Any:
@@ -809,7 +876,9 @@ def slice_outcome(sl: Slice, rule: SliceRule, drop: bool, confidence: float, sev
     p_harm, p_safe = (None, None) if zero else _p_values(_slice_interval(sl, drop, confidence), conds)
     return {"result": sl.outcome, "mode": rule.hypothesis, "confidence": confidence, "alpha": (1 - confidence) / 2,
             "p_harm": p_harm, "p_safe": p_safe, "severity": severity, "on_fail": rule.on_fail.value,
-            "power": sl.power, "slice": sl.label}
+            "power": sl.power, "slice": sl.label,
+            **({"p_harm_adjusted": sl.power["p_harm_adjusted"], "multiplicity": sl.power["multiplicity"]}
+               if sl.power and "p_harm_adjusted" in sl.power else {})}
 
 
 def _plural(n: int, word: str) -> str:
@@ -841,6 +910,9 @@ def _outcome_text(sl: Slice, drop: bool, unit: str, limit: str, confidence: floa
         else:
             parts.append(f"{rows}, {mde}" + (f"; ~{math.ceil(need):,} rows would resolve its distance from the "
                                              f"limit ({fmt(p['effect'])}{unit})" if need is not None else ""))
+    if p.get("disproven_alone"):
+        parts.append(f"broken on its own (p {fmt(p['p_harm'])}), not after {p['multiplicity'].capitalize()} over the "
+                     f"slices (adjusted p {fmt(p['p_harm_adjusted'])})")
     if p.get("point_passes") is False:
         parts.append("its point value alone would fail")
     return f"{sl.label} ({'; '.join(parts)})"

@@ -280,3 +280,36 @@ def test_an_undecided_slice_whose_point_breaks_the_limit_says_so(path: Path) -> 
     assert got["outcome"] == "inconclusive" and got["power"]["point_passes"] is False
     assert check.status == Status.PASS and "its point value alone would fail" in check.message
     assert _slices(check)["A"]["power"]["point_passes"] is True
+
+
+def test_holm_over_the_slices_keeps_a_slice_broken_alone_from_blocking_and_matches_statsmodels(path: Path) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    found = None
+    for d in (0.022, 0.024, 0.026, 0.028, 0.030, 0.032):
+        keys = {"max_drop": d, "confidence": 0.95, "insufficient_data": "pass"}  # S (40 rows) aside
+        alone = _slices(_check(path, **keys))["L"]
+        check = _check(path, **keys, multiplicity="holm")
+        judged = {k: v for k, v in _slices(check).items() if v["outcome"] is not None}
+        raw = [v["power"]["p_harm"] for v in judged.values()]
+        want = multipletests(raw, method="holm")[1]  # Holm 1979, independently
+        assert [v["power"]["p_harm_adjusted"] for v in judged.values()] == pytest.approx(want, abs=1e-12)
+        adj = judged["L"]["power"]["p_harm_adjusted"]
+        if alone["outcome"] == "disproven":  # stays disproven exactly when its adjusted p-value is <= 2.5 %
+            assert judged["L"]["outcome"] == ("disproven" if adj <= 0.025 else "inconclusive")
+        assert check.details["multiplicity"]["slices"] == 3
+        if judged["L"]["outcome"] == "inconclusive" and alone["outcome"] == "disproven":
+            found = (d, check)
+            break
+    assert found is not None, "the rows were built so that some max_drop is broken by L alone, not after Holm"
+    d, check = found
+    assert check.details["multiplicity"]["changed"] == ["L"]
+    assert check.status == Status.PASS  # proven_harm: inconclusive is not harm (the policy's default severity)
+    assert "Holm over 3 slices" in check.message and "not after Holm over the slices" in check.message
+    assert _check(path, max_drop=d, confidence=0.95, insufficient_data="pass").status == Status.FAIL  # L blocks
+
+
+def test_multiplicity_needs_confidence() -> None:
+    with pytest.raises(PolicyError, match="multiplicity only applies with confidence"):
+        gatekit.run({"version": 1, "slices": [{"metric": "accuracy", "by": "seg", "max_drop": 0.05,
+                                               "multiplicity": "holm"}]}, data="x.csv", target="y", score="s")

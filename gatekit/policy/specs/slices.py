@@ -79,6 +79,14 @@ class SliceRule(Spec):
     power : float, optional
         With ``confidence``: target power of each slice's minimum detectable effect and rows-needed figure
         (default 0.8).
+    multiplicity : {"none", "holm", "bonferroni"}, optional
+        With ``confidence``: control the chance that *any* slice is shown broken while every slice truly meets the
+        limit. A rule over ``m`` slices is ``m`` tests: at 95 % each side of each errs 2.5 %, so 20 fine slices show
+        one "broken" with probability up to 1 - 0.975^20, about 40 %. ``holm`` (Holm 1979) or ``bonferroni`` adjust
+        the slices' one-sided p-values of harm over the counted slices; a slice is disproven only when its adjusted
+        p-value is at most ``(1 - confidence) / 2`` (else it is ``inconclusive``, priced by ``inconclusive:``).
+        Proving every slice safe needs no adjustment (each must be proven on its own: the intersection-union test,
+        Berger 1982). Default ``none`` (each slice at the rule's confidence, as before).
     resamples : int, optional
         Bootstrap resamples of the intervals (at least 200; default 2000 with ``confidence``, as metric rules,
         and 1000 for intervals only shown). Each resample draws once per row, and a metric without a vectorised
@@ -98,8 +106,8 @@ class SliceRule(Spec):
     pydantic.ValidationError
         An unknown metric or one not computed from rows per slice, bad metric parameters, both or neither of
         ``op`` / ``value`` and ``max_drop``, ``max_drop`` on a metric of no direction, bins on a column not in
-        ``by``, bin edges that do not increase, ``guardband``, ``inconclusive``, ``insufficient_data`` or ``power``
-        without ``confidence``, ``confidence`` with ``==`` / ``!=``.
+        ``by``, bin edges that do not increase, ``guardband``, ``inconclusive``, ``insufficient_data``, ``power`` or
+        ``multiplicity`` without ``confidence``, ``confidence`` with ``==`` / ``!=``.
     """
 
     metric: str = Field(min_length=1)
@@ -117,6 +125,7 @@ class SliceRule(Spec):
     inconclusive: Severity | None = None
     insufficient_data: Severity | None = None
     power: float | None = Field(default=None, gt=0.5, lt=1)
+    multiplicity: Literal["none", "holm", "bonferroni"] | None = None
     resamples: int | None = Field(default=None, ge=200, le=100_000)
     seed: int | None = Field(default=None, ge=0)
     on_fail: OnFailField = OnFail.BLOCK
@@ -215,7 +224,7 @@ class SliceRule(Spec):
             raise PydanticCustomError("slices", "{name} has no direction (higher is not better or worse), so a drop "
                                       "from the whole is not defined; use op and value", {"name": repr(self.metric)})
         if self.confidence is None:
-            given = [k for k in ("guardband", "inconclusive", "insufficient_data", "power")
+            given = [k for k in ("guardband", "inconclusive", "insufficient_data", "power", "multiplicity")
                      if getattr(self, k) is not None]
             if given:
                 raise PydanticCustomError("confidence", "{keys} only {verb} with confidence (e.g. confidence: 0.95)",
