@@ -178,6 +178,56 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: obj}
 
 
+def _slice_rules(d: PolicyDiff, old: list[Any], new: list[Any]) -> None:
+    """Add the changes of the ``slices:`` rules, matched by their check name, to ``d``.
+
+    A limit is tightened or loosened by its direction (``max_drop`` and ``<=`` / ``<``: smaller is tighter;
+    ``>=`` / ``>``: larger is tighter); ``on_fail``, the severities of the undecided outcomes (with ``confidence``)
+    and ``multiplicity`` are severity changes (an adjustment over the slices blocks less: relaxed); any other key
+    is listed under other changes.
+    """
+    a = {r.check_name: r for r in old}
+    b = {r.check_name: r for r in new}
+    for name in sorted(a.keys() - b.keys()):
+        d.removed.append(Entry("slices ", _Code(name)))
+    for name in sorted(b.keys() - a.keys()):
+        d.added.append(Entry("slices ", _Code(name)))
+    for name in sorted(a.keys() & b.keys()):
+        ra, rb = a[name], b[name]
+        da, db = ra.model_dump(mode="json", exclude_none=True), rb.model_dump(mode="json", exclude_none=True)
+        handled = {"max_drop", "value", "on_fail", "inconclusive", "insufficient_data", "multiplicity"}
+        form_a = "max_drop" if ra.max_drop is not None else ra.op
+        form_b = "max_drop" if rb.max_drop is not None else rb.op
+        la = ra.max_drop if ra.max_drop is not None else ra.value
+        lb = rb.max_drop if rb.max_drop is not None else rb.value
+        if form_a == form_b and la != lb and la is not None and lb is not None:
+            tighter = lb > la if form_b in (">=", ">") else lb < la
+            (d.tightened if tighter else d.loosened).append(
+                Entry("slices ", _Code(name), " ", _Text(str(form_b)), f" {la:g} → {lb:g}"))
+        elif form_a != form_b:
+            handled.discard("max_drop")
+            handled.discard("value")
+        if ra.on_fail != rb.on_fail:
+            verb = "escalated" if rb.on_fail.value == "block" else "relaxed"
+            d.severity.append(Entry("slices ", _Code(name), f": {ra.on_fail.value} → {rb.on_fail.value} ({verb})"))
+        if ra.confidence is not None and rb.confidence is not None:
+            sa, sb = ra.severities(), rb.severities()
+            for outcome in ("inconclusive", "insufficient_data"):
+                if sa[outcome] != sb[outcome]:
+                    verb = "escalated" if _RANK[sb[outcome]] > _RANK[sa[outcome]] else "relaxed"
+                    d.severity.append(Entry("slices ", _Code(name), f" ({rb.on_fail.value}): "
+                                            f"{outcome.replace('_', ' ')} {sa[outcome]} → {sb[outcome]} ({verb})"))
+        ma, mb = ra.multiplicity or "none", rb.multiplicity or "none"
+        if ma != mb:  # none blocks most, then holm (it rejects whatever Bonferroni does, and more), bonferroni least
+            rank = {"none": 2, "holm": 1, "bonferroni": 0}
+            verb = "escalated" if rank[mb] > rank[ma] else "relaxed"
+            d.severity.append(Entry("slices ", _Code(name), f": multiplicity {ma} → {mb} ({verb})"))
+        for key in sorted((da.keys() | db.keys()) - handled):
+            if da.get(key) != db.get(key):
+                d.other.append(Entry("slices ", _Code(name), " ", _Code(key), ": ", _Text(repr(da.get(key))),
+                                     " → ", _Text(repr(db.get(key)))))
+
+
 def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
     """Compare two loaded policies.
 
@@ -214,6 +264,7 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
                     verb = "escalated" if _RANK[sb[outcome]] > _RANK[sa[outcome]] else "relaxed"
                     d.severity.append(Entry(_Code(_shown(rb)), f" ({rb.on_fail.value}): "
                                             f"{outcome.replace('_', ' ')} {sa[outcome]} → {sb[outcome]} ({verb})"))
+    _slice_rules(d, old.policy.slices, new.policy.slices)
     ga = {g.gate: g for g in old.policy.gates}
     gb = {g.gate: g for g in new.policy.gates}
     d.removed += [Entry("gate ", _Code(n), ": ", _Code(ga[n].require), f" ({ga[n].on_fail.value})")
@@ -226,7 +277,7 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
         if ga[n].on_fail != gb[n].on_fail:
             verb = "escalated" if gb[n].on_fail.value == "block" else "relaxed"
             d.severity.append(Entry("gate ", _Code(n), f": {ga[n].on_fail.value} → {gb[n].on_fail.value} ({verb})"))
-    skip = {"metrics", "gates", "version", "name", "description"}
+    skip = {"metrics", "gates", "slices", "version", "name", "description"}
     fa = _flatten({k: v for k, v in old.policy.model_dump(mode="json", exclude_none=True).items() if k not in skip})
     fb = _flatten({k: v for k, v in new.policy.model_dump(mode="json", exclude_none=True).items() if k not in skip})
     for setting in sorted(fa.keys() | fb.keys()):  # dotted setting paths (``key`` above is a rule's identity)

@@ -201,3 +201,33 @@ metrics:
     assert d["severity"] == [
         "`auc_roc max_drop: 0.02 (confidence 0.95)` (block): insufficient data block → pass (relaxed)",
         "`auc_roc min_increase: 0.02 (confidence 0.95, superiority)` (block): inconclusive block → warn (relaxed)"]
+
+
+def test_policy_diff_reads_slice_rules_limits_severities_and_multiplicity(tmp_path: Path) -> None:
+    old = write_policy(tmp_path, """
+version: 1
+name: sl
+slices:
+  - {metric: accuracy, by: seg, max_drop: 0.05, confidence: 0.95}
+  - {metric: recall_at_0_5, by: seg, op: ">=", value: 0.6, on_fail: warn}
+  - {metric: auc_roc, by: seg, max_drop: 0.05, multiplicity: holm, confidence: 0.9}
+""", "old.yaml")
+    new = write_policy(tmp_path, """
+version: 2
+name: sl
+slices:
+  - {metric: accuracy, by: seg, max_drop: 0.08, confidence: 0.95, insufficient_data: warn, multiplicity: holm}
+  - {metric: recall_at_0_5, by: seg, op: ">=", value: 0.7, on_fail: block, min_rows: 50}
+  - {metric: auc_roc, by: seg, max_drop: 0.05, multiplicity: bonferroni, confidence: 0.9}
+""", "new.yaml")
+    proc = run_cli("policy", "diff", str(old), str(new), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["loosened"] == ["slices `accuracy by seg` max_drop 0.05 → 0.08"]  # a larger allowed drop
+    assert d["tightened"] == ["slices `recall_at_0_5 by seg` >= 0.6 → 0.7"]  # a higher floor
+    assert sorted(d["severity"]) == sorted([
+        "slices `accuracy by seg` (block): insufficient data block → warn (relaxed)",
+        "slices `accuracy by seg`: multiplicity none → holm (relaxed)",
+        "slices `auc_roc by seg`: multiplicity holm → bonferroni (relaxed)",  # Bonferroni rejects a subset of Holm
+        "slices `recall_at_0_5 by seg`: warn → block (escalated)"])
+    assert d["other"] == ["slices `recall_at_0_5 by seg` `min_rows`: 30 → 50"]
