@@ -246,9 +246,15 @@ def _with_latency(out: CanaryArms, spec: Any, frame: Any, is_cand: np.ndarray, i
     column = getattr(spec, "latency", None)
     if column is None:
         return out
-    lat = latency_values(require_column(frame, column, "latency", out.info.get("file", "")))
+    file = out.info.get("file", "")
+    lat = latency_values(require_column(frame, column, "latency", file))
     out.candidate.latency_ms = lat[is_cand]
     out.baseline.latency_ms = lat[is_base]
+    for arm, values in (("candidate", out.candidate.latency_ms), ("production", out.baseline.latency_ms)):
+        if values.size and not np.any(values):  # one arm's placeholder would read as an arm infinitely fast
+            raise input_error(f"latency column {column!r} (canary.latency): every one of the {values.size} "
+                              f"{arm} rows is 0, a placeholder, not a measurement; log each row's served latency "
+                              "in milliseconds", file, key=column)
     out.info["latency_column"] = column
     return out
 

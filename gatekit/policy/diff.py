@@ -204,6 +204,12 @@ def _slice_rules(d: PolicyDiff, old: list[Any], new: list[Any]) -> None:
             tighter = lb > la if form_b in (">=", ">") else lb < la
             (d.tightened if tighter else d.loosened).append(
                 Entry("slices ", _Code(name), " ", _Text(str(form_b)), f" {la:g} → {lb:g}"))
+        elif form_a != form_b and la == lb and {form_a, form_b} in ({">", ">="}, {"<", "<="}):
+            # the same limit, made strict or not: ">=" -> ">" (or "<=" -> "<") shuts out the limit itself
+            tighter = form_b in (">", "<")
+            (d.tightened if tighter else d.loosened).append(
+                Entry("slices ", _Code(name), f" {form_a} {la:g} → {form_b} {lb:g}"))
+            handled.add("op")
         elif form_a != form_b:
             handled.discard("max_drop")
             handled.discard("value")

@@ -296,8 +296,15 @@ def _inconclusive_sentence(check: CheckResult) -> str | None:
     if "low" in iv and "high" in iv:
         conf = percent(float(iv.get("confidence", 0.95))).replace("%", " %")
         signed = bool(cmp.get("definition"))
-        return (f"{head}: its {conf} confidence interval ({figure(iv['low'], signed=signed)} to "
-                f"{figure(iv['high'], signed=signed)}) reaches both sides of the limit ({limit})")
+        of = " of the drop from the whole rows" if d.get("form") == "max_drop" else ""
+        shown = f"its {conf} confidence interval{of} ({figure(iv['low'], signed=signed)} to " \
+                f"{figure(iv['high'], signed=signed)})"
+        if power.get("disproven_alone"):  # past the limit, but within chance over the slices tested
+            adj = d.get("multiplicity") or {}
+            return (f"{head}: {shown} lies past the limit ({limit}), but with {adj.get('slices', 'several')} slices "
+                    f"tested that is within chance ({str(power.get('multiplicity', 'holm')).capitalize()}: adjusted "
+                    f"p {figure(power.get('p_harm_adjusted'))})")
+        return f"{head}: {shown} reaches both sides of the limit ({limit})"
     return f"{head}: the data do not show which side of the limit ({limit}) it is on"
 
 

@@ -750,7 +750,7 @@ def adjust_slices(table: SliceTable, rule: SliceRule, drop: bool, severity: dict
     Returns
     -------
     dict
-        ``method``, ``slices`` (``m``: the counted slices decided on an interval), ``alpha`` (one-sided,
+        ``method``, ``slices`` (``m``: the counted slices, with or without a value), ``alpha`` (one-sided,
         ``(1 - confidence) / 2``) and ``changed`` (the slices disproven alone but not after the adjustment).
 
     Notes
@@ -771,6 +771,7 @@ def adjust_slices(table: SliceTable, rule: SliceRule, drop: bool, severity: dict
     conds = [_rule_key(rule)]
     alpha = (1 - rule.confidence) / 2
     judged = [sl for sl in table.slices if sl.counted and sl.outcome is not None]
+    m = sum(sl.counted for sl in table.slices)  # a counted slice without a value or interval counts as p = 1
     raw: list[float] = []
     with_p: list[Slice] = []
     for sl in judged:
@@ -781,7 +782,7 @@ def adjust_slices(table: SliceTable, rule: SliceRule, drop: bool, severity: dict
         if p_harm is not None:
             raw.append(p_harm)
             with_p.append(sl)
-    adjusted = [float(a) for a in adjust_p_values(raw, method, family_size=len(judged))] if with_p else []
+    adjusted = [float(a) for a in adjust_p_values(raw, method, family_size=m)] if with_p else []
     changed = []
     for sl, adj in zip(with_p, adjusted, strict=True):
         assert sl.power is not None
@@ -793,7 +794,7 @@ def adjust_slices(table: SliceTable, rule: SliceRule, drop: bool, severity: dict
             status, sl.severity = outcome_status("inconclusive", severity, rule.on_fail)
             sl.status = status.value
             changed.append(sl.label)
-    return {"method": method, "slices": len(judged), "alpha": alpha, "changed": changed}
+    return {"method": method, "slices": m, "alpha": alpha, "changed": changed}
 
 
 def _slice_interval(sl: Slice, drop: bool, confidence: float) -> Any:
@@ -895,7 +896,8 @@ def _outcome_text(sl: Slice, drop: bool, unit: str, limit: str, confidence: floa
     if p.get("zero_width"):
         return (f"{sl.label} ({ci} has zero width: every resample of its {rows} gave the same value, so the "
                 "bootstrap cannot measure their uncertainty)")
-    parts = [f"{ci} straddles {limit}"]
+    # a slice broken on its own but not after the adjustment over the slices lies past the limit: never "straddles"
+    parts = [f"{ci} {'lies past' if p.get('disproven_alone') else 'straddles'} {limit}"]
     if p.get("mde") is None:
         parts.append(rows)
     else:

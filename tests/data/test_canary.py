@@ -314,7 +314,10 @@ def test_canary_latency_durations_are_milliseconds_and_date_times_or_zeros_are_r
     with pytest.raises(InputError, match="holds date-times, not durations") as err:
         load_canary(spec, path, {})
     assert err.value.problems[0].key == "lat"
-    # a column of zeros is a placeholder: no latency rule may pass on it
+    # a column of zeros is a placeholder: no latency rule may pass on it, nor on one arm's zeros (an arm "0 ms fast")
     frame.assign(lat=0.0).to_parquet(path)
     with pytest.raises(InputError, match="every one of its 40 rows is 0"):
+        load_canary(spec, path, {})
+    frame.assign(lat=np.where(frame.arm == "candidate", 0.0, ms)).to_parquet(path)
+    with pytest.raises(InputError, match="every one of the 20 candidate rows is 0, a placeholder"):
         load_canary(spec, path, {})

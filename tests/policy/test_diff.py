@@ -211,6 +211,7 @@ slices:
   - {metric: accuracy, by: seg, max_drop: 0.05, confidence: 0.95}
   - {metric: recall_at_0_5, by: seg, op: ">=", value: 0.6, on_fail: warn}
   - {metric: auc_roc, by: seg, max_drop: 0.05, multiplicity: holm, confidence: 0.9}
+  - {metric: brier_score, by: seg, op: "<=", value: 0.2}
 """, "old.yaml")
     new = write_policy(tmp_path, """
 version: 2
@@ -219,12 +220,15 @@ slices:
   - {metric: accuracy, by: seg, max_drop: 0.08, confidence: 0.95, insufficient_data: warn, multiplicity: holm}
   - {metric: recall_at_0_5, by: seg, op: ">=", value: 0.7, on_fail: block, min_rows: 50}
   - {metric: auc_roc, by: seg, max_drop: 0.05, multiplicity: bonferroni, confidence: 0.9}
+  - {metric: brier_score, by: seg, op: "<", value: 0.2}
 """, "new.yaml")
     proc = run_cli("policy", "diff", str(old), str(new), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     assert d["loosened"] == ["slices `accuracy by seg` max_drop 0.05 → 0.08"]  # a larger allowed drop
-    assert d["tightened"] == ["slices `recall_at_0_5 by seg` >= 0.6 → 0.7"]  # a higher floor
+    # a higher floor; the same ceiling made strict
+    assert d["tightened"] == ["slices `brier_score by seg` <= 0.2 → < 0.2",
+                            "slices `recall_at_0_5 by seg` >= 0.6 → 0.7"]
     assert sorted(d["severity"]) == sorted([
         "slices `accuracy by seg` (block): insufficient data block → warn (relaxed)",
         "slices `accuracy by seg`: multiplicity none → holm (relaxed)",

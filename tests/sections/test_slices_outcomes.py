@@ -307,6 +307,20 @@ def test_holm_over_the_slices_keeps_a_slice_broken_alone_from_blocking_and_match
     assert check.status == Status.PASS  # proven_harm: inconclusive is not harm (the policy's default severity)
     assert "Holm over 3 slices" in check.message and "not after Holm over the slices" in check.message
     assert _check(path, max_drop=d, confidence=0.95, insufficient_data="pass").status == Status.FAIL  # L blocks
+    assert f"95% CI of the gap [{_slices(check)['L']['gap_interval'][0]:.4g}" in check.message
+    assert "lies past max_drop" in check.message and "straddles max_drop" not in check.message.split("L (")[1]
+    # priced as a block, the summary's plain sentence says the interval lies past the limit, within chance
+    from gatekit.report.plain import check_sentence
+
+    blocked = _check(path, max_drop=d, confidence=0.95, insufficient_data="pass", inconclusive="block",
+                     multiplicity="holm")
+    assert blocked.status == Status.INCONCLUSIVE and blocked.details["outcome"]["slice"] == "L"
+    adj = _slices(blocked)["L"]["power"]["p_harm_adjusted"]
+    assert check_sentence(blocked).startswith("accuracy on the slice L (1,000 rows) could not be decided: its 95 % "
+                                              "confidence interval of the drop from the whole rows (")
+    assert check_sentence(blocked).endswith(f"lies past the limit (at most {d:g} worse than the whole rows), but "
+                                            f"with 3 slices tested that is within chance (Holm: adjusted p "
+                                            f"{adj:.3g})")
 
 
 def test_multiplicity_needs_confidence() -> None:
