@@ -178,6 +178,29 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: obj}
 
 
+def _undecided_costs(d: PolicyDiff, ra: Any, rb: Any, *who: str | _Code) -> None:
+    """Add what an undecided interval costs, where it changed, to ``d.severity`` (metric and slice rules alike).
+
+    Parameters
+    ----------
+    d : PolicyDiff
+        The diff being built.
+    ra, rb : MetricRule or SliceRule
+        The old and the new rule (``confidence``, ``on_fail`` and ``severities()``); nothing when either rule has
+        no ``confidence``.
+    *who
+        How the entry names the rule.
+    """
+    if ra.confidence is None or rb.confidence is None:
+        return
+    sa, sb = ra.severities(), rb.severities()
+    for outcome in ("inconclusive", "insufficient_data"):
+        if sa[outcome] != sb[outcome]:
+            verb = "escalated" if _RANK[sb[outcome]] > _RANK[sa[outcome]] else "relaxed"
+            d.severity.append(Entry(*who, f" ({rb.on_fail.value}): {outcome.replace('_', ' ')} {sa[outcome]} → "
+                                    f"{sb[outcome]} ({verb})"))
+
+
 def _slice_rules(d: PolicyDiff, old: list[Any], new: list[Any]) -> None:
     """Add the changes of the ``slices:`` rules, matched by their check name, to ``d``.
 
@@ -216,13 +239,7 @@ def _slice_rules(d: PolicyDiff, old: list[Any], new: list[Any]) -> None:
         if ra.on_fail != rb.on_fail:
             verb = "escalated" if rb.on_fail.value == "block" else "relaxed"
             d.severity.append(Entry("slices ", _Code(name), f": {ra.on_fail.value} → {rb.on_fail.value} ({verb})"))
-        if ra.confidence is not None and rb.confidence is not None:
-            sa, sb = ra.severities(), rb.severities()
-            for outcome in ("inconclusive", "insufficient_data"):
-                if sa[outcome] != sb[outcome]:
-                    verb = "escalated" if _RANK[sb[outcome]] > _RANK[sa[outcome]] else "relaxed"
-                    d.severity.append(Entry("slices ", _Code(name), f" ({rb.on_fail.value}): "
-                                            f"{outcome.replace('_', ' ')} {sa[outcome]} → {sb[outcome]} ({verb})"))
+        _undecided_costs(d, ra, rb, "slices ", _Code(name))
         ma, mb = ra.multiplicity or "none", rb.multiplicity or "none"
         if ma != mb:  # none blocks most, then holm (it rejects whatever Bonferroni does, and more), bonferroni least
             rank = {"none": 2, "holm": 1, "bonferroni": 0}
@@ -263,13 +280,7 @@ def diff(old: LoadedPolicy, new: LoadedPolicy) -> PolicyDiff:
             verb = "escalated" if rb.on_fail.value == "block" else "relaxed"
             d.severity.append(Entry(_Code(_shown(rb)), f" ({rb.on_fail.value}): {ra.on_fail.value} → "
                                     f"{rb.on_fail.value} ({verb})"))
-        if ra.confidence is not None and rb.confidence is not None:  # what an undecided interval costs
-            sa, sb = ra.severities(), rb.severities()
-            for outcome in ("inconclusive", "insufficient_data"):
-                if sa[outcome] != sb[outcome]:
-                    verb = "escalated" if _RANK[sb[outcome]] > _RANK[sa[outcome]] else "relaxed"
-                    d.severity.append(Entry(_Code(_shown(rb)), f" ({rb.on_fail.value}): "
-                                            f"{outcome.replace('_', ' ')} {sa[outcome]} → {sb[outcome]} ({verb})"))
+        _undecided_costs(d, ra, rb, _Code(_shown(rb)))
     _slice_rules(d, old.policy.slices, new.policy.slices)
     ga = {g.gate: g for g in old.policy.gates}
     gb = {g.gate: g for g in new.policy.gates}
