@@ -18,9 +18,10 @@ section or read from a metrics file); :func:`row_latency` gives the canary the s
 reading the log's latencies. Every function here carries a ``resample(data, W, params)`` attribute computing the
 metric on many bootstrap resamples at once from their row multiplicities ``W``
 (:func:`gatekit.metrics.weighted.weighted_values`), equal to the metric on ``numpy.repeat(rows, W[r])`` (tested),
-and ``plain_rows = True``: the interval resamples the arm's plain rows, whose latencies travel with them
-(:func:`gatekit.sections.comparison.interval_for`), never counted rows (which do not carry latencies), sorted
-into a canonical order first (:func:`latency_rows`) so the same rows give the same interval whatever their order.
+and ``plain_rows = True``, with ``rows_note`` (:data:`LATENCY_ROWS_NOTE`): the interval resamples the arm's
+plain rows, whose latencies travel with them (:func:`gatekit.sections.comparison.interval_for`), never counted
+rows (which do not carry latencies), sorted into a canonical order first (:func:`latency_rows`) so the same rows
+give the same interval whatever their order.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ ROW_LATENCY_METRICS = ("latency_mean_ms", *LATENCY_QUANTILES)
 
 PERCENTILE_METHODS = {"nearest_rank": "inverted_cdf", "linear": "linear"}
 """gatekit's percentile methods and numpy's name of each (``numpy.quantile(x, q, method=...)``)."""
+
+LATENCY_ROWS_NOTE = ("each arm's plain rows with their latencies, sorted by target, latency and score, so the same "
+                     "rows give the same interval whatever the log's order")
+"""What a served-latency interval resamples: each function's ``rows_note`` attribute, which
+:func:`gatekit.sections.comparison.interval_for` records as ``details["interval"]["rows"]``."""
+
 
 
 def min_rows(q: float) -> int:
@@ -204,11 +211,13 @@ def latency_percentile(q: float, method: str = "nearest_rank") -> Callable[..., 
 
     fn.resample = resample  # type: ignore[attr-defined]
     fn.plain_rows = True  # type: ignore[attr-defined]
+    fn.rows_note = LATENCY_ROWS_NOTE  # type: ignore[attr-defined]
     return fn
 
 
 latency_mean.resample = _mean_resample  # type: ignore[attr-defined]
 latency_mean.plain_rows = True  # type: ignore[attr-defined]
+latency_mean.rows_note = LATENCY_ROWS_NOTE  # type: ignore[attr-defined]
 
 
 def latency_rows(data: EvalData) -> EvalData:
@@ -268,11 +277,6 @@ def rows_for(res: ResolvedMetric, data: EvalData) -> EvalData:
         return latency_rows(data)
     except NotComputable:
         return data
-
-
-LATENCY_ROWS_NOTE = ("each arm's plain rows with their latencies, sorted by target, latency and score, so the same "
-                     "rows give the same interval whatever the log's order")
-"""What a served-latency interval resamples (``details["interval"]["rows"]``)."""
 
 
 def row_latency(res: ResolvedMetric, method: str = "nearest_rank") -> ResolvedMetric:

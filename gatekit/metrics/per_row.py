@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.core.errors import NotComputable
+from gatekit.metrics.latency import served_latencies
 from gatekit.metrics.registry import EvalData
 
 
@@ -111,15 +112,9 @@ PER_ROW: dict[str, PerRowMetric] = {
 """Canonical metric name -> its per-row values (see the module docstring)."""
 
 
-def _latency(data: EvalData) -> np.ndarray:
-    from gatekit.metrics.latency import served_latencies
-
-    return served_latencies(data)
-
-
 CANARY_PER_ROW: dict[str, PerRowMetric] = {
     **PER_ROW,
-    "latency_mean_ms": PerRowMetric("latency_mean_ms", _latency, None, "the row's served latency (ms)"),
+    "latency_mean_ms": PerRowMetric("latency_mean_ms", served_latencies, None, "the row's served latency (ms)"),
 }
 """The per-row metrics of a canary log (``canary.sequential``): :data:`PER_ROW` and, read from the log's latency
 column, ``latency_mean_ms`` (:mod:`gatekit.metrics.latency`)."""

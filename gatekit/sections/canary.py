@@ -72,10 +72,6 @@ class CanarySection:
                 continue
             check = evaluate_rule(rule, res, params, sides[0], sides[1], paired=False, section="rollout",
                                   name=name, base_details=meta, intervals=ctx.intervals, evidence=ctx.evidence)
-            if getattr(res.spec.fn, "plain_rows", False) and isinstance(check.details.get("interval"), dict):
-                from gatekit.metrics.latency import LATENCY_ROWS_NOTE
-
-                check.details["interval"]["rows"] = LATENCY_ROWS_NOTE
             if neither:
                 check.message += f" ({neither} rows of the log are in neither arm and were not compared)"
             out.append(check)

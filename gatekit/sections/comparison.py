@@ -412,7 +412,8 @@ def _counted(res: ResolvedMetric, cand: EvalData, base: EvalData | None,
     A paired baseline is gathered with the candidate's rows (the same counted rows for both); an unpaired one
     (a canary's production arm) on its own. Rows stay as they are for a custom metric whose function takes no
     ``sample_weight`` (it cannot run on counted rows; it is pandas-only), and for a metric whose function says
-    ``plain_rows`` (a canary's served latencies, :mod:`gatekit.metrics.latency`: counted rows do not carry them).
+    ``plain_rows`` (a canary's served latencies, :mod:`gatekit.metrics.latency`: counted rows do not carry them;
+    its ``rows_note`` is recorded as the interval's ``rows``).
 
     Raises
     ------
@@ -556,6 +557,9 @@ def interval_for(rule: MetricRule, res: ResolvedMetric, params: dict[str, Any], 
     iv.details.update({"scheme": how, "stratified": bool(multinomial and classified
                                                           and cand_rows.y_true is not None),
                        "paired": bool(base is not None and base_rows is not None and paired)})
+    note = getattr(res.spec.fn, "rows_note", None)
+    if note:  # a metric resampled on plain rows says which (a canary's served latencies)
+        iv.details["rows"] = note
     return iv
 
 
