@@ -199,24 +199,27 @@ def resolve_method(requested: str | None, bounds: tuple[float, float] | None) ->
 
 
 def sequence(d: np.ndarray, method: str, confidence: float, n_opt: int,
-             bounds: tuple[float, float] | None) -> Any:
-    """Return the confidence sequence of the paired differences ``d`` (:mod:`gatekit.stats.sequential`).
+             bounds: tuple[float, float] | None, *, differences: bool = True) -> Any:
+    """Return the confidence sequence of the mean of ``d`` (:mod:`gatekit.stats.sequential`).
 
     Parameters
     ----------
     d : ndarray of shape (n_pairs,)
-        Candidate minus production per-row values, paired in arrival order.
+        Candidate minus production per-row values, paired in arrival order (or, with ``differences=False``, one
+        model's per-row values in arrival order: a shadow's agreement or score difference).
     method : {"normal_mixture", "betting"}
         :func:`~gatekit.stats.sequential.normal_mixture_cs` (estimated spread, tightest at ``n_opt`` pairs;
         no bounds before :data:`MIN_PAIRS` pairs of which :data:`MIN_OFF_MODE` differ from the most common
         difference) at every pair, or :func:`~gatekit.stats.sequential.betting_cs` on ``[lo - hi, hi - lo]``
-        at :func:`betting_looks`.
+        (on ``[lo, hi]`` for values that are no differences) at :func:`betting_looks`.
     confidence : float
         Two-sided level.
     n_opt : int
         Pairs where the normal mixture boundary is tightest.
     bounds : tuple of float or None
         Bounds ``(lo, hi)`` of one per-row value (betting only).
+    differences : bool
+        ``d`` holds differences of two bounded values (default), or the values themselves.
 
     Returns
     -------
@@ -227,7 +230,8 @@ def sequence(d: np.ndarray, method: str, confidence: float, n_opt: int,
     if method == "betting":
         assert bounds is not None
         lo, hi = bounds
-        return betting_cs(d, lo - hi, hi - lo, confidence, looks=betting_looks(d.size))
+        low, high = (lo - hi, hi - lo) if differences else (lo, hi)
+        return betting_cs(d, low, high, confidence, looks=betting_looks(d.size))
     return normal_mixture_cs(d, confidence, n_opt=float(n_opt), min_rows=MIN_PAIRS, min_off_mode=MIN_OFF_MODE)
 
 

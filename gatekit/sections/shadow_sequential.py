@@ -48,8 +48,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from gatekit.core.errors import NotComputable
 from gatekit.core.formatting import fmt, percent
 from gatekit.core.results import CheckResult, RuleKey, Status
@@ -60,38 +58,6 @@ from gatekit.sections.comparison import _limit_text, conditions, decide_interval
 DEFAULT_METHOD: str | None = None
 """No method given: :func:`gatekit.sections.canary_sequential.resolve_method` picks one per rule."""
 DEFAULT_N_OPT = 1000
-
-
-def value_sequence(x: np.ndarray, method: str, confidence: float, n_opt: int,
-                   bounds: tuple[float, float] | None) -> Any:
-    """Return the confidence sequence of the mean of per-row values ``x`` (:mod:`gatekit.stats.sequential`).
-
-    Parameters
-    ----------
-    x : ndarray of shape (n_rows,)
-        Per-row values in arrival order.
-    method : {"normal_mixture", "betting"}
-        :func:`~gatekit.stats.sequential.normal_mixture_cs` at every row, or
-        :func:`~gatekit.stats.sequential.betting_cs` on ``bounds`` at
-        :func:`~gatekit.sections.canary_sequential.betting_looks`.
-    confidence : float
-        Two-sided level.
-    n_opt : int
-        Rows where the normal mixture boundary is tightest.
-    bounds : tuple of float or None
-        Bounds of one value (betting only).
-
-    Returns
-    -------
-    ConfidenceSequence
-    """
-    from gatekit.sections.canary_sequential import MIN_OFF_MODE, MIN_PAIRS, betting_looks
-    from gatekit.stats.sequential import betting_cs, normal_mixture_cs
-
-    if method == "betting":
-        assert bounds is not None
-        return betting_cs(x, bounds[0], bounds[1], confidence, looks=betting_looks(x.size))
-    return normal_mixture_cs(x, confidence, n_opt=float(n_opt), min_rows=MIN_PAIRS, min_off_mode=MIN_OFF_MODE)
 
 
 def _settings(ctx: Any) -> tuple[str | None, int, str | None]:
@@ -199,10 +165,7 @@ def sequential_check(ctx: Any, rule: MetricRule, res: ResolvedMetric, params: di
     if rows == 0:
         return not_computable("the evaluation data has no rows")
     try:
-        if key is not None:
-            cs = sequence(values, method, conf, n_opt, bounds)
-        else:
-            cs = value_sequence(values, method, conf, n_opt, bounds)
+        cs = sequence(values, method, conf, n_opt, bounds, differences=key is not None)
     except ValueError as exc:  # a per-row value outside its bounds (scores that are no probabilities)
         return not_computable(f"the {method} sequence cannot read these rows: {exc}"
                               + ("" if given_method else "; give inputs.sequential.method: normal_mixture"))
